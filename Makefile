@@ -1,0 +1,82 @@
+# Engram - one plain Makefile.
+#   make            build bin/engram
+#   make run        install missing Debian packages, build, serve on 127.0.0.1:8100 (SQLite)
+#   make test       build and run every test (unit, store, API; SQLite and PostgreSQL)
+#   make SAN=1 …    the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make clean
+
+CC       ?= cc
+PKGS     := libmicrohttpd jansson sqlite3 libpq libcrypto libpcre2-8 libcurl
+MODE     := $(if $(SAN),san,release)
+OUT      := build/$(MODE)
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes -Wvla \
+               -Wwrite-strings -Wformat-security -Wpointer-arith -fno-common -g -Isrc \
+               -MMD -MP
+ifeq ($(SAN),)
+  OPT := -O2
+  SANFLAGS :=
+else
+  OPT := -O1 -fno-omit-frame-pointer
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/service/*.c src/api/*.c src/http/*.c))
+LIB_OBJ  := $(SRC:%.c=$(OUT)/%.o)
+MAIN_OBJ := $(OUT)/src/main.o
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+
+.PHONY: all deps run test unit-tests clean bench
+all: bin/engram
+
+deps:
+	@scripts/deps.sh
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/libengram.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/engram: $(MAIN_OBJ) $(OUT)/libengram.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bin/engram is the binary of the last mode built.
+bin/engram: $(OUT)/engram
+	@mkdir -p bin
+	@cmp -s $< $@ || cp $< $@
+
+.PHONY: bin/engram
+
+$(OUT)/tests/%: tests/unit/%.c $(OUT)/libengram.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+unit-tests: $(UNIT_BIN)
+
+run: deps
+	@$(MAKE) --no-print-directory bin/engram
+	bin/engram serve
+
+test: deps
+	@$(MAKE) --no-print-directory bin/engram unit-tests
+	@ENGRAM_BUILD=$(OUT) scripts/run-tests.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory bin/engram
+	@scripts/bench.sh
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,19 @@
+/* migrations.h - versioned schema steps compiled into the binary, one list per backend.
+ * Step N is applied once, in its own transaction, and recorded in schema_migrations. */
+#ifndef ENGRAM_STORE_MIGRATIONS_H
+#define ENGRAM_STORE_MIGRATIONS_H
+
+#include <stddef.h>
+
+struct migration {
+    int version;        /* 1, 2, 3 … without gaps */
+    const char *name;   /* short slug, e.g. "initial_schema" */
+    const char *sql;    /* one or more statements separated by ';' */
+};
+
+extern const struct migration sqlite_migrations[];
+extern const size_t sqlite_migrations_count;
+extern const struct migration postgres_migrations[];
+extern const size_t postgres_migrations_count;
+
+#endif

@@ -1,0 +1,228 @@
+/* store.c - backend selection, per-thread connections, and thin wrappers over store_ops. */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store-internal.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static const struct store_ops *setup_ops;   /* set once by store_setup */
+static char *setup_conninfo;
+
+/* Every connection handed out by store_thread(), so store_shutdown() can close them. */
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static store **conns;
+static size_t nconns, conns_cap;
+static _Thread_local store *thread_conn;
+
+static int has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+static const struct store_ops *sqlite_url(const char *url, char **conninfo, struct err *err)
+{
+    const char *rest = url + strlen("sqlite://");
+
+    if (*rest == '\0')
+        return err_set(err, ERR_INVALID, "sqlite URL has no path: '%s'", url), NULL;
+    /* sqlite:///abs/path keeps its leading '/'; sqlite://rel/path is relative. */
+    *conninfo = xstrdup(rest);
+    return &store_sqlite_ops;
+}
+
+static const struct store_ops *postgres_url(const char *url, char **conninfo, struct err *err)
+{
+    const char *rest = strstr(url, "://");
+    struct buf b = BUF_INIT;
+
+    if (!rest || rest[3] == '\0')
+        return err_set(err, ERR_INVALID, "postgresql URL has no host: '%s'", url), NULL;
+    /* Strip a SQLAlchemy driver tag (postgresql+asyncpg://) so libpq accepts the URI. */
+    buf_puts(&b, "postgresql");
+    buf_puts(&b, rest);
+    *conninfo = buf_detach(&b, NULL);
+    return &store_postgres_ops;
+}
+
+const struct store_ops *store_backend_for(const char *url, char **conninfo, struct err *err)
+{
+    *conninfo = NULL;
+    if (!url || !*url)
+        return err_set(err, ERR_INVALID, "database URL is empty"), NULL;
+    if (has_prefix(url, "sqlite://"))
+        return sqlite_url(url, conninfo, err);
+    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://") ||
+        has_prefix(url, "postgresql+"))
+        return postgres_url(url, conninfo, err);
+    return err_set(err, ERR_INVALID,
+                   "unsupported database URL '%s' (use sqlite:///path, sqlite://relative "
+                   "or postgresql://user:pass@host:port/db)", url), NULL;
+}
+
+int store_setup(const char *url, struct err *err)
+{
+    char *conninfo;
+    const struct store_ops *ops = store_backend_for(url, &conninfo, err);
+
+    if (!ops)
+        return -1;
+    free(setup_conninfo);
+    setup_ops = ops;
+    setup_conninfo = conninfo;
+    return 0;
+}
+
+static void conns_add(store *st)
+{
+    pthread_mutex_lock(&conns_lock);
+    if (nconns == conns_cap) {
+        conns_cap = conns_cap ? conns_cap * 2 : 16;
+        conns = xrealloc(conns, conns_cap * sizeof(*conns));
+    }
+    conns[nconns++] = st;
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static void conns_remove(store *st)
+{
+    size_t i;
+
+    pthread_mutex_lock(&conns_lock);
+    for (i = 0; i < nconns; i++) {
+        if (conns[i] == st) {
+            conns[i] = conns[--nconns];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&conns_lock);
+}
+
+store *store_thread(struct err *err)
+{
+    store *st;
+
+    if (thread_conn && thread_conn->broken)
+        store_thread_drop();
+    if (thread_conn)
+        return thread_conn;
+    if (!setup_ops)
+        BUG("store_thread before store_setup");
+    if (store_open(setup_ops, setup_conninfo, &st, err) < 0)
+        return NULL;
+    thread_conn = st;
+    conns_add(st);
+    return st;
+}
+
+void store_thread_drop(void)
+{
+    if (!thread_conn)
+        return;
+    conns_remove(thread_conn);
+    store_close(thread_conn);
+    thread_conn = NULL;
+}
+
+void store_shutdown(void)
+{
+    pthread_mutex_lock(&conns_lock);
+    while (nconns > 0)
+        store_close(conns[--nconns]);
+    free(conns);
+    conns = NULL;
+    conns_cap = 0;
+    pthread_mutex_unlock(&conns_lock);
+    thread_conn = NULL;
+    free(setup_conninfo);
+    setup_conninfo = NULL;
+    setup_ops = NULL;
+}
+
+int store_subject_reserved(const char *subject)
+{
+    return has_prefix(subject, "_snapshot/") || has_prefix(subject, "_bootstrap_tmp/");
+}
+
+int store_open(const struct store_ops *ops, const char *conninfo, store **out, struct err *err)
+{
+    return ops->open(conninfo, out, err);
+}
+
+void store_close(store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+const char *store_backend_name(store *st)
+{
+    return st->ops->name;
+}
+
+int store_migrate(store *st, struct migrate_result *res, struct err *err)
+{
+    return st->ops->migrate(st, res, err);
+}
+
+int store_schema_version(store *st, int *current, int *latest, struct err *err)
+{
+    return st->ops->schema_version(st, current, latest, err);
+}
+
+int store_ping(store *st, struct err *err)
+{
+    return st->ops->ping(st, err);
+}
+
+int store_tx_begin(store *st, struct err *err)
+{
+    return st->ops->tx_begin(st, err);
+}
+
+int store_tx_commit(store *st, struct err *err)
+{
+    return st->ops->tx_commit(st, err);
+}
+
+void store_tx_rollback(store *st)
+{
+    st->ops->tx_rollback(st);
+}
+
+int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                         struct err *err)
+{
+    return st->ops->episode_insert(st, a, ep, inserted, err);
+}
+
+int store_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                       size_t limit, size_t offset, struct episode **out, size_t *n,
+                       struct err *err)
+{
+    return st->ops->episode_list(st, a, tenant, subject, limit, offset, out, n, err);
+}
+
+int store_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                      size_t limit, size_t offset, struct memory **out, size_t *n,
+                      struct err *err)
+{
+    return st->ops->memory_list(st, a, tenant, subject, limit, offset, out, n, err);
+}
+
+int store_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+                       size_t offset, struct subject_count **out, size_t *n, struct err *err)
+{
+    return st->ops->subject_list(st, a, tenant, limit, offset, out, n, err);
+}
+
+int store_subject_delete(store *st, const char *tenant, const char *subject,
+                         int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+{
+    return st->ops->subject_delete(st, tenant, subject, episodes_deleted, memories_deleted,
+                                   err);
+}

@@ -1,0 +1,166 @@
+/* store.h - the one storage interface. Two backends (SQLite, PostgreSQL) implement
+ * struct store_ops; everything above src/store/ calls the store_* wrappers below.
+ *
+ * Conventions:
+ * - A `store *` is one database connection. It is never shared between threads:
+ *   store_thread() hands each thread its own, opened lazily.
+ * - Tenants: `tenant` NULL is the "no tenant" space (rows whose tenant_id IS NULL). Every read,
+ *   write and delete is scoped to exactly one tenant space: strict isolation.
+ * - Timestamps are int64 microseconds since the epoch (util/ts.h); TS_NULL is SQL NULL.
+ * - JSON columns travel as compact JSON text (NUL-terminated).
+ * - Rows returned to the caller are copied into the caller's arena, never pointers into
+ *   library memory.
+ * - Functions return 0 on success, -1 on failure with `err` filled (ERR_INTERNAL for database
+ *   failures, whose cause is logged by the backend). "Not found" is a result, not an error.
+ * - Multi-row writes are done between store_tx_begin() and store_tx_commit(); any failure
+ *   is followed by store_tx_rollback() and nothing is written.
+ */
+#ifndef ENGRAM_STORE_STORE_H
+#define ENGRAM_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/uuid.h"
+
+typedef struct store store;   /* opaque; one connection, one thread */
+
+struct episode {
+    char id[UUID_STR_LEN];
+    const char *subject_id;
+    const char *tenant_id;        /* NULL = no tenant */
+    const char *session_id;       /* NULL when not set */
+    const char *source;
+    const char *type;
+    const char *payload;          /* compact JSON object text */
+    const char *metadata;         /* compact JSON object text */
+    const char *provenance;       /* compact JSON object text */
+    const char *idempotency_key;  /* NULL when not set */
+    int64_t created_at;
+    int64_t last_compiled_at;     /* TS_NULL = never compiled */
+};
+
+struct memory {
+    char id[UUID_STR_LEN];
+    const char *subject_id;
+    const char *tenant_id;          /* NULL = no tenant */
+    const char *kind;
+    const char *content;
+    const char *summary;
+    double confidence;
+    int64_t valid_from;
+    int64_t valid_to;               /* TS_NULL = open */
+    const char *source_episode_ids; /* compact JSON array of uuid strings */
+    const char *metadata;           /* compact JSON object text */
+    const char *status;
+    const float *embedding;         /* NULL = none; embedding_dim floats */
+    size_t embedding_dim;
+    const char *sensitivity_labels; /* compact JSON array of strings */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct subject_count {
+    const char *subject_id;
+    int64_t episode_count;
+    int64_t memory_count;
+};
+
+/* Result of one migration run. */
+struct migrate_result {
+    int from_version;   /* highest version applied before the run (0 = empty database) */
+    int to_version;     /* highest version applied after the run */
+    int applied;        /* steps applied by this run */
+};
+
+struct store_ops {
+    const char *name;   /* "sqlite", "postgres" */
+
+    /* Open a connection to the database named by url (the backend's own form). */
+    int (*open)(const char *url, store **out, struct err *err);
+    void (*close)(store *st);
+    /* Apply pending schema migrations, each in its own transaction; safe when several
+     * processes start at once. */
+    int (*migrate)(store *st, struct migrate_result *res, struct err *err);
+    /* Highest applied migration version (0 on an empty database), and the binary's latest. */
+    int (*schema_version)(store *st, int *current, int *latest, struct err *err);
+    /* Cheap liveness query (SELECT 1). */
+    int (*ping)(store *st, struct err *err);
+
+    int (*tx_begin)(store *st, struct err *err);
+    int (*tx_commit)(store *st, struct err *err);
+    void (*tx_rollback)(store *st);
+
+    /* Insert ep. When ep->idempotency_key is set and an episode with the same
+     * (tenant, subject, key) exists, insert nothing, overwrite *ep with the existing row
+     * (strings in arena) and set *inserted = 0; otherwise *inserted = 1. */
+    int (*episode_insert)(store *st, struct arena *a, struct episode *ep, int *inserted,
+                          struct err *err);
+    /* Episodes of (tenant, subject) by created_at then insertion order, ascending;
+     * at most limit rows after skipping offset. */
+    int (*episode_list)(store *st, struct arena *a, const char *tenant, const char *subject,
+                        size_t limit, size_t offset, struct episode **out, size_t *n,
+                        struct err *err);
+    /* Memories of (tenant, subject), every status, by created_at then insertion order. */
+    int (*memory_list)(store *st, struct arena *a, const char *tenant, const char *subject,
+                       size_t limit, size_t offset, struct memory **out, size_t *n,
+                       struct err *err);
+    /* Distinct subjects having episodes or memories in the tenant, by subject_id in byte
+     * order, with counts; ids starting with one of the reserved prefixes
+     * (`_snapshot/`, `_bootstrap_tmp/`, compared literally) are left out. */
+    int (*subject_list)(store *st, struct arena *a, const char *tenant, size_t limit,
+                        size_t offset, struct subject_count **out, size_t *n, struct err *err);
+    /* Delete every episode and memory of (tenant, subject); report the counts. Runs inside
+     * the caller's transaction when one is open, else in its own. */
+    int (*subject_delete)(store *st, const char *tenant, const char *subject,
+                          int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+};
+
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_postgres_ops;
+
+/* Choose the backend for a database URL: sqlite:///abs, sqlite://rel, postgresql://…,
+ * postgres://…, postgresql+asyncpg://…. Writes the backend's connection string (a file path
+ * for SQLite, a libpq URI for PostgreSQL) into *conninfo (heap; caller frees).
+ * Returns NULL with err set for an unknown or malformed URL. */
+const struct store_ops *store_backend_for(const char *url, char **conninfo, struct err *err);
+
+/* Process-wide setup: remember the backend and connection string that store_thread() uses. */
+int store_setup(const char *url, struct err *err);
+/* Close every connection opened by store_thread() (call after all threads stopped). */
+void store_shutdown(void);
+/* This thread's connection, opened on first use; NULL with err set if it cannot be opened.
+ * After a connection failure the next call tries to reconnect. */
+store *store_thread(struct err *err);
+/* Forget this thread's connection after a fatal connection error (it is closed). */
+void store_thread_drop(void);
+
+/* Thin wrappers over the backend table. */
+int store_open(const struct store_ops *ops, const char *conninfo, store **out, struct err *err);
+void store_close(store *st);
+const char *store_backend_name(store *st);
+int store_migrate(store *st, struct migrate_result *res, struct err *err);
+int store_schema_version(store *st, int *current, int *latest, struct err *err);
+int store_ping(store *st, struct err *err);
+int store_tx_begin(store *st, struct err *err);
+int store_tx_commit(store *st, struct err *err);
+void store_tx_rollback(store *st);
+int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                         struct err *err);
+int store_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                       size_t limit, size_t offset, struct episode **out, size_t *n,
+                       struct err *err);
+int store_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                      size_t limit, size_t offset, struct memory **out, size_t *n,
+                      struct err *err);
+int store_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+                       size_t offset, struct subject_count **out, size_t *n, struct err *err);
+int store_subject_delete(store *st, const char *tenant, const char *subject,
+                         int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+
+/* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
+int store_subject_reserved(const char *subject);
+
+#endif
