@@ -42,7 +42,8 @@ deps:
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/libengram.a: $(LIB_OBJ)
 	@rm -f $@

@@ -1,0 +1,55 @@
+/* health.c - liveness and readiness (spec/api.md §3.10, behavior.md §16.1). */
+#include "api/api.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/ts.h"
+
+int api_healthz(struct req *req)
+{
+    return http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static json_t *check(const char *name, const char *status, const char *detail, double ms)
+{
+    json_t *c = json_pack("{s:s,s:s}", "name", name, "status", status);
+
+    if (detail && *detail)
+        json_object_set_new(c, "detail", json_string(detail));
+    if (ms > 0.0)
+        json_object_set_new(c, "latency_ms", json_real(round(ms * 10.0) / 10.0));
+    return c;
+}
+
+/* SELECT 1 on this thread's connection; a failure drops the connection so the next
+ * request reconnects. */
+static json_t *database_check(int *failed)
+{
+    struct err err = ERR_INIT;
+    int64_t t0 = ts_monotonic();
+    store *st = store_thread(&err);
+    json_t *c;
+
+    if (st && store_ping(st, &err) == 0) {
+        c = check("database", "ok", NULL, (double)(ts_monotonic() - t0) / 1000.0);
+    } else {
+        *failed = 1;
+        store_thread_drop();
+        c = check("database", "fail", err.msg[0] ? err.msg : "unreachable", 0.0);
+    }
+    err_release(&err);
+    return c;
+}
+
+int api_readyz(struct req *req)
+{
+    int failed = 0;
+    json_t *checks = json_array(), *out;
+
+    json_array_append_new(checks, database_check(&failed));
+    json_array_append_new(checks, check("llm", "ok", "not configured (skip)", 0.0));
+    out = json_pack("{s:s,s:o}", "status", failed ? "not_ready" : "ready", "checks", checks);
+    return http_reply_json(req, failed ? 503 : 200, out);
+}

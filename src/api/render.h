@@ -1,0 +1,20 @@
+/* render.h - the spec's object shapes (spec/api.md §2) as JSON. */
+#ifndef ENGRAM_API_RENDER_H
+#define ENGRAM_API_RENDER_H
+
+#include <jansson.h>
+
+#include "store/store.h"
+
+/* Z-form timestamp string (json null for TS_NULL). */
+json_t *render_ts_z(int64_t us);
+/* Parse stored compact JSON text; a corrupt value renders as the given fallback text. */
+json_t *render_stored_json(const char *text, const char *fallback);
+/* Episode: id, subject_id, source, type, payload, metadata, provenance, session_id,
+ * created_at. */
+json_t *render_episode(const struct episode *ep);
+/* Memory: id, subject_id, kind, content, summary, confidence, valid_from, valid_to,
+ * source_episode_ids, metadata, status, created_at, updated_at. */
+json_t *render_memory(const struct memory *m);
+
+#endif

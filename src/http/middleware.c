@@ -1,0 +1,205 @@
+/* middleware.c - CORS, request ids, API key, tenant, routing, and the request log. */
+#include "http/middleware.h"
+
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/config.h"
+#include "util/log.h"
+#include "util/ts.h"
+#include "util/uuid.h"
+
+#define TENANT_MAX 256
+
+/* Paths open without an API key or tenant header (spec/api.md §1.4). */
+static int exempt_path(const char *path)
+{
+    static const char *const open_paths[] = { "/healthz", "/health", "/readyz", "/ready",
+                                              "/docs", "/redoc", "/openapi.json" };
+    size_t i;
+
+    for (i = 0; i < sizeof(open_paths) / sizeof(open_paths[0]); i++) {
+        if (strcmp(path, open_paths[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int secure_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i;
+    unsigned char diff = la != lb;
+
+    for (i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static int origin_allowed(const char *origin)
+{
+    size_t i;
+
+    if (cfg->cors_any)
+        return 1;
+    for (i = 0; i < cfg->ncors_origins; i++) {
+        if (strcmp(cfg->cors_origins[i], origin) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Answer a CORS preflight; returns 1 when the request was one. */
+static int preflight(struct req *req, int *ret)
+{
+    const char *origin = req_header(req, "Origin");
+    const char *want = req_header(req, "Access-Control-Request-Headers");
+    struct MHD_Response *r;
+
+    if (strcmp(req->method, "OPTIONS") != 0 || !origin ||
+        !req_header(req, "Access-Control-Request-Method"))
+        return 0;
+    if (!origin_allowed(origin)) {
+        *ret = http_reply_text(req, 400, "Disallowed CORS origin");
+        return 1;
+    }
+    r = MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(r, "X-Request-ID", req->request_id);
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Vary", "Origin");
+    MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                            "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+    if (want)
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", want);
+    MHD_add_response_header(r, "Access-Control-Allow-Credentials", "true");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    *ret = MHD_queue_response(req->conn, 200, r) == MHD_YES ? 0 : -1;
+    MHD_destroy_response(r);
+    req->status = 200;
+    return 1;
+}
+
+static int printable_id(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n == 0 || n > REQUEST_ID_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+static void set_request_id(struct req *req)
+{
+    const char *in = req_header(req, "X-Request-ID");
+
+    if (in && printable_id(in))
+        memcpy(req->request_id, in, strlen(in) + 1);
+    else
+        random_hex(req->request_id, 16);
+}
+
+/* 0 when the request may proceed, -1 with req->err set. */
+static int check_api_key(struct req *req)
+{
+    const char *key;
+
+    if (!cfg->api_key || exempt_path(req->path))
+        return 0;
+    key = req_header(req, "X-API-Key");
+    if (!key || !*key)
+        key = req_query(req, "api_key");
+    if (!key || !*key)
+        return err_set_code(&req->err, ERR_UNAUTHORIZED, "missing_api_key",
+                            "X-API-Key header is required.");
+    if (!secure_equal(key, cfg->api_key))
+        return err_set_code(&req->err, ERR_FORBIDDEN, "invalid_api_key", "Invalid API key.");
+    return 0;
+}
+
+static int check_tenant(struct req *req)
+{
+    const char *t = req_header(req, cfg->tenant_header);
+
+    if (exempt_path(req->path))
+        return 0;
+    if ((!t || !*t) && cfg->require_tenant)
+        return err_set_code(&req->err, ERR_INVALID, "missing_tenant", "%s header is required.",
+                            cfg->tenant_header);
+    if (t && strlen(t) > TENANT_MAX)
+        return err_set(&req->err, ERR_INVALID, "%s header is too long (max %d characters)",
+                       cfg->tenant_header, TENANT_MAX);
+    /* An empty header means "no tenant": the empty string is never a tenant. */
+    req->tenant = t && *t ? arena_strdup(req->arena, t) : NULL;
+    return 0;
+}
+
+static int dispatch(struct req *req, const struct route *routes, size_t nroutes)
+{
+    switch (router_match(routes, nroutes, req->method, req->path, req->arena, &req->route,
+                         req->params)) {
+    case ROUTE_NOT_FOUND:
+        return err_set(&req->err, ERR_NOT_FOUND, "Not Found");
+    case ROUTE_BAD_METHOD:
+        return err_set(&req->err, ERR_METHOD, "Method Not Allowed");
+    case ROUTE_FOUND:
+        break;
+    }
+    if (req->route->handler(req) < 0)
+        return -1;
+    if (!req->status) {
+        log_write(LOG_ERROR, "request %s: handler %s queued no response", req->request_id,
+                  req->route->name);
+        return err_set(&req->err, ERR_INTERNAL, "no response");
+    }
+    return 0;
+}
+
+int middleware_run(struct req *req, const struct route *routes, size_t nroutes)
+{
+    int ret = 0;
+
+    set_request_id(req);
+    if (preflight(req, &ret))
+        return ret;
+    if (req->body_too_large) {
+        err_set(&req->err, ERR_TOO_LARGE, "Request body too large (limit %zu bytes)",
+                cfg->max_body_bytes);
+        return http_reply_error(req, NULL);
+    }
+    if (check_api_key(req) < 0 || check_tenant(req) < 0 ||
+        dispatch(req, routes, nroutes) < 0)
+        return http_reply_error(req, NULL);
+    return 0;
+}
+
+void middleware_log(struct req *req, int aborted)
+{
+    json_t *o;
+    char *line;
+
+    if (!log_enabled(LOG_INFO))
+        return;
+    o = json_object();
+    json_object_set_new(o, "msg", json_string("request"));
+    json_object_set_new(o, "request_id", json_string(req->request_id));
+    json_object_set_new(o, "method", json_string(req->method));
+    json_object_set_new(o, "route", json_string(req->route ? req->route->name : "unmatched"));
+    json_object_set_new(o, "status", json_integer(req->status));
+    json_object_set_new(o, "duration_ms",
+                        json_real((double)(ts_monotonic() - req->started_us) / 1000.0));
+    if (req->tenant)
+        json_object_set_new(o, "tenant", json_string(req->tenant));
+    if (aborted)
+        json_object_set_new(o, "aborted", json_true());
+    line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    if (line)
+        log_write(LOG_INFO, "%s", line);
+    free(line);
+}

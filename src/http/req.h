@@ -1,0 +1,55 @@
+/* req.h - one HTTP request as the handlers see it, and the reply helpers.
+ * Everything hanging off a request is allocated from req->arena and freed with it. */
+#ifndef ENGRAM_HTTP_REQ_H
+#define ENGRAM_HTTP_REQ_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct MHD_Connection;
+struct MHD_Response;
+struct route;
+
+#define REQ_MAX_PARAMS 4
+#define REQUEST_ID_MAX 128
+
+struct req {
+    struct MHD_Connection *conn;
+    struct arena *arena;          /* freed when the request completes */
+    const char *method;
+    const char *path;             /* raw (still percent-encoded) path, no query */
+    struct buf body;              /* collected upload, capped at cfg->max_body_bytes */
+    int body_too_large;           /* the cap was passed: answer 413 */
+    size_t dropped;               /* upload bytes read and dropped past the cap */
+    char request_id[REQUEST_ID_MAX + 1];
+    const char *tenant;           /* tenant header value; NULL = no tenant */
+    const struct route *route;    /* matched route, NULL before routing */
+    const char *params[REQ_MAX_PARAMS]; /* percent-decoded path parameters, in pattern order */
+    struct err err;               /* filled by a handler that returns -1 */
+    int64_t started_us;           /* monotonic start time */
+    int status;                   /* status of the reply sent, 0 before */
+    int calls;                    /* access-handler calls so far */
+};
+
+/* Reply with status and a JSON body (steals the reference to body). Returns 0. */
+int http_reply_json(struct req *req, int status, json_t *body);
+/* Reply with the error envelope built from req->err (or e when non-NULL). Returns 0. */
+int http_reply_error(struct req *req, const struct err *e);
+/* Reply with a plain-text body. Returns 0. */
+int http_reply_text(struct req *req, int status, const char *text);
+
+/* Request header (case-insensitive name) or NULL. */
+const char *req_header(struct req *req, const char *name);
+/* Query parameter, percent-decoded ('+' is a space), or NULL when absent. */
+const char *req_query(struct req *req, const char *name);
+
+/* Percent-decode s (n bytes) into the arena. plus_space: '+' means ' ' (query strings).
+ * Returns NULL if the result would contain a NUL byte or invalid escapes are kept verbatim. */
+char *http_decode(struct arena *a, const char *s, size_t n, int plus_space);
+
+#endif

@@ -1,0 +1,23 @@
+/* episodes.h - recording episodes: reserved-prefix rule, one clock read per request,
+ * idempotency keys, and all-or-nothing batches. Knows neither HTTP nor SQL. */
+#ifndef ENGRAM_SERVICE_EPISODES_H
+#define ENGRAM_SERVICE_EPISODES_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+#define EPISODES_BATCH_MAX 100
+
+/* Refuse a write to a reserved subject id: 400 "Subject id '<id>' uses a reserved prefix
+ * (<prefix>)". Returns 0 when the id may be written. */
+int subject_check_writable(const char *subject, struct err *err);
+
+/* Store n validated episodes for tenant (NULL = none). Fills each id, tenant_id and the
+ * shared created_at. When an idempotency key names an existing episode, eps[i] becomes that
+ * episode. n > 1 runs in one transaction: on any failure nothing is written.
+ * Strings of replaced episodes live in arena a. */
+int episodes_record(struct arena *a, store *st, const char *tenant, struct episode *eps,
+                    size_t n, struct err *err);
+
+#endif

@@ -1,0 +1,40 @@
+/* subjects.c - timeline, subject listing, subject delete. */
+#include "service/subjects.h"
+
+#include <string.h>
+
+int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
+                      struct timeline *out, struct err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (store_subject_reserved(subject))
+        return 0;
+    if (store_episode_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->episodes,
+                           &out->nepisodes, err) < 0)
+        return -1;
+    return store_memory_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->memories,
+                             &out->nmemories, err);
+}
+
+int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, size_t offset,
+                  struct subject_count **out, size_t *n, struct err *err)
+{
+    return store_subject_list(st, a, tenant, limit, offset, out, n, err);
+}
+
+int subjects_delete(store *st, const char *tenant, const char *subject,
+                    int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+{
+    *episodes_deleted = 0;
+    *memories_deleted = 0;
+    if (store_subject_reserved(subject))
+        return 0;
+    if (store_tx_begin(st, err) < 0)
+        return -1;
+    if (store_subject_delete(st, tenant, subject, episodes_deleted, memories_deleted,
+                             err) < 0 || store_tx_commit(st, err) < 0) {
+        store_tx_rollback(st);
+        return -1;
+    }
+    return 0;
+}

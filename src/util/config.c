@@ -1,0 +1,289 @@
+/* config.c - parse STATEWAVE_* settings. */
+#include "util/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+const struct config *cfg;
+
+struct source {
+    char *const *env;      /* process environment */
+    char **dotenv;         /* "NAME=value" lines of the .env file, NULL-terminated */
+};
+
+/* Case-insensitive lookup of NAME in a NAME=value array. */
+static const char *lookup_in(char *const *vars, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (; vars && *vars; vars++) {
+        if (strncasecmp(*vars, name, n) == 0 && (*vars)[n] == '=')
+            return *vars + n + 1;
+    }
+    return NULL;
+}
+
+static const char *lookup(const struct source *s, const char *name)
+{
+    const char *v = lookup_in(s->env, name);
+
+    return v ? v : lookup_in(s->dotenv, name);
+}
+
+static char *unquote(char *v)
+{
+    size_t n = strlen(v);
+
+    while (n && isspace((unsigned char)v[n - 1]))
+        v[--n] = '\0';
+    while (*v && isspace((unsigned char)*v))
+        v++, n--;
+    if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+        v[n - 1] = '\0';
+        v++;
+    }
+    return v;
+}
+
+/* Read KEY=VALUE lines; '#' comments, blank lines and an optional `export ` are skipped. */
+static char **read_dotenv(const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    char line[8192];
+    char **out = xcalloc(1, sizeof(*out));
+    size_t n = 0;
+
+    if (!f)
+        return out;
+    while (fgets(line, sizeof(line), f)) {
+        char *p = line, *eq;
+
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '#' || *p == '\0')
+            continue;
+        if (strncmp(p, "export ", 7) == 0)
+            p += 7;
+        eq = strchr(p, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        {
+            struct buf b = BUF_INIT;
+            char *name = unquote(p);
+
+            buf_printf(&b, "%s=%s", name, unquote(eq + 1));
+            out = xrealloc(out, (n + 2) * sizeof(*out));
+            out[n++] = buf_detach(&b, NULL);
+            out[n] = NULL;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+static void free_dotenv(char **d)
+{
+    char **p;
+
+    for (p = d; p && *p; p++)
+        free(*p);
+    free(d);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = { "true", "1", "yes", "on", "t", "y" };
+    static const char *const no[] = { "false", "0", "no", "off", "f", "n" };
+    size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int get_bool(const struct source *s, const char *name, int def, int *out,
+                    struct err *err)
+{
+    const char *v = lookup(s, name);
+
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    if (parse_bool(v, out) < 0)
+        return err_set(err, ERR_INVALID, "%s: expected a boolean (true/false), got '%s'",
+                       name, v);
+    return 0;
+}
+
+static int get_long(const struct source *s, const char *name, long def, long min, long max,
+                    long *out, struct err *err)
+{
+    const char *v = lookup(s, name);
+    char *end;
+    long x;
+
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max)
+        return err_set(err, ERR_INVALID, "%s: expected an integer in [%ld, %ld], got '%s'",
+                       name, min, max, v);
+    *out = x;
+    return 0;
+}
+
+static char *get_str(const struct source *s, const char *name, const char *def)
+{
+    const char *v = lookup(s, name);
+
+    if (!v || !*v)
+        return def ? xstrdup(def) : NULL;
+    return xstrdup(v);
+}
+
+static int parse_cors(struct config *c, const char *v, struct err *err)
+{
+    json_error_t jerr;
+    json_t *arr = json_loads(v, 0, &jerr);
+    size_t i;
+
+    if (!arr || !json_is_array(arr)) {
+        json_decref(arr);
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_CORS_ORIGINS: expected a JSON array of strings, got '%s'", v);
+    }
+    c->cors_origins = xcalloc(json_array_size(arr) + 1, sizeof(char *));
+    for (i = 0; i < json_array_size(arr); i++) {
+        json_t *o = json_array_get(arr, i);
+
+        if (!json_is_string(o)) {
+            json_decref(arr);
+            return err_set(err, ERR_INVALID,
+                           "STATEWAVE_CORS_ORIGINS: item %zu is not a string", i);
+        }
+        c->cors_origins[c->ncors_origins++] = xstrdup(json_string_value(o));
+        if (strcmp(json_string_value(o), "*") == 0)
+            c->cors_any = 1;
+    }
+    json_decref(arr);
+    return 0;
+}
+
+static int parse_log_level(const char *v, int *out)
+{
+    static const char *const names[] = { "debug", "info", "warning", "error" };
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (strcasecmp(v, names[i]) == 0)
+            return *out = i, 0;
+    }
+    if (strcasecmp(v, "warn") == 0)
+        return *out = LOG_WARN, 0;
+    return -1;
+}
+
+static int load_strings(struct config *c, const struct source *s, struct err *err)
+{
+    const char *v;
+
+    c->app_name = get_str(s, "STATEWAVE_APP_NAME", "statewave");
+    c->database_url = get_str(s, "STATEWAVE_DATABASE_URL", NULL);
+    if (!c->database_url)
+        c->database_url = get_str(s, "DATABASE_URL", CONFIG_DEFAULT_DATABASE_URL);
+    c->host = get_str(s, "STATEWAVE_HOST", "127.0.0.1");
+    c->api_key = get_str(s, "STATEWAVE_API_KEY", NULL);
+    c->tenant_header = get_str(s, "STATEWAVE_TENANT_HEADER", "X-Tenant-ID");
+    v = lookup(s, "STATEWAVE_CORS_ORIGINS");
+    if (parse_cors(c, v && *v ? v : "[\"*\"]", err) < 0)
+        return -1;
+    v = lookup(s, "STATEWAVE_LOG_LEVEL");
+    c->log_level = LOG_INFO;
+    if (v && *v && parse_log_level(v, &c->log_level) < 0)
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_LOG_LEVEL: expected debug, info, warning or error, got '%s'", v);
+    return 0;
+}
+
+static int default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 2 ? 4 : (int)(n * 2 > 64 ? 64 : n * 2 < 4 ? 4 : n * 2);
+}
+
+static int load_numbers(struct config *c, const struct source *s, struct err *err)
+{
+    long x;
+
+    if (get_long(s, "STATEWAVE_PORT", 8100, 0, 65535, &x, err) < 0)
+        return -1;
+    c->port = (int)x;
+    if (get_long(s, "STATEWAVE_MAX_BODY_BYTES", CONFIG_DEFAULT_MAX_BODY, 1024,
+                 1024L * 1024 * 1024, &x, err) < 0)
+        return -1;
+    c->max_body_bytes = (size_t)x;
+    if (get_long(s, "STATEWAVE_WORKERS", default_workers(), 1, 256, &x, err) < 0)
+        return -1;
+    c->workers = (int)x;
+    if (get_long(s, "STATEWAVE_CONNECTION_TIMEOUT_SECONDS", 60, 1, 3600, &x, err) < 0)
+        return -1;
+    c->connection_timeout = (int)x;
+    if (get_bool(s, "STATEWAVE_REQUIRE_TENANT", 0, &c->require_tenant, err) < 0 ||
+        get_bool(s, "STATEWAVE_DEBUG", 0, &c->debug, err) < 0 ||
+        get_bool(s, "STATEWAVE_STRICT_SCHEMA", 0, &c->strict_schema, err) < 0)
+        return -1;
+    return 0;
+}
+
+int config_load(struct config *c, char *const *env, const char *dotenv_path, struct err *err)
+{
+    struct source s = { env, read_dotenv(dotenv_path) };
+    int ret;
+
+    memset(c, 0, sizeof(*c));
+    ret = load_strings(c, &s, err);
+    if (ret == 0)
+        ret = load_numbers(c, &s, err);
+    if (ret == 0 && (!*c->tenant_header || strpbrk(c->tenant_header, " :\r\n")))
+        ret = err_set(err, ERR_INVALID, "STATEWAVE_TENANT_HEADER: not a valid header name '%s'",
+                      c->tenant_header);
+    free_dotenv(s.dotenv);
+    if (ret < 0)
+        config_release(c);
+    return ret;
+}
+
+void config_release(struct config *c)
+{
+    size_t i;
+
+    if (!c)
+        return;
+    free(c->app_name);
+    free(c->database_url);
+    free(c->host);
+    free(c->api_key);
+    free(c->tenant_header);
+    for (i = 0; i < c->ncors_origins; i++)
+        free(c->cors_origins[i]);
+    free(c->cors_origins);
+    memset(c, 0, sizeof(*c));
+}

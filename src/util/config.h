@@ -1,0 +1,42 @@
+/* config.h - settings from the environment (STATEWAVE_* names, case-insensitive) and an
+ * optional .env file; read once at start-up and read-only afterwards. */
+#ifndef ENGRAM_UTIL_CONFIG_H
+#define ENGRAM_UTIL_CONFIG_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct config {
+    char *app_name;            /* STATEWAVE_APP_NAME */
+    char *database_url;        /* STATEWAVE_DATABASE_URL */
+    char *host;                /* STATEWAVE_HOST */
+    int port;                  /* STATEWAVE_PORT */
+    char *api_key;             /* STATEWAVE_API_KEY; NULL = open access */
+    char *tenant_header;       /* STATEWAVE_TENANT_HEADER */
+    int require_tenant;        /* STATEWAVE_REQUIRE_TENANT */
+    char **cors_origins;       /* STATEWAVE_CORS_ORIGINS (JSON array) */
+    size_t ncors_origins;
+    int cors_any;              /* 1 when the list holds "*" */
+    size_t max_body_bytes;     /* STATEWAVE_MAX_BODY_BYTES */
+    int workers;               /* STATEWAVE_WORKERS: HTTP worker threads */
+    int debug;                 /* STATEWAVE_DEBUG: human-readable logs */
+    int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
+    int strict_schema;         /* STATEWAVE_STRICT_SCHEMA */
+    int connection_timeout;    /* STATEWAVE_CONNECTION_TIMEOUT_SECONDS: idle keep-alive */
+};
+
+/* Defaults documented in the README. */
+#define CONFIG_DEFAULT_DATABASE_URL "sqlite://data/engram.db"
+#define CONFIG_DEFAULT_MAX_BODY (64u * 1024 * 1024)
+
+/* Fill c from env (a NULL-terminated "NAME=value" array, e.g. environ) and, for names not
+ * set there, from the file dotenv_path (may be NULL or missing). A bad value fails with a
+ * message naming the variable. Release with config_release(). */
+int config_load(struct config *c, char *const *env, const char *dotenv_path, struct err *err);
+void config_release(struct config *c);
+
+/* The process-wide configuration (set once by main before any thread starts). */
+extern const struct config *cfg;
+
+#endif

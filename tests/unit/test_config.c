@@ -1,0 +1,121 @@
+/* test_config.c - STATEWAVE_* parsing: defaults, case-insensitive names, .env, bad values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/config.h"
+
+static int load(struct config *c, char *const *env, const char *dotenv, struct err *e)
+{
+    err_init(e);
+    return config_load(c, env, dotenv, e);
+}
+
+static void test_config_defaults(void **state)
+{
+    char *env[] = { NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, env, NULL, &e), 0);
+    assert_string_equal(c.database_url, CONFIG_DEFAULT_DATABASE_URL);
+    assert_string_equal(c.host, "127.0.0.1");
+    assert_int_equal(c.port, 8100);
+    assert_null(c.api_key);
+    assert_string_equal(c.tenant_header, "X-Tenant-ID");
+    assert_int_equal(c.require_tenant, 0);
+    assert_int_equal(c.cors_any, 1);
+    assert_int_equal(c.ncors_origins, 1);
+    assert_true(c.max_body_bytes >= 52428800);
+    assert_true(c.workers >= 1);
+    config_release(&c);
+}
+
+static void test_config_values_case_insensitive(void **state)
+{
+    char *env[] = { "statewave_port=9001", "STATEWAVE_HOST=0.0.0.0",
+                    "Statewave_Require_Tenant=YES", "STATEWAVE_API_KEY=k1",
+                    "STATEWAVE_CORS_ORIGINS=[\"https://a.example\",\"https://b.example\"]",
+                    "STATEWAVE_TENANT_HEADER=X-Org", "STATEWAVE_API_KEY_OTHER=zz",
+                    "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, env, NULL, &e), 0);
+    assert_int_equal(c.port, 9001);
+    assert_string_equal(c.host, "0.0.0.0");
+    assert_int_equal(c.require_tenant, 1);
+    assert_string_equal(c.api_key, "k1");
+    assert_int_equal(c.cors_any, 0);
+    assert_int_equal(c.ncors_origins, 2);
+    assert_string_equal(c.cors_origins[1], "https://b.example");
+    assert_string_equal(c.tenant_header, "X-Org");
+    assert_string_equal(c.database_url, "sqlite:///tmp/x.db");
+    config_release(&c);
+}
+
+static void expect_bad(const char *assignment, const char *name)
+{
+    char *env[] = { (char *)assignment, NULL };
+    struct config c;
+    struct err e;
+
+    assert_int_equal(load(&c, env, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, name));
+}
+
+static void test_config_bad_values_name_the_variable(void **state)
+{
+    (void)state;
+    expect_bad("STATEWAVE_PORT=80x", "STATEWAVE_PORT");
+    expect_bad("STATEWAVE_PORT=70000", "STATEWAVE_PORT");
+    expect_bad("STATEWAVE_REQUIRE_TENANT=maybe", "STATEWAVE_REQUIRE_TENANT");
+    expect_bad("STATEWAVE_CORS_ORIGINS=*", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_CORS_ORIGINS=[1]", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_MAX_BODY_BYTES=-1", "STATEWAVE_MAX_BODY_BYTES");
+    expect_bad("STATEWAVE_WORKERS=0", "STATEWAVE_WORKERS");
+    expect_bad("STATEWAVE_LOG_LEVEL=loud", "STATEWAVE_LOG_LEVEL");
+    expect_bad("STATEWAVE_TENANT_HEADER=Bad Header", "STATEWAVE_TENANT_HEADER");
+}
+
+static void test_config_dotenv_and_env_precedence(void **state)
+{
+    char path[] = "/tmp/engram-env-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    char *env[] = { "STATEWAVE_PORT=9100", NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    fputs("# comment\nSTATEWAVE_PORT=9200\nexport STATEWAVE_API_KEY=\"from-file\"\n"
+          "\nSTATEWAVE_DEBUG=on\n", f);
+    fclose(f);
+    assert_int_equal(load(&c, env, path, &e), 0);
+    assert_int_equal(c.port, 9100);       /* the environment wins */
+    assert_string_equal(c.api_key, "from-file");
+    assert_int_equal(c.debug, 1);
+    config_release(&c);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_values_case_insensitive),
+        cmocka_unit_test(test_config_bad_values_name_the_variable),
+        cmocka_unit_test(test_config_dotenv_and_env_precedence),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
