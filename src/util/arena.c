@@ -20,6 +20,7 @@ struct block {
 
 struct arena {
     struct block *head;  /* newest block; allocation happens here */
+    struct block *first; /* the block arena_new() made; arena_reset() keeps it */
     size_t total;        /* bytes handed out over all blocks */
 };
 
@@ -37,7 +38,7 @@ struct arena *arena_new(void)
 {
     struct arena *a = xmalloc(sizeof(*a));
 
-    a->head = block_new(ARENA_BLOCK);
+    a->head = a->first = block_new(ARENA_BLOCK);
     a->total = 0;
     return a;
 }
@@ -61,15 +62,19 @@ void arena_free(struct arena *a)
 
 void arena_reset(struct arena *a)
 {
-    struct block *last = a->head;
+    struct block *b = a->head;
 
-    while (last->next) {
-        struct block *next = last->next;
-        free(last);
-        last = next;
+    /* Not simply the oldest block: a one-off block may be chained behind the first one. */
+    while (b) {
+        struct block *next = b->next;
+
+        if (b != a->first)
+            free(b);
+        b = next;
     }
-    last->used = 0;
-    a->head = last;
+    a->first->next = NULL;
+    a->first->used = 0;
+    a->head = a->first;
     a->total = 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void err_init(struct err *e)
 {
@@ -14,9 +15,13 @@ void err_init(struct err *e)
 
 static int vset(struct err *e, enum err_kind kind, const char *code, const char *fmt, va_list ap)
 {
+    if (e->details) {
+        json_decref(e->details);   /* an earlier error is replaced whole */
+        e->details = NULL;
+    }
     e->kind = kind;
     e->code = code;
-    if (kind == ERR_INTERNAL && !code) {
+    if (kind == ERR_INTERNAL && (!code || strcmp(code, "internal_error") == 0)) {
         e->code = "internal_error";
         snprintf(e->msg, sizeof(e->msg), "An unexpected error occurred");
         return -1;

@@ -124,10 +124,13 @@ static int parse_offset(const char *p, int *off_min)
     sign = *p++ == '-' ? -1 : 1;
     if (digits(&p, 2, &hh) < 0)
         return -1;
-    if (*p == ':')
+    if (*p == ':') {           /* "+05:" is invalid: a colon needs minutes */
         p++;
-    if (*p && digits(&p, 2, &mm) < 0)
+        if (digits(&p, 2, &mm) < 0)
+            return -1;
+    } else if (*p && digits(&p, 2, &mm) < 0) {
         return -1;
+    }
     if (*p || hh > 23 || mm > 59)
         return -1;
     *off_min = sign * (hh * 60 + mm);
@@ -142,19 +145,20 @@ static int days_in_month(int y, int m)
     return m == 2 && leap ? 29 : dim[m - 1];
 }
 
-int ts_parse(const char *s, int64_t *us)
+/* The part after the date: separator, HH:MM[:SS[.f...]] and the offset. */
+static int parse_time(const char *p, int *h, int *mi, int *se, int *frac, int *off)
 {
-    int y, mo, d, h, mi, se, off, frac = 0, nfrac = 0;
-    const char *p = s;
+    int nfrac = 0;
 
-    if (!s || digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
-        digits(&p, 2, &d) < 0)
-        return -1;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return -1;
     p++;
-    if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0 || *p++ != ':' ||
-        digits(&p, 2, &se) < 0)
+    if (digits(&p, 2, h) < 0 || *p++ != ':' || digits(&p, 2, mi) < 0)
+        return -1;
+    if (*p != ':')             /* seconds are optional; a fraction needs them */
+        return parse_offset(p, off);
+    p++;
+    if (digits(&p, 2, se) < 0)
         return -1;
     if (*p == '.') {
         p++;
@@ -162,17 +166,29 @@ int ts_parse(const char *s, int64_t *us)
             return -1;
         while (*p >= '0' && *p <= '9') {
             if (nfrac < 6) {
-                frac = frac * 10 + (*p - '0');
+                *frac = *frac * 10 + (*p - '0');
                 nfrac++;
             }
             p++;
         }
         while (nfrac < 6) {
-            frac *= 10;
+            *frac *= 10;
             nfrac++;
         }
     }
-    if (parse_offset(p, &off) < 0)
+    return parse_offset(p, off);
+}
+
+int ts_parse(const char *s, int64_t *us)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0, off = 0, frac = 0;
+    const char *p = s;
+
+    if (!s || digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+        digits(&p, 2, &d) < 0)
+        return -1;
+    /* A date alone is midnight UTC. */
+    if (*p && parse_time(p, &h, &mi, &se, &frac, &off) < 0)
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
         return -1;
