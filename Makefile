@@ -61,7 +61,8 @@ bin/engram: $(OUT)/engram
 
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libengram.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
 unit-tests: $(UNIT_BIN)
 

@@ -69,7 +69,9 @@ static const char initial_schema[] =
     " error TEXT,"
     " created_at TEXT NOT NULL,"
     " started_at TEXT,"
-    " completed_at TEXT"
+    " completed_at TEXT,"
+    " force INTEGER NOT NULL DEFAULT 0,"   /* Engram: recompile everything */
+    " lease_expires_at TEXT"               /* Engram: a running job's claim expires here */
     ") STRICT;"
     "CREATE INDEX ix_compile_jobs_subject_id ON compile_jobs (subject_id);"
     "CREATE INDEX ix_compile_jobs_status ON compile_jobs (status);"

@@ -12,15 +12,16 @@
 
 #include "util/config.h"
 
-static int load(struct config *c, char *const *env, const char *dotenv, struct err *e)
+static int load(struct config *c, const char *const *env, const char *dotenv, struct err *e)
 {
     err_init(e);
-    return config_load(c, env, dotenv, e);
+    /* config_load takes environ's type; the strings are only read. */
+    return config_load(c, (char *const *)env, dotenv, e);
 }
 
 static void test_config_defaults(void **state)
 {
-    char *env[] = { NULL };
+    const char *env[] = { NULL };
     struct config c;
     struct err e;
 
@@ -41,8 +42,8 @@ static void test_config_defaults(void **state)
 
 static void test_config_values_case_insensitive(void **state)
 {
-    char *env[] = { "statewave_port=9001", "STATEWAVE_HOST=0.0.0.0",
-                    "Statewave_Require_Tenant=YES", "STATEWAVE_API_KEY=k1",
+    const char *env[] = { "statewave_port=9001", "STATEWAVE_HOST=0.0.0.0",
+                          "Statewave_Require_Tenant=YES", "STATEWAVE_API_KEY=k1",
                     "STATEWAVE_CORS_ORIGINS=[\"https://a.example\",\"https://b.example\"]",
                     "STATEWAVE_TENANT_HEADER=X-Org", "STATEWAVE_API_KEY_OTHER=zz",
                     "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", NULL };
@@ -65,7 +66,7 @@ static void test_config_values_case_insensitive(void **state)
 
 static void expect_bad(const char *assignment, const char *name)
 {
-    char *env[] = { (char *)assignment, NULL };
+    const char *env[] = { (char *)assignment, NULL };
     struct config c;
     struct err e;
 
@@ -92,7 +93,7 @@ static void test_config_dotenv_and_env_precedence(void **state)
     char path[] = "/tmp/engram-env-XXXXXX";
     int fd = mkstemp(path);
     FILE *f = fdopen(fd, "w");
-    char *env[] = { "STATEWAVE_PORT=9100", NULL };
+    const char *env[] = { "STATEWAVE_PORT=9100", NULL };
     struct config c;
     struct err e;
 
