@@ -2,6 +2,7 @@
 #include "api/api.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -18,8 +19,9 @@ static json_t *check(const char *name, const char *status, const char *detail, d
 
     if (detail && *detail)
         json_object_set_new(c, "detail", json_string(detail));
+    ms = round(ms * 10.0) / 10.0;   /* one decimal; omitted when it rounds to 0 */
     if (ms > 0.0)
-        json_object_set_new(c, "latency_ms", json_real(round(ms * 10.0) / 10.0));
+        json_object_set_new(c, "latency_ms", json_real(ms));
     return c;
 }
 
@@ -43,13 +45,43 @@ static json_t *database_check(int *failed)
     return c;
 }
 
+#define STUCK_AFTER_US (30LL * 60 * 1000000)
+
+/* Compile jobs running for more than 30 minutes make the service "degraded". */
+static json_t *queue_check(int *degraded)
+{
+    struct err err = ERR_INIT;
+    store *st = store_thread(&err);
+    int64_t n = 0;
+    json_t *c;
+
+    if (!st || store_compile_job_count_stuck(st, ts_now() - STUCK_AFTER_US, &n, &err) < 0) {
+        *degraded = 1;
+        c = check("queue", "degraded", err.msg[0] ? err.msg : "query failed", 0.0);
+    } else if (n > 0) {
+        char detail[64];
+
+        *degraded = 1;
+        snprintf(detail, sizeof(detail), "%lld stuck job(s) older than 30m", (long long)n);
+        c = check("queue", "degraded", detail, 0.0);
+    } else {
+        c = check("queue", "ok", NULL, 0.0);
+    }
+    err_release(&err);
+    return c;
+}
+
 int api_readyz(struct req *req)
 {
-    int failed = 0;
+    int failed = 0, degraded = 0;
     json_t *checks = json_array(), *out;
+    const char *status;
 
     json_array_append_new(checks, database_check(&failed));
+    json_array_append_new(checks, failed ? check("queue", "degraded", "database unavailable", 0.0)
+                                         : queue_check(&degraded));
     json_array_append_new(checks, check("llm", "ok", "not configured (skip)", 0.0));
-    out = json_pack("{s:s,s:o}", "status", failed ? "not_ready" : "ready", "checks", checks);
+    status = failed ? "not_ready" : degraded ? "degraded" : "ready";
+    out = json_pack("{s:s,s:o}", "status", status, "checks", checks);
     return http_reply_json(req, failed ? 503 : 200, out);
 }

@@ -8,6 +8,7 @@
 
 #include "http/router.h"
 #include "util/config.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
@@ -108,18 +109,14 @@ static int queue(struct req *req, int status, char *body, size_t len, const char
 
 int http_reply_json(struct req *req, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    struct buf out = BUF_INIT;
+    size_t len;
+    char *text;
 
+    json_write_compact(&out, body);
     json_decref(body);
-    if (!text) {
-        log_write(LOG_ERROR, "request %s: cannot serialise response", req->request_id);
-        text = strdup("{\"error\":{\"code\":\"internal_error\","
-                      "\"message\":\"An unexpected error occurred\"}}");
-        status = 500;
-        if (!text)
-            return -1;
-    }
-    return queue(req, status, text, strlen(text), "application/json");
+    text = buf_detach(&out, &len);
+    return queue(req, status, text, len, "application/json");
 }
 
 int http_reply_text(struct req *req, int status, const char *text)

@@ -226,3 +226,14 @@ int store_subject_delete(store *st, const char *tenant, const char *subject,
     return st->ops->subject_delete(st, tenant, subject, episodes_deleted, memories_deleted,
                                    err);
 }
+
+int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
+                                  struct err *err)
+{
+    return st->ops->compile_job_count_stuck(st, started_before, n, err);
+}
+
+int store_backup(store *st, const char *path, struct err *err)
+{
+    return st->ops->backup(st, path, err);
+}

@@ -116,6 +116,23 @@ struct store_ops {
      * the caller's transaction when one is open, else in its own. */
     int (*subject_delete)(store *st, const char *tenant, const char *subject,
                           int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+
+    /* ---- compile jobs ---- */
+
+    /* Count compile jobs with status 'running' and started_at before started_before (TS_NULL
+     * counts none) in every tenant: the readiness check's "stuck" jobs (behavior.md §16.1),
+     * an operator view, so not scoped to a tenant. */
+    int (*compile_job_count_stuck)(store *st, int64_t started_before, int64_t *n,
+                                   struct err *err);
+
+    /* ---- full-database backup ---- */
+
+    /* Write an online, consistent copy of the whole database into the new file path
+     * (spec/backup-snapshots.md §4) while other connections keep reading and writing. The
+     * copy is written to `<path>.tmp` and renamed, so a failure never leaves a partial file
+     * at path. Fails with ERR_CONFLICT if path exists. Not inside a transaction.
+     * PostgreSQL has no native version: ERR_INVALID, pg_dump is the tool. */
+    int (*backup)(store *st, const char *path, struct err *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -159,6 +176,11 @@ int store_subject_list(store *st, struct arena *a, const char *tenant, size_t li
                        size_t offset, struct subject_count **out, size_t *n, struct err *err);
 int store_subject_delete(store *st, const char *tenant, const char *subject,
                          int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+
+int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
+                                  struct err *err);
+
+int store_backup(store *st, const char *path, struct err *err);
 
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);

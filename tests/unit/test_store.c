@@ -552,6 +552,115 @@ static void test_store_timestamps_round_trip(void **state)
     assert_int_equal(eps[4].last_compiled_at, 4102444800000001LL + 999999);
 }
 
+/* ---- compile jobs ---- */
+
+/* There is no compile job write op yet: only the empty case can be checked. */
+static void test_store_compile_job_count_stuck_empty(void **state)
+{
+    struct err err = ERR_INIT;
+    int64_t n = 99;
+
+    (void)state;
+    assert_int_equal(store_compile_job_count_stuck(g.st, ts_now(), &n, &err), 0);
+    assert_int_equal(n, 0);
+    n = 99;
+    assert_int_equal(store_compile_job_count_stuck(g.st, T0, &n, &err), 0);
+    assert_int_equal(n, 0);
+    /* It works inside a transaction too (readiness may share a connection). */
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    n = 99;
+    assert_int_equal(store_compile_job_count_stuck(g.st, ts_now(), &n, &err), 0);
+    assert_int_equal(n, 0);
+    store_tx_rollback(g.st);
+}
+
+/* ---- full-database backup ---- */
+
+/* PostgreSQL has no native backup op: pg_dump is the tool. */
+static void test_store_backup_postgres_refuses(void **state)
+{
+    struct err err = ERR_INIT;
+
+    (void)state;
+    if (strcmp(g.ops->name, "postgres") != 0)
+        skip();
+    assert_int_equal(store_backup(g.st, "/tmp/engram-never-written.db", &err), -1);
+    assert_int_equal(err.kind, ERR_INVALID);
+    assert_string_equal(err.msg, "use pg_dump to back up a PostgreSQL database (see README)");
+    assert_int_equal(access("/tmp/engram-never-written.db", F_OK), -1);
+}
+
+/* Episode ids of (no tenant, subject) in st, in list order, joined by ','. */
+static const char *episode_ids(struct arena *a, store *st, const char *subject)
+{
+    struct err err = ERR_INIT;
+    struct episode *eps;
+    const char *ids = "";
+    size_t i, n;
+
+    assert_int_equal(store_episode_list(st, a, NULL, subject, 100, 0, &eps, &n, &err), 0);
+    for (i = 0; i < n; i++)
+        ids = arena_printf(a, "%s%s,", ids, eps[i].id);
+    return ids;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The copy opens as a database of its own, holds what was committed before the backup and
+ * nothing a concurrent, uncommitted transaction wrote; an existing file is never replaced. */
+static void test_store_backup_sqlite(void **state)
+{
+    struct arena *a = *state;
+    char dir[] = "/tmp/engram-backup-XXXXXX";
+    const char *subject = uniq(a, "backup"), *path, *want;
+    struct episode late = make_ep(NULL, subject, T0 + 2);
+    struct err err = ERR_INIT;
+    int current, latest, inserted;
+    store *writer, *copy;
+
+    if (strcmp(g.ops->name, "sqlite") != 0)
+        skip();
+    assert_non_null(mkdtemp(dir));
+    path = arena_printf(a, "%s/engram-backup.db", dir);
+    add_ep(a, NULL, subject, T0);
+    add_ep(a, NULL, subject, T0 + 1);
+    add_ep(a, "other-tenant", subject, T0);
+    want = episode_ids(a, g.st, subject);
+    /* Another connection holds the write lock with a row not yet committed. */
+    assert_int_equal(store_open(g.ops, g.conninfo, &writer, &err), 0);
+    assert_int_equal(store_tx_begin(writer, &err), 0);
+    assert_int_equal(store_episode_insert(writer, a, &late, &inserted, &err), 0);
+    /* A stale temp file of a crashed backup is replaced. */
+    write_file(arena_printf(a, "%s.tmp", path), "not a database");
+    assert_int_equal(store_backup(g.st, path, &err), 0);
+    store_tx_commit(writer, &err);
+    store_close(writer);
+    assert_int_equal(access(arena_printf(a, "%s.tmp", path), F_OK), -1);
+
+    assert_int_equal(store_open(g.ops, path, &copy, &err), 0);
+    assert_int_equal(store_schema_version(copy, &current, &latest, &err), 0);
+    assert_int_equal(current, latest);
+    assert_string_equal(episode_ids(a, copy, subject), want);
+    assert_int_equal(count_eps(a, NULL, subject), 3);   /* the source has the late row */
+    store_close(copy);
+
+    err_release(&err);
+    assert_int_equal(store_backup(g.st, path, &err), -1);
+    assert_int_equal(err.kind, ERR_CONFLICT);
+    assert_string_equal(err.msg, arena_printf(a, "backup file '%s' already exists", path));
+    assert_int_equal(access(arena_printf(a, "%s.tmp", path), F_OK), -1);
+
+    remove_sqlite_files(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- SQLite specifics (skipped on other backends) ---- */
 
 static void test_store_sqlite_creates_parent_dirs(void **state)
@@ -600,6 +709,9 @@ int main(void)
         T(test_store_tx_rollback),
         T(test_store_unicode_large_payload),
         T(test_store_timestamps_round_trip),
+        T(test_store_compile_job_count_stuck_empty),
+        T(test_store_backup_postgres_refuses),
+        T(test_store_backup_sqlite),
         T(test_store_sqlite_creates_parent_dirs),
     };
 

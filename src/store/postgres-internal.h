@@ -1,0 +1,167 @@
+/* postgres-internal.h - what the files of the PostgreSQL backend share: the connection handle,
+ * running statements (prepared once per connection), error reporting, parameters, column
+ * readers and row readers.
+ *
+ * One file per area (postgres_episodes.c, postgres_jobs.c, ...). An area keeps its SQL beside
+ * its code as `static const char SQL_X[] = "...";` and runs it with pg_exec(), which prepares
+ * it on first use under a generated name ("s0", "s1", ...) keyed by the address of the text:
+ * adding a statement never touches a shared list. Its ops are declared here and listed in the
+ * table in postgres.c.
+ *
+ * Values travel as text parameters, never spliced into SQL: timestamps as
+ * `YYYY-MM-DDTHH:MM:SS.ffffffZ` and back in the session's UTC ISO form, JSON as jsonb text
+ * (compacted on the way out), bytea in hex. Tenants: '' stands for "no tenant" in filters
+ * (`COALESCE(tenant_id, '') = $n`, pg_tenant_key) and is written as NULL (pg_tenant_value),
+ * so the two spellings never split one space in two.
+ */
+#ifndef ENGRAM_STORE_POSTGRES_INTERNAL_H
+#define ENGRAM_STORE_POSTGRES_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "store/store-internal.h"
+
+/* Column lists in the order pg_read_episode() and pg_read_memory() expect. */
+#define PG_EPISODE_COLS                                                                   \
+    "id, subject_id, tenant_id, session_id, source, type, payload, metadata, provenance, " \
+    "idempotency_key, created_at, last_compiled_at"
+#define PG_MEMORY_COLS                                                                    \
+    "id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, valid_to, " \
+    "array_to_json(source_episode_ids), metadata, status, embedding, sensitivity_labels, "  \
+    "created_at, updated_at"
+
+#define PG_INT_LEN 24   /* bytes for pg_int_param / pg_size_param text */
+
+struct pg_store {
+    struct store base;          /* must be first: store.c sees only this */
+    PGconn *conn;               /* owned; PQfinish on close */
+    const char **prepared;      /* SQL texts prepared so far; index i is named "s<i>"; owned
+                                 * array of borrowed static strings */
+    size_t nprepared, prepared_cap;
+};
+
+/* ---- connection, errors, statements (postgres.c) ---- */
+
+/* The PostgreSQL store behind st; BUG() if st belongs to another backend. */
+struct pg_store *pg_downcast(store *st);
+
+/* Copy a libpq message into out as one line: each run of whitespace becomes one space. */
+void pg_one_line(const char *msg, char *out, size_t size);
+
+/* Log why `what` failed (SQLSTATE and message), mark the store broken if the connection is
+ * gone, PQclear(r) (r may be NULL) and return -1 with err set to ERR_INTERNAL. */
+int pg_fail(struct pg_store *ps, PGresult *r, const char *what, struct err *err);
+
+/* Run sql with nparams text parameters (a NULL value is SQL NULL). sql is prepared on first
+ * use and kept for the connection's life; the cache is keyed by the pointer, not the text:
+ * pass a string with static storage whose content never changes (a `static const char
+ * SQL_X[]`), never a buffer built at run time. Returns the result (command or rows), which
+ * the caller frees with PQclear, or NULL with err set after logging the cause. */
+PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
+                  const char *const *values, struct err *err);
+/* pg_exec for a statement whose rows are of no interest. */
+int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *const *values,
+                 struct err *err);
+/* pg_exec for a statement returning one integer: column 0 of row 0 into *out (0 when there
+ * is no row or it is NULL). */
+int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
+                  const char *const *values, int64_t *out, struct err *err);
+
+int pg_open(const char *url, store **out, struct err *err);
+void pg_close(store *st);
+int pg_ping(store *st, struct err *err);
+int pg_tx_begin(store *st, struct err *err);
+int pg_tx_commit(store *st, struct err *err);
+void pg_tx_rollback(store *st);
+
+/* "Own transaction when none is open": pg_tx_enter() begins one unless the caller already
+ * has one, and sets *own to say which. pg_tx_leave() ends what pg_tx_enter() began: with
+ * ret < 0 it rolls back (only its own) and returns -1; otherwise it commits its own and
+ * returns the commit's result. Inside a caller's transaction the caller commits or rolls
+ * back. (A single statement is atomic on its own and needs neither.)
+ *
+ *     if (pg_tx_enter(ps, &own, err) < 0)
+ *         return -1;
+ *     ret = do_the_writes(ps, err);
+ *     return pg_tx_leave(ps, own, ret, err);
+ */
+int pg_tx_enter(struct pg_store *ps, int *own, struct err *err);
+int pg_tx_leave(struct pg_store *ps, int own, int ret, struct err *err);
+
+/* ---- parameters, columns, rows (postgres_rows.c) ---- */
+
+/* The filter value of a tenant space: '' for "no tenant". */
+const char *pg_tenant_key(const char *tenant);
+/* The stored value of a tenant: NULL for "no tenant" ('' included). */
+const char *pg_tenant_value(const char *tenant);
+/* A timestamp parameter written into out (TS_STR_LEN bytes), or NULL for TS_NULL. */
+const char *pg_ts_param(int64_t us, char *out);
+/* A LIMIT/OFFSET parameter in out; sizes past INT64_MAX mean "no limit". */
+const char *pg_size_param(size_t v, char out[PG_INT_LEN]);
+/* An integer parameter in out. */
+const char *pg_int_param(int64_t v, char out[PG_INT_LEN]);
+/* JSON text for a jsonb parameter; NULL gives `fallback` (e.g. "{}"), which may be NULL. */
+const char *pg_json_param(const char *json, const char *fallback);
+/* dim floats as a bytea parameter in hex form (`\x…`, little-endian float32), in the arena;
+ * NULL (SQL NULL) when v is NULL or dim is 0. */
+const char *pg_vector_param(struct arena *a, const float *v, size_t dim);
+
+/* Column readers; (row, col) must exist in r. */
+const char *pg_col_str(struct arena *a, const PGresult *r, int row, int col);  /* NULL=NULL */
+/* jsonb text with the whitespace jsonb adds after ',' and ':' removed (strings untouched). */
+const char *pg_col_json(struct arena *a, const PGresult *r, int row, int col);
+/* A timestamptz (session TimeZone is UTC); TS_NULL for NULL; -1 (logged) if unreadable. */
+int pg_col_ts(const PGresult *r, int row, int col, int64_t *out);
+int64_t pg_col_int(const PGresult *r, int row, int col);                       /* NULL = 0 */
+/* A bytea of little-endian float32 values; NULL and *dim 0 for NULL or a malformed value
+ * ("no embedding"). */
+const float *pg_col_vector(struct arena *a, const PGresult *r, int row, int col, size_t *dim);
+
+/* Rows of r as a zeroed arena array of *n elements of sz bytes (never NULL). */
+void *pg_rows_alloc(struct arena *a, const PGresult *r, size_t sz, size_t *n);
+
+/* Reads row `row` of r into *out (strings in the arena); -1 (logged) on an unreadable value. */
+typedef int pg_row_reader(struct arena *a, const PGresult *r, int row, void *out);
+
+/* Readers for SELECT PG_EPISODE_COLS / PG_MEMORY_COLS; out is a struct episode / memory. */
+int pg_read_episode(struct arena *a, const PGresult *r, int row, void *out);
+int pg_read_memory(struct arena *a, const PGresult *r, int row, void *out);
+
+/* Read every row of r with `read` into a zeroed arena array of `size`-byte rows (never NULL).
+ * r stays the caller's to PQclear. On failure *out = NULL, *n = 0 and err is ERR_INTERNAL. */
+int pg_collect_rows(struct arena *a, const PGresult *r, size_t size, pg_row_reader *read,
+                    void **out, size_t *n, struct err *err);
+
+/* ---- migrations (postgres_migrate.c) ---- */
+
+int pg_migrate(store *st, struct migrate_result *res, struct err *err);
+int pg_schema_version(store *st, int *current, int *latest, struct err *err);
+
+/* ---- episodes (postgres_episodes.c) ---- */
+
+int pg_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                      struct err *err);
+int pg_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                    size_t limit, size_t offset, struct episode **out, size_t *n,
+                    struct err *err);
+
+/* ---- subjects and their memories (postgres_subjects.c) ---- */
+
+int pg_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                   size_t limit, size_t offset, struct memory **out, size_t *n,
+                   struct err *err);
+int pg_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+                    size_t offset, struct subject_count **out, size_t *n, struct err *err);
+int pg_subject_delete(store *st, const char *tenant, const char *subject,
+                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+
+/* ---- compile jobs (postgres_jobs.c) ---- */
+
+int pg_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
+                               struct err *err);
+
+/* ---- full-database backup (postgres_backup.c) ---- */
+
+int pg_backup(store *st, const char *path, struct err *err);
+
+#endif

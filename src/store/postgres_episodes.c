@@ -1,0 +1,103 @@
+/* postgres_episodes.c - PostgreSQL backend: inserting episodes (idempotency keys included) and
+ * listing a subject's episodes. */
+#include "store/postgres-internal.h"
+
+#include "util/log.h"
+#include "util/ts.h"
+
+static const char SQL_EPISODE_INSERT[] =
+    "INSERT INTO episodes (" PG_EPISODE_COLS ")"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING 1";
+static const char SQL_EPISODE_BY_KEY[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 AND idempotency_key = $3";
+static const char SQL_EPISODE_LIST[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
+
+/* Insert ep; *inserted = 0 when its idempotency key already names an episode. JSON columns
+ * are `json` (text kept as sent), so ep already holds what later reads return. */
+static int episode_try_insert(struct pg_store *ps, struct episode *ep, int *inserted,
+                              struct err *err)
+{
+    char created[TS_STR_LEN], compiled[TS_STR_LEN];
+    const char *vals[12] = {
+        ep->id, ep->subject_id, pg_tenant_value(ep->tenant_id), ep->session_id, ep->source,
+        ep->type, ep->payload, pg_json_param(ep->metadata, "{}"),
+        pg_json_param(ep->provenance, "{}"), ep->idempotency_key,
+        pg_ts_param(ep->created_at, created), pg_ts_param(ep->last_compiled_at, compiled),
+    };
+    PGresult *r = pg_exec(ps, SQL_EPISODE_INSERT, 12, vals, err);
+
+    if (!r)
+        return -1;
+    *inserted = PQntuples(r) > 0;
+    PQclear(r);
+    return 0;
+}
+
+/* The episode holding ep's idempotency key, into *ep; *found = 0 if there is none. */
+static int episode_by_key(struct pg_store *ps, struct arena *a, struct episode *ep,
+                          int *found, struct err *err)
+{
+    const char *vals[3] = { pg_tenant_key(ep->tenant_id), ep->subject_id,
+                            ep->idempotency_key };
+    PGresult *r = pg_exec(ps, SQL_EPISODE_BY_KEY, 3, vals, err);
+    int ret = 0;
+
+    if (!r)
+        return -1;
+    *found = PQntuples(r) > 0;
+    if (*found && pg_read_episode(a, r, 0, ep) < 0)
+        ret = err_set(err, ERR_INTERNAL, "database error");
+    PQclear(r);
+    return ret;
+}
+
+int pg_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                      struct err *err)
+{
+    struct pg_store *ps = pg_downcast(st);
+    int attempt, found;
+
+    if (ep->id[0] == '\0')
+        uuid_v4(ep->id);
+    if (ep->created_at == TS_NULL)
+        ep->created_at = ts_now();
+    /* A conflicting row deleted between the two statements: insert again, once. */
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (episode_try_insert(ps, ep, inserted, err) < 0)
+            return -1;
+        if (*inserted)
+            return 0;
+        if (episode_by_key(ps, a, ep, &found, err) < 0)
+            return -1;
+        if (found)
+            return 0;
+    }
+    log_write(LOG_ERROR, "postgres: episode_insert: idempotency key conflict did not resolve");
+    return err_set(err, ERR_INTERNAL, "database error");
+}
+
+int pg_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                    size_t limit, size_t offset, struct episode **out, size_t *n,
+                    struct err *err)
+{
+    char lim[PG_INT_LEN], off[PG_INT_LEN];
+    const char *vals[4] = { pg_tenant_key(tenant), subject, pg_size_param(limit, lim),
+                            pg_size_param(offset, off) };
+    PGresult *r = pg_exec(pg_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}

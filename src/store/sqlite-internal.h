@@ -1,0 +1,169 @@
+/* sqlite-internal.h - what the files of the SQLite backend share: the connection handle, the
+ * statement cache, error reporting, value binding and reading, and the row readers.
+ *
+ * One file per area (sqlite_episodes.c, sqlite_jobs.c, ...). An area keeps its SQL beside
+ * its code as `static const char SQL_X[] = "...";` and runs it with sq_stmt(), which prepares
+ * it on first use and caches it per connection, keyed by the address of the text: adding a
+ * statement never touches a shared list. Its ops are declared here and listed in the table
+ * in sqlite.c. Timestamps are stored as fixed-width TEXT (ts_format_fixed), so text order is
+ * time order; JSON as TEXT; embeddings as BLOBs of little-endian float32.
+ */
+#ifndef ENGRAM_STORE_SQLITE_INTERNAL_H
+#define ENGRAM_STORE_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/store-internal.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+/* Column lists in the order sq_read_episode() and sq_read_memory() expect. */
+#define SQ_EPISODE_COLS                                                                   \
+    "id, subject_id, tenant_id, session_id, source, type, payload, metadata, provenance, " \
+    "idempotency_key, created_at, last_compiled_at"
+#define SQ_MEMORY_COLS                                                                    \
+    "id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, valid_to, " \
+    "source_episode_ids, metadata, status, embedding, sensitivity_labels, created_at, "    \
+    "updated_at"
+
+/* One prepared statement of the cache. */
+struct sq_cached {
+    const char *sql;        /* the caller's static text; its address is the key */
+    sqlite3_stmt *stmt;     /* owned; finalized by sq_close */
+};
+
+struct sqlite_store {
+    struct store base;          /* must be first: store * converts to this */
+    sqlite3 *db;                /* the connection; owned */
+    struct sq_cached *cache;    /* statements prepared so far, in first-use order; owned */
+    size_t ncache, cache_cap;
+};
+
+/* ---- connection, errors, statements (sqlite.c) ---- */
+
+/* The SQLite store behind st; BUG() if st belongs to another backend. */
+struct sqlite_store *sq_downcast(store *st);
+
+/* Log the SQLite error behind rc ("sqlite <what> failed: ..."), mark the store broken when
+ * the connection cannot be trusted any more (I/O error, corruption), and return -1 with
+ * err set to ERR_INTERNAL "database error". */
+int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
+
+/* The prepared statement for sql, prepared (SQLITE_PREPARE_PERSISTENT) on first use and kept
+ * until the store closes; NULL with err set if it cannot be prepared. The cache is keyed by
+ * the pointer, not the text: pass a string with static storage whose content never changes
+ * (a `static const char SQL_X[]`), never a buffer built at run time. */
+sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql, struct err *err);
+
+/* Make a cached statement ready for its next use (reset, bindings cleared). */
+void sq_reset(sqlite3_stmt *q);
+
+/* Step the bound statement q once, expecting no row; always leaves q reset. */
+int sq_step_done(struct sqlite_store *s, sqlite3_stmt *q, const char *what, struct err *err);
+
+/* Run sql (cached, no parameters, no rows). */
+int sq_exec(struct sqlite_store *s, const char *sql, struct err *err);
+
+/* Step the bound statement q and read column 0 of its first row into *out (0 when there is
+ * no row); always leaves q reset. */
+int sq_query_int64(struct sqlite_store *s, sqlite3_stmt *q, const char *what, int64_t *out,
+                   struct err *err);
+
+int sq_open(const char *path, store **out, struct err *err);
+void sq_close(store *st);
+int sq_ping(store *st, struct err *err);
+int sq_tx_begin(store *st, struct err *err);
+int sq_tx_commit(store *st, struct err *err);
+void sq_tx_rollback(store *st);
+
+/* "Own transaction when none is open": sq_tx_enter() begins one unless the caller already
+ * has one, and sets *own to say which. sq_tx_leave() ends what sq_tx_enter() began: with
+ * ret < 0 it rolls back (only its own) and returns -1; otherwise it commits its own and
+ * returns the commit's result. Inside a caller's transaction the caller commits or rolls
+ * back, so a failure still leaves nothing written.
+ *
+ *     if (sq_tx_enter(s, &own, err) < 0)
+ *         return -1;
+ *     ret = do_the_writes(s, err);
+ *     return sq_tx_leave(s, own, ret, err);
+ */
+int sq_tx_enter(struct sqlite_store *s, int *own, struct err *err);
+int sq_tx_leave(struct sqlite_store *s, int own, int ret, struct err *err);
+
+/* ---- values and rows (sqlite_rows.c) ---- */
+
+/* Binders return the SQLite result code. Text is bound SQLITE_STATIC: keep it alive until
+ * the statement is reset. */
+int sq_bind_str(sqlite3_stmt *q, int i, const char *v);                 /* NULL = SQL NULL */
+int sq_bind_tenant(sqlite3_stmt *q, int i, const char *tenant);         /* NULL or '' = NULL */
+int sq_bind_ts(sqlite3_stmt *q, int i, int64_t us);                     /* TS_NULL = NULL */
+/* A size_t limit or offset; past INT64_MAX a limit means "no limit" (-1). */
+int sq_bind_count(sqlite3_stmt *q, int i, size_t v, int is_limit);
+/* (tenant, subject, limit, offset) to ?1..?4 of a per-subject page query. */
+void sq_bind_page(sqlite3_stmt *q, const char *tenant, const char *subject, size_t limit,
+                  size_t offset);
+/* JSON text; NULL binds `fallback` (e.g. "{}" or "[]"), which may itself be NULL. */
+int sq_bind_json(sqlite3_stmt *q, int i, const char *json, const char *fallback);
+/* dim floats as a little-endian float32 BLOB (copied); NULL or dim 0 = SQL NULL. */
+int sq_bind_vec(sqlite3_stmt *q, int i, const float *v, size_t dim);
+
+/* Column i as an arena string; NULL for SQL NULL. JSON columns read the same way. */
+const char *sq_col_str(struct arena *a, sqlite3_stmt *q, int i);
+/* Column i as a timestamp (TS_NULL for SQL NULL); -1 if the text is not a timestamp. */
+int sq_col_ts(sqlite3_stmt *q, int i, int64_t *out);
+/* Column i into a uuid buffer ("" for NULL). */
+void sq_col_id(sqlite3_stmt *q, int i, char out[UUID_STR_LEN]);
+/* Column i (little-endian float32 BLOB) as an arena array; a missing or malformed blob gives
+ * NULL and *dim 0 (data-model.md §1.4: "no embedding"). */
+const float *sq_col_vec(struct arena *a, sqlite3_stmt *q, int i, size_t *dim);
+
+/* Log a malformed timestamp in table and return -1 with ERR_INTERNAL. */
+int sq_bad_timestamp(const char *table, struct err *err);
+
+/* Reads the current result row of q into `row` (strings in the arena); -1 with err set. */
+typedef int sq_row_reader(struct arena *a, sqlite3_stmt *q, void *row, struct err *err);
+
+/* Readers for SELECT SQ_EPISODE_COLS / SQ_MEMORY_COLS; row is a struct episode / memory. */
+int sq_read_episode(struct arena *a, sqlite3_stmt *q, void *row, struct err *err);
+int sq_read_memory(struct arena *a, sqlite3_stmt *q, void *row, struct err *err);
+
+/* Step the bound statement q to the end, reading each row with `read` into an arena array of
+ * `size`-byte zeroed rows (never NULL, even when empty; `limit` only sizes the first
+ * allocation). Leaves q reset; *n = 0 on failure. */
+int sq_collect_rows(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, size_t size,
+                    size_t limit, sq_row_reader *read, void **out, size_t *n,
+                    struct err *err);
+
+/* ---- migrations (sqlite_migrate.c) ---- */
+
+int sq_migrate(store *st, struct migrate_result *res, struct err *err);
+int sq_schema_version(store *st, int *current, int *latest, struct err *err);
+
+/* ---- episodes (sqlite_episodes.c) ---- */
+
+int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                      struct err *err);
+int sq_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                    size_t limit, size_t offset, struct episode **out, size_t *n,
+                    struct err *err);
+
+/* ---- subjects and their memories (sqlite_subjects.c) ---- */
+
+int sq_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                   size_t limit, size_t offset, struct memory **out, size_t *n,
+                   struct err *err);
+int sq_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+                    size_t offset, struct subject_count **out, size_t *n, struct err *err);
+int sq_subject_delete(store *st, const char *tenant, const char *subject,
+                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+
+/* ---- compile jobs (sqlite_jobs.c) ---- */
+
+int sq_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
+                               struct err *err);
+
+/* ---- full-database backup (sqlite_backup.c) ---- */
+
+int sq_backup(store *st, const char *path, struct err *err);
+
+#endif
