@@ -26,6 +26,7 @@ static const char usage[] =
     "commands:\n"
     "  serve      start the HTTP server (applies pending migrations first)\n"
     "  migrate    apply pending schema migrations and report what was done\n"
+    "  backup     copy the whole SQLite database to a file, online (PostgreSQL: pg_dump)\n"
     "  version    print the version\n"
     "  help       show this help; `engram <command> --help` for a command\n"
     "\n"
@@ -59,6 +60,14 @@ static const char migrate_usage[] =
     "\n"
     "Apply pending schema migrations to STATEWAVE_DATABASE_URL and say what was done.\n"
     "Safe to run while servers are running, and from several processes at once.\n";
+
+static const char backup_usage[] =
+    "usage: engram backup FILE\n"
+    "\n"
+    "Copy the whole SQLite database named by STATEWAVE_DATABASE_URL into FILE (which must\n"
+    "not exist) with SQLite's online backup API: consistent while servers keep reading and\n"
+    "writing. Restore by stopping the servers and putting FILE in place of the database file.\n"
+    "For PostgreSQL use pg_dump / pg_restore (see README.md).\n";
 
 static int wants_help(int argc, char **argv)
 {
@@ -127,6 +136,30 @@ static int cmd_migrate(void)
     return ret < 0 ? 1 : 0;
 }
 
+static int cmd_backup(int argc, char **argv)
+{
+    struct err err = ERR_INIT;
+    store *st;
+    int ret = 1;
+
+    if (argc != 3 || argv[2][0] == '-') {
+        fputs(backup_usage, stderr);
+        return 2;
+    }
+    if (load_config() < 0)
+        return 1;
+    st = store_thread(&err);
+    if (st && store_backup(st, argv[2], &err) == 0) {
+        printf("backed up %s to %s\n", config.database_url, argv[2]);
+        ret = 0;
+    } else {
+        fprintf(stderr, "engram: backup failed: %s\n", err.msg);
+    }
+    store_shutdown();
+    config_release(&config);
+    return ret;
+}
+
 static int cmd_serve(void)
 {
     struct err err = ERR_INIT;
@@ -181,6 +214,8 @@ int main(int argc, char **argv)
         return wants_help(argc, argv) ? (fputs(serve_usage, stdout), 0) : cmd_serve();
     if (strcmp(cmd, "migrate") == 0)
         return wants_help(argc, argv) ? (fputs(migrate_usage, stdout), 0) : cmd_migrate();
+    if (strcmp(cmd, "backup") == 0)
+        return wants_help(argc, argv) ? (fputs(backup_usage, stdout), 0) : cmd_backup(argc, argv);
     fprintf(stderr, "engram: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }
