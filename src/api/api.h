@@ -21,4 +21,9 @@ int api_timeline(struct req *req);
 int api_subjects_list(struct req *req);
 int api_subjects_delete(struct req *req);
 
+/* compile.c (the memory loop: compile, jobs) */
+/* search.c (memory search) */
+/* context.c (context bundles) */
+/* labels.c (sensitivity labels) */
+
 #endif

@@ -68,6 +68,41 @@ struct subject_count {
     int64_t memory_count;
 };
 
+/* A durable compile job (spec/data-model.md §4). */
+struct compile_job {
+    char id[40];                  /* 8 lowercase hex characters in practice */
+    const char *subject_id;
+    const char *tenant_id;        /* NULL = no tenant */
+    const char *status;           /* pending | running | completed | failed */
+    int64_t memories_created;
+    const char *error;            /* NULL unless failed */
+    int force;                    /* 1: recompile every episode of the subject */
+    int64_t created_at;
+    int64_t started_at;           /* TS_NULL until claimed */
+    int64_t completed_at;         /* TS_NULL until terminal */
+    int64_t lease_expires_at;     /* TS_NULL unless running */
+};
+
+/* A support resolution row, as context ranking reads it (spec/behavior.md §10.3, §10.4). */
+struct resolution {
+    const char *session_id;
+    const char *status;               /* open | resolved | unresolved */
+    const char *resolution_summary;   /* NULL when none */
+    int64_t updated_at;
+};
+
+/* Order of memory listings. Ties on created_at always break by insertion order ascending. */
+enum memory_order {
+    MEMORY_OLDEST_FIRST,   /* created_at ascending */
+    MEMORY_NEWEST_FIRST,   /* created_at descending */
+};
+
+/* Flags of memory_list_active. */
+enum memory_list_flags {
+    MEMORY_WITH_EMBEDDING = 1 << 0,   /* only rows that have an embedding */
+    MEMORY_LOAD_EMBEDDING = 1 << 1,   /* fill struct memory.embedding (else left NULL) */
+};
+
 /* Result of one migration run. */
 struct migrate_result {
     int from_version;   /* highest version applied before the run (0 = empty database) */
@@ -117,7 +152,85 @@ struct store_ops {
     int (*subject_delete)(store *st, const char *tenant, const char *subject,
                           int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
 
+    /* ---- the memory loop: episodes to compile, memories (service/compile.c) ---- */
+
+    /* Uncompiled episodes (last_compiled_at NULL) of (tenant, subject), oldest first (created_at
+     * then insertion order), at most limit. */
+    int (*episode_list_uncompiled)(store *st, struct arena *a, const char *tenant,
+                                   const char *subject, size_t limit, struct episode **out,
+                                   size_t *n, struct err *err);
+    /* Set last_compiled_at = at on the n episodes ids (of that tenant). */
+    int (*episode_mark_compiled)(store *st, const char *tenant, const char *const *ids,
+                                 size_t n, int64_t at, struct err *err);
+    /* The newest `limit` episodes of (tenant, subject), returned newest first. */
+    int (*episode_list_recent)(store *st, struct arena *a, const char *tenant,
+                               const char *subject, size_t limit, struct episode **out,
+                               size_t *n, struct err *err);
+    /* Episodes of the tenant with the given ids (any order; unknown ids are skipped). */
+    int (*episode_get_many)(store *st, struct arena *a, const char *tenant,
+                            const char *const *ids, size_t nids, struct episode **out,
+                            size_t *n, struct err *err);
+    /* For a forced recompile: delete every memory of (tenant, subject) and set every episode's
+     * last_compiled_at to NULL. *memories_deleted gets the count. */
+    int (*compile_reset)(store *st, const char *tenant, const char *subject,
+                         int64_t *memories_deleted, struct err *err);
+    /* Insert m as given (the caller fills id, tenant, every field and timestamp). */
+    int (*memory_insert)(store *st, const struct memory *m, struct err *err);
+    /* Active memories of (tenant, subject); kind NULL = every kind; flags from
+     * enum memory_list_flags; limit 0 = no limit. */
+    int (*memory_list_active)(store *st, struct arena *a, const char *tenant,
+                              const char *subject, const char *kind, enum memory_order order,
+                              int flags, size_t limit, struct memory **out, size_t *n,
+                              struct err *err);
+    /* Mark memory id (of that tenant) superseded: status 'superseded', valid_to, updated_at. */
+    int (*memory_supersede)(store *st, const char *tenant, const char *id, int64_t valid_to,
+                            int64_t updated_at, struct err *err);
+    /* Store an embedding (dim floats) for memory id; dim 0 / NULL clears it. */
+    int (*memory_set_embedding)(store *st, const char *id, const float *vec, size_t dim,
+                                struct err *err);
+    /* One memory of the tenant by id; *out NULL when there is none. */
+    int (*memory_get)(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct memory **out, struct err *err);
+    /* Replace sensitivity_labels (a compact JSON array of strings) and set updated_at;
+     * *found = 0 when the tenant has no such memory. */
+    int (*memory_set_labels)(store *st, const char *tenant, const char *id,
+                             const char *labels_json, int64_t updated_at, int *found,
+                             struct err *err);
+    /* Query-embedding cache (spec/data-model.md §2.5): the vector stored for (text, model)
+     * with expires_at > now, into the arena; *vec NULL on a miss. */
+    int (*qcache_get)(store *st, struct arena *a, const char *text, const char *model,
+                      int64_t now, float **vec, size_t *dim, struct err *err);
+    /* Upsert (text, model) → vec with expires_at (created_at kept on conflict), and delete
+     * rows that expired before purge_before. */
+    int (*qcache_put)(store *st, const char *text, const char *model, const float *vec,
+                      size_t dim, int64_t now, int64_t expires_at, int64_t purge_before,
+                      struct err *err);
+    /* Resolutions of (tenant, subject), newest updated_at first. */
+    int (*resolution_list)(store *st, struct arena *a, const char *tenant, const char *subject,
+                           struct resolution **out, size_t *n, struct err *err);
+
     /* ---- compile jobs ---- */
+
+    /* Insert a new job (status pending). ERR_CONFLICT when the id exists (retry another). */
+    int (*job_insert)(store *st, const struct compile_job *job, struct err *err);
+    /* The job with that id in the tenant; *out NULL when there is none (another tenant's
+     * job is "none": strict isolation). */
+    int (*job_get)(store *st, struct arena *a, const char *tenant, const char *id,
+                   struct compile_job **out, struct err *err);
+    /* Claim one job: the oldest 'pending' job, or a 'running' job whose lease expired before
+     * now; it becomes 'running' with started_at = now (when unset) and lease_expires_at =
+     * lease_until. Exclusive across processes (PostgreSQL: FOR UPDATE SKIP LOCKED).
+     * *out NULL when there is nothing to do. */
+    int (*job_claim)(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                     struct compile_job **out, struct err *err);
+    /* Extend a running job's lease. */
+    int (*job_renew)(store *st, const char *id, int64_t lease_until, struct err *err);
+    /* End a job: status 'completed' (memories_created) or 'failed' (error), completed_at,
+     * lease cleared. */
+    int (*job_finish)(store *st, const char *id, const char *status, int64_t memories_created,
+                      const char *error, int64_t completed_at, struct err *err);
+    /* Delete completed and failed jobs created before created_before; *deleted = count. */
+    int (*job_purge)(store *st, int64_t created_before, int64_t *deleted, struct err *err);
 
     /* Count compile jobs with status 'running' and started_at before started_before (TS_NULL
      * counts none) in every tenant: the readiness check's "stuck" jobs (behavior.md §16.1),
@@ -177,8 +290,52 @@ int store_subject_list(store *st, struct arena *a, const char *tenant, size_t li
 int store_subject_delete(store *st, const char *tenant, const char *subject,
                          int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
 
+int store_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+                                  const char *subject, size_t limit, struct episode **out,
+                                  size_t *n, struct err *err);
+int store_episode_mark_compiled(store *st, const char *tenant, const char *const *ids,
+                                size_t n, int64_t at, struct err *err);
+int store_episode_list_recent(store *st, struct arena *a, const char *tenant,
+                              const char *subject, size_t limit, struct episode **out,
+                              size_t *n, struct err *err);
+int store_episode_get_many(store *st, struct arena *a, const char *tenant,
+                           const char *const *ids, size_t nids, struct episode **out,
+                           size_t *n, struct err *err);
+int store_compile_reset(store *st, const char *tenant, const char *subject,
+                        int64_t *memories_deleted, struct err *err);
+int store_memory_insert(store *st, const struct memory *m, struct err *err);
+int store_memory_list_active(store *st, struct arena *a, const char *tenant,
+                             const char *subject, const char *kind, enum memory_order order,
+                             int flags, size_t limit, struct memory **out, size_t *n,
+                             struct err *err);
+int store_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+                           int64_t updated_at, struct err *err);
+int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+                               struct err *err);
+int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+                     struct memory **out, struct err *err);
+int store_memory_set_labels(store *st, const char *tenant, const char *id,
+                            const char *labels_json, int64_t updated_at, int *found,
+                            struct err *err);
+int store_qcache_get(store *st, struct arena *a, const char *text, const char *model,
+                     int64_t now, float **vec, size_t *dim, struct err *err);
+int store_qcache_put(store *st, const char *text, const char *model, const float *vec,
+                     size_t dim, int64_t now, int64_t expires_at, int64_t purge_before,
+                     struct err *err);
+int store_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                          struct resolution **out, size_t *n, struct err *err);
+
 int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                   struct err *err);
+int store_job_insert(store *st, const struct compile_job *job, struct err *err);
+int store_job_get(store *st, struct arena *a, const char *tenant, const char *id,
+                  struct compile_job **out, struct err *err);
+int store_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                    struct compile_job **out, struct err *err);
+int store_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
+int store_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
+                     const char *error, int64_t completed_at, struct err *err);
+int store_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
 
 int store_backup(store *st, const char *path, struct err *err);
 

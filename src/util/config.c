@@ -222,6 +222,84 @@ static int load_strings(struct config *c, const struct source *s, struct err *er
     return 0;
 }
 
+static int get_double(const struct source *s, const char *name, double def, double min,
+                      double max, double *out, struct err *err)
+{
+    const char *v = lookup(s, name);
+    char *end;
+    double x;
+
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    errno = 0;
+    x = strtod(v, &end);
+    if (errno || end == v || *end || !(x >= min && x <= max))
+        return err_set(err, ERR_INVALID, "%s: expected a number in [%g, %g], got '%s'", name,
+                       min, max, v);
+    *out = x;
+    return 0;
+}
+
+static int one_of(const char *name, const char *v, const char *const *allowed, size_t n,
+                  struct err *err)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(v, allowed[i]) == 0)
+            return 0;
+    }
+    return err_set(err, ERR_INVALID, "%s: unknown value '%s'", name, v);
+}
+
+/* Compiler, embeddings, LLM endpoint, context and job settings (spec/api.md §9). */
+static int load_memory_loop(struct config *c, const struct source *s, struct err *err)
+{
+    static const char *const compilers[] = { "heuristic", "llm" };
+    static const char *const providers[] = { "stub", "openai", "litellm", "none" };
+    long x;
+
+    c->compiler_type = get_str(s, "STATEWAVE_COMPILER_TYPE", "heuristic");
+    c->embedding_provider = get_str(s, "STATEWAVE_EMBEDDING_PROVIDER", "stub");
+    c->llm_api_key = get_str(s, "STATEWAVE_LITELLM_API_KEY", NULL);
+    c->llm_model = get_str(s, "STATEWAVE_LITELLM_MODEL", "gpt-4o-mini");
+    c->llm_embedding_model = get_str(s, "STATEWAVE_LITELLM_EMBEDDING_MODEL",
+                                     "text-embedding-3-small");
+    c->llm_api_base = get_str(s, "STATEWAVE_LITELLM_API_BASE", NULL);
+    if (one_of("STATEWAVE_COMPILER_TYPE", c->compiler_type, compilers, 2, err) < 0 ||
+        one_of("STATEWAVE_EMBEDDING_PROVIDER", c->embedding_provider, providers, 4, err) < 0)
+        return -1;
+    if (strcmp(c->embedding_provider, "litellm") == 0) {
+        free(c->embedding_provider);
+        c->embedding_provider = xstrdup("openai");
+    }
+    if (get_long(s, "STATEWAVE_EMBEDDING_DIMENSIONS", 1536, 1, 16384, &x, err) < 0)
+        return -1;
+    c->embedding_dimensions = (int)x;
+    if (get_double(s, "STATEWAVE_LITELLM_TIMEOUT_SECONDS", 60.0, 0.1, 3600.0, &c->llm_timeout,
+                   err) < 0 ||
+        get_double(s, "STATEWAVE_LITELLM_TEMPERATURE", 0.1, 0.0, 2.0, &c->llm_temperature,
+                   err) < 0)
+        return -1;
+    if (get_long(s, "STATEWAVE_LITELLM_MAX_RETRIES", 2, 0, 10, &x, err) < 0)
+        return -1;
+    c->llm_max_retries = (int)x;
+    if (get_long(s, "STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS", 4000, 1, 128000, &x, err) < 0)
+        return -1;
+    c->default_max_context_tokens = (int)x;
+    if (get_long(s, "STATEWAVE_COMPILE_JOB_RETENTION_HOURS", 168, 0, 1000000, &x, err) < 0)
+        return -1;
+    c->job_retention_hours = (int)x;
+    if (get_long(s, "STATEWAVE_COMPILE_WORKERS", 1, 1, 64, &x, err) < 0)
+        return -1;
+    c->compile_workers = (int)x;
+    if (get_long(s, "STATEWAVE_COMPILE_LEASE_SECONDS", 60, 5, 86400, &x, err) < 0)
+        return -1;
+    c->compile_lease_seconds = (int)x;
+    return 0;
+}
+
 static int default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -262,6 +340,8 @@ int config_load(struct config *c, char *const *env, const char *dotenv_path, str
     ret = load_strings(c, &s, err);
     if (ret == 0)
         ret = load_numbers(c, &s, err);
+    if (ret == 0)
+        ret = load_memory_loop(c, &s, err);
     if (ret == 0 && (!*c->tenant_header || strpbrk(c->tenant_header, " :\r\n")))
         ret = err_set(err, ERR_INVALID, "STATEWAVE_TENANT_HEADER: not a valid header name '%s'",
                       c->tenant_header);
@@ -282,6 +362,12 @@ void config_release(struct config *c)
     free(c->host);
     free(c->api_key);
     free(c->tenant_header);
+    free(c->compiler_type);
+    free(c->embedding_provider);
+    free(c->llm_api_key);
+    free(c->llm_model);
+    free(c->llm_embedding_model);
+    free(c->llm_api_base);
     for (i = 0; i < c->ncors_origins; i++)
         free(c->cors_origins[i]);
     free(c->cors_origins);

@@ -24,6 +24,23 @@ struct config {
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
     int strict_schema;         /* STATEWAVE_STRICT_SCHEMA */
     int connection_timeout;    /* STATEWAVE_CONNECTION_TIMEOUT_SECONDS: idle keep-alive */
+
+    /* the memory loop */
+    char *compiler_type;       /* STATEWAVE_COMPILER_TYPE: "heuristic" | "llm" */
+    char *embedding_provider;  /* STATEWAVE_EMBEDDING_PROVIDER: "stub" | "openai" | "none"
+                                * ("litellm" is read as "openai") */
+    int embedding_dimensions;  /* STATEWAVE_EMBEDDING_DIMENSIONS */
+    char *llm_api_key;         /* STATEWAVE_LITELLM_API_KEY; NULL = none */
+    char *llm_model;           /* STATEWAVE_LITELLM_MODEL */
+    char *llm_embedding_model; /* STATEWAVE_LITELLM_EMBEDDING_MODEL */
+    char *llm_api_base;        /* STATEWAVE_LITELLM_API_BASE; NULL = https://api.openai.com/v1 */
+    double llm_timeout;        /* STATEWAVE_LITELLM_TIMEOUT_SECONDS */
+    int llm_max_retries;       /* STATEWAVE_LITELLM_MAX_RETRIES */
+    double llm_temperature;    /* STATEWAVE_LITELLM_TEMPERATURE */
+    int default_max_context_tokens; /* STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS */
+    int job_retention_hours;   /* STATEWAVE_COMPILE_JOB_RETENTION_HOURS; 0 = keep */
+    int compile_workers;       /* STATEWAVE_COMPILE_WORKERS: background compile threads */
+    int compile_lease_seconds; /* STATEWAVE_COMPILE_LEASE_SECONDS: a running job's claim */
 };
 
 /* Defaults documented in the README. */
