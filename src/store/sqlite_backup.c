@@ -1,5 +1,7 @@
 /* sqlite_backup.c - SQLite backend: an online, consistent copy of the whole database
- * (spec/backup-snapshots.md §4), written to `<path>.tmp` and renamed into place. */
+ * (spec/backup-snapshots.md §4), written to a private `<path>.tmp-<random>` file and linked
+ * into place, so two backups never share a temporary file and an existing file is never
+ * replaced. */
 #include "store/sqlite-internal.h"
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/uuid.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -157,10 +160,22 @@ static void sync_parent_dir(const char *path)
     buf_release(&dir);
 }
 
+/* Put the finished tmp file at path without ever replacing a file there: link() fails with
+ * EEXIST when another backup (or anything else) created path in the meantime. */
+static int publish(const char *tmp, const char *path, struct err *err)
+{
+    if (link(tmp, path) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return err_set(err, ERR_CONFLICT, "backup file '%s' already exists", path);
+    return err_set(err, ERR_INVALID, "cannot create '%s': %s", path, strerror(errno));
+}
+
 int sq_backup(store *st, const char *path, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     struct buf tmp = BUF_INIT;
+    char suffix[17];
     struct stat sb;
     int ret = -1;
 
@@ -168,22 +183,20 @@ int sq_backup(store *st, const char *path, struct err *err)
         BUG("store_backup inside an open transaction");
     if (lstat(path, &sb) == 0)
         return err_set(err, ERR_CONFLICT, "backup file '%s' already exists", path);
-    buf_printf(&tmp, "%s.tmp", path);
-    remove_tmp(tmp.data);   /* left by a backup that crashed */
-    if (write_tmp(s, tmp.data, err) < 0)
-        goto cleanup;
-    if (rename(tmp.data, path) < 0) {
-        log_write(LOG_ERROR, "cannot rename '%s' to '%s': %s", tmp.data, path,
-                  strerror(errno));
-        err_set(err, ERR_INTERNAL, "database error");
+    random_hex(suffix, 16);
+    buf_printf(&tmp, "%s.tmp-%s", path, suffix);
+    if (write_tmp(s, tmp.data, err) < 0) {
+        if (err->kind == ERR_INTERNAL)
+            err_set(err, ERR_INVALID, "cannot write '%s' (see the log)", tmp.data);
         goto cleanup;
     }
+    if (publish(tmp.data, path, err) < 0)
+        goto cleanup;
     sync_parent_dir(path);
     log_write(LOG_INFO, "sqlite backup written to '%s'", path);
     ret = 0;
 cleanup:
-    if (ret < 0)
-        remove_tmp(tmp.data);
+    remove_tmp(tmp.data);
     buf_release(&tmp);
     return ret;
 }

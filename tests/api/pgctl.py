@@ -1,0 +1,150 @@
+"""pgctl.py - PostgreSQL helpers for the black-box API tests (not a test file itself).
+
+    c = Cluster.shared_or_own(workdir)   # ENGRAM_TEST_PG_CLUSTER when set, else a new one
+    url = c.createdb("engram_x_1234")    # a new empty database; its URL
+    c.pause(); c.resume()                # pg_ctl stop (fast) / start on the SAME data dir and port
+    c.close()                            # stops and removes the cluster only if we started it
+
+Starting, creating databases and removing go through scripts/pg-cluster.sh; pause/resume call
+pg_ctl directly with the options that script uses (the script has no restart command). As root
+every PostgreSQL binary that touches the data directory runs as `postgres` (runuser), like the
+script does. Client tools (pg_dump, pg_restore, psql) connect by URL and run as ourselves.
+"""
+
+import atexit
+import os
+import secrets
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SCRIPT = os.path.join(ROOT, "scripts", "pg-cluster.sh")
+
+
+def bindir():
+    for d in (os.environ.get("PG_BINDIR"), "/usr/lib/postgresql/15/bin"):
+        if d and os.path.exists(os.path.join(d, "pg_ctl")):
+            return d
+    return "/usr/lib/postgresql/15/bin"
+
+
+def pg_bin(name):
+    return os.path.join(bindir(), name)
+
+
+def is_postgres(url):
+    return bool(url) and url.split(":", 1)[0].lower() in ("postgresql", "postgres",
+                                                           "postgresql+asyncpg")
+
+
+def backend():
+    """'postgres' when this run's database (ENGRAM_TEST_DATABASE_URL) is PostgreSQL, else
+    'sqlite' (the harness then gives every server a fresh SQLite file)."""
+    return "postgres" if is_postgres(os.environ.get("ENGRAM_TEST_DATABASE_URL")) else "sqlite"
+
+
+def _as_owner(argv):
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + argv
+    return argv
+
+
+def run(argv, timeout=60, **kw):
+    """subprocess.run with text output captured; never raises on a non-zero exit."""
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout, **kw)
+
+
+def dbname(prefix):
+    """A fresh database name (letters, digits, _ only, as pg-cluster.sh requires)."""
+    return "%s_%s" % (prefix, secrets.token_hex(6))
+
+
+class ClusterError(Exception):
+    pass
+
+
+class Cluster:
+    def __init__(self, directory, owned, url=None):
+        self.dir = directory
+        self.owned = owned
+        self.url = url
+
+    @classmethod
+    def start(cls, parent=None):
+        """A new throwaway cluster (scripts/pg-cluster.sh start); close() removes it."""
+        # Short path: the socket DIR/.s.PGSQL.NNNNN must fit in 107 bytes.
+        base = tempfile.mkdtemp(prefix="engram-pgc-", dir="/tmp")
+        os.chmod(base, 0o755)   # the cluster owner (postgres, when we are root) must enter it
+        d = os.path.join(base, "c")
+        r = run([SCRIPT, "start", d], timeout=120)
+        if r.returncode != 0:
+            run([SCRIPT, "stop", d])
+            try:
+                os.rmdir(base)
+            except OSError:
+                pass
+            raise ClusterError("pg-cluster.sh start failed (exit %d): %s"
+                               % (r.returncode, r.stderr.strip()[-1500:]))
+        c = cls(d, True, r.stdout.strip())
+        c._base = base
+        atexit.register(c.close)   # never leave a cluster running, even after a crash
+        return c
+
+    @classmethod
+    def shared_or_own(cls):
+        d = os.environ.get("ENGRAM_TEST_PG_CLUSTER")
+        if d and os.path.isfile(os.path.join(d, "port")):
+            return cls(d, False)
+        return cls.start()
+
+    def port(self):
+        with open(os.path.join(self.dir, "port")) as f:
+            return int(f.read().strip())
+
+    def createdb(self, name=None):
+        name = name or dbname("engram_t")
+        r = run([SCRIPT, "createdb", self.dir, name])
+        if r.returncode != 0:
+            raise ClusterError("pg-cluster.sh createdb %s failed (exit %d): %s"
+                               % (name, r.returncode, r.stderr.strip()[-1500:]))
+        return r.stdout.strip()
+
+    def dropdb(self, name):
+        """Best effort (the cluster may be shared: leave no large databases behind)."""
+        run(_as_owner([pg_bin("dropdb"), "--if-exists", "-f", "-h", "127.0.0.1", "-p",
+                       str(self.port()), "-U", "postgres", name]), cwd="/")
+
+    def pause(self):
+        """pg_ctl stop -m fast on the data directory (the cluster directory is kept)."""
+        if not self.owned:
+            raise ClusterError("refusing to stop a cluster this test did not start")
+        r = run(_as_owner([pg_bin("pg_ctl"), "-D", os.path.join(self.dir, "data"), "-m", "fast",
+                           "-w", "-t", "30", "stop"]), cwd="/")
+        if r.returncode != 0:
+            raise ClusterError("pg_ctl stop failed (exit %d): %s %s"
+                               % (r.returncode, r.stdout.strip(), r.stderr.strip()))
+
+    def resume(self):
+        """pg_ctl start with the port and options of scripts/pg-cluster.sh start."""
+        port = self.port()
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off" % (port, self.dir))
+        r = run(_as_owner([pg_bin("pg_ctl"), "-D", os.path.join(self.dir, "data"), "-o", opts,
+                           "-l", os.path.join(self.dir, "log"), "-w", "-t", "30", "start"]),
+                cwd="/")
+        if r.returncode != 0:
+            raise ClusterError("pg_ctl start on port %d failed (exit %d): %s %s"
+                               % (port, r.returncode, r.stdout.strip(), r.stderr.strip()))
+
+    def close(self):
+        """Stop and remove the cluster if this process started it (idempotent)."""
+        if not self.owned:
+            return
+        self.owned = False
+        run([SCRIPT, "stop", self.dir], timeout=60)
+        try:
+            os.rmdir(self._base)
+        except OSError:
+            pass
