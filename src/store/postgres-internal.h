@@ -155,10 +155,64 @@ int pg_subject_list(store *st, struct arena *a, const char *tenant, size_t limit
 int pg_subject_delete(store *st, const char *tenant, const char *subject,
                       int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
 
+/* ---- the memory loop, episode side (postgres_compile.c) ---- */
+
+/* 1 if id can name a row of a uuid column: a canonical lower-case UUID. Anything else would
+ * make the uuid cast fail (a 500) where SQLite simply finds nothing, so callers treat it as
+ * "no such row" without asking the server. */
+int pg_id_ok(const char *id);
+
+int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+                               const char *subject, size_t limit, struct episode **out,
+                               size_t *n, struct err *err);
+int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
+                             int64_t at, struct err *err);
+int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
+                           size_t limit, struct episode **out, size_t *n, struct err *err);
+int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                        size_t nids, struct episode **out, size_t *n, struct err *err);
+int pg_compile_reset(store *st, const char *tenant, const char *subject,
+                     int64_t *memories_deleted, struct err *err);
+int pg_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                       struct resolution **out, size_t *n, struct err *err);
+
+/* ---- memories and the query-embedding cache (postgres_memories.c) ---- */
+
+/* qcache_put stores nothing (and succeeds) for texts longer than this many bytes: the
+ * primary-key btree on (text_key, model) rejects index rows past ~2.7 KB. SQLite applies the
+ * same limit, so both backends behave alike; qcache_get misses such texts without a query. */
+#define PG_QCACHE_MAX_TEXT 2000
+
+int pg_memory_insert(store *st, const struct memory *m, struct err *err);
+int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
+                          const char *kind, enum memory_order order, int flags, size_t limit,
+                          struct memory **out, size_t *n, struct err *err);
+int pg_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+                        int64_t updated_at, struct err *err);
+int pg_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+                            struct err *err);
+int pg_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+                  struct memory **out, struct err *err);
+int pg_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
+                         int64_t updated_at, int *found, struct err *err);
+int pg_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
+                  float **vec, size_t *dim, struct err *err);
+int pg_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
+                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
+
 /* ---- compile jobs (postgres_jobs.c) ---- */
 
 int pg_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                struct err *err);
+int pg_job_insert(store *st, const struct compile_job *job, struct err *err);
+int pg_job_get(store *st, struct arena *a, const char *tenant, const char *id,
+               struct compile_job **out, struct err *err);
+int pg_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                 struct compile_job **out, struct err *err);
+int pg_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
+int pg_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
+                  const char *error, int64_t completed_at, struct err *err);
+int pg_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
 
 /* ---- full-database backup (postgres_backup.c) ---- */
 

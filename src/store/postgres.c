@@ -115,8 +115,27 @@ static int prepare(struct pg_store *ps, const char *sql, size_t *index, struct e
     return 0;
 }
 
-PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
-                  const char *const *values, struct err *err)
+static int session_setup(struct pg_store *ps, struct err *err);
+
+/* Reconnect a connection found dead (the server restarted, an administrator ended the
+ * session): statements are prepared again on first use. */
+static int revive(struct pg_store *ps)
+{
+    struct err ignored = ERR_INIT;
+
+    PQreset(ps->conn);
+    if (PQstatus(ps->conn) != CONNECTION_OK)
+        return -1;
+    ps->nprepared = 0;
+    if (session_setup(ps, &ignored) < 0)
+        return -1;
+    ps->base.broken = 0;
+    log_write(LOG_INFO, "postgres connection re-established");
+    return 0;
+}
+
+static PGresult *exec_once(struct pg_store *ps, const char *sql, int nparams,
+                           const char *const *values, struct err *err)
 {
     char name[32], what[128];
     PGresult *r;
@@ -135,6 +154,21 @@ PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
         return pg_fail(ps, r, what, err), NULL;
     }
     return r;
+}
+
+/* Run sql. A connection that turns out dead outside a transaction is reconnected and the
+ * statement tried once more: every worker thread would otherwise fail one request after a
+ * database restart. Inside a transaction the failure stands (the transaction is gone). */
+PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
+                  const char *const *values, struct err *err)
+{
+    int in_tx = ps->base.in_tx;
+    PGresult *r = exec_once(ps, sql, nparams, values, err);
+
+    if (r || in_tx || !ps->base.broken || revive(ps) < 0)
+        return r;
+    err_release(err);
+    return exec_once(ps, sql, nparams, values, err);
 }
 
 int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *const *values,
@@ -333,8 +367,32 @@ const struct store_ops store_postgres_ops = {
     .subject_list = pg_subject_list,
     .subject_delete = pg_subject_delete,
 
+    /* postgres_compile.c */
+    .episode_list_uncompiled = pg_episode_list_uncompiled,
+    .episode_mark_compiled = pg_episode_mark_compiled,
+    .episode_list_recent = pg_episode_list_recent,
+    .episode_get_many = pg_episode_get_many,
+    .compile_reset = pg_compile_reset,
+    .resolution_list = pg_resolution_list,
+
+    /* postgres_memories.c */
+    .memory_insert = pg_memory_insert,
+    .memory_list_active = pg_memory_list_active,
+    .memory_supersede = pg_memory_supersede,
+    .memory_set_embedding = pg_memory_set_embedding,
+    .memory_get = pg_memory_get,
+    .memory_set_labels = pg_memory_set_labels,
+    .qcache_get = pg_qcache_get,
+    .qcache_put = pg_qcache_put,
+
     /* postgres_jobs.c */
     .compile_job_count_stuck = pg_compile_job_count_stuck,
+    .job_insert = pg_job_insert,
+    .job_get = pg_job_get,
+    .job_claim = pg_job_claim,
+    .job_renew = pg_job_renew,
+    .job_finish = pg_job_finish,
+    .job_purge = pg_job_purge,
 
     /* postgres_backup.c */
     .backup = pg_backup,

@@ -157,10 +157,59 @@ int sq_subject_list(store *st, struct arena *a, const char *tenant, size_t limit
 int sq_subject_delete(store *st, const char *tenant, const char *subject,
                       int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
 
+/* ---- the memory loop, episode side (sqlite_compile.c) ---- */
+
+int sq_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+                               const char *subject, size_t limit, struct episode **out,
+                               size_t *n, struct err *err);
+int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
+                             int64_t at, struct err *err);
+int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
+                           size_t limit, struct episode **out, size_t *n, struct err *err);
+int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                        size_t nids, struct episode **out, size_t *n, struct err *err);
+int sq_compile_reset(store *st, const char *tenant, const char *subject,
+                     int64_t *memories_deleted, struct err *err);
+int sq_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                       struct resolution **out, size_t *n, struct err *err);
+
+/* ---- memories and the query-embedding cache (sqlite_memories.c) ---- */
+
+/* qcache_put stores nothing (and succeeds) for texts longer than this many bytes, so both
+ * backends behave alike: PostgreSQL's primary-key index cannot hold keys past ~2.7 KB. A
+ * text that is never stored is never found either: qcache_get misses without a query. */
+#define SQ_QCACHE_MAX_TEXT 2000
+
+int sq_memory_insert(store *st, const struct memory *m, struct err *err);
+int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
+                          const char *kind, enum memory_order order, int flags, size_t limit,
+                          struct memory **out, size_t *n, struct err *err);
+int sq_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+                        int64_t updated_at, struct err *err);
+int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+                            struct err *err);
+int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+                  struct memory **out, struct err *err);
+int sq_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
+                         int64_t updated_at, int *found, struct err *err);
+int sq_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
+                  float **vec, size_t *dim, struct err *err);
+int sq_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
+                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
+
 /* ---- compile jobs (sqlite_jobs.c) ---- */
 
 int sq_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                struct err *err);
+int sq_job_insert(store *st, const struct compile_job *job, struct err *err);
+int sq_job_get(store *st, struct arena *a, const char *tenant, const char *id,
+               struct compile_job **out, struct err *err);
+int sq_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                 struct compile_job **out, struct err *err);
+int sq_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
+int sq_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
+                  const char *error, int64_t completed_at, struct err *err);
+int sq_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
 
 /* ---- full-database backup (sqlite_backup.c) ---- */
 

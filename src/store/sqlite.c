@@ -319,8 +319,32 @@ const struct store_ops store_sqlite_ops = {
     .subject_list = sq_subject_list,
     .subject_delete = sq_subject_delete,
 
+    /* sqlite_compile.c */
+    .episode_list_uncompiled = sq_episode_list_uncompiled,
+    .episode_mark_compiled = sq_episode_mark_compiled,
+    .episode_list_recent = sq_episode_list_recent,
+    .episode_get_many = sq_episode_get_many,
+    .compile_reset = sq_compile_reset,
+    .resolution_list = sq_resolution_list,
+
+    /* sqlite_memories.c */
+    .memory_insert = sq_memory_insert,
+    .memory_list_active = sq_memory_list_active,
+    .memory_supersede = sq_memory_supersede,
+    .memory_set_embedding = sq_memory_set_embedding,
+    .memory_get = sq_memory_get,
+    .memory_set_labels = sq_memory_set_labels,
+    .qcache_get = sq_qcache_get,
+    .qcache_put = sq_qcache_put,
+
     /* sqlite_jobs.c */
     .compile_job_count_stuck = sq_compile_job_count_stuck,
+    .job_insert = sq_job_insert,
+    .job_get = sq_job_get,
+    .job_claim = sq_job_claim,
+    .job_renew = sq_job_renew,
+    .job_finish = sq_job_finish,
+    .job_purge = sq_job_purge,
 
     /* sqlite_backup.c */
     .backup = sq_backup,

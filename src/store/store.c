@@ -227,10 +227,138 @@ int store_subject_delete(store *st, const char *tenant, const char *subject,
                                    err);
 }
 
+/* ---- the memory loop ---- */
+
+int store_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+                                  const char *subject, size_t limit, struct episode **out,
+                                  size_t *n, struct err *err)
+{
+    return st->ops->episode_list_uncompiled(st, a, tenant, subject, limit, out, n, err);
+}
+
+int store_episode_mark_compiled(store *st, const char *tenant, const char *const *ids,
+                                size_t n, int64_t at, struct err *err)
+{
+    return st->ops->episode_mark_compiled(st, tenant, ids, n, at, err);
+}
+
+int store_episode_list_recent(store *st, struct arena *a, const char *tenant,
+                              const char *subject, size_t limit, struct episode **out,
+                              size_t *n, struct err *err)
+{
+    return st->ops->episode_list_recent(st, a, tenant, subject, limit, out, n, err);
+}
+
+int store_episode_get_many(store *st, struct arena *a, const char *tenant,
+                           const char *const *ids, size_t nids, struct episode **out,
+                           size_t *n, struct err *err)
+{
+    return st->ops->episode_get_many(st, a, tenant, ids, nids, out, n, err);
+}
+
+int store_compile_reset(store *st, const char *tenant, const char *subject,
+                        int64_t *memories_deleted, struct err *err)
+{
+    return st->ops->compile_reset(st, tenant, subject, memories_deleted, err);
+}
+
+int store_memory_insert(store *st, const struct memory *m, struct err *err)
+{
+    return st->ops->memory_insert(st, m, err);
+}
+
+int store_memory_list_active(store *st, struct arena *a, const char *tenant,
+                             const char *subject, const char *kind, enum memory_order order,
+                             int flags, size_t limit, struct memory **out, size_t *n,
+                             struct err *err)
+{
+    return st->ops->memory_list_active(st, a, tenant, subject, kind, order, flags, limit, out,
+                                       n, err);
+}
+
+int store_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+                           int64_t updated_at, struct err *err)
+{
+    return st->ops->memory_supersede(st, tenant, id, valid_to, updated_at, err);
+}
+
+int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+                               struct err *err)
+{
+    return st->ops->memory_set_embedding(st, id, vec, dim, err);
+}
+
+int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+                     struct memory **out, struct err *err)
+{
+    return st->ops->memory_get(st, a, tenant, id, out, err);
+}
+
+int store_memory_set_labels(store *st, const char *tenant, const char *id,
+                            const char *labels_json, int64_t updated_at, int *found,
+                            struct err *err)
+{
+    return st->ops->memory_set_labels(st, tenant, id, labels_json, updated_at, found, err);
+}
+
+int store_qcache_get(store *st, struct arena *a, const char *text, const char *model,
+                     int64_t now, float **vec, size_t *dim, struct err *err)
+{
+    return st->ops->qcache_get(st, a, text, model, now, vec, dim, err);
+}
+
+int store_qcache_put(store *st, const char *text, const char *model, const float *vec,
+                     size_t dim, int64_t now, int64_t expires_at, int64_t purge_before,
+                     struct err *err)
+{
+    return st->ops->qcache_put(st, text, model, vec, dim, now, expires_at, purge_before, err);
+}
+
+int store_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                          struct resolution **out, size_t *n, struct err *err)
+{
+    return st->ops->resolution_list(st, a, tenant, subject, out, n, err);
+}
+
+/* ---- compile jobs ---- */
+
 int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                   struct err *err)
 {
     return st->ops->compile_job_count_stuck(st, started_before, n, err);
+}
+
+int store_job_insert(store *st, const struct compile_job *job, struct err *err)
+{
+    return st->ops->job_insert(st, job, err);
+}
+
+int store_job_get(store *st, struct arena *a, const char *tenant, const char *id,
+                  struct compile_job **out, struct err *err)
+{
+    return st->ops->job_get(st, a, tenant, id, out, err);
+}
+
+int store_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                    struct compile_job **out, struct err *err)
+{
+    return st->ops->job_claim(st, a, now, lease_until, out, err);
+}
+
+int store_job_renew(store *st, const char *id, int64_t lease_until, struct err *err)
+{
+    return st->ops->job_renew(st, id, lease_until, err);
+}
+
+int store_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
+                     const char *error, int64_t completed_at, struct err *err)
+{
+    return st->ops->job_finish(st, id, status, memories_created, error, completed_at, err);
+}
+
+int store_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err)
+{
+    return st->ops->job_purge(st, created_before, deleted, err);
 }
 
 int store_backup(store *st, const char *path, struct err *err)

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,7 +356,6 @@ static void test_store_empty_tenant_is_null(void **state)
 
 /* ---- memories ---- */
 
-/* There is no memory write op yet: only the empty case can be checked. */
 static void test_store_memory_list_empty(void **state)
 {
     struct arena *a = *state;
@@ -574,6 +575,912 @@ static void test_store_compile_job_count_stuck_empty(void **state)
     store_tx_rollback(g.st);
 }
 
+/* ---- the memory loop: episodes ---- */
+
+/* 1 if id is one of the n episodes. */
+static int has_ep(const struct episode *eps, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(eps[i].id, id) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_store_episode_uncompiled_and_mark(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "uncomp"), *tenant = uniq(a, "tn");
+    struct episode e1 = make_ep(tenant, subject, T0 + 2), e2 = make_ep(tenant, subject, T0);
+    struct episode e3 = make_ep(tenant, subject, T0), other = make_ep(NULL, subject, T0);
+    char unknown[UUID_STR_LEN];
+    const char *ids[5] = { e2.id, e1.id, other.id, "not-a-uuid\"]", unknown };
+    struct err err = ERR_INIT;
+    struct episode *eps;
+    size_t n;
+
+    uuid_v4(unknown);
+    insert_ok(a, &e1);
+    insert_ok(a, &e2);
+    insert_ok(a, &e3);
+    insert_ok(a, &other);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 10, &eps, &n, &err),
+                     0);
+    assert_int_equal(n, 3);
+    assert_string_equal(eps[0].id, e2.id);   /* oldest first, ties by insertion order */
+    assert_string_equal(eps[1].id, e3.id);
+    assert_string_equal(eps[2].id, e1.id);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 2, &eps, &n, &err),
+                     0);
+    assert_int_equal(n, 2);
+    assert_string_equal(eps[1].id, e3.id);
+
+    /* Inside a transaction that rolls back: nothing changes. */
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 5, T0 + 100, &err), 0);
+    store_tx_rollback(g.st);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 10, &eps, &n, &err),
+                     0);
+    assert_int_equal(n, 3);
+
+    /* Unknown, malformed and other tenants' ids are skipped. */
+    assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 5, T0 + 100, &err), 0);
+    assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 0, T0 + 200, &err), 0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 10, &eps, &n, &err),
+                     0);
+    assert_int_equal(n, 1);
+    assert_string_equal(eps[0].id, e3.id);
+    assert_int_equal(store_episode_list(g.st, a, tenant, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(eps[0].last_compiled_at, T0 + 100);   /* e2 */
+    assert_int_equal(eps[1].last_compiled_at, TS_NULL);    /* e3 */
+    assert_int_equal(eps[2].last_compiled_at, T0 + 100);   /* e1 */
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, NULL, subject, 10, &eps, &n, &err),
+                     0);
+    assert_int_equal(n, 1);
+    assert_string_equal(eps[0].id, other.id);
+}
+
+static void test_store_episode_list_recent(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "recent"), *tenant = uniq(a, "tn");
+    struct episode ea = make_ep(tenant, subject, T0), eb = make_ep(tenant, subject, T0 + 5);
+    struct episode ec = make_ep(tenant, subject, T0 + 5), ed = make_ep(tenant, subject, T0 - 3);
+    struct err err = ERR_INIT;
+    struct episode *eps;
+    size_t n;
+
+    insert_ok(a, &ea);
+    insert_ok(a, &eb);
+    insert_ok(a, &ec);
+    insert_ok(a, &ed);
+    add_ep(a, NULL, subject, T0 + 9);   /* another tenant space */
+    assert_int_equal(store_episode_list_recent(g.st, a, tenant, subject, 10, &eps, &n, &err), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(eps[0].id, eb.id);   /* newest first; equal times by insertion order */
+    assert_string_equal(eps[1].id, ec.id);
+    assert_string_equal(eps[2].id, ea.id);
+    assert_string_equal(eps[3].id, ed.id);
+    assert_int_equal(store_episode_list_recent(g.st, a, tenant, subject, 2, &eps, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(eps[0].id, eb.id);
+    assert_string_equal(eps[1].id, ec.id);
+    assert_int_equal(store_episode_list_recent(g.st, a, tenant, uniq(a, "none"), 5, &eps, &n,
+                                               &err), 0);
+    assert_int_equal(n, 0);
+}
+
+static void test_store_episode_get_many(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "many"), *tenant = uniq(a, "tn");
+    struct episode e1 = make_ep(tenant, subject, T0), e2 = make_ep(tenant, uniq(a, "s2"), T0);
+    struct episode foreign = make_ep(uniq(a, "tn"), subject, T0);
+    char unknown[UUID_STR_LEN];
+    const char *ids[7] = { unknown, e2.id, foreign.id, "x\"]", e1.id, "", e1.id };
+    struct err err = ERR_INIT;
+    struct episode *eps;
+    size_t n;
+
+    uuid_v4(unknown);
+    insert_ok(a, &e1);
+    insert_ok(a, &e2);
+    insert_ok(a, &foreign);
+    assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(n, 2);   /* e1 once, e2 (another subject of the tenant) */
+    assert_true(has_ep(eps, n, e1.id));
+    assert_true(has_ep(eps, n, e2.id));
+    assert_string_equal(eps[0].tenant_id, tenant);
+    assert_int_equal(store_episode_get_many(g.st, a, NULL, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 0, &eps, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_non_null(eps);
+}
+
+/* ---- the memory loop: memories ---- */
+
+static struct memory make_mem(const char *tenant, const char *subject, const char *kind,
+                              int64_t created_at)
+{
+    struct memory m = {
+        .subject_id = subject,
+        .tenant_id = tenant,
+        .kind = kind,
+        .content = "content",
+        .summary = "",
+        .confidence = 1.0,
+        .valid_from = created_at,
+        .valid_to = TS_NULL,
+        .source_episode_ids = "[]",
+        .metadata = "{}",
+        .status = "active",
+        .sensitivity_labels = "[]",
+        .created_at = created_at,
+        .updated_at = created_at,
+    };
+
+    uuid_v4(m.id);
+    return m;
+}
+
+static void mem_insert_ok(const struct memory *m)
+{
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_memory_insert(g.st, m, &err), 0);
+}
+
+static struct memory *mem_get(struct arena *a, const char *tenant, const char *id)
+{
+    struct err err = ERR_INIT;
+    struct memory *m = (void *)1;
+
+    assert_int_equal(store_memory_get(g.st, a, tenant, id, &m, &err), 0);
+    return m;
+}
+
+/* dim floats of a fixed pseudo-random pattern, in the arena. */
+static float *test_vec(struct arena *a, size_t dim, unsigned seed)
+{
+    float *v = arena_alloc(a, dim * sizeof(*v));
+    size_t i;
+
+    for (i = 0; i < dim; i++) {
+        seed = seed * 1103515245u + 12345u;
+        v[i] = (float)((int)(seed >> 8 & 0xffff) - 32768) / 3.0f;
+    }
+    return v;
+}
+
+static void assert_vec(const float *got, size_t got_dim, const float *want, size_t dim)
+{
+    assert_non_null(got);
+    assert_int_equal(got_dim, dim);
+    assert_memory_equal(got, want, dim * sizeof(*want));
+}
+
+static void test_store_memory_round_trip(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "\xe4\xb8\xbbmem"), *tenant = uniq(a, "tn");
+    static const float vec[] = { 1.0f / 3, -0.0f, 1e-38f, 3.4028235e38f, 0.1f, -7.5f };
+    struct memory m = make_mem(tenant, subject, "profile_fact", T0 + 1), m2, *got;
+    char s1[UUID_STR_LEN], s2[UUID_STR_LEN], s3[UUID_STR_LEN];
+    double third = 0.1 + 0.2;
+
+    uuid_v4(s1);
+    uuid_v4(s2);
+    uuid_v4(s3);
+    m.content = "\xc3\x9cn\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89"
+                " \"q\" \\ '";
+    m.summary = "s\xc3\xbcmmary";
+    m.confidence = 0.6;
+    m.valid_from = T0;
+    m.source_episode_ids = arena_printf(a, "[\"%s\",\"%s\",\"%s\"]", s3, s1, s2);
+    m.metadata = "{\"a\":1,\"b\":[true,null,\"\xe2\x82\xac\"]}";
+    m.embedding = vec;
+    m.embedding_dim = sizeof(vec) / sizeof(vec[0]);
+    m.sensitivity_labels = "[\"pii\",\"secret\"]";
+    m.updated_at = T0 + 2;
+    mem_insert_ok(&m);
+    got = mem_get(a, tenant, m.id);
+    assert_non_null(got);
+    assert_string_equal(got->id, m.id);
+    assert_string_equal(got->subject_id, subject);
+    assert_string_equal(got->tenant_id, tenant);
+    assert_string_equal(got->kind, "profile_fact");
+    assert_string_equal(got->content, m.content);
+    assert_string_equal(got->summary, m.summary);
+    assert_memory_equal(&got->confidence, &m.confidence, sizeof(double));
+    assert_int_equal(got->valid_from, T0);
+    assert_int_equal(got->valid_to, TS_NULL);
+    assert_string_equal(got->source_episode_ids, m.source_episode_ids);   /* order kept */
+    assert_string_equal(got->metadata, m.metadata);
+    assert_string_equal(got->status, "active");
+    assert_vec(got->embedding, got->embedding_dim, vec, m.embedding_dim);
+    assert_string_equal(got->sensitivity_labels, m.sensitivity_labels);
+    assert_int_equal(got->created_at, T0 + 1);
+    assert_int_equal(got->updated_at, T0 + 2);
+
+    /* No tenant, a closed validity, no embedding, 0.1 + 0.2 exactly. */
+    m2 = make_mem(NULL, subject, "episode_summary", T0);
+    m2.confidence = third;
+    m2.valid_to = T0 + 7;
+    mem_insert_ok(&m2);
+    got = mem_get(a, NULL, m2.id);
+    assert_non_null(got);
+    assert_null(got->tenant_id);
+    assert_memory_equal(&got->confidence, &third, sizeof(double));
+    assert_int_equal(got->valid_to, T0 + 7);
+    assert_null(got->embedding);
+    assert_int_equal(got->embedding_dim, 0);
+    assert_string_equal(got->source_episode_ids, "[]");
+    assert_string_equal(got->sensitivity_labels, "[]");
+
+    /* Other tenants, unknown and malformed ids: none, not an error. */
+    assert_null(mem_get(a, NULL, m.id));
+    assert_null(mem_get(a, uniq(a, "tn"), m.id));
+    assert_null(mem_get(a, tenant, m2.id));
+    assert_null(mem_get(a, tenant, "not-a-uuid"));
+    assert_null(mem_get(a, tenant, s1));
+}
+
+/* Ids of the listing, joined by ','. */
+static const char *mem_ids(struct arena *a, const struct memory *ms, size_t n)
+{
+    const char *ids = "";
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        ids = arena_printf(a, "%s%s,", ids, ms[i].id);
+    return ids;
+}
+
+static const char *list_active(struct arena *a, const char *tenant, const char *subject,
+                               const char *kind, enum memory_order order, int flags,
+                               size_t limit, struct memory **out)
+{
+    struct err err = ERR_INIT;
+    struct memory *ms;
+    size_t n;
+
+    assert_int_equal(store_memory_list_active(g.st, a, tenant, subject, kind, order, flags,
+                                              limit, &ms, &n, &err), 0);
+    if (out)
+        *out = ms;
+    return mem_ids(a, ms, n);
+}
+
+#define IDS2(x, y) arena_printf(a, "%s,%s,", (x).id, (y).id)
+#define IDS4(w, x, y, z) arena_printf(a, "%s,%s,%s,%s,", (w).id, (x).id, (y).id, (z).id)
+
+static void test_store_memory_list_active(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "active"), *t = uniq(a, "tn");
+    float *v1 = test_vec(a, 8, 1), *v3 = test_vec(a, 8, 3);
+    struct memory m1 = make_mem(t, s, "profile_fact", T0), m2 = make_mem(t, s, "profile_fact", T0);
+    struct memory m3 = make_mem(t, s, "episode_summary", T0 + 1);
+    struct memory m4 = make_mem(t, s, "profile_fact", T0 - 1);
+    struct memory m5 = make_mem(t, s, "procedure", T0 + 2), mo = make_mem(NULL, s, "procedure", T0);
+    struct memory *ms;
+
+    m1.embedding = v1;
+    m1.embedding_dim = 8;
+    m3.embedding = v3;
+    m3.embedding_dim = 8;
+    m4.status = "superseded";
+    mem_insert_ok(&m1);
+    mem_insert_ok(&m2);
+    mem_insert_ok(&m3);
+    mem_insert_ok(&m4);
+    mem_insert_ok(&m5);
+    mem_insert_ok(&mo);
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, 0, 0, &ms),
+                        IDS4(m1, m2, m3, m5));
+    assert_null(ms[0].embedding);   /* not asked for */
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_NEWEST_FIRST, 0, 0, NULL),
+                        IDS4(m5, m3, m1, m2));   /* equal created_at: insertion order */
+    assert_string_equal(list_active(a, t, s, "profile_fact", MEMORY_OLDEST_FIRST, 0, 0, NULL),
+                        IDS2(m1, m2));
+    assert_string_equal(list_active(a, t, s, "profile_fact", MEMORY_NEWEST_FIRST, 0, 0, NULL),
+                        IDS2(m1, m2));
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, 0, 2, NULL),
+                        IDS2(m1, m2));
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_NEWEST_FIRST, 0, 2, NULL),
+                        IDS2(m5, m3));
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, MEMORY_WITH_EMBEDDING,
+                                    0, &ms), IDS2(m1, m3));
+    assert_null(ms[0].embedding);
+    assert_int_equal(ms[0].embedding_dim, 0);
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_NEWEST_FIRST,
+                                    MEMORY_WITH_EMBEDDING | MEMORY_LOAD_EMBEDDING, 0, &ms),
+                        IDS2(m3, m1));
+    assert_vec(ms[0].embedding, ms[0].embedding_dim, v3, 8);
+    assert_vec(ms[1].embedding, ms[1].embedding_dim, v1, 8);
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, MEMORY_LOAD_EMBEDDING,
+                                    0, &ms), IDS4(m1, m2, m3, m5));
+    assert_vec(ms[0].embedding, ms[0].embedding_dim, v1, 8);
+    assert_null(ms[1].embedding);
+    assert_string_equal(list_active(a, t, s, "artifact_ref", MEMORY_OLDEST_FIRST, 0, 0, NULL),
+                        "");
+    assert_string_equal(list_active(a, NULL, s, NULL, MEMORY_OLDEST_FIRST, 0, 0, NULL),
+                        arena_printf(a, "%s,", mo.id));
+    assert_string_equal(list_active(a, uniq(a, "tn"), s, NULL, MEMORY_OLDEST_FIRST, 0, 0, NULL),
+                        "");
+}
+
+static void test_store_memory_supersede(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "supersede"), *t = uniq(a, "tn");
+    struct memory m1 = make_mem(t, s, "profile_fact", T0), m2 = make_mem(t, s, "profile_fact", T0);
+    struct err err = ERR_INIT;
+    struct memory *got;
+
+    mem_insert_ok(&m1);
+    mem_insert_ok(&m2);
+    assert_int_equal(store_memory_supersede(g.st, t, m1.id, T0 + 5, T0 + 6, &err), 0);
+    got = mem_get(a, t, m1.id);
+    assert_string_equal(got->status, "superseded");
+    assert_int_equal(got->valid_to, T0 + 5);
+    assert_int_equal(got->updated_at, T0 + 6);
+    assert_int_equal(got->created_at, T0);
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, 0, 0, NULL),
+                        arena_printf(a, "%s,", m2.id));
+    /* Another tenant's call, an unknown or malformed id: nothing happens. */
+    assert_int_equal(store_memory_supersede(g.st, NULL, m2.id, T0 + 5, T0 + 6, &err), 0);
+    assert_int_equal(store_memory_supersede(g.st, t, "bad-id", T0 + 5, T0 + 6, &err), 0);
+    got = mem_get(a, t, m2.id);
+    assert_string_equal(got->status, "active");
+    assert_int_equal(got->valid_to, TS_NULL);
+}
+
+static void test_store_memory_set_embedding(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "embed"), *t = uniq(a, "tn");
+    struct memory m = make_mem(t, s, "profile_fact", T0), *got;
+    float *v = test_vec(a, 1536, 42), *w = test_vec(a, 4, 7);
+    char unknown[UUID_STR_LEN];
+    struct err err = ERR_INIT;
+
+    uuid_v4(unknown);
+    mem_insert_ok(&m);
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, MEMORY_WITH_EMBEDDING,
+                                    0, NULL), "");
+    assert_int_equal(store_memory_set_embedding(g.st, m.id, v, 1536, &err), 0);
+    got = mem_get(a, t, m.id);
+    assert_vec(got->embedding, got->embedding_dim, v, 1536);
+    assert_int_equal(got->updated_at, T0);
+    assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, MEMORY_WITH_EMBEDDING,
+                                    0, NULL), arena_printf(a, "%s,", m.id));
+    assert_int_equal(store_memory_set_embedding(g.st, m.id, w, 4, &err), 0);
+    got = mem_get(a, t, m.id);
+    assert_vec(got->embedding, got->embedding_dim, w, 4);
+    assert_int_equal(store_memory_set_embedding(g.st, m.id, NULL, 0, &err), 0);
+    got = mem_get(a, t, m.id);
+    assert_null(got->embedding);
+    assert_int_equal(store_memory_set_embedding(g.st, unknown, w, 4, &err), 0);
+    assert_int_equal(store_memory_set_embedding(g.st, "bad-id", w, 4, &err), 0);
+}
+
+static void test_store_memory_set_labels(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "labels"), *t = uniq(a, "tn");
+    struct memory m = make_mem(t, s, "profile_fact", T0), *got;
+    char unknown[UUID_STR_LEN];
+    struct err err = ERR_INIT;
+    int found = -1;
+
+    uuid_v4(unknown);
+    mem_insert_ok(&m);
+    assert_int_equal(store_memory_set_labels(g.st, t, m.id, "[\"pii\",\"h\xc3\xa9\"]", T0 + 9,
+                                             &found, &err), 0);
+    assert_int_equal(found, 1);
+    got = mem_get(a, t, m.id);
+    assert_string_equal(got->sensitivity_labels, "[\"pii\",\"h\xc3\xa9\"]");
+    assert_int_equal(got->updated_at, T0 + 9);
+    found = -1;
+    assert_int_equal(store_memory_set_labels(g.st, uniq(a, "tn"), m.id, "[]", T0 + 10, &found,
+                                             &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_memory_set_labels(g.st, NULL, m.id, "[]", T0 + 10, &found, &err), 0);
+    assert_int_equal(found, 0);
+    found = -1;
+    assert_int_equal(store_memory_set_labels(g.st, t, unknown, "[]", T0 + 10, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_memory_set_labels(g.st, t, "bad-id", "[]", T0 + 10, &found, &err), 0);
+    assert_int_equal(found, 0);
+    got = mem_get(a, t, m.id);
+    assert_string_equal(got->sensitivity_labels, "[\"pii\",\"h\xc3\xa9\"]");
+    assert_int_equal(got->updated_at, T0 + 9);
+    assert_int_equal(store_memory_set_labels(g.st, t, m.id, "[]", T0 + 11, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(mem_get(a, t, m.id)->sensitivity_labels, "[]");
+}
+
+static void test_store_compile_reset(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "reset"), *t = uniq(a, "tn"), *s2 = uniq(a, "keep");
+    struct episode e1 = make_ep(t, s, T0), e2 = make_ep(t, s, T0), eo = make_ep(NULL, s, T0);
+    const char *ids[3] = { e1.id, e2.id, eo.id };
+    struct memory m1 = make_mem(t, s, "profile_fact", T0), m2 = make_mem(t, s, "procedure", T0);
+    struct memory mo = make_mem(NULL, s, "profile_fact", T0);
+    struct memory ms2 = make_mem(t, s2, "profile_fact", T0), *mems;
+    struct err err = ERR_INIT;
+    struct episode *eps;
+    int64_t deleted = -1;
+    size_t n;
+
+    insert_ok(a, &e1);
+    insert_ok(a, &e2);
+    insert_ok(a, &eo);
+    assert_int_equal(store_episode_mark_compiled(g.st, t, ids, 3, T0 + 1, &err), 0);
+    assert_int_equal(store_episode_mark_compiled(g.st, NULL, ids, 3, T0 + 1, &err), 0);
+    m2.status = "superseded";
+    mem_insert_ok(&m1);
+    mem_insert_ok(&m2);
+    mem_insert_ok(&mo);
+    mem_insert_ok(&ms2);
+    /* Rolled back: nothing changes. */
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
+    assert_int_equal(deleted, 2);
+    store_tx_rollback(g.st);
+    assert_int_equal(store_memory_list(g.st, a, t, s, 10, 0, &mems, &n, &err), 0);
+    assert_int_equal(n, 2);
+
+    assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
+    assert_int_equal(deleted, 2);   /* every status */
+    assert_int_equal(store_memory_list(g.st, a, t, s, 10, 0, &mems, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, t, s, 10, &eps, &n, &err), 0);
+    assert_int_equal(n, 2);
+    /* The other tenant space and the other subject are untouched. */
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, NULL, s, 10, &eps, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_non_null(mem_get(a, NULL, mo.id));
+    assert_non_null(mem_get(a, t, ms2.id));
+    assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
+    assert_int_equal(deleted, 0);
+}
+
+/* ---- query-embedding cache ---- */
+
+static void qc_get(struct arena *a, const char *text, const char *model, int64_t now,
+                   float **v, size_t *dim)
+{
+    struct err err = ERR_INIT;
+
+    *v = (float *)1;
+    assert_int_equal(store_qcache_get(g.st, a, text, model, now, v, dim, &err), 0);
+}
+
+static void qc_put(const char *text, const float *v, size_t dim, int64_t now, int64_t expires,
+                   int64_t purge_before)
+{
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_qcache_put(g.st, text, "m1", v, dim, now, expires, purge_before,
+                                      &err), 0);
+}
+
+#define DAY_US (86400LL * 1000000)
+
+static void test_store_qcache(void **state)
+{
+    struct arena *a = *state;
+    const char *text = uniq(a, "what is h\xc3\xa9r name?"), *old = uniq(a, "old");
+    float *v1 = test_vec(a, 16, 1), *v2 = test_vec(a, 16, 2), *got;
+    size_t dim;
+
+    qc_get(a, text, "m1", T0, &got, &dim);
+    assert_null(got);
+    qc_put(text, v1, 16, T0, T0 + DAY_US, T0 - 7 * DAY_US);
+    qc_get(a, text, "m1", T0, &got, &dim);
+    assert_vec(got, dim, v1, 16);
+    qc_get(a, text, "m1", T0 + DAY_US - 1, &got, &dim);
+    assert_non_null(got);
+    qc_get(a, text, "m1", T0 + DAY_US, &got, &dim);   /* expires_at > now, strictly */
+    assert_null(got);
+    qc_get(a, text, "m2", T0, &got, &dim);            /* keyed by model too */
+    assert_null(got);
+    /* Upsert replaces the vector and the expiry. */
+    qc_put(text, v2, 16, T0 + 10, T0 + 2 * DAY_US, T0 - 7 * DAY_US);
+    qc_get(a, text, "m1", T0 + DAY_US, &got, &dim);
+    assert_vec(got, dim, v2, 16);
+    /* A put deletes rows that expired before purge_before. */
+    qc_put(old, v1, 16, T0 - 20 * DAY_US, T0 - 10 * DAY_US, T0 - 30 * DAY_US);
+    qc_get(a, old, "m1", T0 - 11 * DAY_US, &got, &dim);
+    assert_non_null(got);
+    qc_put(text, v2, 16, T0, T0 + DAY_US, T0 - 7 * DAY_US);
+    qc_get(a, old, "m1", T0 - 11 * DAY_US, &got, &dim);
+    assert_null(got);
+}
+
+/* Texts over 2000 bytes are not cached (PostgreSQL's key index cannot hold them). */
+static void test_store_qcache_long_text(void **state)
+{
+    struct arena *a = *state;
+    char *at_limit = arena_alloc(a, 2001), *too_long = arena_alloc(a, 3001);
+    float *v = test_vec(a, 8, 5), *got;
+    size_t dim;
+
+    random_hex(at_limit, 2000);
+    random_hex(too_long, 3000);
+    qc_put(at_limit, v, 8, T0, T0 + DAY_US, T0 - 7 * DAY_US);
+    qc_get(a, at_limit, "m1", T0, &got, &dim);
+    assert_vec(got, dim, v, 8);
+    qc_put(too_long, v, 8, T0, T0 + DAY_US, T0 - 7 * DAY_US);
+    qc_get(a, too_long, "m1", T0, &got, &dim);
+    assert_null(got);
+}
+
+/* ---- resolutions ---- */
+
+/* There is no resolution write op yet: only the empty case can be checked. */
+static void test_store_resolution_list_empty(void **state)
+{
+    struct arena *a = *state;
+    struct err err = ERR_INIT;
+    struct resolution *res = NULL;
+    size_t n = 99;
+
+    assert_int_equal(store_resolution_list(g.st, a, NULL, uniq(a, "nores"), &res, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_non_null(res);
+    assert_int_equal(store_resolution_list(g.st, a, uniq(a, "tn"), uniq(a, "nores"), &res, &n,
+                                           &err), 0);
+    assert_int_equal(n, 0);
+}
+
+/* ---- compile jobs ---- */
+
+#define FAR_FUTURE 4102444800000000LL   /* 2100-01-01: every lease has expired by then */
+
+static struct compile_job make_job(struct arena *a, const char *tenant, const char *subject,
+                                   int64_t created_at)
+{
+    struct compile_job job = {
+        .subject_id = subject,
+        .tenant_id = tenant,
+        .status = "pending",
+        .created_at = created_at,
+        .started_at = TS_NULL,
+        .completed_at = TS_NULL,
+        .lease_expires_at = TS_NULL,
+    };
+
+    (void)a;
+    random_hex(job.id, 8);
+    return job;
+}
+
+static void job_insert_ok(const struct compile_job *job)
+{
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_job_insert(g.st, job, &err), 0);
+}
+
+static struct compile_job *job_claim(struct arena *a, store *st, int64_t now, int64_t until)
+{
+    struct err err = ERR_INIT;
+    struct compile_job *job = (void *)1;
+
+    assert_int_equal(store_job_claim(st, a, now, until, &job, &err), 0);
+    return job;
+}
+
+static struct compile_job *job_get(struct arena *a, const char *tenant, const char *id)
+{
+    struct err err = ERR_INIT;
+    struct compile_job *job = (void *)1;
+
+    assert_int_equal(store_job_get(g.st, a, tenant, id, &job, &err), 0);
+    return job;
+}
+
+static void job_finish_ok(const char *id)
+{
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_job_finish(g.st, id, "completed", 0, NULL, T0, &err), 0);
+}
+
+/* Claims take the oldest job of every tenant: finish whatever an earlier test (or an earlier
+ * run on a shared database) left claimable, so each job test starts from an empty queue. */
+static void drain_jobs(struct arena *a)
+{
+    struct compile_job *job;
+
+    while ((job = job_claim(a, g.st, FAR_FUTURE, FAR_FUTURE + 1)) != NULL)
+        job_finish_ok(job->id);
+}
+
+static void test_store_job_insert_get(void **state)
+{
+    struct arena *a = *state;
+    const char *t = uniq(a, "tn"), *s = uniq(a, "job");
+    struct compile_job job = make_job(a, t, s, T0), dup = make_job(a, NULL, s, T0), *got;
+    struct err err = ERR_INIT;
+
+    drain_jobs(a);
+    job.force = 1;
+    job_insert_ok(&job);
+    memcpy(dup.id, job.id, sizeof(dup.id));
+    assert_int_equal(store_job_insert(g.st, &dup, &err), -1);
+    assert_int_equal(err.kind, ERR_CONFLICT);
+    err_release(&err);
+    got = job_get(a, t, job.id);
+    assert_non_null(got);
+    assert_string_equal(got->id, job.id);
+    assert_string_equal(got->subject_id, s);
+    assert_string_equal(got->tenant_id, t);
+    assert_string_equal(got->status, "pending");
+    assert_int_equal(got->memories_created, 0);
+    assert_null(got->error);
+    assert_int_equal(got->force, 1);
+    assert_int_equal(got->created_at, T0);
+    assert_int_equal(got->started_at, TS_NULL);
+    assert_int_equal(got->completed_at, TS_NULL);
+    assert_int_equal(got->lease_expires_at, TS_NULL);
+    /* Strict isolation: another tenant (or none) sees no such job. */
+    assert_null(job_get(a, NULL, job.id));
+    assert_null(job_get(a, uniq(a, "tn"), job.id));
+    assert_null(job_get(a, t, "00000000"));
+    dup.force = 0;
+    random_hex(dup.id, 8);
+    job_insert_ok(&dup);
+    got = job_get(a, NULL, dup.id);
+    assert_null(got->tenant_id);
+    assert_int_equal(got->force, 0);
+    drain_jobs(a);
+}
+
+static void test_store_job_lease_lifecycle(void **state)
+{
+    struct arena *a = *state;
+    const char *t = uniq(a, "tn"), *s = uniq(a, "job");
+    struct compile_job job = make_job(a, t, s, T0), failing = make_job(a, t, s, T0 + 1), *got;
+    struct err err = ERR_INIT;
+
+    drain_jobs(a);
+    job_insert_ok(&job);
+    got = job_claim(a, g.st, T0 + 10, T0 + 70);
+    assert_non_null(got);
+    assert_string_equal(got->id, job.id);
+    assert_string_equal(got->status, "running");
+    assert_string_equal(got->subject_id, s);
+    assert_string_equal(got->tenant_id, t);
+    assert_int_equal(got->started_at, T0 + 10);
+    assert_int_equal(got->lease_expires_at, T0 + 70);
+    assert_int_equal(job_get(a, t, job.id)->lease_expires_at, T0 + 70);
+    assert_null(job_claim(a, g.st, T0 + 20, T0 + 80));   /* leased: nobody else gets it */
+    assert_int_equal(store_job_renew(g.st, job.id, T0 + 100, &err), 0);
+    assert_null(job_claim(a, g.st, T0 + 80, T0 + 140));  /* renewed past 80 */
+    /* The lease expired (its worker died): the job is claimed again, started_at kept. */
+    got = job_claim(a, g.st, T0 + 200, T0 + 260);
+    assert_non_null(got);
+    assert_string_equal(got->id, job.id);
+    assert_int_equal(got->started_at, T0 + 10);
+    assert_int_equal(got->lease_expires_at, T0 + 260);
+    assert_int_equal(store_job_finish(g.st, job.id, "completed", 3, NULL, T0 + 300, &err), 0);
+    got = job_get(a, t, job.id);
+    assert_string_equal(got->status, "completed");
+    assert_int_equal(got->memories_created, 3);
+    assert_null(got->error);
+    assert_int_equal(got->completed_at, T0 + 300);
+    assert_int_equal(got->lease_expires_at, TS_NULL);
+    assert_null(job_claim(a, g.st, FAR_FUTURE, FAR_FUTURE + 1));   /* terminal: never again */
+    /* A renew of a finished job changes nothing. */
+    assert_int_equal(store_job_renew(g.st, job.id, T0 + 999, &err), 0);
+    assert_int_equal(job_get(a, t, job.id)->lease_expires_at, TS_NULL);
+
+    job_insert_ok(&failing);
+    assert_non_null(job_claim(a, g.st, T0 + 10, T0 + 70));
+    assert_int_equal(store_job_finish(g.st, failing.id, "failed", 0, "boom \xe2\x9c\x97", T0 + 20,
+                                      &err), 0);
+    got = job_get(a, t, failing.id);
+    assert_string_equal(got->status, "failed");
+    assert_string_equal(got->error, "boom \xe2\x9c\x97");
+    assert_int_equal(got->completed_at, T0 + 20);
+    assert_null(job_claim(a, g.st, FAR_FUTURE, FAR_FUTURE + 1));
+}
+
+static void test_store_job_claim_order(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "job");
+    struct compile_job ja = make_job(a, NULL, s, T0 + 5), jb = make_job(a, NULL, s, T0);
+    struct compile_job jc = make_job(a, NULL, s, T0), jd = make_job(a, uniq(a, "tn"), s, T0 - 1);
+    struct compile_job *got;
+
+    drain_jobs(a);
+    job_insert_ok(&ja);
+    job_insert_ok(&jb);
+    job_insert_ok(&jc);
+    job_insert_ok(&jd);
+    /* Oldest first over every tenant; equal created_at by insertion order. */
+    assert_string_equal(job_claim(a, g.st, T0, T0 + 1000)->id, jd.id);
+    assert_string_equal(job_claim(a, g.st, T0, T0 + 1000)->id, jb.id);
+    assert_string_equal(job_claim(a, g.st, T0, T0 + 1000)->id, jc.id);
+    got = job_claim(a, g.st, T0, T0 + 1000);
+    assert_string_equal(got->id, ja.id);
+    assert_int_equal(got->started_at, T0);
+    assert_null(job_claim(a, g.st, T0 + 999, T0 + 2000));
+    job_finish_ok(ja.id);
+    job_finish_ok(jb.id);
+    job_finish_ok(jc.id);
+    job_finish_ok(jd.id);
+}
+
+#define PURGE_T 1000000LL   /* 1970: older than every other test's jobs */
+
+static void test_store_job_purge(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "job");
+    struct compile_job done = make_job(a, NULL, s, PURGE_T), failed = make_job(a, NULL, s, PURGE_T);
+    struct compile_job newer = make_job(a, NULL, s, PURGE_T + 5);
+    struct compile_job pending = make_job(a, NULL, s, PURGE_T - 5);
+    struct compile_job running = make_job(a, NULL, s, PURGE_T - 4);
+    struct err err = ERR_INIT;
+    int64_t deleted = -1;
+
+    drain_jobs(a);
+    done.status = "completed";
+    failed.status = "failed";
+    newer.status = "completed";
+    running.status = "running";
+    running.lease_expires_at = FAR_FUTURE + 2;
+    job_insert_ok(&done);
+    job_insert_ok(&failed);
+    job_insert_ok(&newer);
+    job_insert_ok(&pending);
+    job_insert_ok(&running);
+    assert_int_equal(store_job_purge(g.st, PURGE_T + 1, &deleted, &err), 0);
+    assert_int_equal(deleted, 2);   /* terminal and older than the cutoff only */
+    assert_null(job_get(a, NULL, done.id));
+    assert_null(job_get(a, NULL, failed.id));
+    assert_non_null(job_get(a, NULL, newer.id));
+    assert_non_null(job_get(a, NULL, pending.id));
+    assert_non_null(job_get(a, NULL, running.id));
+    /* Clean up: finish the live ones and purge everything of this test. */
+    job_finish_ok(pending.id);
+    job_finish_ok(running.id);
+    assert_int_equal(store_job_purge(g.st, PURGE_T + 6, &deleted, &err), 0);
+    assert_int_equal(deleted, 3);
+}
+
+#define NJOBS 20
+
+/* Index of id among the test jobs, or -1. */
+static int job_index(char ids[][40], const char *id)
+{
+    int i;
+
+    for (i = 0; i < NJOBS; i++)
+        if (strcmp(ids[i], id) == 0)
+            return i;
+    return -1;
+}
+
+/* Insert NJOBS jobs (created_at ties included) and remember their ids. */
+static void insert_jobs(struct arena *a, char ids[][40])
+{
+    const char *s = uniq(a, "jobs");
+    int i;
+
+    for (i = 0; i < NJOBS; i++) {
+        struct compile_job job = make_job(a, NULL, s, T0 + i % 3);
+
+        job_insert_ok(&job);
+        memcpy(ids[i], job.id, sizeof(job.id));
+    }
+}
+
+/* Two connections claiming in turn never get the same job; every job is claimed once. */
+static void test_store_job_claim_two_connections(void **state)
+{
+    struct arena *a = *state;
+    char ids[NJOBS][40];
+    int claimed[NJOBS] = { 0 }, i, turn, idle = 0;
+    struct err err = ERR_INIT;
+    store *st2, *sts[2];
+
+    drain_jobs(a);
+    assert_int_equal(store_open(g.ops, g.conninfo, &st2, &err), 0);
+    sts[0] = g.st;
+    sts[1] = st2;
+    insert_jobs(a, ids);
+    for (turn = 0; idle < 2; turn++) {
+        struct compile_job *job = job_claim(a, sts[turn % 2], T0 + 10, T0 + 1000);
+
+        if (!job) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        i = job_index(ids, job->id);
+        assert_true(i >= 0);
+        claimed[i]++;
+    }
+    store_close(st2);
+    for (i = 0; i < NJOBS; i++) {
+        assert_int_equal(claimed[i], 1);
+        job_finish_ok(ids[i]);
+    }
+}
+
+struct claimer {
+    store *st;
+    char got[NJOBS + 1][40];   /* ids claimed, in order */
+    int n;
+    int failed;                /* a claim returned an error */
+};
+
+static void *claim_all(void *arg)
+{
+    struct claimer *c = arg;
+    struct arena *a = arena_new();
+
+    for (;;) {
+        struct err err = ERR_INIT;
+        struct compile_job *job;
+
+        if (store_job_claim(c->st, a, T0 + 10, T0 + 1000, &job, &err) < 0) {
+            c->failed = 1;
+            err_release(&err);
+            break;
+        }
+        if (!job || c->n == NJOBS + 1)
+            break;
+        memcpy(c->got[c->n++], job->id, sizeof(job->id));
+    }
+    arena_free(a);
+    return NULL;
+}
+
+/* The same from two threads at once: SQLite's write lock and PostgreSQL's SKIP LOCKED. */
+static void test_store_job_claim_concurrent(void **state)
+{
+    struct arena *a = *state;
+    char ids[NJOBS][40];
+    struct claimer c[2];
+    int claimed[NJOBS] = { 0 }, i, k;
+    struct err err = ERR_INIT;
+    pthread_t th[2];
+
+    drain_jobs(a);
+    insert_jobs(a, ids);
+    memset(c, 0, sizeof(c));
+    for (k = 0; k < 2; k++) {
+        assert_int_equal(store_open(g.ops, g.conninfo, &c[k].st, &err), 0);
+        assert_int_equal(pthread_create(&th[k], NULL, claim_all, &c[k]), 0);
+    }
+    for (k = 0; k < 2; k++) {
+        pthread_join(th[k], NULL);
+        store_close(c[k].st);
+        assert_int_equal(c[k].failed, 0);
+        for (i = 0; i < c[k].n; i++) {
+            int at = job_index(ids, c[k].got[i]);
+
+            assert_true(at >= 0);
+            claimed[at]++;
+        }
+    }
+    for (i = 0; i < NJOBS; i++) {
+        assert_int_equal(claimed[i], 1);
+        job_finish_ok(ids[i]);
+    }
+}
+
 /* ---- full-database backup ---- */
 
 /* PostgreSQL has no native backup op: pg_dump is the tool. */
@@ -613,8 +1520,23 @@ static void write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* Entries of dir whose name starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
 /* The copy opens as a database of its own, holds what was committed before the backup and
- * nothing a concurrent, uncommitted transaction wrote; an existing file is never replaced. */
+ * nothing a concurrent, uncommitted transaction wrote; an existing file is never replaced, and
+ * the backup's private temporary file never stays behind. */
 static void test_store_backup_sqlite(void **state)
 {
     struct arena *a = *state;
@@ -637,12 +1559,13 @@ static void test_store_backup_sqlite(void **state)
     assert_int_equal(store_open(g.ops, g.conninfo, &writer, &err), 0);
     assert_int_equal(store_tx_begin(writer, &err), 0);
     assert_int_equal(store_episode_insert(writer, a, &late, &inserted, &err), 0);
-    /* A stale temp file of a crashed backup is replaced. */
+    /* A file where an older version put its temp file is neither used nor removed. */
     write_file(arena_printf(a, "%s.tmp", path), "not a database");
     assert_int_equal(store_backup(g.st, path, &err), 0);
     store_tx_commit(writer, &err);
     store_close(writer);
-    assert_int_equal(access(arena_printf(a, "%s.tmp", path), F_OK), -1);
+    assert_int_equal(count_prefixed(dir, "engram-backup.db.tmp-"), 0);
+    assert_int_equal(access(arena_printf(a, "%s.tmp", path), F_OK), 0);
 
     assert_int_equal(store_open(g.ops, path, &copy, &err), 0);
     assert_int_equal(store_schema_version(copy, &current, &latest, &err), 0);
@@ -655,9 +1578,10 @@ static void test_store_backup_sqlite(void **state)
     assert_int_equal(store_backup(g.st, path, &err), -1);
     assert_int_equal(err.kind, ERR_CONFLICT);
     assert_string_equal(err.msg, arena_printf(a, "backup file '%s' already exists", path));
-    assert_int_equal(access(arena_printf(a, "%s.tmp", path), F_OK), -1);
+    assert_int_equal(count_prefixed(dir, "engram-backup.db.tmp-"), 0);
 
     remove_sqlite_files(path);
+    assert_int_equal(unlink(arena_printf(a, "%s.tmp", path)), 0);
     assert_int_equal(rmdir(dir), 0);
 }
 
@@ -710,6 +1634,24 @@ int main(void)
         T(test_store_unicode_large_payload),
         T(test_store_timestamps_round_trip),
         T(test_store_compile_job_count_stuck_empty),
+        T(test_store_episode_uncompiled_and_mark),
+        T(test_store_episode_list_recent),
+        T(test_store_episode_get_many),
+        T(test_store_memory_round_trip),
+        T(test_store_memory_list_active),
+        T(test_store_memory_supersede),
+        T(test_store_memory_set_embedding),
+        T(test_store_memory_set_labels),
+        T(test_store_compile_reset),
+        T(test_store_qcache),
+        T(test_store_qcache_long_text),
+        T(test_store_resolution_list_empty),
+        T(test_store_job_insert_get),
+        T(test_store_job_lease_lifecycle),
+        T(test_store_job_claim_order),
+        T(test_store_job_purge),
+        T(test_store_job_claim_two_connections),
+        T(test_store_job_claim_concurrent),
         T(test_store_backup_postgres_refuses),
         T(test_store_backup_sqlite),
         T(test_store_sqlite_creates_parent_dirs),

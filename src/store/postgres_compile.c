@@ -1,0 +1,179 @@
+/* postgres_compile.c - PostgreSQL backend: the episode side of the memory loop (uncompiled
+ * episodes, marking them compiled, the newest episodes, episodes by id), a forced recompile's
+ * reset, and a subject's resolutions. */
+#include "store/postgres-internal.h"
+
+#include "util/buf.h"
+#include "util/ts.h"
+
+static const char SQL_EP_UNCOMPILED[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 AND last_compiled_at IS NULL ORDER BY created_at, seq LIMIT $3";
+/* Ties on created_at break by insertion order ascending, in both directions (behavior.md
+ * §0.2). */
+static const char SQL_EP_RECENT[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 ORDER BY created_at DESC, seq LIMIT $3";
+/* The ids travel as one uuid[] parameter (see ids_array): one round trip for any number. */
+static const char SQL_EP_MARK[] =
+    "UPDATE episodes SET last_compiled_at = $1 WHERE COALESCE(tenant_id, '') = $2"
+    " AND id = ANY($3::uuid[])";
+static const char SQL_EP_BY_IDS[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
+    " AND id = ANY($2::uuid[])";
+/* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
+static const char SQL_RESET[] =
+    "WITH m AS (DELETE FROM memories WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 RETURNING 1),"
+    " e AS (UPDATE episodes SET last_compiled_at = NULL WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 AND last_compiled_at IS NOT NULL RETURNING 1)"
+    " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM e)";
+static const char SQL_RESOLUTIONS[] =
+    "SELECT session_id, status, resolution_summary, updated_at FROM resolutions"
+    " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 ORDER BY updated_at DESC, seq";
+
+int pg_id_ok(const char *id)
+{
+    const char *p;
+
+    if (!id || !uuid_valid(id))
+        return 0;
+    for (p = id; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            return 0;
+    return 1;
+}
+
+/* Run a per-subject episode query ($1 tenant, $2 subject, $3 limit) into *out. */
+static int list_subject_episodes(store *st, struct arena *a, const char *sql,
+                                 const char *tenant, const char *subject, size_t limit,
+                                 struct episode **out, size_t *n, struct err *err)
+{
+    char lim[PG_INT_LEN];
+    const char *vals[3] = { pg_tenant_key(tenant), subject, pg_size_param(limit, lim) };
+    PGresult *r = pg_exec(pg_downcast(st), sql, 3, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}
+
+int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+                               const char *subject, size_t limit, struct episode **out,
+                               size_t *n, struct err *err)
+{
+    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, tenant, subject, limit, out, n,
+                                 err);
+}
+
+int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
+                           size_t limit, struct episode **out, size_t *n, struct err *err)
+{
+    return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
+}
+
+/* The usable ids (pg_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting);
+ * returns how many went in. */
+static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
+{
+    size_t i, used = 0;
+
+    buf_putc(b, '{');
+    for (i = 0; i < n; i++) {
+        if (!pg_id_ok(ids[i]))
+            continue;
+        buf_printf(b, "%s%s", used ? "," : "", ids[i]);
+        used++;
+    }
+    buf_putc(b, '}');
+    return used;
+}
+
+int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
+                             int64_t at, struct err *err)
+{
+    struct buf list = BUF_INIT;
+    char when[TS_STR_LEN];
+    int ret = 0;
+
+    if (ids_array(&list, ids, n) > 0) {
+        const char *vals[3] = { pg_ts_param(at, when), pg_tenant_key(tenant), list.data };
+
+        ret = pg_exec_void(pg_downcast(st), SQL_EP_MARK, 3, vals, err);
+    }
+    buf_release(&list);
+    return ret;
+}
+
+int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                        size_t nids, struct episode **out, size_t *n, struct err *err)
+{
+    struct buf list = BUF_INIT;
+    const char *vals[2] = { pg_tenant_key(tenant), NULL };
+    PGresult *r = NULL;
+    void *rows = NULL;
+    int ret = 0;
+
+    *n = 0;
+    if (ids_array(&list, ids, nids) == 0) {
+        rows = arena_calloc(a, 1, sizeof(**out));
+        goto cleanup;
+    }
+    vals[1] = list.data;
+    r = pg_exec(pg_downcast(st), SQL_EP_BY_IDS, 2, vals, err);
+    ret = r ? pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err) : -1;
+cleanup:
+    PQclear(r);
+    buf_release(&list);
+    *out = rows;
+    return ret;
+}
+
+int pg_compile_reset(store *st, const char *tenant, const char *subject,
+                     int64_t *memories_deleted, struct err *err)
+{
+    const char *vals[2] = { pg_tenant_key(tenant), subject };
+    PGresult *r = pg_exec(pg_downcast(st), SQL_RESET, 2, vals, err);
+
+    *memories_deleted = 0;
+    if (!r)
+        return -1;
+    *memories_deleted = pg_col_int(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+static int read_resolution(struct arena *a, const PGresult *r, int row, void *out)
+{
+    struct resolution *res = out;
+
+    res->session_id = pg_col_str(a, r, row, 0);
+    res->status = pg_col_str(a, r, row, 1);
+    res->resolution_summary = pg_col_str(a, r, row, 2);
+    return pg_col_ts(r, row, 3, &res->updated_at);
+}
+
+int pg_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                       struct resolution **out, size_t *n, struct err *err)
+{
+    const char *vals[2] = { pg_tenant_key(tenant), subject };
+    PGresult *r = pg_exec(pg_downcast(st), SQL_RESOLUTIONS, 2, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pg_collect_rows(a, r, sizeof(**out), read_resolution, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}

@@ -1,0 +1,240 @@
+/* postgres_memories.c - PostgreSQL backend: writing and reading single memories, listing a
+ * subject's active memories, and the query-embedding cache (data-model.md §2.5). The cache
+ * stores nothing for texts over PG_QCACHE_MAX_TEXT bytes (its primary key could not hold them).
+ *
+ * source_episode_ids is uuid[] here and a JSON array in struct memory: it goes in through
+ * json_array_elements_text (order kept by ordinality) and comes out as array_to_json.
+ * confidence goes out as %.17g and comes back in the shortest exact form (the session sets
+ * extra_float_digits), so a double round-trips bit for bit. */
+#include "store/postgres-internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/ts.h"
+
+static const char SQL_MEM_INSERT[] =
+    "INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary, confidence,"
+    " valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
+    " sensitivity_labels, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY AS t(e, i)"
+    " ORDER BY i), $11, $12, $13, $14, $15, $16)";
+static const char SQL_MEM_GET[] =
+    "SELECT " PG_MEMORY_COLS " FROM memories WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
+/* PG_MEMORY_COLS with the embedding sent only when $5 asks for it. */
+#define ACTIVE_SELECT                                                                      \
+    "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from,"    \
+    " valid_to, array_to_json(source_episode_ids), metadata, status,"                      \
+    " CASE WHEN $5::boolean THEN embedding END, sensitivity_labels, created_at, updated_at" \
+    " FROM memories WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2"               \
+    " AND status = 'active' AND ($3::text IS NULL OR kind = $3::text)"                    \
+    " AND (NOT $4::boolean OR embedding IS NOT NULL)"
+static const char SQL_MEM_ACTIVE_OLDEST[] = ACTIVE_SELECT " ORDER BY created_at, seq LIMIT $6";
+static const char SQL_MEM_ACTIVE_NEWEST[] =
+    ACTIVE_SELECT " ORDER BY created_at DESC, seq LIMIT $6";
+static const char SQL_MEM_SUPERSEDE[] =
+    "UPDATE memories SET status = 'superseded', valid_to = $3, updated_at = $4"
+    " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
+static const char SQL_MEM_SET_EMBEDDING[] = "UPDATE memories SET embedding = $2 WHERE id = $1";
+static const char SQL_MEM_SET_LABELS[] =
+    "UPDATE memories SET sensitivity_labels = $3, updated_at = $4"
+    " WHERE COALESCE(tenant_id, '') = $1 AND id = $2 RETURNING 1";
+static const char SQL_QC_GET[] =
+    "SELECT embedding FROM query_embedding_cache"
+    " WHERE text_key = $1 AND model = $2 AND expires_at > $3";
+static const char SQL_QC_PUT[] =
+    "INSERT INTO query_embedding_cache (text_key, model, embedding, expires_at, created_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (text_key, model)"
+    " DO UPDATE SET embedding = EXCLUDED.embedding, expires_at = EXCLUDED.expires_at";
+static const char SQL_QC_PURGE[] = "DELETE FROM query_embedding_cache WHERE expires_at < $1";
+
+/* Run the insert with the vector (if any) already in hex form. */
+static int insert_memory(struct pg_store *ps, const struct memory *m, const char *vec,
+                         struct err *err)
+{
+    char conf[32], from[TS_STR_LEN], to[TS_STR_LEN], created[TS_STR_LEN], updated[TS_STR_LEN];
+    const char *vals[16] = {
+        m->id, m->subject_id, pg_tenant_value(m->tenant_id), m->kind, m->content,
+        m->summary ? m->summary : "", conf, pg_ts_param(m->valid_from, from),
+        pg_ts_param(m->valid_to, to), pg_json_param(m->source_episode_ids, "[]"),
+        pg_json_param(m->metadata, "{}"), m->status ? m->status : "active", vec,
+        pg_json_param(m->sensitivity_labels, "[]"), pg_ts_param(m->created_at, created),
+        pg_ts_param(m->updated_at, updated),
+    };
+
+    snprintf(conf, sizeof(conf), "%.17g", m->confidence);
+    return pg_exec_void(ps, SQL_MEM_INSERT, 16, vals, err);
+}
+
+int pg_memory_insert(store *st, const struct memory *m, struct err *err)
+{
+    struct arena *a = NULL;
+    const char *vec = NULL;
+    int ret;
+
+    if (m->embedding && m->embedding_dim > 0) {
+        a = arena_new();
+        vec = pg_vector_param(a, m->embedding, m->embedding_dim);
+    }
+    ret = insert_memory(pg_downcast(st), m, vec, err);
+    arena_free(a);
+    return ret;
+}
+
+int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
+                          const char *kind, enum memory_order order, int flags, size_t limit,
+                          struct memory **out, size_t *n, struct err *err)
+{
+    const char *sql = order == MEMORY_NEWEST_FIRST ? SQL_MEM_ACTIVE_NEWEST
+                                                   : SQL_MEM_ACTIVE_OLDEST;
+    char lim[PG_INT_LEN];
+    const char *vals[6] = {
+        pg_tenant_key(tenant), subject, kind,
+        flags & MEMORY_WITH_EMBEDDING ? "true" : "false",
+        flags & MEMORY_LOAD_EMBEDDING ? "true" : "false",
+        pg_size_param(limit == 0 ? SIZE_MAX : limit, lim),   /* 0: no limit */
+    };
+    PGresult *r = pg_exec(pg_downcast(st), sql, 6, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}
+
+int pg_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+                        int64_t updated_at, struct err *err)
+{
+    char to[TS_STR_LEN], updated[TS_STR_LEN];
+    const char *vals[4] = { pg_tenant_key(tenant), id, pg_ts_param(valid_to, to),
+                            pg_ts_param(updated_at, updated) };
+
+    if (!pg_id_ok(id))
+        return 0;
+    return pg_exec_void(pg_downcast(st), SQL_MEM_SUPERSEDE, 4, vals, err);
+}
+
+int pg_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+                            struct err *err)
+{
+    struct arena *a;
+    const char *vals[2] = { id, NULL };
+    int ret;
+
+    if (!pg_id_ok(id))
+        return 0;
+    a = arena_new();
+    vals[1] = pg_vector_param(a, vec, dim);
+    ret = pg_exec_void(pg_downcast(st), SQL_MEM_SET_EMBEDDING, 2, vals, err);
+    arena_free(a);
+    return ret;
+}
+
+int pg_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+                  struct memory **out, struct err *err)
+{
+    const char *vals[2] = { pg_tenant_key(tenant), id };
+    PGresult *r;
+    void *rows = NULL;
+    size_t n = 0;
+    int ret;
+
+    *out = NULL;
+    if (!pg_id_ok(id))
+        return 0;
+    r = pg_exec(pg_downcast(st), SQL_MEM_GET, 2, vals, err);
+    if (!r)
+        return -1;
+    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, &n, err);
+    PQclear(r);
+    if (ret == 0 && n > 0)
+        *out = rows;
+    return ret;
+}
+
+int pg_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
+                         int64_t updated_at, int *found, struct err *err)
+{
+    char updated[TS_STR_LEN];
+    const char *vals[4] = { pg_tenant_key(tenant), id, pg_json_param(labels_json, "[]"),
+                            pg_ts_param(updated_at, updated) };
+    PGresult *r;
+
+    *found = 0;
+    if (!pg_id_ok(id))
+        return 0;
+    r = pg_exec(pg_downcast(st), SQL_MEM_SET_LABELS, 4, vals, err);
+    if (!r)
+        return -1;
+    *found = PQntuples(r) > 0;
+    PQclear(r);
+    return 0;
+}
+
+/* ---- query-embedding cache ------------------------------------------------------------- */
+
+int pg_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
+                  float **vec, size_t *dim, struct err *err)
+{
+    char when[TS_STR_LEN];
+    const char *vals[3] = { text, model, pg_ts_param(now, when) };
+    PGresult *r;
+
+    *vec = NULL;
+    *dim = 0;
+    if (strlen(text) > PG_QCACHE_MAX_TEXT)
+        return 0;
+    r = pg_exec(pg_downcast(st), SQL_QC_GET, 3, vals, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) > 0)
+        *vec = (float *)pg_col_vector(a, r, 0, 0, dim);   /* the arena copy is the caller's */
+    PQclear(r);
+    return 0;
+}
+
+/* The upsert then the purge, in the transaction qcache_put holds. */
+static int qcache_write(struct pg_store *ps, const char *text, const char *model,
+                        const char *vec, int64_t now, int64_t expires_at,
+                        int64_t purge_before, struct err *err)
+{
+    char created[TS_STR_LEN], expires[TS_STR_LEN], purge[TS_STR_LEN];
+    const char *put[5] = { text, model, vec, pg_ts_param(expires_at, expires),
+                           pg_ts_param(now, created) };
+    const char *del[1] = { pg_ts_param(purge_before, purge) };
+
+    if (pg_exec_void(ps, SQL_QC_PUT, 5, put, err) < 0)
+        return -1;
+    return pg_exec_void(ps, SQL_QC_PURGE, 1, del, err);
+}
+
+int pg_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
+                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err)
+{
+    struct pg_store *ps = pg_downcast(st);
+    struct arena *a;
+    int own, ret;
+
+    if (!vec || dim == 0)
+        return err_set(err, ERR_INVALID, "query cache: empty embedding");
+    if (strlen(text) > PG_QCACHE_MAX_TEXT) {
+        log_write(LOG_DEBUG, "query cache: text of %zu bytes not cached (limit %d)",
+                  strlen(text), PG_QCACHE_MAX_TEXT);
+        return 0;
+    }
+    if (pg_tx_enter(ps, &own, err) < 0)
+        return -1;
+    a = arena_new();
+    ret = qcache_write(ps, text, model, pg_vector_param(a, vec, dim), now, expires_at,
+                       purge_before, err);
+    arena_free(a);
+    return pg_tx_leave(ps, own, ret, err);
+}
