@@ -209,6 +209,40 @@ struct store_ops {
     int (*resolution_list)(store *st, struct arena *a, const char *tenant, const char *subject,
                            struct resolution **out, size_t *n, struct err *err);
 
+    /* ---- subject export and import (spec/backup-snapshots.md §1, §3) ---- */
+
+    /* Start a read-only transaction that gives every following read one consistent view
+     * (PostgreSQL: REPEATABLE READ READ ONLY; SQLite: a read transaction). End it with
+     * tx_commit or tx_rollback. */
+    int (*tx_begin_read)(store *st, struct err *err);
+    /* Episode and memory (every status) counts of subject: in every tenant when
+     * all_tenants, else in tenant only (NULL = the no-tenant space). */
+    int (*export_count)(store *st, const char *subject, int all_tenants, const char *tenant,
+                        int64_t *episodes, int64_t *memories, struct err *err);
+    /* One page of the subject's episodes ordered by (created_at, id), starting after the key
+     * (after_created, after_id); after_id NULL starts at the beginning. Tenant scope as in
+     * export_count. */
+    int (*export_episodes)(store *st, struct arena *a, const char *subject, int all_tenants,
+                           const char *tenant, int64_t after_created, const char *after_id,
+                           size_t limit, struct episode **out, size_t *n, struct err *err);
+    /* The same for memories, every status, embeddings loaded. */
+    int (*export_memories)(store *st, struct arena *a, const char *subject, int all_tenants,
+                           const char *tenant, int64_t after_created, const char *after_id,
+                           size_t limit, struct memory **out, size_t *n, struct err *err);
+    /* How many of the n ids are already episode ids (resp. memory ids), in any subject and
+     * any tenant. Ids that are not canonical UUIDs are counted as free. */
+    int (*episode_ids_taken)(store *st, const char *const *ids, size_t n, int64_t *count,
+                             struct err *err);
+    int (*memory_ids_taken)(store *st, const char *const *ids, size_t n, int64_t *count,
+                            struct err *err);
+    /* Insert n episodes exactly as given (id, tenant, timestamps, idempotency_key), inside
+     * the caller's transaction, as fast as the backend allows (PostgreSQL: pipelined).
+     * An id that already exists fails the call with ERR_CONFLICT. */
+    int (*episode_insert_many)(store *st, const struct episode *eps, size_t n,
+                               struct err *err);
+    /* The same for memories. */
+    int (*memory_insert_many)(store *st, const struct memory *mems, size_t n, struct err *err);
+
     /* ---- compile jobs ---- */
 
     /* Insert a new job (status pending). ERR_CONFLICT when the id exists (retry another). */
@@ -324,6 +358,23 @@ int store_qcache_put(store *st, const char *text, const char *model, const float
                      struct err *err);
 int store_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
                           struct resolution **out, size_t *n, struct err *err);
+
+int store_tx_begin_read(store *st, struct err *err);
+int store_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+                       int64_t *episodes, int64_t *memories, struct err *err);
+int store_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+                          const char *tenant, int64_t after_created, const char *after_id,
+                          size_t limit, struct episode **out, size_t *n, struct err *err);
+int store_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+                          const char *tenant, int64_t after_created, const char *after_id,
+                          size_t limit, struct memory **out, size_t *n, struct err *err);
+int store_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                            struct err *err);
+int store_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                           struct err *err);
+int store_episode_insert_many(store *st, const struct episode *eps, size_t n,
+                              struct err *err);
+int store_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
 
 int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                   struct err *err);
