@@ -81,4 +81,22 @@ bench: deps
 clean:
 	rm -rf build bin
 
+# --- tokenizer data -------------------------------------------------------------------------
+# The cl100k_base rank table (spec/behavior.md §10.1) comes from the npm package js-tiktoken,
+# is converted by scripts/fetch-tokenizer.sh (run once; build/ is not committed) and embedded
+# into libengram with the assembler's .incbin, so bin/engram reads no data file at run time.
+TOKENS_RANKS    := build/tokenizer/cl100k_base.ranks
+TOKENS_DATA_OBJ := $(OUT)/src/service/tokens_data.o
+
+$(TOKENS_RANKS):
+	@scripts/fetch-tokenizer.sh $@
+
+$(TOKENS_DATA_OBJ): src/service/tokens_data.S $(TOKENS_RANKS)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) -DTOKENS_RANKS_PATH='"$(TOKENS_RANKS)"' -c $< -o $@
+
+$(OUT)/libengram.a: $(TOKENS_DATA_OBJ)
+# --- end of tokenizer data ------------------------------------------------------------------
+
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
