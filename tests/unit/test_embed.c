@@ -1,0 +1,683 @@
+/* test_embed.c - embedding providers: the stub's test vectors, cosine, the none/stub flags, and
+ * the openai provider against a fake OpenAI-compatible server run inside this test
+ * (libmicrohttpd on a loopback port): request shape, index order, response errors, timeout,
+ * no retries, the L1 query cache and the L2 database cache. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "service/embed.h"
+#include "service/llm.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/config.h"
+#include "util/jsonw.h"
+#include "util/ts.h"
+
+/* ---- the fake server ---- */
+
+/* How the fake server answers one request (n: 1-based call number). */
+typedef void fake_answer_fn(int n, const char *path, const char *body, int *status,
+                            struct buf *resp, int *delay_ms);
+
+static struct {
+    struct MHD_Daemon *d;
+    int port;
+    pthread_mutex_t lock;
+    fake_answer_fn *answer;
+    int calls;                 /* requests answered so far */
+    char path[256];            /* of the last request */
+    char auth[256];            /* its Authorization header, "" if none */
+    struct buf body;           /* its body */
+    volatile int stopping;     /* ends delays early at teardown */
+} fk = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void fake_sleep(int ms)
+{
+    struct timespec t = { 0, 10 * 1000000L };
+    int i;
+
+    for (i = 0; i < ms / 10 && !fk.stopping; i++)
+        nanosleep(&t, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct buf *body = *con_cls, resp = BUF_INIT;
+    struct MHD_Response *r;
+    const char *auth;
+    int status = 200, delay = 0, n;
+    enum MHD_Result ret;
+
+    (void)cls, (void)method, (void)version;
+    if (!body) {
+        body = calloc(1, sizeof(*body));
+        buf_init(body);
+        *con_cls = body;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        buf_append(body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    pthread_mutex_lock(&fk.lock);
+    n = ++fk.calls;
+    snprintf(fk.path, sizeof(fk.path), "%s", url);
+    snprintf(fk.auth, sizeof(fk.auth), "%s", auth ? auth : "");
+    buf_reset(&fk.body);
+    buf_append(&fk.body, body->data, body->len);
+    pthread_mutex_unlock(&fk.lock);
+    fk.answer(n, url, body->data, &status, &resp, &delay);
+    fake_sleep(delay);
+    r = MHD_create_response_from_buffer(resp.len, resp.data, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    ret = MHD_queue_response(c, (unsigned int)status, r);
+    MHD_destroy_response(r);
+    buf_release(&resp);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct buf *body = *con_cls;
+
+    (void)cls, (void)c, (void)toe;
+    if (body) {
+        buf_release(body);
+        free(body);
+        *con_cls = NULL;
+    }
+}
+
+static void fake_start(void)
+{
+    struct sockaddr_in sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    fk.stopping = 0;
+    fk.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+                            NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    assert_non_null(fk.d);
+    fk.port = MHD_get_daemon_info(fk.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    assert_true(fk.port > 0);
+}
+
+static void fake_stop(void)
+{
+    fk.stopping = 1;
+    MHD_stop_daemon(fk.d);
+    fk.d = NULL;
+    buf_release(&fk.body);
+}
+
+static int fake_calls(void)
+{
+    int n;
+
+    pthread_mutex_lock(&fk.lock);
+    n = fk.calls;
+    pthread_mutex_unlock(&fk.lock);
+    return n;
+}
+
+/* ---- configuration ---- */
+
+static struct config tcfg;
+static char base_url[64];
+
+static void use_provider(const char *provider, int dims)
+{
+    struct err err = ERR_INIT;
+
+    memset(&tcfg, 0, sizeof(tcfg));
+    snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", fk.port);
+    tcfg.embedding_provider = (char *)provider;
+    tcfg.embedding_dimensions = dims;
+    tcfg.llm_api_base = base_url;
+    tcfg.llm_api_key = (char *)"sk-test-key";
+    tcfg.llm_model = (char *)"gpt-test";
+    tcfg.llm_embedding_model = (char *)"embed-test";
+    tcfg.llm_timeout = 5;
+    tcfg.llm_max_retries = 2;
+    tcfg.llm_temperature = 0.1;
+    cfg = &tcfg;
+    embed_shutdown();
+    assert_int_equal(embed_setup(&err), 0);
+    pthread_mutex_lock(&fk.lock);
+    fk.calls = 0;
+    pthread_mutex_unlock(&fk.lock);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_start();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_stop();
+    embed_shutdown();
+    return 0;
+}
+
+/* ---- answers ---- */
+
+#define DIM 4
+
+/* The vector the fake provider gives input text t: (len, first byte, 1, 0). */
+static void fake_vector(const char *t, float *v)
+{
+    v[0] = (float)strlen(t);
+    v[1] = (float)(unsigned char)t[0];
+    v[2] = 1;
+    v[3] = 0;
+}
+
+/* Answer every input of an embeddings request, listed in reverse order with indices, and
+ * with `width` numbers per vector. */
+static void answer_vectors(const char *body, struct buf *resp, int width)
+{
+    json_t *req = json_loads(body, 0, NULL), *input = json_object_get(req, "input");
+    size_t i, n = json_array_size(input);
+    int j;
+
+    buf_puts(resp, "{\"object\":\"list\",\"data\":[");
+    for (i = n; i-- > 0;) {
+        float v[DIM];
+
+        fake_vector(json_string_value(json_array_get(input, i)), v);
+        buf_printf(resp, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":[",
+                   i + 1 == n ? "" : ",", i);
+        for (j = 0; j < width; j++)
+            buf_printf(resp, "%s%g", j ? "," : "", j < DIM ? v[j] : 0.5);
+        buf_puts(resp, "]}");
+    }
+    buf_puts(resp, "],\"model\":\"embed-test\"}");
+    json_decref(req);
+}
+
+static void answer_ok(int n, const char *path, const char *body, int *status, struct buf *resp,
+                      int *delay)
+{
+    (void)n, (void)path, (void)status, (void)delay;
+    answer_vectors(body, resp, DIM);
+}
+
+static void answer_wrong_length(int n, const char *path, const char *body, int *status,
+                                struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)status, (void)delay;
+    answer_vectors(body, resp, DIM + 1);
+}
+
+static void answer_500(int n, const char *path, const char *body, int *status,
+                       struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)body, (void)delay;
+    *status = 500;
+    buf_puts(resp, "{\"error\":{\"message\":\"boom\"}}");
+}
+
+static void answer_slow(int n, const char *path, const char *body, int *status,
+                        struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)status;
+    *delay = 2000;
+    answer_vectors(body, resp, DIM);
+}
+
+static void answer_no_data(int n, const char *path, const char *body, int *status,
+                           struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)body, (void)status, (void)delay;
+    buf_puts(resp, "{\"object\":\"list\"}");
+}
+
+static void answer_no_index(int n, const char *path, const char *body, int *status,
+                            struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)body, (void)status, (void)delay;
+    buf_puts(resp, "{\"data\":[{\"embedding\":[1,0,0,0]},{\"embedding\":[0,1,0,0]}]}");
+}
+
+/* ---- the stub ---- */
+
+static void test_embed_stub_sha512_prefix(void **state)
+{
+    static const unsigned char seed[] = { 'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0 };
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int hlen;
+    char hex[33];
+    int i;
+
+    (void)state;
+    assert_int_equal(EVP_Digest(seed, sizeof(seed), h, &hlen, EVP_sha512(), NULL), 1);
+    assert_int_equal(hlen, 64);
+    for (i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    assert_string_equal(hex, "a0d2fdc9137839fc96aab064c82997e6");
+}
+
+static void test_embed_stub_vectors(void **state)
+{
+    static const double want4[] = { 0.240824489, -0.796265612, 0.166301447, 0.529441659 };
+    static const double want1536[] = { 0.01124636, -0.037185128, 0.007766178 };
+    double *v = malloc(1536 * sizeof(*v));
+    double sum = 0;
+    int i;
+
+    (void)state;
+    embed_stub("hello", 5, 4, v);
+    for (i = 0; i < 4; i++)
+        assert_true(fabs(v[i] - want4[i]) < 1e-8);
+    embed_stub("hello", 5, 1536, v);
+    for (i = 0; i < 3; i++)
+        assert_true(fabs(v[i] - want1536[i]) < 1e-8);
+    for (i = 0; i < 1536; i++)
+        sum += v[i] * v[i];
+    assert_true(fabs(sum - 1.0) < 1e-12);
+    embed_stub("", 0, 20, v);   /* the empty string is valid input */
+    for (i = 0; i < 20; i++)
+        assert_true(v[i] >= -1 && v[i] <= 1 && v[i] != 0);
+    free(v);
+}
+
+static void test_embed_stub_cosine(void **state)
+{
+    const char *texts[] = { "hello", "hello world" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v, *q;
+
+    (void)state;
+    use_provider("stub", 1536);
+    assert_int_equal(embed_texts(a, texts, 2, &v, &err), 0);
+    assert_true(fabs(embed_cosine(v, v + 1536, 1536) - 0.050353395) < 1e-7);
+    assert_true(fabs(embed_cosine(v, v, 1536) - 1.0) < 1e-6);
+    /* embed_query(T) is embed_texts([T])[0] and never touches the store. */
+    assert_int_equal(embed_query(a, NULL, "hello world", &q, &err), 0);
+    assert_memory_equal(q, v + 1536, 1536 * sizeof(float));
+    assert_int_equal(fake_calls(), 0);
+    arena_free(a);
+}
+
+static void test_embed_cosine_zero(void **state)
+{
+    const float zero[3] = { 0, 0, 0 }, x[3] = { 1, 2, 3 }, y[3] = { -1, -2, -3 };
+
+    (void)state;
+    assert_true(embed_cosine(zero, zero, 3) == 0);
+    assert_true(embed_cosine(zero, x, 3) == 0);
+    assert_true(embed_cosine(x, zero, 3) == 0);
+    assert_true(fabs(embed_cosine(x, y, 3) + 1.0) < 1e-12);
+}
+
+static void test_embed_provider_flags(void **state)
+{
+    const char *texts[] = { "a" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v;
+
+    (void)state;
+    use_provider("none", 8);
+    assert_int_equal(embed_available(), 0);
+    assert_int_equal(embed_semantic(), 0);
+    assert_int_equal(embed_dim(), 8);
+    assert_int_equal(embed_texts(a, texts, 1, &v, &err), -1);
+    assert_null(v);
+    err_release(&err);
+    assert_int_equal(embed_query(a, NULL, "a", &v, &err), -1);
+    err_release(&err);
+
+    use_provider("stub", 8);
+    assert_int_equal(embed_available(), 1);
+    assert_int_equal(embed_semantic(), 0);
+    assert_int_equal(embed_texts(a, texts, 0, &v, &err), 0);   /* nothing to do */
+
+    use_provider("openai", 8);
+    assert_int_equal(embed_available(), 1);
+    assert_int_equal(embed_semantic(), 1);
+    assert_int_equal(embed_texts(a, texts, 0, &v, &err), 0);   /* empty input: no request */
+    assert_int_equal(fake_calls(), 0);
+
+    use_provider("litellm", 8);
+    assert_int_equal(embed_semantic(), 1);
+
+    tcfg.embedding_provider = (char *)"word2vec";
+    assert_int_equal(embed_setup(&err), -1);
+    err_release(&err);
+    assert_int_equal(embed_available(), 0);
+    arena_free(a);
+}
+
+/* ---- the openai provider ---- */
+
+static void test_embed_openai_request_and_order(void **state)
+{
+    const char *texts[] = { "alpha", "bravo!", "c" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    json_t *req;
+    float *v, want[DIM];
+    size_t i;
+
+    (void)state;
+    use_provider("openai", DIM);
+    fk.answer = answer_ok;
+    assert_int_equal(embed_texts(a, texts, 3, &v, &err), 0);
+    assert_int_equal(fake_calls(), 1);   /* one request for every text */
+    assert_string_equal(fk.path, "/v1/embeddings");
+    assert_string_equal(fk.auth, "Bearer sk-test-key");
+    req = json_loads(fk.body.data, 0, NULL);
+    assert_non_null(req);
+    assert_int_equal(json_object_size(req), 3);
+    assert_string_equal(json_string_value(json_object_get(req, "model")), "embed-test");
+    assert_int_equal(json_integer_value(json_object_get(req, "dimensions")), DIM);
+    assert_int_equal(json_array_size(json_object_get(req, "input")), 3);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(json_string_value(json_array_get(json_object_get(req, "input"), i)),
+                            texts[i]);
+    json_decref(req);
+    /* The server listed the vectors in reverse: they come back in input order. */
+    for (i = 0; i < 3; i++) {
+        fake_vector(texts[i], want);
+        assert_memory_equal(v + i * DIM, want, sizeof(want));
+    }
+    arena_free(a);
+}
+
+static void test_embed_openai_base_and_key(void **state)
+{
+    const char *texts[] = { "x" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    char base[80];
+    float *v;
+
+    (void)state;
+    use_provider("openai", DIM);
+    fk.answer = answer_ok;
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1/", fk.port);
+    tcfg.llm_api_base = base;   /* already ends in /v1: nothing appended */
+    tcfg.llm_api_key = NULL;    /* no key: no Authorization header */
+    assert_int_equal(embed_texts(a, texts, 1, &v, &err), 0);
+    assert_string_equal(fk.path, "/v1/embeddings");
+    assert_string_equal(fk.auth, "");
+    arena_free(a);
+}
+
+static void test_embed_openai_order_without_index(void **state)
+{
+    const char *texts[] = { "a", "b" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v;
+
+    (void)state;
+    use_provider("openai", DIM);
+    fk.answer = answer_no_index;
+    assert_int_equal(embed_texts(a, texts, 2, &v, &err), 0);
+    assert_true(v[0] == 1 && v[DIM + 1] == 1);
+    arena_free(a);
+}
+
+/* A failing provider call: returns -1 after exactly one request, with err's code. */
+static void expect_failure(fake_answer_fn *answer, const char *code)
+{
+    const char *texts[] = { "alpha", "bravo" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v;
+
+    use_provider("openai", DIM);
+    tcfg.llm_timeout = 0.3;
+    fk.answer = answer;
+    assert_int_equal(embed_texts(a, texts, 2, &v, &err), -1);
+    assert_null(v);
+    assert_string_equal(err.code, code);
+    assert_int_equal(fake_calls(), 1);   /* no retries on the embedding path */
+    err_release(&err);
+    arena_free(a);
+}
+
+static void test_embed_openai_wrong_length(void **state)
+{
+    (void)state;
+    expect_failure(answer_wrong_length, "upstream_llm_error");
+}
+
+static void test_embed_openai_http_500(void **state)
+{
+    (void)state;
+    expect_failure(answer_500, "upstream_llm_error");
+}
+
+static void test_embed_openai_no_data(void **state)
+{
+    (void)state;
+    expect_failure(answer_no_data, "upstream_llm_error");
+}
+
+static void test_embed_openai_timeout(void **state)
+{
+    int64_t t0 = ts_monotonic();
+
+    (void)state;
+    expect_failure(answer_slow, "upstream_llm_timeout");
+    assert_true(ts_monotonic() - t0 < 1500000);   /* the deadline, not the server, ended it */
+}
+
+static void test_embed_openai_connection_refused(void **state)
+{
+    const char *texts[] = { "a" };
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v;
+
+    (void)state;
+    use_provider("openai", DIM);
+    tcfg.llm_api_base = (char *)"http://127.0.0.1:1";
+    assert_int_equal(embed_texts(a, texts, 1, &v, &err), -1);
+    assert_string_equal(err.code, "upstream_llm_error");
+    err_release(&err);
+    arena_free(a);
+}
+
+/* ---- the query caches ---- */
+
+static void test_embed_l1_cache(void **state)
+{
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v, *w, want[DIM];
+    char q[32];
+    int i;
+
+    (void)state;
+    use_provider("openai", DIM);
+    fk.answer = answer_ok;
+    assert_int_equal(embed_query(a, NULL, "what plan am I on", &v, &err), 0);
+    assert_int_equal(fake_calls(), 1);
+    fake_vector("what plan am I on", want);
+    assert_memory_equal(v, want, sizeof(want));
+    assert_int_equal(embed_query(a, NULL, "what plan am I on", &w, &err), 0);
+    assert_int_equal(fake_calls(), 1);   /* a hit */
+    assert_memory_equal(w, want, sizeof(want));
+    assert_int_equal(embed_query(a, NULL, "What plan am I on", &w, &err), 0);
+    assert_int_equal(fake_calls(), 2);   /* exact text: no normalisation */
+
+    /* 256 entries: keep the first one recent, fill up with 255 others, then one more evicts
+     * the least recently used ("What plan am I on"), not the first. */
+    assert_int_equal(embed_query(a, NULL, "what plan am I on", &w, &err), 0);
+    for (i = 0; i < 255; i++) {
+        snprintf(q, sizeof(q), "query %d", i);
+        assert_int_equal(embed_query(a, NULL, q, &w, &err), 0);
+    }
+    assert_int_equal(fake_calls(), 2 + 255);
+    assert_int_equal(embed_query(a, NULL, "what plan am I on", &w, &err), 0);
+    assert_int_equal(fake_calls(), 2 + 255);
+    assert_int_equal(embed_query(a, NULL, "What plan am I on", &w, &err), 0);
+    assert_int_equal(fake_calls(), 2 + 255 + 1);
+    arena_free(a);
+}
+
+static void test_embed_l1_failure_not_cached(void **state)
+{
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v;
+
+    (void)state;
+    use_provider("openai", DIM);
+    fk.answer = answer_500;
+    assert_int_equal(embed_query(a, NULL, "q", &v, &err), -1);
+    err_release(&err);
+    fk.answer = answer_ok;
+    assert_int_equal(embed_query(a, NULL, "q", &v, &err), 0);
+    assert_int_equal(fake_calls(), 2);
+    arena_free(a);
+}
+
+static store *open_sqlite(char *path, size_t size)
+{
+    const struct store_ops *ops;
+    struct migrate_result res;
+    struct err err = ERR_INIT;
+    char url[128], *conninfo = NULL;
+    store *st = NULL;
+    int fd;
+
+    snprintf(path, size, "/tmp/engram-test-embed-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    snprintf(url, sizeof(url), "sqlite://%s", path);
+    ops = store_backend_for(url, &conninfo, &err);
+    assert_non_null(ops);
+    assert_int_equal(store_open(ops, conninfo, &st, &err), 0);
+    assert_int_equal(store_migrate(st, &res, &err), 0);
+    free(conninfo);
+    return st;
+}
+
+static void remove_db(const char *path)
+{
+    char p[96];
+
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+}
+
+static void test_embed_l2_cache(void **state)
+{
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    float *v, *got, want[DIM];
+    char path[64];
+    size_t d;
+    store *st;
+
+    (void)state;
+    st = open_sqlite(path, sizeof(path));
+    use_provider("openai", DIM);
+    fk.answer = answer_ok;
+    fake_vector("reset my password", want);
+    assert_int_equal(embed_query(a, st, "reset my password", &v, &err), 0);
+    assert_int_equal(fake_calls(), 1);
+    assert_memory_equal(v, want, sizeof(want));
+
+    /* Written under (text, model) with a 24 h expiry. */
+    assert_int_equal(store_qcache_get(st, a, "reset my password", "embed-test", ts_now(), &got,
+                                      &d, &err), 0);
+    assert_non_null(got);
+    assert_int_equal(d, DIM);
+    assert_memory_equal(got, want, sizeof(want));
+    assert_int_equal(store_qcache_get(st, a, "reset my password", "embed-test",
+                                      ts_now() + 86400LL * 1000000 + 1000000, &got, &d, &err),
+                     0);
+    assert_null(got);
+
+    /* A fresh process (empty L1) finds it in the database. */
+    use_provider("openai", DIM);
+    assert_int_equal(embed_query(a, st, "reset my password", &v, &err), 0);
+    assert_int_equal(fake_calls(), 0);
+    assert_memory_equal(v, want, sizeof(want));
+
+    /* Another model is another key. */
+    use_provider("openai", DIM);
+    tcfg.llm_embedding_model = (char *)"embed-other";
+    assert_int_equal(embed_query(a, st, "reset my password", &v, &err), 0);
+    assert_int_equal(fake_calls(), 1);
+
+    /* A provider failure writes nothing. */
+    fk.answer = answer_500;
+    assert_int_equal(embed_query(a, st, "never cached", &v, &err), -1);
+    err_release(&err);
+    assert_int_equal(store_qcache_get(st, a, "never cached", "embed-other", ts_now(), &got, &d,
+                                      &err), 0);
+    assert_null(got);
+    store_close(st);
+    remove_db(path);
+    arena_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_embed_stub_sha512_prefix),
+        cmocka_unit_test(test_embed_stub_vectors),
+        cmocka_unit_test(test_embed_stub_cosine),
+        cmocka_unit_test(test_embed_cosine_zero),
+        cmocka_unit_test(test_embed_provider_flags),
+        cmocka_unit_test(test_embed_openai_request_and_order),
+        cmocka_unit_test(test_embed_openai_base_and_key),
+        cmocka_unit_test(test_embed_openai_order_without_index),
+        cmocka_unit_test(test_embed_openai_wrong_length),
+        cmocka_unit_test(test_embed_openai_http_500),
+        cmocka_unit_test(test_embed_openai_no_data),
+        cmocka_unit_test(test_embed_openai_timeout),
+        cmocka_unit_test(test_embed_openai_connection_refused),
+        cmocka_unit_test(test_embed_l1_cache),
+        cmocka_unit_test(test_embed_l1_failure_not_cached),
+        cmocka_unit_test(test_embed_l2_cache),
+    };
+
+    /* The fake server is on loopback: no proxy may stand in between. */
+    unsetenv("http_proxy");
+    unsetenv("HTTP_PROXY");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
