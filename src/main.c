@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "http/server.h"
+#include "service/service.h"
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -177,9 +178,14 @@ static int cmd_serve(void)
     signal(SIGPIPE, SIG_IGN);
     if (run_migrations(0) < 0)
         goto fail;
+    if (service_setup(&err) < 0) {
+        fprintf(stderr, "engram: %s\n", err.msg);
+        goto fail;
+    }
     srv = http_server_start(api_routes, api_routes_count, &err);
     if (!srv) {
         fprintf(stderr, "engram: %s\n", err.msg);
+        service_shutdown();
         goto fail;
     }
     log_write(LOG_INFO, "engram %s listening on http://%s:%d (%s, %d workers)", ENGRAM_VERSION,
@@ -188,6 +194,7 @@ static int cmd_serve(void)
     sigwait(&set, &sig);
     log_write(LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    service_shutdown();
     store_shutdown();
     log_write(LOG_INFO, "stopped");
     config_release(&config);
