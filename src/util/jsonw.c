@@ -65,52 +65,69 @@ static void strip_zeros(char *digits)
         digits[--n] = '\0';
 }
 
-void shortest_digits(double d, char *out, int *exp10)
+/* The p-significant-digit decimal that reads back as d and is nearest to it, if any:
+ * only the correctly rounded value and its two neighbours can be inside d's rounding
+ * interval. Returns 1 and fills digits/exp10 when one exists. */
+static int digits_at(double d, int p, char *digits, int *exp10)
 {
     char buf[40], cand[24], best[24] = "";
-    int p, e, ce, best_e = 0;
+    double best_err = INFINITY;
+    int e, ce, best_e = 0, delta;
 
-    for (p = 1; p <= 17; p++) {
-        double best_err = INFINITY;
-        int delta;
+    snprintf(buf, sizeof(buf), "%.*e", p - 1, d);
+    split_sci(buf, cand, &e);
+    if (digits_value(cand, e) == d) {
+        memcpy(digits, cand, sizeof(cand));
+        *exp10 = e;
+        return 1;
+    }
+    /* Near powers of two the gap below is half the gap above: a neighbour may hit. */
+    for (delta = -1; delta <= 1; delta += 2) {
+        char nb[24];
+        double v;
 
-        snprintf(buf, sizeof(buf), "%.*e", p - 1, d);
-        split_sci(buf, cand, &e);
-        if (digits_value(cand, e) == d) {
-            strip_zeros(cand);
-            strcpy(out, cand);
-            *exp10 = e;
-            return;
-        }
-        /* The correctly rounded p-digit value may miss while a neighbour hits (near powers
-         * of two the gap below is half the gap above): try both, keep the nearest. */
-        for (delta = -1; delta <= 1; delta += 2) {
-            char nb[24];
-
-            memcpy(nb, cand, sizeof(nb));
-            ce = e;
-            if (bump_last(nb, &ce, delta) < 0 || digits_value(nb, ce) != d)
-                continue;
-            {
-                double err = fabs(strtod(buf, NULL) - d);
-
-                if (err < best_err) {
-                    best_err = err;
-                    memcpy(best, nb, sizeof(best));
-                    best_e = ce;
-                }
-            }
-        }
-        if (best[0]) {
-            strip_zeros(best);
-            strcpy(out, best);
-            *exp10 = best_e;
-            return;
+        memcpy(nb, cand, sizeof(nb));
+        ce = e;
+        if (bump_last(nb, &ce, delta) < 0)
+            continue;
+        v = digits_value(nb, ce);
+        if (v == d && fabs(v - d) <= best_err) {
+            best_err = fabs(v - d);
+            memcpy(best, nb, sizeof(best));
+            best_e = ce;
         }
     }
-    snprintf(buf, sizeof(buf), "%.16e", d);
-    split_sci(buf, out, exp10);
-    strip_zeros(out);
+    if (!best[0])
+        return 0;
+    memcpy(digits, best, sizeof(best));
+    *exp10 = best_e;
+    return 1;
+}
+
+/* Whether some p-digit decimal reads back as d only grows with p (append a zero), so the
+ * shortest length is found by bisection: about four probes instead of up to seventeen. */
+void shortest_digits(double d, char *out, int *exp10)
+{
+    char digits[24];
+    int lo = 1, hi = 17, e;
+
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+
+        if (digits_at(d, mid, digits, &e))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!digits_at(d, lo, digits, &e)) {
+        char buf[40];
+
+        snprintf(buf, sizeof(buf), "%.16e", d);
+        split_sci(buf, digits, &e);
+    }
+    strip_zeros(digits);
+    memcpy(out, digits, strlen(digits) + 1);
+    *exp10 = e;
 }
 
 size_t fmt_double(double d, char *out)
