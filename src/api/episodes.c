@@ -8,6 +8,7 @@
 #include "api/validate.h"
 #include "service/episodes.h"
 #include "store/store.h"
+#include "util/jv.h"
 
 /* Where an episode's fields sit in the body: top level, or body.episodes[index]. */
 struct item_at {
@@ -20,16 +21,19 @@ static json_t *loc_of(const struct item_at *at, const char *key)
     return at->in_batch ? v_loc_item("body", "episodes", at->index, key) : v_loc("body", key);
 }
 
-static const char *dump_object(struct arena *a, json_t *obj)
+/* Compact text of member key of the item as sent (jv keeps numbers intact); "{}" when the
+ * key is absent. */
+static const char *dump_member(struct arena *a, const struct jv *item, const char *key)
 {
-    char *text;
+    const struct jv *v = item ? jv_object_get(item, key) : NULL;
+    struct buf b = BUF_INIT;
     const char *copy;
 
-    if (!obj)
+    if (!v)
         return "{}";
-    text = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
-    copy = arena_strdup(a, text ? text : "{}");
-    free(text);
+    jv_write_compact(&b, v);
+    copy = arena_strndup(a, b.data, b.len);
+    buf_release(&b);
     return copy;
 }
 
@@ -46,18 +50,16 @@ static const char *idempotency_key(struct vctx *v, json_t *obj, const struct ite
 }
 
 /* Validate one episode object into ep (strings in the request arena). */
-static void parse_episode(struct vctx *v, struct arena *a, json_t *obj,
+static void parse_episode(struct vctx *v, struct arena *a, json_t *obj, const struct jv *raw,
                           const struct item_at *at, struct episode *ep)
 {
-    json_t *payload, *metadata, *provenance;
-
     memset(ep, 0, sizeof(*ep));
     ep->subject_id = v_string(v, obj, loc_of(at, "subject_id"), 1, 1, 256, 0, NULL);
     ep->source = v_string(v, obj, loc_of(at, "source"), 1, 1, 256, 0, NULL);
     ep->type = v_string(v, obj, loc_of(at, "type"), 1, 1, 128, 0, NULL);
-    payload = v_object(v, obj, loc_of(at, "payload"), 1);
-    metadata = v_object(v, obj, loc_of(at, "metadata"), 0);
-    provenance = v_object(v, obj, loc_of(at, "provenance"), 0);
+    v_object(v, obj, loc_of(at, "payload"), 1);
+    v_object(v, obj, loc_of(at, "metadata"), 0);
+    v_object(v, obj, loc_of(at, "provenance"), 0);
     ep->session_id = v_string(v, obj, loc_of(at, "session_id"), 0, 0, 256, 1, NULL);
     ep->idempotency_key = idempotency_key(v, obj, at);
     if (v->details)
@@ -67,9 +69,9 @@ static void parse_episode(struct vctx *v, struct arena *a, json_t *obj,
     ep->type = arena_strdup(a, ep->type);
     ep->session_id = arena_strdup(a, ep->session_id);
     ep->idempotency_key = arena_strdup(a, ep->idempotency_key);
-    ep->payload = dump_object(a, payload);
-    ep->metadata = dump_object(a, metadata);
-    ep->provenance = dump_object(a, provenance);
+    ep->payload = dump_member(a, raw, "payload");
+    ep->metadata = dump_member(a, raw, "metadata");
+    ep->provenance = dump_member(a, raw, "provenance");
 }
 
 int api_episodes_create(struct req *req)
@@ -83,7 +85,7 @@ int api_episodes_create(struct req *req)
     if (api_body_object(req, &body, &req->err) < 0)
         return -1;
     v_init(&v);
-    parse_episode(&v, req->arena, body, &at, &ep);
+    parse_episode(&v, req->arena, body, req->body_jv, &at, &ep);
     json_decref(body);
     if (v_finish(&v, &req->err) < 0)
         return -1;
@@ -94,8 +96,10 @@ int api_episodes_create(struct req *req)
 }
 
 /* Validate body.episodes: a list of 1..100 episode objects. */
-static struct episode *parse_batch(struct vctx *v, struct arena *a, json_t *body, size_t *n)
+static struct episode *parse_batch(struct vctx *v, struct arena *a, json_t *body,
+                                   const struct jv *raw, size_t *n)
 {
+    const struct jv *raw_list = jv_object_get(raw, "episodes");
     json_t *list = json_object_get(body, "episodes");
     struct episode *eps;
     char msg[96];
@@ -135,7 +139,7 @@ static struct episode *parse_batch(struct vctx *v, struct arena *a, json_t *body
                   NULL);
             continue;
         }
-        parse_episode(v, a, item, &at, &eps[i]);
+        parse_episode(v, a, item, jv_array_get(raw_list, i), &at, &eps[i]);
     }
     return eps;
 }
@@ -151,7 +155,7 @@ int api_episodes_batch(struct req *req)
     if (api_body_object(req, &body, &req->err) < 0)
         return -1;
     v_init(&v);
-    eps = parse_batch(&v, req->arena, body, &n);
+    eps = parse_batch(&v, req->arena, body, req->body_jv, &n);
     json_decref(body);
     if (v_finish(&v, &req->err) < 0)
         return -1;

@@ -1,6 +1,9 @@
 /* render.c - episode and memory objects for /v1 responses. */
 #include "api/render.h"
 
+#include <string.h>
+
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/ts.h"
 
@@ -16,15 +19,8 @@ json_t *render_ts_z(int64_t us)
 
 json_t *render_stored_json(const char *text, const char *fallback)
 {
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-
-    if (!v) {
-        if (text)
-            log_write(LOG_ERROR, "stored JSON value cannot be parsed; rendering '%s'",
-                      fallback);
-        v = json_loads(fallback, JSON_DECODE_ANY, NULL);
-    }
-    return v;
+    /* Stored JSON is written by us (compact, numbers as sent): splice it as it is. */
+    return json_raw(text && *text ? text : fallback);
 }
 
 static json_t *str_or_null(const char *s)
@@ -48,6 +44,16 @@ json_t *render_episode(const struct episode *ep)
     return o;
 }
 
+/* EXTRA sensitivity_labels (spec/api.md §5.3): emitted only when the memory has labels, so
+ * unlabelled memories keep the reference's exact shape. */
+static void add_labels(json_t *o, const struct memory *m)
+{
+    const char *labels = m->sensitivity_labels;
+
+    if (labels && *labels && strcmp(labels, "[]") != 0)
+        json_object_set_new(o, "sensitivity_labels", render_stored_json(labels, "[]"));
+}
+
 json_t *render_memory(const struct memory *m)
 {
     json_t *o = json_object();
@@ -66,5 +72,6 @@ json_t *render_memory(const struct memory *m)
     json_object_set_new(o, "status", json_string(m->status));
     json_object_set_new(o, "created_at", render_ts_z(m->created_at));
     json_object_set_new(o, "updated_at", render_ts_z(m->updated_at));
+    add_labels(o, m);
     return o;
 }

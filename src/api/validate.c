@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/jv.h"
 #include "util/utf8.h"
 
 void v_init(struct vctx *v)
@@ -82,35 +83,47 @@ static int json_content_type(const char *ct)
            strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+static int json_invalid(struct vctx *v, size_t pos, const char *msg, struct err *err)
+{
+    json_t *loc = v_loc("body", NULL), *ctx = json_object(), *empty = json_object();
+
+    json_array_append_new(loc, json_integer((json_int_t)pos));
+    json_object_set_new(ctx, "error", json_string(msg));
+    v_add(v, "json_invalid", loc, "JSON decode error", empty, ctx);
+    json_decref(empty);
+    return v_finish(v, err);
+}
+
+/* The body is parsed once with jv, which keeps every number as sent (integers beyond 64
+ * bits, 1e20); validation then reads a jansson copy and stored JSON is written from jv. */
 int api_body_object(struct req *req, json_t **out, struct err *err)
 {
     struct vctx v;
-    json_error_t jerr;
-    json_t *root;
+    const char *msg = NULL;
+    size_t pos = 0;
+    struct jv *root;
 
     *out = NULL;
+    req->body_jv = NULL;
     v_init(&v);
     if (!json_content_type(req_header(req, "Content-Type")) || req->body.len == 0) {
         v_add(&v, "missing", v_loc("body", NULL), "Field required", NULL, NULL);
         return v_finish(&v, err);
     }
-    root = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
-    if (!root) {
-        json_t *loc = v_loc("body", NULL), *ctx = json_object(), *empty = json_object();
-
-        json_array_append_new(loc, json_integer(jerr.position));
-        json_object_set_new(ctx, "error", json_string(jerr.text));
-        v_add(&v, "json_invalid", loc, "JSON decode error", empty, ctx);
-        json_decref(empty);
-        return v_finish(&v, err);
-    }
-    if (!json_is_object(root)) {
+    root = jv_parse(req->arena, req->body.data, req->body.len, &pos, &msg);
+    if (!root)
+        return json_invalid(&v, pos, msg, err);
+    *out = jv_to_jansson(root);
+    if (!*out)
+        return json_invalid(&v, 0, "number out of range", err);
+    if (!json_is_object(*out)) {
         v_add(&v, "model_attributes_type", v_loc("body", NULL),
-              "Input should be a valid dictionary or object to extract fields from", root, NULL);
-        json_decref(root);
+              "Input should be a valid dictionary or object to extract fields from", *out, NULL);
+        json_decref(*out);
+        *out = NULL;
         return v_finish(&v, err);
     }
-    *out = root;
+    req->body_jv = root;
     return 0;
 }
 

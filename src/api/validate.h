@@ -33,7 +33,8 @@ json_t *v_loc_item(const char *part, const char *list, size_t index, const char 
 
 /* Read the request body as a JSON object (spec §1.1 content types). On failure fills err
  * with a 422 (json_invalid, model_attributes_type, missing) and returns -1. The caller owns
- * *out (json_decref). */
+ * *out (json_decref), a jansson copy for validation; req->body_jv is the same body with every
+ * number kept as sent (write stored JSON from it). */
 int api_body_object(struct req *req, json_t **out, struct err *err);
 
 /* String field rules. Returns the string (borrowed from obj) or NULL, recording a problem

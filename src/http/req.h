@@ -14,6 +14,7 @@
 struct MHD_Connection;
 struct MHD_Response;
 struct route;
+struct jv;
 
 #define REQ_MAX_PARAMS 4
 #define REQUEST_ID_MAX 128
@@ -31,6 +32,7 @@ struct req {
     const struct route *route;    /* matched route, NULL before routing */
     const char *params[REQ_MAX_PARAMS]; /* percent-decoded path parameters, in pattern order */
     struct err err;               /* filled by a handler that returns -1 */
+    struct jv *body_jv;           /* the body as parsed by api_body_object (numbers intact) */
     int64_t started_us;           /* monotonic start time */
     int status;                   /* status of the reply sent, 0 before */
     int calls;                    /* access-handler calls so far */

@@ -13,7 +13,7 @@ static const char SQL_EP_UNCOMPILED[] =
  * §0.2). */
 static const char SQL_EP_RECENT[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
-    " AND subject_id = $2 ORDER BY created_at DESC, seq LIMIT $3";
+    " AND subject_id = $2 ORDER BY created_at DESC, seq DESC LIMIT $3";
 /* The ids travel as one uuid[] parameter (see ids_array): one round trip for any number. */
 static const char SQL_EP_MARK[] =
     "UPDATE episodes SET last_compiled_at = $1 WHERE COALESCE(tenant_id, '') = $2"

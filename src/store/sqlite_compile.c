@@ -12,7 +12,7 @@ static const char SQL_EP_UNCOMPILED[] =
  * §0.2). */
 static const char SQL_EP_RECENT[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
-    "ORDER BY created_at DESC, seq LIMIT ?3";
+    "ORDER BY created_at DESC, seq DESC LIMIT ?3";
 /* The ids travel as one JSON array (see ids_json), so either statement is one step however
  * many ids there are. `id IN (…)` probes the unique index on id for each; the unary `+` keeps
  * the planner off the tenant index, which would scan every episode of the tenant. */

@@ -162,7 +162,9 @@ struct store_ops {
     /* Set last_compiled_at = at on the n episodes ids (of that tenant). */
     int (*episode_mark_compiled)(store *st, const char *tenant, const char *const *ids,
                                  size_t n, int64_t at, struct err *err);
-    /* The newest `limit` episodes of (tenant, subject), returned newest first. */
+    /* The newest `limit` episodes of (tenant, subject), in exact reverse insertion order:
+     * created_at descending, then insertion order descending (so equal timestamps at the cut
+     * keep the most recently inserted). */
     int (*episode_list_recent)(store *st, struct arena *a, const char *tenant,
                                const char *subject, size_t limit, struct episode **out,
                                size_t *n, struct err *err);

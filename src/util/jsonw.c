@@ -201,6 +201,26 @@ static void write_string(struct buf *out, const char *s, size_t n)
     buf_putc(out, '"');
 }
 
+#define RAW_KEY "\xffraw"
+
+json_t *json_raw(const char *text)
+{
+    json_t *o = json_object();
+
+    json_object_set_new_nocheck(o, RAW_KEY, json_string_nocheck(text));
+    return o;
+}
+
+static const char *raw_text(const json_t *v)
+{
+    json_t *s;
+
+    if (json_object_size(v) != 1)
+        return NULL;
+    s = json_object_get(v, RAW_KEY);
+    return s ? json_string_value(s) : NULL;
+}
+
 void json_write_compact(struct buf *out, const json_t *v)
 {
     char num[40];
@@ -210,6 +230,11 @@ void json_write_compact(struct buf *out, const json_t *v)
 
     switch (json_typeof(v)) {
     case JSON_OBJECT:
+        key = raw_text(v);
+        if (key) {
+            buf_puts(out, key);
+            break;
+        }
         buf_putc(out, '{');
         json_object_foreach((json_t *)v, key, item) {
             if (!first)

@@ -14,6 +14,12 @@
 
 #include "util/buf.h"
 
+/* A value that json_write_compact() writes as the given, already serialised JSON text
+ * (stored payloads are spliced without being parsed again; numbers stay as stored). It is an
+ * object whose only key is not valid UTF-8, which no parsed input can produce; jansson's own
+ * dumper must never see it. Returns a new reference. */
+json_t *json_raw(const char *text);
+
 /* Append the compact serialisation of v to out. */
 void json_write_compact(struct buf *out, const json_t *v);
 /* Write d as Python's repr(float) does (shortest round-trip digits; "1.0", "1e-05",

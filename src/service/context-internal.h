@@ -1,0 +1,32 @@
+/* context-internal.h - what the context files (context.c, context_words.c, context_rank.c,
+ * context_render.c) share and nobody else needs: the text primitives of spec/behavior.md §0.1
+ * and a few word-set operations. */
+#ifndef ENGRAM_SERVICE_CONTEXT_INTERNAL_H
+#define ENGRAM_SERVICE_CONTEXT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "service/context.h"
+
+/* lower(s): a copy of s (arena) under the Unicode lowercase mapping of the Latin, Greek and
+ * Cyrillic letters whose lowercase has the same UTF-8 length (which covers ASCII). */
+char *context_lower(struct arena *a, const char *s);
+/* split(s): the words of s between runs of Unicode whitespace (arena copies); returns the
+ * count and sets *out. */
+size_t context_split(struct arena *a, const char *s, const char ***out);
+/* strip(s): *start and *len delimit s without leading and trailing Unicode whitespace. */
+void context_strip(const char *s, size_t n, const char **start, size_t *len);
+/* Make a word set from n words (sorted, duplicates dropped; the array is reused). */
+void context_words_set(const char **w, size_t n, struct context_words *out);
+/* x ∪ y (arena). */
+void context_words_union(struct arena *a, const struct context_words *x,
+                         const struct context_words *y, struct context_words *out);
+/* Drop the words of x found in the list stop[0..nstop) (in place). */
+void context_words_drop(struct context_words *x, const char *const *stop, size_t nstop);
+/* 1 if the word set holds w. */
+int context_words_has(const struct context_words *x, const char *w);
+/* The uuid strings of a stored source_episode_ids array (arena); unparsable or non-string
+ * entries count as none. */
+size_t context_source_ids(struct arena *a, const char *json, const char ***out);
+
+#endif

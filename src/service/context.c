@@ -1,0 +1,208 @@
+/* context.c - context assembly's reads (spec/behavior.md §10.2): the candidate memories, the
+ * semantic union, the newest episodes, breadcrumb sources and resolutions; then the pure
+ * pipeline of context_rank.c and context_render.c. */
+#include "service/context.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/context-internal.h"
+#include "service/embed.h"
+#include "service/search.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* The three candidate lists, in packing order. */
+static const struct {
+    const char *kind;
+    size_t limit;
+} candidate_kinds[] = {
+    { "profile_fact", CONTEXT_FACTS_MAX },
+    { "procedure", CONTEXT_PROCEDURES_MAX },
+    { "episode_summary", CONTEXT_SUMMARIES_MAX },
+};
+
+/* The memories nearest to the task (semantic providers only). */
+struct nearest {
+    struct memory *rows;   /* distance order */
+    double *dist;
+    size_t n;
+};
+
+/* Fill nr with the CONTEXT_SEMANTIC_MAX nearest memories; on any failure nr stays empty
+ * (the union is skipped, as when the query embedding fails). */
+static void semantic_nearest(struct arena *a, store *st, const char *tenant,
+                             const struct context_request *rq, struct nearest *nr)
+{
+    struct err err = ERR_INIT;
+    float *qvec;
+
+    memset(nr, 0, sizeof(*nr));
+    if (!embed_semantic())
+        return;
+    if (embed_query(a, st, rq->task, &qvec, &err) < 0 ||
+        search_nearest(a, st, tenant, rq->subject_id, NULL, qvec, embed_dim(),
+                       CONTEXT_SEMANTIC_MAX, &nr->rows, &nr->dist, &nr->n, &err) < 0) {
+        log_write(LOG_WARN, "context: semantic candidates skipped: %s", err.msg);
+        memset(nr, 0, sizeof(*nr));
+    }
+    err_release(&err);
+}
+
+static int has_id(const struct memory *rows, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(rows[i].id, id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* sem[] for the candidates: 8 × max(0, 1 − d) for the nearest ones, NAN for the others;
+ * NULL when no memory was near (word overlap only). */
+static const double *semantic_relevance(struct arena *a, const struct nearest *nr,
+                                        const struct memory *mems, size_t n)
+{
+    double *sem;
+    size_t i, j;
+
+    if (nr->n == 0)
+        return NULL;
+    sem = arena_alloc(a, (n + 1) * sizeof(*sem));
+    for (i = 0; i < n; i++) {
+        sem[i] = NAN;
+        for (j = 0; j < nr->n && strcmp(nr->rows[j].id, mems[i].id) != 0; j++)
+            ;
+        if (j < nr->n)
+            sem[i] = 8.0 * fmax(0.0, 1.0 - nr->dist[j]);
+    }
+    return sem;
+}
+
+/* Append to out the nearest rows of kind that are not yet among out (distance order). */
+static size_t union_kind(const struct nearest *nr, const char *kind, struct memory *out,
+                         size_t n)
+{
+    size_t j;
+
+    for (j = 0; j < nr->n; j++) {
+        if (strcmp(nr->rows[j].kind, kind) == 0 && !has_id(out, n, nr->rows[j].id))
+            out[n++] = nr->rows[j];
+    }
+    return n;
+}
+
+/* The candidate memories (§10.2): per kind the newest active ones, then, with a semantic
+ * provider, the nearest memories of that kind not already present; sem[] from the nearest. */
+static int fetch_memories(struct arena *a, store *st, const char *tenant,
+                          const struct context_request *rq, struct context_input *in,
+                          struct err *err)
+{
+    struct memory *all, *rows;
+    struct nearest nr;
+    size_t k, n = 0, got, cap;
+
+    semantic_nearest(a, st, tenant, rq, &nr);
+    cap = nr.n + CONTEXT_FACTS_MAX + CONTEXT_PROCEDURES_MAX + CONTEXT_SUMMARIES_MAX;
+    all = arena_calloc(a, cap + 1, sizeof(*all));
+    for (k = 0; k < sizeof(candidate_kinds) / sizeof(candidate_kinds[0]); k++) {
+        size_t start = n;
+
+        if (store_memory_list_active(st, a, tenant, rq->subject_id, candidate_kinds[k].kind,
+                                     MEMORY_NEWEST_FIRST, 0, candidate_kinds[k].limit, &rows,
+                                     &got, err) < 0)
+            return -1;
+        memcpy(all + n, rows, got * sizeof(*rows));
+        n += got;
+        n = start + union_kind(&nr, candidate_kinds[k].kind, all + start, n - start);
+    }
+    in->memories = all;
+    in->nmemories = n;
+    in->sem = semantic_relevance(a, &nr, all, n);
+    return 0;
+}
+
+/* The newest CONTEXT_EPISODES_MAX episodes, oldest first. The store lists them in exact
+ * reverse insertion order (created_at, then seq, both descending), so reversing gives
+ * created_at ascending with equal timestamps in insertion order (behavior.md §0.2). */
+static int fetch_episodes(struct arena *a, store *st, const char *tenant,
+                          const struct context_request *rq, struct context_input *in,
+                          struct err *err)
+{
+    struct episode *rows, *sorted;
+    size_t n, i;
+
+    if (store_episode_list_recent(st, a, tenant, rq->subject_id, CONTEXT_EPISODES_MAX, &rows,
+                                  &n, err) < 0)
+        return -1;
+    sorted = arena_calloc(a, n + 1, sizeof(*sorted));
+    for (i = 0; i < n; i++)
+        sorted[i] = rows[n - 1 - i];
+    in->episodes = sorted;
+    in->nepisodes = n;
+    return 0;
+}
+
+/* The source episodes of every candidate memory (by id), for breadcrumbs. */
+static int fetch_sources(struct arena *a, store *st, const char *tenant,
+                         struct context_input *in, struct err *err)
+{
+    size_t cap = 16, n = 0, i, j, k;
+    const char **ids = arena_alloc(a, cap * sizeof(*ids));
+    struct context_words set;
+    struct episode *rows;
+
+    for (i = 0; i < in->nmemories; i++) {
+        const char **src;
+
+        k = context_source_ids(a, in->memories[i].source_episode_ids, &src);
+        for (j = 0; j < k; j++) {
+            if (n == cap) {
+                const char **bigger = arena_alloc(a, 2 * cap * sizeof(*ids));
+
+                memcpy(bigger, ids, n * sizeof(*ids));
+                ids = bigger;
+                cap *= 2;
+            }
+            ids[n++] = src[j];
+        }
+    }
+    context_words_set(ids, n, &set);
+    in->sources = NULL;
+    in->nsources = 0;
+    if (set.n == 0)
+        return 0;
+    if (store_episode_get_many(st, a, tenant, set.w, set.n, &rows, &in->nsources, err) < 0)
+        return -1;
+    in->sources = rows;
+    return 0;
+}
+
+int context_assemble(struct arena *a, store *st, const char *tenant,
+                     const struct context_request *rq, int64_t now, struct context_bundle *out,
+                     struct err *err)
+{
+    struct context_input in;
+    struct resolution *res;
+
+    memset(&in, 0, sizeof(in));
+    in.now = now;
+    if (!store_subject_reserved(rq->subject_id)) {
+        if (fetch_memories(a, st, tenant, rq, &in, err) < 0 ||
+            fetch_episodes(a, st, tenant, rq, &in, err) < 0 ||
+            fetch_sources(a, st, tenant, &in, err) < 0)
+            return -1;
+        /* As the reference: no resolution lookups without episodes. */
+        if (in.nepisodes) {
+            if (store_resolution_list(st, a, tenant, rq->subject_id, &res, &in.nresolutions,
+                                      err) < 0)
+                return -1;
+            in.resolutions = res;
+        }
+    }
+    context_build(a, rq, &in, out);
+    return 0;
+}

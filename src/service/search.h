@@ -1,0 +1,53 @@
+/* search.h - memory search (spec/behavior.md §9) and the exact nearest-neighbour query over
+ * stored embeddings (§7.5) that context assembly shares. */
+#ifndef ENGRAM_SERVICE_SEARCH_H
+#define ENGRAM_SERVICE_SEARCH_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+#define SEARCH_LIMIT_DEFAULT 20
+#define SEARCH_LIMIT_MAX 100
+
+struct search_query {
+    const char *subject_id;
+    const char *kind;     /* NULL or "" = every kind (exact match otherwise) */
+    const char *q;        /* NULL or "" = no text filter */
+    int semantic;         /* 1: try the embedding path first */
+    size_t limit;         /* 1..SEARCH_LIMIT_MAX */
+};
+
+/* Active memories of (tenant, subject) matching sq, at most sq->limit, into *out (arena).
+ * Semantic path when sq->semantic, q is non-empty and a provider exists: ascending cosine
+ * distance over the memories that have embeddings (an empty result stands); any failure on
+ * that path is logged and the text path runs instead. Text path: kind exact, q a literal
+ * ASCII-case-insensitive substring of content, newest first. A reserved subject id gives no
+ * rows. Returns -1 with err set when the store fails. */
+int search_memories(struct arena *a, store *st, const char *tenant,
+                    const struct search_query *sq, struct memory **out, size_t *n,
+                    struct err *err);
+
+/* The §7.5 nearest-neighbour query: active memories of (tenant, subject) with embeddings
+ * (kind NULL = any), ordered by cosine distance to qvec ascending, ties by list order
+ * (insertion order), at most limit (0 = all). *dist gets each row's distance (arena; may be
+ * NULL). Fails (ERR_INTERNAL, nothing logged) when a stored vector's width differs from dim. */
+int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
+                   const char *kind, const float *qvec, size_t dim, size_t limit,
+                   struct memory **out, double **dist, size_t *n, struct err *err);
+
+/* ---- pure helpers (no database), exposed for unit tests ---- */
+
+/* 1 if needle occurs in hay as a literal substring under ASCII case folding ("" matches). */
+int search_contains_ci(const char *hay, const char *needle);
+/* Keep, in place and in order, the first at most limit (0 = no limit) memories whose content
+ * contains q (search_contains_ci); returns how many were kept. */
+size_t search_filter_text(struct memory *mems, size_t n, const char *q, size_t limit);
+/* Order the n memories by cosine distance to qvec ascending (a stable sort: equal distances
+ * keep their input order) and keep the first limit (0 = all): *out and *dist in the arena.
+ * Returns -1 (nothing written) when a memory has no embedding or one of another width. */
+int search_rank_by_distance(struct arena *a, const struct memory *mems, size_t n,
+                            const float *qvec, size_t dim, size_t limit, struct memory **out,
+                            double **dist, size_t *nout);
+
+#endif
