@@ -51,12 +51,25 @@ run_suite() {
 
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
-    case "$t" in */test_store) continue ;; esac
+    case "$t" in */test_store*) continue ;; esac   # store suites run per backend below
     run_suite "unit $(basename "$t")" "$t"
 done
 
 export ENGRAM_BIN=${ENGRAM_BIN:-bin/engram}
-run_suite "store (sqlite)" env -u ENGRAM_TEST_DATABASE_URL "$BUILD/tests/test_store"
+# The store contract suites (test_store*) run unchanged on each backend.
+store_suites() {
+    local backend=$1 url=$2 t
+    for t in "$BUILD"/tests/test_store*; do
+        [ -x "$t" ] || continue
+        if [ -n "$url" ]; then
+            run_suite "$(basename "$t") ($backend)" env ENGRAM_TEST_DATABASE_URL="$url" "$t"
+        else
+            run_suite "$(basename "$t") ($backend)" env -u ENGRAM_TEST_DATABASE_URL "$t"
+        fi
+    done
+}
+
+store_suites sqlite ""
 run_suite "api (sqlite)" env -u ENGRAM_TEST_DATABASE_URL python3 tests/api/run.py
 
 PG_URL=${ENGRAM_TEST_PG_URL:-}
@@ -72,7 +85,7 @@ if [ -z "$PG_URL" ]; then
 fi
 if [ -n "$PG_URL" ]; then
     export ENGRAM_TEST_PG_CLUSTER="$PG_DIR"
-    run_suite "store (postgres)" env ENGRAM_TEST_DATABASE_URL="$PG_URL" "$BUILD/tests/test_store"
+    store_suites postgres "$PG_URL"
     run_suite "api (postgres)" env ENGRAM_TEST_DATABASE_URL="$PG_URL" python3 tests/api/run.py
 fi
 

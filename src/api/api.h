@@ -22,8 +22,13 @@ int api_subjects_list(struct req *req);
 int api_subjects_delete(struct req *req);
 
 /* compile.c (the memory loop: compile, jobs) */
+int api_memories_compile(struct req *req);
+int api_memories_compile_status(struct req *req);
 /* search.c (memory search) */
+int api_memories_search(struct req *req);
 /* context.c (context bundles) */
+int api_context(struct req *req);
 /* labels.c (sensitivity labels) */
+int api_memories_labels(struct req *req);
 
 #endif

@@ -12,6 +12,12 @@ const struct route api_routes[] = {
     { "GET", "/v1/timeline", api_timeline, "timeline" },
     { "GET", "/v1/subjects", api_subjects_list, "subjects.list" },
     { "DELETE", "/v1/subjects/{subject_id}", api_subjects_delete, "subjects.delete" },
+    { "POST", "/v1/memories/compile", api_memories_compile, "memories.compile" },
+    { "GET", "/v1/memories/compile/{job_id}", api_memories_compile_status,
+      "memories.compile_status" },
+    { "GET", "/v1/memories/search", api_memories_search, "memories.search" },
+    { "POST", "/v1/context", api_context, "context" },
+    { "PATCH", "/v1/memories/{memory_id}/labels", api_memories_labels, "memories.labels" },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

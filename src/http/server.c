@@ -160,8 +160,10 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage ss;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-                         MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* poll(), not epoll: libmicrohttpd 0.9.75 can abort in MHD_quiesce_daemon() when a
+     * worker removed the listen socket from its epoll set at the same moment. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+                         MHD_USE_ITC;
     const union MHD_DaemonInfo *info;
 
     if (bind_addr(&ss, err) < 0)

@@ -372,6 +372,7 @@ const struct store_ops store_postgres_ops = {
     .episode_mark_compiled = pg_episode_mark_compiled,
     .episode_list_recent = pg_episode_list_recent,
     .episode_get_many = pg_episode_get_many,
+    .subject_lock = pg_subject_lock,
     .compile_reset = pg_compile_reset,
     .resolution_list = pg_resolution_list,
 

@@ -32,6 +32,17 @@ static const char SQL_RESOLUTIONS[] =
     "SELECT session_id, status, resolution_summary, updated_at FROM resolutions"
     " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 ORDER BY updated_at DESC, seq";
 
+/* Two keys: a fixed class for "compile/restore writer of a subject" and a hash of the pair. */
+static const char SQL_SUBJECT_LOCK[] =
+    "SELECT pg_advisory_xact_lock(1701013614, hashtext($1 || chr(31) || $2))";
+
+int pg_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+{
+    const char *vals[2] = { pg_tenant_key(tenant), subject };
+
+    return pg_exec_void(pg_downcast(st), SQL_SUBJECT_LOCK, 2, vals, err);
+}
+
 int pg_id_ok(const char *id)
 {
     const char *p;

@@ -12,6 +12,7 @@
 #include "util/xalloc.h"
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN_READ[] = "BEGIN DEFERRED";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_PING[] = "SELECT 1";
@@ -23,10 +24,50 @@ struct sqlite_store *sq_downcast(store *st)
     return (struct sqlite_store *)st;
 }
 
+/* 1 if rc is a unique violation on a row's id, which SQLite reports as "UNIQUE constraint
+ * failed: episodes.id"; the table name goes into table. */
+static int id_conflict(struct sqlite_store *s, int rc, char *table, size_t size)
+{
+    static const char prefix[] = "UNIQUE constraint failed: ";
+    const char *msg, *dot;
+    size_t len;
+
+    if (rc != SQLITE_CONSTRAINT_UNIQUE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+        return 0;
+    msg = sqlite3_errmsg(s->db);
+    if (strncmp(msg, prefix, strlen(prefix)) != 0)
+        return 0;
+    msg += strlen(prefix);
+    dot = strchr(msg, '.');
+    if (!dot || strcmp(dot, ".id") != 0)
+        return 0;
+    len = (size_t)(dot - msg);
+    if (len >= size)
+        return 0;
+    memcpy(table, msg, len);
+    table[len] = '\0';
+    return 1;
+}
+
+/* What a conflict message calls a row of table. */
+static const char *row_noun(const char *table)
+{
+    if (strcmp(table, "episodes") == 0)
+        return "episode";
+    if (strcmp(table, "memories") == 0)
+        return "memory";
+    return table;
+}
+
 int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err)
 {
     int primary = rc & 0xff;
+    char table[64];
 
+    if (id_conflict(s, rc, table, sizeof(table))) {
+        log_write(LOG_INFO, "sqlite %s: %s", what, sqlite3_errmsg(s->db));
+        return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
+    }
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         log_write(LOG_ERROR, "sqlite %s: database still locked after busy_timeout %d ms: %s",
                   what, SQ_BUSY_TIMEOUT_MS, sqlite3_errmsg(s->db));
@@ -248,6 +289,21 @@ int sq_tx_begin(store *st, struct err *err)
     return 0;
 }
 
+/* A deferred BEGIN takes no lock: the first read starts SQLite's read transaction, and that
+ * pins the snapshot every later read of the transaction sees (WAL keeps it while writers
+ * commit). tx_commit and tx_rollback end it like any other transaction. */
+int sq_tx_begin_read(store *st, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+
+    if (st->in_tx)
+        BUG("store_tx_begin_read inside an open transaction");
+    if (sq_exec(s, SQL_BEGIN_READ, err) < 0)
+        return -1;
+    st->in_tx = 1;
+    return 0;
+}
+
 void sq_tx_rollback(store *st)
 {
     struct sqlite_store *s = sq_downcast(st);
@@ -305,6 +361,7 @@ const struct store_ops store_sqlite_ops = {
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,
+    .tx_begin_read = sq_tx_begin_read,
 
     /* sqlite_migrate.c */
     .migrate = sq_migrate,
@@ -324,6 +381,7 @@ const struct store_ops store_sqlite_ops = {
     .episode_mark_compiled = sq_episode_mark_compiled,
     .episode_list_recent = sq_episode_list_recent,
     .episode_get_many = sq_episode_get_many,
+    .subject_lock = sq_subject_lock,
     .compile_reset = sq_compile_reset,
     .resolution_list = sq_resolution_list,
 
@@ -336,6 +394,15 @@ const struct store_ops store_sqlite_ops = {
     .memory_set_labels = sq_memory_set_labels,
     .qcache_get = sq_qcache_get,
     .qcache_put = sq_qcache_put,
+
+    /* sqlite_export.c */
+    .export_count = sq_export_count,
+    .export_episodes = sq_export_episodes,
+    .export_memories = sq_export_memories,
+    .episode_ids_taken = sq_episode_ids_taken,
+    .memory_ids_taken = sq_memory_ids_taken,
+    .episode_insert_many = sq_episode_insert_many,
+    .memory_insert_many = sq_memory_insert_many,
 
     /* sqlite_jobs.c */
     .compile_job_count_stuck = sq_compile_job_count_stuck,

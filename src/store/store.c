@@ -365,3 +365,10 @@ int store_backup(store *st, const char *path, struct err *err)
 {
     return st->ops->backup(st, path, err);
 }
+
+int store_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+{
+    if (!st->in_tx)
+        BUG("store_subject_lock outside a transaction");
+    return st->ops->subject_lock(st, tenant, subject, err);
+}

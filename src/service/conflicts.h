@@ -1,0 +1,38 @@
+/* conflicts.h - conflict resolution after every compile (spec/behavior.md §6): among a
+ * subject's active memories of one kind, an older memory is superseded by the first newer one
+ * whose lower-cased word set is similar enough (Jaccard >= 0.6 for profile_fact, >= 0.8 for
+ * every other kind). Tenant-scoped (DESIGN.md strict isolation). */
+#ifndef ENGRAM_SERVICE_CONFLICTS_H
+#define ENGRAM_SERVICE_CONFLICTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define CONFLICTS_LOAD_MAX 500   /* active memories considered, oldest first (a quirk kept) */
+
+/* Length in bytes of the Unicode whitespace character (Python's str.isspace set) at s[0..n),
+ * 0 when s does not start with one. Shared with the compiler's strip(). */
+size_t conflicts_space_len(const char *s, size_t n);
+
+/* Jaccard similarity |A∩B| / |A∪B| of tokset(a) and tokset(b) (the sets of whitespace-split,
+ * ASCII-lower-cased words). Returns -1 when either set is empty: no conflict is possible. */
+double conflicts_jaccard(struct arena *a, const char *x, const char *y);
+
+/* The pure core. mems are active memories in load order: created_at ascending, ties by
+ * insertion order. Every superseded memory is changed in place (status "superseded",
+ * valid_to = the newer memory's valid_from, or now when that is TS_NULL; updated_at = now)
+ * and flagged in superseded[i] when superseded is not NULL. Scratch space comes from a.
+ * Returns the number superseded. */
+size_t conflicts_resolve_list(struct arena *a, struct memory *mems, size_t n, int64_t now,
+                              unsigned char *superseded);
+
+/* Load (tenant, subject)'s active memories (at most CONFLICTS_LOAD_MAX, oldest first),
+ * resolve them and write every supersede, inside the caller's transaction. *out (arena) gets
+ * the superseded memories as they now stand, so the caller can update its own copies.
+ * Returns -1 with err set on a store failure (the caller rolls back). */
+int conflicts_resolve(struct arena *a, store *st, const char *tenant, const char *subject,
+                      int64_t now, struct memory **out, size_t *nout, struct err *err);
+
+#endif
