@@ -49,7 +49,9 @@ struct pg_store *pg_downcast(store *st);
 void pg_one_line(const char *msg, char *out, size_t size);
 
 /* Log why `what` failed (SQLSTATE and message), mark the store broken if the connection is
- * gone, PQclear(r) (r may be NULL) and return -1 with err set to ERR_INTERNAL. */
+ * gone, PQclear(r) (r may be NULL) and return -1 with err set to ERR_INTERNAL. A primary-key
+ * violation (SQLSTATE 23505 on "<table>_pkey") is no database failure but a result:
+ * ERR_CONFLICT "<episode|memory|table> id already exists", logged as info. */
 int pg_fail(struct pg_store *ps, PGresult *r, const char *what, struct err *err);
 
 /* Run sql with nparams text parameters (a NULL value is SQL NULL). sql is prepared on first
@@ -67,12 +69,34 @@ int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *
 int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
 
+#define PG_PIPELINE_BATCH 1000   /* rows pg_exec_rows sends per round trip */
+
+/* The rows of a pg_exec_rows call. */
+struct pg_rows {
+    const void *rows;   /* the caller's array, borrowed */
+    size_t n;           /* how many */
+    /* Fill vals with the statement's text parameters for row i; what they point to may be
+     * allocated from a, which is reset once the row is sent. */
+    void (*params)(const void *rows, size_t i, struct arena *a, const char **vals);
+};
+
+/* Run sql (prepared as by pg_exec) once for each row, in libpq pipeline mode: rows go out in
+ * batches of PG_PIPELINE_BATCH, each costing one round trip instead of one per row. Must run
+ * inside a transaction, which undoes earlier rows when a later one fails. Stops at the first
+ * failing row: -1 with err set as pg_fail sets it (ERR_CONFLICT for an existing id) and
+ * *failed = its index (rows->n when the connection failed). Every result is read and the
+ * connection leaves pipeline mode, usable (its transaction aborted) unless it was lost. */
+int pg_exec_rows(struct pg_store *ps, const char *sql, int nparams, const struct pg_rows *rows,
+                 size_t *failed, struct err *err);
+
 int pg_open(const char *url, store **out, struct err *err);
 void pg_close(store *st);
 int pg_ping(store *st, struct err *err);
 int pg_tx_begin(store *st, struct err *err);
 int pg_tx_commit(store *st, struct err *err);
 void pg_tx_rollback(store *st);
+/* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ended by pg_tx_commit / pg_tx_rollback. */
+int pg_tx_begin_read(store *st, struct err *err);
 
 /* "Own transaction when none is open": pg_tx_enter() begins one unless the caller already
  * has one, and sets *own to say which. pg_tx_leave() ends what pg_tx_enter() began: with
@@ -171,6 +195,7 @@ int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const
                            size_t limit, struct episode **out, size_t *n, struct err *err);
 int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err);
+int pg_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
 int pg_compile_reset(store *st, const char *tenant, const char *subject,
                      int64_t *memories_deleted, struct err *err);
 int pg_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
@@ -199,6 +224,23 @@ int pg_qcache_get(store *st, struct arena *a, const char *text, const char *mode
                   float **vec, size_t *dim, struct err *err);
 int pg_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
                   int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
+
+/* ---- subject export and import (postgres_export.c) ---- */
+
+int pg_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+                    int64_t *episodes, int64_t *memories, struct err *err);
+int pg_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+                       const char *tenant, int64_t after_created, const char *after_id,
+                       size_t limit, struct episode **out, size_t *n, struct err *err);
+int pg_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+                       const char *tenant, int64_t after_created, const char *after_id,
+                       size_t limit, struct memory **out, size_t *n, struct err *err);
+int pg_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                         struct err *err);
+int pg_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                        struct err *err);
+int pg_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err);
+int pg_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
 
 /* ---- compile jobs (postgres_jobs.c) ---- */
 

@@ -12,6 +12,7 @@
 #include "util/xalloc.h"
 
 static const char SQL_BEGIN[] = "BEGIN";
+static const char SQL_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_PING[] = "SELECT 1";
@@ -57,11 +58,44 @@ static void describe(struct pg_store *ps, const PGresult *r, char *out, size_t s
         snprintf(out, size, "%s", msg[0] ? msg : "unknown error");
 }
 
+/* 1 if r failed on a primary-key violation (SQLSTATE 23505 on the constraint "<table>_pkey",
+ * the id of every table that has one); the table name goes into table. */
+static int pkey_conflict(const PGresult *r, char *table, size_t size)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *tbl = r ? PQresultErrorField(r, PG_DIAG_TABLE_NAME) : NULL;
+    const char *con = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    size_t len;
+
+    if (!state || strcmp(state, "23505") != 0 || !tbl || !con)
+        return 0;
+    len = strlen(tbl);
+    if (len >= size || strncmp(con, tbl, len) != 0 || strcmp(con + len, "_pkey") != 0)
+        return 0;
+    memcpy(table, tbl, len + 1);
+    return 1;
+}
+
+/* What a conflict message calls a row of table. */
+static const char *row_noun(const char *table)
+{
+    if (strcmp(table, "episodes") == 0)
+        return "episode";
+    if (strcmp(table, "memories") == 0)
+        return "memory";
+    return table;
+}
+
 int pg_fail(struct pg_store *ps, PGresult *r, const char *what, struct err *err)
 {
-    char why[600];
+    char why[600], table[64];
 
     describe(ps, r, why, sizeof(why));
+    if (pkey_conflict(r, table, sizeof(table))) {
+        PQclear(r);
+        log_write(LOG_INFO, "postgres: %s: %s", what, why);
+        return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
+    }
     PQclear(r);
     if (PQstatus(ps->conn) != CONNECTION_OK) {
         log_write(LOG_ERROR, "postgres connection lost: %s: %s", what, why);
@@ -196,6 +230,125 @@ int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
     return 0;
 }
 
+/* ---- running one statement for many rows: pipeline mode --------------------------------- */
+
+/* Read the results of the `sent` queries of one pipelined batch, whose first is row `first`,
+ * up to the batch's sync. The first failing query's row goes to *failed and its result to
+ * *bad (the caller's to PQclear); later queries of the batch are skipped by the server
+ * (PGRES_PIPELINE_ABORTED). Returns -1 if the connection failed before the sync arrived. */
+static int drain_batch(struct pg_store *ps, size_t first, size_t sent, size_t *failed,
+                       PGresult **bad)
+{
+    size_t ended = 0;   /* queries whose results are complete (each ends with a NULL) */
+    PGresult *r;
+
+    for (;;) {
+        r = PQgetResult(ps->conn);
+        if (!r) {
+            if (PQstatus(ps->conn) != CONNECTION_OK || ++ended > sent)
+                return -1;   /* no sync will come */
+            continue;
+        }
+        switch (PQresultStatus(r)) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(r);
+            return 0;
+        case PGRES_COMMAND_OK:
+        case PGRES_TUPLES_OK:
+        case PGRES_PIPELINE_ABORTED:
+            PQclear(r);
+            break;
+        default:
+            if (*bad) {
+                PQclear(r);
+                break;
+            }
+            *bad = r;
+            *failed = first + ended;
+            break;
+        }
+    }
+}
+
+/* Send rows [first, end) of a pg_exec_rows call and one sync, then read every result. Each
+ * row's parameters are built in a, which is reset after the row is sent (libpq has copied
+ * them). Returns -1 if the connection failed. */
+static int run_batch(struct pg_store *ps, const char *name, int nparams, const char **vals,
+                     const struct pg_rows *rows, size_t first, size_t end, struct arena *a,
+                     size_t *failed, PGresult **bad)
+{
+    size_t i, sent = 0;
+    int ret = 0;
+
+    for (i = first; i < end; i++) {
+        rows->params(rows->rows, i, a, vals);
+        ret = PQsendQueryPrepared(ps->conn, name, nparams, vals, NULL, NULL, 0) ? 0 : -1;
+        arena_reset(a);
+        if (ret < 0)
+            break;
+        sent++;
+    }
+    if (!PQpipelineSync(ps->conn))
+        return -1;
+    if (drain_batch(ps, first, sent, failed, bad) < 0)
+        return -1;
+    return ret;
+}
+
+/* Leave pipeline mode; a pipeline that will not close (results still pending) leaves the
+ * connection unusable, so it is marked broken and reopened by its owner. */
+static void leave_pipeline(struct pg_store *ps)
+{
+    char why[512];
+
+    if (PQexitPipelineMode(ps->conn))
+        return;
+    pg_one_line(PQerrorMessage(ps->conn), why, sizeof(why));
+    log_write(LOG_ERROR, "postgres: cannot leave pipeline mode: %s", why);
+    ps->base.broken = 1;
+    ps->base.in_tx = 0;
+}
+
+int pg_exec_rows(struct pg_store *ps, const char *sql, int nparams, const struct pg_rows *rows,
+                 size_t *failed, struct err *err)
+{
+    char name[32], what[128];
+    const char **vals;
+    struct arena *a;
+    PGresult *bad = NULL;
+    size_t i = 0, first;
+    int ret = 0;
+
+    *failed = rows->n;
+    if (!ps->base.in_tx)
+        BUG("pg_exec_rows outside a transaction");
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error");
+    if (rows->n == 0)
+        return 0;
+    if (prepare(ps, sql, &i, err) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "s%zu", i);
+    stmt_label(i, sql, what, sizeof(what));
+    if (!PQenterPipelineMode(ps->conn))
+        return pg_fail(ps, NULL, what, err);
+    vals = xcalloc((size_t)nparams, sizeof(*vals));
+    a = arena_new();
+    for (first = 0; ret == 0 && !bad && first < rows->n; first += PG_PIPELINE_BATCH) {
+        size_t end = rows->n - first > PG_PIPELINE_BATCH ? first + PG_PIPELINE_BATCH : rows->n;
+
+        ret = run_batch(ps, name, nparams, vals, rows, first, end, a, failed, &bad);
+    }
+    arena_free(a);
+    free(vals);
+    leave_pipeline(ps);
+    if (ret == 0 && !bad)
+        return 0;
+    if (!bad)
+        *failed = rows->n;   /* the connection failed: no row to blame */
+    return pg_fail(ps, bad, what, err);
+}
+
 /* ---- connection ------------------------------------------------------------------------ */
 
 /* Session settings the text forms rely on. Constant SQL, no values. */
@@ -270,7 +423,8 @@ int pg_ping(store *st, struct err *err)
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
-int pg_tx_begin(store *st, struct err *err)
+/* Begin with sql (SQL_BEGIN or SQL_BEGIN_READ). */
+static int begin(store *st, const char *sql, struct err *err)
 {
     struct pg_store *ps = pg_downcast(st);
 
@@ -278,10 +432,21 @@ int pg_tx_begin(store *st, struct err *err)
         log_write(LOG_ERROR, "postgres: begin inside an open transaction");
         return err_set(err, ERR_INTERNAL, "database error");
     }
-    if (pg_exec_void(ps, SQL_BEGIN, 0, NULL, err) < 0)
+    if (pg_exec_void(ps, sql, 0, NULL, err) < 0)
         return -1;
     st->in_tx = 1;
     return 0;
+}
+
+int pg_tx_begin(store *st, struct err *err)
+{
+    return begin(st, SQL_BEGIN, err);
+}
+
+/* REPEATABLE READ takes its snapshot at the first statement and keeps it to the end. */
+int pg_tx_begin_read(store *st, struct err *err)
+{
+    return begin(st, SQL_BEGIN_READ, err);
 }
 
 /* COMMIT of a failed transaction "succeeds" as ROLLBACK: report that as a failure. */
@@ -353,6 +518,7 @@ const struct store_ops store_postgres_ops = {
     .tx_begin = pg_tx_begin,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,
+    .tx_begin_read = pg_tx_begin_read,
 
     /* postgres_migrate.c */
     .migrate = pg_migrate,
@@ -385,6 +551,15 @@ const struct store_ops store_postgres_ops = {
     .memory_set_labels = pg_memory_set_labels,
     .qcache_get = pg_qcache_get,
     .qcache_put = pg_qcache_put,
+
+    /* postgres_export.c */
+    .export_count = pg_export_count,
+    .export_episodes = pg_export_episodes,
+    .export_memories = pg_export_memories,
+    .episode_ids_taken = pg_episode_ids_taken,
+    .memory_ids_taken = pg_memory_ids_taken,
+    .episode_insert_many = pg_episode_insert_many,
+    .memory_insert_many = pg_memory_insert_many,
 
     /* postgres_jobs.c */
     .compile_job_count_stuck = pg_compile_job_count_stuck,

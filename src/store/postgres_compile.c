@@ -9,8 +9,7 @@
 static const char SQL_EP_UNCOMPILED[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 AND last_compiled_at IS NULL ORDER BY created_at, seq LIMIT $3";
-/* Ties on created_at break by insertion order ascending, in both directions (behavior.md
- * §0.2). */
+/* Exact reverse insertion order, so a cut at the limit keeps the most recent rows. */
 static const char SQL_EP_RECENT[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at DESC, seq DESC LIMIT $3";

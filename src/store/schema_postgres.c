@@ -150,7 +150,11 @@ static const char initial_schema[] =
     " expires_at timestamptz NOT NULL,"
     " created_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (text_key, model));\n"
-    "CREATE INDEX ix_query_embedding_cache_expires_at ON query_embedding_cache (expires_at);\n";
+    "CREATE INDEX ix_query_embedding_cache_expires_at ON query_embedding_cache (expires_at);\n"
+
+    /* Subject export pages by (created_at, id) (spec/backup-snapshots.md §1.2). */
+    "CREATE INDEX ix_episodes_subject_created_id ON episodes (subject_id, created_at, id);\n"
+    "CREATE INDEX ix_memories_subject_created_id ON memories (subject_id, created_at, id);\n";
 
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },

@@ -159,7 +159,11 @@ static const char initial_schema[] =
     " created_at TEXT NOT NULL,"
     " PRIMARY KEY (text_key, model)"
     ") STRICT;"
-    "CREATE INDEX ix_query_embedding_cache_expires_at ON query_embedding_cache (expires_at);";
+    "CREATE INDEX ix_query_embedding_cache_expires_at ON query_embedding_cache (expires_at);"
+
+    /* Subject export pages by (created_at, id) (spec/backup-snapshots.md §1.2). */
+    "CREATE INDEX ix_episodes_subject_created_id ON episodes (subject_id, created_at, id);"
+    "CREATE INDEX ix_memories_subject_created_id ON memories (subject_id, created_at, id);";
 
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },

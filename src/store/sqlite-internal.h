@@ -46,7 +46,9 @@ struct sqlite_store *sq_downcast(store *st);
 
 /* Log the SQLite error behind rc ("sqlite <what> failed: ..."), mark the store broken when
  * the connection cannot be trusted any more (I/O error, corruption), and return -1 with
- * err set to ERR_INTERNAL "database error". */
+ * err set to ERR_INTERNAL "database error". A unique violation on a row's id is no database
+ * failure but a result: ERR_CONFLICT "<episode|memory|table> id already exists", logged as
+ * info. */
 int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
 
 /* The prepared statement for sql, prepared (SQLITE_PREPARE_PERSISTENT) on first use and kept
@@ -75,6 +77,8 @@ int sq_ping(store *st, struct err *err);
 int sq_tx_begin(store *st, struct err *err);
 int sq_tx_commit(store *st, struct err *err);
 void sq_tx_rollback(store *st);
+/* BEGIN DEFERRED: the first read pins the snapshot; ended by sq_tx_commit / sq_tx_rollback. */
+int sq_tx_begin_read(store *st, struct err *err);
 
 /* "Own transaction when none is open": sq_tx_enter() begins one unless the caller already
  * has one, and sets *own to say which. sq_tx_leave() ends what sq_tx_enter() began: with
@@ -168,6 +172,7 @@ int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const
                            size_t limit, struct episode **out, size_t *n, struct err *err);
 int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err);
+int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
 int sq_compile_reset(store *st, const char *tenant, const char *subject,
                      int64_t *memories_deleted, struct err *err);
 int sq_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
@@ -196,6 +201,26 @@ int sq_qcache_get(store *st, struct arena *a, const char *text, const char *mode
                   float **vec, size_t *dim, struct err *err);
 int sq_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
                   int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
+
+/* ---- subject export and import (sqlite_export.c) ---- */
+
+/* 1 if id is a canonical lower-case UUID, the only form Engram stores as a row id. */
+int sq_id_ok(const char *id);
+
+int sq_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+                    int64_t *episodes, int64_t *memories, struct err *err);
+int sq_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+                       const char *tenant, int64_t after_created, const char *after_id,
+                       size_t limit, struct episode **out, size_t *n, struct err *err);
+int sq_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+                       const char *tenant, int64_t after_created, const char *after_id,
+                       size_t limit, struct memory **out, size_t *n, struct err *err);
+int sq_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                         struct err *err);
+int sq_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                        struct err *err);
+int sq_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err);
+int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
 
 /* ---- compile jobs (sqlite_jobs.c) ---- */
 

@@ -320,6 +320,58 @@ int store_resolution_list(store *st, struct arena *a, const char *tenant, const 
     return st->ops->resolution_list(st, a, tenant, subject, out, n, err);
 }
 
+/* ---- subject export and import ---- */
+
+int store_tx_begin_read(store *st, struct err *err)
+{
+    return st->ops->tx_begin_read(st, err);
+}
+
+int store_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+                       int64_t *episodes, int64_t *memories, struct err *err)
+{
+    return st->ops->export_count(st, subject, all_tenants, tenant, episodes, memories, err);
+}
+
+int store_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+                          const char *tenant, int64_t after_created, const char *after_id,
+                          size_t limit, struct episode **out, size_t *n, struct err *err)
+{
+    return st->ops->export_episodes(st, a, subject, all_tenants, tenant, after_created,
+                                    after_id, limit, out, n, err);
+}
+
+int store_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+                          const char *tenant, int64_t after_created, const char *after_id,
+                          size_t limit, struct memory **out, size_t *n, struct err *err)
+{
+    return st->ops->export_memories(st, a, subject, all_tenants, tenant, after_created,
+                                    after_id, limit, out, n, err);
+}
+
+int store_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                            struct err *err)
+{
+    return st->ops->episode_ids_taken(st, ids, n, count, err);
+}
+
+int store_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                           struct err *err)
+{
+    return st->ops->memory_ids_taken(st, ids, n, count, err);
+}
+
+int store_episode_insert_many(store *st, const struct episode *eps, size_t n,
+                              struct err *err)
+{
+    return st->ops->episode_insert_many(st, eps, n, err);
+}
+
+int store_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err)
+{
+    return st->ops->memory_insert_many(st, mems, n, err);
+}
+
 /* ---- compile jobs ---- */
 
 int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,

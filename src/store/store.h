@@ -91,6 +91,54 @@ struct resolution {
     int64_t updated_at;
 };
 
+/* A subject snapshot (spec/backup-snapshots.md §5.2). */
+struct snapshot {
+    char id[UUID_STR_LEN];
+    const char *tenant_id;          /* the source tenant when one was given, else NULL */
+    const char *name;
+    int64_t version;
+    const char *source_subject_id;  /* "_snapshot/<name>/v<version>" */
+    int64_t episode_count;
+    int64_t memory_count;
+    const char *metadata;           /* compact JSON object text */
+    int64_t created_at;
+};
+
+/* One set-based copy of a subject's rows into another subject (snapshot capture and
+ * restore, spec/backup-snapshots.md §5.3, §5.7). Every copied row gets a fresh UUIDv4;
+ * memories' source_episode_ids are remapped through the episode id map (unmapped ids kept,
+ * order kept). */
+struct subject_copy {
+    const char *src_subject;
+    int src_all_tenants;            /* 1: the source's rows of every tenant */
+    const char *src_tenant;         /* else only this tenant (NULL = the no-tenant space) */
+    const char *dst_subject;
+    const char *dst_tenant;         /* every copied episode and memory gets this tenant
+                                     * (NULL = none); resolutions too, unless keep_res_tenant */
+    int keep_res_tenant;            /* capture: resolutions keep their own tenant */
+    int64_t shift_us;               /* added to every timestamp (0 for a capture) */
+    int64_t clamp_at;               /* restore: created_at/updated_at/last_compiled_at/
+                                     * resolved_at clamped to <= this; TS_NULL = no clamp */
+    const char *mark_snapshot_id;   /* restore: adds "restored_from_snapshot": id to episode
+                                     * provenance, memory metadata and resolution metadata,
+                                     * and "original_episode_id": <source episode id> to
+                                     * episode provenance; NULL for a capture */
+    int mark_original_id;           /* capture: adds "original_id": <source episode id> to
+                                     * episode provenance */
+};
+
+struct copy_counts {
+    int64_t episodes;
+    int64_t memories;
+    int64_t resolutions;
+};
+
+/* A (tenant, subject) pair found by the cleanup (spec/backup-snapshots.md §7.2). */
+struct subject_ref {
+    const char *tenant_id;          /* NULL = no tenant */
+    const char *subject_id;
+};
+
 /* Order of memory listings. Ties on created_at always break by insertion order ascending. */
 enum memory_order {
     MEMORY_OLDEST_FIRST,   /* created_at ascending */
@@ -154,6 +202,10 @@ struct store_ops {
 
     /* ---- the memory loop: episodes to compile, memories (service/compile.c) ---- */
 
+    /* Serialise writers of one (tenant, subject) across processes until the caller's open
+     * transaction ends (PostgreSQL: pg_advisory_xact_lock on a hash of the pair; SQLite:
+     * nothing to do, BEGIN IMMEDIATE already admits one writer). Call inside a transaction. */
+    int (*subject_lock)(store *st, const char *tenant, const char *subject, struct err *err);
     /* Uncompiled episodes (last_compiled_at NULL) of (tenant, subject), oldest first (created_at
      * then insertion order), at most limit. */
     int (*episode_list_uncompiled)(store *st, struct arena *a, const char *tenant,
@@ -245,6 +297,46 @@ struct store_ops {
     /* The same for memories. */
     int (*memory_insert_many)(store *st, const struct memory *mems, size_t n, struct err *err);
 
+    /* ---- snapshots and cleanup (spec/backup-snapshots.md §5, §7) ---- */
+
+    /* Insert a snapshot row; ERR_CONFLICT when (name, version) exists. */
+    int (*snapshot_insert)(store *st, const struct snapshot *snap, struct err *err);
+    /* The snapshot with that id; *out NULL when none. */
+    int (*snapshot_get)(store *st, struct arena *a, const char *id, struct snapshot **out,
+                        struct err *err);
+    /* The snapshot (name, version); version 0 = the highest version of name. */
+    int (*snapshot_find)(store *st, struct arena *a, const char *name, int64_t version,
+                         struct snapshot **out, struct err *err);
+    /* Every snapshot ordered by name (byte order) then version. */
+    int (*snapshot_list)(store *st, struct arena *a, struct snapshot **out, size_t *n,
+                         struct err *err);
+    /* Copy rows as spec says, inside the caller's transaction, with set-based statements
+     * (no row materialised in C); counts of copied rows into out. */
+    int (*subject_copy)(store *st, const struct subject_copy *spec, struct copy_counts *out,
+                        struct err *err);
+    /* Newest episode created_at of the source subject in the given scope (TS_NULL when it
+     * has no episodes). */
+    int (*subject_newest_episode)(store *st, const char *subject, int all_tenants,
+                                  const char *tenant, int64_t *newest, struct err *err);
+    /* Cleanup candidates: (tenant, subject) pairs whose subject_id starts with prefix
+     * (a literal byte prefix, never a LIKE pattern), is not reserved (`_snapshot/` always
+     * excluded; `_bootstrap_tmp/` only when prefix does not name it), in tenant (all tenants
+     * when all_tenants), and whose age — newest episode created_at, or for a pair without
+     * episodes its newest memory updated_at — is before cutoff. At most limit pairs, ordered
+     * by subject then tenant. */
+    int (*cleanup_candidates)(store *st, struct arena *a, const char *prefix, int all_tenants,
+                              const char *tenant, int64_t cutoff, size_t limit,
+                              struct subject_ref **out, size_t *n, struct err *err);
+    /* Delete every episode, memory, resolution and health-cache row of (tenant, subject) in
+     * the caller's transaction; counts into out. */
+    int (*subject_purge)(store *st, const char *tenant, const char *subject,
+                         struct copy_counts *out, struct err *err);
+    /* Try to become the one process running the maintenance loop's pass (PostgreSQL:
+     * pg_try_advisory_lock, held by this connection until maintenance_unlock; SQLite: always
+     * granted). *acquired tells. */
+    int (*maintenance_trylock)(store *st, int *acquired, struct err *err);
+    int (*maintenance_unlock)(store *st, struct err *err);
+
     /* ---- compile jobs ---- */
 
     /* Insert a new job (status pending). ERR_CONFLICT when the id exists (retry another). */
@@ -326,6 +418,7 @@ int store_subject_list(store *st, struct arena *a, const char *tenant, size_t li
 int store_subject_delete(store *st, const char *tenant, const char *subject,
                          int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
 
+int store_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
 int store_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
                                   const char *subject, size_t limit, struct episode **out,
                                   size_t *n, struct err *err);
@@ -377,6 +470,25 @@ int store_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t 
 int store_episode_insert_many(store *st, const struct episode *eps, size_t n,
                               struct err *err);
 int store_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
+
+int store_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
+int store_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
+                       struct err *err);
+int store_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
+                        struct snapshot **out, struct err *err);
+int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
+                        struct err *err);
+int store_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+                       struct err *err);
+int store_subject_newest_episode(store *st, const char *subject, int all_tenants,
+                                 const char *tenant, int64_t *newest, struct err *err);
+int store_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
+                             const char *tenant, int64_t cutoff, size_t limit,
+                             struct subject_ref **out, size_t *n, struct err *err);
+int store_subject_purge(store *st, const char *tenant, const char *subject,
+                        struct copy_counts *out, struct err *err);
+int store_maintenance_trylock(store *st, int *acquired, struct err *err);
+int store_maintenance_unlock(store *st, struct err *err);
 
 int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                   struct err *err);
