@@ -22,7 +22,7 @@ enum err_kind {            /* each value is the HTTP status the API answers with
 struct err {
     enum err_kind kind;
     const char *code;      /* spec code ("validation_error"); NULL means "http_error" */
-    char msg[256];         /* safe to show to the client */
+    char msg[1536];        /* safe to show to the client; fits a 256-character id */
     json_t *details;       /* 422 details or NULL; owned, freed by err_release() */
 };
 

@@ -1,0 +1,237 @@
+/* cleanup.c - stale ephemeral subjects (spec/backup-snapshots.md §7): the one-transaction
+ * cleanup, and the background loop.
+ *
+ * The loop is one thread that sleeps on a condition variable for the interval, so shutdown
+ * wakes it at once. Each pass runs only in the process that wins store_maintenance_trylock()
+ * (PostgreSQL: an advisory lock shared by every process on the database; SQLite: always
+ * granted, its single writer lock already serialises passes). Flag off: no thread at all
+ * (§7.4 ENG: the reference deletes `live_*` subjects even then).
+ */
+#include "service/cleanup.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/config.h"
+#include "util/log.h"
+#include "util/ts.h"
+
+#define SEC INT64_C(1000000)
+#define HOUR (3600 * SEC)
+#define PURGE_BATCH 1000              /* candidates fetched per round of a real cleanup */
+#define DRY_RUN_SCAN ((size_t)1 << 30) /* candidates a dry run counts: all, in practice */
+
+int64_t cleanup_cutoff(int64_t now, int64_t max_age_hours)
+{
+    int64_t age;
+
+    if (max_age_hours <= 0)
+        return now;
+    if (max_age_hours > INT64_MAX / HOUR)
+        return CLEANUP_FAR_PAST;
+    age = max_age_hours * HOUR;
+    return now < CLEANUP_FAR_PAST + age ? CLEANUP_FAR_PAST : now - age;
+}
+
+/* Count the candidates and keep the first CLEANUP_LIST_MAX. */
+static int dry_run(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
+                   struct cleanup_result *out, struct err *err)
+{
+    struct subject_ref *refs = NULL;
+    size_t n = 0;
+
+    if (store_cleanup_candidates(st, a, in->prefix, in->all_tenants, in->tenant, cutoff,
+                                 DRY_RUN_SCAN, &refs, &n, err) < 0)
+        return -1;
+    out->subjects_cleaned = (int64_t)n;
+    out->subjects = refs;
+    out->nsubjects = n < CLEANUP_LIST_MAX ? n : CLEANUP_LIST_MAX;
+    return 0;
+}
+
+/* Purge one round of candidates; *more = 1 when another round may find more. */
+static int purge_round(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
+                       int64_t *cleaned, int *more, struct err *err)
+{
+    struct subject_ref *refs = NULL;
+    struct copy_counts gone;
+    int64_t rows = 0;
+    size_t n = 0, i;
+
+    *more = 0;
+    if (store_cleanup_candidates(st, a, in->prefix, in->all_tenants, in->tenant, cutoff,
+                                 PURGE_BATCH, &refs, &n, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (store_subject_purge(st, refs[i].tenant_id, refs[i].subject_id, &gone, err) < 0)
+            return -1;
+        rows += gone.episodes + gone.memories;
+    }
+    *cleaned += (int64_t)n;
+    /* A full round that removed no episode or memory would find the same pairs again. */
+    *more = n == PURGE_BATCH && rows > 0;
+    return 0;
+}
+
+static int purge_all(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
+                     struct cleanup_result *out, struct err *err)
+{
+    int more = 1;
+
+    if (store_tx_begin(st, err) < 0)
+        return -1;
+    while (more) {
+        if (purge_round(a, st, in, cutoff, &out->subjects_cleaned, &more, err) < 0) {
+            store_tx_rollback(st);
+            out->subjects_cleaned = 0;
+            return -1;
+        }
+    }
+    if (store_tx_commit(st, err) < 0) {
+        store_tx_rollback(st);
+        out->subjects_cleaned = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int cleanup_run(struct arena *a, store *st, const struct cleanup_in *in, int64_t now,
+                struct cleanup_result *out, struct err *err)
+{
+    int64_t cutoff;
+
+    memset(out, 0, sizeof(*out));
+    if (!in->prefix || !*in->prefix)
+        return err_set(err, ERR_INVALID, "prefix must not be empty");
+    cutoff = cleanup_cutoff(now, in->max_age_hours);
+    if (in->dry_run)
+        return dry_run(a, st, in, cutoff, out, err);
+    return purge_all(a, st, in, cutoff, out, err);
+}
+
+/* ---- the background loop ---- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;      /* stop requested */
+    int started;
+    int stop;
+    pthread_t thread;
+} loop = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Wait on the loop's condition for at most us microseconds (monotonic clock); lock held. */
+static void wait_for(int64_t us)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(us / SEC);
+    ts.tv_nsec += (long)(us % SEC) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&loop.wake, &loop.lock, &ts);
+}
+
+static void run_cleanup(struct arena *a, store *st)
+{
+    struct cleanup_in in = { cfg->cleanup_prefix, cfg->cleanup_max_age_hours, 1, NULL, 0 };
+    struct cleanup_result res;
+    struct err err = ERR_INIT;
+
+    if (cleanup_run(a, st, &in, ts_now(), &res, &err) < 0)
+        log_write(LOG_WARN, "cleanup pass failed: %s", err.msg);
+    else
+        log_write(LOG_INFO, "cleanup pass: %lld subjects removed (prefix '%s', older than "
+                  "%d hours)", (long long)res.subjects_cleaned, in.prefix,
+                  cfg->cleanup_max_age_hours);
+    err_release(&err);
+}
+
+/* One pass: the lock, the cleanup, the unlock. A connection that cannot be unlocked is
+ * dropped, which releases a session lock on PostgreSQL. */
+static void pass(struct arena *a)
+{
+    struct err err = ERR_INIT;
+    int acquired = 0;
+    store *st = store_thread(&err);
+
+    if (!st || store_maintenance_trylock(st, &acquired, &err) < 0) {
+        log_write(LOG_WARN, "cleanup pass skipped: %s", err.msg);
+        goto done;
+    }
+    if (!acquired) {
+        log_write(LOG_DEBUG, "cleanup pass skipped: another process holds the lock");
+        goto done;
+    }
+    run_cleanup(a, st);
+    if (store_maintenance_unlock(st, &err) < 0) {
+        log_write(LOG_WARN, "cleanup: releasing the maintenance lock failed: %s", err.msg);
+        store_thread_drop();
+    }
+done:
+    err_release(&err);
+}
+
+static void *loop_main(void *arg)
+{
+    struct arena *a = arena_new();
+    int64_t interval = (int64_t)cfg->cleanup_interval * SEC, next;
+
+    (void)arg;
+    next = ts_monotonic() + interval;
+    pthread_mutex_lock(&loop.lock);
+    while (!loop.stop) {
+        int64_t now = ts_monotonic();
+
+        if (now < next) {
+            wait_for(next - now);
+            continue;
+        }
+        next = now + interval;
+        pthread_mutex_unlock(&loop.lock);
+        arena_reset(a);
+        pass(a);
+        pthread_mutex_lock(&loop.lock);
+    }
+    pthread_mutex_unlock(&loop.lock);
+    arena_free(a);
+    store_thread_drop();
+    return NULL;
+}
+
+int cleanup_loop_start(struct err *err)
+{
+    pthread_condattr_t attr;
+
+    if (loop.started || !cfg || !cfg->enable_snapshots)
+        return 0;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&loop.wake, &attr);
+    pthread_condattr_destroy(&attr);
+    loop.stop = 0;
+    if (pthread_create(&loop.thread, NULL, loop_main, NULL) != 0) {
+        pthread_cond_destroy(&loop.wake);
+        return err_set(err, ERR_INTERNAL, "cannot start the cleanup thread");
+    }
+    loop.started = 1;
+    log_write(LOG_INFO, "cleanup loop: every %d s, prefix '%s', older than %d hours",
+              cfg->cleanup_interval, cfg->cleanup_prefix, cfg->cleanup_max_age_hours);
+    return 0;
+}
+
+void cleanup_loop_stop(void)
+{
+    if (!loop.started)
+        return;
+    pthread_mutex_lock(&loop.lock);
+    loop.stop = 1;
+    pthread_cond_broadcast(&loop.wake);
+    pthread_mutex_unlock(&loop.lock);
+    pthread_join(loop.thread, NULL);
+    pthread_cond_destroy(&loop.wake);
+    loop.started = 0;
+}
