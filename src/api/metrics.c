@@ -1,0 +1,63 @@
+/* metrics.c - GET /metrics: the process counters (http/metrics.c) plus gauges read from the
+ * database at scrape time, in the Prometheus text format. Protected by the API key like
+ * every path outside the probes. */
+#include "api/api.h"
+
+#include <stdlib.h>
+
+#include "http/metrics.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Compile jobs per status and the webhook backlog; a failed query leaves its gauge out. */
+static void read_gauges(struct req *req, struct metrics_gauges *g)
+{
+    struct status_count *jobs = NULL;
+    struct webhook_stats hooks;
+    struct err err = ERR_INIT;
+    store *st = store_thread(&err);
+
+    if (st && store_job_count_by_status(st, req->arena, &jobs, &g->njobs, &err) == 0) {
+        g->jobs = jobs;
+        g->jobs_ok = 1;
+    }
+    if (st && g->jobs_ok && store_webhook_stats(st, &hooks, &err) == 0) {
+        g->webhook_pending = hooks.pending;
+        g->webhook_ok = 1;
+    }
+    if (!g->jobs_ok || !g->webhook_ok)
+        log_write(LOG_WARN, "request %s: metrics: reading the database failed: %s",
+                  req->request_id, err.msg);
+    err_release(&err);
+}
+
+/* The body is rendered before the reply: hand it over in one piece. */
+static int emit(void *ctx, struct buf *out)
+{
+    struct buf *body = ctx;
+
+    buf_append(out, body->data, body->len);
+    return 0;
+}
+
+static void release(void *ctx)
+{
+    struct buf *body = ctx;
+
+    buf_release(body);
+    free(body);
+}
+
+int api_metrics(struct req *req)
+{
+    struct metrics_gauges g = { 0 };
+    struct buf *body = xmalloc(sizeof(*body));
+
+    buf_init(body);
+    read_gauges(req, &g);
+    metrics_render(body, &g);
+    return http_reply_stream(req, 200, METRICS_CTYPE, emit, release, body);
+}
