@@ -28,7 +28,8 @@ CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
-SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/service/*.c src/api/*.c src/http/*.c))
+SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/service/*.c src/api/*.c src/http/*.c \
+                                src/cli/*.c))
 LIB_OBJ  := $(SRC:%.c=$(OUT)/%.o)
 MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -98,5 +99,22 @@ $(TOKENS_DATA_OBJ): src/service/tokens_data.S $(TOKENS_RANKS)
 
 $(OUT)/libengram.a: $(TOKENS_DATA_OBJ)
 # --- end of tokenizer data ------------------------------------------------------------------
+
+# --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
+BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor
+
+$(OUT)/bench/loadgen: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
+
+$(OUT)/bench/store_floor: bench/store_floor.c $(OUT)/libengram.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS)
+
+.PHONY: bench-tools
+bench-tools: $(BENCH_BIN)
+# --- end of bench ---------------------------------------------------------------------------
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "cli/backup_cmd.h"
+#include "cli/snapshot.h"
 #include "http/server.h"
 #include "service/service.h"
 #include "store/store.h"
@@ -28,6 +30,10 @@ static const char usage[] =
     "  serve      start the HTTP server (applies pending migrations first)\n"
     "  migrate    apply pending schema migrations and report what was done\n"
     "  backup     copy the whole SQLite database to a file, online (PostgreSQL: pg_dump)\n"
+    "  export     write a subject's export document (JSON with a SHA-256 checksum)\n"
+    "  import     import a subject export document, all or nothing\n"
+    "  snapshot   create, list and restore subject snapshots; bootstrap persona snapshots\n"
+    "  cleanup    delete stale ephemeral subjects (literal id prefix, default live_)\n"
     "  version    print the version\n"
     "  help       show this help; `engram <command> --help` for a command\n"
     "\n"
@@ -223,6 +229,17 @@ int main(int argc, char **argv)
         return wants_help(argc, argv) ? (fputs(migrate_usage, stdout), 0) : cmd_migrate();
     if (strcmp(cmd, "backup") == 0)
         return wants_help(argc, argv) ? (fputs(backup_usage, stdout), 0) : cmd_backup(argc, argv);
+    if (strcmp(cmd, "export") == 0)
+        return wants_help(argc, argv) ? (fputs(cmd_export_usage, stdout), 0)
+                                      : cmd_export(argc, argv);
+    if (strcmp(cmd, "import") == 0)
+        return wants_help(argc, argv) ? (fputs(cmd_import_usage, stdout), 0)
+                                      : cmd_import(argc, argv);
+    if (strcmp(cmd, "snapshot") == 0)
+        return cmd_snapshot(argc, argv);
+    if (strcmp(cmd, "cleanup") == 0)
+        return wants_help(argc, argv) ? (fputs(cmd_cleanup_usage, stdout), 0)
+                                      : cmd_cleanup(argc, argv);
     fprintf(stderr, "engram: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }

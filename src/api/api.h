@@ -30,5 +30,39 @@ int api_memories_search(struct req *req);
 int api_context(struct req *req);
 /* labels.c (sensitivity labels) */
 int api_memories_labels(struct req *req);
+/* metrics.c (Prometheus text) */
+int api_metrics(struct req *req);
+/* admin_jobs.c (compile jobs, operator view) */
+int api_admin_jobs_list(struct req *req);
+int api_admin_jobs_delete(struct req *req);
+/* admin_export.c (subject export and import) */
+int api_admin_export(struct req *req);
+int api_admin_import(struct req *req);
 
+/* admin_memory.c (memory payload export/import) */
+int api_admin_memory_export(struct req *req);
+int api_admin_memory_import(struct req *req);
+
+/* admin_snapshots.c (snapshots and cleanup, flag-gated) */
+int api_admin_snapshots_list(struct req *req);
+int api_admin_snapshots_create(struct req *req);
+int api_admin_snapshots_restore(struct req *req);
+int api_admin_snapshots_restore_by_name(struct req *req);
+int api_admin_cleanup(struct req *req);
+/* Their response bodies, also printed by `engram snapshot` and `engram cleanup` (new
+ * references; the structs come from service/snapshots.h and service/cleanup.h). */
+struct snapshot;
+struct snapshot_create_result;
+struct snapshot_restore_result;
+struct cleanup_result;
+json_t *api_snapshot_json(const struct snapshot *s);
+json_t *api_snapshot_list_json(const struct snapshot *snaps, size_t n);
+json_t *api_snapshot_create_json(const struct snapshot_create_result *r);
+json_t *api_snapshot_restore_json(const struct snapshot_restore_result *r);
+json_t *api_cleanup_json(const struct cleanup_result *r, int dry_run);
+/* admin_webhooks.c (the webhook queue, spec/api.md §7.3) */
+int api_admin_webhooks_list(struct req *req);
+int api_admin_webhooks_stats(struct req *req);
+int api_admin_webhooks_get(struct req *req);
+int api_admin_webhooks_purge(struct req *req);
 #endif

@@ -160,7 +160,7 @@ int api_episodes_batch(struct req *req)
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = store_thread(&req->err);
-    if (!st || episodes_record(req->arena, st, req->tenant, eps, n, &req->err) < 0)
+    if (!st || episodes_record_batch(req->arena, st, req->tenant, eps, n, &req->err) < 0)
         return -1;
     list = json_array();
     for (i = 0; i < n; i++)

@@ -1,5 +1,5 @@
 /* middleware.h - the request pipeline in the spec's order (spec/api.md §1.3):
- * CORS → request id → API key → tenant → routing (404/405) → handler. */
+ * CORS → request id → API key → rate limit → tenant → routing (404/405) → handler. */
 #ifndef ENGRAM_HTTP_MIDDLEWARE_H
 #define ENGRAM_HTTP_MIDDLEWARE_H
 

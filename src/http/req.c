@@ -2,6 +2,7 @@
 #include "http/req.h"
 
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -99,6 +100,12 @@ static int queue(struct req *req, int status, char *body, size_t len, const char
     MHD_add_response_header(r, "Content-Type", ctype);
     MHD_add_response_header(r, "X-Request-ID", req->request_id);
     add_cors(req, r);
+    if (req->retry_after > 0) {
+        char secs[16];
+
+        snprintf(secs, sizeof(secs), "%d", req->retry_after);
+        MHD_add_response_header(r, "Retry-After", secs);
+    }
     if (req->body_too_large)
         MHD_add_response_header(r, "Connection", "close");
     ok = MHD_queue_response(req->conn, (unsigned int)status, r);
@@ -126,6 +133,84 @@ int http_reply_text(struct req *req, int status, const char *text)
     if (!copy)
         return -1;
     return queue(req, status, copy, strlen(copy), "text/plain; charset=utf-8");
+}
+
+/* A streamed body: the producer's ctx and the bytes it produced that MHD has not taken. */
+struct stream {
+    http_stream_fn *fn;
+    http_stream_free_fn *free_fn;
+    void *ctx;
+    struct buf pending;   /* produced by fn, sent from off on */
+    size_t off;
+    int done;             /* fn returned 0: pending is the last of the body */
+};
+
+#define STREAM_BLOCK (64 * 1024)   /* MHD's read size for streamed bodies */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct stream *s = cls;
+    size_t n;
+
+    (void)pos;
+    while (s->off == s->pending.len) {
+        int rc;
+
+        if (s->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        buf_reset(&s->pending);
+        s->off = 0;
+        rc = s->fn(s->ctx, &s->pending);
+        if (rc < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (rc == 0)
+            s->done = 1;
+    }
+    n = s->pending.len - s->off;
+    if (n > max)
+        n = max;
+    memcpy(out, s->pending.data + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *s = cls;
+
+    s->free_fn(s->ctx);
+    buf_release(&s->pending);
+    free(s);
+}
+
+int http_reply_stream(struct req *req, int status, const char *ctype, http_stream_fn *fn,
+                      http_stream_free_fn *free_fn, void *ctx)
+{
+    struct stream *s = calloc(1, sizeof(*s));
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+
+    if (!s) {
+        free_fn(ctx);
+        return -1;
+    }
+    s->fn = fn;
+    s->free_fn = free_fn;
+    s->ctx = ctx;
+    buf_init(&s->pending);
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, s,
+                                          stream_free);
+    if (!r) {
+        stream_free(s);
+        return -1;
+    }
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "X-Request-ID", req->request_id);
+    add_cors(req, r);
+    ok = MHD_queue_response(req->conn, (unsigned int)status, r);
+    MHD_destroy_response(r);   /* MHD keeps its own reference until the body is sent */
+    req->status = status;
+    return ok == MHD_YES ? 0 : -1;
 }
 
 /* Middleware errors (401, 403, 429, 400 missing_tenant) carry no request_id (spec §1.6). */

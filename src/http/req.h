@@ -36,6 +36,7 @@ struct req {
     int64_t started_us;           /* monotonic start time */
     int status;                   /* status of the reply sent, 0 before */
     int calls;                    /* access-handler calls so far */
+    int retry_after;              /* > 0: the reply carries Retry-After (429, rate limiter) */
 };
 
 /* Reply with status and a JSON body (steals the reference to body). Returns 0. */
@@ -44,6 +45,21 @@ int http_reply_json(struct req *req, int status, json_t *body);
 int http_reply_error(struct req *req, const struct err *e);
 /* Reply with a plain-text body. Returns 0. */
 int http_reply_text(struct req *req, int status, const char *text);
+
+/* A streamed body (http_reply_stream): append the next bytes to out and return 1 while more
+ * follows, 0 once the body is complete, -1 on a failure (the connection is then closed
+ * without the end of the body, so the client sees a truncated response). It runs on the
+ * worker thread of the connection, between the reads of other connections of that thread. */
+typedef int http_stream_fn(void *ctx, struct buf *out);
+/* Releases ctx once the response is done: complete, failed, or dropped by the client. */
+typedef void http_stream_free_fn(void *ctx);
+
+/* Reply with status and a body of content type ctype produced by fn as the client reads it
+ * (chunked transfer encoding; memory stays bounded by what one fn call appends). ctx belongs
+ * to the response from this call on: free_fn(ctx) runs exactly once, also when queueing
+ * fails. Returns 0, or -1 if the response could not be queued. */
+int http_reply_stream(struct req *req, int status, const char *ctype, http_stream_fn *fn,
+                      http_stream_free_fn *free_fn, void *ctx);
 
 /* Request header (case-insensitive name) or NULL. */
 const char *req_header(struct req *req, const char *name);

@@ -21,6 +21,7 @@
 #include "service/conflicts.h"
 #include "service/embed.h"
 #include "service/episodes.h"
+#include "service/webhooks.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
@@ -233,7 +234,11 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
         res->nmemories = 0;
         return 0;
     }
-    return write_compile(a, st, tenant, subject, eps, neps, res, now, err);
+    if (write_compile(a, st, tenant, subject, eps, neps, res, now, err) < 0)
+        return -1;
+    return webhooks_record(st, "memories.compiled",
+                           json_pack("{s:s,s:I}", "subject_id", subject, "memories_created",
+                                     (json_int_t)res->nmemories), err);
 }
 
 /* Embed every new memory's content in one provider call and store the vectors in a fresh
@@ -301,6 +306,7 @@ static int compile_locked(struct arena *a, store *st, const char *tenant, const 
         store_tx_rollback(st);
         return -1;
     }
+    webhooks_wake();
     return 0;
 }
 

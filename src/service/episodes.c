@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "service/webhooks.h"
 #include "util/ts.h"
 
 int subject_check_writable(const char *subject, struct err *err)
@@ -18,8 +19,9 @@ int subject_check_writable(const char *subject, struct err *err)
     return 0;
 }
 
+/* Insert every episode; fresh[i] = 1 when eps[i] was new (not an idempotent replay). */
 static int insert_all(struct arena *a, store *st, struct episode *eps, size_t n,
-                      struct err *err)
+                      unsigned char *fresh, struct err *err)
 {
     size_t i;
     int inserted;
@@ -27,14 +29,53 @@ static int insert_all(struct arena *a, store *st, struct episode *eps, size_t n,
     for (i = 0; i < n; i++) {
         if (store_episode_insert(st, a, &eps[i], &inserted, err) < 0)
             return -1;
+        fresh[i] = inserted != 0;
     }
     return 0;
 }
 
-int episodes_record(struct arena *a, store *st, const char *tenant, struct episode *eps,
-                    size_t n, struct err *err)
+/* The webhook event of an ingest (spec/api.md §1.12) for the episodes it created: one
+ * episode.created for a single ingest, one episodes.batch_created (subject ids distinct, in
+ * order of first appearance) for a batch; none when every episode was a replay. */
+static int record_event(store *st, const struct episode *eps, const unsigned char *fresh,
+                        size_t n, int batch, struct err *err)
+{
+    json_t *ids;
+    size_t i, j, count = 0;
+
+    if (!webhooks_enabled() || (!batch && !fresh[0]))
+        return 0;
+    if (!batch)
+        return webhooks_record(st, "episode.created",
+                               json_pack("{s:s,s:s}", "id", eps[0].id, "subject_id",
+                                         eps[0].subject_id), err);
+    ids = json_array();
+    for (i = 0; i < n; i++) {
+        if (!fresh[i])
+            continue;
+        count++;
+        for (j = 0; j < json_array_size(ids); j++) {
+            if (strcmp(json_string_value(json_array_get(ids, j)), eps[i].subject_id) == 0)
+                break;
+        }
+        if (j == json_array_size(ids))
+            json_array_append_new(ids, json_string(eps[i].subject_id));
+    }
+    if (count == 0) {
+        json_decref(ids);
+        return 0;
+    }
+    return webhooks_record(st, "episodes.batch_created",
+                           json_pack("{s:I,s:o}", "count", (json_int_t)count, "subject_ids", ids),
+                           err);
+}
+
+/* episodes_record; batch: a POST /v1/episodes/batch, whatever n. */
+static int record(struct arena *a, store *st, const char *tenant, struct episode *eps, size_t n,
+                  int batch, struct err *err)
 {
     int64_t now = ts_now();
+    unsigned char *fresh = arena_calloc(a, n ? n : 1, 1);
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -47,13 +88,27 @@ int episodes_record(struct arena *a, store *st, const char *tenant, struct episo
         eps[i].created_at = now;
         eps[i].last_compiled_at = TS_NULL;
     }
-    if (n == 1)
-        return insert_all(a, st, eps, n, err);
+    if (!batch && !webhooks_enabled())
+        return insert_all(a, st, eps, n, fresh, err);
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if (insert_all(a, st, eps, n, err) < 0 || store_tx_commit(st, err) < 0) {
+    if (insert_all(a, st, eps, n, fresh, err) < 0 ||
+        record_event(st, eps, fresh, n, batch, err) < 0 || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }
+    webhooks_wake();
     return 0;
+}
+
+int episodes_record(struct arena *a, store *st, const char *tenant, struct episode *eps,
+                    size_t n, struct err *err)
+{
+    return record(a, st, tenant, eps, n, n != 1, err);
+}
+
+int episodes_record_batch(struct arena *a, store *st, const char *tenant, struct episode *eps,
+                          size_t n, struct err *err)
+{
+    return record(a, st, tenant, eps, n, 1, err);
 }

@@ -15,9 +15,15 @@ int subject_check_writable(const char *subject, struct err *err);
 
 /* Store n validated episodes for tenant (NULL = none). Fills each id, tenant_id and the
  * shared created_at. When an idempotency key names an existing episode, eps[i] becomes that
- * episode. n > 1 runs in one transaction: on any failure nothing is written.
+ * episode. n > 1 runs in one transaction: on any failure nothing is written. With webhooks on,
+ * the event (spec/api.md §1.12) is recorded in the same transaction, for the episodes that
+ * were new.
  * Strings of replaced episodes live in arena a. */
 int episodes_record(struct arena *a, store *st, const char *tenant, struct episode *eps,
                     size_t n, struct err *err);
+/* episodes_record for POST /v1/episodes/batch: one transaction, and its webhook event is
+ * episodes.batch_created whatever n (a single ingest fires episode.created). */
+int episodes_record_batch(struct arena *a, store *st, const char *tenant, struct episode *eps,
+                          size_t n, struct err *err);
 
 #endif

@@ -2,9 +2,10 @@
  *
  * A job is a compile_jobs row. Worker threads claim rows with a lease (store_job_claim), run
  * compile_subject, and end the row completed or failed. One keeper thread renews the lease of
- * every running job every lease/3 and purges old terminal jobs hourly. A worker that finds
- * nothing to claim sleeps on a condition variable for at most a second, so jobs submitted by
- * other processes and jobs whose worker died (expired lease) are picked up too: a job accepted
+ * every running job every lease/3 and, hourly, purges old terminal jobs and expired
+ * rate-limit windows (distributed strategy). A worker that finds nothing to claim sleeps on a
+ * condition variable for at most a second, so jobs submitted by other processes and jobs
+ * whose worker died (expired lease) are picked up too: a job accepted
  * with 202 reaches a terminal state across restarts. Compile is idempotent, so a re-run after
  * a crash creates nothing twice.
  *
@@ -331,6 +332,25 @@ static void purge_old(void)
     err_release(&err);
 }
 
+/* Distributed rate limiting keeps the current window and the five before it (data-model.md
+ * §5); older rows are dead weight. */
+static void purge_rate_limits(void)
+{
+    struct err err = ERR_INIT;
+    int64_t deleted = 0, window;
+    store *st;
+
+    if (!cfg || cfg->rate_limit_rpm <= 0 || !cfg->rate_limit_distributed)
+        return;
+    window = ts_now() / SEC / 60 * 60;
+    st = store_thread(&err);
+    if (!st || store_ratelimit_purge(st, window - 300, &deleted, &err) < 0)
+        log_write(LOG_WARN, "rate limit: purging old windows failed: %s", err.msg);
+    else if (deleted > 0)
+        log_write(LOG_INFO, "rate limit: purged %lld old windows", (long long)deleted);
+    err_release(&err);
+}
+
 static void *keeper_main(void *arg)
 {
     int64_t next_purge = ts_monotonic() + PURGE_EVERY;
@@ -349,6 +369,7 @@ static void *keeper_main(void *arg)
         renew_all(ids, n);
         if (ts_monotonic() >= next_purge) {
             purge_old();
+            purge_rate_limits();
             next_purge += PURGE_EVERY;
         }
         pthread_mutex_lock(&jobs.lock);

@@ -1,5 +1,5 @@
 /* service.h - start and stop the service layer's process-wide parts in one call: compiler
- * patterns, embedding provider, tokenizer, compile job workers. */
+ * patterns, embedding provider, tokenizer, compile job workers, the cleanup loop. */
 #ifndef ENGRAM_SERVICE_SERVICE_H
 #define ENGRAM_SERVICE_SERVICE_H
 

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "service/webhooks.h"
+
 int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
                       struct timeline *out, struct err *err)
 {
@@ -22,19 +24,34 @@ int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, 
     return store_subject_list(st, a, tenant, limit, offset, out, n, err);
 }
 
+/* subject.deleted (spec/api.md §1.12): fired by every delete, even of nothing. */
+static int record_deleted(store *st, const char *subject, int64_t episodes, int64_t memories,
+                          struct err *err)
+{
+    return webhooks_record(st, "subject.deleted",
+                           json_pack("{s:s,s:I,s:I}", "subject_id", subject, "episodes_deleted",
+                                     (json_int_t)episodes, "memories_deleted",
+                                     (json_int_t)memories), err);
+}
+
 int subjects_delete(store *st, const char *tenant, const char *subject,
                     int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
 {
+    int reserved = store_subject_reserved(subject);
+
     *episodes_deleted = 0;
     *memories_deleted = 0;
-    if (store_subject_reserved(subject))
+    if (reserved && !webhooks_enabled())
         return 0;
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if (store_subject_delete(st, tenant, subject, episodes_deleted, memories_deleted,
-                             err) < 0 || store_tx_commit(st, err) < 0) {
+    if ((!reserved && store_subject_delete(st, tenant, subject, episodes_deleted,
+                                           memories_deleted, err) < 0) ||
+        record_deleted(st, subject, *episodes_deleted, *memories_deleted, err) < 0 ||
+        store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }
+    webhooks_wake();
     return 0;
 }

@@ -561,6 +561,18 @@ const struct store_ops store_postgres_ops = {
     .episode_insert_many = pg_episode_insert_many,
     .memory_insert_many = pg_memory_insert_many,
 
+    /* postgres_snapshots.c */
+    .snapshot_insert = pg_snapshot_insert,
+    .snapshot_get = pg_snapshot_get,
+    .snapshot_find = pg_snapshot_find,
+    .snapshot_list = pg_snapshot_list,
+    .subject_copy = pg_subject_copy,
+    .subject_newest_episode = pg_subject_newest_episode,
+    .cleanup_candidates = pg_cleanup_candidates,
+    .subject_purge = pg_subject_purge,
+    .maintenance_trylock = pg_maintenance_trylock,
+    .maintenance_unlock = pg_maintenance_unlock,
+
     /* postgres_jobs.c */
     .compile_job_count_stuck = pg_compile_job_count_stuck,
     .job_insert = pg_job_insert,
@@ -572,4 +584,20 @@ const struct store_ops store_postgres_ops = {
 
     /* postgres_backup.c */
     .backup = pg_backup,
+
+    /* postgres_ratelimit.c */
+    .ratelimit_hit = pg_ratelimit_hit,
+    .ratelimit_purge = pg_ratelimit_purge,
+    .job_list = pg_job_list,
+    .job_delete = pg_job_delete,
+    .job_count_by_status = pg_job_count_by_status,
+
+    /* postgres_webhooks.c */
+    .webhook_insert = pg_webhook_insert,
+    .webhook_claim = pg_webhook_claim,
+    .webhook_update = pg_webhook_update,
+    .webhook_list = pg_webhook_list,
+    .webhook_stats = pg_webhook_stats,
+    .webhook_get = pg_webhook_get,
+    .webhook_purge = pg_webhook_purge,
 };

@@ -222,6 +222,32 @@ int sq_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *co
 int sq_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err);
 int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
 
+/* ---- snapshots, subject copy, cleanup (sqlite_snapshots.c) ---- */
+
+/* Register the SQL functions the subject copy uses on db: engram_uuid4() (a fresh UUIDv4 per
+ * call) and engram_ts_shift(ts, shift_us, clamp) (a fixed-width timestamp moved by shift_us,
+ * at most clamp unless clamp is NULL; NULL stays NULL). Returns the SQLite result code. */
+int sq_register_functions(sqlite3 *db);
+
+int sq_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
+int sq_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
+                    struct err *err);
+int sq_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
+                     struct snapshot **out, struct err *err);
+int sq_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
+                     struct err *err);
+int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+                    struct err *err);
+int sq_subject_newest_episode(store *st, const char *subject, int all_tenants,
+                              const char *tenant, int64_t *newest, struct err *err);
+int sq_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
+                          const char *tenant, int64_t cutoff, size_t limit,
+                          struct subject_ref **out, size_t *n, struct err *err);
+int sq_subject_purge(store *st, const char *tenant, const char *subject,
+                     struct copy_counts *out, struct err *err);
+int sq_maintenance_trylock(store *st, int *acquired, struct err *err);
+int sq_maintenance_unlock(store *st, struct err *err);
+
 /* ---- compile jobs (sqlite_jobs.c) ---- */
 
 int sq_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
@@ -239,5 +265,32 @@ int sq_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err
 /* ---- full-database backup (sqlite_backup.c) ---- */
 
 int sq_backup(store *st, const char *path, struct err *err);
+
+/* ---- rate limits and job admin (sqlite_ratelimit.c) ---- */
+
+int sq_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
+                     int64_t *count, struct err *err);
+int sq_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
+int sq_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
+                size_t offset, struct compile_job **out, size_t *n, int64_t *total,
+                struct err *err);
+int sq_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+int sq_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
+                           struct err *err);
+
+/* ---- webhook events (sqlite_webhooks.c) ---- */
+
+int sq_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
+int sq_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                     size_t limit, struct webhook_event **out, size_t *n, struct err *err);
+int sq_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
+int sq_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
+                    size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
+                    struct err *err);
+int sq_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
+int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
+                   struct err *err);
+int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
+                     struct err *err);
 
 #endif

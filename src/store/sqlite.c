@@ -200,8 +200,12 @@ static int set_wal(struct sqlite_store *s, struct err *err)
 
 static int configure(struct sqlite_store *s, struct err *err)
 {
+    /* 16 MiB page cache per connection and in-memory temp tables: a snapshot restore of
+     * 400 memories with 1536-float embeddings halves its memories statement with them. */
     static const char pragmas[] = "PRAGMA synchronous = NORMAL;"
-                                  "PRAGMA foreign_keys = OFF;";
+                                  "PRAGMA foreign_keys = OFF;"
+                                  "PRAGMA cache_size = -16384;"
+                                  "PRAGMA temp_store = MEMORY;";
     int rc;
 
     sqlite3_extended_result_codes(s->db, 1);
@@ -211,6 +215,9 @@ static int configure(struct sqlite_store *s, struct err *err)
     rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return sq_fail(s, "connection setup", rc, err);
+    rc = sq_register_functions(s->db);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, "registering SQL functions", rc, err);
     return 0;
 }
 
@@ -404,6 +411,18 @@ const struct store_ops store_sqlite_ops = {
     .episode_insert_many = sq_episode_insert_many,
     .memory_insert_many = sq_memory_insert_many,
 
+    /* sqlite_snapshots.c */
+    .snapshot_insert = sq_snapshot_insert,
+    .snapshot_get = sq_snapshot_get,
+    .snapshot_find = sq_snapshot_find,
+    .snapshot_list = sq_snapshot_list,
+    .subject_copy = sq_subject_copy,
+    .subject_newest_episode = sq_subject_newest_episode,
+    .cleanup_candidates = sq_cleanup_candidates,
+    .subject_purge = sq_subject_purge,
+    .maintenance_trylock = sq_maintenance_trylock,
+    .maintenance_unlock = sq_maintenance_unlock,
+
     /* sqlite_jobs.c */
     .compile_job_count_stuck = sq_compile_job_count_stuck,
     .job_insert = sq_job_insert,
@@ -415,4 +434,20 @@ const struct store_ops store_sqlite_ops = {
 
     /* sqlite_backup.c */
     .backup = sq_backup,
+
+    /* sqlite_ratelimit.c */
+    .ratelimit_hit = sq_ratelimit_hit,
+    .ratelimit_purge = sq_ratelimit_purge,
+    .job_list = sq_job_list,
+    .job_delete = sq_job_delete,
+    .job_count_by_status = sq_job_count_by_status,
+
+    /* sqlite_webhooks.c */
+    .webhook_insert = sq_webhook_insert,
+    .webhook_claim = sq_webhook_claim,
+    .webhook_update = sq_webhook_update,
+    .webhook_list = sq_webhook_list,
+    .webhook_stats = sq_webhook_stats,
+    .webhook_get = sq_webhook_get,
+    .webhook_purge = sq_webhook_purge,
 };

@@ -372,6 +372,70 @@ int store_memory_insert_many(store *st, const struct memory *mems, size_t n, str
     return st->ops->memory_insert_many(st, mems, n, err);
 }
 
+/* ---- snapshots and cleanup ---- */
+
+int store_snapshot_insert(store *st, const struct snapshot *snap, struct err *err)
+{
+    return st->ops->snapshot_insert(st, snap, err);
+}
+
+int store_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
+                       struct err *err)
+{
+    return st->ops->snapshot_get(st, a, id, out, err);
+}
+
+int store_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
+                        struct snapshot **out, struct err *err)
+{
+    return st->ops->snapshot_find(st, a, name, version, out, err);
+}
+
+int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
+                        struct err *err)
+{
+    return st->ops->snapshot_list(st, a, out, n, err);
+}
+
+/* Several statements on SQLite: outside a transaction a failure would leave half a copy. */
+int store_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+                       struct err *err)
+{
+    if (!st->in_tx)
+        BUG("store_subject_copy outside a transaction");
+    return st->ops->subject_copy(st, spec, out, err);
+}
+
+int store_subject_newest_episode(store *st, const char *subject, int all_tenants,
+                                 const char *tenant, int64_t *newest, struct err *err)
+{
+    return st->ops->subject_newest_episode(st, subject, all_tenants, tenant, newest, err);
+}
+
+int store_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
+                             const char *tenant, int64_t cutoff, size_t limit,
+                             struct subject_ref **out, size_t *n, struct err *err)
+{
+    return st->ops->cleanup_candidates(st, a, prefix, all_tenants, tenant, cutoff, limit, out,
+                                       n, err);
+}
+
+int store_subject_purge(store *st, const char *tenant, const char *subject,
+                        struct copy_counts *out, struct err *err)
+{
+    return st->ops->subject_purge(st, tenant, subject, out, err);
+}
+
+int store_maintenance_trylock(store *st, int *acquired, struct err *err)
+{
+    return st->ops->maintenance_trylock(st, acquired, err);
+}
+
+int store_maintenance_unlock(store *st, struct err *err)
+{
+    return st->ops->maintenance_unlock(st, err);
+}
+
 /* ---- compile jobs ---- */
 
 int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
@@ -423,4 +487,81 @@ int store_subject_lock(store *st, const char *tenant, const char *subject, struc
     if (!st->in_tx)
         BUG("store_subject_lock outside a transaction");
     return st->ops->subject_lock(st, tenant, subject, err);
+}
+
+/* ---- rate limits and job admin ---- */
+
+int store_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
+                        int64_t *count, struct err *err)
+{
+    if (st->in_tx)
+        BUG("store_ratelimit_hit inside a transaction");
+    return st->ops->ratelimit_hit(st, key, window_start, now, count, err);
+}
+
+int store_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err)
+{
+    return st->ops->ratelimit_purge(st, before, deleted, err);
+}
+
+int store_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
+                   size_t offset, struct compile_job **out, size_t *n, int64_t *total,
+                   struct err *err)
+{
+    return st->ops->job_list(st, a, f, limit, offset, out, n, total, err);
+}
+
+int store_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
+{
+    return st->ops->job_delete(st, f, deleted, err);
+}
+
+int store_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
+                              struct err *err)
+{
+    return st->ops->job_count_by_status(st, a, out, n, err);
+}
+
+/* ---- webhook events ---- */
+
+int store_webhook_insert(store *st, const struct webhook_event *ev, struct err *err)
+{
+    return st->ops->webhook_insert(st, ev, err);
+}
+
+int store_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                        size_t limit, struct webhook_event **out, size_t *n, struct err *err)
+{
+    if (st->in_tx)
+        BUG("store_webhook_claim inside a transaction");
+    return st->ops->webhook_claim(st, a, now, lease_until, limit, out, n, err);
+}
+
+int store_webhook_update(store *st, const struct webhook_event *ev, struct err *err)
+{
+    return st->ops->webhook_update(st, ev, err);
+}
+
+int store_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
+                       size_t limit, size_t offset, struct webhook_event **out, size_t *n,
+                       int64_t *total, struct err *err)
+{
+    return st->ops->webhook_list(st, a, f, limit, offset, out, n, total, err);
+}
+
+int store_webhook_stats(store *st, struct webhook_stats *out, struct err *err)
+{
+    return st->ops->webhook_stats(st, out, err);
+}
+
+int store_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
+                      struct err *err)
+{
+    return st->ops->webhook_get(st, a, id, out, err);
+}
+
+int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
+                        struct err *err)
+{
+    return st->ops->webhook_purge(st, f, deleted, err);
 }

@@ -158,6 +158,43 @@ struct migrate_result {
     int applied;        /* steps applied by this run */
 };
 
+struct job_filter;     /* rate limits and job admin: defined below the wrappers */
+struct status_count;
+
+/* A row of the outbound webhook queue (spec/data-model.md §1.2 webhook_events). */
+struct webhook_event {
+    char id[UUID_STR_LEN];
+    const char *tenant_id;        /* always NULL for events Engram records */
+    const char *event;            /* "episode.created", "memories.compiled", ... */
+    const char *payload;          /* compact JSON envelope {"event","timestamp","data"} */
+    const char *status;           /* pending | delivered | dead_letter */
+    int64_t attempts;             /* delivery attempts made so far */
+    int64_t max_attempts;         /* attempts before dead_letter (5) */
+    int64_t last_attempt_at;      /* TS_NULL before the first attempt */
+    int64_t next_attempt_at;      /* when the event is due (TS_NULL = now); a claim pushes it
+                                   * forward by the claim lease */
+    const char *last_error;       /* NULL until an attempt failed */
+    int http_status;              /* status of the last answer; 0 = NULL (none yet, or a
+                                   * transport error) */
+    int64_t created_at;
+    int64_t delivered_at;         /* TS_NULL until delivered */
+};
+
+/* Filters of the webhook admin reads and purge; each NULL = no filter, else an exact match. */
+struct webhook_filter {
+    const char *status;
+    const char *event;
+    const char *tenant;           /* tenant_id = value: rows without a tenant never match */
+};
+
+/* Webhook event counts per status (GET /admin/webhooks/stats). */
+struct webhook_stats {
+    int64_t pending;
+    int64_t delivered;
+    int64_t dead_letter;
+    int64_t total;                /* every row, whatever its status */
+};
+
 struct store_ops {
     const char *name;   /* "sqlite", "postgres" */
 
@@ -374,6 +411,63 @@ struct store_ops {
      * at path. Fails with ERR_CONFLICT if path exists. Not inside a transaction.
      * PostgreSQL has no native version: ERR_INVALID, pg_dump is the tool. */
     int (*backup)(store *st, const char *path, struct err *err);
+
+    /* ---- rate limits and job admin (spec/data-model.md §4, §5; api.md §7.2) ---- */
+
+    /* Count one hit of key in the fixed window that starts at window_start (epoch seconds, a
+     * multiple of 60) with one atomic upsert, updated_at = now; *count = the window's hits
+     * including this one. One autocommit statement: call it outside a transaction. It is on
+     * every request's path, so it never waits long: SQLite gives up after
+     * STORE_RATELIMIT_BUSY_MS of lock contention with ERR_UNAVAILABLE (not logged; the caller
+     * fails open and says so). */
+    int (*ratelimit_hit)(store *st, const char *key, int64_t window_start, int64_t now,
+                         int64_t *count, struct err *err);
+    /* Delete the windows with window_start < before; *deleted = count. */
+    int (*ratelimit_purge)(store *st, int64_t before, int64_t *deleted, struct err *err);
+    /* Compile jobs of every tenant matching f, newest first (created_at descending, then
+     * insertion order descending): at most limit rows after skipping offset; *total counts
+     * every match. An operator view, so not scoped to a tenant space. */
+    int (*job_list)(store *st, struct arena *a, const struct job_filter *f, size_t limit,
+                    size_t offset, struct compile_job **out, size_t *n, int64_t *total,
+                    struct err *err);
+    /* Delete the terminal jobs (completed, failed) matching f; *deleted = count. */
+    int (*job_delete)(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+    /* Compile jobs per status in every tenant, by status (byte order); statuses without jobs
+     * are left out. */
+    int (*job_count_by_status)(store *st, struct arena *a, struct status_count **out,
+                               size_t *n, struct err *err);
+
+    /* ---- webhook events (spec/api.md §1.12, §7.3; behavior.md §12) ---- */
+
+    /* Insert ev as given (id, tenant, status, counters, timestamps), inside the caller's
+     * transaction when one is open: the event is durable exactly when the change it
+     * describes commits. */
+    int (*webhook_insert)(store *st, const struct webhook_event *ev, struct err *err);
+    /* Claim at most limit due events: status 'pending' and next_attempt_at NULL or <= now,
+     * by next_attempt_at (NULL first) then insertion order. Every claimed row gets
+     * next_attempt_at = lease_until, so no connection or process claims it again before the
+     * lease ends; claims are exclusive (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one
+     * UPDATE under the write lock). Call outside a transaction. The rows as they stand after
+     * the claim go into *out in no particular order; *n 0 when nothing is due. */
+    int (*webhook_claim)(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                         size_t limit, struct webhook_event **out, size_t *n,
+                         struct err *err);
+    /* Write the delivery state of row ev->id: status, attempts, last_attempt_at,
+     * next_attempt_at, last_error, http_status, delivered_at. */
+    int (*webhook_update)(store *st, const struct webhook_event *ev, struct err *err);
+    /* One page of the events matching f, newest first (created_at, then insertion order,
+     * descending): at most limit rows after skipping offset; *total counts every match. */
+    int (*webhook_list)(store *st, struct arena *a, const struct webhook_filter *f,
+                        size_t limit, size_t offset, struct webhook_event **out, size_t *n,
+                        int64_t *total, struct err *err);
+    int (*webhook_stats)(store *st, struct webhook_stats *out, struct err *err);
+    /* The event with that id; *out NULL when there is none (also for a malformed id). */
+    int (*webhook_get)(store *st, struct arena *a, const char *id, struct webhook_event **out,
+                       struct err *err);
+    /* Delete the terminal events (delivered, dead_letter) matching f (a status filter naming
+     * another status deletes nothing); *deleted = count. */
+    int (*webhook_purge)(store *st, const struct webhook_filter *f, int64_t *deleted,
+                         struct err *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -506,5 +600,48 @@ int store_backup(store *st, const char *path, struct err *err);
 
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);
+
+/* ---- rate limits and job admin ---- */
+
+/* How long ratelimit_hit waits for SQLite's write lock before it fails open. */
+#define STORE_RATELIMIT_BUSY_MS 200
+
+/* Filters of the operator's job list and purge (spec/api.md §7.2); NULL = no filter. A tenant
+ * filter matches that tenant exactly (jobs under no tenant never match one). */
+struct job_filter {
+    const char *status;
+    const char *subject_id;
+    const char *tenant_id;
+};
+
+struct status_count {
+    const char *status;
+    int64_t count;
+};
+
+int store_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
+                        int64_t *count, struct err *err);
+int store_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
+int store_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
+                   size_t offset, struct compile_job **out, size_t *n, int64_t *total,
+                   struct err *err);
+int store_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+int store_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
+                              struct err *err);
+
+/* ---- webhook events ---- */
+
+int store_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
+int store_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+                        size_t limit, struct webhook_event **out, size_t *n, struct err *err);
+int store_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
+int store_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
+                       size_t limit, size_t offset, struct webhook_event **out, size_t *n,
+                       int64_t *total, struct err *err);
+int store_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
+int store_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
+                      struct err *err);
+int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
+                        struct err *err);
 
 #endif

@@ -300,6 +300,71 @@ static int load_memory_loop(struct config *c, const struct source *s, struct err
     return 0;
 }
 
+/* The memory payload import caps (spec/api.md §6.4, §6.5): exceeding one answers 413. */
+static int load_import_limits(struct config *c, const struct source *s, struct err *err)
+{
+    long x;
+
+    if (get_long(s, "STATEWAVE_MEMORY_IMPORT_MAX_EPISODES", 50000, 0, 100000000, &x, err) < 0)
+        return -1;
+    c->import_max_episodes = (size_t)x;
+    if (get_long(s, "STATEWAVE_MEMORY_IMPORT_MAX_MEMORIES", 50000, 0, 100000000, &x, err) < 0)
+        return -1;
+    c->import_max_memories = (size_t)x;
+    if (get_long(s, "STATEWAVE_MEMORY_IMPORT_MAX_SUBJECTS", 100, 0, 1000000, &x, err) < 0)
+        return -1;
+    c->import_max_subjects = (size_t)x;
+    return 0;
+}
+
+/* Snapshots and the background cleanup (spec/backup-snapshots.md §5.1, §7.4). */
+static int load_snapshots(struct config *c, const struct source *s, struct err *err)
+{
+    long x;
+
+    if (get_bool(s, "STATEWAVE_ENABLE_SNAPSHOTS", 0, &c->enable_snapshots, err) < 0)
+        return -1;
+    if (get_long(s, "STATEWAVE_CLEANUP_INTERVAL_SECONDS", 3600, 1, 31L * 24 * 3600, &x, err) < 0)
+        return -1;
+    c->cleanup_interval = (int)x;
+    if (get_long(s, "STATEWAVE_CLEANUP_MAX_AGE_HOURS", 24, 0, 1000000, &x, err) < 0)
+        return -1;
+    c->cleanup_max_age_hours = (int)x;
+    c->cleanup_prefix = get_str(s, "STATEWAVE_CLEANUP_PREFIX", "live_");
+    return 0;
+}
+
+/* Rate limiting (spec/api.md §1.7): requests per minute per client IP, and where the
+ * windows live. */
+static int load_rate_limit(struct config *c, const struct source *s, struct err *err)
+{
+    const char *v = lookup(s, "STATEWAVE_RATE_LIMIT_STRATEGY");
+    long x;
+
+    if (get_long(s, "STATEWAVE_RATE_LIMIT_RPM", 0, 0, 1000000, &x, err) < 0)
+        return -1;
+    c->rate_limit_rpm = (int)x;
+    c->rate_limit_distributed = 0;
+    if (!v || !*v || strcasecmp(v, "memory") == 0)
+        return 0;
+    if (strcasecmp(v, "distributed") == 0)
+        return c->rate_limit_distributed = 1, 0;
+    return err_set(err, ERR_INVALID,
+                   "STATEWAVE_RATE_LIMIT_STRATEGY: expected memory or distributed, got '%s'", v);
+}
+
+/* Webhooks (spec/api.md §1.12): the target, the per-attempt timeout, and a test-only factor
+ * on the retry delays. */
+static int load_webhooks(struct config *c, const struct source *s, struct err *err)
+{
+    c->webhook_url = get_str(s, "STATEWAVE_WEBHOOK_URL", NULL);
+    if (get_double(s, "STATEWAVE_WEBHOOK_TIMEOUT", 5.0, 0.001, 3600.0, &c->webhook_timeout,
+                   err) < 0)
+        return -1;
+    return get_double(s, "STATEWAVE_WEBHOOK_BACKOFF_SCALE", 1.0, 0.0, 1000.0,
+                      &c->webhook_backoff_scale, err);
+}
+
 static int default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -318,6 +383,12 @@ static int load_numbers(struct config *c, const struct source *s, struct err *er
                  1024L * 1024 * 1024, &x, err) < 0)
         return -1;
     c->max_body_bytes = (size_t)x;
+    if (get_long(s, "STATEWAVE_MEMORY_IMPORT_MAX_BYTES", CONFIG_DEFAULT_IMPORT_MAX, 1,
+                 16L * 1024 * 1024 * 1024, &x, err) < 0)
+        return -1;
+    c->import_max_bytes = (size_t)x;
+    if (load_import_limits(c, s, err) < 0)
+        return -1;
     if (get_long(s, "STATEWAVE_WORKERS", default_workers(), 1, 256, &x, err) < 0)
         return -1;
     c->workers = (int)x;
@@ -342,6 +413,12 @@ int config_load(struct config *c, char *const *env, const char *dotenv_path, str
         ret = load_numbers(c, &s, err);
     if (ret == 0)
         ret = load_memory_loop(c, &s, err);
+    if (ret == 0)
+        ret = load_rate_limit(c, &s, err);
+    if (ret == 0)
+        ret = load_snapshots(c, &s, err);
+    if (ret == 0)
+        ret = load_webhooks(c, &s, err);
     if (ret == 0 && (!*c->tenant_header || strpbrk(c->tenant_header, " :\r\n")))
         ret = err_set(err, ERR_INVALID, "STATEWAVE_TENANT_HEADER: not a valid header name '%s'",
                       c->tenant_header);
@@ -368,6 +445,8 @@ void config_release(struct config *c)
     free(c->llm_model);
     free(c->llm_embedding_model);
     free(c->llm_api_base);
+    free(c->webhook_url);
+    free(c->cleanup_prefix);
     for (i = 0; i < c->ncors_origins; i++)
         free(c->cors_origins[i]);
     free(c->cors_origins);

@@ -19,6 +19,10 @@ struct config {
     size_t ncors_origins;
     int cors_any;              /* 1 when the list holds "*" */
     size_t max_body_bytes;     /* STATEWAVE_MAX_BODY_BYTES */
+    size_t import_max_bytes;   /* STATEWAVE_MEMORY_IMPORT_MAX_BYTES: subject import documents */
+    size_t import_max_episodes; /* STATEWAVE_MEMORY_IMPORT_MAX_EPISODES: per subject group */
+    size_t import_max_memories; /* STATEWAVE_MEMORY_IMPORT_MAX_MEMORIES: per subject group */
+    size_t import_max_subjects; /* STATEWAVE_MEMORY_IMPORT_MAX_SUBJECTS: per export/import */
     int workers;               /* STATEWAVE_WORKERS: HTTP worker threads */
     int debug;                 /* STATEWAVE_DEBUG: human-readable logs */
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
@@ -41,11 +45,30 @@ struct config {
     int job_retention_hours;   /* STATEWAVE_COMPILE_JOB_RETENTION_HOURS; 0 = keep */
     int compile_workers;       /* STATEWAVE_COMPILE_WORKERS: background compile threads */
     int compile_lease_seconds; /* STATEWAVE_COMPILE_LEASE_SECONDS: a running job's claim */
+
+    /* snapshots and cleanup (spec/backup-snapshots.md §5.1, §7.4) */
+    int enable_snapshots;      /* STATEWAVE_ENABLE_SNAPSHOTS: the five flag-gated endpoints and
+                                * the background cleanup */
+    int cleanup_interval;      /* STATEWAVE_CLEANUP_INTERVAL_SECONDS: background pass period */
+    char *cleanup_prefix;      /* STATEWAVE_CLEANUP_PREFIX: literal subject id prefix */
+    int cleanup_max_age_hours; /* STATEWAVE_CLEANUP_MAX_AGE_HOURS */
+
+    /* rate limiting (spec/api.md §1.7) */
+    int rate_limit_rpm;        /* STATEWAVE_RATE_LIMIT_RPM: requests per minute per IP; 0 = off */
+    int rate_limit_distributed; /* STATEWAVE_RATE_LIMIT_STRATEGY: 1 = "distributed" (windows in
+                                 * the database), 0 = "memory" (per process, the default) */
+
+    /* webhooks (spec/api.md §1.12) */
+    char *webhook_url;         /* STATEWAVE_WEBHOOK_URL; NULL = no events recorded */
+    double webhook_timeout;    /* STATEWAVE_WEBHOOK_TIMEOUT: seconds per delivery attempt */
+    double webhook_backoff_scale; /* STATEWAVE_WEBHOOK_BACKOFF_SCALE: multiplies the retry
+                                   * delays; for tests only (default 1.0) */
 };
 
 /* Defaults documented in the README. */
 #define CONFIG_DEFAULT_DATABASE_URL "sqlite://data/engram.db"
 #define CONFIG_DEFAULT_MAX_BODY (64u * 1024 * 1024)
+#define CONFIG_DEFAULT_IMPORT_MAX (50u * 1024 * 1024)
 
 /* Fill c from env (a NULL-terminated "NAME=value" array, e.g. environ) and, for names not
  * set there, from the file dotenv_path (may be NULL or missing). A bad value fails with a
