@@ -1,0 +1,866 @@
+#!/usr/bin/env python3
+"""run.py - the scenarios of `make bench` (issue 7), on SQLite and on PostgreSQL.
+
+Starts `bin/engram serve` on a free port with a fresh database for each backend (a SQLite file
+in a temp directory; PostgreSQL on a throwaway cluster from scripts/pg-cluster.sh, stopped at
+the end even on failure), drives it with bench/loadgen (C, keep-alive connections, one thread
+each) and measures the floors of the same machine in the same run:
+
+  HTTP floor     GET /healthz over keep-alive connections (throughput and latency)
+  storage floor  bench/store_floor: raw store_episode_insert of the same row, one process
+
+Prints ONE table: figure, value, floor, ratio (value / floor), then which targets of issue 7
+are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
+
+  bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
+
+Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
+and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
+new one under /tmp, removed at the end).
+"""
+import argparse
+import hashlib
+import http.client
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Sizes and durations: full run (< 10 min on 2 cores for both backends) and QUICK (< 1 min).
+FULL = dict(dur=3.0, warm=0.5, ctx_sizes=(100, 1000, 10000), search_size=10000,
+            scale=(1000, 100000), scale_eps=3, export_n=10000, emb_export_size=1000,
+            snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0)
+QUICK = dict(dur=0.5, warm=0.1, ctx_sizes=(100, 1000), search_size=1000,
+             scale=(1000, 10000), scale_eps=1, export_n=2000, emb_export_size=100,
+             snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5)
+
+INGEST_BODY = ('{"subject_id":"s-{conn}","source":"chat","type":"message",'
+               '"payload":{"text":"My name is {name:0} Smith and I work at {name:0} Corp."}}')
+CONTEXT_TASK = "What is the user's name and where do they work?"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---- small helpers ------------------------------------------------------------------------
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def word(prefix, i):
+    """A capitalised letters-only word unique for i ([A-Z][a-z]+, as the compiler's name
+    pattern wants)."""
+    digits = []
+    while True:
+        digits.append(chr(ord("a") + i % 26))
+        i //= 26
+        if i == 0 and len(digits) >= 4:
+            break
+    return prefix + "".join(reversed(digits))
+
+
+def person_text(i, work=True):
+    """'My name is A B and I work at C D.': 3 memories per compiled episode (a summary, a name
+    fact, a work fact) that never supersede each other (Jaccard < 0.6 between episodes)."""
+    name = "My name is %s %s" % (word("K", i), word("Q", i))
+    if work:
+        return "%s and I work at %s %s." % (name, word("W", i), word("Z", i))
+    return name + "."
+
+
+def episode(subject, text, i=0):
+    return {"subject_id": subject, "source": "chat", "type": "message",
+            "payload": {"messages": [{"role": "user", "content": text}]},
+            "metadata": {"seq": i}}
+
+
+def read_status(pid):
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM"):
+                    out[k] = int(v.split()[0]) / 1024.0   # MiB
+    except OSError:
+        pass
+    return out
+
+
+def reset_hwm(pid):
+    """Reset the peak-RSS mark (VmHWM) to the current RSS; False when the kernel refuses."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---- the server under test ----------------------------------------------------------------
+
+class Http:
+    """One keep-alive connection for the setup steps (not for measurements)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = None
+
+    def request(self, method, path, body=None, timeout=600, raw=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        for attempt in (0, 1):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                           timeout=timeout)
+                self.conn.request(method, path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                payload = resp.read()
+                if (resp.getheader("Connection") or "").lower() == "close":
+                    self.close()
+                return resp.status, payload
+            except (http.client.HTTPException, OSError):
+                self.close()
+                if attempt:
+                    raise
+        raise BenchError("unreachable")
+
+    def json(self, method, path, body=None, expect=(200, 201), timeout=600):
+        status, payload = self.request(method, path, body, timeout)
+        if status not in expect:
+            raise BenchError("%s %s -> %d: %s" % (method, path, status, payload[:300]))
+        return json.loads(payload) if payload else None
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class Server:
+    def __init__(self, binary, db_url, workdir, extra_env=None, wrapper=(), wait_s=30):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items()
+               if not k.upper().startswith("STATEWAVE_") and k.upper() != "DATABASE_URL"}
+        env.update({
+            "STATEWAVE_DATABASE_URL": db_url,
+            "STATEWAVE_HOST": "127.0.0.1",
+            "STATEWAVE_PORT": str(self.port),
+            "STATEWAVE_LOG_LEVEL": "warning",
+            "STATEWAVE_ENABLE_SNAPSHOTS": "true",
+        })
+        env.update(extra_env or {})
+        self.log_path = os.path.join(workdir, "server-%d.log" % self.port)
+        self.log_file = open(self.log_path, "wb")
+        # cwd = the scratch directory, so no .env of the checkout is read.
+        self.proc = subprocess.Popen(list(wrapper) + [binary, "serve"], cwd=workdir, env=env,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        with open(os.path.join(workdir, "server.pid"), "w") as f:
+            f.write(str(self.proc.pid))
+        self.http = Http(self.port)
+        deadline = time.time() + wait_s
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchError("the server exited at start: %s" % self.log_tail())
+            try:
+                status, _ = self.http.request("GET", "/healthz", timeout=2)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                self.stop()
+                raise BenchError("the server did not answer /healthz: %s" % self.log_tail())
+            time.sleep(0.05)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log_tail(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-1500:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        self.http.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+
+
+# ---- the bench ----------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.cfg = QUICK if args.quick else FULL
+        self.workdir = workdir
+        self.binary = os.path.abspath(os.environ.get("ENGRAM_BIN",
+                                                     os.path.join(ROOT, "bin/engram")))
+        tools = os.path.abspath(os.environ.get("ENGRAM_BENCH_TOOLS",
+                                               os.path.join(ROOT, "build/release/bench")))
+        self.loadgen = os.path.join(tools, "loadgen")
+        self.store_floor = os.path.join(tools, "store_floor")
+        self.rows = []          # (backend, figure, value, unit, floor, floor_label, ratio_kind)
+        self.notes = []
+        self.results = {}       # backend -> {key: number}
+        self.pg_dir = None
+        self.server = None
+
+    # -- recording --
+
+    def add(self, backend, figure, value, unit, floor=None, floor_label="", key=None,
+            lower_is_better=False):
+        self.rows.append(dict(backend=backend, figure=figure, value=value, unit=unit,
+                              floor=floor, floor_label=floor_label,
+                              lower_is_better=lower_is_better))
+        if key:
+            self.results.setdefault(backend, {})[key] = value
+        shown = fmt_num(value) if value is not None else "skipped"
+        log("  %-7s %-50s %12s %s" % (backend, figure, shown, unit))
+
+    def skip(self, backend, figure, why):
+        self.rows.append(dict(backend=backend, figure=figure, value=None, unit="",
+                              floor=None, floor_label="", lower_is_better=False, note=why))
+        self.notes.append("%s: %s skipped: %s" % (backend, figure, why))
+        log("  %-7s %-50s skipped (%s)" % (backend, figure, why))
+
+    # -- tools --
+
+    def run_loadgen(self, path, conns=1, seconds=None, total=None, method="GET", body=None,
+                    body_file=None, seq0=0, warm=None, expect=None):
+        cmd = [self.loadgen, "-p", str(self.server.port), "-c", str(conns), "-m", method,
+               "-s", str(seq0)]
+        if total:
+            cmd += ["-n", str(total)]
+        else:
+            cmd += ["-d", str(seconds or self.cfg["dur"]),
+                    "-w", str(self.cfg["warm"] if warm is None else warm)]
+        if body is not None:
+            cmd += ["-b", body]
+        if body_file:
+            cmd += ["-B", body_file]
+        if expect:
+            cmd += ["-e", str(expect)]
+        cmd.append(path)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        try:
+            res = json.loads(p.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            raise BenchError("loadgen failed: %s %s" % (p.stdout, p.stderr))
+        if res["errors"] or res["requests"] == 0:
+            raise BenchError("loadgen %s %s: %d errors of %d (%s) [%s]" % (
+                method, path, res["errors"], res["requests"] + res["errors"],
+                p.stderr.strip()[:400], " ".join(cmd)))
+        return res
+
+    def run_store_floor(self, url, batch):
+        p = subprocess.run([self.store_floor, url, str(self.cfg["floor_secs"]), str(batch)],
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise BenchError("store_floor failed: %s" % p.stderr.strip()[-400:])
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    # -- database set-up --
+
+    def pg_start(self):
+        self.pg_dir = os.path.join(self.workdir, "pg")
+        p = subprocess.run([os.path.join(ROOT, "scripts/pg-cluster.sh"), "start", self.pg_dir],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise BenchError("cannot start a PostgreSQL cluster: %s" % p.stderr.strip()[-400:])
+
+    def pg_createdb(self, name):
+        p = subprocess.run([os.path.join(ROOT, "scripts/pg-cluster.sh"), "createdb",
+                            self.pg_dir, name], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise BenchError("createdb %s failed: %s" % (name, p.stderr.strip()[-400:]))
+        return p.stdout.strip().splitlines()[-1]
+
+    def pg_stop(self):
+        if self.pg_dir and os.path.isdir(self.pg_dir):
+            subprocess.run([os.path.join(ROOT, "scripts/pg-cluster.sh"), "stop", self.pg_dir],
+                           capture_output=True, timeout=120)
+        self.pg_dir = None
+
+    def db_url(self, backend, name):
+        if backend == "sqlite":
+            return "sqlite:///" + os.path.join(self.workdir, name + ".db").lstrip("/")
+        return self.pg_createdb(name)
+
+    def start_server(self, url, extra_env=None):
+        self.stop_server()
+        self.server_args = (url, extra_env)
+        self.server = Server(self.binary, url, self.workdir, extra_env)
+        return self.server
+
+    def restart_server(self):
+        """The same database on a new server process (a clean heap for RSS figures); returns
+        its pid."""
+        url, env = self.server_args
+        self.start_server(url, env)
+        time.sleep(0.2)
+        return self.server.pid
+
+    def stop_server(self):
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # -- data set-up over HTTP --
+
+    def ingest(self, episodes):
+        h = self.server.http
+        for i in range(0, len(episodes), 100):
+            h.json("POST", "/v1/episodes/batch", {"episodes": episodes[i:i + 100]})
+
+    def compile_subject(self, subject, n_episodes):
+        """Compile every episode of subject (at most 500 per call); returns (seconds,
+        memories created)."""
+        h = self.server.http
+        calls = max(1, math.ceil(n_episodes / 500))
+        created = 0
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            r = h.json("POST", "/v1/memories/compile", {"subject_id": subject})
+            created += r["memories_created"]
+        secs = time.perf_counter() - t0
+        r = h.json("POST", "/v1/memories/compile", {"subject_id": subject})
+        if r["memories_created"]:
+            raise BenchError("compile of %s left episodes behind" % subject)
+        return secs, created
+
+    def endpoint_missing(self, method, path, body=None):
+        """True when the route does not exist yet (404 'Not Found' from the router, or 405)."""
+        status, payload = self.server.http.request(method, path, body if body is not None
+                                                   else None)
+        if status == 405:
+            return True
+        if status == 404:
+            try:
+                msg = json.loads(payload)["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                msg = ""
+            return msg in ("Not Found", "Not found")
+        return False
+
+    # ---- scenarios ----
+
+    def run_backend(self, backend):
+        cfg = self.cfg
+        log("== %s" % backend)
+        if backend == "postgres":
+            self.pg_start()
+
+        # 1. storage floor (before the server runs, so nothing else competes for the CPU)
+        floor_url = self.db_url(backend, "floor")
+        f1 = self.run_store_floor(floor_url, 1)
+        f100 = self.run_store_floor(floor_url, 100)
+        self.add(backend, "storage floor: 1-row commits", f1["rows_per_s"], "rows/s",
+                 key="floor_rows1")
+        self.add(backend, "storage floor: 100-row transactions", f100["rows_per_s"], "rows/s",
+                 key="floor_rows100")
+
+        bench_url = self.db_url(backend, "bench")
+        srv = self.start_server(bench_url)
+        time.sleep(0.5)
+        idle = read_status(srv.pid)
+        self.add(backend, "RSS idle (fresh server)", idle.get("VmRSS"), "MiB",
+                 key="rss_idle", lower_is_better=True)
+
+        # 1. HTTP floor
+        hz1 = self.run_loadgen("/healthz", conns=1)
+        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
+        hz64 = self.run_loadgen("/healthz", conns=64)
+        self.add(backend, "HTTP floor: GET /healthz, 1 conn", hz1["rps"], "req/s",
+                 key="http_rps1")
+        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
+                 key="http_p50", lower_is_better=True)
+        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
+                 key="http_p99", lower_is_better=True)
+        self.add(backend, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
+                 "req/s", key="http_rpsN")
+        self.add(backend, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
+                 key="http_rps64")
+        http_p50, http_p99 = hz1["p50_ms"], hz1["p99_ms"]
+        floor1, floor100 = f1["rows_per_s"], f100["rows_per_s"]
+
+        # 2. ingest
+        seq = 0
+        for conns in (1, 16, 64):
+            r = self.run_loadgen("/v1/episodes", conns=conns, method="POST", body=INGEST_BODY,
+                                 seq0=seq)
+            seq += 10_000_000
+            fl, label = (floor1, "1-row commits") if conns == 1 else (floor100, "100-row tx")
+            self.add(backend, "ingest POST /v1/episodes, %d conn%s" % (
+                conns, "s" if conns > 1 else ""), r["rps"], "eps/s", fl, label,
+                key="ingest_%d" % conns)
+            if conns == 1:
+                self.add(backend, "ingest, 1 conn, p50", r["p50_ms"], "ms", http_p50,
+                         "HTTP p50", lower_is_better=True)
+            if conns == 64:
+                self.add(backend, "ingest, 64 conns, p99", r["p99_ms"], "ms", None, "",
+                         lower_is_better=True)
+        batch_file = os.path.join(self.workdir, "batch100.json")
+        with open(batch_file, "w") as f:
+            items = [INGEST_BODY.replace("{conn}", "b{conn}").replace(
+                "{name:0}", "{name:0}" + word("", k)) for k in range(100)]
+            f.write('{"episodes":[' + ",".join(items) + "]}")
+        for conns in (1, 4):
+            r = self.run_loadgen("/v1/episodes/batch", conns=conns, method="POST",
+                                 body_file=batch_file, seq0=seq)
+            seq += 10_000_000
+            self.add(backend, "ingest batch of 100, %d conn%s" % (conns, "s" if conns > 1
+                                                                  else ""),
+                     r["rps"] * 100, "eps/s", floor100, "100-row tx",
+                     key="batch_%d" % conns)
+
+        # 3. compile and 4. context: subjects with ~100, 1,000, 10,000 memories
+        ctx_subjects = {}
+        total_eps = total_secs = 0
+        for size in cfg["ctx_sizes"]:
+            subject = "ctx-%d" % size
+            n_eps = math.ceil(size / 3)
+            self.ingest([episode(subject, person_text(i), i) for i in range(n_eps)])
+            secs, created = self.compile_subject(subject, n_eps)
+            ctx_subjects[size] = (subject, created)
+            total_eps += n_eps
+            total_secs += secs
+            if size == max(cfg["ctx_sizes"]):
+                self.add(backend, "compile: %d episodes -> %d memories" % (n_eps, created),
+                         n_eps / secs, "eps/s", floor100, "100-row tx", key="compile")
+        for size in cfg["ctx_sizes"]:
+            subject, created = ctx_subjects[size]
+            body = json.dumps({"subject_id": subject, "task": CONTEXT_TASK})
+            r = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+            rt = self.run_loadgen("/v1/context", conns=cfg["tput_conns"], method="POST",
+                                  body=body)
+            self.add(backend, "context, %d memories, p50" % created, r["p50_ms"], "ms",
+                     http_p50, "HTTP p50", key="ctx_p50_%d" % size, lower_is_better=True)
+            self.add(backend, "context, %d memories, p99" % created, r["p99_ms"], "ms",
+                     http_p99, "HTTP p99", key="ctx_p99_%d" % size, lower_is_better=True)
+            self.add(backend, "context, %d memories, %d conns" % (created, cfg["tput_conns"]),
+                     rt["rps"], "req/s", hzt["rps"], "HTTP %d conns" % cfg["tput_conns"],
+                     key="ctx_rps_%d" % size)
+
+        # 5. search on the largest subject
+        subject, created = ctx_subjects[cfg["search_size"]]
+        for mode, q in (("text", "&q=corp"), ("semantic", "&q=employer&semantic=true")):
+            path = "/v1/memories/search?subject_id=%s%s" % (subject, q)
+            r = self.run_loadgen(path, conns=1)
+            self.add(backend, "search %s, %d memories, p50" % (mode, created), r["p50_ms"],
+                     "ms", http_p50, "HTTP p50", key="search_%s_p50" % mode,
+                     lower_is_better=True)
+            self.add(backend, "search %s, %d memories, p99" % (mode, created), r["p99_ms"],
+                     "ms", http_p99, "HTTP p99", key="search_%s_p99" % mode,
+                     lower_is_better=True)
+
+        # 9. footprint under load: the peak so far (ingest at 64 conns, context, search)
+        st = read_status(srv.pid)
+        self.add(backend, "RSS peak under load (ingest/context/search)", st.get("VmHWM"),
+                 "MiB", key="rss_load", lower_is_better=True)
+        self.add(backend, "RSS after load", st.get("VmRSS"), "MiB", lower_is_better=True)
+
+        # 7. snapshot restore
+        self.scenario_snapshot(backend)
+
+        # 6. export and import, on a restarted server (so RSS growth is not hidden by the heap
+        # that earlier scenarios left behind)
+        srv = self.start_server(bench_url)
+        time.sleep(0.3)
+        self.add(backend, "RSS idle (restarted, populated database)",
+                 read_status(srv.pid).get("VmRSS"), "MiB", lower_is_better=True)
+        self.scenario_export_import(backend, ctx_subjects[cfg["emb_export_size"]])
+
+        # 8. scale: a fresh database, 1k then 100k subjects
+        self.scenario_scale(backend)
+
+        self.stop_server()
+        if backend == "postgres":
+            self.pg_stop()
+
+    def scenario_snapshot(self, backend):
+        cfg = self.cfg
+        h = self.server.http
+        if self.endpoint_missing("POST", "/admin/snapshots", {}):
+            self.skip(backend, "snapshot restore", "POST /admin/snapshots not served yet")
+            return
+        subject = "snap-src"
+        n = cfg["snap_eps"]
+        self.ingest([episode(subject, person_text(i, work=False), i) for i in range(n)])
+        _, created = self.compile_subject(subject, n)
+        t0 = time.perf_counter()
+        r = h.json("POST", "/admin/snapshots", {"name": "bench", "source_subject_id": subject})
+        create_ms = (time.perf_counter() - t0) * 1000
+        snap_id = r.get("id")
+        if not snap_id:
+            raise BenchError("snapshot create answered %r" % r)
+        self.add(backend, "snapshot create, %d episodes / %d memories" % (n, created),
+                 create_ms, "ms", lower_is_better=True)
+        path = "/admin/snapshots/%s/restore" % snap_id
+        if self.endpoint_missing("POST", path, {}):
+            self.skip(backend, "snapshot restore", "restore not served yet")
+            return
+        res = self.run_loadgen(path, conns=1, total=cfg["restores"], method="POST",
+                               body='{"target_subject_id":"snap-restored-{seq}"}')
+        self.add(backend, "snapshot restore, %d ep / %d mem, p50" % (n, created),
+                 res["p50_ms"], "ms", key="restore_p50", lower_is_better=True)
+        self.add(backend, "snapshot restore, %d ep / %d mem, max" % (n, created),
+                 res["max_ms"], "ms", key="restore_max", lower_is_better=True)
+
+    def scenario_export_import(self, backend, big_subject):
+        cfg = self.cfg
+        n = cfg["export_n"]
+        if self.endpoint_missing("POST", "/admin/import", {}):
+            self.skip(backend, "import %dk/%dk" % (n // 1000, n // 1000),
+                      "POST /admin/import not served yet")
+            can_import = False
+        else:
+            can_import = True
+        if self.endpoint_missing("GET", "/admin/export/no-such-subject-bench"):
+            self.skip(backend, "export %dk/%dk" % (n // 1000, n // 1000),
+                      "GET /admin/export not served yet")
+            return
+        subject = "exp-src"
+        doc_file = os.path.join(self.workdir, "export-doc.json")
+        if can_import:
+            doc = make_export_doc(subject, n)
+            raw = json.dumps({"document": doc, "preserve_ids": True},
+                             separators=(",", ":")).encode()
+            with open(doc_file, "wb") as f:
+                f.write(raw)
+            mb = len(raw) / 1e6
+            pid = self.restart_server()
+            base = read_status(pid).get("VmRSS", 0)
+            hwm_ok = reset_hwm(pid)
+            r = self.run_loadgen("/admin/import", conns=1, total=1, method="POST",
+                                 body_file=doc_file)
+            secs = r["p50_ms"] / 1000
+            peak = read_status(pid).get("VmHWM", 0)
+            label = "import %d episodes + %d memories (%.1f MB)" % (n, n, mb)
+            self.add(backend, label + ", seconds", secs, "s", key="import_s",
+                     lower_is_better=True)
+            self.add(backend, "import throughput", mb / secs, "MB/s")
+            if hwm_ok:
+                self.add(backend, "import peak RSS growth", peak - base, "MiB",
+                         key="import_rss", lower_is_better=True)
+            expected_checksum = doc["checksum"]
+        else:
+            # Build the subject through the API instead: episodes compiled into summaries.
+            self.ingest([episode(subject, "Note %d about %s." % (i, word("T", i)), i)
+                         for i in range(n)])
+            self.compile_subject(subject, n)
+            expected_checksum = None
+        pid = self.restart_server()
+        base = read_status(pid).get("VmRSS", 0)
+        hwm_ok = reset_hwm(pid)
+        r = self.run_loadgen("/admin/export/%s" % subject, conns=1, total=1)
+        secs = r["p50_ms"] / 1000
+        mb = r["bytes_in"] / 1e6
+        peak = read_status(pid).get("VmHWM", 0)
+        self.add(backend, "export %d episodes + %d memories (%.1f MB), seconds" % (n, n, mb),
+                 secs, "s", key="export_s", lower_is_better=True)
+        self.add(backend, "export throughput", mb / secs, "MB/s")
+        if hwm_ok:
+            self.add(backend, "export peak RSS growth", peak - base, "MiB", key="export_rss",
+                     lower_is_better=True)
+        if expected_checksum:
+            status, payload = self.server.http.request("GET", "/admin/export/%s" % subject)
+            got = json.loads(payload).get("checksum") if status == 200 else None
+            if got != expected_checksum:
+                self.notes.append("%s: export checksum %s differs from the imported "
+                                  "document's %s" % (backend, got, expected_checksum))
+        # The same with 1536-dimension embeddings (stub provider): the big context subject.
+        subject, created = big_subject
+        pid = self.restart_server()
+        base = read_status(pid).get("VmRSS", 0)
+        hwm_ok = reset_hwm(pid)
+        r = self.run_loadgen("/admin/export/%s" % subject, conns=1, total=1)
+        secs = r["p50_ms"] / 1000
+        mb = r["bytes_in"] / 1e6
+        peak = read_status(pid).get("VmHWM", 0)
+        self.add(backend, "export %d memories with 1536-d embeddings (%.0f MB), seconds" % (
+            created, mb), secs, "s", lower_is_better=True)
+        self.add(backend, "export with embeddings, throughput", mb / secs, "MB/s")
+        if hwm_ok:
+            self.add(backend, "export with embeddings, peak RSS growth", peak - base, "MiB",
+                     lower_is_better=True)
+
+    def scenario_scale(self, backend):
+        cfg = self.cfg
+        small, large = cfg["scale"]
+        k = cfg["scale_eps"]
+        self.start_server(self.db_url(backend, "scale"))
+        # `small` subjects, k compiled episodes each (3k memories each)
+        eps = []
+        for s in range(small):
+            for j in range(k):
+                eps.append(episode("sc-%d" % s, person_text(s * k + j), j))
+        self.ingest(eps)
+        self.run_loadgen("/v1/memories/compile", conns=4, total=small, method="POST",
+                         body='{"subject_id":"sc-{seq}"}')
+        body = '{"subject_id":"sc-{rand:%d}","task":"%s"}' % (small, CONTEXT_TASK)
+        r1 = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+        # grow to `large` subjects: one episode each, batch ingest, 4 connections
+        extra = large - small
+        batch_file = os.path.join(self.workdir, "bulk100.json")
+        with open(batch_file, "w") as f:
+            items = ['{"subject_id":"bulk-{seq}-%d","source":"chat","type":"message",'
+                     '"payload":{"text":"hello from subject {seq}-%d"}}' % (j, j)
+                     for j in range(100)]
+            f.write('{"episodes":[' + ",".join(items) + "]}")
+        t0 = time.perf_counter()
+        self.run_loadgen("/v1/episodes/batch", conns=4, total=extra // 100, method="POST",
+                         body_file=batch_file)
+        grow_s = time.perf_counter() - t0
+        r2 = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+        self.add(backend, "scale: context p99, %dk subjects" % (small // 1000), r1["p99_ms"],
+                 "ms", key="scale_p99_small", lower_is_better=True)
+        self.add(backend, "scale: context p99, %dk subjects" % (large // 1000), r2["p99_ms"],
+                 "ms", r1["p99_ms"], "p99 at %dk" % (small // 1000), key="scale_p99_large",
+                 lower_is_better=True)
+        self.add(backend, "scale: context p50, %dk subjects" % (large // 1000), r2["p50_ms"],
+                 "ms", r1["p50_ms"], "p50 at %dk" % (small // 1000), lower_is_better=True)
+        log("  (grew %d subjects in %.1f s)" % (extra, grow_s))
+
+
+def make_export_doc(subject, n):
+    """A §6.1 subject export document: n episodes + n memories (summaries, no embeddings),
+    with its checksum (Python's json.dumps(sort_keys=True) is the canonical form)."""
+    ts0 = 1767225600  # 2026-01-01
+    eps, mems = [], []
+    for i in range(n):
+        t = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts0 + i)) + \
+            ".%06d+00:00" % (1 + i % 999998)
+        eid = str(uuid.uuid4())
+        text = "Note %d about %s and %s." % (i, word("T", i), word("U", i))
+        eps.append({"id": eid, "subject_id": subject, "tenant_id": None, "source": "chat",
+                    "type": "message",
+                    "payload": {"messages": [{"role": "user", "content": text}]},
+                    "metadata": {}, "provenance": {}, "created_at": t,
+                    "last_compiled_at": t})
+        mems.append({"id": str(uuid.uuid4()), "subject_id": subject, "tenant_id": None,
+                     "kind": "episode_summary", "content": "user: " + text, "summary": text,
+                     "confidence": 0.8, "valid_from": t, "valid_to": None,
+                     "source_episode_ids": [eid], "metadata": {}, "status": "active",
+                     "embedding": None, "created_at": t, "updated_at": t})
+    canon = json.dumps({"episodes": eps, "memories": mems}, sort_keys=True)
+    checksum = hashlib.sha256(canon.encode()).hexdigest()
+    return {"format_version": "1.0", "exported_at": "2026-01-02T00:00:00.000000+00:00",
+            "subject_id": subject, "tenant_id": None,
+            "counts": {"episodes": n, "memories": n}, "episodes": eps, "memories": mems,
+            "checksum": checksum}
+
+
+# ---- output -------------------------------------------------------------------------------
+
+def fmt_num(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return "{:,.0f}".format(v)
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    if abs(v) >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def table(rows):
+    out = []
+    head = ("figure", "value", "floor", "ratio")
+    lines = []
+    for r in rows:
+        fig = "%-8s %s" % (r["backend"], r["figure"])
+        if r["value"] is None:
+            lines.append((fig, "skipped", r.get("note", ""), ""))
+            continue
+        val = "%s %s" % (fmt_num(r["value"]), r["unit"])
+        if r["floor"]:
+            floor = "%s (%s)" % (fmt_num(r["floor"]), r["floor_label"])
+            q = r["value"] / r["floor"]
+            ratio = "%.0fx" % q if q >= 100 else "%.1fx" % q if q >= 10 else "%.2fx" % q
+        else:
+            floor, ratio = "-", "-"
+        lines.append((fig, val, floor, ratio))
+    w = [max(len(x[i]) for x in lines + [head]) for i in range(4)]
+    fmt = "| %%-%ds | %%%ds | %%-%ds | %%%ds |" % tuple(w)
+    out.append(fmt % head)
+    out.append("|" + "|".join("-" * (x + 2) for x in w) + "|")
+    for ln in lines:
+        out.append(fmt % ln)
+    return "\n".join(out)
+
+
+def targets(results, cfg, quick):
+    """Issue 7's targets, per backend, as lines of text. QUICK runs use smaller sizes than the
+    targets name, so their verdicts are indicative only."""
+    out = []
+    n = cfg["export_n"]
+    small, large = cfg["scale"]
+
+    def chk(backend, text, key, limit, higher=False, unit=""):
+        v = results.get(backend, {}).get(key)
+        if v is None:
+            out.append("%-8s %-56s not measured" % (backend, text))
+            return
+        met = v >= limit if higher else v <= limit
+        if met:
+            detail = "met (%s %s)" % (fmt_num(v), unit)
+        elif higher:
+            detail = "MISSED: %s %s, %.1fx below" % (fmt_num(v), unit, limit / v)
+        else:
+            detail = "MISSED: %s %s, %.1fx over" % (fmt_num(v), unit, v / limit)
+        out.append("%-8s %-56s %s" % (backend, text, detail))
+
+    for b in results:
+        r = results[b]
+        best = max(r.get("ingest_16", 0), r.get("ingest_64", 0)) or None
+        if best:
+            r["ingest_best"] = best
+        limit = 20000 if b == "sqlite" else 12000
+        chk(b, "single-episode ingest >= %dk/s (16 or 64 conns)" % (limit // 1000),
+            "ingest_best", limit, True, "eps/s")
+        chk(b, "context p99 <= 2 ms at 1,000 memories", "ctx_p99_1000", 2.0, unit="ms")
+        chk(b, "snapshot restore <= 20 ms (p50, 200 ep / 400 mem)", "restore_p50", 20.0,
+            unit="ms")
+        chk(b, "export of %d/%d <= 1 s" % (n, n), "export_s", 1.0, unit="s")
+        chk(b, "export RSS growth <= 32 MB", "export_rss", 32.0, unit="MiB")
+        chk(b, "import of %d/%d <= 1 s" % (n, n), "import_s", 1.0, unit="s")
+        chk(b, "import RSS growth <= 32 MB", "import_rss", 32.0, unit="MiB")
+        chk(b, "idle RSS <= 16 MB", "rss_idle", 16.0, unit="MiB")
+        if r.get("scale_p99_small") and r.get("scale_p99_large"):
+            r["scale_ratio"] = r["scale_p99_large"] / r["scale_p99_small"]
+        chk(b, "context p99 at %dk subjects <= 2x that at %dk" % (large // 1000, small // 1000),
+            "scale_ratio", 2.0, unit="x")
+    if quick:
+        out.append("(QUICK sizes are smaller than the targets name: run the full bench "
+                   "for verdicts)")
+    return out
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) / 1024 / 1024
+    except OSError:
+        mem = 0
+    cc = subprocess.run(["cc", "--version"], capture_output=True, text=True).stdout
+    return "%d cpus, %s, %.1f GiB RAM, Linux %s, %s" % (
+        os.cpu_count() or 0, model, mem, platform.release(),
+        cc.splitlines()[0] if cc else "cc ?")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller and shorter (< 1 min)")
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--json", help="write the raw figures here")
+    ap.add_argument("--table", help="write the table (markdown) here")
+    args = ap.parse_args()
+    if os.environ.get("QUICK") not in (None, "", "0"):
+        args.quick = True
+
+    own_dir = "ENGRAM_BENCH_DIR" not in os.environ
+    workdir = os.environ.get("ENGRAM_BENCH_DIR") or tempfile.mkdtemp(prefix="engram-bench.")
+    os.makedirs(workdir, exist_ok=True)
+    os.chmod(workdir, 0o711)   # the PostgreSQL owner must reach the cluster directory in it
+    bench = Bench(args, workdir)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
+
+    t0 = time.time()
+    failed = False
+    try:
+        for b in args.backends.split(","):
+            try:
+                bench.run_backend(b.strip())
+            except BenchError as e:
+                failed = True
+                bench.notes.append("%s: FAILED: %s" % (b, e))
+                log("FAILED on %s: %s" % (b, e))
+                if bench.server is not None:
+                    log("server log tail: %s" % bench.server.log_tail()[-600:])
+            finally:
+                bench.stop_server()
+                bench.pg_stop()
+    except KeyboardInterrupt:
+        failed = True
+        bench.notes.append("interrupted")
+    finally:
+        bench.stop_server()
+        bench.pg_stop()
+        if own_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.time() - t0
+
+    tbl = table(bench.rows)
+    tgt = targets(bench.results, bench.cfg, args.quick)
+    print()
+    print("Engram bench (%s), %s" % ("QUICK" if args.quick else "full", machine()))
+    print("run took %.0f s; floors measured in the same run; ratio = value / floor" % elapsed)
+    print("floors: HTTP = GET /healthz on keep-alive connections (bench/loadgen); 1-row "
+          "commits and 100-row tx = store_episode_insert of the ingest row in one process "
+          "(bench/store_floor)")
+    print()
+    print(tbl)
+    print()
+    print("targets (issue 7):")
+    for line in tgt:
+        print("  " + line)
+    for n in bench.notes:
+        print("note: " + n)
+    if args.table:
+        with open(args.table, "w") as f:
+            f.write(tbl + "\n\n" + "\n".join(tgt) + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "quick": args.quick, "seconds": elapsed,
+                       "rows": bench.rows, "results": bench.results, "notes": bench.notes},
+                      f, indent=1)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
