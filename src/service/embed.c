@@ -49,23 +49,39 @@ static struct {
 
 /* ---- the stub provider ---- */
 
+/* SHA-512 fetched once: an implicit fetch per digest costs as much as the hash itself. */
+static EVP_MD *sha512_md;
+static pthread_once_t sha512_once = PTHREAD_ONCE_INIT;
+
+static void sha512_fetch(void)
+{
+    sha512_md = EVP_MD_fetch(NULL, "SHA512", NULL);
+    if (!sha512_md)
+        BUG("SHA-512 unavailable");
+}
+
+/* The text is hashed once into base; each block copies base and adds the 4 counter bytes,
+ * which gives SHA-512(text ‖ counter) as the specification defines it. */
 void embed_stub(const char *text, size_t len, size_t d, double *out)
 {
-    unsigned char *seed = xmalloc(len + 4);
-    unsigned char h[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX *base = EVP_MD_CTX_new(), *work = EVP_MD_CTX_new();
+    unsigned char h[EVP_MAX_MD_SIZE], ctr[4];
     unsigned int hlen;
     uint32_t counter = 0;
     double mag = 0;
     size_t n = 0, off, i;
 
-    if (len)
-        memcpy(seed, text, len);
+    pthread_once(&sha512_once, sha512_fetch);
+    if (!base || !work || !EVP_DigestInit_ex(base, sha512_md, NULL) ||
+        !EVP_DigestUpdate(base, text, len))
+        BUG("SHA-512 failed");
     while (n < d) {
-        seed[len] = (unsigned char)(counter >> 24);
-        seed[len + 1] = (unsigned char)(counter >> 16);
-        seed[len + 2] = (unsigned char)(counter >> 8);
-        seed[len + 3] = (unsigned char)counter;
-        if (!EVP_Digest(seed, len + 4, h, &hlen, EVP_sha512(), NULL))
+        ctr[0] = (unsigned char)(counter >> 24);
+        ctr[1] = (unsigned char)(counter >> 16);
+        ctr[2] = (unsigned char)(counter >> 8);
+        ctr[3] = (unsigned char)counter;
+        if (!EVP_MD_CTX_copy_ex(work, base) || !EVP_DigestUpdate(work, ctr, 4) ||
+            !EVP_DigestFinal_ex(work, h, &hlen))
             BUG("SHA-512 failed");
         for (off = 0; off + 4 <= hlen && n < d; off += 4) {
             uint32_t raw = (uint32_t)h[off] << 24 | (uint32_t)h[off + 1] << 16 |
@@ -75,7 +91,8 @@ void embed_stub(const char *text, size_t len, size_t d, double *out)
         }
         counter++;
     }
-    free(seed);
+    EVP_MD_CTX_free(work);
+    EVP_MD_CTX_free(base);
     for (i = 0; i < d; i++)   /* left to right, no compensation: as Python's sum() */
         mag += out[i] * out[i];
     mag = sqrt(mag);

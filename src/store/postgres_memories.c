@@ -8,19 +8,12 @@
  * extra_float_digits), so a double round-trips bit for bit. */
 #include "store/postgres-internal.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "util/log.h"
 #include "util/ts.h"
 
-static const char SQL_MEM_INSERT[] =
-    "INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary, confidence,"
-    " valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
-    " sensitivity_labels, created_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-    " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY AS t(e, i)"
-    " ORDER BY i), $11, $12, $13, $14, $15, $16)";
+static const char SQL_MEM_INSERT[] = PG_MEMORY_INSERT;
 static const char SQL_MEM_GET[] =
     "SELECT " PG_MEMORY_COLS " FROM memories WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
 /* PG_MEMORY_COLS with the embedding sent only when $5 asks for it. */
@@ -29,11 +22,17 @@ static const char SQL_MEM_GET[] =
     " valid_to, array_to_json(source_episode_ids), metadata, status,"                      \
     " CASE WHEN $5::boolean THEN embedding END, sensitivity_labels, created_at, updated_at" \
     " FROM memories WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2"               \
-    " AND status = 'active' AND ($3::text IS NULL OR kind = $3::text)"                    \
-    " AND (NOT $4::boolean OR embedding IS NOT NULL)"
-static const char SQL_MEM_ACTIVE_OLDEST[] = ACTIVE_SELECT " ORDER BY created_at, seq LIMIT $6";
+    " AND status = 'active' AND (NOT $4::boolean OR embedding IS NOT NULL)"
+/* With a kind, `kind = $3` is an equality, so ix_memories_active_kind (subject, kind,
+ * created_at DESC, seq) delivers the newest rows in order and LIMIT stops the scan. */
+static const char SQL_MEM_ACTIVE_OLDEST[] =
+    ACTIVE_SELECT " AND $3::text IS NULL ORDER BY created_at, seq LIMIT $6";
 static const char SQL_MEM_ACTIVE_NEWEST[] =
-    ACTIVE_SELECT " ORDER BY created_at DESC, seq LIMIT $6";
+    ACTIVE_SELECT " AND $3::text IS NULL ORDER BY created_at DESC, seq LIMIT $6";
+static const char SQL_MEM_KIND_OLDEST[] =
+    ACTIVE_SELECT " AND kind = $3::text ORDER BY created_at, seq LIMIT $6";
+static const char SQL_MEM_KIND_NEWEST[] =
+    ACTIVE_SELECT " AND kind = $3::text ORDER BY created_at DESC, seq LIMIT $6";
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
@@ -54,18 +53,11 @@ static const char SQL_QC_PURGE[] = "DELETE FROM query_embedding_cache WHERE expi
 static int insert_memory(struct pg_store *ps, const struct memory *m, const char *vec,
                          struct err *err)
 {
-    char conf[32], from[TS_STR_LEN], to[TS_STR_LEN], created[TS_STR_LEN], updated[TS_STR_LEN];
-    const char *vals[16] = {
-        m->id, m->subject_id, pg_tenant_value(m->tenant_id), m->kind, m->content,
-        m->summary ? m->summary : "", conf, pg_ts_param(m->valid_from, from),
-        pg_ts_param(m->valid_to, to), pg_json_param(m->source_episode_ids, "[]"),
-        pg_json_param(m->metadata, "{}"), m->status ? m->status : "active", vec,
-        pg_json_param(m->sensitivity_labels, "[]"), pg_ts_param(m->created_at, created),
-        pg_ts_param(m->updated_at, updated),
-    };
+    struct pg_memory_text text;
+    const char *vals[PG_MEMORY_NPARAMS];
 
-    snprintf(conf, sizeof(conf), "%.17g", m->confidence);
-    return pg_exec_void(ps, SQL_MEM_INSERT, 16, vals, err);
+    pg_memory_params(m, vec, &text, vals);
+    return pg_exec_void(ps, SQL_MEM_INSERT, PG_MEMORY_NPARAMS, vals, err);
 }
 
 int pg_memory_insert(store *st, const struct memory *m, struct err *err)
@@ -87,8 +79,9 @@ int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const 
                           const char *kind, enum memory_order order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err)
 {
-    const char *sql = order == MEMORY_NEWEST_FIRST ? SQL_MEM_ACTIVE_NEWEST
-                                                   : SQL_MEM_ACTIVE_OLDEST;
+    const char *sql = order == MEMORY_NEWEST_FIRST
+                          ? (kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST)
+                          : (kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST);
     char lim[PG_INT_LEN];
     const char *vals[6] = {
         pg_tenant_key(tenant), subject, kind,

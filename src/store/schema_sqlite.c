@@ -163,7 +163,9 @@ static const char initial_schema[] =
 
     /* Subject export pages by (created_at, id) (spec/backup-snapshots.md §1.2). */
     "CREATE INDEX ix_episodes_subject_created_id ON episodes (subject_id, created_at, id);"
-    "CREATE INDEX ix_memories_subject_created_id ON memories (subject_id, created_at, id);";
+    "CREATE INDEX ix_memories_subject_created_id ON memories (subject_id, created_at, id);"
+    "CREATE INDEX ix_memories_active_kind ON memories (subject_id, kind, created_at DESC, seq)"
+    " WHERE status = 'active';";
 
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },

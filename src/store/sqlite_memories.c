@@ -19,11 +19,17 @@ static const char SQL_MEM_GET[] =
     "valid_to, source_episode_ids, metadata, status, CASE WHEN ?5 THEN embedding END, "    \
     "sensitivity_labels, created_at, updated_at FROM memories "                            \
     "WHERE tenant_id IS ?1 AND subject_id = ?2 AND status = 'active' "                    \
-    "AND (?3 IS NULL OR kind = ?3) AND (?4 = 0 OR embedding IS NOT NULL) "
+    "AND (?4 = 0 OR embedding IS NOT NULL) "
+/* With a kind, `kind = ?3` is an equality, so ix_memories_active_kind (subject, kind,
+ * created_at DESC, seq) delivers the newest rows in order and LIMIT stops the scan. */
 static const char SQL_MEM_ACTIVE_OLDEST[] =
-    ACTIVE_SELECT "ORDER BY created_at, seq LIMIT ?6";
+    ACTIVE_SELECT "AND ?3 IS NULL ORDER BY created_at, seq LIMIT ?6";
 static const char SQL_MEM_ACTIVE_NEWEST[] =
-    ACTIVE_SELECT "ORDER BY created_at DESC, seq LIMIT ?6";
+    ACTIVE_SELECT "AND ?3 IS NULL ORDER BY created_at DESC, seq LIMIT ?6";
+static const char SQL_MEM_KIND_OLDEST[] =
+    ACTIVE_SELECT "AND kind = ?3 ORDER BY created_at, seq LIMIT ?6";
+static const char SQL_MEM_KIND_NEWEST[] =
+    ACTIVE_SELECT "AND kind = ?3 ORDER BY created_at DESC, seq LIMIT ?6";
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = ?3, updated_at = ?4 "
     "WHERE tenant_id IS ?1 AND id = ?2";
@@ -40,29 +46,6 @@ static const char SQL_QC_PUT[] =
     "DO UPDATE SET embedding = excluded.embedding, expires_at = excluded.expires_at";
 static const char SQL_QC_PURGE[] = "DELETE FROM query_embedding_cache WHERE expires_at < ?1";
 
-static int bind_memory(sqlite3_stmt *q, const struct memory *m)
-{
-    int bad = 0;
-
-    bad |= sq_bind_str(q, 1, m->id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 2, m->subject_id) != SQLITE_OK;
-    bad |= sq_bind_tenant(q, 3, m->tenant_id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 4, m->kind) != SQLITE_OK;
-    bad |= sq_bind_str(q, 5, m->content) != SQLITE_OK;
-    bad |= sq_bind_str(q, 6, m->summary ? m->summary : "") != SQLITE_OK;
-    bad |= sqlite3_bind_double(q, 7, m->confidence) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 8, m->valid_from) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 9, m->valid_to) != SQLITE_OK;
-    bad |= sq_bind_json(q, 10, m->source_episode_ids, "[]") != SQLITE_OK;
-    bad |= sq_bind_json(q, 11, m->metadata, "{}") != SQLITE_OK;
-    bad |= sq_bind_str(q, 12, m->status ? m->status : "active") != SQLITE_OK;
-    bad |= sq_bind_vec(q, 13, m->embedding, m->embedding_dim) != SQLITE_OK;
-    bad |= sq_bind_json(q, 14, m->sensitivity_labels, "[]") != SQLITE_OK;
-    bad |= sq_bind_ts(q, 15, m->created_at) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 16, m->updated_at) != SQLITE_OK;
-    return bad ? -1 : 0;
-}
-
 int sq_memory_insert(store *st, const struct memory *m, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
@@ -70,7 +53,7 @@ int sq_memory_insert(store *st, const struct memory *m, struct err *err)
 
     if (!q)
         return -1;
-    if (bind_memory(q, m) < 0) {
+    if (sq_bind_memory(q, m) < 0) {
         sq_reset(q);
         return sq_fail(s, "memory insert bind", sqlite3_errcode(s->db), err);
     }
@@ -82,8 +65,9 @@ int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const 
                           struct memory **out, size_t *n, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    const char *sql = order == MEMORY_NEWEST_FIRST ? SQL_MEM_ACTIVE_NEWEST
-                                                   : SQL_MEM_ACTIVE_OLDEST;
+    const char *sql = order == MEMORY_NEWEST_FIRST
+                          ? (kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST)
+                          : (kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST);
     sqlite3_stmt *q = sq_stmt(s, sql, err);
     void *rows = NULL;
     int ret = -1;
