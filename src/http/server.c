@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -58,16 +59,17 @@ static void req_free(struct req *req)
     arena_free(req->arena);
 }
 
-static int content_length_too_big(struct req *req)
+/* The declared Content-Length, or -1 when absent or malformed. */
+static long long content_length(struct req *req)
 {
     const char *cl = req_header(req, "Content-Length");
     char *end;
     unsigned long long n;
 
     if (!cl)
-        return 0;
+        return -1;
     n = strtoull(cl, &end, 10);
-    return end != cl && n > cfg->max_body_bytes;
+    return end == cl || *end || n > (unsigned long long)INT64_MAX ? -1 : (long long)n;
 }
 
 /* Append upload data under the running cap. Past the cap the rest is read and dropped (MHD
@@ -99,17 +101,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 {
     struct http_server *srv = cls;
     struct req *req = *con_cls;
+    long long declared;
 
     (void)version;
     if (!req) {
         req = req_new(conn, method, url);
         *con_cls = req;
         atomic_fetch_add(&srv->inflight, 1);
-        if (content_length_too_big(req)) {
+        declared = content_length(req);
+        if (declared > (long long)cfg->max_body_bytes) {
             /* Refuse before reading the body; the connection is closed after. */
             req->body_too_large = 1;
             return middleware_run(req, srv->routes, srv->nroutes) == 0 ? MHD_YES : MHD_NO;
         }
+        if (declared > 0)
+            buf_grow(&req->body, (size_t)declared);   /* one allocation of the right size */
         return MHD_YES;
     }
     req->calls++;

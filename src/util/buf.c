@@ -39,7 +39,9 @@ void buf_grow(struct buf *b, size_t extra)
 
     if (need <= b->cap)
         return;
-    cap = b->cap ? b->cap : 64;
+    /* A first allocation takes exactly what is asked (a body sized from its
+     * Content-Length); later growth doubles. */
+    cap = b->cap ? b->cap : (need > 64 ? need : 64);
     while (cap < need)
         cap = cap < ((size_t)1 << 30) ? cap * 2 : cap + need;
     if (b->cap) {
