@@ -117,4 +117,4 @@ $(OUT)/bench/store_floor: bench/store_floor.c $(OUT)/libengram.a
 bench-tools: $(BENCH_BIN)
 # --- end of bench ---------------------------------------------------------------------------
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "store/store-internal.h"
+#include "util/ts.h"
 
 /* Column lists in the order pg_read_episode() and pg_read_memory() expect. */
 #define PG_EPISODE_COLS                                                                   \
@@ -29,6 +30,17 @@
     "id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, valid_to, " \
     "array_to_json(source_episode_ids), metadata, status, embedding, sensitivity_labels, "  \
     "created_at, updated_at"
+
+/* The insert of one memory, $1..$16 as pg_memory_params() fills them. source_episode_ids is
+ * uuid[] in the table and a JSON array in struct memory: it goes in through
+ * json_array_elements_text, its order kept by ordinality. */
+#define PG_MEMORY_INSERT                                                                   \
+    "INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary, confidence,"   \
+    " valid_from, valid_to, source_episode_ids, metadata, status, embedding,"               \
+    " sensitivity_labels, created_at, updated_at)"                                           \
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"                                           \
+    " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY"         \
+    " AS t(e, i) ORDER BY i), $11, $12, $13, $14, $15, $16)"
 
 #define PG_INT_LEN 24   /* bytes for pg_int_param / pg_size_param text */
 
@@ -129,6 +141,36 @@ const char *pg_json_param(const char *json, const char *fallback);
 /* dim floats as a bytea parameter in hex form (`\x…`, little-endian float32), in the arena;
  * NULL (SQL NULL) when v is NULL or dim is 0. */
 const char *pg_vector_param(struct arena *a, const float *v, size_t dim);
+
+/* The parameters of an episode insert, $1..$12 in PG_EPISODE_COLS order. */
+#define PG_EPISODE_NPARAMS 12
+/* The parameters of PG_MEMORY_INSERT, $1..$16. */
+#define PG_MEMORY_NPARAMS 16
+
+/* Where the parameters of one episode's insert keep the text they point to. */
+struct pg_episode_text {
+    char created[TS_STR_LEN];     /* created_at */
+    char compiled[TS_STR_LEN];    /* last_compiled_at */
+};
+
+/* Where the parameters of one memory's insert keep the text they point to. */
+struct pg_memory_text {
+    char confidence[32];          /* %.17g, so the double round-trips bit for bit */
+    char valid_from[TS_STR_LEN];
+    char valid_to[TS_STR_LEN];
+    char created[TS_STR_LEN];     /* created_at */
+    char updated[TS_STR_LEN];     /* updated_at */
+};
+
+/* Fill vals with the parameters that insert ep (or m) exactly as given: the tenant as
+ * pg_tenant_value, NULL JSON as its empty form ("{}" or "[]"), a NULL summary as "", a NULL
+ * status as "active". Timestamps and the confidence are written into *t; the other values
+ * point into the row, and vec (the embedding as pg_vector_param gives it, NULL for none) is
+ * used as it is. Keep the row, *t and vec alive until the statement has been sent. */
+void pg_episode_params(const struct episode *ep, struct pg_episode_text *t,
+                       const char *vals[PG_EPISODE_NPARAMS]);
+void pg_memory_params(const struct memory *m, const char *vec, struct pg_memory_text *t,
+                      const char *vals[PG_MEMORY_NPARAMS]);
 
 /* Column readers; (row, col) must exist in r. */
 const char *pg_col_str(struct arena *a, const PGresult *r, int row, int col);  /* NULL=NULL */

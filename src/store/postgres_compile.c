@@ -17,10 +17,11 @@ static const char SQL_EP_RECENT[] =
 static const char SQL_EP_MARK[] =
     "UPDATE episodes SET last_compiled_at = $1 WHERE COALESCE(tenant_id, '') = $2"
     " AND id = ANY($3::uuid[])";
-/* A join on the unnested ids, so the primary key is used even before the table is analysed
- * (a bare `id = ANY(...)` beside the tenant filter can pick the tenant index). */
+/* A join on the distinct unnested ids, so the primary key is used even before the table is
+ * analysed (a bare `id = ANY(...)` beside the tenant filter can pick the tenant index). */
 static const char SQL_EP_BY_IDS[] =
-    "SELECT " PG_EPISODE_COLS " FROM unnest($2::uuid[]) AS wanted(wanted_id)"
+    "SELECT " PG_EPISODE_COLS
+    " FROM (SELECT DISTINCT unnest($2::uuid[])) AS wanted(wanted_id)"
     " JOIN episodes ON episodes.id = wanted.wanted_id WHERE COALESCE(tenant_id, '') = $1";
 /* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
 static const char SQL_RESET[] =

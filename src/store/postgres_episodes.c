@@ -22,15 +22,12 @@ static const char SQL_EPISODE_LIST[] =
 static int episode_try_insert(struct pg_store *ps, struct episode *ep, int *inserted,
                               struct err *err)
 {
-    char created[TS_STR_LEN], compiled[TS_STR_LEN];
-    const char *vals[12] = {
-        ep->id, ep->subject_id, pg_tenant_value(ep->tenant_id), ep->session_id, ep->source,
-        ep->type, ep->payload, pg_json_param(ep->metadata, "{}"),
-        pg_json_param(ep->provenance, "{}"), ep->idempotency_key,
-        pg_ts_param(ep->created_at, created), pg_ts_param(ep->last_compiled_at, compiled),
-    };
-    PGresult *r = pg_exec(ps, SQL_EPISODE_INSERT, 12, vals, err);
+    struct pg_episode_text text;
+    const char *vals[PG_EPISODE_NPARAMS];
+    PGresult *r;
 
+    pg_episode_params(ep, &text, vals);
+    r = pg_exec(ps, SQL_EPISODE_INSERT, PG_EPISODE_NPARAMS, vals, err);
     if (!r)
         return -1;
     *inserted = PQntuples(r) > 0;

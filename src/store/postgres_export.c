@@ -3,8 +3,6 @@
  * are already taken, and inserting rows exactly as given, pipelined (pg_exec_rows). */
 #include "store/postgres-internal.h"
 
-#include <stdio.h>
-
 #include "util/buf.h"
 #include "util/ts.h"
 
@@ -35,14 +33,7 @@ static const char SQL_MEM_TAKEN[] = "SELECT count(*) FROM memories WHERE id = AN
 static const char SQL_EP_ADD[] =
     "INSERT INTO episodes (" PG_EPISODE_COLS ")"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-/* As postgres_memories.c: source_episode_ids goes in through json_array_elements_text. */
-static const char SQL_MEM_ADD[] =
-    "INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary, confidence,"
-    " valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
-    " sensitivity_labels, created_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-    " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY AS t(e, i)"
-    " ORDER BY i), $11, $12, $13, $14, $15, $16)";
+static const char SQL_MEM_ADD[] = PG_MEMORY_INSERT;
 
 /* Where a page starts and how long it is. */
 struct page {
@@ -166,29 +157,12 @@ int pg_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *co
 
 /* ---- inserting rows as given, pipelined ------------------------------------------------ */
 
-/* A timestamp parameter in the arena (NULL for TS_NULL). */
-static const char *ts_param(struct arena *a, int64_t us)
-{
-    return us == TS_NULL ? NULL : pg_ts_param(us, arena_alloc(a, TS_STR_LEN));
-}
-
-/* The parameters of SQL_EP_ADD for row i, as postgres_episodes.c sends them. */
+/* The parameters of SQL_EP_ADD for row i, as postgres_episodes.c sends them; their text in a
+ * (pg_exec_rows resets it after each row). */
 static void episode_params(const void *rows, size_t i, struct arena *a, const char **vals)
 {
-    const struct episode *ep = (const struct episode *)rows + i;
-
-    vals[0] = ep->id;
-    vals[1] = ep->subject_id;
-    vals[2] = pg_tenant_value(ep->tenant_id);
-    vals[3] = ep->session_id;
-    vals[4] = ep->source;
-    vals[5] = ep->type;
-    vals[6] = ep->payload;
-    vals[7] = pg_json_param(ep->metadata, "{}");
-    vals[8] = pg_json_param(ep->provenance, "{}");
-    vals[9] = ep->idempotency_key;
-    vals[10] = ts_param(a, ep->created_at);
-    vals[11] = ts_param(a, ep->last_compiled_at);
+    pg_episode_params((const struct episode *)rows + i,
+                      arena_alloc(a, sizeof(struct pg_episode_text)), vals);
 }
 
 /* The parameters of SQL_MEM_ADD for row i, as postgres_memories.c sends them. */
@@ -196,22 +170,8 @@ static void memory_params(const void *rows, size_t i, struct arena *a, const cha
 {
     const struct memory *m = (const struct memory *)rows + i;
 
-    vals[0] = m->id;
-    vals[1] = m->subject_id;
-    vals[2] = pg_tenant_value(m->tenant_id);
-    vals[3] = m->kind;
-    vals[4] = m->content;
-    vals[5] = m->summary ? m->summary : "";
-    vals[6] = arena_printf(a, "%.17g", m->confidence);
-    vals[7] = ts_param(a, m->valid_from);
-    vals[8] = ts_param(a, m->valid_to);
-    vals[9] = pg_json_param(m->source_episode_ids, "[]");
-    vals[10] = pg_json_param(m->metadata, "{}");
-    vals[11] = m->status ? m->status : "active";
-    vals[12] = pg_vector_param(a, m->embedding, m->embedding_dim);
-    vals[13] = pg_json_param(m->sensitivity_labels, "[]");
-    vals[14] = ts_param(a, m->created_at);
-    vals[15] = ts_param(a, m->updated_at);
+    pg_memory_params(m, pg_vector_param(a, m->embedding, m->embedding_dim),
+                     arena_alloc(a, sizeof(struct pg_memory_text)), vals);
 }
 
 static const char *episode_id(const void *rows, size_t i)
@@ -234,10 +194,10 @@ struct row_kind {
 };
 
 static const struct row_kind episode_rows = {
-    "episode", SQL_EP_ADD, 12, episode_params, episode_id,
+    "episode", SQL_EP_ADD, PG_EPISODE_NPARAMS, episode_params, episode_id,
 };
 static const struct row_kind memory_rows = {
-    "memory", SQL_MEM_ADD, 16, memory_params, memory_id,
+    "memory", SQL_MEM_ADD, PG_MEMORY_NPARAMS, memory_params, memory_id,
 };
 
 /* Insert the n rows, all or nothing (inside the caller's transaction, else in one of ours).

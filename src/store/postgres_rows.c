@@ -1,5 +1,5 @@
-/* postgres_rows.c - PostgreSQL backend: text parameters, reading columns, and reading whole rows
- * (episodes, memories) into the caller's arena. */
+/* postgres_rows.c - PostgreSQL backend: text parameters (those of whole episode and memory
+ * inserts too), reading columns, and reading whole rows into the caller's arena. */
 #include "store/postgres-internal.h"
 
 #include <inttypes.h>
@@ -75,6 +75,45 @@ const char *pg_vector_param(struct arena *a, const float *v, size_t dim)
     }
     *w = '\0';
     return out;
+}
+
+void pg_episode_params(const struct episode *ep, struct pg_episode_text *t,
+                       const char *vals[PG_EPISODE_NPARAMS])
+{
+    vals[0] = ep->id;
+    vals[1] = ep->subject_id;
+    vals[2] = pg_tenant_value(ep->tenant_id);
+    vals[3] = ep->session_id;
+    vals[4] = ep->source;
+    vals[5] = ep->type;
+    vals[6] = ep->payload;
+    vals[7] = pg_json_param(ep->metadata, "{}");
+    vals[8] = pg_json_param(ep->provenance, "{}");
+    vals[9] = ep->idempotency_key;
+    vals[10] = pg_ts_param(ep->created_at, t->created);
+    vals[11] = pg_ts_param(ep->last_compiled_at, t->compiled);
+}
+
+void pg_memory_params(const struct memory *m, const char *vec, struct pg_memory_text *t,
+                      const char *vals[PG_MEMORY_NPARAMS])
+{
+    snprintf(t->confidence, sizeof(t->confidence), "%.17g", m->confidence);
+    vals[0] = m->id;
+    vals[1] = m->subject_id;
+    vals[2] = pg_tenant_value(m->tenant_id);
+    vals[3] = m->kind;
+    vals[4] = m->content;
+    vals[5] = m->summary ? m->summary : "";
+    vals[6] = t->confidence;
+    vals[7] = pg_ts_param(m->valid_from, t->valid_from);
+    vals[8] = pg_ts_param(m->valid_to, t->valid_to);
+    vals[9] = pg_json_param(m->source_episode_ids, "[]");
+    vals[10] = pg_json_param(m->metadata, "{}");
+    vals[11] = m->status ? m->status : "active";
+    vals[12] = vec;
+    vals[13] = pg_json_param(m->sensitivity_labels, "[]");
+    vals[14] = pg_ts_param(m->created_at, t->created);
+    vals[15] = pg_ts_param(m->updated_at, t->updated);
 }
 
 /* ---- reading columns ------------------------------------------------------------------- */

@@ -111,6 +111,16 @@ int sq_bind_json(sqlite3_stmt *q, int i, const char *json, const char *fallback)
 /* dim floats as a little-endian float32 BLOB (copied); NULL or dim 0 = SQL NULL. */
 int sq_bind_vec(sqlite3_stmt *q, int i, const float *v, size_t dim);
 
+/* Binds one row to ?1..?n of a statement whose parameters follow SQ_EPISODE_COLS /
+ * SQ_MEMORY_COLS (the inserts); 0, or -1 if a value could not be bound. The row's strings are
+ * bound SQLITE_STATIC: keep them alive until the statement is reset. */
+typedef int sq_row_binder(sqlite3_stmt *q, const void *row);
+
+/* Binders for INSERT (SQ_EPISODE_COLS) / (SQ_MEMORY_COLS); row is a struct episode / memory.
+ * NULL JSON binds its empty form ("{}" or "[]"), a NULL summary "", a NULL status "active". */
+int sq_bind_episode(sqlite3_stmt *q, const void *row);
+int sq_bind_memory(sqlite3_stmt *q, const void *row);
+
 /* Column i as an arena string; NULL for SQL NULL. JSON columns read the same way. */
 const char *sq_col_str(struct arena *a, sqlite3_stmt *q, int i);
 /* Column i as a timestamp (TS_NULL for SQL NULL); -1 if the text is not a timestamp. */

@@ -17,25 +17,6 @@ static const char SQL_EP_LIST[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
     "ORDER BY created_at, seq LIMIT ?3 OFFSET ?4";
 
-static int bind_episode(sqlite3_stmt *q, const struct episode *ep)
-{
-    int bad = 0;
-
-    bad |= sq_bind_str(q, 1, ep->id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 2, ep->subject_id) != SQLITE_OK;
-    bad |= sq_bind_tenant(q, 3, ep->tenant_id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 4, ep->session_id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 5, ep->source) != SQLITE_OK;
-    bad |= sq_bind_str(q, 6, ep->type) != SQLITE_OK;
-    bad |= sq_bind_str(q, 7, ep->payload) != SQLITE_OK;
-    bad |= sq_bind_json(q, 8, ep->metadata, "{}") != SQLITE_OK;
-    bad |= sq_bind_json(q, 9, ep->provenance, "{}") != SQLITE_OK;
-    bad |= sq_bind_str(q, 10, ep->idempotency_key) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 11, ep->created_at) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 12, ep->last_compiled_at) != SQLITE_OK;
-    return bad ? -1 : 0;
-}
-
 /* Overwrite *ep with the episode holding ep's (tenant, subject, idempotency key). */
 static int load_by_idem(struct sqlite_store *s, struct arena *a, struct episode *ep,
                         struct err *err)
@@ -68,7 +49,7 @@ int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inser
     *inserted = 0;
     if (!q)
         return -1;
-    if (bind_episode(q, ep) < 0) {
+    if (sq_bind_episode(q, ep) < 0) {
         sq_reset(q);
         return sq_fail(s, "episode insert bind", sqlite3_errcode(s->db), err);
     }

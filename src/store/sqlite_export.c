@@ -191,51 +191,6 @@ int sq_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *co
 
 /* ---- inserting rows as given ---- */
 
-/* The same bindings as sqlite_episodes.c and sqlite_memories.c use for their inserts. */
-static int bind_episode(sqlite3_stmt *q, const void *row)
-{
-    const struct episode *ep = row;
-    int bad = 0;
-
-    bad |= sq_bind_str(q, 1, ep->id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 2, ep->subject_id) != SQLITE_OK;
-    bad |= sq_bind_tenant(q, 3, ep->tenant_id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 4, ep->session_id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 5, ep->source) != SQLITE_OK;
-    bad |= sq_bind_str(q, 6, ep->type) != SQLITE_OK;
-    bad |= sq_bind_str(q, 7, ep->payload) != SQLITE_OK;
-    bad |= sq_bind_json(q, 8, ep->metadata, "{}") != SQLITE_OK;
-    bad |= sq_bind_json(q, 9, ep->provenance, "{}") != SQLITE_OK;
-    bad |= sq_bind_str(q, 10, ep->idempotency_key) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 11, ep->created_at) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 12, ep->last_compiled_at) != SQLITE_OK;
-    return bad ? -1 : 0;
-}
-
-static int bind_memory(sqlite3_stmt *q, const void *row)
-{
-    const struct memory *m = row;
-    int bad = 0;
-
-    bad |= sq_bind_str(q, 1, m->id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 2, m->subject_id) != SQLITE_OK;
-    bad |= sq_bind_tenant(q, 3, m->tenant_id) != SQLITE_OK;
-    bad |= sq_bind_str(q, 4, m->kind) != SQLITE_OK;
-    bad |= sq_bind_str(q, 5, m->content) != SQLITE_OK;
-    bad |= sq_bind_str(q, 6, m->summary ? m->summary : "") != SQLITE_OK;
-    bad |= sqlite3_bind_double(q, 7, m->confidence) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 8, m->valid_from) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 9, m->valid_to) != SQLITE_OK;
-    bad |= sq_bind_json(q, 10, m->source_episode_ids, "[]") != SQLITE_OK;
-    bad |= sq_bind_json(q, 11, m->metadata, "{}") != SQLITE_OK;
-    bad |= sq_bind_str(q, 12, m->status ? m->status : "active") != SQLITE_OK;
-    bad |= sq_bind_vec(q, 13, m->embedding, m->embedding_dim) != SQLITE_OK;
-    bad |= sq_bind_json(q, 14, m->sensitivity_labels, "[]") != SQLITE_OK;
-    bad |= sq_bind_ts(q, 15, m->created_at) != SQLITE_OK;
-    bad |= sq_bind_ts(q, 16, m->updated_at) != SQLITE_OK;
-    return bad ? -1 : 0;
-}
-
 static const char *episode_id(const void *rows, size_t i)
 {
     return ((const struct episode *)rows)[i].id;
@@ -251,15 +206,15 @@ struct row_kind {
     const char *noun;                               /* "episode": for messages */
     const char *sql;                                /* the INSERT, ?1 = id */
     size_t size;                                    /* bytes of one row struct */
-    int (*bind)(sqlite3_stmt *q, const void *row);
+    sq_row_binder *bind;                            /* sq_bind_episode / sq_bind_memory */
     const char *(*id)(const void *rows, size_t i);
 };
 
 static const struct row_kind episode_rows = {
-    "episode", SQL_EP_ADD, sizeof(struct episode), bind_episode, episode_id,
+    "episode", SQL_EP_ADD, sizeof(struct episode), sq_bind_episode, episode_id,
 };
 static const struct row_kind memory_rows = {
-    "memory", SQL_MEM_ADD, sizeof(struct memory), bind_memory, memory_id,
+    "memory", SQL_MEM_ADD, sizeof(struct memory), sq_bind_memory, memory_id,
 };
 
 /* Insert row i with q; an id that exists is ERR_CONFLICT naming it. Leaves q reset. */

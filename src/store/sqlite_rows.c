@@ -1,5 +1,5 @@
-/* sqlite_rows.c - SQLite backend: binding values, reading columns, and reading whole rows
- * (episodes, memories) into the caller's arena. */
+/* sqlite_rows.c - SQLite backend: binding values and whole rows (episodes, memories), reading
+ * columns, and reading whole rows into the caller's arena. */
 #include "store/sqlite-internal.h"
 
 #include <stdio.h>
@@ -76,6 +76,52 @@ int sq_bind_vec(sqlite3_stmt *q, int i, const float *v, size_t dim)
     }
     /* SQLite takes the buffer and frees it, even when binding fails. */
     return sqlite3_bind_blob(q, i, blob, (int)(4 * dim), free);
+}
+
+/* ---- binding rows ---- */
+
+int sq_bind_episode(sqlite3_stmt *q, const void *row)
+{
+    const struct episode *ep = row;
+    int bad = 0;
+
+    bad |= sq_bind_str(q, 1, ep->id) != SQLITE_OK;
+    bad |= sq_bind_str(q, 2, ep->subject_id) != SQLITE_OK;
+    bad |= sq_bind_tenant(q, 3, ep->tenant_id) != SQLITE_OK;
+    bad |= sq_bind_str(q, 4, ep->session_id) != SQLITE_OK;
+    bad |= sq_bind_str(q, 5, ep->source) != SQLITE_OK;
+    bad |= sq_bind_str(q, 6, ep->type) != SQLITE_OK;
+    bad |= sq_bind_str(q, 7, ep->payload) != SQLITE_OK;
+    bad |= sq_bind_json(q, 8, ep->metadata, "{}") != SQLITE_OK;
+    bad |= sq_bind_json(q, 9, ep->provenance, "{}") != SQLITE_OK;
+    bad |= sq_bind_str(q, 10, ep->idempotency_key) != SQLITE_OK;
+    bad |= sq_bind_ts(q, 11, ep->created_at) != SQLITE_OK;
+    bad |= sq_bind_ts(q, 12, ep->last_compiled_at) != SQLITE_OK;
+    return bad ? -1 : 0;
+}
+
+int sq_bind_memory(sqlite3_stmt *q, const void *row)
+{
+    const struct memory *m = row;
+    int bad = 0;
+
+    bad |= sq_bind_str(q, 1, m->id) != SQLITE_OK;
+    bad |= sq_bind_str(q, 2, m->subject_id) != SQLITE_OK;
+    bad |= sq_bind_tenant(q, 3, m->tenant_id) != SQLITE_OK;
+    bad |= sq_bind_str(q, 4, m->kind) != SQLITE_OK;
+    bad |= sq_bind_str(q, 5, m->content) != SQLITE_OK;
+    bad |= sq_bind_str(q, 6, m->summary ? m->summary : "") != SQLITE_OK;
+    bad |= sqlite3_bind_double(q, 7, m->confidence) != SQLITE_OK;
+    bad |= sq_bind_ts(q, 8, m->valid_from) != SQLITE_OK;
+    bad |= sq_bind_ts(q, 9, m->valid_to) != SQLITE_OK;
+    bad |= sq_bind_json(q, 10, m->source_episode_ids, "[]") != SQLITE_OK;
+    bad |= sq_bind_json(q, 11, m->metadata, "{}") != SQLITE_OK;
+    bad |= sq_bind_str(q, 12, m->status ? m->status : "active") != SQLITE_OK;
+    bad |= sq_bind_vec(q, 13, m->embedding, m->embedding_dim) != SQLITE_OK;
+    bad |= sq_bind_json(q, 14, m->sensitivity_labels, "[]") != SQLITE_OK;
+    bad |= sq_bind_ts(q, 15, m->created_at) != SQLITE_OK;
+    bad |= sq_bind_ts(q, 16, m->updated_at) != SQLITE_OK;
+    return bad ? -1 : 0;
 }
 
 /* ---- reading columns ---- */

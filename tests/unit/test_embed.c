@@ -8,17 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "service/embed.h"
@@ -29,147 +24,23 @@
 #include "util/jsonw.h"
 #include "util/ts.h"
 
-/* ---- the fake server ---- */
-
-/* How the fake server answers one request (n: 1-based call number). */
-typedef void fake_answer_fn(int n, const char *path, const char *body, int *status,
-                            struct buf *resp, int *delay_ms);
-
-static struct {
-    struct MHD_Daemon *d;
-    int port;
-    pthread_mutex_t lock;
-    fake_answer_fn *answer;
-    int calls;                 /* requests answered so far */
-    char path[256];            /* of the last request */
-    char auth[256];            /* its Authorization header, "" if none */
-    struct buf body;           /* its body */
-    volatile int stopping;     /* ends delays early at teardown */
-} fk = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void fake_sleep(int ms)
-{
-    struct timespec t = { 0, 10 * 1000000L };
-    int i;
-
-    for (i = 0; i < ms / 10 && !fk.stopping; i++)
-        nanosleep(&t, NULL);
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
-{
-    struct buf *body = *con_cls, resp = BUF_INIT;
-    struct MHD_Response *r;
-    const char *auth;
-    int status = 200, delay = 0, n;
-    enum MHD_Result ret;
-
-    (void)cls, (void)method, (void)version;
-    if (!body) {
-        body = calloc(1, sizeof(*body));
-        buf_init(body);
-        *con_cls = body;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        buf_append(body, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    pthread_mutex_lock(&fk.lock);
-    n = ++fk.calls;
-    snprintf(fk.path, sizeof(fk.path), "%s", url);
-    snprintf(fk.auth, sizeof(fk.auth), "%s", auth ? auth : "");
-    buf_reset(&fk.body);
-    buf_append(&fk.body, body->data, body->len);
-    pthread_mutex_unlock(&fk.lock);
-    fk.answer(n, url, body->data, &status, &resp, &delay);
-    fake_sleep(delay);
-    r = MHD_create_response_from_buffer(resp.len, resp.data, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    ret = MHD_queue_response(c, (unsigned int)status, r);
-    MHD_destroy_response(r);
-    buf_release(&resp);
-    return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct buf *body = *con_cls;
-
-    (void)cls, (void)c, (void)toe;
-    if (body) {
-        buf_release(body);
-        free(body);
-        *con_cls = NULL;
-    }
-}
-
-static void fake_start(void)
-{
-    struct sockaddr_in sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = 0;
-    fk.stopping = 0;
-    fk.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                            NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
-    assert_non_null(fk.d);
-    fk.port = MHD_get_daemon_info(fk.d, MHD_DAEMON_INFO_BIND_PORT)->port;
-    assert_true(fk.port > 0);
-}
-
-static void fake_stop(void)
-{
-    fk.stopping = 1;
-    MHD_stop_daemon(fk.d);
-    fk.d = NULL;
-    buf_release(&fk.body);
-}
-
-static int fake_calls(void)
-{
-    int n;
-
-    pthread_mutex_lock(&fk.lock);
-    n = fk.calls;
-    pthread_mutex_unlock(&fk.lock);
-    return n;
-}
+#include "fake_http.h"   /* fk, fake_start, fake_stop, fake_reset, fake_calls, fake_config */
 
 /* ---- configuration ---- */
 
 static struct config tcfg;
-static char base_url[64];
 
 static void use_provider(const char *provider, int dims)
 {
     struct err err = ERR_INIT;
 
-    memset(&tcfg, 0, sizeof(tcfg));
-    snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", fk.port);
+    fake_config(&tcfg);
     tcfg.embedding_provider = (char *)provider;
     tcfg.embedding_dimensions = dims;
-    tcfg.llm_api_base = base_url;
-    tcfg.llm_api_key = (char *)"sk-test-key";
-    tcfg.llm_model = (char *)"gpt-test";
-    tcfg.llm_embedding_model = (char *)"embed-test";
-    tcfg.llm_timeout = 5;
-    tcfg.llm_max_retries = 2;
-    tcfg.llm_temperature = 0.1;
     cfg = &tcfg;
     embed_shutdown();
     assert_int_equal(embed_setup(&err), 0);
-    pthread_mutex_lock(&fk.lock);
-    fk.calls = 0;
-    pthread_mutex_unlock(&fk.lock);
+    fake_reset();
 }
 
 static int setup(void **state)

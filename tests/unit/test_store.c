@@ -17,59 +17,7 @@
 #include "store/store.h"
 #include "util/ts.h"
 
-#define T0 1717243200123457LL   /* 2024-06-01T12:00:00.123457Z */
-
-static struct {
-    const struct store_ops *ops;
-    char *conninfo;
-    store *st;
-    char tmp_path[64];           /* SQLite temp file we created, "" otherwise */
-    struct migrate_result first; /* result of the setup's migrate */
-} g;
-
-/* A fresh id with a random suffix: "<prefix>-<12 hex>", in the arena. */
-static const char *uniq(struct arena *a, const char *prefix)
-{
-    char hex[13];
-
-    random_hex(hex, 12);
-    return arena_printf(a, "%s-%s", prefix, hex);
-}
-
-static struct episode make_ep(const char *tenant, const char *subject, int64_t created_at)
-{
-    struct episode ep = {
-        .subject_id = subject,
-        .tenant_id = tenant,
-        .source = "chat",
-        .type = "message",
-        .payload = "{\"text\":\"hi\"}",
-        .metadata = "{}",
-        .provenance = "{}",
-        .created_at = created_at,
-        .last_compiled_at = TS_NULL,
-    };
-
-    uuid_v4(ep.id);
-    return ep;
-}
-
-/* Insert ep and assert the insert happened. */
-static void insert_ok(struct arena *a, struct episode *ep)
-{
-    struct err err = ERR_INIT;
-    int inserted = -1;
-
-    assert_int_equal(store_episode_insert(g.st, a, ep, &inserted, &err), 0);
-    assert_int_equal(inserted, 1);
-}
-
-static void add_ep(struct arena *a, const char *tenant, const char *subject, int64_t at)
-{
-    struct episode ep = make_ep(tenant, subject, at);
-
-    insert_ok(a, &ep);
-}
+#include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
 
 static size_t count_eps(struct arena *a, const char *tenant, const char *subject)
 {
@@ -79,78 +27,6 @@ static size_t count_eps(struct arena *a, const char *tenant, const char *subject
 
     assert_int_equal(store_episode_list(g.st, a, tenant, subject, 1000, 0, &eps, &n, &err), 0);
     return n;
-}
-
-static int open_database(void)
-{
-    const char *url = getenv("ENGRAM_TEST_DATABASE_URL");
-    char default_url[96];
-    struct err err = ERR_INIT;
-    int fd;
-
-    if (!url || !*url) {
-        snprintf(g.tmp_path, sizeof(g.tmp_path), "/tmp/engram-store-test-XXXXXX.db");
-        fd = mkstemps(g.tmp_path, 3);
-        if (fd < 0)
-            return -1;
-        close(fd);
-        snprintf(default_url, sizeof(default_url), "sqlite://%s", g.tmp_path);
-        url = default_url;
-    }
-    g.ops = store_backend_for(url, &g.conninfo, &err);
-    if (!g.ops || store_open(g.ops, g.conninfo, &g.st, &err) < 0) {
-        fprintf(stderr, "cannot open test database: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    struct err err = ERR_INIT;
-
-    (void)state;
-    if (open_database() < 0)
-        return -1;
-    if (store_migrate(g.st, &g.first, &err) < 0) {
-        fprintf(stderr, "migrate failed: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void remove_sqlite_files(const char *path)
-{
-    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-    char name[96];
-    size_t i;
-
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
-        unlink(name);
-    }
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    store_close(g.st);
-    free(g.conninfo);
-    if (g.tmp_path[0])
-        remove_sqlite_files(g.tmp_path);
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    *state = arena_new();
-    return 0;
-}
-
-static int test_teardown(void **state)
-{
-    arena_free(*state);
-    return 0;
 }
 
 /* ---- schema ---- */
@@ -705,32 +581,7 @@ static void test_store_episode_get_many(void **state)
 static struct memory make_mem(const char *tenant, const char *subject, const char *kind,
                               int64_t created_at)
 {
-    struct memory m = {
-        .subject_id = subject,
-        .tenant_id = tenant,
-        .kind = kind,
-        .content = "content",
-        .summary = "",
-        .confidence = 1.0,
-        .valid_from = created_at,
-        .valid_to = TS_NULL,
-        .source_episode_ids = "[]",
-        .metadata = "{}",
-        .status = "active",
-        .sensitivity_labels = "[]",
-        .created_at = created_at,
-        .updated_at = created_at,
-    };
-
-    uuid_v4(m.id);
-    return m;
-}
-
-static void mem_insert_ok(const struct memory *m)
-{
-    struct err err = ERR_INIT;
-
-    assert_int_equal(store_memory_insert(g.st, m, &err), 0);
+    return make_mem_with(tenant, subject, kind, "content", "active", created_at);
 }
 
 static struct memory *mem_get(struct arena *a, const char *tenant, const char *id)
@@ -742,8 +593,9 @@ static struct memory *mem_get(struct arena *a, const char *tenant, const char *i
     return m;
 }
 
-/* dim floats of a fixed pseudo-random pattern, in the arena. */
-static float *test_vec(struct arena *a, size_t dim, unsigned seed)
+/* dim floats of a fixed pseudo-random pattern (a linear congruential generator, values up to
+ * about +-11000), in the arena. */
+static float *lcg_vec(struct arena *a, size_t dim, unsigned seed)
 {
     float *v = arena_alloc(a, dim * sizeof(*v));
     size_t i;
@@ -785,7 +637,7 @@ static void test_store_memory_round_trip(void **state)
     m.embedding_dim = sizeof(vec) / sizeof(vec[0]);
     m.sensitivity_labels = "[\"pii\",\"secret\"]";
     m.updated_at = T0 + 2;
-    mem_insert_ok(&m);
+    add_mem(&m);
     got = mem_get(a, tenant, m.id);
     assert_non_null(got);
     assert_string_equal(got->id, m.id);
@@ -809,7 +661,7 @@ static void test_store_memory_round_trip(void **state)
     m2 = make_mem(NULL, subject, "episode_summary", T0);
     m2.confidence = third;
     m2.valid_to = T0 + 7;
-    mem_insert_ok(&m2);
+    add_mem(&m2);
     got = mem_get(a, NULL, m2.id);
     assert_non_null(got);
     assert_null(got->tenant_id);
@@ -826,17 +678,6 @@ static void test_store_memory_round_trip(void **state)
     assert_null(mem_get(a, tenant, m2.id));
     assert_null(mem_get(a, tenant, "not-a-uuid"));
     assert_null(mem_get(a, tenant, s1));
-}
-
-/* Ids of the listing, joined by ','. */
-static const char *mem_ids(struct arena *a, const struct memory *ms, size_t n)
-{
-    const char *ids = "";
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        ids = arena_printf(a, "%s%s,", ids, ms[i].id);
-    return ids;
 }
 
 static const char *list_active(struct arena *a, const char *tenant, const char *subject,
@@ -861,7 +702,7 @@ static void test_store_memory_list_active(void **state)
 {
     struct arena *a = *state;
     const char *s = uniq(a, "active"), *t = uniq(a, "tn");
-    float *v1 = test_vec(a, 8, 1), *v3 = test_vec(a, 8, 3);
+    float *v1 = lcg_vec(a, 8, 1), *v3 = lcg_vec(a, 8, 3);
     struct memory m1 = make_mem(t, s, "profile_fact", T0), m2 = make_mem(t, s, "profile_fact", T0);
     struct memory m3 = make_mem(t, s, "episode_summary", T0 + 1);
     struct memory m4 = make_mem(t, s, "profile_fact", T0 - 1);
@@ -873,12 +714,12 @@ static void test_store_memory_list_active(void **state)
     m3.embedding = v3;
     m3.embedding_dim = 8;
     m4.status = "superseded";
-    mem_insert_ok(&m1);
-    mem_insert_ok(&m2);
-    mem_insert_ok(&m3);
-    mem_insert_ok(&m4);
-    mem_insert_ok(&m5);
-    mem_insert_ok(&mo);
+    add_mem(&m1);
+    add_mem(&m2);
+    add_mem(&m3);
+    add_mem(&m4);
+    add_mem(&m5);
+    add_mem(&mo);
     assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, 0, 0, &ms),
                         IDS4(m1, m2, m3, m5));
     assert_null(ms[0].embedding);   /* not asked for */
@@ -921,8 +762,8 @@ static void test_store_memory_supersede(void **state)
     struct err err = ERR_INIT;
     struct memory *got;
 
-    mem_insert_ok(&m1);
-    mem_insert_ok(&m2);
+    add_mem(&m1);
+    add_mem(&m2);
     assert_int_equal(store_memory_supersede(g.st, t, m1.id, T0 + 5, T0 + 6, &err), 0);
     got = mem_get(a, t, m1.id);
     assert_string_equal(got->status, "superseded");
@@ -944,12 +785,12 @@ static void test_store_memory_set_embedding(void **state)
     struct arena *a = *state;
     const char *s = uniq(a, "embed"), *t = uniq(a, "tn");
     struct memory m = make_mem(t, s, "profile_fact", T0), *got;
-    float *v = test_vec(a, 1536, 42), *w = test_vec(a, 4, 7);
+    float *v = lcg_vec(a, 1536, 42), *w = lcg_vec(a, 4, 7);
     char unknown[UUID_STR_LEN];
     struct err err = ERR_INIT;
 
     uuid_v4(unknown);
-    mem_insert_ok(&m);
+    add_mem(&m);
     assert_string_equal(list_active(a, t, s, NULL, MEMORY_OLDEST_FIRST, MEMORY_WITH_EMBEDDING,
                                     0, NULL), "");
     assert_int_equal(store_memory_set_embedding(g.st, m.id, v, 1536, &err), 0);
@@ -978,7 +819,7 @@ static void test_store_memory_set_labels(void **state)
     int found = -1;
 
     uuid_v4(unknown);
-    mem_insert_ok(&m);
+    add_mem(&m);
     assert_int_equal(store_memory_set_labels(g.st, t, m.id, "[\"pii\",\"h\xc3\xa9\"]", T0 + 9,
                                              &found, &err), 0);
     assert_int_equal(found, 1);
@@ -1024,10 +865,10 @@ static void test_store_compile_reset(void **state)
     assert_int_equal(store_episode_mark_compiled(g.st, t, ids, 3, T0 + 1, &err), 0);
     assert_int_equal(store_episode_mark_compiled(g.st, NULL, ids, 3, T0 + 1, &err), 0);
     m2.status = "superseded";
-    mem_insert_ok(&m1);
-    mem_insert_ok(&m2);
-    mem_insert_ok(&mo);
-    mem_insert_ok(&ms2);
+    add_mem(&m1);
+    add_mem(&m2);
+    add_mem(&mo);
+    add_mem(&ms2);
     /* Rolled back: nothing changes. */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
@@ -1077,7 +918,7 @@ static void test_store_qcache(void **state)
 {
     struct arena *a = *state;
     const char *text = uniq(a, "what is h\xc3\xa9r name?"), *old = uniq(a, "old");
-    float *v1 = test_vec(a, 16, 1), *v2 = test_vec(a, 16, 2), *got;
+    float *v1 = lcg_vec(a, 16, 1), *v2 = lcg_vec(a, 16, 2), *got;
     size_t dim;
 
     qc_get(a, text, "m1", T0, &got, &dim);
@@ -1109,7 +950,7 @@ static void test_store_qcache_long_text(void **state)
 {
     struct arena *a = *state;
     char *at_limit = arena_alloc(a, 2001), *too_long = arena_alloc(a, 3001);
-    float *v = test_vec(a, 8, 5), *got;
+    float *v = lcg_vec(a, 8, 5), *got;
     size_t dim;
 
     random_hex(at_limit, 2000);

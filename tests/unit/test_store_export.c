@@ -16,172 +16,16 @@
 #include "store/store.h"
 #include "util/ts.h"
 
-#define T0 1717243200123457LL   /* 2024-06-01T12:00:00.123457Z */
+#include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
+
 #define DIM 8                   /* embedding size of the small tests */
 
-static struct {
-    const struct store_ops *ops;
-    char *conninfo;
-    store *st;
-    char tmp_path[64];   /* SQLite temp file we created, "" otherwise */
-} g;
-
-/* ---- setup (as test_store.c) ---- */
-
-/* A fresh id with a random suffix: "<prefix>-<12 hex>", in the arena. */
-static const char *uniq(struct arena *a, const char *prefix)
-{
-    char hex[13];
-
-    random_hex(hex, 12);
-    return arena_printf(a, "%s-%s", prefix, hex);
-}
-
-static int open_database(void)
-{
-    const char *url = getenv("ENGRAM_TEST_DATABASE_URL");
-    char default_url[96];
-    struct err err = ERR_INIT;
-    int fd;
-
-    if (!url || !*url) {
-        snprintf(g.tmp_path, sizeof(g.tmp_path), "/tmp/engram-export-test-XXXXXX.db");
-        fd = mkstemps(g.tmp_path, 3);
-        if (fd < 0)
-            return -1;
-        close(fd);
-        snprintf(default_url, sizeof(default_url), "sqlite://%s", g.tmp_path);
-        url = default_url;
-    }
-    g.ops = store_backend_for(url, &g.conninfo, &err);
-    if (!g.ops || store_open(g.ops, g.conninfo, &g.st, &err) < 0) {
-        fprintf(stderr, "cannot open test database: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    struct migrate_result res;
-    struct err err = ERR_INIT;
-
-    (void)state;
-    if (open_database() < 0)
-        return -1;
-    if (store_migrate(g.st, &res, &err) < 0) {
-        fprintf(stderr, "migrate failed: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void remove_sqlite_files(const char *path)
-{
-    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-    char name[96];
-    size_t i;
-
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
-        unlink(name);
-    }
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    store_close(g.st);
-    free(g.conninfo);
-    if (g.tmp_path[0])
-        remove_sqlite_files(g.tmp_path);
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    *state = arena_new();
-    return 0;
-}
-
-static int test_teardown(void **state)
-{
-    arena_free(*state);
-    return 0;
-}
-
 /* ---- rows ---- */
-
-static struct episode make_ep(const char *tenant, const char *subject, int64_t created_at)
-{
-    struct episode ep = {
-        .subject_id = subject,
-        .tenant_id = tenant,
-        .source = "chat",
-        .type = "message",
-        .payload = "{\"text\":\"hi\"}",
-        .metadata = "{}",
-        .provenance = "{}",
-        .created_at = created_at,
-        .last_compiled_at = TS_NULL,
-    };
-
-    uuid_v4(ep.id);
-    return ep;
-}
-
-static void add_ep(struct arena *a, const char *tenant, const char *subject, int64_t at,
-                   struct episode *out)
-{
-    struct episode ep = make_ep(tenant, subject, at);
-    struct err err = ERR_INIT;
-    int inserted = -1;
-
-    assert_int_equal(store_episode_insert(g.st, a, &ep, &inserted, &err), 0);
-    assert_int_equal(inserted, 1);
-    if (out)
-        *out = ep;
-}
-
-static float *test_vec(struct arena *a, size_t dim, unsigned seed)
-{
-    float *v = arena_alloc(a, dim * sizeof(*v));
-    size_t i;
-
-    for (i = 0; i < dim; i++)
-        v[i] = (float)((seed * 31 + i * 7) % 97) / 97.0f - 0.5f;
-    return v;
-}
 
 static struct memory make_mem(const char *tenant, const char *subject, const char *status,
                               int64_t created_at)
 {
-    struct memory m = {
-        .subject_id = subject,
-        .tenant_id = tenant,
-        .kind = "profile_fact",
-        .content = "likes tea",
-        .summary = "",
-        .confidence = 1.0,
-        .valid_from = created_at,
-        .valid_to = TS_NULL,
-        .source_episode_ids = "[]",
-        .metadata = "{}",
-        .status = status,
-        .sensitivity_labels = "[]",
-        .created_at = created_at,
-        .updated_at = created_at,
-    };
-
-    uuid_v4(m.id);
-    return m;
-}
-
-static void add_mem(const struct memory *m)
-{
-    struct err err = ERR_INIT;
-
-    assert_int_equal(store_memory_insert(g.st, m, &err), 0);
+    return make_mem_with(tenant, subject, "profile_fact", "likes tea", status, created_at);
 }
 
 /* ---- reading a whole subject back, page by page ---- */
@@ -274,27 +118,6 @@ static int cmp_mem(const void *x, const void *y)
     return cmp_key(a->created_at, a->id, b->created_at, b->id);
 }
 
-/* The ids of rows joined by ','. */
-static const char *ep_ids(struct arena *a, const struct episode *eps, size_t n)
-{
-    const char *s = "";
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        s = arena_printf(a, "%s%s,", s, eps[i].id);
-    return s;
-}
-
-static const char *mem_ids(struct arena *a, const struct memory *ms, size_t n)
-{
-    const char *s = "";
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        s = arena_printf(a, "%s%s,", s, ms[i].id);
-    return s;
-}
-
 static void assert_count(const struct scope *sc, int64_t want_eps, int64_t want_mems)
 {
     struct err err = ERR_INIT;
@@ -315,10 +138,10 @@ static void test_store_export_count_scopes(void **state)
     const char *ta = uniq(a, "ta"), *tb = uniq(a, "tb");
     struct memory m;
 
-    add_ep(a, ta, subject, T0, NULL);
-    add_ep(a, ta, subject, T0 + 1, NULL);
-    add_ep(a, NULL, subject, T0, NULL);
-    add_ep(a, ta, other, T0, NULL);
+    add_ep(a, ta, subject, T0);
+    add_ep(a, ta, subject, T0 + 1);
+    add_ep(a, NULL, subject, T0);
+    add_ep(a, ta, other, T0);
     m = make_mem(ta, subject, "active", T0);
     add_mem(&m);
     m = make_mem(NULL, subject, "superseded", T0);
@@ -353,7 +176,7 @@ static void test_store_export_episode_order_pages(void **state)
     size_t i, k, n;
 
     for (i = 0; i < 23; i++)
-        add_ep(a, i % 3 == 0 ? NULL : tenant, subject, T0 + (int64_t)(i % 4) * 1000000, &eps[i]);
+        eps[i] = add_ep(a, i % 3 == 0 ? NULL : tenant, subject, T0 + (int64_t)(i % 4) * 1000000);
     qsort(eps, 23, sizeof(eps[0]), cmp_ep);
     want = ep_ids(a, eps, 23);
     for (k = 0; k < sizeof(pages) / sizeof(pages[0]); k++) {
@@ -431,9 +254,9 @@ static void test_store_export_tenant_scope(void **state)
     struct memory ma = make_mem(ta, subject, "active", T0), *mgot;
     size_t n;
 
-    add_ep(a, ta, subject, T0, &ea);
-    add_ep(a, tb, subject, T0 + 1, &eb);
-    add_ep(a, NULL, subject, T0 + 2, &en);
+    ea = add_ep(a, ta, subject, T0);
+    eb = add_ep(a, tb, subject, T0 + 1);
+    en = add_ep(a, NULL, subject, T0 + 2);
     add_mem(&ma);
 
     got = export_all_eps(a, g.st, &(struct scope){ subject, 1, NULL }, 10, &n);
@@ -487,8 +310,8 @@ static void test_store_export_read_tx_stable(void **state)
     size_t i, n;
     int inserted;
 
-    add_ep(a, NULL, subject, T0, NULL);
-    add_ep(a, "t", subject, T0 + 1, NULL);
+    add_ep(a, NULL, subject, T0);
+    add_ep(a, "t", subject, T0 + 1);
     assert_int_equal(store_open(g.ops, g.conninfo, &writer, &err), 0);
 
     assert_int_equal(store_tx_begin_read(g.st, &err), 0);
@@ -537,8 +360,8 @@ static void test_store_ids_taken(void **state)
     int64_t count = -1;
     size_t i;
 
-    add_ep(a, uniq(a, "t"), s1, T0, &e1);
-    add_ep(a, NULL, s2, T0, &e2);
+    e1 = add_ep(a, uniq(a, "t"), s1, T0);
+    e2 = add_ep(a, NULL, s2, T0);
     add_mem(&m1);
     add_mem(&m2);
     uuid_v4(missing);
@@ -562,16 +385,6 @@ static void test_store_ids_taken(void **state)
 }
 
 /* ---- inserting many rows ---- */
-
-static void assert_str_or_null(const char *got, const char *want)
-{
-    if (!want) {
-        assert_null(got);
-        return;
-    }
-    assert_non_null(got);
-    assert_string_equal(got, want);
-}
 
 static void assert_ep_equal(const struct episode *got, const struct episode *want)
 {
@@ -740,7 +553,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     int64_t count = -1;
     size_t i;
 
-    add_ep(a, uniq(a, "t"), uniq(a, "exp-clash-old"), T0, &old);
+    old = add_ep(a, uniq(a, "t"), uniq(a, "exp-clash-old"), T0);
     memcpy(eps[at].id, old.id, sizeof(old.id));
     for (i = 0; i < n; i++)
         ids[i] = eps[i].id;
@@ -872,7 +685,7 @@ static void test_store_single_insert_id_conflict(void **state)
     struct err err = ERR_INIT;
     int inserted = -1;
 
-    add_ep(a, NULL, subject, T0, &old);
+    old = add_ep(a, NULL, subject, T0);
     add_mem(&m);
     memcpy(dup.id, old.id, sizeof(old.id));
     assert_int_equal(store_episode_insert(g.st, a, &dup, &inserted, &err), -1);

@@ -19,31 +19,17 @@
 #include "store/store.h"
 #include "util/ts.h"
 
-#define T0 1717243200123457LL   /* 2024-06-01T12:00:00.123457Z */
-#define SEC 1000000LL
+#include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
+
 #define DAY (86400 * SEC)
 #define DIM 8                   /* embedding size of the small tests */
 #define OUTSIDE_ID "0b7e2f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"   /* an episode of no subject */
 
+/* The raw connections (see raw_exec), opened on first use, closed by snap_group_teardown. */
 static struct {
-    const struct store_ops *ops;
-    char *conninfo;
-    store *st;
-    char tmp_path[64];   /* SQLite temp file we created, "" otherwise */
-    sqlite3 *raw_sqlite; /* the raw connection (see raw_exec), opened on first use */
-    PGconn *raw_pg;
-} g;
-
-/* ---- setup (as test_store_export.c) ---- */
-
-/* A fresh id with a random suffix: "<prefix>-<12 hex>", in the arena. */
-static const char *uniq(struct arena *a, const char *prefix)
-{
-    char hex[13];
-
-    random_hex(hex, 12);
-    return arena_printf(a, "%s-%s", prefix, hex);
-}
+    sqlite3 *sqlite;
+    PGconn *pg;
+} raw;
 
 static const char *new_id(struct arena *a)
 {
@@ -53,81 +39,14 @@ static const char *new_id(struct arena *a)
     return arena_strdup(a, id);
 }
 
-static int open_database(void)
+/* The harness's group_teardown, after the raw connections are closed. */
+static int snap_group_teardown(void **state)
 {
-    const char *url = getenv("ENGRAM_TEST_DATABASE_URL");
-    char default_url[96];
-    struct err err = ERR_INIT;
-    int fd;
-
-    if (!url || !*url) {
-        snprintf(g.tmp_path, sizeof(g.tmp_path), "/tmp/engram-snap-test-XXXXXX.db");
-        fd = mkstemps(g.tmp_path, 3);
-        if (fd < 0)
-            return -1;
-        close(fd);
-        snprintf(default_url, sizeof(default_url), "sqlite://%s", g.tmp_path);
-        url = default_url;
-    }
-    g.ops = store_backend_for(url, &g.conninfo, &err);
-    if (!g.ops || store_open(g.ops, g.conninfo, &g.st, &err) < 0) {
-        fprintf(stderr, "cannot open test database: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    struct migrate_result res;
-    struct err err = ERR_INIT;
-
-    (void)state;
-    if (open_database() < 0)
-        return -1;
-    if (store_migrate(g.st, &res, &err) < 0) {
-        fprintf(stderr, "migrate failed: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void remove_sqlite_files(const char *path)
-{
-    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-    char name[96];
-    size_t i;
-
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
-        unlink(name);
-    }
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    if (g.raw_sqlite)
-        sqlite3_close(g.raw_sqlite);
-    if (g.raw_pg)
-        PQfinish(g.raw_pg);
-    store_close(g.st);
-    free(g.conninfo);
-    if (g.tmp_path[0])
-        remove_sqlite_files(g.tmp_path);
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    *state = arena_new();
-    return 0;
-}
-
-static int test_teardown(void **state)
-{
-    arena_free(*state);
-    return 0;
+    if (raw.sqlite)
+        sqlite3_close(raw.sqlite);
+    if (raw.pg)
+        PQfinish(raw.pg);
+    return group_teardown(state);
 }
 
 static int is_sqlite(void)
@@ -143,14 +62,14 @@ static int is_sqlite(void)
 
 static void raw_open(void)
 {
-    if (is_sqlite() && !g.raw_sqlite) {
-        assert_int_equal(sqlite3_open_v2(g.conninfo, &g.raw_sqlite, SQLITE_OPEN_READWRITE,
+    if (is_sqlite() && !raw.sqlite) {
+        assert_int_equal(sqlite3_open_v2(g.conninfo, &raw.sqlite, SQLITE_OPEN_READWRITE,
                                          NULL), SQLITE_OK);
-        sqlite3_busy_timeout(g.raw_sqlite, 5000);
-    } else if (!is_sqlite() && !g.raw_pg) {
-        g.raw_pg = PQconnectdb(g.conninfo);
-        assert_int_equal(PQstatus(g.raw_pg), CONNECTION_OK);
-        PQclear(PQexec(g.raw_pg, "SET TimeZone = 'UTC'"));
+        sqlite3_busy_timeout(raw.sqlite, 5000);
+    } else if (!is_sqlite() && !raw.pg) {
+        raw.pg = PQconnectdb(g.conninfo);
+        assert_int_equal(PQstatus(raw.pg), CONNECTION_OK);
+        PQclear(PQexec(raw.pg, "SET TimeZone = 'UTC'"));
     }
 }
 
@@ -166,7 +85,7 @@ static const char **raw_row(struct arena *a, const char *sql, int ncols)
         sqlite3_stmt *q = NULL;
         int rc;
 
-        assert_int_equal(sqlite3_prepare_v2(g.raw_sqlite, sql, -1, &q, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(raw.sqlite, sql, -1, &q, NULL), SQLITE_OK);
         rc = sqlite3_step(q);
         if (rc == SQLITE_ROW) {
             row = arena_calloc(a, (size_t)ncols, sizeof(*row));
@@ -176,17 +95,17 @@ static const char **raw_row(struct arena *a, const char *sql, int ncols)
                 row[i] = v ? arena_strdup(a, v) : NULL;
             }
         } else if (rc != SQLITE_DONE) {
-            fail_msg("raw sql failed: %s: %s", sqlite3_errmsg(g.raw_sqlite), sql);
+            fail_msg("raw sql failed: %s: %s", sqlite3_errmsg(raw.sqlite), sql);
         }
         sqlite3_finalize(q);
         return row;
     }
     {
-        PGresult *r = PQexec(g.raw_pg, sql);
+        PGresult *r = PQexec(raw.pg, sql);
         ExecStatusType s = PQresultStatus(r);
 
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
-            fail_msg("raw sql failed: %s: %s", PQerrorMessage(g.raw_pg), sql);
+            fail_msg("raw sql failed: %s: %s", PQerrorMessage(raw.pg), sql);
         if (s == PGRES_TUPLES_OK && PQntuples(r) > 0) {
             row = arena_calloc(a, (size_t)ncols, sizeof(*row));
             for (i = 0; i < ncols; i++)
@@ -290,78 +209,9 @@ static int64_t count_resolutions(struct arena *a, const char *subject)
 
 /* ---- rows ---- */
 
-static struct episode make_ep(const char *tenant, const char *subject, int64_t created_at)
-{
-    struct episode ep = {
-        .subject_id = subject,
-        .tenant_id = tenant,
-        .source = "chat",
-        .type = "message",
-        .payload = "{\"text\":\"hi\"}",
-        .metadata = "{}",
-        .provenance = "{}",
-        .created_at = created_at,
-        .last_compiled_at = TS_NULL,
-    };
-
-    uuid_v4(ep.id);
-    return ep;
-}
-
-static void put_ep(struct arena *a, struct episode *ep)
-{
-    struct err err = ERR_INIT;
-    int inserted = -1;
-
-    assert_int_equal(store_episode_insert(g.st, a, ep, &inserted, &err), 0);
-    assert_int_equal(inserted, 1);
-}
-
-static void add_ep(struct arena *a, const char *tenant, const char *subject, int64_t at)
-{
-    struct episode ep = make_ep(tenant, subject, at);
-
-    put_ep(a, &ep);
-}
-
-static float *test_vec(struct arena *a, size_t dim, unsigned seed)
-{
-    float *v = arena_alloc(a, dim * sizeof(*v));
-    size_t i;
-
-    for (i = 0; i < dim; i++)
-        v[i] = (float)((seed * 31 + i * 7) % 97) / 97.0f - 0.5f;
-    return v;
-}
-
 static struct memory make_mem(const char *tenant, const char *subject, int64_t created_at)
 {
-    struct memory m = {
-        .subject_id = subject,
-        .tenant_id = tenant,
-        .kind = "profile_fact",
-        .content = "likes tea",
-        .summary = "",
-        .confidence = 1.0,
-        .valid_from = created_at,
-        .valid_to = TS_NULL,
-        .source_episode_ids = "[]",
-        .metadata = "{}",
-        .status = "active",
-        .sensitivity_labels = "[]",
-        .created_at = created_at,
-        .updated_at = created_at,
-    };
-
-    uuid_v4(m.id);
-    return m;
-}
-
-static void add_mem(const struct memory *m)
-{
-    struct err err = ERR_INIT;
-
-    assert_int_equal(store_memory_insert(g.st, m, &err), 0);
+    return make_mem_with(tenant, subject, "profile_fact", "likes tea", "active", created_at);
 }
 
 /* Episodes / memories of (tenant, subject), in listing order. */
@@ -393,14 +243,6 @@ static void assert_total(const char *subject, int64_t want_eps, int64_t want_mem
     assert_int_equal(store_export_count(g.st, subject, 1, NULL, &eps, &mems, &err), 0);
     assert_int_equal(eps, want_eps);
     assert_int_equal(mems, want_mems);
-}
-
-static void assert_str_or_null(const char *got, const char *want)
-{
-    if (!want)
-        assert_null(got);
-    else
-        assert_string_equal(got, want);
 }
 
 /* ---- JSON ---- */
@@ -737,9 +579,9 @@ static void capture_source(struct arena *a, struct capture_src *s)
     s->e2 = make_ep(s->ta, s->subject, T0 + SEC);
     s->e2.provenance = "{\"original_id\":\"stale\",\"k\":\"v\"}";
     s->e3 = make_ep(s->tb, s->subject, T0 + 2 * SEC);
-    put_ep(a, &s->e1);
-    put_ep(a, &s->e2);
-    put_ep(a, &s->e3);
+    insert_ok(a, &s->e1);
+    insert_ok(a, &s->e2);
+    insert_ok(a, &s->e3);
     s->m1 = make_mem(s->ta, s->subject, T0 + DAY);
     cites[0] = s->e2.id;
     cites[1] = OUTSIDE_ID;
@@ -939,7 +781,7 @@ static void restore_source(struct arena *a, struct restore_src *s)
     s->e[3] = make_ep(NULL, s->subject, T0 + SEC);
     s->e[3].provenance = "{\"restored_from_snapshot\":\"old\"}";
     for (i = 0; i < 4; i++)
-        put_ep(a, &s->e[i]);
+        insert_ok(a, &s->e[i]);
     s->newest = T0 + 5 * SEC;
 
     s->m[0] = make_mem(NULL, s->subject, T0 + 2 * DAY);   /* compiled later: clamped */
@@ -1499,5 +1341,5 @@ int main(void)
         T(test_store_subject_copy_restore_timing),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, snap_group_teardown);
 }
