@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "api/render.h"
 #include "api/validate.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -35,35 +36,19 @@ static void parse_filters(struct req *req, struct jobs_query *q)
     q->f.tenant_id = filter_param(req, "tenant_id", &q->impossible);
 }
 
-/* Offset-form timestamp, as every /admin response writes them; null for TS_NULL. */
-static json_t *ts_offset(int64_t us)
-{
-    char buf[TS_STR_LEN];
-
-    if (us == TS_NULL)
-        return json_null();
-    ts_format_offset(us, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *render_job(const struct compile_job *job)
 {
     json_t *o = json_object();
 
     json_object_set_new(o, "job_id", json_string(job->id));
     json_object_set_new(o, "subject_id", json_string(job->subject_id));
-    json_object_set_new(o, "tenant_id", str_or_null(job->tenant_id));
+    json_object_set_new(o, "tenant_id", render_str_or_null(job->tenant_id));
     json_object_set_new(o, "status", json_string(job->status));
     json_object_set_new(o, "memories_created", json_integer(job->memories_created));
-    json_object_set_new(o, "error", str_or_null(job->error));
-    json_object_set_new(o, "created_at", ts_offset(job->created_at));
-    json_object_set_new(o, "started_at", ts_offset(job->started_at));
-    json_object_set_new(o, "completed_at", ts_offset(job->completed_at));
+    json_object_set_new(o, "error", render_str_or_null(job->error));
+    json_object_set_new(o, "created_at", render_ts_offset(job->created_at));
+    json_object_set_new(o, "started_at", render_ts_offset(job->started_at));
+    json_object_set_new(o, "completed_at", render_ts_offset(job->completed_at));
     return o;
 }
 

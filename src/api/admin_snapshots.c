@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "api/render.h"
 #include "api/validate.h"
 #include "service/cleanup.h"
 #include "service/snapshots.h"
@@ -22,16 +23,6 @@
 #define ID_MAX_CHARS 256   /* subject and tenant ids in bodies, code points */
 
 /* ---- JSON shapes ---- */
-
-static json_t *offset_ts(int64_t us)
-{
-    char buf[TS_STR_LEN];
-
-    if (us == TS_NULL)
-        return json_null();
-    ts_format_offset(us, buf, sizeof(buf));
-    return json_string(buf);
-}
 
 json_t *api_snapshot_json(const struct snapshot *s)
 {
@@ -45,7 +36,7 @@ json_t *api_snapshot_json(const struct snapshot *s)
     json_object_set_new(o, "memory_count", json_integer(s->memory_count));
     json_object_set_new(o, "metadata", json_raw(s->metadata && *s->metadata ? s->metadata
                                                                             : "{}"));
-    json_object_set_new(o, "created_at", offset_ts(s->created_at));
+    json_object_set_new(o, "created_at", render_ts_offset(s->created_at));
     return o;
 }
 

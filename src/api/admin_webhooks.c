@@ -5,25 +5,11 @@
 
 #include <string.h>
 
+#include "api/render.h"
 #include "api/validate.h"
 #include "store/store.h"
 #include "util/ts.h"
 #include "util/uuid.h"
-
-static json_t *ts_offset(int64_t us)
-{
-    char buf[TS_STR_LEN];
-
-    if (us == TS_NULL)
-        return json_null();
-    ts_format_offset(us, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
 
 /* An Event; with_tenant adds tenant_id (the list shows it, the lookup does not). */
 static json_t *render_event(const struct webhook_event *ev, int with_tenant)
@@ -35,15 +21,15 @@ static json_t *render_event(const struct webhook_event *ev, int with_tenant)
     json_object_set_new(o, "status", json_string(ev->status));
     json_object_set_new(o, "attempts", json_integer(ev->attempts));
     json_object_set_new(o, "max_attempts", json_integer(ev->max_attempts));
-    json_object_set_new(o, "last_attempt_at", ts_offset(ev->last_attempt_at));
-    json_object_set_new(o, "next_attempt_at", ts_offset(ev->next_attempt_at));
-    json_object_set_new(o, "last_error", str_or_null(ev->last_error));
+    json_object_set_new(o, "last_attempt_at", render_ts_offset(ev->last_attempt_at));
+    json_object_set_new(o, "next_attempt_at", render_ts_offset(ev->next_attempt_at));
+    json_object_set_new(o, "last_error", render_str_or_null(ev->last_error));
     json_object_set_new(o, "http_status",
                         ev->http_status > 0 ? json_integer(ev->http_status) : json_null());
-    json_object_set_new(o, "created_at", ts_offset(ev->created_at));
-    json_object_set_new(o, "delivered_at", ts_offset(ev->delivered_at));
+    json_object_set_new(o, "created_at", render_ts_offset(ev->created_at));
+    json_object_set_new(o, "delivered_at", render_ts_offset(ev->delivered_at));
     if (with_tenant)
-        json_object_set_new(o, "tenant_id", str_or_null(ev->tenant_id));
+        json_object_set_new(o, "tenant_id", render_str_or_null(ev->tenant_id));
     return o;
 }
 

@@ -23,7 +23,17 @@ json_t *render_stored_json(const char *text, const char *fallback)
     return json_raw(text && *text ? text : fallback);
 }
 
-static json_t *str_or_null(const char *s)
+json_t *render_ts_offset(int64_t us)
+{
+    char buf[TS_STR_LEN];
+
+    if (us == TS_NULL)
+        return json_null();
+    ts_format_offset(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+json_t *render_str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
@@ -39,7 +49,7 @@ json_t *render_episode(const struct episode *ep)
     json_object_set_new(o, "payload", render_stored_json(ep->payload, "{}"));
     json_object_set_new(o, "metadata", render_stored_json(ep->metadata, "{}"));
     json_object_set_new(o, "provenance", render_stored_json(ep->provenance, "{}"));
-    json_object_set_new(o, "session_id", str_or_null(ep->session_id));
+    json_object_set_new(o, "session_id", render_str_or_null(ep->session_id));
     json_object_set_new(o, "created_at", render_ts_z(ep->created_at));
     return o;
 }

@@ -8,6 +8,10 @@
 
 /* Z-form timestamp string (json null for TS_NULL). */
 json_t *render_ts_z(int64_t us);
+/* Offset-form timestamp string, as /admin responses write them (json null for TS_NULL). */
+json_t *render_ts_offset(int64_t us);
+/* A JSON string, or null for NULL. */
+json_t *render_str_or_null(const char *s);
 /* Parse stored compact JSON text; a corrupt value renders as the given fallback text. */
 json_t *render_stored_json(const char *text, const char *fallback);
 /* Episode: id, subject_id, source, type, payload, metadata, provenance, session_id,
