@@ -1,6 +1,6 @@
 /* labels.c - PATCH /v1/memories/{memory_id}/labels (spec/api.md §5.3, EXTRA): replace a
- * memory's sensitivity labels. Engram keeps the labels as sent (no trimming or case folding),
- * drops repeats keeping the first, and refuses more than LABELS_MAX or an empty label. */
+ * memory's sensitivity labels. As documented: labels are trimmed, lower-cased (ASCII),
+ * deduplicated and sorted (byte order); at most LABELS_MAX; an empty label is refused. */
 #include "api/api.h"
 
 #include <stdio.h>
@@ -48,23 +48,39 @@ static int check_label(struct vctx *v, json_t *item, size_t i)
     return 0;
 }
 
-static int seen_before(json_t *out, json_t *item)
+/* The label trimmed of surrounding whitespace and lower-cased (ASCII), in the arena. */
+static char *normalise(struct arena *a, const char *s, size_t n)
 {
+    char *out;
     size_t i;
 
-    for (i = 0; i < json_array_size(out); i++) {
-        if (json_equal(json_array_get(out, i), item))
-            return 1;
+    while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' ||
+                 *s == '\v'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
+                 s[n - 1] == '\r' || s[n - 1] == '\f' || s[n - 1] == '\v'))
+        n--;
+    out = arena_strndup(a, s, n);
+    for (i = 0; i < n; i++) {
+        if (out[i] >= 'A' && out[i] <= 'Z')
+            out[i] = (char)(out[i] - 'A' + 'a');
     }
-    return 0;
+    return out;
 }
 
-/* body.sensitivity_labels → a new deduplicated array, or NULL after recording problems. */
-static json_t *parse_labels(struct vctx *v, json_t *body)
+static int cmp_label(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* body.sensitivity_labels → a new normalised, deduplicated, sorted array, or NULL after
+ * recording problems. */
+static json_t *parse_labels(struct vctx *v, struct arena *a, json_t *body)
 {
     json_t *list = json_object_get(body, "sensitivity_labels"), *out, *ctx;
+    const char **labels;
     char msg[96];
-    size_t i;
+    size_t i, n;
     int bad = 0;
 
     if (!list) {
@@ -84,14 +100,28 @@ static json_t *parse_labels(struct vctx *v, json_t *body)
         v_add(v, "too_long", v_loc("body", "sensitivity_labels"), msg, list, ctx);
         return NULL;
     }
-    for (i = 0; i < json_array_size(list); i++)
-        bad |= check_label(v, json_array_get(list, i), i) < 0;
+    labels = arena_calloc(a, json_array_size(list) + 1, sizeof(*labels));
+    for (i = 0; i < json_array_size(list); i++) {
+        json_t *item = json_array_get(list, i);
+        json_t *norm;
+
+        if (!json_is_string(item)) {
+            bad |= check_label(v, item, i) < 0;
+            continue;
+        }
+        labels[i] = normalise(a, json_string_value(item), json_string_length(item));
+        norm = json_string(labels[i]);
+        bad |= check_label(v, norm ? norm : item, i) < 0;
+        json_decref(norm);
+    }
     if (bad)
         return NULL;
+    n = json_array_size(list);
+    qsort(labels, n, sizeof(*labels), cmp_label);
     out = json_array();
-    for (i = 0; i < json_array_size(list); i++) {
-        if (!seen_before(out, json_array_get(list, i)))
-            json_array_append(out, json_array_get(list, i));
+    for (i = 0; i < n; i++) {
+        if (i == 0 || strcmp(labels[i], labels[i - 1]) != 0)
+            json_array_append_new(out, json_string(labels[i]));
     }
     return out;
 }
@@ -142,7 +172,7 @@ int api_memories_labels(struct req *req)
         json_decref(v.details);
         return -1;
     }
-    labels = parse_labels(&v, body);
+    labels = parse_labels(&v, req->arena, body);
     json_decref(body);
     if (v_finish(&v, &req->err) < 0) {
         json_decref(labels);

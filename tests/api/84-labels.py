@@ -44,10 +44,10 @@ def timeline_memory(s, sid, mid, tenant=None):
 def _(s):
     sid, m = a_memory(s)
     time.sleep(0.002)
-    r = patch(s, m["id"], {"sensitivity_labels": ["pii", "billing"]})
+    r = patch(s, m["id"], {"sensitivity_labels": ["pii", "billing"]})  # stored sorted
     assert r.status == 200, r
     assert list(r.body.keys()) == MEMORY_KEYS + ["sensitivity_labels"], list(r.body.keys())
-    assert r.body["sensitivity_labels"] == ["pii", "billing"], r.body
+    assert r.body["sensitivity_labels"] == ["billing", "pii"], r.body
     for k in MEMORY_KEYS:
         if k != "updated_at":
             assert r.body[k] == m[k], (k, r.body[k], m[k])
@@ -57,12 +57,12 @@ def _(s):
     assert tm == r.body, "the timeline shows the labels too: %r" % (tm,)
 
 
-@test("84.2 repeats are dropped keeping the first; order and case are kept")
+@test("84.2 labels are trimmed, lower-cased, deduplicated and sorted (spec §5.3)")
 def _(s):
     _, m = a_memory(s)
-    r = patch(s, m["id"], {"sensitivity_labels": ["b", "A", "b", "a", "A", "\u00e9"]})
+    r = patch(s, m["id"], {"sensitivity_labels": ["b", " A", "b", "a\t", "A", "\u00e9"]})
     assert r.status == 200, r
-    assert r.body["sensitivity_labels"] == ["b", "A", "a", "\u00e9"], r.body
+    assert r.body["sensitivity_labels"] == ["a", "b", "\u00e9"], r.body
 
 
 @test("84.3 [] clears: the answer has sensitivity_labels [], the timeline drops the key")
@@ -128,6 +128,9 @@ def _(s):
     assert item["type"] == "string_type", item
     item = check_422(patch(s, mid, {"sensitivity_labels": [""]}), ["body", "sensitivity_labels", 0])
     assert item["type"] == "string_too_short", item
+    item = check_422(patch(s, mid, {"sensitivity_labels": ["ok", " \t "]}),
+                     ["body", "sensitivity_labels", 1])
+    assert item["type"] == "string_too_short", item        # empty once trimmed
     item = check_422(patch(s, mid, {"sensitivity_labels": ["x" * 65]}),
                      ["body", "sensitivity_labels", 0])
     assert item["type"] == "string_too_long", item
@@ -142,7 +145,8 @@ def _(s):
     r = patch(s, m["id"], {"sensitivity_labels": labels})
     assert r.status == 200 and r.body["sensitivity_labels"] == labels, r
     r = patch(s, m["id"], {"sensitivity_labels": ["\U0001F600" * 64, "\u00e9" * 64]})
-    assert r.status == 200 and r.body["sensitivity_labels"] == ["\U0001F600" * 64, "\u00e9" * 64]
+    # sorted by code point: é (U+00E9) before 😀 (U+1F600)
+    assert r.status == 200 and r.body["sensitivity_labels"] == ["\u00e9" * 64, "\U0001F600" * 64]
     check_422(patch(s, m["id"], {"sensitivity_labels": ["a"] * 33}), ["body", "sensitivity_labels"])
 
 
