@@ -49,7 +49,10 @@ static const char SQL_MAP_FILL[] =
     "INSERT INTO temp.snapshot_copy_map (old_id, new_id) "
     "SELECT id, engram_uuid4() FROM episodes WHERE " SCOPE;
 /* Insertion order follows the source's (created_at, seq), so equal timestamps keep their
- * order. idempotency_key is not copied: it names the client request that wrote the source
+ * order. CROSS JOIN fixes the join order: the map (the snapshot's episodes) drives, each row
+ * a primary-key probe into episodes. Left to itself the planner, which has no statistics on
+ * the TEMP table, scans the whole episodes id index instead: a restore then costs time in
+ * proportion to the database, not to the snapshot. idempotency_key is not copied: it names the client request that wrote the source
  * row, and a copy holding it would swallow a later ingest reusing that key. */
 static const char SQL_EP_COPY[] =
     "INSERT INTO episodes (" SQ_EPISODE_COLS ") "
@@ -60,7 +63,7 @@ static const char SQL_EP_COPY[] =
     "FROM (SELECT m.new_id, e.id AS old_id, e.session_id, e.source, e.type, e.payload, "
     "e.metadata, CASE WHEN ?9 THEN json_set(e.provenance, '$.original_id', e.id) "
     "ELSE e.provenance END AS prov, e.created_at, e.last_compiled_at, e.seq "
-    "FROM temp.snapshot_copy_map m JOIN episodes e ON e.id = m.old_id) "
+    "FROM temp.snapshot_copy_map m CROSS JOIN episodes e ON e.id = m.old_id) "
     "ORDER BY created_at, seq";
 /* source_episode_ids element by element in key order; ids outside the map are kept. */
 static const char SQL_MEM_COPY[] =

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/sqlite-internal.h"   /* the SQLite connection, for one plan check */
 #include "store/store.h"
 #include "util/ts.h"
 
@@ -1279,6 +1280,48 @@ static void timing_source(struct arena *a, const char *subject, size_t neps, siz
     assert_int_equal(store_tx_commit(g.st, &err), 0);
 }
 
+/* SQLite: the copy probes the source rows by key; no statement of it walks a table or an
+ * index of the whole database. Measured with SQLite's per-statement count of full-scan steps
+ * (SQLITE_STMTSTATUS_FULLSCAN_STEP) after copying 4 episodes beside 3,000 others: the plan
+ * that once scanned the whole episodes id index took one step per episode in the database. */
+static void test_store_subject_copy_scans_only_the_source(void **state)
+{
+    enum { OTHERS = 3000, NEPS = 4 };
+    struct arena *a = *state;
+    const char *src = arena_printf(a, "_snapshot/%s/v1", uniq(a, "plan"));
+    const char *other = uniq(a, "bystander");
+    struct episode *eps = arena_calloc(a, OTHERS, sizeof(*eps));
+    struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
+    struct subject_copy spec;
+    struct copy_counts n;
+    struct err err = ERR_INIT;
+    sqlite3_stmt *q = NULL;
+    sqlite3 *db;
+    int64_t steps = 0;
+    size_t i;
+
+    (void)state;
+    if (!is_sqlite())
+        skip();
+    for (i = 0; i < OTHERS; i++)
+        eps[i] = make_ep(NULL, other, T0 + (int64_t)i);
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_episode_insert_many(g.st, eps, OTHERS, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    timing_source(a, src, NEPS, 2, 8);
+    db = sq_downcast(g.st)->db;
+    while ((q = sqlite3_next_stmt(db, q)) != NULL)
+        sqlite3_stmt_status(q, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+    spec = restore_spec(&s, uniq(a, "plan-dst"), NULL, new_id(a), ts_now());
+    n = run_copy(&spec);
+    assert_int_equal(n.episodes, NEPS);
+    assert_int_equal(n.memories, 2);
+    while ((q = sqlite3_next_stmt(db, q)) != NULL)
+        steps += sqlite3_stmt_status(q, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+    if (steps > 100)
+        fail_msg("the copy of %d episodes took %lld full-scan steps", NEPS, (long long)steps);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -1338,6 +1381,7 @@ int main(void)
         T(test_store_cleanup_reserved),
         T(test_store_subject_purge),
         T(test_store_maintenance_lock),
+        T(test_store_subject_copy_scans_only_the_source),
         T(test_store_subject_copy_restore_timing),
     };
 
