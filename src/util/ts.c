@@ -53,11 +53,28 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 enum ts_form { FORM_Z, FORM_OFFSET, FORM_FIXED };
 
+/* Write v as exactly n decimal digits (v < 10^n). */
+static char *put_digits(char *p, unsigned v, int n)
+{
+    int i;
+
+    for (i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* Every timestamp of every row and response passes through here (a restore shifts four per
+ * memory, an export renders several per row), so the common case, years 0000-9999, is
+ * written digit by digit; snprintf keeps the rest. */
 static size_t format(int64_t us, char *out, size_t size, enum ts_form form)
 {
     int64_t secs = us / 1000000, frac = us % 1000000, days, y;
     unsigned mo, d, sod;
-    char fr[16] = "";
+    char buf[40], fr[16] = "", *p = buf;
+    const char *zone = form == FORM_OFFSET ? "+00:00" : "Z";
+    size_t len;
     int n;
 
     if (frac < 0) {
@@ -69,11 +86,38 @@ static size_t format(int64_t us, char *out, size_t size, enum ts_form form)
         days -= 1;
     sod = (unsigned)(secs - days * 86400);
     civil_from_days(days, &y, &mo, &d);
-    if (frac || form == FORM_FIXED)
-        snprintf(fr, sizeof(fr), ".%06d", (int)frac);
-    n = snprintf(out, size, "%04lld-%02u-%02uT%02u:%02u:%02u%s%s", (long long)y, mo, d,
-                 sod / 3600, sod / 60 % 60, sod % 60, fr, form == FORM_OFFSET ? "+00:00" : "Z");
-    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+    if (y < 0 || y > 9999) {
+        if (frac || form == FORM_FIXED)
+            snprintf(fr, sizeof(fr), ".%06d", (int)frac);
+        n = snprintf(out, size, "%04lld-%02u-%02uT%02u:%02u:%02u%s%s", (long long)y, mo, d,
+                     sod / 3600, sod / 60 % 60, sod % 60, fr, zone);
+        return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+    }
+    p = put_digits(p, (unsigned)y, 4);
+    *p++ = '-';
+    p = put_digits(p, mo, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, sod % 60, 2);
+    if (frac || form == FORM_FIXED) {
+        *p++ = '.';
+        p = put_digits(p, (unsigned)frac, 6);
+    }
+    len = strlen(zone);
+    memcpy(p, zone, len + 1);
+    len += (size_t)(p - buf);
+    if (size == 0)
+        return 0;
+    if (len >= size)
+        len = size - 1;
+    memcpy(out, buf, len);
+    out[len] = '\0';
+    return len;
 }
 
 size_t ts_format_z(int64_t us, char *out, size_t size)

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/ts.h"
 
@@ -158,6 +159,67 @@ static void test_ts_format_truncates_to_size(void **state)
     n = ts_format_z(T_2026_05_01_100001 * SEC, out, sizeof(out));
     assert_int_equal(n, 10);
     assert_string_equal(out, "2026-05-01");
+}
+
+/* The three forms against gmtime_r and snprintf, at random instants of years 0000-9999 and
+ * at the edges of that range (the digit-by-digit writer covers it; snprintf the rest). */
+static void reference(int64_t us, int form, char *out, size_t size)
+{
+    int64_t secs = us / SEC, frac = us % SEC;
+    time_t t;
+    struct tm tm;
+    char fr[16] = "";
+
+    if (frac < 0) {
+        frac += SEC;
+        secs--;
+    }
+    t = (time_t)secs;
+    gmtime_r(&t, &tm);
+    if (frac || form == 2)
+        snprintf(fr, sizeof(fr), ".%06lld", (long long)frac);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fr, form == 1 ? "+00:00" : "Z");
+}
+
+static void check_forms(int64_t us)
+{
+    char got[TS_STR_LEN + 8], want[TS_STR_LEN + 8];
+    int form;
+
+    for (form = 0; form < 3; form++) {
+        size_t n = form == 0 ? ts_format_z(us, got, sizeof(got))
+                 : form == 1 ? ts_format_offset(us, got, sizeof(got))
+                 : ts_format_fixed(us, got, sizeof(got));
+
+        reference(us, form, want, sizeof(want));
+        if (strcmp(got, want) != 0 || n != strlen(want))
+            fail_msg("form %d of %lld: '%s' (%zu), want '%s'", form, (long long)us, got, n,
+                     want);
+    }
+}
+
+static uint64_t rng(void);
+
+static void test_ts_format_matches_gmtime(void **state)
+{
+    const int64_t lo = INT64_C(-62167219200) * SEC;          /* 0000-01-01T00:00:00Z */
+    const int64_t hi = INT64_C(253402300800) * SEC - 1;      /* 9999-12-31T23:59:59.999999Z */
+    int64_t us;
+    int i;
+
+    (void)state;
+    check_forms(lo);
+    check_forms(hi);
+    check_forms(0);
+    check_forms(-1);
+    check_forms(1);
+    for (i = 0; i < 200000; i++) {
+        us = lo + (int64_t)(rng() % (uint64_t)(hi - lo));
+        if (i % 3 == 0)
+            us -= ((us % SEC) + SEC) % SEC;
+        check_forms(us);
+    }
 }
 
 /* Fixed form: text order equals time order. */
@@ -476,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_ts_format_leap_days),
         cmocka_unit_test(test_ts_format_extremes_do_not_overflow),
         cmocka_unit_test(test_ts_format_truncates_to_size),
+        cmocka_unit_test(test_ts_format_matches_gmtime),
         cmocka_unit_test(test_ts_format_fixed_sorts_like_time),
         cmocka_unit_test(test_ts_parse_z),
         cmocka_unit_test(test_ts_parse_offsets),
