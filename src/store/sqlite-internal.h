@@ -37,7 +37,31 @@ struct sqlite_store {
     sqlite3 *db;                /* the connection; owned */
     struct sq_cached *cache;    /* statements prepared so far, in first-use order; owned */
     size_t ncache, cache_cap;
+    struct sq_ckpt *ckpt;       /* this file's background checkpointer, or NULL; counted */
 };
+
+/* ---- background checkpoints (sqlite_checkpoint.c) ---- */
+
+/* Pages in the WAL that wake the checkpointer (SQLite's own autocheckpoint default), and
+ * pages at which the committing connection checkpoints itself: 64 MiB of 4 KiB pages, also
+ * the size the WAL file is truncated back to (journal_size_limit, sqlite.c). */
+#define SQ_CKPT_PAGES 1000
+#define SQ_CKPT_INLINE_PAGES 16384
+
+struct sq_ckpt;
+
+/* Route db's checkpoints to the checkpointer of path (created on first use): returns the
+ * reference to hand back to sq_ckpt_detach, or NULL for a path without a file. */
+struct sq_ckpt *sq_ckpt_attach(sqlite3 *db, const char *path);
+
+/* Drop a reference; the last one stops the thread (after its checkpoint in progress) and
+ * closes its connection. Call after closing the connection that attached. NULL: nothing. */
+void sq_ckpt_detach(struct sq_ckpt *c);
+
+/* Tests: the two thresholds above (0: back to the default), and how many checkpoints the
+ * thread of path has run so far (0 when path has none). */
+void sq_ckpt_tune(int pages, int inline_pages);
+uint64_t sq_ckpt_runs(const char *path);
 
 /* ---- connection, errors, statements (sqlite.c) ---- */
 

@@ -201,11 +201,13 @@ static int set_wal(struct sqlite_store *s, struct err *err)
 static int configure(struct sqlite_store *s, struct err *err)
 {
     /* 16 MiB page cache per connection and in-memory temp tables: a snapshot restore of
-     * 400 memories with 1536-float embeddings halves its memories statement with them. */
+     * 400 memories with 1536-float embeddings halves its memories statement with them.
+     * journal_size_limit: a WAL grown past it is truncated back when it restarts. */
     static const char pragmas[] = "PRAGMA synchronous = NORMAL;"
                                   "PRAGMA foreign_keys = OFF;"
                                   "PRAGMA cache_size = -16384;"
-                                  "PRAGMA temp_store = MEMORY;";
+                                  "PRAGMA temp_store = MEMORY;"
+                                  "PRAGMA journal_size_limit = 67108864;";
     int rc;
 
     sqlite3_extended_result_codes(s->db, 1);
@@ -236,6 +238,7 @@ void sq_close(store *st)
     free(s->cache);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_write(LOG_ERROR, "sqlite close failed: %s", sqlite3_errmsg(s->db));
+    sq_ckpt_detach(s->ckpt);
     free(s);
 }
 
@@ -260,6 +263,7 @@ int sq_open(const char *path, store **out, struct err *err)
     }
     if (configure(s, err) < 0)
         goto fail;
+    s->ckpt = sq_ckpt_attach(s->db, path);
     *out = &s->base;
     return 0;
 fail:

@@ -1,0 +1,202 @@
+/* test_sqlite_checkpoint.c - the SQLite backend's background checkpointer
+ * (src/store/sqlite_checkpoint.c): commits past the threshold wake the thread and the pages
+ * reach the database file; past the inline threshold the committing connection checkpoints
+ * itself; connections to one file share one checkpointer; the last close stops it and
+ * leaves the data whole. Thresholds are lowered so that a few hundred KiB suffice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/sqlite-internal.h"
+
+static char path[64];
+
+/* Thresholds far above anything a test writes: never reached. */
+#define NEVER 1000000
+
+static off_t file_size(const char *suffix)
+{
+    char name[80];
+    struct stat sb;
+
+    snprintf(name, sizeof(name), "%s%s", path, suffix);
+    return stat(name, &sb) == 0 ? sb.st_size : -1;
+}
+
+static store *open_store(void)
+{
+    struct err err = ERR_INIT;
+    store *st = NULL;
+
+    assert_int_equal(store_open(&store_sqlite_ops, path, &st, &err), 0);
+    return st;
+}
+
+static void exec(store *st, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(sq_downcast(st)->db, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* n commits of one 4,000-byte row each: about one page per commit. */
+static void write_rows(store *st, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        exec(st, "INSERT INTO t (x) VALUES (zeroblob(4000))");
+}
+
+static int64_t count_rows(store *st)
+{
+    sqlite3_stmt *q;
+    int64_t n;
+
+    assert_int_equal(sqlite3_prepare_v2(sq_downcast(st)->db, "SELECT count(*) FROM t", -1,
+                                        &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* Wait (at most 20 s: a functional deadline, not a timing assertion) until the checkpointer
+ * of path has run at least once; returns its count. */
+static uint64_t wait_runs(void)
+{
+    struct timespec pause = { 0, 10 * 1000 * 1000 };
+    uint64_t runs;
+    int i;
+
+    for (i = 0; i < 2000 && (runs = sq_ckpt_runs(path)) == 0; i++)
+        nanosleep(&pause, NULL);
+    return runs;
+}
+
+static int setup(void **state)
+{
+    int fd;
+
+    (void)state;
+    snprintf(path, sizeof(path), "/tmp/engram-ckpt-test-XXXXXX.db");
+    fd = mkstemps(path, 3);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char name[80];
+
+    (void)state;
+    sq_ckpt_tune(0, 0);
+    unlink(path);
+    snprintf(name, sizeof(name), "%s-wal", path);
+    unlink(name);
+    snprintf(name, sizeof(name), "%s-shm", path);
+    unlink(name);
+    return 0;
+}
+
+/* Past the threshold the thread wakes, and its checkpoint puts the pages into the file. */
+static void test_background_checkpoint(void **state)
+{
+    store *st;
+    off_t before;
+
+    (void)state;
+    sq_ckpt_tune(50, NEVER);
+    st = open_store();
+    exec(st, "CREATE TABLE t (x BLOB)");
+    before = file_size("");
+    assert_int_equal(sq_ckpt_runs(path), 0);
+    write_rows(st, 80);
+    assert_true(wait_runs() > 0);
+    /* The thread checkpointed, not the writer: 80 rows of about a page each are in the file
+     * (wait for the run in progress to end: the count moves after it). */
+    assert_true(file_size("") >= before + 60 * 4096);
+    assert_int_equal(count_rows(st), 80);
+    store_close(st);
+}
+
+/* Past the inline threshold the committing connection checkpoints itself, whatever the
+ * thread does (here it is never woken). */
+static void test_inline_checkpoint(void **state)
+{
+    store *st;
+
+    (void)state;
+    sq_ckpt_tune(NEVER, 40);
+    st = open_store();
+    exec(st, "CREATE TABLE t (x BLOB)");
+    write_rows(st, 60);
+    assert_int_equal(sq_ckpt_runs(path), 0);
+    assert_true(file_size("") >= 30 * 4096);
+    store_close(st);
+}
+
+/* Two connections to one file share its checkpointer; it outlives the first close, and the
+ * last close stops it, checkpoints the rest and removes the WAL, with every row kept. */
+static void test_shared_and_stopped(void **state)
+{
+    store *a, *b;
+
+    (void)state;
+    sq_ckpt_tune(50, NEVER);
+    a = open_store();
+    b = open_store();
+    assert_non_null(sq_downcast(a)->ckpt);
+    assert_ptr_equal(sq_downcast(a)->ckpt, sq_downcast(b)->ckpt);
+    exec(a, "CREATE TABLE t (x BLOB)");
+    write_rows(a, 40);
+    write_rows(b, 40);
+    assert_true(wait_runs() > 0);
+    store_close(a);
+    write_rows(b, 100);
+    assert_int_equal(count_rows(b), 180);
+    store_close(b);
+    assert_int_equal(sq_ckpt_runs(path), 0);   /* gone from the registry */
+    assert_int_equal(file_size("-wal"), -1);
+    sq_ckpt_tune(0, 0);
+    a = open_store();
+    assert_int_equal(count_rows(a), 180);
+    store_close(a);
+}
+
+/* A database without a file has no WAL and gets no checkpointer. */
+static void test_memory_database(void **state)
+{
+    struct err err = ERR_INIT;
+    store *st = NULL;
+
+    (void)state;
+    assert_int_equal(store_open(&store_sqlite_ops, ":memory:", &st, &err), 0);
+    assert_null(sq_downcast(st)->ckpt);
+    store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inline_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_and_stopped, setup, teardown),
+        cmocka_unit_test(test_memory_database),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
