@@ -36,35 +36,46 @@ static const char SQL_SNAP_LIST[] =
  *   ?1 source subject, ?2 every tenant (1) or only ?3 (NULL = no tenant): SCOPE;
  *   ?4 target subject, ?5 target tenant, ?6 shift in µs, ?7 clamp (fixed text or NULL),
  *   ?8 snapshot id to mark (NULL = none), ?9 add original_id, ?10 resolutions keep tenant.
- * The episode id map is a TEMP table of this connection: created on first use (and again
- * after a rollback undid its creation), emptied before and after each copy. */
+ * Two TEMP tables of this connection, created on first use (and again after a rollback undid
+ * their creation), emptied before and after each copy:
+ *   snapshot_copy_map    the source episodes in (created_at, seq) order (ord), with new ids;
+ *   snapshot_copy_order  the source memories' seq in (created_at, seq) order.
+ * Rows are inserted in the source's (created_at, seq) order, so equal timestamps keep their
+ * order. Each copy walks one of these tables by ord and probes the source row by key
+ * (CROSS JOIN fixes that join order), so the ORDER BY costs no sort of whole rows (400
+ * 6 KiB embeddings, for a restore), and nothing scans more than the snapshot: left to
+ * itself the planner, which has no statistics on TEMP tables, walked the whole episodes id
+ * index and probed the map, a cost in proportion to the database. */
 #define SCOPE "subject_id = ?1 AND (?2 OR tenant_id IS ?3)"
 #define COPY_NPARAMS 10
 
 static const char SQL_MAP_CREATE[] =
     "CREATE TEMP TABLE IF NOT EXISTS snapshot_copy_map "
-    "(old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID";
+    "(ord INTEGER PRIMARY KEY, old_id TEXT NOT NULL UNIQUE, new_id TEXT NOT NULL)";
+static const char SQL_ORDER_CREATE[] =
+    "CREATE TEMP TABLE IF NOT EXISTS snapshot_copy_order "
+    "(ord INTEGER PRIMARY KEY, seq INTEGER NOT NULL)";
 static const char SQL_MAP_CLEAR[] = "DELETE FROM temp.snapshot_copy_map";
+static const char SQL_ORDER_CLEAR[] = "DELETE FROM temp.snapshot_copy_order";
 static const char SQL_MAP_FILL[] =
     "INSERT INTO temp.snapshot_copy_map (old_id, new_id) "
-    "SELECT id, engram_uuid4() FROM episodes WHERE " SCOPE;
-/* Insertion order follows the source's (created_at, seq), so equal timestamps keep their
- * order. CROSS JOIN fixes the join order: the map (the snapshot's episodes) drives, each row
- * a primary-key probe into episodes. Left to itself the planner, which has no statistics on
- * the TEMP table, scans the whole episodes id index instead: a restore then costs time in
- * proportion to the database, not to the snapshot. idempotency_key is not copied: it names the client request that wrote the source
- * row, and a copy holding it would swallow a later ingest reusing that key. */
+    "SELECT id, engram_uuid4() FROM episodes WHERE " SCOPE " ORDER BY created_at, seq";
+static const char SQL_ORDER_FILL[] =
+    "INSERT INTO temp.snapshot_copy_order (seq) "
+    "SELECT seq FROM memories WHERE " SCOPE " ORDER BY created_at, seq";
+/* idempotency_key is not copied: it names the client request that wrote the source row, and
+ * a copy holding it would swallow a later ingest reusing that key. */
 static const char SQL_EP_COPY[] =
     "INSERT INTO episodes (" SQ_EPISODE_COLS ") "
     "SELECT new_id, ?4, ?5, session_id, source, type, payload, metadata, "
     "CASE WHEN ?8 IS NULL THEN prov ELSE json_set(prov, '$.restored_from_snapshot', ?8, "
     "'$.original_episode_id', old_id) END, "
     "NULL, engram_ts_shift(created_at, ?6, NULL), engram_ts_shift(last_compiled_at, ?6, ?7) "
-    "FROM (SELECT m.new_id, e.id AS old_id, e.session_id, e.source, e.type, e.payload, "
-    "e.metadata, CASE WHEN ?9 THEN json_set(e.provenance, '$.original_id', e.id) "
-    "ELSE e.provenance END AS prov, e.created_at, e.last_compiled_at, e.seq "
+    "FROM (SELECT m.ord, m.new_id, e.id AS old_id, e.session_id, e.source, e.type, "
+    "e.payload, e.metadata, CASE WHEN ?9 THEN json_set(e.provenance, '$.original_id', e.id) "
+    "ELSE e.provenance END AS prov, e.created_at, e.last_compiled_at "
     "FROM temp.snapshot_copy_map m CROSS JOIN episodes e ON e.id = m.old_id) "
-    "ORDER BY created_at, seq";
+    "ORDER BY ord";
 /* source_episode_ids element by element in key order; ids outside the map are kept. */
 static const char SQL_MEM_COPY[] =
     "INSERT INTO memories (" SQ_MEMORY_COLS ") "
@@ -76,8 +87,8 @@ static const char SQL_MEM_COPY[] =
     "CASE WHEN ?8 IS NULL THEN metadata "
     "ELSE json_set(metadata, '$.restored_from_snapshot', ?8) END, "
     "status, embedding, sensitivity_labels, "
-    "engram_ts_shift(created_at, ?6, ?7), engram_ts_shift(updated_at, ?6, ?7) "
-    "FROM memories x WHERE " SCOPE " ORDER BY created_at, seq";
+    "engram_ts_shift(x.created_at, ?6, ?7), engram_ts_shift(x.updated_at, ?6, ?7) "
+    "FROM temp.snapshot_copy_order o CROSS JOIN memories x ON x.seq = o.seq ORDER BY o.ord";
 static const char SQL_RES_COPY[] =
     "INSERT INTO resolutions (id, subject_id, session_id, tenant_id, status, "
     "resolution_summary, resolved_at, metadata_, created_at, updated_at) "
@@ -347,13 +358,20 @@ static int copy_step(struct sqlite_store *s, const char *sql, const struct subje
     return 0;
 }
 
-/* The temp map exists (created here on first use) and is empty. Created before any
+static int map_clear(struct sqlite_store *s, struct err *err)
+{
+    if (sq_exec(s, SQL_MAP_CLEAR, err) < 0)
+        return -1;
+    return sq_exec(s, SQL_ORDER_CLEAR, err);
+}
+
+/* The temp tables exist (created here on first use) and are empty. Created before any
  * statement naming it is prepared, which would fail on a missing table. */
 static int map_ready(struct sqlite_store *s, struct err *err)
 {
-    if (sq_exec(s, SQL_MAP_CREATE, err) < 0)
+    if (sq_exec(s, SQL_MAP_CREATE, err) < 0 || sq_exec(s, SQL_ORDER_CREATE, err) < 0)
         return -1;
-    return sq_exec(s, SQL_MAP_CLEAR, err);
+    return map_clear(s, err);
 }
 
 int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
@@ -370,11 +388,13 @@ int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_coun
     if (ret == 0)
         ret = copy_step(s, SQL_EP_COPY, spec, &n.episodes, err);
     if (ret == 0)
+        ret = copy_step(s, SQL_ORDER_FILL, spec, NULL, err);
+    if (ret == 0)
         ret = copy_step(s, SQL_MEM_COPY, spec, &n.memories, err);
     if (ret == 0)
         ret = copy_step(s, SQL_RES_COPY, spec, &n.resolutions, err);
     if (ret == 0)
-        ret = sq_exec(s, SQL_MAP_CLEAR, err);
+        ret = map_clear(s, err);
     if (ret == 0)
         *out = n;
     return ret;
