@@ -23,6 +23,11 @@ static const char SQL_CLAIM[] =
     "SELECT seq FROM webhook_events WHERE status = 'pending' "
     "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
     "ORDER BY next_attempt_at NULLS FIRST, seq LIMIT ?3) RETURNING " WEBHOOK_COLS;
+/* The claim's test as a read: an idle deliverer polls with this and never takes SQLite's one
+ * write lock (which an UPDATE takes even when it matches nothing). */
+static const char SQL_ANY_DUE[] =
+    "SELECT 1 FROM webhook_events WHERE status = 'pending' "
+    "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) LIMIT 1";
 static const char SQL_UPDATE[] =
     "UPDATE webhook_events SET status = ?2, attempts = ?3, last_attempt_at = ?4, "
     "next_attempt_at = ?5, last_error = ?6, http_status = ?7, delivered_at = ?8 "
@@ -100,11 +105,20 @@ int sq_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_unti
                      size_t limit, struct webhook_event **out, size_t *n, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_CLAIM, err);
+    sqlite3_stmt *q = sq_stmt(s, SQL_ANY_DUE, err);
     void *rows = NULL;
+    int64_t any;
 
     *out = NULL;
     *n = 0;
+    if (!q)
+        return -1;
+    sq_bind_ts(q, 1, now);
+    if (sq_query_int64(s, q, "webhook poll", &any, err) < 0)
+        return -1;
+    if (!any)
+        return 0;
+    q = sq_stmt(s, SQL_CLAIM, err);
     if (!q)
         return -1;
     sq_bind_ts(q, 1, now);

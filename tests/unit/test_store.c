@@ -1289,6 +1289,34 @@ static void *claim_all(void *arg)
     return NULL;
 }
 
+/* An idle poll is a read: it answers "nothing to claim" at once while another connection
+ * holds the write lock (on SQLite an UPDATE would wait out busy_timeout, 5 s, then fail),
+ * and claims the job once the writer has committed it. */
+static void test_store_job_poll_beside_a_writer(void **state)
+{
+    struct arena *a = *state;
+    struct compile_job job = make_job(a, NULL, uniq(a, "poll"), T0), *got;
+    struct err err = ERR_INIT;
+    store *writer;
+    int64_t start;
+
+    drain_jobs(a);
+    assert_int_equal(store_open(g.ops, g.conninfo, &writer, &err), 0);
+    assert_int_equal(store_tx_begin(writer, &err), 0);
+    assert_int_equal(store_job_insert(writer, &job, &err), 0);
+    start = ts_monotonic();
+    assert_int_equal(store_job_claim(g.st, a, FAR_FUTURE, FAR_FUTURE + 1, &got, &err), 0);
+    assert_null(got);
+    /* A functional bound, far below busy_timeout: the poll did not wait for the lock. */
+    assert_true(ts_monotonic() - start < 2 * SEC);
+    assert_int_equal(store_tx_commit(writer, &err), 0);
+    store_close(writer);
+    got = job_claim(a, g.st, FAR_FUTURE, FAR_FUTURE + 1);
+    assert_non_null(got);
+    assert_string_equal(got->id, job.id);
+    job_finish_ok(job.id);
+}
+
 /* The same from two threads at once: SQLite's write lock and PostgreSQL's SKIP LOCKED. */
 static void test_store_job_claim_concurrent(void **state)
 {
@@ -1494,6 +1522,7 @@ int main(void)
         T(test_store_job_purge),
         T(test_store_job_claim_two_connections),
         T(test_store_job_claim_concurrent),
+        T(test_store_job_poll_beside_a_writer),
         T(test_store_backup_postgres_refuses),
         T(test_store_backup_sqlite),
         T(test_store_sqlite_creates_parent_dirs),

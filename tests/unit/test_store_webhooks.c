@@ -123,6 +123,28 @@ static size_t claim_all(struct arena *a, store *st, int64_t now, int64_t lease, 
     return got;
 }
 
+/* An idle poll is a read: nothing due answers at once while another connection holds the
+ * write lock (on SQLite an UPDATE would wait out busy_timeout, 5 s, then fail). */
+static void test_store_webhook_poll_beside_a_writer(void **state)
+{
+    struct arena *a = *state;
+    struct webhook_event *evs;
+    struct err err = ERR_INIT;
+    store *writer;
+    int64_t start;
+    size_t n;
+
+    (void)claim_all(a, g.st, T0, T0 + 365 * 24 * 3600 * SEC, 50, "", NULL, 0);
+    assert_int_equal(store_open(g.ops, g.conninfo, &writer, &err), 0);
+    assert_int_equal(store_tx_begin(writer, &err), 0);
+    start = ts_monotonic();
+    assert_int_equal(store_webhook_claim(g.st, a, T0, T0 + SEC, 10, &evs, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_true(ts_monotonic() - start < 2 * SEC);
+    store_tx_rollback(writer);
+    store_close(writer);
+}
+
 /* ---- insert and lookup ---- */
 
 static void test_store_webhook_insert_get_round_trip(void **state)
@@ -474,6 +496,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_store_webhook_insert_get_round_trip),
         T(test_store_webhook_insert_in_transaction),
+        T(test_store_webhook_poll_beside_a_writer),
         T(test_store_webhook_claim_due_only),
         T(test_store_webhook_claim_limit),
         T(test_store_webhook_update),
