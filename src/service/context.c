@@ -95,54 +95,58 @@ static size_t union_kind(const struct nearest *nr, const char *kind, struct memo
     return n;
 }
 
-/* The candidate memories (§10.2): per kind the newest active ones, then, with a semantic
- * provider, the nearest memories of that kind not already present; sem[] from the nearest. */
-static int fetch_memories(struct arena *a, store *st, const char *tenant,
-                          const struct context_request *rq, struct context_input *in,
-                          struct err *err)
+/* Everything read before the source episodes, in one store op (one round trip on
+ * PostgreSQL): the candidate memories (§10.2: per kind the newest active ones, then, with a
+ * semantic provider, the nearest memories of that kind not already present; sem[] from the
+ * nearest), the newest CONTEXT_EPISODES_MAX episodes and the resolutions. */
+static int fetch_reads(struct arena *a, store *st, const char *tenant,
+                       const struct context_request *rq, struct context_input *in,
+                       struct err *err)
 {
-    struct memory *all, *rows;
+    struct context_reads r;
+    struct memory *all;
+    struct episode *sorted;
     struct nearest nr;
-    size_t k, n = 0, got, cap;
+    size_t k, n = 0, i, cap;
 
     semantic_nearest(a, st, tenant, rq, &nr);
+    memset(&r, 0, sizeof(r));
+    r.nkinds = sizeof(candidate_kinds) / sizeof(candidate_kinds[0]);
+    for (k = 0; k < r.nkinds; k++) {
+        r.kinds[k] = candidate_kinds[k].kind;
+        r.limits[k] = candidate_kinds[k].limit;
+    }
+    r.episodes = CONTEXT_EPISODES_MAX;
+    if (store_context_read(st, a, tenant, rq->subject_id, &r, err) < 0)
+        return -1;
+
     cap = nr.n + CONTEXT_FACTS_MAX + CONTEXT_PROCEDURES_MAX + CONTEXT_SUMMARIES_MAX;
     all = arena_calloc(a, cap + 1, sizeof(*all));
-    for (k = 0; k < sizeof(candidate_kinds) / sizeof(candidate_kinds[0]); k++) {
+    for (k = 0; k < r.nkinds; k++) {
         size_t start = n;
 
-        if (store_memory_list_active(st, a, tenant, rq->subject_id, candidate_kinds[k].kind,
-                                     MEMORY_NEWEST_FIRST, 0, candidate_kinds[k].limit, &rows,
-                                     &got, err) < 0)
-            return -1;
-        memcpy(all + n, rows, got * sizeof(*rows));
-        n += got;
+        memcpy(all + n, r.memories[k], r.nmemories[k] * sizeof(*all));
+        n += r.nmemories[k];
         n = start + union_kind(&nr, candidate_kinds[k].kind, all + start, n - start);
     }
     in->memories = all;
     in->nmemories = n;
     in->sem = semantic_relevance(a, &nr, all, n);
-    return 0;
-}
 
-/* The newest CONTEXT_EPISODES_MAX episodes, oldest first. The store lists them in exact
- * reverse insertion order (created_at, then seq, both descending), so reversing gives
- * created_at ascending with equal timestamps in insertion order (behavior.md §0.2). */
-static int fetch_episodes(struct arena *a, store *st, const char *tenant,
-                          const struct context_request *rq, struct context_input *in,
-                          struct err *err)
-{
-    struct episode *rows, *sorted;
-    size_t n, i;
-
-    if (store_episode_list_recent(st, a, tenant, rq->subject_id, CONTEXT_EPISODES_MAX, &rows,
-                                  &n, err) < 0)
-        return -1;
-    sorted = arena_calloc(a, n + 1, sizeof(*sorted));
-    for (i = 0; i < n; i++)
-        sorted[i] = rows[n - 1 - i];
+    /* The store lists episodes in exact reverse insertion order (created_at, then seq, both
+     * descending), so reversing gives created_at ascending with equal timestamps in
+     * insertion order (behavior.md §0.2). */
+    sorted = arena_calloc(a, r.nrecent + 1, sizeof(*sorted));
+    for (i = 0; i < r.nrecent; i++)
+        sorted[i] = r.recent[r.nrecent - 1 - i];
     in->episodes = sorted;
-    in->nepisodes = n;
+    in->nepisodes = r.nrecent;
+
+    /* As the reference: no resolutions without episodes. */
+    if (in->nepisodes) {
+        in->resolutions = r.resolutions;
+        in->nresolutions = r.nresolutions;
+    }
     return 0;
 }
 
@@ -186,22 +190,13 @@ int context_assemble(struct arena *a, store *st, const char *tenant,
                      struct err *err)
 {
     struct context_input in;
-    struct resolution *res;
 
     memset(&in, 0, sizeof(in));
     in.now = now;
     if (!store_subject_reserved(rq->subject_id)) {
-        if (fetch_memories(a, st, tenant, rq, &in, err) < 0 ||
-            fetch_episodes(a, st, tenant, rq, &in, err) < 0 ||
+        if (fetch_reads(a, st, tenant, rq, &in, err) < 0 ||
             fetch_sources(a, st, tenant, &in, err) < 0)
             return -1;
-        /* As the reference: no resolution lookups without episodes. */
-        if (in.nepisodes) {
-            if (store_resolution_list(st, a, tenant, rq->subject_id, &res, &in.nresolutions,
-                                      err) < 0)
-                return -1;
-            in.resolutions = res;
-        }
     }
     context_build(a, rq, &in, out);
     return 0;

@@ -83,6 +83,23 @@ int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
 
 #define PG_PIPELINE_BATCH 1000   /* rows pg_exec_rows sends per round trip */
 
+/* One statement of a pg_exec_many call. */
+struct pg_query {
+    const char *sql;            /* prepared as by pg_exec */
+    int nparams;
+    const char *const *vals;
+};
+
+/* Statements per pg_exec_many call, at most. */
+#define PG_MANY_MAX 8
+
+/* Run n different statements in one round trip (libpq pipeline mode, one sync) and give
+ * each its result in out[i] (the caller PQclears them). All or nothing: on failure every
+ * out[i] is NULL and err is set as pg_exec sets it. Outside a transaction a connection found
+ * dead is reconnected and the batch sent once more, as pg_exec does. */
+int pg_exec_many(struct pg_store *ps, size_t n, const struct pg_query *q, PGresult **out,
+                 struct err *err);
+
 /* The rows of a pg_exec_rows call. */
 struct pg_rows {
     const void *rows;   /* the caller's array, borrowed */
@@ -251,6 +268,15 @@ int pg_resolution_list(store *st, struct arena *a, const char *tenant, const cha
 #define PG_QCACHE_MAX_TEXT 2000
 
 int pg_memory_insert(store *st, const struct memory *m, struct err *err);
+/* The statement behind memory_list_active for (kind, order), and its parameters (lim holds
+ * the limit's text). Shared with pg_context_read, which pipelines it. */
+#define PG_MEMORY_ACTIVE_NPARAMS 6
+const char *pg_memory_active_sql(const char *kind, enum memory_order order);
+void pg_memory_active_params(const char *tenant, const char *subject, const char *kind,
+                             int flags, size_t limit, char lim[PG_INT_LEN],
+                             const char *vals[PG_MEMORY_ACTIVE_NPARAMS]);
+int pg_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+                    struct context_reads *r, struct err *err);
 int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
                           const char *kind, enum memory_order order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err);

@@ -230,6 +230,108 @@ int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
     return 0;
 }
 
+/* ---- several different statements in one round trip ------------------------------------ */
+
+/* Send the n queries and one sync, then read every result up to the sync: out[i] gets query
+ * i's result. The first failing query's index goes to *failed and its result to *bad (later
+ * queries are skipped by the server). Returns -1 if the connection failed. */
+static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query *q,
+                           const size_t *index, PGresult **out, size_t *failed,
+                           PGresult **bad)
+{
+    size_t i, ended = 0;
+    char name[32];
+    PGresult *r;
+
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "s%zu", index[i]);
+        if (!PQsendQueryPrepared(ps->conn, name, q[i].nparams, q[i].vals, NULL, NULL, 0))
+            return -1;
+    }
+    if (!PQpipelineSync(ps->conn))
+        return -1;
+    for (;;) {
+        r = PQgetResult(ps->conn);
+        if (!r) {
+            if (PQstatus(ps->conn) != CONNECTION_OK || ++ended > n)
+                return -1;   /* no sync will come */
+            continue;
+        }
+        switch (PQresultStatus(r)) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(r);
+            return 0;
+        case PGRES_COMMAND_OK:
+        case PGRES_TUPLES_OK:
+            if (ended < n && !out[ended] && !*bad)
+                out[ended] = r;
+            else
+                PQclear(r);
+            break;
+        case PGRES_PIPELINE_ABORTED:
+            PQclear(r);
+            break;
+        default:
+            if (*bad) {
+                PQclear(r);
+                break;
+            }
+            *bad = r;
+            *failed = ended;
+            break;
+        }
+    }
+}
+
+static void leave_pipeline(struct pg_store *ps);
+
+static int exec_many_once(struct pg_store *ps, size_t n, const struct pg_query *q,
+                          PGresult **out, struct err *err)
+{
+    size_t index[PG_MANY_MAX], i, failed = 0;
+    PGresult *bad = NULL;
+    char what[128];
+    int ret;
+
+    for (i = 0; i < n; i++)
+        out[i] = NULL;
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error");
+    for (i = 0; i < n; i++) {   /* PQprepare waits for its answer: before the pipeline */
+        if (prepare(ps, q[i].sql, &index[i], err) < 0)
+            return -1;
+    }
+    if (!PQenterPipelineMode(ps->conn))
+        return pg_fail(ps, NULL, "entering pipeline mode", err);
+    ret = many_round_trip(ps, n, q, index, out, &failed, &bad);
+    leave_pipeline(ps);
+    if (ret == 0 && !bad)
+        return 0;
+    for (i = 0; i < n; i++) {
+        PQclear(out[i]);
+        out[i] = NULL;
+    }
+    if (!bad)
+        failed = 0;   /* the connection failed: blame the first */
+    stmt_label(index[failed], q[failed].sql, what, sizeof(what));
+    return pg_fail(ps, bad, what, err);
+}
+
+int pg_exec_many(struct pg_store *ps, size_t n, const struct pg_query *q, PGresult **out,
+                 struct err *err)
+{
+    int in_tx = ps->base.in_tx;
+
+    if (n > PG_MANY_MAX)
+        BUG("pg_exec_many: too many statements");
+    if (exec_many_once(ps, n, q, out, err) == 0)
+        return 0;
+    if (in_tx || !ps->base.broken || revive(ps) < 0)
+        return -1;
+    err_release(err);
+    return exec_many_once(ps, n, q, out, err);
+}
+
 /* ---- running one statement for many rows: pipeline mode --------------------------------- */
 
 /* Read the results of the `sent` queries of one pipelined batch, whose first is row `first`,
@@ -541,6 +643,7 @@ const struct store_ops store_postgres_ops = {
     .subject_lock = pg_subject_lock,
     .compile_reset = pg_compile_reset,
     .resolution_list = pg_resolution_list,
+    .context_read = pg_context_read,
 
     /* postgres_memories.c */
     .memory_insert = pg_memory_insert,

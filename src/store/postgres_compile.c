@@ -190,3 +190,64 @@ int pg_resolution_list(store *st, struct arena *a, const char *tenant, const cha
     *out = rows;
     return ret;
 }
+
+/* ---- context reads: one round trip ---- */
+
+/* Rows of the result r into *out / *n as pg_collect_rows reads them; r is cleared. */
+static int take_rows(struct arena *a, PGresult *r, size_t size, pg_row_reader *read,
+                     void **out, size_t *n, struct err *err)
+{
+    int ret = pg_collect_rows(a, r, size, read, out, n, err);
+
+    PQclear(r);
+    return ret;
+}
+
+int pg_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+                    struct context_reads *r, struct err *err)
+{
+    const char *mvals[CONTEXT_READ_KINDS][PG_MEMORY_ACTIVE_NPARAMS];
+    char mlim[CONTEXT_READ_KINDS][PG_INT_LEN], elim[PG_INT_LEN];
+    const char *evals[3] = { pg_tenant_key(tenant), subject, pg_size_param(r->episodes, elim) };
+    const char *rvals[2] = { pg_tenant_key(tenant), subject };
+    struct pg_query q[CONTEXT_READ_KINDS + 2];
+    PGresult *res[CONTEXT_READ_KINDS + 2];
+    size_t k, n = 0, i;
+    void *rows;
+    int ret = 0;
+
+    for (k = 0; k < r->nkinds; k++) {
+        pg_memory_active_params(tenant, subject, r->kinds[k], 0, r->limits[k], mlim[k],
+                                mvals[k]);
+        q[n].sql = pg_memory_active_sql(r->kinds[k], MEMORY_NEWEST_FIRST);
+        q[n].nparams = PG_MEMORY_ACTIVE_NPARAMS;
+        q[n++].vals = mvals[k];
+    }
+    q[n].sql = SQL_EP_RECENT;
+    q[n].nparams = 3;
+    q[n++].vals = evals;
+    q[n].sql = SQL_RESOLUTIONS;
+    q[n].nparams = 2;
+    q[n++].vals = rvals;
+    if (pg_exec_many(pg_downcast(st), n, q, res, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        rows = NULL;
+        if (ret < 0) {
+            PQclear(res[i]);
+        } else if (i < r->nkinds) {
+            ret = take_rows(a, res[i], sizeof(struct memory), pg_read_memory, &rows,
+                            &r->nmemories[i], err);
+            r->memories[i] = rows;
+        } else if (i == r->nkinds) {
+            ret = take_rows(a, res[i], sizeof(struct episode), pg_read_episode, &rows,
+                            &r->nrecent, err);
+            r->recent = rows;
+        } else {
+            ret = take_rows(a, res[i], sizeof(struct resolution), read_resolution, &rows,
+                            &r->nresolutions, err);
+            r->resolutions = rows;
+        }
+    }
+    return ret;
+}

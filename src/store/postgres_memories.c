@@ -75,24 +75,38 @@ int pg_memory_insert(store *st, const struct memory *m, struct err *err)
     return ret;
 }
 
+const char *pg_memory_active_sql(const char *kind, enum memory_order order)
+{
+    if (order == MEMORY_NEWEST_FIRST)
+        return kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST;
+    return kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST;
+}
+
+void pg_memory_active_params(const char *tenant, const char *subject, const char *kind,
+                             int flags, size_t limit, char lim[PG_INT_LEN],
+                             const char *vals[PG_MEMORY_ACTIVE_NPARAMS])
+{
+    vals[0] = pg_tenant_key(tenant);
+    vals[1] = subject;
+    vals[2] = kind;
+    vals[3] = flags & MEMORY_WITH_EMBEDDING ? "true" : "false";
+    vals[4] = flags & MEMORY_LOAD_EMBEDDING ? "true" : "false";
+    vals[5] = pg_size_param(limit == 0 ? SIZE_MAX : limit, lim);   /* 0: no limit */
+}
+
 int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
                           const char *kind, enum memory_order order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err)
 {
-    const char *sql = order == MEMORY_NEWEST_FIRST
-                          ? (kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST)
-                          : (kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST);
     char lim[PG_INT_LEN];
-    const char *vals[6] = {
-        pg_tenant_key(tenant), subject, kind,
-        flags & MEMORY_WITH_EMBEDDING ? "true" : "false",
-        flags & MEMORY_LOAD_EMBEDDING ? "true" : "false",
-        pg_size_param(limit == 0 ? SIZE_MAX : limit, lim),   /* 0: no limit */
-    };
-    PGresult *r = pg_exec(pg_downcast(st), sql, 6, vals, err);
+    const char *vals[PG_MEMORY_ACTIVE_NPARAMS];
     void *rows = NULL;
+    PGresult *r;
     int ret;
 
+    pg_memory_active_params(tenant, subject, kind, flags, limit, lim, vals);
+    r = pg_exec(pg_downcast(st), pg_memory_active_sql(kind, order), PG_MEMORY_ACTIVE_NPARAMS,
+                vals, err);
     *out = NULL;
     *n = 0;
     if (!r)

@@ -320,6 +320,33 @@ int store_resolution_list(store *st, struct arena *a, const char *tenant, const 
     return st->ops->resolution_list(st, a, tenant, subject, out, n, err);
 }
 
+int store_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+                       struct context_reads *r, struct err *err)
+{
+    size_t k;
+
+    if (r->nkinds > CONTEXT_READ_KINDS)
+        BUG("store_context_read: too many kinds");
+    memset(r->memories, 0, sizeof(r->memories));
+    memset(r->nmemories, 0, sizeof(r->nmemories));
+    r->recent = NULL;
+    r->resolutions = NULL;
+    r->nrecent = r->nresolutions = 0;
+    if (st->ops->context_read)
+        return st->ops->context_read(st, a, tenant, subject, r, err);
+    for (k = 0; k < r->nkinds; k++) {
+        if (store_memory_list_active(st, a, tenant, subject, r->kinds[k], MEMORY_NEWEST_FIRST,
+                                     0, r->limits[k], &r->memories[k], &r->nmemories[k],
+                                     err) < 0)
+            return -1;
+    }
+    if (store_episode_list_recent(st, a, tenant, subject, r->episodes, &r->recent, &r->nrecent,
+                                  err) < 0)
+        return -1;
+    return store_resolution_list(st, a, tenant, subject, &r->resolutions, &r->nresolutions,
+                                 err);
+}
+
 /* ---- subject export and import ---- */
 
 int store_tx_begin_read(store *st, struct err *err)

@@ -151,6 +151,25 @@ enum memory_list_flags {
     MEMORY_LOAD_EMBEDDING = 1 << 1,   /* fill struct memory.embedding (else left NULL) */
 };
 
+/* What context assembly reads of a subject before it knows the source episodes
+ * (spec/behavior.md §10.2), in one op so that PostgreSQL can send it in one round trip. */
+#define CONTEXT_READ_KINDS 4
+struct context_reads {
+    /* in */
+    size_t nkinds;                               /* at most CONTEXT_READ_KINDS */
+    const char *kinds[CONTEXT_READ_KINDS];       /* per kind: the newest active memories, */
+    size_t limits[CONTEXT_READ_KINDS];           /* at most this many (0 = no limit) */
+    size_t episodes;                             /* the newest this many episodes */
+    /* out, in the arena: exactly what memory_list_active (MEMORY_NEWEST_FIRST, no flags),
+     * episode_list_recent and resolution_list give */
+    struct memory *memories[CONTEXT_READ_KINDS];
+    size_t nmemories[CONTEXT_READ_KINDS];
+    struct episode *recent;
+    size_t nrecent;
+    struct resolution *resolutions;
+    size_t nresolutions;
+};
+
 /* Result of one migration run. */
 struct migrate_result {
     int from_version;   /* highest version applied before the run (0 = empty database) */
@@ -299,6 +318,10 @@ struct store_ops {
     /* Resolutions of (tenant, subject), newest updated_at first. */
     int (*resolution_list)(store *st, struct arena *a, const char *tenant, const char *subject,
                            struct resolution **out, size_t *n, struct err *err);
+    /* Every read of r at once (see struct context_reads). Optional: NULL runs the ops above
+     * one after the other (store.c), which is what an embedded database wants anyway. */
+    int (*context_read)(store *st, struct arena *a, const char *tenant, const char *subject,
+                        struct context_reads *r, struct err *err);
 
     /* ---- subject export and import (spec/backup-snapshots.md §1, §3) ---- */
 
@@ -547,6 +570,8 @@ int store_qcache_put(store *st, const char *text, const char *model, const float
                      struct err *err);
 int store_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
                           struct resolution **out, size_t *n, struct err *err);
+int store_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+                       struct context_reads *r, struct err *err);
 
 int store_tx_begin_read(store *st, struct err *err);
 int store_export_count(store *st, const char *subject, int all_tenants, const char *tenant,

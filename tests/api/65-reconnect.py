@@ -170,7 +170,7 @@ if pgctl.backend() == "postgres":
         st["phase"] = 3
 
     @test("65.4 once PostgreSQL is back and /readyz is 200, no request fails: stale "
-          "connections are replaced without a 500")
+          "connections are replaced without a 500 (ingest, timeline, context)")
     def _(s):
         st = phase(4)
         srv = st["srv"]
@@ -195,9 +195,11 @@ if pgctl.backend() == "postgres":
             assert time.monotonic() - t0 < BACK_LIMIT_S, "readyz not 200 again"
             time.sleep(0.1)
         sid = st["sid"]
-        res = concurrently(4 * WORKERS, lambda i: (srv.post("/v1/episodes", episode(
-            sid, payload={"after2": i})) if i % 2 else srv.get(
-                "/v1/timeline", query={"subject_id": sid})))
+        # Ingest, timeline, and context (whose reads go out as one pipelined batch).
+        calls = [lambda i: srv.post("/v1/episodes", episode(sid, payload={"after2": i})),
+                 lambda i: srv.get("/v1/timeline", query={"subject_id": sid}),
+                 lambda i: srv.post("/v1/context", {"subject_id": sid, "task": "after"})]
+        res = concurrently(6 * WORKERS, lambda i: calls[i % 3](i))
         bad = [r for r in res if isinstance(r, Exception) or r.status not in (200, 201)]
         assert srv.alive() and srv.proc.pid == st["pid"], "the server exited"
         st["phase"] = 4

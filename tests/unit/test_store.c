@@ -754,6 +754,68 @@ static void test_store_memory_list_active(void **state)
                         "");
 }
 
+/* context_read gives exactly what the single reads give (PostgreSQL sends them as one
+ * pipelined batch): per kind the newest active memories of the tenant, the newest episodes
+ * in reverse insertion order, the resolutions. */
+static void test_store_context_read(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "ctxread"), *t = uniq(a, "tn");
+    const char *kinds[3] = { "profile_fact", "procedure", "episode_summary" };
+    const size_t limits[3] = { 2, 0, 5 };
+    struct memory m[7];
+    struct episode *eps, *want_eps;
+    struct resolution *res;
+    struct context_reads r;
+    struct err err = ERR_INIT;
+    size_t k, n, nres;
+    int i;
+
+    for (i = 0; i < 4; i++)
+        (void)add_ep(a, t, s, T0 + i / 2);   /* pairs of equal timestamps */
+    (void)add_ep(a, NULL, s, T0 + 9);          /* another tenant */
+    m[0] = make_mem(t, s, "profile_fact", T0);
+    m[1] = make_mem(t, s, "profile_fact", T0 + 2);
+    m[2] = make_mem(t, s, "profile_fact", T0 + 1);
+    m[3] = make_mem(t, s, "procedure", T0);
+    m[4] = make_mem(t, s, "profile_fact", T0 + 5);
+    m[4].status = "superseded";
+    m[5] = make_mem(NULL, s, "procedure", T0 + 3);
+    m[6] = make_mem(t, s, "artifact_ref", T0);
+    for (i = 0; i < 7; i++)
+        add_mem(&m[i]);
+
+    memset(&r, 0, sizeof(r));
+    r.nkinds = 3;
+    for (k = 0; k < 3; k++) {
+        r.kinds[k] = kinds[k];
+        r.limits[k] = limits[k];
+    }
+    r.episodes = 3;
+    assert_int_equal(store_context_read(g.st, a, t, s, &r, &err), 0);
+    assert_string_equal(mem_ids(a, r.memories[0], r.nmemories[0]), IDS2(m[1], m[2]));
+    assert_string_equal(mem_ids(a, r.memories[1], r.nmemories[1]),
+                        arena_printf(a, "%s,", m[3].id));
+    assert_int_equal(r.nmemories[2], 0);
+    for (k = 0; k < 3; k++)
+        assert_string_equal(mem_ids(a, r.memories[k], r.nmemories[k]),
+                            list_active(a, t, s, kinds[k], MEMORY_NEWEST_FIRST, 0, limits[k],
+                                        NULL));
+    assert_int_equal(store_episode_list_recent(g.st, a, t, s, 3, &want_eps, &n, &err), 0);
+    assert_int_equal(r.nrecent, 3);
+    eps = r.recent;
+    assert_string_equal(ep_ids(a, eps, r.nrecent), ep_ids(a, want_eps, n));
+    assert_int_equal(store_resolution_list(g.st, a, t, s, &res, &nres, &err), 0);
+    assert_int_equal(r.nresolutions, nres);
+
+    /* An unknown subject: every list empty, not an error. */
+    assert_int_equal(store_context_read(g.st, a, t, uniq(a, "nobody"), &r, &err), 0);
+    for (k = 0; k < 3; k++)
+        assert_int_equal(r.nmemories[k], 0);
+    assert_int_equal(r.nrecent, 0);
+    assert_int_equal(r.nresolutions, 0);
+}
+
 static void test_store_memory_supersede(void **state)
 {
     struct arena *a = *state;
@@ -1509,6 +1571,7 @@ int main(void)
         T(test_store_episode_get_many),
         T(test_store_memory_round_trip),
         T(test_store_memory_list_active),
+        T(test_store_context_read),
         T(test_store_memory_supersede),
         T(test_store_memory_set_embedding),
         T(test_store_memory_set_labels),
