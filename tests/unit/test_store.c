@@ -554,6 +554,7 @@ static void test_store_episode_get_many(void **state)
     const char *subject = uniq(a, "many"), *tenant = uniq(a, "tn");
     struct episode e1 = make_ep(tenant, subject, T0), e2 = make_ep(tenant, uniq(a, "s2"), T0);
     struct episode foreign = make_ep(uniq(a, "tn"), subject, T0);
+    struct episode none = make_ep(NULL, subject, T0);
     char unknown[UUID_STR_LEN];
     const char *ids[7] = { unknown, e2.id, foreign.id, "x\"]", e1.id, "", e1.id };
     struct err err = ERR_INIT;
@@ -571,6 +572,15 @@ static void test_store_episode_get_many(void **state)
     assert_string_equal(eps[0].tenant_id, tenant);
     assert_int_equal(store_episode_get_many(g.st, a, NULL, ids, 7, &eps, &n, &err), 0);
     assert_int_equal(n, 0);
+    /* The no-tenant space holds only its own rows, and they come back in it. */
+    insert_ok(a, &none);
+    ids[0] = none.id;
+    assert_int_equal(store_episode_get_many(g.st, a, NULL, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(eps[0].id, none.id);
+    assert_null(eps[0].tenant_id);
+    assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(n, 2);
     assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 0, &eps, &n, &err), 0);
     assert_int_equal(n, 0);
     assert_non_null(eps);
