@@ -894,10 +894,56 @@ static void test_jv_to_jansson(void **state)
     assert_null(jv_to_jansson(jv_str(a, "bad \xff")));
 }
 
+/* Repeated keys and short string values share one copy (the parser's intern cache);
+ * whatever is shared, every value reads back exactly, colliding slots included, and the
+ * document writes back byte for byte. */
+static void test_jv_parse_shares_repeats(void **state)
+{
+    struct arena *a = *state;
+    struct buf text = BUF_INIT, back = BUF_INIT, expect = BUF_INIT;
+    const char *long_value = "a string longer than the intern limit of forty-eight bytes!";
+    struct jv *doc, *r0, *r1, *row;
+    char want[32];
+    size_t i;
+
+    buf_puts(&text, "[");
+    for (i = 0; i < 3000; i++)   /* far more distinct values than the cache has slots */
+        buf_printf(&text, "%s{\"kind\":\"fact\",\"n\":\"v%zu\",\"esc\":\"a\\u0062\","
+                   "\"long\":\"%s\"}", i ? "," : "", i % 1500, long_value);
+    buf_puts(&text, "]");
+    doc = parse_ok(a, text.data);
+    assert_int_equal(jv_array_size(doc), 3000);
+    r0 = jv_array_get(doc, 0);
+    r1 = jv_array_get(doc, 1);
+    assert_ptr_equal(jv_object_key(r0, 0, NULL), jv_object_key(r1, 0, NULL));
+    assert_ptr_equal(jv_object_get(r0, "kind"), jv_object_get(r1, "kind"));
+    assert_ptr_equal(jv_object_get(r0, "esc"), jv_object_get(r1, "esc"));
+    assert_string_equal(jv_string(jv_object_get(r0, "esc"), NULL), "ab");
+    assert_ptr_not_equal(jv_object_get(r0, "long"), jv_object_get(r1, "long"));
+    for (i = 0; i < 3000; i++) {
+        row = jv_array_get(doc, i);
+        snprintf(want, sizeof(want), "v%zu", i % 1500);
+        assert_string_equal(jv_string(jv_object_get(row, "n"), NULL), want);
+        assert_string_equal(jv_string(jv_object_get(row, "kind"), NULL), "fact");
+        assert_string_equal(jv_string(jv_object_get(row, "long"), NULL), long_value);
+    }
+    jv_write_compact(&back, doc);
+    buf_puts(&expect, "[");
+    for (i = 0; i < 3000; i++)
+        buf_printf(&expect, "%s{\"kind\":\"fact\",\"n\":\"v%zu\",\"esc\":\"ab\","
+                   "\"long\":\"%s\"}", i ? "," : "", i % 1500, long_value);
+    buf_puts(&expect, "]");
+    assert_string_equal(back.data, expect.data);
+    buf_release(&text);
+    buf_release(&back);
+    buf_release(&expect);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jv_compact_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_shares_repeats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_duplicate_keys_last_wins_first_position, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jv_big_ints_survive, setup, teardown),
