@@ -285,6 +285,9 @@ int api_admin_import(struct req *req)
     if (backup_import_check_size(req->body.len, &req->err) < 0 ||
         parse_import_body(req, &in) < 0)
         return -1;
+    /* The parsed tree holds copies of everything: give the raw text back before the
+     * transaction (up to STATEWAVE_MEMORY_IMPORT_MAX_BYTES) instead of holding both. */
+    buf_release(&req->body);
     st = store_thread(&req->err);
     if (!st || backup_import(req->arena, st, in.document, &in.opts, &res, &req->err) < 0)
         return -1;

@@ -241,6 +241,13 @@ static int insert_row(struct sqlite_store *s, sqlite3_stmt *q, const struct row_
     return -1;
 }
 
+/* A bulk insert (an import of thousands of rows) runs with a small page cache: SQLite then
+ * writes dirty pages to the WAL as it goes (still one transaction) instead of holding the
+ * whole transaction in memory, up to the 16 MiB of the connection's cache. */
+#define BULK_ROWS 1000
+static const char SQL_CACHE_BULK[] = "PRAGMA cache_size = -2048";
+static const char SQL_CACHE_NORMAL[] = "PRAGMA cache_size = -16384";
+
 /* Insert the n rows, all or nothing (inside the caller's transaction, else in one of ours).
  * Ids are checked before the first write. */
 static int insert_many(store *st, const struct row_kind *k, const void *rows, size_t n,
@@ -262,8 +269,16 @@ static int insert_many(store *st, const struct row_kind *k, const void *rows, si
     q = sq_stmt(s, k->sql, err);
     if (!q)
         ret = -1;
+    if (ret == 0 && n >= BULK_ROWS)
+        ret = sq_exec(s, SQL_CACHE_BULK, err);
     for (i = 0; ret == 0 && i < n; i++)
         ret = insert_row(s, q, k, rows, i, err);
+    if (n >= BULK_ROWS) {
+        struct err ignored = ERR_INIT;
+
+        sq_exec(s, SQL_CACHE_NORMAL, &ignored);
+        err_release(&ignored);
+    }
     return sq_tx_leave(s, own, ret, err);
 }
 
