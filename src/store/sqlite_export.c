@@ -148,6 +148,28 @@ int sq_export_memories(store *st, struct arena *a, const char *subject, int all_
 /* ---- ids already taken ---- */
 
 /* How many rows sql (?1 = a JSON array of ids) counts for the canonical ids among ids. */
+/* Bulk work (an import's id checks and inserts, thousands of rows) runs with a small page
+ * cache: the id probes of a large database would otherwise fill the connection's 16 MiB with
+ * index pages, and SQLite writes the dirty pages of a big insert to the WAL as it goes (still
+ * one transaction) instead of holding them all in memory. */
+#define BULK_ROWS 1000
+static const char SQL_CACHE_BULK[] = "PRAGMA cache_size = -2048";
+static const char SQL_CACHE_NORMAL[] = "PRAGMA cache_size = -16384";
+
+/* Switch the small cache on (on = 1, for n rows: nothing below BULK_ROWS) or back off. */
+static int bulk_cache(struct sqlite_store *s, size_t n, int on, struct err *err)
+{
+    struct err ignored = ERR_INIT;
+
+    if (n < BULK_ROWS)
+        return 0;
+    if (on)
+        return sq_exec(s, SQL_CACHE_BULK, err);
+    sq_exec(s, SQL_CACHE_NORMAL, &ignored);   /* a failure leaves the small cache: harmless */
+    err_release(&ignored);
+    return 0;
+}
+
 static int count_taken(store *st, const char *sql, const char *const *ids, size_t n,
                        int64_t *count, struct err *err)
 {
@@ -168,9 +190,10 @@ static int count_taken(store *st, const char *sql, const char *const *ids, size_
     if (used > 0) {
         q = sq_stmt(s, sql, err);
         ret = -1;
-        if (q) {
+        if (q && bulk_cache(s, used, 1, err) == 0) {
             sq_bind_str(q, 1, list.data);
             ret = sq_query_int64(s, q, "ids taken", count, err);
+            bulk_cache(s, used, 0, err);
         }
     }
     buf_release(&list);
@@ -241,13 +264,6 @@ static int insert_row(struct sqlite_store *s, sqlite3_stmt *q, const struct row_
     return -1;
 }
 
-/* A bulk insert (an import of thousands of rows) runs with a small page cache: SQLite then
- * writes dirty pages to the WAL as it goes (still one transaction) instead of holding the
- * whole transaction in memory, up to the 16 MiB of the connection's cache. */
-#define BULK_ROWS 1000
-static const char SQL_CACHE_BULK[] = "PRAGMA cache_size = -2048";
-static const char SQL_CACHE_NORMAL[] = "PRAGMA cache_size = -16384";
-
 /* Insert the n rows, all or nothing (inside the caller's transaction, else in one of ours).
  * Ids are checked before the first write. */
 static int insert_many(store *st, const struct row_kind *k, const void *rows, size_t n,
@@ -269,16 +285,11 @@ static int insert_many(store *st, const struct row_kind *k, const void *rows, si
     q = sq_stmt(s, k->sql, err);
     if (!q)
         ret = -1;
-    if (ret == 0 && n >= BULK_ROWS)
-        ret = sq_exec(s, SQL_CACHE_BULK, err);
+    if (ret == 0)
+        ret = bulk_cache(s, n, 1, err);
     for (i = 0; ret == 0 && i < n; i++)
         ret = insert_row(s, q, k, rows, i, err);
-    if (n >= BULK_ROWS) {
-        struct err ignored = ERR_INIT;
-
-        sq_exec(s, SQL_CACHE_NORMAL, &ignored);
-        err_release(&ignored);
-    }
+    bulk_cache(s, n, 0, err);
     return sq_tx_leave(s, own, ret, err);
 }
 
