@@ -2,13 +2,13 @@
  * detection (§10.4) and the stable sort by score. Pure: no database, no clock. */
 #include "service/context-internal.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/text.h"
 #include "util/buf.h"
+#include "util/jv.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -135,19 +135,25 @@ double context_breadcrumb_bonus(struct arena *a, const char *task, const char *c
     return best < 3.0 ? best : 3.0;
 }
 
-/* An episode's breadcrumb: payload.breadcrumb, else payload.title, when a non-empty string. */
+/* A non-empty string member key of the object v, else NULL. */
+static const char *nonempty_string(const struct jv *v, const char *key)
+{
+    struct jv *s = v && jv_type(v) == JV_OBJECT ? jv_object_get(v, key) : NULL;
+    size_t len = 0;
+    const char *text = s ? jv_string(s, &len) : NULL;
+
+    return text && len > 0 ? text : NULL;
+}
+
+/* An episode's breadcrumb: payload.breadcrumb, else payload.title, when a non-empty string.
+ * The payload is parsed with jv into the request's arena. */
 static const char *episode_crumb(struct arena *a, const struct episode *ep)
 {
-    json_t *payload = ep->payload ? json_loads(ep->payload, 0, NULL) : NULL;
-    json_t *v = json_object_get(payload, "breadcrumb");
-    const char *crumb = NULL;
+    struct jv *payload = ep->payload ? jv_parse(a, ep->payload, strlen(ep->payload), NULL,
+                                                NULL) : NULL;
+    const char *crumb = nonempty_string(payload, "breadcrumb");
 
-    if (!json_is_string(v) || json_string_length(v) == 0)
-        v = json_object_get(payload, "title");
-    if (json_is_string(v) && json_string_length(v) > 0)
-        crumb = arena_strdup(a, json_string_value(v));
-    json_decref(payload);
-    return crumb;
+    return crumb ? crumb : nonempty_string(payload, "title");
 }
 
 static int cmp_crumb(const void *x, const void *y)

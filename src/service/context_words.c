@@ -2,11 +2,11 @@
  * §0.1): lower, split, strip, word sets; and the small scoring helpers built on them. */
 #include "service/context-internal.h"
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jv.h"
 #include "util/ts.h"
 #include "util/xalloc.h"
 
@@ -214,20 +214,20 @@ void context_words_drop(struct context_words *x, const char *const *stop, size_t
     x->n = kept;
 }
 
+/* jv, not jansson: parsed into the request's arena (no allocation per node, nothing to
+ * free), and the strings are used where they lie. */
 size_t context_source_ids(struct arena *a, const char *json, const char ***out)
 {
-    json_t *arr = json ? json_loads(json, JSON_DECODE_ANY, NULL) : NULL;
-    const char **ids;
-    size_t i, n = 0;
+    struct jv *arr = json ? jv_parse(a, json, strlen(json), NULL, NULL) : NULL;
+    size_t i, n = 0, size = arr ? jv_array_size(arr) : 0;
+    const char **ids = arena_alloc(a, size * sizeof(*ids) + 1);
 
-    ids = arena_alloc(a, (json_is_array(arr) ? json_array_size(arr) : 0) * sizeof(*ids) + 1);
-    for (i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
-        json_t *v = json_array_get(arr, i);
+    for (i = 0; i < size; i++) {
+        const char *id = jv_string(jv_array_get(arr, i), NULL);
 
-        if (json_is_string(v))
-            ids[n++] = arena_strdup(a, json_string_value(v));
+        if (id)
+            ids[n++] = id;
     }
-    json_decref(arr);
     *out = ids;
     return n;
 }
