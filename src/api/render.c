@@ -85,3 +85,97 @@ json_t *render_memory(const struct memory *m)
     add_labels(o, m);
     return o;
 }
+
+/* ---- the same shapes written straight into a buffer (hot responses: no jansson tree) ----
+ * Member order and formats are exactly those of the json_t renderers above, as written by
+ * json_write_compact (tests/unit/test_render.c compares the two). */
+
+static void put_key(struct buf *out, const char *key, int first)
+{
+    if (!first)
+        buf_putc(out, ',');
+    json_write_str(out, key, strlen(key));
+    buf_putc(out, ':');
+}
+
+static void put_str(struct buf *out, const char *key, const char *s)
+{
+    put_key(out, key, 0);
+    json_write_str(out, s, strlen(s));
+}
+
+static void put_str_or_null(struct buf *out, const char *key, const char *s)
+{
+    put_key(out, key, 0);
+    if (s)
+        json_write_str(out, s, strlen(s));
+    else
+        buf_puts(out, "null");
+}
+
+static void put_stored(struct buf *out, const char *key, const char *text, const char *fallback)
+{
+    put_key(out, key, 0);
+    buf_puts(out, text && *text ? text : fallback);
+}
+
+void render_ts_z_to(struct buf *out, int64_t us)
+{
+    char ts[TS_STR_LEN];
+    size_t n;
+
+    if (us == TS_NULL) {
+        buf_puts(out, "null");
+        return;
+    }
+    n = ts_format_z(us, ts, sizeof(ts));
+    json_write_str(out, ts, n);
+}
+
+static void put_ts(struct buf *out, const char *key, int64_t us)
+{
+    put_key(out, key, 0);
+    render_ts_z_to(out, us);
+}
+
+void render_episode_to(struct buf *out, const struct episode *ep)
+{
+    buf_putc(out, '{');
+    put_key(out, "id", 1);
+    json_write_str(out, ep->id, strlen(ep->id));
+    put_str(out, "subject_id", ep->subject_id);
+    put_str(out, "source", ep->source);
+    put_str(out, "type", ep->type);
+    put_stored(out, "payload", ep->payload, "{}");
+    put_stored(out, "metadata", ep->metadata, "{}");
+    put_stored(out, "provenance", ep->provenance, "{}");
+    put_str_or_null(out, "session_id", ep->session_id);
+    put_ts(out, "created_at", ep->created_at);
+    buf_putc(out, '}');
+}
+
+void render_memory_to(struct buf *out, const struct memory *m)
+{
+    const char *labels = m->sensitivity_labels;
+    char num[40];
+
+    buf_putc(out, '{');
+    put_key(out, "id", 1);
+    json_write_str(out, m->id, strlen(m->id));
+    put_str(out, "subject_id", m->subject_id);
+    put_str(out, "kind", m->kind);
+    put_str(out, "content", m->content);
+    put_str(out, "summary", m->summary ? m->summary : "");
+    put_key(out, "confidence", 0);
+    buf_append(out, num, fmt_double(m->confidence, num));
+    put_ts(out, "valid_from", m->valid_from);
+    put_ts(out, "valid_to", m->valid_to);
+    put_stored(out, "source_episode_ids", m->source_episode_ids, "[]");
+    put_stored(out, "metadata", m->metadata, "{}");
+    put_str(out, "status", m->status);
+    put_ts(out, "created_at", m->created_at);
+    put_ts(out, "updated_at", m->updated_at);
+    if (labels && *labels && strcmp(labels, "[]") != 0)   /* as add_labels */
+        put_stored(out, "sensitivity_labels", labels, "[]");
+    buf_putc(out, '}');
+}

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "store/store.h"
+#include "util/buf.h"
 
 /* Z-form timestamp string (json null for TS_NULL). */
 json_t *render_ts_z(int64_t us);
@@ -20,5 +21,11 @@ json_t *render_episode(const struct episode *ep);
 /* Memory: id, subject_id, kind, content, summary, confidence, valid_from, valid_to,
  * source_episode_ids, metadata, status, created_at, updated_at. */
 json_t *render_memory(const struct memory *m);
+
+/* The same objects appended to out as compact JSON, byte for byte what json_write_compact
+ * makes of the json_t forms above; and a Z-form timestamp string (null for TS_NULL). */
+void render_episode_to(struct buf *out, const struct episode *ep);
+void render_memory_to(struct buf *out, const struct memory *m);
+void render_ts_z_to(struct buf *out, int64_t us);
 
 #endif

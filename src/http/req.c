@@ -126,6 +126,14 @@ int http_reply_json(struct req *req, int status, json_t *body)
     return queue(req, status, text, len, "application/json");
 }
 
+int http_reply_buf(struct req *req, int status, struct buf *body)
+{
+    size_t len;
+    char *text = buf_detach(body, &len);
+
+    return queue(req, status, text, len, "application/json");
+}
+
 int http_reply_text(struct req *req, int status, const char *text)
 {
     char *copy = strdup(text);

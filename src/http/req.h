@@ -41,6 +41,9 @@ struct req {
 
 /* Reply with status and a JSON body (steals the reference to body). Returns 0. */
 int http_reply_json(struct req *req, int status, json_t *body);
+/* The same for a body already written as compact JSON into body, whose text is taken (body
+ * is left empty). */
+int http_reply_buf(struct req *req, int status, struct buf *body);
 /* Reply with the error envelope built from req->err (or e when non-NULL). Returns 0. */
 int http_reply_error(struct req *req, const struct err *e);
 /* Reply with a plain-text body. Returns 0. */

@@ -674,7 +674,7 @@ size_t fmt_double(double d, char *out)
     return o;
 }
 
-static void write_string(struct buf *out, const char *s, size_t n)
+void json_write_str(struct buf *out, const char *s, size_t n)
 {
     size_t i, start = 0;
 
@@ -745,7 +745,7 @@ void json_write_compact(struct buf *out, const json_t *v)
             if (!first)
                 buf_putc(out, ',');
             first = 0;
-            write_string(out, key, strlen(key));
+            json_write_str(out, key, strlen(key));
             buf_putc(out, ':');
             json_write_compact(out, item);
         }
@@ -761,7 +761,7 @@ void json_write_compact(struct buf *out, const json_t *v)
         buf_putc(out, ']');
         break;
     case JSON_STRING:
-        write_string(out, json_string_value(v), json_string_length(v));
+        json_write_str(out, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
         buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));

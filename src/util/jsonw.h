@@ -22,6 +22,9 @@ json_t *json_raw(const char *text);
 
 /* Append the compact serialisation of v to out. */
 void json_write_compact(struct buf *out, const json_t *v);
+/* Append the n bytes at s as a JSON string, escaped as json_write_compact escapes. For
+ * responses written straight into a buffer, without a jansson tree. */
+void json_write_str(struct buf *out, const char *s, size_t n);
 /* Write d as Python's repr(float) does (shortest round-trip digits; "1.0", "1e-05",
  * "1e+16", "inf"-style values as Infinity/-Infinity/NaN). Returns the length written;
  * out must hold at least 32 bytes. */

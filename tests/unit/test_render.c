@@ -1,0 +1,134 @@
+/* test_render.c - the response renderers that write straight into a buffer
+ * (render_memory_to, render_episode_to, render_ts_z_to) give byte for byte what
+ * json_write_compact makes of the json_t renderers, over the shapes a row can take. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/render.h"
+#include "util/jsonw.h"
+#include "util/ts.h"
+
+static void assert_same_memory(const struct memory *m)
+{
+    struct buf want = BUF_INIT, got = BUF_INIT;
+    json_t *tree = render_memory(m);
+
+    json_write_compact(&want, tree);
+    json_decref(tree);
+    render_memory_to(&got, m);
+    assert_string_equal(got.data, want.data);
+    buf_release(&want);
+    buf_release(&got);
+}
+
+static void assert_same_episode(const struct episode *ep)
+{
+    struct buf want = BUF_INIT, got = BUF_INIT;
+    json_t *tree = render_episode(ep);
+
+    json_write_compact(&want, tree);
+    json_decref(tree);
+    render_episode_to(&got, ep);
+    assert_string_equal(got.data, want.data);
+    buf_release(&want);
+    buf_release(&got);
+}
+
+static void test_render_memory_to(void **state)
+{
+    static const double confidences[] = { 1.0, 0.6, 0.1 + 0.2, 1e-05, 1e+16, 0.0, -0.0,
+                                          0.95, 123456789.125 };
+    struct memory m = {
+        .id = "0b6f8a5e-6d4f-4c0e-9f5a-1a2b3c4d5e6f",
+        .subject_id = "user-42 \"quoted\" \\ back\tslash \xc3\xa9\xe2\x9c\x93",
+        .kind = "profile_fact",
+        .content = "Line one\nline two \x01 control",
+        .summary = NULL,
+        .confidence = 1.0,
+        .valid_from = 1717243200123457LL,
+        .valid_to = TS_NULL,
+        .source_episode_ids = "[\"a\",\"b\"]",
+        .metadata = "{\"n\":1e20,\"big\":123456789012345678901234567890}",
+        .status = "active",
+        .sensitivity_labels = "[]",
+        .created_at = 1717243200000000LL,
+        .updated_at = -1000001,
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(confidences) / sizeof(confidences[0]); i++) {
+        m.confidence = confidences[i];
+        assert_same_memory(&m);
+    }
+    m.summary = "a summary";
+    m.valid_to = 1717243300000001LL;
+    m.sensitivity_labels = "[\"pii\",\"secret\"]";
+    assert_same_memory(&m);
+    m.source_episode_ids = NULL;   /* stored text missing: the fallbacks */
+    m.metadata = "";
+    m.sensitivity_labels = NULL;
+    assert_same_memory(&m);
+}
+
+static void test_render_episode_to(void **state)
+{
+    struct episode ep = {
+        .id = "9c1d2e3f-4a5b-4c6d-8e7f-001122334455",
+        .subject_id = "s",
+        .source = "chat",
+        .type = "message \"x\"",
+        .payload = "{\"text\":\"hi\\n\",\"f\":1.0}",
+        .metadata = NULL,
+        .provenance = "",
+        .session_id = NULL,
+        .created_at = 0,
+    };
+
+    (void)state;
+    assert_same_episode(&ep);
+    ep.session_id = "sess-\xe2\x9c\x93";
+    ep.metadata = "{\"k\":[1,2,3]}";
+    ep.provenance = "{\"restored_from_snapshot\":\"x\"}";
+    ep.created_at = 253402300799999999LL;
+    assert_same_episode(&ep);
+}
+
+static void test_render_ts_z_to(void **state)
+{
+    static const int64_t times[] = { TS_NULL, 0, 1, -1, 1717243200000000LL,
+                                     1717243200123457LL };
+    struct buf want = BUF_INIT, got = BUF_INIT;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        json_t *v = render_ts_z(times[i]);
+
+        buf_release(&want);
+        buf_release(&got);
+        json_write_compact(&want, v);
+        json_decref(v);
+        render_ts_z_to(&got, times[i]);
+        assert_string_equal(got.data, want.data);
+    }
+    buf_release(&want);
+    buf_release(&got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_render_memory_to),
+        cmocka_unit_test(test_render_episode_to),
+        cmocka_unit_test(test_render_ts_z_to),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
