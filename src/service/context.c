@@ -95,18 +95,57 @@ static size_t union_kind(const struct nearest *nr, const char *kind, struct memo
     return n;
 }
 
-/* Everything read before the source episodes, in one store op (one round trip on
- * PostgreSQL): the candidate memories (§10.2: per kind the newest active ones, then, with a
- * semantic provider, the nearest memories of that kind not already present; sem[] from the
- * nearest), the newest CONTEXT_EPISODES_MAX episodes and the resolutions. */
+/* 1 if kind is one of the candidate kinds. */
+static int candidate_kind(const char *kind)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof(candidate_kinds) / sizeof(candidate_kinds[0]); k++) {
+        if (strcmp(candidate_kinds[k].kind, kind) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The source ids of the nearest memories that can join a candidate list (union_kind), for
+ * the store to fetch with the candidates' own. */
+static size_t nearest_sources(struct arena *a, const struct nearest *nr, const char ***out)
+{
+    const char **ids = NULL, **src;
+    size_t i, n = 0, k;
+
+    for (i = 0; i < nr->n; i++) {
+        if (!candidate_kind(nr->rows[i].kind))
+            continue;
+        k = context_source_ids(a, nr->rows[i].source_episode_ids, &src);
+        if (k) {
+            const char **more = arena_alloc(a, (n + k) * sizeof(*more));
+
+            if (n)
+                memcpy(more, ids, n * sizeof(*more));
+            memcpy(more + n, src, k * sizeof(*more));
+            ids = more;
+            n += k;
+        }
+    }
+    *out = ids;
+    return n;
+}
+
+/* Everything but the source episodes, in one store op: the candidate memories (§10.2: per
+ * kind the newest active ones, then, with a semantic provider, the nearest memories of that
+ * kind not already present; sem[] from the nearest), the newest CONTEXT_EPISODES_MAX
+ * episodes and the resolutions. PostgreSQL brings the source episodes in the same round
+ * trip; *have_sources says whether they came. */
 static int fetch_reads(struct arena *a, store *st, const char *tenant,
                        const struct context_request *rq, struct context_input *in,
-                       struct err *err)
+                       int *have_sources, struct err *err)
 {
     struct context_reads r;
     struct memory *all;
     struct episode *sorted;
     struct nearest nr;
+    const char **extra;
     size_t k, n = 0, i, cap;
 
     semantic_nearest(a, st, tenant, rq, &nr);
@@ -117,8 +156,15 @@ static int fetch_reads(struct arena *a, store *st, const char *tenant,
         r.limits[k] = candidate_kinds[k].limit;
     }
     r.episodes = CONTEXT_EPISODES_MAX;
+    r.nextra = nearest_sources(a, &nr, &extra);
+    r.extra_sources = extra;
     if (store_context_read(st, a, tenant, rq->subject_id, &r, err) < 0)
         return -1;
+    *have_sources = r.have_sources;
+    if (r.have_sources) {
+        in->sources = r.sources;
+        in->nsources = r.nsources;
+    }
 
     cap = nr.n + CONTEXT_FACTS_MAX + CONTEXT_PROCEDURES_MAX + CONTEXT_SUMMARIES_MAX;
     all = arena_calloc(a, cap + 1, sizeof(*all));
@@ -194,8 +240,10 @@ int context_assemble(struct arena *a, store *st, const char *tenant,
     memset(&in, 0, sizeof(in));
     in.now = now;
     if (!store_subject_reserved(rq->subject_id)) {
-        if (fetch_reads(a, st, tenant, rq, &in, err) < 0 ||
-            fetch_sources(a, st, tenant, &in, err) < 0)
+        int have_sources = 0;
+
+        if (fetch_reads(a, st, tenant, rq, &in, &have_sources, err) < 0 ||
+            (!have_sources && fetch_sources(a, st, tenant, &in, err) < 0))
             return -1;
     }
     context_build(a, rq, &in, out);

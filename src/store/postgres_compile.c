@@ -25,6 +25,18 @@ static const char SQL_EP_MARK[] =
  * row, so this filters exactly as the SQL would). */
 static const char SQL_EP_BY_IDS[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE id = ANY($1::uuid[])";
+/* The source episodes of context's candidates, in the same round trip as the candidates:
+ * the newest active memories of each kind ($3, at most $4 each, 0 = no limit, as
+ * SQL_MEM_KIND_NEWEST picks them), their source ids and the extra ids $5, looked up by
+ * primary key alone as SQL_EP_BY_IDS does (the tenant is checked on the rows). */
+static const char SQL_CTX_SOURCES[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE id = ANY(ARRAY("
+    "SELECT unnest(m.source_episode_ids)"
+    " FROM unnest($3::text[], $4::bigint[]) AS k(kind, lim)"
+    " CROSS JOIN LATERAL (SELECT source_episode_ids FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
+    " AND kind = k.kind ORDER BY created_at DESC, seq LIMIT NULLIF(k.lim, 0)) AS m"
+    " UNION SELECT unnest($5::uuid[])))";
 /* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
 static const char SQL_RESET[] =
     "WITH m AS (DELETE FROM memories WHERE COALESCE(tenant_id, '') = $1"
@@ -127,16 +139,26 @@ int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     return ret;
 }
 
+/* Keep the n episodes at eps that belong to the tenant key want (in place); the new count. */
+static size_t keep_tenant(struct episode *eps, size_t n, const char *want)
+{
+    size_t i, kept = 0;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(pg_tenant_key(eps[i].tenant_id), want) == 0)
+            eps[kept++] = eps[i];
+    }
+    return kept;
+}
+
 int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
     const char *vals[1] = { NULL };
     const char *want = pg_tenant_key(tenant);
-    struct episode *eps;
     PGresult *r = NULL;
     void *rows = NULL;
-    size_t i, kept = 0;
     int ret = 0;
 
     *n = 0;
@@ -147,14 +169,8 @@ int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const ch
     vals[0] = list.data;
     r = pg_exec(pg_downcast(st), SQL_EP_BY_IDS, 1, vals, err);
     ret = r ? pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err) : -1;
-    if (ret == 0) {
-        eps = rows;
-        for (i = 0; i < *n; i++) {
-            if (strcmp(pg_tenant_key(eps[i].tenant_id), want) == 0)
-                eps[kept++] = eps[i];
-        }
-        *n = kept;
-    }
+    if (ret == 0)
+        *n = keep_tenant(rows, *n, want);
 cleanup:
     PQclear(r);
     buf_release(&list);
@@ -206,6 +222,25 @@ int pg_resolution_list(store *st, struct arena *a, const char *tenant, const cha
 
 /* ---- context reads: one round trip ---- */
 
+/* The n strings as a text[] literal `{"a","b"}` into b, each quoted and escaped. */
+static void text_array(struct buf *b, const char *const *items, size_t n)
+{
+    const char *c;
+    size_t i;
+
+    buf_putc(b, '{');
+    for (i = 0; i < n; i++) {
+        buf_puts(b, i ? ",\"" : "\"");
+        for (c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                buf_putc(b, '\\');
+            buf_putc(b, *c);
+        }
+        buf_putc(b, '"');
+    }
+    buf_putc(b, '}');
+}
+
 /* Rows of the result r into *out / *n as pg_collect_rows reads them; r is cleared. */
 static int take_rows(struct arena *a, PGresult *r, size_t size, pg_row_reader *read,
                      void **out, size_t *n, struct err *err)
@@ -223,8 +258,10 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
     char mlim[CONTEXT_READ_KINDS][PG_INT_LEN], elim[PG_INT_LEN];
     const char *evals[3] = { pg_tenant_key(tenant), subject, pg_size_param(r->episodes, elim) };
     const char *rvals[2] = { pg_tenant_key(tenant), subject };
-    struct pg_query q[CONTEXT_READ_KINDS + 2];
-    PGresult *res[CONTEXT_READ_KINDS + 2];
+    const char *svals[5] = { pg_tenant_key(tenant), subject, NULL, NULL, NULL };
+    struct buf kinds = BUF_INIT, limits = BUF_INIT, extra = BUF_INIT;
+    struct pg_query q[CONTEXT_READ_KINDS + 3];
+    PGresult *res[CONTEXT_READ_KINDS + 3];
     size_t k, n = 0, i;
     void *rows;
     int ret = 0;
@@ -242,7 +279,23 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
     q[n].sql = SQL_RESOLUTIONS;
     q[n].nparams = 2;
     q[n++].vals = rvals;
-    if (pg_exec_many(pg_downcast(st), n, q, res, err) < 0)
+    text_array(&kinds, r->kinds, r->nkinds);
+    buf_putc(&limits, '{');
+    for (k = 0; k < r->nkinds; k++)
+        buf_printf(&limits, "%s%zu", k ? "," : "", r->limits[k]);
+    buf_putc(&limits, '}');
+    (void)ids_array(&extra, r->extra_sources, r->nextra);
+    svals[2] = kinds.data;
+    svals[3] = limits.data;
+    svals[4] = extra.data;
+    q[n].sql = SQL_CTX_SOURCES;
+    q[n].nparams = 5;
+    q[n++].vals = svals;
+    ret = pg_exec_many(pg_downcast(st), n, q, res, err);
+    buf_release(&kinds);
+    buf_release(&limits);
+    buf_release(&extra);
+    if (ret < 0)
         return -1;
     for (i = 0; i < n; i++) {
         rows = NULL;
@@ -256,10 +309,18 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
             ret = take_rows(a, res[i], sizeof(struct episode), pg_read_episode, &rows,
                             &r->nrecent, err);
             r->recent = rows;
-        } else {
+        } else if (i == r->nkinds + 1) {
             ret = take_rows(a, res[i], sizeof(struct resolution), read_resolution, &rows,
                             &r->nresolutions, err);
             r->resolutions = rows;
+        } else {
+            ret = take_rows(a, res[i], sizeof(struct episode), pg_read_episode, &rows,
+                            &r->nsources, err);
+            r->sources = rows;
+            if (ret == 0) {
+                r->nsources = keep_tenant(r->sources, r->nsources, pg_tenant_key(tenant));
+                r->have_sources = 1;
+            }
         }
     }
     return ret;

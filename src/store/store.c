@@ -332,6 +332,9 @@ int store_context_read(store *st, struct arena *a, const char *tenant, const cha
     r->recent = NULL;
     r->resolutions = NULL;
     r->nrecent = r->nresolutions = 0;
+    r->have_sources = 0;
+    r->sources = NULL;
+    r->nsources = 0;
     if (st->ops->context_read)
         return st->ops->context_read(st, a, tenant, subject, r, err);
     for (k = 0; k < r->nkinds; k++) {

@@ -160,6 +160,8 @@ struct context_reads {
     const char *kinds[CONTEXT_READ_KINDS];       /* per kind: the newest active memories, */
     size_t limits[CONTEXT_READ_KINDS];           /* at most this many (0 = no limit) */
     size_t episodes;                             /* the newest this many episodes */
+    const char *const *extra_sources;            /* more source episode ids to fetch */
+    size_t nextra;
     /* out, in the arena: exactly what memory_list_active (MEMORY_NEWEST_FIRST, no flags),
      * episode_list_recent and resolution_list give */
     struct memory *memories[CONTEXT_READ_KINDS];
@@ -168,6 +170,12 @@ struct context_reads {
     size_t nrecent;
     struct resolution *resolutions;
     size_t nresolutions;
+    /* Optional (have_sources = 1 when given): what episode_get_many gives for every id in
+     * the source_episode_ids of the memories above and in extra_sources. A backend that
+     * cannot fetch them in the same round trip leaves it 0 and the caller asks later. */
+    int have_sources;
+    struct episode *sources;
+    size_t nsources;
 };
 
 /* Result of one migration run. */

@@ -774,7 +774,8 @@ static void test_store_context_read(void **state)
     const char *kinds[3] = { "profile_fact", "procedure", "episode_summary" };
     const size_t limits[3] = { 2, 0, 5 };
     struct memory m[7];
-    struct episode *eps, *want_eps;
+    struct episode e[5], *eps, *want_eps;
+    const char *extra[3];
     struct resolution *res;
     struct context_reads r;
     struct err err = ERR_INIT;
@@ -782,10 +783,13 @@ static void test_store_context_read(void **state)
     int i;
 
     for (i = 0; i < 4; i++)
-        (void)add_ep(a, t, s, T0 + i / 2);   /* pairs of equal timestamps */
-    (void)add_ep(a, NULL, s, T0 + 9);          /* another tenant */
+        e[i] = add_ep(a, t, s, T0 + i / 2);   /* pairs of equal timestamps */
+    e[4] = add_ep(a, NULL, s, T0 + 9);          /* another tenant */
     m[0] = make_mem(t, s, "profile_fact", T0);
     m[1] = make_mem(t, s, "profile_fact", T0 + 2);
+    /* Sources: m[1] cites e0 and e4 (the other tenant's), m[0] (beyond the limit) e1. */
+    m[1].source_episode_ids = arena_printf(a, "[\"%s\",\"%s\"]", e[0].id, e[4].id);
+    m[0].source_episode_ids = arena_printf(a, "[\"%s\"]", e[1].id);
     m[2] = make_mem(t, s, "profile_fact", T0 + 1);
     m[3] = make_mem(t, s, "procedure", T0);
     m[4] = make_mem(t, s, "profile_fact", T0 + 5);
@@ -802,7 +806,20 @@ static void test_store_context_read(void **state)
         r.limits[k] = limits[k];
     }
     r.episodes = 3;
+    extra[0] = e[2].id;
+    extra[1] = "not-a-uuid";
+    extra[2] = e[0].id;   /* twice: once cited, once extra */
+    r.extra_sources = extra;
+    r.nextra = 3;
     assert_int_equal(store_context_read(g.st, a, t, s, &r, &err), 0);
+    /* Sources, where the backend brings them (PostgreSQL): e0 and e2 of the tenant, once
+     * each; not e4 (another tenant), not e1 (cited by a memory past the limit). */
+    assert_int_equal(r.have_sources, strcmp(g.ops->name, "postgres") == 0);
+    if (r.have_sources) {
+        assert_int_equal(r.nsources, 2);
+        assert_true(has_ep(r.sources, r.nsources, e[0].id));
+        assert_true(has_ep(r.sources, r.nsources, e[2].id));
+    }
     assert_string_equal(mem_ids(a, r.memories[0], r.nmemories[0]), IDS2(m[1], m[2]));
     assert_string_equal(mem_ids(a, r.memories[1], r.nmemories[1]),
                         arena_printf(a, "%s,", m[3].id));
@@ -819,7 +836,9 @@ static void test_store_context_read(void **state)
     assert_int_equal(r.nresolutions, nres);
 
     /* An unknown subject: every list empty, not an error. */
+    r.nextra = 0;
     assert_int_equal(store_context_read(g.st, a, t, uniq(a, "nobody"), &r, &err), 0);
+    assert_int_equal(r.nsources, 0);
     for (k = 0; k < 3; k++)
         assert_int_equal(r.nmemories[k], 0);
     assert_int_equal(r.nrecent, 0);
