@@ -49,9 +49,22 @@ run_suite() {
     count "$name" "$out" $?
 }
 
-for t in "$BUILD"/tests/test_*; do
-    [ -x "$t" ] || continue
+# The binaries of the sources that exist: a build directory can hold the binary of a test
+# since removed, which must not count.
+binaries() {
+    local src
+    for src in tests/unit/"$1"*.c; do
+        [ -e "$src" ] && echo "$BUILD/tests/$(basename "$src" .c)"
+    done
+}
+
+for t in $(binaries test_); do
     case "$t" in */test_store*) continue ;; esac   # store suites run per backend below
+    if [ ! -x "$t" ]; then
+        echo "FAIL  unit $(basename "$t"): not built"
+        FAIL=$((FAIL + 1))
+        continue
+    fi
     run_suite "unit $(basename "$t")" "$t"
 done
 
@@ -59,8 +72,12 @@ export ENGRAM_BIN=${ENGRAM_BIN:-bin/engram}
 # The store contract suites (test_store*) run unchanged on each backend.
 store_suites() {
     local backend=$1 url=$2 t
-    for t in "$BUILD"/tests/test_store*; do
-        [ -x "$t" ] || continue
+    for t in $(binaries test_store); do
+        if [ ! -x "$t" ]; then
+            echo "FAIL  $(basename "$t") ($backend): not built"
+            FAIL=$((FAIL + 1))
+            continue
+        fi
         if [ -n "$url" ]; then
             run_suite "$(basename "$t") ($backend)" env ENGRAM_TEST_DATABASE_URL="$url" "$t"
         else
