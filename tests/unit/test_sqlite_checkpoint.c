@@ -177,6 +177,35 @@ static void test_shared_and_stopped(void **state)
     store_close(a);
 }
 
+/* A checkpointer that cannot open its file at first (here: the file is renamed away while
+ * the writer's connection keeps its descriptors) tries again at the next wake-up, and its
+ * checkpoints then reach the file. */
+static void test_checkpointer_retries_open(void **state)
+{
+    struct timespec pause = { 0, 10 * 1000 * 1000 };
+    char away[80];
+    store *st;
+    off_t before;
+    int i;
+
+    (void)state;
+    snprintf(away, sizeof(away), "%s.away", path);
+    sq_ckpt_tune(50, NEVER);
+    st = open_store();
+    exec(st, "CREATE TABLE t (x BLOB)");
+    assert_int_equal(rename(path, away), 0);
+    write_rows(st, 80);
+    assert_true(wait_runs() > 0);          /* woken, and could not open the file */
+    assert_int_equal(rename(away, path), 0);
+    before = file_size("");
+    write_rows(st, 80);
+    for (i = 0; i < 2000 && file_size("") < before + 60 * 4096; i++)
+        nanosleep(&pause, NULL);
+    assert_true(file_size("") >= before + 60 * 4096);
+    assert_int_equal(count_rows(st), 160);
+    store_close(st);
+}
+
 /* A database without a file has no WAL and gets no checkpointer. */
 static void test_memory_database(void **state)
 {
@@ -195,6 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inline_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_and_stopped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_retries_open, setup, teardown),
         cmocka_unit_test(test_memory_database),
     };
 
