@@ -74,31 +74,38 @@ static int checkpoint(sqlite3 *db, const char *who)
  * until then sqlite3_wal_checkpoint_v2() has nothing to checkpoint and does nothing. */
 static const char SQL_OPEN_WAL[] = "SELECT count(*) FROM sqlite_schema";
 
-/* The thread's connection, opened and its WAL found on first use; NULL (logged) while that
- * fails, so the next wake-up tries again. A read that failed (the file busy with another
- * connection's recovery, say) would otherwise leave every later checkpoint a silent no-op. */
-static sqlite3 *ckpt_connection(struct sq_ckpt *c, sqlite3 **db, int *ready)
+/* The thread's connection, opened and its WAL found on first use; NULL while that fails,
+ * so the next wake-up tries again. A read that failed (the file busy with another
+ * connection's recovery, say) would otherwise leave every later checkpoint a silent no-op.
+ * The first failure of a run of them is logged, and the recovery. */
+static sqlite3 *ckpt_connection(struct sq_ckpt *c, sqlite3 **db, int *ready, int *failing)
 {
     int rc;
 
     if (!*db) {
         rc = sqlite3_open_v2(c->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
-            log_write(LOG_WARN, "sqlite checkpointer cannot open '%s': %s", c->path,
-                      *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+            if (!*failing)
+                log_write(LOG_WARN, "sqlite checkpointer cannot open '%s': %s", c->path,
+                          *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
             sqlite3_close(*db);
             *db = NULL;
-            return NULL;
         }
     }
-    if (!*ready) {
-        if (sqlite3_exec(*db, SQL_OPEN_WAL, NULL, NULL, NULL) != SQLITE_OK) {
+    if (*db && !*ready) {
+        if (sqlite3_exec(*db, SQL_OPEN_WAL, NULL, NULL, NULL) == SQLITE_OK)
+            *ready = 1;
+        else if (!*failing)
             log_write(LOG_WARN, "sqlite checkpointer cannot read '%s': %s", c->path,
                       sqlite3_errmsg(*db));
-            return NULL;
-        }
-        *ready = 1;
     }
+    if (!*db || !*ready) {
+        *failing = 1;
+        return NULL;
+    }
+    if (*failing)
+        log_write(LOG_INFO, "sqlite checkpointer: '%s' is checkpointed again", c->path);
+    *failing = 0;
     return *db;
 }
 
@@ -106,7 +113,7 @@ static void *ckpt_main(void *arg)
 {
     struct sq_ckpt *c = arg;
     sqlite3 *db = NULL, *conn;
-    int ready = 0, i;
+    int ready = 0, failing = 0, i;
 
     pthread_setname_np(pthread_self(), "sqlite-ckpt");
     pthread_mutex_lock(&registry_lock);
@@ -120,7 +127,7 @@ static void *ckpt_main(void *arg)
         /* Without a connection, the inline checkpoints of the hook still bound the WAL.
          * Writers append while a checkpoint copies: go again while that left frames behind,
          * so that the WAL can start over, but only a few times against a steady stream. */
-        conn = ckpt_connection(c, &db, &ready);
+        conn = ckpt_connection(c, &db, &ready, &failing);
         for (i = 0; conn && i < CATCH_UP_ROUNDS && !checkpoint(conn, "background"); i++)
             ;
         pthread_mutex_lock(&registry_lock);
