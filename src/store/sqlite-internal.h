@@ -61,6 +61,8 @@ void sq_ckpt_detach(struct sq_ckpt *c);
 /* Tests: the two thresholds above (0: back to the default), and how many checkpoints the
  * thread of path has run so far (0 when path has none). */
 void sq_ckpt_tune(int pages, int inline_pages);
+/* Tests: make the next n opens of a checkpointer's connection fail. */
+void sq_ckpt_fail_opens(int n);
 uint64_t sq_ckpt_runs(const char *path);
 
 /* ---- connection, errors, statements (sqlite.c) ---- */

@@ -50,6 +50,14 @@ static struct sq_ckpt *registry;
 static atomic_int ckpt_pages = SQ_CKPT_PAGES;
 static atomic_int ckpt_inline_pages = SQ_CKPT_INLINE_PAGES;
 
+/* Tests: opens of the thread's connection still to fail (sq_ckpt_fail_opens). */
+static atomic_int fail_opens;
+
+void sq_ckpt_fail_opens(int n)
+{
+    atomic_store(&fail_opens, n);
+}
+
 void sq_ckpt_tune(int pages, int inline_pages)
 {
     atomic_store(&ckpt_pages, pages > 0 ? pages : SQ_CKPT_PAGES);
@@ -84,10 +92,15 @@ static sqlite3 *ckpt_connection(struct sq_ckpt *c, sqlite3 **db, int *ready, int
 
     if (!*db) {
         rc = sqlite3_open_v2(c->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK && atomic_load(&fail_opens) > 0) {
+            atomic_fetch_sub(&fail_opens, 1);   /* tests: as if the open had failed */
+            rc = SQLITE_CANTOPEN;
+        }
         if (rc != SQLITE_OK) {
             if (!*failing)
                 log_write(LOG_WARN, "sqlite checkpointer cannot open '%s': %s", c->path,
-                          *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+                          *db && sqlite3_errcode(*db) != SQLITE_OK ? sqlite3_errmsg(*db)
+                                                                   : sqlite3_errstr(rc));
             sqlite3_close(*db);
             *db = NULL;
         }
