@@ -138,11 +138,17 @@ static void put_ts(struct buf *out, const char *key, int64_t us)
     render_ts_z_to(out, us);
 }
 
-void render_episode_to(struct buf *out, const struct episode *ep)
+/* '{' and the first member, "id". */
+static void open_with_id(struct buf *out, const char *id)
 {
     buf_putc(out, '{');
     put_key(out, "id", 1);
-    json_write_str(out, ep->id, strlen(ep->id));
+    json_write_str(out, id, strlen(id));
+}
+
+void render_episode_to(struct buf *out, const struct episode *ep)
+{
+    open_with_id(out, ep->id);
     put_str(out, "subject_id", ep->subject_id);
     put_str(out, "source", ep->source);
     put_str(out, "type", ep->type);
@@ -159,9 +165,7 @@ void render_memory_to(struct buf *out, const struct memory *m)
     const char *labels = m->sensitivity_labels;
     char num[40];
 
-    buf_putc(out, '{');
-    put_key(out, "id", 1);
-    json_write_str(out, m->id, strlen(m->id));
+    open_with_id(out, m->id);
     put_str(out, "subject_id", m->subject_id);
     put_str(out, "kind", m->kind);
     put_str(out, "content", m->content);

@@ -232,28 +232,21 @@ int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
 
 /* ---- several different statements in one round trip ------------------------------------ */
 
-/* Send the n queries and one sync, then read every result up to the sync: out[i] gets query
- * i's result. The first failing query's index goes to *failed and its result to *bad (later
- * queries are skipped by the server). Returns -1 if the connection failed. */
-static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query *q,
-                           const size_t *index, PGresult **out, size_t *failed,
-                           PGresult **bad)
+/* Read the results of the `sent` queries of one pipelined batch up to its sync. With keep,
+ * query i's result goes to keep[i] (the caller's to PQclear); without, results are dropped.
+ * The first failing query's index goes to *failed and its result to *bad (the caller's to
+ * PQclear); later queries of the batch are skipped by the server (PGRES_PIPELINE_ABORTED).
+ * Returns -1 if the connection failed before the sync arrived. */
+static int read_batch(struct pg_store *ps, size_t sent, PGresult **keep, size_t *failed,
+                      PGresult **bad)
 {
-    size_t i, ended = 0;
-    char name[32];
+    size_t ended = 0;   /* queries whose results are complete (each ends with a NULL) */
     PGresult *r;
 
-    for (i = 0; i < n; i++) {
-        snprintf(name, sizeof(name), "s%zu", index[i]);
-        if (!PQsendQueryPrepared(ps->conn, name, q[i].nparams, q[i].vals, NULL, NULL, 0))
-            return -1;
-    }
-    if (!PQpipelineSync(ps->conn))
-        return -1;
     for (;;) {
         r = PQgetResult(ps->conn);
         if (!r) {
-            if (PQstatus(ps->conn) != CONNECTION_OK || ++ended > n)
+            if (PQstatus(ps->conn) != CONNECTION_OK || ++ended > sent)
                 return -1;   /* no sync will come */
             continue;
         }
@@ -263,8 +256,8 @@ static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query 
             return 0;
         case PGRES_COMMAND_OK:
         case PGRES_TUPLES_OK:
-            if (ended < n && !out[ended] && !*bad)
-                out[ended] = r;
+            if (keep && ended < sent && !keep[ended] && !*bad)
+                keep[ended] = r;
             else
                 PQclear(r);
             break;
@@ -281,6 +274,25 @@ static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query 
             break;
         }
     }
+}
+
+/* Send the n queries and one sync, then read every result up to the sync: out[i] gets query
+ * i's result (read_batch). Returns -1 if the connection failed. */
+static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query *q,
+                           const size_t *index, PGresult **out, size_t *failed,
+                           PGresult **bad)
+{
+    char name[32];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "s%zu", index[i]);
+        if (!PQsendQueryPrepared(ps->conn, name, q[i].nparams, q[i].vals, NULL, NULL, 0))
+            return -1;
+    }
+    if (!PQpipelineSync(ps->conn))
+        return -1;
+    return read_batch(ps, n, out, failed, bad);
 }
 
 static void leave_pipeline(struct pg_store *ps);
@@ -334,44 +346,6 @@ int pg_exec_many(struct pg_store *ps, size_t n, const struct pg_query *q, PGresu
 
 /* ---- running one statement for many rows: pipeline mode --------------------------------- */
 
-/* Read the results of the `sent` queries of one pipelined batch, whose first is row `first`,
- * up to the batch's sync. The first failing query's row goes to *failed and its result to
- * *bad (the caller's to PQclear); later queries of the batch are skipped by the server
- * (PGRES_PIPELINE_ABORTED). Returns -1 if the connection failed before the sync arrived. */
-static int drain_batch(struct pg_store *ps, size_t first, size_t sent, size_t *failed,
-                       PGresult **bad)
-{
-    size_t ended = 0;   /* queries whose results are complete (each ends with a NULL) */
-    PGresult *r;
-
-    for (;;) {
-        r = PQgetResult(ps->conn);
-        if (!r) {
-            if (PQstatus(ps->conn) != CONNECTION_OK || ++ended > sent)
-                return -1;   /* no sync will come */
-            continue;
-        }
-        switch (PQresultStatus(r)) {
-        case PGRES_PIPELINE_SYNC:
-            PQclear(r);
-            return 0;
-        case PGRES_COMMAND_OK:
-        case PGRES_TUPLES_OK:
-        case PGRES_PIPELINE_ABORTED:
-            PQclear(r);
-            break;
-        default:
-            if (*bad) {
-                PQclear(r);
-                break;
-            }
-            *bad = r;
-            *failed = first + ended;
-            break;
-        }
-    }
-}
-
 /* Send rows [first, end) of a pg_exec_rows call and one sync, then read every result. Each
  * row's parameters are built in a, which is reset after the row is sent (libpq has copied
  * them). Returns -1 if the connection failed. */
@@ -379,7 +353,7 @@ static int run_batch(struct pg_store *ps, const char *name, int nparams, const c
                      const struct pg_rows *rows, size_t first, size_t end, struct arena *a,
                      size_t *failed, PGresult **bad)
 {
-    size_t i, sent = 0;
+    size_t i, sent = 0, in_batch = 0;
     int ret = 0;
 
     for (i = first; i < end; i++) {
@@ -392,8 +366,10 @@ static int run_batch(struct pg_store *ps, const char *name, int nparams, const c
     }
     if (!PQpipelineSync(ps->conn))
         return -1;
-    if (drain_batch(ps, first, sent, failed, bad) < 0)
+    if (read_batch(ps, sent, NULL, &in_batch, bad) < 0)
         return -1;
+    if (*bad)
+        *failed = first + in_batch;
     return ret;
 }
 

@@ -50,6 +50,17 @@ static void exec(store *st, const char *sql)
         fail_msg("%s: %s", sql, msg ? msg : "?");
 }
 
+/* With the checkpoint thresholds set, a store on the test file holding an empty table t. */
+static store *table_store(int pages, int inline_pages)
+{
+    store *st;
+
+    sq_ckpt_tune(pages, inline_pages);
+    st = open_store();
+    exec(st, "CREATE TABLE t (x BLOB)");
+    return st;
+}
+
 /* n commits of one 4,000-byte row each: about one page per commit. */
 static void write_rows(store *st, int n)
 {
@@ -132,9 +143,7 @@ static void test_background_checkpoint(void **state)
     off_t before;
 
     (void)state;
-    sq_ckpt_tune(50, NEVER);
-    st = open_store();
-    exec(st, "CREATE TABLE t (x BLOB)");
+    st = table_store(50, NEVER);
     before = file_size("");
     assert_int_equal(sq_ckpt_runs(path), 0);
     write_rows(st, 80);
@@ -153,9 +162,7 @@ static void test_inline_checkpoint(void **state)
     store *st;
 
     (void)state;
-    sq_ckpt_tune(NEVER, 40);
-    st = open_store();
-    exec(st, "CREATE TABLE t (x BLOB)");
+    st = table_store(NEVER, 40);
     write_rows(st, 60);
     assert_int_equal(sq_ckpt_runs(path), 0);
     assert_true(file_size("") >= 30 * 4096);
@@ -198,9 +205,7 @@ static void test_checkpointer_retries_open(void **state)
     off_t before;
 
     (void)state;
-    sq_ckpt_tune(50, NEVER);
-    st = open_store();
-    exec(st, "CREATE TABLE t (x BLOB)");
+    st = table_store(50, NEVER);
     sq_ckpt_fail_opens(1);
     write_rows(st, 80);
     assert_true(wait_runs() > 0);          /* woken, and could not open the file */
