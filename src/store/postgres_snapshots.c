@@ -33,7 +33,7 @@ static const char SQL_SNAP_LIST[] =
  *   $1 source subject, $2 every tenant or only $3 ('' = no tenant): SCOPE;
  *   $4 target subject, $5 target tenant (NULL = none), $6 shift (an interval of whole µs),
  *   $7 clamp (NULL = none), $8 snapshot id to mark (NULL = none), $9 add original_id,
- *   $10 resolutions keep their tenant.
+ *   $10 resolutions keep their tenant, $11 the first 8 hex digits of every new id (NEW_ID).
  * `src` holds the source episodes with their new ids; gen_random_uuid() is volatile, so the
  * CTE is computed once and every reference sees the same ids. `map` is the old -> new id map
  * as one jsonb object, computed once: a lookup per cited id costs a binary search, where a
@@ -42,6 +42,10 @@ static const char SQL_SNAP_LIST[] =
  * is added (key order then follows jsonb). idempotency_key is not copied: it names the client
  * request that wrote the source row, and a copy holding it would swallow a later ingest
  * reusing it. */
+/* A UUIDv4 from gen_random_uuid() whose first 32 bits are the copy's prefix $11
+ * (uuid_batch_prefix): one copy's rows sit together in the id indexes, where independent
+ * random ids would each dirty, and on a first touch after a checkpoint log, a page. */
+#define NEW_ID "($11::text || substr(gen_random_uuid()::text, 9))::uuid"
 #define SCOPE "subject_id = $1 AND ($2::boolean OR COALESCE(tenant_id, '') = $3)"
 #define SHIFTED(col) "(" col " + $6::interval)"
 /* LEAST ignores NULLs, so a NULL column must be kept NULL before it sees the clamp. */
@@ -52,7 +56,7 @@ static const char SQL_SNAP_LIST[] =
     " || jsonb_build_object('restored_from_snapshot', $8::text))::json END"
 
 static const char SQL_COPY[] =
-    "WITH src AS (SELECT e.*, gen_random_uuid() AS new_id FROM episodes e WHERE " SCOPE "),"
+    "WITH src AS (SELECT e.*, " NEW_ID " AS new_id FROM episodes e WHERE " SCOPE "),"
     " map AS (SELECT jsonb_object_agg(id, new_id) AS ids FROM src),"
     " ep AS (INSERT INTO episodes (id, subject_id, tenant_id, session_id, source, type,"
     " payload, metadata, provenance, created_at, last_compiled_at)"
@@ -69,7 +73,7 @@ static const char SQL_COPY[] =
     " mem AS (INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary,"
     " confidence, valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
     " sensitivity_labels, created_at, updated_at)"
-    " SELECT gen_random_uuid(), $4::varchar, $5::varchar, kind, content, summary, confidence,"
+    " SELECT " NEW_ID ", $4::varchar, $5::varchar, kind, content, summary, confidence,"
     " " SHIFTED("valid_from") ", " SHIFTED("valid_to") ","
     " ARRAY(SELECT COALESCE((SELECT ids FROM map) ->> t.old::text, t.old::text)::uuid"
     " FROM unnest(m.source_episode_ids) WITH ORDINALITY AS t(old, i) ORDER BY t.i),"
@@ -78,7 +82,7 @@ static const char SQL_COPY[] =
     " FROM memories m WHERE " SCOPE " ORDER BY created_at, seq RETURNING 1),"
     " res AS (INSERT INTO resolutions (id, subject_id, session_id, tenant_id, status,"
     " resolution_summary, resolved_at, metadata_, created_at, updated_at)"
-    " SELECT gen_random_uuid(), $4::varchar, session_id,"
+    " SELECT " NEW_ID ", $4::varchar, session_id,"
     " CASE WHEN $10::boolean THEN tenant_id ELSE $5::varchar END, status, resolution_summary,"
     " " CLAMPED("resolved_at") ", " MARKED("metadata_") ","
     " " CLAMPED("created_at") ", " CLAMPED("updated_at")
@@ -244,8 +248,8 @@ int pg_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *
 int pg_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
                     struct err *err)
 {
-    char shift[48], clamp[TS_STR_LEN];
-    const char *vals[10];
+    char shift[48], clamp[TS_STR_LEN], prefix[9];
+    const char *vals[11];
     PGresult *r;
 
     memset(out, 0, sizeof(*out));
@@ -264,7 +268,9 @@ int pg_subject_copy(store *st, const struct subject_copy *spec, struct copy_coun
     vals[7] = spec->mark_snapshot_id;
     vals[8] = spec->mark_original_id ? "true" : "false";
     vals[9] = spec->keep_res_tenant ? "true" : "false";
-    r = pg_exec(pg_downcast(st), SQL_COPY, 10, vals, err);
+    snprintf(prefix, sizeof(prefix), "%08" PRIx32, uuid_batch_prefix());
+    vals[10] = prefix;
+    r = pg_exec(pg_downcast(st), SQL_COPY, 11, vals, err);
     if (!r)
         return -1;
     out->episodes = pg_col_int(r, 0, 0);

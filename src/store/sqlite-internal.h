@@ -260,9 +260,10 @@ int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct
 
 /* ---- snapshots, subject copy, cleanup (sqlite_snapshots.c) ---- */
 
-/* Register the SQL functions the subject copy uses on db: engram_uuid4() (a fresh UUIDv4 per
- * call) and engram_ts_shift(ts, shift_us, clamp) (a fixed-width timestamp moved by shift_us,
- * at most clamp unless clamp is NULL; NULL stays NULL). Returns the SQLite result code. */
+/* Register the SQL functions the subject copy uses on db: engram_uuid4(prefix) (a fresh
+ * UUIDv4 per call, its first 32 bits the integer prefix unless that is NULL) and
+ * engram_ts_shift(ts, shift_us, clamp) (a fixed-width timestamp moved by shift_us, at most
+ * clamp unless clamp is NULL; NULL stays NULL). Returns the SQLite result code. */
 int sq_register_functions(sqlite3 *db);
 
 int sq_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);

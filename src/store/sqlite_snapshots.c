@@ -35,7 +35,9 @@ static const char SQL_SNAP_LIST[] =
  * Parameters, the same number in every statement:
  *   ?1 source subject, ?2 every tenant (1) or only ?3 (NULL = no tenant): SCOPE;
  *   ?4 target subject, ?5 target tenant, ?6 shift in µs, ?7 clamp (fixed text or NULL),
- *   ?8 snapshot id to mark (NULL = none), ?9 add original_id, ?10 resolutions keep tenant.
+ *   ?8 snapshot id to mark (NULL = none), ?9 add original_id, ?10 resolutions keep tenant,
+ *   ?11 the 32-bit prefix of every new id (uuid_batch_prefix: one copy's rows sit together in
+ *   the id indexes, where independent random ids would each dirty a leaf page of their own).
  * Two TEMP tables of this connection, created on first use (and again after a rollback undid
  * their creation), emptied before and after each copy:
  *   snapshot_copy_map    the source episodes in (created_at, seq) order (ord), with new ids;
@@ -47,7 +49,6 @@ static const char SQL_SNAP_LIST[] =
  * itself the planner, which has no statistics on TEMP tables, walked the whole episodes id
  * index and probed the map, a cost in proportion to the database. */
 #define SCOPE "subject_id = ?1 AND (?2 OR tenant_id IS ?3)"
-#define COPY_NPARAMS 10
 
 static const char SQL_MAP_CREATE[] =
     "CREATE TEMP TABLE IF NOT EXISTS snapshot_copy_map "
@@ -59,7 +60,7 @@ static const char SQL_MAP_CLEAR[] = "DELETE FROM temp.snapshot_copy_map";
 static const char SQL_ORDER_CLEAR[] = "DELETE FROM temp.snapshot_copy_order";
 static const char SQL_MAP_FILL[] =
     "INSERT INTO temp.snapshot_copy_map (old_id, new_id) "
-    "SELECT id, engram_uuid4() FROM episodes WHERE " SCOPE " ORDER BY created_at, seq";
+    "SELECT id, engram_uuid4(?11) FROM episodes WHERE " SCOPE " ORDER BY created_at, seq";
 static const char SQL_ORDER_FILL[] =
     "INSERT INTO temp.snapshot_copy_order (seq) "
     "SELECT seq FROM memories WHERE " SCOPE " ORDER BY created_at, seq";
@@ -79,7 +80,7 @@ static const char SQL_EP_COPY[] =
 /* source_episode_ids element by element in key order; ids outside the map are kept. */
 static const char SQL_MEM_COPY[] =
     "INSERT INTO memories (" SQ_MEMORY_COLS ") "
-    "SELECT engram_uuid4(), ?4, ?5, kind, content, summary, confidence, "
+    "SELECT engram_uuid4(?11), ?4, ?5, kind, content, summary, confidence, "
     "engram_ts_shift(valid_from, ?6, NULL), engram_ts_shift(valid_to, ?6, NULL), "
     "(SELECT json_group_array(v) FROM (SELECT COALESCE(mp.new_id, j.value) AS v "
     "FROM json_each(x.source_episode_ids) j "
@@ -92,7 +93,7 @@ static const char SQL_MEM_COPY[] =
 static const char SQL_RES_COPY[] =
     "INSERT INTO resolutions (id, subject_id, session_id, tenant_id, status, "
     "resolution_summary, resolved_at, metadata_, created_at, updated_at) "
-    "SELECT engram_uuid4(), ?4, session_id, CASE WHEN ?10 THEN tenant_id ELSE ?5 END, "
+    "SELECT engram_uuid4(?11), ?4, session_id, CASE WHEN ?10 THEN tenant_id ELSE ?5 END, "
     "status, resolution_summary, engram_ts_shift(resolved_at, ?6, ?7), "
     "CASE WHEN ?8 IS NULL THEN metadata_ "
     "ELSE json_set(metadata_, '$.restored_from_snapshot', ?8) END, "
@@ -133,14 +134,17 @@ static const char SQL_PURGE_HEALTH[] =
 
 /* ---- SQL functions ---- */
 
-/* engram_uuid4(): a fresh lower-case UUIDv4 per call. */
+/* engram_uuid4(prefix): a fresh lower-case UUIDv4 per call, whose first 32 bits are the
+ * integer prefix (uuid_v4_prefixed); NULL for no prefix. */
 static void fn_uuid4(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     char id[UUID_STR_LEN];
 
     (void)argc;
-    (void)argv;
-    uuid_v4(id);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        uuid_v4(id);
+    else
+        uuid_v4_prefixed(id, (uint32_t)sqlite3_value_int64(argv[0]));
     sqlite3_result_text(ctx, id, UUID_STR_LEN - 1, SQLITE_TRANSIENT);
 }
 
@@ -191,7 +195,7 @@ int sq_register_functions(sqlite3 *db)
     int rc;
 
     /* Not SQLITE_DETERMINISTIC: every call must give a new id. */
-    rc = sqlite3_create_function_v2(db, "engram_uuid4", 0, SQLITE_UTF8, NULL, fn_uuid4, NULL,
+    rc = sqlite3_create_function_v2(db, "engram_uuid4", 1, SQLITE_UTF8, NULL, fn_uuid4, NULL,
                                     NULL, NULL);
     if (rc != SQLITE_OK)
         return rc;
@@ -322,8 +326,8 @@ int sq_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *
 
 /* ---- the copy ---- */
 
-/* Bind the copy parameters (COPY_NPARAMS, numbered as above) that q uses. */
-static void bind_copy(sqlite3_stmt *q, const struct subject_copy *c)
+/* Bind the copy parameters (numbered as above) up to the highest one q uses. */
+static void bind_copy(sqlite3_stmt *q, const struct subject_copy *c, uint32_t prefix)
 {
     int used = sqlite3_bind_parameter_count(q);
 
@@ -338,19 +342,21 @@ static void bind_copy(sqlite3_stmt *q, const struct subject_copy *c)
     sq_bind_ts(q, 7, c->clamp_at);
     sq_bind_str(q, 8, c->mark_snapshot_id);
     sqlite3_bind_int(q, 9, c->mark_original_id != 0);
-    if (used >= COPY_NPARAMS)
-        sqlite3_bind_int(q, 10, c->keep_res_tenant != 0);
+    if (used < 10)
+        return;
+    sqlite3_bind_int(q, 10, c->keep_res_tenant != 0);
+    sqlite3_bind_int64(q, 11, prefix);
 }
 
 /* Run one copy statement; *count gets the rows it wrote (NULL: not wanted). */
 static int copy_step(struct sqlite_store *s, const char *sql, const struct subject_copy *c,
-                     int64_t *count, struct err *err)
+                     uint32_t prefix, int64_t *count, struct err *err)
 {
     sqlite3_stmt *q = sq_stmt(s, sql, err);
 
     if (!q)
         return -1;
-    bind_copy(q, c);
+    bind_copy(q, c, prefix);
     if (sq_step_done(s, q, "subject copy", err) < 0)
         return -1;
     if (count)
@@ -379,20 +385,21 @@ int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_coun
 {
     struct sqlite_store *s = sq_downcast(st);
     struct copy_counts n = { 0, 0, 0 };
+    uint32_t prefix = uuid_batch_prefix();
     int ret;
 
     memset(out, 0, sizeof(*out));
     ret = map_ready(s, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_MAP_FILL, spec, NULL, err);
+        ret = copy_step(s, SQL_MAP_FILL, spec, prefix, NULL, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_EP_COPY, spec, &n.episodes, err);
+        ret = copy_step(s, SQL_EP_COPY, spec, prefix, &n.episodes, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_ORDER_FILL, spec, NULL, err);
+        ret = copy_step(s, SQL_ORDER_FILL, spec, prefix, NULL, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_MEM_COPY, spec, &n.memories, err);
+        ret = copy_step(s, SQL_MEM_COPY, spec, prefix, &n.memories, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_RES_COPY, spec, &n.resolutions, err);
+        ret = copy_step(s, SQL_RES_COPY, spec, prefix, &n.resolutions, err);
     if (ret == 0)
         ret = map_clear(s, err);
     if (ret == 0)

@@ -26,12 +26,11 @@ void random_bytes(void *buf, size_t n)
     }
 }
 
-void uuid_v4(char out[UUID_STR_LEN])
+/* 16 random bytes with the version (4) and variant (10xx) bits set, as canonical text. */
+static void format_v4(unsigned char r[16], char out[UUID_STR_LEN])
 {
-    unsigned char r[16];
     int i, o = 0;
 
-    random_bytes(r, sizeof(r));
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
     for (i = 0; i < 16; i++) {
@@ -41,6 +40,34 @@ void uuid_v4(char out[UUID_STR_LEN])
         out[o++] = hexdig[r[i] & 15];
     }
     out[o] = '\0';
+}
+
+void uuid_v4(char out[UUID_STR_LEN])
+{
+    unsigned char r[16];
+
+    random_bytes(r, sizeof(r));
+    format_v4(r, out);
+}
+
+uint32_t uuid_batch_prefix(void)
+{
+    unsigned char r[4];
+
+    random_bytes(r, sizeof(r));
+    return (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+}
+
+void uuid_v4_prefixed(char out[UUID_STR_LEN], uint32_t prefix)
+{
+    unsigned char r[16];
+
+    random_bytes(r + 4, sizeof(r) - 4);
+    r[0] = (unsigned char)(prefix >> 24);
+    r[1] = (unsigned char)(prefix >> 16);
+    r[2] = (unsigned char)(prefix >> 8);
+    r[3] = (unsigned char)prefix;
+    format_v4(r, out);
 }
 
 void random_hex(char *out, size_t n)

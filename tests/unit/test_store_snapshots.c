@@ -985,6 +985,52 @@ static void test_store_subject_copy_two_restores_disjoint(void **state)
                             json_member(a, e2[i].provenance, "original_episode_id"));
 }
 
+/* The new ids of one copy are canonical UUIDv4 that share their first 32 bits, so they sit
+ * together in the id indexes (uuid_batch_prefix); another copy draws another prefix. */
+static const char *copy_prefix(const char **ids, size_t from, size_t to)
+{
+    size_t i;
+
+    for (i = from; i < to; i++) {
+        assert_int_equal(strlen(ids[i]), 36);
+        assert_true(uuid_valid(ids[i]));
+        if (ids[i][14] != '4' || !strchr("89ab", ids[i][19]))
+            fail_msg("%s: not a UUIDv4", ids[i]);
+        if (strspn(ids[i], "0123456789abcdef-") != 36)
+            fail_msg("%s: not lower case", ids[i]);
+        if (memcmp(ids[i], ids[from], 8) != 0)
+            fail_msg("%s and %s: one copy, two prefixes", ids[i], ids[from]);
+        if (i > from && memcmp(ids[i] + 9, ids[from] + 9, 27) == 0)
+            fail_msg("%s: the random part repeats", ids[i]);
+    }
+    return ids[from];
+}
+
+static void test_store_subject_copy_ids_share_a_prefix(void **state)
+{
+    struct arena *a = *state;
+    struct restore_src s;
+    const char *d1 = uniq(a, "prefix-1"), *d2 = uniq(a, "prefix-2"), *snap = new_id(a);
+    struct subject_copy spec;
+    const char *ids[16], *p1, *p2;
+    size_t k = 0;
+
+    restore_source(a, &s);
+    spec = restore_spec(&s, d1, NULL, snap, T0 + 20 * DAY);
+    run_copy(&spec);
+    spec.dst_subject = d2;
+    run_copy(&spec);
+    collect_ids(a, NULL, d1, ids, &k);
+    assert_int_equal(k, 7);
+    collect_ids(a, NULL, d2, ids, &k);
+    assert_int_equal(k, 14);
+    p1 = copy_prefix(ids, 0, 7);
+    p2 = copy_prefix(ids, 7, 14);
+    /* Equal by chance once in 2^32 runs. */
+    if (memcmp(p1, p2, 8) == 0)
+        fail_msg("two copies drew the same prefix %.8s", p1);
+}
+
 static void test_store_subject_newest_episode(void **state)
 {
     struct arena *a = *state;
@@ -1374,6 +1420,7 @@ int main(void)
         T(test_store_subject_copy_restore),
         T(test_store_subject_copy_restore_negative_shift),
         T(test_store_subject_copy_two_restores_disjoint),
+    T(test_store_subject_copy_ids_share_a_prefix),
         T(test_store_subject_newest_episode),
         T(test_store_cleanup_literal_prefix),
         T(test_store_cleanup_memory_only_pairs),

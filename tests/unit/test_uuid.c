@@ -1,10 +1,12 @@
-/* test_uuid.c - unit tests for util/uuid: v4 format, uniqueness, validation, random hex. */
+/* test_uuid.c - unit tests for util/uuid: v4 format, uniqueness, prefixed ids, validation,
+ * random hex. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +97,59 @@ static void test_uuid_v4_unique(void **state)
         if (strcmp(u[i - 1], u[i]) == 0)
             fail_msg("duplicate uuid %s", u[i]);
     free(u);
+}
+
+/* The prefix fills the first 32 bits exactly; the other random bits still vary and the
+ * version and variant bits are set. */
+static void test_uuid_v4_prefixed(void **state)
+{
+    static const uint32_t prefixes[] = { 0, 0xffffffffu, 0x12345678u, 0x80000001u };
+    enum { N = 2000 };
+    char (*u)[UUID_STR_LEN] = malloc(N * sizeof(*u));
+    char want[9];
+    int seen_digit[16] = { 0 };
+    size_t p, i;
+    int k;
+
+    (void)state;
+    assert_non_null(u);
+    for (p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+        snprintf(want, sizeof(want), "%08x", (unsigned)prefixes[p]);
+        for (i = 0; i < N; i++) {
+            memset(u[i], 'Z', sizeof(u[i]));
+            uuid_v4_prefixed(u[i], prefixes[p]);
+            assert_int_equal(u[i][36], '\0');
+            assert_canonical_v4(u[i]);
+            if (memcmp(u[i], want, 8) != 0)
+                fail_msg("%s: prefix is not %s", u[i], want);
+            seen_digit[strchr("0123456789abcdef", u[i][9]) - "0123456789abcdef"] = 1;
+            seen_digit[strchr("0123456789abcdef", u[i][35]) - "0123456789abcdef"] = 1;
+        }
+        qsort(u, N, sizeof(*u), cmp_uuid);
+        for (i = 1; i < N; i++)
+            if (strcmp(u[i - 1], u[i]) == 0)
+                fail_msg("duplicate uuid %s", u[i]);
+    }
+    for (k = 0; k < 16; k++)
+        assert_true(seen_digit[k]);
+    free(u);
+}
+
+/* Prefixes are drawn at random: among 64 draws, many differ and every bit is seen set. */
+static void test_uuid_batch_prefix_varies(void **state)
+{
+    uint32_t first = uuid_batch_prefix(), any = 0;
+    int i, differ = 0;
+
+    (void)state;
+    for (i = 0; i < 64; i++) {
+        uint32_t p = uuid_batch_prefix();
+
+        differ += p != first;
+        any |= p;
+    }
+    assert_true(differ >= 60);
+    assert_int_equal(any, 0xffffffffu);
 }
 
 static void test_uuid_valid_accepts(void **state)
@@ -252,6 +307,8 @@ int main(void)
         cmocka_unit_test(test_uuid_v4_format),
         cmocka_unit_test(test_uuid_v4_bits_vary),
         cmocka_unit_test(test_uuid_v4_unique),
+        cmocka_unit_test(test_uuid_v4_prefixed),
+        cmocka_unit_test(test_uuid_batch_prefix_varies),
         cmocka_unit_test(test_uuid_valid_accepts),
         cmocka_unit_test(test_uuid_valid_rejects_lengths),
         cmocka_unit_test(test_uuid_valid_rejects_chars),
