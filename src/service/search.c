@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "service/embed.h"
+#include "util/xalloc.h"
 #include "util/log.h"
 
 static int is_empty(const char *s)
@@ -52,71 +53,163 @@ size_t search_filter_text(struct memory *mems, size_t n, const char *q, size_t l
     return kept;
 }
 
-/* One row's place in the distance order. */
-struct ranked {
+/* One scanned row's place in the distance order. */
+struct scored {
     double dist;
-    size_t index;   /* input position: the tie-break */
+    int64_t created_at;   /* with seq, the list order: the tie-break */
+    int64_t seq;
+    const char *id;       /* arena copy */
 };
 
-static int cmp_ranked(const void *x, const void *y)
+/* search_nearest's scan: rows scored as they pass, four at a time (embed_cosine_nx4), kept
+ * in a heap array. */
+#define SCORE_BATCH 4
+struct nearest_scan {
+    struct arena *a;
+    const float *q;
+    double qnorm;                   /* embed_norm2(q) */
+    size_t dim;
+    float *vec[SCORE_BATCH];        /* decoded vectors waiting for their scores */
+    size_t pending;                 /* how many: rows[n - pending .. n) */
+    struct scored *rows;
+    size_t n, cap;
+};
+
+static int cmp_scored(const void *x, const void *y)
 {
-    const struct ranked *a = x, *b = y;
+    const struct scored *a = x, *b = y;
 
     if (a->dist != b->dist)
         return a->dist < b->dist ? -1 : 1;
-    return a->index < b->index ? -1 : a->index > b->index;
+    if (a->created_at != b->created_at)
+        return a->created_at < b->created_at ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-int search_rank_by_distance(struct arena *a, const struct memory *mems, size_t n,
-                            const float *qvec, size_t dim, size_t limit, struct memory **out,
-                            double **dist, size_t *nout)
+/* The stored form is float32 little-endian. */
+static void decode_vector(float *out, const unsigned char *p, size_t dim)
 {
-    struct ranked *r;
-    size_t i, keep;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out, p, dim * sizeof(*out));
+#else
+    size_t k;
 
-    *out = NULL;
-    *nout = 0;
-    if (dist)
-        *dist = NULL;
-    for (i = 0; i < n; i++) {
-        if (!mems[i].embedding || mems[i].embedding_dim != dim)
-            return -1;
+    for (k = 0; k < dim; k++) {
+        uint32_t u = (uint32_t)p[4 * k] | (uint32_t)p[4 * k + 1] << 8 |
+                     (uint32_t)p[4 * k + 2] << 16 | (uint32_t)p[4 * k + 3] << 24;
+
+        memcpy(&out[k], &u, sizeof(u));
     }
-    if (n == 0)
-        return 0;
-    r = arena_calloc(a, n, sizeof(*r));
-    for (i = 0; i < n; i++) {
-        r[i].dist = 1.0 - embed_cosine(qvec, mems[i].embedding, dim);
-        r[i].index = i;
+#endif
+}
+
+/* Score the pending rows. */
+static void score_pending(struct nearest_scan *sc)
+{
+    struct scored *r = sc->rows + sc->n - sc->pending;
+    double cos[SCORE_BATCH];
+    size_t i;
+
+    if (sc->pending == SCORE_BATCH) {
+        embed_cosine_nx4(sc->q, sc->qnorm, (const float *const *)sc->vec, sc->dim, cos);
+    } else {
+        for (i = 0; i < sc->pending; i++)
+            cos[i] = embed_cosine_nx(sc->q, sc->qnorm, sc->vec[i], sc->dim);
     }
-    qsort(r, n, sizeof(*r), cmp_ranked);
-    keep = limit && limit < n ? limit : n;
-    *out = arena_calloc(a, keep, sizeof(**out));
-    if (dist)
-        *dist = arena_calloc(a, keep, sizeof(**dist));
-    for (i = 0; i < keep; i++) {
-        (*out)[i] = mems[r[i].index];
-        if (dist)
-            (*dist)[i] = r[i].dist;
+    for (i = 0; i < sc->pending; i++)
+        r[i].dist = 1.0 - cos[i];
+    sc->pending = 0;
+}
+
+static int score_row(void *ctx, const struct memory_vector *row, struct err *err)
+{
+    struct nearest_scan *sc = ctx;
+    struct scored *r;
+
+    if (row->bytes != sc->dim * sizeof(float))
+        return err_set(err, ERR_INTERNAL, "stored embedding width differs from %zu", sc->dim);
+    if (sc->n == sc->cap) {
+        sc->cap = sc->cap ? 2 * sc->cap : 256;
+        sc->rows = xrealloc(sc->rows, sc->cap * sizeof(*sc->rows));
     }
-    *nout = keep;
+    decode_vector(sc->vec[sc->pending++], row->vec, sc->dim);
+    r = &sc->rows[sc->n++];
+    r->created_at = row->created_at;
+    r->seq = row->seq;
+    r->id = arena_strdup(sc->a, row->id);
+    if (sc->pending == SCORE_BATCH)
+        score_pending(sc);
     return 0;
 }
 
+static int cmp_memory_id(const void *x, const void *y)
+{
+    return strcmp(((const struct memory *)x)->id, ((const struct memory *)y)->id);
+}
+
+/* bsearch: an id (the key) against a memory. */
+static int cmp_id_memory(const void *key, const void *m)
+{
+    return strcmp(key, ((const struct memory *)m)->id);
+}
+
+/* The rows of the keep nearest, in distance order, into *out / *dist. */
+static int fetch_nearest(struct arena *a, store *st, const char *tenant,
+                         const struct scored *best, size_t keep, struct memory **out,
+                         double **dist, size_t *n, struct err *err)
+{
+    const char **ids = arena_calloc(a, keep + 1, sizeof(*ids));
+    struct memory *rows, *hit;
+    size_t nrows, i;
+
+    for (i = 0; i < keep; i++)
+        ids[i] = best[i].id;
+    if (store_memory_get_many(st, a, tenant, ids, keep, &rows, &nrows, err) < 0)
+        return -1;
+    qsort(rows, nrows, sizeof(*rows), cmp_memory_id);
+    *out = arena_calloc(a, keep + 1, sizeof(**out));
+    if (dist)
+        *dist = arena_calloc(a, keep + 1, sizeof(**dist));
+    for (i = 0; i < keep; i++) {
+        hit = bsearch(best[i].id, rows, nrows, sizeof(*rows), cmp_id_memory);
+        if (!hit)   /* cannot happen inside the read transaction */
+            continue;
+        (*out)[*n] = *hit;
+        if (dist)
+            (*dist)[*n] = best[i].dist;
+        (*n)++;
+    }
+    return 0;
+}
+
+/* Scan (id, vector) pairs, score each as it passes, sort the scores, then read only the
+ * winning rows; both reads in one read transaction, so they see the same memories. */
 int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
                    const char *kind, const float *qvec, size_t dim, size_t limit,
                    struct memory **out, double **dist, size_t *n, struct err *err)
 {
-    struct memory *all;
-    size_t nall;
+    struct nearest_scan sc = { .a = a, .q = qvec, .qnorm = embed_norm2(qvec, dim), .dim = dim };
+    size_t keep, i;
+    int ret = -1;
 
-    if (store_memory_list_active(st, a, tenant, subject, kind, MEMORY_OLDEST_FIRST,
-                                 MEMORY_WITH_EMBEDDING | MEMORY_LOAD_EMBEDDING, 0, &all, &nall,
-                                 err) < 0)
+    *out = NULL;
+    *n = 0;
+    if (dist)
+        *dist = NULL;
+    for (i = 0; i < SCORE_BATCH; i++)
+        sc.vec[i] = arena_alloc(a, (dim ? dim : 1) * sizeof(**sc.vec));
+    if (store_tx_begin_read(st, err) < 0)
         return -1;
-    if (search_rank_by_distance(a, all, nall, qvec, dim, limit, out, dist, n) < 0)
-        return err_set(err, ERR_INTERNAL, "stored embedding width differs from %zu", dim);
-    return 0;
+    if (store_memory_scan_vectors(st, tenant, subject, kind, score_row, &sc, err) < 0)
+        goto done;
+    score_pending(&sc);
+    qsort(sc.rows, sc.n, sizeof(*sc.rows), cmp_scored);
+    keep = limit && limit < sc.n ? limit : sc.n;
+    ret = keep ? fetch_nearest(a, st, tenant, sc.rows, keep, out, dist, n, err) : 0;
+done:
+    store_tx_rollback(st);   /* read only: nothing to keep */
+    free(sc.rows);
+    return ret;
 }
 
 /* The semantic path; -1 means "fall back to text" (the cause is logged here). */

@@ -30,8 +30,10 @@ int search_memories(struct arena *a, store *st, const char *tenant,
 
 /* The §7.5 nearest-neighbour query: active memories of (tenant, subject) with embeddings
  * (kind NULL = any), ordered by cosine distance to qvec ascending, ties by list order
- * (insertion order), at most limit (0 = all). *dist gets each row's distance (arena; may be
- * NULL). Fails (ERR_INTERNAL, nothing logged) when a stored vector's width differs from dim. */
+ * (created_at, then insertion order), at most limit (0 = all), without their embeddings.
+ * *dist gets each row's distance (arena; may be NULL). Fails (ERR_INTERNAL, nothing logged)
+ * when a stored vector's width differs from dim. Reads the vectors alone (scored as they
+ * arrive), then the winning rows, in one read transaction: call it outside a transaction. */
 int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
                    const char *kind, const float *qvec, size_t dim, size_t limit,
                    struct memory **out, double **dist, size_t *n, struct err *err);
@@ -43,11 +45,5 @@ int search_contains_ci(const char *hay, const char *needle);
 /* Keep, in place and in order, the first at most limit (0 = no limit) memories whose content
  * contains q (search_contains_ci); returns how many were kept. */
 size_t search_filter_text(struct memory *mems, size_t n, const char *q, size_t limit);
-/* Order the n memories by cosine distance to qvec ascending (a stable sort: equal distances
- * keep their input order) and keep the first limit (0 = all): *out and *dist in the arena.
- * Returns -1 (nothing written) when a memory has no embedding or one of another width. */
-int search_rank_by_distance(struct arena *a, const struct memory *mems, size_t n,
-                            const float *qvec, size_t dim, size_t limit, struct memory **out,
-                            double **dist, size_t *nout);
 
 #endif

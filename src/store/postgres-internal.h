@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "store/store-internal.h"
+#include "util/buf.h"
 #include "util/ts.h"
 
 /* Column lists in the order pg_read_episode() and pg_read_memory() expect. */
@@ -80,6 +81,18 @@ int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *
  * is no row or it is NULL). */
 int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
+
+/* Called for row `row` of r by pg_exec_stream; nonzero stops the reading. */
+typedef int pg_row_fn(void *ctx, const PGresult *r, int row, struct err *err);
+
+/* Run sql (prepared as by pg_exec) in single-row mode and call fn for each row as it
+ * arrives, so a large result is never held whole; binary asks for every column in binary
+ * format. fn returning nonzero stops the calls (the rest of the result is read and
+ * dropped) and the call returns -1 with err as fn set it. A failing statement is logged as
+ * pg_fail does. No second try on a dead connection: fn may already have seen rows. */
+int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
+                   const char *const *values, int binary, pg_row_fn *fn, void *ctx,
+                   struct err *err);
 
 #define PG_PIPELINE_BATCH 1000   /* rows pg_exec_rows sends per round trip */
 
@@ -244,6 +257,9 @@ int pg_subject_delete(store *st, const char *tenant, const char *subject,
  * make the uuid cast fail (a 500) where SQLite simply finds nothing, so callers treat it as
  * "no such row" without asking the server. */
 int pg_id_ok(const char *id);
+/* The usable ids (pg_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting),
+ * for one `= ANY($n::uuid[])` parameter; returns how many went in. */
+size_t pg_ids_array(struct buf *b, const char *const *ids, size_t n);
 
 int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
                                const char *subject, size_t limit, struct episode **out,
@@ -286,6 +302,10 @@ int pg_memory_set_embedding(store *st, const char *id, const float *vec, size_t 
                             struct err *err);
 int pg_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
+int pg_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err);
+int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                       size_t nids, struct memory **out, size_t *n, struct err *err);
 int pg_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
                          int64_t updated_at, int *found, struct err *err);
 int pg_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,

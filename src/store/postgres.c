@@ -230,6 +230,51 @@ int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
     return 0;
 }
 
+/* ---- one statement, its rows one at a time ---------------------------------------------- */
+
+int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
+                   const char *const *values, int binary, pg_row_fn *fn, void *ctx,
+                   struct err *err)
+{
+    char name[32], what[128];
+    PGresult *r, *bad = NULL;
+    size_t i = 0;
+    int row, stopped = 0;
+
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error");
+    if (prepare(ps, sql, &i, err) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "s%zu", i);
+    stmt_label(i, sql, what, sizeof(what));
+    if (!PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL, binary ? 1 : 0))
+        return pg_fail(ps, NULL, what, err);
+    /* Without single-row mode the rows come as one result: read the same way. */
+    (void)PQsetSingleRowMode(ps->conn);
+    while ((r = PQgetResult(ps->conn)) != NULL) {
+        switch (PQresultStatus(r)) {
+        case PGRES_SINGLE_TUPLE:
+        case PGRES_TUPLES_OK:
+            for (row = 0; !stopped && row < PQntuples(r); row++)
+                stopped = fn(ctx, r, row, err) != 0;
+            PQclear(r);
+            break;
+        default:
+            if (bad)
+                PQclear(r);
+            else
+                bad = r;
+            break;
+        }
+    }
+    if (bad || PQstatus(ps->conn) != CONNECTION_OK) {
+        if (stopped)
+            err_release(err);   /* the statement's failure is the one to report */
+        return pg_fail(ps, bad, what, err);
+    }
+    return stopped ? -1 : 0;
+}
+
 /* ---- several different statements in one round trip ------------------------------------ */
 
 /* Read the results of the `sent` queries of one pipelined batch up to its sync. With keep,
@@ -627,6 +672,8 @@ const struct store_ops store_postgres_ops = {
     .memory_supersede = pg_memory_supersede,
     .memory_set_embedding = pg_memory_set_embedding,
     .memory_get = pg_memory_get,
+    .memory_scan_vectors = pg_memory_scan_vectors,
+    .memory_get_many = pg_memory_get_many,
     .memory_set_labels = pg_memory_set_labels,
     .qcache_get = pg_qcache_get,
     .qcache_put = pg_qcache_put,

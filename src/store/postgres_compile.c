@@ -15,7 +15,7 @@ static const char SQL_EP_UNCOMPILED[] =
 static const char SQL_EP_RECENT[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at DESC, seq DESC LIMIT $3";
-/* The ids travel as one uuid[] parameter (see ids_array): one round trip for any number. */
+/* The ids travel as one uuid[] parameter (see pg_ids_array): one round trip for any number. */
 static const char SQL_EP_MARK[] =
     "UPDATE episodes SET last_compiled_at = $1 WHERE COALESCE(tenant_id, '') = $2"
     " AND id = ANY($3::uuid[])";
@@ -106,9 +106,7 @@ int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const
     return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
 }
 
-/* The usable ids (pg_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting);
- * returns how many went in. */
-static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
+size_t pg_ids_array(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
@@ -130,7 +128,7 @@ int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     char when[TS_STR_LEN];
     int ret = 0;
 
-    if (ids_array(&list, ids, n) > 0) {
+    if (pg_ids_array(&list, ids, n) > 0) {
         const char *vals[3] = { pg_ts_param(at, when), pg_tenant_key(tenant), list.data };
 
         ret = pg_exec_void(pg_downcast(st), SQL_EP_MARK, 3, vals, err);
@@ -162,7 +160,7 @@ int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const ch
     int ret = 0;
 
     *n = 0;
-    if (ids_array(&list, ids, nids) == 0) {
+    if (pg_ids_array(&list, ids, nids) == 0) {
         rows = arena_calloc(a, 1, sizeof(**out));
         goto cleanup;
     }
@@ -284,7 +282,7 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
     for (k = 0; k < r->nkinds; k++)
         buf_printf(&limits, "%s%zu", k ? "," : "", r->limits[k]);
     buf_putc(&limits, '}');
-    (void)ids_array(&extra, r->extra_sources, r->nextra);
+    (void)pg_ids_array(&extra, r->extra_sources, r->nextra);
     svals[2] = kinds.data;
     svals[3] = limits.data;
     svals[4] = extra.data;

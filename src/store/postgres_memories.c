@@ -33,6 +33,18 @@ static const char SQL_MEM_KIND_OLDEST[] =
     ACTIVE_SELECT " AND kind = $3::text ORDER BY created_at, seq LIMIT $6";
 static const char SQL_MEM_KIND_NEWEST[] =
     ACTIVE_SELECT " AND kind = $3::text ORDER BY created_at DESC, seq LIMIT $6";
+/* The vector scan, its results in binary format (scan_row): the vectors arrive as raw
+ * bytes, not as hex text twice their size. */
+static const char SQL_MEM_VECTORS[] =
+    "SELECT id::text, created_at, seq, embedding FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
+    " AND embedding IS NOT NULL AND ($3::text IS NULL OR kind = $3::text)";
+/* By id, the embedding left out. */
+static const char SQL_MEM_BY_IDS[] =
+    "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from,"
+    " valid_to, array_to_json(source_episode_ids), metadata, status, NULL::bytea,"
+    " sensitivity_labels, created_at, updated_at FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 AND id = ANY($2::uuid[])";
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
@@ -113,6 +125,80 @@ int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const 
         return -1;
     ret = pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, n, err);
     PQclear(r);
+    *out = rows;
+    return ret;
+}
+
+/* A big-endian 8-byte integer column in binary format; -1 if it is not 8 bytes. */
+static int binary_int64(const PGresult *r, int row, int col, int64_t *out)
+{
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    uint64_t v = 0;
+    int i;
+
+    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
+        return -1;
+    for (i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    *out = (int64_t)v;
+    return 0;
+}
+
+/* The scan's callback and its context, for scan_row. */
+struct scan {
+    memory_vector_fn *fn;
+    void *ctx;
+};
+
+/* One row of SQL_MEM_VECTORS in binary format: id as text, created_at as µs since
+ * 2000-01-01 (timestamptz), seq, the vector's bytes. */
+static int scan_row(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    static const int64_t pg_epoch_us = 946684800LL * 1000000;   /* 2000-01-01 in Unix µs */
+    const struct scan *sc = ctx;
+    struct memory_vector v;
+
+    v.id = PQgetvalue(r, row, 0);
+    v.vec = (const unsigned char *)PQgetvalue(r, row, 3);
+    v.bytes = (size_t)PQgetlength(r, row, 3);
+    if (binary_int64(r, row, 1, &v.created_at) < 0 || binary_int64(r, row, 2, &v.seq) < 0 ||
+        v.created_at > INT64_MAX - pg_epoch_us) {
+        log_write(LOG_ERROR, "postgres: memory vector scan: unexpected column format");
+        return err_set(err, ERR_INTERNAL, "database error");
+    }
+    v.created_at += pg_epoch_us;
+    return sc->fn(sc->ctx, &v, err);
+}
+
+int pg_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    const char *vals[3] = { pg_tenant_key(tenant), subject, kind };
+    struct scan sc = { fn, ctx };
+
+    return pg_exec_stream(pg_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &sc, err);
+}
+
+int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                       size_t nids, struct memory **out, size_t *n, struct err *err)
+{
+    struct buf list = BUF_INIT;
+    const char *vals[2] = { pg_tenant_key(tenant), NULL };
+    PGresult *r = NULL;
+    void *rows = NULL;
+    int ret = 0;
+
+    *n = 0;
+    if (pg_ids_array(&list, ids, nids) == 0) {
+        rows = arena_calloc(a, 1, sizeof(**out));
+        goto cleanup;
+    }
+    vals[1] = list.data;
+    r = pg_exec(pg_downcast(st), SQL_MEM_BY_IDS, 2, vals, err);
+    ret = r ? pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, n, err) : -1;
+cleanup:
+    PQclear(r);
+    buf_release(&list);
     *out = rows;
     return ret;
 }

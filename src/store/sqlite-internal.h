@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "store/store-internal.h"
+#include "util/buf.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 
@@ -206,6 +207,10 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
                              int64_t at, struct err *err);
 int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
                            size_t limit, struct episode **out, size_t *n, struct err *err);
+/* The usable ids (canonical lower-case UUIDs; the PostgreSQL backend skips the same) as a
+ * JSON array of strings into b, for `id IN (SELECT value FROM json_each(?))`: one statement
+ * for any number of ids. Returns how many went in. */
+size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n);
 int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err);
 int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
@@ -231,6 +236,10 @@ int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t 
                             struct err *err);
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
+int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                       size_t nids, struct memory **out, size_t *n, struct err *err);
 int sq_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
                          int64_t updated_at, int *found, struct err *err);
 int sq_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,

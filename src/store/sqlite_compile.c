@@ -13,7 +13,7 @@ static const char SQL_EP_UNCOMPILED[] =
 static const char SQL_EP_RECENT[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
     "ORDER BY created_at DESC, seq DESC LIMIT ?3";
-/* The ids travel as one JSON array (see ids_json), so either statement is one step however
+/* The ids travel as one JSON array (see sq_ids_json), so either statement is one step however
  * many ids there are. `id IN (…)` probes the unique index on id for each; the unary `+` keeps
  * the planner off the tenant index, which would scan every episode of the tenant. */
 static const char SQL_EP_MARK[] =
@@ -67,7 +67,7 @@ int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const
     return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
 }
 
-/* 1 if id can name a stored episode: ids are canonical lower-case UUIDs (the PostgreSQL
+/* 1 if id can name a stored row: ids are canonical lower-case UUIDs (the PostgreSQL
  * backend applies the same rule, so both skip the same ids). */
 static int id_ok(const char *id)
 {
@@ -81,9 +81,7 @@ static int id_ok(const char *id)
     return 1;
 }
 
-/* The usable ids as a JSON array of strings into b (a UUID needs no escaping); returns how
- * many went in. */
-static size_t ids_json(struct buf *b, const char *const *ids, size_t n)
+size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
@@ -106,7 +104,7 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     sqlite3_stmt *q;
     int ret = 0;
 
-    if (ids_json(&list, ids, n) == 0)
+    if (sq_ids_json(&list, ids, n) == 0)
         goto cleanup;
     ret = -1;
     q = sq_stmt(s, SQL_EP_MARK, err);
@@ -127,7 +125,7 @@ int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const ch
     struct sqlite_store *s = sq_downcast(st);
     struct buf list = BUF_INIT;
     sqlite3_stmt *q;
-    size_t used = ids_json(&list, ids, nids);
+    size_t used = sq_ids_json(&list, ids, nids);
     void *rows = NULL;
     int ret = 0;
 

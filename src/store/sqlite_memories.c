@@ -30,6 +30,18 @@ static const char SQL_MEM_KIND_OLDEST[] =
     ACTIVE_SELECT "AND kind = ?3 ORDER BY created_at, seq LIMIT ?6";
 static const char SQL_MEM_KIND_NEWEST[] =
     ACTIVE_SELECT "AND kind = ?3 ORDER BY created_at DESC, seq LIMIT ?6";
+/* The vector scan: id, created_at and seq sit in the record beside the vector, so nothing
+ * else of the row is decoded. */
+static const char SQL_MEM_VECTORS[] =
+    "SELECT id, created_at, seq, embedding FROM memories "
+    "WHERE tenant_id IS ?1 AND subject_id = ?2 AND status = 'active' "
+    "AND embedding IS NOT NULL AND (?3 IS NULL OR kind = ?3)";
+/* By id, the embedding left out; the unary `+` keeps the planner on the id index. */
+static const char SQL_MEM_BY_IDS[] =
+    "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, "
+    "valid_to, source_episode_ids, metadata, status, NULL, sensitivity_labels, created_at, "
+    "updated_at FROM memories WHERE +tenant_id IS ?1 "
+    "AND id IN (SELECT value FROM json_each(?2))";
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = ?3, updated_at = ?4 "
     "WHERE tenant_id IS ?1 AND id = ?2";
@@ -84,6 +96,70 @@ int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const 
         sq_bind_count(q, 6, limit, 1);
         ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_memory, &rows, n, err);
     }
+    *out = rows;
+    return ret;
+}
+
+int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_VECTORS, err);
+    struct memory_vector row;
+    int rc;
+
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, subject);
+    sq_bind_str(q, 3, kind);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        row.id = (const char *)sqlite3_column_text(q, 0);
+        row.seq = sqlite3_column_int64(q, 2);
+        row.vec = sqlite3_column_blob(q, 3);
+        row.bytes = (size_t)sqlite3_column_bytes(q, 3);
+        if (!row.id || sq_col_ts(q, 1, &row.created_at) < 0) {
+            sq_reset(q);
+            return sq_bad_timestamp("memories", err);
+        }
+        if (fn(ctx, &row, err) != 0) {
+            sq_reset(q);
+            return -1;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        sq_fail(s, "memory vector scan", rc, err);
+        sq_reset(q);
+        return -1;
+    }
+    sq_reset(q);
+    return 0;
+}
+
+int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                       size_t nids, struct memory **out, size_t *n, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    struct buf list = BUF_INIT;
+    size_t used = sq_ids_json(&list, ids, nids);
+    sqlite3_stmt *q;
+    void *rows = NULL;
+    int ret = 0;
+
+    *n = 0;
+    if (used == 0) {
+        rows = arena_calloc(a, 1, sizeof(**out));
+        goto cleanup;
+    }
+    ret = -1;
+    q = sq_stmt(s, SQL_MEM_BY_IDS, err);
+    if (!q)
+        goto cleanup;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, list.data);
+    ret = sq_collect_rows(s, a, q, sizeof(**out), used, sq_read_memory, &rows, n, err);
+cleanup:
+    buf_release(&list);
     *out = rows;
     return ret;
 }

@@ -294,6 +294,20 @@ int store_memory_get(store *st, struct arena *a, const char *tenant, const char 
     return st->ops->memory_get(st, a, tenant, id, out, err);
 }
 
+int store_memory_scan_vectors(store *st, const char *tenant, const char *subject,
+                              const char *kind, memory_vector_fn *fn, void *ctx,
+                              struct err *err)
+{
+    return st->ops->memory_scan_vectors(st, tenant, subject, kind, fn, ctx, err);
+}
+
+int store_memory_get_many(store *st, struct arena *a, const char *tenant,
+                          const char *const *ids, size_t nids, struct memory **out, size_t *n,
+                          struct err *err)
+{
+    return st->ops->memory_get_many(st, a, tenant, ids, nids, out, n, err);
+}
+
 int store_memory_set_labels(store *st, const char *tenant, const char *id,
                             const char *labels_json, int64_t updated_at, int *found,
                             struct err *err)

@@ -151,6 +151,17 @@ enum memory_list_flags {
     MEMORY_LOAD_EMBEDDING = 1 << 1,   /* fill struct memory.embedding (else left NULL) */
 };
 
+/* One row of memory_scan_vectors, valid during the call only. */
+struct memory_vector {
+    const char *id;
+    int64_t created_at;
+    int64_t seq;                 /* insertion order: with created_at, the listing order */
+    const unsigned char *vec;    /* the stored vector: float32 values, little-endian */
+    size_t bytes;
+};
+/* Called once per row; nonzero stops the scan (the op then returns -1 with err as set). */
+typedef int memory_vector_fn(void *ctx, const struct memory_vector *row, struct err *err);
+
 /* What context assembly reads of a subject before it knows the source episodes
  * (spec/behavior.md §10.2), in one op so that PostgreSQL can send it in one round trip. */
 #define CONTEXT_READ_KINDS 4
@@ -300,6 +311,17 @@ struct store_ops {
                               const char *subject, const char *kind, enum memory_order order,
                               int flags, size_t limit, struct memory **out, size_t *n,
                               struct err *err);
+    /* fn for every active memory of (tenant, subject) that has an embedding (kind NULL =
+     * every kind), in no set order, with the vector as stored: what nearest-neighbour
+     * scoring needs, without reading or decoding whole rows. */
+    int (*memory_scan_vectors)(store *st, const char *tenant, const char *subject,
+                               const char *kind, memory_vector_fn *fn, void *ctx,
+                               struct err *err);
+    /* Memories of the tenant with the given ids, without their embeddings (any order;
+     * unknown ids are skipped). */
+    int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
+                           const char *const *ids, size_t nids, struct memory **out,
+                           size_t *n, struct err *err);
     /* Mark memory id (of that tenant) superseded: status 'superseded', valid_to, updated_at. */
     int (*memory_supersede)(store *st, const char *tenant, const char *id, int64_t valid_to,
                             int64_t updated_at, struct err *err);
@@ -568,6 +590,12 @@ int store_memory_set_embedding(store *st, const char *id, const float *vec, size
                                struct err *err);
 int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                      struct memory **out, struct err *err);
+int store_memory_scan_vectors(store *st, const char *tenant, const char *subject,
+                              const char *kind, memory_vector_fn *fn, void *ctx,
+                              struct err *err);
+int store_memory_get_many(store *st, struct arena *a, const char *tenant,
+                          const char *const *ids, size_t nids, struct memory **out, size_t *n,
+                          struct err *err);
 int store_memory_set_labels(store *st, const char *tenant, const char *id,
                             const char *labels_json, int64_t updated_at, int *found,
                             struct err *err);

@@ -210,6 +210,66 @@ static void test_embed_cosine_zero(void **state)
     assert_true(fabs(embed_cosine(x, y, 3) + 1.0) < 1e-12);
 }
 
+/* The cosine as first written: one loop, three sums. */
+static double cosine_one_loop(const float *x, const float *y, size_t d)
+{
+    double dot = 0, nx = 0, ny = 0;
+    size_t i;
+
+    for (i = 0; i < d; i++) {
+        dot += (double)x[i] * y[i];
+        nx += (double)x[i] * x[i];
+        ny += (double)y[i] * y[i];
+    }
+    if (nx == 0 || ny == 0)
+        return 0;
+    return dot / (sqrt(nx) * sqrt(ny));
+}
+
+/* embed_cosine, embed_cosine_nx and embed_cosine_nx4 give the one-loop value to the bit, on
+ * vectors of varied scale, a zero vector and the query itself: the nearest-neighbour order
+ * (and its ties) cannot depend on which form scored a row. */
+static void test_embed_cosine_forms_agree(void **state)
+{
+    enum { D = 1536, N = 12 };
+    static float v[N][D], q[D];
+    const float *y[4];
+    double nx, four[4];
+    unsigned seed = 7;
+    size_t i, k;
+
+    (void)state;
+    for (k = 0; k < N; k++) {
+        for (i = 0; i < D; i++) {
+            seed = seed * 1103515245u + 12345u;
+            v[k][i] = (float)((int)(seed >> 9) % 20001 - 10000) / (k % 3 ? 7.0f : 0.013f);
+        }
+    }
+    memset(v[5], 0, sizeof(v[5]));
+    memcpy(q, v[0], sizeof(q));
+    memcpy(v[7], q, sizeof(q));
+    nx = embed_norm2(q, D);
+    for (k = 0; k < N; k++) {
+        double want = cosine_one_loop(q, v[k], D);
+
+        assert_true(embed_cosine(q, v[k], D) == want);
+        assert_true(embed_cosine_nx(q, nx, v[k], D) == want);
+    }
+    for (k = 0; k + 4 <= N; k += 4) {
+        y[0] = v[k];
+        y[1] = v[k + 1];
+        y[2] = v[k + 2];
+        y[3] = v[k + 3];
+        embed_cosine_nx4(q, nx, y, D, four);
+        for (i = 0; i < 4; i++)
+            assert_true(four[i] == cosine_one_loop(q, v[k + i], D));
+    }
+    y[0] = y[1] = y[2] = y[3] = v[1];
+    embed_cosine_nx4(v[5], 0, y, D, four);   /* a zero query */
+    for (i = 0; i < 4; i++)
+        assert_true(four[i] == 0);
+}
+
 static void test_embed_provider_flags(void **state)
 {
     const char *texts[] = { "a" };
@@ -531,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_embed_stub_vectors),
         cmocka_unit_test(test_embed_stub_cosine),
         cmocka_unit_test(test_embed_cosine_zero),
+        cmocka_unit_test(test_embed_cosine_forms_agree),
         cmocka_unit_test(test_embed_provider_flags),
         cmocka_unit_test(test_embed_openai_request_and_order),
         cmocka_unit_test(test_embed_openai_base_and_key),

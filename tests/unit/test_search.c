@@ -1,6 +1,6 @@
 /* test_search.c - unit tests for service/search's pure parts: the literal case-insensitive
- * matcher of the text path and the cosine ordering of the semantic path (spec/behavior.md §9,
- * §7.5). No database. */
+ * matcher of the text path (spec/behavior.md §9). No database; the semantic path's
+ * nearest-neighbour query is tested on both backends in test_store_search.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,81 +82,6 @@ static void test_search_filter_no_limit(void **state)
     assert_string_equal(m[1].content, "A");
 }
 
-static const float QUERY[3] = { 1.0f, 0.0f, 0.0f };
-
-static void test_search_rank_by_cosine_distance(void **state)
-{
-    static const float far[3] = { -1.0f, 0.0f, 0.0f };         /* d = 2 */
-    static const float near[3] = { 1.0f, 0.1f, 0.0f };         /* d ≈ 0.005 */
-    static const float orth[3] = { 0.0f, 1.0f, 0.0f };         /* d = 1 */
-    static const float same[3] = { 2.0f, 0.0f, 0.0f };         /* d = 0 (length ignored) */
-    struct memory m[4] = {
-        mem(1, "far", far, 3), mem(2, "near", near, 3), mem(3, "orth", orth, 3),
-        mem(4, "same", same, 3),
-    };
-    struct arena *a = arena_new();
-    struct memory *out;
-    double *dist;
-    size_t n;
-
-    (void)state;
-    assert_int_equal(search_rank_by_distance(a, m, 4, QUERY, 3, 0, &out, &dist, &n), 0);
-    assert_int_equal(n, 4);
-    assert_string_equal(out[0].content, "same");
-    assert_string_equal(out[1].content, "near");
-    assert_string_equal(out[2].content, "orth");
-    assert_string_equal(out[3].content, "far");
-    assert_float_equal(dist[0], 0.0, 1e-6);
-    assert_float_equal(dist[2], 1.0, 1e-6);
-    assert_float_equal(dist[3], 2.0, 1e-6);
-    assert_true(dist[1] > 0.0 && dist[1] < 0.01);
-
-    assert_int_equal(search_rank_by_distance(a, m, 4, QUERY, 3, 2, &out, NULL, &n), 0);
-    assert_int_equal(n, 2);
-    assert_string_equal(out[1].content, "near");
-    arena_free(a);
-}
-
-static void test_search_rank_ties_keep_list_order(void **state)
-{
-    static const float up[3] = { 0.0f, 1.0f, 0.0f };
-    static const float side[3] = { 0.0f, 0.0f, 1.0f };
-    static const float zero[3] = { 0.0f, 0.0f, 0.0f };   /* cosine 0: distance 1 */
-    struct memory m[4] = {
-        mem(1, "first", up, 3), mem(2, "second", side, 3), mem(3, "third", zero, 3),
-        mem(4, "fourth", up, 3),
-    };
-    struct arena *a = arena_new();
-    struct memory *out;
-    size_t n, i;
-
-    (void)state;
-    assert_int_equal(search_rank_by_distance(a, m, 4, QUERY, 3, 0, &out, NULL, &n), 0);
-    assert_int_equal(n, 4);
-    for (i = 0; i < 4; i++)
-        assert_string_equal(out[i].id, m[i].id);
-    arena_free(a);
-}
-
-static void test_search_rank_refuses_width_mismatch(void **state)
-{
-    static const float two[2] = { 1.0f, 0.0f };
-    struct memory m[2] = { mem(1, "ok", QUERY, 3), mem(2, "short", two, 2) };
-    struct arena *a = arena_new();
-    struct memory *out;
-    size_t n = 7;
-
-    (void)state;
-    assert_int_equal(search_rank_by_distance(a, m, 2, QUERY, 3, 0, &out, NULL, &n), -1);
-    assert_int_equal(n, 0);
-    m[1].embedding = NULL;
-    m[1].embedding_dim = 0;
-    assert_int_equal(search_rank_by_distance(a, m, 2, QUERY, 3, 0, &out, NULL, &n), -1);
-    assert_int_equal(search_rank_by_distance(a, m, 0, QUERY, 3, 0, &out, NULL, &n), 0);
-    assert_int_equal(n, 0);
-    arena_free(a);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,9 +89,6 @@ int main(void)
         cmocka_unit_test(test_search_contains_is_literal),
         cmocka_unit_test(test_search_filter_keeps_order_and_limit),
         cmocka_unit_test(test_search_filter_no_limit),
-        cmocka_unit_test(test_search_rank_by_cosine_distance),
-        cmocka_unit_test(test_search_rank_ties_keep_list_order),
-        cmocka_unit_test(test_search_rank_refuses_width_mismatch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

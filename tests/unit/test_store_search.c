@@ -1,0 +1,377 @@
+/* test_store_search.c - the store contract suite for the nearest-neighbour reads
+ * (memory_scan_vectors, memory_get_many) and search_nearest over them (spec/behavior.md §7.5,
+ * §9). Written only against store.h, so it runs unchanged on every backend;
+ * ENGRAM_TEST_DATABASE_URL picks the database (default: a fresh SQLite temp file). Every test
+ * makes its own subjects and tenants, so a shared database is fine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/embed.h"
+#include "service/search.h"
+#include "store/store.h"
+#include "util/ts.h"
+
+#include "store_harness.h"   /* g, group and test setup, ids, memory rows */
+
+#define DIM 8
+
+/* An active profile_fact of (tenant, subject) created at `at`, with vec (DIM floats) or none;
+ * inserted. */
+static struct memory put(const char *tenant, const char *subject, const char *kind,
+                         const char *status, int64_t at, const float *vec)
+{
+    struct memory m = make_mem_with(tenant, subject, kind, "c", status, at);
+
+    m.embedding = vec;
+    m.embedding_dim = vec ? DIM : 0;
+    add_mem(&m);
+    return m;
+}
+
+/* What a scan saw: rows in arrival order, vectors decoded. */
+struct seen {
+    struct arena *a;
+    size_t n;
+    const char *id[64];
+    int64_t created_at[64], seq[64];
+    float vec[64][DIM];
+    size_t bytes[64];
+    size_t stop_after;   /* fail on this row (0 = never) */
+};
+
+static int see(void *ctx, const struct memory_vector *row, struct err *err)
+{
+    struct seen *s = ctx;
+    size_t k;
+
+    assert_true(s->n < 64);
+    if (s->stop_after && s->n + 1 == s->stop_after)
+        return err_set(err, ERR_INVALID, "stopped at row %zu", s->n + 1);
+    s->id[s->n] = arena_strdup(s->a, row->id);
+    s->created_at[s->n] = row->created_at;
+    s->seq[s->n] = row->seq;
+    s->bytes[s->n] = row->bytes;
+    for (k = 0; k < DIM && row->bytes == DIM * 4; k++) {
+        const unsigned char *p = row->vec + 4 * k;
+        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24;
+
+        memcpy(&s->vec[s->n][k], &u, sizeof(u));
+    }
+    s->n++;
+    return 0;
+}
+
+static size_t find(const struct seen *s, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        if (strcmp(s->id[i], id) == 0)
+            return i;
+    fail_msg("%s: not scanned", id);
+    return 0;
+}
+
+static void scan(struct seen *s, const char *tenant, const char *subject, const char *kind)
+{
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_memory_scan_vectors(g.st, tenant, subject, kind, see, s, &err), 0);
+}
+
+/* The scan hands over exactly the active rows with a vector, each with its stored bytes,
+ * created_at and an insertion-ordered seq. */
+static void test_store_scan_vectors_rows(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "scan"), *tenant = uniq(a, "ts");
+    const float *v1 = test_vec(a, DIM, 1), *v2 = test_vec(a, DIM, 2), *v3 = test_vec(a, DIM, 3);
+    struct memory m1, m2, m3;
+    struct seen s = { .a = a };
+    size_t i1, i2, i3;
+
+    m1 = put(tenant, subj, "profile_fact", "active", T0 + 5 * SEC, v1);
+    m2 = put(tenant, subj, "procedure", "active", T0 + 5 * SEC, v2);   /* same time: seq */
+    m3 = put(tenant, subj, "profile_fact", "active", T0, v3);
+    put(tenant, subj, "profile_fact", "active", T0, NULL);             /* no vector */
+    put(tenant, subj, "profile_fact", "superseded", T0, v1);           /* not active */
+    put(NULL, subj, "profile_fact", "active", T0, v1);                 /* other tenant */
+    put(tenant, uniq(a, "other"), "profile_fact", "active", T0, v1);   /* other subject */
+
+    scan(&s, tenant, subj, NULL);
+    assert_int_equal(s.n, 3);
+    i1 = find(&s, m1.id);
+    i2 = find(&s, m2.id);
+    i3 = find(&s, m3.id);
+    assert_int_equal(s.bytes[i1], DIM * 4);
+    assert_memory_equal(s.vec[i1], v1, DIM * sizeof(float));
+    assert_memory_equal(s.vec[i2], v2, DIM * sizeof(float));
+    assert_memory_equal(s.vec[i3], v3, DIM * sizeof(float));
+    assert_int_equal(s.created_at[i1], T0 + 5 * SEC);
+    assert_int_equal(s.created_at[i3], T0);
+    assert_true(s.seq[i1] < s.seq[i2]);
+    assert_true(s.seq[i2] < s.seq[i3]);
+
+    memset(&s, 0, sizeof(s));
+    s.a = a;
+    scan(&s, tenant, subj, "procedure");
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.id[0], m2.id);
+
+    memset(&s, 0, sizeof(s));
+    s.a = a;
+    scan(&s, tenant, uniq(a, "empty"), NULL);
+    assert_int_equal(s.n, 0);
+}
+
+/* A callback that stops the scan makes it fail with the callback's error, and the store
+ * answers the next statement as usual (PostgreSQL reads the rest of the result away). */
+static void test_store_scan_vectors_stop(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "stop");
+    struct err err = ERR_INIT;
+    struct seen s = { .a = a, .stop_after = 2 };
+    struct memory *got;
+    struct memory m = put(NULL, subj, "profile_fact", "active", T0, test_vec(a, DIM, 4));
+    int i;
+
+    for (i = 0; i < 20; i++)
+        put(NULL, subj, "profile_fact", "active", T0 + i, test_vec(a, DIM, (unsigned)i));
+    assert_int_equal(store_memory_scan_vectors(g.st, NULL, subj, NULL, see, &s, &err), -1);
+    assert_int_equal(err.kind, ERR_INVALID);
+    assert_string_equal(err.msg, "stopped at row 2");
+    assert_int_equal(s.n, 1);
+    err_release(&err);
+    assert_int_equal(store_memory_get(g.st, a, NULL, m.id, &got, &err), 0);
+    assert_non_null(got);
+    assert_string_equal(got->id, m.id);
+}
+
+/* get_many: the tenant's rows by id, without vectors; others' rows, unknown and malformed ids
+ * are skipped. */
+static void test_store_memory_get_many(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "many"), *tenant = uniq(a, "tm");
+    struct memory m1 = put(tenant, subj, "profile_fact", "active", T0, test_vec(a, DIM, 5));
+    struct memory m2 = put(tenant, subj, "procedure", "superseded", T0 + 1, NULL);
+    struct memory other = put(NULL, subj, "profile_fact", "active", T0, NULL);
+    char unknown[UUID_STR_LEN];
+    const char *ids[] = { m2.id, other.id, unknown, "not-a-uuid", m1.id, NULL };
+    struct err err = ERR_INIT;
+    struct memory *out, *one;
+    size_t n, i;
+
+    uuid_v4(unknown);
+    ids[5] = "";
+    assert_int_equal(store_memory_get_many(g.st, a, tenant, ids, 6, &out, &n, &err), 0);
+    assert_int_equal(n, 2);
+    for (i = 0; i < n; i++) {
+        assert_true(strcmp(out[i].id, m1.id) == 0 || strcmp(out[i].id, m2.id) == 0);
+        assert_null(out[i].embedding);
+        assert_int_equal(store_memory_get(g.st, a, tenant, out[i].id, &one, &err), 0);
+        assert_string_equal(out[i].kind, one->kind);
+        assert_string_equal(out[i].status, one->status);
+        assert_string_equal(out[i].content, one->content);
+        assert_int_equal(out[i].created_at, one->created_at);
+        assert_int_equal(out[i].updated_at, one->updated_at);
+        assert_str_or_null(out[i].tenant_id, tenant);
+    }
+    assert_int_equal(store_memory_get_many(g.st, a, tenant, ids, 0, &out, &n, &err), 0);
+    assert_int_equal(n, 0);
+}
+
+/* ---- search_nearest ---- */
+
+struct ranked_ref {
+    double dist;
+    size_t index;
+};
+
+static int cmp_ref(const void *x, const void *y)
+{
+    const struct ranked_ref *a = x, *b = y;
+
+    if (a->dist != b->dist)
+        return a->dist < b->dist ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* The plain algorithm: every active memory with its vector in list order, a stable sort by
+ * distance. search_nearest must give the same rows and the same distances, to the bit. */
+static void check_against_reference(struct arena *a, const char *tenant, const char *subject,
+                                    const char *kind, const float *q, size_t dim,
+                                    size_t limit)
+{
+    struct err err = ERR_INIT;
+    struct memory *all, *got;
+    struct ranked_ref *ref;
+    double *dist;
+    size_t nall, n, i, keep;
+
+    assert_int_equal(store_memory_list_active(g.st, a, tenant, subject, kind,
+                                              MEMORY_OLDEST_FIRST,
+                                              MEMORY_WITH_EMBEDDING | MEMORY_LOAD_EMBEDDING, 0,
+                                              &all, &nall, &err), 0);
+    ref = arena_calloc(a, nall + 1, sizeof(*ref));
+    for (i = 0; i < nall; i++) {
+        assert_int_equal(all[i].embedding_dim, dim);
+        ref[i].dist = 1.0 - embed_cosine(q, all[i].embedding, dim);
+        ref[i].index = i;
+    }
+    qsort(ref, nall, sizeof(*ref), cmp_ref);
+    keep = limit && limit < nall ? limit : nall;
+    assert_int_equal(search_nearest(a, g.st, tenant, subject, kind, q, dim, limit, &got, &dist,
+                                    &n, &err), 0);
+    assert_int_equal(n, keep);
+    for (i = 0; i < keep; i++) {
+        if (strcmp(got[i].id, all[ref[i].index].id) != 0)
+            fail_msg("rank %zu: %s, want %s", i, got[i].id, all[ref[i].index].id);
+        assert_true(dist[i] == ref[i].dist);
+        assert_null(got[i].embedding);
+        assert_string_equal(got[i].status, "active");
+        assert_string_equal(got[i].content, all[ref[i].index].content);
+    }
+}
+
+/* Distances ascending; equal distances keep list order, which is created_at and then
+ * insertion order (not insertion order alone); limit keeps the nearest. */
+static void test_search_nearest_order_and_ties(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "near");
+    static const float q[DIM] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+    static const float same[DIM] = { 2, 0, 0, 0, 0, 0, 0, 0 };   /* d = 0 */
+    static const float near[DIM] = { 1, 0.1f, 0, 0, 0, 0, 0, 0 };
+    static const float orth[DIM] = { 0, 1, 0, 0, 0, 0, 0, 0 };   /* d = 1 */
+    static const float zero[DIM] = { 0 };                         /* cosine 0: d = 1 */
+    static const float far[DIM] = { -1, 0, 0, 0, 0, 0, 0, 0 };   /* d = 2 */
+    struct memory m_far, m_orth_late, m_zero, m_orth_early, m_same, m_near, m_orth_tie;
+    struct err err = ERR_INIT;
+    struct memory *got;
+    double *dist;
+    size_t n;
+
+    m_far = put(NULL, subj, "profile_fact", "active", T0, far);
+    m_orth_late = put(NULL, subj, "profile_fact", "active", T0 + 9 * SEC, orth);
+    m_zero = put(NULL, subj, "procedure", "active", T0 + 2 * SEC, zero);
+    m_orth_early = put(NULL, subj, "profile_fact", "active", T0 + 1 * SEC, orth);
+    m_same = put(NULL, subj, "profile_fact", "active", T0 + 3 * SEC, same);
+    m_near = put(NULL, subj, "profile_fact", "active", T0 + 4 * SEC, near);
+    m_orth_tie = put(NULL, subj, "profile_fact", "active", T0 + 2 * SEC, orth);
+    put(NULL, subj, "profile_fact", "superseded", T0, q);
+    put(NULL, subj, "profile_fact", "active", T0, NULL);
+
+    assert_int_equal(search_nearest(a, g.st, NULL, subj, NULL, q, DIM, 0, &got, &dist, &n,
+                                    &err), 0);
+    assert_int_equal(n, 7);
+    assert_string_equal(got[0].id, m_same.id);
+    assert_string_equal(got[1].id, m_near.id);
+    assert_string_equal(got[2].id, m_orth_early.id);   /* d = 1: by created_at, */
+    assert_string_equal(got[3].id, m_zero.id);         /* then insertion at equal times */
+    assert_string_equal(got[4].id, m_orth_tie.id);
+    assert_string_equal(got[5].id, m_orth_late.id);
+    assert_string_equal(got[6].id, m_far.id);
+    assert_true(dist[0] == 1.0 - embed_cosine(q, same, DIM));
+    assert_true(dist[3] == 1.0);
+    assert_true(dist[6] == 2.0);
+    check_against_reference(a, NULL, subj, NULL, q, DIM, 0);
+
+    assert_int_equal(search_nearest(a, g.st, NULL, subj, NULL, q, DIM, 2, &got, NULL, &n,
+                                    &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[1].id, m_near.id);
+    assert_int_equal(search_nearest(a, g.st, NULL, subj, "procedure", q, DIM, 5, &got, &dist,
+                                    &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].id, m_zero.id);
+    assert_int_equal(search_nearest(a, g.st, NULL, uniq(a, "none"), NULL, q, DIM, 5, &got,
+                                    &dist, &n, &err), 0);
+    assert_int_equal(n, 0);
+}
+
+/* Many rows of random vectors, several sharing a timestamp, across two tenants and kinds:
+ * the same answer as the plain algorithm for every limit and kind. */
+static void test_search_nearest_matches_reference(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "ref"), *tenant = uniq(a, "tr");
+    float *q = arena_alloc(a, 64 * sizeof(*q)), *v;
+    unsigned seed = 12345;
+    size_t i, k;
+
+    for (k = 0; k < 64; k++) {
+        seed = seed * 1103515245u + 12345u;
+        q[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+    }
+    for (i = 0; i < 150; i++) {
+        struct memory m = make_mem_with(i % 7 ? tenant : NULL, subj,
+                                        i % 3 ? "profile_fact" : "episode_summary",
+                                        arena_printf(a, "row %zu", i), "active",
+                                        T0 + (int64_t)(i % 40) * SEC);
+
+        v = arena_alloc(a, 64 * sizeof(*v));
+        for (k = 0; k < 64; k++) {
+            seed = seed * 1103515245u + 12345u;
+            v[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+        }
+        if (i % 11 == 0)
+            memcpy(v, q, 64 * sizeof(*v));   /* exact ties at distance 0 */
+        m.embedding = v;
+        m.embedding_dim = 64;
+        add_mem(&m);
+    }
+    check_against_reference(a, tenant, subj, NULL, q, 64, 0);
+    check_against_reference(a, tenant, subj, NULL, q, 64, 10);
+    check_against_reference(a, tenant, subj, "episode_summary", q, 64, 7);
+    check_against_reference(a, NULL, subj, NULL, q, 64, 0);
+}
+
+/* A stored vector of another width fails the query (the callers then fall back), and the
+ * read transaction it ran in is closed: the store takes a new transaction. */
+static void test_search_nearest_width_mismatch(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "width");
+    struct memory m = make_mem_with(NULL, subj, "profile_fact", "c", "active", T0);
+    struct err err = ERR_INIT;
+    struct memory *got;
+    size_t n = 7;
+
+    put(NULL, subj, "profile_fact", "active", T0, test_vec(a, DIM, 9));
+    m.embedding = test_vec(a, 4, 9);
+    m.embedding_dim = 4;
+    add_mem(&m);
+    assert_int_equal(search_nearest(a, g.st, NULL, subj, NULL, test_vec(a, DIM, 1), DIM, 5,
+                                    &got, NULL, &n, &err), -1);
+    assert_int_equal(err.kind, ERR_INTERNAL);
+    assert_int_equal(n, 0);
+    err_release(&err);
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_store_scan_vectors_rows),
+        T(test_store_scan_vectors_stop),
+        T(test_store_memory_get_many),
+        T(test_search_nearest_order_and_ties),
+        T(test_search_nearest_matches_reference),
+        T(test_search_nearest_width_mismatch),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
