@@ -39,20 +39,6 @@ int search_contains_ci(const char *hay, const char *needle)
     return 0;
 }
 
-size_t search_filter_text(struct memory *mems, size_t n, const char *q, size_t limit)
-{
-    size_t kept = 0, i;
-
-    for (i = 0; i < n && (limit == 0 || kept < limit); i++) {
-        if (!search_contains_ci(mems[i].content ? mems[i].content : "", q))
-            continue;
-        if (kept != i)
-            mems[kept] = mems[i];
-        kept++;
-    }
-    return kept;
-}
-
 /* One scanned row's place in the distance order. */
 struct scored {
     double dist;
@@ -153,31 +139,46 @@ static int cmp_id_memory(const void *key, const void *m)
     return strcmp(key, ((const struct memory *)m)->id);
 }
 
+/* The rows of the n ids (which all exist: the caller holds the read transaction that found
+ * them) in the order of ids, into *out; pos[j] gets the index in ids of (*out)[j]. */
+static int fetch_in_order(struct arena *a, store *st, const char *tenant,
+                          const char *const *ids, size_t n, struct memory **out, size_t *pos,
+                          size_t *nout, struct err *err)
+{
+    struct memory *rows, *hit;
+    size_t nrows, i;
+
+    *nout = 0;
+    if (store_memory_get_many(st, a, tenant, ids, n, &rows, &nrows, err) < 0)
+        return -1;
+    qsort(rows, nrows, sizeof(*rows), cmp_memory_id);
+    *out = arena_calloc(a, n + 1, sizeof(**out));
+    for (i = 0; i < n; i++) {
+        hit = bsearch(ids[i], rows, nrows, sizeof(*rows), cmp_id_memory);
+        if (!hit)   /* cannot happen inside the read transaction */
+            continue;
+        pos[*nout] = i;
+        (*out)[(*nout)++] = *hit;
+    }
+    return 0;
+}
+
 /* The rows of the keep nearest, in distance order, into *out / *dist. */
 static int fetch_nearest(struct arena *a, store *st, const char *tenant,
                          const struct scored *best, size_t keep, struct memory **out,
                          double **dist, size_t *n, struct err *err)
 {
     const char **ids = arena_calloc(a, keep + 1, sizeof(*ids));
-    struct memory *rows, *hit;
-    size_t nrows, i;
+    size_t *pos = arena_calloc(a, keep + 1, sizeof(*pos)), i;
 
     for (i = 0; i < keep; i++)
         ids[i] = best[i].id;
-    if (store_memory_get_many(st, a, tenant, ids, keep, &rows, &nrows, err) < 0)
+    if (fetch_in_order(a, st, tenant, ids, keep, out, pos, n, err) < 0)
         return -1;
-    qsort(rows, nrows, sizeof(*rows), cmp_memory_id);
-    *out = arena_calloc(a, keep + 1, sizeof(**out));
-    if (dist)
+    if (dist) {
         *dist = arena_calloc(a, keep + 1, sizeof(**dist));
-    for (i = 0; i < keep; i++) {
-        hit = bsearch(best[i].id, rows, nrows, sizeof(*rows), cmp_id_memory);
-        if (!hit)   /* cannot happen inside the read transaction */
-            continue;
-        (*out)[*n] = *hit;
-        if (dist)
-            (*dist)[*n] = best[i].dist;
-        (*n)++;
+        for (i = 0; i < *n; i++)
+            (*dist)[i] = best[pos[i]].dist;
     }
     return 0;
 }
@@ -233,20 +234,56 @@ done:
     return ret;
 }
 
+/* search_text's filter: the ids of the first `limit` matching rows, in scan order. */
+struct text_match {
+    struct arena *a;
+    const char *q;
+    size_t limit;            /* 0 = every match */
+    const char **ids;
+    size_t n, cap;
+};
+
+static int match_row(void *ctx, const struct memory_text *row, struct err *err)
+{
+    struct text_match *m = ctx;
+
+    (void)err;
+    if (!search_contains_ci(row->content, m->q))
+        return 0;
+    if (m->n == m->cap) {
+        const char **bigger = arena_calloc(m->a, m->cap ? 2 * m->cap : 32, sizeof(*bigger));
+
+        if (m->n)
+            memcpy(bigger, m->ids, m->n * sizeof(*bigger));
+        m->ids = bigger;
+        m->cap = m->cap ? 2 * m->cap : 32;
+    }
+    m->ids[m->n++] = arena_strdup(m->a, row->id);
+    return m->limit && m->n == m->limit;   /* 1: enough, stop reading */
+}
+
+/* The text path: the contents stream newest first and the scan stops at the limit-th match;
+ * then the matching rows are read whole. Both reads in one read transaction. */
 static int search_text(struct arena *a, store *st, const char *tenant,
                        const struct search_query *sq, struct memory **out, size_t *n,
                        struct err *err)
 {
     const char *kind = is_empty(sq->kind) ? NULL : sq->kind;
+    struct text_match m = { .a = a, .q = sq->q, .limit = sq->limit };
+    size_t *pos;
+    int ret = -1;
 
     if (is_empty(sq->q))
         return store_memory_list_active(st, a, tenant, sq->subject_id, kind,
                                         MEMORY_NEWEST_FIRST, 0, sq->limit, out, n, err);
-    if (store_memory_list_active(st, a, tenant, sq->subject_id, kind, MEMORY_NEWEST_FIRST, 0,
-                                 0, out, n, err) < 0)
+    if (store_tx_begin_read(st, err) < 0)
         return -1;
-    *n = search_filter_text(*out, *n, sq->q, sq->limit);
-    return 0;
+    if (store_memory_scan_text(st, tenant, sq->subject_id, kind, match_row, &m, err) == 0) {
+        pos = arena_calloc(a, m.n + 1, sizeof(*pos));
+        ret = m.n ? fetch_in_order(a, st, tenant, m.ids, m.n, out, pos, n, err) : 0;
+    }
+    store_tx_rollback(st);   /* read only: nothing to keep */
+    return ret;
 }
 
 int search_memories(struct arena *a, store *st, const char *tenant,

@@ -42,8 +42,5 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
 
 /* 1 if needle occurs in hay as a literal substring under ASCII case folding ("" matches). */
 int search_contains_ci(const char *hay, const char *needle);
-/* Keep, in place and in order, the first at most limit (0 = no limit) memories whose content
- * contains q (search_contains_ci); returns how many were kept. */
-size_t search_filter_text(struct memory *mems, size_t n, const char *q, size_t limit);
 
 #endif

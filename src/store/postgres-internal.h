@@ -82,14 +82,15 @@ int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *
 int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
 
-/* Called for row `row` of r by pg_exec_stream; nonzero stops the reading. */
+/* Called for row `row` of r by pg_exec_stream: 0 for the next row, 1 to stop, -1 to stop
+ * with err set. */
 typedef int pg_row_fn(void *ctx, const PGresult *r, int row, struct err *err);
 
 /* Run sql (prepared as by pg_exec) in single-row mode and call fn for each row as it
  * arrives, so a large result is never held whole; binary asks for every column in binary
  * format. fn returning nonzero stops the calls (the rest of the result is read and
- * dropped) and the call returns -1 with err as fn set it. A failing statement is logged as
- * pg_fail does. No second try on a dead connection: fn may already have seen rows. */
+ * dropped): 1 returns 0, -1 returns -1 with err as fn set it. A failing statement is logged
+ * as pg_fail does. No second try on a dead connection: fn may already have seen rows. */
 int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
                    const char *const *values, int binary, pg_row_fn *fn, void *ctx,
                    struct err *err);
@@ -304,6 +305,8 @@ int pg_memory_get(store *st, struct arena *a, const char *tenant, const char *id
                   struct memory **out, struct err *err);
 int pg_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
+int pg_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+                        memory_text_fn *fn, void *ctx, struct err *err);
 int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                        size_t nids, struct memory **out, size_t *n, struct err *err);
 int pg_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,

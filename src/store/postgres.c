@@ -239,7 +239,7 @@ int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
     char name[32], what[128];
     PGresult *r, *bad = NULL;
     size_t i = 0;
-    int row, stopped = 0;
+    int row, stopped = 0;   /* fn's last answer: 1 done, -1 failed */
 
     if (ps->base.broken)
         return err_set(err, ERR_INTERNAL, "database error");
@@ -256,7 +256,7 @@ int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
         case PGRES_SINGLE_TUPLE:
         case PGRES_TUPLES_OK:
             for (row = 0; !stopped && row < PQntuples(r); row++)
-                stopped = fn(ctx, r, row, err) != 0;
+                stopped = fn(ctx, r, row, err);
             PQclear(r);
             break;
         default:
@@ -268,11 +268,11 @@ int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
         }
     }
     if (bad || PQstatus(ps->conn) != CONNECTION_OK) {
-        if (stopped)
+        if (stopped < 0)
             err_release(err);   /* the statement's failure is the one to report */
         return pg_fail(ps, bad, what, err);
     }
-    return stopped ? -1 : 0;
+    return stopped < 0 ? -1 : 0;
 }
 
 /* ---- several different statements in one round trip ------------------------------------ */
@@ -673,6 +673,7 @@ const struct store_ops store_postgres_ops = {
     .memory_set_embedding = pg_memory_set_embedding,
     .memory_get = pg_memory_get,
     .memory_scan_vectors = pg_memory_scan_vectors,
+    .memory_scan_text = pg_memory_scan_text,
     .memory_get_many = pg_memory_get_many,
     .memory_set_labels = pg_memory_set_labels,
     .qcache_get = pg_qcache_get,

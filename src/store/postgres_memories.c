@@ -39,6 +39,15 @@ static const char SQL_MEM_VECTORS[] =
     "SELECT id::text, created_at, seq, embedding FROM memories"
     " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
     " AND embedding IS NOT NULL AND ($3::text IS NULL OR kind = $3::text)";
+/* The text scan, newest first, in memory_list_active's order. */
+static const char SQL_MEM_TEXT[] =
+    "SELECT id::text, content FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
+    " AND $3::text IS NULL ORDER BY created_at DESC, seq";
+static const char SQL_MEM_TEXT_KIND[] =
+    "SELECT id::text, content FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
+    " AND kind = $3::text ORDER BY created_at DESC, seq";
 /* By id, the embedding left out. */
 static const char SQL_MEM_BY_IDS[] =
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from,"
@@ -177,6 +186,30 @@ int pg_memory_scan_vectors(store *st, const char *tenant, const char *subject, c
     struct scan sc = { fn, ctx };
 
     return pg_exec_stream(pg_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &sc, err);
+}
+
+/* The text scan's callback and its context, for text_row. */
+struct text_scan {
+    memory_text_fn *fn;
+    void *ctx;
+};
+
+static int text_row(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    const struct text_scan *sc = ctx;
+    struct memory_text t = { PQgetvalue(r, row, 0), PQgetvalue(r, row, 1) };
+
+    return sc->fn(sc->ctx, &t, err);
+}
+
+int pg_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+                        memory_text_fn *fn, void *ctx, struct err *err)
+{
+    const char *vals[3] = { pg_tenant_key(tenant), subject, kind };
+    struct text_scan sc = { fn, ctx };
+
+    return pg_exec_stream(pg_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals, 0,
+                          text_row, &sc, err);
 }
 
 int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,

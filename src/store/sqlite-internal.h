@@ -238,6 +238,8 @@ int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+                        memory_text_fn *fn, void *ctx, struct err *err);
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                        size_t nids, struct memory **out, size_t *n, struct err *err);
 int sq_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,

@@ -403,6 +403,7 @@ const struct store_ops store_sqlite_ops = {
     .memory_set_embedding = sq_memory_set_embedding,
     .memory_get = sq_memory_get,
     .memory_scan_vectors = sq_memory_scan_vectors,
+    .memory_scan_text = sq_memory_scan_text,
     .memory_get_many = sq_memory_get_many,
     .memory_set_labels = sq_memory_set_labels,
     .qcache_get = sq_qcache_get,

@@ -36,6 +36,16 @@ static const char SQL_MEM_VECTORS[] =
     "SELECT id, created_at, seq, embedding FROM memories "
     "WHERE tenant_id IS ?1 AND subject_id = ?2 AND status = 'active' "
     "AND embedding IS NOT NULL AND (?3 IS NULL OR kind = ?3)";
+/* The text scan, newest first: id and content sit before the vector in the record, so no
+ * overflow page is read. The order is an index walk (created_at from
+ * ix_memories_subject_created_id or ix_memories_active_kind, seq sorted within equal
+ * created_at), so rows come as they are found and a stopped scan reads no further. */
+static const char SQL_MEM_TEXT[] =
+    "SELECT id, content FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "AND status = 'active' AND ?3 IS NULL ORDER BY created_at DESC, seq";
+static const char SQL_MEM_TEXT_KIND[] =
+    "SELECT id, content FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "AND status = 'active' AND kind = ?3 ORDER BY created_at DESC, seq";
 /* By id, the embedding left out; the unary `+` keeps the planner on the id index. */
 static const char SQL_MEM_BY_IDS[] =
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, "
@@ -100,20 +110,33 @@ int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const 
     return ret;
 }
 
+/* The end of a scan: fn's last answer next (0: the rows ran out with rc), the statement
+ * reset. */
+static int scan_end(struct sqlite_store *s, sqlite3_stmt *q, int next, int rc, const char *what,
+                    struct err *err)
+{
+    if (next == 0 && rc != SQLITE_DONE) {
+        sq_fail(s, what, rc, err);
+        next = -1;
+    }
+    sq_reset(q);
+    return next < 0 ? -1 : 0;
+}
+
 int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_MEM_VECTORS, err);
     struct memory_vector row;
-    int rc;
+    int rc = SQLITE_DONE, next = 0;
 
     if (!q)
         return -1;
     sq_bind_tenant(q, 1, tenant);
     sq_bind_str(q, 2, subject);
     sq_bind_str(q, 3, kind);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.seq = sqlite3_column_int64(q, 2);
         row.vec = sqlite3_column_blob(q, 3);
@@ -122,18 +145,34 @@ int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, c
             sq_reset(q);
             return sq_bad_timestamp("memories", err);
         }
-        if (fn(ctx, &row, err) != 0) {
-            sq_reset(q);
-            return -1;
-        }
+        next = fn(ctx, &row, err);
     }
-    if (rc != SQLITE_DONE) {
-        sq_fail(s, "memory vector scan", rc, err);
-        sq_reset(q);
+    return scan_end(s, q, next, rc, "memory vector scan", err);
+}
+
+int sq_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+                        memory_text_fn *fn, void *ctx, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, err);
+    struct memory_text row;
+    int rc = SQLITE_DONE, next = 0;
+
+    if (!q)
         return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, subject);
+    sq_bind_str(q, 3, kind);
+    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        row.id = (const char *)sqlite3_column_text(q, 0);
+        row.content = (const char *)sqlite3_column_text(q, 1);
+        if (!row.id || !row.content) {
+            sq_reset(q);
+            return sq_fail(s, "memory text scan", SQLITE_NOMEM, err);
+        }
+        next = fn(ctx, &row, err);
     }
-    sq_reset(q);
-    return 0;
+    return scan_end(s, q, next, rc, "memory text scan", err);
 }
 
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,

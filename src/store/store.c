@@ -301,6 +301,12 @@ int store_memory_scan_vectors(store *st, const char *tenant, const char *subject
     return st->ops->memory_scan_vectors(st, tenant, subject, kind, fn, ctx, err);
 }
 
+int store_memory_scan_text(store *st, const char *tenant, const char *subject,
+                           const char *kind, memory_text_fn *fn, void *ctx, struct err *err)
+{
+    return st->ops->memory_scan_text(st, tenant, subject, kind, fn, ctx, err);
+}
+
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const char *const *ids, size_t nids, struct memory **out, size_t *n,
                           struct err *err)

@@ -159,8 +159,17 @@ struct memory_vector {
     const unsigned char *vec;    /* the stored vector: float32 values, little-endian */
     size_t bytes;
 };
-/* Called once per row; nonzero stops the scan (the op then returns -1 with err as set). */
+/* Called once per row of a scan: 0 asks for the next row, 1 ends the scan early (the op
+ * returns 0), -1 ends it with err set (the op returns -1). */
 typedef int memory_vector_fn(void *ctx, const struct memory_vector *row, struct err *err);
+
+/* One row of memory_scan_text, valid during the call only. */
+struct memory_text {
+    const char *id;
+    const char *content;
+};
+/* As memory_vector_fn. */
+typedef int memory_text_fn(void *ctx, const struct memory_text *row, struct err *err);
 
 /* What context assembly reads of a subject before it knows the source episodes
  * (spec/behavior.md §10.2), in one op so that PostgreSQL can send it in one round trip. */
@@ -317,6 +326,11 @@ struct store_ops {
     int (*memory_scan_vectors)(store *st, const char *tenant, const char *subject,
                                const char *kind, memory_vector_fn *fn, void *ctx,
                                struct err *err);
+    /* fn for the active memories of (tenant, subject) (kind NULL = every kind), newest first
+     * (memory_list_active's MEMORY_NEWEST_FIRST order), with id and content alone, until fn
+     * ends the scan: what a text filter needs, stopping once it has enough. */
+    int (*memory_scan_text)(store *st, const char *tenant, const char *subject,
+                            const char *kind, memory_text_fn *fn, void *ctx, struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -593,6 +607,8 @@ int store_memory_get(store *st, struct arena *a, const char *tenant, const char 
 int store_memory_scan_vectors(store *st, const char *tenant, const char *subject,
                               const char *kind, memory_vector_fn *fn, void *ctx,
                               struct err *err);
+int store_memory_scan_text(store *st, const char *tenant, const char *subject,
+                           const char *kind, memory_text_fn *fn, void *ctx, struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const char *const *ids, size_t nids, struct memory **out, size_t *n,
                           struct err *err);

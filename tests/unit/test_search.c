@@ -1,6 +1,6 @@
-/* test_search.c - unit tests for service/search's pure parts: the literal case-insensitive
- * matcher of the text path (spec/behavior.md §9). No database; the semantic path's
- * nearest-neighbour query is tested on both backends in test_store_search.c. */
+/* test_search.c - unit tests for service/search's pure part: the literal case-insensitive
+ * matcher of the text path (spec/behavior.md §9). No database; both search paths over a
+ * store are tested on every backend in test_store_search.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,20 +11,6 @@
 #include <string.h>
 
 #include "service/search.h"
-
-static struct memory mem(int n, const char *content, const float *vec, size_t dim)
-{
-    struct memory m;
-
-    memset(&m, 0, sizeof(m));
-    snprintf(m.id, sizeof(m.id), "00000000-0000-4000-8000-%012d", n);
-    m.kind = "profile_fact";
-    m.content = content;
-    m.status = "active";
-    m.embedding = vec;
-    m.embedding_dim = vec ? dim : 0;
-    return m;
-}
 
 static void test_search_contains_is_case_insensitive(void **state)
 {
@@ -58,37 +44,11 @@ static void test_search_contains_is_literal(void **state)
     assert_false(search_contains_ci("Caf\xC3\xA9", "CAF\xC3\x89"));
 }
 
-static void test_search_filter_keeps_order_and_limit(void **state)
-{
-    struct memory m[5] = {
-        mem(1, "Wayne one", NULL, 0), mem(2, "other", NULL, 0), mem(3, "wayne two", NULL, 0),
-        mem(4, "WAYNE three", NULL, 0), mem(5, "no", NULL, 0),
-    };
-
-    (void)state;
-    assert_int_equal(search_filter_text(m, 5, "wayne", 2), 2);
-    assert_string_equal(m[0].content, "Wayne one");
-    assert_string_equal(m[1].content, "wayne two");
-}
-
-static void test_search_filter_no_limit(void **state)
-{
-    struct memory m[3] = {
-        mem(1, "a", NULL, 0), mem(2, "b", NULL, 0), mem(3, "A", NULL, 0),
-    };
-
-    (void)state;
-    assert_int_equal(search_filter_text(m, 3, "a", 0), 2);
-    assert_string_equal(m[1].content, "A");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_contains_is_case_insensitive),
         cmocka_unit_test(test_search_contains_is_literal),
-        cmocka_unit_test(test_search_filter_keeps_order_and_limit),
-        cmocka_unit_test(test_search_filter_no_limit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

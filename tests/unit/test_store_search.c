@@ -1,6 +1,6 @@
-/* test_store_search.c - the store contract suite for the nearest-neighbour reads
- * (memory_scan_vectors, memory_get_many) and search_nearest over them (spec/behavior.md §7.5,
- * §9). Written only against store.h, so it runs unchanged on every backend;
+/* test_store_search.c - the store contract suite for the search reads (memory_scan_vectors,
+ * memory_scan_text, memory_get_many) and the two search paths over them, search_nearest and
+ * search_memories' text path (spec/behavior.md §7.5, §9). Written only against store.h, so it runs unchanged on every backend;
  * ENGRAM_TEST_DATABASE_URL picks the database (default: a fresh SQLite temp file). Every test
  * makes its own subjects and tenants, so a shared database is fine. */
 #include <setjmp.h>
@@ -360,6 +360,129 @@ static void test_search_nearest_width_mismatch(void **state)
     assert_int_equal(store_tx_commit(g.st, &err), 0);
 }
 
+/* ---- the text path ---- */
+
+/* What a text scan saw, stopping after `stop` rows (0 = never). */
+struct texts {
+    struct arena *a;
+    size_t n, stop;
+    const char *id[64], *content[64];
+};
+
+static int see_text(void *ctx, const struct memory_text *row, struct err *err)
+{
+    struct texts *t = ctx;
+
+    (void)err;
+    assert_true(t->n < 64);
+    t->id[t->n] = arena_strdup(t->a, row->id);
+    t->content[t->n] = arena_strdup(t->a, row->content);
+    t->n++;
+    return t->stop && t->n == t->stop;
+}
+
+/* The text scan gives id and content of the active rows in memory_list_active's newest-first
+ * order (created_at descending, insertion order within one created_at), and a callback
+ * answering 1 ends it there without an error. */
+static void test_store_scan_text_order_and_stop(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "text"), *tenant = uniq(a, "tt");
+    struct err err = ERR_INIT;
+    struct texts t = { .a = a };
+    struct memory *list;
+    size_t n, i;
+    int k;
+
+    for (k = 0; k < 12; k++) {
+        struct memory m = make_mem_with(tenant, subj, k % 3 ? "profile_fact" : "procedure",
+                                        arena_printf(a, "content %d", k),
+                                        k == 5 ? "superseded" : "active",
+                                        T0 + (k % 4) * SEC);
+
+        m.embedding = k % 2 ? test_vec(a, DIM, (unsigned)k) : NULL;
+        m.embedding_dim = k % 2 ? DIM : 0;
+        add_mem(&m);
+    }
+    put(NULL, subj, "profile_fact", "active", T0, NULL);   /* another tenant */
+
+    assert_int_equal(store_memory_scan_text(g.st, tenant, subj, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, NULL, MEMORY_NEWEST_FIRST,
+                                              0, 0, &list, &n, &err), 0);
+    assert_int_equal(t.n, 11);
+    assert_int_equal(n, 11);
+    for (i = 0; i < n; i++) {
+        assert_string_equal(t.id[i], list[i].id);
+        assert_string_equal(t.content[i], list[i].content);
+    }
+
+    memset(&t, 0, sizeof(t));
+    t.a = a;
+    assert_int_equal(store_memory_scan_text(g.st, tenant, subj, "procedure", see_text, &t,
+                                            &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, "procedure",
+                                              MEMORY_NEWEST_FIRST, 0, 0, &list, &n, &err), 0);
+    assert_int_equal(t.n, n);
+    for (i = 0; i < n; i++)
+        assert_string_equal(t.id[i], list[i].id);
+
+    memset(&t, 0, sizeof(t));
+    t.a = a;
+    t.stop = 3;
+    assert_int_equal(store_memory_scan_text(g.st, tenant, subj, NULL, see_text, &t, &err), 0);
+    assert_int_equal(t.n, 3);
+    /* the store is at once usable again */
+    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, NULL, MEMORY_NEWEST_FIRST,
+                                              0, 2, &list, &n, &err), 0);
+    assert_int_equal(n, 2);
+}
+
+/* search_memories' text path: the first `limit` active memories, newest first, whose content
+ * contains q literally under ASCII case folding, whole rows; the same as filtering the full
+ * newest-first list. */
+static void test_search_text_matches_filtering_the_list(void **state)
+{
+    static const char *const words[] = { "Wayne Corp", "wayne", "Acme", "WAYNE%", "w_yne",
+                                         "nothing" };
+    static const char *const queries[] = { "wayne", "WAYNE%", "_", "acme", "absent", "e" };
+    struct arena *a = *state;
+    const char *subj = uniq(a, "textsearch"), *tenant = uniq(a, "tx");
+    struct err err = ERR_INIT;
+    struct memory *got, *list;
+    size_t n, nlist, i, j, qi, lim;
+    int k;
+
+    for (k = 0; k < 40; k++) {
+        struct memory m = make_mem_with(tenant, subj, k % 4 ? "profile_fact" : "procedure",
+                                        arena_printf(a, "%d: %s", k, words[k % 6]),
+                                        k % 9 == 4 ? "superseded" : "active",
+                                        T0 + (k % 7) * SEC);
+
+        add_mem(&m);
+    }
+    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, NULL, MEMORY_NEWEST_FIRST,
+                                              0, 0, &list, &nlist, &err), 0);
+    for (qi = 0; qi < sizeof(queries) / sizeof(queries[0]); qi++) {
+        for (lim = 1; lim <= 40; lim += 13) {
+            struct search_query sq = { subj, NULL, queries[qi], 0, lim };
+
+            assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
+            for (i = 0, j = 0; i < nlist && j < lim; i++) {
+                if (!search_contains_ci(list[i].content, queries[qi]))
+                    continue;
+                if (j >= n)
+                    fail_msg("q '%s' limit %zu: %zu rows, want more", queries[qi], lim, n);
+                assert_string_equal(got[j].id, list[i].id);
+                assert_string_equal(got[j].content, list[i].content);
+                assert_string_equal(got[j].status, "active");
+                assert_int_equal(got[j].created_at, list[i].created_at);
+                j++;
+            }
+            assert_int_equal(n, j);
+        }
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -371,6 +494,8 @@ int main(void)
         T(test_search_nearest_order_and_ties),
         T(test_search_nearest_matches_reference),
         T(test_search_nearest_width_mismatch),
+        T(test_store_scan_text_order_and_stop),
+        T(test_search_text_matches_filtering_the_list),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
