@@ -203,10 +203,13 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
         return -1;
     if (store_memory_scan_vectors(st, tenant, subject, kind, score_row, &sc, err) < 0)
         goto done;
+    ret = 0;
+    if (sc.n == 0)   /* no row: rows is NULL */
+        goto done;
     score_pending(&sc);
     qsort(sc.rows, sc.n, sizeof(*sc.rows), cmp_scored);
     keep = limit && limit < sc.n ? limit : sc.n;
-    ret = keep ? fetch_nearest(a, st, tenant, sc.rows, keep, out, dist, n, err) : 0;
+    ret = fetch_nearest(a, st, tenant, sc.rows, keep, out, dist, n, err);
 done:
     store_tx_rollback(st);   /* read only: nothing to keep */
     free(sc.rows);
