@@ -1,8 +1,9 @@
 /* test_store_search.c - the store contract suite for the search reads (memory_scan_vectors,
- * memory_scan_text, memory_get_many) and the two search paths over them, search_nearest and
- * search_memories' text path (spec/behavior.md §7.5, §9). Written only against store.h, so it runs unchanged on every backend;
- * ENGRAM_TEST_DATABASE_URL picks the database (default: a fresh SQLite temp file). Every test
- * makes its own subjects and tenants, so a shared database is fine. */
+ * memory_scan_text, memory_get_many) and the two search paths over them: search_nearest and
+ * search_memories' text path (spec/behavior.md §7.5, §9). Written only against store.h, so it
+ * runs unchanged on every backend; ENGRAM_TEST_DATABASE_URL picks the database (default: a
+ * fresh SQLite temp file). Every test makes its own subjects and tenants, so a shared
+ * database is fine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
