@@ -170,7 +170,8 @@ if pgctl.backend() == "postgres":
         st["phase"] = 3
 
     @test("65.4 once PostgreSQL is back and /readyz is 200, no request fails: stale "
-          "connections are replaced without a 500 (ingest, timeline, context)")
+          "connections are replaced without a 500 (ingest, timeline, context, text and "
+          "semantic search)")
     def _(s):
         st = phase(4)
         srv = st["srv"]
@@ -195,11 +196,16 @@ if pgctl.backend() == "postgres":
             assert time.monotonic() - t0 < BACK_LIMIT_S, "readyz not 200 again"
             time.sleep(0.1)
         sid = st["sid"]
-        # Ingest, timeline, and context (whose reads go out as one pipelined batch).
+        # Ingest, timeline, context (whose reads go out as one pipelined batch), and both
+        # searches (each a read transaction; the scans stream their rows).
         calls = [lambda i: srv.post("/v1/episodes", episode(sid, payload={"after2": i})),
                  lambda i: srv.get("/v1/timeline", query={"subject_id": sid}),
-                 lambda i: srv.post("/v1/context", {"subject_id": sid, "task": "after"})]
-        res = concurrently(6 * WORKERS, lambda i: calls[i % 3](i))
+                 lambda i: srv.post("/v1/context", {"subject_id": sid, "task": "after"}),
+                 lambda i: srv.get("/v1/memories/search", query={"subject_id": sid,
+                                                                 "q": "after"}),
+                 lambda i: srv.get("/v1/memories/search", query={"subject_id": sid, "q": "x",
+                                                                 "semantic": "true"})]
+        res = concurrently(10 * WORKERS, lambda i: calls[i % len(calls)](i))
         bad = [r for r in res if isinstance(r, Exception) or r.status not in (200, 201)]
         assert srv.alive() and srv.proc.pid == st["pid"], "the server exited"
         st["phase"] = 4
