@@ -258,9 +258,12 @@ int pg_subject_delete(store *st, const char *tenant, const char *subject,
  * make the uuid cast fail (a 500) where SQLite simply finds nothing, so callers treat it as
  * "no such row" without asking the server. */
 int pg_id_ok(const char *id);
-/* The usable ids (pg_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting),
- * for one `= ANY($n::uuid[])` parameter; returns how many went in. */
-size_t pg_ids_array(struct buf *b, const char *const *ids, size_t n);
+/* The rows of sql for the usable ids, read with read into *out / *n (size bytes each), in
+ * one round trip. sql takes the ids as a uuid[] in its last parameter: $2 after the tenant
+ * key $1, or $1 alone when tenant_key is NULL. */
+int pg_rows_by_ids(struct pg_store *ps, struct arena *a, const char *sql, const char *tenant_key,
+                   const char *const *ids, size_t nids, size_t size, pg_row_reader *read,
+                   void **out, size_t *n, struct err *err);
 
 int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
                                const char *subject, size_t limit, struct episode **out,

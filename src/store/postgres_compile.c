@@ -15,7 +15,7 @@ static const char SQL_EP_UNCOMPILED[] =
 static const char SQL_EP_RECENT[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at DESC, seq DESC LIMIT $3";
-/* The ids travel as one uuid[] parameter (see pg_ids_array): one round trip for any number. */
+/* The ids travel as one uuid[] parameter (see ids_array): one round trip for any number. */
 static const char SQL_EP_MARK[] =
     "UPDATE episodes SET last_compiled_at = $1 WHERE COALESCE(tenant_id, '') = $2"
     " AND id = ANY($3::uuid[])";
@@ -106,7 +106,9 @@ int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const
     return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
 }
 
-size_t pg_ids_array(struct buf *b, const char *const *ids, size_t n)
+/* The usable ids (pg_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting),
+ * for one `= ANY($n::uuid[])` parameter; returns how many went in. */
+static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
@@ -128,7 +130,7 @@ int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     char when[TS_STR_LEN];
     int ret = 0;
 
-    if (pg_ids_array(&list, ids, n) > 0) {
+    if (ids_array(&list, ids, n) > 0) {
         const char *vals[3] = { pg_ts_param(at, when), pg_tenant_key(tenant), list.data };
 
         ret = pg_exec_void(pg_downcast(st), SQL_EP_MARK, 3, vals, err);
@@ -149,30 +151,40 @@ static size_t keep_tenant(struct episode *eps, size_t n, const char *want)
     return kept;
 }
 
-int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err)
+int pg_rows_by_ids(struct pg_store *ps, struct arena *a, const char *sql, const char *tenant_key,
+                   const char *const *ids, size_t nids, size_t size, pg_row_reader *read,
+                   void **out, size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
-    const char *vals[1] = { NULL };
-    const char *want = pg_tenant_key(tenant);
+    const char *vals[2] = { tenant_key, NULL };
     PGresult *r = NULL;
-    void *rows = NULL;
     int ret = 0;
 
     *n = 0;
-    if (pg_ids_array(&list, ids, nids) == 0) {
-        rows = arena_calloc(a, 1, sizeof(**out));
+    *out = NULL;
+    if (ids_array(&list, ids, nids) == 0) {
+        *out = arena_calloc(a, 1, size);
         goto cleanup;
     }
-    vals[0] = list.data;
-    r = pg_exec(pg_downcast(st), SQL_EP_BY_IDS, 1, vals, err);
-    ret = r ? pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err) : -1;
-    if (ret == 0)
-        *n = keep_tenant(rows, *n, want);
+    vals[tenant_key ? 1 : 0] = list.data;
+    r = pg_exec(ps, sql, tenant_key ? 2 : 1, vals, err);
+    ret = r ? pg_collect_rows(a, r, size, read, out, n, err) : -1;
 cleanup:
     PQclear(r);
     buf_release(&list);
+    return ret;
+}
+
+int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                        size_t nids, struct episode **out, size_t *n, struct err *err)
+{
+    void *rows;
+    int ret = pg_rows_by_ids(pg_downcast(st), a, SQL_EP_BY_IDS, NULL, ids, nids, sizeof(**out),
+                             pg_read_episode, &rows, n, err);
+
     *out = rows;
+    if (ret == 0)
+        *n = keep_tenant(*out, *n, pg_tenant_key(tenant));
     return ret;
 }
 
@@ -282,7 +294,7 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
     for (k = 0; k < r->nkinds; k++)
         buf_printf(&limits, "%s%zu", k ? "," : "", r->limits[k]);
     buf_putc(&limits, '}');
-    (void)pg_ids_array(&extra, r->extra_sources, r->nextra);
+    (void)ids_array(&extra, r->extra_sources, r->nextra);
     svals[2] = kinds.data;
     svals[3] = limits.data;
     svals[4] = extra.data;

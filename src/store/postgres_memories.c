@@ -215,23 +215,10 @@ int pg_memory_scan_text(store *st, const char *tenant, const char *subject, cons
 int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                        size_t nids, struct memory **out, size_t *n, struct err *err)
 {
-    struct buf list = BUF_INIT;
-    const char *vals[2] = { pg_tenant_key(tenant), NULL };
-    PGresult *r = NULL;
-    void *rows = NULL;
-    int ret = 0;
+    void *rows;
+    int ret = pg_rows_by_ids(pg_downcast(st), a, SQL_MEM_BY_IDS, pg_tenant_key(tenant), ids,
+                             nids, sizeof(**out), pg_read_memory, &rows, n, err);
 
-    *n = 0;
-    if (pg_ids_array(&list, ids, nids) == 0) {
-        rows = arena_calloc(a, 1, sizeof(**out));
-        goto cleanup;
-    }
-    vals[1] = list.data;
-    r = pg_exec(pg_downcast(st), SQL_MEM_BY_IDS, 2, vals, err);
-    ret = r ? pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, n, err) : -1;
-cleanup:
-    PQclear(r);
-    buf_release(&list);
     *out = rows;
     return ret;
 }

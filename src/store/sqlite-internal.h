@@ -207,10 +207,13 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
                              int64_t at, struct err *err);
 int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
                            size_t limit, struct episode **out, size_t *n, struct err *err);
-/* The usable ids (canonical lower-case UUIDs; the PostgreSQL backend skips the same) as a
- * JSON array of strings into b, for `id IN (SELECT value FROM json_each(?))`: one statement
- * for any number of ids. Returns how many went in. */
-size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n);
+/* The rows of sql (?1 the tenant, ?2 a JSON array of ids, as `id IN (SELECT value FROM
+ * json_each(?2))`) for the usable ids (canonical lower-case UUIDs; the PostgreSQL backend
+ * skips the same), read with read into *out / *n (size bytes each): one statement for any
+ * number of ids. */
+int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
+                   const char *const *ids, size_t nids, size_t size, sq_row_reader *read,
+                   void **out, size_t *n, struct err *err);
 int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err);
 int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);

@@ -13,7 +13,7 @@ static const char SQL_EP_UNCOMPILED[] =
 static const char SQL_EP_RECENT[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
     "ORDER BY created_at DESC, seq DESC LIMIT ?3";
-/* The ids travel as one JSON array (see sq_ids_json), so either statement is one step however
+/* The ids travel as one JSON array (see ids_json), so either statement is one step however
  * many ids there are. `id IN (…)` probes the unique index on id for each; the unary `+` keeps
  * the planner off the tenant index, which would scan every episode of the tenant. */
 static const char SQL_EP_MARK[] =
@@ -81,7 +81,9 @@ static int id_ok(const char *id)
     return 1;
 }
 
-size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n)
+/* The usable ids as a JSON array of strings into b, for `id IN (SELECT value FROM
+ * json_each(?))`: one statement for any number of ids. Returns how many went in. */
+static size_t ids_json(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
@@ -104,7 +106,7 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     sqlite3_stmt *q;
     int ret = 0;
 
-    if (sq_ids_json(&list, ids, n) == 0)
+    if (ids_json(&list, ids, n) == 0)
         goto cleanup;
     ret = -1;
     q = sq_stmt(s, SQL_EP_MARK, err);
@@ -119,30 +121,40 @@ cleanup:
     return ret;
 }
 
-int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err)
+int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
+                   const char *const *ids, size_t nids, size_t size, sq_row_reader *read,
+                   void **out, size_t *n, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
     struct buf list = BUF_INIT;
+    size_t used = ids_json(&list, ids, nids);
     sqlite3_stmt *q;
-    size_t used = sq_ids_json(&list, ids, nids);
-    void *rows = NULL;
     int ret = 0;
 
     *n = 0;
+    *out = NULL;
     if (used == 0) {
-        rows = arena_calloc(a, 1, sizeof(**out));
+        *out = arena_calloc(a, 1, size);
         goto cleanup;
     }
     ret = -1;
-    q = sq_stmt(s, SQL_EP_BY_IDS, err);
+    q = sq_stmt(s, sql, err);
     if (!q)
         goto cleanup;
     sq_bind_tenant(q, 1, tenant);
     sq_bind_str(q, 2, list.data);
-    ret = sq_collect_rows(s, a, q, sizeof(**out), used, sq_read_episode, &rows, n, err);
+    ret = sq_collect_rows(s, a, q, size, used, read, out, n, err);
 cleanup:
     buf_release(&list);
+    return ret;
+}
+
+int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                        size_t nids, struct episode **out, size_t *n, struct err *err)
+{
+    void *rows;
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_EP_BY_IDS, tenant, ids, nids,
+                             sizeof(**out), sq_read_episode, &rows, n, err);
+
     *out = rows;
     return ret;
 }

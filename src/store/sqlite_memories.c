@@ -123,19 +123,30 @@ static int scan_end(struct sqlite_store *s, sqlite3_stmt *q, int next, int rc, c
     return next < 0 ? -1 : 0;
 }
 
+/* A scan's statement, bound: ?1 tenant, ?2 subject, ?3 kind (NULL = every kind). */
+static sqlite3_stmt *scan_start(struct sqlite_store *s, const char *sql, const char *tenant,
+                                const char *subject, const char *kind, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_str(q, 2, subject);
+        sq_bind_str(q, 3, kind);
+    }
+    return q;
+}
+
 int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_VECTORS, err);
+    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, tenant, subject, kind, err);
     struct memory_vector row;
     int rc = SQLITE_DONE, next = 0;
 
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    sq_bind_str(q, 3, kind);
     while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.seq = sqlite3_column_int64(q, 2);
@@ -154,15 +165,13 @@ int sq_memory_scan_text(store *st, const char *tenant, const char *subject, cons
                         memory_text_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, err);
+    sqlite3_stmt *q = scan_start(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, tenant, subject,
+                                 kind, err);
     struct memory_text row;
     int rc = SQLITE_DONE, next = 0;
 
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    sq_bind_str(q, 3, kind);
     while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.content = (const char *)sqlite3_column_text(q, 1);
@@ -178,27 +187,10 @@ int sq_memory_scan_text(store *st, const char *tenant, const char *subject, cons
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                        size_t nids, struct memory **out, size_t *n, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    struct buf list = BUF_INIT;
-    size_t used = sq_ids_json(&list, ids, nids);
-    sqlite3_stmt *q;
-    void *rows = NULL;
-    int ret = 0;
+    void *rows;
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_MEM_BY_IDS, tenant, ids, nids,
+                             sizeof(**out), sq_read_memory, &rows, n, err);
 
-    *n = 0;
-    if (used == 0) {
-        rows = arena_calloc(a, 1, sizeof(**out));
-        goto cleanup;
-    }
-    ret = -1;
-    q = sq_stmt(s, SQL_MEM_BY_IDS, err);
-    if (!q)
-        goto cleanup;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, list.data);
-    ret = sq_collect_rows(s, a, q, sizeof(**out), used, sq_read_memory, &rows, n, err);
-cleanup:
-    buf_release(&list);
     *out = rows;
     return ret;
 }
