@@ -7,7 +7,6 @@
 
 #include "api/validate.h"
 #include "service/backup.h"
-#include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -16,26 +15,13 @@
 
 /* ---- export ---- */
 
-/* One streamed export: it owns a connection of its own, because the read transaction stays
- * open between stream callbacks while this worker thread serves other connections, and
- * those use the thread's connection (store_thread()) with transactions of their own. */
+/* One streamed export: it runs on a connection of its own (backup_export_begin_own), because
+ * the read transaction stays open between stream callbacks while this worker thread serves
+ * other connections. */
 struct export_stream {
-    store *st;
     struct backup_export *x;
     char request_id[REQUEST_ID_MAX + 1];
 };
-
-static store *open_own_connection(struct err *err)
-{
-    char *conninfo = NULL;
-    const struct store_ops *ops = store_backend_for(cfg->database_url, &conninfo, err);
-    store *st = NULL;
-
-    if (ops && store_open(ops, conninfo, &st, err) < 0)
-        st = NULL;
-    free(conninfo);
-    return st;
-}
 
 static int export_fill(void *ctx, struct buf *out)
 {
@@ -61,7 +47,6 @@ static void export_free(void *ctx)
     struct export_stream *es = ctx;
 
     backup_export_free(es->x);
-    store_close(es->st);
     free(es);
 }
 
@@ -88,21 +73,13 @@ int api_admin_export(struct req *req)
     struct export_stream *es;
     struct backup_export *x;
     struct vctx v;
-    store *st;
 
     v_init(&v, req->arena);
     o.subject = v_path_string(&v, req, 0, "subject_id", (struct v_str){ .min = 1 });
-    if (v_finish(&v, &req->err) < 0 || export_scope(req, &o) < 0)
+    if (v_finish(&v, &req->err) < 0 || export_scope(req, &o) < 0 ||
+        backup_export_begin_own(&o, &x, &req->err) < 0)
         return -1;
-    st = open_own_connection(&req->err);
-    if (!st)
-        return -1;
-    if (backup_export_begin(st, &o, &x, &req->err) < 0) {
-        store_close(st);
-        return -1;
-    }
     es = xcalloc(1, sizeof(*es));
-    es->st = st;
     es->x = x;
     memcpy(es->request_id, req->request_id, sizeof(es->request_id));
     if (http_reply_stream(req, 200, "application/json", export_fill, export_free, es) < 0)

@@ -279,7 +279,7 @@ static int range_check(struct vctx *v, const struct jv *raw, struct jv *loc, str
     return 0;
 }
 
-/* A JSON number as an integer the way the jansson-based validator read it: an int64 as it is,
+/* A JSON number as an integer, as the validator has always read it: an int64 as it is,
  * a larger integer or a real through its double when that is integral and below 9e15. */
 static int number_as_int(const struct jv *raw, int64_t *x)
 {
@@ -322,7 +322,7 @@ int v_int_value(struct vctx *v, const struct jv *raw, struct jv *loc, struct v_i
 }
 
 /* A query value as a JSON string for the value validators (an invalid UTF-8 value reads as
- * "", as jansson refused it before). */
+ * "", as it always has). */
 static struct jv *query_value(struct vctx *v, const char *s)
 {
     size_t n = strlen(s);

@@ -554,3 +554,9 @@ int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct e
         return 0;
     return store_job_delete(st, f, deleted, err);
 }
+
+int jobs_count_by_status(struct arena *a, store *st, struct status_count **out, size_t *n,
+                         struct err *err)
+{
+    return store_job_count_by_status(st, a, out, n, err);
+}

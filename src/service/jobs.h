@@ -40,5 +40,8 @@ int jobs_list(struct arena *a, store *st, const struct jobs_query *q, struct job
 /* Delete the finished jobs matching f: at least one filter is required (400), and a status
  * filter must be completed or failed (400). *deleted = how many. */
 int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+/* Compile jobs per status in every tenant (for the metrics gauges). */
+int jobs_count_by_status(struct arena *a, store *st, struct status_count **out, size_t *n,
+                         struct err *err);
 
 #endif
