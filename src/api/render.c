@@ -87,43 +87,44 @@ struct jv *render_memory(struct arena *a, const struct memory *m)
     return o;
 }
 
-/* The buffer's text as a raw node in the arena; the buffer is released. */
-static struct jv *raw_of(struct arena *a, struct buf *b)
+static void put_episode(struct buf *out, const void *item)
 {
-    struct jv *v = jv_rawn(a, b->data, b->len);
+    render_episode_to(out, item);
+}
 
-    buf_release(b);
+static void put_memory(struct buf *out, const void *item)
+{
+    render_memory_to(out, item);
+}
+
+/* The n items of size bytes at items, each written by put, as one raw array node. */
+static struct jv *render_array(struct arena *a, const void *items, size_t n, size_t size,
+                               void (*put)(struct buf *, const void *))
+{
+    struct buf b = BUF_INIT;
+    struct jv *v;
+    size_t i;
+
+    buf_putc(&b, '[');
+    for (i = 0; i < n; i++) {
+        if (i)
+            buf_putc(&b, ',');
+        put(&b, (const char *)items + i * size);
+    }
+    buf_putc(&b, ']');
+    v = jv_rawn(a, b.data, b.len);
+    buf_release(&b);
     return v;
 }
 
 struct jv *render_episodes(struct arena *a, const struct episode *eps, size_t n)
 {
-    struct buf b = BUF_INIT;
-    size_t i;
-
-    buf_putc(&b, '[');
-    for (i = 0; i < n; i++) {
-        if (i)
-            buf_putc(&b, ',');
-        render_episode_to(&b, &eps[i]);
-    }
-    buf_putc(&b, ']');
-    return raw_of(a, &b);
+    return render_array(a, eps, n, sizeof(*eps), put_episode);
 }
 
 struct jv *render_memories(struct arena *a, const struct memory *mems, size_t n)
 {
-    struct buf b = BUF_INIT;
-    size_t i;
-
-    buf_putc(&b, '[');
-    for (i = 0; i < n; i++) {
-        if (i)
-            buf_putc(&b, ',');
-        render_memory_to(&b, &mems[i]);
-    }
-    buf_putc(&b, ']');
-    return raw_of(a, &b);
+    return render_array(a, mems, n, sizeof(*mems), put_memory);
 }
 
 /* ---- the same shapes written straight into a buffer (hot responses: no tree) ----
