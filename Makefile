@@ -28,7 +28,7 @@ CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
-SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/service/*.c src/api/*.c src/http/*.c \
+SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/store/sqlite/*.c src/store/postgres/*.c src/service/*.c src/api/*.c src/http/*.c \
                                 src/cli/*.c))
 LIB_OBJ  := $(SRC:%.c=$(OUT)/%.o)
 MAIN_OBJ := $(OUT)/src/main.o

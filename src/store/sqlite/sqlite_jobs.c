@@ -1,6 +1,6 @@
 /* sqlite_jobs.c - SQLite backend: compile jobs (the compile_jobs table): insert, read, the
  * worker's lease-based claim, renew and finish, retention purge, and the readiness count. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <stdio.h>
 
