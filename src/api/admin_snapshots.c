@@ -177,7 +177,7 @@ static int parse_create(struct req *req, struct snapshot_create_in *in)
     opt_int(&v, body, "version", 0, &in->version, &present);
     meta = jv_object_get(body, "metadata");
     if (meta && jv_type(meta) != JV_NULL)
-        meta = v_object(&v, body, v_loc(&v, "body", "metadata"), 0);
+        meta = v_object(&v, body, v_loc(&v, "body", "metadata"), V_OPTIONAL);
     else
         meta = NULL;
     in->source_tenant = v_string(&v, body, v_loc(&v, "body", "source_tenant_id"),

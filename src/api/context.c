@@ -45,8 +45,7 @@ static int parse_context_request(struct req *req, struct context_request *rq, st
 }
 
 /* The response is written straight into the reply buffer: building it as a tree, writing
- * and freeing that took two thirds of a context request's instructions (measured with
- * jansson). */
+ * and freeing that once took two thirds of a context request's instructions. */
 
 static void put_key(struct buf *out, const char *key, int first)
 {

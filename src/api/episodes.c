@@ -62,8 +62,8 @@ static void parse_episode(struct vctx *v, struct arena *a, const struct jv *obj,
     ep->type = v_string(v, obj, loc_of(v, at, "type"),
                         (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 128 });
     v_object(v, obj, loc_of(v, at, "payload"), V_REQUIRED);
-    v_object(v, obj, loc_of(v, at, "metadata"), 0);
-    v_object(v, obj, loc_of(v, at, "provenance"), 0);
+    v_object(v, obj, loc_of(v, at, "metadata"), V_OPTIONAL);
+    v_object(v, obj, loc_of(v, at, "provenance"), V_OPTIONAL);
     ep->session_id = v_string(v, obj, loc_of(v, at, "session_id"),
                               (struct v_str){ .flags = V_NULLABLE, .max = 256 });
     ep->idempotency_key = idempotency_key(v, obj, at);

@@ -22,6 +22,7 @@ struct vctx {
 };
 
 enum v_flags {
+    V_OPTIONAL = 0,       /* none of the below: a missing key is no problem */
     V_REQUIRED = 1 << 0,  /* a missing key is a "missing" problem */
     V_NULLABLE = 1 << 1,  /* an explicit null is accepted (and read as absent) */
 };
