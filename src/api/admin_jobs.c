@@ -10,19 +10,11 @@
 #include "util/jv.h"
 #include "util/log.h"
 
-/* A filter query parameter. An empty value is no filter, as in the reference. */
-static const char *filter_param(struct req *req, const char *name)
-{
-    const char *v = req_query(req, name);
-
-    return v && *v ? v : NULL;
-}
-
 static void read_filter(struct req *req, struct job_filter *f)
 {
-    f->status = filter_param(req, "status");
-    f->subject_id = filter_param(req, "subject_id");
-    f->tenant_id = filter_param(req, "tenant_id");
+    f->status = req_query_filter(req, "status");
+    f->subject_id = req_query_filter(req, "subject_id");
+    f->tenant_id = req_query_filter(req, "tenant_id");
 }
 
 static struct jv *render_job(struct arena *a, const struct compile_job *job)

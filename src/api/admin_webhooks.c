@@ -30,19 +30,11 @@ static struct jv *render_event(struct arena *a, const struct webhook_event *ev, 
     return o;
 }
 
-/* A filter query parameter: absent and empty both mean "no filter". */
-static const char *filter_param(struct req *req, const char *name)
-{
-    const char *v = req_query(req, name);
-
-    return v && *v ? v : NULL;
-}
-
 static void read_filter(struct req *req, struct webhook_filter *f)
 {
-    f->status = filter_param(req, "status");
-    f->event = filter_param(req, "event_type");
-    f->tenant = filter_param(req, "tenant_id");
+    f->status = req_query_filter(req, "status");
+    f->event = req_query_filter(req, "event_type");
+    f->tenant = req_query_filter(req, "tenant_id");
 }
 
 /* GET /admin/webhooks?status=&event_type=&tenant_id=&limit=&offset= */
