@@ -465,6 +465,99 @@ static void test_llm_batch_limits(void **state)
     arena_free(a);
 }
 
+/* The request bytes, exactly: keys in this order, no spaces, the temperature as Python prints
+ * a float (1 is 1.0), non-ASCII raw and control characters as lower-case \u00xx escapes. */
+static void test_llm_request_bytes(void **state)
+{
+    static const char head[] =
+        "{\"model\":\"gpt-test\",\"temperature\":1.0,\"max_tokens\":500,"
+        "\"response_format\":{\"type\":\"json_object\"},"
+        "\"messages\":[{\"role\":\"system\",\"content\":\"";
+    static const char tail[] =
+        "--- Episode 0 ---\\ncaf\xc3\xa9 \\u001f \\\"q\\\" \\\\ \xf0\x9f\x98\x80\"}]}";
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    struct episode ep;
+    struct memory *m;
+    size_t n, len;
+    const char *body;
+
+    (void)state;
+    configure(answer_canned);
+    canned = "{\"memories\": []}";
+    tcfg.llm_temperature = 1.0;
+    ep = make_episode(a, "caf\xc3\xa9 \x1f \"q\" \\ \xf0\x9f\x98\x80", 0);
+    assert_int_equal(compile_llm(a, &ep, 1, NULL, NOW, &m, &n, &err), 0);
+    tcfg.llm_temperature = 0.1;
+    assert_int_equal(fake_calls(), 1);
+    body = fk.bodies[0];
+    len = strlen(body);
+    assert_memory_equal(body, head, sizeof(head) - 1);
+    assert_true(len > sizeof(tail) - 1);
+    assert_string_equal(body + len - (sizeof(tail) - 1), tail);
+    assert_non_null(strstr(body, "\"},{\"role\":\"user\",\"content\":\""));
+    arena_free(a);
+}
+
+/* Embeddings: the request bytes, vectors placed by "index", numbers of every JSON spelling
+ * read as Python reads them, and the answers that are refused. */
+static const char *vectors_answer;   /* the body answer_vectors returns */
+
+static void answer_vectors(int n, const char *path, const char *body, int *status,
+                           struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)body, (void)status, (void)delay;
+    buf_puts(resp, vectors_answer);
+}
+
+static void test_llm_embed_bytes_and_numbers(void **state)
+{
+    const char *texts[] = { "caf\xc3\xa9", "a\x1f" "b" };
+    const char *bad_utf8[] = { "ok", "\xed\xa0\x80" };   /* an encoded surrogate */
+    struct err err = ERR_INIT;
+    float v[8];
+
+    (void)state;
+    configure(answer_vectors);
+    vectors_answer = "{\"data\": [{\"index\": 1, \"embedding\": [0.5, 1, 2, 3]},"
+                     " {\"index\": 0, \"embedding\": [1E0, -0, 1e-400, 123456789012345678901]}],"
+                     " \"model\": \"m\", \"usage\": {\"total_tokens\": 99999999999999999999}}";
+    assert_int_equal(llm_embed("m", texts, 2, 4, v, &err), 0);
+    assert_string_equal(fk.bodies[0], "{\"model\":\"m\",\"input\":[\"caf\xc3\xa9\","
+                                      "\"a\\u001fb\"],\"dimensions\":4}");
+    assert_true(v[0] == 1.0f && v[1] == 0.0f && v[2] == 0.0f);
+    assert_true(v[3] == (float)123456789012345678901.0);
+    assert_true(v[4] == 0.5f && v[5] == 1.0f && v[6] == 2.0f && v[7] == 3.0f);
+
+    /* An index beyond 64 bits is a bad index, not a parse failure of the whole answer. */
+    vectors_answer = "{\"data\": [{\"index\": 18446744073709551616, \"embedding\": [1, 2, 3, 4]}]}";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "bad index"));
+    err_release(&err);
+    /* Indexes that are not all integers: the answer's order. */
+    vectors_answer = "{\"data\": [{\"index\": 1.0, \"embedding\": [1, 2, 3, 4]},"
+                     " {\"index\": 0, \"embedding\": [5, 6, 7, 8]}]}";
+    assert_int_equal(llm_embed("m", texts, 2, 4, v, &err), 0);
+    assert_true(v[0] == 1.0f && v[4] == 5.0f);
+    vectors_answer = "[1, 2]";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "no data array"));
+    err_release(&err);
+    vectors_answer = "\"data\"";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "invalid JSON"));
+    err_release(&err);
+    vectors_answer = "{\"data\": [{\"embedding\": [1, 2, \"3\", 4]}]}";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "wrong dimensions"));
+    err_release(&err);
+    fake_reset();
+    assert_int_equal(llm_embed("m", bad_utf8, 2, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "input 1 is not valid UTF-8"));
+    assert_int_equal(fake_calls(), 0);
+    err_release(&err);
+}
+
 /* ---- reply parsing ---- */
 
 /* Compile two episodes ("first episode", "second episode") against the canned reply. */
@@ -595,6 +688,34 @@ static void test_llm_parse_items(void **state)
 
     assert_string_equal(m[8].kind, "procedure");
     assert_non_null(strstr(m[8].source_episode_ids, eps[0].id));
+    arena_free(a);
+}
+
+/* Numbers in a reply as Python's json module reads them: integers of any size, reals beyond
+ * the double range (inf, then clamped), 1 vs 1.0 kept apart when rendered as text. Such a
+ * reply used to fail to parse (jansson) and fell back to the heuristic compiler. */
+static void test_llm_parse_numbers_as_python(void **state)
+{
+    struct arena *a = arena_new();
+    struct episode eps[2];
+    struct memory *m;
+
+    (void)state;
+    assert_int_equal(compile_canned(a, "{\"memories\": ["
+                                       "{\"content\": 123456789012345678901234567890, "
+                                       "\"episode_index\": 18446744073709551617, "
+                                       "\"confidence\": 1e400},"
+                                       "{\"content\": \"tiny\", \"confidence\": 1E-400, "
+                                       "\"episode_index\": 1},"
+                                       "{\"content\": [1.0, 1E2, -0, 1], \"confidence\": 0}]}",
+                                    eps, &m), 3);
+    assert_string_equal(m[0].content, "123456789012345678901234567890");
+    assert_non_null(strstr(m[0].source_episode_ids, eps[0].id));
+    assert_true(m[0].confidence == 1.0);
+    assert_string_equal(m[1].content, "tiny");
+    assert_true(m[1].confidence == 0.0);
+    assert_non_null(strstr(m[1].source_episode_ids, eps[1].id));
+    assert_string_equal(m[2].content, "1.0\n100.0\n0\n1");
     arena_free(a);
 }
 
@@ -801,6 +922,9 @@ int main(void)
         cmocka_unit_test(test_llm_url),
         cmocka_unit_test(test_llm_post_retries),
         cmocka_unit_test(test_llm_chat_content),
+        cmocka_unit_test(test_llm_request_bytes),
+        cmocka_unit_test(test_llm_embed_bytes_and_numbers),
+        cmocka_unit_test(test_llm_parse_numbers_as_python),
         cmocka_unit_test(test_llm_batching),
         cmocka_unit_test(test_llm_batch_limits),
         cmocka_unit_test(test_llm_parse_envelopes),
