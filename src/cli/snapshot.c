@@ -3,6 +3,7 @@
  * service/snapshots.c and service/cleanup.c on the database named by STATEWAVE_DATABASE_URL,
  * exactly as the admin endpoints do it, and the JSON printed is theirs. */
 #include "cli/snapshot.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,6 @@
 #define PERSONAS_MAX_BYTES (16u * 1024 * 1024)
 #define EPISODE_SPACING_US INT64_C(60000000)   /* bootstrap episodes lie a minute apart */
 
-extern char **environ;
 
 const char cmd_snapshot_usage[] =
     "usage: engram snapshot create --name N --source S [--version V] [--metadata JSON]\n"
@@ -71,69 +71,7 @@ const char cmd_cleanup_usage[] =
     "\n"
     "Exits 1 when the cleanup fails, 2 on a usage error.\n";
 
-static struct config config;
-
-/* ---- set-up, arguments, output ---- */
-
-/* Configuration, the store, and the schema, as `engram serve` would have them. */
-static store *setup(struct err *err)
-{
-    struct migrate_result mr;
-    store *st;
-
-    if (config_load(&config, environ, ".env", err) < 0) {
-        fprintf(stderr, "engram: configuration error: %s\n", err->msg);
-        return NULL;
-    }
-    cfg = &config;
-    log_setup((enum log_level)config.log_level, config.debug);
-    if (store_setup(config.database_url, err) < 0) {
-        fprintf(stderr, "engram: configuration error: STATEWAVE_DATABASE_URL: %s\n", err->msg);
-        config_release(&config);
-        return NULL;
-    }
-    st = store_thread(err);
-    if (!st || store_migrate(st, &mr, err) < 0) {
-        fprintf(stderr, "engram: cannot open the database: %s\n", err->msg);
-        store_shutdown();
-        config_release(&config);
-        return NULL;
-    }
-    return st;
-}
-
-static void teardown(void)
-{
-    store_shutdown();
-    config_release(&config);
-}
-
-/* Whether argv[*i] is option name (`--opt V` or `--opt=V`). When it is, *value is its value
- * (*i moves past it), or NULL when the value is missing; otherwise *value is untouched. */
-static int is_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (strcmp(argv[*i], name) != 0)
-        return 0;
-    *value = *i + 1 < argc ? argv[++*i] : NULL;
-    return 1;
-}
-
-static int wants_help(int argc, char **argv, int from)
-{
-    int i;
-
-    for (i = from; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    }
-    return 0;
-}
+/* ---- arguments, output ---- */
 
 /* A whole decimal integer in [min, max]. */
 static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -196,15 +134,15 @@ static int parse_create(int argc, char **argv, struct create_args *c)
     c->in.source_all_tenants = 1;
     for (i = 3; i < argc; i++) {
         v = argv[i];
-        if (is_option(argc, argv, &i, "--name", &v))
+        if (cli_is_option(argc, argv, &i, "--name", &v))
             c->in.name = v;
-        else if (is_option(argc, argv, &i, "--source", &v))
+        else if (cli_is_option(argc, argv, &i, "--source", &v))
             c->in.source_subject = v;
-        else if (is_option(argc, argv, &i, "--version", &v))
+        else if (cli_is_option(argc, argv, &i, "--version", &v))
             version = v;
-        else if (is_option(argc, argv, &i, "--metadata", &v))
+        else if (cli_is_option(argc, argv, &i, "--metadata", &v))
             c->metadata = v;
-        else if (is_option(argc, argv, &i, "--source-tenant", &v))
+        else if (cli_is_option(argc, argv, &i, "--source-tenant", &v))
             c->in.source_tenant = v;
         else
             return usage_error("snapshot create: unexpected argument");
@@ -259,7 +197,7 @@ static int snapshot_create_cmd(int argc, char **argv)
         arena_free(a);
         return 2;
     }
-    st = setup(&err);
+    st = cli_setup_store(&err);
     if (st) {
         if (snapshots_create(a, st, &c.in, &res, &err) < 0) {
             fprintf(stderr, "engram: snapshot create failed: %s\n", err.msg);
@@ -267,7 +205,7 @@ static int snapshot_create_cmd(int argc, char **argv)
             print_json(api_snapshot_create_json(&res));
             ret = 0;
         }
-        teardown();
+        cli_teardown();
     }
     err_release(&err);
     arena_free(a);
@@ -288,7 +226,7 @@ static int snapshot_list_cmd(int argc, char **argv)
     (void)argv;
     if (argc > 3)
         return usage_error("snapshot list takes no arguments");
-    st = setup(&err);
+    st = cli_setup_store(&err);
     if (!st) {
         err_release(&err);
         return 1;
@@ -301,7 +239,7 @@ static int snapshot_list_cmd(int argc, char **argv)
         ret = 0;
     }
     arena_free(a);
-    teardown();
+    cli_teardown();
     err_release(&err);
     return ret;
 }
@@ -317,15 +255,15 @@ static int parse_restore(int argc, char **argv, struct snapshot_restore_in *in,
     memset(in, 0, sizeof(*in));
     for (i = 3; i < argc; i++) {
         v = argv[i];
-        if (is_option(argc, argv, &i, "--id", &v))
+        if (cli_is_option(argc, argv, &i, "--id", &v))
             raw_id = v;
-        else if (is_option(argc, argv, &i, "--name", &v))
+        else if (cli_is_option(argc, argv, &i, "--name", &v))
             in->name = v;
-        else if (is_option(argc, argv, &i, "--version", &v))
+        else if (cli_is_option(argc, argv, &i, "--version", &v))
             version = v;
-        else if (is_option(argc, argv, &i, "--target", &v))
+        else if (cli_is_option(argc, argv, &i, "--target", &v))
             in->target_subject = v;
-        else if (is_option(argc, argv, &i, "--target-tenant", &v))
+        else if (cli_is_option(argc, argv, &i, "--target-tenant", &v))
             in->target_tenant = v;
         else
             return usage_error("snapshot restore: unexpected argument");
@@ -358,7 +296,7 @@ static int snapshot_restore_cmd(int argc, char **argv)
     rc = parse_restore(argc, argv, &in, id);
     if (rc)
         return rc;
-    st = setup(&err);
+    st = cli_setup_store(&err);
     if (!st) {
         err_release(&err);
         return 1;
@@ -371,7 +309,7 @@ static int snapshot_restore_cmd(int argc, char **argv)
         ret = 0;
     }
     arena_free(a);
-    teardown();
+    cli_teardown();
     err_release(&err);
     return ret;
 }
@@ -676,7 +614,7 @@ static int snapshot_bootstrap_cmd(int argc, char **argv)
         buf_release(&text);
         return 1;
     }
-    st = setup(&err);
+    st = cli_setup_store(&err);
     if (st && compiler_setup(&err) == 0) {
         if (embed_setup(&err) == 0) {
             ret = bootstrap_all(st, argv[3], &text);
@@ -689,7 +627,7 @@ static int snapshot_bootstrap_cmd(int argc, char **argv)
         fprintf(stderr, "engram: snapshot bootstrap: %s\n", err.msg);
     }
     if (st)
-        teardown();
+        cli_teardown();
     buf_release(&text);
     err_release(&err);
     return ret;
@@ -700,7 +638,7 @@ int cmd_snapshot(int argc, char **argv)
     const char *sub = argc > 2 ? argv[2] : NULL;
 
     if (!sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
-        strcmp(sub, "help") == 0 || wants_help(argc, argv, 3)) {
+        strcmp(sub, "help") == 0 || cli_wants_help(argc, argv, 3)) {
         fputs(cmd_snapshot_usage, sub ? stdout : stderr);
         return sub ? 0 : 2;
     }
@@ -728,12 +666,12 @@ static int parse_cleanup(int argc, char **argv, struct cleanup_in *in)
     in->all_tenants = 1;
     for (i = 2; i < argc; i++) {
         v = argv[i];
-        if (is_option(argc, argv, &i, "--prefix", &v)) {
+        if (cli_is_option(argc, argv, &i, "--prefix", &v)) {
             in->prefix = v;
-        } else if (is_option(argc, argv, &i, "--max-age-hours", &v)) {
+        } else if (cli_is_option(argc, argv, &i, "--max-age-hours", &v)) {
             if (v && parse_int(v, 0, INT64_MAX, &in->max_age_hours) < 0)
                 return -1;
-        } else if (is_option(argc, argv, &i, "--tenant", &v)) {
+        } else if (cli_is_option(argc, argv, &i, "--tenant", &v)) {
             in->tenant = v;
             in->all_tenants = 0;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
@@ -760,7 +698,7 @@ int cmd_cleanup(int argc, char **argv)
         fputs(cmd_cleanup_usage, stderr);
         return 2;
     }
-    st = setup(&err);
+    st = cli_setup_store(&err);
     if (!st) {
         err_release(&err);
         return 1;
@@ -773,7 +711,7 @@ int cmd_cleanup(int argc, char **argv)
         ret = 0;
     }
     arena_free(a);
-    teardown();
+    cli_teardown();
     err_release(&err);
     return ret;
 }
