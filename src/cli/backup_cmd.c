@@ -305,27 +305,14 @@ static int check_targets(const struct import_args *a)
 /* Read all of fd into b, refusing more than the import cap (§3.2 step 0). */
 static int read_all(int fd, const char *name, struct buf *b)
 {
-    char chunk[65536];
+    int rc = cli_read_all(fd, cfg->import_max_bytes, b);
 
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fprintf(stderr, "engram: import failed: cannot read '%s': %s\n", name,
-                    strerror(errno));
-            return -1;
-        }
-        if (n == 0)
-            return 0;
-        if (b->len + (size_t)n > cfg->import_max_bytes) {
-            fprintf(stderr, "engram: import failed: '%s' is larger than %zu bytes "
-                    "(STATEWAVE_MEMORY_IMPORT_MAX_BYTES)\n", name, cfg->import_max_bytes);
-            return -1;
-        }
-        buf_append(b, chunk, (size_t)n);
-    }
+    if (rc < 0)
+        fprintf(stderr, "engram: import failed: cannot read '%s': %s\n", name, strerror(errno));
+    else if (rc > 0)
+        fprintf(stderr, "engram: import failed: '%s' is larger than %zu bytes "
+                "(STATEWAVE_MEMORY_IMPORT_MAX_BYTES)\n", name, cfg->import_max_bytes);
+    return rc == 0 ? 0 : -1;
 }
 
 static int read_document(const char *file, struct buf *b)

@@ -1,8 +1,10 @@
 /* cli.c - the set-up and argument helpers the commands share (see cli.h). */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/config.h"
 #include "util/log.h"
@@ -80,4 +82,29 @@ int cli_wants_help(int argc, char **argv, int from)
             return 1;
     }
     return 0;
+}
+
+int cli_usage_error(const char *usage, const char *what)
+{
+    fprintf(stderr, "engram: %s\n\n%s", what, usage);
+    return 2;
+}
+
+int cli_read_all(int fd, size_t max, struct buf *b)
+{
+    char chunk[65536];
+
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        if (b->len + (size_t)n > max)
+            return 1;
+        buf_append(b, chunk, (size_t)n);
+    }
 }

@@ -3,7 +3,10 @@
 #ifndef ENGRAM_CLI_CLI_H
 #define ENGRAM_CLI_CLI_H
 
+#include <stddef.h>
+
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* Load the configuration (the environment, then ./.env) into the process-wide cfg, set up
@@ -22,5 +25,12 @@ void cli_teardown(void);
 int cli_is_option(int argc, char **argv, int *i, const char *name, const char **value);
 /* Whether "--help" or "-h" is among argv[from..argc). */
 int cli_wants_help(int argc, char **argv, int from);
+/* Print "engram: WHAT", a blank line and the usage text on stderr; returns 2, the exit code
+ * of a usage error. */
+int cli_usage_error(const char *usage, const char *what);
+
+/* Append all of fd to b (reads retried on EINTR). Returns 0 at end of file, -1 on a read
+ * error (errno says which), 1 as soon as b would grow past max bytes. */
+int cli_read_all(int fd, size_t max, struct buf *b);
 
 #endif
