@@ -22,7 +22,7 @@
 #include "util/uuid.h"
 
 #define PERSONAS_MAX_BYTES (16u * 1024 * 1024)
-#define EPISODE_SPACING_US INT64_C(60000000)   /* bootstrap episodes lie a minute apart */
+#define EPISODE_SPACING_US INT64_C(60000000) /* bootstrap episodes lie a minute apart */
 
 static int read_file(const char *path, struct buf *b)
 {
@@ -80,8 +80,7 @@ static int object_or_absent(const struct jv *o, const char *key)
 }
 
 /* One episode body of a persona into ep (subject and tenant set by the caller). */
-static int parse_episode(struct arena *a, const struct jv *o, struct episode *ep,
-                         struct buf *why)
+static int parse_episode(struct arena *a, const struct jv *o, struct episode *ep, struct buf *why)
 {
     const struct jv *session;
 
@@ -98,7 +97,7 @@ static int parse_episode(struct arena *a, const struct jv *o, struct episode *ep
         !object_or_absent(o, "provenance") ||
         (session && !is_type(session, JV_NULL) && !is_type(session, JV_STRING))) {
         buf_puts(why, "needs source and type (non-empty strings), payload (an object), and "
-                 "optional metadata/provenance objects and session_id string");
+                      "optional metadata/provenance objects and session_id string");
         return -1;
     }
     ep->payload = member_json(a, o, "payload", "{}");
@@ -113,13 +112,12 @@ static int parse_episode(struct arena *a, const struct jv *o, struct episode *ep
 struct persona {
     const char *name;
     int64_t version;
-    const char *metadata;        /* compact JSON object text, NULL = {} */
+    const char *metadata; /* compact JSON object text, NULL = {} */
     struct episode *episodes;
     size_t nepisodes;
 };
 
-static int parse_persona(struct arena *a, const struct jv *o, struct persona *p,
-                         struct buf *why)
+static int parse_persona(struct arena *a, const struct jv *o, struct persona *p, struct buf *why)
 {
     const struct jv *version, *eps;
     size_t i;
@@ -203,8 +201,8 @@ static void drop_scratch(store *st, const char *scratch)
         }
         store_tx_rollback(st);
     }
-    fprintf(stderr, "engram: snapshot bootstrap: cannot delete scratch subject '%s': %s\n",
-            scratch, err.msg);
+    fprintf(stderr, "engram: snapshot bootstrap: cannot delete scratch subject '%s': %s\n", scratch,
+            err.msg);
     err_release(&err);
 }
 
@@ -212,8 +210,7 @@ static void report(const struct persona *p, const struct snapshot_create_result 
 {
     printf("%s %s v%lld: %lld episodes, %lld memories (id %s)\n",
            res->created ? "created" : "exists", p->name, (long long)p->version,
-           (long long)res->snap.episode_count, (long long)res->snap.memory_count,
-           res->snap.id);
+           (long long)res->snap.episode_count, (long long)res->snap.memory_count, res->snap.id);
 }
 
 /* The scratch subject is an ordinary subject id: compile_subject refuses reserved ones. */

@@ -11,7 +11,7 @@
 
 extern char **environ;
 
-static struct config config;   /* what cfg points at while a command runs */
+static struct config config; /* what cfg points at while a command runs */
 
 int cli_setup(void)
 {
