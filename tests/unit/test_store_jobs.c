@@ -28,15 +28,15 @@ static void test_store_compile_job_count_stuck_empty(void **state)
     int64_t n = 99;
 
     (void)state;
-    assert_int_equal(store_compile_job_count_stuck(g.st, ts_now(), &n, &err), 0);
+    assert_int_equal(store_job_count_stuck(g.st, ts_now(), &n, &err), 0);
     assert_int_equal(n, 0);
     n = 99;
-    assert_int_equal(store_compile_job_count_stuck(g.st, T0, &n, &err), 0);
+    assert_int_equal(store_job_count_stuck(g.st, T0, &n, &err), 0);
     assert_int_equal(n, 0);
     /* It works inside a transaction too (readiness may share a connection). */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     n = 99;
-    assert_int_equal(store_compile_job_count_stuck(g.st, ts_now(), &n, &err), 0);
+    assert_int_equal(store_job_count_stuck(g.st, ts_now(), &n, &err), 0);
     assert_int_equal(n, 0);
     store_tx_rollback(g.st);
 }
@@ -92,7 +92,11 @@ static void job_finish_ok(const char *id)
 {
     struct err err = ERR_INIT;
 
-    assert_int_equal(store_job_finish(g.st, id, "completed", 0, NULL, T0, &err), 0);
+    assert_int_equal(store_job_finish(g.st,
+                                      &(struct job_outcome){ .id = id, .status = "completed",
+                                                             .memories_created = 0, .error = NULL,
+                                                             .completed_at = T0 },
+                                      &err), 0);
 }
 
 /* Claims take the oldest job of every tenant: finish whatever an earlier test (or an earlier
@@ -172,7 +176,11 @@ static void test_store_job_lease_lifecycle(void **state)
     assert_string_equal(got->id, job.id);
     assert_int_equal(got->started_at, T0 + 10);
     assert_int_equal(got->lease_expires_at, T0 + 260);
-    assert_int_equal(store_job_finish(g.st, job.id, "completed", 3, NULL, T0 + 300, &err), 0);
+    assert_int_equal(store_job_finish(g.st,
+                                      &(struct job_outcome){ .id = job.id, .status = "completed",
+                                                             .memories_created = 3, .error = NULL,
+                                                             .completed_at = T0 + 300 },
+                                      &err), 0);
     got = job_get(a, t, job.id);
     assert_string_equal(got->status, "completed");
     assert_int_equal(got->memories_created, 3);
@@ -186,7 +194,11 @@ static void test_store_job_lease_lifecycle(void **state)
 
     job_insert_ok(&failing);
     assert_non_null(job_claim(a, g.st, T0 + 10, T0 + 70));
-    assert_int_equal(store_job_finish(g.st, failing.id, "failed", 0, "boom \xe2\x9c\x97", T0 + 20,
+    assert_int_equal(store_job_finish(g.st,
+                                      &(struct job_outcome){ .id = failing.id, .status = "failed",
+                                                             .memories_created = 0,
+                                                             .error = "boom \xe2\x9c\x97",
+                                                             .completed_at = T0 + 20 },
                                       &err), 0);
     got = job_get(a, t, failing.id);
     assert_string_equal(got->status, "failed");
@@ -246,7 +258,8 @@ static void test_store_job_purge(void **state)
     job_insert_ok(&newer);
     job_insert_ok(&pending);
     job_insert_ok(&running);
-    assert_int_equal(store_job_purge(g.st, PURGE_T + 1, &deleted, &err), 0);
+    assert_int_equal(store_job_delete(g.st, &(struct job_filter){ .created_before = PURGE_T + 1 },
+                                      &deleted, &err), 0);
     assert_int_equal(deleted, 2);   /* terminal and older than the cutoff only */
     assert_null(job_get(a, NULL, done.id));
     assert_null(job_get(a, NULL, failed.id));
@@ -256,7 +269,8 @@ static void test_store_job_purge(void **state)
     /* Clean up: finish the live ones and purge everything of this test. */
     job_finish_ok(pending.id);
     job_finish_ok(running.id);
-    assert_int_equal(store_job_purge(g.st, PURGE_T + 6, &deleted, &err), 0);
+    assert_int_equal(store_job_delete(g.st, &(struct job_filter){ .created_before = PURGE_T + 6 },
+                                      &deleted, &err), 0);
     assert_int_equal(deleted, 3);
 }
 

@@ -167,18 +167,24 @@ static struct compile_job *list(struct arena *a, const char *status, const char 
                                 const char *tenant, size_t limit, size_t offset, size_t *n,
                                 int64_t *total)
 {
-    struct job_filter f = { status, subject, tenant };
+    struct job_rows jr;
+    struct job_filter f = { status, subject, tenant, 0 };
     struct compile_job *jobs = (void *)1;
     struct err err = ERR_INIT;
 
-    assert_int_equal(store_job_list(g.st, a, &f, limit, offset, &jobs, n, total, &err), 0);
+    assert_int_equal(store_job_list(g.st, a, &f,
+                                    &(struct store_page){ .limit = limit, .offset = offset }, &jr,
+                                    &err), 0);
+    jobs = jr.items;
+    *n = jr.n;
+    *total = jr.total;
     assert_non_null(jobs);
     return jobs;
 }
 
 static int64_t delete_jobs(const char *status, const char *subject, const char *tenant)
 {
-    struct job_filter f = { status, subject, tenant };
+    struct job_filter f = { status, subject, tenant, 0 };
     struct err err = ERR_INIT;
     int64_t deleted = -1;
 
@@ -196,7 +202,13 @@ static void remove_subject_jobs(struct arena *a, const char *subject)
 
     jobs = list(a, NULL, subject, NULL, 1000, 0, &n, &total);
     for (i = 0; i < n; i++)
-        assert_int_equal(store_job_finish(g.st, jobs[i].id, "failed", 0, "test over", T0, &err),
+        assert_int_equal(store_job_finish(g.st,
+                                          &(struct job_outcome){ .id = jobs[i].id,
+                                                                 .status = "failed",
+                                                                 .memories_created = 0,
+                                                                 .error = "test over",
+                                                                 .completed_at = T0 },
+                                          &err),
                          0);
     delete_jobs(NULL, subject, NULL);
     list(a, NULL, subject, NULL, 10, 0, &n, &total);
@@ -320,10 +332,13 @@ static int64_t status_count(const struct status_count *c, size_t n, const char *
 
 static void counts(struct arena *a, struct status_count **c, size_t *n)
 {
+    struct status_count_rows scr;
     struct err err = ERR_INIT;
     size_t i;
 
-    assert_int_equal(store_job_count_by_status(g.st, a, c, n, &err), 0);
+    assert_int_equal(store_job_count_by_status(g.st, a, &scr, &err), 0);
+    *c = scr.items;
+    *n = scr.n;
     for (i = 1; i < *n; i++)
         assert_true(strcmp((*c)[i - 1].status, (*c)[i].status) < 0);
     for (i = 0; i < *n; i++)

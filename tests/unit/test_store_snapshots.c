@@ -102,9 +102,9 @@ static void assert_vec_bits(const struct memory *got, const struct memory *want)
     assert_memory_equal(got->embedding, want->embedding, want->embedding_dim * sizeof(float));
 }
 
-static struct copy_counts run_copy(const struct subject_copy *spec)
+static struct row_counts run_copy(const struct subject_copy *spec)
 {
-    struct copy_counts n = { -1, -1, -1 };
+    struct row_counts n = { -1, -1, -1 };
     struct err err = ERR_INIT;
 
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -419,7 +419,7 @@ static void test_store_subject_copy_capture_all_tenants(void **state)
     struct capture_src s;
     const char *dst = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap"));
     struct subject_copy spec = { 0 };
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const struct episode *c1, *c2, *c3;
@@ -481,7 +481,7 @@ static void test_store_subject_copy_capture_one_tenant(void **state)
     const char *dst = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap1"));
     const char *empty = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap0"));
     struct subject_copy spec = { 0 };
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const char *cites[3];
@@ -627,7 +627,7 @@ static void test_store_subject_copy_restore(void **state)
     const char *dst = uniq(a, "restored"), *tenant = uniq(a, "tr"), *snap = new_id(a);
     const int64_t now = T0 + 10 * DAY + 777;   /* µs on purpose */
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const struct episode *c[4];
@@ -698,7 +698,7 @@ static void test_store_subject_copy_restore_negative_shift(void **state)
     struct restore_src s;
     const char *dst = uniq(a, "restored-neg"), *snap = new_id(a);
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     size_t ne, nm, i;
@@ -820,20 +820,32 @@ static void test_store_subject_newest_episode(void **state)
     struct memory m = make_mem(NULL, subject, T0 + 9 * DAY);
     int64_t newest = 0;
 
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 1, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .subject = subject,
+                                                                         .all_tenants = 1 },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
     add_mem(&m);   /* memories do not count */
     add_ep(a, NULL, subject, T0 + 3);
     add_ep(a, NULL, subject, T0 + 1);
     add_ep(a, ta, subject, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 1, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .subject = subject,
+                                                                         .all_tenants = 1 },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &(struct store_scope){ .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 3);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, ta, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .tenant = ta,
+                                                                         .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, uniq(a, "tz"), &newest,
-                                                  &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .tenant = uniq(a, "tz"),
+                                                                         .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
 }
 
@@ -880,7 +892,7 @@ static void test_store_subject_copy_scans_only_the_source(void **state)
     struct episode *eps = arena_calloc(a, OTHERS, sizeof(*eps));
     struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct err err = ERR_INIT;
     sqlite3_stmt *q = NULL;
     sqlite3 *db;
@@ -924,7 +936,7 @@ static void test_store_subject_copy_restore_timing(void **state)
     struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
     double ms[RUNS];
     struct subject_copy spec;
-    struct copy_counts n = { 0, 0, 0 };
+    struct row_counts n = { 0, 0, 0 };
     struct err err = ERR_INIT;
     int64_t start;
     int i;

@@ -34,37 +34,36 @@ static const char SQL_RESOLUTIONS[] =
 /* Episodes of (tenant, subject) from one of the per-subject queries above: ?1 tenant,
  * ?2 subject, ?3 limit. */
 static int list_subject_episodes(store *st, struct arena *a, const char *sql,
-                                 const char *tenant, const char *subject, size_t limit,
-                                 struct episode **out, size_t *n, struct err *err)
+                                 const struct store_scope *sc, size_t limit,
+                                 struct episode_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, sql, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, subject);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
         sq_bind_count(q, 3, limit, 1);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_episode, &rows, n, err);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), limit, sq_read_episode, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-int sq_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                               const char *subject, size_t limit, struct episode **out,
-                               size_t *n, struct err *err)
+int sq_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                               size_t limit, struct episode_rows *out, struct err *err)
 {
-    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, tenant, subject, limit, out, n,
-                                 err);
+    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, sc, limit, out, err);
 }
 
-int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
-                           size_t limit, struct episode **out, size_t *n, struct err *err)
+int sq_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                           size_t limit, struct episode_rows *out, struct err *err)
 {
-    return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
+    return list_subject_episodes(st, a, SQL_EP_RECENT, sc, limit, out, err);
 }
 
 /* 1 if id can name a stored row: ids are canonical lower-case UUIDs (the PostgreSQL
@@ -122,11 +121,11 @@ cleanup:
 }
 
 int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
-                   const char *const *ids, size_t nids, size_t size, sq_row_reader *read,
-                   void **out, size_t *n, struct err *err)
+                   const struct store_ids *ids, size_t size, sq_row_reader *read, void **out,
+                   size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
-    size_t used = ids_json(&list, ids, nids);
+    size_t used = ids_json(&list, ids->items, ids->n);
     sqlite3_stmt *q;
     int ret = 0;
 
@@ -148,47 +147,31 @@ cleanup:
     return ret;
 }
 
-int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err)
+int sq_episode_get_many(store *st, struct arena *a, const char *tenant,
+                        const struct store_ids *ids, struct episode_rows *out, struct err *err)
 {
     void *rows;
-    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_EP_BY_IDS, tenant, ids, nids,
-                             sizeof(**out), sq_read_episode, &rows, n, err);
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_EP_BY_IDS, tenant, ids,
+                             sizeof(*out->items), sq_read_episode, &rows, &out->n, err);
 
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-/* Run one of the per-(tenant, subject) writes above and report how many rows it touched. */
-static int subject_write(struct sqlite_store *s, const char *sql, const char *tenant,
-                         const char *subject, int64_t *count, struct err *err)
-{
-    sqlite3_stmt *q = sq_stmt(s, sql, err);
-
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    if (sq_step_done(s, q, "compile reset", err) < 0)
-        return -1;
-    *count = sqlite3_changes64(s->db);
-    return 0;
-}
-
-int sq_compile_reset(store *st, const char *tenant, const char *subject,
-                     int64_t *memories_deleted, struct err *err)
+int sq_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                     struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     int64_t episodes_reset = 0;
     int own, ret = 0;
 
     *memories_deleted = 0;
-    if (sq_tx_enter(s, &own, err) < 0)
+    if (store_tx_enter(&s->base, &own, err) < 0)
         return -1;
-    if (subject_write(s, SQL_RESET_MEMORIES, tenant, subject, memories_deleted, err) < 0 ||
-        subject_write(s, SQL_RESET_EPISODES, tenant, subject, &episodes_reset, err) < 0)
+    if (sq_subject_write(s, SQL_RESET_MEMORIES, sc, memories_deleted, err) < 0 ||
+        sq_subject_write(s, SQL_RESET_EPISODES, sc, &episodes_reset, err) < 0)
         ret = -1;
-    if (sq_tx_leave(s, own, ret, err) < 0) {
+    if (store_tx_leave(&s->base, own, ret, err) < 0) {
         *memories_deleted = 0;
         return -1;
     }
@@ -207,30 +190,30 @@ static int read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct e
     return 0;
 }
 
-int sq_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       struct resolution **out, size_t *n, struct err *err)
+int sq_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                       struct resolution_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_RESOLUTIONS, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, subject);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), 16, read_resolution, &rows, n, err);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), 16, read_resolution, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
 /* BEGIN IMMEDIATE already admits one writer at a time, across processes too. */
-int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+int sq_subject_lock(store *st, const struct store_scope *sc, struct err *err)
 {
     (void)st;
-    (void)tenant;
-    (void)subject;
+    (void)sc;
     (void)err;
     return 0;
 }
