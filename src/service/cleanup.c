@@ -34,6 +34,17 @@ int64_t cleanup_cutoff(int64_t now, int64_t max_age_hours)
     return now < CLEANUP_FAR_PAST + age ? CLEANUP_FAR_PAST : now - age;
 }
 
+/* At most limit candidates of the request, older than cutoff. */
+static int candidates(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
+                      size_t limit, struct subject_ref_rows *out, struct err *err)
+{
+    const struct cleanup_query q = { .prefix = in->prefix, .tenant = in->tenant,
+                                     .all_tenants = in->all_tenants, .cutoff = cutoff,
+                                     .limit = limit };
+
+    return store_cleanup_candidates(st, a, &q, out, err);
+}
+
 /* Count the candidates and keep the first CLEANUP_LIST_MAX. */
 static int dry_run(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
                    struct cleanup_result *out, struct err *err)
@@ -41,13 +52,7 @@ static int dry_run(struct arena *a, store *st, const struct cleanup_in *in, int6
     struct subject_ref_rows refs;
     size_t n;
 
-    if (store_cleanup_candidates(st, a,
-                                 &(struct cleanup_query){ .prefix = in->prefix,
-                                                          .tenant = in->tenant,
-                                                          .all_tenants = in->all_tenants,
-                                                          .cutoff = cutoff,
-                                                          .limit = DRY_RUN_SCAN },
-                                 &refs, err) < 0)
+    if (candidates(a, st, in, cutoff, DRY_RUN_SCAN, &refs, err) < 0)
         return -1;
     n = refs.n;
     out->subjects_cleaned = (int64_t)n;
@@ -66,13 +71,7 @@ static int purge_round(struct arena *a, store *st, const struct cleanup_in *in, 
     size_t n, i;
 
     *more = 0;
-    if (store_cleanup_candidates(st, a,
-                                 &(struct cleanup_query){ .prefix = in->prefix,
-                                                          .tenant = in->tenant,
-                                                          .all_tenants = in->all_tenants,
-                                                          .cutoff = cutoff,
-                                                          .limit = PURGE_BATCH },
-                                 &refs, err) < 0)
+    if (candidates(a, st, in, cutoff, PURGE_BATCH, &refs, err) < 0)
         return -1;
     n = refs.n;
     for (i = 0; i < n; i++) {

@@ -185,7 +185,9 @@ static void add_health(struct arena *a, const char *tenant, const char *subject)
                                 " 90, %s)", lit(a, subject), lit(a, tenant), ts_lit(a, T0)));
 }
 
-static void test_store_subject_purge(void **state)
+/* subject_delete takes every row of the pair: episodes, memories, resolutions and the
+ * health cache (it once left resolutions behind, which came back when the id was reused). */
+static void test_store_subject_delete_every_table(void **state)
 {
     struct arena *a = *state;
     const char *subject = uniq(a, "purge"), *tp = uniq(a, "tp"), *to = uniq(a, "to");
@@ -235,6 +237,17 @@ static void test_store_subject_purge(void **state)
                                           &(struct store_scope){ .tenant = tp, .subject = subject },
                                           &n, &err), 0);
     assert_int_equal(n.episodes + n.memories + n.resolutions, 0);
+
+    /* Outside a transaction (its own): the other tenant's rows, every table. */
+    assert_int_equal(store_subject_delete(g.st,
+                                          &(struct store_scope){ .tenant = to, .subject = subject },
+                                          &n, &err), 0);
+    assert_int_equal(n.episodes, 1);
+    assert_int_equal(n.memories, 1);
+    assert_int_equal(n.resolutions, 1);
+    assert_total(subject, 0, 0);
+    assert_int_equal(count_resolutions(a, subject), 0);
+    assert_int_equal(count_health(a, subject), 0);
 }
 
 /* ---- the maintenance lock ---- */
@@ -281,7 +294,7 @@ int main(void)
         T(test_store_cleanup_memory_only_pairs),
         T(test_store_cleanup_tenants),
         T(test_store_cleanup_reserved),
-        T(test_store_subject_purge),
+        T(test_store_subject_delete_every_table),
         T(test_store_maintenance_lock),
     };
 

@@ -23,6 +23,9 @@
 
 #define DIM 8
 
+/* Every active memory, newest first. */
+static const struct memory_query newest_first = { .order = MEMORY_NEWEST_FIRST };
+
 /* An active profile_fact of (tenant, subject) created at `at`, with vec (DIM floats) or none;
  * inserted. */
 static struct memory put(const char *tenant, const char *subject, const char *kind,
@@ -404,6 +407,7 @@ static void test_store_scan_text_order_and_stop(void **state)
     struct memory_rows mr;
     struct arena *a = *state;
     const char *subj = uniq(a, "text"), *tenant = uniq(a, "tt");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
     struct err err = ERR_INIT;
     struct texts t = { .a = a };
     struct memory *list;
@@ -422,16 +426,8 @@ static void test_store_scan_text_order_and_stop(void **state)
     }
     put(NULL, subj, "profile_fact", "active", T0, NULL);   /* another tenant */
 
-    assert_int_equal(store_memory_scan_text(g.st,
-                                            &(struct store_scope){ .tenant = tenant,
-                                                                   .subject = subj },
-                                            NULL, see_text, &t, &err), 0);
-    assert_int_equal(store_memory_list_active(g.st, a,
-                                              &(struct store_scope){ .tenant = tenant,
-                                                                     .subject = subj },
-                                              &(struct memory_query){
-                                                  .order = MEMORY_NEWEST_FIRST },
-                                              &mr, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
     list = mr.items;
     n = mr.n;
     assert_int_equal(t.n, 11);
@@ -443,16 +439,10 @@ static void test_store_scan_text_order_and_stop(void **state)
 
     memset(&t, 0, sizeof(t));
     t.a = a;
-    assert_int_equal(store_memory_scan_text(g.st,
-                                            &(struct store_scope){ .tenant = tenant,
-                                                                   .subject = subj },
-                                            "procedure", see_text, &t, &err), 0);
-    assert_int_equal(store_memory_list_active(g.st, a,
-                                              &(struct store_scope){ .tenant = tenant,
-                                                                     .subject = subj },
+    assert_int_equal(store_memory_scan_text(g.st, &sc, "procedure", see_text, &t, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc,
                                               &(struct memory_query){
-                                                  .kind = "procedure",
-                                                  .order = MEMORY_NEWEST_FIRST },
+                                                  .kind = "procedure", .order = MEMORY_NEWEST_FIRST },
                                               &mr, &err), 0);
     list = mr.items;
     n = mr.n;
@@ -463,17 +453,12 @@ static void test_store_scan_text_order_and_stop(void **state)
     memset(&t, 0, sizeof(t));
     t.a = a;
     t.stop = 3;
-    assert_int_equal(store_memory_scan_text(g.st,
-                                            &(struct store_scope){ .tenant = tenant,
-                                                                   .subject = subj },
-                                            NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
     assert_int_equal(t.n, 3);
     /* the store is at once usable again */
-    assert_int_equal(store_memory_list_active(g.st, a,
-                                              &(struct store_scope){ .tenant = tenant,
-                                                                     .subject = subj },
-                                              &(struct memory_query){
-                                                  .order = MEMORY_NEWEST_FIRST, .limit = 2 },
+    assert_int_equal(store_memory_list_active(g.st, a, &sc,
+                                              &(struct memory_query){ .order = MEMORY_NEWEST_FIRST,
+                                                                      .limit = 2 },
                                               &mr, &err), 0);
     list = mr.items;
     n = mr.n;
@@ -491,6 +476,7 @@ static void test_search_text_matches_filtering_the_list(void **state)
     static const char *const queries[] = { "wayne", "WAYNE%", "_", "acme", "absent", "e" };
     struct arena *a = *state;
     const char *subj = uniq(a, "textsearch"), *tenant = uniq(a, "tx");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
     struct err err = ERR_INIT;
     struct memory *got, *list;
     size_t n, nlist, i, j, qi, lim;
@@ -504,12 +490,7 @@ static void test_search_text_matches_filtering_the_list(void **state)
 
         add_mem(&m);
     }
-    assert_int_equal(store_memory_list_active(g.st, a,
-                                              &(struct store_scope){ .tenant = tenant,
-                                                                     .subject = subj },
-                                              &(struct memory_query){
-                                                  .order = MEMORY_NEWEST_FIRST },
-                                              &mr, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
     list = mr.items;
     nlist = mr.n;
     for (qi = 0; qi < sizeof(queries) / sizeof(queries[0]); qi++) {

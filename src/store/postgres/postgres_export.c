@@ -116,17 +116,11 @@ static int count_taken(store *st, const char *sql, const char *const *ids, size_
 {
     struct buf list = BUF_INIT;
     const char *vals[1];
-    size_t i, used = 0;
+    size_t used;
     int ret = 0;
 
     *count = 0;
-    buf_putc(&list, '{');
-    for (i = 0; i < n; i++) {
-        if (!pgst_id_ok(ids[i]))
-            continue;
-        buf_printf(&list, "%s%s", used++ ? "," : "", ids[i]);
-    }
-    buf_putc(&list, '}');
+    used = pgst_ids_array(&list, ids, n);   /* an id that is not canonical was never stored */
     vals[0] = list.data;
     if (used > 0)
         ret = pgst_exec_int64(pgst_downcast(st), sql, 1, vals, count, err);

@@ -194,6 +194,10 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
                              int64_t at, struct err *err);
 int sq_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
                            size_t limit, struct episode_rows *out, struct err *err);
+/* The usable ids among ids (sq_id_ok: the PostgreSQL backend skips the same) as a JSON array
+ * of strings into b, for `id IN (SELECT value FROM json_each(?))`: one statement for any
+ * number of ids. Returns how many went in. */
+size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n);
 /* The rows of sql (?1 the tenant, ?2 a JSON array of ids, as `id IN (SELECT value FROM
  * json_each(?2))`) for the usable ids (canonical lower-case UUIDs; the PostgreSQL backend
  * skips the same), read with read into *out / *n (size bytes each): one statement for any
@@ -238,7 +242,8 @@ int sq_qcache_put(store *st, const struct qcache_write *w, struct err *err);
 
 /* ---- subject export and import (sqlite_export.c) ---- */
 
-/* 1 if id is a canonical lower-case UUID, the only form Engram stores as a row id. */
+/* 1 if id is a canonical lower-case UUID, the only form Engram stores as a row id (the
+ * PostgreSQL backend applies the same rule). */
 int sq_id_ok(const char *id);
 
 int sq_export_count(store *st, const struct store_scope *sc, struct row_counts *out,

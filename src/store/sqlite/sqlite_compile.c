@@ -13,7 +13,7 @@ static const char SQL_EP_UNCOMPILED[] =
 static const char SQL_EP_RECENT[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
     "ORDER BY created_at DESC, seq DESC LIMIT ?3";
-/* The ids travel as one JSON array (see ids_json), so either statement is one step however
+/* The ids travel as one JSON array (see sq_ids_json), so either statement is one step however
  * many ids there are. `id IN (…)` probes the unique index on id for each; the unary `+` keeps
  * the planner off the tenant index, which would scan every episode of the tenant. */
 static const char SQL_EP_MARK[] =
@@ -66,29 +66,14 @@ int sq_episode_list_recent(store *st, struct arena *a, const struct store_scope 
     return list_subject_episodes(st, a, SQL_EP_RECENT, sc, limit, out, err);
 }
 
-/* 1 if id can name a stored row: ids are canonical lower-case UUIDs (the PostgreSQL
- * backend applies the same rule, so both skip the same ids). */
-static int id_ok(const char *id)
-{
-    const char *p;
-
-    if (!id || !uuid_valid(id))
-        return 0;
-    for (p = id; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            return 0;
-    return 1;
-}
-
-/* The usable ids as a JSON array of strings into b, for `id IN (SELECT value FROM
- * json_each(?))`: one statement for any number of ids. Returns how many went in. */
-static size_t ids_json(struct buf *b, const char *const *ids, size_t n)
+/* A UUID needs no JSON escaping. */
+size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
     buf_putc(b, '[');
     for (i = 0; i < n; i++) {
-        if (!id_ok(ids[i]))
+        if (!sq_id_ok(ids[i]))
             continue;
         buf_printf(b, "%s\"%s\"", used ? "," : "", ids[i]);
         used++;
@@ -105,7 +90,7 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     sqlite3_stmt *q;
     int ret = 0;
 
-    if (ids_json(&list, ids, n) == 0)
+    if (sq_ids_json(&list, ids, n) == 0)
         goto cleanup;
     ret = -1;
     q = sq_stmt(s, SQL_EP_MARK, err);
@@ -125,7 +110,7 @@ int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, con
                    size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
-    size_t used = ids_json(&list, ids->items, ids->n);
+    size_t used = sq_ids_json(&list, ids->items, ids->n);
     sqlite3_stmt *q;
     int ret = 0;
 

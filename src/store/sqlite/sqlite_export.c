@@ -83,42 +83,52 @@ int sq_export_count(store *st, const struct store_scope *sc, struct row_counts *
 }
 
 /* One page of rows: sql[0] for the first page, sql[1] after a key. */
-/* A page's statement, bound: sql[0] for the first page, sql[1] after the cursor's key. */
-static sqlite3_stmt *page_stmt(struct sqlite_store *s, const char *const sql[2],
-                               const struct store_scope *sc, const struct store_cursor *cur,
-                               struct err *err)
+/* Which statements a page reads (sql[0] for the first page, sql[1] after the cursor's key)
+ * and how it reads their rows. */
+struct page_kind {
+    const char *sql[2];
+    size_t size;
+    sq_row_reader *read;
+};
+
+static const struct page_kind EPISODE_PAGES = {
+    { SQL_EP_FIRST, SQL_EP_NEXT }, sizeof(struct episode), sq_read_episode,
+};
+static const struct page_kind MEMORY_PAGES = {
+    { SQL_MEM_FIRST, SQL_MEM_NEXT }, sizeof(struct memory), sq_read_memory,
+};
+
+/* One page of rows of sc after cur's key into *out / *n (an array, never NULL). */
+static int read_page(store *st, struct arena *a, const struct page_kind *k,
+                     const struct store_scope *sc, const struct store_cursor *cur, void **out,
+                     size_t *n, struct err *err)
 {
+    struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q;
 
+    *out = arena_calloc(a, 1, k->size);
+    *n = 0;
     if (cur->after_id && (!sq_id_ok(cur->after_id) || cur->after_created == TS_NULL))
-        return err_set(err, ERR_INVALID, "export page key is not a row's (created_at, id)"),
-               NULL;
-    q = sq_stmt(s, sql[cur->after_id != NULL], err);
+        return err_set(err, ERR_INVALID, "export page key is not a row's (created_at, id)");
+    q = sq_stmt(s, k->sql[cur->after_id != NULL], err);
     if (!q)
-        return NULL;
+        return -1;
     bind_scope(q, sc);
     sq_bind_count(q, 4, cur->limit, 1);
     if (cur->after_id) {
         sq_bind_ts(q, 5, cur->after_created);
         sq_bind_str(q, 6, cur->after_id);
     }
-    return q;
+    return sq_collect_rows(s, a, q, k->size, cur->limit, k->read, out, n, err);
 }
 
 int sq_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
                        const struct store_cursor *cur, struct episode_rows *out,
                        struct err *err)
 {
-    static const char *const sql[2] = { SQL_EP_FIRST, SQL_EP_NEXT };
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = page_stmt(s, sql, sc, cur, err);
-    void *rows = arena_calloc(a, 1, sizeof(*out->items));
-    int ret = -1;
+    void *rows;
+    int ret = read_page(st, a, &EPISODE_PAGES, sc, cur, &rows, &out->n, err);
 
-    out->n = 0;
-    if (q)
-        ret = sq_collect_rows(s, a, q, sizeof(*out->items), cur->limit, sq_read_episode, &rows,
-                              &out->n, err);
     out->items = rows;
     return ret;
 }
@@ -127,16 +137,9 @@ int sq_export_memories(store *st, struct arena *a, const struct store_scope *sc,
                        const struct store_cursor *cur, struct memory_rows *out,
                        struct err *err)
 {
-    static const char *const sql[2] = { SQL_MEM_FIRST, SQL_MEM_NEXT };
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = page_stmt(s, sql, sc, cur, err);
-    void *rows = arena_calloc(a, 1, sizeof(*out->items));
-    int ret = -1;
+    void *rows;
+    int ret = read_page(st, a, &MEMORY_PAGES, sc, cur, &rows, &out->n, err);
 
-    out->n = 0;
-    if (q)
-        ret = sq_collect_rows(s, a, q, sizeof(*out->items), cur->limit, sq_read_memory, &rows,
-                              &out->n, err);
     out->items = rows;
     return ret;
 }
@@ -172,17 +175,11 @@ static int count_taken(store *st, const char *sql, const char *const *ids, size_
     struct sqlite_store *s = sq_downcast(st);
     struct buf list = BUF_INIT;
     sqlite3_stmt *q;
-    size_t i, used = 0;
+    size_t used;
     int ret = 0;
 
     *count = 0;
-    buf_putc(&list, '[');
-    for (i = 0; i < n; i++) {
-        if (!sq_id_ok(ids[i]))
-            continue;   /* never stored, so free (a UUID needs no JSON escaping) */
-        buf_printf(&list, "%s\"%s\"", used++ ? "," : "", ids[i]);
-    }
-    buf_putc(&list, ']');
+    used = sq_ids_json(&list, ids, n);   /* an id that is not canonical was never stored: free */
     if (used > 0) {
         q = sq_stmt(s, sql, err);
         ret = -1;
