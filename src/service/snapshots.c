@@ -214,8 +214,8 @@ static int find_snapshot(struct arena *a, store *st, const struct snapshot_resto
         return 0;
     }
     if (!in->has_version || snapshot_version_valid(in->version)) {
-        if (store_snapshot_find(st, a, in->name, in->has_version ? in->version : 0, snap,
-                                err) < 0)
+        if ((in->has_version ? store_snapshot_find(st, a, in->name, in->version, snap, err)
+                             : store_snapshot_latest(st, a, in->name, snap, err)) < 0)
             return -1;
     }
     if (!*snap)

@@ -488,6 +488,12 @@ int store_snapshot_find(store *st, struct arena *a, const char *name, int64_t ve
     return st->ops->snapshot_find(st, a, name, version, out, err);
 }
 
+int store_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                          struct err *err)
+{
+    return st->ops->snapshot_latest(st, a, name, out, err);
+}
+
 int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                         struct err *err)
 {

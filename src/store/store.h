@@ -549,9 +549,12 @@ struct store_ops {
     /* The snapshot with that id; *out NULL when none. */
     int (*snapshot_get)(store *st, struct arena *a, const char *id, struct snapshot **out,
                         struct err *err);
-    /* The snapshot (name, version); version 0 = the highest version of name. */
+    /* The snapshot (name, version); *out NULL when none (also for a version < 1). */
     int (*snapshot_find)(store *st, struct arena *a, const char *name, int64_t version,
                          struct snapshot **out, struct err *err);
+    /* The snapshot of name with the highest version; *out NULL when name has none. */
+    int (*snapshot_latest)(store *st, struct arena *a, const char *name, struct snapshot **out,
+                           struct err *err);
     /* Every snapshot ordered by name (byte order) then version. */
     int (*snapshot_list)(store *st, struct arena *a, struct snapshot **out, size_t *n,
                          struct err *err);
@@ -768,6 +771,8 @@ int store_snapshot_get(store *st, struct arena *a, const char *id, struct snapsh
                        struct err *err);
 int store_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                         struct snapshot **out, struct err *err);
+int store_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                          struct err *err);
 int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                         struct err *err);
 int store_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,

@@ -186,7 +186,7 @@ static void test_store_snapshot_find_highest(void **state)
     put_snap(a, &v10);
     put_snap(a, &v3);
     /* The highest number, not the newest row (v3 was created last). */
-    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, name, &got, &err), 0);
     assert_non_null(got);
     assert_snap_equal(got, &v10);
     assert_int_equal(store_snapshot_find(g.st, a, name, 3, &got, &err), 0);
@@ -194,7 +194,11 @@ static void test_store_snapshot_find_highest(void **state)
     assert_snap_equal(got, &v3);
     assert_int_equal(store_snapshot_find(g.st, a, name, 4, &got, &err), 0);
     assert_null(got);
-    assert_int_equal(store_snapshot_find(g.st, a, uniq(a, "snap-none"), 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, uniq(a, "snap-none"), &got, &err), 0);
+    assert_null(got);
+    /* A version below 1 names no snapshot: find answers one question, the exact version. */
+    got = &v2;
+    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
     assert_null(got);
 }
 
@@ -262,7 +266,7 @@ static void test_store_snapshot_duplicate_conflict(void **state)
 
     assert_int_equal(store_snapshot_find(g.st, a, name, 1, &got, &err), 0);
     assert_snap_equal(got, &first);
-    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, name, &got, &err), 0);
     assert_snap_equal(got, &v2);
     assert_int_equal(store_snapshot_get(g.st, a, dup.id, &got, &err), 0);
     assert_null(got);

@@ -342,6 +342,8 @@ int pgst_snapshot_get(store *st, struct arena *a, const char *id, struct snapsho
                     struct err *err);
 int pgst_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                      struct snapshot **out, struct err *err);
+int pgst_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                         struct err *err);
 int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                      struct err *err);
 int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,

@@ -675,6 +675,7 @@ const struct store_ops store_postgres_ops = {
     .snapshot_insert = pgst_snapshot_insert,
     .snapshot_get = pgst_snapshot_get,
     .snapshot_find = pgst_snapshot_find,
+    .snapshot_latest = pgst_snapshot_latest,
     .snapshot_list = pgst_snapshot_list,
     .subject_copy = pgst_subject_copy,
     .subject_newest_episode = pgst_subject_newest_episode,

@@ -23,7 +23,7 @@ static const char SQL_SNAP_GET[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE id = $1";
 static const char SQL_SNAP_FIND[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = $1 AND version = $2";
-static const char SQL_SNAP_FIND_LATEST[] =
+static const char SQL_SNAP_LATEST[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = $1"
     " ORDER BY version DESC LIMIT 1";
 static const char SQL_SNAP_LIST[] =
@@ -207,11 +207,20 @@ int pgst_snapshot_find(store *st, struct arena *a, const char *name, int64_t ver
     const char *vals[2] = { name, pgst_int_param(version, ver) };
 
     *out = NULL;
-    if (!name || (version != 0 && !version_ok(version)))
+    if (!name || !version_ok(version))
         return 0;
-    if (version == 0)
-        return one_snapshot(pgst_downcast(st), a, SQL_SNAP_FIND_LATEST, 1, vals, out, err);
     return one_snapshot(pgst_downcast(st), a, SQL_SNAP_FIND, 2, vals, out, err);
+}
+
+int pgst_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                         struct err *err)
+{
+    const char *vals[1] = { name };
+
+    *out = NULL;
+    if (!name)
+        return 0;
+    return one_snapshot(pgst_downcast(st), a, SQL_SNAP_LATEST, 1, vals, out, err);
 }
 
 int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,

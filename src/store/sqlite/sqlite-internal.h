@@ -274,6 +274,8 @@ int sq_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot 
                     struct err *err);
 int sq_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                      struct snapshot **out, struct err *err);
+int sq_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                       struct err *err);
 int sq_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                      struct err *err);
 int sq_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,

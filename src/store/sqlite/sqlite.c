@@ -403,6 +403,7 @@ const struct store_ops store_sqlite_ops = {
     .snapshot_insert = sq_snapshot_insert,
     .snapshot_get = sq_snapshot_get,
     .snapshot_find = sq_snapshot_find,
+    .snapshot_latest = sq_snapshot_latest,
     .snapshot_list = sq_snapshot_list,
     .subject_copy = sq_subject_copy,
     .subject_newest_episode = sq_subject_newest_episode,

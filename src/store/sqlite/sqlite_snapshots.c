@@ -25,7 +25,7 @@ static const char SQL_SNAP_GET[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE id = ?1";
 static const char SQL_SNAP_FIND[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = ?1 AND version = ?2";
-static const char SQL_SNAP_FIND_LATEST[] =
+static const char SQL_SNAP_LATEST[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = ?1 "
     "ORDER BY version DESC LIMIT 1";
 static const char SQL_SNAP_LIST[] =
@@ -289,14 +289,29 @@ int sq_snapshot_find(store *st, struct arena *a, const char *name, int64_t versi
     sqlite3_stmt *q;
 
     *out = NULL;
-    if (!name || (version != 0 && !version_ok(version)))
+    if (!name || !version_ok(version))
         return 0;
-    q = sq_stmt(s, version == 0 ? SQL_SNAP_FIND_LATEST : SQL_SNAP_FIND, err);
+    q = sq_stmt(s, SQL_SNAP_FIND, err);
     if (!q)
         return -1;
     sq_bind_str(q, 1, name);
-    if (version != 0)
-        sqlite3_bind_int64(q, 2, version);
+    sqlite3_bind_int64(q, 2, version);
+    return one_snapshot(s, a, q, out, err);
+}
+
+int sq_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                       struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q;
+
+    *out = NULL;
+    if (!name)
+        return 0;
+    q = sq_stmt(s, SQL_SNAP_LATEST, err);
+    if (!q)
+        return -1;
+    sq_bind_str(q, 1, name);
     return one_snapshot(s, a, q, out, err);
 }
 
