@@ -14,6 +14,13 @@
  *   failures, whose cause is logged by the backend). "Not found" is a result, not an error.
  * - Multi-row writes are done between store_tx_begin() and store_tx_commit(); any failure
  *   is followed by store_tx_rollback() and nothing is written.
+ * - No op takes more than six parameters. What belongs together travels as one struct, so a
+ *   call site reads on its own: whose rows (struct store_scope), which page (store_page for
+ *   offset listings, store_cursor for keyset ones), what comes back (struct episode_rows,
+ *   memory_rows, ...: items and n, plus total where a listing counts every match), and one
+ *   query struct for an op's own options (memory_query, cleanup_query, ...). Each op answers
+ *   one question: a magic value never turns it into another (snapshot_find takes a version,
+ *   snapshot_latest finds the highest).
  */
 #ifndef ENGRAM_STORE_STORE_H
 #define ENGRAM_STORE_STORE_H
