@@ -109,13 +109,14 @@ static void test_store_episode_list_order(void **state)
     struct err err = ERR_INIT;
     struct episode *eps;
     size_t n;
+    const struct store_scope in_none = { .subject = subject };
 
     insert_ok(a, &e1);
     insert_ok(a, &e2);
     insert_ok(a, &e3);
     insert_ok(a, &e4);
-    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .subject = subject },
-                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_none, &(struct store_page){ .limit = 10 }, &er,
+                                        &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 4);
@@ -123,7 +124,7 @@ static void test_store_episode_list_order(void **state)
     assert_string_equal(eps[1].id, e1.id);   /* equal created_at: insertion order */
     assert_string_equal(eps[2].id, e2.id);
     assert_string_equal(eps[3].id, e4.id);
-    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .subject = subject },
+    assert_int_equal(store_episode_list(g.st, a, &in_none,
                                         &(struct store_page){ .limit = 2, .offset = 1 }, &er,
                                         &err), 0);
     eps = er.items;
@@ -131,7 +132,7 @@ static void test_store_episode_list_order(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(eps[0].id, e1.id);
     assert_string_equal(eps[1].id, e2.id);
-    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .subject = subject },
+    assert_int_equal(store_episode_list(g.st, a, &in_none,
                                         &(struct store_page){ .limit = 10, .offset = 4 }, &er,
                                         &err), 0);
     eps = er.items;
@@ -445,8 +446,7 @@ static void test_store_unicode_large_payload(void **state)
     assert_int_equal(store_episode_list(g.st, a,
                                         &(struct store_scope){ .tenant = ep.tenant_id,
                                                                .subject = subject },
-                                        &(struct store_page){ .limit = 10 }, &er, &err),
-                     0);
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 1);
@@ -523,28 +523,21 @@ static void test_store_episode_uncompiled_and_mark(void **state)
     struct err err = ERR_INIT;
     struct episode *eps;
     size_t n;
+    const struct store_scope in_tenant = { .tenant = tenant, .subject = subject };
 
     uuid_v4(unknown);
     insert_ok(a, &e1);
     insert_ok(a, &e2);
     insert_ok(a, &e3);
     insert_ok(a, &other);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a,
-                                                   &(struct store_scope){ .tenant = tenant,
-                                                                          .subject = subject },
-                                                   10, &er, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 10, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 3);
     assert_string_equal(eps[0].id, e2.id);   /* oldest first, ties by insertion order */
     assert_string_equal(eps[1].id, e3.id);
     assert_string_equal(eps[2].id, e1.id);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a,
-                                                   &(struct store_scope){ .tenant = tenant,
-                                                                          .subject = subject },
-                                                   2, &er, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 2, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 2);
@@ -554,11 +547,7 @@ static void test_store_episode_uncompiled_and_mark(void **state)
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 5, T0 + 100, &err), 0);
     store_tx_rollback(g.st);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a,
-                                                   &(struct store_scope){ .tenant = tenant,
-                                                                          .subject = subject },
-                                                   10, &er, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 10, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 3);
@@ -566,19 +555,13 @@ static void test_store_episode_uncompiled_and_mark(void **state)
     /* Unknown, malformed and other tenants' ids are skipped. */
     assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 5, T0 + 100, &err), 0);
     assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 0, T0 + 200, &err), 0);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a,
-                                                   &(struct store_scope){ .tenant = tenant,
-                                                                          .subject = subject },
-                                                   10, &er, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 10, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 1);
     assert_string_equal(eps[0].id, e3.id);
-    assert_int_equal(store_episode_list(g.st, a,
-                                        &(struct store_scope){ .tenant = tenant,
-                                                               .subject = subject },
-                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_tenant, &(struct store_page){ .limit = 10 },
+                                        &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(eps[0].last_compiled_at, T0 + 100);   /* e2 */
@@ -586,8 +569,7 @@ static void test_store_episode_uncompiled_and_mark(void **state)
     assert_int_equal(eps[2].last_compiled_at, T0 + 100);   /* e1 */
     assert_int_equal(store_episode_list_uncompiled(g.st, a,
                                                    &(struct store_scope){ .subject = subject }, 10,
-                                                   &er, &err),
-                     0);
+                                                   &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 1);
@@ -604,16 +586,14 @@ static void test_store_episode_list_recent(void **state)
     struct err err = ERR_INIT;
     struct episode *eps;
     size_t n;
+    const struct store_scope in_tenant = { .tenant = tenant, .subject = subject };
 
     insert_ok(a, &ea);
     insert_ok(a, &eb);
     insert_ok(a, &ec);
     insert_ok(a, &ed);
     add_ep(a, NULL, subject, T0 + 9);   /* another tenant space */
-    assert_int_equal(store_episode_list_recent(g.st, a,
-                                               &(struct store_scope){ .tenant = tenant,
-                                                                      .subject = subject },
-                                               10, &er, &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a, &in_tenant, 10, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 4);
@@ -623,10 +603,7 @@ static void test_store_episode_list_recent(void **state)
     assert_string_equal(eps[1].id, eb.id);
     assert_string_equal(eps[2].id, ea.id);
     assert_string_equal(eps[3].id, ed.id);
-    assert_int_equal(store_episode_list_recent(g.st, a,
-                                               &(struct store_scope){ .tenant = tenant,
-                                                                      .subject = subject },
-                                               1, &er, &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a, &in_tenant, 1, &er, &err), 0);
     eps = er.items;
     n = er.n;
     assert_int_equal(n, 1);
@@ -898,6 +875,7 @@ static void test_store_context_read(void **state)
     struct err err = ERR_INIT;
     size_t k, n, nres;
     int i;
+    const struct store_scope in_t = { .tenant = t, .subject = s };
 
     for (i = 0; i < 4; i++)
         e[i] = add_ep(a, t, s, T0 + i / 2);   /* pairs of equal timestamps */
@@ -928,8 +906,7 @@ static void test_store_context_read(void **state)
     extra[2] = e[0].id;   /* twice: once cited, once extra */
     r.extra_sources = extra;
     r.nextra = 3;
-    assert_int_equal(store_context_read(g.st, a, &(struct store_scope){ .tenant = t, .subject = s },
-                                        &r, &err), 0);
+    assert_int_equal(store_context_read(g.st, a, &in_t, &r, &err), 0);
     /* Sources, where the backend brings them (PostgreSQL): e0 and e2 of the tenant, once
      * each; not e4 (another tenant), not e1 (cited by a memory past the limit). */
     assert_int_equal(r.have_sources, strcmp(g.ops->name, "postgres") == 0);
@@ -946,17 +923,13 @@ static void test_store_context_read(void **state)
         assert_string_equal(mem_ids(a, r.memories[k], r.nmemories[k]),
                             list_active(a, t, s, kinds[k], MEMORY_NEWEST_FIRST, 0, limits[k],
                                         NULL));
-    assert_int_equal(store_episode_list_recent(g.st, a,
-                                               &(struct store_scope){ .tenant = t, .subject = s },
-                                               3, &er, &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a, &in_t, 3, &er, &err), 0);
     want_eps = er.items;
     n = er.n;
     assert_int_equal(r.nrecent, 3);
     eps = r.recent;
     assert_string_equal(ep_ids(a, eps, r.nrecent), ep_ids(a, want_eps, n));
-    assert_int_equal(store_resolution_list(g.st, a,
-                                           &(struct store_scope){ .tenant = t, .subject = s }, &rr,
-                                           &err), 0);
+    assert_int_equal(store_resolution_list(g.st, a, &in_t, &rr, &err), 0);
     nres = rr.n;
     assert_int_equal(r.nresolutions, nres);
 
@@ -1102,6 +1075,7 @@ static void test_store_compile_reset(void **state)
     struct err err = ERR_INIT;
     int64_t deleted = -1;
     size_t n;
+    const struct store_scope in_t = { .tenant = t, .subject = s };
 
     insert_ok(a, &e1);
     insert_ok(a, &e2);
@@ -1115,26 +1089,21 @@ static void test_store_compile_reset(void **state)
     add_mem(&ms2);
     /* Rolled back: nothing changes. */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_compile_reset(g.st, &(struct store_scope){ .tenant = t, .subject = s },
-                                         &deleted, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, &in_t, &deleted, &err), 0);
     assert_int_equal(deleted, 2);
     store_tx_rollback(g.st);
-    assert_int_equal(store_memory_list(g.st, a, &(struct store_scope){ .tenant = t, .subject = s },
-                                       &(struct store_page){ .limit = 10 }, &mr, &err), 0);
+    assert_int_equal(store_memory_list(g.st, a, &in_t, &(struct store_page){ .limit = 10 }, &mr,
+                                       &err), 0);
     n = mr.n;
     assert_int_equal(n, 2);
 
-    assert_int_equal(store_compile_reset(g.st, &(struct store_scope){ .tenant = t, .subject = s },
-                                         &deleted, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, &in_t, &deleted, &err), 0);
     assert_int_equal(deleted, 2);   /* every status */
-    assert_int_equal(store_memory_list(g.st, a, &(struct store_scope){ .tenant = t, .subject = s },
-                                       &(struct store_page){ .limit = 10 }, &mr, &err), 0);
+    assert_int_equal(store_memory_list(g.st, a, &in_t, &(struct store_page){ .limit = 10 }, &mr,
+                                       &err), 0);
     n = mr.n;
     assert_int_equal(n, 0);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a,
-                                                   &(struct store_scope){ .tenant = t,
-                                                                          .subject = s },
-                                                   10, &er, &err), 0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_t, 10, &er, &err), 0);
     n = er.n;
     assert_int_equal(n, 2);
     /* The other tenant space and the other subject are untouched. */
@@ -1144,8 +1113,7 @@ static void test_store_compile_reset(void **state)
     assert_int_equal(n, 0);
     assert_non_null(mem_get(a, NULL, mo.id));
     assert_non_null(mem_get(a, t, ms2.id));
-    assert_int_equal(store_compile_reset(g.st, &(struct store_scope){ .tenant = t, .subject = s },
-                                         &deleted, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, &in_t, &deleted, &err), 0);
     assert_int_equal(deleted, 0);
 }
 

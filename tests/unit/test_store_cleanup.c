@@ -195,6 +195,7 @@ static void test_store_subject_delete_every_table(void **state)
     struct err err = ERR_INIT;
     struct memory m;
     int i;
+    const struct store_scope in_tp = { .tenant = tp, .subject = subject };
 
     for (i = 0; i < 2; i++)
         add_ep(a, tp, subject, T0 + i);
@@ -214,17 +215,13 @@ static void test_store_subject_delete_every_table(void **state)
 
     /* Rolled back with the caller's transaction: nothing goes. */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_subject_delete(g.st,
-                                          &(struct store_scope){ .tenant = tp, .subject = subject },
-                                          &n, &err), 0);
+    assert_int_equal(store_subject_delete(g.st, &in_tp, &n, &err), 0);
     assert_int_equal(n.episodes, 2);
     store_tx_rollback(g.st);
     assert_total(subject, 3, 4);
 
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_subject_delete(g.st,
-                                          &(struct store_scope){ .tenant = tp, .subject = subject },
-                                          &n, &err), 0);
+    assert_int_equal(store_subject_delete(g.st, &in_tp, &n, &err), 0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
     assert_int_equal(n.episodes, 2);
     assert_int_equal(n.memories, 3);
@@ -233,9 +230,7 @@ static void test_store_subject_delete_every_table(void **state)
     assert_int_equal(count_resolutions(a, subject), 1);
     assert_int_equal(count_health(a, subject), 1);
 
-    assert_int_equal(store_subject_delete(g.st,
-                                          &(struct store_scope){ .tenant = tp, .subject = subject },
-                                          &n, &err), 0);
+    assert_int_equal(store_subject_delete(g.st, &in_tp, &n, &err), 0);
     assert_int_equal(n.episodes + n.memories + n.resolutions, 0);
 
     /* Outside a transaction (its own): the other tenant's rows, every table. */

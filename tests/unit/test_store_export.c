@@ -42,8 +42,7 @@ static struct episode *export_all_eps(struct arena *a, store *st, const struct s
     size_t n, count = 0;
 
     for (;;) {
-        assert_int_equal(store_export_episodes(st, a,
-                                               sc,
+        assert_int_equal(store_export_episodes(st, a, sc,
                                                &(struct store_cursor){ .after_created = after,
                                                                        .after_id = after_id,
                                                                        .limit = page },
@@ -79,8 +78,7 @@ static struct memory *export_all_mems(struct arena *a, store *st, const struct s
     size_t n, count = 0;
 
     for (;;) {
-        assert_int_equal(store_export_memories(st, a,
-                                               sc,
+        assert_int_equal(store_export_memories(st, a, sc,
                                                &(struct store_cursor){ .after_created = after,
                                                                        .after_id = after_id,
                                                                        .limit = page },
@@ -132,9 +130,7 @@ static void assert_count(const struct store_scope *sc, int64_t want_eps, int64_t
     struct err err = ERR_INIT;
     int64_t eps = -1, mems = -1;
 
-    assert_int_equal(store_export_count(g.st,
-                                        sc,
-                                        &rc, &err), 0);
+    assert_int_equal(store_export_count(g.st, sc, &rc, &err), 0);
     eps = rc.episodes;
     mems = rc.memories;
     assert_int_equal(eps, want_eps);
@@ -270,6 +266,7 @@ static void test_store_export_tenant_scope(void **state)
     struct episode ea, eb, en, *got;
     struct memory ma = make_mem(ta, subject, "active", T0), *mgot;
     size_t n;
+    const struct store_scope in_none = { .subject = subject };
 
     ea = add_ep(a, ta, subject, T0);
     eb = add_ep(a, tb, subject, T0 + 1);
@@ -285,9 +282,9 @@ static void test_store_export_tenant_scope(void **state)
     got = export_all_eps(a, g.st, &(struct store_scope){ .tenant = tb, .subject = subject }, 10,
                          &n);
     assert_string_equal(ep_ids(a, got, n), arena_printf(a, "%s,", eb.id));
-    got = export_all_eps(a, g.st, &(struct store_scope){ .subject = subject }, 10, &n);
+    got = export_all_eps(a, g.st, &in_none, 10, &n);
     assert_string_equal(ep_ids(a, got, n), arena_printf(a, "%s,", en.id));
-    mgot = export_all_mems(a, g.st, &(struct store_scope){ .subject = subject }, 10, &n);
+    mgot = export_all_mems(a, g.st, &in_none, 10, &n);
     assert_int_equal(n, 0);
     mgot = export_all_mems(a, g.st, &(struct store_scope){ .tenant = ta, .subject = subject }, 10,
                            &n);
@@ -302,10 +299,9 @@ static void test_store_export_bad_page_key(void **state)
     struct arena *a = *state;
     struct err err = ERR_INIT;
     size_t n = 99;
+    const struct store_scope every_tenant = { .subject = "s", .all_tenants = 1 };
 
-    assert_int_equal(store_export_episodes(g.st, a,
-                                           &(struct store_scope){ .subject = "s",
-                                                                  .all_tenants = 1 },
+    assert_int_equal(store_export_episodes(g.st, a, &every_tenant,
                                            &(struct store_cursor){ .after_created = T0,
                                                                    .after_id = "not-a-uuid",
                                                                    .limit = 10 },
@@ -314,9 +310,7 @@ static void test_store_export_bad_page_key(void **state)
     assert_int_equal(err.kind, ERR_INVALID);
     assert_int_equal(n, 0);
     err_release(&err);
-    assert_int_equal(store_export_memories(g.st, a,
-                                           &(struct store_scope){ .subject = "s",
-                                                                  .all_tenants = 1 },
+    assert_int_equal(store_export_memories(g.st, a, &every_tenant,
                                            &(struct store_cursor){
                                                .after_created = TS_NULL,
                                                .after_id = "0b6c2c0e-5d3e-4e4f-9a51-1c3b4f0e2a77",
@@ -527,6 +521,7 @@ static void test_store_episode_insert_many_round_trip(void **state)
     int64_t start;
     double ms;
     size_t i, n;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     start = ts_monotonic();
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -536,9 +531,9 @@ static void test_store_episode_insert_many_round_trip(void **state)
     fprintf(stderr, "# %s: episode_insert_many %d rows in one transaction: %.1f ms\n",
             g.ops->name, N, ms);
 
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, N, 0);
+    assert_count(&every_tenant, N, 0);
     start = ts_monotonic();
-    got = export_all_eps(a, g.st, &(struct store_scope){ .subject = subject, .all_tenants = 1 },
+    got = export_all_eps(a, g.st, &every_tenant,
                          1000, &n);
     fprintf(stderr, "# %s: export_episodes %d rows in pages of 1000: %.1f ms\n", g.ops->name,
             N, elapsed_ms(start));
@@ -557,6 +552,7 @@ static void test_store_memory_insert_many_round_trip(void **state)
     struct err err = ERR_INIT;
     int64_t start;
     size_t i, n;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     start = ts_monotonic();
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -565,9 +561,9 @@ static void test_store_memory_insert_many_round_trip(void **state)
     fprintf(stderr, "# %s: memory_insert_many %d rows with %d-float embeddings: %.1f ms\n",
             g.ops->name, N, BIG_DIM, elapsed_ms(start));
 
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, N);
+    assert_count(&every_tenant, 0, N);
     assert_count(&(struct store_scope){ .tenant = tenant, .subject = subject }, 0, N / 2);
-    got = export_all_mems(a, g.st, &(struct store_scope){ .subject = subject, .all_tenants = 1 }, 7,
+    got = export_all_mems(a, g.st, &every_tenant, 7,
                           &n);
     assert_int_equal(n, N);
     qsort(ms, N, sizeof(*ms), cmp_mem);
@@ -586,6 +582,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     struct err err = ERR_INIT;
     int64_t count = -1;
     size_t i;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     old = add_ep(a, uniq(a, "t"), uniq(a, "exp-clash-old"), T0);
     memcpy(eps[at].id, old.id, sizeof(old.id));
@@ -599,7 +596,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     store_tx_rollback(g.st);
     err_release(&err);
 
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, 0);
+    assert_count(&every_tenant, 0, 0);
     assert_int_equal(store_episode_ids_taken(g.st, ids, n, &count, &err), 0);
     assert_int_equal(count, 1);   /* only the old row */
     assert_int_equal(store_ping(g.st, &err), 0);
@@ -608,7 +605,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_episode_insert_many(g.st, eps, n, &err), 0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, (int64_t)n, 0);
+    assert_count(&every_tenant, (int64_t)n, 0);
 }
 
 static void test_store_insert_many_conflict_existing(void **state)
@@ -625,6 +622,7 @@ static void test_store_memory_insert_many_conflict(void **state)
     struct memory old = make_mem(NULL, uniq(a, "exp-mclash-old"), "active", T0);
     struct memory *ms = rich_mems(a, subject, "t", 4, DIM);
     struct err err = ERR_INIT;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     add_mem(&old);
     memcpy(ms[2].id, old.id, sizeof(old.id));
@@ -632,10 +630,10 @@ static void test_store_memory_insert_many_conflict(void **state)
     assert_int_equal(err.kind, ERR_CONFLICT);
     assert_string_equal(err.msg, arena_printf(a, "memory '%s' already exists", old.id));
     err_release(&err);
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, 0);
+    assert_count(&every_tenant, 0, 0);
     uuid_v4(ms[2].id);
     assert_int_equal(store_memory_insert_many(g.st, ms, 4, &err), 0);
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, 4);
+    assert_count(&every_tenant, 0, 4);
 }
 
 /* One id twice in the same batch: the second fails the batch. */
@@ -675,6 +673,7 @@ static void test_store_insert_many_database_error(void **state)
     const char *subject = uniq(a, "exp-dberr");
     struct episode *eps = rich_eps(a, subject, NULL, 1500);
     struct err err = ERR_INIT;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     eps[1200].payload = NULL;
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -682,10 +681,10 @@ static void test_store_insert_many_database_error(void **state)
     assert_int_equal(err.kind, ERR_INTERNAL);
     store_tx_rollback(g.st);
     err_release(&err);
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, 0);
+    assert_count(&every_tenant, 0, 0);
     eps[1200].payload = "{}";
     assert_int_equal(store_episode_insert_many(g.st, eps, 1500, &err), 0);
-    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 1500, 0);
+    assert_count(&every_tenant, 1500, 0);
 }
 
 /* A row id that is not a lower-case UUID is refused before anything is written. */

@@ -495,8 +495,7 @@ static void remove_subject_jobs(struct arena *a, const char *subject)
                                                                  .memories_created = 0,
                                                                  .error = "test over",
                                                                  .completed_at = T0 },
-                                          &err),
-                         0);
+                                          &err), 0);
     delete_jobs(NULL, subject, NULL);
     list(a, NULL, subject, NULL, 10, 0, &n, &total);
     assert_int_equal(total, 0);

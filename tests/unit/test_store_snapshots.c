@@ -823,20 +823,15 @@ static void test_store_subject_newest_episode(void **state)
     struct err err = ERR_INIT;
     struct memory m = make_mem(NULL, subject, T0 + 9 * DAY);
     int64_t newest = 0;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
-    assert_int_equal(store_subject_newest_episode(g.st,
-                                                  &(struct store_scope){ .subject = subject,
-                                                                         .all_tenants = 1 },
-                                                  &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &every_tenant, &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
     add_mem(&m);   /* memories do not count */
     add_ep(a, NULL, subject, T0 + 3);
     add_ep(a, NULL, subject, T0 + 1);
     add_ep(a, ta, subject, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st,
-                                                  &(struct store_scope){ .subject = subject,
-                                                                         .all_tenants = 1 },
-                                                  &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &every_tenant, &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
     assert_int_equal(store_subject_newest_episode(g.st, &(struct store_scope){ .subject = subject },
                                                   &newest, &err), 0);
