@@ -42,7 +42,8 @@ int api_admin_webhooks_list(struct req *req)
 {
     struct arena *a = req->arena;
     struct webhook_filter f;
-    struct webhooks_page page;
+    struct webhook_rows page;
+    struct store_page pg;
     int64_t limit, offset;
     struct jv *out, *list;
     struct vctx v;
@@ -57,11 +58,12 @@ int api_admin_webhooks_list(struct req *req)
         return -1;
     read_filter(req, &f);
     st = store_thread(&req->err);
-    if (!st || webhooks_list(a, st, &f, (size_t)limit, (size_t)offset, &page, &req->err) < 0)
+    pg = (struct store_page){ .limit = (size_t)limit, .offset = (size_t)offset };
+    if (!st || webhooks_list(a, st, &f, &pg, &page, &req->err) < 0)
         return -1;
     list = jv_array(a);
     for (i = 0; i < page.n; i++)
-        jv_array_append(a, list, render_event(a, &page.events[i], 1));
+        jv_array_append(a, list, render_event(a, &page.items[i], 1));
     out = jv_object(a);
     jv_object_set(a, out, "events", list);
     jv_object_set(a, out, "total", jv_int(a, page.total));
