@@ -12,6 +12,7 @@
 
 static void read_filter(struct req *req, struct job_filter *f)
 {
+    memset(f, 0, sizeof(*f));   /* every other member: no filter */
     f->status = req_query_filter(req, "status");
     f->subject_id = req_query_filter(req, "subject_id");
     f->tenant_id = req_query_filter(req, "tenant_id");

@@ -3,6 +3,8 @@
  * Offset-form timestamps; the tenant header is ignored (tenant_id is an explicit filter). */
 #include "api/api.h"
 
+#include <string.h>
+
 #include "api/render.h"
 #include "api/validate.h"
 #include "service/webhooks.h"
@@ -32,6 +34,7 @@ static struct jv *render_event(struct arena *a, const struct webhook_event *ev, 
 
 static void read_filter(struct req *req, struct webhook_filter *f)
 {
+    memset(f, 0, sizeof(*f));   /* every other member: no filter */
     f->status = req_query_filter(req, "status");
     f->event = req_query_filter(req, "event_type");
     f->tenant = req_query_filter(req, "tenant_id");
