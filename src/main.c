@@ -81,7 +81,7 @@ static int run_migrations(int verbose)
     store *st = store_thread(&err);
 
     if (!st || store_migrate(st, &res, &err) < 0) {
-        fprintf(stderr, "engram: migration failed: %s\n", err.msg);
+        fprintf(stderr, "engram: migration failed: %s\n", err_reason(&err));
         return -1;
     }
     if (verbose && res.applied)
@@ -127,7 +127,7 @@ static int cmd_backup(int argc, char **argv)
         printf("backed up %s to %s\n", cfg->database_url, argv[2]);
         ret = 0;
     } else {
-        fprintf(stderr, "engram: backup failed: %s\n", err.msg);
+        fprintf(stderr, "engram: backup failed: %s\n", err_reason(&err));
     }
     cli_teardown();
     return ret;
@@ -151,12 +151,12 @@ static int cmd_serve(void)
     if (run_migrations(0) < 0)
         goto fail;
     if (service_setup(&err) < 0) {
-        fprintf(stderr, "engram: %s\n", err.msg);
+        fprintf(stderr, "engram: %s\n", err_reason(&err));
         goto fail;
     }
     srv = http_server_start(api_routes, api_routes_count, &err);
     if (!srv) {
-        fprintf(stderr, "engram: %s\n", err.msg);
+        fprintf(stderr, "engram: %s\n", err_reason(&err));
         service_shutdown();
         goto fail;
     }

@@ -205,7 +205,7 @@ static int export_to(struct backup_export *x, struct sink *out, struct backup_ex
     }
     progress_draw(&p, s, 1);
     if (rc == -1)
-        fprintf(stderr, "engram: export failed: %s\n", err.msg);
+        fprintf(stderr, "engram: export failed: %s\n", err_reason(&err));
     backup_export_stats(x, s);
     buf_release(&b);
     err_release(&err);
@@ -235,7 +235,7 @@ int cmd_export(int argc, char **argv)
     o.tenant_echo = a.tenant;
     st = store_thread(&err);
     if (!st || backup_export_begin(st, &o, &x, &err) < 0) {
-        fprintf(stderr, "engram: export failed: %s\n", err.msg);
+        fprintf(stderr, "engram: export failed: %s\n", err_reason(&err));
         goto done;
     }
     if (sink_open(&out, a.output) < 0)
@@ -427,7 +427,7 @@ int cmd_import(int argc, char **argv)
     failed = import_into(a, doc, &args, &res, &err) < 0;
     import_status_clear(text.len);
     if (failed) {
-        fprintf(stderr, "engram: import failed: %s\n", err.msg);
+        fprintf(stderr, "engram: import failed: %s\n", err_reason(&err));
         goto done;
     }
     print_result(a, &res);

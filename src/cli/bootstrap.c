@@ -317,11 +317,11 @@ int cmd_snapshot_bootstrap(int argc, char **argv)
             ret = bootstrap_all(st, argv[3], &text);
             embed_shutdown();
         } else {
-            fprintf(stderr, "engram: snapshot bootstrap: %s\n", err.msg);
+            fprintf(stderr, "engram: snapshot bootstrap: %s\n", err_reason(&err));
         }
         compiler_shutdown();
     } else if (st) {
-        fprintf(stderr, "engram: snapshot bootstrap: %s\n", err.msg);
+        fprintf(stderr, "engram: snapshot bootstrap: %s\n", err_reason(&err));
     }
     if (st)
         cli_teardown();

@@ -46,7 +46,7 @@ store *cli_setup_store(struct err *err)
     }
     st = store_thread(err);
     if (!st || store_migrate(st, &mr, err) < 0) {
-        fprintf(stderr, "engram: cannot open the database: %s\n", err->msg);
+        fprintf(stderr, "engram: cannot open the database: %s\n", err_reason(err));
         cli_teardown();
         return NULL;
     }

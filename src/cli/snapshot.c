@@ -188,7 +188,7 @@ static int snapshot_create_cmd(int argc, char **argv)
     st = cli_setup_store(&err);
     if (st) {
         if (snapshots_create(a, st, &c.in, &res, &err) < 0) {
-            fprintf(stderr, "engram: snapshot create failed: %s\n", err.msg);
+            fprintf(stderr, "engram: snapshot create failed: %s\n", err_reason(&err));
         } else {
             print_json(api_snapshot_create_json(a, &res));
             ret = 0;
@@ -221,7 +221,7 @@ static int snapshot_list_cmd(int argc, char **argv)
     }
     a = arena_new();
     if (snapshots_list(a, st, &snaps, &n, &err) < 0) {
-        fprintf(stderr, "engram: snapshot list failed: %s\n", err.msg);
+        fprintf(stderr, "engram: snapshot list failed: %s\n", err_reason(&err));
     } else {
         print_json(api_snapshot_list_json(a, snaps, n));
         ret = 0;
@@ -291,7 +291,7 @@ static int snapshot_restore_cmd(int argc, char **argv)
     }
     a = arena_new();
     if (snapshots_restore(a, st, &in, &res, &err) < 0) {
-        fprintf(stderr, "engram: snapshot restore failed: %s\n", err.msg);
+        fprintf(stderr, "engram: snapshot restore failed: %s\n", err_reason(&err));
     } else {
         print_json(api_snapshot_restore_json(a, &res));
         ret = 0;
@@ -374,7 +374,7 @@ int cmd_cleanup(int argc, char **argv)
     }
     a = arena_new();
     if (cleanup_run(a, st, &in, ts_now(), &res, &err) < 0) {
-        fprintf(stderr, "engram: cleanup failed: %s\n", err.msg);
+        fprintf(stderr, "engram: cleanup failed: %s\n", err_reason(&err));
     } else {
         print_json(api_cleanup_json(a, &res, in.dry_run));
         ret = 0;

@@ -207,6 +207,11 @@ static int load_strings(struct config *c, const struct source *s, struct err *er
     const char *v;
 
     c->app_name = get_str(s, "STATEWAVE_APP_NAME", "statewave");
+    v = lookup(s, "STATEWAVE_DATABASE_URL");
+    if (v && !*v)   /* set but empty: a mistake (a failed substitution), never the default */
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_DATABASE_URL is set but empty; unset it for the default ("
+                       CONFIG_DEFAULT_DATABASE_URL ") or give a database URL");
     c->database_url = get_str(s, "STATEWAVE_DATABASE_URL", NULL);
     if (!c->database_url)
         c->database_url = get_str(s, "DATABASE_URL", CONFIG_DEFAULT_DATABASE_URL);

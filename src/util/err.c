@@ -11,6 +11,7 @@ void err_init(struct err *e)
     e->code = NULL;
     e->msg[0] = '\0';
     e->details = NULL;
+    e->cause[0] = '\0';
 }
 
 static int vset(struct err *e, enum err_kind kind, const char *code, const char *fmt, va_list ap)
@@ -18,8 +19,10 @@ static int vset(struct err *e, enum err_kind kind, const char *code, const char 
     e->details = NULL;   /* an earlier error is replaced whole */
     e->kind = kind;
     e->code = code;
+    e->cause[0] = '\0';
     if (kind == ERR_INTERNAL && (!code || strcmp(code, "internal_error") == 0)) {
         e->code = "internal_error";
+        vsnprintf(e->cause, sizeof(e->cause), fmt, ap);
         snprintf(e->msg, sizeof(e->msg), "An unexpected error occurred");
         return -1;
     }
@@ -54,4 +57,9 @@ void err_release(struct err *e)
     if (!e)
         return;
     err_init(e);
+}
+
+const char *err_reason(const struct err *e)
+{
+    return e->kind == ERR_INTERNAL && e->cause[0] ? e->cause : e->msg;
 }

@@ -25,18 +25,24 @@ struct err {
     char msg[1536];        /* safe to show to the client; fits a 256-character id */
     struct jv *details;    /* 422 details or NULL; a jv array in the arena of whoever set it
                               (the request's), which must outlive the err */
+    char cause[512];       /* ERR_INTERNAL only: the text err_set was given (the real cause,
+                              e.g. "cannot connect to PostgreSQL: ... Connection refused"),
+                              for the log and the CLI; never sent to a client */
 };
 
-#define ERR_INIT { ERR_NONE, NULL, "", NULL }
+#define ERR_INIT { ERR_NONE, NULL, "", NULL, "" }
 
 void err_init(struct err *e);
 /* Fill e (code "http_error", or "validation_error" for 422, "internal_error" for 500) and
- * return -1. An ERR_INTERNAL message is replaced by the spec's generic text; log the cause. */
+ * return -1. An ERR_INTERNAL message is replaced by the spec's generic text; the text given is
+ * kept in e->cause (err_reason) for the CLI and the log. */
 int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Like err_set with an explicit spec code. */
 int err_set_code(struct err *e, enum err_kind kind, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void err_release(struct err *e);
+/* What an operator should read: the cause of an ERR_INTERNAL error, else the message. */
+const char *err_reason(const struct err *e);
 
 #endif

@@ -77,6 +77,8 @@ static void expect_bad(const char *assignment, const char *name)
 static void test_config_bad_values_name_the_variable(void **state)
 {
     (void)state;
+    /* set but empty is a mistake, never the default database (issue 19) */
+    expect_bad("STATEWAVE_DATABASE_URL=", "STATEWAVE_DATABASE_URL is set but empty");
     expect_bad("STATEWAVE_PORT=80x", "STATEWAVE_PORT");
     expect_bad("STATEWAVE_PORT=70000", "STATEWAVE_PORT");
     expect_bad("STATEWAVE_REQUIRE_TENANT=maybe", "STATEWAVE_REQUIRE_TENANT");

@@ -86,7 +86,15 @@ static void test_err_set_internal_hides_cause(void **state)
     assert_string_equal(e.code, "internal_error");
     assert_string_equal(e.msg, "An unexpected error occurred");
     assert_null(strstr(e.msg, "sqlite"));
+    /* the cause stays for the operator (CLI, log), never in msg */
+    assert_string_equal(e.cause, "sqlite3_step: disk I/O error (SELECT * FROM episodes)");
+    assert_string_equal(err_reason(&e), e.cause);
+    /* any other kind: the reason is the message, and an earlier cause is forgotten */
+    err_set(&e, ERR_NOT_FOUND, "Subject not found");
+    assert_string_equal(e.cause, "");
+    assert_string_equal(err_reason(&e), "Subject not found");
     err_release(&e);
+    assert_string_equal(e.cause, "");
 }
 
 static void test_err_set_code_explicit(void **state)

@@ -104,7 +104,7 @@ int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *
     } else {
         log_write(LOG_ERROR, "postgres: %s failed: %s", what, why);
     }
-    return err_set(err, ERR_INTERNAL, "database error");
+    return err_set(err, ERR_INTERNAL, "postgres: %s failed: %s", what, why);
 }
 
 /* ---- running statements ---------------------------------------------------------------- */
@@ -512,8 +512,8 @@ int pgst_open(const char *url, store **out, struct err *err)
     ps->conn = PQconnectdbParams(keys, vals, 1);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
         pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
-        log_write(LOG_ERROR, "postgres connect failed: %s", why);
-        err_set(err, ERR_INTERNAL, "database error");
+        err_set(err, ERR_INTERNAL, "cannot connect to PostgreSQL: %s", why);
+        log_write(LOG_ERROR, "%s", err->cause);
         goto fail;
     }
     PQsetNoticeProcessor(ps->conn, on_notice, NULL);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -77,7 +78,7 @@ int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err)
     if (primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ||
         primary == SQLITE_CANTOPEN)
         s->base.broken = 1;
-    return err_set(err, ERR_INTERNAL, "database error");
+    return err_set(err, ERR_INTERNAL, "sqlite %s failed: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* ---- statements ---- */
@@ -152,7 +153,7 @@ int sq_query_int64(struct sqlite_store *s, sqlite3_stmt *q, const char *what, in
 /* ---- connection ---- */
 
 /* mkdir -p of the directory that will hold the database file path. */
-static int make_parent_dirs(const char *path)
+static int make_parent_dirs(const char *path, struct err *err)
 {
     char *dir = xstrdup(path), *slash = strrchr(dir, '/'), *p;
     int ret = 0;
@@ -167,8 +168,9 @@ static int make_parent_dirs(const char *path)
             continue;
         *p = '\0';
         if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-            log_write(LOG_ERROR, "cannot create directory '%s': %s", dir, strerror(errno));
-            ret = -1;
+            ret = err_set(err, ERR_INTERNAL, "cannot create directory '%s': %s", dir,
+                          strerror(errno));
+            log_write(LOG_ERROR, "%s", err->cause);
             goto cleanup;
         }
         *p = c;
@@ -242,6 +244,29 @@ void sq_close(store *st)
     free(s);
 }
 
+/* Why opening path failed, in the operator's words: SQLite's "unable to open database file"
+ * hides the errno, and its last system errno is often that of a fallback call. */
+static const char *open_failure_reason(const char *path, sqlite3 *db)
+{
+    char *dir, *slash;
+    int e;
+
+    if (access(path, R_OK | W_OK) < 0 && errno != ENOENT)
+        return strerror(errno);
+    if (access(path, F_OK) < 0) {
+        dir = xstrdup(path);
+        slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        e = access(slash ? dir : ".", W_OK | X_OK) < 0 ? errno : 0;
+        free(dir);
+        if (e)
+            return strerror(e);
+    }
+    e = db ? sqlite3_system_errno(db) : 0;
+    return e ? strerror(e) : "unknown cause";
+}
+
 int sq_open(const char *path, store **out, struct err *err)
 {
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
@@ -250,15 +275,14 @@ int sq_open(const char *path, store **out, struct err *err)
 
     s->base.ops = &store_sqlite_ops;
     *out = NULL;
-    if (path[0] != ':' && make_parent_dirs(path) < 0) {
-        err_set(err, ERR_INTERNAL, "database error");
+    if (path[0] != ':' && make_parent_dirs(path, err) < 0)
         goto fail;
-    }
     rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        log_write(LOG_ERROR, "cannot open sqlite database '%s': %s", path,
-                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        err_set(err, ERR_INTERNAL, "database error");
+        err_set(err, ERR_INTERNAL, "cannot open SQLite database '%s': %s: %s", path,
+                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
+                open_failure_reason(path, s->db));
+        log_write(LOG_ERROR, "%s", err->cause);
         goto fail;
     }
     if (configure(s, err) < 0)

@@ -112,7 +112,7 @@ static int copy_pages(struct sqlite_store *s, sqlite3 *dest, const char *tmp,
         return 0;
     log_write(LOG_ERROR, "sqlite backup to '%s' failed: %s (%s)", tmp, sqlite3_errmsg(dest),
               sqlite3_errstr(rc));
-    return err_set(err, ERR_INTERNAL, "database error");
+    return err_set(err, ERR_INTERNAL, "%s", sqlite3_errmsg(dest));
 }
 
 /* Write the backup into the new database file tmp and close it. */
@@ -126,7 +126,7 @@ static int write_tmp(struct sqlite_store *s, const char *tmp, struct err *err)
     if (rc != SQLITE_OK) {
         log_write(LOG_ERROR, "cannot create backup file '%s': %s", tmp,
                   dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
-        err_set(err, ERR_INTERNAL, "database error");
+        err_set(err, ERR_INTERNAL, "%s", dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
         goto cleanup;
     }
     ret = copy_pages(s, dest, tmp, err);
@@ -134,7 +134,7 @@ cleanup:
     rc = sqlite3_close(dest);
     if (rc != SQLITE_OK && ret == 0) {
         log_write(LOG_ERROR, "cannot close backup file '%s': %s", tmp, sqlite3_errstr(rc));
-        ret = err_set(err, ERR_INTERNAL, "database error");
+        ret = err_set(err, ERR_INTERNAL, "%s", sqlite3_errstr(rc));
     }
     return ret;
 }
@@ -171,6 +171,28 @@ static int publish(const char *tmp, const char *path, struct err *err)
     return err_set(err, ERR_INVALID, "cannot create '%s': %s", path, strerror(errno));
 }
 
+/* The directory the backup goes into must exist: say so in one line instead of failing on the
+ * temporary file (a typo in FILE must not create directories). */
+static int check_parent_dir(const char *path, struct err *err)
+{
+    const char *slash = strrchr(path, '/');
+    struct buf dir = BUF_INIT;
+    struct stat sb;
+    int ret = 0;
+
+    if (!slash)
+        return 0;
+    buf_printf(&dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (stat(dir.data, &sb) < 0)
+        ret = err_set(err, ERR_INVALID, "cannot write '%s': directory '%s': %s", path, dir.data,
+                      strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        ret = err_set(err, ERR_INVALID, "cannot write '%s': '%s' is not a directory", path,
+                      dir.data);
+    buf_release(&dir);
+    return ret;
+}
+
 int sq_backup(store *st, const char *path, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
@@ -183,11 +205,17 @@ int sq_backup(store *st, const char *path, struct err *err)
         BUG("store_backup inside an open transaction");
     if (lstat(path, &sb) == 0)
         return err_set(err, ERR_CONFLICT, "backup file '%s' already exists", path);
+    if (check_parent_dir(path, err) < 0)
+        return -1;
     random_hex(suffix, 16);
     buf_printf(&tmp, "%s.tmp-%s", path, suffix);
     if (write_tmp(s, tmp.data, err) < 0) {
-        if (err->kind == ERR_INTERNAL)
-            err_set(err, ERR_INVALID, "cannot write '%s' (see the log)", tmp.data);
+        if (err->kind == ERR_INTERNAL) {
+            char why[sizeof(err->cause)];
+
+            snprintf(why, sizeof(why), "%s", err->cause);
+            err_set(err, ERR_INVALID, "cannot write '%s': %s", tmp.data, why);
+        }
         goto cleanup;
     }
     if (publish(tmp.data, path, err) < 0)
