@@ -7,6 +7,7 @@ reads, so it cannot drift."""
 import gzip
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -15,7 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import ROOT, engram_bin, main, test  # noqa: E402
+from harness import ROOT, Server, engram_bin, main, test  # noqa: E402
 
 MAN = os.path.join(ROOT, "docs", "engram.1")
 
@@ -227,6 +228,72 @@ def _(s):
     assert build < test_ and {"postgresql", "libcmocka-dev", "jq", "curl", "man-db"} <= test_, \
         test_
     shutil.rmtree(d)
+
+
+# MemoryDenyWriteExecute=yes is the unit's prctl(PR_SET_MDWE) in the kernel (Linux 6.3+): run
+# the server under it to show why the unit leaves it off, and that the fallback still serves.
+PR_SET_MDWE = 65
+MDWE_WRAPPER = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(%d, 1, 0, 0, 0) != 0:
+    sys.exit(97)
+if len(sys.argv) > 1:
+    os.execv(sys.argv[1], sys.argv[1:])
+""" % PR_SET_MDWE
+
+
+def mdwe_supported():
+    return subprocess.run([sys.executable, "-c", MDWE_WRAPPER], timeout=30).returncode == 0
+
+
+if mdwe_supported():
+    @test("09.8 under MemoryDenyWriteExecute (prctl MDWE) PCRE2's JIT is refused: the server "
+          "logs the fallback and still tokenizes and compiles correctly")
+    def _(s):
+        d = tempfile.mkdtemp(prefix="engram-mdwe-", dir=s.workdir)
+        wrapped = Server(workdir=d, name="mdwe",
+                         database_url="sqlite://" + os.path.join(d, "m.db"))
+        real_bin = os.path.abspath(engram_bin())
+        wrapper = os.path.join(d, "engram-mdwe")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec %s -c %s %s \"$@\"\n" % (
+                shlex.quote(sys.executable), shlex.quote(MDWE_WRAPPER), shlex.quote(real_bin)))
+        os.chmod(wrapper, 0o755)
+        old = os.environ.get("ENGRAM_BIN")
+        os.environ["ENGRAM_BIN"] = wrapper
+        try:
+            wrapped.start()
+        finally:
+            if old is None:
+                del os.environ["ENGRAM_BIN"]
+            else:
+                os.environ["ENGRAM_BIN"] = old
+        try:
+            for srv in (s, wrapped):
+                sid = "mdwe-" + os.urandom(6).hex()
+                r = srv.post("/v1/episodes", {"subject_id": sid, "source": "chat",
+                                              "type": "message",
+                                              "payload": {"text": "My name is Alice and I "
+                                                          "work at Globex."}})
+                assert r.status == 201, r
+                r = srv.post("/v1/memories/compile", {"subject_id": sid})
+                assert r.status == 200, r
+                facts = sorted(m["content"] for m in r.body["memories"]
+                               if m["kind"] == "profile_fact")
+                r = srv.post("/v1/context", {"subject_id": sid, "task": "Where does Alice "
+                                             "work? 🙂 naïve café", "max_tokens": 300})
+                assert r.status == 200, r
+                if srv is s:
+                    want = (facts, r.body["token_estimate"])
+                else:
+                    assert (facts, r.body["token_estimate"]) == want, \
+                        ((facts, r.body["token_estimate"]), want)
+        finally:
+            assert wrapped.stop() == 0
+        log = open(wrapped.log_path, encoding="utf-8").read()
+        assert "no JIT" in log or "JIT unavailable" in log, log[-1500:]
+        shutil.rmtree(d)
 
 
 if __name__ == "__main__":
