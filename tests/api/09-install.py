@@ -182,7 +182,9 @@ def fake_bin(d, name, script):
 def _(s):
     d = tempfile.mkdtemp(prefix="engram-nproc-", dir=s.workdir)
     fake_bin(d, "nproc", "echo 7\n")
-    env = dict(os.environ, PATH=d + ":" + os.environ["PATH"])
+    # as typed in a shell: no MAKEFLAGS from a make running this test
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env["PATH"] = d + ":" + env["PATH"]
 
     def makeflags(*args):
         p = run(["make", "-pq"] + list(args) + ["no-such-goal-here"], cwd=ROOT, env=env)
