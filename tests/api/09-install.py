@@ -32,7 +32,8 @@ def make_install(destdir, *extra):
     args = ["make", "-s", "--no-print-directory", "install", "DESTDIR=" + destdir] + list(extra)
     if os.path.basename(os.environ.get("ENGRAM_BUILD", "")) == "san":
         args.append("SAN=1")
-    p = run(args, cwd=ROOT)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    p = run(args, cwd=ROOT, env=env)
     assert p.returncode == 0, "make install failed:\n%s%s" % (p.stdout, p.stderr)
     return p
 
