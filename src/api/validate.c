@@ -94,6 +94,13 @@ static int json_invalid(struct vctx *v, size_t pos, const char *msg, struct err 
     return v_finish(v, err);
 }
 
+int api_too_many_values(struct req *req, struct err *err)
+{
+    return err_set(err, ERR_TOO_LARGE,
+                   "Request body has too many JSON values (limit %zu for %zu bytes)",
+                   jv_value_budget(req->body.len), req->body.len);
+}
+
 /* The body is parsed once with jv, which keeps every number as sent (integers beyond 64
  * bits, 1e20); validation then reads a jansson copy and stored JSON is written from jv. */
 int api_body_object(struct req *req, json_t **out, struct err *err)
@@ -110,7 +117,10 @@ int api_body_object(struct req *req, json_t **out, struct err *err)
         v_add(&v, "missing", v_loc("body", NULL), "Field required", NULL, NULL);
         return v_finish(&v, err);
     }
-    root = jv_parse(req->arena, req->body.data, req->body.len, &pos, &msg);
+    root = jv_parse_bounded(req->arena, req->body.data, req->body.len,
+                            jv_value_budget(req->body.len), &pos, &msg);
+    if (!root && msg == jv_msg_too_many_values)
+        return api_too_many_values(req, err);
     if (!root)
         return json_invalid(&v, pos, msg, err);
     *out = jv_to_jansson(root);

@@ -2,6 +2,7 @@
  * sequences, number tokens) the constructors and the canonical writer share. */
 #include "util/jv-internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,7 +96,11 @@ struct parser {
     size_t nmems, capmems;
     struct intern *keys;     /* recent keys and short string values: shared, not copied */
     struct intern *strs;     /* (NULL until the first use; INTERN_SLOTS each) */
+    size_t budget;           /* values and object members still allowed (jv_parse_bounded) */
 };
+
+const char jv_msg_too_many_values[] = "too many values";
+
 
 /*
  * Documents repeat themselves: every row of an export has the same keys, and kinds, statuses,
@@ -176,6 +181,15 @@ static struct jv *fail(struct parser *p, size_t pos, const char *msg)
 {
     fail_at(p, pos, msg);
     return NULL;
+}
+
+/* Count one more value or member against the budget; -1 once it is spent. */
+static int spend(struct parser *p)
+{
+    if (p->budget == 0)
+        return fail_rc(p, p->pos, jv_msg_too_many_values);
+    p->budget--;
+    return 0;
 }
 
 static void skip_ws(struct parser *p)
@@ -352,6 +366,16 @@ static struct jv *parse_literal(struct parser *p, const char *word, const struct
     return (struct jv *)node;
 }
 
+/* The one-digit integers, shared by every parse (nodes are immutable): an array of small
+ * numbers then costs one pointer per element. */
+static const struct jv digits[10] = {
+    { .type = JV_INT, .u.s = { "0", 1, 0.0 } }, { .type = JV_INT, .u.s = { "1", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "2", 1, 0.0 } }, { .type = JV_INT, .u.s = { "3", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "4", 1, 0.0 } }, { .type = JV_INT, .u.s = { "5", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "6", 1, 0.0 } }, { .type = JV_INT, .u.s = { "7", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "8", 1, 0.0 } }, { .type = JV_INT, .u.s = { "9", 1, 0.0 } },
+};
+
 static struct jv *parse_number(struct parser *p)
 {
     int real;
@@ -360,6 +384,10 @@ static struct jv *parse_number(struct parser *p)
 
     if (!len)
         return fail(p, p->pos, "Expecting value");
+    if (len == 1) {
+        p->pos++;
+        return (struct jv *)&digits[p->s[p->pos - 1] - '0'];
+    }
     v = jv_number_node(p->a, p->s + p->pos, len, real);
     p->pos += len;
     return v;
@@ -486,7 +514,7 @@ static int parse_member(struct parser *p)
 
     if (p->pos >= p->n || p->s[p->pos] != '"')
         return fail_rc(p, p->pos, "Expecting property name enclosed in double quotes");
-    if (scan_string(p, &key, &len) < 0)
+    if (spend(p) < 0 || scan_string(p, &key, &len) < 0)
         return -1;
     /* The key may live in scratch, which the value's strings reuse: copy it first. */
     idx = p->nmems;
@@ -538,6 +566,8 @@ static struct jv *parse_value(struct parser *p)
     skip_ws(p);
     if (p->pos >= p->n)
         return fail(p, p->pos, "Expecting value");
+    if (spend(p) < 0)
+        return NULL;
     switch (p->s[p->pos]) {
     case '{': return parse_object(p);
     case '[': return parse_array(p);
@@ -549,10 +579,21 @@ static struct jv *parse_value(struct parser *p)
     }
 }
 
+size_t jv_value_budget(size_t n)
+{
+    return JV_BUDGET_BASE + n / JV_BUDGET_BYTES;
+}
+
 struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos,
                     const char **err_msg)
 {
-    struct parser p = { .a = a, .s = (const unsigned char *)text, .n = n };
+    return jv_parse_bounded(a, text, n, SIZE_MAX, err_pos, err_msg);
+}
+
+struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_values,
+                            size_t *err_pos, const char **err_msg)
+{
+    struct parser p = { .a = a, .s = (const unsigned char *)text, .n = n, .budget = max_values };
     struct jv *v;
 
     buf_init(&p.scratch);

@@ -939,11 +939,92 @@ static void test_jv_parse_shares_repeats(void **state)
     buf_release(&expect);
 }
 
+/* The budget counts every value and every member: exactly max_values parses, one less stops
+ * with the budget's message at the value that did not fit. */
+static void test_jv_parse_bounded_counts_values_and_members(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t values;   /* values + members */
+    } cases[] = {
+        { "0", 1 }, { "[]", 1 }, { "[1,2]", 3 }, { "{\"a\":[]}", 3 },
+        { "{\"a\":1,\"b\":{\"c\":null}}", 7 }, { "[[[\"x\"]],true,false]", 6 },
+    };
+    struct arena *a = *state;
+    const char *msg;
+    size_t i, pos;
+
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        const char *in = cases[i].in;
+
+        msg = NULL;
+        assert_non_null(jv_parse_bounded(a, in, strlen(in), cases[i].values, &pos, &msg));
+        assert_null(jv_parse_bounded(a, in, strlen(in), cases[i].values - 1, &pos, &msg));
+        assert_ptr_equal(msg, jv_msg_too_many_values);
+        assert_string_equal(msg, "too many values");
+        assert_true(pos < strlen(in));
+    }
+}
+
+/* The attack of issue 14: a body that is one long array of zeros. Within the budget of its
+ * size it parses; the budget of jv_value_budget() stops it early, and the arena holds no more
+ * than the pointers of what was parsed before (one-digit numbers are shared nodes). */
+static void test_jv_parse_bounded_stops_an_array_of_zeros(void **state)
+{
+    struct arena *a = *state, *small = arena_new();
+    struct buf text = BUF_INIT;
+    size_t i, n = 1000000, pos = 0;
+    const char *msg = NULL;
+    struct jv *v;
+
+    buf_puts(&text, "{\"payload\":{\"a\":[");
+    for (i = 0; i < n; i++)
+        buf_puts(&text, i ? ",0" : "0");
+    buf_puts(&text, "]}}");
+    assert_true(jv_value_budget(text.len) < n);
+    assert_int_equal(jv_value_budget(text.len), JV_BUDGET_BASE + text.len / JV_BUDGET_BYTES);
+    v = jv_parse_bounded(small, text.data, text.len, jv_value_budget(text.len), &pos, &msg);
+    assert_null(v);
+    assert_ptr_equal(msg, jv_msg_too_many_values);
+    /* Stopped after the budget: well inside the array, not at its end. */
+    assert_true(pos < text.len / 2);
+    v = jv_parse_bounded(a, text.data, text.len, n + 5, &pos, &msg);
+    assert_non_null(v);
+    v = jv_object_get(jv_object_get(v, "payload"), "a");
+    assert_int_equal(jv_array_size(v), n);
+    assert_ptr_equal(jv_array_get(v, 0), jv_array_get(v, n - 1));
+    assert_string_equal(jv_number_text(jv_array_get(v, n - 1)), "0");
+    /* One pointer per element plus a few nodes: the tree is ~4x its 2-byte-per-element text. */
+    assert_true(arena_used(a) < n * sizeof(void *) + 4096);
+    arena_free(small);
+    buf_release(&text);
+}
+
+/* The shared one-digit nodes read and write like any other number. */
+static void test_jv_parse_digits_are_numbers(void **state)
+{
+    struct arena *a = *state;
+    struct jv *v = parse_ok(a, "[0,7,9,-1,10,1.5,3e2]");
+    int64_t x;
+
+    assert_true(jv_is_int(jv_array_get(v, 0)));
+    assert_int_equal(jv_int64(jv_array_get(v, 1), &x), 0);
+    assert_int_equal(x, 7);
+    assert_true(jv_double(jv_array_get(v, 2)) == 9.0);
+    assert_string_equal(compact_str(a, v), "[0,7,9,-1,10,1.5,300.0]");
+    assert_true(jv_array_get(parse_ok(a, "[7]"), 0) == jv_array_get(v, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jv_compact_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_parse_shares_repeats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_bounded_counts_values_and_members, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_bounded_stops_an_array_of_zeros, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_digits_are_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_duplicate_keys_last_wins_first_position, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jv_big_ints_survive, setup, teardown),
