@@ -120,13 +120,14 @@ static int expects_continue(struct req *req)
     return e && strcasecmp(e, "100-continue") == 0;
 }
 
-static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
-                                        const char *value)
+/* Adds the bytes of one header line, or of one query argument, to *cls. */
+static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
 {
     size_t *total = cls;
 
     (void)kind;
-    *total += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": " and CRLF */
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": " and CRLF, or "=&" */
     return MHD_YES;
 }
 
@@ -134,11 +135,13 @@ static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, cons
  * below MHD's own (its memory pool), so that MHD's HTML answers stay out of reach. */
 static int check_sizes(struct req *req, const char *url)
 {
-    size_t total = 0;
+    size_t total = strlen(url);
 
-    if (strlen(url) > URI_MAX)
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_value_bytes, &total);
+    if (total > URI_MAX)
         return err_set(&req->err, ERR_URI_TOO_LONG, "URI Too Long (limit %d bytes)", URI_MAX);
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_header_bytes, &total);
+    total = 0;
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_value_bytes, &total);
     if (total > HEADERS_MAX)
         return err_set(&req->err, ERR_HEADERS_TOO_LARGE,
                        "Request Header Fields Too Large (limit %d bytes)", HEADERS_MAX);
@@ -234,6 +237,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 {
     struct http_server *srv = cls;
     struct upload *u = *con_cls;
+    enum MHD_Result rc;
 
     (void)version;
     if (!u) {
@@ -250,7 +254,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return (*upload_data_size = 0), MHD_YES;   /* already answered */
     if (*upload_data_size)
         return take(srv, u, upload_data, upload_data_size);
-    return middleware_run(&u->req) == 0 ? MHD_YES : MHD_NO;
+    rc = middleware_run(&u->req) == 0 ? MHD_YES : MHD_NO;
+    /* The response is queued (it copied what it needs): the body no longer counts. */
+    drop_body(srv, u);
+    return rc;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
