@@ -94,11 +94,11 @@ static int json_invalid(struct vctx *v, size_t pos, const char *msg, struct err 
     return v_finish(v, err);
 }
 
-int api_too_many_values(struct req *req, struct err *err)
+int api_body_over_budget(struct req *req, struct err *err)
 {
     return err_set(err, ERR_TOO_LARGE,
-                   "Request body has too many JSON values (limit %zu for %zu bytes)",
-                   jv_value_budget(req->body.len), req->body.len);
+                   "Request body too complex: its JSON would take more than %zu bytes to parse",
+                   jv_parse_budget(req->body.len));
 }
 
 /* The body is parsed once with jv, which keeps every number as sent (integers beyond 64
@@ -118,9 +118,9 @@ int api_body_object(struct req *req, json_t **out, struct err *err)
         return v_finish(&v, err);
     }
     root = jv_parse_bounded(req->arena, req->body.data, req->body.len,
-                            jv_value_budget(req->body.len), &pos, &msg);
-    if (!root && msg == jv_msg_too_many_values)
-        return api_too_many_values(req, err);
+                            jv_parse_budget(req->body.len), &pos, &msg);
+    if (!root && msg == jv_msg_over_budget)
+        return api_body_over_budget(req, err);
     if (!root)
         return json_invalid(&v, pos, msg, err);
     *out = jv_to_jansson(root);

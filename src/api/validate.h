@@ -32,14 +32,14 @@ json_t *v_loc(const char *part, const char *key);
 json_t *v_loc_item(const char *part, const char *list, size_t index, const char *key);
 
 /* Read the request body as a JSON object (spec §1.1 content types). On failure fills err
- * with a 422 (json_invalid, model_attributes_type, missing) or a 413 (too many JSON values)
+ * with a 422 (json_invalid, model_attributes_type, missing) or a 413 (a parse over budget)
  * and returns -1. The caller owns
  * *out (json_decref), a jansson copy for validation; req->body_jv is the same body with every
  * number kept as sent (write stored JSON from it). */
 int api_body_object(struct req *req, json_t **out, struct err *err);
-/* Fill err with the 413 of a body whose JSON has more values than jv_value_budget() allows
- * for its size (bodies are parsed with jv_parse_bounded); returns -1. */
-int api_too_many_values(struct req *req, struct err *err);
+/* Fill err with the 413 of a body whose parse would take more memory than jv_parse_budget()
+ * allows for its size (bodies are parsed with jv_parse_bounded); returns -1. */
+int api_body_over_budget(struct req *req, struct err *err);
 
 /* String field rules. Returns the string (borrowed from obj) or NULL, recording a problem
  * when the value is wrong or when required and missing. min/max count code points;

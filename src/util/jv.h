@@ -67,22 +67,21 @@ struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos
                     const char **err_msg);
 
 /*
- * jv_parse() with a budget: at most max_values values and object members together (a member
- * counts once for its key, its value once more; "[1,2]" is 3, {"a":[]} is 3). Past it the parse
- * stops with err_msg == jv_msg_too_many_values ("too many values", compare the pointer) and
- * err_pos where it stopped. This bounds the memory a parse tree of hostile text can take
- * (an array of small numbers costs ~10 times its text otherwise); a request body is parsed
- * with max_values = jv_value_budget(n).
+ * jv_parse() with a memory budget: the parse may take at most max_bytes (what it allocates
+ * from a, plus its working stacks). Past it the parse stops with err_msg ==
+ * jv_msg_over_budget ("document too large to parse"; compare the pointer) and err_pos where
+ * it stopped. Hostile text costs far more than its size otherwise (an array of "10"s takes 14
+ * times its text); request bodies are parsed with max_bytes = jv_parse_budget(n).
  */
-struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_values,
+struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_bytes,
                             size_t *err_pos, const char **err_msg);
-extern const char jv_msg_too_many_values[];
-/* The budget of n bytes of text: JV_BUDGET_BASE, plus one per JV_BUDGET_BYTES bytes. Real
- * documents stay far below it (an export averages one value per 20-40 bytes; a float of an
- * embedding takes about 20); with it a parse tree stays within about 4 times its text. */
-#define JV_BUDGET_BASE 65536
-#define JV_BUDGET_BYTES 16
-size_t jv_value_budget(size_t n);
+extern const char jv_msg_over_budget[];
+/* The budget of n bytes of text: JV_BUDGET_FACTOR times n, plus JV_BUDGET_BASE. Real documents
+ * stay well below it (an export of 20,000 episodes takes 2.3 times its text; an array of
+ * 13-digit numbers 5 times). */
+#define JV_BUDGET_BASE (1024 * 1024)
+#define JV_BUDGET_FACTOR 6
+size_t jv_parse_budget(size_t n);
 
 /* ---- Accessors. They never fail: on a wrong type or index they return NULL / 0. ---- */
 

@@ -96,10 +96,11 @@ struct parser {
     size_t nmems, capmems;
     struct intern *keys;     /* recent keys and short string values: shared, not copied */
     struct intern *strs;     /* (NULL until the first use; INTERN_SLOTS each) */
-    size_t budget;           /* values and object members still allowed (jv_parse_bounded) */
+    size_t budget;           /* bytes the parse may take: arena growth and the stacks above */
+    size_t arena_base;       /* arena_used() when the parse began */
 };
 
-const char jv_msg_too_many_values[] = "too many values";
+const char jv_msg_over_budget[] = "document too large to parse";
 
 
 /*
@@ -181,15 +182,6 @@ static struct jv *fail(struct parser *p, size_t pos, const char *msg)
 {
     fail_at(p, pos, msg);
     return NULL;
-}
-
-/* Count one more value or member against the budget; -1 once it is spent. */
-static int spend(struct parser *p)
-{
-    if (p->budget == 0)
-        return fail_rc(p, p->pos, jv_msg_too_many_values);
-    p->budget--;
-    return 0;
 }
 
 static void skip_ws(struct parser *p)
@@ -413,21 +405,49 @@ static struct jv *parse_string_value(struct parser *p)
     return e->node;
 }
 
-static void push_value(struct parser *p, struct jv *v)
+/* Whether growing a stack by extra bytes keeps the parse within its budget (else an error
+ * is recorded): the stacks of one long array or object must not double past it. */
+static int may_grow(struct parser *p, size_t extra)
+{
+    if (p->budget == SIZE_MAX)
+        return 1;
+    if (arena_used(p->a) - p->arena_base + p->capvals * sizeof(*p->vals) +
+        p->capmems * sizeof(*p->mems) + extra <= p->budget)
+        return 1;
+    fail_at(p, p->pos, jv_msg_over_budget);
+    return 0;
+}
+
+/* Before one more value or member: -1 once the parse has taken more than its budget. */
+static int spend(struct parser *p)
+{
+    return may_grow(p, 0) ? 0 : -1;
+}
+
+static int push_value(struct parser *p, struct jv *v)
 {
     if (p->nvals == p->capvals) {
-        p->capvals = p->capvals ? 2 * p->capvals : 64;
+        size_t cap = p->capvals ? 2 * p->capvals : 64;
+
+        if (!may_grow(p, (cap - p->capvals) * sizeof(*p->vals)))
+            return -1;
+        p->capvals = cap;
         p->vals = xrealloc(p->vals, p->capvals * sizeof(*p->vals));
     }
     p->vals[p->nvals++] = v;
+    return 0;
 }
 
-static void push_member(struct parser *p, const char *key, size_t len, struct jv *v)
+static int push_member(struct parser *p, const char *key, size_t len, struct jv *v)
 {
     struct jv_member *m;
 
     if (p->nmems == p->capmems) {
-        p->capmems = p->capmems ? 2 * p->capmems : 32;
+        size_t cap = p->capmems ? 2 * p->capmems : 32;
+
+        if (!may_grow(p, (cap - p->capmems) * sizeof(*p->mems)))
+            return -1;
+        p->capmems = cap;
         p->mems = xrealloc(p->mems, p->capmems * sizeof(*p->mems));
     }
     m = &p->mems[p->nmems++];
@@ -445,6 +465,7 @@ static void push_member(struct parser *p, const char *key, size_t len, struct jv
     }
     m->key_len = len;
     m->value = v;
+    return 0;
 }
 
 /* Enter a container at pos; fails past JV_MAX_DEPTH. */
@@ -490,12 +511,15 @@ static struct jv *parse_array(struct parser *p)
         item = parse_value(p);
         if (!item)
             return NULL;
-        push_value(p, item);
+        if (push_value(p, item) < 0)
+            return NULL;
         r = next_or_close(p, ']');
     }
     if (r < 0)
         return NULL;
     count = p->nvals - base;
+    if (!may_grow(p, count * sizeof(*p->vals)))   /* the copy below */
+        return NULL;
     arr = arena_alloc(p->a, sizeof(*arr));
     arr->type = JV_ARRAY;
     arr->u.arr.items = count ? arena_memdup(p->a, p->vals + base, count * sizeof(*p->vals)) : NULL;
@@ -518,7 +542,8 @@ static int parse_member(struct parser *p)
         return -1;
     /* The key may live in scratch, which the value's strings reuse: copy it first. */
     idx = p->nmems;
-    push_member(p, key, len, jv_null());
+    if (push_member(p, key, len, jv_null()) < 0)
+        return -1;
     skip_ws(p);
     if (p->pos >= p->n || p->s[p->pos] != ':')
         return fail_rc(p, p->pos, "Expecting ':' delimiter");
@@ -551,6 +576,8 @@ static struct jv *parse_object(struct parser *p)
     if (r < 0)
         return NULL;
     count = jv_dedupe_members(p->mems + base, p->nmems - base);
+    if (!may_grow(p, count * sizeof(*p->mems)))   /* the copy below */
+        return NULL;
     obj = arena_alloc(p->a, sizeof(*obj));
     obj->type = JV_OBJECT;
     obj->u.obj.items = count ? arena_memdup(p->a, p->mems + base, count * sizeof(*p->mems))
@@ -579,9 +606,9 @@ static struct jv *parse_value(struct parser *p)
     }
 }
 
-size_t jv_value_budget(size_t n)
+size_t jv_parse_budget(size_t n)
 {
-    return JV_BUDGET_BASE + n / JV_BUDGET_BYTES;
+    return JV_BUDGET_BASE + JV_BUDGET_FACTOR * n;
 }
 
 struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos,
@@ -590,10 +617,11 @@ struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos
     return jv_parse_bounded(a, text, n, SIZE_MAX, err_pos, err_msg);
 }
 
-struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_values,
+struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_bytes,
                             size_t *err_pos, const char **err_msg)
 {
-    struct parser p = { .a = a, .s = (const unsigned char *)text, .n = n, .budget = max_values };
+    struct parser p = { .a = a, .s = (const unsigned char *)text, .n = n, .budget = max_bytes,
+                        .arena_base = arena_used(a) };
     struct jv *v;
 
     buf_init(&p.scratch);

@@ -76,14 +76,14 @@ def envelope(raw, headers, status, code, got_status):
 MEM = {"STATEWAVE_WORKERS": "2", "STATEWAVE_MAX_CONNECTIONS": "1000"}
 
 
-@test("07.1 a 20 MB array of zeros is 413 (too many values); peak <= 8x the body, back to idle",
+@test("07.1 a 20 MB array of zeros is 413 (parse over budget); peak <= 8x the body, back to idle",
       env=MEM)
 def _(s):
     idle = proc_status(s)
     body = zeros_body(20 * MIB)
     status, headers, raw = post_raw(s, "/v1/episodes", body)
     e = envelope(raw, headers, 413, "http_error", status)
-    assert e["message"].startswith("Request body has too many JSON values"), e
+    assert e["message"].startswith("Request body too complex: its JSON would take more than"), e
     assert e["request_id"] == headers["x-request-id"], e
     after = proc_status(s)
     peak = after["VmHWM"] - idle["VmRSS"]
@@ -94,11 +94,11 @@ def _(s):
         rss // MIB, idle["VmRSS"] // MIB)
 
 
-@test("07.2 a 10 MB payload within the value budget is stored; RSS returns within 32 MiB of idle",
+@test("07.2 a 10 MB payload within the parse budget is stored; RSS returns within 32 MiB of idle",
       env=MEM)
 def _(s):
     idle = proc_status(s)["VmRSS"]
-    # 15-digit numbers: one value per 16 bytes, the budget's density.
+    # 15-digit numbers: the densest nodes that are not shared (about 5 times their text).
     body = zeros_body(10 * MIB, token=b"123456789012345")
     status, headers, raw = post_raw(s, "/v1/episodes", body)
     assert status == 201, raw[:300]
@@ -107,12 +107,12 @@ def _(s):
     assert rss - idle <= 32 * MIB, "RSS %d MiB after, idle %d MiB" % (rss // MIB, idle // MIB)
 
 
-@test("07.3 the value budget also guards /admin/import: 413 with the envelope")
+@test("07.3 the parse budget also guards /admin/import: 413 with the envelope")
 def _(s):
-    body = b'{"document":{"x":[' + b",".join([b"1"] * 300000) + b"]}}"
+    body = b'{"document":{"x":[' + b",".join([b"10"] * 3000000) + b"]}}"
     status, headers, raw = post_raw(s, "/admin/import", body)
     e = envelope(raw, headers, 413, "http_error", status)
-    assert "too many JSON values" in e["message"], e
+    assert e["message"].startswith("Request body too complex"), e
 
 
 # -- defect 2: work before auth ----------------------------------------------------------------
