@@ -1,4 +1,6 @@
-/* server.c - libmicrohttpd glue: one struct req per request, the middleware pipeline. */
+/* server.c - libmicrohttpd glue: one struct req per request, the middleware pipeline, and
+ * the limits that keep a hostile client cheap (headers checked before the body, bodies counted
+ * server-wide, per-IP and header-timeout connection limits, memory handed back). */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -33,13 +35,14 @@ struct http_server {
 struct upload {
     struct req req;            /* first: *con_cls points at the upload, handlers get &req */
     size_t counted;            /* body bytes of this request in srv->body_bytes */
+    size_t body_peak;          /* the largest the body buffer was (for malloc_trim) */
     int discard;               /* the answer was decided on the headers: read, drop the body */
 };
 
 #define DRAIN_WAIT_US (30 * 1000000)   /* longest wait for in-flight requests at stop */
 #define URI_MAX 8192                   /* longer request targets get 414 */
 #define HEADERS_MAX 16384              /* more header bytes (names and values) get 431 */
-#define MHD_POOL_BYTES (64 * 1024)     /* MHD's per-connection memory: above our two limits */
+#define CONN_POOL_BYTES (64 * 1024)     /* MHD's per-connection memory: above our two limits */
 #define LINGER_MIN_BYTES (64u * 1024 * 1024) /* body bytes read and dropped before an answer */
 #define LINGER_US (30 * 1000000)       /* ... and for at most this long */
 #define TRIM_AFTER_BYTES (1024 * 1024) /* malloc_trim() after a body at least this large */
@@ -76,15 +79,18 @@ static void drop_body(struct http_server *srv, struct upload *u)
 {
     atomic_fetch_sub(&srv->body_bytes, u->counted);
     u->counted = 0;
+    if (u->req.body.cap > u->body_peak)
+        u->body_peak = u->req.body.cap;
     buf_release(&u->req.body);
 }
 
 static void upload_free(struct http_server *srv, struct upload *u)
 {
-    int big = u->req.body.cap >= TRIM_AFTER_BYTES || u->req.dropped >= TRIM_AFTER_BYTES ||
-              arena_used(u->req.arena) >= TRIM_AFTER_BYTES;
+    int big;
 
     drop_body(srv, u);
+    big = u->body_peak >= TRIM_AFTER_BYTES || u->req.dropped >= TRIM_AFTER_BYTES ||
+          arena_used(u->req.arena) >= TRIM_AFTER_BYTES;
     err_release(&u->req.err);
     arena_free(u->req.arena);
     /* A large body leaves many small free chunks (JSON copies) that malloc keeps; hand
@@ -341,7 +347,7 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_END);
     if (!srv->daemon) {
