@@ -1,6 +1,6 @@
 /* sqlite_subjects.c - SQLite backend: a subject's memories, the subject list with counts, and
  * deleting a subject. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 /* Literal prefixes (never LIKE, whose `_` matches any character); both are ASCII, so a
  * character substr equals a byte prefix. */
