@@ -126,14 +126,14 @@ static int expects_continue(struct req *req)
     return e && strcasecmp(e, "100-continue") == 0;
 }
 
-/* Adds the bytes of one header line, or of one query argument, to *cls. */
+/* Adds the bytes of one query argument ("key=value&") to *cls. */
 static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
                                        const char *value)
 {
     size_t *total = cls;
 
     (void)kind;
-    *total += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": " and CRLF, or "=&" */
+    *total += strlen(key) + (value ? strlen(value) : 0) + 2;
     return MHD_YES;
 }
 
@@ -141,14 +141,16 @@ static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const
  * below MHD's own (its memory pool), so that MHD's HTML answers stay out of reach. */
 static int check_sizes(struct req *req, const char *url)
 {
-    size_t total = strlen(url);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t head = ci ? ci->header_size : 0, uri = strlen(url);
 
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_value_bytes, &total);
-    if (total > URI_MAX)
+    if (head <= URI_MAX)
+        return 0;                             /* the common case: nothing can be too long */
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_value_bytes, &uri);
+    if (uri > URI_MAX)
         return err_set(&req->err, ERR_URI_TOO_LONG, "URI Too Long (limit %d bytes)", URI_MAX);
-    total = 0;
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_value_bytes, &total);
-    if (total > HEADERS_MAX)
+    if (head > uri && head - uri > HEADERS_MAX)
         return err_set(&req->err, ERR_HEADERS_TOO_LARGE,
                        "Request Header Fields Too Large (limit %d bytes)", HEADERS_MAX);
     return 0;
@@ -236,6 +238,18 @@ static enum MHD_Result take(struct http_server *srv, struct upload *u, const cha
     return MHD_YES;
 }
 
+/* A header is complete: from now on the connection's idle timeout is the keep-alive one
+ * (set once per connection; MHD started it with the header timeout). */
+static void keep_alive_timeout(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+
+    if (!ci || ci->connection_timeout != (unsigned int)cfg->connection_timeout)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)cfg->connection_timeout);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -250,9 +264,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         u = upload_new(conn, method, url);
         *con_cls = u;
         atomic_fetch_add(&srv->inflight, 1);
-        /* The header is complete: from now on the idle timeout is the keep-alive one. */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                                  (unsigned int)cfg->connection_timeout);
+        keep_alive_timeout(conn);
         return admit(srv, u, url);
     }
     u->req.calls++;
