@@ -29,6 +29,9 @@ struct http_server {
     int port;
     atomic_int inflight;       /* requests received and not yet completed */
     atomic_size_t body_bytes;  /* request body bytes held server-wide (cfg->max_inflight_body) */
+    atomic_llong log_second;   /* the second of the last libmicrohttpd messages logged */
+    atomic_int log_count;      /* messages logged in that second */
+    atomic_int log_dropped;    /* messages dropped since the last one logged */
 };
 
 /* What the server keeps per request beside the struct req the handlers see. */
@@ -46,6 +49,7 @@ struct upload {
 #define LINGER_MIN_BYTES (64u * 1024 * 1024) /* body bytes read and dropped before an answer */
 #define LINGER_US (30 * 1000000)       /* ... and for at most this long */
 #define TRIM_AFTER_BYTES (1024 * 1024) /* malloc_trim() after a body at least this large */
+#define MHD_LOG_PER_SECOND 10          /* libmicrohttpd messages logged per second at most */
 
 /* Keep the raw path: we split on '/' first and decode each segment ourselves. Query
  * arguments are decoded by req_query(). */
@@ -293,18 +297,40 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Whether one more libmicrohttpd message may be logged this second: a flood of refused
+ * connections must not become a flood of log lines. *dropped gets the count dropped before. */
+static int mhd_log_allowed(struct http_server *srv, int *dropped)
+{
+    long long now = ts_monotonic() / 1000000;
+
+    if (atomic_exchange(&srv->log_second, now) != now)
+        atomic_store(&srv->log_count, 0);
+    if (atomic_fetch_add(&srv->log_count, 1) >= MHD_LOG_PER_SECOND) {
+        atomic_fetch_add(&srv->log_dropped, 1);
+        return 0;
+    }
+    *dropped = atomic_exchange(&srv->log_dropped, 0);
+    return 1;
+}
+
 /* libmicrohttpd's own messages go to our log as JSON lines, one per message. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char text[512];
     size_t n;
+    int dropped;
 
-    (void)cls;
+    if (!mhd_log_allowed(cls, &dropped))
+        return;
     vsnprintf(text, sizeof(text), fmt, ap);
     n = strlen(text);
     while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         text[--n] = '\0';
-    log_write(LOG_WARN, "libmicrohttpd: %s", text);
+    if (dropped)
+        log_write(LOG_WARN, "libmicrohttpd: %s (%d earlier messages not logged: over %d a second)",
+                  text, dropped, MHD_LOG_PER_SECOND);
+    else
+        log_write(LOG_WARN, "libmicrohttpd: %s", text);
 }
 
 static int bind_addr(struct sockaddr_storage *ss, struct err *err)
@@ -350,7 +376,7 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     srv->nroutes = nroutes;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->workers,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -263,6 +263,25 @@ def _(s):
     assert s.get("/healthz").status == 200   # the slots came back
 
 
+@test("07.13 a flood of refused connections is not a flood of log lines", env=PER_IP)
+def _(s):
+    mark = s.log_size()
+    t0 = time.monotonic()
+    socks = [socket.create_connection(("127.0.0.1", s.port), source_address=("127.0.0.4", 0))
+             for _ in range(80)]
+    elapsed = time.monotonic() - t0
+    time.sleep(0.3)
+    for c in socks:
+        c.close()
+    with open(s.log_path, "rb") as f:
+        f.seek(mark)
+        lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines()
+                 if "libmicrohttpd: " in ln]
+    assert lines, "the refusals were not logged at all"
+    assert len(lines) <= 10 * (int(elapsed) + 2), "%d lines for 72 refusals in %.1f s" % (
+        len(lines), elapsed)
+
+
 HEADER_TIMEOUT = {"STATEWAVE_HEADER_TIMEOUT_SECONDS": "1",
                   "STATEWAVE_CONNECTION_TIMEOUT_SECONDS": "30"}
 
