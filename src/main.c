@@ -61,7 +61,7 @@ static const char serve_usage[] =
     "                            (default 268435456)\n"
     "  STATEWAVE_MAX_CONNECTIONS  open connections, all clients (default 4096)\n"
     "  STATEWAVE_MAX_CONNECTIONS_PER_IP  open connections from one IP; 0 = no cap (default 256)\n"
-    "  STATEWAVE_HEADER_TIMEOUT_SECONDS  idle seconds before a complete header (default 10)\n"
+    "  STATEWAVE_HEADER_TIMEOUT_SECONDS  seconds to send a complete header (default 10)\n"
     "  STATEWAVE_CONNECTION_TIMEOUT_SECONDS  idle keep-alive seconds (default 60)\n"
     "  STATEWAVE_WORKERS         HTTP worker threads (default 2 x CPUs, at least 4)\n"
     "  STATEWAVE_LOG_LEVEL       debug, info, warning or error (default info)\n"

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/deadline.h"
 #include "http/middleware.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -24,6 +25,7 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    struct deadlines *deadlines; /* each request header's deadline (header timeout) */
     const struct route *routes;
     size_t nroutes;
     int port;
@@ -39,6 +41,7 @@ struct upload {
     struct req req;            /* first: *con_cls points at the upload, handlers get &req */
     size_t counted;            /* body bytes of this request in srv->body_bytes */
     size_t body_peak;          /* the largest the body buffer was (for malloc_trim) */
+    struct deadline *deadline; /* the connection's header deadline */
     int discard;               /* the answer was decided on the headers: read, drop the body */
 };
 
@@ -242,16 +245,39 @@ static enum MHD_Result take(struct http_server *srv, struct upload *u, const cha
     return MHD_YES;
 }
 
-/* A header is complete: from now on the connection's idle timeout is the keep-alive one
- * (set once per connection; MHD started it with the header timeout). */
-static void keep_alive_timeout(struct MHD_Connection *conn)
+/* A header is complete: its deadline is off, and from now on the connection's idle timeout
+ * is the keep-alive one (set once per connection; MHD started it with the header timeout). */
+static void header_done(struct http_server *srv, struct upload *u)
 {
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+        MHD_get_connection_info(u->req.conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
+    u->deadline = ci ? ci->socket_context : NULL;
+    if (u->deadline)
+        deadline_disarm(srv->deadlines, u->deadline);
+    ci = MHD_get_connection_info(u->req.conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
     if (!ci || ci->connection_timeout != (unsigned int)cfg->connection_timeout)
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+        MHD_set_connection_option(u->req.conn, MHD_CONNECTION_OPTION_TIMEOUT,
                                   (unsigned int)cfg->connection_timeout);
+}
+
+/* A new connection owes its first header within the header timeout; a closing one is
+ * forgotten (before MHD closes its socket). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        deadline_remove(srv->deadlines, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci)
+        *socket_context = deadline_add(srv->deadlines, ci->connect_fd,
+                                       ts_monotonic() + cfg->header_timeout * 1000000LL);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -268,7 +294,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         u = upload_new(conn, method, url);
         *con_cls = u;
         atomic_fetch_add(&srv->inflight, 1);
-        keep_alive_timeout(conn);
+        header_done(srv, u);
         return admit(srv, u, url);
     }
     u->req.calls++;
@@ -292,6 +318,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!u)
         return;
     atomic_fetch_sub(&srv->inflight, 1);
+    /* Keep-alive: the next header is due within the idle allowance. */
+    if (u->deadline)
+        deadline_arm(srv->deadlines, u->deadline,
+                     ts_monotonic() + cfg->connection_timeout * 1000000LL);
     middleware_log(&u->req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     upload_free(srv, u);
     *con_cls = NULL;
@@ -374,12 +404,14 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
         flags |= MHD_USE_IPv6;
     srv->routes = routes;
     srv->nroutes = nroutes;
+    srv->deadlines = deadlines_new();
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->workers,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
         /* Until a complete header has arrived; then cfg->connection_timeout (on_access). */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
@@ -397,6 +429,7 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     srv->port = info ? info->port : cfg->port;
     return srv;
 fail:
+    deadlines_free(srv->deadlines);
     free(srv);
     return NULL;
 }
@@ -417,6 +450,7 @@ void http_server_stop(struct http_server *srv)
         }
         MHD_stop_daemon(srv->daemon);
     }
+    deadlines_free(srv->deadlines);
     free(srv);
 }
 

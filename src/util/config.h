@@ -28,8 +28,8 @@ struct config {
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
     int strict_schema;         /* STATEWAVE_STRICT_SCHEMA */
     int connection_timeout;    /* STATEWAVE_CONNECTION_TIMEOUT_SECONDS: idle keep-alive */
-    int header_timeout;        /* STATEWAVE_HEADER_TIMEOUT_SECONDS: idle before a complete
-                                * request header */
+    int header_timeout;        /* STATEWAVE_HEADER_TIMEOUT_SECONDS: from connecting to a
+                                * complete first request header */
     int max_connections;       /* STATEWAVE_MAX_CONNECTIONS: open connections, all clients */
     int max_connections_per_ip; /* STATEWAVE_MAX_CONNECTIONS_PER_IP: 0 = no per-IP cap */
     size_t max_inflight_body;  /* STATEWAVE_MAX_INFLIGHT_BODY_BYTES: body bytes held at once

@@ -322,6 +322,30 @@ def _(s):
         served.close()
 
 
+@test("07.14 a header trickled a byte at a time is cut off at the header timeout",
+      env=HEADER_TIMEOUT)
+def _(s):
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    t0 = time.monotonic()
+    cut = None
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        # One byte every 0.3 s: never idle for the 1 s idle timeout, for up to 8 s.
+        while time.monotonic() - t0 < 8:
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                cut = time.monotonic() - t0
+                break
+            if is_closed(sock, 0.3):
+                cut = time.monotonic() - t0
+                break
+    finally:
+        sock.close()
+    assert cut is not None, "a trickled header kept its connection for 8 s (header timeout 1 s)"
+    assert s.get("/healthz").status == 200
+
+
 # -- defect 8: errors that are not ours --------------------------------------------------------
 
 def raw_exchange(s, data, timeout=10):
