@@ -131,12 +131,13 @@ def _(s):
 KEYED = {"STATEWAVE_API_KEY": KEY}
 
 
-def head_only(s, head, timeout=10):
-    """Send only a request head (no body) and read the answer that comes back."""
+def raw_exchange(s, data, method="GET", timeout=10):
+    """Send raw bytes (a request head alone, or a whole request) on a fresh connection and
+    read the answer that comes back."""
     sock = socket.create_connection(("127.0.0.1", s.port), timeout=timeout)
     try:
-        sock.sendall(head)
-        resp = http.client.HTTPResponse(sock, method="POST")
+        sock.sendall(data)
+        resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
         raw = resp.read()
         return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), raw
@@ -154,15 +155,15 @@ def big_post_head(path="/v1/episodes", key=None, length=50 * MIB, method="POST")
 
 @test("07.4 401/403/404/405 come before the body: a 50 MB declared body is never sent", env=KEYED)
 def _(s):
-    status, headers, raw = head_only(s, big_post_head(key=None))
+    status, headers, raw = raw_exchange(s, big_post_head(key=None), "POST")
     assert status == 401 and json.loads(raw)["error"]["code"] == "missing_api_key", raw
-    status, headers, raw = head_only(s, big_post_head(key="wrong"))
+    status, headers, raw = raw_exchange(s, big_post_head(key="wrong"), "POST")
     assert status == 403 and json.loads(raw)["error"]["code"] == "invalid_api_key", raw
     assert headers.get("x-request-id"), headers
-    status, headers, raw = head_only(s, big_post_head(path="/v1/nowhere", key=KEY))
+    status, headers, raw = raw_exchange(s, big_post_head(path="/v1/nowhere", key=KEY), "POST")
     e = envelope(raw, headers, 404, "http_error", status)
     assert e["message"] == "Not Found", e
-    status, headers, raw = head_only(s, big_post_head(path="/v1/timeline", key=KEY))
+    status, headers, raw = raw_exchange(s, big_post_head(path="/v1/timeline", key=KEY), "POST")
     e = envelope(raw, headers, 405, "http_error", status)
     assert e["message"] == "Method Not Allowed", e
     # The right key gets 100 Continue: the server is ready to read the body.
@@ -347,17 +348,6 @@ def _(s):
 
 
 # -- defect 8: errors that are not ours --------------------------------------------------------
-
-def raw_exchange(s, data, timeout=10):
-    sock = socket.create_connection(("127.0.0.1", s.port), timeout=timeout)
-    try:
-        sock.sendall(data)
-        resp = http.client.HTTPResponse(sock, method="GET")
-        resp.begin()
-        raw = resp.read()
-        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), raw
-    finally:
-        sock.close()
 
 
 @test("07.9 a request target over 8 KiB is 414 and headers over 16 KiB are 431, with the envelope")
