@@ -318,11 +318,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!u)
         return;
     atomic_fetch_sub(&srv->inflight, 1);
+    middleware_log(&u->req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     /* Keep-alive: the next header is due within the idle allowance. */
     if (u->deadline)
         deadline_arm(srv->deadlines, u->deadline,
                      ts_monotonic() + cfg->connection_timeout * 1000000LL);
-    middleware_log(&u->req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     upload_free(srv, u);
     *con_cls = NULL;
 }
