@@ -291,14 +291,14 @@ int pg_memory_insert(store *st, const struct memory *m, struct err *err);
 /* The statement behind memory_list_active for (kind, order), and its parameters (lim holds
  * the limit's text). Shared with pg_context_read, which pipelines it. */
 #define PG_MEMORY_ACTIVE_NPARAMS 6
-const char *pg_memory_active_sql(const char *kind, enum memory_order order);
+const char *pg_memory_active_sql(const char *kind, enum memory_sort order);
 void pg_memory_active_params(const char *tenant, const char *subject, const char *kind,
                              int flags, size_t limit, char lim[PG_INT_LEN],
                              const char *vals[PG_MEMORY_ACTIVE_NPARAMS]);
 int pg_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
                     struct context_reads *r, struct err *err);
 int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
+                          const char *kind, enum memory_sort order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err);
 int pg_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                         int64_t updated_at, struct err *err);

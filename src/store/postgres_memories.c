@@ -96,7 +96,7 @@ int pg_memory_insert(store *st, const struct memory *m, struct err *err)
     return ret;
 }
 
-const char *pg_memory_active_sql(const char *kind, enum memory_order order)
+const char *pg_memory_active_sql(const char *kind, enum memory_sort order)
 {
     if (order == MEMORY_NEWEST_FIRST)
         return kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST;
@@ -116,7 +116,7 @@ void pg_memory_active_params(const char *tenant, const char *subject, const char
 }
 
 int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
+                          const char *kind, enum memory_sort order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err)
 {
     char lim[PG_INT_LEN];

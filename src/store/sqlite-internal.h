@@ -231,7 +231,7 @@ int sq_resolution_list(store *st, struct arena *a, const char *tenant, const cha
 
 int sq_memory_insert(store *st, const struct memory *m, struct err *err);
 int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
+                          const char *kind, enum memory_sort order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err);
 int sq_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                         int64_t updated_at, struct err *err);

@@ -140,7 +140,7 @@ struct subject_ref {
 };
 
 /* Order of memory listings. Ties on created_at always break by insertion order ascending. */
-enum memory_order {
+enum memory_sort {
     MEMORY_OLDEST_FIRST,   /* created_at ascending */
     MEMORY_NEWEST_FIRST,   /* created_at descending */
 };
@@ -317,7 +317,7 @@ struct store_ops {
     /* Active memories of (tenant, subject); kind NULL = every kind; flags from
      * enum memory_list_flags; limit 0 = no limit. */
     int (*memory_list_active)(store *st, struct arena *a, const char *tenant,
-                              const char *subject, const char *kind, enum memory_order order,
+                              const char *subject, const char *kind, enum memory_sort order,
                               int flags, size_t limit, struct memory **out, size_t *n,
                               struct err *err);
     /* fn for every active memory of (tenant, subject) that has an embedding (kind NULL =
@@ -595,7 +595,7 @@ int store_compile_reset(store *st, const char *tenant, const char *subject,
                         int64_t *memories_deleted, struct err *err);
 int store_memory_insert(store *st, const struct memory *m, struct err *err);
 int store_memory_list_active(store *st, struct arena *a, const char *tenant,
-                             const char *subject, const char *kind, enum memory_order order,
+                             const char *subject, const char *kind, enum memory_sort order,
                              int flags, size_t limit, struct memory **out, size_t *n,
                              struct err *err);
 int store_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
