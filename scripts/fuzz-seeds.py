@@ -119,32 +119,28 @@ def _shape_of_bytes(body):
 
 
 def wrap():
-    orig_request = harness.Server.request
+    """Record at the wire: what http.client sends (the harness builds the request) and the
+    response the harness reads for it, on the same thread."""
+    import http.client
+    import threading
+    last = threading.local()
+    orig_send = http.client.HTTPConnection.request
+    orig_read = harness._read_response
     orig_start = harness.Server.start
 
-    def request(self, method, path, body=None, headers=None, query=None, tenant=None):
-        resp = orig_request(self, method, path, body=body, headers=headers, query=query,
-                            tenant=tenant)
-        hdrs = {}
-        data = None
-        if body is not None:
-            if isinstance(body, (bytes, bytearray)):
-                data = bytes(body)
-            else:
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-                hdrs["Content-Type"] = "application/json"
-        if tenant is not None:
-            hdrs["X-Tenant-ID"] = tenant
-        hdrs.update(headers or {})
-        if query:
-            import urllib.parse
-            path = path + ("&" if "?" in path else "?") + urllib.parse.urlencode(
-                query, quote_via=urllib.parse.quote)
-        try:
-            record(method, path, data, hdrs, resp)
-        except Exception as e:  # noqa: BLE001 - recording must never fail a test
-            print("fuzz-seeds: not recorded: %s" % e, file=sys.stderr)
-        return resp
+    def send(self, method, url, body=None, headers=None, **kw):
+        last.req = (method, url, body, dict(headers or {}))
+        return orig_send(self, method, url, body=body, headers=headers or {}, **kw)
+
+    def read(resp):
+        r = orig_read(resp)
+        req, last.req = getattr(last, "req", None), None
+        if req is not None:
+            try:
+                record(req[0], req[1], req[2], req[3], r)
+            except Exception as e:  # noqa: BLE001 - recording must never fail a test
+                print("fuzz-seeds: not recorded: %s" % e, file=sys.stderr)
+        return r
 
     def start(self):
         env = "".join("%s=%s\n" % (k, v) for k, v in sorted(self.extra_env.items())
@@ -153,7 +149,8 @@ def wrap():
             add("config", env.encode(), shape=("config", env))
         return orig_start(self)
 
-    harness.Server.request = request
+    http.client.HTTPConnection.request = send
+    harness._read_response = read
     harness.Server.start = start
 
 
