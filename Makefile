@@ -23,7 +23,7 @@ ifneq ($(FUZZ),)
   SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 else ifneq ($(COVERAGE),)
   OPT := -O0
-  SANFLAGS := --coverage
+  SANFLAGS := --coverage -fprofile-update=atomic
 else ifeq ($(SAN),)
   OPT := -O2
   SANFLAGS :=
