@@ -1,0 +1,730 @@
+/* postgres.c - the PostgreSQL backend of store_ops, over libpq: the connection, running
+ * statements (each prepared once per connection, lazily), errors, transactions, and the ops
+ * table. Each area's ops live in postgres_<area>.c; postgres-internal.h says how values
+ * travel. */
+#include "store/postgres/postgres-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static const char SQL_BEGIN[] = "BEGIN";
+static const char SQL_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_PING[] = "SELECT 1";
+
+struct pgst_store *pgst_downcast(store *st)
+{
+    if (st->ops != &store_postgres_ops)
+        BUG("postgres op called on a store of another backend");
+    return (struct pgst_store *)st;
+}
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+void pgst_one_line(const char *msg, char *out, size_t size)
+{
+    size_t i, n = 0;
+    int space = 0;
+
+    for (i = 0; msg && msg[i] && n + 1 < size; i++) {
+        if (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t') {
+            space = n > 0;
+            continue;
+        }
+        if (space && n + 2 < size)
+            out[n++] = ' ';
+        space = 0;
+        out[n++] = msg[i];
+    }
+    out[n] = '\0';
+}
+
+/* The cause of a failed call: SQLSTATE and primary message when the server sent one. */
+static void describe(struct pgst_store *ps, const PGresult *r, char *out, size_t size)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char msg[512];
+
+    pgst_one_line(primary ? primary : PQerrorMessage(ps->conn), msg, sizeof(msg));
+    if (state)
+        snprintf(out, size, "%s (SQLSTATE %s)", msg, state);
+    else
+        snprintf(out, size, "%s", msg[0] ? msg : "unknown error");
+}
+
+/* 1 if r failed on a primary-key violation (SQLSTATE 23505 on the constraint "<table>_pkey",
+ * the id of every table that has one); the table name goes into table. */
+static int pkey_conflict(const PGresult *r, char *table, size_t size)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *tbl = r ? PQresultErrorField(r, PG_DIAG_TABLE_NAME) : NULL;
+    const char *con = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    size_t len;
+
+    if (!state || strcmp(state, "23505") != 0 || !tbl || !con)
+        return 0;
+    len = strlen(tbl);
+    if (len >= size || strncmp(con, tbl, len) != 0 || strcmp(con + len, "_pkey") != 0)
+        return 0;
+    memcpy(table, tbl, len + 1);
+    return 1;
+}
+
+/* What a conflict message calls a row of table. */
+static const char *row_noun(const char *table)
+{
+    if (strcmp(table, "episodes") == 0)
+        return "episode";
+    if (strcmp(table, "memories") == 0)
+        return "memory";
+    return table;
+}
+
+int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *err)
+{
+    char why[600], table[64];
+
+    describe(ps, r, why, sizeof(why));
+    if (pkey_conflict(r, table, sizeof(table))) {
+        PQclear(r);
+        log_write(LOG_INFO, "postgres: %s: %s", what, why);
+        return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
+    }
+    PQclear(r);
+    if (PQstatus(ps->conn) != CONNECTION_OK) {
+        log_write(LOG_ERROR, "postgres connection lost: %s: %s", what, why);
+        ps->base.broken = 1;
+        ps->base.in_tx = 0;
+    } else {
+        log_write(LOG_ERROR, "postgres: %s failed: %s", what, why);
+    }
+    return err_set(err, ERR_INTERNAL, "database error");
+}
+
+/* ---- running statements ---------------------------------------------------------------- */
+
+/* What log lines call statement i: its name and the start of its SQL on one line. */
+static void stmt_label(size_t i, const char *sql, char *out, size_t size)
+{
+    char head[61];
+
+    pgst_one_line(sql, head, sizeof(head));
+    snprintf(out, size, "statement s%zu '%s%s'", i, head,
+             strlen(head) + 1 == sizeof(head) ? "..." : "");
+}
+
+/* Index of sql among the statements prepared on this connection, preparing it as "s<index>"
+ * on first use. A linear scan: a connection prepares a few dozen statements. */
+static int prepare(struct pgst_store *ps, const char *sql, size_t *index, struct err *err)
+{
+    char name[32], what[128];
+    PGresult *r;
+    size_t i;
+
+    for (i = 0; i < ps->nprepared; i++) {
+        if (ps->prepared[i] == sql) {
+            *index = i;
+            return 0;
+        }
+    }
+    snprintf(name, sizeof(name), "s%zu", i);
+    r = PQprepare(ps->conn, name, sql, 0, NULL);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        stmt_label(i, sql, what, sizeof(what));
+        return pgst_fail(ps, r, what, err);
+    }
+    PQclear(r);
+    if (ps->nprepared == ps->prepared_cap) {
+        ps->prepared_cap = ps->prepared_cap ? 2 * ps->prepared_cap : 32;
+        ps->prepared = xrealloc(ps->prepared, ps->prepared_cap * sizeof(*ps->prepared));
+    }
+    ps->prepared[ps->nprepared++] = sql;
+    *index = i;
+    return 0;
+}
+
+static int session_setup(struct pgst_store *ps, struct err *err);
+
+/* Reconnect a connection found dead (the server restarted, an administrator ended the
+ * session): statements are prepared again on first use. */
+static int revive(struct pgst_store *ps)
+{
+    struct err ignored = ERR_INIT;
+
+    PQreset(ps->conn);
+    if (PQstatus(ps->conn) != CONNECTION_OK)
+        return -1;
+    ps->nprepared = 0;
+    if (session_setup(ps, &ignored) < 0)
+        return -1;
+    ps->base.broken = 0;
+    log_write(LOG_INFO, "postgres connection re-established");
+    return 0;
+}
+
+static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
+                           const char *const *values, struct err *err)
+{
+    char name[32], what[128];
+    PGresult *r;
+    ExecStatusType s;
+    size_t i = 0;
+
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error"), NULL;
+    if (prepare(ps, sql, &i, err) < 0)
+        return NULL;
+    snprintf(name, sizeof(name), "s%zu", i);
+    r = PQexecPrepared(ps->conn, name, nparams, values, NULL, NULL, 0);
+    s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        stmt_label(i, sql, what, sizeof(what));
+        return pgst_fail(ps, r, what, err), NULL;
+    }
+    return r;
+}
+
+/* Run sql. A connection that turns out dead outside a transaction is reconnected and the
+ * statement tried once more: every worker thread would otherwise fail one request after a
+ * database restart. Inside a transaction the failure stands (the transaction is gone). */
+PGresult *pgst_exec(struct pgst_store *ps, const char *sql, int nparams,
+                  const char *const *values, struct err *err)
+{
+    int in_tx = ps->base.in_tx;
+    PGresult *r = exec_once(ps, sql, nparams, values, err);
+
+    if (r || in_tx || !ps->base.broken || revive(ps) < 0)
+        return r;
+    err_release(err);
+    return exec_once(ps, sql, nparams, values, err);
+}
+
+int pgst_exec_void(struct pgst_store *ps, const char *sql, int nparams, const char *const *values,
+                 struct err *err)
+{
+    PGresult *r = pgst_exec(ps, sql, nparams, values, err);
+
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
+                  const char *const *values, int64_t *out, struct err *err)
+{
+    PGresult *r = pgst_exec(ps, sql, nparams, values, err);
+
+    *out = 0;
+    if (!r)
+        return -1;
+    if (PQntuples(r) > 0 && PQnfields(r) > 0)
+        *out = pgst_col_int(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+/* ---- one statement, its rows one at a time ---------------------------------------------- */
+
+int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
+                   const char *const *values, int binary, pgst_row_fn *fn, void *ctx,
+                   struct err *err)
+{
+    char name[32], what[128];
+    PGresult *r, *bad = NULL;
+    size_t i = 0;
+    int row, stopped = 0;   /* fn's last answer: 1 done, -1 failed */
+
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error");
+    if (prepare(ps, sql, &i, err) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "s%zu", i);
+    stmt_label(i, sql, what, sizeof(what));
+    if (!PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL, binary ? 1 : 0))
+        return pgst_fail(ps, NULL, what, err);
+    /* Without single-row mode the rows come as one result: read the same way. */
+    (void)PQsetSingleRowMode(ps->conn);
+    while ((r = PQgetResult(ps->conn)) != NULL) {
+        switch (PQresultStatus(r)) {
+        case PGRES_SINGLE_TUPLE:
+        case PGRES_TUPLES_OK:
+            for (row = 0; !stopped && row < PQntuples(r); row++)
+                stopped = fn(ctx, r, row, err);
+            PQclear(r);
+            break;
+        default:
+            if (bad)
+                PQclear(r);
+            else
+                bad = r;
+            break;
+        }
+    }
+    if (bad || PQstatus(ps->conn) != CONNECTION_OK) {
+        if (stopped < 0)
+            err_release(err);   /* the statement's failure is the one to report */
+        return pgst_fail(ps, bad, what, err);
+    }
+    return stopped < 0 ? -1 : 0;
+}
+
+/* ---- several different statements in one round trip ------------------------------------ */
+
+/* Read the results of the `sent` queries of one pipelined batch up to its sync. With keep,
+ * query i's result goes to keep[i] (the caller's to PQclear); without, results are dropped.
+ * The first failing query's index goes to *failed and its result to *bad (the caller's to
+ * PQclear); later queries of the batch are skipped by the server (PGRES_PIPELINE_ABORTED).
+ * Returns -1 if the connection failed before the sync arrived. */
+static int read_batch(struct pgst_store *ps, size_t sent, PGresult **keep, size_t *failed,
+                      PGresult **bad)
+{
+    size_t ended = 0;   /* queries whose results are complete (each ends with a NULL) */
+    PGresult *r;
+
+    for (;;) {
+        r = PQgetResult(ps->conn);
+        if (!r) {
+            if (PQstatus(ps->conn) != CONNECTION_OK || ++ended > sent)
+                return -1;   /* no sync will come */
+            continue;
+        }
+        switch (PQresultStatus(r)) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(r);
+            return 0;
+        case PGRES_COMMAND_OK:
+        case PGRES_TUPLES_OK:
+            if (keep && ended < sent && !keep[ended] && !*bad)
+                keep[ended] = r;
+            else
+                PQclear(r);
+            break;
+        case PGRES_PIPELINE_ABORTED:
+            PQclear(r);
+            break;
+        default:
+            if (*bad) {
+                PQclear(r);
+                break;
+            }
+            *bad = r;
+            *failed = ended;
+            break;
+        }
+    }
+}
+
+/* Send the n queries and one sync, then read every result up to the sync: out[i] gets query
+ * i's result (read_batch). Returns -1 if the connection failed. */
+static int many_round_trip(struct pgst_store *ps, size_t n, const struct pgst_query *q,
+                           const size_t *index, PGresult **out, size_t *failed,
+                           PGresult **bad)
+{
+    char name[32];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "s%zu", index[i]);
+        if (!PQsendQueryPrepared(ps->conn, name, q[i].nparams, q[i].vals, NULL, NULL, 0))
+            return -1;
+    }
+    if (!PQpipelineSync(ps->conn))
+        return -1;
+    return read_batch(ps, n, out, failed, bad);
+}
+
+static void leave_pipeline(struct pgst_store *ps);
+
+static int exec_many_once(struct pgst_store *ps, size_t n, const struct pgst_query *q,
+                          PGresult **out, struct err *err)
+{
+    size_t index[PG_MANY_MAX], i, failed = 0;
+    PGresult *bad = NULL;
+    char what[128];
+    int ret;
+
+    for (i = 0; i < n; i++)
+        out[i] = NULL;
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error");
+    for (i = 0; i < n; i++) {   /* PQprepare waits for its answer: before the pipeline */
+        if (prepare(ps, q[i].sql, &index[i], err) < 0)
+            return -1;
+    }
+    if (!PQenterPipelineMode(ps->conn))
+        return pgst_fail(ps, NULL, "entering pipeline mode", err);
+    ret = many_round_trip(ps, n, q, index, out, &failed, &bad);
+    leave_pipeline(ps);
+    if (ret == 0 && !bad)
+        return 0;
+    for (i = 0; i < n; i++) {
+        PQclear(out[i]);
+        out[i] = NULL;
+    }
+    if (!bad)
+        failed = 0;   /* the connection failed: blame the first */
+    stmt_label(index[failed], q[failed].sql, what, sizeof(what));
+    return pgst_fail(ps, bad, what, err);
+}
+
+int pgst_exec_many(struct pgst_store *ps, size_t n, const struct pgst_query *q, PGresult **out,
+                 struct err *err)
+{
+    int in_tx = ps->base.in_tx;
+
+    if (n > PG_MANY_MAX)
+        BUG("pg_exec_many: too many statements");
+    if (exec_many_once(ps, n, q, out, err) == 0)
+        return 0;
+    if (in_tx || !ps->base.broken || revive(ps) < 0)
+        return -1;
+    err_release(err);
+    return exec_many_once(ps, n, q, out, err);
+}
+
+/* ---- running one statement for many rows: pipeline mode --------------------------------- */
+
+/* Send rows [first, end) of a pgst_exec_rows call and one sync, then read every result. Each
+ * row's parameters are built in a, which is reset after the row is sent (libpq has copied
+ * them). Returns -1 if the connection failed. */
+static int run_batch(struct pgst_store *ps, const char *name, int nparams, const char **vals,
+                     const struct pgst_rows *rows, size_t first, size_t end, struct arena *a,
+                     size_t *failed, PGresult **bad)
+{
+    size_t i, sent = 0, in_batch = 0;
+    int ret = 0;
+
+    for (i = first; i < end; i++) {
+        rows->params(rows->rows, i, a, vals);
+        ret = PQsendQueryPrepared(ps->conn, name, nparams, vals, NULL, NULL, 0) ? 0 : -1;
+        arena_reset(a);
+        if (ret < 0)
+            break;
+        sent++;
+    }
+    if (!PQpipelineSync(ps->conn))
+        return -1;
+    if (read_batch(ps, sent, NULL, &in_batch, bad) < 0)
+        return -1;
+    if (*bad)
+        *failed = first + in_batch;
+    return ret;
+}
+
+/* Leave pipeline mode; a pipeline that will not close (results still pending) leaves the
+ * connection unusable, so it is marked broken and reopened by its owner. */
+static void leave_pipeline(struct pgst_store *ps)
+{
+    char why[512];
+
+    if (PQexitPipelineMode(ps->conn))
+        return;
+    pgst_one_line(PQerrorMessage(ps->conn), why, sizeof(why));
+    log_write(LOG_ERROR, "postgres: cannot leave pipeline mode: %s", why);
+    ps->base.broken = 1;
+    ps->base.in_tx = 0;
+}
+
+int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const struct pgst_rows *rows,
+                 size_t *failed, struct err *err)
+{
+    char name[32], what[128];
+    const char **vals;
+    struct arena *a;
+    PGresult *bad = NULL;
+    size_t i = 0, first;
+    int ret = 0;
+
+    *failed = rows->n;
+    if (!ps->base.in_tx)
+        BUG("pg_exec_rows outside a transaction");
+    if (ps->base.broken)
+        return err_set(err, ERR_INTERNAL, "database error");
+    if (rows->n == 0)
+        return 0;
+    if (prepare(ps, sql, &i, err) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "s%zu", i);
+    stmt_label(i, sql, what, sizeof(what));
+    if (!PQenterPipelineMode(ps->conn))
+        return pgst_fail(ps, NULL, what, err);
+    vals = xcalloc((size_t)nparams, sizeof(*vals));
+    a = arena_new();
+    for (first = 0; ret == 0 && !bad && first < rows->n; first += PG_PIPELINE_BATCH) {
+        size_t end = rows->n - first > PG_PIPELINE_BATCH ? first + PG_PIPELINE_BATCH : rows->n;
+
+        ret = run_batch(ps, name, nparams, vals, rows, first, end, a, failed, &bad);
+    }
+    arena_free(a);
+    free(vals);
+    leave_pipeline(ps);
+    if (ret == 0 && !bad)
+        return 0;
+    if (!bad)
+        *failed = rows->n;   /* the connection failed: no row to blame */
+    return pgst_fail(ps, bad, what, err);
+}
+
+/* ---- connection ------------------------------------------------------------------------ */
+
+/* Session settings the text forms rely on. Constant SQL, no values. */
+static int session_setup(struct pgst_store *ps, struct err *err)
+{
+    PGresult *r = PQexec(ps->conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+                                   " SET bytea_output = 'hex'; SET extra_float_digits = 1");
+
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+        return pgst_fail(ps, r, "session setup", err);
+    PQclear(r);
+    return 0;
+}
+
+/* Server notices (e.g. "already exists, skipping") go to the debug log, not to stderr. */
+static void on_notice(void *arg, const char *msg)
+{
+    char line[512];
+
+    (void)arg;
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    pgst_one_line(msg, line, sizeof(line));
+    log_write(LOG_DEBUG, "postgres notice: %s", line);
+}
+
+int pgst_open(const char *url, store **out, struct err *err)
+{
+    /* Later keywords override earlier ones, so the URL may override the timeout. */
+    static const char *const keys[] = { "connect_timeout", "dbname",
+                                        "fallback_application_name", "client_encoding", NULL };
+    const char *const vals[] = { "10", url, "engram", "UTF8", NULL };
+    struct pgst_store *ps = xcalloc(1, sizeof(*ps));
+    char why[512];
+
+    ps->base.ops = &store_postgres_ops;
+    *out = NULL;
+    ps->conn = PQconnectdbParams(keys, vals, 1);
+    if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
+        pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
+        log_write(LOG_ERROR, "postgres connect failed: %s", why);
+        err_set(err, ERR_INTERNAL, "database error");
+        goto fail;
+    }
+    PQsetNoticeProcessor(ps->conn, on_notice, NULL);
+    if (session_setup(ps, err) < 0)
+        goto fail;
+    *out = &ps->base;
+    return 0;
+fail:
+    PQfinish(ps->conn);
+    free(ps);
+    return -1;
+}
+
+void pgst_close(store *st)
+{
+    struct pgst_store *ps;
+
+    if (!st)
+        return;
+    ps = pgst_downcast(st);
+    PQfinish(ps->conn);
+    free(ps->prepared);
+    free(ps);
+}
+
+int pgst_ping(store *st, struct err *err)
+{
+    return pgst_exec_void(pgst_downcast(st), SQL_PING, 0, NULL, err);
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+/* Begin with sql (SQL_BEGIN or SQL_BEGIN_READ). */
+static int begin(store *st, const char *sql, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+
+    if (st->in_tx) {
+        log_write(LOG_ERROR, "postgres: begin inside an open transaction");
+        return err_set(err, ERR_INTERNAL, "database error");
+    }
+    if (pgst_exec_void(ps, sql, 0, NULL, err) < 0)
+        return -1;
+    st->in_tx = 1;
+    return 0;
+}
+
+int pgst_tx_begin(store *st, struct err *err)
+{
+    return begin(st, SQL_BEGIN, err);
+}
+
+/* REPEATABLE READ takes its snapshot at the first statement and keeps it to the end. */
+int pgst_tx_begin_read(store *st, struct err *err)
+{
+    return begin(st, SQL_BEGIN_READ, err);
+}
+
+/* COMMIT of a failed transaction "succeeds" as ROLLBACK: report that as a failure. */
+int pgst_tx_commit(store *st, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    PGresult *r;
+    int rolled_back;
+
+    if (!st->in_tx) {
+        log_write(LOG_ERROR, "postgres: commit without a transaction");
+        return err_set(err, ERR_INTERNAL, "database error");
+    }
+    r = pgst_exec(ps, SQL_COMMIT, 0, NULL, err);
+    st->in_tx = 0;
+    if (!r)
+        return -1;
+    rolled_back = strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
+    PQclear(r);
+    if (rolled_back) {
+        log_write(LOG_ERROR, "postgres: commit of a failed transaction rolled it back");
+        return err_set(err, ERR_INTERNAL, "database error");
+    }
+    return 0;
+}
+
+void pgst_tx_rollback(store *st)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    struct err ignored = ERR_INIT;
+
+    if (!st->in_tx)
+        return;
+    st->in_tx = 0;
+    if (st->broken)
+        return;
+    pgst_exec_void(ps, SQL_ROLLBACK, 0, NULL, &ignored);
+    err_release(&ignored);
+}
+
+int pgst_tx_enter(struct pgst_store *ps, int *own, struct err *err)
+{
+    *own = !ps->base.in_tx;
+    if (*own && pgst_tx_begin(&ps->base, err) < 0)
+        return -1;
+    return 0;
+}
+
+int pgst_tx_leave(struct pgst_store *ps, int own, int ret, struct err *err)
+{
+    if (!own)
+        return ret < 0 ? -1 : 0;
+    if (ret < 0) {
+        pgst_tx_rollback(&ps->base);
+        return -1;
+    }
+    return pgst_tx_commit(&ps->base, err);
+}
+
+/* ---- the table: one block per area, each filled by its own file ------------------------ */
+
+const struct store_ops store_postgres_ops = {
+    .name = "postgres",
+
+    /* postgres.c */
+    .open = pgst_open,
+    .close = pgst_close,
+    .ping = pgst_ping,
+    .tx_begin = pgst_tx_begin,
+    .tx_commit = pgst_tx_commit,
+    .tx_rollback = pgst_tx_rollback,
+    .tx_begin_read = pgst_tx_begin_read,
+
+    /* postgres_migrate.c */
+    .migrate = pgst_migrate,
+    .schema_version = pgst_schema_version,
+
+    /* postgres_episodes.c */
+    .episode_insert = pgst_episode_insert,
+    .episode_list = pgst_episode_list,
+
+    /* postgres_subjects.c */
+    .memory_list = pgst_memory_list,
+    .subject_list = pgst_subject_list,
+    .subject_delete = pgst_subject_delete,
+
+    /* postgres_compile.c */
+    .episode_list_uncompiled = pgst_episode_list_uncompiled,
+    .episode_mark_compiled = pgst_episode_mark_compiled,
+    .episode_list_recent = pgst_episode_list_recent,
+    .episode_get_many = pgst_episode_get_many,
+    .subject_lock = pgst_subject_lock,
+    .compile_reset = pgst_compile_reset,
+    .resolution_list = pgst_resolution_list,
+    .context_read = pgst_context_read,
+
+    /* postgres_memories.c */
+    .memory_insert = pgst_memory_insert,
+    .memory_list_active = pgst_memory_list_active,
+    .memory_supersede = pgst_memory_supersede,
+    .memory_set_embedding = pgst_memory_set_embedding,
+    .memory_get = pgst_memory_get,
+    .memory_scan_vectors = pgst_memory_scan_vectors,
+    .memory_scan_text = pgst_memory_scan_text,
+    .memory_get_many = pgst_memory_get_many,
+    .memory_set_labels = pgst_memory_set_labels,
+    .qcache_get = pgst_qcache_get,
+    .qcache_put = pgst_qcache_put,
+
+    /* postgres_export.c */
+    .export_count = pgst_export_count,
+    .export_episodes = pgst_export_episodes,
+    .export_memories = pgst_export_memories,
+    .episode_ids_taken = pgst_episode_ids_taken,
+    .memory_ids_taken = pgst_memory_ids_taken,
+    .episode_insert_many = pgst_episode_insert_many,
+    .memory_insert_many = pgst_memory_insert_many,
+
+    /* postgres_snapshots.c */
+    .snapshot_insert = pgst_snapshot_insert,
+    .snapshot_get = pgst_snapshot_get,
+    .snapshot_find = pgst_snapshot_find,
+    .snapshot_list = pgst_snapshot_list,
+    .subject_copy = pgst_subject_copy,
+    .subject_newest_episode = pgst_subject_newest_episode,
+    .cleanup_candidates = pgst_cleanup_candidates,
+    .subject_purge = pgst_subject_purge,
+    .maintenance_trylock = pgst_maintenance_trylock,
+    .maintenance_unlock = pgst_maintenance_unlock,
+
+    /* postgres_jobs.c */
+    .compile_job_count_stuck = pgst_compile_job_count_stuck,
+    .job_insert = pgst_job_insert,
+    .job_get = pgst_job_get,
+    .job_claim = pgst_job_claim,
+    .job_renew = pgst_job_renew,
+    .job_finish = pgst_job_finish,
+    .job_purge = pgst_job_purge,
+
+    /* postgres_backup.c */
+    .backup = pgst_backup,
+
+    /* postgres_ratelimit.c */
+    .ratelimit_hit = pgst_ratelimit_hit,
+    .ratelimit_purge = pgst_ratelimit_purge,
+    .job_list = pgst_job_list,
+    .job_delete = pgst_job_delete,
+    .job_count_by_status = pgst_job_count_by_status,
+
+    /* postgres_webhooks.c */
+    .webhook_insert = pgst_webhook_insert,
+    .webhook_claim = pgst_webhook_claim,
+    .webhook_update = pgst_webhook_update,
+    .webhook_list = pgst_webhook_list,
+    .webhook_stats = pgst_webhook_stats,
+    .webhook_get = pgst_webhook_get,
+    .webhook_purge = pgst_webhook_purge,
+};

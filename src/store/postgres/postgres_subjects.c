@@ -1,0 +1,92 @@
+/* postgres_subjects.c - PostgreSQL backend: a subject's memories, the subject list with
+ * counts, and deleting a subject. */
+#include "store/postgres/postgres-internal.h"
+
+static const char SQL_MEMORY_LIST[] =
+    "SELECT " PG_MEMORY_COLS " FROM memories WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
+/* Literal prefixes (never LIKE, whose `_` matches any character). */
+static const char SQL_SUBJECT_LIST[] =
+    "SELECT subject_id, sum(ne)::int8, sum(nm)::int8 FROM ("
+    " SELECT subject_id, count(*) AS ne, 0 AS nm FROM episodes"
+    " WHERE COALESCE(tenant_id, '') = $1 GROUP BY subject_id"
+    " UNION ALL"
+    " SELECT subject_id, 0, count(*) FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 GROUP BY subject_id) s"
+    " WHERE left(subject_id, 10) <> '_snapshot/'"
+    " AND left(subject_id, 15) <> '_bootstrap_tmp/'"
+    " GROUP BY subject_id ORDER BY subject_id COLLATE \"C\" LIMIT $2 OFFSET $3";
+/* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
+static const char SQL_SUBJECT_DELETE[] =
+    "WITH e AS (DELETE FROM episodes WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 RETURNING 1),"
+    " m AS (DELETE FROM memories WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 RETURNING 1)"
+    " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
+
+int pgst_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                   size_t limit, size_t offset, struct memory **out, size_t *n,
+                   struct err *err)
+{
+    char lim[PG_INT_LEN], off[PG_INT_LEN];
+    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_MEMORY_LIST, 4, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}
+
+static int read_subject_count(struct arena *a, const PGresult *r, int row, void *out)
+{
+    struct subject_count *sc = out;
+
+    sc->subject_id = pgst_col_str(a, r, row, 0);
+    sc->episode_count = pgst_col_int(r, row, 1);
+    sc->memory_count = pgst_col_int(r, row, 2);
+    return 0;
+}
+
+int pgst_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+                    size_t offset, struct subject_count **out, size_t *n, struct err *err)
+{
+    char lim[PG_INT_LEN], off[PG_INT_LEN];
+    const char *vals[3] = { pgst_tenant_key(tenant), pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_LIST, 3, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_subject_count, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}
+
+int pgst_subject_delete(store *st, const char *tenant, const char *subject,
+                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+{
+    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_DELETE, 2, vals, err);
+
+    *episodes_deleted = 0;
+    *memories_deleted = 0;
+    if (!r)
+        return -1;
+    *episodes_deleted = pgst_col_int(r, 0, 0);
+    *memories_deleted = pgst_col_int(r, 0, 1);
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,236 @@
+/* sqlite_compile.c - SQLite backend: the episode side of the memory loop (uncompiled episodes,
+ * marking them compiled, the newest episodes, episodes by id), a forced recompile's reset, and
+ * a subject's resolutions. */
+#include "store/sqlite/sqlite-internal.h"
+
+#include "util/buf.h"
+
+static const char SQL_EP_UNCOMPILED[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "AND last_compiled_at IS NULL ORDER BY created_at, seq LIMIT ?3";
+/* Ties on created_at break by insertion order ascending, in both directions (behavior.md
+ * §0.2). */
+static const char SQL_EP_RECENT[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "ORDER BY created_at DESC, seq DESC LIMIT ?3";
+/* The ids travel as one JSON array (see ids_json), so either statement is one step however
+ * many ids there are. `id IN (…)` probes the unique index on id for each; the unary `+` keeps
+ * the planner off the tenant index, which would scan every episode of the tenant. */
+static const char SQL_EP_MARK[] =
+    "UPDATE episodes SET last_compiled_at = ?1 WHERE +tenant_id IS ?2 "
+    "AND id IN (SELECT value FROM json_each(?3))";
+static const char SQL_EP_BY_IDS[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE +tenant_id IS ?1 "
+    "AND id IN (SELECT value FROM json_each(?2))";
+static const char SQL_RESET_MEMORIES[] =
+    "DELETE FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2";
+static const char SQL_RESET_EPISODES[] =
+    "UPDATE episodes SET last_compiled_at = NULL WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "AND last_compiled_at IS NOT NULL";
+static const char SQL_RESOLUTIONS[] =
+    "SELECT session_id, status, resolution_summary, updated_at FROM resolutions "
+    "WHERE tenant_id IS ?1 AND subject_id = ?2 ORDER BY updated_at DESC, seq";
+
+/* Episodes of (tenant, subject) from one of the per-subject queries above: ?1 tenant,
+ * ?2 subject, ?3 limit. */
+static int list_subject_episodes(store *st, struct arena *a, const char *sql,
+                                 const char *tenant, const char *subject, size_t limit,
+                                 struct episode **out, size_t *n, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    *n = 0;
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_str(q, 2, subject);
+        sq_bind_count(q, 3, limit, 1);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_episode, &rows, n, err);
+    }
+    *out = rows;
+    return ret;
+}
+
+int sq_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+                               const char *subject, size_t limit, struct episode **out,
+                               size_t *n, struct err *err)
+{
+    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, tenant, subject, limit, out, n,
+                                 err);
+}
+
+int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
+                           size_t limit, struct episode **out, size_t *n, struct err *err)
+{
+    return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
+}
+
+/* 1 if id can name a stored row: ids are canonical lower-case UUIDs (the PostgreSQL
+ * backend applies the same rule, so both skip the same ids). */
+static int id_ok(const char *id)
+{
+    const char *p;
+
+    if (!id || !uuid_valid(id))
+        return 0;
+    for (p = id; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            return 0;
+    return 1;
+}
+
+/* The usable ids as a JSON array of strings into b, for `id IN (SELECT value FROM
+ * json_each(?))`: one statement for any number of ids. Returns how many went in. */
+static size_t ids_json(struct buf *b, const char *const *ids, size_t n)
+{
+    size_t i, used = 0;
+
+    buf_putc(b, '[');
+    for (i = 0; i < n; i++) {
+        if (!id_ok(ids[i]))
+            continue;
+        buf_printf(b, "%s\"%s\"", used ? "," : "", ids[i]);
+        used++;
+    }
+    buf_putc(b, ']');
+    return used;
+}
+
+int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
+                             int64_t at, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    struct buf list = BUF_INIT;
+    sqlite3_stmt *q;
+    int ret = 0;
+
+    if (ids_json(&list, ids, n) == 0)
+        goto cleanup;
+    ret = -1;
+    q = sq_stmt(s, SQL_EP_MARK, err);
+    if (!q)
+        goto cleanup;
+    sq_bind_ts(q, 1, at);
+    sq_bind_tenant(q, 2, tenant);
+    sq_bind_str(q, 3, list.data);
+    ret = sq_step_done(s, q, "episode mark compiled", err);
+cleanup:
+    buf_release(&list);
+    return ret;
+}
+
+int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
+                   const char *const *ids, size_t nids, size_t size, sq_row_reader *read,
+                   void **out, size_t *n, struct err *err)
+{
+    struct buf list = BUF_INIT;
+    size_t used = ids_json(&list, ids, nids);
+    sqlite3_stmt *q;
+    int ret = 0;
+
+    *n = 0;
+    *out = NULL;
+    if (used == 0) {
+        *out = arena_calloc(a, 1, size);
+        goto cleanup;
+    }
+    ret = -1;
+    q = sq_stmt(s, sql, err);
+    if (!q)
+        goto cleanup;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, list.data);
+    ret = sq_collect_rows(s, a, q, size, used, read, out, n, err);
+cleanup:
+    buf_release(&list);
+    return ret;
+}
+
+int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                        size_t nids, struct episode **out, size_t *n, struct err *err)
+{
+    void *rows;
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_EP_BY_IDS, tenant, ids, nids,
+                             sizeof(**out), sq_read_episode, &rows, n, err);
+
+    *out = rows;
+    return ret;
+}
+
+/* Run one of the per-(tenant, subject) writes above and report how many rows it touched. */
+static int subject_write(struct sqlite_store *s, const char *sql, const char *tenant,
+                         const char *subject, int64_t *count, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, subject);
+    if (sq_step_done(s, q, "compile reset", err) < 0)
+        return -1;
+    *count = sqlite3_changes64(s->db);
+    return 0;
+}
+
+int sq_compile_reset(store *st, const char *tenant, const char *subject,
+                     int64_t *memories_deleted, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    int64_t episodes_reset = 0;
+    int own, ret = 0;
+
+    *memories_deleted = 0;
+    if (sq_tx_enter(s, &own, err) < 0)
+        return -1;
+    if (subject_write(s, SQL_RESET_MEMORIES, tenant, subject, memories_deleted, err) < 0 ||
+        subject_write(s, SQL_RESET_EPISODES, tenant, subject, &episodes_reset, err) < 0)
+        ret = -1;
+    if (sq_tx_leave(s, own, ret, err) < 0) {
+        *memories_deleted = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
+{
+    struct resolution *r = row;
+
+    r->session_id = sq_col_str(a, q, 0);
+    r->status = sq_col_str(a, q, 1);
+    r->resolution_summary = sq_col_str(a, q, 2);
+    if (sq_col_ts(q, 3, &r->updated_at) < 0)
+        return sq_bad_timestamp("resolutions", err);
+    return 0;
+}
+
+int sq_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                       struct resolution **out, size_t *n, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_RESOLUTIONS, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    *n = 0;
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_str(q, 2, subject);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), 16, read_resolution, &rows, n, err);
+    }
+    *out = rows;
+    return ret;
+}
+
+/* BEGIN IMMEDIATE already admits one writer at a time, across processes too. */
+int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+{
+    (void)st;
+    (void)tenant;
+    (void)subject;
+    (void)err;
+    return 0;
+}

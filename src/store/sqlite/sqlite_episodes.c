@@ -1,0 +1,81 @@
+/* sqlite_episodes.c - SQLite backend: inserting episodes (idempotency keys included) and
+ * listing a subject's episodes. */
+#include "store/sqlite/sqlite-internal.h"
+
+#include "util/log.h"
+
+static const char SQL_EP_INSERT[] =
+    "INSERT INTO episodes (" SQ_EPISODE_COLS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "ON CONFLICT (COALESCE(tenant_id, ''), subject_id, idempotency_key) "
+    "WHERE idempotency_key IS NOT NULL DO NOTHING";
+static const char SQL_EP_BY_IDEM[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes "
+    "WHERE COALESCE(tenant_id, '') = COALESCE(?1, '') AND subject_id = ?2 "
+    "AND idempotency_key = ?3";
+static const char SQL_EP_LIST[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "ORDER BY created_at, seq LIMIT ?3 OFFSET ?4";
+
+/* Overwrite *ep with the episode holding ep's (tenant, subject, idempotency key). */
+static int load_by_idem(struct sqlite_store *s, struct arena *a, struct episode *ep,
+                        struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, SQL_EP_BY_IDEM, err);
+    void *rows;
+    size_t n;
+
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, ep->tenant_id);
+    sq_bind_str(q, 2, ep->subject_id);
+    sq_bind_str(q, 3, ep->idempotency_key);
+    if (sq_collect_rows(s, a, q, sizeof(*ep), 1, sq_read_episode, &rows, &n, err) < 0)
+        return -1;
+    if (n != 1) {
+        log_write(LOG_ERROR, "sqlite episode insert: idempotency conflict but no row found");
+        return err_set(err, ERR_INTERNAL, "database error");
+    }
+    *ep = *(struct episode *)rows;
+    return 0;
+}
+
+int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                      struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_EP_INSERT, err);
+
+    *inserted = 0;
+    if (!q)
+        return -1;
+    if (sq_bind_episode(q, ep) < 0) {
+        sq_reset(q);
+        return sq_fail(s, "episode insert bind", sqlite3_errcode(s->db), err);
+    }
+    if (sq_step_done(s, q, "episode insert", err) < 0)
+        return -1;
+    if (sqlite3_changes(s->db) == 1) {
+        *inserted = 1;
+        return 0;
+    }
+    return load_by_idem(s, a, ep, err);
+}
+
+int sq_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                    size_t limit, size_t offset, struct episode **out, size_t *n,
+                    struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_EP_LIST, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    *n = 0;
+    if (q) {
+        sq_bind_page(q, tenant, subject, limit, offset);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_episode, &rows, n, err);
+    }
+    *out = rows;
+    return ret;
+}

@@ -1,0 +1,304 @@
+/* sqlite_export.c - SQLite backend: subject export and import (spec/backup-snapshots.md §1,
+ * §3): counts and keyset pages of a subject's rows ordered by (created_at, id), which ids are
+ * already taken, and inserting rows exactly as given with one reused statement. */
+#include "store/sqlite/sqlite-internal.h"
+
+#include "util/buf.h"
+#include "util/ts.h"
+
+/* ?1 subject, ?2 every tenant (1) or only ?3 (0); the same scope in every query below. */
+#define SCOPE "subject_id = ?1 AND (?2 OR tenant_id IS ?3)"
+
+static const char SQL_COUNT[] =
+    "SELECT (SELECT COUNT(*) FROM episodes WHERE " SCOPE "), "
+    "(SELECT COUNT(*) FROM memories WHERE " SCOPE ")";
+/* Pages walk ix_*_subject_created_id: fixed-width timestamps and lower-case UUIDs compare as
+ * text in time and id order, and the row value (created_at, id) > (?5, ?6) is a range on it. */
+static const char SQL_EP_FIRST[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE " SCOPE " "
+    "ORDER BY created_at, id LIMIT ?4";
+static const char SQL_EP_NEXT[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE " SCOPE " "
+    "AND (created_at, id) > (?5, ?6) ORDER BY created_at, id LIMIT ?4";
+static const char SQL_MEM_FIRST[] =
+    "SELECT " SQ_MEMORY_COLS " FROM memories WHERE " SCOPE " "
+    "ORDER BY created_at, id LIMIT ?4";
+static const char SQL_MEM_NEXT[] =
+    "SELECT " SQ_MEMORY_COLS " FROM memories WHERE " SCOPE " "
+    "AND (created_at, id) > (?5, ?6) ORDER BY created_at, id LIMIT ?4";
+/* The ids travel as one JSON array; each probes the unique index on id. */
+static const char SQL_EP_TAKEN[] =
+    "SELECT COUNT(*) FROM episodes WHERE id IN (SELECT value FROM json_each(?1))";
+static const char SQL_MEM_TAKEN[] =
+    "SELECT COUNT(*) FROM memories WHERE id IN (SELECT value FROM json_each(?1))";
+/* No ON CONFLICT: an existing id must fail the import, not vanish from it. */
+static const char SQL_EP_ADD[] =
+    "INSERT INTO episodes (" SQ_EPISODE_COLS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char SQL_MEM_ADD[] =
+    "INSERT INTO memories (" SQ_MEMORY_COLS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+/* Where a page starts and how long it is. */
+struct page {
+    const char *subject;
+    int all_tenants;
+    const char *tenant;      /* NULL = the no-tenant space; ignored with all_tenants */
+    int64_t after_created;   /* the key of the last row of the previous page */
+    const char *after_id;    /* NULL = the first page */
+    size_t limit;
+};
+
+int sq_id_ok(const char *id)
+{
+    const char *p;
+
+    if (!id || !uuid_valid(id))
+        return 0;
+    for (p = id; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            return 0;
+    return 1;
+}
+
+static void bind_scope(sqlite3_stmt *q, const char *subject, int all_tenants,
+                       const char *tenant)
+{
+    sq_bind_str(q, 1, subject);
+    sqlite3_bind_int(q, 2, all_tenants != 0);
+    sq_bind_tenant(q, 3, tenant);
+}
+
+int sq_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+                    int64_t *episodes, int64_t *memories, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_COUNT, err);
+    int rc;
+
+    *episodes = 0;
+    *memories = 0;
+    if (!q)
+        return -1;
+    bind_scope(q, subject, all_tenants, tenant);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *episodes = sqlite3_column_int64(q, 0);
+        *memories = sqlite3_column_int64(q, 1);
+    }
+    sq_reset(q);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s, "export count", rc, err);
+    return 0;
+}
+
+/* One page of rows: sql[0] for the first page, sql[1] after a key. */
+static int read_page(struct sqlite_store *s, struct arena *a, const char *const sql[2],
+                     const struct page *p, size_t size, sq_row_reader *read, void **out,
+                     size_t *n, struct err *err)
+{
+    sqlite3_stmt *q;
+
+    *out = arena_calloc(a, 1, size);
+    *n = 0;
+    if (p->after_id && (!sq_id_ok(p->after_id) || p->after_created == TS_NULL))
+        return err_set(err, ERR_INVALID, "export page key is not a row's (created_at, id)");
+    q = sq_stmt(s, sql[p->after_id != NULL], err);
+    if (!q)
+        return -1;
+    bind_scope(q, p->subject, p->all_tenants, p->tenant);
+    sq_bind_count(q, 4, p->limit, 1);
+    if (p->after_id) {
+        sq_bind_ts(q, 5, p->after_created);
+        sq_bind_str(q, 6, p->after_id);
+    }
+    return sq_collect_rows(s, a, q, size, p->limit, read, out, n, err);
+}
+
+int sq_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+                       const char *tenant, int64_t after_created, const char *after_id,
+                       size_t limit, struct episode **out, size_t *n, struct err *err)
+{
+    static const char *const sql[2] = { SQL_EP_FIRST, SQL_EP_NEXT };
+    const struct page p = { subject, all_tenants, tenant, after_created, after_id, limit };
+    void *rows = NULL;
+    int ret;
+
+    ret = read_page(sq_downcast(st), a, sql, &p, sizeof(**out), sq_read_episode, &rows, n,
+                    err);
+    *out = rows;
+    return ret;
+}
+
+int sq_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+                       const char *tenant, int64_t after_created, const char *after_id,
+                       size_t limit, struct memory **out, size_t *n, struct err *err)
+{
+    static const char *const sql[2] = { SQL_MEM_FIRST, SQL_MEM_NEXT };
+    const struct page p = { subject, all_tenants, tenant, after_created, after_id, limit };
+    void *rows = NULL;
+    int ret;
+
+    ret = read_page(sq_downcast(st), a, sql, &p, sizeof(**out), sq_read_memory, &rows, n,
+                    err);
+    *out = rows;
+    return ret;
+}
+
+/* ---- ids already taken ---- */
+
+/* How many rows sql (?1 = a JSON array of ids) counts for the canonical ids among ids. */
+/* Bulk work (an import's id checks and inserts, thousands of rows) runs with a small page
+ * cache: the id probes of a large database would otherwise fill the connection's 16 MiB with
+ * index pages, and SQLite writes the dirty pages of a big insert to the WAL as it goes (still
+ * one transaction) instead of holding them all in memory. */
+#define BULK_ROWS 1000
+static const char SQL_CACHE_BULK[] = "PRAGMA cache_size = -2048";
+static const char SQL_CACHE_NORMAL[] = "PRAGMA cache_size = -16384";
+
+/* Switch the small cache on (on = 1, for n rows: nothing below BULK_ROWS) or back off. */
+static int bulk_cache(struct sqlite_store *s, size_t n, int on, struct err *err)
+{
+    struct err ignored = ERR_INIT;
+
+    if (n < BULK_ROWS)
+        return 0;
+    if (on)
+        return sq_exec(s, SQL_CACHE_BULK, err);
+    sq_exec(s, SQL_CACHE_NORMAL, &ignored);   /* a failure leaves the small cache: harmless */
+    err_release(&ignored);
+    return 0;
+}
+
+static int count_taken(store *st, const char *sql, const char *const *ids, size_t n,
+                       int64_t *count, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    struct buf list = BUF_INIT;
+    sqlite3_stmt *q;
+    size_t i, used = 0;
+    int ret = 0;
+
+    *count = 0;
+    buf_putc(&list, '[');
+    for (i = 0; i < n; i++) {
+        if (!sq_id_ok(ids[i]))
+            continue;   /* never stored, so free (a UUID needs no JSON escaping) */
+        buf_printf(&list, "%s\"%s\"", used++ ? "," : "", ids[i]);
+    }
+    buf_putc(&list, ']');
+    if (used > 0) {
+        q = sq_stmt(s, sql, err);
+        ret = -1;
+        if (q && bulk_cache(s, used, 1, err) == 0) {
+            sq_bind_str(q, 1, list.data);
+            ret = sq_query_int64(s, q, "ids taken", count, err);
+            bulk_cache(s, used, 0, err);
+        }
+    }
+    buf_release(&list);
+    return ret;
+}
+
+int sq_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                         struct err *err)
+{
+    return count_taken(st, SQL_EP_TAKEN, ids, n, count, err);
+}
+
+int sq_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+                        struct err *err)
+{
+    return count_taken(st, SQL_MEM_TAKEN, ids, n, count, err);
+}
+
+/* ---- inserting rows as given ---- */
+
+static const char *episode_id(const void *rows, size_t i)
+{
+    return ((const struct episode *)rows)[i].id;
+}
+
+static const char *memory_id(const void *rows, size_t i)
+{
+    return ((const struct memory *)rows)[i].id;
+}
+
+/* One kind of row insert_many writes. */
+struct row_kind {
+    const char *noun;                               /* "episode": for messages */
+    const char *sql;                                /* the INSERT, ?1 = id */
+    size_t size;                                    /* bytes of one row struct */
+    sq_row_binder *bind;                            /* sq_bind_episode / sq_bind_memory */
+    const char *(*id)(const void *rows, size_t i);
+};
+
+static const struct row_kind episode_rows = {
+    "episode", SQL_EP_ADD, sizeof(struct episode), sq_bind_episode, episode_id,
+};
+static const struct row_kind memory_rows = {
+    "memory", SQL_MEM_ADD, sizeof(struct memory), sq_bind_memory, memory_id,
+};
+
+/* Insert row i with q; an id that exists is ERR_CONFLICT naming it. Leaves q reset. */
+static int insert_row(struct sqlite_store *s, sqlite3_stmt *q, const struct row_kind *k,
+                      const void *rows, size_t i, struct err *err)
+{
+    const char *row = (const char *)rows + i * k->size;
+    int rc;
+
+    if (k->bind(q, row) < 0) {
+        rc = sqlite3_errcode(s->db);
+        sq_reset(q);
+        return sq_fail(s, "import bind", rc, err);
+    }
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        sq_reset(q);
+        return 0;
+    }
+    sq_fail(s, "import insert", rc, err);
+    sq_reset(q);
+    if (err->kind == ERR_CONFLICT)
+        err_set(err, ERR_CONFLICT, "%s '%s' already exists", k->noun, k->id(rows, i));
+    return -1;
+}
+
+/* Insert the n rows, all or nothing (inside the caller's transaction, else in one of ours).
+ * Ids are checked before the first write. */
+static int insert_many(store *st, const struct row_kind *k, const void *rows, size_t n,
+                       struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q;
+    size_t i;
+    int own, ret = 0;
+
+    for (i = 0; i < n; i++)
+        if (!sq_id_ok(k->id(rows, i)))
+            return err_set(err, ERR_INVALID, "%s id '%s' is not a lower-case UUID", k->noun,
+                           k->id(rows, i));
+    if (n == 0)
+        return 0;
+    if (sq_tx_enter(s, &own, err) < 0)
+        return -1;
+    q = sq_stmt(s, k->sql, err);
+    if (!q)
+        ret = -1;
+    if (ret == 0)
+        ret = bulk_cache(s, n, 1, err);
+    for (i = 0; ret == 0 && i < n; i++)
+        ret = insert_row(s, q, k, rows, i, err);
+    bulk_cache(s, n, 0, err);
+    return sq_tx_leave(s, own, ret, err);
+}
+
+int sq_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err)
+{
+    return insert_many(st, &episode_rows, eps, n, err);
+}
+
+int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err)
+{
+    return insert_many(st, &memory_rows, mems, n, err);
+}

@@ -1,0 +1,339 @@
+/* sqlite_memories.c - SQLite backend: writing and reading single memories, listing a subject's
+ * active memories, and the query-embedding cache (data-model.md §2.5). The cache stores nothing
+ * for texts over SQ_QCACHE_MAX_TEXT bytes, as the PostgreSQL backend must (see the header). */
+#include "store/sqlite/sqlite-internal.h"
+
+#include <string.h>
+
+#include "util/log.h"
+
+static const char SQL_MEM_INSERT[] =
+    "INSERT INTO memories (" SQ_MEMORY_COLS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+static const char SQL_MEM_GET[] =
+    "SELECT " SQ_MEMORY_COLS " FROM memories WHERE tenant_id IS ?1 AND id = ?2";
+/* SQ_MEMORY_COLS with the embedding read only when ?5 asks for it: SQLite evaluates columns
+ * lazily, so a skipped vector is never read from its overflow pages. */
+#define ACTIVE_SELECT                                                                      \
+    "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, "   \
+    "valid_to, source_episode_ids, metadata, status, CASE WHEN ?5 THEN embedding END, "    \
+    "sensitivity_labels, created_at, updated_at FROM memories "                            \
+    "WHERE tenant_id IS ?1 AND subject_id = ?2 AND status = 'active' "                    \
+    "AND (?4 = 0 OR embedding IS NOT NULL) "
+/* With a kind, `kind = ?3` is an equality, so ix_memories_active_kind (subject, kind,
+ * created_at DESC, seq) delivers the newest rows in order and LIMIT stops the scan. */
+static const char SQL_MEM_ACTIVE_OLDEST[] =
+    ACTIVE_SELECT "AND ?3 IS NULL ORDER BY created_at, seq LIMIT ?6";
+static const char SQL_MEM_ACTIVE_NEWEST[] =
+    ACTIVE_SELECT "AND ?3 IS NULL ORDER BY created_at DESC, seq LIMIT ?6";
+static const char SQL_MEM_KIND_OLDEST[] =
+    ACTIVE_SELECT "AND kind = ?3 ORDER BY created_at, seq LIMIT ?6";
+static const char SQL_MEM_KIND_NEWEST[] =
+    ACTIVE_SELECT "AND kind = ?3 ORDER BY created_at DESC, seq LIMIT ?6";
+/* The vector scan: id, created_at and seq sit in the record beside the vector, so nothing
+ * else of the row is decoded. */
+static const char SQL_MEM_VECTORS[] =
+    "SELECT id, created_at, seq, embedding FROM memories "
+    "WHERE tenant_id IS ?1 AND subject_id = ?2 AND status = 'active' "
+    "AND embedding IS NOT NULL AND (?3 IS NULL OR kind = ?3)";
+/* The text scan, newest first: id and content sit before the vector in the record, so no
+ * overflow page is read. The order is an index walk (created_at from
+ * ix_memories_subject_created_id or ix_memories_active_kind, seq sorted within equal
+ * created_at), so rows come as they are found and a stopped scan reads no further. */
+static const char SQL_MEM_TEXT[] =
+    "SELECT id, content FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "AND status = 'active' AND ?3 IS NULL ORDER BY created_at DESC, seq";
+static const char SQL_MEM_TEXT_KIND[] =
+    "SELECT id, content FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "AND status = 'active' AND kind = ?3 ORDER BY created_at DESC, seq";
+/* By id, the embedding left out; the unary `+` keeps the planner on the id index. */
+static const char SQL_MEM_BY_IDS[] =
+    "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, "
+    "valid_to, source_episode_ids, metadata, status, NULL, sensitivity_labels, created_at, "
+    "updated_at FROM memories WHERE +tenant_id IS ?1 "
+    "AND id IN (SELECT value FROM json_each(?2))";
+static const char SQL_MEM_SUPERSEDE[] =
+    "UPDATE memories SET status = 'superseded', valid_to = ?3, updated_at = ?4 "
+    "WHERE tenant_id IS ?1 AND id = ?2";
+static const char SQL_MEM_SET_EMBEDDING[] = "UPDATE memories SET embedding = ?2 WHERE id = ?1";
+static const char SQL_MEM_SET_LABELS[] =
+    "UPDATE memories SET sensitivity_labels = ?3, updated_at = ?4 "
+    "WHERE tenant_id IS ?1 AND id = ?2";
+static const char SQL_QC_GET[] =
+    "SELECT embedding FROM query_embedding_cache "
+    "WHERE text_key = ?1 AND model = ?2 AND expires_at > ?3";
+static const char SQL_QC_PUT[] =
+    "INSERT INTO query_embedding_cache (text_key, model, embedding, expires_at, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (text_key, model) "
+    "DO UPDATE SET embedding = excluded.embedding, expires_at = excluded.expires_at";
+static const char SQL_QC_PURGE[] = "DELETE FROM query_embedding_cache WHERE expires_at < ?1";
+
+int sq_memory_insert(store *st, const struct memory *m, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_INSERT, err);
+
+    if (!q)
+        return -1;
+    if (sq_bind_memory(q, m) < 0) {
+        sq_reset(q);
+        return sq_fail(s, "memory insert bind", sqlite3_errcode(s->db), err);
+    }
+    return sq_step_done(s, q, "memory insert", err);
+}
+
+int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
+                          const char *kind, enum memory_sort order, int flags, size_t limit,
+                          struct memory **out, size_t *n, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    const char *sql = order == MEMORY_NEWEST_FIRST
+                          ? (kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST)
+                          : (kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST);
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    *n = 0;
+    if (limit == 0)
+        limit = SIZE_MAX;   /* binds as LIMIT -1: no limit */
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_str(q, 2, subject);
+        sq_bind_str(q, 3, kind);
+        sqlite3_bind_int(q, 4, (flags & MEMORY_WITH_EMBEDDING) != 0);
+        sqlite3_bind_int(q, 5, (flags & MEMORY_LOAD_EMBEDDING) != 0);
+        sq_bind_count(q, 6, limit, 1);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_memory, &rows, n, err);
+    }
+    *out = rows;
+    return ret;
+}
+
+/* The end of a scan: fn's last answer next (0: the rows ran out with rc), the statement
+ * reset. */
+static int scan_end(struct sqlite_store *s, sqlite3_stmt *q, int next, int rc, const char *what,
+                    struct err *err)
+{
+    if (next == 0 && rc != SQLITE_DONE) {
+        sq_fail(s, what, rc, err);
+        next = -1;
+    }
+    sq_reset(q);
+    return next < 0 ? -1 : 0;
+}
+
+/* A scan's statement, bound: ?1 tenant, ?2 subject, ?3 kind (NULL = every kind). */
+static sqlite3_stmt *scan_start(struct sqlite_store *s, const char *sql, const char *tenant,
+                                const char *subject, const char *kind, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_str(q, 2, subject);
+        sq_bind_str(q, 3, kind);
+    }
+    return q;
+}
+
+int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, tenant, subject, kind, err);
+    struct memory_vector row;
+    int rc = SQLITE_DONE, next = 0;
+
+    if (!q)
+        return -1;
+    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        row.id = (const char *)sqlite3_column_text(q, 0);
+        row.seq = sqlite3_column_int64(q, 2);
+        row.vec = sqlite3_column_blob(q, 3);
+        row.bytes = (size_t)sqlite3_column_bytes(q, 3);
+        if (!row.id || sq_col_ts(q, 1, &row.created_at) < 0) {
+            sq_reset(q);
+            return sq_bad_timestamp("memories", err);
+        }
+        next = fn(ctx, &row, err);
+    }
+    return scan_end(s, q, next, rc, "memory vector scan", err);
+}
+
+int sq_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+                        memory_text_fn *fn, void *ctx, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = scan_start(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, tenant, subject,
+                                 kind, err);
+    struct memory_text row;
+    int rc = SQLITE_DONE, next = 0;
+
+    if (!q)
+        return -1;
+    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        row.id = (const char *)sqlite3_column_text(q, 0);
+        row.content = (const char *)sqlite3_column_text(q, 1);
+        if (!row.id || !row.content) {
+            sq_reset(q);
+            return sq_fail(s, "memory text scan", SQLITE_NOMEM, err);
+        }
+        next = fn(ctx, &row, err);
+    }
+    return scan_end(s, q, next, rc, "memory text scan", err);
+}
+
+int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+                       size_t nids, struct memory **out, size_t *n, struct err *err)
+{
+    void *rows;
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_MEM_BY_IDS, tenant, ids, nids,
+                             sizeof(**out), sq_read_memory, &rows, n, err);
+
+    *out = rows;
+    return ret;
+}
+
+int sq_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+                        int64_t updated_at, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_SUPERSEDE, err);
+
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, id);
+    sq_bind_ts(q, 3, valid_to);
+    sq_bind_ts(q, 4, updated_at);
+    return sq_step_done(s, q, "memory supersede", err);
+}
+
+int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+                            struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_SET_EMBEDDING, err);
+
+    if (!q)
+        return -1;
+    sq_bind_str(q, 1, id);
+    if (sq_bind_vec(q, 2, vec, dim) != SQLITE_OK) {
+        sq_reset(q);
+        return sq_fail(s, "memory embedding bind", sqlite3_errcode(s->db), err);
+    }
+    return sq_step_done(s, q, "memory set embedding", err);
+}
+
+int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+                  struct memory **out, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_GET, err);
+    void *rows;
+    size_t n;
+
+    *out = NULL;
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, id);
+    if (sq_collect_rows(s, a, q, sizeof(**out), 1, sq_read_memory, &rows, &n, err) < 0)
+        return -1;
+    if (n > 0)
+        *out = rows;
+    return 0;
+}
+
+int sq_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
+                         int64_t updated_at, int *found, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_SET_LABELS, err);
+
+    *found = 0;
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, id);
+    sq_bind_json(q, 3, labels_json, "[]");
+    sq_bind_ts(q, 4, updated_at);
+    if (sq_step_done(s, q, "memory set labels", err) < 0)
+        return -1;
+    *found = sqlite3_changes64(s->db) > 0;
+    return 0;
+}
+
+/* ---- query-embedding cache ---- */
+
+int sq_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
+                  float **vec, size_t *dim, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q;
+    int rc;
+
+    *vec = NULL;
+    *dim = 0;
+    if (strlen(text) > SQ_QCACHE_MAX_TEXT)
+        return 0;
+    q = sq_stmt(s, SQL_QC_GET, err);
+    if (!q)
+        return -1;
+    sq_bind_str(q, 1, text);
+    sq_bind_str(q, 2, model);
+    sq_bind_ts(q, 3, now);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *vec = (float *)sq_col_vec(a, q, 0, dim);   /* the arena copy is the caller's */
+    sq_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(s, "query cache get", rc, err);
+    return 0;
+}
+
+/* The upsert then the purge, in the transaction qcache_put holds. */
+static int qcache_write(struct sqlite_store *s, const char *text, const char *model,
+                        const float *vec, size_t dim, int64_t now, int64_t expires_at,
+                        int64_t purge_before, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, SQL_QC_PUT, err);
+
+    if (!q)
+        return -1;
+    sq_bind_str(q, 1, text);
+    sq_bind_str(q, 2, model);
+    if (sq_bind_vec(q, 3, vec, dim) != SQLITE_OK) {
+        sq_reset(q);
+        return sq_fail(s, "query cache bind", sqlite3_errcode(s->db), err);
+    }
+    sq_bind_ts(q, 4, expires_at);
+    sq_bind_ts(q, 5, now);
+    if (sq_step_done(s, q, "query cache put", err) < 0)
+        return -1;
+    q = sq_stmt(s, SQL_QC_PURGE, err);
+    if (!q)
+        return -1;
+    sq_bind_ts(q, 1, purge_before);
+    return sq_step_done(s, q, "query cache purge", err);
+}
+
+int sq_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
+                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    int own, ret;
+
+    if (!vec || dim == 0)
+        return err_set(err, ERR_INVALID, "query cache: empty embedding");
+    if (strlen(text) > SQ_QCACHE_MAX_TEXT) {
+        log_write(LOG_DEBUG, "query cache: text of %zu bytes not cached (limit %d)",
+                  strlen(text), SQ_QCACHE_MAX_TEXT);
+        return 0;
+    }
+    if (sq_tx_enter(s, &own, err) < 0)
+        return -1;
+    ret = qcache_write(s, text, model, vec, dim, now, expires_at, purge_before, err);
+    return sq_tx_leave(s, own, ret, err);
+}

@@ -1,0 +1,109 @@
+/* sqlite_subjects.c - SQLite backend: a subject's memories, the subject list with counts, and
+ * deleting a subject. */
+#include "store/sqlite/sqlite-internal.h"
+
+/* Literal prefixes (never LIKE, whose `_` matches any character); both are ASCII, so a
+ * character substr equals a byte prefix. */
+#define NOT_RESERVED "substr(subject_id, 1, 10) <> '_snapshot/'" \
+    " AND substr(subject_id, 1, 15) <> '_bootstrap_tmp/'"
+
+static const char SQL_MEM_LIST[] =
+    "SELECT " SQ_MEMORY_COLS " FROM memories "
+    "WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "ORDER BY created_at, seq LIMIT ?3 OFFSET ?4";
+static const char SQL_SUBJECTS[] =
+    "SELECT subject_id, SUM(ne), SUM(nm) FROM ("
+    "SELECT subject_id, COUNT(*) AS ne, 0 AS nm FROM episodes "
+    "WHERE tenant_id IS ?1 AND " NOT_RESERVED " GROUP BY subject_id "
+    "UNION ALL "
+    "SELECT subject_id, 0, COUNT(*) FROM memories "
+    "WHERE tenant_id IS ?1 AND " NOT_RESERVED " GROUP BY subject_id"
+    ") GROUP BY subject_id ORDER BY subject_id LIMIT ?2 OFFSET ?3";
+static const char SQL_EP_DELETE[] =
+    "DELETE FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2";
+static const char SQL_MEM_DELETE[] =
+    "DELETE FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2";
+
+int sq_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                   size_t limit, size_t offset, struct memory **out, size_t *n,
+                   struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_LIST, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    *n = 0;
+    if (q) {
+        sq_bind_page(q, tenant, subject, limit, offset);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_memory, &rows, n, err);
+    }
+    *out = rows;
+    return ret;
+}
+
+static int read_subject_count(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
+{
+    struct subject_count *c = row;
+
+    (void)err;
+    c->subject_id = sq_col_str(a, q, 0);
+    c->episode_count = sqlite3_column_int64(q, 1);
+    c->memory_count = sqlite3_column_int64(q, 2);
+    return 0;
+}
+
+int sq_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+                    size_t offset, struct subject_count **out, size_t *n, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_SUBJECTS, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    *n = 0;
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_count(q, 2, limit, 1);
+        sq_bind_count(q, 3, offset, 0);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, read_subject_count, &rows, n,
+                              err);
+    }
+    *out = rows;
+    return ret;
+}
+
+/* Run one of the per-(tenant, subject) DELETEs and report how many rows went. */
+static int delete_rows(struct sqlite_store *s, const char *sql, const char *tenant,
+                       const char *subject, int64_t *count, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, subject);
+    if (sq_step_done(s, q, "subject delete", err) < 0)
+        return -1;
+    *count = sqlite3_changes64(s->db);
+    return 0;
+}
+
+int sq_subject_delete(store *st, const char *tenant, const char *subject,
+                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    int own, ret = 0;
+
+    *episodes_deleted = *memories_deleted = 0;
+    if (sq_tx_enter(s, &own, err) < 0)
+        return -1;
+    if (delete_rows(s, SQL_EP_DELETE, tenant, subject, episodes_deleted, err) < 0 ||
+        delete_rows(s, SQL_MEM_DELETE, tenant, subject, memories_deleted, err) < 0)
+        ret = -1;
+    if (sq_tx_leave(s, own, ret, err) < 0) {
+        *episodes_deleted = *memories_deleted = 0;
+        return -1;
+    }
+    return 0;
+}
