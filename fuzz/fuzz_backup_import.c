@@ -33,8 +33,7 @@ static void fix_checksum(struct arena *a, struct jv *doc)
 
     if (!given || jv_type(given) != JV_STRING)
         return;
-    if (backup_checksum_of(jv_object_get(doc, "episodes"), jv_object_get(doc, "memories"),
-                           hex) < 0)
+    if (backup_checksum_of(jv_object_get(doc, "episodes"), jv_object_get(doc, "memories"), hex) < 0)
         return;
     jv_object_set(a, doc, "checksum", jv_str(a, hex));
 }

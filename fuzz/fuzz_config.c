@@ -20,7 +20,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    log_setup((enum log_level)(LOG_ERROR + 1), 0);   /* warnings about values are noise here */
+    log_setup((enum log_level)(LOG_ERROR + 1), 0); /* warnings about values are noise here */
     return 0;
 }
 

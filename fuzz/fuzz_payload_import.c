@@ -82,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = fuzz_store();
     tenant = opt & 4 ? "fuzz-t" : NULL;
     before = fuzz_tenant_rows(st, tenant);
-    if (memory_payload_import(a, st, payload, tenant,
-                              (enum payload_strategy)(opt % 3), &lim, &res, &err) < 0) {
+    if (memory_payload_import(a, st, payload, tenant, (enum payload_strategy)(opt % 3), &lim, &res,
+                              &err) < 0) {
         fuzz_check_client_error(&err);
         if (!planned)
             FUZZ_CHECK(err.kind == perr.kind && strcmp(err.msg, perr.msg) == 0,

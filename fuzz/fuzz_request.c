@@ -38,13 +38,13 @@
 #include "util/jv.h"
 #include "util/log.h"
 
-#define IO_TIMEOUT_S 20   /* longest wait for the server to answer and close */
+#define IO_TIMEOUT_S 20 /* longest wait for the server to answer and close */
 
 static struct config config;
 static struct http_server *server;
 static int port;
 
-static char db_dir[64];   /* the database's scratch directory, removed at exit */
+static char db_dir[64]; /* the database's scratch directory, removed at exit */
 
 /* Remove the database files (the server may still hold them open: unlinking is fine). */
 static void remove_database(void)
@@ -74,9 +74,13 @@ static void setup_database(char *url, size_t size)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static char url[128];
-    char *env[] = { url, (char *)"STATEWAVE_HOST=127.0.0.1", (char *)"STATEWAVE_PORT=0",
-                    (char *)"STATEWAVE_WORKERS=2", (char *)"STATEWAVE_ENABLE_SNAPSHOTS=true",
-                    (char *)"STATEWAVE_MAX_BODY_BYTES=1048576", NULL };
+    char *env[] = { url,
+                    (char *)"STATEWAVE_HOST=127.0.0.1",
+                    (char *)"STATEWAVE_PORT=0",
+                    (char *)"STATEWAVE_WORKERS=2",
+                    (char *)"STATEWAVE_ENABLE_SNAPSHOTS=true",
+                    (char *)"STATEWAVE_MAX_BODY_BYTES=1048576",
+                    NULL };
     struct migrate_result res;
     struct err err = ERR_INIT;
     store *st;
@@ -119,7 +123,7 @@ static void frame(const uint8_t *data, size_t size, struct buf *out)
         buf_append(out, text, size);
         return;
     }
-    head = (size_t)(end - text) + 2;   /* through the CRLF of the last header line */
+    head = (size_t)(end - text) + 2; /* through the CRLF of the last header line */
     body = size - head - 2;
     if (body == 0 || has_header(text, head, "content-length:") ||
         has_header(text, head, "transfer-encoding:")) {
@@ -159,7 +163,7 @@ static void exchange(const struct buf *req, struct buf *resp)
         ssize_t n = send(fd, req->data + off, req->len - off, MSG_NOSIGNAL);
 
         if (n <= 0)
-            break;   /* the server may answer early (413, 400) and close */
+            break; /* the server may answer early (413, 400) and close */
         off += (size_t)n;
     }
     shutdown(fd, SHUT_WR);
@@ -202,16 +206,15 @@ static void check_response(const struct buf *resp, int head_request)
     int status;
 
     if (!head_end)
-        return;   /* nothing, or cut short: the server may close on garbage */
+        return; /* nothing, or cut short: the server may close on garbage */
     head_len = (size_t)(head_end - p) + 4;
-    FUZZ_CHECK(head_len > 12 && memcmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ',
-               "not a status line");
+    FUZZ_CHECK(head_len > 12 && memcmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ', "not a status line");
     status = atoi(p + 9);
     FUZZ_CHECK(status >= 100 && status <= 599, "status out of range");
     FUZZ_CHECK(status != 500, "500 for a request");
     cl = memmem(p, head_len, "Content-Length: ", 16);
     if (!cl || head_request)
-        return;   /* chunked (a streamed export) or no body */
+        return; /* chunked (a streamed export) or no body */
     body_len = strtoul(cl + 16, NULL, 10);
     if (body_len > resp->len - head_len)
         return;

@@ -73,8 +73,9 @@ static void check_route(struct arena *a, const char *method, const char *path)
     for (i = 0; i < REQ_MAX_PARAMS; i++)
         FUZZ_CHECK((i < np) == (params[i] != NULL && *params[i]), "parameter count or empty");
     rebuild(&again, r->pattern, params);
-    FUZZ_CHECK(router_match(api_routes, api_routes_count, method, again.data, a, &r2,
-                            params2) == ROUTE_FOUND && r2 == r,
+    FUZZ_CHECK(router_match(api_routes, api_routes_count, method, again.data, a, &r2, params2) ==
+                       ROUTE_FOUND &&
+                   r2 == r,
                "re-encoded path routes elsewhere");
     for (i = 0; i < np; i++)
         FUZZ_CHECK(strcmp(params[i], params2[i]) == 0, "re-encoded parameter decodes differently");
@@ -93,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sp) {
         method = arena_strndup(a, text, (size_t)(sp - text));
         plen = size - (size_t)(sp + 1 - text);
-        path = arena_strndup(a, sp + 1, plen);   /* stops at a NUL, as a C string would */
-        path[strcspn(path, "?")] = '\0';         /* the server routes the path without query */
+        path = arena_strndup(a, sp + 1, plen); /* stops at a NUL, as a C string would */
+        path[strcspn(path, "?")] = '\0';       /* the server routes the path without query */
         check_route(a, method, path);
     }
     arena_free(a);

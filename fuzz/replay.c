@@ -38,7 +38,7 @@ static int slurp(const char *path, uint8_t **out, size_t *n)
         return -1;
     }
     if (size > 0) {
-        data = malloc((size_t)size);   /* exact size: a read past the end is caught by ASan */
+        data = malloc((size_t)size); /* exact size: a read past the end is caught by ASan */
         if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
             free(data);
             fclose(f);
@@ -82,7 +82,7 @@ static int run_dir(const char *dir, int *failed)
     int ran = 0;
 
     if (!d)
-        return 0;   /* a target without findings has no findings directory */
+        return 0; /* a target without findings has no findings directory */
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
