@@ -2,8 +2,8 @@
  * table, api_routes). The input is a request line without the version: `METHOD PATH`.
  *
  * Invariants:
- *  - http_decode never grows its input, keeps text without '%' (and, for paths, '+') as it
- *    is, and either refuses an escaped NUL or gives a string without NUL bytes;
+ *  - http_decode never grows its input, keeps text without '%' (and, with plus_space, '+')
+ *    as it is, and refuses only text holding an escaped NUL (%00);
  *  - a matched route has the request's method and exactly as many decoded parameters as its
  *    pattern has {names}, none of them empty;
  *  - routing is stable under re-encoding: the path rebuilt from the matched pattern with
