@@ -54,27 +54,28 @@ static inline store *fuzz_store(void)
 /* Episodes + memories of subject in every tenant. */
 static inline int64_t fuzz_subject_rows(store *st, const char *subject)
 {
-    int64_t eps = 0, mems = 0;
+    struct store_scope sc = { .subject = subject, .all_tenants = 1 };
+    struct row_counts n = { 0, 0, 0 };
     struct err err = ERR_INIT;
 
-    FUZZ_CHECK(store_export_count(st, subject, 1, NULL, &eps, &mems, &err) == 0,
-               "counting a subject's rows");
-    return eps + mems;
+    FUZZ_CHECK(store_export_count(st, &sc, &n, &err) == 0, "counting a subject's rows");
+    return n.episodes + n.memories;
 }
 
 /* Episodes + memories of every subject in tenant (NULL = the no-tenant space). */
 static inline int64_t fuzz_tenant_rows(store *st, const char *tenant)
 {
     struct arena *a = arena_new();
-    struct subject_count *subjects = NULL;
+    struct store_page pg = { .limit = 1000000, .offset = 0 };
+    struct subject_count_rows rows = { NULL, 0 };
     struct err err = ERR_INIT;
     int64_t total = 0;
-    size_t n = 0, i;
+    size_t i;
 
-    FUZZ_CHECK(store_subject_list(st, a, tenant, 1000000, 0, &subjects, &n, &err) == 0,
+    FUZZ_CHECK(store_subject_list(st, a, tenant, &pg, &rows, &err) == 0,
                "listing a tenant's subjects");
-    for (i = 0; i < n; i++)
-        total += subjects[i].episode_count + subjects[i].memory_count;
+    for (i = 0; i < rows.n; i++)
+        total += rows.items[i].episode_count + rows.items[i].memory_count;
     arena_free(a);
     return total;
 }
