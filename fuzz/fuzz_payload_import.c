@@ -4,7 +4,8 @@
  * everything in one transaction on an in-memory SQLite store.
  *
  * The input is the payload's JSON text; its last byte picks the conflict strategy (mod 3)
- * and, with bit 2, a target tenant.
+ * and, with bit 2, a target tenant. The limits are small (4 subjects, 24 episodes and 24
+ * memories per group, 48 KiB) so that every 413 is within reach.
  *
  * Invariants: the plan either fails with 400/413 or lists groups whose records all have
  * the group's subject; the import fails exactly when the plan fails or a target is refused,
@@ -27,16 +28,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Limits far below the defaults, so that inputs of a few kilobytes reach every 413. */
 static struct payload_limits limits(void)
 {
-    struct payload_limits lim = {
-        .max_bytes = cfg->import_max_bytes,
-        .max_subjects = cfg->import_max_subjects,
-        .max_episodes = cfg->import_max_episodes,
-        .max_memories = cfg->import_max_memories,
-        .embedding_dim = (size_t)cfg->embedding_dimensions,
-    };
+    struct payload_limits lim = { 0 };
 
+    lim.max_bytes = 48 * 1024;
+    lim.max_subjects = 4;
+    lim.max_episodes = 24;
+    lim.max_memories = 24;
+    lim.embedding_dim = (size_t)cfg->embedding_dimensions;
     return lim;
 }
 

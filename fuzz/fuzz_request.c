@@ -44,13 +44,13 @@ static struct config config;
 static struct http_server *server;
 static int port;
 
-static char db_dir[64]; /* the database's scratch directory, removed at exit */
+static char db_dir[256]; /* the database's scratch directory, removed at exit */
 
 /* Remove the database files (the server may still hold them open: unlinking is fine). */
 static void remove_database(void)
 {
     static const char *const files[] = { "fuzz.db", "fuzz.db-wal", "fuzz.db-shm" };
-    char path[128];
+    char path[300];
     size_t i;
 
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -60,9 +60,13 @@ static void remove_database(void)
     rmdir(db_dir);
 }
 
+/* The database goes to a new directory under $ENGRAM_FUZZ_DIR (scripts/fuzz.sh makes one per
+ * run and removes it, also after a finding), else under /dev/shm, else /tmp. */
 static void setup_database(char *url, size_t size)
 {
-    snprintf(db_dir, sizeof(db_dir), "/dev/shm/engram-fuzz-XXXXXX");
+    const char *base = getenv("ENGRAM_FUZZ_DIR");
+
+    snprintf(db_dir, sizeof(db_dir), "%s/engram-fuzz-XXXXXX", base ? base : "/dev/shm");
     if (!mkdtemp(db_dir)) {
         snprintf(db_dir, sizeof(db_dir), "/tmp/engram-fuzz-XXXXXX");
         FUZZ_CHECK(mkdtemp(db_dir) != NULL, "a scratch directory for the database");
@@ -73,7 +77,7 @@ static void setup_database(char *url, size_t size)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static char url[128];
+    static char url[320];
     char *env[] = { url,
                     (char *)"STATEWAVE_HOST=127.0.0.1",
                     (char *)"STATEWAVE_PORT=0",
@@ -162,6 +166,8 @@ static void exchange(const struct buf *req, struct buf *resp)
     while (off < req->len) {
         ssize_t n = send(fd, req->data + off, req->len - off, MSG_NOSIGNAL);
 
+        if (n < 0 && errno == EINTR)
+            continue; /* libFuzzer's -timeout alarm (SIGALRM) interrupts blocking calls */
         if (n <= 0)
             break; /* the server may answer early (413, 400) and close */
         off += (size_t)n;
@@ -172,7 +178,11 @@ static void exchange(const struct buf *req, struct buf *resp)
 
         if (n == 0)
             break;
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0) {
+            if (errno != ECONNRESET)
+                fprintf(stderr, "recv: %s\n", strerror(errno));
             FUZZ_CHECK(errno == ECONNRESET, "the server neither answered nor closed");
             break;
         }

@@ -37,6 +37,9 @@ for t in "${targets[@]}"; do
     mkdir -p "build/fuzz/corpus/$t" "fuzz/findings/$t" "fuzz/corpus/$t"
     before=$(ls "fuzz/findings/$t" | wc -l)
     log=$LOG_DIR/$t.log
+    # Scratch files of a target (fuzz_request's database) go here, removed even after a crash.
+    export ENGRAM_FUZZ_DIR=$LOG_DIR/scratch-$t
+    mkdir -p "$ENGRAM_FUZZ_DIR"
     # The sanitizers' own options: abort on the first report, check leaks at each input.
     ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
@@ -44,6 +47,7 @@ for t in "${targets[@]}"; do
         -print_final_stats=1 -artifact_prefix="fuzz/findings/$t/" \
         "build/fuzz/corpus/$t" "fuzz/corpus/$t" "fuzz/findings/$t" >"$log" 2>&1
     rc=$?
+    rm -rf "$ENGRAM_FUZZ_DIR"
     execs=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{print $2}' | tail -1)
     secs=$(grep -E '^stat::average_exec_per_sec:' "$log" | awk '{print $2}' | tail -1)
     rss=$(grep -E '^stat::peak_rss_mb:' "$log" | awk '{print $2}' | tail -1)
