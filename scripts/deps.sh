@@ -4,7 +4,7 @@
 #   scripts/deps.sh fuzz        plus clang and libFuzzer (make fuzz)
 #   scripts/deps.sh coverage    plus gcovr (make coverage)
 set -e
-PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
+PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
 libssl-dev libpcre2-dev libcurl4-openssl-dev libcmocka-dev postgresql python3 sqlite3 npm"
 for extra in "$@"; do
     case "$extra" in
