@@ -1,22 +1,29 @@
 #!/bin/sh
 # Install the Debian packages Engram needs; quiet when all are present.
 #
-#   scripts/deps.sh build   what building and running need (make run): the compiler, the
-#                           libraries, and npm + python3 for the tokenizer ranks, which are
-#                           fetched from npm at build time (scripts/fetch-tokenizer.sh; no
-#                           Debian package carries cl100k_base)
-#   scripts/deps.sh test    the above plus what the tests add (make test, make bench):
-#                           cmocka, the PostgreSQL server, sqlite3, jq (the README test),
-#                           man-db and systemd (the install test)
+#   scripts/deps.sh build     what building and running need (make run): the compiler, the
+#                             libraries, and npm + python3 for the tokenizer ranks, which are
+#                             fetched from npm at build time (scripts/fetch-tokenizer.sh; no
+#                             Debian package carries cl100k_base)
+#   scripts/deps.sh [test]    the above plus what the tests add (make test, make bench):
+#                             cmocka, the PostgreSQL server, sqlite3, jq (the README test),
+#                             man-db and systemd (the install test)
+#   scripts/deps.sh fuzz      test, plus clang and libFuzzer (make fuzz)
+#   scripts/deps.sh coverage  test, plus gcovr (make coverage)
 set -e
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
 libssl-dev libpcre2-dev libcurl4-openssl-dev python3 npm"
 TEST="libcmocka-dev postgresql sqlite3 curl jq man-db systemd"
-case "${1:-test}" in
-build) PKGS=$BUILD ;;
-test) PKGS="$BUILD $TEST" ;;
-*) echo "usage: scripts/deps.sh [build|test]" >&2; exit 2 ;;
-esac
+PKGS="$BUILD $TEST"
+for group in "$@"; do
+    case "$group" in
+    build) PKGS=$BUILD ;;
+    test) ;;
+    fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
+    coverage) PKGS="$PKGS gcovr" ;;
+    *) echo "deps.sh: unknown group '$group' (build, test, fuzz, coverage)" >&2; exit 2 ;;
+    esac
+done
 missing=""
 for p in $PKGS; do
     # npm (for scripts/fetch-tokenizer.sh) may come with a non-Debian nodejs, such as NodeSource's,
