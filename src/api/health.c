@@ -2,6 +2,7 @@
 #include "api/api.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,17 +26,57 @@ static json_t *check(const char *name, const char *status, const char *detail, d
     return c;
 }
 
-/* SELECT 1 on this thread's connection; a failure drops the connection so the next
- * request reconnects. */
+/* The write probe runs at most once per PROBE_EVERY_US; readiness calls in between reuse
+ * its last answer. One probe for the process, whichever thread runs it. */
+#define PROBE_EVERY_US 1000000LL
+
+static struct {
+    pthread_mutex_t lock;
+    int64_t at;              /* ts_monotonic() of the last probe; 0 = never */
+    int failed;              /* the last probe failed */
+    char why[320];           /* its "<code>: <message>" */
+} probe = { PTHREAD_MUTEX_INITIALIZER, 0, 0, "" };
+
+/* The heartbeat write (store_heartbeat), or the last one's answer if it is recent: 0 when
+ * writes commit, else -1 with the reason copied to why. */
+static int write_probe(store *st, char *why, size_t size)
+{
+    struct err err = ERR_INIT;
+    int64_t now = ts_monotonic();
+    int ret;
+
+    pthread_mutex_lock(&probe.lock);
+    if (probe.at == 0 || now - probe.at >= PROBE_EVERY_US) {
+        probe.failed = store_heartbeat(st, &err) < 0;
+        if (probe.failed)
+            snprintf(probe.why, sizeof(probe.why), "%s: %s", err.code ? err.code : "http_error",
+                     err.msg);
+        probe.at = ts_monotonic();
+    }
+    ret = probe.failed ? -1 : 0;
+    snprintf(why, size, "%s", probe.failed ? probe.why : "");
+    pthread_mutex_unlock(&probe.lock);
+    err_release(&err);
+    return ret;
+}
+
+/* SELECT 1 on this thread's connection, then the write probe; a failed SELECT drops the
+ * connection so the next request reconnects. */
 static json_t *database_check(int *failed)
 {
     struct err err = ERR_INIT;
     int64_t t0 = ts_monotonic();
     store *st = store_thread(&err);
+    char why[320];
     json_t *c;
 
     if (st && store_ping(st, &err) == 0) {
-        c = check("database", "ok", NULL, (double)(ts_monotonic() - t0) / 1000.0);
+        if (write_probe(st, why, sizeof(why)) < 0) {
+            *failed = 1;
+            c = check("database", "fail", why, 0.0);
+        } else {
+            c = check("database", "ok", NULL, (double)(ts_monotonic() - t0) / 1000.0);
+        }
     } else {
         *failed = 1;
         store_thread_drop();

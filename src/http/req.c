@@ -235,6 +235,18 @@ static int is_middleware_code(const char *code)
     return 0;
 }
 
+/* Seconds a client waits before retrying a 503 the database's state caused (the SDKs retry
+ * 503 and honour Retry-After). */
+#define UNAVAILABLE_RETRY_AFTER_S 1
+
+/* 1 for the 503 codes of a database that cannot serve now but may soon (store-internal.h
+ * store_fail_unavailable): the answer carries Retry-After. */
+static int is_retryable_code(const char *code)
+{
+    return strcmp(code, "service_unavailable") == 0 || strcmp(code, "database_full") == 0 ||
+           strcmp(code, "database_readonly") == 0;
+}
+
 int http_reply_error(struct req *req, const struct err *e)
 {
     json_t *inner, *env;
@@ -243,6 +255,8 @@ int http_reply_error(struct req *req, const struct err *e)
     if (!e)
         e = &req->err;
     code = e->code ? e->code : "http_error";
+    if (is_retryable_code(code) && req->retry_after <= 0)
+        req->retry_after = UNAVAILABLE_RETRY_AFTER_S;
     inner = json_object();
     json_object_set_new(inner, "code", json_string(code));
     json_object_set_new(inner, "message", json_stringn(e->msg, utf8_valid_len(e->msg,

@@ -135,6 +135,7 @@ int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const st
 int pgst_open(const char *url, store **out, struct err *err);
 void pgst_close(store *st);
 int pgst_ping(store *st, struct err *err);
+int pgst_heartbeat(store *st, struct err *err);
 int pgst_tx_begin(store *st, struct err *err);
 int pgst_tx_commit(store *st, struct err *err);
 void pgst_tx_rollback(store *st);

@@ -73,7 +73,9 @@ struct sqlite_store *sq_downcast(store *st);
 
 /* Log the SQLite error behind rc ("sqlite <what> failed: ..."), mark the store broken when
  * the connection cannot be trusted any more (I/O error, corruption), and return -1 with
- * err set to ERR_INTERNAL "database error". A unique violation on a row's id is no database
+ * err set to ERR_INTERNAL "database error", or, when the database's state is the cause, to
+ * the 503 of store_fail_unavailable: SQLITE_FULL "database_full", SQLITE_READONLY
+ * "database_readonly", busy past busy_timeout or unopenable "service_unavailable". A unique violation on a row's id is no database
  * failure but a result: ERR_CONFLICT "<episode|memory|table> id already exists", logged as
  * info. */
 int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
@@ -83,6 +85,10 @@ int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
  * the pointer, not the text: pass a string with static storage whose content never changes
  * (a `static const char SQL_X[]`), never a buffer built at run time. */
 sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql, struct err *err);
+
+/* sqlite3_step(q), with the test-only fault hook (store_fault_next) before a statement's
+ * first step. Every step of the backend goes through here. */
+int sq_step(sqlite3_stmt *q);
 
 /* Make a cached statement ready for its next use (reset, bindings cleared). */
 void sq_reset(sqlite3_stmt *q);
@@ -101,6 +107,7 @@ int sq_query_int64(struct sqlite_store *s, sqlite3_stmt *q, const char *what, in
 int sq_open(const char *path, store **out, struct err *err);
 void sq_close(store *st);
 int sq_ping(store *st, struct err *err);
+int sq_heartbeat(store *st, struct err *err);
 int sq_tx_begin(store *st, struct err *err);
 int sq_tx_commit(store *st, struct err *err);
 void sq_tx_rollback(store *st);

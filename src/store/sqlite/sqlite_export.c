@@ -81,7 +81,7 @@ int sq_export_count(store *st, const char *subject, int all_tenants, const char 
     if (!q)
         return -1;
     bind_scope(q, subject, all_tenants, tenant);
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW) {
         *episodes = sqlite3_column_int64(q, 0);
         *memories = sqlite3_column_int64(q, 1);
@@ -252,7 +252,7 @@ static int insert_row(struct sqlite_store *s, sqlite3_stmt *q, const struct row_
         sq_reset(q);
         return sq_fail(s, "import bind", rc, err);
     }
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_DONE) {
         sq_reset(q);
         return 0;

@@ -147,7 +147,7 @@ int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, c
 
     if (!q)
         return -1;
-    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.seq = sqlite3_column_int64(q, 2);
         row.vec = sqlite3_column_blob(q, 3);
@@ -172,7 +172,7 @@ int sq_memory_scan_text(store *st, const char *tenant, const char *subject, cons
 
     if (!q)
         return -1;
-    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.content = (const char *)sqlite3_column_text(q, 1);
         if (!row.id || !row.content) {
@@ -284,7 +284,7 @@ int sq_qcache_get(store *st, struct arena *a, const char *text, const char *mode
     sq_bind_str(q, 1, text);
     sq_bind_str(q, 2, model);
     sq_bind_ts(q, 3, now);
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW)
         *vec = (float *)sq_col_vec(a, q, 0, dim);   /* the arena copy is the caller's */
     sq_reset(q);
