@@ -81,6 +81,10 @@ int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err)
     if (primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ||
         primary == SQLITE_CANTOPEN)
         s->base.broken = 1;
+    /* A connection that SQLite opened read-only (the file was not writable) stays so:
+     * reopen it, so that writes work again once the file is. */
+    if (primary == SQLITE_READONLY && sqlite3_db_readonly(s->db, "main") == 1)
+        s->base.broken = 1;
     switch (primary) {
     case SQLITE_FULL:
         return store_fail_unavailable(err, STORE_DOWN_FULL);
