@@ -72,8 +72,8 @@ int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err)
         return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
     }
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-        log_write(LOG_ERROR, "sqlite %s: database still locked after busy_timeout %d ms: %s",
-                  what, SQ_BUSY_TIMEOUT_MS, sqlite3_errmsg(s->db));
+        log_write(LOG_ERROR, "sqlite %s: database still locked after busy_timeout %d ms: %s "
+                  "(code %d)", what, SQ_BUSY_TIMEOUT_MS, sqlite3_errmsg(s->db), rc);
     else
         log_write(LOG_ERROR, "sqlite %s failed: %s (code %d)", what,
                   sqlite3_errcode(s->db) == rc ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
@@ -270,6 +270,15 @@ static int configure(struct sqlite_store *s, struct err *err)
     return 0;
 }
 
+/* A write transaction ended: let the checkpointer's gate know. */
+static void end_write(struct sqlite_store *s)
+{
+    if (!s->writing)
+        return;
+    s->writing = 0;
+    sq_ckpt_write_end(s->ckpt);
+}
+
 void sq_close(store *st)
 {
     struct sqlite_store *s;
@@ -285,6 +294,7 @@ void sq_close(store *st)
     free(s->cache);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_write(LOG_ERROR, "sqlite close failed: %s", sqlite3_errmsg(s->db));
+    end_write(s);
     sq_ckpt_detach(s->ckpt);
     free(s);
 }
@@ -353,9 +363,13 @@ int sq_tx_begin(store *st, struct err *err)
 
     if (st->in_tx)
         BUG("store_tx_begin inside an open transaction");
-    if (sq_exec(s, SQL_BEGIN, err) < 0)
+    sq_ckpt_write_begin(s->ckpt, s->db);
+    if (sq_exec(s, SQL_BEGIN, err) < 0) {
+        sq_ckpt_write_end(s->ckpt);
         return -1;
+    }
     st->in_tx = 1;
+    s->writing = 1;
     return 0;
 }
 
@@ -380,9 +394,9 @@ void sq_tx_rollback(store *st)
     struct err ignored = ERR_INIT;
 
     st->in_tx = 0;
-    if (sqlite3_get_autocommit(s->db))
-        return;   /* nothing open (SQLite may already have rolled back on error) */
-    sq_exec(s, SQL_ROLLBACK, &ignored);
+    if (!sqlite3_get_autocommit(s->db))   /* else SQLite already rolled back on error */
+        sq_exec(s, SQL_ROLLBACK, &ignored);
+    end_write(s);
 }
 
 /* Commit; on failure the transaction is rolled back and nothing is written. */
@@ -397,6 +411,7 @@ int sq_tx_commit(store *st, struct err *err)
         return -1;
     }
     st->in_tx = 0;
+    end_write(s);
     return 0;
 }
 
