@@ -135,15 +135,19 @@ int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *
     return err_set(err, ERR_INTERNAL, "database error");
 }
 
-/* The test-only fault hook (store_fault_next) before a statement: 0 to run it, else -1 with
- * err set as the real failure would be (disk full, read-only, or an I/O error: a 500). */
-static int injected(const char *what, struct err *err)
+/* The test-only fault hook (store_fault_next) before the statement sql: 0 to run it, else -1
+ * with err set as the real failure would be (disk full, read-only, or an I/O error: a 500).
+ * The server is left as a real failure leaves it: a failed COMMIT ends the transaction
+ * (rolled back), any other failed statement aborts it (later ones fail until ROLLBACK). */
+static int injected(struct pgst_store *ps, const char *sql, const char *what, struct err *err)
 {
     enum store_fault f = store_fault_next();
 
     if (__builtin_expect(f == STORE_FAULT_NONE, 1))
         return 0;
     log_write(LOG_ERROR, "postgres: %s failed: injected fault %d", what, (int)f);
+    if (PQtransactionStatus(ps->conn) == PQTRANS_INTRANS)
+        PQclear(PQexec(ps->conn, sql == SQL_COMMIT ? "ROLLBACK" : "SELECT 1/0"));
     if (f == STORE_FAULT_FULL)
         return store_fail_unavailable(err, STORE_DOWN_FULL);
     if (f == STORE_FAULT_READONLY)
@@ -222,7 +226,7 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
 
     if (ps->base.broken)
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE), NULL;
-    if (injected("exec", err) < 0)
+    if (injected(ps, sql, "exec", err) < 0)
         return NULL;
     if (prepare(ps, sql, &i, err) < 0)
         return NULL;
@@ -289,7 +293,7 @@ int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
 
     if (ps->base.broken)
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
-    if (injected("streamed query", err) < 0)
+    if (injected(ps, sql, "streamed query", err) < 0)
         return -1;
     if (prepare(ps, sql, &i, err) < 0)
         return -1;
@@ -402,7 +406,7 @@ static int exec_many_once(struct pgst_store *ps, size_t n, const struct pgst_que
         out[i] = NULL;
     if (ps->base.broken)
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
-    if (injected("pipelined batch", err) < 0)
+    if (injected(ps, q[0].sql, "pipelined batch", err) < 0)
         return -1;
     for (i = 0; i < n; i++) {   /* PQprepare waits for its answer: before the pipeline */
         if (prepare(ps, q[i].sql, &index[i], err) < 0)
@@ -499,7 +503,7 @@ int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const st
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     if (rows->n == 0)
         return 0;
-    if (injected("row pipeline", err) < 0)
+    if (injected(ps, sql, "row pipeline", err) < 0)
         return -1;
     if (prepare(ps, sql, &i, err) < 0)
         return -1;
