@@ -5,7 +5,7 @@
  *
  * With STATEWAVE_ENABLE_SNAPSHOTS off every one of them answers 404 "Not found" before it
  * looks at the request (§5.1 ENG: a malformed request must not reveal the route). The
- * tenant header is ignored, except as the default target tenant of a restore (§5.7).
+ * tenant header is ignored (README "Admin and tenants").
  */
 #include "api/api.h"
 
@@ -137,14 +137,14 @@ static void opt_int(struct vctx *v, json_t *body, const char *key, int nullable,
     *present = v_int_value(v, raw, v_loc("body", key), INT64_MIN, INT64_MAX, out) == 0;
 }
 
-/* target_tenant_id (string or null) from the body, else the tenant header, else none. */
+/* target_tenant_id (string or null) from the body, else none. The tenant header is ignored:
+ * /admin is cross-tenant under the one API key (README "Admin and tenants"). */
 static const char *target_tenant(struct vctx *v, struct req *req, json_t *body)
 {
     const char *t = v_string(v, body, v_loc("body", "target_tenant_id"), 0, 0, ID_MAX_CHARS, 1,
                              NULL);
 
-    t = t ? arena_strdup(req->arena, t) : NULL;
-    return t ? t : req->tenant;
+    return t ? arena_strdup(req->arena, t) : NULL;
 }
 
 /* ---- GET /admin/snapshots ---- */

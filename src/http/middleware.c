@@ -161,21 +161,19 @@ static enum MHD_Result query_arg_utf8(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* Query strings and path parameters are data: text that is not UTF-8 would be stored as is
+/* Query strings and path segments are data: text that is not UTF-8 would be stored as is
  * (SQLite, and then the server's own export could not be imported) or refused by the
- * database (PostgreSQL 22021, a 500). Refused here, before any handler: 400. */
+ * database (PostgreSQL 22021, a 500). Refused here, before routing (so that the answer
+ * reveals no route, flag-gated ones included): 400. */
 static int check_utf8_args(struct req *req)
 {
     struct utf8_scan scan = { req, 0 };
-    size_t i;
 
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_utf8, &scan);
     if (scan.bad)
         return err_set(&req->err, ERR_INVALID, "Query string is not valid UTF-8");
-    for (i = 0; i < REQ_MAX_PARAMS && req->params[i]; i++) {
-        if (!is_utf8(req->params[i]))
-            return err_set(&req->err, ERR_INVALID, "Path parameter is not valid UTF-8");
-    }
+    if (!decodes_to_utf8(req, req->path))
+        return err_set(&req->err, ERR_INVALID, "Path is not valid UTF-8");
     return 0;
 }
 
@@ -210,8 +208,6 @@ static int dispatch(struct req *req, const struct route *routes, size_t nroutes)
     case ROUTE_FOUND:
         break;
     }
-    if (check_utf8_args(req) < 0)
-        return -1;
     if (req->route->handler(req) < 0)
         return -1;
     if (!req->status) {
@@ -236,7 +232,8 @@ int middleware_run(struct req *req, const struct route *routes, size_t nroutes)
         return http_reply_error(req, NULL);
     }
     if (check_api_key(req) < 0 || ratelimit_check(req, &req->err) < 0 ||
-        check_tenant(req) < 0 || dispatch(req, routes, nroutes) < 0) {
+        check_tenant(req) < 0 || check_utf8_args(req) < 0 ||
+        dispatch(req, routes, nroutes) < 0) {
         if (req->err.kind == ERR_INTERNAL)
             metrics_count_db_error();
         return http_reply_error(req, NULL);

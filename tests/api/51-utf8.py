@@ -77,7 +77,8 @@ def _(s):
     assert not problems, "%d problems, e.g. %s" % (len(problems), "; ".join(problems[:3]))
 
 
-@test("51.3 a path parameter that is not UTF-8 gets 400; nothing is deleted or stored")
+@test("51.3 a path that is not UTF-8 gets 400 (known route or not); nothing is deleted or "
+      "stored")
 def _(s):
     sid = uid()
     s.create(sid)
@@ -86,10 +87,11 @@ def _(s):
         for method, target in [("DELETE", "/v1/subjects/" + pct),
                                ("GET", "/admin/export/" + pct),
                                ("GET", "/v1/memories/compile/" + pct),
-                               ("GET", "/admin/webhooks/" + pct)]:
+                               ("GET", "/admin/webhooks/" + pct),
+                               ("GET", "/no/such/route/" + pct)]:
             r = s.request(method, target)
             try:
-                check_error(r, 400, "http_error", "Path parameter is not valid UTF-8")
+                check_error(r, 400, "http_error", "Path is not valid UTF-8")
             except AssertionError as e:
                 problems.append("%s %s: %s" % (method, target, e))
     assert not problems, "%d problems, e.g. %s" % (len(problems), "; ".join(problems[:3]))
