@@ -234,7 +234,7 @@ int middleware_run(struct req *req, const struct route *routes, size_t nroutes)
     if (check_api_key(req) < 0 || ratelimit_check(req, &req->err) < 0 ||
         check_tenant(req) < 0 || check_utf8_args(req) < 0 ||
         dispatch(req, routes, nroutes) < 0) {
-        if (req->err.kind == ERR_INTERNAL)
+        if (http_err_is_database(&req->err))
             metrics_count_db_error();
         return http_reply_error(req, NULL);
     }

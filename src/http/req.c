@@ -239,12 +239,15 @@ static int is_middleware_code(const char *code)
  * 503 and honour Retry-After). */
 #define UNAVAILABLE_RETRY_AFTER_S 1
 
-/* 1 for the 503 codes of a database that cannot serve now but may soon (store-internal.h
- * store_fail_unavailable): the answer carries Retry-After. */
-static int is_retryable_code(const char *code)
+int http_err_is_database(const struct err *e)
 {
-    return strcmp(code, "service_unavailable") == 0 || strcmp(code, "database_full") == 0 ||
-           strcmp(code, "database_readonly") == 0;
+    const char *code = e->code ? e->code : "";
+
+    if (e->kind == ERR_INTERNAL)
+        return 1;
+    return e->kind == ERR_UNAVAILABLE &&
+           (strcmp(code, "service_unavailable") == 0 || strcmp(code, "database_full") == 0 ||
+            strcmp(code, "database_readonly") == 0);
 }
 
 int http_reply_error(struct req *req, const struct err *e)
@@ -255,7 +258,7 @@ int http_reply_error(struct req *req, const struct err *e)
     if (!e)
         e = &req->err;
     code = e->code ? e->code : "http_error";
-    if (is_retryable_code(code) && req->retry_after <= 0)
+    if (e->kind == ERR_UNAVAILABLE && http_err_is_database(e) && req->retry_after <= 0)
         req->retry_after = UNAVAILABLE_RETRY_AFTER_S;
     inner = json_object();
     json_object_set_new(inner, "code", json_string(code));
