@@ -25,7 +25,8 @@ static const char SQL_JOB_GET[] =
  * job without a lease (never written by Engram) counts as expired, so nothing stays running
  * forever. */
 static const char SQL_JOB_CLAIM[] =
-    "UPDATE compile_jobs SET status = 'running', started_at = COALESCE(started_at, $1),"
+    "UPDATE compile_jobs SET status = 'running',"
+    " started_at = COALESCE(started_at, GREATEST(created_at, $1)),"
     " lease_expires_at = $2 WHERE id = (SELECT id FROM compile_jobs"
     " WHERE status = 'pending' OR (status = 'running'"
     " AND (lease_expires_at IS NULL OR lease_expires_at < $1))"
