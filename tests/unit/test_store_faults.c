@@ -167,7 +167,7 @@ static void check_fault_error(const struct err *err, enum store_fault f, long n)
 
 /* Fail statement 1, 2, ... of op in turn until op completes: every failure leaves the dump
  * unchanged and answers the fault's error. Returns how many statements op ran. */
-static long run_faults(struct arena *a, const char *what, fault_op *op, void *ctx)
+static long run_faults(const char *what, fault_op *op, void *ctx)
 {
     long n;
 
@@ -202,7 +202,6 @@ static long run_faults(struct arena *a, const char *what, fault_op *op, void *ct
         arena_free(step);
     }
     fail_msg("%s: still failing after %d statements", what, MAX_STEPS);
-    (void)a;
     return -1;
 }
 
@@ -340,7 +339,7 @@ static void test_faults_batch_ingest(void **state)
     struct arena *a = *state;
     struct subject_ctx c = { "acme", uniq(a, "fb"), NULL, NULL, NULL, NULL };
 
-    assert_true(run_faults(a, "batch ingest", op_batch, &c) >= 3);
+    assert_true(run_faults("batch ingest", op_batch, &c) >= 3);
 }
 
 static void test_faults_compile(void **state)
@@ -351,7 +350,7 @@ static void test_faults_compile(void **state)
 
     assert_int_equal(episodes_record_batch(a, g.st, c.tenant, chat_eps(a, c.tenant, c.subject, 4),
                                            4, &err), 0);
-    assert_true(run_faults(a, "compile", op_compile, &c) >= 3);
+    assert_true(run_faults("compile", op_compile, &c) >= 3);
 }
 
 /* The export document of a seeded subject, parsed. */
@@ -384,7 +383,7 @@ static void test_faults_subject_import(void **state)
 
     seed_subject(a, c.tenant, c.subject, 3);
     c.doc = export_doc(a, c.subject);
-    assert_true(run_faults(a, "subject import", op_subject_import, &c) >= 3);
+    assert_true(run_faults("subject import", op_subject_import, &c) >= 3);
 }
 
 static void test_faults_memory_import(void **state)
@@ -408,7 +407,7 @@ static void test_faults_memory_import(void **state)
     c.doc = jv_parse(a, text.data, text.len, &pos, &msg);
     buf_release(&text);
     assert_non_null(c.doc);
-    assert_true(run_faults(a, "memory import", op_memory_import, &c) >= 3);
+    assert_true(run_faults("memory import", op_memory_import, &c) >= 3);
 }
 
 static void test_faults_snapshot_create_and_restore(void **state)
@@ -421,11 +420,11 @@ static void test_faults_snapshot_create_and_restore(void **state)
     struct err err = ERR_INIT;
 
     seed_subject(a, c.tenant, c.subject, 3);
-    assert_true(run_faults(a, "snapshot create", op_snapshot_create, &c) >= 3);
+    assert_true(run_faults("snapshot create", op_snapshot_create, &c) >= 3);
     in.source_subject = c.subject;
     assert_int_equal(snapshots_create(a, g.st, &in, &res, &err), 0);
     c.snapshot_id = arena_strdup(a, res.snap.id);
-    assert_true(run_faults(a, "snapshot restore", op_snapshot_restore, &c) >= 3);
+    assert_true(run_faults("snapshot restore", op_snapshot_restore, &c) >= 3);
 }
 
 static void test_faults_subject_delete(void **state)
@@ -434,7 +433,7 @@ static void test_faults_subject_delete(void **state)
     struct subject_ctx c = { "acme", uniq(a, "fd"), NULL, NULL, NULL, NULL };
 
     seed_subject(a, c.tenant, c.subject, 3);
-    assert_true(run_faults(a, "subject delete", op_subject_delete, &c) >= 2);
+    assert_true(run_faults("subject delete", op_subject_delete, &c) >= 2);
 }
 
 static void test_faults_cleanup(void **state)
@@ -452,17 +451,17 @@ static void test_faults_cleanup(void **state)
     eps = chat_eps(a, NULL, arena_printf(a, "%s-2", prefix), 1);
     eps[0].created_at = ts_now() - 48 * 3600 * SEC;
     insert_ok(a, &eps[0]);
-    assert_true(run_faults(a, "cleanup", op_cleanup, &c) >= 2);
+    assert_true(run_faults("cleanup", op_cleanup, &c) >= 2);
 }
 
 /* The readiness write probe: a full disk answers 503 database_full, a read-only database
  * 503 database_readonly (what /readyz reports), and neither leaves anything behind. */
 static void test_faults_heartbeat(void **state)
 {
-    struct arena *a = *state;
     struct err err = ERR_INIT;
 
-    assert_int_equal(run_faults(a, "heartbeat", op_heartbeat, NULL), 1);
+    (void)state;
+    assert_int_equal(run_faults("heartbeat", op_heartbeat, NULL), 1);
     store_fault_arm(1, STORE_FAULT_READONLY);
     assert_int_equal(store_heartbeat(g.st, &err), -1);
     store_fault_disarm();

@@ -90,9 +90,9 @@ struct sqlite_store *sq_downcast(store *st);
  * the connection cannot be trusted any more (I/O error, corruption), and return -1 with
  * err set to ERR_INTERNAL "database error", or, when the database's state is the cause, to
  * the 503 of store_fail_unavailable: SQLITE_FULL "database_full", SQLITE_READONLY
- * "database_readonly", busy past busy_timeout or unopenable "service_unavailable". A unique violation on a row's id is no database
- * failure but a result: ERR_CONFLICT "<episode|memory|table> id already exists", logged as
- * info. */
+ * "database_readonly", busy past busy_timeout or unopenable "service_unavailable". A unique
+ * violation on a row's id is no database failure but a result: ERR_CONFLICT
+ * "<episode|memory|table> id already exists", logged as info. */
 int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
 
 /* The prepared statement for sql, prepared (SQLITE_PREPARE_PERSISTENT) on first use and kept
