@@ -49,8 +49,8 @@ static int write_probe(store *st, char *why, size_t size)
     if (probe.at == 0 || now - probe.at >= PROBE_EVERY_US) {
         probe.failed = store_heartbeat(st, &err) < 0;
         if (probe.failed)
-            snprintf(probe.why, sizeof(probe.why), "%s: %s", err.code ? err.code : "http_error",
-                     err.msg);
+            snprintf(probe.why, sizeof(probe.why), "%s: %.256s",
+                     err.code ? err.code : "http_error", err.msg);   /* messages are short */
         probe.at = ts_monotonic();
     }
     ret = probe.failed ? -1 : 0;

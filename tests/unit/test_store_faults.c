@@ -78,7 +78,8 @@ static void dump_sqlite_table(sqlite3 *db, struct arena *a, const char *table, s
         buf_release(&row);
     }
     sqlite3_finalize(q);
-    qsort(rows, n, sizeof(*rows), cmp_str);
+    if (n > 0)
+        qsort(rows, n, sizeof(*rows), cmp_str);
     buf_printf(out, "== %s (%zu)\n", table, n);
     for (i = 0; i < n; i++)
         buf_printf(out, "%s\n", rows[i]);
