@@ -17,7 +17,9 @@
  * SQ_CKPT_CAP_PAGES makes the next write transaction of the process close a gate
  * (sq_ckpt_write_begin, called by tx_begin): new write transactions wait at it, the ones under
  * way finish, and then, with no writer of this process inside SQLite, it runs a RESTART
- * checkpoint, which waits (CAP_WAIT_MS at most) for the readers of old frames to finish,
+ * checkpoint, which waits for the readers of old frames to finish (CAP_WAIT_MS at most; once
+ * the WAL is half as much again past the cap, as long as busy_timeout, so that back-to-back
+ * long readers such as exports cannot keep it growing),
  * copies everything and makes the next writer start the WAL over, truncating the file back
  * to journal_size_limit (set in sqlite.c). Then the gate opens. Writers pause only while the
  * WAL is past the cap; readers never wait. Not in the hook itself: a connection there still
@@ -45,7 +47,8 @@ struct sq_ckpt {
     char *path;                 /* owned */
     unsigned refs;              /* attached connections */
     int started, wanted, stop;  /* the thread runs; work is waiting; the thread must end */
-    atomic_int over_cap;        /* the WAL passed the cap: the next writer restarts it */
+    atomic_int over_cap;        /* pages in the WAL past the cap, else 0: the next writer
+                                 * restarts it */
     pthread_mutex_t gate_lock;  /* guards the three below */
     pthread_cond_t gate_cv;     /* signalled when writers reaches 0 and when the gate opens */
     unsigned writers;           /* write transactions of this process under way */
@@ -96,7 +99,7 @@ void sq_ckpt_tune_cap(int cap_pages)
  * connection's busy handler) for readers of the WAL to finish, then makes the next writer
  * start the WAL over. BUSY: a reader outlasted the wait; the next write transaction tries
  * again. 1 when the WAL was restarted. */
-static int checkpoint_restart(sqlite3 *db)
+static int checkpoint_restart(sqlite3 *db, int wait_ms)
 {
     int log = -1, done = -1, rc, waited;
 
@@ -105,7 +108,7 @@ static int checkpoint_restart(sqlite3 *db)
      * long at most. The caller holds no lock meanwhile. */
     for (waited = 0;; waited += CAP_RETRY_MS) {
         rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
-        if ((rc & 0xff) != SQLITE_BUSY || log >= 0 || waited >= CAP_WAIT_MS)
+        if ((rc & 0xff) != SQLITE_BUSY || log >= 0 || waited >= wait_ms)
             break;
         sqlite3_sleep(CAP_RETRY_MS);
     }
@@ -114,7 +117,7 @@ static int checkpoint_restart(sqlite3 *db)
     if ((rc & 0xff) == SQLITE_BUSY)
         log_write(LOG_DEBUG, "sqlite WAL past its cap (%d pages) and still in use after "
                   "%d ms: %d of %d pages checkpointed", atomic_load(&ckpt_cap_pages),
-                  CAP_WAIT_MS, done, log);
+                  wait_ms, done, log);
     else
         log_write(LOG_WARN, "sqlite restart checkpoint failed: %s (code %d)",
                   sqlite3_errmsg(db), rc);
@@ -125,16 +128,20 @@ static int checkpoint_restart(sqlite3 *db)
  * Called with gate_lock held; returns with it held. */
 static void cap_checkpoint(struct sq_ckpt *c, sqlite3 *db)
 {
-    int restarted;
+    int restarted, pages, cap, wait_ms;
 
     c->closed = 1;
     while (c->writers > 0)
         pthread_cond_wait(&c->gate_cv, &c->gate_lock);
     pthread_mutex_unlock(&c->gate_lock);
     /* A bounded wait for readers: writers stand still meanwhile. Past it (a long reader
-     * needs the old frames) they go on, and the next write transaction tries again. */
-    sqlite3_busy_timeout(db, CAP_WAIT_MS);
-    restarted = checkpoint_restart(db);
+     * needs the old frames) they go on, and the next write transaction tries again; once
+     * the WAL is half as much again past the cap, the wait is busy_timeout. */
+    pages = atomic_load(&c->over_cap);
+    cap = atomic_load(&ckpt_cap_pages);
+    wait_ms = pages >= cap + cap / 2 ? SQ_BUSY_TIMEOUT_MS : CAP_WAIT_MS;
+    sqlite3_busy_timeout(db, wait_ms);
+    restarted = checkpoint_restart(db, wait_ms);
     sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
     if (restarted)
         atomic_store(&c->over_cap, 0);
@@ -263,7 +270,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
     (void)name;
     if (pages >= atomic_load_explicit(&ckpt_cap_pages, memory_order_relaxed))
-        atomic_store(&c->over_cap, 1);   /* the next write transaction restarts it */
+        atomic_store(&c->over_cap, pages);   /* the next write transaction restarts it */
     if (pages >= atomic_load_explicit(&ckpt_inline_pages, memory_order_relaxed)) {
         checkpoint(db, "inline");
         return SQLITE_OK;
