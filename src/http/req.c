@@ -9,7 +9,6 @@
 
 #include "http/router.h"
 #include "util/config.h"
-#include "util/jsonw.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -266,16 +265,16 @@ int http_reply_error(struct req *req, const struct err *e)
     if (e->kind == ERR_UNAVAILABLE && http_err_is_database(e) && req->retry_after <= 0)
         req->retry_after = UNAVAILABLE_RETRY_AFTER_S;
     buf_puts(&out, "{\"error\":{\"code\":");
-    json_write_str(&out, code, strlen(code));
+    jv_write_str(&out, code, strlen(code));
     buf_puts(&out, ",\"message\":");
-    json_write_str(&out, e->msg, utf8_valid_len(e->msg, strlen(e->msg)));
+    jv_write_str(&out, e->msg, utf8_valid_len(e->msg, strlen(e->msg)));
     if (e->details) {
         buf_puts(&out, ",\"details\":");
         jv_write_compact(&out, e->details);
     }
     if (!is_middleware_code(code)) {
         buf_puts(&out, ",\"request_id\":");
-        json_write_str(&out, req->request_id, strlen(req->request_id));
+        jv_write_str(&out, req->request_id, strlen(req->request_id));
     }
     buf_puts(&out, "}}");
     return http_reply_buf(req, e->kind ? (int)e->kind : 500, &out);
