@@ -36,10 +36,14 @@ def seed_b(s):
         assert s.post("/v1/episodes", episode(sb, payload={"text": text}), tenant=tb).status == 201
     r = s.post("/v1/memories/compile", {"subject_id": sb, "async": True}, tenant=tb)
     assert r.status in (200, 202), r
+    # Wait for the job to be completed, not only for its memories: their embeddings are
+    # written after the compile's commit, and two exports must see the same rows.
     t0 = time.monotonic()
-    while s.get("/v1/timeline", query={"subject_id": sb}, tenant=tb).body["memories"] == []:
+    while [j["status"] for j in s.get("/admin/jobs", query={"subject_id": sb}).body["jobs"]] \
+            != ["completed"]:
         assert time.monotonic() - t0 < 20, "the async compile did not finish"
         time.sleep(0.05)
+    assert s.get("/v1/timeline", query={"subject_id": sb}, tenant=tb).body["memories"] != []
     return tb, sb
 
 
