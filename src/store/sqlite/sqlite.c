@@ -320,6 +320,11 @@ int sq_open(const char *path, store **out, struct err *err)
     }
     if (configure(s, err) < 0)
         goto fail;
+    /* SQLite opens a file it may not write read-only, and the connection stays so: used for
+     * this request, it is reopened at the next, so that writes work again on every worker
+     * once the file is writable. */
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        s->base.broken = 1;
     s->ckpt = sq_ckpt_attach(s->db, path);
     *out = &s->base;
     return 0;
