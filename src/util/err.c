@@ -59,7 +59,16 @@ void err_release(struct err *e)
     err_init(e);
 }
 
+void err_cause(struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(e->cause, sizeof(e->cause), fmt, ap);
+    va_end(ap);
+}
+
 const char *err_reason(const struct err *e)
 {
-    return e->kind == ERR_INTERNAL && e->cause[0] ? e->cause : e->msg;
+    return e->cause[0] ? e->cause : e->msg;
 }

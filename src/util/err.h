@@ -27,9 +27,10 @@ struct err {
     char msg[1536];        /* safe to show to the client; fits a 256-character id */
     struct jv *details;    /* 422 details or NULL; a jv array in the arena of whoever set it
                               (the request's), which must outlive the err */
-    char cause[512];       /* ERR_INTERNAL only: the text err_set was given (the real cause,
-                              e.g. "cannot connect to PostgreSQL: ... Connection refused"),
-                              for the log and the CLI; never sent to a client */
+    char cause[512];       /* the real cause, for the log and the CLI, never sent to a client:
+                              for ERR_INTERNAL the text err_set was given, else what
+                              err_cause added (e.g. "cannot connect to PostgreSQL: ...
+                              Connection refused" behind a 503); "" when none */
 };
 
 #define ERR_INIT { ERR_NONE, NULL, "", NULL, "" }
@@ -44,7 +45,9 @@ int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 int err_set_code(struct err *e, enum err_kind kind, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void err_release(struct err *e);
-/* What an operator should read: the cause of an ERR_INTERNAL error, else the message. */
+/* Add the real cause to the error just set (any kind); msg, what a client sees, stays. */
+void err_cause(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What an operator should read: the cause when there is one, else the message. */
 const char *err_reason(const struct err *e);
 
 #endif

@@ -93,6 +93,11 @@ static void test_err_set_internal_hides_cause(void **state)
     err_set(&e, ERR_NOT_FOUND, "Subject not found");
     assert_string_equal(e.cause, "");
     assert_string_equal(err_reason(&e), "Subject not found");
+    /* a cause added to any error: the operator reads it, the client message stays */
+    err_set_code(&e, ERR_UNAVAILABLE, "service_unavailable", "The database is unavailable");
+    err_cause(&e, "cannot connect to PostgreSQL: %s", "Connection refused");
+    assert_string_equal(e.msg, "The database is unavailable");
+    assert_string_equal(err_reason(&e), "cannot connect to PostgreSQL: Connection refused");
     err_release(&e);
     assert_string_equal(e.cause, "");
 }
