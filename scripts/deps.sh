@@ -2,7 +2,7 @@
 # Install the Debian packages Engram needs to build, run and test; quiet when all are present.
 set -e
 PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-libssl-dev libpcre2-dev libcurl4-openssl-dev libcmocka-dev postgresql python3 sqlite3 npm"
+libssl-dev libpcre2-dev libcurl4-openssl-dev libunistring-dev libcmocka-dev postgresql python3 sqlite3 npm"
 missing=""
 for p in $PKGS; do
     # npm (for scripts/fetch-tokenizer.sh) may come with a non-Debian nodejs, such as NodeSource's,

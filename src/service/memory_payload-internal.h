@@ -1,6 +1,6 @@
 /* memory_payload-internal.h - what the files of the memory_payload module share: Python's
- * repr()/str()/truthiness of JSON values for the reference's messages, the offset-form
- * timestamp, name lookup, and the small string map the import uses. Seen only by
+ * truthiness of JSON values for the reference's messages (repr() and str() are util/pyrepr),
+ * the offset-form timestamp, name lookup, and the small string map the import uses. Seen only by
  * memory_payload.c (names, subject-id rules, size, export), memory_payload_plan.c (checking a
  * payload into a plan) and memory_payload_import.c (targets, the write, embeddings).
  */
@@ -14,19 +14,13 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/pyrepr.h"
 
 /* ---- memory_payload.c ---- */
 
 /* The index of name among the n names, or -1 (also for a NULL name). */
 int mp_name_index(const char *const *names, size_t n, const char *name);
 
-/* Python's repr(v) of a JSON value (NULL as None); a JV_RAW as its text. */
-void mp_py_repr(struct buf *b, const struct jv *v);
-/* repr(str): single quotes unless the text holds ' and no ", backslash escapes for the quote,
- * '\' and control characters (C0, DEL and C1 as \xNN); other characters raw. */
-void mp_py_repr_str(struct buf *b, const char *s, size_t n);
-/* str(v): a string as it is, anything else as repr(). */
-void mp_py_str(struct buf *b, const struct jv *v);
 /* Python truthiness: None, False, 0, 0.0, "", [] and {} are false; a missing key too. */
 int mp_py_falsy(const struct jv *v);
 

@@ -74,7 +74,7 @@ static int check_format(const struct jv *payload, struct err *err)
 
     if (s && strcmp(s, PAYLOAD_FORMAT) == 0)
         return 0;
-    mp_py_repr(&r, f);
+    pyrepr_value(&r, f);
     err_set(err, ERR_INVALID, "Unexpected payload format %s; expected '%s'.", r.data,
             PAYLOAD_FORMAT);
     buf_release(&r);
@@ -143,7 +143,7 @@ static int check_version(const struct jv *payload, struct err *err)
     if (version_is_one(v))
         return 0;
     /* The reference answers 500 for null and non-numeric strings; this is its 400. */
-    mp_py_str(&s, v);
+    pyrepr_text(&s, v);
     err_set(err, ERR_INVALID, "Unsupported format_version %s; expected %d.", s.data,
             PAYLOAD_FORMAT_VERSION);
     buf_release(&s);
@@ -174,7 +174,7 @@ static int check_keys(struct arena *a, const struct jv *payload, struct err *err
     for (i = 0; i < nbad; i++) {
         if (i)
             buf_puts(&m, ", ");
-        mp_py_repr_str(&m, bad[i], strlen(bad[i]));
+        pyrepr_str(&m, bad[i], strlen(bad[i]));
     }
     buf_putc(&m, ']');
     err_set(err, ERR_INVALID, "Payload contains unknown fields: %s", m.data);

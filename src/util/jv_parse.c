@@ -5,41 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 static int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available) starting with a byte >= 0x80,
- * or 0 if it is invalid (overlong, surrogate, beyond U+10FFFF, truncated). *cp gets the
- * code point. */
-size_t jv_utf8_decode(const unsigned char *s, size_t n, unsigned int *cp)
-{
-    size_t len, i;
-    unsigned int c;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        len = 2, c = s[0] & 0x1F;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        len = 3, c = s[0] & 0x0F;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        len = 4, c = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
-        (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
-        return 0;
-    *cp = c;
-    return len;
 }
 
 /* Length of the JSON number token at the start of s (n bytes), 0 if there is none. Greedy as
@@ -193,25 +164,7 @@ static void put_utf8(struct buf *b, unsigned int cp)
 {
     char u[4];
 
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        buf_append(b, u, 1);
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        buf_append(b, u, 2);
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        buf_append(b, u, 3);
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        buf_append(b, u, 4);
-    }
+    buf_append(b, u, utf8_encode(cp, u));
 }
 
 /* The 4 hex digits at s[i..i+4) as a number, or -1 if they are missing or not hex. */
@@ -320,7 +273,7 @@ static int scan_string(struct parser *p, const char **out, size_t *len)
         case SC_CONTROL:
             return fail_rc(p, i, "Invalid control character at");
         default:
-            step = jv_utf8_decode(s + i, p->n - i, &cp);
+            step = utf8_decode(s + i, p->n - i, &cp);
             if (!step)
                 return fail_rc(p, i, "invalid UTF-8");
             i += step;
