@@ -234,7 +234,7 @@ static struct l1_entry *l1_find(const char *text, int64_t now)
     struct l1_entry *e;
 
     if (!l1.index.slots)
-        hmap_init(&l1.index, NULL, L1_CAPACITY);
+        hmap_init(NULL, &l1.index, L1_CAPACITY);
     h = hmap_get(&l1.index, text, strlen(text));
     if (!h)
         return NULL;

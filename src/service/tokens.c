@@ -72,7 +72,7 @@ static int load_ranks(void)
     count = get_u32(d + 8);
     if (count > RANKS_MAX)
         return -1;
-    hmap_init(&tk.ranks, NULL, count);
+    hmap_init(NULL, &tk.ranks, count);
     for (k = 0; k < count; k++) {
         size_t len = pos < size ? d[pos] : 0;
 

@@ -14,7 +14,7 @@ static struct hmap_entry *slots_new(struct arena *a, size_t cap)
     return xcalloc(cap, sizeof(struct hmap_entry));
 }
 
-void hmap_init(struct hmap *m, struct arena *a, size_t expect)
+void hmap_init(struct arena *a, struct hmap *m, size_t expect)
 {
     size_t cap = HMAP_MIN_CAP;
 

@@ -32,9 +32,9 @@ struct hmap {
     struct arena *arena;        /* where slots come from; NULL: the heap (hmap_release frees) */
 };
 
-/* An empty map sized for about expect entries without growing. Slots come from arena a, or
- * from the heap when a is NULL. */
-void hmap_init(struct hmap *m, struct arena *a, size_t expect);
+/* Make *m an empty map sized for about expect entries without growing. Slots come from
+ * arena a, or from the heap when a is NULL. */
+void hmap_init(struct arena *a, struct hmap *m, size_t expect);
 /* Free the slots (heap maps only; an arena map dies with its arena). The keys are the
  * caller's. Accepts a map never initialised if it was zeroed. */
 void hmap_release(struct hmap *m);

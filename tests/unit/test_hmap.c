@@ -39,7 +39,7 @@ static void test_hmap_put_get_grow(void **state)
     int added;
 
     (void)state;
-    hmap_init(&m, NULL, 0);
+    hmap_init(NULL, &m, 0);
     assert_int_equal(m.cap, 16);
     assert_null(get(&m, "missing"));
     for (i = 0; i < NKEYS; i++) {
@@ -70,7 +70,7 @@ static void test_hmap_binary_keys(void **state)
     struct arena *a = arena_new();
 
     (void)state;
-    hmap_init(&m, a, 4);
+    hmap_init(a, &m, 4);
     hmap_put(&m, "a\0b", 3, NULL)->val.num = 1;
     hmap_put(&m, "a\0c", 3, NULL)->val.num = 2;
     hmap_put(&m, "a", 1, NULL)->val.num = 3;
@@ -93,7 +93,7 @@ static void test_hmap_remove_keeps_probe_runs(void **state)
 
     (void)state;
     for (step = 1; step < 40; step += 7) {
-        hmap_init(&m, NULL, 0);
+        hmap_init(NULL, &m, 0);
         for (i = 0; i < 300; i++)
             hmap_put(&m, keys[i], strlen(keys[i]), NULL)->val.num = i;
         memset(present, 1, 300);
@@ -143,7 +143,7 @@ static void test_hmap_filter_visits_each_once(void **state)
     size_t i, pos = 0, n = 0;
 
     (void)state;
-    hmap_init(&m, NULL, 0);
+    hmap_init(NULL, &m, 0);
     for (i = 0; i < 1000; i++)
         hmap_put(&m, keys[i], strlen(keys[i]), NULL)->val.num = i;
     memset(&s, 0, sizeof(s));
