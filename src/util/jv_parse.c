@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hmap.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -64,52 +65,38 @@ struct parser {
     size_t nvals, capvals;
     struct jv_member *mems;  /* members of every open object, innermost last */
     size_t nmems, capmems;
-    struct intern *keys;     /* recent keys and short string values: shared, not copied */
-    struct intern *strs;     /* (NULL until the first use; INTERN_SLOTS each) */
+    struct hmap keys;        /* recent keys → their arena copy (slots NULL until first use) */
+    struct hmap strs;        /* recent short string values → their node (val.ptr) */
 };
 
 /*
  * Documents repeat themselves: every row of an export has the same keys, and kinds, statuses,
  * sources and subject ids recur in row after row. Keys and string values of at most
- * INTERN_MAX bytes of texts of INTERN_MIN_TEXT bytes or more go through a direct-mapped
- * cache of recent ones (by FNV-1a hash; a
- * different string in the slot is replaced), so a repeat shares the first copy (the model's
- * nodes are immutable and may sit in several containers) instead of costing a node and its
- * text again. An import of 10,000 episodes and 10,000 memories needs about a quarter less.
+ * INTERN_MAX bytes of texts of INTERN_MIN_TEXT bytes or more go through a map of recent ones
+ * (util/hmap, started afresh once it holds INTERN_SLOTS), so a repeat shares the first copy
+ * (the model's nodes are immutable and may sit in several containers) instead of costing a
+ * node and its text again. An import of 10,000 episodes and 10,000 memories needs about a
+ * quarter less.
  */
 #define INTERN_SLOTS 512
 #define INTERN_MAX 48
 /* Smaller texts are parsed without: the tables would cost more than they save. */
 #define INTERN_MIN_TEXT (64 * 1024)
 
-struct intern {
-    size_t len;
-    const char *text;        /* the key's bytes, or the node's (v->u.s.p) */
-    struct jv *node;         /* strs only */
-};
-
-static uint32_t intern_hash(const char *s, size_t len)
+/* The entry of s[0..len) in the intern map m (made on first use), or NULL. */
+static struct hmap_entry *intern_get(struct hmap *m, const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
+    if (!m->slots)
+        hmap_init(NULL, m, INTERN_SLOTS);
+    return hmap_get(m, s, len);
 }
 
-/* The slot for (s, len) in *table (allocated on first use), and whether it holds s. */
-static struct intern *intern_slot(struct intern **table, const char *s, size_t len, int *hit)
+/* Add text[0..len) (kept by pointer: an arena copy) to m, forgetting everything once full. */
+static struct hmap_entry *intern_add(struct hmap *m, const char *text, size_t len)
 {
-    struct intern *e;
-
-    if (!*table)
-        *table = xcalloc(INTERN_SLOTS, sizeof(**table));
-    e = &(*table)[intern_hash(s, len) & (INTERN_SLOTS - 1)];
-    *hit = e->text && e->len == len && memcmp(e->text, s, len) == 0;
-    return e;
+    if (m->count >= INTERN_SLOTS)
+        hmap_clear(m);
+    return hmap_put(m, text, len, NULL);
 }
 
 /* Byte classes inside a string: 0 = plain ASCII, copied as is. */
@@ -320,22 +307,21 @@ static struct jv *parse_number(struct parser *p)
 
 static struct jv *parse_string_value(struct parser *p)
 {
-    struct intern *e;
+    const struct hmap_entry *e;
+    struct jv *v;
     const char *str;
     size_t len;
-    int hit;
 
     if (scan_string(p, &str, &len) < 0)
         return NULL;
     if (len > INTERN_MAX || p->n < INTERN_MIN_TEXT)
         return jv_text_node(p->a, JV_STRING, str, len);
-    e = intern_slot(&p->strs, str, len, &hit);
-    if (!hit) {
-        e->node = jv_text_node(p->a, JV_STRING, str, len);
-        e->text = e->node->u.s.p;
-        e->len = len;
-    }
-    return e->node;
+    e = intern_get(&p->strs, str, len);
+    if (e)
+        return e->val.ptr;
+    v = jv_text_node(p->a, JV_STRING, str, len);
+    intern_add(&p->strs, v->u.s.p, len)->val.ptr = v;
+    return v;
 }
 
 static void push_value(struct parser *p, struct jv *v)
@@ -357,14 +343,14 @@ static void push_member(struct parser *p, const char *key, size_t len, struct jv
     }
     m = &p->mems[p->nmems++];
     if (len <= INTERN_MAX && p->n >= INTERN_MIN_TEXT) {
-        int hit;
-        struct intern *e = intern_slot(&p->keys, key, len, &hit);
+        const struct hmap_entry *e = intern_get(&p->keys, key, len);
 
-        if (!hit) {
-            e->text = arena_strndup(p->a, key, len);
-            e->len = len;
+        if (e) {
+            m->key = e->key;
+        } else {
+            m->key = arena_strndup(p->a, key, len);
+            intern_add(&p->keys, m->key, len);
         }
-        m->key = e->text;
     } else {
         m->key = arena_strndup(p->a, key, len);
     }
@@ -518,8 +504,8 @@ struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos
     buf_release(&p.scratch);
     free(p.vals);
     free(p.mems);
-    free(p.keys);
-    free(p.strs);
+    hmap_release(&p.keys);
+    hmap_release(&p.strs);
     if (!v) {
         if (err_pos)
             *err_pos = p.err_pos;
