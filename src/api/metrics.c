@@ -6,32 +6,35 @@
 #include <stdlib.h>
 
 #include "http/metrics.h"
-#include "store/store.h"
+#include "service/gauges.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #define METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Compile jobs per status and the webhook backlog; a failed query leaves its gauge out. */
+/* Compile jobs per status and the webhook backlog (service/gauges); a failed query leaves its
+ * gauge out. */
 static void read_gauges(struct req *req, struct metrics_gauges *g)
 {
-    struct status_count *jobs = NULL;
-    struct webhook_stats hooks;
+    struct metrics_job_count *jobs;
     struct err err = ERR_INIT;
-    store *st = store_thread(&err);
+    struct gauges db;
+    size_t i;
 
-    if (st && store_job_count_by_status(st, req->arena, &jobs, &g->njobs, &err) == 0) {
-        g->jobs = jobs;
-        g->jobs_ok = 1;
-    }
-    if (st && g->jobs_ok && store_webhook_stats(st, &hooks, &err) == 0) {
-        g->webhook_pending = hooks.pending;
-        g->webhook_ok = 1;
-    }
-    if (!g->jobs_ok || !g->webhook_ok)
+    if (gauges_read(req->arena, &db, &err) < 0)
         log_write(LOG_WARN, "request %s: metrics: reading the database failed: %s",
                   req->request_id, err.msg);
     err_release(&err);
+    jobs = arena_alloc(req->arena, (db.njobs + 1) * sizeof(*jobs));
+    for (i = 0; i < db.njobs; i++) {
+        jobs[i].status = db.jobs[i].status;
+        jobs[i].count = db.jobs[i].count;
+    }
+    g->jobs = jobs;
+    g->njobs = db.njobs;
+    g->jobs_ok = db.jobs_ok;
+    g->webhook_pending = db.webhook_pending;
+    g->webhook_ok = db.webhook_ok;
 }
 
 /* The body is rendered before the reply: hand it over in one piece. */
