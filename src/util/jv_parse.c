@@ -1,5 +1,5 @@
-/* jv_parse.c - the one-pass JSON parser behind jv_parse(), and the lexing helpers (UTF-8
- * sequences, number tokens) the constructors and the canonical writer share. */
+/* jv_parse.c - the one-pass JSON parser behind jv_parse(), and the lexing helper (number
+ * tokens) the constructors and the canonical writer share; UTF-8 is util/utf8. */
 #include "util/jv-internal.h"
 
 #include <stdlib.h>
