@@ -13,24 +13,10 @@
 #include "service/conflicts.h"
 #include "util/ts.h"
 
+#include "arena_fixture.h"   /* arena, setup, teardown */
+
 #define T0 INT64_C(1777629000000000)
 #define NOW INT64_C(1777630000000000)
-
-static struct arena *arena;
-
-static int setup(void **state)
-{
-    (void)state;
-    arena = arena_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arena_free(arena);
-    return 0;
-}
 
 static struct memory mem(const char *kind, const char *content, int64_t created)
 {

@@ -11,21 +11,7 @@
 
 #include "service/text.h"
 
-static struct arena *arena;
-
-static int setup(void **state)
-{
-    (void)state;
-    arena = arena_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arena_free(arena);
-    return 0;
-}
+#include "arena_fixture.h"   /* arena, setup, teardown */
 
 static void expect_text(const char *payload, const char *want)
 {

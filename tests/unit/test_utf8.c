@@ -11,21 +11,7 @@
 
 #include "util/utf8.h"
 
-static struct arena *arena;
-
-static int setup(void **state)
-{
-    (void)state;
-    arena = arena_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arena_free(arena);
-    return 0;
-}
+#include "arena_fixture.h"   /* arena, setup, teardown */
 
 static size_t dec(const char *s, size_t n, uint32_t *cp)
 {
