@@ -12,7 +12,7 @@ OUT      := build/$(MODE)
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes -Wvla \
                -Wwrite-strings -Wformat-security -Wpointer-arith -fno-common -g -Isrc \
-               -MMD -MP
+               -MMD -MP -include src/util/banned.h
 ifeq ($(SAN),)
   OPT := -O2
   SANFLAGS :=
@@ -29,14 +29,14 @@ LDFLAGS += $(SANFLAGS)
 # libunistring (Unicode lower-casing, character classes) ships no pkg-config file.
 LDLIBS  += $(PKG_LIBS) -lunistring -lpthread -lm
 
-SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/service/*.c src/api/*.c src/http/*.c \
+SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/store/sqlite/*.c src/store/postgres/*.c src/service/*.c src/api/*.c src/http/*.c \
                                 src/cli/*.c))
 LIB_OBJ  := $(SRC:%.c=$(OUT)/%.o)
 MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all deps run test unit-tests clean bench
+.PHONY: all deps run test unit-tests clean bench format
 all: bin/engram
 
 deps:
@@ -82,6 +82,11 @@ bench: deps
 
 clean:
 	rm -rf build bin
+
+# Lay out the C sources as .clang-format says (C-STYLE.md §12).
+FORMAT_SRC = $(wildcard src/*.c src/*/*.[ch] src/*/*/*.[ch] tests/unit/*.[ch] bench/*.c fuzz/*.[ch])
+format:
+	clang-format -i $(FORMAT_SRC)
 
 # --- tokenizer data -------------------------------------------------------------------------
 # The cl100k_base rank table (spec/behavior.md §10.1) comes from the npm package js-tiktoken,

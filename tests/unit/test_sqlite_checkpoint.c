@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 static char path[64];
 

@@ -195,6 +195,24 @@ static void test_store_job_lease_lifecycle(void **state)
     assert_null(job_claim(a, g.st, FAR_FUTURE, FAR_FUTURE + 1));
 }
 
+/* A worker reads the clock, then claims: a job inserted between the two must not start
+ * before it was created (started_at is never before created_at). */
+static void test_store_job_claim_before_created(void **state)
+{
+    struct arena *a = *state;
+    const char *t = uniq(a, "tn"), *s = uniq(a, "job");
+    struct compile_job job = make_job(a, t, s, T0 + 500), *got;
+
+    drain_jobs(a);
+    job_insert_ok(&job);
+    got = job_claim(a, g.st, T0 + 10, T0 + 70);
+    assert_non_null(got);
+    assert_string_equal(got->id, job.id);
+    assert_int_equal(got->started_at, T0 + 500);
+    assert_int_equal(job_get(a, t, job.id)->started_at, T0 + 500);
+    job_finish_ok(job.id);
+}
+
 static void test_store_job_claim_order(void **state)
 {
     struct arena *a = *state;
@@ -214,7 +232,7 @@ static void test_store_job_claim_order(void **state)
     assert_string_equal(job_claim(a, g.st, T0, T0 + 1000)->id, jc.id);
     got = job_claim(a, g.st, T0, T0 + 1000);
     assert_string_equal(got->id, ja.id);
-    assert_int_equal(got->started_at, T0);
+    assert_int_equal(got->started_at, T0 + 5);   /* created at T0 + 5: never starts before */
     assert_null(job_claim(a, g.st, T0 + 999, T0 + 2000));
     job_finish_ok(ja.id);
     job_finish_ok(jb.id);
@@ -419,6 +437,7 @@ int main(void)
         T(test_store_compile_job_count_stuck_empty),
         T(test_store_job_insert_get),
         T(test_store_job_lease_lifecycle),
+        T(test_store_job_claim_before_created),
         T(test_store_job_claim_order),
         T(test_store_job_purge),
         T(test_store_job_claim_two_connections),

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/sqlite-internal.h"   /* the SQLite connection, for one plan check */
+#include "store/sqlite/sqlite-internal.h"   /* the SQLite connection, for one plan check */
 #include "store/store.h"
 #include "util/ts.h"
 

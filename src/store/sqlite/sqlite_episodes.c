@@ -1,6 +1,6 @@
 /* sqlite_episodes.c - SQLite backend: inserting episodes (idempotency keys included) and
  * listing a subject's episodes. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include "util/log.h"
 

@@ -1,10 +1,10 @@
 /* postgres_backup.c - PostgreSQL backend: full-database backup is pg_dump's job
  * (spec/backup-snapshots.md §4); the op only says so. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
-int pg_backup(store *st, const char *path, struct err *err)
+int pgst_backup(store *st, const char *path, struct err *err)
 {
-    (void)pg_downcast(st);
+    (void)pgst_downcast(st);
     (void)path;
     return err_set(err, ERR_INVALID, "use pg_dump to back up a PostgreSQL database (see README)");
 }

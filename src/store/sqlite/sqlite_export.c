@@ -1,7 +1,7 @@
 /* sqlite_export.c - SQLite backend: subject export and import (spec/backup-snapshots.md §1,
  * §3): counts and keyset pages of a subject's rows ordered by (created_at, id), which ids are
  * already taken, and inserting rows exactly as given with one reused statement. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include "util/buf.h"
 #include "util/ts.h"

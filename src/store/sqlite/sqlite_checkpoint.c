@@ -18,7 +18,7 @@
  * checkpoint, when the last connection detaches. Paths that name no file (":memory:") get
  * none; they have no WAL.
  */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,7 +1,7 @@
 /* sqlite_memories.c - SQLite backend: writing and reading single memories, listing a subject's
  * active memories, and the query-embedding cache (data-model.md §2.5). The cache stores nothing
  * for texts over SQ_QCACHE_MAX_TEXT bytes, as the PostgreSQL backend must (see the header). */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* sqlite_subjects.c - SQLite backend: a subject's memories, the subject list with counts, and
  * deleting a subject. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include "util/reserved.h"
 

@@ -1,6 +1,6 @@
 /* sqlite.c - the SQLite backend of store_ops: the connection (WAL, busy_timeout), its statement
  * cache, transactions, and the ops table. Each area's ops live in sqlite_<area>.c. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* sqlite_ratelimit.c - SQLite backend: distributed rate-limit windows (rate_limit_hits) and the
  * operator's view of compile jobs (list, purge by filter, counts per status). */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <stdio.h>
 

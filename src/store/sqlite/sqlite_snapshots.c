@@ -2,7 +2,7 @@
  * set-based subject copy behind capture and restore, cleanup candidates and purge (§7), the
  * maintenance lock (always granted: SQLite admits one writer anyway), and the SQL functions
  * the copy needs (engram_uuid4, engram_ts_shift), registered on every connection. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* sqlite_compile.c - SQLite backend: the episode side of the memory loop (uncompiled episodes,
  * marking them compiled, the newest episodes, episodes by id), a forced recompile's reset, and
  * a subject's resolutions. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include "util/buf.h"
 

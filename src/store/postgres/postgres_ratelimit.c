@@ -1,7 +1,7 @@
 /* postgres_ratelimit.c - PostgreSQL backend: distributed rate-limit windows (rate_limit_hits,
  * shared by every process on the database) and the operator's view of compile jobs (list,
  * purge by filter, counts per status). */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +36,20 @@ static const char SQL_JOB_BY_STATUS[] =
 
 /* ---- rate limits ---- */
 
-int pg_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
+int pgst_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                      int64_t *count, struct err *err)
 {
     char start[PG_INT_LEN], when[TS_STR_LEN];
-    const char *vals[3] = { key, pg_int_param(window_start, start), pg_ts_param(now, when) };
+    const char *vals[3] = { key, pgst_int_param(window_start, start), pgst_ts_param(now, when) };
 
-    return pg_exec_int64(pg_downcast(st), SQL_RL_HIT, 3, vals, count, err);
+    return pgst_exec_int64(pgst_downcast(st), SQL_RL_HIT, 3, vals, count, err);
 }
 
-int pg_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err)
+int pgst_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err)
 {
     char cut[PG_INT_LEN];
-    const char *vals[1] = { pg_int_param(before, cut) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_RL_PURGE, 1, vals, err);
+    const char *vals[1] = { pgst_int_param(before, cut) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_RL_PURGE, 1, vals, err);
 
     *deleted = 0;
     if (!r)
@@ -66,50 +66,50 @@ static int read_job(struct arena *a, const PGresult *r, int row, void *out)
     struct compile_job *job = out;
 
     snprintf(job->id, sizeof(job->id), "%s", PQgetvalue(r, row, 0));
-    job->subject_id = pg_col_str(a, r, row, 1);
-    job->tenant_id = pg_col_str(a, r, row, 2);
-    job->status = pg_col_str(a, r, row, 3);
-    job->memories_created = pg_col_int(r, row, 4);
-    job->error = pg_col_str(a, r, row, 5);
+    job->subject_id = pgst_col_str(a, r, row, 1);
+    job->tenant_id = pgst_col_str(a, r, row, 2);
+    job->status = pgst_col_str(a, r, row, 3);
+    job->memories_created = pgst_col_int(r, row, 4);
+    job->error = pgst_col_str(a, r, row, 5);
     job->force = PQgetvalue(r, row, 6)[0] == 't';
-    if (pg_col_ts(r, row, 7, &job->created_at) < 0 ||
-        pg_col_ts(r, row, 8, &job->started_at) < 0 ||
-        pg_col_ts(r, row, 9, &job->completed_at) < 0 ||
-        pg_col_ts(r, row, 10, &job->lease_expires_at) < 0)
+    if (pgst_col_ts(r, row, 7, &job->created_at) < 0 ||
+        pgst_col_ts(r, row, 8, &job->started_at) < 0 ||
+        pgst_col_ts(r, row, 9, &job->completed_at) < 0 ||
+        pgst_col_ts(r, row, 10, &job->lease_expires_at) < 0)
         return -1;
     return 0;
 }
 
-int pg_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
+int pgst_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
                 size_t offset, struct compile_job **out, size_t *n, int64_t *total,
                 struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[5] = { f->status, f->subject_id, f->tenant_id, pg_size_param(limit, lim),
-                            pg_size_param(offset, off) };
+    const char *vals[5] = { f->status, f->subject_id, f->tenant_id, pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
     PGresult *r;
     void *rows = NULL;
     int ret;
 
     *out = NULL;
     *n = 0;
-    if (pg_exec_int64(ps, SQL_JOB_COUNT, 3, vals, total, err) < 0)
+    if (pgst_exec_int64(ps, SQL_JOB_COUNT, 3, vals, total, err) < 0)
         return -1;
-    r = pg_exec(ps, SQL_JOB_LIST, 5, vals, err);
+    r = pgst_exec(ps, SQL_JOB_LIST, 5, vals, err);
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_job, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_job, &rows, n, err);
     PQclear(r);
     if (ret == 0)
         *out = rows;
     return ret;
 }
 
-int pg_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
+int pgst_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
 {
     const char *vals[3] = { f->status, f->subject_id, f->tenant_id };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_JOB_DELETE, 3, vals, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_JOB_DELETE, 3, vals, err);
 
     *deleted = 0;
     if (!r)
@@ -123,17 +123,17 @@ static int read_status_count(struct arena *a, const PGresult *r, int row, void *
 {
     struct status_count *c = out;
 
-    c->status = pg_col_str(a, r, row, 0);
-    c->count = pg_col_int(r, row, 1);
+    c->status = pgst_col_str(a, r, row, 0);
+    c->count = pgst_col_int(r, row, 1);
     if (!c->status)
         c->status = "";
     return 0;
 }
 
-int pg_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
+int pgst_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
                            struct err *err)
 {
-    PGresult *r = pg_exec(pg_downcast(st), SQL_JOB_BY_STATUS, 0, NULL, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_JOB_BY_STATUS, 0, NULL, err);
     void *rows = NULL;
     int ret;
 
@@ -141,7 +141,7 @@ int pg_job_count_by_status(store *st, struct arena *a, struct status_count **out
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_status_count, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_status_count, &rows, n, err);
     PQclear(r);
     if (ret == 0)
         *out = rows;

@@ -1,7 +1,7 @@
 /* postgres_export.c - PostgreSQL backend: subject export and import (spec/backup-snapshots.md
  * §1, §3): counts and keyset pages of a subject's rows ordered by (created_at, id), which ids
- * are already taken, and inserting rows exactly as given, pipelined (pg_exec_rows). */
-#include "store/postgres-internal.h"
+ * are already taken, and inserting rows exactly as given, pipelined (pgst_exec_rows). */
+#include "store/postgres/postgres-internal.h"
 
 #include "util/buf.h"
 #include "util/ts.h"
@@ -45,48 +45,48 @@ struct page {
     size_t limit;
 };
 
-int pg_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+int pgst_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
                     int64_t *episodes, int64_t *memories, struct err *err)
 {
-    const char *vals[3] = { subject, all_tenants ? "true" : "false", pg_tenant_key(tenant) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_COUNT, 3, vals, err);
+    const char *vals[3] = { subject, all_tenants ? "true" : "false", pgst_tenant_key(tenant) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_COUNT, 3, vals, err);
 
     *episodes = 0;
     *memories = 0;
     if (!r)
         return -1;
-    *episodes = pg_col_int(r, 0, 0);
-    *memories = pg_col_int(r, 0, 1);
+    *episodes = pgst_col_int(r, 0, 0);
+    *memories = pgst_col_int(r, 0, 1);
     PQclear(r);
     return 0;
 }
 
 /* One page of rows: sql[0] for the first page, sql[1] after a key. */
-static int read_page(struct pg_store *ps, struct arena *a, const char *const sql[2],
-                     const struct page *p, size_t size, pg_row_reader *read, void **out,
+static int read_page(struct pgst_store *ps, struct arena *a, const char *const sql[2],
+                     const struct page *p, size_t size, pgst_row_reader *read, void **out,
                      size_t *n, struct err *err)
 {
     char lim[PG_INT_LEN], after[TS_STR_LEN];
     const char *vals[6] = {
-        p->subject, p->all_tenants ? "true" : "false", pg_tenant_key(p->tenant),
-        pg_size_param(p->limit, lim), pg_ts_param(p->after_created, after), p->after_id,
+        p->subject, p->all_tenants ? "true" : "false", pgst_tenant_key(p->tenant),
+        pgst_size_param(p->limit, lim), pgst_ts_param(p->after_created, after), p->after_id,
     };
     PGresult *r;
     int ret;
 
     *out = arena_calloc(a, 1, size);
     *n = 0;
-    if (p->after_id && (!pg_id_ok(p->after_id) || p->after_created == TS_NULL))
+    if (p->after_id && (!pgst_id_ok(p->after_id) || p->after_created == TS_NULL))
         return err_set(err, ERR_INVALID, "export page key is not a row's (created_at, id)");
-    r = pg_exec(ps, sql[p->after_id != NULL], p->after_id ? 6 : 4, vals, err);
+    r = pgst_exec(ps, sql[p->after_id != NULL], p->after_id ? 6 : 4, vals, err);
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, size, read, out, n, err);
+    ret = pgst_collect_rows(a, r, size, read, out, n, err);
     PQclear(r);
     return ret;
 }
 
-int pg_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+int pgst_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
                        const char *tenant, int64_t after_created, const char *after_id,
                        size_t limit, struct episode **out, size_t *n, struct err *err)
 {
@@ -95,13 +95,13 @@ int pg_export_episodes(store *st, struct arena *a, const char *subject, int all_
     void *rows = NULL;
     int ret;
 
-    ret = read_page(pg_downcast(st), a, sql, &p, sizeof(**out), pg_read_episode, &rows, n,
+    ret = read_page(pgst_downcast(st), a, sql, &p, sizeof(**out), pgst_read_episode, &rows, n,
                     err);
     *out = rows;
     return ret;
 }
 
-int pg_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+int pgst_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
                        const char *tenant, int64_t after_created, const char *after_id,
                        size_t limit, struct memory **out, size_t *n, struct err *err)
 {
@@ -110,7 +110,7 @@ int pg_export_memories(store *st, struct arena *a, const char *subject, int all_
     void *rows = NULL;
     int ret;
 
-    ret = read_page(pg_downcast(st), a, sql, &p, sizeof(**out), pg_read_memory, &rows, n,
+    ret = read_page(pgst_downcast(st), a, sql, &p, sizeof(**out), pgst_read_memory, &rows, n,
                     err);
     *out = rows;
     return ret;
@@ -131,25 +131,25 @@ static int count_taken(store *st, const char *sql, const char *const *ids, size_
     *count = 0;
     buf_putc(&list, '{');
     for (i = 0; i < n; i++) {
-        if (!pg_id_ok(ids[i]))
+        if (!pgst_id_ok(ids[i]))
             continue;
         buf_printf(&list, "%s%s", used++ ? "," : "", ids[i]);
     }
     buf_putc(&list, '}');
     vals[0] = list.data;
     if (used > 0)
-        ret = pg_exec_int64(pg_downcast(st), sql, 1, vals, count, err);
+        ret = pgst_exec_int64(pgst_downcast(st), sql, 1, vals, count, err);
     buf_release(&list);
     return ret;
 }
 
-int pg_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+int pgst_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                          struct err *err)
 {
     return count_taken(st, SQL_EP_TAKEN, ids, n, count, err);
 }
 
-int pg_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+int pgst_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                         struct err *err)
 {
     return count_taken(st, SQL_MEM_TAKEN, ids, n, count, err);
@@ -158,11 +158,11 @@ int pg_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *co
 /* ---- inserting rows as given, pipelined ------------------------------------------------ */
 
 /* The parameters of SQL_EP_ADD for row i, as postgres_episodes.c sends them; their text in a
- * (pg_exec_rows resets it after each row). */
+ * (pgst_exec_rows resets it after each row). */
 static void episode_params(const void *rows, size_t i, struct arena *a, const char **vals)
 {
-    pg_episode_params((const struct episode *)rows + i,
-                      arena_alloc(a, sizeof(struct pg_episode_text)), vals);
+    pgst_episode_params((const struct episode *)rows + i,
+                      arena_alloc(a, sizeof(struct pgst_episode_text)), vals);
 }
 
 /* The parameters of SQL_MEM_ADD for row i, as postgres_memories.c sends them. */
@@ -170,8 +170,8 @@ static void memory_params(const void *rows, size_t i, struct arena *a, const cha
 {
     const struct memory *m = (const struct memory *)rows + i;
 
-    pg_memory_params(m, pg_vector_param(a, m->embedding, m->embedding_dim),
-                     arena_alloc(a, sizeof(struct pg_memory_text)), vals);
+    pgst_memory_params(m, pgst_vector_param(a, m->embedding, m->embedding_dim),
+                     arena_alloc(a, sizeof(struct pgst_memory_text)), vals);
 }
 
 static const char *episode_id(const void *rows, size_t i)
@@ -205,31 +205,31 @@ static const struct row_kind memory_rows = {
 static int insert_many(store *st, const struct row_kind *k, const void *rows, size_t n,
                        struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
-    const struct pg_rows batch = { rows, n, k->params };
+    struct pgst_store *ps = pgst_downcast(st);
+    const struct pgst_rows batch = { rows, n, k->params };
     size_t i, failed;
     int own, ret;
 
     for (i = 0; i < n; i++)
-        if (!pg_id_ok(k->id(rows, i)))
+        if (!pgst_id_ok(k->id(rows, i)))
             return err_set(err, ERR_INVALID, "%s id '%s' is not a lower-case UUID", k->noun,
                            k->id(rows, i));
     if (n == 0)
         return 0;
-    if (pg_tx_enter(ps, &own, err) < 0)
+    if (pgst_tx_enter(ps, &own, err) < 0)
         return -1;
-    ret = pg_exec_rows(ps, k->sql, k->nparams, &batch, &failed, err);
+    ret = pgst_exec_rows(ps, k->sql, k->nparams, &batch, &failed, err);
     if (ret < 0 && err->kind == ERR_CONFLICT && failed < n)
         err_set(err, ERR_CONFLICT, "%s '%s' already exists", k->noun, k->id(rows, failed));
-    return pg_tx_leave(ps, own, ret, err);
+    return pgst_tx_leave(ps, own, ret, err);
 }
 
-int pg_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err)
+int pgst_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err)
 {
     return insert_many(st, &episode_rows, eps, n, err);
 }
 
-int pg_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err)
+int pgst_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err)
 {
     return insert_many(st, &memory_rows, mems, n, err);
 }

@@ -2,7 +2,7 @@
  * statements (each prepared once per connection, lazily), errors, transactions, and the ops
  * table. Each area's ops live in postgres_<area>.c; postgres-internal.h says how values
  * travel. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +17,16 @@ static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_PING[] = "SELECT 1";
 
-struct pg_store *pg_downcast(store *st)
+struct pgst_store *pgst_downcast(store *st)
 {
     if (st->ops != &store_postgres_ops)
         BUG("postgres op called on a store of another backend");
-    return (struct pg_store *)st;
+    return (struct pgst_store *)st;
 }
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-void pg_one_line(const char *msg, char *out, size_t size)
+void pgst_one_line(const char *msg, char *out, size_t size)
 {
     size_t i, n = 0;
     int space = 0;
@@ -45,13 +45,13 @@ void pg_one_line(const char *msg, char *out, size_t size)
 }
 
 /* The cause of a failed call: SQLSTATE and primary message when the server sent one. */
-static void describe(struct pg_store *ps, const PGresult *r, char *out, size_t size)
+static void describe(struct pgst_store *ps, const PGresult *r, char *out, size_t size)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char msg[512];
 
-    pg_one_line(primary ? primary : PQerrorMessage(ps->conn), msg, sizeof(msg));
+    pgst_one_line(primary ? primary : PQerrorMessage(ps->conn), msg, sizeof(msg));
     if (state)
         snprintf(out, size, "%s (SQLSTATE %s)", msg, state);
     else
@@ -86,7 +86,7 @@ static const char *row_noun(const char *table)
     return table;
 }
 
-int pg_fail(struct pg_store *ps, PGresult *r, const char *what, struct err *err)
+int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *err)
 {
     char why[600], table[64];
 
@@ -114,14 +114,14 @@ static void stmt_label(size_t i, const char *sql, char *out, size_t size)
 {
     char head[61];
 
-    pg_one_line(sql, head, sizeof(head));
+    pgst_one_line(sql, head, sizeof(head));
     snprintf(out, size, "statement s%zu '%s%s'", i, head,
              strlen(head) + 1 == sizeof(head) ? "..." : "");
 }
 
 /* Index of sql among the statements prepared on this connection, preparing it as "s<index>"
  * on first use. A linear scan: a connection prepares a few dozen statements. */
-static int prepare(struct pg_store *ps, const char *sql, size_t *index, struct err *err)
+static int prepare(struct pgst_store *ps, const char *sql, size_t *index, struct err *err)
 {
     char name[32], what[128];
     PGresult *r;
@@ -137,7 +137,7 @@ static int prepare(struct pg_store *ps, const char *sql, size_t *index, struct e
     r = PQprepare(ps->conn, name, sql, 0, NULL);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         stmt_label(i, sql, what, sizeof(what));
-        return pg_fail(ps, r, what, err);
+        return pgst_fail(ps, r, what, err);
     }
     PQclear(r);
     if (ps->nprepared == ps->prepared_cap) {
@@ -149,11 +149,11 @@ static int prepare(struct pg_store *ps, const char *sql, size_t *index, struct e
     return 0;
 }
 
-static int session_setup(struct pg_store *ps, struct err *err);
+static int session_setup(struct pgst_store *ps, struct err *err);
 
 /* Reconnect a connection found dead (the server restarted, an administrator ended the
  * session): statements are prepared again on first use. */
-static int revive(struct pg_store *ps)
+static int revive(struct pgst_store *ps)
 {
     struct err ignored = ERR_INIT;
 
@@ -168,7 +168,7 @@ static int revive(struct pg_store *ps)
     return 0;
 }
 
-static PGresult *exec_once(struct pg_store *ps, const char *sql, int nparams,
+static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
                            const char *const *values, struct err *err)
 {
     char name[32], what[128];
@@ -185,7 +185,7 @@ static PGresult *exec_once(struct pg_store *ps, const char *sql, int nparams,
     s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         stmt_label(i, sql, what, sizeof(what));
-        return pg_fail(ps, r, what, err), NULL;
+        return pgst_fail(ps, r, what, err), NULL;
     }
     return r;
 }
@@ -193,7 +193,7 @@ static PGresult *exec_once(struct pg_store *ps, const char *sql, int nparams,
 /* Run sql. A connection that turns out dead outside a transaction is reconnected and the
  * statement tried once more: every worker thread would otherwise fail one request after a
  * database restart. Inside a transaction the failure stands (the transaction is gone). */
-PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
+PGresult *pgst_exec(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, struct err *err)
 {
     int in_tx = ps->base.in_tx;
@@ -205,10 +205,10 @@ PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
     return exec_once(ps, sql, nparams, values, err);
 }
 
-int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *const *values,
+int pgst_exec_void(struct pgst_store *ps, const char *sql, int nparams, const char *const *values,
                  struct err *err)
 {
-    PGresult *r = pg_exec(ps, sql, nparams, values, err);
+    PGresult *r = pgst_exec(ps, sql, nparams, values, err);
 
     if (!r)
         return -1;
@@ -216,24 +216,24 @@ int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *
     return 0;
 }
 
-int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
+int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err)
 {
-    PGresult *r = pg_exec(ps, sql, nparams, values, err);
+    PGresult *r = pgst_exec(ps, sql, nparams, values, err);
 
     *out = 0;
     if (!r)
         return -1;
     if (PQntuples(r) > 0 && PQnfields(r) > 0)
-        *out = pg_col_int(r, 0, 0);
+        *out = pgst_col_int(r, 0, 0);
     PQclear(r);
     return 0;
 }
 
 /* ---- one statement, its rows one at a time ---------------------------------------------- */
 
-int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
-                   const char *const *values, int binary, pg_row_fn *fn, void *ctx,
+int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
+                   const char *const *values, int binary, pgst_row_fn *fn, void *ctx,
                    struct err *err)
 {
     char name[32], what[128];
@@ -248,7 +248,7 @@ int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
     snprintf(name, sizeof(name), "s%zu", i);
     stmt_label(i, sql, what, sizeof(what));
     if (!PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL, binary ? 1 : 0))
-        return pg_fail(ps, NULL, what, err);
+        return pgst_fail(ps, NULL, what, err);
     /* Without single-row mode the rows come as one result: read the same way. */
     (void)PQsetSingleRowMode(ps->conn);
     while ((r = PQgetResult(ps->conn)) != NULL) {
@@ -270,7 +270,7 @@ int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
     if (bad || PQstatus(ps->conn) != CONNECTION_OK) {
         if (stopped < 0)
             err_release(err);   /* the statement's failure is the one to report */
-        return pg_fail(ps, bad, what, err);
+        return pgst_fail(ps, bad, what, err);
     }
     return stopped < 0 ? -1 : 0;
 }
@@ -282,7 +282,7 @@ int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
  * The first failing query's index goes to *failed and its result to *bad (the caller's to
  * PQclear); later queries of the batch are skipped by the server (PGRES_PIPELINE_ABORTED).
  * Returns -1 if the connection failed before the sync arrived. */
-static int read_batch(struct pg_store *ps, size_t sent, PGresult **keep, size_t *failed,
+static int read_batch(struct pgst_store *ps, size_t sent, PGresult **keep, size_t *failed,
                       PGresult **bad)
 {
     size_t ended = 0;   /* queries whose results are complete (each ends with a NULL) */
@@ -323,7 +323,7 @@ static int read_batch(struct pg_store *ps, size_t sent, PGresult **keep, size_t 
 
 /* Send the n queries and one sync, then read every result up to the sync: out[i] gets query
  * i's result (read_batch). Returns -1 if the connection failed. */
-static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query *q,
+static int many_round_trip(struct pgst_store *ps, size_t n, const struct pgst_query *q,
                            const size_t *index, PGresult **out, size_t *failed,
                            PGresult **bad)
 {
@@ -340,9 +340,9 @@ static int many_round_trip(struct pg_store *ps, size_t n, const struct pg_query 
     return read_batch(ps, n, out, failed, bad);
 }
 
-static void leave_pipeline(struct pg_store *ps);
+static void leave_pipeline(struct pgst_store *ps);
 
-static int exec_many_once(struct pg_store *ps, size_t n, const struct pg_query *q,
+static int exec_many_once(struct pgst_store *ps, size_t n, const struct pgst_query *q,
                           PGresult **out, struct err *err)
 {
     size_t index[PG_MANY_MAX], i, failed = 0;
@@ -359,7 +359,7 @@ static int exec_many_once(struct pg_store *ps, size_t n, const struct pg_query *
             return -1;
     }
     if (!PQenterPipelineMode(ps->conn))
-        return pg_fail(ps, NULL, "entering pipeline mode", err);
+        return pgst_fail(ps, NULL, "entering pipeline mode", err);
     ret = many_round_trip(ps, n, q, index, out, &failed, &bad);
     leave_pipeline(ps);
     if (ret == 0 && !bad)
@@ -371,10 +371,10 @@ static int exec_many_once(struct pg_store *ps, size_t n, const struct pg_query *
     if (!bad)
         failed = 0;   /* the connection failed: blame the first */
     stmt_label(index[failed], q[failed].sql, what, sizeof(what));
-    return pg_fail(ps, bad, what, err);
+    return pgst_fail(ps, bad, what, err);
 }
 
-int pg_exec_many(struct pg_store *ps, size_t n, const struct pg_query *q, PGresult **out,
+int pgst_exec_many(struct pgst_store *ps, size_t n, const struct pgst_query *q, PGresult **out,
                  struct err *err)
 {
     int in_tx = ps->base.in_tx;
@@ -391,11 +391,11 @@ int pg_exec_many(struct pg_store *ps, size_t n, const struct pg_query *q, PGresu
 
 /* ---- running one statement for many rows: pipeline mode --------------------------------- */
 
-/* Send rows [first, end) of a pg_exec_rows call and one sync, then read every result. Each
+/* Send rows [first, end) of a pgst_exec_rows call and one sync, then read every result. Each
  * row's parameters are built in a, which is reset after the row is sent (libpq has copied
  * them). Returns -1 if the connection failed. */
-static int run_batch(struct pg_store *ps, const char *name, int nparams, const char **vals,
-                     const struct pg_rows *rows, size_t first, size_t end, struct arena *a,
+static int run_batch(struct pgst_store *ps, const char *name, int nparams, const char **vals,
+                     const struct pgst_rows *rows, size_t first, size_t end, struct arena *a,
                      size_t *failed, PGresult **bad)
 {
     size_t i, sent = 0, in_batch = 0;
@@ -420,19 +420,19 @@ static int run_batch(struct pg_store *ps, const char *name, int nparams, const c
 
 /* Leave pipeline mode; a pipeline that will not close (results still pending) leaves the
  * connection unusable, so it is marked broken and reopened by its owner. */
-static void leave_pipeline(struct pg_store *ps)
+static void leave_pipeline(struct pgst_store *ps)
 {
     char why[512];
 
     if (PQexitPipelineMode(ps->conn))
         return;
-    pg_one_line(PQerrorMessage(ps->conn), why, sizeof(why));
+    pgst_one_line(PQerrorMessage(ps->conn), why, sizeof(why));
     log_write(LOG_ERROR, "postgres: cannot leave pipeline mode: %s", why);
     ps->base.broken = 1;
     ps->base.in_tx = 0;
 }
 
-int pg_exec_rows(struct pg_store *ps, const char *sql, int nparams, const struct pg_rows *rows,
+int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const struct pgst_rows *rows,
                  size_t *failed, struct err *err)
 {
     char name[32], what[128];
@@ -454,7 +454,7 @@ int pg_exec_rows(struct pg_store *ps, const char *sql, int nparams, const struct
     snprintf(name, sizeof(name), "s%zu", i);
     stmt_label(i, sql, what, sizeof(what));
     if (!PQenterPipelineMode(ps->conn))
-        return pg_fail(ps, NULL, what, err);
+        return pgst_fail(ps, NULL, what, err);
     vals = xcalloc((size_t)nparams, sizeof(*vals));
     a = arena_new();
     for (first = 0; ret == 0 && !bad && first < rows->n; first += PG_PIPELINE_BATCH) {
@@ -469,19 +469,19 @@ int pg_exec_rows(struct pg_store *ps, const char *sql, int nparams, const struct
         return 0;
     if (!bad)
         *failed = rows->n;   /* the connection failed: no row to blame */
-    return pg_fail(ps, bad, what, err);
+    return pgst_fail(ps, bad, what, err);
 }
 
 /* ---- connection ------------------------------------------------------------------------ */
 
 /* Session settings the text forms rely on. Constant SQL, no values. */
-static int session_setup(struct pg_store *ps, struct err *err)
+static int session_setup(struct pgst_store *ps, struct err *err)
 {
     PGresult *r = PQexec(ps->conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
                                    " SET bytea_output = 'hex'; SET extra_float_digits = 1");
 
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-        return pg_fail(ps, r, "session setup", err);
+        return pgst_fail(ps, r, "session setup", err);
     PQclear(r);
     return 0;
 }
@@ -494,24 +494,24 @@ static void on_notice(void *arg, const char *msg)
     (void)arg;
     if (!log_enabled(LOG_DEBUG))
         return;
-    pg_one_line(msg, line, sizeof(line));
+    pgst_one_line(msg, line, sizeof(line));
     log_write(LOG_DEBUG, "postgres notice: %s", line);
 }
 
-int pg_open(const char *url, store **out, struct err *err)
+int pgst_open(const char *url, store **out, struct err *err)
 {
     /* Later keywords override earlier ones, so the URL may override the timeout. */
     static const char *const keys[] = { "connect_timeout", "dbname",
                                         "fallback_application_name", "client_encoding", NULL };
     const char *const vals[] = { "10", url, "engram", "UTF8", NULL };
-    struct pg_store *ps = xcalloc(1, sizeof(*ps));
+    struct pgst_store *ps = xcalloc(1, sizeof(*ps));
     char why[512];
 
     ps->base.ops = &store_postgres_ops;
     *out = NULL;
     ps->conn = PQconnectdbParams(keys, vals, 1);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
-        pg_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
+        pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
         log_write(LOG_ERROR, "postgres connect failed: %s", why);
         err_set(err, ERR_INTERNAL, "database error");
         goto fail;
@@ -527,21 +527,21 @@ fail:
     return -1;
 }
 
-void pg_close(store *st)
+void pgst_close(store *st)
 {
-    struct pg_store *ps;
+    struct pgst_store *ps;
 
     if (!st)
         return;
-    ps = pg_downcast(st);
+    ps = pgst_downcast(st);
     PQfinish(ps->conn);
     free(ps->prepared);
     free(ps);
 }
 
-int pg_ping(store *st, struct err *err)
+int pgst_ping(store *st, struct err *err)
 {
-    return pg_exec_void(pg_downcast(st), SQL_PING, 0, NULL, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_PING, 0, NULL, err);
 }
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -549,33 +549,33 @@ int pg_ping(store *st, struct err *err)
 /* Begin with sql (SQL_BEGIN or SQL_BEGIN_READ). */
 static int begin(store *st, const char *sql, struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
 
     if (st->in_tx) {
         log_write(LOG_ERROR, "postgres: begin inside an open transaction");
         return err_set(err, ERR_INTERNAL, "database error");
     }
-    if (pg_exec_void(ps, sql, 0, NULL, err) < 0)
+    if (pgst_exec_void(ps, sql, 0, NULL, err) < 0)
         return -1;
     st->in_tx = 1;
     return 0;
 }
 
-int pg_tx_begin(store *st, struct err *err)
+int pgst_tx_begin(store *st, struct err *err)
 {
     return begin(st, SQL_BEGIN, err);
 }
 
 /* REPEATABLE READ takes its snapshot at the first statement and keeps it to the end. */
-int pg_tx_begin_read(store *st, struct err *err)
+int pgst_tx_begin_read(store *st, struct err *err)
 {
     return begin(st, SQL_BEGIN_READ, err);
 }
 
 /* COMMIT of a failed transaction "succeeds" as ROLLBACK: report that as a failure. */
-int pg_tx_commit(store *st, struct err *err)
+int pgst_tx_commit(store *st, struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     PGresult *r;
     int rolled_back;
 
@@ -583,7 +583,7 @@ int pg_tx_commit(store *st, struct err *err)
         log_write(LOG_ERROR, "postgres: commit without a transaction");
         return err_set(err, ERR_INTERNAL, "database error");
     }
-    r = pg_exec(ps, SQL_COMMIT, 0, NULL, err);
+    r = pgst_exec(ps, SQL_COMMIT, 0, NULL, err);
     st->in_tx = 0;
     if (!r)
         return -1;
@@ -596,9 +596,9 @@ int pg_tx_commit(store *st, struct err *err)
     return 0;
 }
 
-void pg_tx_rollback(store *st)
+void pgst_tx_rollback(store *st)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     struct err ignored = ERR_INIT;
 
     if (!st->in_tx)
@@ -606,27 +606,27 @@ void pg_tx_rollback(store *st)
     st->in_tx = 0;
     if (st->broken)
         return;
-    pg_exec_void(ps, SQL_ROLLBACK, 0, NULL, &ignored);
+    pgst_exec_void(ps, SQL_ROLLBACK, 0, NULL, &ignored);
     err_release(&ignored);
 }
 
-int pg_tx_enter(struct pg_store *ps, int *own, struct err *err)
+int pgst_tx_enter(struct pgst_store *ps, int *own, struct err *err)
 {
     *own = !ps->base.in_tx;
-    if (*own && pg_tx_begin(&ps->base, err) < 0)
+    if (*own && pgst_tx_begin(&ps->base, err) < 0)
         return -1;
     return 0;
 }
 
-int pg_tx_leave(struct pg_store *ps, int own, int ret, struct err *err)
+int pgst_tx_leave(struct pgst_store *ps, int own, int ret, struct err *err)
 {
     if (!own)
         return ret < 0 ? -1 : 0;
     if (ret < 0) {
-        pg_tx_rollback(&ps->base);
+        pgst_tx_rollback(&ps->base);
         return -1;
     }
-    return pg_tx_commit(&ps->base, err);
+    return pgst_tx_commit(&ps->base, err);
 }
 
 /* ---- the table: one block per area, each filled by its own file ------------------------ */
@@ -635,96 +635,96 @@ const struct store_ops store_postgres_ops = {
     .name = "postgres",
 
     /* postgres.c */
-    .open = pg_open,
-    .close = pg_close,
-    .ping = pg_ping,
-    .tx_begin = pg_tx_begin,
-    .tx_commit = pg_tx_commit,
-    .tx_rollback = pg_tx_rollback,
-    .tx_begin_read = pg_tx_begin_read,
+    .open = pgst_open,
+    .close = pgst_close,
+    .ping = pgst_ping,
+    .tx_begin = pgst_tx_begin,
+    .tx_commit = pgst_tx_commit,
+    .tx_rollback = pgst_tx_rollback,
+    .tx_begin_read = pgst_tx_begin_read,
 
     /* postgres_migrate.c */
-    .migrate = pg_migrate,
-    .schema_version = pg_schema_version,
+    .migrate = pgst_migrate,
+    .schema_version = pgst_schema_version,
 
     /* postgres_episodes.c */
-    .episode_insert = pg_episode_insert,
-    .episode_list = pg_episode_list,
+    .episode_insert = pgst_episode_insert,
+    .episode_list = pgst_episode_list,
 
     /* postgres_subjects.c */
-    .memory_list = pg_memory_list,
-    .subject_list = pg_subject_list,
-    .subject_delete = pg_subject_delete,
+    .memory_list = pgst_memory_list,
+    .subject_list = pgst_subject_list,
+    .subject_delete = pgst_subject_delete,
 
     /* postgres_compile.c */
-    .episode_list_uncompiled = pg_episode_list_uncompiled,
-    .episode_mark_compiled = pg_episode_mark_compiled,
-    .episode_list_recent = pg_episode_list_recent,
-    .episode_get_many = pg_episode_get_many,
-    .subject_lock = pg_subject_lock,
-    .compile_reset = pg_compile_reset,
-    .resolution_list = pg_resolution_list,
-    .context_read = pg_context_read,
+    .episode_list_uncompiled = pgst_episode_list_uncompiled,
+    .episode_mark_compiled = pgst_episode_mark_compiled,
+    .episode_list_recent = pgst_episode_list_recent,
+    .episode_get_many = pgst_episode_get_many,
+    .subject_lock = pgst_subject_lock,
+    .compile_reset = pgst_compile_reset,
+    .resolution_list = pgst_resolution_list,
+    .context_read = pgst_context_read,
 
     /* postgres_memories.c */
-    .memory_insert = pg_memory_insert,
-    .memory_list_active = pg_memory_list_active,
-    .memory_supersede = pg_memory_supersede,
-    .memory_set_embedding = pg_memory_set_embedding,
-    .memory_get = pg_memory_get,
-    .memory_scan_vectors = pg_memory_scan_vectors,
-    .memory_scan_text = pg_memory_scan_text,
-    .memory_get_many = pg_memory_get_many,
-    .memory_set_labels = pg_memory_set_labels,
-    .qcache_get = pg_qcache_get,
-    .qcache_put = pg_qcache_put,
+    .memory_insert = pgst_memory_insert,
+    .memory_list_active = pgst_memory_list_active,
+    .memory_supersede = pgst_memory_supersede,
+    .memory_set_embedding = pgst_memory_set_embedding,
+    .memory_get = pgst_memory_get,
+    .memory_scan_vectors = pgst_memory_scan_vectors,
+    .memory_scan_text = pgst_memory_scan_text,
+    .memory_get_many = pgst_memory_get_many,
+    .memory_set_labels = pgst_memory_set_labels,
+    .qcache_get = pgst_qcache_get,
+    .qcache_put = pgst_qcache_put,
 
     /* postgres_export.c */
-    .export_count = pg_export_count,
-    .export_episodes = pg_export_episodes,
-    .export_memories = pg_export_memories,
-    .episode_ids_taken = pg_episode_ids_taken,
-    .memory_ids_taken = pg_memory_ids_taken,
-    .episode_insert_many = pg_episode_insert_many,
-    .memory_insert_many = pg_memory_insert_many,
+    .export_count = pgst_export_count,
+    .export_episodes = pgst_export_episodes,
+    .export_memories = pgst_export_memories,
+    .episode_ids_taken = pgst_episode_ids_taken,
+    .memory_ids_taken = pgst_memory_ids_taken,
+    .episode_insert_many = pgst_episode_insert_many,
+    .memory_insert_many = pgst_memory_insert_many,
 
     /* postgres_snapshots.c */
-    .snapshot_insert = pg_snapshot_insert,
-    .snapshot_get = pg_snapshot_get,
-    .snapshot_find = pg_snapshot_find,
-    .snapshot_list = pg_snapshot_list,
-    .subject_copy = pg_subject_copy,
-    .subject_newest_episode = pg_subject_newest_episode,
-    .cleanup_candidates = pg_cleanup_candidates,
-    .subject_purge = pg_subject_purge,
-    .maintenance_trylock = pg_maintenance_trylock,
-    .maintenance_unlock = pg_maintenance_unlock,
+    .snapshot_insert = pgst_snapshot_insert,
+    .snapshot_get = pgst_snapshot_get,
+    .snapshot_find = pgst_snapshot_find,
+    .snapshot_list = pgst_snapshot_list,
+    .subject_copy = pgst_subject_copy,
+    .subject_newest_episode = pgst_subject_newest_episode,
+    .cleanup_candidates = pgst_cleanup_candidates,
+    .subject_purge = pgst_subject_purge,
+    .maintenance_trylock = pgst_maintenance_trylock,
+    .maintenance_unlock = pgst_maintenance_unlock,
 
     /* postgres_jobs.c */
-    .compile_job_count_stuck = pg_compile_job_count_stuck,
-    .job_insert = pg_job_insert,
-    .job_get = pg_job_get,
-    .job_claim = pg_job_claim,
-    .job_renew = pg_job_renew,
-    .job_finish = pg_job_finish,
-    .job_purge = pg_job_purge,
+    .compile_job_count_stuck = pgst_compile_job_count_stuck,
+    .job_insert = pgst_job_insert,
+    .job_get = pgst_job_get,
+    .job_claim = pgst_job_claim,
+    .job_renew = pgst_job_renew,
+    .job_finish = pgst_job_finish,
+    .job_purge = pgst_job_purge,
 
     /* postgres_backup.c */
-    .backup = pg_backup,
+    .backup = pgst_backup,
 
     /* postgres_ratelimit.c */
-    .ratelimit_hit = pg_ratelimit_hit,
-    .ratelimit_purge = pg_ratelimit_purge,
-    .job_list = pg_job_list,
-    .job_delete = pg_job_delete,
-    .job_count_by_status = pg_job_count_by_status,
+    .ratelimit_hit = pgst_ratelimit_hit,
+    .ratelimit_purge = pgst_ratelimit_purge,
+    .job_list = pgst_job_list,
+    .job_delete = pgst_job_delete,
+    .job_count_by_status = pgst_job_count_by_status,
 
     /* postgres_webhooks.c */
-    .webhook_insert = pg_webhook_insert,
-    .webhook_claim = pg_webhook_claim,
-    .webhook_update = pg_webhook_update,
-    .webhook_list = pg_webhook_list,
-    .webhook_stats = pg_webhook_stats,
-    .webhook_get = pg_webhook_get,
-    .webhook_purge = pg_webhook_purge,
+    .webhook_insert = pgst_webhook_insert,
+    .webhook_claim = pgst_webhook_claim,
+    .webhook_update = pgst_webhook_update,
+    .webhook_list = pgst_webhook_list,
+    .webhook_stats = pgst_webhook_stats,
+    .webhook_get = pgst_webhook_get,
+    .webhook_purge = pgst_webhook_purge,
 };

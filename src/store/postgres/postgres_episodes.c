@@ -1,6 +1,6 @@
 /* postgres_episodes.c - PostgreSQL backend: inserting episodes (idempotency keys included) and
  * listing a subject's episodes. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include "util/log.h"
 #include "util/ts.h"
@@ -19,15 +19,15 @@ static const char SQL_EPISODE_LIST[] =
 
 /* Insert ep; *inserted = 0 when its idempotency key already names an episode. JSON columns
  * are `json` (text kept as sent), so ep already holds what later reads return. */
-static int episode_try_insert(struct pg_store *ps, struct episode *ep, int *inserted,
+static int episode_try_insert(struct pgst_store *ps, struct episode *ep, int *inserted,
                               struct err *err)
 {
-    struct pg_episode_text text;
+    struct pgst_episode_text text;
     const char *vals[PG_EPISODE_NPARAMS];
     PGresult *r;
 
-    pg_episode_params(ep, &text, vals);
-    r = pg_exec(ps, SQL_EPISODE_INSERT, PG_EPISODE_NPARAMS, vals, err);
+    pgst_episode_params(ep, &text, vals);
+    r = pgst_exec(ps, SQL_EPISODE_INSERT, PG_EPISODE_NPARAMS, vals, err);
     if (!r)
         return -1;
     *inserted = PQntuples(r) > 0;
@@ -36,27 +36,27 @@ static int episode_try_insert(struct pg_store *ps, struct episode *ep, int *inse
 }
 
 /* The episode holding ep's idempotency key, into *ep; *found = 0 if there is none. */
-static int episode_by_key(struct pg_store *ps, struct arena *a, struct episode *ep,
+static int episode_by_key(struct pgst_store *ps, struct arena *a, struct episode *ep,
                           int *found, struct err *err)
 {
-    const char *vals[3] = { pg_tenant_key(ep->tenant_id), ep->subject_id,
+    const char *vals[3] = { pgst_tenant_key(ep->tenant_id), ep->subject_id,
                             ep->idempotency_key };
-    PGresult *r = pg_exec(ps, SQL_EPISODE_BY_KEY, 3, vals, err);
+    PGresult *r = pgst_exec(ps, SQL_EPISODE_BY_KEY, 3, vals, err);
     int ret = 0;
 
     if (!r)
         return -1;
     *found = PQntuples(r) > 0;
-    if (*found && pg_read_episode(a, r, 0, ep) < 0)
+    if (*found && pgst_read_episode(a, r, 0, ep) < 0)
         ret = err_set(err, ERR_INTERNAL, "database error");
     PQclear(r);
     return ret;
 }
 
-int pg_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     int attempt, found;
 
     if (ep->id[0] == '\0')
@@ -78,14 +78,14 @@ int pg_episode_insert(store *st, struct arena *a, struct episode *ep, int *inser
     return err_set(err, ERR_INTERNAL, "database error");
 }
 
-int pg_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
                     size_t limit, size_t offset, struct episode **out, size_t *n,
                     struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pg_tenant_key(tenant), subject, pg_size_param(limit, lim),
-                            pg_size_param(offset, off) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
+    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -93,7 +93,7 @@ int pg_episode_list(store *st, struct arena *a, const char *tenant, const char *
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;

@@ -1,6 +1,6 @@
 /* postgres_subjects.c - PostgreSQL backend: a subject's memories, the subject list with
  * counts, and deleting a subject. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include "util/reserved.h"
 
@@ -26,14 +26,14 @@ static const char SQL_SUBJECT_DELETE[] =
     " AND subject_id = $2 RETURNING 1)"
     " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
 
-int pg_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
                    size_t limit, size_t offset, struct memory **out, size_t *n,
                    struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pg_tenant_key(tenant), subject, pg_size_param(limit, lim),
-                            pg_size_param(offset, off) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_MEMORY_LIST, 4, vals, err);
+    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_MEMORY_LIST, 4, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -41,7 +41,7 @@ int pg_memory_list(store *st, struct arena *a, const char *tenant, const char *s
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
@@ -51,19 +51,19 @@ static int read_subject_count(struct arena *a, const PGresult *r, int row, void 
 {
     struct subject_count *sc = out;
 
-    sc->subject_id = pg_col_str(a, r, row, 0);
-    sc->episode_count = pg_col_int(r, row, 1);
-    sc->memory_count = pg_col_int(r, row, 2);
+    sc->subject_id = pgst_col_str(a, r, row, 0);
+    sc->episode_count = pgst_col_int(r, row, 1);
+    sc->memory_count = pgst_col_int(r, row, 2);
     return 0;
 }
 
-int pg_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+int pgst_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
                     size_t offset, struct subject_count **out, size_t *n, struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[3] = { pg_tenant_key(tenant), pg_size_param(limit, lim),
-                            pg_size_param(offset, off) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_SUBJECT_LIST, 3, vals, err);
+    const char *vals[3] = { pgst_tenant_key(tenant), pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_LIST, 3, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -71,24 +71,24 @@ int pg_subject_list(store *st, struct arena *a, const char *tenant, size_t limit
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_subject_count, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_subject_count, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
 }
 
-int pg_subject_delete(store *st, const char *tenant, const char *subject,
+int pgst_subject_delete(store *st, const char *tenant, const char *subject,
                       int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
 {
-    const char *vals[2] = { pg_tenant_key(tenant), subject };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_SUBJECT_DELETE, 2, vals, err);
+    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_DELETE, 2, vals, err);
 
     *episodes_deleted = 0;
     *memories_deleted = 0;
     if (!r)
         return -1;
-    *episodes_deleted = pg_col_int(r, 0, 0);
-    *memories_deleted = pg_col_int(r, 0, 1);
+    *episodes_deleted = pgst_col_int(r, 0, 0);
+    *memories_deleted = pgst_col_int(r, 0, 1);
     PQclear(r);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* postgres_rows.c - PostgreSQL backend: text parameters (those of whole episode and memory
  * inserts too), reading columns, and reading whole rows into the caller's arena. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,17 +12,17 @@
 
 /* ---- parameters ------------------------------------------------------------------------ */
 
-const char *pg_tenant_key(const char *tenant)
+const char *pgst_tenant_key(const char *tenant)
 {
     return tenant ? tenant : "";
 }
 
-const char *pg_tenant_value(const char *tenant)
+const char *pgst_tenant_value(const char *tenant)
 {
     return tenant && *tenant ? tenant : NULL;
 }
 
-const char *pg_ts_param(int64_t us, char *out)
+const char *pgst_ts_param(int64_t us, char *out)
 {
     if (us == TS_NULL)
         return NULL;
@@ -30,7 +30,7 @@ const char *pg_ts_param(int64_t us, char *out)
     return out;
 }
 
-const char *pg_size_param(size_t v, char out[PG_INT_LEN])
+const char *pgst_size_param(size_t v, char out[PG_INT_LEN])
 {
     uint64_t u = v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : (uint64_t)v;
 
@@ -38,18 +38,18 @@ const char *pg_size_param(size_t v, char out[PG_INT_LEN])
     return out;
 }
 
-const char *pg_int_param(int64_t v, char out[PG_INT_LEN])
+const char *pgst_int_param(int64_t v, char out[PG_INT_LEN])
 {
     snprintf(out, PG_INT_LEN, "%" PRId64, v);
     return out;
 }
 
-const char *pg_json_param(const char *json, const char *fallback)
+const char *pgst_json_param(const char *json, const char *fallback)
 {
     return json ? json : fallback;
 }
 
-const char *pg_vector_param(struct arena *a, const float *v, size_t dim)
+const char *pgst_vector_param(struct arena *a, const float *v, size_t dim)
 {
     static const char digits[] = "0123456789abcdef";
     char *out, *w;
@@ -77,55 +77,55 @@ const char *pg_vector_param(struct arena *a, const float *v, size_t dim)
     return out;
 }
 
-void pg_episode_params(const struct episode *ep, struct pg_episode_text *t,
+void pgst_episode_params(const struct episode *ep, struct pgst_episode_text *t,
                        const char *vals[PG_EPISODE_NPARAMS])
 {
     vals[0] = ep->id;
     vals[1] = ep->subject_id;
-    vals[2] = pg_tenant_value(ep->tenant_id);
+    vals[2] = pgst_tenant_value(ep->tenant_id);
     vals[3] = ep->session_id;
     vals[4] = ep->source;
     vals[5] = ep->type;
     vals[6] = ep->payload;
-    vals[7] = pg_json_param(ep->metadata, "{}");
-    vals[8] = pg_json_param(ep->provenance, "{}");
+    vals[7] = pgst_json_param(ep->metadata, "{}");
+    vals[8] = pgst_json_param(ep->provenance, "{}");
     vals[9] = ep->idempotency_key;
-    vals[10] = pg_ts_param(ep->created_at, t->created);
-    vals[11] = pg_ts_param(ep->last_compiled_at, t->compiled);
+    vals[10] = pgst_ts_param(ep->created_at, t->created);
+    vals[11] = pgst_ts_param(ep->last_compiled_at, t->compiled);
 }
 
-void pg_memory_params(const struct memory *m, const char *vec, struct pg_memory_text *t,
+void pgst_memory_params(const struct memory *m, const char *vec, struct pgst_memory_text *t,
                       const char *vals[PG_MEMORY_NPARAMS])
 {
     snprintf(t->confidence, sizeof(t->confidence), "%.17g", m->confidence);
     vals[0] = m->id;
     vals[1] = m->subject_id;
-    vals[2] = pg_tenant_value(m->tenant_id);
+    vals[2] = pgst_tenant_value(m->tenant_id);
     vals[3] = m->kind;
     vals[4] = m->content;
     vals[5] = m->summary ? m->summary : "";
     vals[6] = t->confidence;
-    vals[7] = pg_ts_param(m->valid_from, t->valid_from);
-    vals[8] = pg_ts_param(m->valid_to, t->valid_to);
-    vals[9] = pg_json_param(m->source_episode_ids, "[]");
-    vals[10] = pg_json_param(m->metadata, "{}");
+    vals[7] = pgst_ts_param(m->valid_from, t->valid_from);
+    vals[8] = pgst_ts_param(m->valid_to, t->valid_to);
+    vals[9] = pgst_json_param(m->source_episode_ids, "[]");
+    vals[10] = pgst_json_param(m->metadata, "{}");
     vals[11] = m->status ? m->status : "active";
     vals[12] = vec;
-    vals[13] = pg_json_param(m->sensitivity_labels, "[]");
-    vals[14] = pg_ts_param(m->created_at, t->created);
-    vals[15] = pg_ts_param(m->updated_at, t->updated);
+    vals[13] = pgst_json_param(m->sensitivity_labels, "[]");
+    vals[14] = pgst_ts_param(m->created_at, t->created);
+    vals[15] = pgst_ts_param(m->updated_at, t->updated);
 }
 
 /* ---- reading columns ------------------------------------------------------------------- */
 
-const char *pg_col_str(struct arena *a, const PGresult *r, int row, int col)
+const char *pgst_col_str(struct arena *a, const PGresult *r, int row, int col)
 {
     if (PQgetisnull(r, row, col))
         return NULL;
     return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
-const char *pg_col_json(struct arena *a, const PGresult *r, int row, int col)
+const char *pgst_col_json(struct arena *a, const PGresult *r, int row, int col)
 {
     const char *s = PQgetvalue(r, row, col);
     size_t i, n = (size_t)PQgetlength(r, row, col), k = 0;
@@ -153,7 +153,7 @@ const char *pg_col_json(struct arena *a, const PGresult *r, int row, int col)
     return out;
 }
 
-int pg_col_ts(const PGresult *r, int row, int col, int64_t *out)
+int pgst_col_ts(const PGresult *r, int row, int col, int64_t *out)
 {
     if (PQgetisnull(r, row, col)) {
         *out = TS_NULL;
@@ -165,7 +165,7 @@ int pg_col_ts(const PGresult *r, int row, int col, int64_t *out)
     return -1;
 }
 
-int64_t pg_col_int(const PGresult *r, int row, int col)
+int64_t pgst_col_int(const PGresult *r, int row, int col)
 {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
@@ -181,7 +181,7 @@ static int hex_nibble(char c)
     return -1;
 }
 
-const float *pg_col_vector(struct arena *a, const PGresult *r, int row, int col, size_t *dim)
+const float *pgst_col_vector(struct arena *a, const PGresult *r, int row, int col, size_t *dim)
 {
     const char *s = PQgetvalue(r, row, col);
     size_t i, hex = (size_t)PQgetlength(r, row, col), nbytes;
@@ -212,7 +212,7 @@ const float *pg_col_vector(struct arena *a, const PGresult *r, int row, int col,
     return v;
 }
 
-void *pg_rows_alloc(struct arena *a, const PGresult *r, size_t sz, size_t *n)
+void *pgst_rows_alloc(struct arena *a, const PGresult *r, size_t sz, size_t *n)
 {
     *n = (size_t)PQntuples(r);
     return arena_calloc(a, *n ? *n : 1, sz);
@@ -220,52 +220,52 @@ void *pg_rows_alloc(struct arena *a, const PGresult *r, size_t sz, size_t *n)
 
 /* ---- reading rows ---------------------------------------------------------------------- */
 
-int pg_read_episode(struct arena *a, const PGresult *r, int row, void *out)
+int pgst_read_episode(struct arena *a, const PGresult *r, int row, void *out)
 {
     struct episode *ep = out;
 
     snprintf(ep->id, sizeof(ep->id), "%s", PQgetvalue(r, row, 0));
-    ep->subject_id = pg_col_str(a, r, row, 1);
-    ep->tenant_id = pg_col_str(a, r, row, 2);
-    ep->session_id = pg_col_str(a, r, row, 3);
-    ep->source = pg_col_str(a, r, row, 4);
-    ep->type = pg_col_str(a, r, row, 5);
-    ep->payload = pg_col_json(a, r, row, 6);
-    ep->metadata = pg_col_json(a, r, row, 7);
-    ep->provenance = pg_col_json(a, r, row, 8);
-    ep->idempotency_key = pg_col_str(a, r, row, 9);
-    if (pg_col_ts(r, row, 10, &ep->created_at) < 0 ||
-        pg_col_ts(r, row, 11, &ep->last_compiled_at) < 0)
+    ep->subject_id = pgst_col_str(a, r, row, 1);
+    ep->tenant_id = pgst_col_str(a, r, row, 2);
+    ep->session_id = pgst_col_str(a, r, row, 3);
+    ep->source = pgst_col_str(a, r, row, 4);
+    ep->type = pgst_col_str(a, r, row, 5);
+    ep->payload = pgst_col_json(a, r, row, 6);
+    ep->metadata = pgst_col_json(a, r, row, 7);
+    ep->provenance = pgst_col_json(a, r, row, 8);
+    ep->idempotency_key = pgst_col_str(a, r, row, 9);
+    if (pgst_col_ts(r, row, 10, &ep->created_at) < 0 ||
+        pgst_col_ts(r, row, 11, &ep->last_compiled_at) < 0)
         return -1;
     return 0;
 }
 
-int pg_read_memory(struct arena *a, const PGresult *r, int row, void *out)
+int pgst_read_memory(struct arena *a, const PGresult *r, int row, void *out)
 {
     struct memory *m = out;
 
     snprintf(m->id, sizeof(m->id), "%s", PQgetvalue(r, row, 0));
-    m->subject_id = pg_col_str(a, r, row, 1);
-    m->tenant_id = pg_col_str(a, r, row, 2);
-    m->kind = pg_col_str(a, r, row, 3);
-    m->content = pg_col_str(a, r, row, 4);
-    m->summary = pg_col_str(a, r, row, 5);
+    m->subject_id = pgst_col_str(a, r, row, 1);
+    m->tenant_id = pgst_col_str(a, r, row, 2);
+    m->kind = pgst_col_str(a, r, row, 3);
+    m->content = pgst_col_str(a, r, row, 4);
+    m->summary = pgst_col_str(a, r, row, 5);
     m->confidence = strtod(PQgetvalue(r, row, 6), NULL);
-    m->source_episode_ids = pg_col_json(a, r, row, 9);
-    m->metadata = pg_col_json(a, r, row, 10);
-    m->status = pg_col_str(a, r, row, 11);
-    m->embedding = pg_col_vector(a, r, row, 12, &m->embedding_dim);
-    m->sensitivity_labels = pg_col_json(a, r, row, 13);
-    if (pg_col_ts(r, row, 7, &m->valid_from) < 0 || pg_col_ts(r, row, 8, &m->valid_to) < 0 ||
-        pg_col_ts(r, row, 14, &m->created_at) < 0 || pg_col_ts(r, row, 15, &m->updated_at) < 0)
+    m->source_episode_ids = pgst_col_json(a, r, row, 9);
+    m->metadata = pgst_col_json(a, r, row, 10);
+    m->status = pgst_col_str(a, r, row, 11);
+    m->embedding = pgst_col_vector(a, r, row, 12, &m->embedding_dim);
+    m->sensitivity_labels = pgst_col_json(a, r, row, 13);
+    if (pgst_col_ts(r, row, 7, &m->valid_from) < 0 || pgst_col_ts(r, row, 8, &m->valid_to) < 0 ||
+        pgst_col_ts(r, row, 14, &m->created_at) < 0 || pgst_col_ts(r, row, 15, &m->updated_at) < 0)
         return -1;
     return 0;
 }
 
-int pg_collect_rows(struct arena *a, const PGresult *r, size_t size, pg_row_reader *read,
+int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_reader *read,
                     void **out, size_t *n, struct err *err)
 {
-    char *rows = pg_rows_alloc(a, r, size, n);
+    char *rows = pgst_rows_alloc(a, r, size, n);
     size_t i;
 
     *out = NULL;

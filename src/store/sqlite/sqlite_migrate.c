@@ -1,6 +1,6 @@
 /* sqlite_migrate.c - SQLite backend: applying the schema steps of schema_sqlite.c, one locked
  * transaction per step, and reporting the schema version. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include "store/migrations.h"
 #include "util/log.h"

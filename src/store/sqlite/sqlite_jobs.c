@@ -1,6 +1,6 @@
 /* sqlite_jobs.c - SQLite backend: compile jobs (the compile_jobs table): insert, read, the
  * worker's lease-based claim, renew and finish, retention purge, and the readiness count. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <stdio.h>
 
@@ -20,7 +20,8 @@ static const char SQL_JOB_GET[] =
  * pick the same row. A running job without a lease (never written by Engram) counts as
  * expired, so nothing stays running forever. */
 static const char SQL_JOB_CLAIM[] =
-    "UPDATE compile_jobs SET status = 'running', started_at = COALESCE(started_at, ?1), "
+    "UPDATE compile_jobs SET status = 'running', "
+    "started_at = COALESCE(started_at, max(created_at, ?1)), "
     "lease_expires_at = ?2 WHERE seq = (SELECT seq FROM compile_jobs "
     "WHERE status = 'pending' OR (status = 'running' "
     "AND (lease_expires_at IS NULL OR lease_expires_at < ?1)) "

@@ -6,7 +6,7 @@
  * json_array_elements_text (order kept by ordinality) and comes out as array_to_json.
  * confidence goes out as %.17g and comes back in the shortest exact form (the session sets
  * extra_float_digits), so a double round-trips bit for bit. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <string.h>
 
@@ -71,17 +71,17 @@ static const char SQL_QC_PUT[] =
 static const char SQL_QC_PURGE[] = "DELETE FROM query_embedding_cache WHERE expires_at < $1";
 
 /* Run the insert with the vector (if any) already in hex form. */
-static int insert_memory(struct pg_store *ps, const struct memory *m, const char *vec,
+static int insert_memory(struct pgst_store *ps, const struct memory *m, const char *vec,
                          struct err *err)
 {
-    struct pg_memory_text text;
+    struct pgst_memory_text text;
     const char *vals[PG_MEMORY_NPARAMS];
 
-    pg_memory_params(m, vec, &text, vals);
-    return pg_exec_void(ps, SQL_MEM_INSERT, PG_MEMORY_NPARAMS, vals, err);
+    pgst_memory_params(m, vec, &text, vals);
+    return pgst_exec_void(ps, SQL_MEM_INSERT, PG_MEMORY_NPARAMS, vals, err);
 }
 
-int pg_memory_insert(store *st, const struct memory *m, struct err *err)
+int pgst_memory_insert(store *st, const struct memory *m, struct err *err)
 {
     struct arena *a = NULL;
     const char *vec = NULL;
@@ -89,33 +89,33 @@ int pg_memory_insert(store *st, const struct memory *m, struct err *err)
 
     if (m->embedding && m->embedding_dim > 0) {
         a = arena_new();
-        vec = pg_vector_param(a, m->embedding, m->embedding_dim);
+        vec = pgst_vector_param(a, m->embedding, m->embedding_dim);
     }
-    ret = insert_memory(pg_downcast(st), m, vec, err);
+    ret = insert_memory(pgst_downcast(st), m, vec, err);
     arena_free(a);
     return ret;
 }
 
-const char *pg_memory_active_sql(const char *kind, enum memory_order order)
+const char *pgst_memory_active_sql(const char *kind, enum memory_order order)
 {
     if (order == MEMORY_NEWEST_FIRST)
         return kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST;
     return kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST;
 }
 
-void pg_memory_active_params(const char *tenant, const char *subject, const char *kind,
+void pgst_memory_active_params(const char *tenant, const char *subject, const char *kind,
                              int flags, size_t limit, char lim[PG_INT_LEN],
                              const char *vals[PG_MEMORY_ACTIVE_NPARAMS])
 {
-    vals[0] = pg_tenant_key(tenant);
+    vals[0] = pgst_tenant_key(tenant);
     vals[1] = subject;
     vals[2] = kind;
     vals[3] = flags & MEMORY_WITH_EMBEDDING ? "true" : "false";
     vals[4] = flags & MEMORY_LOAD_EMBEDDING ? "true" : "false";
-    vals[5] = pg_size_param(limit == 0 ? SIZE_MAX : limit, lim);   /* 0: no limit */
+    vals[5] = pgst_size_param(limit == 0 ? SIZE_MAX : limit, lim);   /* 0: no limit */
 }
 
-int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
                           const char *kind, enum memory_order order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err)
 {
@@ -125,14 +125,14 @@ int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const 
     PGresult *r;
     int ret;
 
-    pg_memory_active_params(tenant, subject, kind, flags, limit, lim, vals);
-    r = pg_exec(pg_downcast(st), pg_memory_active_sql(kind, order), PG_MEMORY_ACTIVE_NPARAMS,
+    pgst_memory_active_params(tenant, subject, kind, flags, limit, lim, vals);
+    r = pgst_exec(pgst_downcast(st), pgst_memory_active_sql(kind, order), PG_MEMORY_ACTIVE_NPARAMS,
                 vals, err);
     *out = NULL;
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
@@ -163,7 +163,7 @@ struct scan {
  * 2000-01-01 (timestamptz), seq, the vector's bytes. */
 static int scan_row(void *ctx, const PGresult *r, int row, struct err *err)
 {
-    static const int64_t pg_epoch_us = 946684800LL * 1000000;   /* 2000-01-01 in Unix µs */
+    static const int64_t pgst_epoch_us = 946684800LL * 1000000;   /* 2000-01-01 in Unix µs */
     const struct scan *sc = ctx;
     struct memory_vector v;
 
@@ -171,21 +171,21 @@ static int scan_row(void *ctx, const PGresult *r, int row, struct err *err)
     v.vec = (const unsigned char *)PQgetvalue(r, row, 3);
     v.bytes = (size_t)PQgetlength(r, row, 3);
     if (binary_int64(r, row, 1, &v.created_at) < 0 || binary_int64(r, row, 2, &v.seq) < 0 ||
-        v.created_at > INT64_MAX - pg_epoch_us) {
+        v.created_at > INT64_MAX - pgst_epoch_us) {
         log_write(LOG_ERROR, "postgres: memory vector scan: unexpected column format");
         return err_set(err, ERR_INTERNAL, "database error");
     }
-    v.created_at += pg_epoch_us;
+    v.created_at += pgst_epoch_us;
     return sc->fn(sc->ctx, &v, err);
 }
 
-int pg_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+int pgst_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err)
 {
-    const char *vals[3] = { pg_tenant_key(tenant), subject, kind };
+    const char *vals[3] = { pgst_tenant_key(tenant), subject, kind };
     struct scan sc = { fn, ctx };
 
-    return pg_exec_stream(pg_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &sc, err);
+    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &sc, err);
 }
 
 /* The text scan's callback and its context, for text_row. */
@@ -202,89 +202,89 @@ static int text_row(void *ctx, const PGresult *r, int row, struct err *err)
     return sc->fn(sc->ctx, &t, err);
 }
 
-int pg_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+int pgst_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
                         memory_text_fn *fn, void *ctx, struct err *err)
 {
-    const char *vals[3] = { pg_tenant_key(tenant), subject, kind };
+    const char *vals[3] = { pgst_tenant_key(tenant), subject, kind };
     struct text_scan sc = { fn, ctx };
 
-    return pg_exec_stream(pg_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals, 0,
+    return pgst_exec_stream(pgst_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals, 0,
                           text_row, &sc, err);
 }
 
-int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+int pgst_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                        size_t nids, struct memory **out, size_t *n, struct err *err)
 {
     void *rows;
-    int ret = pg_rows_by_ids(pg_downcast(st), a, SQL_MEM_BY_IDS, pg_tenant_key(tenant), ids,
-                             nids, sizeof(**out), pg_read_memory, &rows, n, err);
+    int ret = pgst_rows_by_ids(pgst_downcast(st), a, SQL_MEM_BY_IDS, pgst_tenant_key(tenant), ids,
+                             nids, sizeof(**out), pgst_read_memory, &rows, n, err);
 
     *out = rows;
     return ret;
 }
 
-int pg_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+int pgst_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                         int64_t updated_at, struct err *err)
 {
     char to[TS_STR_LEN], updated[TS_STR_LEN];
-    const char *vals[4] = { pg_tenant_key(tenant), id, pg_ts_param(valid_to, to),
-                            pg_ts_param(updated_at, updated) };
+    const char *vals[4] = { pgst_tenant_key(tenant), id, pgst_ts_param(valid_to, to),
+                            pgst_ts_param(updated_at, updated) };
 
-    if (!pg_id_ok(id))
+    if (!pgst_id_ok(id))
         return 0;
-    return pg_exec_void(pg_downcast(st), SQL_MEM_SUPERSEDE, 4, vals, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_MEM_SUPERSEDE, 4, vals, err);
 }
 
-int pg_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err)
 {
     struct arena *a;
     const char *vals[2] = { id, NULL };
     int ret;
 
-    if (!pg_id_ok(id))
+    if (!pgst_id_ok(id))
         return 0;
     a = arena_new();
-    vals[1] = pg_vector_param(a, vec, dim);
-    ret = pg_exec_void(pg_downcast(st), SQL_MEM_SET_EMBEDDING, 2, vals, err);
+    vals[1] = pgst_vector_param(a, vec, dim);
+    ret = pgst_exec_void(pgst_downcast(st), SQL_MEM_SET_EMBEDDING, 2, vals, err);
     arena_free(a);
     return ret;
 }
 
-int pg_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err)
 {
-    const char *vals[2] = { pg_tenant_key(tenant), id };
+    const char *vals[2] = { pgst_tenant_key(tenant), id };
     PGresult *r;
     void *rows = NULL;
     size_t n = 0;
     int ret;
 
     *out = NULL;
-    if (!pg_id_ok(id))
+    if (!pgst_id_ok(id))
         return 0;
-    r = pg_exec(pg_downcast(st), SQL_MEM_GET, 2, vals, err);
+    r = pgst_exec(pgst_downcast(st), SQL_MEM_GET, 2, vals, err);
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_memory, &rows, &n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, &n, err);
     PQclear(r);
     if (ret == 0 && n > 0)
         *out = rows;
     return ret;
 }
 
-int pg_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
+int pgst_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
                          int64_t updated_at, int *found, struct err *err)
 {
     char updated[TS_STR_LEN];
-    const char *vals[4] = { pg_tenant_key(tenant), id, pg_json_param(labels_json, "[]"),
-                            pg_ts_param(updated_at, updated) };
+    const char *vals[4] = { pgst_tenant_key(tenant), id, pgst_json_param(labels_json, "[]"),
+                            pgst_ts_param(updated_at, updated) };
     PGresult *r;
 
     *found = 0;
-    if (!pg_id_ok(id))
+    if (!pgst_id_ok(id))
         return 0;
-    r = pg_exec(pg_downcast(st), SQL_MEM_SET_LABELS, 4, vals, err);
+    r = pgst_exec(pgst_downcast(st), SQL_MEM_SET_LABELS, 4, vals, err);
     if (!r)
         return -1;
     *found = PQntuples(r) > 0;
@@ -294,45 +294,45 @@ int pg_memory_set_labels(store *st, const char *tenant, const char *id, const ch
 
 /* ---- query-embedding cache ------------------------------------------------------------- */
 
-int pg_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
+int pgst_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
                   float **vec, size_t *dim, struct err *err)
 {
     char when[TS_STR_LEN];
-    const char *vals[3] = { text, model, pg_ts_param(now, when) };
+    const char *vals[3] = { text, model, pgst_ts_param(now, when) };
     PGresult *r;
 
     *vec = NULL;
     *dim = 0;
     if (strlen(text) > PG_QCACHE_MAX_TEXT)
         return 0;
-    r = pg_exec(pg_downcast(st), SQL_QC_GET, 3, vals, err);
+    r = pgst_exec(pgst_downcast(st), SQL_QC_GET, 3, vals, err);
     if (!r)
         return -1;
     if (PQntuples(r) > 0)
-        *vec = (float *)pg_col_vector(a, r, 0, 0, dim);   /* the arena copy is the caller's */
+        *vec = (float *)pgst_col_vector(a, r, 0, 0, dim);   /* the arena copy is the caller's */
     PQclear(r);
     return 0;
 }
 
 /* The upsert then the purge, in the transaction qcache_put holds. */
-static int qcache_write(struct pg_store *ps, const char *text, const char *model,
+static int qcache_write(struct pgst_store *ps, const char *text, const char *model,
                         const char *vec, int64_t now, int64_t expires_at,
                         int64_t purge_before, struct err *err)
 {
     char created[TS_STR_LEN], expires[TS_STR_LEN], purge[TS_STR_LEN];
-    const char *put[5] = { text, model, vec, pg_ts_param(expires_at, expires),
-                           pg_ts_param(now, created) };
-    const char *del[1] = { pg_ts_param(purge_before, purge) };
+    const char *put[5] = { text, model, vec, pgst_ts_param(expires_at, expires),
+                           pgst_ts_param(now, created) };
+    const char *del[1] = { pgst_ts_param(purge_before, purge) };
 
-    if (pg_exec_void(ps, SQL_QC_PUT, 5, put, err) < 0)
+    if (pgst_exec_void(ps, SQL_QC_PUT, 5, put, err) < 0)
         return -1;
-    return pg_exec_void(ps, SQL_QC_PURGE, 1, del, err);
+    return pgst_exec_void(ps, SQL_QC_PURGE, 1, del, err);
 }
 
-int pg_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
+int pgst_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
                   int64_t now, int64_t expires_at, int64_t purge_before, struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     struct arena *a;
     int own, ret;
 
@@ -343,11 +343,11 @@ int pg_qcache_put(store *st, const char *text, const char *model, const float *v
                   strlen(text), PG_QCACHE_MAX_TEXT);
         return 0;
     }
-    if (pg_tx_enter(ps, &own, err) < 0)
+    if (pgst_tx_enter(ps, &own, err) < 0)
         return -1;
     a = arena_new();
-    ret = qcache_write(ps, text, model, pg_vector_param(a, vec, dim), now, expires_at,
+    ret = qcache_write(ps, text, model, pgst_vector_param(a, vec, dim), now, expires_at,
                        purge_before, err);
     arena_free(a);
-    return pg_tx_leave(ps, own, ret, err);
+    return pgst_tx_leave(ps, own, ret, err);
 }

@@ -2,7 +2,7 @@
  * table): insert inside the caller's transaction, the deliverers' lease-based claim (FOR UPDATE
  * SKIP LOCKED, so many processes share one queue), delivery state, and the operator's list,
  * stats, lookup and purge. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,28 +56,28 @@ static int read_event(struct arena *a, const PGresult *r, int row, void *out)
     struct webhook_event *ev = out;
 
     snprintf(ev->id, sizeof(ev->id), "%s", PQgetvalue(r, row, 0));
-    ev->tenant_id = pg_col_str(a, r, row, 1);
-    ev->event = pg_col_str(a, r, row, 2);
-    ev->payload = pg_col_str(a, r, row, 3);   /* a json column keeps the text as written */
-    ev->status = pg_col_str(a, r, row, 4);
-    ev->attempts = pg_col_int(r, row, 5);
-    ev->max_attempts = pg_col_int(r, row, 6);
-    ev->last_error = pg_col_str(a, r, row, 9);
-    ev->http_status = (int)pg_col_int(r, row, 10);
-    if (pg_col_ts(r, row, 7, &ev->last_attempt_at) < 0 ||
-        pg_col_ts(r, row, 8, &ev->next_attempt_at) < 0 ||
-        pg_col_ts(r, row, 11, &ev->created_at) < 0 ||
-        pg_col_ts(r, row, 12, &ev->delivered_at) < 0)
+    ev->tenant_id = pgst_col_str(a, r, row, 1);
+    ev->event = pgst_col_str(a, r, row, 2);
+    ev->payload = pgst_col_str(a, r, row, 3);   /* a json column keeps the text as written */
+    ev->status = pgst_col_str(a, r, row, 4);
+    ev->attempts = pgst_col_int(r, row, 5);
+    ev->max_attempts = pgst_col_int(r, row, 6);
+    ev->last_error = pgst_col_str(a, r, row, 9);
+    ev->http_status = (int)pgst_col_int(r, row, 10);
+    if (pgst_col_ts(r, row, 7, &ev->last_attempt_at) < 0 ||
+        pgst_col_ts(r, row, 8, &ev->next_attempt_at) < 0 ||
+        pgst_col_ts(r, row, 11, &ev->created_at) < 0 ||
+        pgst_col_ts(r, row, 12, &ev->delivered_at) < 0)
         return -1;
     return 0;
 }
 
 /* Run sql and read all its rows into *out. */
-static int run_rows(struct pg_store *ps, struct arena *a, const char *sql, int nparams,
+static int run_rows(struct pgst_store *ps, struct arena *a, const char *sql, int nparams,
                     const char *const *vals, struct webhook_event **out, size_t *n,
                     struct err *err)
 {
-    PGresult *r = pg_exec(ps, sql, nparams, vals, err);
+    PGresult *r = pgst_exec(ps, sql, nparams, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -85,7 +85,7 @@ static int run_rows(struct pg_store *ps, struct arena *a, const char *sql, int n
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_event, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_event, &rows, n, err);
     PQclear(r);
     if (ret == 0)
         *out = rows;
@@ -94,104 +94,104 @@ static int run_rows(struct pg_store *ps, struct arena *a, const char *sql, int n
 
 static const char *status_param(int status, char out[PG_INT_LEN])
 {
-    return status > 0 ? pg_int_param(status, out) : NULL;
+    return status > 0 ? pgst_int_param(status, out) : NULL;
 }
 
-int pg_webhook_insert(store *st, const struct webhook_event *ev, struct err *err)
+int pgst_webhook_insert(store *st, const struct webhook_event *ev, struct err *err)
 {
     char attempts[PG_INT_LEN], max[PG_INT_LEN], http[PG_INT_LEN], last[TS_STR_LEN],
         next[TS_STR_LEN], created[TS_STR_LEN], delivered[TS_STR_LEN];
     const char *vals[13] = {
-        ev->id, pg_tenant_value(ev->tenant_id), ev->event, pg_json_param(ev->payload, "{}"),
-        ev->status ? ev->status : "pending", pg_int_param(ev->attempts, attempts),
-        pg_int_param(ev->max_attempts, max), pg_ts_param(ev->last_attempt_at, last),
-        pg_ts_param(ev->next_attempt_at, next), ev->last_error,
-        status_param(ev->http_status, http), pg_ts_param(ev->created_at, created),
-        pg_ts_param(ev->delivered_at, delivered),
+        ev->id, pgst_tenant_value(ev->tenant_id), ev->event, pgst_json_param(ev->payload, "{}"),
+        ev->status ? ev->status : "pending", pgst_int_param(ev->attempts, attempts),
+        pgst_int_param(ev->max_attempts, max), pgst_ts_param(ev->last_attempt_at, last),
+        pgst_ts_param(ev->next_attempt_at, next), ev->last_error,
+        status_param(ev->http_status, http), pgst_ts_param(ev->created_at, created),
+        pgst_ts_param(ev->delivered_at, delivered),
     };
 
-    return pg_exec_void(pg_downcast(st), SQL_INSERT, 13, vals, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_INSERT, 13, vals, err);
 }
 
-int pg_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+int pgst_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                      size_t limit, struct webhook_event **out, size_t *n, struct err *err)
 {
     char when[TS_STR_LEN], until[TS_STR_LEN], lim[PG_INT_LEN];
-    const char *vals[3] = { pg_ts_param(now, when), pg_ts_param(lease_until, until),
-                            pg_size_param(limit, lim) };
+    const char *vals[3] = { pgst_ts_param(now, when), pgst_ts_param(lease_until, until),
+                            pgst_size_param(limit, lim) };
 
-    return run_rows(pg_downcast(st), a, SQL_CLAIM, 3, vals, out, n, err);
+    return run_rows(pgst_downcast(st), a, SQL_CLAIM, 3, vals, out, n, err);
 }
 
-int pg_webhook_update(store *st, const struct webhook_event *ev, struct err *err)
+int pgst_webhook_update(store *st, const struct webhook_event *ev, struct err *err)
 {
     char attempts[PG_INT_LEN], http[PG_INT_LEN], last[TS_STR_LEN], next[TS_STR_LEN],
         delivered[TS_STR_LEN];
     const char *vals[8] = {
-        ev->id, ev->status, pg_int_param(ev->attempts, attempts),
-        pg_ts_param(ev->last_attempt_at, last), pg_ts_param(ev->next_attempt_at, next),
+        ev->id, ev->status, pgst_int_param(ev->attempts, attempts),
+        pgst_ts_param(ev->last_attempt_at, last), pgst_ts_param(ev->next_attempt_at, next),
         ev->last_error, status_param(ev->http_status, http),
-        pg_ts_param(ev->delivered_at, delivered),
+        pgst_ts_param(ev->delivered_at, delivered),
     };
 
-    if (!pg_id_ok(ev->id))
+    if (!pgst_id_ok(ev->id))
         return 0;   /* no such row can exist */
-    return pg_exec_void(pg_downcast(st), SQL_UPDATE, 8, vals, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_UPDATE, 8, vals, err);
 }
 
-int pg_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
+int pgst_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
                     size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
                     struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     char lim[PG_INT_LEN], off[PG_INT_LEN];
     const char *vals[5] = { f ? f->status : NULL, f ? f->event : NULL, f ? f->tenant : NULL,
-                            pg_size_param(limit, lim), pg_size_param(offset, off) };
+                            pgst_size_param(limit, lim), pgst_size_param(offset, off) };
 
     *total = 0;
     if (run_rows(ps, a, SQL_LIST, 5, vals, out, n, err) < 0)
         return -1;
-    return pg_exec_int64(ps, SQL_COUNT, 3, vals, total, err);
+    return pgst_exec_int64(ps, SQL_COUNT, 3, vals, total, err);
 }
 
-int pg_webhook_stats(store *st, struct webhook_stats *out, struct err *err)
+int pgst_webhook_stats(store *st, struct webhook_stats *out, struct err *err)
 {
-    PGresult *r = pg_exec(pg_downcast(st), SQL_STATS, 0, NULL, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_STATS, 0, NULL, err);
 
     memset(out, 0, sizeof(*out));
     if (!r)
         return -1;
     if (PQntuples(r) > 0) {
-        out->pending = pg_col_int(r, 0, 0);
-        out->delivered = pg_col_int(r, 0, 1);
-        out->dead_letter = pg_col_int(r, 0, 2);
-        out->total = pg_col_int(r, 0, 3);
+        out->pending = pgst_col_int(r, 0, 0);
+        out->delivered = pgst_col_int(r, 0, 1);
+        out->dead_letter = pgst_col_int(r, 0, 2);
+        out->total = pgst_col_int(r, 0, 3);
     }
     PQclear(r);
     return 0;
 }
 
-int pg_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
+int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
                    struct err *err)
 {
     const char *vals[1] = { id };
     size_t n = 0;
 
     *out = NULL;
-    if (!pg_id_ok(id))
+    if (!pgst_id_ok(id))
         return 0;
-    if (run_rows(pg_downcast(st), a, SQL_GET, 1, vals, out, &n, err) < 0)
+    if (run_rows(pgst_downcast(st), a, SQL_GET, 1, vals, out, &n, err) < 0)
         return -1;
     if (n == 0)
         *out = NULL;
     return 0;
 }
 
-int pg_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
+int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err)
 {
     const char *vals[3] = { f ? f->status : NULL, f ? f->event : NULL, f ? f->tenant : NULL };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_PURGE, 3, vals, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_PURGE, 3, vals, err);
 
     *deleted = 0;
     if (!r)

@@ -1,6 +1,6 @@
 /* postgres_migrate.c - PostgreSQL backend: applying the schema steps of schema_postgres.c, each
  * in its own transaction under an advisory lock, and reporting the schema version. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,9 +29,9 @@ static int latest_version(void)
 }
 
 /* Highest applied step; 0 when schema_migrations does not exist yet. */
-static int read_version(struct pg_store *ps, int *version, struct err *err)
+static int read_version(struct pgst_store *ps, int *version, struct err *err)
 {
-    PGresult *r = pg_exec(ps, SQL_MIGRATIONS_EXISTS, 0, NULL, err);
+    PGresult *r = pgst_exec(ps, SQL_MIGRATIONS_EXISTS, 0, NULL, err);
     int64_t v;
     int exists;
 
@@ -42,18 +42,18 @@ static int read_version(struct pg_store *ps, int *version, struct err *err)
     *version = 0;
     if (!exists)
         return 0;
-    if (pg_exec_int64(ps, SQL_MIGRATIONS_MAX, 0, NULL, &v, err) < 0)
+    if (pgst_exec_int64(ps, SQL_MIGRATIONS_MAX, 0, NULL, &v, err) < 0)
         return -1;
     *version = (int)v;
     return 0;
 }
 
 /* 1 if step m is recorded, 0 if not, -1 on failure. */
-static int step_applied(struct pg_store *ps, const struct migration *m, struct err *err)
+static int step_applied(struct pgst_store *ps, const struct migration *m, struct err *err)
 {
     char v[PG_INT_LEN];
-    const char *vals[1] = { pg_int_param(m->version, v) };
-    PGresult *r = pg_exec(ps, SQL_MIGRATION_APPLIED, 1, vals, err);
+    const char *vals[1] = { pgst_int_param(m->version, v) };
+    PGresult *r = pgst_exec(ps, SQL_MIGRATION_APPLIED, 1, vals, err);
     int applied;
 
     if (!r)
@@ -64,51 +64,51 @@ static int step_applied(struct pg_store *ps, const struct migration *m, struct e
 }
 
 /* The step's DDL (several statements, constant text) and its bookkeeping row. */
-static int step_run(struct pg_store *ps, const struct migration *m, struct err *err)
+static int step_run(struct pgst_store *ps, const struct migration *m, struct err *err)
 {
     char v[PG_INT_LEN], now[TS_STR_LEN];
-    const char *vals[3] = { pg_int_param(m->version, v), m->name, NULL };
+    const char *vals[3] = { pgst_int_param(m->version, v), m->name, NULL };
     PGresult *r = PQexec(ps->conn, m->sql);
 
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-        return pg_fail(ps, r, m->name, err);
+        return pgst_fail(ps, r, m->name, err);
     PQclear(r);
-    vals[2] = pg_ts_param(ts_now(), now);
-    return pg_exec_void(ps, SQL_MIGRATION_RECORD, 3, vals, err);
+    vals[2] = pgst_ts_param(ts_now(), now);
+    return pgst_exec_void(ps, SQL_MIGRATION_RECORD, 3, vals, err);
 }
 
 /* Apply step m in its own transaction under the migration lock, unless another process
  * applied it meanwhile. Sets *applied to 1 when this call applied it. */
-static int step_apply(struct pg_store *ps, const struct migration *m, int *applied,
+static int step_apply(struct pgst_store *ps, const struct migration *m, int *applied,
                       struct err *err)
 {
     int done;
 
     *applied = 0;
-    if (pg_tx_begin(&ps->base, err) < 0)
+    if (pgst_tx_begin(&ps->base, err) < 0)
         return -1;
-    if (pg_exec_void(ps, SQL_MIGRATE_LOCK, 0, NULL, err) < 0 ||
-        pg_exec_void(ps, SQL_MIGRATIONS_CREATE, 0, NULL, err) < 0)
+    if (pgst_exec_void(ps, SQL_MIGRATE_LOCK, 0, NULL, err) < 0 ||
+        pgst_exec_void(ps, SQL_MIGRATIONS_CREATE, 0, NULL, err) < 0)
         goto fail;
     done = step_applied(ps, m, err);
     if (done < 0)
         goto fail;
     if (!done && step_run(ps, m, err) < 0)
         goto fail;
-    if (pg_tx_commit(&ps->base, err) < 0)
+    if (pgst_tx_commit(&ps->base, err) < 0)
         return -1;
     *applied = !done;
     if (*applied)
         log_write(LOG_INFO, "postgres: applied migration %d '%s'", m->version, m->name);
     return 0;
 fail:
-    pg_tx_rollback(&ps->base);
+    pgst_tx_rollback(&ps->base);
     return -1;
 }
 
-int pg_migrate(store *st, struct migrate_result *res, struct err *err)
+int pgst_migrate(store *st, struct migrate_result *res, struct err *err)
 {
-    struct pg_store *ps = pg_downcast(st);
+    struct pgst_store *ps = pgst_downcast(st);
     size_t i;
     int applied;
 
@@ -129,8 +129,8 @@ int pg_migrate(store *st, struct migrate_result *res, struct err *err)
     return read_version(ps, &res->to_version, err);
 }
 
-int pg_schema_version(store *st, int *current, int *latest, struct err *err)
+int pgst_schema_version(store *st, int *current, int *latest, struct err *err)
 {
     *latest = latest_version();
-    return read_version(pg_downcast(st), current, err);
+    return read_version(pgst_downcast(st), current, err);
 }

@@ -1,7 +1,7 @@
 /* postgres_snapshots.c - PostgreSQL backend: subject snapshots (spec/backup-snapshots.md §5),
  * the set-based subject copy behind capture and restore (one statement), cleanup candidates
  * and purge (§7), and the maintenance lock (a session-level advisory lock, §7.4). */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -126,7 +126,7 @@ static const char SQL_PURGE[] =
     " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m), (SELECT count(*) FROM r)";
 
 /* The maintenance pass's session lock: one bigint key ("EngramMt" in ASCII). Single-key
- * advisory locks live apart from the two-key ones pg_subject_lock takes. */
+ * advisory locks live apart from the two-key ones pgst_subject_lock takes. */
 static const char SQL_MAINT_TRYLOCK[] = "SELECT pg_try_advisory_lock(5003049977013685620)";
 static const char SQL_MAINT_UNLOCK[] = "SELECT pg_advisory_unlock(5003049977013685620)";
 
@@ -143,17 +143,17 @@ static int read_snapshot(struct arena *a, const PGresult *r, int row, void *out)
     struct snapshot *snap = out;
 
     snprintf(snap->id, sizeof(snap->id), "%s", PQgetvalue(r, row, 0));
-    snap->tenant_id = pg_col_str(a, r, row, 1);
-    snap->name = pg_col_str(a, r, row, 2);
-    snap->version = pg_col_int(r, row, 3);
-    snap->source_subject_id = pg_col_str(a, r, row, 4);
-    snap->episode_count = pg_col_int(r, row, 5);
-    snap->memory_count = pg_col_int(r, row, 6);
-    snap->metadata = pg_col_json(a, r, row, 7);
-    return pg_col_ts(r, row, 8, &snap->created_at);
+    snap->tenant_id = pgst_col_str(a, r, row, 1);
+    snap->name = pgst_col_str(a, r, row, 2);
+    snap->version = pgst_col_int(r, row, 3);
+    snap->source_subject_id = pgst_col_str(a, r, row, 4);
+    snap->episode_count = pgst_col_int(r, row, 5);
+    snap->memory_count = pgst_col_int(r, row, 6);
+    snap->metadata = pgst_col_json(a, r, row, 7);
+    return pgst_col_ts(r, row, 8, &snap->created_at);
 }
 
-int pg_snapshot_insert(store *st, const struct snapshot *snap, struct err *err)
+int pgst_snapshot_insert(store *st, const struct snapshot *snap, struct err *err)
 {
     char ver[PG_INT_LEN], ne[PG_INT_LEN], nm[PG_INT_LEN], at[TS_STR_LEN];
     int64_t created = snap->created_at == TS_NULL ? ts_now() : snap->created_at;
@@ -161,19 +161,19 @@ int pg_snapshot_insert(store *st, const struct snapshot *snap, struct err *err)
     PGresult *r;
     int inserted;
 
-    if (!pg_id_ok(snap->id) || !snap->name || !snap->source_subject_id ||
+    if (!pgst_id_ok(snap->id) || !snap->name || !snap->source_subject_id ||
         !version_ok(snap->version))
         return err_set(err, ERR_INVALID, "Invalid snapshot name or version");
     vals[0] = snap->id;
-    vals[1] = pg_tenant_value(snap->tenant_id);
+    vals[1] = pgst_tenant_value(snap->tenant_id);
     vals[2] = snap->name;
-    vals[3] = pg_int_param(snap->version, ver);
+    vals[3] = pgst_int_param(snap->version, ver);
     vals[4] = snap->source_subject_id;
-    vals[5] = pg_int_param(snap->episode_count, ne);
-    vals[6] = pg_int_param(snap->memory_count, nm);
-    vals[7] = pg_json_param(snap->metadata, "{}");
-    vals[8] = pg_ts_param(created, at);
-    r = pg_exec(pg_downcast(st), SQL_SNAP_INSERT, 9, vals, err);
+    vals[5] = pgst_int_param(snap->episode_count, ne);
+    vals[6] = pgst_int_param(snap->memory_count, nm);
+    vals[7] = pgst_json_param(snap->metadata, "{}");
+    vals[8] = pgst_ts_param(created, at);
+    r = pgst_exec(pgst_downcast(st), SQL_SNAP_INSERT, 9, vals, err);
     if (!r)
         return -1;
     inserted = PQntuples(r) > 0;
@@ -185,10 +185,10 @@ int pg_snapshot_insert(store *st, const struct snapshot *snap, struct err *err)
 }
 
 /* Run sql and return its first row, or *out NULL when there is none. */
-static int one_snapshot(struct pg_store *ps, struct arena *a, const char *sql, int nparams,
+static int one_snapshot(struct pgst_store *ps, struct arena *a, const char *sql, int nparams,
                         const char *const *vals, struct snapshot **out, struct err *err)
 {
-    PGresult *r = pg_exec(ps, sql, nparams, vals, err);
+    PGresult *r = pgst_exec(ps, sql, nparams, vals, err);
     void *rows = NULL;
     size_t n = 0;
     int ret;
@@ -196,42 +196,42 @@ static int one_snapshot(struct pg_store *ps, struct arena *a, const char *sql, i
     *out = NULL;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_snapshot, &rows, &n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_snapshot, &rows, &n, err);
     PQclear(r);
     if (ret == 0 && n > 0)
         *out = rows;
     return ret;
 }
 
-int pg_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
+int pgst_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
                     struct err *err)
 {
     const char *vals[1] = { id };
 
     *out = NULL;
-    if (!pg_id_ok(id))
+    if (!pgst_id_ok(id))
         return 0;
-    return one_snapshot(pg_downcast(st), a, SQL_SNAP_GET, 1, vals, out, err);
+    return one_snapshot(pgst_downcast(st), a, SQL_SNAP_GET, 1, vals, out, err);
 }
 
-int pg_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
+int pgst_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                      struct snapshot **out, struct err *err)
 {
     char ver[PG_INT_LEN];
-    const char *vals[2] = { name, pg_int_param(version, ver) };
+    const char *vals[2] = { name, pgst_int_param(version, ver) };
 
     *out = NULL;
     if (!name || (version != 0 && !version_ok(version)))
         return 0;
     if (version == 0)
-        return one_snapshot(pg_downcast(st), a, SQL_SNAP_FIND_LATEST, 1, vals, out, err);
-    return one_snapshot(pg_downcast(st), a, SQL_SNAP_FIND, 2, vals, out, err);
+        return one_snapshot(pgst_downcast(st), a, SQL_SNAP_FIND_LATEST, 1, vals, out, err);
+    return one_snapshot(pgst_downcast(st), a, SQL_SNAP_FIND, 2, vals, out, err);
 }
 
-int pg_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
+int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                      struct err *err)
 {
-    PGresult *r = pg_exec(pg_downcast(st), SQL_SNAP_LIST, 0, NULL, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_SNAP_LIST, 0, NULL, err);
     void *rows = NULL;
     int ret;
 
@@ -239,7 +239,7 @@ int pg_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_snapshot, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_snapshot, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
@@ -247,7 +247,7 @@ int pg_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *
 
 /* ---- the copy ---- */
 
-int pg_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int pgst_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
                     struct err *err)
 {
     char shift[48], clamp[TS_STR_LEN], prefix[9];
@@ -255,44 +255,44 @@ int pg_subject_copy(store *st, const struct subject_copy *spec, struct copy_coun
     PGresult *r;
 
     memset(out, 0, sizeof(*out));
-    if (spec->mark_snapshot_id && !pg_id_ok(spec->mark_snapshot_id))
+    if (spec->mark_snapshot_id && !pgst_id_ok(spec->mark_snapshot_id))
         return err_set(err, ERR_INVALID, "snapshot id '%s' is not a lower-case UUID",
                        spec->mark_snapshot_id);
     /* Interval input keeps whole microseconds in an int64: exact, unlike a float factor. */
     snprintf(shift, sizeof(shift), "%" PRId64 " microseconds", spec->shift_us);
     vals[0] = spec->src_subject;
     vals[1] = spec->src_all_tenants ? "true" : "false";
-    vals[2] = pg_tenant_key(spec->src_tenant);
+    vals[2] = pgst_tenant_key(spec->src_tenant);
     vals[3] = spec->dst_subject;
-    vals[4] = pg_tenant_value(spec->dst_tenant);
+    vals[4] = pgst_tenant_value(spec->dst_tenant);
     vals[5] = shift;
-    vals[6] = pg_ts_param(spec->clamp_at, clamp);
+    vals[6] = pgst_ts_param(spec->clamp_at, clamp);
     vals[7] = spec->mark_snapshot_id;
     vals[8] = spec->mark_original_id ? "true" : "false";
     vals[9] = spec->keep_res_tenant ? "true" : "false";
     snprintf(prefix, sizeof(prefix), "%08" PRIx32, uuid_batch_prefix());
     vals[10] = prefix;
-    r = pg_exec(pg_downcast(st), SQL_COPY, 11, vals, err);
+    r = pgst_exec(pgst_downcast(st), SQL_COPY, 11, vals, err);
     if (!r)
         return -1;
-    out->episodes = pg_col_int(r, 0, 0);
-    out->memories = pg_col_int(r, 0, 1);
-    out->resolutions = pg_col_int(r, 0, 2);
+    out->episodes = pgst_col_int(r, 0, 0);
+    out->memories = pgst_col_int(r, 0, 1);
+    out->resolutions = pgst_col_int(r, 0, 2);
     PQclear(r);
     return 0;
 }
 
-int pg_subject_newest_episode(store *st, const char *subject, int all_tenants,
+int pgst_subject_newest_episode(store *st, const char *subject, int all_tenants,
                               const char *tenant, int64_t *newest, struct err *err)
 {
-    const char *vals[3] = { subject, all_tenants ? "true" : "false", pg_tenant_key(tenant) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_NEWEST, 3, vals, err);
+    const char *vals[3] = { subject, all_tenants ? "true" : "false", pgst_tenant_key(tenant) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_NEWEST, 3, vals, err);
     int ret = 0;
 
     *newest = TS_NULL;
     if (!r)
         return -1;
-    if (PQntuples(r) > 0 && pg_col_ts(r, 0, 0, newest) < 0)
+    if (PQntuples(r) > 0 && pgst_col_ts(r, 0, 0, newest) < 0)
         ret = err_set(err, ERR_INTERNAL, "database error");
     PQclear(r);
     return ret;
@@ -304,22 +304,22 @@ static int read_subject_ref(struct arena *a, const PGresult *r, int row, void *o
 {
     struct subject_ref *ref = out;
 
-    ref->tenant_id = pg_col_str(a, r, row, 0);
-    ref->subject_id = pg_col_str(a, r, row, 1);
+    ref->tenant_id = pgst_col_str(a, r, row, 0);
+    ref->subject_id = pgst_col_str(a, r, row, 1);
     return 0;
 }
 
-int pg_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
+int pgst_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
                           const char *tenant, int64_t cutoff, size_t limit,
                           struct subject_ref **out, size_t *n, struct err *err)
 {
     char at[TS_STR_LEN], lim[PG_INT_LEN];
     const char *vals[6] = {
         prefix, reserved_has_prefix(prefix, RESERVED_BOOTSTRAP) ? "true" : "false",
-        all_tenants ? "true" : "false", pg_tenant_key(tenant), pg_ts_param(cutoff, at),
-        pg_size_param(limit, lim),
+        all_tenants ? "true" : "false", pgst_tenant_key(tenant), pgst_ts_param(cutoff, at),
+        pgst_size_param(limit, lim),
     };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_CANDIDATES, 6, vals, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_CANDIDATES, 6, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -327,24 +327,24 @@ int pg_cleanup_candidates(store *st, struct arena *a, const char *prefix, int al
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_subject_ref, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_subject_ref, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
 }
 
-int pg_subject_purge(store *st, const char *tenant, const char *subject,
+int pgst_subject_purge(store *st, const char *tenant, const char *subject,
                      struct copy_counts *out, struct err *err)
 {
-    const char *vals[2] = { pg_tenant_key(tenant), subject };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_PURGE, 2, vals, err);
+    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_PURGE, 2, vals, err);
 
     memset(out, 0, sizeof(*out));
     if (!r)
         return -1;
-    out->episodes = pg_col_int(r, 0, 0);
-    out->memories = pg_col_int(r, 0, 1);
-    out->resolutions = pg_col_int(r, 0, 2);
+    out->episodes = pgst_col_int(r, 0, 0);
+    out->memories = pgst_col_int(r, 0, 1);
+    out->resolutions = pgst_col_int(r, 0, 2);
     PQclear(r);
     return 0;
 }
@@ -353,9 +353,9 @@ int pg_subject_purge(store *st, const char *tenant, const char *subject,
 
 /* Session-level: held by this connection across transactions until maintenance_unlock (or
  * until the connection ends, which releases it). */
-int pg_maintenance_trylock(store *st, int *acquired, struct err *err)
+int pgst_maintenance_trylock(store *st, int *acquired, struct err *err)
 {
-    PGresult *r = pg_exec(pg_downcast(st), SQL_MAINT_TRYLOCK, 0, NULL, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_MAINT_TRYLOCK, 0, NULL, err);
 
     *acquired = 0;
     if (!r)
@@ -365,7 +365,7 @@ int pg_maintenance_trylock(store *st, int *acquired, struct err *err)
     return 0;
 }
 
-int pg_maintenance_unlock(store *st, struct err *err)
+int pgst_maintenance_unlock(store *st, struct err *err)
 {
-    return pg_exec_void(pg_downcast(st), SQL_MAINT_UNLOCK, 0, NULL, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_MAINT_UNLOCK, 0, NULL, err);
 }

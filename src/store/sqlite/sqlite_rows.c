@@ -1,6 +1,6 @@
 /* sqlite_rows.c - SQLite backend: binding values and whole rows (episodes, memories), reading
  * columns, and reading whole rows into the caller's arena. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* postgres_jobs.c - PostgreSQL backend: compile jobs (the compile_jobs table): insert, read, the
  * workers' lease-based claim (FOR UPDATE SKIP LOCKED, so many processes share one queue),
  * renew and finish, retention purge, and the readiness count. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +25,8 @@ static const char SQL_JOB_GET[] =
  * job without a lease (never written by Engram) counts as expired, so nothing stays running
  * forever. */
 static const char SQL_JOB_CLAIM[] =
-    "UPDATE compile_jobs SET status = 'running', started_at = COALESCE(started_at, $1),"
+    "UPDATE compile_jobs SET status = 'running',"
+    " started_at = COALESCE(started_at, GREATEST(created_at, $1)),"
     " lease_expires_at = $2 WHERE id = (SELECT id FROM compile_jobs"
     " WHERE status = 'pending' OR (status = 'running'"
     " AND (lease_expires_at IS NULL OR lease_expires_at < $1))"
@@ -38,13 +39,13 @@ static const char SQL_JOB_FINISH[] =
 static const char SQL_JOB_PURGE[] =
     "DELETE FROM compile_jobs WHERE status IN ('completed', 'failed') AND created_at < $1";
 
-int pg_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
+int pgst_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                struct err *err)
 {
     char before[TS_STR_LEN];
-    const char *vals[1] = { pg_ts_param(started_before, before) };
+    const char *vals[1] = { pgst_ts_param(started_before, before) };
 
-    return pg_exec_int64(pg_downcast(st), SQL_JOBS_STUCK, 1, vals, n, err);
+    return pgst_exec_int64(pgst_downcast(st), SQL_JOBS_STUCK, 1, vals, n, err);
 }
 
 static int read_job(struct arena *a, const PGresult *r, int row, void *out)
@@ -52,25 +53,25 @@ static int read_job(struct arena *a, const PGresult *r, int row, void *out)
     struct compile_job *job = out;
 
     snprintf(job->id, sizeof(job->id), "%s", PQgetvalue(r, row, 0));
-    job->subject_id = pg_col_str(a, r, row, 1);
-    job->tenant_id = pg_col_str(a, r, row, 2);
-    job->status = pg_col_str(a, r, row, 3);
-    job->memories_created = pg_col_int(r, row, 4);
-    job->error = pg_col_str(a, r, row, 5);
+    job->subject_id = pgst_col_str(a, r, row, 1);
+    job->tenant_id = pgst_col_str(a, r, row, 2);
+    job->status = pgst_col_str(a, r, row, 3);
+    job->memories_created = pgst_col_int(r, row, 4);
+    job->error = pgst_col_str(a, r, row, 5);
     job->force = PQgetvalue(r, row, 6)[0] == 't';
-    if (pg_col_ts(r, row, 7, &job->created_at) < 0 ||
-        pg_col_ts(r, row, 8, &job->started_at) < 0 ||
-        pg_col_ts(r, row, 9, &job->completed_at) < 0 ||
-        pg_col_ts(r, row, 10, &job->lease_expires_at) < 0)
+    if (pgst_col_ts(r, row, 7, &job->created_at) < 0 ||
+        pgst_col_ts(r, row, 8, &job->started_at) < 0 ||
+        pgst_col_ts(r, row, 9, &job->completed_at) < 0 ||
+        pgst_col_ts(r, row, 10, &job->lease_expires_at) < 0)
         return -1;
     return 0;
 }
 
 /* Run sql and read its one row, if any, into *out. */
-static int one_job(struct pg_store *ps, struct arena *a, const char *sql, int nparams,
+static int one_job(struct pgst_store *ps, struct arena *a, const char *sql, int nparams,
                    const char *const *vals, struct compile_job **out, struct err *err)
 {
-    PGresult *r = pg_exec(ps, sql, nparams, vals, err);
+    PGresult *r = pgst_exec(ps, sql, nparams, vals, err);
     void *rows = NULL;
     size_t n = 0;
     int ret;
@@ -78,25 +79,25 @@ static int one_job(struct pg_store *ps, struct arena *a, const char *sql, int np
     *out = NULL;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_job, &rows, &n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_job, &rows, &n, err);
     PQclear(r);
     if (ret == 0 && n > 0)
         *out = rows;
     return ret;
 }
 
-int pg_job_insert(store *st, const struct compile_job *job, struct err *err)
+int pgst_job_insert(store *st, const struct compile_job *job, struct err *err)
 {
     char made[PG_INT_LEN], created[TS_STR_LEN], started[TS_STR_LEN], completed[TS_STR_LEN],
         lease[TS_STR_LEN];
     const char *vals[11] = {
-        job->id, job->subject_id, pg_tenant_value(job->tenant_id),
-        job->status ? job->status : "pending", pg_int_param(job->memories_created, made),
-        job->error, job->force ? "true" : "false", pg_ts_param(job->created_at, created),
-        pg_ts_param(job->started_at, started), pg_ts_param(job->completed_at, completed),
-        pg_ts_param(job->lease_expires_at, lease),
+        job->id, job->subject_id, pgst_tenant_value(job->tenant_id),
+        job->status ? job->status : "pending", pgst_int_param(job->memories_created, made),
+        job->error, job->force ? "true" : "false", pgst_ts_param(job->created_at, created),
+        pgst_ts_param(job->started_at, started), pgst_ts_param(job->completed_at, completed),
+        pgst_ts_param(job->lease_expires_at, lease),
     };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_JOB_INSERT, 11, vals, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_JOB_INSERT, 11, vals, err);
     int inserted;
 
     if (!r)
@@ -108,46 +109,46 @@ int pg_job_insert(store *st, const struct compile_job *job, struct err *err)
     return 0;
 }
 
-int pg_job_get(store *st, struct arena *a, const char *tenant, const char *id,
+int pgst_job_get(store *st, struct arena *a, const char *tenant, const char *id,
                struct compile_job **out, struct err *err)
 {
-    const char *vals[2] = { id, pg_tenant_key(tenant) };
+    const char *vals[2] = { id, pgst_tenant_key(tenant) };
 
-    return one_job(pg_downcast(st), a, SQL_JOB_GET, 2, vals, out, err);
+    return one_job(pgst_downcast(st), a, SQL_JOB_GET, 2, vals, out, err);
 }
 
-int pg_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+int pgst_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                  struct compile_job **out, struct err *err)
 {
     char when[TS_STR_LEN], until[TS_STR_LEN];
-    const char *vals[2] = { pg_ts_param(now, when), pg_ts_param(lease_until, until) };
+    const char *vals[2] = { pgst_ts_param(now, when), pgst_ts_param(lease_until, until) };
 
-    return one_job(pg_downcast(st), a, SQL_JOB_CLAIM, 2, vals, out, err);
+    return one_job(pgst_downcast(st), a, SQL_JOB_CLAIM, 2, vals, out, err);
 }
 
-int pg_job_renew(store *st, const char *id, int64_t lease_until, struct err *err)
+int pgst_job_renew(store *st, const char *id, int64_t lease_until, struct err *err)
 {
     char until[TS_STR_LEN];
-    const char *vals[2] = { id, pg_ts_param(lease_until, until) };
+    const char *vals[2] = { id, pgst_ts_param(lease_until, until) };
 
-    return pg_exec_void(pg_downcast(st), SQL_JOB_RENEW, 2, vals, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_JOB_RENEW, 2, vals, err);
 }
 
-int pg_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
+int pgst_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
                   const char *error, int64_t completed_at, struct err *err)
 {
     char made[PG_INT_LEN], completed[TS_STR_LEN];
-    const char *vals[5] = { id, status, pg_int_param(memories_created, made), error,
-                            pg_ts_param(completed_at, completed) };
+    const char *vals[5] = { id, status, pgst_int_param(memories_created, made), error,
+                            pgst_ts_param(completed_at, completed) };
 
-    return pg_exec_void(pg_downcast(st), SQL_JOB_FINISH, 5, vals, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_JOB_FINISH, 5, vals, err);
 }
 
-int pg_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err)
+int pgst_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err)
 {
     char before[TS_STR_LEN];
-    const char *vals[1] = { pg_ts_param(created_before, before) };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_JOB_PURGE, 1, vals, err);
+    const char *vals[1] = { pgst_ts_param(created_before, before) };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_JOB_PURGE, 1, vals, err);
 
     *deleted = 0;
     if (!r)

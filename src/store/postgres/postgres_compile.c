@@ -1,7 +1,7 @@
 /* postgres_compile.c - PostgreSQL backend: the episode side of the memory loop (uncompiled
  * episodes, marking them compiled, the newest episodes, episodes by id), a forced recompile's
  * reset, and a subject's resolutions. */
-#include "store/postgres-internal.h"
+#include "store/postgres/postgres-internal.h"
 
 #include <string.h>
 
@@ -52,14 +52,14 @@ static const char SQL_RESOLUTIONS[] =
 static const char SQL_SUBJECT_LOCK[] =
     "SELECT pg_advisory_xact_lock(1701013614, hashtext($1 || chr(31) || $2))";
 
-int pg_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+int pgst_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
 {
-    const char *vals[2] = { pg_tenant_key(tenant), subject };
+    const char *vals[2] = { pgst_tenant_key(tenant), subject };
 
-    return pg_exec_void(pg_downcast(st), SQL_SUBJECT_LOCK, 2, vals, err);
+    return pgst_exec_void(pgst_downcast(st), SQL_SUBJECT_LOCK, 2, vals, err);
 }
 
-int pg_id_ok(const char *id)
+int pgst_id_ok(const char *id)
 {
     const char *p;
 
@@ -77,8 +77,8 @@ static int list_subject_episodes(store *st, struct arena *a, const char *sql,
                                  struct episode **out, size_t *n, struct err *err)
 {
     char lim[PG_INT_LEN];
-    const char *vals[3] = { pg_tenant_key(tenant), subject, pg_size_param(limit, lim) };
-    PGresult *r = pg_exec(pg_downcast(st), sql, 3, vals, err);
+    const char *vals[3] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim) };
+    PGresult *r = pgst_exec(pgst_downcast(st), sql, 3, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -86,13 +86,13 @@ static int list_subject_episodes(store *st, struct arena *a, const char *sql,
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), pg_read_episode, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
 }
 
-int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+int pgst_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
                                const char *subject, size_t limit, struct episode **out,
                                size_t *n, struct err *err)
 {
@@ -100,13 +100,13 @@ int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
                                  err);
 }
 
-int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
                            size_t limit, struct episode **out, size_t *n, struct err *err)
 {
     return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
 }
 
-/* The usable ids (pg_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting),
+/* The usable ids (pgst_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting),
  * for one `= ANY($n::uuid[])` parameter; returns how many went in. */
 static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
 {
@@ -114,7 +114,7 @@ static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
 
     buf_putc(b, '{');
     for (i = 0; i < n; i++) {
-        if (!pg_id_ok(ids[i]))
+        if (!pgst_id_ok(ids[i]))
             continue;
         buf_printf(b, "%s%s", used ? "," : "", ids[i]);
         used++;
@@ -123,7 +123,7 @@ static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
     return used;
 }
 
-int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
+int pgst_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
                              int64_t at, struct err *err)
 {
     struct buf list = BUF_INIT;
@@ -131,9 +131,9 @@ int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     int ret = 0;
 
     if (ids_array(&list, ids, n) > 0) {
-        const char *vals[3] = { pg_ts_param(at, when), pg_tenant_key(tenant), list.data };
+        const char *vals[3] = { pgst_ts_param(at, when), pgst_tenant_key(tenant), list.data };
 
-        ret = pg_exec_void(pg_downcast(st), SQL_EP_MARK, 3, vals, err);
+        ret = pgst_exec_void(pgst_downcast(st), SQL_EP_MARK, 3, vals, err);
     }
     buf_release(&list);
     return ret;
@@ -145,14 +145,14 @@ static size_t keep_tenant(struct episode *eps, size_t n, const char *want)
     size_t i, kept = 0;
 
     for (i = 0; i < n; i++) {
-        if (strcmp(pg_tenant_key(eps[i].tenant_id), want) == 0)
+        if (strcmp(pgst_tenant_key(eps[i].tenant_id), want) == 0)
             eps[kept++] = eps[i];
     }
     return kept;
 }
 
-int pg_rows_by_ids(struct pg_store *ps, struct arena *a, const char *sql, const char *tenant_key,
-                   const char *const *ids, size_t nids, size_t size, pg_row_reader *read,
+int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql, const char *tenant_key,
+                   const char *const *ids, size_t nids, size_t size, pgst_row_reader *read,
                    void **out, size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
@@ -167,37 +167,37 @@ int pg_rows_by_ids(struct pg_store *ps, struct arena *a, const char *sql, const 
         goto cleanup;
     }
     vals[tenant_key ? 1 : 0] = list.data;
-    r = pg_exec(ps, sql, tenant_key ? 2 : 1, vals, err);
-    ret = r ? pg_collect_rows(a, r, size, read, out, n, err) : -1;
+    r = pgst_exec(ps, sql, tenant_key ? 2 : 1, vals, err);
+    ret = r ? pgst_collect_rows(a, r, size, read, out, n, err) : -1;
 cleanup:
     PQclear(r);
     buf_release(&list);
     return ret;
 }
 
-int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+int pgst_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err)
 {
     void *rows;
-    int ret = pg_rows_by_ids(pg_downcast(st), a, SQL_EP_BY_IDS, NULL, ids, nids, sizeof(**out),
-                             pg_read_episode, &rows, n, err);
+    int ret = pgst_rows_by_ids(pgst_downcast(st), a, SQL_EP_BY_IDS, NULL, ids, nids, sizeof(**out),
+                             pgst_read_episode, &rows, n, err);
 
     *out = rows;
     if (ret == 0)
-        *n = keep_tenant(*out, *n, pg_tenant_key(tenant));
+        *n = keep_tenant(*out, *n, pgst_tenant_key(tenant));
     return ret;
 }
 
-int pg_compile_reset(store *st, const char *tenant, const char *subject,
+int pgst_compile_reset(store *st, const char *tenant, const char *subject,
                      int64_t *memories_deleted, struct err *err)
 {
-    const char *vals[2] = { pg_tenant_key(tenant), subject };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_RESET, 2, vals, err);
+    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_RESET, 2, vals, err);
 
     *memories_deleted = 0;
     if (!r)
         return -1;
-    *memories_deleted = pg_col_int(r, 0, 0);
+    *memories_deleted = pgst_col_int(r, 0, 0);
     PQclear(r);
     return 0;
 }
@@ -206,17 +206,17 @@ static int read_resolution(struct arena *a, const PGresult *r, int row, void *ou
 {
     struct resolution *res = out;
 
-    res->session_id = pg_col_str(a, r, row, 0);
-    res->status = pg_col_str(a, r, row, 1);
-    res->resolution_summary = pg_col_str(a, r, row, 2);
-    return pg_col_ts(r, row, 3, &res->updated_at);
+    res->session_id = pgst_col_str(a, r, row, 0);
+    res->status = pgst_col_str(a, r, row, 1);
+    res->resolution_summary = pgst_col_str(a, r, row, 2);
+    return pgst_col_ts(r, row, 3, &res->updated_at);
 }
 
-int pg_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
                        struct resolution **out, size_t *n, struct err *err)
 {
-    const char *vals[2] = { pg_tenant_key(tenant), subject };
-    PGresult *r = pg_exec(pg_downcast(st), SQL_RESOLUTIONS, 2, vals, err);
+    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_RESOLUTIONS, 2, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -224,7 +224,7 @@ int pg_resolution_list(store *st, struct arena *a, const char *tenant, const cha
     *n = 0;
     if (!r)
         return -1;
-    ret = pg_collect_rows(a, r, sizeof(**out), read_resolution, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(**out), read_resolution, &rows, n, err);
     PQclear(r);
     *out = rows;
     return ret;
@@ -251,35 +251,35 @@ static void text_array(struct buf *b, const char *const *items, size_t n)
     buf_putc(b, '}');
 }
 
-/* Rows of the result r into *out / *n as pg_collect_rows reads them; r is cleared. */
-static int take_rows(struct arena *a, PGresult *r, size_t size, pg_row_reader *read,
+/* Rows of the result r into *out / *n as pgst_collect_rows reads them; r is cleared. */
+static int take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
                      void **out, size_t *n, struct err *err)
 {
-    int ret = pg_collect_rows(a, r, size, read, out, n, err);
+    int ret = pgst_collect_rows(a, r, size, read, out, n, err);
 
     PQclear(r);
     return ret;
 }
 
-int pg_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
                     struct context_reads *r, struct err *err)
 {
     const char *mvals[CONTEXT_READ_KINDS][PG_MEMORY_ACTIVE_NPARAMS];
     char mlim[CONTEXT_READ_KINDS][PG_INT_LEN], elim[PG_INT_LEN];
-    const char *evals[3] = { pg_tenant_key(tenant), subject, pg_size_param(r->episodes, elim) };
-    const char *rvals[2] = { pg_tenant_key(tenant), subject };
-    const char *svals[5] = { pg_tenant_key(tenant), subject, NULL, NULL, NULL };
+    const char *evals[3] = { pgst_tenant_key(tenant), subject, pgst_size_param(r->episodes, elim) };
+    const char *rvals[2] = { pgst_tenant_key(tenant), subject };
+    const char *svals[5] = { pgst_tenant_key(tenant), subject, NULL, NULL, NULL };
     struct buf kinds = BUF_INIT, limits = BUF_INIT, extra = BUF_INIT;
-    struct pg_query q[CONTEXT_READ_KINDS + 3];
+    struct pgst_query q[CONTEXT_READ_KINDS + 3];
     PGresult *res[CONTEXT_READ_KINDS + 3];
     size_t k, n = 0, i;
     void *rows;
     int ret = 0;
 
     for (k = 0; k < r->nkinds; k++) {
-        pg_memory_active_params(tenant, subject, r->kinds[k], 0, r->limits[k], mlim[k],
+        pgst_memory_active_params(tenant, subject, r->kinds[k], 0, r->limits[k], mlim[k],
                                 mvals[k]);
-        q[n].sql = pg_memory_active_sql(r->kinds[k], MEMORY_NEWEST_FIRST);
+        q[n].sql = pgst_memory_active_sql(r->kinds[k], MEMORY_NEWEST_FIRST);
         q[n].nparams = PG_MEMORY_ACTIVE_NPARAMS;
         q[n++].vals = mvals[k];
     }
@@ -301,7 +301,7 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
     q[n].sql = SQL_CTX_SOURCES;
     q[n].nparams = 5;
     q[n++].vals = svals;
-    ret = pg_exec_many(pg_downcast(st), n, q, res, err);
+    ret = pgst_exec_many(pgst_downcast(st), n, q, res, err);
     buf_release(&kinds);
     buf_release(&limits);
     buf_release(&extra);
@@ -312,11 +312,11 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
         if (ret < 0) {
             PQclear(res[i]);
         } else if (i < r->nkinds) {
-            ret = take_rows(a, res[i], sizeof(struct memory), pg_read_memory, &rows,
+            ret = take_rows(a, res[i], sizeof(struct memory), pgst_read_memory, &rows,
                             &r->nmemories[i], err);
             r->memories[i] = rows;
         } else if (i == r->nkinds) {
-            ret = take_rows(a, res[i], sizeof(struct episode), pg_read_episode, &rows,
+            ret = take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
                             &r->nrecent, err);
             r->recent = rows;
         } else if (i == r->nkinds + 1) {
@@ -324,11 +324,11 @@ int pg_context_read(store *st, struct arena *a, const char *tenant, const char *
                             &r->nresolutions, err);
             r->resolutions = rows;
         } else {
-            ret = take_rows(a, res[i], sizeof(struct episode), pg_read_episode, &rows,
+            ret = take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
                             &r->nsources, err);
             r->sources = rows;
             if (ret == 0) {
-                r->nsources = keep_tenant(r->sources, r->nsources, pg_tenant_key(tenant));
+                r->nsources = keep_tenant(r->sources, r->nsources, pgst_tenant_key(tenant));
                 r->have_sources = 1;
             }
         }

@@ -2,7 +2,7 @@
  * (spec/backup-snapshots.md §4), written to a private `<path>.tmp-<random>` file and linked
  * into place, so two backups never share a temporary file and an existing file is never
  * replaced. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * readers and row readers.
  *
  * One file per area (postgres_episodes.c, postgres_jobs.c, ...). An area keeps its SQL beside
- * its code as `static const char SQL_X[] = "...";` and runs it with pg_exec(), which prepares
+ * its code as `static const char SQL_X[] = "...";` and runs it with pgst_exec(), which prepares
  * it on first use under a generated name ("s0", "s1", ...) keyed by the address of the text:
  * adding a statement never touches a shared list. Its ops are declared here and listed in the
  * table in postgres.c.
@@ -11,7 +11,7 @@
  * Values travel as text parameters, never spliced into SQL: timestamps as
  * `YYYY-MM-DDTHH:MM:SS.ffffffZ` and back in the session's UTC ISO form, JSON as jsonb text
  * (compacted on the way out), bytea in hex. Tenants: '' stands for "no tenant" in filters
- * (`COALESCE(tenant_id, '') = $n`, pg_tenant_key) and is written as NULL (pg_tenant_value),
+ * (`COALESCE(tenant_id, '') = $n`, pgst_tenant_key) and is written as NULL (pgst_tenant_value),
  * so the two spellings never split one space in two.
  */
 #ifndef ENGRAM_STORE_POSTGRES_INTERNAL_H
@@ -23,7 +23,7 @@
 #include "util/buf.h"
 #include "util/ts.h"
 
-/* Column lists in the order pg_read_episode() and pg_read_memory() expect. */
+/* Column lists in the order pgst_read_episode() and pgst_read_memory() expect. */
 #define PG_EPISODE_COLS                                                                   \
     "id, subject_id, tenant_id, session_id, source, type, payload, metadata, provenance, " \
     "idempotency_key, created_at, last_compiled_at"
@@ -32,7 +32,7 @@
     "array_to_json(source_episode_ids), metadata, status, embedding, sensitivity_labels, "  \
     "created_at, updated_at"
 
-/* The insert of one memory, $1..$16 as pg_memory_params() fills them. source_episode_ids is
+/* The insert of one memory, $1..$16 as pgst_memory_params() fills them. source_episode_ids is
  * uuid[] in the table and a JSON array in struct memory: it goes in through
  * json_array_elements_text, its order kept by ordinality. */
 #define PG_MEMORY_INSERT                                                                   \
@@ -43,9 +43,9 @@
     " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY"         \
     " AS t(e, i) ORDER BY i), $11, $12, $13, $14, $15, $16)"
 
-#define PG_INT_LEN 24   /* bytes for pg_int_param / pg_size_param text */
+#define PG_INT_LEN 24   /* bytes for pgst_int_param / pgst_size_param text */
 
-struct pg_store {
+struct pgst_store {
     struct store base;          /* must be first: store.c sees only this */
     PGconn *conn;               /* owned; PQfinish on close */
     const char **prepared;      /* SQL texts prepared so far; index i is named "s<i>"; owned
@@ -56,66 +56,66 @@ struct pg_store {
 /* ---- connection, errors, statements (postgres.c) ---- */
 
 /* The PostgreSQL store behind st; BUG() if st belongs to another backend. */
-struct pg_store *pg_downcast(store *st);
+struct pgst_store *pgst_downcast(store *st);
 
 /* Copy a libpq message into out as one line: each run of whitespace becomes one space. */
-void pg_one_line(const char *msg, char *out, size_t size);
+void pgst_one_line(const char *msg, char *out, size_t size);
 
 /* Log why `what` failed (SQLSTATE and message), mark the store broken if the connection is
  * gone, PQclear(r) (r may be NULL) and return -1 with err set to ERR_INTERNAL. A primary-key
  * violation (SQLSTATE 23505 on "<table>_pkey") is no database failure but a result:
  * ERR_CONFLICT "<episode|memory|table> id already exists", logged as info. */
-int pg_fail(struct pg_store *ps, PGresult *r, const char *what, struct err *err);
+int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *err);
 
 /* Run sql with nparams text parameters (a NULL value is SQL NULL). sql is prepared on first
  * use and kept for the connection's life; the cache is keyed by the pointer, not the text:
  * pass a string with static storage whose content never changes (a `static const char
  * SQL_X[]`), never a buffer built at run time. Returns the result (command or rows), which
  * the caller frees with PQclear, or NULL with err set after logging the cause. */
-PGresult *pg_exec(struct pg_store *ps, const char *sql, int nparams,
+PGresult *pgst_exec(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, struct err *err);
-/* pg_exec for a statement whose rows are of no interest. */
-int pg_exec_void(struct pg_store *ps, const char *sql, int nparams, const char *const *values,
+/* pgst_exec for a statement whose rows are of no interest. */
+int pgst_exec_void(struct pgst_store *ps, const char *sql, int nparams, const char *const *values,
                  struct err *err);
-/* pg_exec for a statement returning one integer: column 0 of row 0 into *out (0 when there
+/* pgst_exec for a statement returning one integer: column 0 of row 0 into *out (0 when there
  * is no row or it is NULL). */
-int pg_exec_int64(struct pg_store *ps, const char *sql, int nparams,
+int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
 
-/* Called for row `row` of r by pg_exec_stream: 0 for the next row, 1 to stop, -1 to stop
+/* Called for row `row` of r by pgst_exec_stream: 0 for the next row, 1 to stop, -1 to stop
  * with err set. */
-typedef int pg_row_fn(void *ctx, const PGresult *r, int row, struct err *err);
+typedef int pgst_row_fn(void *ctx, const PGresult *r, int row, struct err *err);
 
-/* Run sql (prepared as by pg_exec) in single-row mode and call fn for each row as it
+/* Run sql (prepared as by pgst_exec) in single-row mode and call fn for each row as it
  * arrives, so a large result is never held whole; binary asks for every column in binary
  * format. fn returning nonzero stops the calls (the rest of the result is read and
  * dropped): 1 returns 0, -1 returns -1 with err as fn set it. A failing statement is logged
- * as pg_fail does. No second try on a dead connection: fn may already have seen rows. */
-int pg_exec_stream(struct pg_store *ps, const char *sql, int nparams,
-                   const char *const *values, int binary, pg_row_fn *fn, void *ctx,
+ * as pgst_fail does. No second try on a dead connection: fn may already have seen rows. */
+int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
+                   const char *const *values, int binary, pgst_row_fn *fn, void *ctx,
                    struct err *err);
 
-#define PG_PIPELINE_BATCH 1000   /* rows pg_exec_rows sends per round trip */
+#define PG_PIPELINE_BATCH 1000   /* rows pgst_exec_rows sends per round trip */
 
-/* One statement of a pg_exec_many call. */
-struct pg_query {
-    const char *sql;            /* prepared as by pg_exec */
+/* One statement of a pgst_exec_many call. */
+struct pgst_query {
+    const char *sql;            /* prepared as by pgst_exec */
     int nparams;
     const char *const *vals;
 };
 
-/* Statements per pg_exec_many call, at most. */
+/* Statements per pgst_exec_many call, at most. */
 #define PG_MANY_MAX 8
 
 /* Run n different statements in one round trip (libpq pipeline mode, one sync) and give
  * each its result in out[i] (the caller PQclears them). All or nothing: on failure every
- * out[i] is NULL and err is set as pg_exec sets it. Outside a transaction a connection found
- * dead is reconnected and the batch sent once more, as pg_exec does. */
-int pg_exec_many(struct pg_store *ps, size_t n, const struct pg_query *q, PGresult **out,
+ * out[i] is NULL and err is set as pgst_exec sets it. Outside a transaction a connection found
+ * dead is reconnected and the batch sent once more, as pgst_exec does. */
+int pgst_exec_many(struct pgst_store *ps, size_t n, const struct pgst_query *q, PGresult **out,
                  struct err *err);
 
-/* The rows of a pg_exec_rows call. */
-struct pg_rows {
+/* The rows of a pgst_exec_rows call. */
+struct pgst_rows {
     const void *rows;   /* the caller's array, borrowed */
     size_t n;           /* how many */
     /* Fill vals with the statement's text parameters for row i; what they point to may be
@@ -123,55 +123,55 @@ struct pg_rows {
     void (*params)(const void *rows, size_t i, struct arena *a, const char **vals);
 };
 
-/* Run sql (prepared as by pg_exec) once for each row, in libpq pipeline mode: rows go out in
+/* Run sql (prepared as by pgst_exec) once for each row, in libpq pipeline mode: rows go out in
  * batches of PG_PIPELINE_BATCH, each costing one round trip instead of one per row. Must run
  * inside a transaction, which undoes earlier rows when a later one fails. Stops at the first
- * failing row: -1 with err set as pg_fail sets it (ERR_CONFLICT for an existing id) and
+ * failing row: -1 with err set as pgst_fail sets it (ERR_CONFLICT for an existing id) and
  * *failed = its index (rows->n when the connection failed). Every result is read and the
  * connection leaves pipeline mode, usable (its transaction aborted) unless it was lost. */
-int pg_exec_rows(struct pg_store *ps, const char *sql, int nparams, const struct pg_rows *rows,
+int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const struct pgst_rows *rows,
                  size_t *failed, struct err *err);
 
-int pg_open(const char *url, store **out, struct err *err);
-void pg_close(store *st);
-int pg_ping(store *st, struct err *err);
-int pg_tx_begin(store *st, struct err *err);
-int pg_tx_commit(store *st, struct err *err);
-void pg_tx_rollback(store *st);
-/* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ended by pg_tx_commit / pg_tx_rollback. */
-int pg_tx_begin_read(store *st, struct err *err);
+int pgst_open(const char *url, store **out, struct err *err);
+void pgst_close(store *st);
+int pgst_ping(store *st, struct err *err);
+int pgst_tx_begin(store *st, struct err *err);
+int pgst_tx_commit(store *st, struct err *err);
+void pgst_tx_rollback(store *st);
+/* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ended by pgst_tx_commit / pgst_tx_rollback. */
+int pgst_tx_begin_read(store *st, struct err *err);
 
-/* "Own transaction when none is open": pg_tx_enter() begins one unless the caller already
- * has one, and sets *own to say which. pg_tx_leave() ends what pg_tx_enter() began: with
+/* "Own transaction when none is open": pgst_tx_enter() begins one unless the caller already
+ * has one, and sets *own to say which. pgst_tx_leave() ends what pgst_tx_enter() began: with
  * ret < 0 it rolls back (only its own) and returns -1; otherwise it commits its own and
  * returns the commit's result. Inside a caller's transaction the caller commits or rolls
  * back. (A single statement is atomic on its own and needs neither.)
  *
- *     if (pg_tx_enter(ps, &own, err) < 0)
+ *     if (pgst_tx_enter(ps, &own, err) < 0)
  *         return -1;
  *     ret = do_the_writes(ps, err);
- *     return pg_tx_leave(ps, own, ret, err);
+ *     return pgst_tx_leave(ps, own, ret, err);
  */
-int pg_tx_enter(struct pg_store *ps, int *own, struct err *err);
-int pg_tx_leave(struct pg_store *ps, int own, int ret, struct err *err);
+int pgst_tx_enter(struct pgst_store *ps, int *own, struct err *err);
+int pgst_tx_leave(struct pgst_store *ps, int own, int ret, struct err *err);
 
 /* ---- parameters, columns, rows (postgres_rows.c) ---- */
 
 /* The filter value of a tenant space: '' for "no tenant". */
-const char *pg_tenant_key(const char *tenant);
+const char *pgst_tenant_key(const char *tenant);
 /* The stored value of a tenant: NULL for "no tenant" ('' included). */
-const char *pg_tenant_value(const char *tenant);
+const char *pgst_tenant_value(const char *tenant);
 /* A timestamp parameter written into out (TS_STR_LEN bytes), or NULL for TS_NULL. */
-const char *pg_ts_param(int64_t us, char *out);
+const char *pgst_ts_param(int64_t us, char *out);
 /* A LIMIT/OFFSET parameter in out; sizes past INT64_MAX mean "no limit". */
-const char *pg_size_param(size_t v, char out[PG_INT_LEN]);
+const char *pgst_size_param(size_t v, char out[PG_INT_LEN]);
 /* An integer parameter in out. */
-const char *pg_int_param(int64_t v, char out[PG_INT_LEN]);
+const char *pgst_int_param(int64_t v, char out[PG_INT_LEN]);
 /* JSON text for a jsonb parameter; NULL gives `fallback` (e.g. "{}"), which may be NULL. */
-const char *pg_json_param(const char *json, const char *fallback);
+const char *pgst_json_param(const char *json, const char *fallback);
 /* dim floats as a bytea parameter in hex form (`\x…`, little-endian float32), in the arena;
  * NULL (SQL NULL) when v is NULL or dim is 0. */
-const char *pg_vector_param(struct arena *a, const float *v, size_t dim);
+const char *pgst_vector_param(struct arena *a, const float *v, size_t dim);
 
 /* The parameters of an episode insert, $1..$12 in PG_EPISODE_COLS order. */
 #define PG_EPISODE_NPARAMS 12
@@ -179,13 +179,13 @@ const char *pg_vector_param(struct arena *a, const float *v, size_t dim);
 #define PG_MEMORY_NPARAMS 16
 
 /* Where the parameters of one episode's insert keep the text they point to. */
-struct pg_episode_text {
+struct pgst_episode_text {
     char created[TS_STR_LEN];     /* created_at */
     char compiled[TS_STR_LEN];    /* last_compiled_at */
 };
 
 /* Where the parameters of one memory's insert keep the text they point to. */
-struct pg_memory_text {
+struct pgst_memory_text {
     char confidence[32];          /* %.17g, so the double round-trips bit for bit */
     char valid_from[TS_STR_LEN];
     char valid_to[TS_STR_LEN];
@@ -194,62 +194,62 @@ struct pg_memory_text {
 };
 
 /* Fill vals with the parameters that insert ep (or m) exactly as given: the tenant as
- * pg_tenant_value, NULL JSON as its empty form ("{}" or "[]"), a NULL summary as "", a NULL
+ * pgst_tenant_value, NULL JSON as its empty form ("{}" or "[]"), a NULL summary as "", a NULL
  * status as "active". Timestamps and the confidence are written into *t; the other values
- * point into the row, and vec (the embedding as pg_vector_param gives it, NULL for none) is
+ * point into the row, and vec (the embedding as pgst_vector_param gives it, NULL for none) is
  * used as it is. Keep the row, *t and vec alive until the statement has been sent. */
-void pg_episode_params(const struct episode *ep, struct pg_episode_text *t,
+void pgst_episode_params(const struct episode *ep, struct pgst_episode_text *t,
                        const char *vals[PG_EPISODE_NPARAMS]);
-void pg_memory_params(const struct memory *m, const char *vec, struct pg_memory_text *t,
+void pgst_memory_params(const struct memory *m, const char *vec, struct pgst_memory_text *t,
                       const char *vals[PG_MEMORY_NPARAMS]);
 
 /* Column readers; (row, col) must exist in r. */
-const char *pg_col_str(struct arena *a, const PGresult *r, int row, int col);  /* NULL=NULL */
+const char *pgst_col_str(struct arena *a, const PGresult *r, int row, int col);  /* NULL=NULL */
 /* jsonb text with the whitespace jsonb adds after ',' and ':' removed (strings untouched). */
-const char *pg_col_json(struct arena *a, const PGresult *r, int row, int col);
+const char *pgst_col_json(struct arena *a, const PGresult *r, int row, int col);
 /* A timestamptz (session TimeZone is UTC); TS_NULL for NULL; -1 (logged) if unreadable. */
-int pg_col_ts(const PGresult *r, int row, int col, int64_t *out);
-int64_t pg_col_int(const PGresult *r, int row, int col);                       /* NULL = 0 */
+int pgst_col_ts(const PGresult *r, int row, int col, int64_t *out);
+int64_t pgst_col_int(const PGresult *r, int row, int col);                       /* NULL = 0 */
 /* A bytea of little-endian float32 values; NULL and *dim 0 for NULL or a malformed value
  * ("no embedding"). */
-const float *pg_col_vector(struct arena *a, const PGresult *r, int row, int col, size_t *dim);
+const float *pgst_col_vector(struct arena *a, const PGresult *r, int row, int col, size_t *dim);
 
 /* Rows of r as a zeroed arena array of *n elements of sz bytes (never NULL). */
-void *pg_rows_alloc(struct arena *a, const PGresult *r, size_t sz, size_t *n);
+void *pgst_rows_alloc(struct arena *a, const PGresult *r, size_t sz, size_t *n);
 
 /* Reads row `row` of r into *out (strings in the arena); -1 (logged) on an unreadable value. */
-typedef int pg_row_reader(struct arena *a, const PGresult *r, int row, void *out);
+typedef int pgst_row_reader(struct arena *a, const PGresult *r, int row, void *out);
 
 /* Readers for SELECT PG_EPISODE_COLS / PG_MEMORY_COLS; out is a struct episode / memory. */
-int pg_read_episode(struct arena *a, const PGresult *r, int row, void *out);
-int pg_read_memory(struct arena *a, const PGresult *r, int row, void *out);
+int pgst_read_episode(struct arena *a, const PGresult *r, int row, void *out);
+int pgst_read_memory(struct arena *a, const PGresult *r, int row, void *out);
 
 /* Read every row of r with `read` into a zeroed arena array of `size`-byte rows (never NULL).
  * r stays the caller's to PQclear. On failure *out = NULL, *n = 0 and err is ERR_INTERNAL. */
-int pg_collect_rows(struct arena *a, const PGresult *r, size_t size, pg_row_reader *read,
+int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_reader *read,
                     void **out, size_t *n, struct err *err);
 
 /* ---- migrations (postgres_migrate.c) ---- */
 
-int pg_migrate(store *st, struct migrate_result *res, struct err *err);
-int pg_schema_version(store *st, int *current, int *latest, struct err *err);
+int pgst_migrate(store *st, struct migrate_result *res, struct err *err);
+int pgst_schema_version(store *st, int *current, int *latest, struct err *err);
 
 /* ---- episodes (postgres_episodes.c) ---- */
 
-int pg_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
-int pg_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
                     size_t limit, size_t offset, struct episode **out, size_t *n,
                     struct err *err);
 
 /* ---- subjects and their memories (postgres_subjects.c) ---- */
 
-int pg_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
                    size_t limit, size_t offset, struct memory **out, size_t *n,
                    struct err *err);
-int pg_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
+int pgst_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
                     size_t offset, struct subject_count **out, size_t *n, struct err *err);
-int pg_subject_delete(store *st, const char *tenant, const char *subject,
+int pgst_subject_delete(store *st, const char *tenant, const char *subject,
                       int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
 
 /* ---- the memory loop, episode side (postgres_compile.c) ---- */
@@ -257,27 +257,27 @@ int pg_subject_delete(store *st, const char *tenant, const char *subject,
 /* 1 if id can name a row of a uuid column: a canonical lower-case UUID. Anything else would
  * make the uuid cast fail (a 500) where SQLite simply finds nothing, so callers treat it as
  * "no such row" without asking the server. */
-int pg_id_ok(const char *id);
+int pgst_id_ok(const char *id);
 /* The rows of sql for the usable ids, read with read into *out / *n (size bytes each), in
  * one round trip. sql takes the ids as a uuid[] in its last parameter: $2 after the tenant
  * key $1, or $1 alone when tenant_key is NULL. */
-int pg_rows_by_ids(struct pg_store *ps, struct arena *a, const char *sql, const char *tenant_key,
-                   const char *const *ids, size_t nids, size_t size, pg_row_reader *read,
+int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql, const char *tenant_key,
+                   const char *const *ids, size_t nids, size_t size, pgst_row_reader *read,
                    void **out, size_t *n, struct err *err);
 
-int pg_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
+int pgst_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
                                const char *subject, size_t limit, struct episode **out,
                                size_t *n, struct err *err);
-int pg_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
+int pgst_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
                              int64_t at, struct err *err);
-int pg_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
                            size_t limit, struct episode **out, size_t *n, struct err *err);
-int pg_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+int pgst_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                         size_t nids, struct episode **out, size_t *n, struct err *err);
-int pg_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
-int pg_compile_reset(store *st, const char *tenant, const char *subject,
+int pgst_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
+int pgst_compile_reset(store *st, const char *tenant, const char *subject,
                      int64_t *memories_deleted, struct err *err);
-int pg_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
                        struct resolution **out, size_t *n, struct err *err);
 
 /* ---- memories and the query-embedding cache (postgres_memories.c) ---- */
@@ -287,119 +287,119 @@ int pg_resolution_list(store *st, struct arena *a, const char *tenant, const cha
  * same limit, so both backends behave alike; qcache_get misses such texts without a query. */
 #define PG_QCACHE_MAX_TEXT 2000
 
-int pg_memory_insert(store *st, const struct memory *m, struct err *err);
+int pgst_memory_insert(store *st, const struct memory *m, struct err *err);
 /* The statement behind memory_list_active for (kind, order), and its parameters (lim holds
- * the limit's text). Shared with pg_context_read, which pipelines it. */
+ * the limit's text). Shared with pgst_context_read, which pipelines it. */
 #define PG_MEMORY_ACTIVE_NPARAMS 6
-const char *pg_memory_active_sql(const char *kind, enum memory_order order);
-void pg_memory_active_params(const char *tenant, const char *subject, const char *kind,
+const char *pgst_memory_active_sql(const char *kind, enum memory_order order);
+void pgst_memory_active_params(const char *tenant, const char *subject, const char *kind,
                              int flags, size_t limit, char lim[PG_INT_LEN],
                              const char *vals[PG_MEMORY_ACTIVE_NPARAMS]);
-int pg_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
                     struct context_reads *r, struct err *err);
-int pg_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
+int pgst_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
                           const char *kind, enum memory_order order, int flags, size_t limit,
                           struct memory **out, size_t *n, struct err *err);
-int pg_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
+int pgst_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                         int64_t updated_at, struct err *err);
-int pg_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
+int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
-int pg_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
+int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
-int pg_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+int pgst_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
-int pg_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+int pgst_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
                         memory_text_fn *fn, void *ctx, struct err *err);
-int pg_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
+int pgst_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
                        size_t nids, struct memory **out, size_t *n, struct err *err);
-int pg_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
+int pgst_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
                          int64_t updated_at, int *found, struct err *err);
-int pg_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
+int pgst_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
                   float **vec, size_t *dim, struct err *err);
-int pg_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
+int pgst_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
                   int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
 
 /* ---- subject export and import (postgres_export.c) ---- */
 
-int pg_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
+int pgst_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
                     int64_t *episodes, int64_t *memories, struct err *err);
-int pg_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
+int pgst_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
                        const char *tenant, int64_t after_created, const char *after_id,
                        size_t limit, struct episode **out, size_t *n, struct err *err);
-int pg_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
+int pgst_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
                        const char *tenant, int64_t after_created, const char *after_id,
                        size_t limit, struct memory **out, size_t *n, struct err *err);
-int pg_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+int pgst_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                          struct err *err);
-int pg_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
+int pgst_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                         struct err *err);
-int pg_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err);
-int pg_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
+int pgst_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err);
+int pgst_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err);
 
 /* ---- snapshots, subject copy, cleanup (postgres_snapshots.c) ---- */
 
-int pg_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
-int pg_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
+int pgst_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
+int pgst_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
                     struct err *err);
-int pg_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
+int pgst_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                      struct snapshot **out, struct err *err);
-int pg_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
+int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                      struct err *err);
-int pg_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int pgst_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
                     struct err *err);
-int pg_subject_newest_episode(store *st, const char *subject, int all_tenants,
+int pgst_subject_newest_episode(store *st, const char *subject, int all_tenants,
                               const char *tenant, int64_t *newest, struct err *err);
-int pg_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
+int pgst_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
                           const char *tenant, int64_t cutoff, size_t limit,
                           struct subject_ref **out, size_t *n, struct err *err);
-int pg_subject_purge(store *st, const char *tenant, const char *subject,
+int pgst_subject_purge(store *st, const char *tenant, const char *subject,
                      struct copy_counts *out, struct err *err);
-int pg_maintenance_trylock(store *st, int *acquired, struct err *err);
-int pg_maintenance_unlock(store *st, struct err *err);
+int pgst_maintenance_trylock(store *st, int *acquired, struct err *err);
+int pgst_maintenance_unlock(store *st, struct err *err);
 
 /* ---- compile jobs (postgres_jobs.c) ---- */
 
-int pg_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
+int pgst_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
                                struct err *err);
-int pg_job_insert(store *st, const struct compile_job *job, struct err *err);
-int pg_job_get(store *st, struct arena *a, const char *tenant, const char *id,
+int pgst_job_insert(store *st, const struct compile_job *job, struct err *err);
+int pgst_job_get(store *st, struct arena *a, const char *tenant, const char *id,
                struct compile_job **out, struct err *err);
-int pg_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+int pgst_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                  struct compile_job **out, struct err *err);
-int pg_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
-int pg_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
+int pgst_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
+int pgst_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
                   const char *error, int64_t completed_at, struct err *err);
-int pg_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
+int pgst_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
 
 /* ---- full-database backup (postgres_backup.c) ---- */
 
-int pg_backup(store *st, const char *path, struct err *err);
+int pgst_backup(store *st, const char *path, struct err *err);
 
 /* ---- rate limits and job admin (postgres_ratelimit.c) ---- */
 
-int pg_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
+int pgst_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                      int64_t *count, struct err *err);
-int pg_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
-int pg_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
+int pgst_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
+int pgst_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
                 size_t offset, struct compile_job **out, size_t *n, int64_t *total,
                 struct err *err);
-int pg_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
-int pg_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
+int pgst_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+int pgst_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
                            struct err *err);
 
 /* ---- webhook events (postgres_webhooks.c) ---- */
 
-int pg_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
-int pg_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
+int pgst_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
+int pgst_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                      size_t limit, struct webhook_event **out, size_t *n, struct err *err);
-int pg_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
-int pg_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
+int pgst_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
+int pgst_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
                     size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
                     struct err *err);
-int pg_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
-int pg_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
+int pgst_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
+int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
                    struct err *err);
-int pg_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
+int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
 #endif

@@ -1,7 +1,7 @@
 /* sqlite_webhooks.c - SQLite backend: the outbound webhook queue (the webhook_events table):
  * insert inside the caller's transaction, the deliverer's lease-based claim, delivery state,
  * and the operator's list, stats, lookup and purge. */
-#include "store/sqlite-internal.h"
+#include "store/sqlite/sqlite-internal.h"
 
 #include <string.h>
 
