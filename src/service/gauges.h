@@ -9,11 +9,11 @@
 #include "store/store.h"
 
 struct gauges {
-    struct status_count *jobs;   /* compile jobs per status (arena); only when jobs_ok */
+    struct status_count *jobs; /* compile jobs per status (arena); only when jobs_ok */
     size_t njobs;
-    int jobs_ok;                 /* 0: the query failed */
-    int64_t webhook_pending;     /* webhook events waiting for delivery; only when webhook_ok */
-    int webhook_ok;              /* 0: the query failed (or was not tried) */
+    int jobs_ok;             /* 0: the query failed */
+    int64_t webhook_pending; /* webhook events waiting for delivery; only when webhook_ok */
+    int webhook_ok;          /* 0: the query failed (or was not tried) */
 };
 
 /* Fill *g on the calling thread's store connection (rows in arena a). Returns 0 when every

@@ -21,18 +21,18 @@
 
 /* One key's accepted hits: a ring of monotonic times, oldest at head. */
 struct rl_key {
-    int64_t *hits;         /* ring of cap slots; owned */
-    size_t head;           /* slot of the oldest hit */
-    size_t count;          /* hits held */
-    size_t cap;            /* slots; grows up to rpm */
-    char name[];           /* the key, NUL-terminated (the map's key points here) */
+    int64_t *hits; /* ring of cap slots; owned */
+    size_t head;   /* slot of the oldest hit */
+    size_t count;  /* hits held */
+    size_t cap;    /* slots; grows up to rpm */
+    char name[];   /* the key, NUL-terminated (the map's key points here) */
 };
 
 struct ratelimit_window {
-    pthread_mutex_t lock;   /* guards everything below */
-    size_t rpm;             /* hits allowed per window (>= 1) */
-    struct hmap keys;       /* key name → struct rl_key * (val.ptr), heap-allocated */
-    int64_t next_sweep;     /* monotonic time of the next sweep; 0 = not yet set */
+    pthread_mutex_t lock; /* guards everything below */
+    size_t rpm;           /* hits allowed per window (>= 1) */
+    struct hmap keys;     /* key name → struct rl_key * (val.ptr), heap-allocated */
+    int64_t next_sweep;   /* monotonic time of the next sweep; 0 = not yet set */
 };
 
 struct ratelimit_window *ratelimit_window_new(int rpm)
@@ -164,8 +164,7 @@ int ratelimit_window_hit(struct ratelimit_window *w, const char *key, int64_t no
     prune(k, now_us);
     if (k->count >= w->rpm) {
         /* Truncated toward zero like the reference's int(); the oldest hit is < 60 s old. */
-        double left = (double)WINDOW_SECONDS -
-                      (double)(now_us - k->hits[k->head]) / 1000000.0;
+        double left = (double)WINDOW_SECONDS - (double)(now_us - k->hits[k->head]) / 1000000.0;
 
         retry = (int)left + 1;
     } else {
@@ -182,7 +181,7 @@ int64_t ratelimit_window_start(int64_t t)
     int64_t q = t / WINDOW_SECONDS;
 
     if (t % WINDOW_SECONDS < 0)
-        q--;   /* floor, also before 1970 */
+        q--; /* floor, also before 1970 */
     return q * WINDOW_SECONDS;
 }
 
@@ -207,8 +206,10 @@ static int distributed_hit(const char *key)
     start = ratelimit_window_start(t);
     if (!st || store_ratelimit_hit(st, key, start, now, &count, &err) < 0) {
         if (!atomic_exchange(&db_failing, 1))
-            log_write(LOG_WARN, "rate limit: counting in the database failed (%s); allowing "
-                      "requests until it works again", err.msg);
+            log_write(LOG_WARN,
+                      "rate limit: counting in the database failed (%s); allowing "
+                      "requests until it works again",
+                      err.msg);
         err_release(&err);
         return 0;
     }
@@ -220,7 +221,7 @@ static int distributed_hit(const char *key)
 }
 
 static pthread_once_t memory_once = PTHREAD_ONCE_INIT;
-static struct ratelimit_window *memory_window;   /* lives as long as the process */
+static struct ratelimit_window *memory_window; /* lives as long as the process */
 
 static void memory_init(void)
 {

@@ -16,20 +16,20 @@
 #include "util/arena.h"
 
 struct hmap_entry {
-    const char *key;         /* NULL = empty slot */
-    uint32_t len;            /* key length in bytes */
-    uint32_t hash;           /* hmap_hash(key, len) */
+    const char *key; /* NULL = empty slot */
+    uint32_t len;    /* key length in bytes */
+    uint32_t hash;   /* hmap_hash(key, len) */
     union {
         void *ptr;
         size_t num;
-    } val;                   /* the caller's; zero when hmap_put adds the entry */
+    } val; /* the caller's; zero when hmap_put adds the entry */
 };
 
 struct hmap {
-    struct hmap_entry *slots;   /* cap slots */
-    size_t cap;                 /* a power of two */
-    size_t count;               /* entries in use */
-    struct arena *arena;        /* where slots come from; NULL: the heap (hmap_release frees) */
+    struct hmap_entry *slots; /* cap slots */
+    size_t cap;               /* a power of two */
+    size_t count;             /* entries in use */
+    struct arena *arena;      /* where slots come from; NULL: the heap (hmap_release frees) */
 };
 
 /* Make *m an empty map sized for about expect entries without growing. Slots come from
@@ -56,8 +56,8 @@ static inline uint32_t hmap_hash(const void *key, size_t len)
 }
 
 /* The entry of key[0..len) whose hash is h (= hmap_hash(key, len)), or NULL. */
-static inline struct hmap_entry *hmap_get_hashed(const struct hmap *m, const void *key,
-                                                 size_t len, uint32_t h)
+static inline struct hmap_entry *hmap_get_hashed(const struct hmap *m, const void *key, size_t len,
+                                                 uint32_t h)
 {
     size_t mask = m->cap - 1, i;
 

@@ -14,8 +14,7 @@
  * not a separator (Zs Zl Zp; the ASCII space is handled by the caller). */
 static int printable(uint32_t c)
 {
-    return !uc_is_general_category(c, UC_CATEGORY_C) &&
-           !uc_is_general_category(c, UC_CATEGORY_Z);
+    return !uc_is_general_category(c, UC_CATEGORY_C) && !uc_is_general_category(c, UC_CATEGORY_Z);
 }
 
 static void put_escaped(struct buf *out, uint32_t c)

@@ -147,7 +147,7 @@ char *utf8_lower(struct arena *a, const char *s, size_t n, size_t *out_len)
             out[len] = '\0';
             free(low);
         } else {
-            len = n;   /* out of memory inside the library: ASCII lowering only */
+            len = n; /* out of memory inside the library: ASCII lowering only */
         }
     }
     if (out_len)

@@ -55,13 +55,13 @@ static void test_hmap_put_get_grow(void **state)
         assert_non_null(e);
         assert_int_equal(e->val.num, i + 1);
     }
-    e = hmap_put(&m, "key-7", 5, &added);   /* another pointer, same bytes */
+    e = hmap_put(&m, "key-7", 5, &added); /* another pointer, same bytes */
     assert_false(added);
     assert_int_equal(e->val.num, 8);
     assert_null(get(&m, "key-"));
     assert_null(get(&m, "key-20000"));
     hmap_release(&m);
-    hmap_release(&m);   /* twice is harmless */
+    hmap_release(&m); /* twice is harmless */
 }
 
 static void test_hmap_binary_keys(void **state)
@@ -80,7 +80,7 @@ static void test_hmap_binary_keys(void **state)
     assert_int_equal(hmap_get(&m, "a", 1)->val.num, 3);
     assert_int_equal(hmap_get(&m, "", 0)->val.num, 4);
     assert_int_equal(m.count, 4);
-    arena_free(a);   /* an arena map needs no release */
+    arena_free(a); /* an arena map needs no release */
 }
 
 /* Remove keys in a scattered order from a small, crowded map and check every remaining key

@@ -11,7 +11,7 @@
 
 #include "util/pyrepr.h"
 
-#include "arena_fixture.h"   /* arena, setup, teardown */
+#include "arena_fixture.h" /* arena, setup, teardown */
 
 struct str_case {
     const char *in;
@@ -36,7 +36,9 @@ static void test_pyrepr_str_like_python(void **state)
         { "say \"hi\"", 8, "'say \"hi\"'" },
         { "both ' and \"", 12, "'both \\' and \"'" },
         { "back\\slash", 10, "'back\\\\slash'" },
-        { "tab\x09here\x0anl\x0d" "cr", 14, "'tab\\there\\nnl\\rcr'" },
+        { "tab\x09here\x0anl\x0d"
+          "cr",
+          14, "'tab\\there\\nnl\\rcr'" },
         { "\x00\x07\x1b\x7f", 4, "'\\x00\\x07\\x1b\\x7f'" },
         { "\xc2\x80\xc2\x9f\xc2\xa0\xc2\xad\xc3\xbf", 10, "'\\x80\\x9f\\xa0\\xad\xc3\xbf'" },
         { "\xc3\xa9 \xc3\xbc \xc3\x9f", 8, "'\xc3\xa9 \xc3\xbc \xc3\x9f'" },
@@ -104,11 +106,10 @@ static void test_pyrepr_value_like_python(void **state)
               "123456789012345678901234567890");
     expect_jv("1E2", "100.0", "100.0");
     expect_jv("0.1", "0.1", "0.1");
-    expect_jv("[1.0, -0.0, 1e-7, 1e16]", "[1.0, -0.0, 1e-07, 1e+16]",
-              "[1.0, -0.0, 1e-07, 1e+16]");
-    expect_jv("\"\\u2028\"", "'\\u2028'", "\xe2\x80\xa8");   /* str() of a str: as it is */
-    expect_jv("{\"k\\u0001\": \"\\ud83d\\ude00\\u00ad\"}",
-              "{'k\\x01': '\xf0\x9f\x98\x80\\xad'}", "{'k\\x01': '\xf0\x9f\x98\x80\\xad'}");
+    expect_jv("[1.0, -0.0, 1e-7, 1e16]", "[1.0, -0.0, 1e-07, 1e+16]", "[1.0, -0.0, 1e-07, 1e+16]");
+    expect_jv("\"\\u2028\"", "'\\u2028'", "\xe2\x80\xa8"); /* str() of a str: as it is */
+    expect_jv("{\"k\\u0001\": \"\\ud83d\\ude00\\u00ad\"}", "{'k\\x01': '\xf0\x9f\x98\x80\\xad'}",
+              "{'k\\x01': '\xf0\x9f\x98\x80\\xad'}");
 }
 
 static void test_pyrepr_null_is_none(void **state)

@@ -11,7 +11,7 @@
 
 #include "util/utf8.h"
 
-#include "arena_fixture.h"   /* arena, setup, teardown */
+#include "arena_fixture.h" /* arena, setup, teardown */
 
 static size_t dec(const char *s, size_t n, uint32_t *cp)
 {
@@ -41,15 +41,15 @@ static void test_utf8_decode_invalid(void **state)
     uint32_t cp;
 
     (void)state;
-    assert_int_equal(dec("\x80", 1, &cp), 0);              /* stray continuation */
-    assert_int_equal(dec("\xc0\xa0", 2, &cp), 0);          /* overlong space */
-    assert_int_equal(dec("\xe0\x80\xa0", 3, &cp), 0);      /* overlong */
-    assert_int_equal(dec("\xed\xa0\x80", 3, &cp), 0);      /* surrogate U+D800 */
-    assert_int_equal(dec("\xf4\x90\x80\x80", 4, &cp), 0);  /* beyond U+10FFFF */
+    assert_int_equal(dec("\x80", 1, &cp), 0);             /* stray continuation */
+    assert_int_equal(dec("\xc0\xa0", 2, &cp), 0);         /* overlong space */
+    assert_int_equal(dec("\xe0\x80\xa0", 3, &cp), 0);     /* overlong */
+    assert_int_equal(dec("\xed\xa0\x80", 3, &cp), 0);     /* surrogate U+D800 */
+    assert_int_equal(dec("\xf4\x90\x80\x80", 4, &cp), 0); /* beyond U+10FFFF */
     assert_int_equal(dec("\xf5\x80\x80\x80", 4, &cp), 0);
-    assert_int_equal(dec("\xc3\xa9", 1, &cp), 0);          /* cut short by n */
-    assert_int_equal(dec("\xe2\x28\xa1", 3, &cp), 0);      /* bad continuation */
-    assert_int_equal(cp, 0xDEADBEEF);                      /* untouched on failure */
+    assert_int_equal(dec("\xc3\xa9", 1, &cp), 0);     /* cut short by n */
+    assert_int_equal(dec("\xe2\x28\xa1", 3, &cp), 0); /* bad continuation */
+    assert_int_equal(cp, 0xDEADBEEF);                 /* untouched on failure */
 }
 
 static void test_utf8_next_is_lenient(void **state)
@@ -67,8 +67,7 @@ static void test_utf8_next_is_lenient(void **state)
 
 static void test_utf8_encode_round_trip(void **state)
 {
-    static const uint32_t cps[] = { 0, 0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000,
-                                    0x10FFFF };
+    static const uint32_t cps[] = { 0, 0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000, 0x10FFFF };
     char out[4];
     size_t i, n;
     uint32_t back;
@@ -102,8 +101,8 @@ static void test_utf8_space_len(void **state)
     assert_int_equal(utf8_space_len("\u1680", 3), 3);
     assert_int_equal(utf8_space_len("\u2029", 3), 3);
     assert_int_equal(utf8_space_len("\u3000", 3), 3);
-    assert_int_equal(utf8_space_len("\u200b", 3), 0);   /* zero width: not a space */
-    assert_int_equal(utf8_space_len("\u180e", 3), 0);   /* not in Python's isspace either */
+    assert_int_equal(utf8_space_len("\u200b", 3), 0); /* zero width: not a space */
+    assert_int_equal(utf8_space_len("\u180e", 3), 0); /* not in Python's isspace either */
     assert_int_equal(utf8_space_len("\u00e9", 2), 0);
     assert_int_equal(utf8_space_len("\xe3\x80", 2), 0); /* cut short */
     assert_int_equal(utf8_space_len("x", 1), 0);
@@ -126,15 +125,15 @@ static void test_utf8_lower_like_python(void **state)
     expect_lower("", "");
     expect_lower("\xc3\x80\xc3\x89\xc3\x8e\xc3\x95\xc3\x9c",
                  "\xc3\xa0\xc3\xa9\xc3\xae\xc3\xb5\xc3\xbc");
-    expect_lower("\xce\x9f\xce\x94\xce\x9f\xce\xa3", "\xce\xbf\xce\xb4\xce\xbf\xcf\x82");  /* ς */
-    expect_lower("\xce\xa3", "\xcf\x83");               /* a lone Σ is σ */
+    expect_lower("\xce\x9f\xce\x94\xce\x9f\xce\xa3", "\xce\xbf\xce\xb4\xce\xbf\xcf\x82"); /* ς */
+    expect_lower("\xce\xa3", "\xcf\x83"); /* a lone Σ is σ */
     expect_lower("A\xce\xa3 B", "a\xcf\x82 b");
-    expect_lower("\xc4\xb0", "i\xcc\x87");              /* İ: longer than its input */
-    expect_lower("\xc7\x85", "\xc7\x86");               /* titlecase ǅ */
-    expect_lower("\xe1\xba\x9e", "\xc3\x9f");           /* ẞ → ß (lower, not casefold) */
-    expect_lower("\xe2\x84\xa6", "\xcf\x89");           /* Ω ohm sign */
-    expect_lower("\xe1\x8e\xa0", "\xea\xad\xb0");       /* Cherokee */
-    expect_lower("\xf0\x90\x90\x80", "\xf0\x90\x90\xa8");  /* Deseret, 4 bytes */
+    expect_lower("\xc4\xb0", "i\xcc\x87");                /* İ: longer than its input */
+    expect_lower("\xc7\x85", "\xc7\x86");                 /* titlecase ǅ */
+    expect_lower("\xe1\xba\x9e", "\xc3\x9f");             /* ẞ → ß (lower, not casefold) */
+    expect_lower("\xe2\x84\xa6", "\xcf\x89");             /* Ω ohm sign */
+    expect_lower("\xe1\x8e\xa0", "\xea\xad\xb0");         /* Cherokee */
+    expect_lower("\xf0\x90\x90\x80", "\xf0\x90\x90\xa8"); /* Deseret, 4 bytes */
 }
 
 static void test_utf8_lower_invalid_input(void **state)
@@ -143,9 +142,15 @@ static void test_utf8_lower_invalid_input(void **state)
     const char *got;
 
     (void)state;
-    got = utf8_lower(arena, "AB\xff" "C\xc3\x89", 6, &len);
+    got = utf8_lower(arena,
+                     "AB\xff"
+                     "C\xc3\x89",
+                     6, &len);
     assert_int_equal(len, 6);
-    assert_memory_equal(got, "ab\xff" "c\xc3\x89", 6);   /* ASCII lowered, the rest kept */
+    assert_memory_equal(got,
+                        "ab\xff"
+                        "c\xc3\x89",
+                        6); /* ASCII lowered, the rest kept */
 }
 
 int main(void)
