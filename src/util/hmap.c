@@ -69,15 +69,14 @@ static void grow(struct hmap *m)
 
 struct hmap_entry *hmap_put(struct hmap *m, const char *key, size_t len, int *added)
 {
-    uint32_t h = hmap_hash(key, len);
-    struct hmap_entry *e = hmap_get_hashed(m, key, len, h);
+    return hmap_put_hashed(m, key, len, hmap_hash(key, len), added);
+}
 
-    if (added)
-        *added = e == NULL;
-    if (e)
-        return e;
-    if (2 * (m->count + 1) > m->cap)
-        grow(m);
+struct hmap_entry *hmap_add_growing(struct hmap *m, const char *key, size_t len, uint32_t h)
+{
+    struct hmap_entry *e;
+
+    grow(m);
     e = free_slot(m, h);
     e->key = key;
     e->len = (uint32_t)len;

@@ -77,8 +77,41 @@ static inline struct hmap_entry *hmap_get(const struct hmap *m, const void *key,
 }
 
 /* The entry of key[0..len), added (value zero) when missing; *added (if not NULL) tells
- * which. The key pointer is kept, not copied. Grows the map when needed; never fails. */
+ * which. The key pointer is kept, not copied; the caller may repoint e->key of an added entry
+ * at an equal copy of the bytes (a key found in a transient buffer, then copied). Grows the
+ * map when needed; never fails. */
 struct hmap_entry *hmap_put(struct hmap *m, const char *key, size_t len, int *added);
+/* The slow path of hmap_put_hashed: grow m, then add key (known to be absent). */
+struct hmap_entry *hmap_add_growing(struct hmap *m, const char *key, size_t len, uint32_t h);
+
+/* hmap_put for a caller that has the hash already (h = hmap_hash(key, len)): one probe run
+ * finds the key or the empty slot it goes to. Inline: the JSON parser interns every key. */
+static inline struct hmap_entry *hmap_put_hashed(struct hmap *m, const char *key, size_t len,
+                                                 uint32_t h, int *added)
+{
+    size_t mask = m->cap - 1, i;
+    struct hmap_entry *e;
+
+    for (i = h & mask; m->slots[i].key; i = (i + 1) & mask) {
+        e = &m->slots[i];
+        if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) {
+            if (added)
+                *added = 0;
+            return e;
+        }
+    }
+    if (added)
+        *added = 1;
+    if (2 * (m->count + 1) > m->cap)
+        return hmap_add_growing(m, key, len, h);
+    e = &m->slots[i];
+    e->key = key;
+    e->len = (uint32_t)len;
+    e->hash = h;
+    m->count++;
+    return e;
+}
+
 /* Remove e (an entry of m). Later entries of its probe run move back to fill the hole. */
 void hmap_remove(struct hmap *m, struct hmap_entry *e);
 /* Call keep(e, ctx) once for every entry, in no set order, and remove the entries for which

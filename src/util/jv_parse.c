@@ -65,7 +65,7 @@ struct parser {
     size_t nvals, capvals;
     struct jv_member *mems;  /* members of every open object, innermost last */
     size_t nmems, capmems;
-    struct hmap keys;        /* recent keys → their arena copy (slots NULL until first use) */
+    struct hmap keys;        /* recent keys → their arena copy (texts of INTERN_MIN_TEXT+) */
     struct hmap strs;        /* recent short string values → their node (val.ptr) */
 };
 
@@ -83,20 +83,19 @@ struct parser {
 /* Smaller texts are parsed without: the tables would cost more than they save. */
 #define INTERN_MIN_TEXT (64 * 1024)
 
-/* The entry of s[0..len) in the intern map m (made on first use), or NULL. */
-static struct hmap_entry *intern_get(struct hmap *m, const char *s, size_t len)
+/* The entry of s[0..len) in the intern map m; *added tells whether it is new, and the caller
+ * then points its key at an arena copy and sets its value. A map that fills up starts afresh
+ * (with the new entry alone), so it never grows past its first size. */
+static struct hmap_entry *intern(struct hmap *m, const char *s, size_t len, int *added)
 {
-    if (!m->slots)
-        hmap_init(NULL, m, INTERN_SLOTS);
-    return hmap_get(m, s, len);
-}
+    uint32_t h = hmap_hash(s, len);
+    struct hmap_entry *e = hmap_put_hashed(m, s, len, h, added);
 
-/* Add text[0..len) (kept by pointer: an arena copy) to m, forgetting everything once full. */
-static struct hmap_entry *intern_add(struct hmap *m, const char *text, size_t len)
-{
-    if (m->count >= INTERN_SLOTS)
+    if (*added && m->count >= INTERN_SLOTS) {
         hmap_clear(m);
-    return hmap_put(m, text, len, NULL);
+        e = hmap_put_hashed(m, s, len, h, added);
+    }
+    return e;
 }
 
 /* Byte classes inside a string: 0 = plain ASCII, copied as is. */
@@ -307,20 +306,22 @@ static struct jv *parse_number(struct parser *p)
 
 static struct jv *parse_string_value(struct parser *p)
 {
-    const struct hmap_entry *e;
+    struct hmap_entry *e;
     struct jv *v;
     const char *str;
     size_t len;
+    int added;
 
     if (scan_string(p, &str, &len) < 0)
         return NULL;
     if (len > INTERN_MAX || p->n < INTERN_MIN_TEXT)
         return jv_text_node(p->a, JV_STRING, str, len);
-    e = intern_get(&p->strs, str, len);
-    if (e)
+    e = intern(&p->strs, str, len, &added);
+    if (!added)
         return e->val.ptr;
     v = jv_text_node(p->a, JV_STRING, str, len);
-    intern_add(&p->strs, v->u.s.p, len)->val.ptr = v;
+    e->key = v->u.s.p;   /* str may lie in the scratch buffer */
+    e->val.ptr = v;
     return v;
 }
 
@@ -343,14 +344,12 @@ static void push_member(struct parser *p, const char *key, size_t len, struct jv
     }
     m = &p->mems[p->nmems++];
     if (len <= INTERN_MAX && p->n >= INTERN_MIN_TEXT) {
-        const struct hmap_entry *e = intern_get(&p->keys, key, len);
+        int added;
+        struct hmap_entry *e = intern(&p->keys, key, len, &added);
 
-        if (e) {
-            m->key = e->key;
-        } else {
-            m->key = arena_strndup(p->a, key, len);
-            intern_add(&p->keys, m->key, len);
-        }
+        if (added)
+            e->key = arena_strndup(p->a, key, len);
+        m->key = e->key;
     } else {
         m->key = arena_strndup(p->a, key, len);
     }
@@ -495,6 +494,10 @@ struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos
     struct jv *v;
 
     buf_init(&p.scratch);
+    if (n >= INTERN_MIN_TEXT) {
+        hmap_init(NULL, &p.keys, INTERN_SLOTS);
+        hmap_init(NULL, &p.strs, INTERN_SLOTS);
+    }
     v = parse_value(&p);
     if (v) {
         skip_ws(&p);

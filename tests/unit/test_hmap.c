@@ -164,6 +164,32 @@ static void test_hmap_filter_visits_each_once(void **state)
     hmap_release(&m);
 }
 
+/* A key found in a transient buffer is added, then repointed at a lasting copy (what the JSON
+ * parser's intern maps do): later lookups compare against the copy. */
+static void test_hmap_put_hashed_repoint_key(void **state)
+{
+    static const char copy[] = "kind";
+    char scratch[8];
+    struct hmap m;
+    struct hmap_entry *e;
+    int added;
+
+    (void)state;
+    hmap_init(NULL, &m, 0);
+    memcpy(scratch, "kind", 4);
+    e = hmap_put_hashed(&m, scratch, 4, hmap_hash(scratch, 4), &added);
+    assert_true(added);
+    e->key = copy;
+    e->val.num = 42;
+    memcpy(scratch, "xxxx", 4);
+    e = hmap_put_hashed(&m, "kind", 4, hmap_hash("kind", 4), &added);
+    assert_false(added);
+    assert_ptr_equal(e->key, copy);
+    assert_int_equal(e->val.num, 42);
+    assert_null(hmap_get(&m, "xxxx", 4));
+    hmap_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_hmap_binary_keys),
         cmocka_unit_test(test_hmap_remove_keeps_probe_runs),
         cmocka_unit_test(test_hmap_filter_visits_each_once),
+        cmocka_unit_test(test_hmap_put_hashed_repoint_key),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
