@@ -25,13 +25,13 @@ static void read_gauges(struct req *req, struct metrics_gauges *g)
         log_write(LOG_WARN, "request %s: metrics: reading the database failed: %s",
                   req->request_id, err.msg);
     err_release(&err);
-    jobs = arena_alloc(req->arena, (db.njobs + 1) * sizeof(*jobs));
-    for (i = 0; i < db.njobs; i++) {
-        jobs[i].status = db.jobs[i].status;
-        jobs[i].count = db.jobs[i].count;
+    jobs = arena_alloc(req->arena, (db.jobs.n + 1) * sizeof(*jobs));
+    for (i = 0; i < db.jobs.n; i++) {
+        jobs[i].status = db.jobs.items[i].status;
+        jobs[i].count = db.jobs.items[i].count;
     }
     g->jobs = jobs;
-    g->njobs = db.njobs;
+    g->njobs = db.jobs.n;
     g->jobs_ok = db.jobs_ok;
     g->webhook_pending = db.webhook_pending;
     g->webhook_ok = db.webhook_ok;

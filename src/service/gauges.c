@@ -9,7 +9,7 @@ int gauges_read(struct arena *a, struct gauges *g, struct err *err)
     struct webhook_stats hooks;
 
     memset(g, 0, sizeof(*g));
-    if (!st || store_job_count_by_status(st, a, &g->jobs, &g->njobs, err) < 0)
+    if (!st || store_job_count_by_status(st, a, &g->jobs, err) < 0)
         return -1;
     g->jobs_ok = 1;
     if (store_webhook_stats(st, &hooks, err) < 0)

@@ -9,8 +9,7 @@
 #include "store/store.h"
 
 struct gauges {
-    struct status_count *jobs; /* compile jobs per status (arena); only when jobs_ok */
-    size_t njobs;
+    struct status_count_rows jobs; /* compile jobs per status (arena); only when jobs_ok */
     int jobs_ok;             /* 0: the query failed */
     int64_t webhook_pending; /* webhook events waiting for delivery; only when webhook_ok */
     int webhook_ok;          /* 0: the query failed (or was not tried) */

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unictype.h>
 
-#include "util/jsonw.h"
 #include "util/utf8.h"
 
 /* Python's str.isprintable() for one non-ASCII code point: not "Other" (Cc Cf Cs Co Cn) and

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -19,6 +18,8 @@
 
 #include "store/sqlite/sqlite-internal.h"   /* the SQLite connection, for one plan check */
 #include "store/store.h"
+#include "util/buf.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 #include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
@@ -29,24 +30,30 @@
 
 /* ---- JSON ---- */
 
-static json_t *parse_json(const char *text)
+static struct jv *parse_json(struct arena *a, const char *text)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    const char *msg = NULL;
+    struct jv *j = jv_parse(a, text, strlen(text), NULL, &msg);
 
     if (!j)
-        fail_msg("bad JSON '%s': %s", text, jerr.text);
+        fail_msg("bad JSON '%s': %s", text, msg);
     return j;
 }
 
-/* got and want are the same JSON value (object key order ignored). */
+/* got and want are the same JSON value (object key order ignored; 1 and 1.0 differ, as
+ * the old json_equal had them): their canonical forms are equal. */
 static void assert_json_equal(const char *got, const char *want)
 {
-    json_t *g1 = parse_json(got), *w1 = parse_json(want);
-    int same = json_equal(g1, w1);
+    struct arena *a = arena_new();
+    struct buf g = BUF_INIT, w = BUF_INIT;
+    int same;
 
-    json_decref(g1);
-    json_decref(w1);
+    assert_int_equal(jv_write_canonical(&g, parse_json(a, got)), 0);
+    assert_int_equal(jv_write_canonical(&w, parse_json(a, want)), 0);
+    same = g.len == w.len && memcmp(g.data, w.data, g.len) == 0;
+    buf_release(&g);
+    buf_release(&w);
+    arena_free(a);
     if (!same)
         fail_msg("JSON differs: got %s, want %s", got, want);
 }
@@ -54,31 +61,28 @@ static void assert_json_equal(const char *got, const char *want)
 /* obj (JSON text) with the string members of the NULL-terminated key, value list set. */
 static const char *json_with(struct arena *a, const char *obj, ...)
 {
-    json_t *j = parse_json(obj);
+    struct jv *j = parse_json(a, obj);
+    struct buf b = BUF_INIT;
     const char *key, *out;
-    char *text;
     va_list ap;
 
     va_start(ap, obj);
     while ((key = va_arg(ap, const char *)) != NULL)
-        json_object_set_new(j, key, json_string(va_arg(ap, const char *)));
+        jv_object_set(a, j, key, jv_str(a, va_arg(ap, const char *)));
     va_end(ap);
-    text = json_dumps(j, JSON_COMPACT);
-    out = arena_strdup(a, text);
-    free(text);
-    json_decref(j);
+    jv_write_compact(&b, j);
+    out = arena_strndup(a, b.data, b.len);
+    buf_release(&b);
     return out;
 }
 
 /* The string member key of the JSON object text (arena), NULL when missing. */
 static const char *json_member(struct arena *a, const char *obj, const char *key)
 {
-    json_t *j = parse_json(obj);
-    const char *v = json_string_value(json_object_get(j, key));
-    const char *out = v ? arena_strdup(a, v) : NULL;
+    struct jv *v = jv_object_get(parse_json(a, obj), key);
+    const char *s = v ? jv_string(v, NULL) : NULL;
 
-    json_decref(j);
-    return out;
+    return s ? arena_strdup(a, s) : NULL;
 }
 
 /* A JSON array text of the n ids. */
@@ -102,9 +106,9 @@ static void assert_vec_bits(const struct memory *got, const struct memory *want)
     assert_memory_equal(got->embedding, want->embedding, want->embedding_dim * sizeof(float));
 }
 
-static struct copy_counts run_copy(const struct subject_copy *spec)
+static struct row_counts run_copy(const struct subject_copy *spec)
 {
-    struct copy_counts n = { -1, -1, -1 };
+    struct row_counts n = { -1, -1, -1 };
     struct err err = ERR_INIT;
 
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -186,7 +190,7 @@ static void test_store_snapshot_find_highest(void **state)
     put_snap(a, &v10);
     put_snap(a, &v3);
     /* The highest number, not the newest row (v3 was created last). */
-    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, name, &got, &err), 0);
     assert_non_null(got);
     assert_snap_equal(got, &v10);
     assert_int_equal(store_snapshot_find(g.st, a, name, 3, &got, &err), 0);
@@ -194,7 +198,11 @@ static void test_store_snapshot_find_highest(void **state)
     assert_snap_equal(got, &v3);
     assert_int_equal(store_snapshot_find(g.st, a, name, 4, &got, &err), 0);
     assert_null(got);
-    assert_int_equal(store_snapshot_find(g.st, a, uniq(a, "snap-none"), 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, uniq(a, "snap-none"), &got, &err), 0);
+    assert_null(got);
+    /* A version below 1 names no snapshot: find answers one question, the exact version. */
+    got = &v2;
+    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
     assert_null(got);
 }
 
@@ -262,7 +270,7 @@ static void test_store_snapshot_duplicate_conflict(void **state)
 
     assert_int_equal(store_snapshot_find(g.st, a, name, 1, &got, &err), 0);
     assert_snap_equal(got, &first);
-    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, name, &got, &err), 0);
     assert_snap_equal(got, &v2);
     assert_int_equal(store_snapshot_get(g.st, a, dup.id, &got, &err), 0);
     assert_null(got);
@@ -419,7 +427,7 @@ static void test_store_subject_copy_capture_all_tenants(void **state)
     struct capture_src s;
     const char *dst = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap"));
     struct subject_copy spec = { 0 };
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const struct episode *c1, *c2, *c3;
@@ -481,7 +489,7 @@ static void test_store_subject_copy_capture_one_tenant(void **state)
     const char *dst = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap1"));
     const char *empty = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap0"));
     struct subject_copy spec = { 0 };
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const char *cites[3];
@@ -627,7 +635,7 @@ static void test_store_subject_copy_restore(void **state)
     const char *dst = uniq(a, "restored"), *tenant = uniq(a, "tr"), *snap = new_id(a);
     const int64_t now = T0 + 10 * DAY + 777;   /* µs on purpose */
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const struct episode *c[4];
@@ -698,7 +706,7 @@ static void test_store_subject_copy_restore_negative_shift(void **state)
     struct restore_src s;
     const char *dst = uniq(a, "restored-neg"), *snap = new_id(a);
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     size_t ne, nm, i;
@@ -819,21 +827,28 @@ static void test_store_subject_newest_episode(void **state)
     struct err err = ERR_INIT;
     struct memory m = make_mem(NULL, subject, T0 + 9 * DAY);
     int64_t newest = 0;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 1, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &every_tenant, &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
     add_mem(&m);   /* memories do not count */
     add_ep(a, NULL, subject, T0 + 3);
     add_ep(a, NULL, subject, T0 + 1);
     add_ep(a, ta, subject, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 1, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &every_tenant, &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &(struct store_scope){ .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 3);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, ta, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .tenant = ta,
+                                                                         .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, uniq(a, "tz"), &newest,
-                                                  &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .tenant = uniq(a, "tz"),
+                                                                         .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
 }
 
@@ -880,7 +895,7 @@ static void test_store_subject_copy_scans_only_the_source(void **state)
     struct episode *eps = arena_calloc(a, OTHERS, sizeof(*eps));
     struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct err err = ERR_INIT;
     sqlite3_stmt *q = NULL;
     sqlite3 *db;
@@ -924,7 +939,7 @@ static void test_store_subject_copy_restore_timing(void **state)
     struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
     double ms[RUNS];
     struct subject_copy spec;
-    struct copy_counts n = { 0, 0, 0 };
+    struct row_counts n = { 0, 0, 0 };
     struct err err = ERR_INIT;
     int64_t start;
     int i;
