@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "service/episodes.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/pyrepr.h"
 #include "util/ts.h"
 #include "util/uuid.h"

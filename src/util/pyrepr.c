@@ -84,7 +84,7 @@ static void put_number(struct buf *out, const struct jv *v)
         buf_puts(out, d < 0 ? "-inf" : "inf");
         return;
     }
-    fmt_double(d, num);
+    jv_fmt_double(d, num);
     buf_puts(out, num);
 }
 
