@@ -12,7 +12,7 @@
 #   scripts/deps.sh coverage  test, plus gcovr (make coverage)
 set -e
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
-libssl-dev libpcre2-dev libcurl4-openssl-dev python3 npm"
+libssl-dev libpcre2-dev libcurl4-openssl-dev libunistring-dev python3 npm"
 TEST="libcmocka-dev postgresql sqlite3 curl jq man-db systemd"
 PKGS="$BUILD $TEST"
 for group in "$@"; do

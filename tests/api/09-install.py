@@ -222,7 +222,7 @@ def _(s):
         assert len(lines) == 1, lines
         return set(lines[0].split()) - {"install", "-y", "-qq", "--no-install-recommends"}
     build = installs("build")
-    for pkg in ("build-essential", "libmicrohttpd-dev", "libsqlite3-dev", "libpq-dev",
+    for pkg in ("build-essential", "libmicrohttpd-dev", "libsqlite3-dev", "libpq-dev", "libunistring-dev",
                 "libpcre2-dev", "libcurl4-openssl-dev", "libssl-dev", "python3"):
         assert pkg in build, (pkg, build)
     for pkg in ("postgresql", "libcmocka-dev", "jq", "sqlite3", "systemd"):
