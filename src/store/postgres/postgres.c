@@ -576,14 +576,14 @@ int pgst_open(const char *url, store **out, struct err *err)
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
         err_cause(err, "cannot connect to PostgreSQL: %s", why);
         log_write(LOG_ERROR, "%s", err->cause);
-        goto fail;
+        goto cleanup;
     }
     PQsetNoticeProcessor(ps->conn, on_notice, NULL);
     if (session_setup(ps, err) < 0)
-        goto fail;
+        goto cleanup;
     *out = &ps->base;
     return 0;
-fail:
+cleanup:
     PQfinish(ps->conn);
     free(ps);
     return -1;

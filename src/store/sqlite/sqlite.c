@@ -338,7 +338,7 @@ int sq_open(const char *path, store **out, struct err *err)
     s->base.ops = &store_sqlite_ops;
     *out = NULL;
     if (path[0] != ':' && make_parent_dirs(path, err) < 0)
-        goto fail;
+        goto cleanup;
     rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
@@ -346,10 +346,10 @@ int sq_open(const char *path, store **out, struct err *err)
                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
                   open_failure_reason(path, s->db));
         log_write(LOG_ERROR, "%s", err->cause);
-        goto fail;
+        goto cleanup;
     }
     if (configure(s, err) < 0)
-        goto fail;
+        goto cleanup;
     /* SQLite opens a file it may not write read-only, and the connection stays so: used for
      * this request, it is reopened at the next, so that writes work again on every worker
      * once the file is writable. */
@@ -358,7 +358,7 @@ int sq_open(const char *path, store **out, struct err *err)
     s->ckpt = sq_ckpt_attach(s->db, path);
     *out = &s->base;
     return 0;
-fail:
+cleanup:
     sq_close(&s->base);
     return -1;
 }
