@@ -615,3 +615,33 @@ int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *dele
 {
     return st->ops->webhook_purge(st, f, deleted, err);
 }
+
+/* ---- the support tier ---- */
+
+int store_resolution_query(store *st, struct arena *a, const struct resolution_query *q,
+                           struct resolution **out, size_t *n, struct err *err)
+{
+    return st->ops->resolution_query(st, a, q, out, n, err);
+}
+
+int store_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err)
+{
+    return st->ops->resolution_upsert(st, a, r, err);
+}
+
+int store_health_cache_get(store *st, struct arena *a, struct health_cache_entry *e, int *found,
+                           struct err *err)
+{
+    return st->ops->health_cache_get(st, a, e, found, err);
+}
+
+int store_health_cache_put(store *st, const struct health_cache_entry *e, struct err *err)
+{
+    return st->ops->health_cache_put(st, e, err);
+}
+
+int store_health_cache_delete(store *st, const char *tenant, const char *subject,
+                              struct err *err)
+{
+    return st->ops->health_cache_delete(st, tenant, subject, err);
+}

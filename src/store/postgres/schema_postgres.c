@@ -158,8 +158,19 @@ static const char initial_schema[] =
     "CREATE INDEX ix_memories_active_kind ON memories (subject_id, kind, created_at DESC, seq)"
     " WHERE status = 'active';\n";
 
+/*
+ * Step 2: the support tier's reads (spec/api.md §4): a subject's resolutions newest first
+ * (listing, health, SLA, handoff) and the upsert's lookup of one (tenant, subject, session).
+ */
+static const char support_indexes[] =
+    "CREATE INDEX ix_resolutions_tenant_subject_updated"
+    " ON resolutions ((COALESCE(tenant_id, '')), subject_id, updated_at DESC, seq);\n"
+    "CREATE INDEX ix_resolutions_tenant_subject_session"
+    " ON resolutions ((COALESCE(tenant_id, '')), subject_id, session_id);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
+    { 2, "support_indexes", support_indexes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
