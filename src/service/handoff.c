@@ -180,7 +180,7 @@ static const char *state_icon(const char *state)
     return "\xE2\x9A\xAA";           /* U+26AA white circle */
 }
 
-static void notes_health(struct buf *b, const struct health_result *h)
+static void notes_health(struct buf *b, const struct subject_health *h)
 {
     size_t i;
     const char *p;
@@ -189,7 +189,7 @@ static void notes_health(struct buf *b, const struct health_result *h)
     for (p = h->state; *p; p++)
         buf_putc(b, (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p));
     buf_printf(b, " (score: %lld)", (long long)h->score);
-    for (i = 0; i < h->nfactors && i < HEALTH_TOP_FACTORS; i++)
+    for (i = 0; i < h->nfactors && i < SUBJECT_HEALTH_TOP_FACTORS; i++)
         buf_printf(b, "%s%s", i ? "; " : " \xE2\x80\x94 ", h->factors[i].detail);
     buf_puts(b, "\n\n");
 }
@@ -341,14 +341,14 @@ int handoff_assemble(struct arena *a, store *st, const char *tenant,
 {
     static const struct sla_thresholds defaults = { SLA_FIRST_RESPONSE_MINUTES,
                                                     SLA_RESOLUTION_HOURS };
-    struct health_result *health = arena_alloc(a, sizeof(*health));
+    struct subject_health *health = arena_alloc(a, sizeof(*health));
     struct sla_summary *sla = arena_alloc(a, sizeof(*sla));
     struct handoff_input in;
 
     memset(&in, 0, sizeof(in));
     if (subject_check_writable(rq->subject_id, err) < 0 ||
         read_rows(a, st, tenant, rq->subject_id, &in, err) < 0 ||
-        health_assess(a, st, tenant, rq->subject_id, now, health, err) < 0 ||
+        subject_health_assess(a, st, tenant, rq->subject_id, now, health, err) < 0 ||
         sla_assess(a, st, tenant, rq->subject_id, &defaults, now, sla, err) < 0)
         return -1;
     in.health = health;

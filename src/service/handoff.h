@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service/health.h"
+#include "service/subject_health.h"
 #include "service/sla.h"
 #include "store/store.h"
 
@@ -37,7 +37,7 @@ struct handoff_input {
     size_t nepisodes;
     const struct resolution *resolutions;   /* most recently updated first */
     size_t nresolutions;
-    const struct health_result *health;
+    const struct subject_health *health;
     const struct sla_summary *sla;    /* default thresholds */
 };
 
@@ -56,7 +56,7 @@ struct handoff {
     struct handoff_strs recent_context;   /* at most HANDOFF_CONTEXT_MAX */
     const struct resolution *history;     /* every resolution read (resolution_history) */
     size_t nhistory;
-    const struct health_result *health;   /* health_factors: its first HEALTH_TOP_FACTORS */
+    const struct subject_health *health;   /* health_factors: its first SUBJECT_HEALTH_TOP_FACTORS */
     const char *notes;                    /* markdown, trimmed to the budget */
     size_t token_estimate;                /* min(tokens(notes before trimming), budget) */
     struct handoff_strs fact_ids;         /* every fact read */

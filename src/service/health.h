@@ -1,58 +1,27 @@
-/* health.h - a subject's health score (spec/api.md §4.3, behavior.md §14.2) and its alerts
- * (§14.3): the pure score over resolutions and episodes, and the assessment that reads the
- * store, rewrites the (tenant, subject) health cache and records a subject.health_* webhook
- * event in the same transaction when the state changed. */
+/* health.h - the readiness checks behind GET /readyz (spec/api.md §3.10, behavior.md §16.1):
+ * the database answers, no compile job is stuck, the LLM (not configured). */
 #ifndef ENGRAM_SERVICE_HEALTH_H
 #define ENGRAM_SERVICE_HEALTH_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "util/arena.h"
 
-#include "store/store.h"
+#define HEALTH_CHECKS 3
 
-#define HEALTH_RESOLUTIONS_MAX 200   /* newest-updated resolutions read */
-#define HEALTH_EPISODES_MAX 200      /* oldest episodes read (the reference's window) */
-#define HEALTH_FACTORS_MAX 8         /* one per signal */
-#define HEALTH_TOP_FACTORS 3         /* factors in an alert and in a handoff */
-
-struct health_factor {
-    const char *signal;              /* unresolved_issues, repeated_issues, ... */
-    int64_t impact;                  /* signed score change */
-    const char *detail;              /* the spec's wording, in the arena */
+struct health_check {
+    const char *name;      /* "database", "queue", "llm" */
+    const char *status;    /* "ok", "fail" or "degraded" */
+    const char *detail;    /* NULL or a short text (static or in the arena) */
+    double latency_ms;     /* rounded to one decimal; 0 when it is not reported */
 };
 
-struct health_result {
-    int64_t score;                   /* clamped to 0..100 */
-    const char *state;               /* healthy (>= 70) | watch (>= 40) | at_risk */
-    struct health_factor factors[HEALTH_FACTORS_MAX];   /* in signal order */
-    size_t nfactors;
+struct health_report {
+    const char *status;    /* "ready", "degraded" or "not_ready" */
+    int failed;            /* the database check failed: the answer is 503 */
+    struct health_check checks[HEALTH_CHECKS];  /* database, queue, llm */
 };
 
-/* What the score reads. */
-struct health_input {
-    const struct resolution *resolutions;   /* newest updated_at first */
-    size_t nresolutions;
-    const struct episode *episodes;         /* oldest first */
-    size_t nepisodes;
-    int64_t now;
-};
-
-/* The score, state and factors of in (behavior.md §14.2); strings in the arena. Pure. */
-void health_compute(struct arena *a, const struct health_input *in, struct health_result *out);
-
-/* "healthy", "watch" or "at_risk" for a clamped score. */
-const char *health_state_of(int64_t score);
-
-/* The alert a new state fires (behavior.md §14.3): "subject.health_degraded" when current is
- * worse than previous, "subject.health_improved" when better and a cache row existed, else
- * NULL. previous NULL = no cache row (counts as healthy). */
-const char *health_alert_event(const char *previous, const char *current);
-
-/* GET /v1/subjects/{id}/health: read the subject's rows in tenant, compute the health at now,
- * then in one transaction rewrite its cache row and record the alert event, if any. A reserved
- * subject id is an unknown subject (100, healthy) and touches nothing. Never "not found";
- * -1 with err set when the store fails. */
-int health_assess(struct arena *a, store *st, const char *tenant, const char *subject,
-                  int64_t now, struct health_result *out, struct err *err);
+/* Run the checks on this thread's store connection (a failed ping drops it, so the next
+ * request reconnects). Never fails: a failure is a check's status. */
+void health_readiness(struct arena *a, struct health_report *r);
 
 #endif

@@ -44,14 +44,14 @@ static struct handoff build(const struct handoff_request *rq, const struct memor
                             const struct resolution *res, size_t nres)
 {
     static const struct sla_thresholds defaults = { 5.0, 24.0 };
-    struct health_input hin = { res, nres, eps, neps, N };
+    struct subject_health_input hin = { res, nres, eps, neps, N };
     struct sla_input sin = { res, nres, eps, neps, N };
-    struct health_result *health = arena_alloc(A, sizeof(*health));
+    struct subject_health *health = arena_alloc(A, sizeof(*health));
     struct sla_summary *sla = arena_alloc(A, sizeof(*sla));
     struct handoff_input in = { facts, nfacts, eps, neps, res, nres, health, sla };
     struct handoff h;
 
-    health_compute(A, &hin, health);
+    subject_health_compute(A, &hin, health);
     sla_compute(A, &sin, &defaults, sla);
     handoff_build(A, rq, &in, &h);
     return h;

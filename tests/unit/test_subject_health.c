@@ -1,4 +1,4 @@
-/* test_health.c - unit tests for service/health: the worked examples of spec/behavior.md §19.7
+/* test_subject_health.c - unit tests for service/subject_health: the worked examples of spec/behavior.md §19.7
  * (H1-H9), each signal's cap, the resolution-rate rounding and the alert transitions of §14.3,
  * built from in-memory rows with a fixed clock N; no database. */
 #include <setjmp.h>
@@ -10,23 +10,23 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "service/health.h"
+#include "service/subject_health.h"
 
 #include "support_rows.h"
 
 #define N INT64_C(1777464000000000)   /* 2026-04-29T12:00:00Z */
 
-static struct health_result run(const struct resolution *res, size_t nres,
+static struct subject_health run(const struct resolution *res, size_t nres,
                                 const struct episode *eps, size_t neps)
 {
-    struct health_input in = { res, nres, eps, neps, N };
-    struct health_result r;
+    struct subject_health_input in = { res, nres, eps, neps, N };
+    struct subject_health r;
 
-    health_compute(A, &in, &r);
+    subject_health_compute(A, &in, &r);
     return r;
 }
 
-static void assert_factor(const struct health_result *r, size_t i, const char *signal,
+static void assert_factor(const struct subject_health *r, size_t i, const char *signal,
                           int64_t impact, const char *detail)
 {
     assert_true(i < r->nfactors);
@@ -37,9 +37,9 @@ static void assert_factor(const struct health_result *r, size_t i, const char *s
 }
 
 /* H1: nothing at all: 100, healthy, no factors. */
-static void test_health_h1_empty(void **state)
+static void test_subject_health_h1_empty(void **state)
 {
-    struct health_result r = run(NULL, 0, NULL, 0);
+    struct subject_health r = run(NULL, 0, NULL, 0);
 
     (void)state;
     assert_int_equal(r.score, 100);
@@ -48,7 +48,7 @@ static void test_health_h1_empty(void **state)
 }
 
 /* H2: two open sessions, one message with "broken". */
-static void test_health_h2_open_and_escalation(void **state)
+static void test_subject_health_h2_open_and_escalation(void **state)
 {
     struct resolution res[2] = {
         res_row("sess-1", "open", NULL, TS_NULL, N - MINUTE),
@@ -58,7 +58,7 @@ static void test_health_h2_open_and_escalation(void **state)
         ep_chat("sess-1", "need help", N - HOUR),
         ep_chat("sess-2", "still broken", N - HOUR / 2),
     };
-    struct health_result r = run(res, 2, eps, 2);
+    struct subject_health r = run(res, 2, eps, 2);
 
     (void)state;
     assert_int_equal(r.score, 60);
@@ -69,7 +69,7 @@ static void test_health_h2_open_and_escalation(void **state)
 }
 
 /* H3: an open issue that resembles a resolved one. */
-static void test_health_h3_repeated_issue(void **state)
+static void test_subject_health_h3_repeated_issue(void **state)
 {
     struct resolution res[2] = {
         res_row("sess-new", "open", NULL, TS_NULL, N),
@@ -79,7 +79,7 @@ static void test_health_h3_repeated_issue(void **state)
         ep_chat("sess-old", "payment gateway timeout error", N - 30 * DAY),
         ep_chat("sess-new", "payment gateway timeout happening again", N),
     };
-    struct health_result r = run(res, 2, eps, 2);
+    struct subject_health r = run(res, 2, eps, 2);
 
     (void)state;
     assert_int_equal(r.score, 65);
@@ -90,7 +90,7 @@ static void test_health_h3_repeated_issue(void **state)
 }
 
 /* H4: two recent resolutions: +10 +10, clamped to 100. */
-static void test_health_h4_recent_and_rate(void **state)
+static void test_subject_health_h4_recent_and_rate(void **state)
 {
     struct resolution res[2] = {
         res_row("sess-1", "resolved", NULL, N - 2 * DAY, N - 2 * DAY),
@@ -100,7 +100,7 @@ static void test_health_h4_recent_and_rate(void **state)
         ep_chat("sess-2", "billing question", N - 6 * DAY),
         ep_chat("sess-1", "login issue", N - 3 * DAY),
     };
-    struct health_result r = run(res, 2, eps, 2);
+    struct subject_health r = run(res, 2, eps, 2);
 
     (void)state;
     assert_int_equal(r.score, 100);
@@ -111,13 +111,13 @@ static void test_health_h4_recent_and_rate(void **state)
 }
 
 /* H5: two urgent episodes (no sessions). */
-static void test_health_h5_escalations(void **state)
+static void test_subject_health_h5_escalations(void **state)
 {
     struct episode eps[2] = {
         ep_chat(NULL, "this is urgent and critical", N - HOUR),
         ep_chat(NULL, "we have an outage blocker", N),
     };
-    struct health_result r = run(NULL, 0, eps, 2);
+    struct subject_health r = run(NULL, 0, eps, 2);
 
     (void)state;
     assert_int_equal(r.score, 80);
@@ -127,11 +127,11 @@ static void test_health_h5_escalations(void **state)
 }
 
 /* H6: an open session idle for 10 days. */
-static void test_health_h6_idle(void **state)
+static void test_subject_health_h6_idle(void **state)
 {
     struct resolution res[1] = { res_row("sess-1", "open", NULL, TS_NULL, N - 10 * DAY) };
     struct episode eps[1] = { ep_chat("sess-1", "need help", N - 10 * DAY) };
-    struct health_result r = run(res, 1, eps, 1);
+    struct subject_health r = run(res, 1, eps, 1);
 
     (void)state;
     assert_int_equal(r.score, 70);
@@ -142,11 +142,11 @@ static void test_health_h6_idle(void **state)
 }
 
 /* H6 at the edge: 6 days 23 hours is not a week. */
-static void test_health_idle_counts_whole_days(void **state)
+static void test_subject_health_idle_counts_whole_days(void **state)
 {
     struct resolution res[1] = { res_row("sess-1", "open", NULL, TS_NULL, N) };
     struct episode eps[1] = { ep_chat("sess-1", "need help", N - 7 * DAY + HOUR) };
-    struct health_result r = run(res, 1, eps, 1);
+    struct subject_health r = run(res, 1, eps, 1);
 
     (void)state;
     assert_int_equal(r.score, 85);
@@ -154,7 +154,7 @@ static void test_health_idle_counts_whole_days(void **state)
 }
 
 /* H7: three old resolutions: no recent one, the rate only. */
-static void test_health_h7_rate_only(void **state)
+static void test_subject_health_h7_rate_only(void **state)
 {
     struct resolution res[3] = {
         res_row("s3", "resolved", NULL, N - 10 * DAY, N - 10 * DAY),
@@ -166,7 +166,7 @@ static void test_health_h7_rate_only(void **state)
         ep_chat("s2", "q2", N - 15 * DAY),
         ep_chat("s3", "q3", N - 10 * DAY),
     };
-    struct health_result r = run(res, 3, eps, 3);
+    struct subject_health r = run(res, 3, eps, 3);
 
     (void)state;
     assert_int_equal(r.score, 100);
@@ -175,11 +175,11 @@ static void test_health_h7_rate_only(void **state)
 }
 
 /* H8: a resolution 30 hours after the first user message breaches the 24 h SLA. */
-static void test_health_h8_sla_breach(void **state)
+static void test_subject_health_h8_sla_breach(void **state)
 {
     struct resolution res[1] = { res_row("s1", "resolved", NULL, N, N) };
     struct episode eps[1] = { ep_msg("s1", "user", "user", "help", N - 30 * HOUR) };
-    struct health_result r = run(res, 1, eps, 1);
+    struct subject_health r = run(res, 1, eps, 1);
 
     (void)state;
     assert_int_equal(r.score, 100);
@@ -190,14 +190,14 @@ static void test_health_h8_sla_breach(void **state)
 }
 
 /* H9: a 15-minute first response. */
-static void test_health_h9_slow_first_response(void **state)
+static void test_subject_health_h9_slow_first_response(void **state)
 {
     struct resolution res[1] = { res_row("s1", "resolved", NULL, N, N) };
     struct episode eps[2] = {
         ep_msg("s1", "user", "user", "help", N - 60 * MINUTE),
         ep_msg("s1", "assistant", "assistant", "hi", N - 45 * MINUTE),
     };
-    struct health_result r = run(res, 1, eps, 2);
+    struct subject_health r = run(res, 1, eps, 2);
 
     (void)state;
     assert_int_equal(r.score, 100);
@@ -208,12 +208,12 @@ static void test_health_h9_slow_first_response(void **state)
 }
 
 /* Caps: open sessions at -45, escalations at -20, SLA breaches at -20; clamped at 0. */
-static void test_health_caps(void **state)
+static void test_subject_health_caps(void **state)
 {
     struct resolution res[8];
     struct episode eps[8];
     char sid[8][8];
-    struct health_result r;
+    struct subject_health r;
     size_t i;
 
     (void)state;
@@ -238,10 +238,10 @@ static void test_health_caps(void **state)
 }
 
 /* The resolution rate is rounded half to even: 33/40 = 82.5% prints 82%. */
-static void test_health_rate_rounds_half_even(void **state)
+static void test_subject_health_rate_rounds_half_even(void **state)
 {
     struct resolution res[40];
-    struct health_result r;
+    struct subject_health r;
     size_t i;
 
     (void)state;
@@ -254,11 +254,11 @@ static void test_health_rate_rounds_half_even(void **state)
 }
 
 /* unresolved is neither open nor resolved; "down" matches inside "download". */
-static void test_health_quirks(void **state)
+static void test_subject_health_quirks(void **state)
 {
     struct resolution res[1] = { res_row("s1", "unresolved", NULL, TS_NULL, N) };
     struct episode eps[1] = { ep_chat("s1", "the download page", N) };
-    struct health_result r = run(res, 1, eps, 1);
+    struct subject_health r = run(res, 1, eps, 1);
 
     (void)state;
     assert_int_equal(r.nfactors, 1);
@@ -267,10 +267,10 @@ static void test_health_quirks(void **state)
 }
 
 /* Health reads payload.messages[].content only: a text payload is no message. */
-static void test_health_reads_messages_only(void **state)
+static void test_subject_health_reads_messages_only(void **state)
 {
     struct episode ep = ep_chat(NULL, "x", N);
-    struct health_result r;
+    struct subject_health r;
 
     (void)state;
     ep.payload = "{\"text\":\"urgent outage\"}";
@@ -285,21 +285,21 @@ static void test_health_reads_messages_only(void **state)
 }
 
 /* §14.3 and §19.7's alert rules. */
-static void test_health_alert_transitions(void **state)
+static void test_subject_health_alert_transitions(void **state)
 {
     (void)state;
-    assert_string_equal(health_alert_event("healthy", "watch"), "subject.health_degraded");
-    assert_string_equal(health_alert_event("watch", "at_risk"), "subject.health_degraded");
-    assert_string_equal(health_alert_event("at_risk", "watch"), "subject.health_improved");
-    assert_string_equal(health_alert_event("watch", "healthy"), "subject.health_improved");
-    assert_null(health_alert_event("watch", "watch"));
-    assert_string_equal(health_alert_event(NULL, "at_risk"), "subject.health_degraded");
-    assert_string_equal(health_alert_event(NULL, "watch"), "subject.health_degraded");
-    assert_null(health_alert_event(NULL, "healthy"));
-    assert_string_equal(health_state_of(70), "healthy");
-    assert_string_equal(health_state_of(69), "watch");
-    assert_string_equal(health_state_of(40), "watch");
-    assert_string_equal(health_state_of(39), "at_risk");
+    assert_string_equal(subject_health_alert("healthy", "watch"), "subject.health_degraded");
+    assert_string_equal(subject_health_alert("watch", "at_risk"), "subject.health_degraded");
+    assert_string_equal(subject_health_alert("at_risk", "watch"), "subject.health_improved");
+    assert_string_equal(subject_health_alert("watch", "healthy"), "subject.health_improved");
+    assert_null(subject_health_alert("watch", "watch"));
+    assert_string_equal(subject_health_alert(NULL, "at_risk"), "subject.health_degraded");
+    assert_string_equal(subject_health_alert(NULL, "watch"), "subject.health_degraded");
+    assert_null(subject_health_alert(NULL, "healthy"));
+    assert_string_equal(subject_health_state(70), "healthy");
+    assert_string_equal(subject_health_state(69), "watch");
+    assert_string_equal(subject_health_state(40), "watch");
+    assert_string_equal(subject_health_state(39), "at_risk");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, rows_setup, rows_teardown)
@@ -307,21 +307,21 @@ static void test_health_alert_transitions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_health_h1_empty),
-        T(test_health_h2_open_and_escalation),
-        T(test_health_h3_repeated_issue),
-        T(test_health_h4_recent_and_rate),
-        T(test_health_h5_escalations),
-        T(test_health_h6_idle),
-        T(test_health_idle_counts_whole_days),
-        T(test_health_h7_rate_only),
-        T(test_health_h8_sla_breach),
-        T(test_health_h9_slow_first_response),
-        T(test_health_caps),
-        T(test_health_rate_rounds_half_even),
-        T(test_health_quirks),
-        T(test_health_reads_messages_only),
-        T(test_health_alert_transitions),
+        T(test_subject_health_h1_empty),
+        T(test_subject_health_h2_open_and_escalation),
+        T(test_subject_health_h3_repeated_issue),
+        T(test_subject_health_h4_recent_and_rate),
+        T(test_subject_health_h5_escalations),
+        T(test_subject_health_h6_idle),
+        T(test_subject_health_idle_counts_whole_days),
+        T(test_subject_health_h7_rate_only),
+        T(test_subject_health_h8_sla_breach),
+        T(test_subject_health_h9_slow_first_response),
+        T(test_subject_health_caps),
+        T(test_subject_health_rate_rounds_half_even),
+        T(test_subject_health_quirks),
+        T(test_subject_health_reads_messages_only),
+        T(test_subject_health_alert_transitions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
