@@ -45,6 +45,20 @@ static int record_deleted(store *st, const char *subject, int64_t episodes, int6
     return rc;
 }
 
+/* Every row of the subject in tenant: episodes and memories (counted), and unlike the
+ * reference also its resolutions and health-cache row, so a reused id starts clean. */
+static int delete_rows(store *st, const char *tenant, const char *subject, int64_t *episodes,
+                       int64_t *memories, struct err *err)
+{
+    struct copy_counts n;
+
+    if (store_subject_purge(st, tenant, subject, &n, err) < 0)
+        return -1;
+    *episodes = n.episodes;
+    *memories = n.memories;
+    return 0;
+}
+
 int subjects_delete(store *st, const char *tenant, const char *subject,
                     int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
 {
@@ -56,8 +70,8 @@ int subjects_delete(store *st, const char *tenant, const char *subject,
         return 0;
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if ((!reserved && store_subject_delete(st, tenant, subject, episodes_deleted,
-                                           memories_deleted, err) < 0) ||
+    if ((!reserved && delete_rows(st, tenant, subject, episodes_deleted, memories_deleted,
+                                  err) < 0) ||
         record_deleted(st, subject, *episodes_deleted, *memories_deleted, err) < 0 ||
         store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
