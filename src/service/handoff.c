@@ -314,24 +314,43 @@ const char *handoff_trim(struct arena *a, const char *notes, int64_t budget, siz
 
 /* ---- reading the store ---- */
 
-/* The facts, episodes and resolutions of §14.5 into in. */
-static int read_rows(struct arena *a, store *st, const char *tenant, const char *subject,
-                     struct handoff_input *in, struct err *err)
+/*
+ * One read serves the brief, the health and the SLA: each takes the oldest N episodes and the
+ * N most recently updated resolutions, so the widest window (the SLA's 500 episodes, health's
+ * 200 resolutions) holds the others as prefixes.
+ */
+#define READ_EPISODES SLA_EPISODES_MAX
+#define READ_RESOLUTIONS SUBJECT_HEALTH_RESOLUTIONS_MAX
+_Static_assert(READ_EPISODES >= SUBJECT_HEALTH_EPISODES_MAX &&
+               READ_EPISODES >= HANDOFF_EPISODES_MAX, "the episode windows must nest");
+_Static_assert(READ_RESOLUTIONS >= SLA_RESOLUTIONS_MAX &&
+               READ_RESOLUTIONS >= HANDOFF_RESOLUTIONS_MAX, "the resolution windows must nest");
+
+static size_t min_size(size_t x, size_t y)
 {
-    struct resolution_query q = { tenant, subject, NULL, HANDOFF_RESOLUTIONS_MAX };
+    return x < y ? x : y;
+}
+
+/* The facts, episodes and resolutions of §14.5 into in, and the wider windows into all. */
+static int read_rows(struct arena *a, store *st, const char *tenant, const char *subject,
+                     struct handoff_input *in, struct sla_input *all, struct err *err)
+{
+    struct resolution_query q = { tenant, subject, NULL, READ_RESOLUTIONS };
     struct memory *facts;
     struct episode *eps;
     struct resolution *res;
 
     if (store_memory_list_active(st, a, tenant, subject, "profile_fact", MEMORY_NEWEST_FIRST,
                                  0, HANDOFF_FACTS_MAX, &facts, &in->nfacts, err) < 0 ||
-        store_episode_list(st, a, tenant, subject, HANDOFF_EPISODES_MAX, 0, &eps,
-                           &in->nepisodes, err) < 0 ||
-        store_resolution_query(st, a, &q, &res, &in->nresolutions, err) < 0)
+        store_episode_list(st, a, tenant, subject, READ_EPISODES, 0, &eps, &all->nepisodes,
+                           err) < 0 ||
+        store_resolution_query(st, a, &q, &res, &all->nresolutions, err) < 0)
         return -1;
     in->facts = facts;
-    in->episodes = eps;
-    in->resolutions = res;
+    in->episodes = all->episodes = eps;
+    in->nepisodes = min_size(all->nepisodes, HANDOFF_EPISODES_MAX);
+    in->resolutions = all->resolutions = res;
+    in->nresolutions = min_size(all->nresolutions, HANDOFF_RESOLUTIONS_MAX);
     return 0;
 }
 
@@ -343,13 +362,23 @@ int handoff_assemble(struct arena *a, store *st, const char *tenant,
                                                     SLA_RESOLUTION_HOURS };
     struct subject_health *health = arena_alloc(a, sizeof(*health));
     struct sla_summary *sla = arena_alloc(a, sizeof(*sla));
+    struct sla_input all = { NULL, 0, NULL, 0, now };
+    struct subject_health_input hin;
     struct handoff_input in;
 
     memset(&in, 0, sizeof(in));
     if (subject_check_writable(rq->subject_id, err) < 0 ||
-        read_rows(a, st, tenant, rq->subject_id, &in, err) < 0 ||
-        subject_health_assess(a, st, tenant, rq->subject_id, now, health, err) < 0 ||
-        sla_assess(a, st, tenant, rq->subject_id, &defaults, now, sla, err) < 0)
+        read_rows(a, st, tenant, rq->subject_id, &in, &all, err) < 0)
+        return -1;
+    hin.resolutions = all.resolutions;
+    hin.nresolutions = min_size(all.nresolutions, SUBJECT_HEALTH_RESOLUTIONS_MAX);
+    hin.episodes = all.episodes;
+    hin.nepisodes = min_size(all.nepisodes, SUBJECT_HEALTH_EPISODES_MAX);
+    hin.now = now;
+    subject_health_compute(a, &hin, health);
+    all.nresolutions = min_size(all.nresolutions, SLA_RESOLUTIONS_MAX);
+    sla_compute(a, &all, &defaults, sla);
+    if (subject_health_record(a, st, tenant, rq->subject_id, health, now, err) < 0)
         return -1;
     in.health = health;
     in.sla = sla;

@@ -436,8 +436,21 @@ static int update_cache(struct arena *a, store *st, const char *tenant, const ch
     return webhooks_record(st, event, alert_data(a, subject, previous, r, now), err);
 }
 
+int subject_health_record(struct arena *a, store *st, const char *tenant, const char *subject,
+                          const struct subject_health *h, int64_t now, struct err *err)
+{
+    if (store_tx_begin(st, err) < 0)
+        return -1;
+    if (update_cache(a, st, tenant, subject, h, now, err) < 0 || store_tx_commit(st, err) < 0) {
+        store_tx_rollback(st);
+        return -1;
+    }
+    webhooks_wake();
+    return 0;
+}
+
 int subject_health_assess(struct arena *a, store *st, const char *tenant, const char *subject,
-                  int64_t now, struct subject_health *out, struct err *err)
+                          int64_t now, struct subject_health *out, struct err *err)
 {
     struct resolution_query q = { tenant, subject, NULL, SUBJECT_HEALTH_RESOLUTIONS_MAX };
     struct subject_health_input in = { NULL, 0, NULL, 0, now };
@@ -449,19 +462,11 @@ int subject_health_assess(struct arena *a, store *st, const char *tenant, const 
         return 0;
     }
     if (store_resolution_query(st, a, &q, &res, &in.nresolutions, err) < 0 ||
-        store_episode_list(st, a, tenant, subject, SUBJECT_HEALTH_EPISODES_MAX, 0, &eps, &in.nepisodes,
-                           err) < 0)
+        store_episode_list(st, a, tenant, subject, SUBJECT_HEALTH_EPISODES_MAX, 0, &eps,
+                           &in.nepisodes, err) < 0)
         return -1;
     in.resolutions = res;
     in.episodes = eps;
     subject_health_compute(a, &in, out);
-    if (store_tx_begin(st, err) < 0)
-        return -1;
-    if (update_cache(a, st, tenant, subject, out, now, err) < 0 ||
-        store_tx_commit(st, err) < 0) {
-        store_tx_rollback(st);
-        return -1;
-    }
-    webhooks_wake();
-    return 0;
+    return subject_health_record(a, st, tenant, subject, out, now, err);
 }

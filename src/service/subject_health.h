@@ -52,6 +52,12 @@ const char *subject_health_alert(const char *previous, const char *current);
  * then in one transaction rewrite its cache row and record the alert event, if any. A reserved
  * subject id is an unknown subject (100, healthy) and touches nothing. Never "not found";
  * -1 with err set when the store fails. */
+/* Rewrite the cache row of (tenant, subject) with h and record the alert event h's state
+ * fires, in one transaction (the second half of subject_health_assess, for a caller that
+ * computed h from rows it read itself). -1 with err set when the store fails. */
+int subject_health_record(struct arena *a, store *st, const char *tenant, const char *subject,
+                          const struct subject_health *h, int64_t now, struct err *err);
+
 int subject_health_assess(struct arena *a, store *st, const char *tenant, const char *subject,
                   int64_t now, struct subject_health *out, struct err *err);
 
