@@ -68,9 +68,9 @@ static int parse_resolution_in(struct req *req, struct resolution_in *in, struct
     in->session_id = v_string(&v, body, v_loc(&v, "body", "session_id"),
                               (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
     in->status = parse_status(&v, body);
-    in->resolution_summary = v_string(&v, body, v_loc(&v, "body", "resolution_summary"),
-                                      (struct v_str){ .flags = V_NULLABLE,
-                                                      .max = RESOLUTION_SUMMARY_MAX });
+    in->resolution_summary =
+        v_string(&v, body, v_loc(&v, "body", "resolution_summary"),
+                 (struct v_str){ .flags = V_NULLABLE, .max = RESOLUTION_SUMMARY_MAX });
     in->metadata = parse_metadata(&v, body);
     return v_finish(&v, err);
 }
@@ -101,8 +101,7 @@ int api_resolutions_create(struct req *req)
     if (parse_resolution_in(req, &in, &req->err) < 0)
         return -1;
     st = store_thread(&req->err);
-    if (!st || resolutions_record(req->arena, st, req->tenant, &in, ts_now(), &r,
-                                  &req->err) < 0)
+    if (!st || resolutions_record(req->arena, st, req->tenant, &in, ts_now(), &r, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, api_resolution_json(req->arena, &r));
 }
@@ -120,8 +119,8 @@ int api_resolutions_list(struct req *req)
 
     v_init(&v, a);
     subject = v_query_string(&v, req, "subject_id", (struct v_str){ .min = 1 });
-    status = req_query(req, "status") ? v_query_string(&v, req, "status", (struct v_str){ 0 })
-                                      : NULL;
+    status =
+        req_query(req, "status") ? v_query_string(&v, req, "status", (struct v_str){ 0 }) : NULL;
     if (status && !resolution_status_valid(status))
         bad_status(&v, v_loc(&v, "query", "status"), status);
     if (v_finish(&v, &req->err) < 0)

@@ -85,8 +85,7 @@ static struct jv *sla_json(struct arena *a, const char *subject, const struct sl
     jv_object_set(a, o, "avg_resolution_seconds", real_or_null(a, s->avg_resolution_seconds));
     jv_object_set(a, o, "first_response_breach_count",
                   jv_int(a, (int64_t)s->first_response_breach_count));
-    jv_object_set(a, o, "resolution_breach_count",
-                  jv_int(a, (int64_t)s->resolution_breach_count));
+    jv_object_set(a, o, "resolution_breach_count", jv_int(a, (int64_t)s->resolution_breach_count));
     jv_object_set(a, o, "sessions", sessions);
     return o;
 }
@@ -144,8 +143,7 @@ static struct jv *handoff_json(struct arena *a, const struct handoff_request *rq
                   strs_json(a, h->recent_context.items, h->recent_context.n));
     jv_object_set(a, o, "health_score", jv_int(a, h->health->score));
     jv_object_set(a, o, "health_state", jv_str(a, h->health->state));
-    jv_object_set(a, o, "health_factors",
-                  factors_json(a, h->health, SUBJECT_HEALTH_TOP_FACTORS));
+    jv_object_set(a, o, "health_factors", factors_json(a, h->health, SUBJECT_HEALTH_TOP_FACTORS));
     jv_object_set(a, o, "handoff_notes", jv_str(a, h->notes));
     jv_object_set(a, o, "token_estimate", jv_int(a, (int64_t)h->token_estimate));
     jv_object_set(a, o, "provenance", provenance_json(a, h));
@@ -251,15 +249,17 @@ static double query_threshold(struct vctx *v, struct req *req, const char *name,
     errno = 0;
     d = *s && strspn(s, "0123456789+-.eE") == strlen(s) ? strtod(s, &end) : NAN;
     if (!end || *end || errno == ERANGE || !isfinite(d)) {
-        v_add(v, "float_parsing", loc, "Input should be a valid number, unable to parse string "
-              "as a number", input, NULL);
+        v_add(v, "float_parsing", loc,
+              "Input should be a valid number, unable to parse string "
+              "as a number",
+              input, NULL);
         return def;
     }
     if (d < 0) {
         ctx = jv_object(v->a);
         jv_object_set(v->a, ctx, "ge", jv_real(v->a, 0.0));
-        v_add(v, "greater_than_equal", loc, "Input should be greater than or equal to 0",
-              input, ctx);
+        v_add(v, "greater_than_equal", loc, "Input should be greater than or equal to 0", input,
+              ctx);
     }
     return d;
 }
@@ -275,10 +275,10 @@ int api_subject_sla(struct req *req)
 
     v_init(&v, a);
     subject = path_subject(&v, req);
-    t.first_response_minutes = query_threshold(&v, req, "first_response_threshold_minutes",
-                                               SLA_FIRST_RESPONSE_MINUTES);
-    t.resolution_hours = query_threshold(&v, req, "resolution_threshold_hours",
-                                         SLA_RESOLUTION_HOURS);
+    t.first_response_minutes =
+        query_threshold(&v, req, "first_response_threshold_minutes", SLA_FIRST_RESPONSE_MINUTES);
+    t.resolution_hours =
+        query_threshold(&v, req, "resolution_threshold_hours", SLA_RESOLUTION_HOURS);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = store_thread(&req->err);

@@ -115,14 +115,14 @@ static void recent_context(struct arena *a, const struct split *s, struct handof
         if (!*s->other_text[i])
             continue;
         out->recent_context.items[out->recent_context.n++] =
-            arena_printf(a, "[%s/%s]%s%s%s %s", ep->source, ep->type,
-                         ep->session_id ? " [" : "", ep->session_id ? ep->session_id : "",
-                         ep->session_id ? "]" : "", cut(a, s->other_text[i], 120));
+            arena_printf(a, "[%s/%s]%s%s%s %s", ep->source, ep->type, ep->session_id ? " [" : "",
+                         ep->session_id ? ep->session_id : "", ep->session_id ? "]" : "",
+                         cut(a, s->other_text[i], 120));
     }
 }
 
-static void facts(struct arena *a, const struct handoff_request *rq,
-                  const struct handoff_input *in, struct handoff *out)
+static void facts(struct arena *a, const struct handoff_request *rq, const struct handoff_input *in,
+                  struct handoff *out)
 {
     struct buf b = BUF_INIT;
     size_t i;
@@ -163,8 +163,8 @@ void handoff_build(struct arena *a, const struct handoff_request *rq,
     out->history = in->resolutions;
     out->nhistory = in->nresolutions;
     out->health = in->health;
-    out->notes = handoff_trim(a, handoff_notes(a, rq, out, in->sla), rq->budget,
-                              &out->token_estimate);
+    out->notes =
+        handoff_trim(a, handoff_notes(a, rq, out, in->sla), rq->budget, &out->token_estimate);
 }
 
 /* ---- the notes ---- */
@@ -172,12 +172,12 @@ void handoff_build(struct arena *a, const struct handoff_request *rq,
 static const char *state_icon(const char *state)
 {
     if (strcmp(state, "at_risk") == 0)
-        return "\xF0\x9F\x94\xB4";   /* U+1F534 red circle */
+        return "\xF0\x9F\x94\xB4"; /* U+1F534 red circle */
     if (strcmp(state, "watch") == 0)
-        return "\xF0\x9F\x9F\xA1";   /* U+1F7E1 yellow circle */
+        return "\xF0\x9F\x9F\xA1"; /* U+1F7E1 yellow circle */
     if (strcmp(state, "healthy") == 0)
-        return "\xF0\x9F\x9F\xA2";   /* U+1F7E2 green circle */
-    return "\xE2\x9A\xAA";           /* U+26AA white circle */
+        return "\xF0\x9F\x9F\xA2"; /* U+1F7E2 green circle */
+    return "\xE2\x9A\xAA";         /* U+26AA white circle */
 }
 
 static void notes_health(struct buf *b, const struct subject_health *h)
@@ -201,11 +201,15 @@ static void notes_sla(struct buf *b, const struct sla_summary *sla)
     size_t i;
 
     if (sla->first_response_breach_count)
-        buf_printf(&lines, "- \xE2\x9A\xA0\xEF\xB8\x8F First-response SLA breached in %zu "
-                   "session(s)\n", sla->first_response_breach_count);
+        buf_printf(&lines,
+                   "- \xE2\x9A\xA0\xEF\xB8\x8F First-response SLA breached in %zu "
+                   "session(s)\n",
+                   sla->first_response_breach_count);
     if (sla->resolution_breach_count)
-        buf_printf(&lines, "- \xE2\x9A\xA0\xEF\xB8\x8F Resolution SLA breached in %zu "
-                   "session(s)\n", sla->resolution_breach_count);
+        buf_printf(&lines,
+                   "- \xE2\x9A\xA0\xEF\xB8\x8F Resolution SLA breached in %zu "
+                   "session(s)\n",
+                   sla->resolution_breach_count);
     if (sla->open_sessions) {
         for (i = 0; i < sla->nsessions; i++) {
             if (!isnan(sla->sessions[i].open_duration_seconds) &&
@@ -222,8 +226,7 @@ static void notes_sla(struct buf *b, const struct sla_summary *sla)
     buf_release(&lines);
 }
 
-static void notes_list(struct buf *b, const char *header, const struct handoff_strs *l,
-                       size_t max)
+static void notes_list(struct buf *b, const char *header, const struct handoff_strs *l, size_t max)
 {
     size_t i;
 
@@ -273,8 +276,8 @@ const char *handoff_notes(struct arena *a, const struct handoff_request *rq,
     struct buf b = BUF_INIT;
     const char *out;
 
-    buf_printf(&b, "# Handoff Brief \xE2\x80\x94 %s\nReason: %s\nSession: %s\n\n",
-               rq->subject_id, rq->reason, rq->session_id);
+    buf_printf(&b, "# Handoff Brief \xE2\x80\x94 %s\nReason: %s\nSession: %s\n\n", rq->subject_id,
+               rq->reason, rq->session_id);
     buf_printf(&b, "## Customer\n%s\n\n", h->customer_summary);
     notes_health(&b, h->health);
     notes_sla(&b, sla);
@@ -322,9 +325,11 @@ const char *handoff_trim(struct arena *a, const char *notes, int64_t budget, siz
 #define READ_EPISODES SLA_EPISODES_MAX
 #define READ_RESOLUTIONS SUBJECT_HEALTH_RESOLUTIONS_MAX
 _Static_assert(READ_EPISODES >= SUBJECT_HEALTH_EPISODES_MAX &&
-               READ_EPISODES >= HANDOFF_EPISODES_MAX, "the episode windows must nest");
+                   READ_EPISODES >= HANDOFF_EPISODES_MAX,
+               "the episode windows must nest");
 _Static_assert(READ_RESOLUTIONS >= SLA_RESOLUTIONS_MAX &&
-               READ_RESOLUTIONS >= HANDOFF_RESOLUTIONS_MAX, "the resolution windows must nest");
+                   READ_RESOLUTIONS >= HANDOFF_RESOLUTIONS_MAX,
+               "the resolution windows must nest");
 
 static size_t min_size(size_t x, size_t y)
 {
@@ -340,10 +345,10 @@ static int read_rows(struct arena *a, store *st, const char *tenant, const char 
     struct episode *eps;
     struct resolution *res;
 
-    if (store_memory_list_active(st, a, tenant, subject, "profile_fact", MEMORY_NEWEST_FIRST,
-                                 0, HANDOFF_FACTS_MAX, &facts, &in->nfacts, err) < 0 ||
-        store_episode_list(st, a, tenant, subject, READ_EPISODES, 0, &eps, &all->nepisodes,
-                           err) < 0 ||
+    if (store_memory_list_active(st, a, tenant, subject, "profile_fact", MEMORY_NEWEST_FIRST, 0,
+                                 HANDOFF_FACTS_MAX, &facts, &in->nfacts, err) < 0 ||
+        store_episode_list(st, a, tenant, subject, READ_EPISODES, 0, &eps, &all->nepisodes, err) <
+            0 ||
         store_resolution_query(st, a, &q, &res, &all->nresolutions, err) < 0)
         return -1;
     in->facts = facts;

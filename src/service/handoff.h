@@ -11,34 +11,34 @@
 #include "service/sla.h"
 #include "store/store.h"
 
-#define HANDOFF_FACTS_MAX 20          /* newest active profile facts read */
-#define HANDOFF_EPISODES_MAX 30       /* oldest episodes read (the reference's window) */
-#define HANDOFF_RESOLUTIONS_MAX 20    /* most recently updated resolutions read */
-#define HANDOFF_DEFAULT_TOKENS 4000   /* budget without max_tokens (fixed, not configurable) */
+#define HANDOFF_FACTS_MAX 20        /* newest active profile facts read */
+#define HANDOFF_EPISODES_MAX 30     /* oldest episodes read (the reference's window) */
+#define HANDOFF_RESOLUTIONS_MAX 20  /* most recently updated resolutions read */
+#define HANDOFF_DEFAULT_TOKENS 4000 /* budget without max_tokens (fixed, not configurable) */
 #define HANDOFF_MAX_TOKENS 16000
 #define HANDOFF_REASON_MAX 256
 #define HANDOFF_STEPS_MAX 5
 #define HANDOFF_KEY_FACTS_MAX 8
-#define HANDOFF_CONTEXT_MAX 5         /* other-session episodes looked at */
-#define HANDOFF_ISSUE_SCAN 10         /* current-session episodes looked at */
+#define HANDOFF_CONTEXT_MAX 5 /* other-session episodes looked at */
+#define HANDOFF_ISSUE_SCAN 10 /* current-session episodes looked at */
 
 struct handoff_request {
     const char *subject_id;
     const char *session_id;
     const char *reason;
-    int64_t budget;                   /* max_tokens, or HANDOFF_DEFAULT_TOKENS */
+    int64_t budget; /* max_tokens, or HANDOFF_DEFAULT_TOKENS */
 };
 
 /* What the brief is built from (behavior.md §14.5). */
 struct handoff_input {
-    const struct memory *facts;       /* active profile facts, newest first */
+    const struct memory *facts; /* active profile facts, newest first */
     size_t nfacts;
-    const struct episode *episodes;   /* oldest first */
+    const struct episode *episodes; /* oldest first */
     size_t nepisodes;
-    const struct resolution *resolutions;   /* most recently updated first */
+    const struct resolution *resolutions; /* most recently updated first */
     size_t nresolutions;
     const struct subject_health *health;
-    const struct sla_summary *sla;    /* default thresholds */
+    const struct sla_summary *sla; /* default thresholds */
 };
 
 /* A list of strings in the arena. */
@@ -50,18 +50,18 @@ struct handoff_strs {
 /* The brief; everything in the arena. */
 struct handoff {
     const char *customer_summary;
-    const char *active_issue;             /* "" when the session has no text */
-    struct handoff_strs attempted_steps;  /* at most HANDOFF_STEPS_MAX */
-    struct handoff_strs key_facts;        /* at most HANDOFF_KEY_FACTS_MAX */
-    struct handoff_strs recent_context;   /* at most HANDOFF_CONTEXT_MAX */
-    const struct resolution *history;     /* every resolution read (resolution_history) */
+    const char *active_issue;            /* "" when the session has no text */
+    struct handoff_strs attempted_steps; /* at most HANDOFF_STEPS_MAX */
+    struct handoff_strs key_facts;       /* at most HANDOFF_KEY_FACTS_MAX */
+    struct handoff_strs recent_context;  /* at most HANDOFF_CONTEXT_MAX */
+    const struct resolution *history;    /* every resolution read (resolution_history) */
     size_t nhistory;
-    const struct subject_health *health;   /* health_factors: its first SUBJECT_HEALTH_TOP_FACTORS */
-    const char *notes;                    /* markdown, trimmed to the budget */
-    size_t token_estimate;                /* min(tokens(notes before trimming), budget) */
-    struct handoff_strs fact_ids;         /* every fact read */
-    struct handoff_strs episode_ids;      /* the first HANDOFF_ISSUE_SCAN current-session ones */
-    struct handoff_strs context_episode_ids;   /* the first HANDOFF_CONTEXT_MAX other ones */
+    const struct subject_health *health; /* health_factors: its first SUBJECT_HEALTH_TOP_FACTORS */
+    const char *notes;                   /* markdown, trimmed to the budget */
+    size_t token_estimate;               /* min(tokens(notes before trimming), budget) */
+    struct handoff_strs fact_ids;        /* every fact read */
+    struct handoff_strs episode_ids;     /* the first HANDOFF_ISSUE_SCAN current-session ones */
+    struct handoff_strs context_episode_ids; /* the first HANDOFF_CONTEXT_MAX other ones */
 };
 
 /* The brief for rq from in (behavior.md §14.5). Pure. */

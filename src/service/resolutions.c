@@ -8,8 +8,8 @@
 
 int resolution_status_valid(const char *s)
 {
-    return s && (strcmp(s, "open") == 0 || strcmp(s, "resolved") == 0 ||
-                 strcmp(s, "unresolved") == 0);
+    return s &&
+           (strcmp(s, "open") == 0 || strcmp(s, "resolved") == 0 || strcmp(s, "unresolved") == 0);
 }
 
 int resolutions_record(struct arena *a, store *st, const char *tenant,

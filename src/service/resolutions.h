@@ -8,16 +8,16 @@
 
 #include "store/store.h"
 
-#define RESOLUTIONS_LIST_MAX 50        /* GET /v1/resolutions returns at most this many */
-#define RESOLUTION_SUMMARY_MAX 2000    /* code points */
+#define RESOLUTIONS_LIST_MAX 50     /* GET /v1/resolutions returns at most this many */
+#define RESOLUTION_SUMMARY_MAX 2000 /* code points */
 
 /* A validated POST /v1/resolutions body. */
 struct resolution_in {
     const char *subject_id;
     const char *session_id;
-    const char *status;                /* open | resolved | unresolved */
-    const char *resolution_summary;    /* NULL = none */
-    const char *metadata;              /* compact JSON object text */
+    const char *status;             /* open | resolved | unresolved */
+    const char *resolution_summary; /* NULL = none */
+    const char *metadata;           /* compact JSON object text */
 };
 
 /* 1 if s is open, resolved or unresolved. */

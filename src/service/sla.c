@@ -71,12 +71,11 @@ static double seconds(int64_t from, int64_t to)
 }
 
 /* One session's figures under t. */
-static void session_sla(const struct sla_input *in, const char *sid,
-                        const struct sla_thresholds *t, struct sla_session *s)
+static void session_sla(const struct sla_input *in, const char *sid, const struct sla_thresholds *t,
+                        struct sla_session *s)
 {
     const struct resolution *r = resolution_of(in, sid);
-    const struct episode *user = first_of(in, sid, user_sources, ARRAY_SIZE(user_sources),
-                                          TS_NULL);
+    const struct episode *user = first_of(in, sid, user_sources, ARRAY_SIZE(user_sources), TS_NULL);
     const struct episode *reply = first_of(in, sid, agent_sources, ARRAY_SIZE(agent_sources),
                                            user ? user->created_at : TS_NULL);
 
@@ -89,8 +88,7 @@ static void session_sla(const struct sla_input *in, const char *sid,
     s->first_response_seconds = s->resolution_seconds = s->open_duration_seconds = NAN;
     if (user && reply) {
         s->first_response_seconds = seconds(user->created_at, reply->created_at);
-        s->first_response_breached = s->first_response_seconds >
-                                     t->first_response_minutes * 60.0;
+        s->first_response_breached = s->first_response_seconds > t->first_response_minutes * 60.0;
     }
     if (user && r && r->resolved_at != TS_NULL) {
         s->resolved_at = r->resolved_at;
@@ -156,8 +154,8 @@ int sla_assess(struct arena *a, store *st, const char *tenant, const char *subje
 
     if (!store_subject_reserved(subject)) {
         if (store_resolution_query(st, a, &q, &res, &in.nresolutions, err) < 0 ||
-            store_episode_list(st, a, tenant, subject, SLA_EPISODES_MAX, 0, &eps,
-                               &in.nepisodes, err) < 0)
+            store_episode_list(st, a, tenant, subject, SLA_EPISODES_MAX, 0, &eps, &in.nepisodes,
+                               err) < 0)
             return -1;
         in.resolutions = res;
         in.episodes = eps;

@@ -8,26 +8,26 @@
 
 #include "store/store.h"
 
-#define SLA_EPISODES_MAX 500          /* oldest episodes read (the reference's window) */
-#define SLA_RESOLUTIONS_MAX 200       /* newest-updated resolutions read */
+#define SLA_EPISODES_MAX 500    /* oldest episodes read (the reference's window) */
+#define SLA_RESOLUTIONS_MAX 200 /* newest-updated resolutions read */
 #define SLA_FIRST_RESPONSE_MINUTES 5.0
 #define SLA_RESOLUTION_HOURS 24.0
 
 struct sla_thresholds {
-    double first_response_minutes;   /* >= 0 */
-    double resolution_hours;         /* >= 0 */
+    double first_response_minutes; /* >= 0 */
+    double resolution_hours;       /* >= 0 */
 };
 
 /* One session's figures; a NAN double or a TS_NULL time is JSON null. */
 struct sla_session {
     const char *session_id;
-    const char *status;                /* the resolution's status, or "unknown" */
+    const char *status; /* the resolution's status, or "unknown" */
     int64_t first_message_at;
     int64_t first_response_at;
-    int64_t resolved_at;               /* only with a first user message */
+    int64_t resolved_at; /* only with a first user message */
     double first_response_seconds;
     double resolution_seconds;
-    double open_duration_seconds;      /* only for status open */
+    double open_duration_seconds; /* only for status open */
     int first_response_breached;
     int resolution_breached;
 };
@@ -40,15 +40,15 @@ struct sla_summary {
     double avg_resolution_seconds;     /* NAN when no session has one */
     size_t first_response_breach_count;
     size_t resolution_breach_count;
-    struct sla_session *sessions;      /* in order of first appearance */
+    struct sla_session *sessions; /* in order of first appearance */
     size_t nsessions;
 };
 
 /* What the summary reads. */
 struct sla_input {
-    const struct resolution *resolutions;   /* newest updated_at first */
+    const struct resolution *resolutions; /* newest updated_at first */
     size_t nresolutions;
-    const struct episode *episodes;         /* oldest first */
+    const struct episode *episodes; /* oldest first */
     size_t nepisodes;
     int64_t now;
 };

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "service/context-internal.h"   /* lower(), split() of behavior.md §0.1 */
+#include "service/context-internal.h" /* lower(), split() of behavior.md §0.1 */
 #include "service/episodes.h"
 #include "service/support-internal.h"
 #include "service/webhooks.h"
@@ -22,26 +22,25 @@ static const char *const user_sources[] = { "user", "chat", "support-chat" };
 static const char *const agent_sources[] = { "assistant", "agent", "system", "tool" };
 /* Health urgency keywords, substrings of the lowercased message ("down" matches "download"). */
 static const char *const urgency[] = {
-    "urgent", "critical", "asap", "emergency", "escalat", "broken", "down", "outage",
-    "blocker", "p0", "p1", "sev1", "sev2",
+    "urgent", "critical", "asap", "emergency", "escalat", "broken", "down",
+    "outage", "blocker",  "p0",   "p1",        "sev1",    "sev2",
 };
 /* Words ov() ignores. */
 static const char *const overlap_stop[] = {
-    "the", "a", "an", "is", "are", "was", "were", "it", "to", "of", "and", "or", "for", "in",
-    "on", "at", "by", "my", "i", "we", "you", "this", "that", "with",
+    "the", "a",  "an", "is", "are", "was", "were", "it", "to",  "of",   "and",  "or",
+    "for", "in", "on", "at", "by",  "my",  "i",    "we", "you", "this", "that", "with",
 };
 
 /* Everything the signals look at, computed once. */
 struct health_ctx {
     struct arena *a;
     const struct subject_health_input *in;
-    const char ***contents;     /* per episode: its non-empty message contents */
+    const char ***contents; /* per episode: its non-empty message contents */
     size_t *ncontents;
     struct subject_health *out;
 };
 
-static void add_factor(struct health_ctx *h, const char *signal, int64_t impact,
-                       const char *detail)
+static void add_factor(struct health_ctx *h, const char *signal, int64_t impact, const char *detail)
 {
     struct health_factor *f = &h->out->factors[h->out->nfactors++];
 
@@ -294,8 +293,7 @@ static void sla_resolution_breaches(struct health_ctx *h)
 
         if (strcmp(r->status, "resolved") != 0 || r->resolved_at == TS_NULL)
             continue;
-        first = first_of(h->in, r->session_id, user_sources, ARRAY_SIZE(user_sources),
-                         TS_NULL);
+        first = first_of(h->in, r->session_id, user_sources, ARRAY_SIZE(user_sources), TS_NULL);
         if (first && r->resolved_at - first->created_at > 24 * HOUR_US)
             b++;
     }
@@ -311,11 +309,11 @@ static void slow_first_response(struct health_ctx *h)
 
     for (i = 0; i < h->in->nresolutions; i++) {
         const char *sid = h->in->resolutions[i].session_id;
-        const struct episode *user = first_of(h->in, sid, user_sources,
-                                              ARRAY_SIZE(user_sources), TS_NULL);
-        const struct episode *reply = user ? first_of(h->in, sid, agent_sources,
-                                                      ARRAY_SIZE(agent_sources),
-                                                      user->created_at) : NULL;
+        const struct episode *user =
+            first_of(h->in, sid, user_sources, ARRAY_SIZE(user_sources), TS_NULL);
+        const struct episode *reply =
+            user ? first_of(h->in, sid, agent_sources, ARRAY_SIZE(agent_sources), user->created_at)
+                 : NULL;
 
         if (reply) {
             sum += (double)(reply->created_at - user->created_at) / 1e6;
@@ -326,9 +324,9 @@ static void slow_first_response(struct health_ctx *h)
         return;
     avg = sum / (double)n;
     if (avg > 600.0)
-        add_factor(h, "slow_first_response", -5,
-                   arena_printf(h->a, "Avg first response %.1f min (threshold: 10 min)",
-                                avg / 60.0));
+        add_factor(
+            h, "slow_first_response", -5,
+            arena_printf(h->a, "Avg first response %.1f min (threshold: 10 min)", avg / 60.0));
 }
 
 /* ---- the score ---- */
@@ -340,7 +338,8 @@ const char *subject_health_state(int64_t score)
     return score >= 40 ? "watch" : "at_risk";
 }
 
-void subject_health_compute(struct arena *a, const struct subject_health_input *in, struct subject_health *out)
+void subject_health_compute(struct arena *a, const struct subject_health_input *in,
+                            struct subject_health *out)
 {
     struct health_ctx h = { a, in, NULL, NULL, out };
     size_t i;

@@ -15,7 +15,7 @@
 #define HOUR (60 * MINUTE)
 #define DAY (24 * HOUR)
 
-static struct arena *A;   /* every row of a test; reset between tests */
+static struct arena *A; /* every row of a test; reset between tests */
 
 static inline int rows_setup(void **state)
 {
@@ -45,8 +45,8 @@ static inline struct episode ep_msg(const char *sid, const char *source, const c
     ep.session_id = sid;
     ep.source = source;
     ep.type = "message";
-    ep.payload = arena_printf(A, "{\"messages\":[{\"role\":\"%s\",\"content\":\"%s\"}]}", role,
-                              content);
+    ep.payload =
+        arena_printf(A, "{\"messages\":[{\"role\":\"%s\",\"content\":\"%s\"}]}", role, content);
     ep.metadata = ep.provenance = "{}";
     ep.created_at = at;
     ep.last_compiled_at = TS_NULL;
@@ -61,8 +61,8 @@ static inline struct episode ep_chat(const char *sid, const char *content, int64
 
 /* A resolution of session sid with status, resolved at `resolved` (TS_NULL = not), updated
  * at `updated`. */
-static inline struct resolution res_row(const char *sid, const char *status,
-                                        const char *summary, int64_t resolved, int64_t updated)
+static inline struct resolution res_row(const char *sid, const char *status, const char *summary,
+                                        int64_t resolved, int64_t updated)
 {
     struct resolution r;
 

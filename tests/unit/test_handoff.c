@@ -16,7 +16,7 @@
 
 #include "support_rows.h"
 
-#define N INT64_C(1777464000000000)   /* 2026-04-29T12:00:00Z */
+#define N INT64_C(1777464000000000) /* 2026-04-29T12:00:00Z */
 
 static int group_setup(void **state)
 {
@@ -125,8 +125,7 @@ static const char example_notes[] =
     "- [chat/message] [sess-0] user: My invoice from March looks wrong\n";
 
 /* The rows of §19.9's second example into the arrays. */
-static void example_rows(struct memory facts[2], struct episode eps[3],
-                         struct resolution res[2])
+static void example_rows(struct memory facts[2], struct episode eps[3], struct resolution res[2])
 {
     facts[0] = fact("I am on the Enterprise plan");
     facts[1] = fact("I work at Globex Corporation");
@@ -260,7 +259,7 @@ static void test_handoff_cuts_code_points(void **state)
 
     (void)state;
     for (i = 0; i < 300; i++)
-        memcpy(long_text + 2 * i, "\xC3\xA9", 2);   /* é, two bytes each */
+        memcpy(long_text + 2 * i, "\xC3\xA9", 2); /* é, two bytes each */
     long_text[600] = '\0';
     eps[0] = ep_msg("cur", "agent", "agent", long_text, N - HOUR);
     eps[1] = ep_chat("prev", long_text, N - 2 * HOUR);
@@ -301,12 +300,9 @@ static void test_handoff_resolution_sections(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_handoff_empty_subject),
-        T(test_handoff_worked_example),
-        T(test_handoff_trim_to_budget),
-        T(test_handoff_trim_splits_character),
-        T(test_handoff_derivation_caps),
-        T(test_handoff_cuts_code_points),
+        T(test_handoff_empty_subject),       T(test_handoff_worked_example),
+        T(test_handoff_trim_to_budget),      T(test_handoff_trim_splits_character),
+        T(test_handoff_derivation_caps),     T(test_handoff_cuts_code_points),
         T(test_handoff_resolution_sections),
     };
 

@@ -14,7 +14,7 @@
 
 #include "support_rows.h"
 
-#define T INT64_C(1717243200000000)   /* 2024-06-01T12:00:00Z */
+#define T INT64_C(1717243200000000) /* 2024-06-01T12:00:00Z */
 #define NOW (T + 48 * HOUR)
 
 static const struct sla_thresholds defaults = { 5.0, 24.0 };
@@ -30,8 +30,8 @@ static struct sla_summary run_with(const struct resolution *res, size_t nres,
     return s;
 }
 
-static struct sla_summary run(const struct resolution *res, size_t nres,
-                              const struct episode *eps, size_t neps)
+static struct sla_summary run(const struct resolution *res, size_t nres, const struct episode *eps,
+                              size_t neps)
 {
     return run_with(res, nres, eps, neps, &defaults);
 }
@@ -120,8 +120,10 @@ static void test_sla_s5_open(void **state)
 static void test_sla_s6_averages(void **state)
 {
     struct episode eps[4] = {
-        user_at("s1", T), user_at("s2", T),
-        agent_at("s1", "assistant", T + 2 * MINUTE), agent_at("s2", "assistant", T + 4 * MINUTE),
+        user_at("s1", T),
+        user_at("s2", T),
+        agent_at("s1", "assistant", T + 2 * MINUTE),
+        agent_at("s2", "assistant", T + 4 * MINUTE),
     };
     struct resolution res[2] = {
         res_row("s2", "resolved", NULL, T + 3 * HOUR, T + 3 * HOUR),
@@ -169,9 +171,9 @@ static void test_sla_s8_threshold(void **state)
 static void test_sla_session_rules(void **state)
 {
     struct episode eps[6] = {
-        agent_at("s2", "staff", T),                       /* s2: no user message */
+        agent_at("s2", "staff", T), /* s2: no user message */
         ep_msg(NULL, "user", "user", "no session", T),
-        agent_at("s1", "support", T + MINUTE),           /* before s1's first user message */
+        agent_at("s1", "support", T + MINUTE), /* before s1's first user message */
         ep_msg("s1", "customer", "user", "hello", T + 2 * MINUTE),
         ep_msg("s1", "manual_input", "user", "again", T + 3 * MINUTE),
         agent_at("s1", "tool", T + 5 * MINUTE),
@@ -199,14 +201,10 @@ static void test_sla_session_rules(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TEST(test_sla_s1_first_response),
-        TEST(test_sla_s2_breach_unknown),
-        TEST(test_sla_s3_s4_resolution),
-        TEST(test_sla_s5_open),
-        TEST(test_sla_s6_averages),
-        TEST(test_sla_s7_empty),
-        TEST(test_sla_s8_threshold),
-        TEST(test_sla_session_rules),
+        TEST(test_sla_s1_first_response), TEST(test_sla_s2_breach_unknown),
+        TEST(test_sla_s3_s4_resolution),  TEST(test_sla_s5_open),
+        TEST(test_sla_s6_averages),       TEST(test_sla_s7_empty),
+        TEST(test_sla_s8_threshold),      TEST(test_sla_session_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@
 #include "store/store.h"
 #include "util/ts.h"
 
-#include "store_harness.h"   /* g, group and test setup, ids */
+#include "store_harness.h" /* g, group and test setup, ids */
 
 /* A resolution of (tenant, subject, session) with a fresh id, at time `at`; not stored. */
 static struct resolution make_res(const char *tenant, const char *subject, const char *session,
@@ -48,8 +48,8 @@ static void upsert(struct arena *a, struct resolution *r)
     assert_int_equal(store_tx_commit(g.st, &err), 0);
 }
 
-static size_t query(struct arena *a, const char *tenant, const char *subject,
-                    const char *status, size_t limit, struct resolution **out)
+static size_t query(struct arena *a, const char *tenant, const char *subject, const char *status,
+                    size_t limit, struct resolution **out)
 {
     struct resolution_query q = { tenant, subject, status, limit };
     struct err err = ERR_INIT;
@@ -272,12 +272,9 @@ static void test_store_resolution_rollback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_store_resolution_insert),
-        T(test_store_resolution_update),
-        T(test_store_resolution_tenants),
-        T(test_store_resolution_order),
-        T(test_store_health_cache),
-        T(test_store_support_purge),
+        T(test_store_resolution_insert),   T(test_store_resolution_update),
+        T(test_store_resolution_tenants),  T(test_store_resolution_order),
+        T(test_store_health_cache),        T(test_store_support_purge),
         T(test_store_resolution_rollback),
     };
 

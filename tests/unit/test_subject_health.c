@@ -1,6 +1,6 @@
-/* test_subject_health.c - unit tests for service/subject_health: the worked examples of spec/behavior.md §19.7
- * (H1-H9), each signal's cap, the resolution-rate rounding and the alert transitions of §14.3,
- * built from in-memory rows with a fixed clock N; no database. */
+/* test_subject_health.c - unit tests for service/subject_health: the worked examples of
+ * spec/behavior.md §19.7 (H1-H9), each signal's cap, the resolution-rate rounding and the
+ * alert transitions of §14.3, built from in-memory rows with a fixed clock N; no database. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,10 +14,10 @@
 
 #include "support_rows.h"
 
-#define N INT64_C(1777464000000000)   /* 2026-04-29T12:00:00Z */
+#define N INT64_C(1777464000000000) /* 2026-04-29T12:00:00Z */
 
 static struct subject_health run(const struct resolution *res, size_t nres,
-                                const struct episode *eps, size_t neps)
+                                 const struct episode *eps, size_t neps)
 {
     struct subject_health_input in = { res, nres, eps, neps, N };
     struct subject_health r;

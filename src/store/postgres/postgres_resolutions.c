@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RES_COLS                                                                          \
-    "id, subject_id, tenant_id, session_id, status, resolution_summary, resolved_at,"    \
+#define RES_COLS                                                                      \
+    "id, subject_id, tenant_id, session_id, status, resolution_summary, resolved_at," \
     " metadata_, created_at, updated_at"
 
 /* $1 tenant key, $2 subject, $3 status (NULL = any), $4 limit. */
@@ -56,7 +56,7 @@ static int read_resolution(struct arena *a, const PGresult *r, int row, void *ou
     res->session_id = pgst_col_str(a, r, row, 3);
     res->status = pgst_col_str(a, r, row, 4);
     res->resolution_summary = pgst_col_str(a, r, row, 5);
-    res->metadata = pgst_col_str(a, r, row, 7);   /* a json column keeps the text as written */
+    res->metadata = pgst_col_str(a, r, row, 7); /* a json column keeps the text as written */
     if (pgst_col_ts(r, row, 6, &res->resolved_at) < 0 ||
         pgst_col_ts(r, row, 8, &res->created_at) < 0 ||
         pgst_col_ts(r, row, 9, &res->updated_at) < 0)
@@ -66,8 +66,7 @@ static int read_resolution(struct arena *a, const PGresult *r, int row, void *ou
 
 /* Run sql and read its rows into *out / *n. */
 static int run_rows(struct pgst_store *ps, struct arena *a, const char *sql, int nparams,
-                    const char *const *vals, struct resolution **out, size_t *n,
-                    struct err *err)
+                    const char *const *vals, struct resolution **out, size_t *n, struct err *err)
 {
     PGresult *r = pgst_exec(ps, sql, nparams, vals, err);
     void *rows = NULL;
@@ -89,7 +88,9 @@ int pgst_resolution_query(store *st, struct arena *a, const struct resolution_qu
 {
     char lim[PG_INT_LEN];
     const char *vals[4] = {
-        pgst_tenant_key(q->tenant), q->subject, q->status,
+        pgst_tenant_key(q->tenant),
+        q->subject,
+        q->status,
         pgst_size_param(q->limit ? q->limit : SIZE_MAX, lim),
     };
 
@@ -100,9 +101,15 @@ int pgst_resolution_upsert(store *st, struct arena *a, struct resolution *r, str
 {
     char resolved[TS_STR_LEN], updated[TS_STR_LEN];
     const char *vals[10] = {
-        pgst_tenant_key(r->tenant_id), r->subject_id, r->session_id, r->status,
-        r->resolution_summary, pgst_ts_param(r->resolved_at, resolved),
-        pgst_json_param(r->metadata, "{}"), pgst_ts_param(r->updated_at, updated), r->id,
+        pgst_tenant_key(r->tenant_id),
+        r->subject_id,
+        r->session_id,
+        r->status,
+        r->resolution_summary,
+        pgst_ts_param(r->resolved_at, resolved),
+        pgst_json_param(r->metadata, "{}"),
+        pgst_ts_param(r->updated_at, updated),
+        r->id,
         pgst_tenant_value(r->tenant_id),
     };
     struct resolution *rows;
@@ -144,15 +151,17 @@ int pgst_health_cache_put(store *st, const struct health_cache_entry *e, struct 
 {
     char score[PG_INT_LEN], updated[TS_STR_LEN];
     const char *vals[5] = {
-        pgst_tenant_value(e->tenant), e->subject, e->state, pgst_int_param(e->score, score),
+        pgst_tenant_value(e->tenant),
+        e->subject,
+        e->state,
+        pgst_int_param(e->score, score),
         pgst_ts_param(e->updated_at, updated),
     };
 
     return pgst_exec_void(pgst_downcast(st), SQL_CACHE_PUT, 5, vals, err);
 }
 
-int pgst_health_cache_delete(store *st, const char *tenant, const char *subject,
-                             struct err *err)
+int pgst_health_cache_delete(store *st, const char *tenant, const char *subject, struct err *err)
 {
     const char *vals[2] = { pgst_tenant_key(tenant), subject };
 

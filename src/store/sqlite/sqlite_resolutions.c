@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#define RES_COLS                                                                          \
-    "id, subject_id, tenant_id, session_id, status, resolution_summary, resolved_at, "   \
+#define RES_COLS                                                                       \
+    "id, subject_id, tenant_id, session_id, status, resolution_summary, resolved_at, " \
     "metadata_, created_at, updated_at"
 
 /* ?1 tenant, ?2 subject, ?3 status (NULL = any), ?4 limit. */
@@ -67,8 +67,8 @@ int sq_resolution_query(store *st, struct arena *a, const struct resolution_quer
         sq_bind_str(q, 2, rq->subject);
         sq_bind_str(q, 3, rq->status);
         sq_bind_count(q, 4, rq->limit ? rq->limit : SIZE_MAX, 1);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), rq->limit ? rq->limit : 16,
-                              read_resolution, &rows, n, err);
+        ret = sq_collect_rows(s, a, q, sizeof(**out), rq->limit ? rq->limit : 16, read_resolution,
+                              &rows, n, err);
     }
     *out = rows;
     return ret;
@@ -82,8 +82,7 @@ static int upsert_step(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q,
     struct resolution *rows = NULL;
     size_t n = 0;
 
-    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, read_resolution, (void **)&rows, &n,
-                        err) < 0)
+    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, read_resolution, (void **)&rows, &n, err) < 0)
         return -1;
     *done = n > 0;
     if (n)
@@ -189,8 +188,7 @@ int sq_health_cache_put(store *st, const struct health_cache_entry *e, struct er
     return sq_step_done(s, q, "health cache write", err);
 }
 
-int sq_health_cache_delete(store *st, const char *tenant, const char *subject,
-                           struct err *err)
+int sq_health_cache_delete(store *st, const char *tenant, const char *subject, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_DELETE, err);
