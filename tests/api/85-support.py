@@ -748,5 +748,21 @@ def _(s):
     assert resolutions(s, sid) == []
 
 
+@test("85.53 a restore into a subject forgets its health state", env=dict(SNAPSHOTS, **HOOKS))
+def _(s):
+    src, dst, name = uid("snap"), uid("dst"), uid("n")
+    s.post("/v1/episodes", msg(src, "sess-1", "hello"))
+    r = s.post("/admin/snapshots", {"name": name, "source_subject_id": src})
+    assert r.status == 200, r
+    for i in range(3):
+        resolve(s, dst, "other-%d" % i)           # dst: resolutions only, so restorable
+    health(s, dst)
+    RECEIVER.wait("subject.health_degraded", dst)
+    r = s.post("/admin/snapshots/%s/restore" % r.body["id"], {"target_subject_id": dst})
+    assert r.status == 200, r
+    health(s, dst)                                 # no cached state: degraded again
+    RECEIVER.wait("subject.health_degraded", dst, count=2)
+
+
 if __name__ == "__main__":
     main()
