@@ -1,7 +1,7 @@
 /* fmt_double_bench.c - time fmt_double() on float32 values widened to double (the embedding
  * case) and on random finite doubles. After `make`:
  *   cc -O2 -Isrc -o build/release/bench/fmt_double_bench bench/fmt_double_bench.c \
- *      build/release/libengram.a -ljansson -lpthread -lm
+ *      build/release/libengram.a -lpthread -lm
  *   build/release/bench/fmt_double_bench [count]
  */
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/jsonw.h"
+#include "util/jv.h"
 
 #define COUNT 1000000
 

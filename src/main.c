@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "cli/backup_cmd.h"
+#include "cli/cli.h"
 #include "cli/snapshot.h"
 #include "http/server.h"
 #include "service/service.h"
@@ -16,10 +17,6 @@
 #include "util/log.h"
 
 #define ENGRAM_VERSION "0.1.0"
-
-extern char **environ;
-
-static struct config config;
 
 static const char usage[] =
     "usage: engram <command> [options]\n"
@@ -76,35 +73,6 @@ static const char backup_usage[] =
     "writing. Restore by stopping the servers and putting FILE in place of the database file.\n"
     "For PostgreSQL use pg_dump / pg_restore (see README.md).\n";
 
-static int wants_help(int argc, char **argv)
-{
-    int i;
-
-    for (i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static int load_config(void)
-{
-    struct err err = ERR_INIT;
-
-    if (config_load(&config, environ, ".env", &err) < 0) {
-        fprintf(stderr, "engram: configuration error: %s\n", err.msg);
-        return -1;
-    }
-    cfg = &config;
-    log_setup((enum log_level)config.log_level, config.debug);
-    if (store_setup(config.database_url, &err) < 0) {
-        fprintf(stderr, "engram: configuration error: STATEWAVE_DATABASE_URL: %s\n", err.msg);
-        config_release(&config);
-        return -1;
-    }
-    return 0;
-}
-
 /* Apply migrations on this thread's connection; verbose prints a summary on stdout. */
 static int run_migrations(int verbose)
 {
@@ -135,11 +103,10 @@ static int cmd_migrate(void)
 {
     int ret;
 
-    if (load_config() < 0)
+    if (cli_setup() < 0)
         return 1;
     ret = run_migrations(1);
-    store_shutdown();
-    config_release(&config);
+    cli_teardown();
     return ret < 0 ? 1 : 0;
 }
 
@@ -153,17 +120,16 @@ static int cmd_backup(int argc, char **argv)
         fputs(backup_usage, stderr);
         return 2;
     }
-    if (load_config() < 0)
+    if (cli_setup() < 0)
         return 1;
     st = store_thread(&err);
     if (st && store_backup(st, argv[2], &err) == 0) {
-        printf("backed up %s to %s\n", config.database_url, argv[2]);
+        printf("backed up %s to %s\n", cfg->database_url, argv[2]);
         ret = 0;
     } else {
         fprintf(stderr, "engram: backup failed: %s\n", err.msg);
     }
-    store_shutdown();
-    config_release(&config);
+    cli_teardown();
     return ret;
 }
 
@@ -174,7 +140,7 @@ static int cmd_serve(void)
     sigset_t set;
     int sig = 0;
 
-    if (load_config() < 0)
+    if (cli_setup() < 0)
         return 1;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -195,19 +161,17 @@ static int cmd_serve(void)
         goto fail;
     }
     log_write(LOG_INFO, "engram %s listening on http://%s:%d (%s, %d workers)", ENGRAM_VERSION,
-              config.host, http_server_port(srv), store_backend_name(store_thread(&err)),
-              config.workers);
+              cfg->host, http_server_port(srv), store_backend_name(store_thread(&err)),
+              cfg->workers);
     sigwait(&set, &sig);
     log_write(LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     service_shutdown();
-    store_shutdown();
     log_write(LOG_INFO, "stopped");
-    config_release(&config);
+    cli_teardown();
     return 0;
 fail:
-    store_shutdown();
-    config_release(&config);
+    cli_teardown();
     return 1;
 }
 
@@ -224,21 +188,21 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "serve") == 0)
-        return wants_help(argc, argv) ? (fputs(serve_usage, stdout), 0) : cmd_serve();
+        return cli_wants_help(argc, argv, 2) ? (fputs(serve_usage, stdout), 0) : cmd_serve();
     if (strcmp(cmd, "migrate") == 0)
-        return wants_help(argc, argv) ? (fputs(migrate_usage, stdout), 0) : cmd_migrate();
+        return cli_wants_help(argc, argv, 2) ? (fputs(migrate_usage, stdout), 0) : cmd_migrate();
     if (strcmp(cmd, "backup") == 0)
-        return wants_help(argc, argv) ? (fputs(backup_usage, stdout), 0) : cmd_backup(argc, argv);
+        return cli_wants_help(argc, argv, 2) ? (fputs(backup_usage, stdout), 0) : cmd_backup(argc, argv);
     if (strcmp(cmd, "export") == 0)
-        return wants_help(argc, argv) ? (fputs(cmd_export_usage, stdout), 0)
+        return cli_wants_help(argc, argv, 2) ? (fputs(cmd_export_usage, stdout), 0)
                                       : cmd_export(argc, argv);
     if (strcmp(cmd, "import") == 0)
-        return wants_help(argc, argv) ? (fputs(cmd_import_usage, stdout), 0)
+        return cli_wants_help(argc, argv, 2) ? (fputs(cmd_import_usage, stdout), 0)
                                       : cmd_import(argc, argv);
     if (strcmp(cmd, "snapshot") == 0)
         return cmd_snapshot(argc, argv);
     if (strcmp(cmd, "cleanup") == 0)
-        return wants_help(argc, argv) ? (fputs(cmd_cleanup_usage, stdout), 0)
+        return cli_wants_help(argc, argv, 2) ? (fputs(cmd_cleanup_usage, stdout), 0)
                                       : cmd_cleanup(argc, argv);
     fprintf(stderr, "engram: unknown command '%s'\n\n%s", cmd, usage);
     return 2;

@@ -2,6 +2,7 @@
  * argument parsing, files, progress on a terminal; the documents themselves come from and go
  * to service/backup.c, exactly as over HTTP. */
 #include "cli/backup_cmd.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,7 @@
 #include "service/backup.h"
 #include "store/store.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -24,7 +25,6 @@
 #define PROGRESS_EVERY_US 100000      /* redraw at most ten times a second */
 #define IMPORT_STATUS_MIN_BYTES (4 * 1024 * 1024)   /* a status line for larger documents */
 
-extern char **environ;
 
 const char cmd_export_usage[] =
     "usage: engram export SUBJECT [--tenant T] [-o FILE]\n"
@@ -54,33 +54,6 @@ const char cmd_import_usage[] =
     "\n"
     "Exits 1 when the document is refused, 2 on a usage error.\n";
 
-static struct config config;
-
-/* Configuration and the store, as `engram serve` sets them up. */
-static int setup(void)
-{
-    struct err err = ERR_INIT;
-
-    if (config_load(&config, environ, ".env", &err) < 0) {
-        fprintf(stderr, "engram: configuration error: %s\n", err.msg);
-        return -1;
-    }
-    cfg = &config;
-    log_setup((enum log_level)config.log_level, config.debug);
-    if (store_setup(config.database_url, &err) < 0) {
-        fprintf(stderr, "engram: configuration error: STATEWAVE_DATABASE_URL: %s\n", err.msg);
-        config_release(&config);
-        return -1;
-    }
-    return 0;
-}
-
-static void teardown(void)
-{
-    store_shutdown();
-    config_release(&config);
-}
-
 static double seconds_since(int64_t start_us)
 {
     return (double)(ts_monotonic() - start_us) / 1e6;
@@ -94,22 +67,6 @@ struct export_args {
     const char *output;   /* NULL or "-" = standard output */
 };
 
-/* Whether argv[*i] is option name (`--opt V` or `--opt=V`). When it is, *value is its value
- * (*i moves past it), or NULL when the value is missing; otherwise *value is untouched. */
-static int is_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (strcmp(argv[*i], name) != 0)
-        return 0;
-    *value = *i + 1 < argc ? argv[++*i] : NULL;
-    return 1;
-}
-
 static int parse_export_args(int argc, char **argv, struct export_args *a)
 {
     const char *v;
@@ -118,10 +75,10 @@ static int parse_export_args(int argc, char **argv, struct export_args *a)
     memset(a, 0, sizeof(*a));
     for (i = 2; i < argc; i++) {
         v = argv[i];
-        if (is_option(argc, argv, &i, "--tenant", &v))
+        if (cli_is_option(argc, argv, &i, "--tenant", &v))
             a->tenant = v;
-        else if (is_option(argc, argv, &i, "-o", &v) ||
-                 is_option(argc, argv, &i, "--output", &v))
+        else if (cli_is_option(argc, argv, &i, "-o", &v) ||
+                 cli_is_option(argc, argv, &i, "--output", &v))
             a->output = v;
         else if (argv[i][0] == '-' || a->subject)
             return -1;
@@ -271,7 +228,7 @@ int cmd_export(int argc, char **argv)
         fputs(cmd_export_usage, stderr);
         return 2;
     }
-    if (setup() < 0)
+    if (cli_setup() < 0)
         return 1;
     o.subject = a.subject;
     o.tenant = a.tenant;
@@ -292,7 +249,7 @@ int cmd_export(int argc, char **argv)
 done:
     backup_export_free(x);
     err_release(&err);
-    teardown();
+    cli_teardown();
     return ret;
 }
 
@@ -312,9 +269,9 @@ static int parse_import_args(int argc, char **argv, struct import_args *a)
     a->opts.preserve_ids = 1;
     for (i = 2; i < argc; i++) {
         v = argv[i];
-        if (is_option(argc, argv, &i, "--target-subject", &v))
+        if (cli_is_option(argc, argv, &i, "--target-subject", &v))
             a->opts.target_subject = v;
-        else if (is_option(argc, argv, &i, "--target-tenant", &v))
+        else if (cli_is_option(argc, argv, &i, "--target-tenant", &v))
             a->opts.target_tenant = v;
         else if (strcmp(argv[i], "--new-ids") == 0)
             a->opts.preserve_ids = 0;
@@ -348,27 +305,14 @@ static int check_targets(const struct import_args *a)
 /* Read all of fd into b, refusing more than the import cap (§3.2 step 0). */
 static int read_all(int fd, const char *name, struct buf *b)
 {
-    char chunk[65536];
+    int rc = cli_read_all(fd, cfg->import_max_bytes, b);
 
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fprintf(stderr, "engram: import failed: cannot read '%s': %s\n", name,
-                    strerror(errno));
-            return -1;
-        }
-        if (n == 0)
-            return 0;
-        if (b->len + (size_t)n > cfg->import_max_bytes) {
-            fprintf(stderr, "engram: import failed: '%s' is larger than %zu bytes "
-                    "(STATEWAVE_MEMORY_IMPORT_MAX_BYTES)\n", name, cfg->import_max_bytes);
-            return -1;
-        }
-        buf_append(b, chunk, (size_t)n);
-    }
+    if (rc < 0)
+        fprintf(stderr, "engram: import failed: cannot read '%s': %s\n", name, strerror(errno));
+    else if (rc > 0)
+        fprintf(stderr, "engram: import failed: '%s' is larger than %zu bytes "
+                "(STATEWAVE_MEMORY_IMPORT_MAX_BYTES)\n", name, cfg->import_max_bytes);
+    return rc == 0 ? 0 : -1;
 }
 
 static int read_document(const char *file, struct buf *b)
@@ -410,19 +354,17 @@ static struct jv *parse_document(struct arena *a, const char *file, const struct
     return NULL;
 }
 
-static void print_result(const struct backup_import_result *res)
+static void print_result(struct arena *a, const struct backup_import_result *res)
 {
-    json_t *o = json_object();
+    struct jv *o = jv_object(a);
     struct buf b = BUF_INIT;
 
-    json_object_set_new(o, "subject_id", json_string(res->subject_id));
-    json_object_set_new(o, "tenant_id", res->tenant_id ? json_string(res->tenant_id)
-                                                       : json_null());
-    json_object_set_new(o, "episodes_imported", json_integer(res->episodes_imported));
-    json_object_set_new(o, "memories_imported", json_integer(res->memories_imported));
-    json_object_set_new(o, "ids_preserved", json_boolean(res->ids_preserved));
-    json_write_compact(&b, o);
-    json_decref(o);
+    jv_object_set(a, o, "subject_id", jv_str(a, res->subject_id));
+    jv_object_set(a, o, "tenant_id", res->tenant_id ? jv_str(a, res->tenant_id) : jv_null());
+    jv_object_set(a, o, "episodes_imported", jv_int(a, res->episodes_imported));
+    jv_object_set(a, o, "memories_imported", jv_int(a, res->memories_imported));
+    jv_object_set(a, o, "ids_preserved", jv_bool(a, res->ids_preserved));
+    jv_write_compact(&b, o);
     printf("%s\n", b.data);
     buf_release(&b);
 }
@@ -473,7 +415,7 @@ int cmd_import(int argc, char **argv)
         fputs(cmd_import_usage, stderr);
         return 2;
     }
-    if (setup() < 0)
+    if (cli_setup() < 0)
         return 1;
     a = arena_new();
     if (check_targets(&args) < 0 || read_document(args.file, &text) < 0)
@@ -488,7 +430,7 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "engram: import failed: %s\n", err.msg);
         goto done;
     }
-    print_result(&res);
+    print_result(a, &res);
     fprintf(stderr, "imported %lld episodes, %lld memories into '%s' in %.2f s\n",
             (long long)res.episodes_imported, (long long)res.memories_imported,
             res.subject_id, seconds_since(start));
@@ -497,6 +439,6 @@ done:
     err_release(&err);
     buf_release(&text);
     arena_free(a);
-    teardown();
+    cli_teardown();
     return ret;
 }

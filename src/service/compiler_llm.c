@@ -3,7 +3,6 @@
  * into memories; a batch whose call fails falls back to the heuristic compiler. */
 #include "service/compiler.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,7 +12,7 @@
 #include "service/text.h"
 #include "util/buf.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -171,43 +170,42 @@ static char *user_message(const struct ep_text *t, size_t count)
     return buf_detach(&b, NULL);
 }
 
-static json_t *message(const char *role, json_t *content)
+static struct jv *message(struct arena *a, const char *role, struct jv *content)
 {
-    json_t *m = json_object();
+    struct jv *m = jv_object(a);
 
-    json_object_set_new(m, "role", json_string(role));
-    json_object_set_new(m, "content", content);
+    jv_object_set(a, m, "role", jv_str(a, role));
+    jv_object_set(a, m, "content", content);
     return m;
 }
 
 /* The chat completion request for one batch (heap), or NULL if a text is not valid UTF-8. */
 static char *request_body(const struct ep_text *t, size_t count)
 {
-    size_t max_tokens = count * LLM_TOKENS_PER_EPISODE;
-    char *user = user_message(t, count);
-    json_t *o = json_object(), *msgs = json_array(), *u = json_string(user);
+    size_t max_tokens = count * LLM_TOKENS_PER_EPISODE, len;
+    char *user = user_message(t, count), *body = NULL;
+    struct arena *a = arena_new();
+    struct jv *o = jv_object(a), *msgs = jv_array(a), *format = jv_object(a);
     struct buf b = BUF_INIT;
-    char *body = NULL;
 
-    free(user);
-    if (!u)
+    len = strlen(user);
+    if (utf8_valid_len(user, len) != len)
         goto cleanup;
-    json_object_set_new(o, "model", json_string(model_name()));
-    json_object_set_new(o, "temperature", json_real(cfg->llm_temperature));
-    json_object_set_new(o, "max_tokens", json_integer(max_tokens < LLM_MAX_TOKENS
-                                                      ? (json_int_t)max_tokens
-                                                      : LLM_MAX_TOKENS));
-    json_object_set_new(o, "response_format", json_pack("{s:s}", "type", "json_object"));
-    json_array_append_new(msgs, message("system", json_string(system_prompt)));
-    json_array_append_new(msgs, message("user", u));
-    json_object_set_new(o, "messages", msgs);
-    msgs = NULL;
-    json_write_compact(&b, o);
+    jv_object_set(a, o, "model", jv_str(a, model_name()));
+    jv_object_set(a, o, "temperature", jv_real(a, cfg->llm_temperature));
+    jv_object_set(a, o, "max_tokens", jv_int(a, max_tokens < LLM_MAX_TOKENS
+                                                    ? (int64_t)max_tokens : LLM_MAX_TOKENS));
+    jv_object_set(a, format, "type", jv_str(a, "json_object"));
+    jv_object_set(a, o, "response_format", format);
+    jv_array_append(a, msgs, message(a, "system", jv_str(a, system_prompt)));
+    jv_array_append(a, msgs, message(a, "user", jv_strn(a, user, len)));
+    jv_object_set(a, o, "messages", msgs);
+    jv_write_compact(&b, o);
     body = buf_detach(&b, NULL);
 
 cleanup:
-    json_decref(msgs);
-    json_decref(o);
+    free(user);
+    arena_free(a);
     return body;
 }
 
@@ -287,61 +285,69 @@ static char *unfence(char *s)
     return strip(s);
 }
 
-/* The item list of a parsed reply (a new reference to an array, possibly empty). */
-static json_t *items_of(json_t *root)
+/* The item list of a parsed reply: an array (possibly empty) in the arena a. */
+static const struct jv *items_of(struct arena *a, struct jv *root)
 {
     static const char *const keys[] = { "memories", "items", "results" };
-    json_t *list = json_array();
+    struct jv *list;
     size_t i;
 
-    if (json_is_array(root)) {
-        json_decref(list);
-        return json_incref(root);
-    }
-    if (!json_is_object(root))
+    if (jv_type(root) == JV_ARRAY)
+        return root;
+    list = jv_array(a);
+    if (jv_type(root) != JV_OBJECT)
         return list;
     for (i = 0; i < ARRAY_SIZE(keys); i++) {
-        json_t *v = json_object_get(root, keys[i]);
+        struct jv *v = jv_object_get(root, keys[i]);
 
-        if (json_is_array(v)) {
-            json_decref(list);
-            return json_incref(v);
-        }
+        if (v && jv_type(v) == JV_ARRAY)
+            return v;
     }
-    if (json_object_get(root, "kind") && json_object_get(root, "content"))
-        json_array_append(list, root);
+    if (jv_object_get(root, "kind") && jv_object_get(root, "content"))
+        jv_array_append(a, list, root);
     return list;
 }
 
-/* Python's bool(v) for a JSON value (NULL = missing = false). */
-static int truthy(const json_t *v)
+static int is_type(const struct jv *v, enum jv_type t)
 {
+    return v && jv_type(v) == t;
+}
+
+/* Python's bool(v) for a JSON value (NULL = missing = false). */
+static int truthy(const struct jv *v)
+{
+    size_t len;
+
     if (!v)
         return 0;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return json_object_size(v) > 0;
-    case JSON_ARRAY: return json_array_size(v) > 0;
-    case JSON_STRING: return json_string_length(v) > 0;
-    case JSON_INTEGER: return json_integer_value(v) != 0;
-    case JSON_REAL: return json_real_value(v) != 0;
-    case JSON_TRUE: return 1;
-    case JSON_FALSE:
-    case JSON_NULL: return 0;
+    switch (jv_type(v)) {
+    case JV_OBJECT: return jv_object_size(v) > 0;
+    case JV_ARRAY: return jv_array_size(v) > 0;
+    case JV_STRING: return jv_string(v, &len) && len > 0;
+    case JV_INT:
+    case JV_REAL: return jv_double(v) != 0;
+    case JV_TRUE: return 1;
+    case JV_FALSE:
+    case JV_NULL:
+    case JV_RAW: return 0;
     }
     return 0;
 }
 
 /* Python's str(v): strings verbatim, other values as Python prints them (the same
  * rendering payload_text() applies to a non-string "text"). */
-static const char *py_str(struct arena *a, const json_t *v)
+static const char *py_str(struct arena *a, const struct jv *v)
 {
     struct buf b = BUF_INIT;
     const char *s;
+    size_t len;
 
-    if (json_is_string(v))
-        return arena_strndup(a, json_string_value(v), json_string_length(v));
+    if (is_type(v, JV_STRING)) {
+        s = jv_string(v, &len);
+        return arena_strndup(a, s, len);
+    }
     buf_puts(&b, "{\"text\":");
-    json_write_compact(&b, v);
+    jv_write_compact(&b, v);
     buf_putc(&b, '}');
     s = payload_text(a, b.data);
     buf_release(&b);
@@ -349,16 +355,16 @@ static const char *py_str(struct arena *a, const json_t *v)
 }
 
 /* sep.join(str(x) for x in arr). */
-static const char *py_join(struct arena *a, const json_t *arr, const char *sep)
+static const char *py_join(struct arena *a, const struct jv *arr, const char *sep)
 {
     struct buf b = BUF_INIT;
     const char *s;
     size_t i;
 
-    for (i = 0; i < json_array_size(arr); i++) {
+    for (i = 0; i < jv_array_size(arr); i++) {
         if (i)
             buf_puts(&b, sep);
-        buf_puts(&b, py_str(a, json_array_get(arr, i)));
+        buf_puts(&b, py_str(a, jv_array_get(arr, i)));
     }
     s = arena_strndup(a, b.data, b.len);
     buf_release(&b);
@@ -373,22 +379,22 @@ static const char *cut(struct arena *a, const char *s, size_t n)
     return bytes < len ? arena_strndup(a, s, bytes) : s;
 }
 
-static const char *item_content(struct arena *a, const json_t *v)
+static const char *item_content(struct arena *a, const struct jv *v)
 {
-    if (json_is_array(v))
+    if (is_type(v, JV_ARRAY))
         return py_join(a, v, "\n");
-    if (json_is_string(v))
+    if (is_type(v, JV_STRING))
         return py_str(a, v);
     return truthy(v) ? py_str(a, v) : "";
 }
 
-static const char *item_summary(struct arena *a, const json_t *v, const char *content)
+static const char *item_summary(struct arena *a, const struct jv *v, const char *content)
 {
     if (!truthy(v))
         return cut(a, content, LLM_SUMMARY_MAX);
-    if (json_is_array(v))
+    if (is_type(v, JV_ARRAY))
         return cut(a, py_join(a, v, " "), LLM_SUMMARY_MAX);
-    if (json_is_string(v))
+    if (is_type(v, JV_STRING))
         return py_str(a, v);
     return cut(a, py_str(a, v), LLM_SUMMARY_MAX);
 }
@@ -409,17 +415,17 @@ static int parse_float(const char *s, double *out)
 }
 
 /* The item's confidence clamped to [0, 1]; -1 when it is not numeric. */
-static int item_confidence(const json_t *v, double *out)
+static int item_confidence(const struct jv *v, double *out)
 {
     double c;
 
     if (!v)
         c = LLM_DEFAULT_CONFIDENCE;
-    else if (json_is_number(v))
-        c = json_number_value(v);
-    else if (json_is_boolean(v))
-        c = json_is_true(v) ? 1.0 : 0.0;
-    else if (!json_is_string(v) || parse_float(json_string_value(v), &c) < 0)
+    else if (is_type(v, JV_INT) || is_type(v, JV_REAL))
+        c = jv_double(v);
+    else if (is_type(v, JV_TRUE) || is_type(v, JV_FALSE))
+        c = jv_is_true(v) ? 1.0 : 0.0;
+    else if (!is_type(v, JV_STRING) || parse_float(jv_string(v, NULL), &c) < 0)
         return -1;
     if (isnan(c))
         return -1;
@@ -428,25 +434,23 @@ static int item_confidence(const json_t *v, double *out)
 }
 
 /* episode_index: a JSON integer (or boolean) in [0, count), else 0. */
-static size_t item_index(const json_t *v, size_t count)
+static size_t item_index(const struct jv *v, size_t count)
 {
-    json_int_t k;
+    int64_t k;
 
-    if (json_is_boolean(v))
-        k = json_is_true(v);
-    else if (json_is_integer(v))
-        k = json_integer_value(v);
-    else
+    if (is_type(v, JV_TRUE) || is_type(v, JV_FALSE))
+        k = jv_is_true(v);
+    else if (!v || jv_int64(v, &k) < 0)
         return 0;
     return k >= 0 && (size_t)k < count ? (size_t)k : 0;
 }
 
-static const char *item_kind(const json_t *v)
+static const char *item_kind(const struct jv *v)
 {
     size_t i;
 
-    for (i = 0; json_is_string(v) && i < ARRAY_SIZE(llm_kinds); i++) {
-        if (strcmp(json_string_value(v), llm_kinds[i]) == 0)
+    for (i = 0; is_type(v, JV_STRING) && i < ARRAY_SIZE(llm_kinds); i++) {
+        if (strcmp(jv_string(v, NULL), llm_kinds[i]) == 0)
             return llm_kinds[i];
     }
     return "episode_summary";
@@ -473,27 +477,27 @@ static void fill_memory(const struct compile_ctx *c, const struct episode *ep,
 /* One reply item into *m: 0 when it makes a memory, 1 when it is dropped (empty content,
  * or malformed: not an object, non-numeric confidence; the reference fails the whole
  * compile there, a fix the spec allows). */
-static int item_memory(const struct compile_ctx *c, const json_t *item, const struct ep_text *t,
-                       size_t count, struct memory *m)
+static int item_memory(const struct compile_ctx *c, const struct jv *item,
+                       const struct ep_text *t, size_t count, struct memory *m)
 {
     const char *content;
 
     memset(m, 0, sizeof(*m));
-    if (!json_is_object(item)) {
+    if (!is_type(item, JV_OBJECT)) {
         log_write(LOG_WARN, "llm compile: skipped a reply item that is not an object");
         return 1;
     }
-    content = item_content(c->a, json_object_get(item, "content"));
+    content = item_content(c->a, jv_object_get(item, "content"));
     if (!*content)
         return 1;
-    if (item_confidence(json_object_get(item, "confidence"), &m->confidence) < 0) {
+    if (item_confidence(jv_object_get(item, "confidence"), &m->confidence) < 0) {
         log_write(LOG_WARN, "llm compile: skipped a reply item with a non-numeric confidence");
         return 1;
     }
-    m->kind = item_kind(json_object_get(item, "kind"));
+    m->kind = item_kind(jv_object_get(item, "kind"));
     m->content = content;
-    m->summary = item_summary(c->a, json_object_get(item, "summary"), content);
-    fill_memory(c, t[item_index(json_object_get(item, "episode_index"), count)].ep, m);
+    m->summary = item_summary(c->a, jv_object_get(item, "summary"), content);
+    fill_memory(c, t[item_index(jv_object_get(item, "episode_index"), count)].ep, m);
     return 0;
 }
 
@@ -502,19 +506,22 @@ static int parse_reply(const struct compile_ctx *c, const char *reply, const str
                        size_t count, struct memvec *mv)
 {
     char *text = unfence(arena_strdup(c->a, reply));
-    json_t *root = json_loads(text, JSON_DECODE_ANY, NULL), *items, *item;
+    struct arena *scratch = arena_new();   /* the tree; what memories keep is copied to c->a */
+    struct jv *root = jv_parse(scratch, text, strlen(text), NULL, NULL);
+    const struct jv *items;
     struct memory m;
     size_t i;
 
-    if (!root)
+    if (!root) {
+        arena_free(scratch);
         return -1;
-    items = items_of(root);
-    json_array_foreach(items, i, item) {
-        if (item_memory(c, item, t, count, &m) == 0)
+    }
+    items = items_of(scratch, root);
+    for (i = 0; i < jv_array_size(items); i++) {
+        if (item_memory(c, jv_array_get(items, i), t, count, &m) == 0)
             memvec_push(mv, &m);
     }
-    json_decref(items);
-    json_decref(root);
+    arena_free(scratch);
     return 0;
 }
 
@@ -557,16 +564,15 @@ static int collect(const struct compile_ctx *c, struct batch *b, size_t nb,
 
 static const char *metadata_json(struct arena *a)
 {
-    json_t *o = json_object();
+    struct jv *o = jv_object(a);
     struct buf b = BUF_INIT;
     const char *s;
 
-    json_object_set_new(o, "compiler", json_string("llm"));
-    json_object_set_new(o, "model", json_string(model_name()));
-    json_write_compact(&b, o);
+    jv_object_set(a, o, "compiler", jv_str(a, "llm"));
+    jv_object_set(a, o, "model", jv_str(a, model_name()));
+    jv_write_compact(&b, o);
     s = arena_strndup(a, b.data, b.len);
     buf_release(&b);
-    json_decref(o);
     return s;
 }
 

@@ -2,7 +2,6 @@
 #include "service/llm.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,9 +10,10 @@
 
 #include "util/buf.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define LLM_DEFAULT_BASE "https://api.openai.com/v1"
@@ -297,28 +297,45 @@ static int bad_response(const char *path, const char *why, struct err *err)
                         "upstream %s: unexpected response (%s)", path, why);
 }
 
+/* The member key of v, or NULL when v is NULL or not an object: lets lookups chain. */
+static struct jv *member(const struct jv *v, const char *key)
+{
+    return v ? jv_object_get(v, key) : NULL;
+}
+
+/* Element i of v, or NULL when v is NULL, not an array or too short. */
+static struct jv *element(const struct jv *v, size_t i)
+{
+    return v ? jv_array_get(v, i) : NULL;
+}
+
 /* ---- chat completions ---- */
 
 int llm_chat(const char *body, char **content, struct err *err)
 {
+    struct arena *a = NULL;
+    const struct jv *root, *msg, *text;
     char *resp = NULL;
-    json_t *root = NULL, *msg, *text;
+    size_t len;
     int ret = -1;
 
     *content = NULL;
     if (llm_post_json("/chat/completions", body, timeout_ms_of(cfg->llm_timeout),
                       cfg->llm_max_retries, &resp, NULL, err) < 0)
         return -1;
-    root = json_loads(resp, 0, NULL);
-    msg = json_object_get(json_array_get(json_object_get(root, "choices"), 0), "message");
-    if (!json_is_object(msg)) {
+    a = arena_new();
+    root = jv_parse(a, resp, strlen(resp), NULL, NULL);
+    msg = member(element(member(root, "choices"), 0), "message");
+    if (!msg || jv_type(msg) != JV_OBJECT) {
         bad_response("/chat/completions", "no choices[0].message", err);
         goto cleanup;
     }
-    text = json_object_get(msg, "content");
-    if (json_is_string(text)) {
-        *content = xstrndup(json_string_value(text), json_string_length(text));
-    } else if (!text || json_is_null(text)) {
+    text = jv_object_get(msg, "content");
+    if (text && jv_type(text) == JV_STRING) {
+        const char *str = jv_string(text, &len);
+
+        *content = xstrndup(str, len);
+    } else if (!text || jv_type(text) == JV_NULL) {
         *content = xstrdup("");
     } else {
         bad_response("/chat/completions", "message content is not a string", err);
@@ -327,7 +344,7 @@ int llm_chat(const char *body, char **content, struct err *err)
     ret = 0;
 
 cleanup:
-    json_decref(root);
+    arena_free(a);
     free(resp);
     return ret;
 }
@@ -337,87 +354,96 @@ cleanup:
 static char *embed_body(const char *model, const char *const *texts, size_t n, size_t dim,
                         struct err *err)
 {
-    json_t *o = json_object(), *input = json_array();
+    struct arena *a = arena_new();
+    struct jv *o = jv_object(a), *input = jv_array(a);
     struct buf b = BUF_INIT;
     char *body = NULL;
-    size_t i;
+    size_t i, len;
 
-    json_object_set_new(o, "model", json_string(model));
+    jv_object_set(a, o, "model", jv_str(a, model));
     for (i = 0; i < n; i++) {
-        json_t *s = json_string(texts[i]);
-
-        if (!s) {
+        len = strlen(texts[i]);
+        if (utf8_valid_len(texts[i], len) != len) {
             err_set(err, ERR_INVALID, "embedding input %zu is not valid UTF-8", i);
             goto cleanup;
         }
-        json_array_append_new(input, s);
+        jv_array_append(a, input, jv_strn(a, texts[i], len));
     }
-    json_object_set(o, "input", input);
-    json_object_set_new(o, "dimensions", json_integer((json_int_t)dim));
-    json_write_compact(&b, o);
+    jv_object_set(a, o, "input", input);
+    jv_object_set(a, o, "dimensions", jv_int(a, (int64_t)dim));
+    jv_write_compact(&b, o);
     body = buf_detach(&b, NULL);
 
 cleanup:
-    json_decref(input);
-    json_decref(o);
+    arena_free(a);
     return body;
+}
+
+/* The "index" of a data item when it is an integer, else NULL. */
+static const struct jv *index_of(const struct jv *item)
+{
+    const struct jv *k = member(item, "index");
+
+    return k && jv_is_int(k) ? k : NULL;
 }
 
 /* Slot of data item i: its "index" when every item has one (checked by the caller), else i.
  * Returns -1 when the index is out of range or already taken. */
-static long slot_of(json_t *item, size_t i, int by_index, size_t n, const unsigned char *seen)
+static long slot_of(const struct jv *item, size_t i, int by_index, size_t n,
+                    const unsigned char *seen)
 {
-    json_int_t k;
+    int64_t k;
 
     if (!by_index)
         return (long)i;
-    k = json_integer_value(json_object_get(item, "index"));
-    if (k < 0 || (size_t)k >= n || seen[k])
+    if (jv_int64(index_of(item), &k) < 0 || k < 0 || (uint64_t)k >= n || seen[k])
         return -1;
     return (long)k;
 }
 
 /* Copy one embedding array of exactly dim numbers into v. */
-static int copy_vector(json_t *emb, size_t dim, float *v)
+static int copy_vector(const struct jv *emb, size_t dim, float *v)
 {
     size_t j;
 
-    if (!json_is_array(emb) || json_array_size(emb) != dim)
+    if (!emb || jv_type(emb) != JV_ARRAY || jv_array_size(emb) != dim)
         return -1;
     for (j = 0; j < dim; j++) {
-        json_t *x = json_array_get(emb, j);
+        const struct jv *x = jv_array_get(emb, j);
 
-        if (!json_is_number(x))
+        if (jv_type(x) != JV_INT && jv_type(x) != JV_REAL)
             return -1;
-        v[j] = (float)json_number_value(x);
+        v[j] = (float)jv_double(x);
     }
     return 0;
 }
 
-static int parse_vectors(json_t *root, size_t n, size_t dim, float *out, struct err *err)
+static int parse_vectors(const struct jv *root, size_t n, size_t dim, float *out,
+                         struct err *err)
 {
-    json_t *data = json_object_get(root, "data"), *item;
+    const struct jv *data = member(root, "data");
     unsigned char *seen;
     int by_index = 1, ret = -1;
     size_t i;
 
-    if (!json_is_array(data))
+    if (!data || jv_type(data) != JV_ARRAY)
         return bad_response("/embeddings", "no data array", err);
-    if (json_array_size(data) != n)
+    if (jv_array_size(data) != n)
         return bad_response("/embeddings", "wrong number of vectors", err);
-    json_array_foreach(data, i, item) {
-        if (!json_is_integer(json_object_get(item, "index")))
+    for (i = 0; i < n; i++) {
+        if (!index_of(jv_array_get(data, i)))
             by_index = 0;
     }
     seen = xcalloc(n, 1);
-    json_array_foreach(data, i, item) {
+    for (i = 0; i < n; i++) {
+        const struct jv *item = jv_array_get(data, i);
         long k = slot_of(item, i, by_index, n, seen);
 
         if (k < 0) {
             bad_response("/embeddings", "bad index", err);
             goto cleanup;
         }
-        if (copy_vector(json_object_get(item, "embedding"), dim, out + (size_t)k * dim) < 0) {
+        if (copy_vector(member(item, "embedding"), dim, out + (size_t)k * dim) < 0) {
             bad_response("/embeddings", "missing embedding or wrong dimensions", err);
             goto cleanup;
         }
@@ -433,8 +459,9 @@ cleanup:
 int llm_embed(const char *model, const char *const *texts, size_t n, size_t dim, float *out,
               struct err *err)
 {
+    struct arena *a;
+    const struct jv *root;
     char *body, *resp = NULL;
-    json_t *root;
     int ret;
 
     body = embed_body(model, texts, n, dim, err);
@@ -445,11 +472,13 @@ int llm_embed(const char *model, const char *const *texts, size_t n, size_t dim,
     free(body);
     if (ret < 0)
         return -1;
-    root = json_loads(resp, 0, NULL);
+    a = arena_new();
+    root = jv_parse(a, resp, strlen(resp), NULL, NULL);
     free(resp);
-    if (!root)
-        return bad_response("/embeddings", "invalid JSON", err);
-    ret = parse_vectors(root, n, dim, out, err);
-    json_decref(root);
+    if (!root || (jv_type(root) != JV_OBJECT && jv_type(root) != JV_ARRAY))
+        ret = bad_response("/embeddings", "invalid JSON", err);
+    else
+        ret = parse_vectors(root, n, dim, out, err);
+    arena_free(a);
     return ret;
 }

@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -160,30 +160,32 @@ static char *get_str(const struct source *s, const char *name, const char *def)
 
 static int parse_cors(struct config *c, const char *v, struct err *err)
 {
-    json_error_t jerr;
-    json_t *arr = json_loads(v, 0, &jerr);
-    size_t i;
+    struct arena *a = arena_new();
+    struct jv *arr = jv_parse(a, v, strlen(v), NULL, NULL);
+    size_t i, n = arr ? jv_array_size(arr) : 0;
+    int rc = -1;
 
-    if (!arr || !json_is_array(arr)) {
-        json_decref(arr);
-        return err_set(err, ERR_INVALID,
-                       "STATEWAVE_CORS_ORIGINS: expected a JSON array of strings, got '%s'", v);
+    if (!arr || jv_type(arr) != JV_ARRAY) {
+        err_set(err, ERR_INVALID,
+                "STATEWAVE_CORS_ORIGINS: expected a JSON array of strings, got '%s'", v);
+        goto cleanup;
     }
-    c->cors_origins = xcalloc(json_array_size(arr) + 1, sizeof(char *));
-    for (i = 0; i < json_array_size(arr); i++) {
-        json_t *o = json_array_get(arr, i);
+    c->cors_origins = xcalloc(n + 1, sizeof(char *));
+    for (i = 0; i < n; i++) {
+        const char *o = jv_string(jv_array_get(arr, i), NULL);
 
-        if (!json_is_string(o)) {
-            json_decref(arr);
-            return err_set(err, ERR_INVALID,
-                           "STATEWAVE_CORS_ORIGINS: item %zu is not a string", i);
+        if (!o) {
+            err_set(err, ERR_INVALID, "STATEWAVE_CORS_ORIGINS: item %zu is not a string", i);
+            goto cleanup;
         }
-        c->cors_origins[c->ncors_origins++] = xstrdup(json_string_value(o));
-        if (strcmp(json_string_value(o), "*") == 0)
+        c->cors_origins[c->ncors_origins++] = xstrdup(o);
+        if (strcmp(o, "*") == 0)
             c->cors_any = 1;
     }
-    json_decref(arr);
-    return 0;
+    rc = 0;
+cleanup:
+    arena_free(a);
+    return rc;
 }
 
 static int parse_log_level(const char *v, int *out)

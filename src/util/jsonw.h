@@ -1,4 +1,7 @@
-/* jsonw.h - our JSON writers over struct buf.
+/* jsonw.h - the jansson side of the response writer, on its way out (issue 13): what still
+ * builds jansson trees writes them with json_write_compact(); everything new writes jv trees
+ * with jv_write_compact() or streams with json_write_str() / fmt_double() (util/jv.h, which
+ * this header includes so its older users keep compiling).
  *
  * json_write_compact: the wire form of every response, as the reference prints it: no spaces,
  * raw UTF-8, control characters escaped (\n, \t, … or lower-case \u00xx), floats in the
@@ -13,6 +16,7 @@
 #include <stddef.h>
 
 #include "util/buf.h"
+#include "util/jv.h"
 
 /* A value that json_write_compact() writes as the given, already serialised JSON text
  * (stored payloads are spliced without being parsed again; numbers stay as stored). It is an
@@ -20,17 +24,8 @@
  * dumper must never see it. Returns a new reference. */
 json_t *json_raw(const char *text);
 
-/* Append the compact serialisation of v to out. */
+/* Append the compact serialisation of v to out: the same bytes jv_write_compact() writes for
+ * the same value. */
 void json_write_compact(struct buf *out, const json_t *v);
-/* Append the n bytes at s as a JSON string, escaped as json_write_compact escapes. For
- * responses written straight into a buffer, without a jansson tree. */
-void json_write_str(struct buf *out, const char *s, size_t n);
-/* Write d as Python's repr(float) does (shortest round-trip digits; "1.0", "1e-05",
- * "1e+16", "inf"-style values as Infinity/-Infinity/NaN). Returns the length written;
- * out must hold at least 32 bytes. */
-size_t fmt_double(double d, char *out);
-/* Shortest decimal digits of d (finite, non-zero, positive): digits into out (NUL-terminated,
- * at most 17) and *exp10 such that d = 0.DIGITS x 10^exp10. */
-void shortest_digits(double d, char *out, int *exp10);
 
 #endif

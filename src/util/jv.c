@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/jsonw.h"
 #include "util/xalloc.h"
 
 /* Read-only singletons; the mutators refuse them by type, so the casts below never lead to a

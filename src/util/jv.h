@@ -1,5 +1,7 @@
 /* jv.h - number-preserving JSON values in an arena: parse, build, and write them in the wire
  * (compact) form or in the export checksum's canonical form (spec/backup-snapshots.md §2.2).
+ * The one JSON model of Engram: jv.c (model), jv_parse.c (parser), jv_write.c (the response
+ * writer and the canonical writer), jv_float.c (doubles as Python prints them).
  *
  * Why not jansson: it rejects integers beyond 64 bits and cannot keep 1 apart from 1.0 once
  * JSON_DECODE_INT_AS_REAL is on. A jv number keeps its token text, so both survive.
@@ -160,6 +162,22 @@ void jv_write_compact(struct buf *out, const struct jv *v);
  * Returns 0, or -1 if a JV_RAW inside v is not valid JSON; out then holds a partial text.
  */
 int jv_write_canonical(struct buf *out, const struct jv *v);
+
+/* ---- Streaming helpers of the response writer, for text written straight into a buffer
+ * without building a tree. jv_write_compact() uses the same routines, so a string or a real
+ * reads the same whichever way it was written. ---- */
+
+/* Append the n bytes at s (UTF-8, may contain NULs) as a JSON string in the wire form:
+ * raw UTF-8; '"', '\' and U+0000-U+001F escaped (\n \r \t \b \f, others \u00xx with
+ * lower-case hex), as Python's json.dumps(ensure_ascii=False). */
+void json_write_str(struct buf *out, const char *s, size_t n);
+/* Write d as Python's repr(float) does (shortest round-trip digits; "1.0", "1e-05",
+ * "1e+16"; the non-finite values as Infinity, -Infinity, NaN) into out, NUL-terminated.
+ * Returns the length written; out must hold at least 32 bytes. */
+size_t fmt_double(double d, char *out);
+/* Shortest decimal digits of d (finite, non-zero, positive): digits into out (NUL-terminated,
+ * at most 17) and *exp10 such that d = 0.DIGITS x 10^exp10. */
+void shortest_digits(double d, char *out, int *exp10);
 
 /*
  * jansson bridge for validation code: a new json_t reference (caller json_decref()s it).

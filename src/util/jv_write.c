@@ -1,12 +1,12 @@
-/* jv_write.c - the two jv writers: the compact wire form and the export checksum's canonical
- * form (spec/backup-snapshots.md §2.2). */
+/* jv_write.c - the two jv writers: the response writer (compact wire form, plus
+ * json_write_str() for text streamed without a tree) and the export checksum's canonical form
+ * (spec/backup-snapshots.md §2.2). Doubles are formatted by jv_float.c. */
 #include "util/jv-internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/jsonw.h"
 #include "util/xalloc.h"
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -45,8 +45,9 @@ static void put_ascii_escape(struct buf *out, unsigned char c)
         put_u_escape(out, c);
 }
 
-/* Wire form: raw UTF-8, only '"', '\' and control characters escaped. */
-static void compact_string(struct buf *out, const char *s, size_t n)
+/* Wire form: raw UTF-8, only '"', '\' and control characters escaped. The one string escaper
+ * of the response writer: jv_write_compact() and streamed responses both come here. */
+void json_write_str(struct buf *out, const char *s, size_t n)
 {
     size_t i, run = 0;
 
@@ -150,7 +151,7 @@ void jv_write_compact(struct buf *out, const struct jv *v)
         return;
     switch (v->type) {
     case JV_STRING:
-        compact_string(out, v->u.s.p, v->u.s.len);
+        json_write_str(out, v->u.s.p, v->u.s.len);
         break;
     case JV_RAW:
         buf_append(out, v->u.s.p, v->u.s.len);
@@ -169,7 +170,7 @@ void jv_write_compact(struct buf *out, const struct jv *v)
         for (i = 0; i < v->u.obj.len; i++) {
             if (i)
                 buf_putc(out, ',');
-            compact_string(out, v->u.obj.items[i].key, v->u.obj.items[i].key_len);
+            json_write_str(out, v->u.obj.items[i].key, v->u.obj.items[i].key_len);
             buf_putc(out, ':');
             jv_write_compact(out, v->u.obj.items[i].value);
         }

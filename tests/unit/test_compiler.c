@@ -6,11 +6,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/compiler.h"
+#include "util/buf.h"
+#include "util/jv.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
@@ -59,12 +60,14 @@ static struct episode make_episode(const char *payload)
 /* {"text": t} as JSON text. */
 static const char *text_payload(const char *t)
 {
-    json_t *o = json_pack("{s:s}", "text", t);
-    char *s = json_dumps(o, JSON_COMPACT);
-    const char *copy = arena_strdup(arena, s);
+    struct buf b = BUF_INIT;
+    const char *copy;
 
-    free(s);
-    json_decref(o);
+    buf_puts(&b, "{\"text\":");
+    json_write_str(&b, t, strlen(t));
+    buf_putc(&b, '}');
+    copy = arena_strndup(arena, b.data, b.len);
+    buf_release(&b);
     return copy;
 }
 

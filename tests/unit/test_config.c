@@ -88,6 +88,33 @@ static void test_config_bad_values_name_the_variable(void **state)
     expect_bad("STATEWAVE_TENANT_HEADER=Bad Header", "STATEWAVE_TENANT_HEADER");
 }
 
+/* The CORS list is a JSON array of strings: escapes are decoded (non-ASCII arrives as UTF-8),
+ * whitespace around the tokens is fine, and "*" anywhere in it allows every origin. Anything
+ * else (another JSON type, trailing commas, trailing text, a NUL escape, a non-string item)
+ * is refused with the variable's name. */
+static void test_config_cors_origins_json(void **state)
+{
+    const char *env[] = {
+        "STATEWAVE_CORS_ORIGINS= [ \"https://caf\\u00e9.example\" , \"http://\\/x\",\"*\" ] ",
+        NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, env, NULL, &e), 0);
+    assert_int_equal(c.ncors_origins, 3);
+    assert_string_equal(c.cors_origins[0], "https://caf\xc3\xa9.example");
+    assert_string_equal(c.cors_origins[1], "http:///x");
+    assert_int_equal(c.cors_any, 1);
+    config_release(&c);
+    expect_bad("STATEWAVE_CORS_ORIGINS=\"*\"", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_CORS_ORIGINS={\"a\":\"b\"}", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_CORS_ORIGINS=[\"a\",]", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_CORS_ORIGINS=[\"a\"] x", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_CORS_ORIGINS=[\"a\\u0000\"]", "STATEWAVE_CORS_ORIGINS");
+    expect_bad("STATEWAVE_CORS_ORIGINS=[\"a\", null]", "STATEWAVE_CORS_ORIGINS");
+}
+
 static void test_config_dotenv_and_env_precedence(void **state)
 {
     char path[] = "/tmp/engram-env-XXXXXX";
@@ -115,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_values_case_insensitive),
         cmocka_unit_test(test_config_bad_values_name_the_variable),
+        cmocka_unit_test(test_config_cors_origins_json),
         cmocka_unit_test(test_config_dotenv_and_env_precedence),
     };
 

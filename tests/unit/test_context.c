@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 
 #include "service/context.h"
 #include "service/tokens.h"
+#include "util/buf.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 #define NOW INT64_C(1717243200000000)   /* 2024-06-01T12:00:00Z */
@@ -60,16 +61,6 @@ static int group_teardown(void **state)
 
 /* ---- row builders ---- */
 
-static char *dump(json_t *v)
-{
-    char *s = json_dumps(v, JSON_COMPACT);
-    char *copy = arena_strdup(A, s);
-
-    free(s);
-    json_decref(v);
-    return copy;
-}
-
 /* A fixed id whose last digits are n. */
 static void fixed_id(char out[UUID_STR_LEN], int n)
 {
@@ -79,13 +70,23 @@ static void fixed_id(char out[UUID_STR_LEN], int n)
 /* payload {"messages":[{"role":r0,"content":c0}, …]}: pairs of role, content. */
 static const char *messages(int n, const char *const *rc)
 {
-    json_t *list = json_array();
+    struct jv *o = jv_object(A), *list = jv_array(A);
+    struct buf b = BUF_INIT;
+    const char *text;
     int i;
 
-    for (i = 0; i < n; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s}", "role", rc[2 * i], "content",
-                                              rc[2 * i + 1]));
-    return dump(json_pack("{s:o}", "messages", list));
+    for (i = 0; i < n; i++) {
+        struct jv *m = jv_object(A);
+
+        jv_object_set(A, m, "role", jv_str(A, rc[2 * i]));
+        jv_object_set(A, m, "content", jv_str(A, rc[2 * i + 1]));
+        jv_array_append(A, list, m);
+    }
+    jv_object_set(A, o, "messages", list);
+    jv_write_compact(&b, o);
+    text = arena_strndup(A, b.data, b.len);
+    buf_release(&b);
+    return text;
 }
 
 /* ep(s, src, text, t): session s, source src, type message, one user message. */

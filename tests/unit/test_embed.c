@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <jansson.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -21,7 +20,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 #include "fake_http.h"   /* fk, fake_start, fake_stop, fake_reset, fake_calls, fake_config */
@@ -75,15 +74,17 @@ static void fake_vector(const char *t, float *v)
  * with `width` numbers per vector. */
 static void answer_vectors(const char *body, struct buf *resp, int width)
 {
-    json_t *req = json_loads(body, 0, NULL), *input = json_object_get(req, "input");
-    size_t i, n = json_array_size(input);
+    struct arena *a = arena_new();
+    struct jv *req = jv_parse(a, body, strlen(body), NULL, NULL);
+    struct jv *input = req ? jv_object_get(req, "input") : NULL;
+    size_t i, n = input ? jv_array_size(input) : 0;
     int j;
 
     buf_puts(resp, "{\"object\":\"list\",\"data\":[");
     for (i = n; i-- > 0;) {
         float v[DIM];
 
-        fake_vector(json_string_value(json_array_get(input, i)), v);
+        fake_vector(jv_string(jv_array_get(input, i), NULL), v);
         buf_printf(resp, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":[",
                    i + 1 == n ? "" : ",", i);
         for (j = 0; j < width; j++)
@@ -91,7 +92,7 @@ static void answer_vectors(const char *body, struct buf *resp, int width)
         buf_puts(resp, "]}");
     }
     buf_puts(resp, "],\"model\":\"embed-test\"}");
-    json_decref(req);
+    arena_free(a);
 }
 
 static void answer_ok(int n, const char *path, const char *body, int *status, struct buf *resp,
@@ -316,7 +317,8 @@ static void test_embed_openai_request_and_order(void **state)
     const char *texts[] = { "alpha", "bravo!", "c" };
     struct arena *a = arena_new();
     struct err err = ERR_INIT;
-    json_t *req;
+    struct jv *req, *input;
+    int64_t dim = 0;
     float *v, want[DIM];
     size_t i;
 
@@ -327,16 +329,16 @@ static void test_embed_openai_request_and_order(void **state)
     assert_int_equal(fake_calls(), 1);   /* one request for every text */
     assert_string_equal(fk.path, "/v1/embeddings");
     assert_string_equal(fk.auth, "Bearer sk-test-key");
-    req = json_loads(fk.body.data, 0, NULL);
+    req = jv_parse(a, fk.body.data, fk.body.len, NULL, NULL);
     assert_non_null(req);
-    assert_int_equal(json_object_size(req), 3);
-    assert_string_equal(json_string_value(json_object_get(req, "model")), "embed-test");
-    assert_int_equal(json_integer_value(json_object_get(req, "dimensions")), DIM);
-    assert_int_equal(json_array_size(json_object_get(req, "input")), 3);
+    assert_int_equal(jv_object_size(req), 3);
+    assert_string_equal(jv_string(jv_object_get(req, "model"), NULL), "embed-test");
+    assert_int_equal(jv_int64(jv_object_get(req, "dimensions"), &dim), 0);
+    assert_int_equal(dim, DIM);
+    input = jv_object_get(req, "input");
+    assert_int_equal(jv_array_size(input), 3);
     for (i = 0; i < 3; i++)
-        assert_string_equal(json_string_value(json_array_get(json_object_get(req, "input"), i)),
-                            texts[i]);
-    json_decref(req);
+        assert_string_equal(jv_string(jv_array_get(input, i), NULL), texts[i]);
     /* The server listed the vectors in reverse: they come back in input order. */
     for (i = 0; i < 3; i++) {
         fake_vector(texts[i], want);

@@ -15,7 +15,6 @@
 
 #include <openssl/evp.h>
 
-#include "util/jsonw.h"
 #include "util/jv.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -410,6 +409,49 @@ static void test_jv_fmt_double_powers_of_two(void **state)
 }
 
 /* ---- Strings ---- */
+
+/* The streaming json_write_str() and jv_write_compact() share one escaper: every byte value,
+ * alone and between letters, and a control character as an object key, read the same; the
+ * control characters are escaped exactly as Python's json.dumps(ensure_ascii=False) does
+ * (lower-case hex, U+007F and everything above it raw). */
+static void test_jv_write_str_matches_compact(void **state)
+{
+    static const char *const python_ctl[32] = {
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006",
+        "\\u0007", "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f",
+        "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016",
+        "\\u0017", "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d",
+        "\\u001e", "\\u001f",
+    };
+    struct arena *a = *state;
+    struct buf streamed = BUF_INIT, tree = BUF_INIT;
+    char s[3] = { 'a', 0, 'b' }, want[16];
+    struct jv *obj;
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        s[1] = (char)c;
+        buf_reset(&streamed);
+        buf_reset(&tree);
+        json_write_str(&streamed, s, 3);
+        jv_write_compact(&tree, jv_strn(a, s, 3));
+        assert_int_equal(streamed.len, tree.len);
+        assert_memory_equal(streamed.data, tree.data, tree.len);
+        if (c < 0x20)
+            snprintf(want, sizeof(want), "\"a%sb\"", python_ctl[c]);
+        else if (c == '"' || c == '\\')
+            snprintf(want, sizeof(want), "\"a\\%cb\"", c);
+        else
+            snprintf(want, sizeof(want), "\"a%cb\"", c);
+        assert_int_equal(streamed.len, strlen(want));
+        assert_memory_equal(streamed.data, want, streamed.len);
+    }
+    obj = jv_object(a);
+    jv_object_set(a, obj, "k\x1f", jv_str(a, "v\x1f"));
+    assert_string_equal(compact_str(a, obj), "{\"k\\u001f\":\"v\\u001f\"}");
+    buf_release(&streamed);
+    buf_release(&tree);
+}
 
 static void test_jv_string_escaping(void **state)
 {
@@ -952,6 +994,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jv_float_table, setup, teardown),
         cmocka_unit_test(test_jv_fmt_double_powers_of_two),
         cmocka_unit_test_setup_teardown(test_jv_string_escaping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jv_write_str_matches_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_escapes_decode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_canonical_sorts_every_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_worked_example_checksum, setup, teardown),

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,7 @@
 #include "service/llm.h"
 #include "util/buf.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 
@@ -62,21 +61,21 @@ static int teardown(void **state)
 static struct episode make_episode(struct arena *a, const char *text, int k)
 {
     struct episode ep = { 0 };
-    json_t *p = json_pack("{s:s}", "text", text);
     struct buf b = BUF_INIT;
 
     uuid_v4(ep.id);
     ep.subject_id = "subject-1";
     ep.source = "chat";
     ep.type = "message";
-    json_write_compact(&b, p);
+    buf_puts(&b, "{\"text\":");
+    json_write_str(&b, text, strlen(text));
+    buf_putc(&b, '}');
     ep.payload = arena_strdup(a, b.data);
     ep.metadata = "{}";
     ep.provenance = "{}";
     ep.created_at = NOW - 3600000000LL + k * 1000000LL;
     ep.last_compiled_at = TS_NULL;
     buf_release(&b);
-    json_decref(p);
     return ep;
 }
 
@@ -96,22 +95,54 @@ static char *tagged_text(struct arena *a, const char *tag, size_t len)
 
 /* ---- answers ---- */
 
+/* Lookups that chain: NULL in, NULL out. */
+static struct jv *get(const struct jv *v, const char *key)
+{
+    return v ? jv_object_get(v, key) : NULL;
+}
+
+static struct jv *at(const struct jv *v, size_t i)
+{
+    return v ? jv_array_get(v, i) : NULL;
+}
+
+static const char *str_of(const struct jv *v)
+{
+    return v ? jv_string(v, NULL) : NULL;
+}
+
+static int64_t int_of(const struct jv *v)
+{
+    int64_t i = 0;
+
+    if (!v || jv_int64(v, &i) < 0)
+        fail_msg("not an integer");
+    return i;
+}
+
 /* A chat completion whose message content is the given text. */
 static void chat_reply(struct buf *resp, const char *content)
 {
-    json_t *o = json_pack("{s:s,s:[{s:i,s:{s:s,s:s},s:s}]}", "object", "chat.completion",
-                          "choices", "index", 0, "message", "role", "assistant", "content",
-                          content, "finish_reason", "stop");
+    struct arena *a = arena_new();
+    struct jv *o = jv_object(a), *choices = jv_array(a), *choice = jv_object(a);
+    struct jv *msg = jv_object(a);
 
-    json_write_compact(resp, o);
-    json_decref(o);
+    jv_object_set(a, msg, "role", jv_str(a, "assistant"));
+    jv_object_set(a, msg, "content", jv_str(a, content));
+    jv_object_set(a, choice, "index", jv_int(a, 0));
+    jv_object_set(a, choice, "message", msg);
+    jv_object_set(a, choice, "finish_reason", jv_str(a, "stop"));
+    jv_array_append(a, choices, choice);
+    jv_object_set(a, o, "object", jv_str(a, "chat.completion"));
+    jv_object_set(a, o, "choices", choices);
+    jv_write_compact(resp, o);
+    arena_free(a);
 }
 
 /* The user message of a chat request (points into root; "" when there is none). */
-static const char *user_content(json_t *root)
+static const char *user_content(const struct jv *root)
 {
-    const char *s = json_string_value(
-        json_object_get(json_array_get(json_object_get(root, "messages"), 1), "content"));
+    const char *s = str_of(get(at(get(root, "messages"), 1), "content"));
 
     return s ? s : "";
 }
@@ -121,7 +152,9 @@ static const char *user_content(json_t *root)
 static void answer_echo(int n, const char *path, const char *body, int *status,
                         struct buf *resp, int *delay)
 {
-    json_t *root = json_loads(body, 0, NULL), *items = json_array(), *out;
+    struct arena *a = arena_new();
+    struct jv *root = jv_parse(a, body, strlen(body), NULL, NULL);
+    struct jv *items = jv_array(a), *out = jv_object(a);
     const char *user = user_content(root), *p;
     struct buf b = BUF_INIT;
     char marker[32];
@@ -129,6 +162,8 @@ static void answer_echo(int n, const char *path, const char *body, int *status,
 
     (void)n, (void)path, (void)status, (void)delay;
     for (i = 0;; i++) {
+        struct jv *item = jv_object(a);
+
         snprintf(marker, sizeof(marker), "--- Episode %d ---\n", i);
         p = strstr(user, marker);
         if (!p)
@@ -137,17 +172,18 @@ static void answer_echo(int n, const char *path, const char *body, int *status,
         buf_reset(&b);
         buf_puts(&b, "fact from ");
         buf_append(&b, p, strcspn(p, ";"));
-        json_array_append_new(items, json_pack("{s:s,s:s,s:f,s:i}", "kind", "profile_fact",
-                                               "content", b.data, "confidence", 0.9,
-                                               "episode_index", i));
+        jv_object_set(a, item, "kind", jv_str(a, "profile_fact"));
+        jv_object_set(a, item, "content", jv_str(a, b.data));
+        jv_object_set(a, item, "confidence", jv_real(a, 0.9));
+        jv_object_set(a, item, "episode_index", jv_int(a, i));
+        jv_array_append(a, items, item);
     }
-    out = json_pack("{s:o}", "memories", items);
+    jv_object_set(a, out, "memories", items);
     buf_reset(&b);
-    json_write_compact(&b, out);
+    jv_write_compact(&b, out);
     chat_reply(resp, b.data);
     buf_release(&b);
-    json_decref(out);
-    json_decref(root);
+    arena_free(a);
 }
 
 static const char *canned;   /* the message content answer_canned returns */
@@ -332,40 +368,38 @@ static void test_llm_chat_content(void **state)
 
 /* ---- batching and the request ---- */
 
-/* The recorded request whose user message contains needle. */
-static json_t *request_with(const char *needle)
+/* The recorded request whose user message contains needle, parsed into a. */
+static struct jv *request_with(struct arena *a, const char *needle)
 {
     int i;
 
     for (i = 0; i < FAKE_MAX_RECORDED && fk.bodies[i]; i++) {
-        json_t *root = json_loads(fk.bodies[i], 0, NULL);
+        struct jv *root = jv_parse(a, fk.bodies[i], strlen(fk.bodies[i]), NULL, NULL);
 
         if (root && strstr(user_content(root), needle))
             return root;
-        json_decref(root);
     }
     fail_msg("no request contains '%s'", needle);
     return NULL;
 }
 
-/* Check one chat request (and release it). */
-static void check_request(json_t *req, const char **texts, size_t n, int max_tokens)
+/* Check one chat request. */
+static void check_request(const struct jv *req, const char **texts, size_t n, int max_tokens)
 {
-    json_t *msgs = json_object_get(req, "messages"), *sys = json_array_get(msgs, 0);
+    const struct jv *msgs = get(req, "messages"), *sys = at(msgs, 0);
     struct buf want = BUF_INIT;
     const char *user = user_content(req), *blank;
     size_t i;
 
-    assert_string_equal(json_string_value(json_object_get(req, "model")), "gpt-test");
-    assert_true(fabs(json_real_value(json_object_get(req, "temperature")) - 0.1) < 1e-12);
-    assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), max_tokens);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(req, "response_format"), "type")),
-                        "json_object");
-    assert_int_equal(json_array_size(msgs), 2);
-    assert_string_equal(json_string_value(json_object_get(sys, "role")), "system");
-    assert_non_null(strstr(json_string_value(json_object_get(sys, "content")), "procedure"));
-    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 1), "role")),
+    assert_string_equal(str_of(get(req, "model")), "gpt-test");
+    assert_int_equal(jv_type(get(req, "temperature")), JV_REAL);
+    assert_true(fabs(jv_double(get(req, "temperature")) - 0.1) < 1e-12);
+    assert_int_equal(int_of(get(req, "max_tokens")), max_tokens);
+    assert_string_equal(str_of(get(get(req, "response_format"), "type")), "json_object");
+    assert_int_equal(jv_array_size(msgs), 2);
+    assert_string_equal(str_of(get(sys, "role")), "system");
+    assert_non_null(strstr(str_of(get(sys, "content")), "procedure"));
+    assert_string_equal(str_of(get(at(msgs, 1), "role")),
                         "user");
     /* One instruction line naming the count and "memories", a blank line, then the blocks. */
     blank = strstr(user, "\n\n");
@@ -380,7 +414,6 @@ static void check_request(json_t *req, const char **texts, size_t n, int max_tok
         buf_printf(&want, "%s--- Episode %zu ---\n%s", i ? "\n\n" : "", i, texts[i]);
     assert_string_equal(blank + 2, want.data);
     buf_release(&want);
-    json_decref(req);
 }
 
 static void test_llm_batching(void **state)
@@ -404,8 +437,8 @@ static void test_llm_batching(void **state)
         eps[i] = make_episode(a, t[i], (int)i);
     assert_int_equal(compile_llm(a, eps, 6, NULL, NOW, &m, &n, &err), 0);
     assert_int_equal(fake_calls(), 2);
-    check_request(request_with("t0;"), (const char *[]){ t[0], t[1] }, 2, 1000);
-    check_request(request_with("t3;"), (const char *[]){ t[3], t[4], t[5] }, 3, 1500);
+    check_request(request_with(a, "t0;"), (const char *[]){ t[0], t[1] }, 2, 1000);
+    check_request(request_with(a, "t3;"), (const char *[]){ t[3], t[4], t[5] }, 3, 1500);
 
     /* Results in batch order, each from its own episode. */
     assert_int_equal(n, 5);
@@ -428,7 +461,7 @@ static void test_llm_batch_limits(void **state)
     struct buf big = BUF_INIT;
     const char *cut;
     size_t n, i;
-    json_t *req;
+    struct jv *req;
 
     (void)state;
     configure(answer_echo);
@@ -437,9 +470,8 @@ static void test_llm_batch_limits(void **state)
         eps[i] = make_episode(a, arena_printf(a, "s%zu;short", i), (int)i);
     assert_int_equal(compile_llm(a, eps, 7, "tenant-a", NOW, &m, &n, &err), 0);
     assert_int_equal(fake_calls(), 1);
-    req = request_with("s0;");
-    assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), 3000);
-    json_decref(req);
+    req = request_with(a, "s0;");
+    assert_int_equal(int_of(get(req, "max_tokens")), 3000);
     assert_int_equal(n, 7);
 
     /* A text is cut to its first 4000 code points (not bytes). */
@@ -449,11 +481,10 @@ static void test_llm_batch_limits(void **state)
         buf_puts(&big, "\xc3\xa9");   /* é: 2 bytes, 1 code point */
     eps[0] = make_episode(a, big.data, 0);
     assert_int_equal(compile_llm(a, eps, 1, NULL, NOW, &m, &n, &err), 0);
-    req = request_with("big;");
+    req = request_with(a, "big;");
     cut = strstr(user_content(req), "--- Episode 0 ---\n") + strlen("--- Episode 0 ---\n");
     assert_int_equal(utf8_count(cut, strlen(cut)), 4000);
-    assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), 500);
-    json_decref(req);
+    assert_int_equal(int_of(get(req, "max_tokens")), 500);
     buf_release(&big);
 
     /* Nothing with text: no call, no memories. */
@@ -463,6 +494,99 @@ static void test_llm_batch_limits(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(fake_calls(), 0);
     arena_free(a);
+}
+
+/* The request bytes, exactly: keys in this order, no spaces, the temperature as Python prints
+ * a float (1 is 1.0), non-ASCII raw and control characters as lower-case \u00xx escapes. */
+static void test_llm_request_bytes(void **state)
+{
+    static const char head[] =
+        "{\"model\":\"gpt-test\",\"temperature\":1.0,\"max_tokens\":500,"
+        "\"response_format\":{\"type\":\"json_object\"},"
+        "\"messages\":[{\"role\":\"system\",\"content\":\"";
+    static const char tail[] =
+        "--- Episode 0 ---\\ncaf\xc3\xa9 \\u001f \\\"q\\\" \\\\ \xf0\x9f\x98\x80\"}]}";
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    struct episode ep;
+    struct memory *m;
+    size_t n, len;
+    const char *body;
+
+    (void)state;
+    configure(answer_canned);
+    canned = "{\"memories\": []}";
+    tcfg.llm_temperature = 1.0;
+    ep = make_episode(a, "caf\xc3\xa9 \x1f \"q\" \\ \xf0\x9f\x98\x80", 0);
+    assert_int_equal(compile_llm(a, &ep, 1, NULL, NOW, &m, &n, &err), 0);
+    tcfg.llm_temperature = 0.1;
+    assert_int_equal(fake_calls(), 1);
+    body = fk.bodies[0];
+    len = strlen(body);
+    assert_memory_equal(body, head, sizeof(head) - 1);
+    assert_true(len > sizeof(tail) - 1);
+    assert_string_equal(body + len - (sizeof(tail) - 1), tail);
+    assert_non_null(strstr(body, "\"},{\"role\":\"user\",\"content\":\""));
+    arena_free(a);
+}
+
+/* Embeddings: the request bytes, vectors placed by "index", numbers of every JSON spelling
+ * read as Python reads them, and the answers that are refused. */
+static const char *vectors_answer;   /* the body answer_vectors returns */
+
+static void answer_vectors(int n, const char *path, const char *body, int *status,
+                           struct buf *resp, int *delay)
+{
+    (void)n, (void)path, (void)body, (void)status, (void)delay;
+    buf_puts(resp, vectors_answer);
+}
+
+static void test_llm_embed_bytes_and_numbers(void **state)
+{
+    const char *texts[] = { "caf\xc3\xa9", "a\x1f" "b" };
+    const char *bad_utf8[] = { "ok", "\xed\xa0\x80" };   /* an encoded surrogate */
+    struct err err = ERR_INIT;
+    float v[8];
+
+    (void)state;
+    configure(answer_vectors);
+    vectors_answer = "{\"data\": [{\"index\": 1, \"embedding\": [0.5, 1, 2, 3]},"
+                     " {\"index\": 0, \"embedding\": [1E0, -0, 1e-400, 123456789012345678901]}],"
+                     " \"model\": \"m\", \"usage\": {\"total_tokens\": 99999999999999999999}}";
+    assert_int_equal(llm_embed("m", texts, 2, 4, v, &err), 0);
+    assert_string_equal(fk.bodies[0], "{\"model\":\"m\",\"input\":[\"caf\xc3\xa9\","
+                                      "\"a\\u001fb\"],\"dimensions\":4}");
+    assert_true(v[0] == 1.0f && v[1] == 0.0f && v[2] == 0.0f);
+    assert_true(v[3] == (float)123456789012345678901.0);
+    assert_true(v[4] == 0.5f && v[5] == 1.0f && v[6] == 2.0f && v[7] == 3.0f);
+
+    /* An index beyond 64 bits is a bad index, not a parse failure of the whole answer. */
+    vectors_answer = "{\"data\": [{\"index\": 18446744073709551616, \"embedding\": [1, 2, 3, 4]}]}";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "bad index"));
+    err_release(&err);
+    /* Indexes that are not all integers: the answer's order. */
+    vectors_answer = "{\"data\": [{\"index\": 1.0, \"embedding\": [1, 2, 3, 4]},"
+                     " {\"index\": 0, \"embedding\": [5, 6, 7, 8]}]}";
+    assert_int_equal(llm_embed("m", texts, 2, 4, v, &err), 0);
+    assert_true(v[0] == 1.0f && v[4] == 5.0f);
+    vectors_answer = "[1, 2]";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "no data array"));
+    err_release(&err);
+    vectors_answer = "\"data\"";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "invalid JSON"));
+    err_release(&err);
+    vectors_answer = "{\"data\": [{\"embedding\": [1, 2, \"3\", 4]}]}";
+    assert_int_equal(llm_embed("m", texts, 1, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "wrong dimensions"));
+    err_release(&err);
+    fake_reset();
+    assert_int_equal(llm_embed("m", bad_utf8, 2, 4, v, &err), -1);
+    assert_non_null(strstr(err.msg, "input 1 is not valid UTF-8"));
+    assert_int_equal(fake_calls(), 0);
+    err_release(&err);
 }
 
 /* ---- reply parsing ---- */
@@ -595,6 +719,34 @@ static void test_llm_parse_items(void **state)
 
     assert_string_equal(m[8].kind, "procedure");
     assert_non_null(strstr(m[8].source_episode_ids, eps[0].id));
+    arena_free(a);
+}
+
+/* Numbers in a reply as Python's json module reads them: integers of any size, reals beyond
+ * the double range (inf, then clamped), 1 vs 1.0 kept apart when rendered as text. Such a
+ * reply used to fail to parse (jansson) and fell back to the heuristic compiler. */
+static void test_llm_parse_numbers_as_python(void **state)
+{
+    struct arena *a = arena_new();
+    struct episode eps[2];
+    struct memory *m;
+
+    (void)state;
+    assert_int_equal(compile_canned(a, "{\"memories\": ["
+                                       "{\"content\": 123456789012345678901234567890, "
+                                       "\"episode_index\": 18446744073709551617, "
+                                       "\"confidence\": 1e400},"
+                                       "{\"content\": \"tiny\", \"confidence\": 1E-400, "
+                                       "\"episode_index\": 1},"
+                                       "{\"content\": [1.0, 1E2, -0, 1], \"confidence\": 0}]}",
+                                    eps, &m), 3);
+    assert_string_equal(m[0].content, "123456789012345678901234567890");
+    assert_non_null(strstr(m[0].source_episode_ids, eps[0].id));
+    assert_true(m[0].confidence == 1.0);
+    assert_string_equal(m[1].content, "tiny");
+    assert_true(m[1].confidence == 0.0);
+    assert_non_null(strstr(m[1].source_episode_ids, eps[1].id));
+    assert_string_equal(m[2].content, "1.0\n100.0\n0\n1");
     arena_free(a);
 }
 
@@ -801,6 +953,9 @@ int main(void)
         cmocka_unit_test(test_llm_url),
         cmocka_unit_test(test_llm_post_retries),
         cmocka_unit_test(test_llm_chat_content),
+        cmocka_unit_test(test_llm_request_bytes),
+        cmocka_unit_test(test_llm_embed_bytes_and_numbers),
+        cmocka_unit_test(test_llm_parse_numbers_as_python),
         cmocka_unit_test(test_llm_batching),
         cmocka_unit_test(test_llm_batch_limits),
         cmocka_unit_test(test_llm_parse_envelopes),

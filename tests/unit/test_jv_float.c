@@ -1,13 +1,13 @@
-/* test_jsonw.c - unit tests for util/jsonw's float formatting: the fast shortest-digits path
+/* test_jv_float.c - unit tests for util/jv_float.c, the float formatting of the jv writers: the fast shortest-digits path
  * (Schubfach) against the slow snprintf/strtod search it replaced, on millions of random
  * doubles and widened float32 values and on the edge cases; its power-of-ten table and
  * logarithm helpers against exact arithmetic; the spec §2.2 reference outputs; a timing print.
  *
- * This file #includes jsonw.c instead of testing through jsonw.h alone: the oracle
+ * This file #includes jv_float.c instead of testing through jv.h alone: the oracle
  * shortest_digits_slow(), the fast path without its fallback and the table helpers are all
- * static. The linker then never pulls libengram.a's jsonw.o, so nothing is defined twice.
+ * static. The linker then never pulls libengram.a's jv_float.o, so nothing is defined twice.
  *
- * JSONW_TEST_COUNT sets the size of each random run (default 2,000,000; 100,000 under the
+ * JV_FLOAT_TEST_COUNT sets the size of each random run (default 2,000,000; 100,000 under the
  * sanitizers, which make the oracle about ten times slower).
  */
 #include <stdarg.h>
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/jsonw.c"
+#include "util/jv_float.c"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DEFAULT_COUNT 100000
@@ -48,7 +48,7 @@ static uint64_t next_u64(void)
 
 static long test_count(void)
 {
-    const char *s = getenv("JSONW_TEST_COUNT");
+    const char *s = getenv("JV_FLOAT_TEST_COUNT");
 
     return s && *s ? strtol(s, NULL, 10) : DEFAULT_COUNT;
 }
@@ -156,7 +156,7 @@ static void *first_use_thread(void *arg)
 }
 
 /* Runs first: threads race to build the tables through pthread_once. */
-static void test_jsonw_tables_first_use_threads(void **state)
+static void test_jv_float_tables_first_use_threads(void **state)
 {
     pthread_t th[FIRST_USE_THREADS];
     struct first_use fu[FIRST_USE_THREADS];
@@ -182,7 +182,7 @@ static void test_jsonw_tables_first_use_threads(void **state)
 
 /* flog10_pow2, flog10_three_quarters_pow2 and flog2_pow10 over every argument the fast path
  * passes, against exact powers; and the shift h keeps x << h within 64 bits. */
-static void test_jsonw_log_helpers_exact(void **state)
+static void test_jv_float_log_helpers_exact(void **state)
 {
     int q, e, h_min = 99, h_max = -99;
 
@@ -217,7 +217,7 @@ static void test_jsonw_log_helpers_exact(void **state)
 
 /* The table is built (and checked by multiplying back) at first use; here it is checked once
  * more by independent means: exact 128-bit powers of ten for small k, long double elsewhere. */
-static void test_jsonw_pow10_table(void **state)
+static void test_jv_float_pow10_table(void **state)
 {
     unsigned __int128 p = 1;
     int j, k;
@@ -246,7 +246,7 @@ static void test_jsonw_pow10_table(void **state)
 }
 
 /* (a) random bit patterns: every exponent, every sign. */
-static void test_jsonw_random_bits(void **state)
+static void test_jv_float_random_bits(void **state)
 {
     long n = test_count(), done = 0;
 
@@ -264,7 +264,7 @@ static void test_jsonw_random_bits(void **state)
 
 /* (b) float32 values widened to double, the embedding case: half random float32 bit patterns,
  * half uniform in [-1, 1) as embedding components are. */
-static void test_jsonw_random_float32(void **state)
+static void test_jv_float_random_float32(void **state)
 {
     long n = test_count(), done = 0;
 
@@ -287,7 +287,7 @@ static void test_jsonw_random_float32(void **state)
 }
 
 /* (c) powers of two and ten, subnormals, the extremes, every exponent with edge mantissas. */
-static void test_jsonw_edge_values(void **state)
+static void test_jv_float_edge_values(void **state)
 {
     static const uint64_t mantissas[] = {
         0, 1, 2, 3, 5, 9, UINT64_C(1) << 51, (UINT64_C(1) << 51) + 1, (UINT64_C(1) << 51) - 1,
@@ -345,7 +345,7 @@ static void test_jsonw_edge_values(void **state)
  * 10^m, m = k or k + 1: (2c - 1) 2^(q-1), c 2^q or (2c + 1) 2^(q-1) divisible by 10^m, which
  * takes 0 <= m < q and 5^m dividing 2c - 1, c or 2c + 1. The parity of c decides whether an end
  * belongs to the interval; random values almost never land there. */
-static void test_jsonw_interval_ends_on_decimals(void **state)
+static void test_jv_float_interval_ends_on_decimals(void **state)
 {
     long count = 0;
     int q, m, side, i;
@@ -387,7 +387,7 @@ static void test_jsonw_interval_ends_on_decimals(void **state)
 }
 
 /* (d) the spec §2.2 reference outputs (Python 3.11), plus the non-finite spellings. */
-static void test_jsonw_spec_table(void **state)
+static void test_jv_float_spec_table(void **state)
 {
     static const struct {
         const char *token;  /* strtod input */
@@ -428,7 +428,7 @@ static void test_jsonw_spec_table(void **state)
 
 /* (e) integers: every one up to a bound, around 2^53 and 2^54, around powers of ten, random
  * ones below and above 2^53. */
-static void test_jsonw_integers(void **state)
+static void test_jv_float_integers(void **state)
 {
     long i, n = test_count() / 10, count = 0;
     int p;
@@ -455,18 +455,18 @@ static void test_jsonw_integers(void **state)
     print_message("%ld integral values identical\n", count);
 }
 
-/* json_write_compact() over one 1536-dimension embedding must equal fmt_double() joined. */
-static void check_array_text(const json_t *arr, const struct buf *b)
+/* jv_write_compact() over one 1536-dimension embedding must equal fmt_double() joined. */
+static void check_array_text(const double *v, size_t n, const struct buf *b)
 {
     struct buf want = BUF_INIT;
     char num[40];
     size_t i;
 
     buf_putc(&want, '[');
-    for (i = 0; i < json_array_size(arr); i++) {
+    for (i = 0; i < n; i++) {
         if (i)
             buf_putc(&want, ',');
-        buf_append(&want, num, fmt_double(json_real_value(json_array_get(arr, i)), num));
+        buf_append(&want, num, fmt_double(v[i], num));
     }
     buf_putc(&want, ']');
     assert_int_equal(b->len, want.len);
@@ -475,12 +475,14 @@ static void check_array_text(const json_t *arr, const struct buf *b)
 }
 
 /* Timing print, no assertion: ns per double for widened float32 embedding components (fast
- * and slow), and json_write_compact() of a 1536-float array. */
-static void test_jsonw_timing(void **state)
+ * and slow), and jv_write_compact() of a 1536-float array as parsed from stored text (each
+ * element a number token, so every one goes through strtod() and fmt_double()). */
+static void test_jv_float_timing(void **state)
 {
     long i, n = test_count() / 2, slow_n = n / 100 + 1, reps = 200;
     double *v = malloc((size_t)n * sizeof(*v)), t0, fast_ns, slow_ns, arr_ns;
-    json_t *arr = json_array();
+    struct arena *a = arena_new();
+    struct jv *arr = jv_array(a);
     struct buf b = BUF_INIT;
     char out[40];
     size_t total = 0;
@@ -500,38 +502,43 @@ static void test_jsonw_timing(void **state)
         total += (size_t)k;
     }
     slow_ns = (now_ns() - t0) / (double)slow_n;
-    for (i = 0; i < 1536; i++)
-        json_array_append_new(arr, json_real(v[i]));
+    for (i = 0; i < 1536; i++) {
+        int len = snprintf(out, sizeof(out), "%.17g", v[i]);
+
+        if (!strpbrk(out, ".e"))
+            memcpy(out + len, ".0", 3);
+        jv_array_append(a, arr, jv_number_token(a, out));
+    }
     t0 = now_ns();
     for (i = 0; i < reps; i++) {
         buf_reset(&b);
-        json_write_compact(&b, arr);
+        jv_write_compact(&b, arr);
     }
     arr_ns = (now_ns() - t0) / (double)reps;
-    check_array_text(arr, &b);
+    check_array_text(v, 1536, &b);
     print_message("fmt_double, widened float32: %.1f ns/double (slow path %.0f ns, %.0fx)\n",
                   fast_ns, slow_ns, slow_ns / fast_ns);
-    print_message("json_write_compact, 1536 floats: %.1f us/array (%.1f ns/element, %zu bytes)\n",
+    print_message("jv_write_compact, 1536 floats: %.1f us/array (%.1f ns/element, %zu bytes)\n",
                   arr_ns / 1000.0, arr_ns / 1536.0, b.len);
     assert_true(total > 0);
     buf_release(&b);
-    json_decref(arr);
+    arena_free(a);
     free(v);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jsonw_tables_first_use_threads),
-        cmocka_unit_test(test_jsonw_log_helpers_exact),
-        cmocka_unit_test(test_jsonw_pow10_table),
-        cmocka_unit_test(test_jsonw_spec_table),
-        cmocka_unit_test(test_jsonw_edge_values),
-        cmocka_unit_test(test_jsonw_integers),
-        cmocka_unit_test(test_jsonw_interval_ends_on_decimals),
-        cmocka_unit_test(test_jsonw_random_float32),
-        cmocka_unit_test(test_jsonw_random_bits),
-        cmocka_unit_test(test_jsonw_timing),
+        cmocka_unit_test(test_jv_float_tables_first_use_threads),
+        cmocka_unit_test(test_jv_float_log_helpers_exact),
+        cmocka_unit_test(test_jv_float_pow10_table),
+        cmocka_unit_test(test_jv_float_spec_table),
+        cmocka_unit_test(test_jv_float_edge_values),
+        cmocka_unit_test(test_jv_float_integers),
+        cmocka_unit_test(test_jv_float_interval_ends_on_decimals),
+        cmocka_unit_test(test_jv_float_random_float32),
+        cmocka_unit_test(test_jv_float_random_bits),
+        cmocka_unit_test(test_jv_float_timing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
