@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,67 @@ static void test_store_resolution_rollback(void **state)
     assert_int_equal(query(a, NULL, subject, NULL, 50, &rows), 0);
 }
 
+/* One of two connections upserting the same keys at once, as two server threads would. */
+struct upserter {
+    store *st;
+    const char *subject;
+    int failed;
+};
+
+#define RACE_ROUNDS 40
+#define RACE_SESSIONS 4
+
+static void *upsert_thread(void *arg)
+{
+    struct upserter *u = arg;
+    struct arena *a = arena_new();
+    struct err err = ERR_INIT;
+    int i;
+
+    for (i = 0; i < RACE_ROUNDS && !u->failed; i++) {
+        char sid[16];
+        struct resolution r;
+
+        snprintf(sid, sizeof(sid), "s-%d", i % RACE_SESSIONS);
+        r = make_res("t", u->subject, sid, "open", T0 + i * SEC);
+        arena_reset(a);
+        if (store_tx_begin(u->st, &err) < 0 ||
+            store_subject_lock(u->st, r.tenant_id, r.subject_id, &err) < 0 ||
+            store_resolution_upsert(u->st, a, &r, &err) < 0 || store_tx_commit(u->st, &err) < 0)
+            u->failed = 1;
+    }
+    arena_free(a);
+    err_release(&err);
+    return NULL;
+}
+
+/* 8: concurrent upserts of the same keys from two connections never insert a key twice (the
+ * subject lock serialises the read-then-write). */
+static void test_store_resolution_upsert_concurrent(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "res-race");
+    static struct upserter u[2];
+    struct resolution *rows;
+    struct err err = ERR_INIT;
+    pthread_t th[2];
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        memset(&u[i], 0, sizeof(u[i]));
+        u[i].subject = subject;
+        assert_int_equal(store_open(g.ops, g.conninfo, &u[i].st, &err), 0);
+    }
+    for (i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, upsert_thread, &u[i]), 0);
+    for (i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        store_close(u[i].st);
+        assert_false(u[i].failed);
+    }
+    assert_int_equal(query(a, "t", subject, NULL, 0, &rows), RACE_SESSIONS);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -275,7 +337,7 @@ int main(void)
         T(test_store_resolution_insert),   T(test_store_resolution_update),
         T(test_store_resolution_tenants),  T(test_store_resolution_order),
         T(test_store_health_cache),        T(test_store_support_purge),
-        T(test_store_resolution_rollback),
+        T(test_store_resolution_rollback), T(test_store_resolution_upsert_concurrent),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
