@@ -764,5 +764,22 @@ def _(s):
     RECEIVER.wait("subject.health_degraded", dst, count=2)
 
 
+@test("85.54 export documents (format 1.0) carry no resolutions; an import brings none")
+def _(s):
+    sid, dst = uid("exp"), uid("imp")
+    s.post("/v1/episodes", msg(sid, "sess-1", "hello"))
+    resolve(s, sid, "sess-1", "resolved")
+    r = s.get("/admin/export/" + q(sid))
+    assert r.status == 200, r
+    doc = json.loads(r.raw)
+    assert list(doc) == ["format_version", "exported_at", "subject_id", "tenant_id", "counts",
+                         "episodes", "memories", "checksum"], list(doc)
+    assert "resolution" not in r.raw.decode("utf-8"), r
+    r = s.post("/admin/import", {"document": doc, "target_subject_id": dst,
+                                   "preserve_ids": False})
+    assert r.status == 200, r
+    assert resolutions(s, dst) == [] and len(resolutions(s, sid)) == 1
+
+
 if __name__ == "__main__":
     main()
