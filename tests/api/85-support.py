@@ -692,6 +692,24 @@ def _(s):
     assert s.post("/v1/context", body, tenant=uid("t")).body["episodes"] == []
 
 
+@test("85.41 context: a resolved session like the task ranks up more when it has a summary")
+def _(s):
+    sid = uid("ctx")
+    r = s.post("/v1/episodes/batch", {"episodes": [      # one batch: the same created_at
+        msg(sid, "sess-b", "payment gateway timeout again bravo"),
+        msg(sid, "sess-a", "payment gateway timeout again alpha"),
+    ]})
+    assert r.status == 201, r
+    resolve(s, sid, "sess-a", "resolved")
+    resolve(s, sid, "sess-b", "resolved")
+    body = {"subject_id": sid, "task": "payment gateway timeout"}
+    tie = s.post("/v1/context", body).body["assembled_context"]
+    assert tie.index("bravo") < tie.index("alpha"), tie      # equal scores: insertion order
+    resolve(s, sid, "sess-a", "resolved", resolution_summary="Reset the gateway token")
+    ctx = s.post("/v1/context", body).body["assembled_context"]
+    assert ctx.index("alpha") < ctx.index("bravo"), ctx      # +6 with a summary, +4 without
+
+
 # -- rows that follow the subject ---------------------------------------------------------------
 
 @test("85.50 deleting a subject deletes its resolutions and health cache (reused id starts clean)",
