@@ -731,7 +731,8 @@ static int invalidate_health(store *st, const struct episode *eps, size_t neps,
         if (done_subject && strcmp(sub, done_subject) == 0 &&
             ((!t && !done_tenant) || (t && done_tenant && strcmp(t, done_tenant) == 0)))
             continue;
-        if (store_health_cache_delete(st, t, sub, err) < 0)
+        if (store_health_cache_delete(st, &(struct store_scope){ .tenant = t, .subject = sub },
+                                      err) < 0)
             return -1;
         done_tenant = t;
         done_subject = sub;

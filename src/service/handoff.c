@@ -337,25 +337,29 @@ static size_t min_size(size_t x, size_t y)
 }
 
 /* The facts, episodes and resolutions of §14.5 into in, and the wider windows into all. */
-static int read_rows(struct arena *a, store *st, const char *tenant, const char *subject,
+static int read_rows(struct arena *a, store *st, const struct store_scope *sc,
                      struct handoff_input *in, struct sla_input *all, struct err *err)
 {
-    struct resolution_query q = { tenant, subject, NULL, READ_RESOLUTIONS };
-    struct memory *facts;
-    struct episode *eps;
-    struct resolution *res;
+    struct memory_query mq = { .kind = "profile_fact", .order = MEMORY_NEWEST_FIRST,
+                               .limit = HANDOFF_FACTS_MAX };
+    struct resolution_query rq = { .limit = READ_RESOLUTIONS };
+    struct store_page pg = { .limit = READ_EPISODES };
+    struct memory_rows facts;
+    struct episode_rows eps;
+    struct resolution_rows res;
 
-    if (store_memory_list_active(st, a, tenant, subject, "profile_fact", MEMORY_NEWEST_FIRST, 0,
-                                 HANDOFF_FACTS_MAX, &facts, &in->nfacts, err) < 0 ||
-        store_episode_list(st, a, tenant, subject, READ_EPISODES, 0, &eps, &all->nepisodes, err) <
-            0 ||
-        store_resolution_query(st, a, &q, &res, &all->nresolutions, err) < 0)
+    if (store_memory_list_active(st, a, sc, &mq, &facts, err) < 0 ||
+        store_episode_list(st, a, sc, &pg, &eps, err) < 0 ||
+        store_resolution_query(st, a, sc, &rq, &res, err) < 0)
         return -1;
-    in->facts = facts;
-    in->episodes = all->episodes = eps;
-    in->nepisodes = min_size(all->nepisodes, HANDOFF_EPISODES_MAX);
-    in->resolutions = all->resolutions = res;
-    in->nresolutions = min_size(all->nresolutions, HANDOFF_RESOLUTIONS_MAX);
+    in->facts = facts.items;
+    in->nfacts = facts.n;
+    in->episodes = all->episodes = eps.items;
+    all->nepisodes = eps.n;
+    in->nepisodes = min_size(eps.n, HANDOFF_EPISODES_MAX);
+    in->resolutions = all->resolutions = res.items;
+    all->nresolutions = res.n;
+    in->nresolutions = min_size(res.n, HANDOFF_RESOLUTIONS_MAX);
     return 0;
 }
 
@@ -373,7 +377,8 @@ int handoff_assemble(struct arena *a, store *st, const char *tenant,
 
     memset(&in, 0, sizeof(in));
     if (subject_check_writable(rq->subject_id, err) < 0 ||
-        read_rows(a, st, tenant, rq->subject_id, &in, &all, err) < 0)
+        read_rows(a, st, &(struct store_scope){ .tenant = tenant, .subject = rq->subject_id },
+                  &in, &all, err) < 0)
         return -1;
     hin.resolutions = all.resolutions;
     hin.nresolutions = min_size(all.nresolutions, SUBJECT_HEALTH_RESOLUTIONS_MAX);

@@ -48,7 +48,7 @@ static int queue_check(struct arena *a, struct health_check *c)
     int64_t n = 0;
     int rc = -1;
 
-    if (!st || store_compile_job_count_stuck(st, ts_now() - STUCK_AFTER_US, &n, &err) < 0) {
+    if (!st || store_job_count_stuck(st, ts_now() - STUCK_AFTER_US, &n, &err) < 0) {
         set_check(c, "queue", "degraded",
                   arena_strdup(a, err.msg[0] ? err.msg : "query failed"), 0.0);
     } else if (n > 0) {

@@ -201,8 +201,13 @@ static void finish(store *st, const struct compile_job *job, int ok, size_t crea
 {
     struct err err = ERR_INIT;
 
-    if (store_job_finish(st, job->id, ok ? "completed" : "failed", (int64_t)created,
-                         ok ? NULL : error, ts_now(), &err) < 0)
+    if (store_job_finish(st,
+                         &(struct job_outcome){ .id = job->id,
+                                                .status = ok ? "completed" : "failed",
+                                                .memories_created = (int64_t)created,
+                                                .error = ok ? NULL : error,
+                                                .completed_at = ts_now() },
+                         &err) < 0)
         log_write(LOG_WARN, "compile job '%s': recording the end failed (%s); it will run "
                   "again when its lease expires", job->id, err.msg);
     err_release(&err);
@@ -324,8 +329,12 @@ static void purge_old(void)
     if (!cfg || cfg->job_retention_hours <= 0)
         return;
     st = store_thread(&err);
-    if (!st || store_job_purge(st, ts_now() - (int64_t)cfg->job_retention_hours * 3600 * SEC,
-                               &deleted, &err) < 0)
+    if (!st ||
+        store_job_delete(st,
+                         &(struct job_filter){ .created_before = ts_now() -
+                                                   (int64_t)cfg->job_retention_hours * 3600 *
+                                                       SEC },
+                         &deleted, &err) < 0)
         log_write(LOG_WARN, "compile jobs: retention purge failed: %s", err.msg);
     else if (deleted > 0)
         log_write(LOG_INFO, "compile jobs: purged %lld finished jobs older than %d hours",
@@ -534,11 +543,17 @@ int jobs_list(struct arena *a, store *st, const struct jobs_query *q, struct job
     memset(out, 0, sizeof(*out));
     if (!filter_possible(&q->f))
         return 0;
-    if (store_job_list(st, a, &q->f, q->limit, q->offset, &out->jobs, &out->n, &out->total,
-                       err) < 0) {
+    struct job_rows rows = { NULL, 0, 0 };
+
+    if (store_job_list(st, a, &q->f, &(struct store_page){ .limit = q->limit,
+                                                            .offset = q->offset },
+                       &rows, err) < 0) {
         memset(out, 0, sizeof(*out));
         return -1;
     }
+    out->jobs = rows.items;
+    out->n = rows.n;
+    out->total = rows.total;
     return 0;
 }
 
@@ -558,5 +573,11 @@ int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct e
 int jobs_count_by_status(struct arena *a, store *st, struct status_count **out, size_t *n,
                          struct err *err)
 {
-    return store_job_count_by_status(st, a, out, n, err);
+    struct status_count_rows rows = { NULL, 0 };
+
+    if (store_job_count_by_status(st, a, &rows, err) < 0)
+        return -1;
+    *out = rows.items;
+    *n = rows.n;
+    return 0;
 }

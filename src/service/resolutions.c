@@ -30,7 +30,8 @@ int resolutions_record(struct arena *a, store *st, const char *tenant,
     out->created_at = out->updated_at = now;
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if (store_subject_lock(st, tenant, in->subject_id, err) < 0 ||
+    if (store_subject_lock(st, &(struct store_scope){ .tenant = tenant, .subject = in->subject_id },
+                           err) < 0 ||
         store_resolution_upsert(st, a, out, err) < 0 || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
@@ -41,11 +42,17 @@ int resolutions_record(struct arena *a, store *st, const char *tenant,
 int resolutions_list(struct arena *a, store *st, const char *tenant, const char *subject,
                      const char *status, struct resolution **out, size_t *n, struct err *err)
 {
-    struct resolution_query q = { tenant, subject, status, RESOLUTIONS_LIST_MAX };
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct resolution_query q = { .status = status, .limit = RESOLUTIONS_LIST_MAX };
+    struct resolution_rows rows = { NULL, 0 };
 
     *out = NULL;
     *n = 0;
     if (store_subject_reserved(subject))
         return 0;
-    return store_resolution_query(st, a, &q, out, n, err);
+    if (store_resolution_query(st, a, &sc, &q, &rows, err) < 0)
+        return -1;
+    *out = rows.items;
+    *n = rows.n;
+    return 0;
 }

@@ -147,18 +147,21 @@ int sla_assess(struct arena *a, store *st, const char *tenant, const char *subje
                const struct sla_thresholds *t, int64_t now, struct sla_summary *out,
                struct err *err)
 {
-    struct resolution_query q = { tenant, subject, NULL, SLA_RESOLUTIONS_MAX };
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct resolution_query q = { .limit = SLA_RESOLUTIONS_MAX };
+    struct store_page pg = { .limit = SLA_EPISODES_MAX };
     struct sla_input in = { NULL, 0, NULL, 0, now };
-    struct resolution *res;
-    struct episode *eps;
+    struct resolution_rows res;
+    struct episode_rows eps;
 
     if (!store_subject_reserved(subject)) {
-        if (store_resolution_query(st, a, &q, &res, &in.nresolutions, err) < 0 ||
-            store_episode_list(st, a, tenant, subject, SLA_EPISODES_MAX, 0, &eps, &in.nepisodes,
-                               err) < 0)
+        if (store_resolution_query(st, a, &sc, &q, &res, err) < 0 ||
+            store_episode_list(st, a, &sc, &pg, &eps, err) < 0)
             return -1;
-        in.resolutions = res;
-        in.episodes = eps;
+        in.resolutions = res.items;
+        in.nresolutions = res.n;
+        in.episodes = eps.items;
+        in.nepisodes = eps.n;
     }
     sla_compute(a, &in, t, out);
     return 0;

@@ -416,19 +416,20 @@ static struct jv *alert_data(struct arena *a, const char *subject, const char *p
 static int update_cache(struct arena *a, store *st, const char *tenant, const char *subject,
                         const struct subject_health *r, int64_t now, struct err *err)
 {
-    struct health_cache_entry e = { tenant, subject, NULL, 0, TS_NULL };
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct health_cache_entry e = { NULL, 0, TS_NULL };
     const char *event, *previous;
     int found;
 
-    if (store_subject_lock(st, tenant, subject, err) < 0 ||
-        store_health_cache_get(st, a, &e, &found, err) < 0)
+    if (store_subject_lock(st, &sc, err) < 0 ||
+        store_health_cache_get(st, a, &sc, &e, &found, err) < 0)
         return -1;
     previous = found ? e.state : NULL;
     event = subject_health_alert(previous, r->state);
     e.state = r->state;
     e.score = r->score;
     e.updated_at = now;
-    if (store_health_cache_put(st, &e, err) < 0)
+    if (store_health_cache_put(st, &sc, &e, err) < 0)
         return -1;
     if (!event)
         return 0;
@@ -451,21 +452,24 @@ int subject_health_record(struct arena *a, store *st, const char *tenant, const 
 int subject_health_assess(struct arena *a, store *st, const char *tenant, const char *subject,
                           int64_t now, struct subject_health *out, struct err *err)
 {
-    struct resolution_query q = { tenant, subject, NULL, SUBJECT_HEALTH_RESOLUTIONS_MAX };
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct resolution_query q = { .limit = SUBJECT_HEALTH_RESOLUTIONS_MAX };
+    struct store_page pg = { .limit = SUBJECT_HEALTH_EPISODES_MAX };
     struct subject_health_input in = { NULL, 0, NULL, 0, now };
-    struct resolution *res;
-    struct episode *eps;
+    struct resolution_rows res;
+    struct episode_rows eps;
 
     if (store_subject_reserved(subject)) {
         subject_health_compute(a, &in, out);
         return 0;
     }
-    if (store_resolution_query(st, a, &q, &res, &in.nresolutions, err) < 0 ||
-        store_episode_list(st, a, tenant, subject, SUBJECT_HEALTH_EPISODES_MAX, 0, &eps,
-                           &in.nepisodes, err) < 0)
+    if (store_resolution_query(st, a, &sc, &q, &res, err) < 0 ||
+        store_episode_list(st, a, &sc, &pg, &eps, err) < 0)
         return -1;
-    in.resolutions = res;
-    in.episodes = eps;
+    in.resolutions = res.items;
+    in.nresolutions = res.n;
+    in.episodes = eps.items;
+    in.nepisodes = eps.n;
     subject_health_compute(a, &in, out);
     return subject_health_record(a, st, tenant, subject, out, now, err);
 }

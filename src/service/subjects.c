@@ -9,20 +9,36 @@
 int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
                       struct timeline *out, struct err *err)
 {
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    const struct store_page pg = { .limit = TIMELINE_LIMIT };
+    struct episode_rows eps;
+    struct memory_rows mems;
+
     memset(out, 0, sizeof(*out));
     if (store_subject_reserved(subject))
         return 0;
-    if (store_episode_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->episodes,
-                           &out->nepisodes, err) < 0)
+    if (store_episode_list(st, a, &sc, &pg, &eps, err) < 0 ||
+        store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
         return -1;
-    return store_memory_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->memories,
-                             &out->nmemories, err);
+    out->episodes = eps.items;
+    out->nepisodes = eps.n;
+    out->memories = mems.items;
+    out->nmemories = mems.n;
+    return 0;
 }
 
 int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, size_t offset,
                   struct subject_count **out, size_t *n, struct err *err)
 {
-    return store_subject_list(st, a, tenant, limit, offset, out, n, err);
+    struct subject_count_rows rows;
+
+    if (store_subject_list(st, a, tenant,
+                           &(struct store_page){ .limit = limit, .offset = offset }, &rows,
+                           err) < 0)
+        return -1;
+    *out = rows.items;
+    *n = rows.n;
+    return 0;
 }
 
 /* subject.deleted (spec/api.md §1.12): fired by every delete, even of nothing. */
@@ -45,24 +61,11 @@ static int record_deleted(store *st, const char *subject, int64_t episodes, int6
     return rc;
 }
 
-/* Every row of the subject in tenant: episodes and memories (counted), and unlike the
- * reference also its resolutions and health-cache row, so a reused id starts clean. */
-static int delete_rows(store *st, const char *tenant, const char *subject, int64_t *episodes,
-                       int64_t *memories, struct err *err)
-{
-    struct copy_counts n;
-
-    if (store_subject_purge(st, tenant, subject, &n, err) < 0)
-        return -1;
-    *episodes = n.episodes;
-    *memories = n.memories;
-    return 0;
-}
-
 int subjects_delete(store *st, const char *tenant, const char *subject,
                     int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
 {
     int reserved = store_subject_reserved(subject);
+    struct row_counts gone = { 0, 0, 0 };
 
     *episodes_deleted = 0;
     *memories_deleted = 0;
@@ -70,13 +73,16 @@ int subjects_delete(store *st, const char *tenant, const char *subject,
         return 0;
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if ((!reserved && delete_rows(st, tenant, subject, episodes_deleted, memories_deleted,
-                                  err) < 0) ||
-        record_deleted(st, subject, *episodes_deleted, *memories_deleted, err) < 0 ||
+    if ((!reserved &&
+         store_subject_delete(st, &(struct store_scope){ .tenant = tenant, .subject = subject },
+                              &gone, err) < 0) ||
+        record_deleted(st, subject, gone.episodes, gone.memories, err) < 0 ||
         store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }
+    *episodes_deleted = gone.episodes;
+    *memories_deleted = gone.memories;
     webhooks_wake();
     return 0;
 }

@@ -44,7 +44,11 @@ static void upsert(struct arena *a, struct resolution *r)
     struct err err = ERR_INIT;
 
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_subject_lock(g.st, r->tenant_id, r->subject_id, &err), 0);
+    assert_int_equal(store_subject_lock(g.st,
+                                        &(struct store_scope){ .tenant = r->tenant_id,
+                                                               .subject = r->subject_id },
+                                        &err),
+                     0);
     assert_int_equal(store_resolution_upsert(g.st, a, r, &err), 0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
 }
@@ -52,12 +56,14 @@ static void upsert(struct arena *a, struct resolution *r)
 static size_t query(struct arena *a, const char *tenant, const char *subject, const char *status,
                     size_t limit, struct resolution **out)
 {
-    struct resolution_query q = { tenant, subject, status, limit };
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct resolution_query q = { .status = status, .limit = limit };
+    struct resolution_rows rows = { NULL, 99 };
     struct err err = ERR_INIT;
-    size_t n = 99;
 
-    assert_int_equal(store_resolution_query(g.st, a, &q, out, &n, &err), 0);
-    return n;
+    assert_int_equal(store_resolution_query(g.st, a, &sc, &q, &rows, &err), 0);
+    *out = rows.items;
+    return rows.n;
 }
 
 /* 1: the first upsert of a key inserts the row exactly as given. */
@@ -179,23 +185,23 @@ static void test_store_resolution_order(void **state)
 static int cache_get(struct arena *a, const char *tenant, const char *subject,
                      struct health_cache_entry *e)
 {
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
     struct err err = ERR_INIT;
     int found = -1;
 
     memset(e, 0, sizeof(*e));
-    e->tenant = tenant;
-    e->subject = subject;
-    assert_int_equal(store_health_cache_get(g.st, a, e, &found, &err), 0);
+    assert_int_equal(store_health_cache_get(g.st, a, &sc, e, &found, &err), 0);
     return found;
 }
 
 static void cache_put(const char *tenant, const char *subject, const char *state, int score,
                       int64_t at)
 {
-    struct health_cache_entry e = { tenant, subject, state, score, at };
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct health_cache_entry e = { state, score, at };
     struct err err = ERR_INIT;
 
-    assert_int_equal(store_health_cache_put(g.st, &e, &err), 0);
+    assert_int_equal(store_health_cache_put(g.st, &sc, &e, &err), 0);
 }
 
 /* 5: the health cache is one row per (tenant, subject): overwritten, never shared. */
@@ -222,7 +228,9 @@ static void test_store_health_cache(void **state)
     assert_string_equal(e.state, "at_risk");
     assert_int_equal(cache_get(a, "t2", subject, &e), 0);
 
-    assert_int_equal(store_health_cache_delete(g.st, NULL, subject, &err), 0);
+    assert_int_equal(store_health_cache_delete(g.st, &(struct store_scope){ .subject = subject },
+                                               &err),
+                     0);
     assert_int_equal(cache_get(a, NULL, subject, &e), 0);
     assert_int_equal(cache_get(a, "t1", subject, &e), 1);
 }
@@ -235,7 +243,7 @@ static void test_store_support_purge(void **state)
     struct resolution mine = make_res("t1", subject, "s", "open", T0);
     struct resolution other = make_res("t2", subject, "s", "open", T0);
     struct health_cache_entry e;
-    struct copy_counts counts;
+    struct row_counts counts;
     struct resolution *rows;
     struct err err = ERR_INIT;
 
@@ -244,7 +252,11 @@ static void test_store_support_purge(void **state)
     cache_put("t1", subject, "watch", 55, T0);
     cache_put("t2", subject, "watch", 55, T0);
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_subject_purge(g.st, "t1", subject, &counts, &err), 0);
+    assert_int_equal(store_subject_delete(g.st,
+                                          &(struct store_scope){ .tenant = "t1",
+                                                                 .subject = subject },
+                                          &counts, &err),
+                     0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
     assert_int_equal(counts.resolutions, 1);
     assert_int_equal(query(a, "t1", subject, NULL, 50, &rows), 0);
@@ -293,7 +305,10 @@ static void *upsert_thread(void *arg)
         r = make_res("t", u->subject, sid, "open", T0 + i * SEC);
         arena_reset(a);
         if (store_tx_begin(u->st, &err) < 0 ||
-            store_subject_lock(u->st, r.tenant_id, r.subject_id, &err) < 0 ||
+            store_subject_lock(u->st,
+                               &(struct store_scope){ .tenant = r.tenant_id,
+                                                      .subject = r.subject_id },
+                               &err) < 0 ||
             store_resolution_upsert(u->st, a, &r, &err) < 0 || store_tx_commit(u->st, &err) < 0)
             u->failed = 1;
     }

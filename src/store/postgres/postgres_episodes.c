@@ -78,23 +78,22 @@ int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *ins
     return err_set(err, ERR_INTERNAL, "database error");
 }
 
-int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err)
+int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct store_page *pg, struct episode_rows *out, struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
-                            pgst_size_param(offset, off) };
+    const char *vals[4] = { pgst_tenant_key(sc->tenant), sc->subject,
+                            pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
 }

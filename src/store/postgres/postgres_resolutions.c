@@ -64,37 +64,38 @@ static int read_resolution(struct arena *a, const PGresult *r, int row, void *ou
     return 0;
 }
 
-/* Run sql and read its rows into *out / *n. */
+/* Run sql and read its rows into *out. */
 static int run_rows(struct pgst_store *ps, struct arena *a, const char *sql, int nparams,
-                    const char *const *vals, struct resolution **out, size_t *n, struct err *err)
+                    const char *const *vals, struct resolution_rows *out, struct err *err)
 {
     PGresult *r = pgst_exec(ps, sql, nparams, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), read_resolution, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_resolution, &rows, &out->n, err);
     PQclear(r);
     if (ret == 0)
-        *out = rows;
+        out->items = rows;
     return ret;
 }
 
-int pgst_resolution_query(store *st, struct arena *a, const struct resolution_query *q,
-                          struct resolution **out, size_t *n, struct err *err)
+int pgst_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct resolution_query *q, struct resolution_rows *out,
+                          struct err *err)
 {
     char lim[PG_INT_LEN];
     const char *vals[4] = {
-        pgst_tenant_key(q->tenant),
-        q->subject,
+        pgst_tenant_key(sc->tenant),
+        sc->subject,
         q->status,
         pgst_size_param(q->limit ? q->limit : SIZE_MAX, lim),
     };
 
-    return run_rows(pgst_downcast(st), a, SQL_QUERY, 4, vals, out, n, err);
+    return run_rows(pgst_downcast(st), a, SQL_QUERY, 4, vals, out, err);
 }
 
 int pgst_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err)
@@ -112,21 +113,20 @@ int pgst_resolution_upsert(store *st, struct arena *a, struct resolution *r, str
         r->id,
         pgst_tenant_value(r->tenant_id),
     };
-    struct resolution *rows;
-    size_t n;
+    struct resolution_rows rows;
 
-    if (run_rows(pgst_downcast(st), a, SQL_UPSERT, 10, vals, &rows, &n, err) < 0)
+    if (run_rows(pgst_downcast(st), a, SQL_UPSERT, 10, vals, &rows, err) < 0)
         return -1;
-    if (n != 1)
+    if (rows.n != 1)
         return err_set(err, ERR_INTERNAL, "database error");
-    *r = rows[0];
+    *r = rows.items[0];
     return 0;
 }
 
-int pgst_health_cache_get(store *st, struct arena *a, struct health_cache_entry *e, int *found,
-                          struct err *err)
+int pgst_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                          struct health_cache_entry *out, int *found, struct err *err)
 {
-    const char *vals[2] = { pgst_tenant_key(e->tenant), e->subject };
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_CACHE_GET, 2, vals, err);
     int64_t updated;
 
@@ -138,32 +138,30 @@ int pgst_health_cache_get(store *st, struct arena *a, struct health_cache_entry 
             PQclear(r);
             return err_set(err, ERR_INTERNAL, "database error");
         }
-        e->state = pgst_col_str(a, r, 0, 0);
-        e->score = pgst_col_int(r, 0, 1);
-        e->updated_at = updated;
+        out->state = pgst_col_str(a, r, 0, 0);
+        out->score = pgst_col_int(r, 0, 1);
+        out->updated_at = updated;
         *found = 1;
     }
     PQclear(r);
     return 0;
 }
 
-int pgst_health_cache_put(store *st, const struct health_cache_entry *e, struct err *err)
+int pgst_health_cache_put(store *st, const struct store_scope *sc,
+                          const struct health_cache_entry *e, struct err *err)
 {
     char score[PG_INT_LEN], updated[TS_STR_LEN];
     const char *vals[5] = {
-        pgst_tenant_value(e->tenant),
-        e->subject,
-        e->state,
-        pgst_int_param(e->score, score),
+        pgst_tenant_value(sc->tenant), sc->subject, e->state, pgst_int_param(e->score, score),
         pgst_ts_param(e->updated_at, updated),
     };
 
     return pgst_exec_void(pgst_downcast(st), SQL_CACHE_PUT, 5, vals, err);
 }
 
-int pgst_health_cache_delete(store *st, const char *tenant, const char *subject, struct err *err)
+int pgst_health_cache_delete(store *st, const struct store_scope *sc, struct err *err)
 {
-    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
 
     return pgst_exec_void(pgst_downcast(st), SQL_CACHE_DELETE, 2, vals, err);
 }

@@ -62,20 +62,20 @@ int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inser
     return load_by_idem(s, a, ep, err);
 }
 
-int sq_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err)
+int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                    const struct store_page *pg, struct episode_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_EP_LIST, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_page(q, tenant, subject, limit, offset);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_episode, &rows, n, err);
+        sq_bind_page(q, sc, pg);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, sq_read_episode, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }

@@ -53,24 +53,25 @@ static int read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct e
     return 0;
 }
 
-int sq_resolution_query(store *st, struct arena *a, const struct resolution_query *rq,
-                        struct resolution **out, size_t *n, struct err *err)
+int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct resolution_query *rq, struct resolution_rows *out,
+                        struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_QUERY, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, rq->tenant);
-        sq_bind_str(q, 2, rq->subject);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
         sq_bind_str(q, 3, rq->status);
         sq_bind_count(q, 4, rq->limit ? rq->limit : SIZE_MAX, 1);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), rq->limit ? rq->limit : 16, read_resolution,
-                              &rows, n, err);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), rq->limit ? rq->limit : 16,
+                              read_resolution, &rows, &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -129,13 +130,12 @@ static int upsert_rows(struct sqlite_store *s, struct arena *a, struct resolutio
 
 int sq_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
     int own, ret;
 
-    if (sq_tx_enter(s, &own, err) < 0)
+    if (store_tx_enter(st, &own, err) < 0)
         return -1;
-    ret = upsert_rows(s, a, r, err);
-    return sq_tx_leave(s, own, ret, err);
+    ret = upsert_rows(sq_downcast(st), a, r, err);
+    return store_tx_leave(st, own, ret, err);
 }
 
 static int read_cache(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
@@ -149,8 +149,8 @@ static int read_cache(struct arena *a, sqlite3_stmt *q, void *row, struct err *e
     return 0;
 }
 
-int sq_health_cache_get(store *st, struct arena *a, struct health_cache_entry *e, int *found,
-                        struct err *err)
+int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                        struct health_cache_entry *out, int *found, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_GET, err);
@@ -160,42 +160,41 @@ int sq_health_cache_get(store *st, struct arena *a, struct health_cache_entry *e
     *found = 0;
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, e->tenant);
-    sq_bind_str(q, 2, e->subject);
+    sq_bind_tenant(q, 1, sc->tenant);
+    sq_bind_str(q, 2, sc->subject);
     if (sq_collect_rows(s, a, q, sizeof(*rows), 1, read_cache, (void **)&rows, &n, err) < 0)
         return -1;
     if (n) {
-        e->state = rows[0].state;
-        e->score = rows[0].score;
-        e->updated_at = rows[0].updated_at;
+        *out = rows[0];
         *found = 1;
     }
     return 0;
 }
 
-int sq_health_cache_put(store *st, const struct health_cache_entry *e, struct err *err)
+int sq_health_cache_put(store *st, const struct store_scope *sc,
+                        const struct health_cache_entry *e, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_PUT, err);
 
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, e->tenant);
-    sq_bind_str(q, 2, e->subject);
+    sq_bind_tenant(q, 1, sc->tenant);
+    sq_bind_str(q, 2, sc->subject);
     sq_bind_str(q, 3, e->state);
     sqlite3_bind_int64(q, 4, e->score);
     sq_bind_ts(q, 5, e->updated_at);
     return sq_step_done(s, q, "health cache write", err);
 }
 
-int sq_health_cache_delete(store *st, const char *tenant, const char *subject, struct err *err)
+int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_DELETE, err);
 
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
+    sq_bind_tenant(q, 1, sc->tenant);
+    sq_bind_str(q, 2, sc->subject);
     return sq_step_done(s, q, "health cache delete", err);
 }
