@@ -20,6 +20,7 @@ static const char *filter_param(struct req *req, const char *name)
 
 static void read_filter(struct req *req, struct job_filter *f)
 {
+    memset(f, 0, sizeof(*f));
     f->status = filter_param(req, "status");
     f->subject_id = filter_param(req, "subject_id");
     f->tenant_id = filter_param(req, "tenant_id");
