@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "service/context-internal.h" /* lower(), split() of behavior.md §0.1 */
-#include "service/episodes.h"
 #include "service/support-internal.h"
 #include "service/webhooks.h"
 #include "util/jv.h"
@@ -15,7 +14,6 @@
 
 #define DAY_US (86400LL * 1000000LL)
 #define HOUR_US (3600LL * 1000000LL)
-#define MINUTE_US (60LL * 1000000LL)
 
 /* Sources of §14.2 #7 and #8 (narrower than the SLA's, a reference quirk). */
 static const char *const user_sources[] = { "user", "chat", "support-chat" };
