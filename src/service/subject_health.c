@@ -1,7 +1,6 @@
 /* subject_health.c - the health score and its alerts (behavior.md §14.2, §14.3). */
 #include "service/subject_health.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "service/context-internal.h" /* lower(), split() of behavior.md §0.1 */
@@ -256,10 +255,11 @@ static void high_resolution_rate(struct health_ctx *h)
 
     if (total < 2 || (double)res / (double)total < 0.8)
         return;
-    /* rint rounds half to even, as Python's round() does. */
+    /* The reference's f"{rate:.0%}": rate * 100 in double, then printed with no decimals,
+     * which rounds the exact binary value half to even, as printf does. */
     add_factor(h, "high_resolution_rate", 10,
                arena_printf(h->a, "%.0f%% sessions resolved (%zu/%zu)",
-                            rint(100.0 * (double)res / (double)total), res, total));
+                            (double)res / (double)total * 100.0, res, total));
 }
 
 /* ---- #7 resolution SLA breaches, #8 slow first response ---- */

@@ -253,6 +253,27 @@ static void test_subject_health_rate_rounds_half_even(void **state)
     assert_factor(&r, 0, "high_resolution_rate", 10, "82% sessions resolved (33/40)");
 }
 
+/* As the reference computes it (f"{rate:.0%}": rate * 100 in double, then rounded): 167/200
+ * gives 84%, 7/8 gives 88%. */
+static void test_subject_health_rate_as_python_formats_it(void **state)
+{
+    struct resolution res[200];
+    struct subject_health r;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 200; i++)
+        res[i] = res_row(arena_printf(A, "s%zu", i), i < 167 ? "resolved" : "open", NULL,
+                         i < 167 ? N - 30 * DAY : TS_NULL, N - 30 * DAY);
+    r = run(res, 200, NULL, 0);
+    assert_factor(&r, 1, "high_resolution_rate", 10, "84% sessions resolved (167/200)");
+    for (i = 0; i < 8; i++)
+        res[i] = res_row(arena_printf(A, "s%zu", i), i < 7 ? "resolved" : "unresolved", NULL,
+                         i < 7 ? N - 30 * DAY : TS_NULL, N - 30 * DAY);
+    r = run(res, 8, NULL, 0);
+    assert_factor(&r, 0, "high_resolution_rate", 10, "88% sessions resolved (7/8)");
+}
+
 /* unresolved is neither open nor resolved; "down" matches inside "download". */
 static void test_subject_health_quirks(void **state)
 {
@@ -319,6 +340,7 @@ int main(void)
         T(test_subject_health_h9_slow_first_response),
         T(test_subject_health_caps),
         T(test_subject_health_rate_rounds_half_even),
+        T(test_subject_health_rate_as_python_formats_it),
         T(test_subject_health_quirks),
         T(test_subject_health_reads_messages_only),
         T(test_subject_health_alert_transitions),
