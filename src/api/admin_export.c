@@ -54,10 +54,9 @@ static void export_free(void *ctx)
  * different is 403. Neither: every tenant, as the reference does. */
 static int export_scope(struct req *req, struct backup_export_opts *o)
 {
-    const char *query = req_query(req, "tenant_id");
+    /* "?tenant_id=" is no filter, as an empty header is no tenant */
+    const char *query = req_query_filter(req, "tenant_id");
 
-    if (query && !*query)
-        query = NULL;   /* "?tenant_id=" is no filter, as an empty header is no tenant */
     if (query && req->tenant && strcmp(query, req->tenant) != 0)
         return err_set(&req->err, ERR_FORBIDDEN, "Tenant mismatch");
     o->tenant = query ? query : req->tenant;

@@ -10,20 +10,12 @@
 #include "util/jv.h"
 #include "util/log.h"
 
-/* A filter query parameter. An empty value is no filter, as in the reference. */
-static const char *filter_param(struct req *req, const char *name)
-{
-    const char *v = req_query(req, name);
-
-    return v && *v ? v : NULL;
-}
-
 static void read_filter(struct req *req, struct job_filter *f)
 {
-    memset(f, 0, sizeof(*f));
-    f->status = filter_param(req, "status");
-    f->subject_id = filter_param(req, "subject_id");
-    f->tenant_id = filter_param(req, "tenant_id");
+    memset(f, 0, sizeof(*f));   /* every other member: no filter */
+    f->status = req_query_filter(req, "status");
+    f->subject_id = req_query_filter(req, "subject_id");
+    f->tenant_id = req_query_filter(req, "tenant_id");
 }
 
 static struct jv *render_job(struct arena *a, const struct compile_job *job)
@@ -43,12 +35,13 @@ static struct jv *render_job(struct arena *a, const struct compile_job *job)
 }
 
 /* One page of matching jobs; a database failure gives an empty page, never a 500 (§7.2). */
-static void list_page(struct req *req, const struct jobs_query *q, struct jobs_page *page)
+static void list_page(struct req *req, const struct job_filter *f, const struct store_page *pg,
+                      struct job_rows *page)
 {
     struct err err = ERR_INIT;
     store *st = store_thread(&err);
 
-    if (!st || jobs_list(req->arena, st, q, page, &err) < 0) {
+    if (!st || jobs_list(req->arena, st, f, pg, page, &err) < 0) {
         log_write(LOG_WARN, "request %s: listing compile jobs failed: %s", req->request_id,
                   err.msg);
         memset(page, 0, sizeof(*page));
@@ -60,8 +53,8 @@ static void list_page(struct req *req, const struct jobs_query *q, struct jobs_p
 int api_admin_jobs_list(struct req *req)
 {
     struct arena *a = req->arena;
-    struct jobs_query q = { 0 };
-    struct jobs_page page;
+    struct job_filter f;
+    struct job_rows page;
     int64_t limit, offset;
     struct jv *out, *list;
     struct vctx v;
@@ -73,13 +66,12 @@ int api_admin_jobs_list(struct req *req)
                 &offset);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    read_filter(req, &q.f);
-    q.limit = (size_t)limit;
-    q.offset = (size_t)offset;
-    list_page(req, &q, &page);
+    read_filter(req, &f);
+    list_page(req, &f, &(struct store_page){ .limit = (size_t)limit, .offset = (size_t)offset },
+              &page);
     list = jv_array(a);
     for (i = 0; i < page.n; i++)
-        jv_array_append(a, list, render_job(a, &page.jobs[i]));
+        jv_array_append(a, list, render_job(a, &page.items[i]));
     out = jv_object(a);
     jv_object_set(a, out, "jobs", list);
     jv_object_set(a, out, "total", jv_int(a, page.total));

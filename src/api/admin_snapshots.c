@@ -285,7 +285,8 @@ int api_admin_snapshots_restore_by_name(struct req *req)
 
 static int parse_cleanup(struct req *req, struct cleanup_in *in)
 {
-    const char *prefix = req_query(req, "prefix"), *tenant = req_query(req, "tenant_id");
+    /* "?tenant_id=" is no filter, as an empty tenant header is no tenant. */
+    const char *prefix = req_query(req, "prefix"), *tenant = req_query_filter(req, "tenant_id");
     struct vctx v;
 
     memset(in, 0, sizeof(*in));
@@ -297,9 +298,8 @@ static int parse_cleanup(struct req *req, struct cleanup_in *in)
     if (v_finish(&v, &req->err) < 0)
         return -1;
     in->prefix = prefix ? prefix : CLEANUP_DEFAULT_PREFIX;
-    /* "?tenant_id=" is no filter, as an empty tenant header is no tenant. */
-    in->all_tenants = !tenant || !*tenant;
-    in->tenant = in->all_tenants ? NULL : tenant;
+    in->all_tenants = tenant == NULL;
+    in->tenant = tenant;
     return 0;
 }
 

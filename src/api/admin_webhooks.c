@@ -3,6 +3,8 @@
  * Offset-form timestamps; the tenant header is ignored (tenant_id is an explicit filter). */
 #include "api/api.h"
 
+#include <string.h>
+
 #include "api/render.h"
 #include "api/validate.h"
 #include "service/webhooks.h"
@@ -30,19 +32,12 @@ static struct jv *render_event(struct arena *a, const struct webhook_event *ev, 
     return o;
 }
 
-/* A filter query parameter: absent and empty both mean "no filter". */
-static const char *filter_param(struct req *req, const char *name)
-{
-    const char *v = req_query(req, name);
-
-    return v && *v ? v : NULL;
-}
-
 static void read_filter(struct req *req, struct webhook_filter *f)
 {
-    f->status = filter_param(req, "status");
-    f->event = filter_param(req, "event_type");
-    f->tenant = filter_param(req, "tenant_id");
+    memset(f, 0, sizeof(*f));   /* every other member: no filter */
+    f->status = req_query_filter(req, "status");
+    f->event = req_query_filter(req, "event_type");
+    f->tenant = req_query_filter(req, "tenant_id");
 }
 
 /* GET /admin/webhooks?status=&event_type=&tenant_id=&limit=&offset= */
@@ -50,7 +45,8 @@ int api_admin_webhooks_list(struct req *req)
 {
     struct arena *a = req->arena;
     struct webhook_filter f;
-    struct webhooks_page page;
+    struct webhook_rows page;
+    struct store_page pg;
     int64_t limit, offset;
     struct jv *out, *list;
     struct vctx v;
@@ -65,11 +61,12 @@ int api_admin_webhooks_list(struct req *req)
         return -1;
     read_filter(req, &f);
     st = store_thread(&req->err);
-    if (!st || webhooks_list(a, st, &f, (size_t)limit, (size_t)offset, &page, &req->err) < 0)
+    pg = (struct store_page){ .limit = (size_t)limit, .offset = (size_t)offset };
+    if (!st || webhooks_list(a, st, &f, &pg, &page, &req->err) < 0)
         return -1;
     list = jv_array(a);
     for (i = 0; i < page.n; i++)
-        jv_array_append(a, list, render_event(a, &page.events[i], 1));
+        jv_array_append(a, list, render_event(a, &page.items[i], 1));
     out = jv_object(a);
     jv_object_set(a, out, "events", list);
     jv_object_set(a, out, "total", jv_int(a, page.total));

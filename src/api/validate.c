@@ -179,14 +179,13 @@ static int check_length(struct vctx *v, struct jv *loc, const struct jv *input, 
     if (cps < rule.min) {
         snprintf(msg, sizeof(msg), "String should have at least %zu character%s", rule.min,
                  plural_min && rule.min != 1 ? "s" : "");
-        v_add(v, "string_too_short", loc, msg, input, v_ctx_int(v, "min_length",
-                                                                 (int64_t)rule.min));
+        v_add(v, "string_too_short", loc, msg, input,
+              v_ctx_int(v, "min_length", (int64_t)rule.min));
         return -1;
     }
     if (rule.max && cps > rule.max) {
         snprintf(msg, sizeof(msg), "String should have at most %zu characters", rule.max);
-        v_add(v, "string_too_long", loc, msg, input, v_ctx_int(v, "max_length",
-                                                                (int64_t)rule.max));
+        v_add(v, "string_too_long", loc, msg, input, v_ctx_int(v, "max_length", (int64_t)rule.max));
         return -1;
     }
     return 0;
@@ -217,8 +216,7 @@ const char *v_string(struct vctx *v, const struct jv *obj, struct jv *loc, struc
     return s;
 }
 
-const struct jv *v_object(struct vctx *v, const struct jv *obj, struct jv *loc,
-                          enum v_flags flags)
+const struct jv *v_object(struct vctx *v, const struct jv *obj, struct jv *loc, enum v_flags flags)
 {
     const struct jv *val = jv_object_get(obj, last_key(loc));
 
@@ -305,13 +303,16 @@ int v_int_value(struct vctx *v, const struct jv *raw, struct jv *loc, struct v_i
     } else if (t == JV_STRING && parse_int_string(jv_string(raw, NULL), &x) == 0) {
         /* numeric string accepted */
     } else if (t == JV_REAL || t == JV_INT) {
-        v_add(v, "int_from_float", loc, "Input should be a valid integer, got a number with a "
-              "fractional part", raw, NULL);
+        v_add(v, "int_from_float", loc,
+              "Input should be a valid integer, got a number with a "
+              "fractional part",
+              raw, NULL);
         return -1;
     } else {
         v_add(v, t == JV_STRING ? "int_parsing" : "int_type", loc,
               t == JV_STRING ? "Input should be a valid integer, unable to parse string "
-                               "as an integer" : "Input should be a valid integer",
+                               "as an integer"
+                             : "Input should be a valid integer",
               raw, NULL);
         return -1;
     }
@@ -330,8 +331,7 @@ static struct jv *query_value(struct vctx *v, const char *s)
     return jv_strn(v->a, s, utf8_valid_len(s, n) == n ? n : 0);
 }
 
-int v_query_int(struct vctx *v, struct req *req, const char *name, struct v_int rule,
-                int64_t *out)
+int v_query_int(struct vctx *v, struct req *req, const char *name, struct v_int rule, int64_t *out)
 {
     const char *s = req_query(req, name);
 
@@ -351,8 +351,10 @@ static const char *check_text(struct vctx *v, const char *s, struct jv *loc, str
     }
     n = strlen(s);
     if (utf8_valid_len(s, n) != n) {
-        v_add(v, "string_unicode", loc, "Input should be a valid string, unable to parse raw "
-              "data as a unicode string", NULL, NULL);
+        v_add(v, "string_unicode", loc,
+              "Input should be a valid string, unable to parse raw "
+              "data as a unicode string",
+              NULL, NULL);
         return NULL;
     }
     if (check_length(v, loc, jv_strn(v->a, s, n), utf8_count(s, n), rule, 0) < 0)
@@ -360,8 +362,7 @@ static const char *check_text(struct vctx *v, const char *s, struct jv *loc, str
     return s;
 }
 
-const char *v_query_string(struct vctx *v, struct req *req, const char *name,
-                           struct v_str rule)
+const char *v_query_string(struct vctx *v, struct req *req, const char *name, struct v_str rule)
 {
     return check_text(v, req_query(req, name), v_loc(v, "query", name), rule);
 }
@@ -458,7 +459,8 @@ int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out)
         return 0;
     v_add(v, t == JV_STRING ? "bool_parsing" : "bool_type", loc,
           t == JV_STRING ? "Input should be a valid boolean, unable to interpret input"
-                         : "Input should be a valid boolean", raw, NULL);
+                         : "Input should be a valid boolean",
+          raw, NULL);
     return -1;
 }
 

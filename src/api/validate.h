@@ -17,21 +17,21 @@
 struct jv;
 
 struct vctx {
-    struct arena *a;      /* where locations, details and inputs are made (the request's) */
-    struct jv *details;   /* array of detail items; NULL until the first problem */
+    struct arena *a;    /* where locations, details and inputs are made (the request's) */
+    struct jv *details; /* array of detail items; NULL until the first problem */
 };
 
 enum v_flags {
-    V_OPTIONAL = 0,       /* none of the below: a missing key is no problem */
-    V_REQUIRED = 1 << 0,  /* a missing key is a "missing" problem */
-    V_NULLABLE = 1 << 1,  /* an explicit null is accepted (and read as absent) */
+    V_OPTIONAL = 0,      /* none of the below: a missing key is no problem */
+    V_REQUIRED = 1 << 0, /* a missing key is a "missing" problem */
+    V_NULLABLE = 1 << 1, /* an explicit null is accepted (and read as absent) */
 };
 
 /* A string rule: min/max count code points, max 0 = unlimited. */
 struct v_str {
     enum v_flags flags;
     size_t min, max;
-    int *present;         /* when not NULL: set to whether the key exists */
+    int *present; /* when not NULL: set to whether the key exists */
 };
 
 /* An integer rule: the accepted range [min, max] and, for query parameters, the value of an
@@ -73,19 +73,16 @@ int api_body_object(struct req *req, struct jv **out, struct err *err);
 const char *v_string(struct vctx *v, const struct jv *obj, struct jv *loc, struct v_str rule);
 /* The object at the last key of loc in obj, or NULL. A missing key is a problem only with
  * V_REQUIRED; null is refused. */
-const struct jv *v_object(struct vctx *v, const struct jv *obj, struct jv *loc,
-                          enum v_flags flags);
+const struct jv *v_object(struct vctx *v, const struct jv *obj, struct jv *loc, enum v_flags flags);
 /* Lenient integer (JSON int, integral float, numeric string) in [rule.min, rule.max] from the
  * value raw. Returns 0 and sets *out, or -1 after recording a problem. */
 int v_int_value(struct vctx *v, const struct jv *raw, struct jv *loc, struct v_int rule,
                 int64_t *out);
 /* Lenient query integer: absent → rule.def. */
-int v_query_int(struct vctx *v, struct req *req, const char *name, struct v_int rule,
-                int64_t *out);
+int v_query_int(struct vctx *v, struct req *req, const char *name, struct v_int rule, int64_t *out);
 /* Required query string with code-point limits (rule.flags is not used); NULL after recording
  * a problem. */
-const char *v_query_string(struct vctx *v, struct req *req, const char *name,
-                           struct v_str rule);
+const char *v_query_string(struct vctx *v, struct req *req, const char *name, struct v_str rule);
 /* Path parameter `index` named name, with code-point limits; NULL after recording a
  * problem (also for bytes that are not valid UTF-8). */
 const char *v_path_string(struct vctx *v, struct req *req, int index, const char *name,

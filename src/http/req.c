@@ -63,6 +63,13 @@ const char *req_query(struct req *req, const char *name)
     return http_decode(req->arena, v, strlen(v), 0);
 }
 
+const char *req_query_filter(struct req *req, const char *name)
+{
+    const char *v = req_query(req, name);
+
+    return v && *v ? v : NULL;
+}
+
 static void add_cors(struct req *req, struct MHD_Response *r)
 {
     const char *origin = req_header(req, "Origin");

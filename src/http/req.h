@@ -68,6 +68,9 @@ const char *req_header(struct req *req, const char *name);
 /* Query parameter, percent-decoded ('+' is a space), or NULL when absent. */
 const char *req_query(struct req *req, const char *name);
 
+/* req_query(), with an empty value read as absent (NULL): a filter parameter, where
+ * "?status=" means no filter. */
+const char *req_query_filter(struct req *req, const char *name);
 /* Percent-decode s (n bytes) into the arena. plus_space: '+' means ' ' (query strings).
  * Returns NULL if the result would contain a NUL byte or invalid escapes are kept verbatim. */
 char *http_decode(struct arena *a, const char *s, size_t n, int plus_space);

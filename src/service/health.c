@@ -15,7 +15,7 @@ static void set_check(struct health_check *c, const char *name, const char *stat
     c->name = name;
     c->status = status;
     c->detail = detail && *detail ? detail : NULL;
-    c->latency_ms = round(ms * 10.0) / 10.0;   /* one decimal; omitted when it rounds to 0 */
+    c->latency_ms = round(ms * 10.0) / 10.0; /* one decimal; omitted when it rounds to 0 */
 }
 
 /* SELECT 1 on this thread's connection; a failure drops the connection so the next
@@ -32,8 +32,8 @@ static int database_check(struct arena *a, struct health_check *c)
     } else {
         rc = -1;
         store_thread_drop();
-        set_check(c, "database", "fail",
-                  arena_strdup(a, err.msg[0] ? err.msg : "unreachable"), 0.0);
+        set_check(c, "database", "fail", arena_strdup(a, err.msg[0] ? err.msg : "unreachable"),
+                  0.0);
     }
     err_release(&err);
     return rc;
@@ -49,8 +49,8 @@ static int queue_check(struct arena *a, struct health_check *c)
     int rc = -1;
 
     if (!st || store_job_count_stuck(st, ts_now() - STUCK_AFTER_US, &n, &err) < 0) {
-        set_check(c, "queue", "degraded",
-                  arena_strdup(a, err.msg[0] ? err.msg : "query failed"), 0.0);
+        set_check(c, "queue", "degraded", arena_strdup(a, err.msg[0] ? err.msg : "query failed"),
+                  0.0);
     } else if (n > 0) {
         set_check(c, "queue", "degraded",
                   arena_printf(a, "%lld stuck job(s) older than 30m", (long long)n), 0.0);

@@ -8,16 +8,16 @@
 #define HEALTH_CHECKS 3
 
 struct health_check {
-    const char *name;      /* "database", "queue", "llm" */
-    const char *status;    /* "ok", "fail" or "degraded" */
-    const char *detail;    /* NULL or a short text (static or in the arena) */
-    double latency_ms;     /* rounded to one decimal; 0 when it is not reported */
+    const char *name;   /* "database", "queue", "llm" */
+    const char *status; /* "ok", "fail" or "degraded" */
+    const char *detail; /* NULL or a short text (static or in the arena) */
+    double latency_ms;  /* rounded to one decimal; 0 when it is not reported */
 };
 
 struct health_report {
-    const char *status;    /* "ready", "degraded" or "not_ready" */
-    int failed;            /* the database check failed: the answer is 503 */
-    struct health_check checks[HEALTH_CHECKS];  /* database, queue, llm */
+    const char *status;                        /* "ready", "degraded" or "not_ready" */
+    int failed;                                /* the database check failed: the answer is 503 */
+    struct health_check checks[HEALTH_CHECKS]; /* database, queue, llm */
 };
 
 /* Run the checks on this thread's store connection (a failed ping drops it, so the next

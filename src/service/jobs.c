@@ -537,23 +537,16 @@ static int filter_possible(const struct job_filter *f)
     return 1;
 }
 
-int jobs_list(struct arena *a, store *st, const struct jobs_query *q, struct jobs_page *out,
-              struct err *err)
+int jobs_list(struct arena *a, store *st, const struct job_filter *f,
+              const struct store_page *pg, struct job_rows *out, struct err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (!filter_possible(&q->f))
+    if (!filter_possible(f))
         return 0;
-    struct job_rows rows = { NULL, 0, 0 };
-
-    if (store_job_list(st, a, &q->f, &(struct store_page){ .limit = q->limit,
-                                                            .offset = q->offset },
-                       &rows, err) < 0) {
+    if (store_job_list(st, a, f, pg, out, err) < 0) {
         memset(out, 0, sizeof(*out));
         return -1;
     }
-    out->jobs = rows.items;
-    out->n = rows.n;
-    out->total = rows.total;
     return 0;
 }
 
@@ -570,14 +563,8 @@ int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct e
     return store_job_delete(st, f, deleted, err);
 }
 
-int jobs_count_by_status(struct arena *a, store *st, struct status_count **out, size_t *n,
+int jobs_count_by_status(struct arena *a, store *st, struct status_count_rows *out,
                          struct err *err)
 {
-    struct status_count_rows rows = { NULL, 0 };
-
-    if (store_job_count_by_status(st, a, &rows, err) < 0)
-        return -1;
-    *out = rows.items;
-    *n = rows.n;
-    return 0;
+    return store_job_count_by_status(st, a, out, err);
 }

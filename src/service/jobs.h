@@ -21,27 +21,16 @@ int jobs_lookup(struct arena *a, store *st, const char *tenant, const char *id,
 
 /* ---- the operator's view (spec/api.md §7.2): jobs of every tenant ---- */
 
-/* A page of jobs: which ones, and where the page starts. */
-struct jobs_query {
-    struct job_filter f;   /* NULL members are no filter */
-    size_t limit, offset;
-};
-
-struct jobs_page {
-    struct compile_job *jobs;  /* in the arena */
-    size_t n;
-    int64_t total;             /* jobs matching the filter, all pages */
-};
-
-/* One page of the jobs matching q, newest first. A filter value that is not UTF-8 text
- * matches no stored job: an empty page. Returns -1 with err set when the store fails. */
-int jobs_list(struct arena *a, store *st, const struct jobs_query *q, struct jobs_page *out,
-              struct err *err);
+/* One page of the jobs matching f (NULL members are no filter), newest first, into *out (rows
+ * in the arena). A filter value that is not UTF-8 text matches no stored job: an empty
+ * page. Returns -1 with err set (and an empty page) when the store fails. */
+int jobs_list(struct arena *a, store *st, const struct job_filter *f,
+              const struct store_page *pg, struct job_rows *out, struct err *err);
 /* Delete the finished jobs matching f: at least one filter is required (400), and a status
  * filter must be completed or failed (400). *deleted = how many. */
 int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
 /* Compile jobs per status in every tenant (for the metrics gauges). */
-int jobs_count_by_status(struct arena *a, store *st, struct status_count **out, size_t *n,
+int jobs_count_by_status(struct arena *a, store *st, struct status_count_rows *out,
                          struct err *err);
 
 #endif

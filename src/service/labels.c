@@ -9,10 +9,11 @@ int labels_replace(struct arena *a, store *st, const char *tenant, const char *i
     int found = 0;
 
     *out = NULL;
-    struct label_update u = { .tenant = tenant, .memory_id = id, .labels_json = labels_json,
-                              .updated_at = ts_now() };
-
-    if (store_memory_set_labels(st, &u, &found, err) < 0)
+    if (store_memory_set_labels(st,
+                                &(struct label_update){ .tenant = tenant, .memory_id = id,
+                                                        .labels_json = labels_json,
+                                                        .updated_at = ts_now() },
+                                &found, err) < 0)
         return -1;
     if (!found)
         return 0;

@@ -498,19 +498,10 @@ void webhooks_stop(void)
 
 /* ---- the operator's view ---- */
 
-int webhooks_list(struct arena *a, store *st, const struct webhook_filter *f, size_t limit,
-                  size_t offset, struct webhooks_page *out, struct err *err)
+int webhooks_list(struct arena *a, store *st, const struct webhook_filter *f,
+                  const struct store_page *pg, struct webhook_rows *out, struct err *err)
 {
-    struct webhook_rows rows = { NULL, 0, 0 };
-
-    memset(out, 0, sizeof(*out));
-    if (store_webhook_list(st, a, f, &(struct store_page){ .limit = limit, .offset = offset },
-                           &rows, err) < 0)
-        return -1;
-    out->events = rows.items;
-    out->n = rows.n;
-    out->total = rows.total;
-    return 0;
+    return store_webhook_list(st, a, f, pg, out, err);
 }
 
 int webhooks_stats(store *st, struct webhook_stats *out, struct err *err)

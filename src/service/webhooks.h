@@ -49,15 +49,10 @@ void webhooks_stop(void);
 
 /* ---- the operator's view of the queue (spec/api.md §7.3) ---- */
 
-struct webhooks_page {
-    struct webhook_event *events;  /* in the arena */
-    size_t n;
-    int64_t total;                 /* events matching the filter, all pages */
-};
-
-/* One page (limit, offset) of the events matching f. Returns -1 with err set on failure. */
-int webhooks_list(struct arena *a, store *st, const struct webhook_filter *f, size_t limit,
-                  size_t offset, struct webhooks_page *out, struct err *err);
+/* One page of the events matching f into *out (rows in the arena). Returns -1 with err set
+ * on failure. */
+int webhooks_list(struct arena *a, store *st, const struct webhook_filter *f,
+                  const struct store_page *pg, struct webhook_rows *out, struct err *err);
 /* Counts per status. */
 int webhooks_stats(store *st, struct webhook_stats *out, struct err *err);
 /* The event with this id (lower-case canonical UUID); *out NULL when there is none. */

@@ -185,11 +185,11 @@ static void test_webhooks_record_without_url_writes_nothing(void **state)
 
 static void test_webhooks_record_writes_pending_row(void **state)
 {
+    struct webhook_rows wr;
     struct arena *a = arena_new();
     struct webhook_event *evs;
     struct err err = ERR_INIT;
     struct jv *data = jv_object(a), *env;
-    struct webhook_rows wr;
     int64_t before = ts_now();
     size_t n;
 
