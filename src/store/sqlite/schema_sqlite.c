@@ -167,8 +167,16 @@ static const char initial_schema[] =
     "CREATE INDEX ix_memories_active_kind ON memories (subject_id, kind, created_at DESC, seq)"
     " WHERE status = 'active';";
 
+/* One row, rewritten by the readiness write probe (store_heartbeat): /readyz proves that a
+ * write commits, not only that a SELECT answers (a full disk, a read-only file). */
+static const char heartbeat[] =
+    "CREATE TABLE heartbeat ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " beat_at TEXT NOT NULL"
+    ") STRICT;";
+
 /*
- * Step 2: the support tier's reads (spec/api.md §4): a subject's resolutions newest first
+ * Step 3: the support tier's reads (spec/api.md §4): a subject's resolutions newest first
  * (listing, health, SLA, handoff) and the upsert's lookup of one (tenant, subject, session).
  */
 static const char support_indexes[] =
@@ -179,7 +187,8 @@ static const char support_indexes[] =
 
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
-    { 2, "support_indexes", support_indexes },
+    { 2, "heartbeat", heartbeat },
+    { 3, "support_indexes", support_indexes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);
