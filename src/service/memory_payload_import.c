@@ -14,7 +14,7 @@
 
 /* ---- import: targets, the write, embeddings ---- */
 
-static void map_set(struct payload_import_result *res, struct mp_strmap *m, const char *from,
+static void map_set(struct payload_import_result *res, struct hmap *m, const char *from,
                     const char *to)
 {
     size_t i = mp_strmap_get(m, from);
@@ -49,12 +49,12 @@ static int map_targets(struct arena *a, store *st, enum payload_strategy strateg
 {
     struct payload_plan *plan = &res->plan;
     size_t cap = plan->nsubjects + plan->ngroups + 1, i, j;
-    struct mp_strmap m;
+    struct hmap m;
     const char *to;
 
     res->map_from = arena_alloc(a, cap * sizeof(*res->map_from));
     res->map_to = arena_alloc(a, cap * sizeof(*res->map_to));
-    mp_strmap_init(a, &m, cap);
+    hmap_init(a, &m, cap);
     for (i = 0; i < plan->nsubjects; i++) {
         const char *s = plan->subjects[i];
 
@@ -138,17 +138,17 @@ static int embed_chunk(store *st, struct memory **which, size_t n, struct err *e
     for (i = 0; i < n; i++)
         texts[i] = which[i]->content;
     if (embed_texts(scratch, texts, n, &vecs, err) < 0 || store_tx_begin(st, err) < 0)
-        goto out;
+        goto cleanup;
     for (i = 0; i < n; i++) {
         if (store_memory_set_embedding(st, which[i]->id, vecs + i * dim, dim, err) < 0)
             break;
     }
     if (i < n || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
-        goto out;
+        goto cleanup;
     }
     ret = 0;
-out:
+cleanup:
     arena_free(scratch);
     return ret;
 }

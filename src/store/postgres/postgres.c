@@ -570,14 +570,14 @@ int pgst_open(const char *url, store **out, struct err *err)
         pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
         log_write(LOG_ERROR, "postgres connect failed: %s", why);
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
-        goto fail;
+        goto cleanup;
     }
     PQsetNoticeProcessor(ps->conn, on_notice, NULL);
     if (session_setup(ps, err) < 0)
-        goto fail;
+        goto cleanup;
     *out = &ps->base;
     return 0;
-fail:
+cleanup:
     PQfinish(ps->conn);
     free(ps);
     return -1;
