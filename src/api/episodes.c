@@ -9,6 +9,8 @@
 #include "service/episodes.h"
 #include "store/store.h"
 #include "util/jv.h"
+#include "util/ts.h"
+#include "util/utf8.h"
 
 /* Where an episode's fields sit in the body: top level, or body.episodes[index]. */
 struct item_at {
@@ -37,6 +39,21 @@ static const char *dump_member(struct arena *a, const struct jv *item, const cha
     return copy;
 }
 
+/* Engram (spec/api.md §11): without a top-level key, a metadata.idempotency_key string of
+ * 1..256 code points is the key (the reference's MCP server puts it there). Anything else in
+ * metadata is stored as sent and is no key. */
+static const char *metadata_key(json_t *obj)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *val = json_is_object(meta) ? json_object_get(meta, "idempotency_key") : NULL;
+    size_t cps;
+
+    if (!json_is_string(val))
+        return NULL;
+    cps = utf8_count(json_string_value(val), json_string_length(val));
+    return cps >= 1 && cps <= 256 ? json_string_value(val) : NULL;
+}
+
 static const char *idempotency_key(struct vctx *v, json_t *obj, const struct item_at *at)
 {
     json_t *val = json_object_get(obj, "idempotency_key");
@@ -44,9 +61,29 @@ static const char *idempotency_key(struct vctx *v, json_t *obj, const struct ite
 
     if (!val || json_is_null(val) ||
         (json_is_string(val) && json_string_length(val) == 0))
-        return NULL;
+        return metadata_key(obj);
     key = v_string(v, obj, loc_of(at, "idempotency_key"), 0, 1, 256, 1, NULL);
     return key;
+}
+
+/* Engram (spec/api.md §11): occurred_at, RFC 3339 or null; TS_NULL when not sent. */
+static int64_t occurred_at(struct vctx *v, json_t *obj, const struct item_at *at)
+{
+    json_t *val = json_object_get(obj, "occurred_at");
+    const char *s;
+    int64_t us;
+
+    if (!val || json_is_null(val))
+        return TS_NULL;
+    s = v_string(v, obj, loc_of(at, "occurred_at"), 0, 0, 0, 1, NULL);
+    if (!s)
+        return TS_NULL;
+    if (episodes_parse_time(s, &us) < 0) {
+        v_add(v, "datetime_parsing", loc_of(at, "occurred_at"),
+              "Input should be a valid datetime", val, NULL);
+        return TS_NULL;
+    }
+    return us;
 }
 
 /* Validate one episode object into ep (strings in the request arena). */
@@ -62,6 +99,7 @@ static void parse_episode(struct vctx *v, struct arena *a, json_t *obj, const st
     v_object(v, obj, loc_of(at, "provenance"), 0);
     ep->session_id = v_string(v, obj, loc_of(at, "session_id"), 0, 0, 256, 1, NULL);
     ep->idempotency_key = idempotency_key(v, obj, at);
+    ep->occurred_at = occurred_at(v, obj, at);
     if (v->details)
         return;
     ep->subject_id = arena_strdup(a, ep->subject_id);

@@ -51,6 +51,8 @@ json_t *render_episode(const struct episode *ep)
     json_object_set_new(o, "provenance", render_stored_json(ep->provenance, "{}"));
     json_object_set_new(o, "session_id", render_str_or_null(ep->session_id));
     json_object_set_new(o, "created_at", render_ts_z(ep->created_at));
+    /* Engram (spec/api.md §11): when the event happened; null when the client did not say. */
+    json_object_set_new(o, "occurred_at", render_ts_z(ep->occurred_at));
     return o;
 }
 
@@ -157,6 +159,7 @@ void render_episode_to(struct buf *out, const struct episode *ep)
     put_stored(out, "provenance", ep->provenance, "{}");
     put_str_or_null(out, "session_id", ep->session_id);
     put_ts(out, "created_at", ep->created_at);
+    put_ts(out, "occurred_at", ep->occurred_at);
     buf_putc(out, '}');
 }
 

@@ -16,7 +16,7 @@ json_t *render_str_or_null(const char *s);
 /* Parse stored compact JSON text; a corrupt value renders as the given fallback text. */
 json_t *render_stored_json(const char *text, const char *fallback);
 /* Episode: id, subject_id, source, type, payload, metadata, provenance, session_id,
- * created_at. */
+ * created_at, occurred_at (Engram; null when not sent). */
 json_t *render_episode(const struct episode *ep);
 /* Memory: id, subject_id, kind, content, summary, confidence, valid_from, valid_to,
  * source_episode_ids, metadata, status, created_at, updated_at. */

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "service/webhooks.h"
+#include "util/buf.h"
+#include "util/jv.h"
+#include "util/ts.h"
 
 int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
                       struct timeline *out, struct err *err)
@@ -15,6 +18,46 @@ int subjects_timeline(struct arena *a, store *st, const char *tenant, const char
                            &out->nepisodes, err) < 0)
         return -1;
     return store_memory_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->memories,
+                             &out->nmemories, err);
+}
+
+/* The kinds as a compact JSON array for the store, NULL when there are none. */
+static const char *kinds_json(struct arena *a, const char *const *kinds, size_t n)
+{
+    struct jv *arr;
+    struct buf b = BUF_INIT;
+    const char *text;
+    size_t i;
+
+    if (n == 0)
+        return NULL;
+    arr = jv_array(a);
+    for (i = 0; i < n; i++)
+        jv_array_append(a, arr, jv_str(a, kinds[i]));
+    jv_write_compact(&b, arr);
+    text = arena_strndup(a, b.data, b.len);
+    buf_release(&b);
+    return text;
+}
+
+int subjects_timeline_query(struct arena *a, store *st, const struct timeline_query *q,
+                            struct timeline *out, struct err *err)
+{
+    struct episode_window w;
+    size_t limit = q->limit ? q->limit : TIMELINE_LIMIT;
+
+    if (q->since == TS_NULL && q->until == TS_NULL && q->nkinds == 0 && q->limit == 0)
+        return subjects_timeline(a, st, q->tenant, q->subject, out, err);
+    memset(out, 0, sizeof(*out));
+    if (store_subject_reserved(q->subject))
+        return 0;
+    w = (struct episode_window){ .tenant = q->tenant, .subject = q->subject,
+                                 .since = q->since, .until = q->until,
+                                 .kinds_json = kinds_json(a, q->kinds, q->nkinds),
+                                 .limit = limit };
+    if (store_episode_list_window(st, a, &w, &out->episodes, &out->nepisodes, err) < 0)
+        return -1;
+    return store_memory_list(st, a, q->tenant, q->subject, limit, 0, &out->memories,
                              &out->nmemories, err);
 }
 

@@ -207,6 +207,12 @@ int store_episode_list(store *st, struct arena *a, const char *tenant, const cha
     return st->ops->episode_list(st, a, tenant, subject, limit, offset, out, n, err);
 }
 
+int store_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
+                              struct episode **out, size_t *n, struct err *err)
+{
+    return st->ops->episode_list_window(st, a, w, out, n, err);
+}
+
 int store_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
                       size_t limit, size_t offset, struct memory **out, size_t *n,
                       struct err *err)

@@ -40,6 +40,7 @@ struct episode {
     const char *idempotency_key;  /* NULL when not set */
     int64_t created_at;
     int64_t last_compiled_at;     /* TS_NULL = never compiled */
+    int64_t occurred_at;          /* when it happened (Engram extension); TS_NULL = not sent */
 };
 
 struct memory {
@@ -60,6 +61,17 @@ struct memory {
     const char *sensitivity_labels; /* compact JSON array of strings */
     int64_t created_at;
     int64_t updated_at;
+};
+
+/* Which episodes a filtered timeline reads (spec/api.md §11, Engram's timeline filters). */
+struct episode_window {
+    const char *tenant;             /* NULL = the no-tenant space */
+    const char *subject;
+    int64_t since;                  /* inclusive bounds on COALESCE(occurred_at, created_at); */
+    int64_t until;                  /* TS_NULL = open */
+    const char *kinds_json;         /* NULL = every type, else a compact JSON array of the
+                                     * types to keep */
+    size_t limit;
 };
 
 struct subject_count {
@@ -270,6 +282,11 @@ struct store_ops {
     int (*episode_list)(store *st, struct arena *a, const char *tenant, const char *subject,
                         size_t limit, size_t offset, struct episode **out, size_t *n,
                         struct err *err);
+    /* Episodes of w's (tenant, subject) inside its window, ordered by
+     * COALESCE(occurred_at, created_at) then insertion order, ascending; at most w->limit.
+     * Read through the (subject, tenant, that time) index, never a scan of the subject. */
+    int (*episode_list_window)(store *st, struct arena *a, const struct episode_window *w,
+                               struct episode **out, size_t *n, struct err *err);
     /* Memories of (tenant, subject), every status, by created_at then insertion order. */
     int (*memory_list)(store *st, struct arena *a, const char *tenant, const char *subject,
                        size_t limit, size_t offset, struct memory **out, size_t *n,
@@ -571,6 +588,8 @@ int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *in
 int store_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
                        size_t limit, size_t offset, struct episode **out, size_t *n,
                        struct err *err);
+int store_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
+                              struct episode **out, size_t *n, struct err *err);
 int store_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
                       size_t limit, size_t offset, struct memory **out, size_t *n,
                       struct err *err);

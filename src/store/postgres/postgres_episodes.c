@@ -7,7 +7,7 @@
 
 static const char SQL_EPISODE_INSERT[] =
     "INSERT INTO episodes (" PG_EPISODE_COLS ")"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"
     " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING 1";
 static const char SQL_EPISODE_BY_KEY[] =
@@ -86,6 +86,42 @@ int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char
     const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
                             pgst_size_param(offset, off) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
+    void *rows = NULL;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
+    PQclear(r);
+    *out = rows;
+    return ret;
+}
+
+/* The same expression as the index ix_episodes_subject_when, so the range is an index range;
+ * an open bound is -infinity / infinity. */
+static const char SQL_EPISODE_WINDOW[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE subject_id = $2"
+    " AND COALESCE(tenant_id, '') = $1"
+    " AND COALESCE(occurred_at, created_at) >= $3::timestamptz"
+    " AND COALESCE(occurred_at, created_at) <= $4::timestamptz"
+    " AND ($5::json IS NULL OR type IN (SELECT json_array_elements_text($5::json)))"
+    " ORDER BY COALESCE(occurred_at, created_at), seq LIMIT $6";
+
+int pgst_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
+                             struct episode **out, size_t *n, struct err *err)
+{
+    char since[TS_STR_LEN], until[TS_STR_LEN], lim[PG_INT_LEN];
+    const char *vals[6] = {
+        pgst_tenant_key(w->tenant),
+        w->subject,
+        w->since == TS_NULL ? "-infinity" : pgst_ts_param(w->since, since),
+        w->until == TS_NULL ? "infinity" : pgst_ts_param(w->until, until),
+        w->kinds_json,
+        pgst_size_param(w->limit, lim),
+    };
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_WINDOW, 6, vals, err);
     void *rows = NULL;
     int ret;
 
