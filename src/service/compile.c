@@ -328,3 +328,15 @@ int compile_subject(struct arena *a, store *st, const char *tenant, const char *
     embed_new(a, st, res);
     return 0;
 }
+
+int compile_pending(struct arena *a, store *st, const char *tenant, const char *subject,
+                    size_t *n, struct err *err)
+{
+    struct episode *eps;
+
+    *n = 0;
+    if (store_subject_reserved(subject))
+        return 0;
+    return store_episode_list_uncompiled(st, a, tenant, subject, COMPILE_BATCH_MAX, &eps, n,
+                                         err);
+}
