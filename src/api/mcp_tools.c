@@ -472,13 +472,15 @@ static int run_timeline(struct call *c, store *st, struct jv **result)
     const struct jv *kinds = c->arg[TL_KINDS];
     struct timeline_query q = { .tenant = c->s->tenant, .subject = str_arg(c, TL_SUBJECT),
                                 .since = time_arg(c, TL_SINCE), .until = time_arg(c, TL_UNTIL),
-                                .limit = (size_t)int_arg(c, TL_LIMIT) };
+                                .limit = c->arg[TL_LIMIT] ? (size_t)int_arg(c, TL_LIMIT) : 0 };
     const char **names = arena_calloc(c->a, mcp_size(kinds) + 1, sizeof(*names));
     struct err err = ERR_INIT;
     struct timeline tl;
     struct jv *o;
     size_t i;
 
+    /* Without since, until, kinds and limit: the reference's timeline (oldest 100, in the
+     * order recorded), as the reference's MCP server then asks for nothing else. */
     for (i = 0; i < mcp_size(kinds); i++)
         names[i] = jv_string(jv_array_get(kinds, i), NULL);
     q.kinds = names;
