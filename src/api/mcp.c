@@ -128,7 +128,7 @@ static struct jv *dispatch(struct arena *a, const struct mcp_session *s, const c
         return tools_list(a, id);
     if (strcmp(method, "tools/call") == 0)
         return tools_call(a, s, id, params);
-    if (strcmp(method, "shutdown") == 0)   /* the reference answers it */
+    if (strcmp(method, "shutdown") == 0) /* the reference answers it */
         return envelope(a, id, "result", jv_null());
     return rpc_error(a, id, MCP_METHOD_NOT_FOUND, "Method not found", NULL);
 }
@@ -156,7 +156,7 @@ static struct jv *handle_one(struct arena *a, const struct mcp_session *s, const
     if (id && !id_ok(id))
         return rpc_error(a, NULL, MCP_INVALID_REQUEST, "Invalid Request: bad id", NULL);
     if (!method && (jv_object_get(msg, "result") || jv_object_get(msg, "error")))
-        return NULL;   /* a response to a request we never send: nothing to say */
+        return NULL; /* a response to a request we never send: nothing to say */
     ver = mcp_str(version, NULL);
     if (!mcp_is(method, JV_STRING) || (version && (!ver || strcmp(ver, "2.0") != 0)))
         return id ? rpc_error(a, id, MCP_INVALID_REQUEST, "Invalid Request", NULL) : NULL;
@@ -165,7 +165,7 @@ static struct jv *handle_one(struct arena *a, const struct mcp_session *s, const
                               NULL)
                   : NULL;
     if (!id)
-        return NULL;   /* notifications/initialized, notifications/cancelled, ...: no reply */
+        return NULL; /* notifications/initialized, notifications/cancelled, ...: no reply */
     return dispatch(a, s, jv_string(method, NULL), id, params);
 }
 

@@ -24,18 +24,18 @@
 #define MCP_INVALID_REQUEST (-32600)
 #define MCP_METHOD_NOT_FOUND (-32601)
 #define MCP_INVALID_PARAMS (-32602)
-#define MCP_TOOL_ERROR (-32000)   /* a tool failed: data {name, message, code, hint, retryable} */
+#define MCP_TOOL_ERROR (-32000) /* a tool failed: data {name, message, code, hint, retryable} */
 
 /* Who is calling: what the transport learned before the message. */
 struct mcp_session {
-    const char *tenant;   /* NULL = the no-tenant space */
+    const char *tenant; /* NULL = the no-tenant space */
 };
 
 /* What one message gave. */
 struct mcp_reply {
-    struct buf body;      /* the JSON-RPC reply (compact, no newline); empty when there is
+    struct buf body; /* the JSON-RPC reply (compact, no newline); empty when there is
                            * nothing to answer (notifications and responses only) */
-    int parse_error;      /* the message was not JSON: body holds the -32700 error */
+    int parse_error; /* the message was not JSON: body holds the -32700 error */
 };
 
 /*
@@ -79,10 +79,10 @@ int mcp_version_supported(const char *version);
  * MCP_INVALID_PARAMS for an unknown tool). */
 struct mcp_tool_error {
     int rpc_code;
-    const char *code;     /* config_invalid, unsupported, not_found, rate_limited, network,
+    const char *code; /* config_invalid, unsupported, not_found, rate_limited, network,
                            * ingest_failed */
     char message[512];
-    const char *hint;     /* NULL: none */
+    const char *hint; /* NULL: none */
     int retryable;
 };
 

@@ -82,8 +82,7 @@ int api_mcp_post(struct req *req)
     int ret;
 
     if (version && !mcp_version_supported(version)) {
-        snprintf(msg, sizeof(msg), "Bad Request: unsupported MCP-Protocol-Version: %.64s",
-                 version);
+        snprintf(msg, sizeof(msg), "Bad Request: unsupported MCP-Protocol-Version: %.64s", version);
         return reply_rpc_error(req, 400, MCP_INVALID_REQUEST, msg);
     }
     if (form == FORM_NONE)

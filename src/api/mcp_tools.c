@@ -19,25 +19,25 @@
 #include "util/utf8.h"
 
 #define SUBJECT_PATTERN "^[A-Za-z0-9_.:-]+$"
-#define TIMELINE_TEXT_MAX 500   /* code points of a payload shown as JSON (the reference: 500) */
+#define TIMELINE_TEXT_MAX 500 /* code points of a payload shown as JSON (the reference: 500) */
 #define ARGS_MAX 8
 
 enum arg_kind {
-    ARG_SUBJECT,   /* a subject id: 1..256 characters of SUBJECT_PATTERN */
-    ARG_TEXT,      /* a string; required ones must not be empty; max code points (0: none) */
-    ARG_TIME,      /* an RFC 3339 timestamp */
-    ARG_INT,       /* an integer in [min, max]; def when absent */
-    ARG_BOOL,      /* true or false; false when absent */
-    ARG_OBJECT,    /* any JSON object */
-    ARG_KINDS,     /* up to TIMELINE_KINDS_MAX episode types of 1..128 characters */
-    ARG_SOURCE,    /* {type, id, url?}: where an ingested episode came from */
+    ARG_SUBJECT, /* a subject id: 1..256 characters of SUBJECT_PATTERN */
+    ARG_TEXT,    /* a string; required ones must not be empty; max code points (0: none) */
+    ARG_TIME,    /* an RFC 3339 timestamp */
+    ARG_INT,     /* an integer in [min, max]; def when absent */
+    ARG_BOOL,    /* true or false; false when absent */
+    ARG_OBJECT,  /* any JSON object */
+    ARG_KINDS,   /* up to TIMELINE_KINDS_MAX episode types of 1..128 characters */
+    ARG_SOURCE,  /* {type, id, url?}: where an ingested episode came from */
 };
 
 struct tool_arg {
     const char *name;
     enum arg_kind kind;
     int required;
-    int64_t min, max, def;   /* ARG_INT: range and default; ARG_TEXT: max (0: none) */
+    int64_t min, max, def; /* ARG_INT: range and default; ARG_TEXT: max (0: none) */
     const char *doc;
 };
 
@@ -63,7 +63,7 @@ struct tool {
 /* ---- errors ---- */
 
 __attribute__((format(printf, 4, 5))) static int fail(struct call *c, const char *code,
-                                                     const char *hint, const char *fmt, ...)
+                                                      const char *hint, const char *fmt, ...)
 {
     va_list ap;
 
@@ -159,8 +159,8 @@ static int check_source(struct call *c, const struct tool_arg *d, const struct j
     const struct jv *url = jv_object_get(v, "url");
 
     if (jv_type(v) != JV_OBJECT)
-        return fail(c, "config_invalid", "source is {type, id, url?}",
-                    "expected object for %s.%s", c->tool->name, d->name);
+        return fail(c, "config_invalid", "source is {type, id, url?}", "expected object for %s.%s",
+                    c->tool->name, d->name);
     if (!text_ok(v, "type", 256))
         return fail(c, "config_invalid", "source.type is 1 to 256 characters",
                     "missing required string field: source.type");
@@ -304,8 +304,10 @@ static struct jv *memory_item(struct arena *a, const struct memory *m)
     jv_object_set(a, o, "id", jv_str(a, m->id));
     jv_object_set(a, o, "subject", jv_str(a, m->subject_id));
     jv_object_set(a, o, "kind", jv_str(a, m->kind));
-    jv_object_set(a, o, "text", jv_str(a, m->content && *m->content ? m->content
-                                          : m->summary ? m->summary : ""));
+    jv_object_set(a, o, "text",
+                  jv_str(a, m->content && *m->content ? m->content
+                            : m->summary              ? m->summary
+                                                      : ""));
     return o;
 }
 
@@ -389,7 +391,8 @@ static const struct tool_arg search_args[] = {
 
 static int run_search(struct call *c, store *st, struct jv **result)
 {
-    struct search_query sq = { .subject_id = str_arg(c, SE_SUBJECT), .q = str_arg(c, SE_QUERY),
+    struct search_query sq = { .subject_id = str_arg(c, SE_SUBJECT),
+                               .q = str_arg(c, SE_QUERY),
                                .limit = (size_t)int_arg(c, SE_LIMIT) };
     struct err err = ERR_INIT;
     struct memory *mems;
@@ -470,8 +473,10 @@ static struct jv *episode_text(struct arena *a, const struct episode *ep)
 static int run_timeline(struct call *c, store *st, struct jv **result)
 {
     const struct jv *kinds = c->arg[TL_KINDS];
-    struct timeline_query q = { .tenant = c->s->tenant, .subject = str_arg(c, TL_SUBJECT),
-                                .since = time_arg(c, TL_SINCE), .until = time_arg(c, TL_UNTIL),
+    struct timeline_query q = { .tenant = c->s->tenant,
+                                .subject = str_arg(c, TL_SUBJECT),
+                                .since = time_arg(c, TL_SINCE),
+                                .until = time_arg(c, TL_UNTIL),
                                 .limit = c->arg[TL_LIMIT] ? (size_t)int_arg(c, TL_LIMIT) : 0 };
     const char **names = arena_calloc(c->a, mcp_size(kinds) + 1, sizeof(*names));
     struct err err = ERR_INIT;
@@ -567,11 +572,14 @@ static int run_list(struct call *c, store *st, struct jv **result)
     }
     *result = jv_object(c->a);
     jv_object_set(c->a, *result, "subjects", list);
-    jv_object_set(c->a, *result, "total", jv_int(c->a, (int64_t)n));   /* as /v1 (§1.10) */
+    jv_object_set(c->a, *result, "total", jv_int(c->a, (int64_t)n)); /* as /v1 (§1.10) */
     return 0;
 }
 
-#define TOOL(name, desc, args, fn) { name, desc, args, sizeof(args) / sizeof(args[0]), fn }
+#define TOOL(name, desc, args, fn)                           \
+    {                                                        \
+        name, desc, args, sizeof(args) / sizeof(args[0]), fn \
+    }
 
 static const struct tool tools[] = {
     TOOL("statewave_ingest_episode",
@@ -594,8 +602,8 @@ static const struct tool tools[] = {
          "Call again while hasMore is true.",
          compile_args, run_compile),
     TOOL("statewave_list_subjects",
-         "List the memory subjects with their episode and memory counts. Read-only.",
-         list_args, run_list),
+         "List the memory subjects with their episode and memory counts. Read-only.", list_args,
+         run_list),
 };
 
 #define NTOOLS (sizeof(tools) / sizeof(tools[0]))

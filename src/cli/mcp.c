@@ -63,8 +63,8 @@ static int too_large(FILE *out, size_t max)
 /* Answer every complete line in pending (CR before LF dropped, blank lines skipped) and keep
  * the unfinished rest. *skipping: the line being read is over max and is dropped up to its
  * newline. */
-static int drain_lines(struct buf *pending, int *skipping, FILE *out,
-                       const struct mcp_session *s, size_t max)
+static int drain_lines(struct buf *pending, int *skipping, FILE *out, const struct mcp_session *s,
+                       size_t max)
 {
     size_t start = 0, len;
     char *nl;
@@ -81,7 +81,7 @@ static int drain_lines(struct buf *pending, int *skipping, FILE *out,
         }
         start += (size_t)(nl - (pending->data + start)) + 1;
     }
-    if (start > 0) {   /* keep the unfinished line (data is on the heap once it grew) */
+    if (start > 0) { /* keep the unfinished line (data is on the heap once it grew) */
         memmove(pending->data, pending->data + start, pending->len - start);
         pending->len -= start;
         pending->data[pending->len] = '\0';
@@ -117,7 +117,7 @@ int mcp_stdio_serve(int in, FILE *out, const char *tenant, size_t max)
             break;
         }
     }
-    if (ret == 0 && pending.len > 0 && !skipping)   /* a last line without a newline */
+    if (ret == 0 && pending.len > 0 && !skipping) /* a last line without a newline */
         ret = answer(pending.data, pending.len, out, &s);
     buf_release(&pending);
     return ret;

@@ -66,15 +66,16 @@ static int64_t error_code(const struct jv *reply)
 /* tools/call name with the arguments JSON text; the reply. */
 static struct jv *call(struct arena *a, const char *tenant, const char *name, const char *args)
 {
-    char *text = arena_printf(a, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
-                              "\"params\":{\"name\":\"%s\",\"arguments\":%s}}", name, args);
+    char *text = arena_printf(a,
+                              "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                              "\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
+                              name, args);
 
     return rpc_in(a, tenant, text, NULL);
 }
 
 /* The tool result's JSON (the text part, parsed). */
-static struct jv *call_ok(struct arena *a, const char *tenant, const char *name,
-                          const char *args)
+static struct jv *call_ok(struct arena *a, const char *tenant, const char *name, const char *args)
 {
     struct jv *r = call(a, tenant, name, args), *res, *part;
     const char *text;
@@ -105,8 +106,10 @@ static void test_mcp_initialize(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
-        r = rpc(a, arena_printf(a, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"initialize\","
-                                "\"params\":{\"protocolVersion\":\"%s\"}}", asked[i][0]));
+        r = rpc(a, arena_printf(a,
+                                "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"initialize\","
+                                "\"params\":{\"protocolVersion\":\"%s\"}}",
+                                asked[i][0]));
         res = jv_object_get(r, "result");
         assert_string_equal(jv_string(jv_object_get(res, "protocolVersion"), NULL), asked[i][1]);
     }
@@ -244,10 +247,10 @@ static const struct bad_call bad_calls[] = {
       "config_invalid", "since must be an RFC 3339 timestamp" },
     { "statewave_get_timeline", "{\"subject\":\"a\",\"until\":5}", -32000, "config_invalid",
       "until must be an RFC 3339 timestamp" },
-    { "statewave_get_timeline", "{\"subject\":\"a\",\"kinds\":\"note\"}", -32000,
-      "config_invalid", "kinds must be an array of at most 100 strings" },
-    { "statewave_get_timeline", "{\"subject\":\"a\",\"kinds\":[\"a,b\"]}", -32000,
-      "config_invalid", "kinds[0] must be an episode type" },
+    { "statewave_get_timeline", "{\"subject\":\"a\",\"kinds\":\"note\"}", -32000, "config_invalid",
+      "kinds must be an array of at most 100 strings" },
+    { "statewave_get_timeline", "{\"subject\":\"a\",\"kinds\":[\"a,b\"]}", -32000, "config_invalid",
+      "kinds[0] must be an episode type" },
     { "statewave_get_timeline", "{\"subject\":\"a\",\"kinds\":[\"x\",\"\"]}", -32000,
       "config_invalid", "kinds[1] must be an episode type" },
     { "statewave_get_timeline", "{\"subject\":\"a\",\"limit\":0}", -32000, "config_invalid",
@@ -260,14 +263,14 @@ static const struct bad_call bad_calls[] = {
       "unknown argument for statewave_get_timeline: offset" },
     { "statewave_search_memories", "{\"subject\":\"a\"}", -32000, "config_invalid",
       "missing required string field: query" },
-    { "statewave_search_memories", "{\"subject\":\"a\",\"query\":\"\"}", -32000,
-      "config_invalid", "missing required string field: query" },
+    { "statewave_search_memories", "{\"subject\":\"a\",\"query\":\"\"}", -32000, "config_invalid",
+      "missing required string field: query" },
     { "statewave_search_memories", "{\"subject\":\"a\",\"query\":\"q\",\"limit\":51}", -32000,
       "config_invalid", "limit must be an integer from 1 to 50" },
     { "statewave_get_context", "{\"subject\":\"a\",\"query\":\"q\",\"max_tokens\":99}", -32000,
       "config_invalid", "max_tokens must be an integer from 100 to 32000" },
-    { "statewave_get_context", "{\"subject\":\"a\",\"query\":\"q\",\"max_tokens\":32001}",
-      -32000, "config_invalid", "max_tokens must be" },
+    { "statewave_get_context", "{\"subject\":\"a\",\"query\":\"q\",\"max_tokens\":32001}", -32000,
+      "config_invalid", "max_tokens must be" },
     { "statewave_get_context", "{\"query\":\"q\"}", -32000, "config_invalid",
       "missing required string field: subject" },
     { "statewave_compile_subject", "{\"subject\":\"a\",\"force\":\"yes\"}", -32000,
@@ -278,28 +281,37 @@ static const struct bad_call bad_calls[] = {
       "offset must be an integer from 0" },
     { "statewave_ingest_episode", "{\"subject\":\"a\"}", -32000, "config_invalid",
       "missing required string field: kind" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
-      "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\"}", -32000, "config_invalid",
-      "missing required object field: source" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
-      "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\",\"source\":[]}", -32000,
-      "config_invalid", "expected object for statewave_ingest_episode.source" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+      "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\"}",
+      -32000, "config_invalid", "missing required object field: source" },
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+      "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\",\"source\":[]}",
+      -32000, "config_invalid", "expected object for statewave_ingest_episode.source" },
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
       "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\",\"source\":{\"type\":\"c\"}}",
       -32000, "config_invalid", "missing required string field: source.id" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
       "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\",\"source\":{\"id\":\"c\"}}",
       -32000, "config_invalid", "missing required string field: source.type" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
       "\"occurred_at\":\"never\",\"idempotency_key\":\"x\",\"source\":{\"type\":\"c\","
-      "\"id\":\"c\"}}", -32000, "config_invalid", "occurred_at must be an RFC 3339 timestamp" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+      "\"id\":\"c\"}}",
+      -32000, "config_invalid", "occurred_at must be an RFC 3339 timestamp" },
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
       "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\",\"source\":{\"type\":\"c\","
-      "\"id\":\"c\",\"url\":5}}", -32000, "config_invalid", "source.url must be a string" },
-    { "statewave_ingest_episode", "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
+      "\"id\":\"c\",\"url\":5}}",
+      -32000, "config_invalid", "source.url must be a string" },
+    { "statewave_ingest_episode",
+      "{\"subject\":\"a\",\"kind\":\"k\",\"text\":\"t\","
       "\"occurred_at\":\"2026-01-01\",\"idempotency_key\":\"x\",\"source\":{\"type\":\"c\","
-      "\"id\":\"c\"},\"metadata\":[]}", -32000, "config_invalid",
-      "expected object for statewave_ingest_episode.metadata" },
+      "\"id\":\"c\"},\"metadata\":[]}",
+      -32000, "config_invalid", "expected object for statewave_ingest_episode.metadata" },
     { "no_such_tool", "{}", -32602, "unsupported", "unknown tool: no_such_tool" },
 };
 
@@ -329,8 +341,7 @@ static void test_mcp_tool_arguments(void **state)
         memset(kind, 'k', 129);
         kind[129] = '\0';
         assert_int_equal(error_code(call(a, NULL, "statewave_ingest_episode",
-                                         arena_printf(a, "{%s,\"kind\":\"%s\"}", ingest_ok,
-                                                      kind))),
+                                         arena_printf(a, "{%s,\"kind\":\"%s\"}", ingest_ok, kind))),
                          MCP_TOOL_ERROR);
     }
 }
@@ -357,7 +368,8 @@ static void test_mcp_tool_calls(void **state)
     tl = call_ok(a, "tn", "statewave_get_timeline", "{\"subject\":\"u:1\"}");
     assert_int_equal(jv_array_size(tl), 1);
     assert_string_equal(compact(a, jv_array_get(tl, 0)),
-                        arena_printf(a, "{\"id\":\"%s\",\"subject\":\"u:1\",\"kind\":\"note\","
+                        arena_printf(a,
+                                     "{\"id\":\"%s\",\"subject\":\"u:1\",\"kind\":\"note\","
                                      "\"text\":\"t\",\"occurred_at\":\"2026-01-01T00:00:00Z\"}",
                                      id));
     tl = call_ok(a, NULL, "statewave_get_timeline",
@@ -426,12 +438,8 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_mcp_initialize),
-        T(test_mcp_ping_and_errors),
-        T(test_mcp_notifications_and_batches),
-        T(test_mcp_tools_list),
-        T(test_mcp_tool_arguments),
-        T(test_mcp_tool_calls),
+        T(test_mcp_initialize), T(test_mcp_ping_and_errors), T(test_mcp_notifications_and_batches),
+        T(test_mcp_tools_list), T(test_mcp_tool_arguments),  T(test_mcp_tool_calls),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -16,7 +16,7 @@
 #include "store/store.h"
 #include "util/ts.h"
 
-#include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
+#include "store_harness.h" /* g, group and test setup, ids, episode and memory rows */
 
 #define HOUR (3600 * SEC)
 
@@ -70,15 +70,16 @@ static void test_store_episode_window_bounds(void **state)
     struct episode late = put(a, NULL, subject, "m", T0, T0 + 3 * HOUR);
     struct episode none = put(a, NULL, subject, "m", T0 + 2 * HOUR, TS_NULL);
     struct episode early = put(a, NULL, subject, "m", T0 + 4 * HOUR, T0 + HOUR);
-    struct episode_window w = { .subject = subject, .since = TS_NULL, .until = TS_NULL,
-                                .limit = 10 };
+    struct episode_window w = {
+        .subject = subject, .since = TS_NULL, .until = TS_NULL, .limit = 10
+    };
     struct episode *eps;
 
     assert_int_equal(window(a, &w, &eps), 3);
     assert_string_equal(eps[0].id, early.id);
     assert_string_equal(eps[1].id, none.id);
     assert_string_equal(eps[2].id, late.id);
-    w.since = T0 + 2 * HOUR;   /* inclusive: `none` sits exactly on it */
+    w.since = T0 + 2 * HOUR; /* inclusive: `none` sits exactly on it */
     assert_int_equal(window(a, &w, &eps), 2);
     assert_string_equal(eps[0].id, none.id);
     w.until = T0 + 3 * HOUR - 1;
@@ -103,8 +104,11 @@ static void test_store_episode_window_kinds_tenants(void **state)
     struct episode c1 = put(a, NULL, subject, "chat \"q\"", T0, T0);
     struct episode n2 = put(a, NULL, subject, "note", T0 - HOUR, T0);
     struct episode t1 = put(a, tenant, subject, "note", T0, T0);
-    struct episode_window w = { .subject = subject, .since = TS_NULL, .until = TS_NULL,
-                                .kinds_json = "[\"note\"]", .limit = 10 };
+    struct episode_window w = { .subject = subject,
+                                .since = TS_NULL,
+                                .until = TS_NULL,
+                                .kinds_json = "[\"note\"]",
+                                .limit = 10 };
     struct episode *eps;
 
     assert_int_equal(window(a, &w, &eps), 2);
