@@ -7,15 +7,32 @@
  * No SSE stream is offered on GET (the router answers 405), and no Mcp-Session-Id is
  * issued: every request stands alone, so any Engram process behind a load balancer can
  * answer it (DESIGN.md: the API process is stateless). A session id a client sends anyway
- * is ignored, as the transport allows when the server never assigned one. */
+ * is ignored, as the transport allows when the server never assigned one. A browser Origin
+ * outside STATEWAVE_CORS_ORIGINS is refused with 403 (the transport's guard against DNS
+ * rebinding); the default list, ["*"], lets every origin through, as on /v1. */
 #include "api/api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/mcp.h"
+#include "util/config.h"
 
 enum reply_form { FORM_JSON, FORM_SSE, FORM_NONE };
+
+/* No Origin (not a browser), or one STATEWAVE_CORS_ORIGINS allows. */
+static int origin_allowed(const char *origin)
+{
+    size_t i;
+
+    if (!origin || cfg->cors_any)
+        return 1;
+    for (i = 0; i < cfg->ncors_origins; i++) {
+        if (strcmp(cfg->cors_origins[i], origin) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 /* What the Accept header lets us send: JSON (also for no header, * / * or application/ *),
  * else the event stream, else nothing acceptable. */
@@ -81,6 +98,8 @@ int api_mcp_post(struct req *req)
     char msg[160];
     int ret;
 
+    if (!origin_allowed(req_header(req, "Origin")))
+        return reply_rpc_error(req, 403, MCP_INVALID_REQUEST, "Forbidden: Origin not allowed");
     if (version && !mcp_version_supported(version)) {
         snprintf(msg, sizeof(msg), "Bad Request: unsupported MCP-Protocol-Version: %.64s", version);
         return reply_rpc_error(req, 400, MCP_INVALID_REQUEST, msg);

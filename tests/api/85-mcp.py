@@ -226,6 +226,23 @@ def _(s):
     assert subject not in listed(uid("tn"))
 
 
+@test("85.26 a browser Origin outside STATEWAVE_CORS_ORIGINS is 403 (DNS rebinding guard)",
+      env={"STATEWAVE_API_KEY": KEY, "STATEWAVE_CORS_ORIGINS": '["https://ok.example"]'})
+def _(s):
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    r = mcp_post(s, ping, {"Origin": "https://evil.example"})
+    assert r.status == 403 and r.body["error"]["code"] == -32600, r
+    assert mcp_post(s, ping, {"Origin": "https://ok.example"}).status == 200
+    assert mcp_post(s, ping).status == 200   # no Origin: not a browser
+
+
+@test("85.27 with the default origins (*) any Origin may call", env=ENV)
+def _(s):
+    r = mcp_post(s, {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                 {"Origin": "https://anything.example"})
+    assert r.status == 200, r
+
+
 # ---- the stdio loop, by hand ----
 
 def stdio(s, data, env=None, timeout=30):
