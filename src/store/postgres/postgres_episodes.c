@@ -78,14 +78,12 @@ int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *ins
     return err_set(err, ERR_INTERNAL, "database error");
 }
 
-int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err)
+/* The episodes a SELECT PG_EPISODE_COLS statement with these parameters gives. */
+static int query_episodes(store *st, struct arena *a, const char *sql, int nparams,
+                          const char *const *vals, struct episode **out, size_t *n,
+                          struct err *err)
 {
-    char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
-                            pgst_size_param(offset, off) };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), sql, nparams, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -97,6 +95,17 @@ int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char
     PQclear(r);
     *out = rows;
     return ret;
+}
+
+int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
+                    size_t limit, size_t offset, struct episode **out, size_t *n,
+                    struct err *err)
+{
+    char lim[PG_INT_LEN], off[PG_INT_LEN];
+    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
+                            pgst_size_param(offset, off) };
+
+    return query_episodes(st, a, SQL_EPISODE_LIST, 4, vals, out, n, err);
 }
 
 /* The same expression as the index ix_episodes_subject_when, so the range is an index range;
@@ -121,16 +130,6 @@ int pgst_episode_list_window(store *st, struct arena *a, const struct episode_wi
         w->kinds_json,
         pgst_size_param(w->limit, lim),
     };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_WINDOW, 6, vals, err);
-    void *rows = NULL;
-    int ret;
 
-    *out = NULL;
-    *n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
-    PQclear(r);
-    *out = rows;
-    return ret;
+    return query_episodes(st, a, SQL_EPISODE_WINDOW, 6, vals, out, n, err);
 }
