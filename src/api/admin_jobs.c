@@ -56,16 +56,17 @@ static json_t *render_job(const struct compile_job *job)
 static void list_page(struct req *req, const struct jobs_query *q, size_t limit, size_t offset,
                       json_t *list, int64_t *total)
 {
-    struct compile_job *jobs = NULL;
+    struct job_rows rows = { NULL, 0, 0 };
     struct err err = ERR_INIT;
-    size_t n = 0, i;
+    size_t i;
     store *st;
 
     *total = 0;
     if (q->impossible)
         return;
     st = store_thread(&err);
-    if (!st || store_job_list(st, req->arena, &q->f, limit, offset, &jobs, &n, total,
+    if (!st || store_job_list(st, req->arena, &q->f,
+                              &(struct store_page){ .limit = limit, .offset = offset }, &rows,
                               &err) < 0) {
         log_write(LOG_WARN, "request %s: listing compile jobs failed: %s", req->request_id,
                   err.msg);
@@ -73,8 +74,9 @@ static void list_page(struct req *req, const struct jobs_query *q, size_t limit,
         *total = 0;
         return;
     }
-    for (i = 0; i < n; i++)
-        json_array_append_new(list, render_job(&jobs[i]));
+    *total = rows.total;
+    for (i = 0; i < rows.n; i++)
+        json_array_append_new(list, render_job(&rows.items[i]));
 }
 
 /* GET /admin/jobs?status=&subject_id=&tenant_id=&limit=&offset= */

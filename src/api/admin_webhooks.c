@@ -52,11 +52,11 @@ static void read_filter(struct req *req, struct webhook_filter *f)
 int api_admin_webhooks_list(struct req *req)
 {
     struct webhook_filter f;
-    struct webhook_event *evs;
-    int64_t limit, offset, total;
+    struct webhook_rows rows;
+    int64_t limit, offset;
     json_t *out, *list;
     struct vctx v;
-    size_t n, i;
+    size_t i;
     store *st;
 
     v_init(&v);
@@ -66,15 +66,17 @@ int api_admin_webhooks_list(struct req *req)
         return -1;
     read_filter(req, &f);
     st = store_thread(&req->err);
-    if (!st || store_webhook_list(st, req->arena, &f, (size_t)limit, (size_t)offset, &evs, &n,
-                                  &total, &req->err) < 0)
+    if (!st ||
+        store_webhook_list(st, req->arena, &f,
+                           &(struct store_page){ .limit = (size_t)limit, .offset = (size_t)offset },
+                           &rows, &req->err) < 0)
         return -1;
     list = json_array();
-    for (i = 0; i < n; i++)
-        json_array_append_new(list, render_event(&evs[i], 1));
+    for (i = 0; i < rows.n; i++)
+        json_array_append_new(list, render_event(&rows.items[i], 1));
     out = json_object();
     json_object_set_new(out, "events", list);
-    json_object_set_new(out, "total", json_integer(total));
+    json_object_set_new(out, "total", json_integer(rows.total));
     json_object_set_new(out, "limit", json_integer(limit));
     json_object_set_new(out, "offset", json_integer(offset));
     return http_reply_json(req, 200, out);

@@ -55,7 +55,7 @@ static json_t *queue_check(int *degraded)
     int64_t n = 0;
     json_t *c;
 
-    if (!st || store_compile_job_count_stuck(st, ts_now() - STUCK_AFTER_US, &n, &err) < 0) {
+    if (!st || store_job_count_stuck(st, ts_now() - STUCK_AFTER_US, &n, &err) < 0) {
         *degraded = 1;
         c = check("queue", "degraded", err.msg[0] ? err.msg : "query failed", 0.0);
     } else if (n > 0) {

@@ -182,7 +182,11 @@ int api_memories_labels(struct req *req)
     json_decref(labels);
     st = store_thread(&req->err);
     if (!st ||
-        store_memory_set_labels(st, req->tenant, id, text, ts_now(), &found, &req->err) < 0 ||
+        store_memory_set_labels(st,
+                                &(struct label_update){ .tenant = req->tenant, .memory_id = id,
+                                                        .labels_json = text,
+                                                        .updated_at = ts_now() },
+                                &found, &req->err) < 0 ||
         (found && store_memory_get(st, req->arena, req->tenant, id, &m, &req->err) < 0))
         return -1;
     if (!found || !m)

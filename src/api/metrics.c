@@ -15,13 +15,14 @@
 /* Compile jobs per status and the webhook backlog; a failed query leaves its gauge out. */
 static void read_gauges(struct req *req, struct metrics_gauges *g)
 {
-    struct status_count *jobs = NULL;
+    struct status_count_rows jobs;
     struct webhook_stats hooks;
     struct err err = ERR_INIT;
     store *st = store_thread(&err);
 
-    if (st && store_job_count_by_status(st, req->arena, &jobs, &g->njobs, &err) == 0) {
-        g->jobs = jobs;
+    if (st && store_job_count_by_status(st, req->arena, &jobs, &err) == 0) {
+        g->jobs = jobs.items;
+        g->njobs = jobs.n;
         g->jobs_ok = 1;
     }
     if (st && g->jobs_ok && store_webhook_stats(st, &hooks, &err) == 0) {

@@ -191,11 +191,12 @@ static int compile_all(struct arena *a, store *st, const char *scratch, struct e
 
 static void drop_scratch(store *st, const char *scratch)
 {
-    struct copy_counts gone;
+    struct row_counts gone;
     struct err err = ERR_INIT;
 
     if (store_tx_begin(st, &err) == 0) {
-        if (store_subject_purge(st, NULL, scratch, &gone, &err) == 0 &&
+        if (store_subject_delete(st, &(struct store_scope){ .subject = scratch }, &gone,
+                                 &err) == 0 &&
             store_tx_commit(st, &err) == 0) {
             err_release(&err);
             return;

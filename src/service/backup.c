@@ -271,7 +271,7 @@ int backup_export_begin(store *st, const struct backup_export_opts *o,
                         struct backup_export **out, struct err *err)
 {
     struct backup_export *x;
-    int64_t neps = 0, nmems = 0;
+    struct row_counts counts;
 
     *out = NULL;
     /* Snapshot data is backed up with the database tools, never by subject export (§1.1). */
@@ -279,12 +279,14 @@ int backup_export_begin(store *st, const struct backup_export_opts *o,
         return not_found(o->subject, err);
     if (store_tx_begin_read(st, err) < 0)
         return -1;
-    if (store_export_count(st, o->subject, o->tenant == NULL, o->tenant, &neps, &nmems,
-                           err) < 0) {
+    if (store_export_count(st,
+                           &(struct store_scope){ .tenant = o->tenant, .subject = o->subject,
+                                                  .all_tenants = o->tenant == NULL },
+                           &counts, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }
-    if (neps == 0 && nmems == 0) {
+    if (counts.episodes == 0 && counts.memories == 0) {
         store_tx_rollback(st);
         return not_found(o->subject, err);
     }
@@ -299,8 +301,8 @@ int backup_export_begin(store *st, const struct backup_export_opts *o,
     x->tenant_echo = o->tenant_echo ? arena_strdup(x->own, o->tenant_echo) : NULL;
     x->exported_at = ts_now();
     x->phase = X_HEADER;
-    x->stats.episodes = neps;
-    x->stats.memories = nmems;
+    x->stats.episodes = counts.episodes;
+    x->stats.memories = counts.memories;
     backup_checksum_init(&x->sum);
     *out = x;
     return 0;
@@ -348,22 +350,26 @@ static void write_header(struct backup_export *x, struct buf *out)
  * (created_at, id), the order of §1.2). */
 static int fetch_page(struct backup_export *x, struct err *err)
 {
-    const char *after = x->have_key ? x->after_id : NULL;
-    int all = x->tenant == NULL;
+    const struct store_scope sc = { .tenant = x->tenant, .subject = x->subject,
+                                    .all_tenants = x->tenant == NULL };
+    const struct store_cursor cur = { .after_created = x->after_created,
+                                      .after_id = x->have_key ? x->after_id : NULL,
+                                      .limit = BACKUP_PAGE_ROWS };
+    struct episode_rows eps = { NULL, 0 };
+    struct memory_rows mems = { NULL, 0 };
     int rc;
 
     arena_reset(x->page);
     x->row = x->nrows = 0;
     if (x->phase == X_EPISODES)
-        rc = store_export_episodes(x->st, x->page, x->subject, all, x->tenant,
-                                   x->after_created, after, BACKUP_PAGE_ROWS, &x->eps,
-                                   &x->nrows, err);
+        rc = store_export_episodes(x->st, x->page, &sc, &cur, &eps, err);
     else
-        rc = store_export_memories(x->st, x->page, x->subject, all, x->tenant,
-                                   x->after_created, after, BACKUP_PAGE_ROWS, &x->mems,
-                                   &x->nrows, err);
+        rc = store_export_memories(x->st, x->page, &sc, &cur, &mems, err);
     if (rc < 0)
         return -1;
+    x->eps = eps.items;
+    x->mems = mems.items;
+    x->nrows = x->phase == X_EPISODES ? eps.n : mems.n;
     x->more = x->nrows == BACKUP_PAGE_ROWS;
     if (x->nrows > 0) {
         const char *id = x->phase == X_EPISODES ? x->eps[x->nrows - 1].id

@@ -34,18 +34,29 @@ int64_t cleanup_cutoff(int64_t now, int64_t max_age_hours)
     return now < CLEANUP_FAR_PAST + age ? CLEANUP_FAR_PAST : now - age;
 }
 
+/* At most limit candidates of the request, older than cutoff. */
+static int candidates(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
+                      size_t limit, struct subject_ref_rows *out, struct err *err)
+{
+    const struct cleanup_query q = { .prefix = in->prefix, .tenant = in->tenant,
+                                     .all_tenants = in->all_tenants, .cutoff = cutoff,
+                                     .limit = limit };
+
+    return store_cleanup_candidates(st, a, &q, out, err);
+}
+
 /* Count the candidates and keep the first CLEANUP_LIST_MAX. */
 static int dry_run(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
                    struct cleanup_result *out, struct err *err)
 {
-    struct subject_ref *refs = NULL;
-    size_t n = 0;
+    struct subject_ref_rows refs;
+    size_t n;
 
-    if (store_cleanup_candidates(st, a, in->prefix, in->all_tenants, in->tenant, cutoff,
-                                 DRY_RUN_SCAN, &refs, &n, err) < 0)
+    if (candidates(a, st, in, cutoff, DRY_RUN_SCAN, &refs, err) < 0)
         return -1;
+    n = refs.n;
     out->subjects_cleaned = (int64_t)n;
-    out->subjects = refs;
+    out->subjects = refs.items;
     out->nsubjects = n < CLEANUP_LIST_MAX ? n : CLEANUP_LIST_MAX;
     return 0;
 }
@@ -54,17 +65,22 @@ static int dry_run(struct arena *a, store *st, const struct cleanup_in *in, int6
 static int purge_round(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
                        int64_t *cleaned, int *more, struct err *err)
 {
-    struct subject_ref *refs = NULL;
-    struct copy_counts gone;
+    struct subject_ref_rows refs;
+    struct row_counts gone;
     int64_t rows = 0;
-    size_t n = 0, i;
+    size_t n, i;
 
     *more = 0;
-    if (store_cleanup_candidates(st, a, in->prefix, in->all_tenants, in->tenant, cutoff,
-                                 PURGE_BATCH, &refs, &n, err) < 0)
+    if (candidates(a, st, in, cutoff, PURGE_BATCH, &refs, err) < 0)
         return -1;
+    n = refs.n;
     for (i = 0; i < n; i++) {
-        if (store_subject_purge(st, refs[i].tenant_id, refs[i].subject_id, &gone, err) < 0)
+        const struct subject_ref *ref = &refs.items[i];
+
+        if (store_subject_delete(st,
+                                 &(struct store_scope){ .tenant = ref->tenant_id,
+                                                        .subject = ref->subject_id },
+                                 &gone, err) < 0)
             return -1;
         rows += gone.episodes + gone.memories;
     }

@@ -196,14 +196,18 @@ static int llm_precompile(struct arena *a, store *st, const char *tenant, const 
                           int force, int64_t now, struct episode **pre, size_t *npre,
                           struct compile_result *res, struct err *err)
 {
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct episode_rows rows = { NULL, 0 };
     int rc;
 
     /* After a forced reset every episode is uncompiled: the oldest ones are taken. */
     if (force)
-        rc = store_episode_list(st, a, tenant, subject, COMPILE_BATCH_MAX, 0, pre, npre, err);
+        rc = store_episode_list(st, a, &sc, &(struct store_page){ .limit = COMPILE_BATCH_MAX },
+                                &rows, err);
     else
-        rc = store_episode_list_uncompiled(st, a, tenant, subject, COMPILE_BATCH_MAX, pre, npre,
-                                           err);
+        rc = store_episode_list_uncompiled(st, a, &sc, COMPILE_BATCH_MAX, &rows, err);
+    *pre = rows.items;
+    *npre = rows.n;
     if (rc < 0 || *npre == 0)
         return rc;
     return compile_llm(a, *pre, *npre, tenant, now, &res->memories, &res->nmemories, err);
@@ -213,17 +217,20 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
                            int force, int llm, const struct episode *pre, size_t npre,
                            int64_t now, struct compile_result *res, struct err *err)
 {
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct episode_rows rows;
     struct episode *eps;
     int64_t deleted;
     size_t neps;
 
-    if (store_subject_lock(st, tenant, subject, err) < 0)
+    if (store_subject_lock(st, &sc, err) < 0)
         return -1;
-    if (force && store_compile_reset(st, tenant, subject, &deleted, err) < 0)
+    if (force && store_compile_reset(st, &sc, &deleted, err) < 0)
         return -1;
-    if (store_episode_list_uncompiled(st, a, tenant, subject, COMPILE_BATCH_MAX, &eps, &neps,
-                                      err) < 0)
+    if (store_episode_list_uncompiled(st, a, &sc, COMPILE_BATCH_MAX, &rows, err) < 0)
         return -1;
+    eps = rows.items;
+    neps = rows.n;
     if (llm)
         keep_still_uncompiled(a, pre, npre, eps, &neps, res);
     else if (compile_heuristic(a, eps, neps, tenant, now, &res->memories, &res->nmemories,
@@ -332,11 +339,14 @@ int compile_subject(struct arena *a, store *st, const char *tenant, const char *
 int compile_pending(struct arena *a, store *st, const char *tenant, const char *subject,
                     size_t *n, struct err *err)
 {
-    struct episode *eps;
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct episode_rows rows = { NULL, 0 };
+    int rc;
 
     *n = 0;
     if (store_subject_reserved(subject))
         return 0;
-    return store_episode_list_uncompiled(st, a, tenant, subject, COMPILE_BATCH_MAX, &eps, n,
-                                         err);
+    rc = store_episode_list_uncompiled(st, a, &sc, COMPILE_BATCH_MAX, &rows, err);
+    *n = rows.n;
+    return rc;
 }

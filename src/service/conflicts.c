@@ -184,15 +184,21 @@ size_t conflicts_resolve_list(struct arena *a, struct memory *mems, size_t n, in
 int conflicts_resolve(struct arena *a, store *st, const char *tenant, const char *subject,
                       int64_t now, struct memory **out, size_t *nout, struct err *err)
 {
+    struct memory_rows rows;
     struct memory *mems;
     unsigned char *flags;
     size_t n, i, k = 0;
 
     *out = NULL;
     *nout = 0;
-    if (store_memory_list_active(st, a, tenant, subject, NULL, MEMORY_OLDEST_FIRST, 0,
-                                 CONFLICTS_LOAD_MAX, &mems, &n, err) < 0)
+    if (store_memory_list_active(st, a, &(struct store_scope){ .tenant = tenant,
+                                                               .subject = subject },
+                                 &(struct memory_query){ .order = MEMORY_OLDEST_FIRST,
+                                                         .limit = CONFLICTS_LOAD_MAX },
+                                 &rows, err) < 0)
         return -1;
+    mems = rows.items;
+    n = rows.n;
     flags = arena_calloc(a, n ? n : 1, 1);
     if (conflicts_resolve_list(a, mems, n, now, flags) == 0)
         return 0;

@@ -158,7 +158,9 @@ static int fetch_reads(struct arena *a, store *st, const char *tenant,
     r.episodes = CONTEXT_EPISODES_MAX;
     r.nextra = nearest_sources(a, &nr, &extra);
     r.extra_sources = extra;
-    if (store_context_read(st, a, tenant, rq->subject_id, &r, err) < 0)
+    if (store_context_read(st, a, &(struct store_scope){ .tenant = tenant,
+                                                         .subject = rq->subject_id },
+                           &r, err) < 0)
         return -1;
     *have_sources = r.have_sources;
     if (r.have_sources) {
@@ -203,7 +205,7 @@ static int fetch_sources(struct arena *a, store *st, const char *tenant,
     size_t cap = 16, n = 0, i, j, k;
     const char **ids = arena_alloc(a, cap * sizeof(*ids));
     struct context_words set;
-    struct episode *rows;
+    struct episode_rows rows;
 
     for (i = 0; i < in->nmemories; i++) {
         const char **src;
@@ -225,9 +227,11 @@ static int fetch_sources(struct arena *a, store *st, const char *tenant,
     in->nsources = 0;
     if (set.n == 0)
         return 0;
-    if (store_episode_get_many(st, a, tenant, set.w, set.n, &rows, &in->nsources, err) < 0)
+    if (store_episode_get_many(st, a, tenant, &(struct store_ids){ set.w, set.n }, &rows,
+                               err) < 0)
         return -1;
-    in->sources = rows;
+    in->sources = rows.items;
+    in->nsources = rows.n;
     return 0;
 }
 

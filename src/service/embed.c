@@ -327,23 +327,26 @@ static int query_l1(struct arena *a, const char *text, float **out, struct err *
 static float *l2_get(struct arena *a, store *st, const char *text, int64_t now)
 {
     struct err e = ERR_INIT;
-    float *v = NULL;
-    size_t d = 0;
+    struct qcache_lookup q = { .text = text, .model = model_name(), .now = now };
 
-    if (store_qcache_get(st, a, text, model_name(), now, &v, &d, &e) < 0) {
+    if (store_qcache_get(st, a, &q, &e) < 0) {
         log_write(LOG_WARN, "embeddings: query cache read failed: %s", e.msg);
         err_release(&e);
         return NULL;
     }
-    return v && d == dim ? v : NULL;
+    return q.vec && q.dim == dim ? q.vec : NULL;
 }
 
 static void l2_put(store *st, const char *text, const float *v, int64_t now)
 {
     struct err e = ERR_INIT;
 
-    if (store_qcache_put(st, text, model_name(), v, dim, now, now + L2_TTL_US,
-                         now - L2_PURGE_AGE_US, &e) < 0) {
+    if (store_qcache_put(st,
+                         &(struct qcache_write){ .text = text, .model = model_name(), .vec = v,
+                                                 .dim = dim, .now = now,
+                                                 .expires_at = now + L2_TTL_US,
+                                                 .purge_before = now - L2_PURGE_AGE_US },
+                         &e) < 0) {
         log_write(LOG_WARN, "embeddings: query cache write failed: %s", e.msg);
         err_release(&e);
     }

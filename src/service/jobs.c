@@ -200,8 +200,13 @@ static void finish(store *st, const struct compile_job *job, int ok, size_t crea
 {
     struct err err = ERR_INIT;
 
-    if (store_job_finish(st, job->id, ok ? "completed" : "failed", (int64_t)created,
-                         ok ? NULL : error, ts_now(), &err) < 0)
+    if (store_job_finish(st,
+                         &(struct job_outcome){ .id = job->id,
+                                                .status = ok ? "completed" : "failed",
+                                                .memories_created = (int64_t)created,
+                                                .error = ok ? NULL : error,
+                                                .completed_at = ts_now() },
+                         &err) < 0)
         log_write(LOG_WARN, "compile job '%s': recording the end failed (%s); it will run "
                   "again when its lease expires", job->id, err.msg);
     err_release(&err);
@@ -323,8 +328,12 @@ static void purge_old(void)
     if (!cfg || cfg->job_retention_hours <= 0)
         return;
     st = store_thread(&err);
-    if (!st || store_job_purge(st, ts_now() - (int64_t)cfg->job_retention_hours * 3600 * SEC,
-                               &deleted, &err) < 0)
+    if (!st ||
+        store_job_delete(st,
+                         &(struct job_filter){ .created_before = ts_now() -
+                                                   (int64_t)cfg->job_retention_hours * 3600 *
+                                                       SEC },
+                         &deleted, &err) < 0)
         log_write(LOG_WARN, "compile jobs: retention purge failed: %s", err.msg);
     else if (deleted > 0)
         log_write(LOG_INFO, "compile jobs: purged %lld finished jobs older than %d hours",

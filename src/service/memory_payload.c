@@ -261,8 +261,13 @@ int memory_payload_derive(struct arena *a, const char *base, const char **out,
 static int populated(store *st, const char *subject, int64_t *eps, int64_t *mems,
                      struct err *err)
 {
-    if (store_export_count(st, subject, 1, NULL, eps, mems, err) < 0)
+    struct row_counts c;
+
+    if (store_export_count(st, &(struct store_scope){ .subject = subject, .all_tenants = 1 },
+                           &c, err) < 0)
         return -1;
+    *eps = c.episodes;
+    *mems = c.memories;
     return *eps > 0 || *mems > 0;
 }
 
@@ -459,20 +464,21 @@ static struct jv *memory_record(struct arena *a, const struct memory *m)
 static int export_episodes(struct arena *a, store *st, const char *subject, const char *tenant,
                            struct jv *out, struct err *err)
 {
-    const char *after_id = NULL;
-    int64_t after = 0;
-    struct episode *rows;
+    const struct store_scope sc = { .tenant = tenant, .subject = subject,
+                                    .all_tenants = tenant == NULL };
+    struct store_cursor cur = { .limit = EXPORT_PAGE };
+    struct episode_rows page;
     size_t n, i;
 
     do {
-        if (store_export_episodes(st, a, subject, tenant == NULL, tenant, after, after_id,
-                                  EXPORT_PAGE, &rows, &n, err) < 0)
+        if (store_export_episodes(st, a, &sc, &cur, &page, err) < 0)
             return -1;
+        n = page.n;
         for (i = 0; i < n; i++)
-            jv_array_append(a, out, episode_record(a, &rows[i]));
+            jv_array_append(a, out, episode_record(a, &page.items[i]));
         if (n) {
-            after = rows[n - 1].created_at;
-            after_id = rows[n - 1].id;
+            cur.after_created = page.items[n - 1].created_at;
+            cur.after_id = page.items[n - 1].id;
         }
     } while (n == EXPORT_PAGE);
     return 0;
@@ -481,20 +487,21 @@ static int export_episodes(struct arena *a, store *st, const char *subject, cons
 static int export_memories(struct arena *a, store *st, const char *subject, const char *tenant,
                            struct jv *out, struct err *err)
 {
-    const char *after_id = NULL;
-    int64_t after = 0;
-    struct memory *rows;
+    const struct store_scope sc = { .tenant = tenant, .subject = subject,
+                                    .all_tenants = tenant == NULL };
+    struct store_cursor cur = { .limit = EXPORT_PAGE };
+    struct memory_rows page;
     size_t n, i;
 
     do {
-        if (store_export_memories(st, a, subject, tenant == NULL, tenant, after, after_id,
-                                  EXPORT_PAGE, &rows, &n, err) < 0)
+        if (store_export_memories(st, a, &sc, &cur, &page, err) < 0)
             return -1;
+        n = page.n;
         for (i = 0; i < n; i++)
-            jv_array_append(a, out, memory_record(a, &rows[i]));
+            jv_array_append(a, out, memory_record(a, &page.items[i]));
         if (n) {
-            after = rows[n - 1].created_at;
-            after_id = rows[n - 1].id;
+            cur.after_created = page.items[n - 1].created_at;
+            cur.after_id = page.items[n - 1].id;
         }
     } while (n == EXPORT_PAGE);
     return 0;

@@ -145,12 +145,15 @@ static int fetch_in_order(struct arena *a, store *st, const char *tenant,
                           const char *const *ids, size_t n, struct memory **out, size_t *pos,
                           size_t *nout, struct err *err)
 {
+    struct memory_rows found;
     struct memory *rows, *hit;
     size_t nrows, i;
 
     *nout = 0;
-    if (store_memory_get_many(st, a, tenant, ids, n, &rows, &nrows, err) < 0)
+    if (store_memory_get_many(st, a, tenant, &(struct store_ids){ ids, n }, &found, err) < 0)
         return -1;
+    rows = found.items;
+    nrows = found.n;
     qsort(rows, nrows, sizeof(*rows), cmp_memory_id);
     *out = arena_calloc(a, n + 1, sizeof(**out));
     for (i = 0; i < n; i++) {
@@ -201,7 +204,9 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
         sc.vec[i] = arena_alloc(a, (dim ? dim : 1) * sizeof(**sc.vec));
     if (store_tx_begin_read(st, err) < 0)
         return -1;
-    if (store_memory_scan_vectors(st, tenant, subject, kind, score_row, &sc, err) < 0)
+    if (store_memory_scan_vectors(st, &(struct store_scope){ .tenant = tenant,
+                                                             .subject = subject },
+                                  kind, score_row, &sc, err) < 0)
         goto done;
     ret = 0;
     if (sc.n == 0)   /* no row: rows is NULL */
@@ -272,16 +277,25 @@ static int search_text(struct arena *a, store *st, const char *tenant,
                        struct err *err)
 {
     const char *kind = is_empty(sq->kind) ? NULL : sq->kind;
+    const struct store_scope sc = { .tenant = tenant, .subject = sq->subject_id };
     struct text_match m = { .a = a, .q = sq->q, .limit = sq->limit };
+    struct memory_rows rows;
     size_t *pos;
     int ret = -1;
 
-    if (is_empty(sq->q))
-        return store_memory_list_active(st, a, tenant, sq->subject_id, kind,
-                                        MEMORY_NEWEST_FIRST, 0, sq->limit, out, n, err);
+    if (is_empty(sq->q)) {
+        ret = store_memory_list_active(st, a, &sc,
+                                       &(struct memory_query){ .kind = kind,
+                                                               .order = MEMORY_NEWEST_FIRST,
+                                                               .limit = sq->limit },
+                                       &rows, err);
+        *out = rows.items;
+        *n = rows.n;
+        return ret;
+    }
     if (store_tx_begin_read(st, err) < 0)
         return -1;
-    if (store_memory_scan_text(st, tenant, sq->subject_id, kind, match_row, &m, err) == 0) {
+    if (store_memory_scan_text(st, &sc, kind, match_row, &m, err) == 0) {
         pos = arena_calloc(a, m.n + 1, sizeof(*pos));
         ret = m.n ? fetch_in_order(a, st, tenant, m.ids, m.n, out, pos, n, err) : 0;
     }

@@ -69,21 +69,21 @@ int64_t snapshot_shift_clamped(int64_t t, int64_t shift, int64_t now)
  * is a database operation, §5.9) would be mixed into the new capture: remove them first. */
 static int drop_orphans(store *st, const char *dst, struct err *err)
 {
-    struct copy_counts gone;
-    int64_t eps = 0, mems = 0;
+    struct row_counts c, gone;
 
-    if (store_export_count(st, dst, 1, NULL, &eps, &mems, err) < 0)
+    if (store_export_count(st, &(struct store_scope){ .subject = dst, .all_tenants = 1 }, &c,
+                           err) < 0)
         return -1;
-    if (eps == 0 && mems == 0)
+    if (c.episodes == 0 && c.memories == 0)
         return 0;
     log_write(LOG_WARN, "snapshot source '%s' holds %lld episodes and %lld memories without "
-              "a snapshot row: removed before the capture", dst, (long long)eps,
-              (long long)mems);
-    return store_subject_purge(st, NULL, dst, &gone, err);
+              "a snapshot row: removed before the capture", dst, (long long)c.episodes,
+              (long long)c.memories);
+    return store_subject_delete(st, &(struct store_scope){ .subject = dst }, &gone, err);
 }
 
 static void fill_row(struct arena *a, const struct snapshot_create_in *in, const char *dst,
-                     const struct copy_counts *n, struct snapshot *snap)
+                     const struct row_counts *n, struct snapshot *snap)
 {
     memset(snap, 0, sizeof(*snap));
     uuid_v4(snap->id);
@@ -103,9 +103,9 @@ static int create_in_tx(struct arena *a, store *st, const struct snapshot_create
                         struct snapshot_create_result *out, struct err *err)
 {
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct snapshot *found = NULL;
-    int64_t eps = 0, mems = 0;
+    struct row_counts c;
     const char *tenant = in->source_all_tenants ? NULL : in->source_tenant;
     char *dst;
 
@@ -115,10 +115,13 @@ static int create_in_tx(struct arena *a, store *st, const struct snapshot_create
         out->snap = *found;
         return 0;
     }
-    if (store_export_count(st, in->source_subject, in->source_all_tenants, tenant, &eps, &mems,
-                           err) < 0)
+    if (store_export_count(st,
+                           &(struct store_scope){ .tenant = tenant,
+                                                  .subject = in->source_subject,
+                                                  .all_tenants = in->source_all_tenants },
+                           &c, err) < 0)
         return -1;
-    if (eps == 0)
+    if (c.episodes == 0)
         return err_set(err, ERR_INVALID, "Source subject '%s' has no episodes",
                        in->source_subject);
     dst = snapshot_source_subject(a, in->name, in->version);
@@ -211,8 +214,8 @@ static int find_snapshot(struct arena *a, store *st, const struct snapshot_resto
         return 0;
     }
     if (!in->has_version || snapshot_version_valid(in->version)) {
-        if (store_snapshot_find(st, a, in->name, in->has_version ? in->version : 0, snap,
-                                err) < 0)
+        if ((in->has_version ? store_snapshot_find(st, a, in->name, in->version, snap, err)
+                             : store_snapshot_latest(st, a, in->name, snap, err)) < 0)
             return -1;
     }
     if (!*snap)
@@ -224,16 +227,18 @@ static int find_snapshot(struct arena *a, store *st, const struct snapshot_resto
 static int check_target_empty(store *st, const struct snapshot_restore_in *in,
                               struct err *err)
 {
-    int64_t eps = 0, mems = 0;
+    struct row_counts c;
 
-    if (store_export_count(st, in->target_subject, 0, in->target_tenant, &eps, &mems,
-                           err) < 0)
+    if (store_export_count(st,
+                           &(struct store_scope){ .tenant = in->target_tenant,
+                                                  .subject = in->target_subject },
+                           &c, err) < 0)
         return -1;
-    if (eps == 0 && mems == 0)
+    if (c.episodes == 0 && c.memories == 0)
         return 0;
     return err_set(err, ERR_CONFLICT, "Target subject '%s' already has data (%lld episodes, "
                    "%lld memories). Pick a new target id or delete the subject first.",
-                   in->target_subject, (long long)eps, (long long)mems);
+                   in->target_subject, (long long)c.episodes, (long long)c.memories);
 }
 
 /*
@@ -250,12 +255,17 @@ static int restore_in_tx(struct arena *a, store *st, const struct snapshot_resto
 
     if (find_snapshot(a, st, in, &snap, err) < 0)
         return -1;
-    if (store_subject_newest_episode(st, snap->source_subject_id, 1, NULL, &newest, err) < 0)
+    if (store_subject_newest_episode(st,
+                                     &(struct store_scope){ .subject = snap->source_subject_id,
+                                                            .all_tenants = 1 },
+                                     &newest, err) < 0)
         return -1;
     if (newest == TS_NULL)
         return err_set(err, ERR_NOT_FOUND, "Snapshot source '%s' has no episodes",
                        snap->source_subject_id);
-    if (store_subject_lock(st, in->target_tenant, in->target_subject, err) < 0 ||
+    if (store_subject_lock(st, &(struct store_scope){ .tenant = in->target_tenant,
+                                                      .subject = in->target_subject },
+                           err) < 0 ||
         check_target_empty(st, in, err) < 0)
         return -1;
     now = ts_now();

@@ -69,7 +69,7 @@ struct snapshot_restore_in {
 };
 
 struct snapshot_restore_result {
-    struct copy_counts counts;   /* rows restored */
+    struct row_counts counts;   /* rows restored */
     const char *subject_id;      /* the target (arena) */
     char snapshot_id[UUID_STR_LEN];
 };

@@ -11,14 +11,22 @@
 int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
                       struct timeline *out, struct err *err)
 {
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    const struct store_page pg = { .limit = TIMELINE_LIMIT };
+    struct episode_rows eps;
+    struct memory_rows mems;
+
     memset(out, 0, sizeof(*out));
     if (store_subject_reserved(subject))
         return 0;
-    if (store_episode_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->episodes,
-                           &out->nepisodes, err) < 0)
+    if (store_episode_list(st, a, &sc, &pg, &eps, err) < 0 ||
+        store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
         return -1;
-    return store_memory_list(st, a, tenant, subject, TIMELINE_LIMIT, 0, &out->memories,
-                             &out->nmemories, err);
+    out->episodes = eps.items;
+    out->nepisodes = eps.n;
+    out->memories = mems.items;
+    out->nmemories = mems.n;
+    return 0;
 }
 
 /* The kinds as a compact JSON array for the store, NULL when there are none. */
@@ -43,28 +51,42 @@ static const char *kinds_json(struct arena *a, const char *const *kinds, size_t 
 int subjects_timeline_query(struct arena *a, store *st, const struct timeline_query *q,
                             struct timeline *out, struct err *err)
 {
+    const struct store_scope sc = { .tenant = q->tenant, .subject = q->subject };
+    const struct store_page pg = { .limit = q->limit ? q->limit : TIMELINE_LIMIT };
     struct episode_window w;
-    size_t limit = q->limit ? q->limit : TIMELINE_LIMIT;
+    struct episode_rows eps;
+    struct memory_rows mems;
 
     if (q->since == TS_NULL && q->until == TS_NULL && q->nkinds == 0 && q->limit == 0)
         return subjects_timeline(a, st, q->tenant, q->subject, out, err);
     memset(out, 0, sizeof(*out));
     if (store_subject_reserved(q->subject))
         return 0;
-    w = (struct episode_window){ .tenant = q->tenant, .subject = q->subject,
-                                 .since = q->since, .until = q->until,
+    w = (struct episode_window){ .since = q->since, .until = q->until,
                                  .kinds_json = kinds_json(a, q->kinds, q->nkinds),
-                                 .limit = limit };
-    if (store_episode_list_window(st, a, &w, &out->episodes, &out->nepisodes, err) < 0)
+                                 .limit = pg.limit };
+    if (store_episode_list_window(st, a, &sc, &w, &eps, err) < 0 ||
+        store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
         return -1;
-    return store_memory_list(st, a, q->tenant, q->subject, limit, 0, &out->memories,
-                             &out->nmemories, err);
+    out->episodes = eps.items;
+    out->nepisodes = eps.n;
+    out->memories = mems.items;
+    out->nmemories = mems.n;
+    return 0;
 }
 
 int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, size_t offset,
                   struct subject_count **out, size_t *n, struct err *err)
 {
-    return store_subject_list(st, a, tenant, limit, offset, out, n, err);
+    struct subject_count_rows rows;
+
+    if (store_subject_list(st, a, tenant,
+                           &(struct store_page){ .limit = limit, .offset = offset }, &rows,
+                           err) < 0)
+        return -1;
+    *out = rows.items;
+    *n = rows.n;
+    return 0;
 }
 
 /* subject.deleted (spec/api.md §1.12): fired by every delete, even of nothing. */
@@ -81,6 +103,7 @@ int subjects_delete(store *st, const char *tenant, const char *subject,
                     int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
 {
     int reserved = store_subject_reserved(subject);
+    struct row_counts gone = { 0, 0, 0 };
 
     *episodes_deleted = 0;
     *memories_deleted = 0;
@@ -88,13 +111,16 @@ int subjects_delete(store *st, const char *tenant, const char *subject,
         return 0;
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if ((!reserved && store_subject_delete(st, tenant, subject, episodes_deleted,
-                                           memories_deleted, err) < 0) ||
-        record_deleted(st, subject, *episodes_deleted, *memories_deleted, err) < 0 ||
+    if ((!reserved &&
+         store_subject_delete(st, &(struct store_scope){ .tenant = tenant, .subject = subject },
+                              &gone, err) < 0) ||
+        record_deleted(st, subject, gone.episodes, gone.memories, err) < 0 ||
         store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }
+    *episodes_deleted = gone.episodes;
+    *memories_deleted = gone.memories;
     webhooks_wake();
     return 0;
 }

@@ -332,14 +332,22 @@ static int by_created(const void *x, const void *y)
 static int deliver_due(struct arena *a, store *st, CURL *h, int64_t *next_due,
                        struct err *err)
 {
+    struct webhook_rows claimed;
     struct webhook_event *evs;
     struct outcome *o = arena_alloc(a, sizeof(*o));
     int64_t now = ts_now();
     size_t n, i;
 
-    if (store_webhook_claim(st, a, now, now + WEBHOOK_CLAIM_MAX * timeout_us() + CLAIM_GRACE,
-                            WEBHOOK_CLAIM_MAX, &evs, &n, err) < 0)
+    if (store_webhook_claim(st, a,
+                            &(struct store_claim){
+                                .now = now,
+                                .lease_until = now + WEBHOOK_CLAIM_MAX * timeout_us() +
+                                               CLAIM_GRACE,
+                                .limit = WEBHOOK_CLAIM_MAX },
+                            &claimed, err) < 0)
         return -1;
+    evs = claimed.items;
+    n = claimed.n;
     if (n > 1)
         qsort(evs, n, sizeof(*evs), by_created);
     for (i = 0; i < n; i++) {

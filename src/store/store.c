@@ -194,52 +194,89 @@ void store_tx_rollback(store *st)
     st->ops->tx_rollback(st);
 }
 
+int store_tx_enter(store *st, int *own, struct err *err)
+{
+    *own = !st->in_tx;
+    if (*own && st->ops->tx_begin(st, err) < 0)
+        return -1;
+    return 0;
+}
+
+int store_tx_leave(store *st, int own, int ret, struct err *err)
+{
+    if (!own)
+        return ret < 0 ? -1 : 0;
+    if (ret < 0) {
+        st->ops->tx_rollback(st);
+        return -1;
+    }
+    return st->ops->tx_commit(st, err);
+}
+
+/* Most ops scope their rows to one tenant space; only the export and snapshot reads also
+ * take every tenant's rows. Saying all_tenants to any other op is our bug, not input. */
+static const struct store_scope *one_tenant(const struct store_scope *sc, const char *op)
+{
+    if (sc->all_tenants) {
+        log_write(LOG_ERROR, "store_%s: all_tenants given to an op of one tenant space", op);
+        BUG("all_tenants given to an op of one tenant space");
+    }
+    return sc;
+}
+
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err)
 {
     return st->ops->episode_insert(st, a, ep, inserted, err);
 }
 
-int store_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       size_t limit, size_t offset, struct episode **out, size_t *n,
+int store_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_page *pg, struct episode_rows *out, struct err *err)
+{
+    return st->ops->episode_list(st, a, one_tenant(sc, "episode_list"), pg, out, err);
+}
+
+int store_memory_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct store_page *pg, struct memory_rows *out, struct err *err)
+{
+    return st->ops->memory_list(st, a, one_tenant(sc, "memory_list"), pg, out, err);
+}
+
+int store_subject_list(store *st, struct arena *a, const char *tenant,
+                       const struct store_page *pg, struct subject_count_rows *out,
                        struct err *err)
 {
-    return st->ops->episode_list(st, a, tenant, subject, limit, offset, out, n, err);
+    return st->ops->subject_list(st, a, tenant, pg, out, err);
 }
 
-int store_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
-                              struct episode **out, size_t *n, struct err *err)
+int store_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct episode_window *w, struct episode_rows *out,
+                              struct err *err)
 {
-    return st->ops->episode_list_window(st, a, w, out, n, err);
+    return st->ops->episode_list_window(st, a, one_tenant(sc, "episode_list_window"), w, out,
+                                        err);
 }
 
-int store_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                      size_t limit, size_t offset, struct memory **out, size_t *n,
-                      struct err *err)
+int store_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
+                         struct err *err)
 {
-    return st->ops->memory_list(st, a, tenant, subject, limit, offset, out, n, err);
-}
-
-int store_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
-                       size_t offset, struct subject_count **out, size_t *n, struct err *err)
-{
-    return st->ops->subject_list(st, a, tenant, limit, offset, out, n, err);
-}
-
-int store_subject_delete(store *st, const char *tenant, const char *subject,
-                         int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
-{
-    return st->ops->subject_delete(st, tenant, subject, episodes_deleted, memories_deleted,
-                                   err);
+    return st->ops->subject_delete(st, one_tenant(sc, "subject_delete"), out, err);
 }
 
 /* ---- the memory loop ---- */
 
-int store_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                                  const char *subject, size_t limit, struct episode **out,
-                                  size_t *n, struct err *err)
+int store_subject_lock(store *st, const struct store_scope *sc, struct err *err)
 {
-    return st->ops->episode_list_uncompiled(st, a, tenant, subject, limit, out, n, err);
+    if (!st->in_tx)
+        BUG("store_subject_lock outside a transaction");
+    return st->ops->subject_lock(st, one_tenant(sc, "subject_lock"), err);
+}
+
+int store_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                                  size_t limit, struct episode_rows *out, struct err *err)
+{
+    return st->ops->episode_list_uncompiled(st, a, one_tenant(sc, "episode_list_uncompiled"),
+                                            limit, out, err);
 }
 
 int store_episode_mark_compiled(store *st, const char *tenant, const char *const *ids,
@@ -248,24 +285,24 @@ int store_episode_mark_compiled(store *st, const char *tenant, const char *const
     return st->ops->episode_mark_compiled(st, tenant, ids, n, at, err);
 }
 
-int store_episode_list_recent(store *st, struct arena *a, const char *tenant,
-                              const char *subject, size_t limit, struct episode **out,
-                              size_t *n, struct err *err)
+int store_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                              size_t limit, struct episode_rows *out, struct err *err)
 {
-    return st->ops->episode_list_recent(st, a, tenant, subject, limit, out, n, err);
+    return st->ops->episode_list_recent(st, a, one_tenant(sc, "episode_list_recent"), limit,
+                                        out, err);
 }
 
 int store_episode_get_many(store *st, struct arena *a, const char *tenant,
-                           const char *const *ids, size_t nids, struct episode **out,
-                           size_t *n, struct err *err)
+                           const struct store_ids *ids, struct episode_rows *out,
+                           struct err *err)
 {
-    return st->ops->episode_get_many(st, a, tenant, ids, nids, out, n, err);
+    return st->ops->episode_get_many(st, a, tenant, ids, out, err);
 }
 
-int store_compile_reset(store *st, const char *tenant, const char *subject,
-                        int64_t *memories_deleted, struct err *err)
+int store_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                        struct err *err)
 {
-    return st->ops->compile_reset(st, tenant, subject, memories_deleted, err);
+    return st->ops->compile_reset(st, one_tenant(sc, "compile_reset"), memories_deleted, err);
 }
 
 int store_memory_insert(store *st, const struct memory *m, struct err *err)
@@ -273,13 +310,12 @@ int store_memory_insert(store *st, const struct memory *m, struct err *err)
     return st->ops->memory_insert(st, m, err);
 }
 
-int store_memory_list_active(store *st, struct arena *a, const char *tenant,
-                             const char *subject, const char *kind, enum memory_order order,
-                             int flags, size_t limit, struct memory **out, size_t *n,
+int store_memory_list_active(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct memory_query *q, struct memory_rows *out,
                              struct err *err)
 {
-    return st->ops->memory_list_active(st, a, tenant, subject, kind, order, flags, limit, out,
-                                       n, err);
+    return st->ops->memory_list_active(st, a, one_tenant(sc, "memory_list_active"), q, out,
+                                       err);
 }
 
 int store_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
@@ -300,59 +336,84 @@ int store_memory_get(store *st, struct arena *a, const char *tenant, const char 
     return st->ops->memory_get(st, a, tenant, id, out, err);
 }
 
-int store_memory_scan_vectors(store *st, const char *tenant, const char *subject,
-                              const char *kind, memory_vector_fn *fn, void *ctx,
-                              struct err *err)
+int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
+                              memory_vector_fn *fn, void *ctx, struct err *err)
 {
-    return st->ops->memory_scan_vectors(st, tenant, subject, kind, fn, ctx, err);
+    return st->ops->memory_scan_vectors(st, one_tenant(sc, "memory_scan_vectors"), kind, fn,
+                                        ctx, err);
 }
 
-int store_memory_scan_text(store *st, const char *tenant, const char *subject,
-                           const char *kind, memory_text_fn *fn, void *ctx, struct err *err)
+int store_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
+                           memory_text_fn *fn, void *ctx, struct err *err)
 {
-    return st->ops->memory_scan_text(st, tenant, subject, kind, fn, ctx, err);
+    return st->ops->memory_scan_text(st, one_tenant(sc, "memory_scan_text"), kind, fn, ctx,
+                                     err);
 }
 
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
-                          const char *const *ids, size_t nids, struct memory **out, size_t *n,
+                          const struct store_ids *ids, struct memory_rows *out,
                           struct err *err)
 {
-    return st->ops->memory_get_many(st, a, tenant, ids, nids, out, n, err);
+    return st->ops->memory_get_many(st, a, tenant, ids, out, err);
 }
 
-int store_memory_set_labels(store *st, const char *tenant, const char *id,
-                            const char *labels_json, int64_t updated_at, int *found,
+int store_memory_set_labels(store *st, const struct label_update *u, int *found,
                             struct err *err)
 {
-    return st->ops->memory_set_labels(st, tenant, id, labels_json, updated_at, found, err);
+    return st->ops->memory_set_labels(st, u, found, err);
 }
 
-int store_qcache_get(store *st, struct arena *a, const char *text, const char *model,
-                     int64_t now, float **vec, size_t *dim, struct err *err)
+int store_qcache_get(store *st, struct arena *a, struct qcache_lookup *q, struct err *err)
 {
-    return st->ops->qcache_get(st, a, text, model, now, vec, dim, err);
+    return st->ops->qcache_get(st, a, q, err);
 }
 
-int store_qcache_put(store *st, const char *text, const char *model, const float *vec,
-                     size_t dim, int64_t now, int64_t expires_at, int64_t purge_before,
-                     struct err *err)
+int store_qcache_put(store *st, const struct qcache_write *w, struct err *err)
 {
-    return st->ops->qcache_put(st, text, model, vec, dim, now, expires_at, purge_before, err);
+    return st->ops->qcache_put(st, w, err);
 }
 
-int store_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                          struct resolution **out, size_t *n, struct err *err)
+int store_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                          struct resolution_rows *out, struct err *err)
 {
-    return st->ops->resolution_list(st, a, tenant, subject, out, n, err);
+    return st->ops->resolution_list(st, a, one_tenant(sc, "resolution_list"), out, err);
 }
 
-int store_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
-                       struct context_reads *r, struct err *err)
+/* The generic context read: the ops one after the other. */
+static int context_read_each(store *st, struct arena *a, const struct store_scope *sc,
+                             struct context_reads *r, struct err *err)
 {
+    struct memory_rows mems;
+    struct episode_rows recent;
+    struct resolution_rows res;
     size_t k;
 
+    for (k = 0; k < r->nkinds; k++) {
+        struct memory_query q = { .kind = r->kinds[k], .order = MEMORY_NEWEST_FIRST,
+                                  .limit = r->limits[k] };
+
+        if (store_memory_list_active(st, a, sc, &q, &mems, err) < 0)
+            return -1;
+        r->memories[k] = mems.items;
+        r->nmemories[k] = mems.n;
+    }
+    if (store_episode_list_recent(st, a, sc, r->episodes, &recent, err) < 0)
+        return -1;
+    r->recent = recent.items;
+    r->nrecent = recent.n;
+    if (store_resolution_list(st, a, sc, &res, err) < 0)
+        return -1;
+    r->resolutions = res.items;
+    r->nresolutions = res.n;
+    return 0;
+}
+
+int store_context_read(store *st, struct arena *a, const struct store_scope *sc,
+                       struct context_reads *r, struct err *err)
+{
     if (r->nkinds > CONTEXT_READ_KINDS)
         BUG("store_context_read: too many kinds");
+    one_tenant(sc, "context_read");
     memset(r->memories, 0, sizeof(r->memories));
     memset(r->nmemories, 0, sizeof(r->nmemories));
     r->recent = NULL;
@@ -362,18 +423,8 @@ int store_context_read(store *st, struct arena *a, const char *tenant, const cha
     r->sources = NULL;
     r->nsources = 0;
     if (st->ops->context_read)
-        return st->ops->context_read(st, a, tenant, subject, r, err);
-    for (k = 0; k < r->nkinds; k++) {
-        if (store_memory_list_active(st, a, tenant, subject, r->kinds[k], MEMORY_NEWEST_FIRST,
-                                     0, r->limits[k], &r->memories[k], &r->nmemories[k],
-                                     err) < 0)
-            return -1;
-    }
-    if (store_episode_list_recent(st, a, tenant, subject, r->episodes, &r->recent, &r->nrecent,
-                                  err) < 0)
-        return -1;
-    return store_resolution_list(st, a, tenant, subject, &r->resolutions, &r->nresolutions,
-                                 err);
+        return st->ops->context_read(st, a, sc, r, err);
+    return context_read_each(st, a, sc, r, err);
 }
 
 /* ---- subject export and import ---- */
@@ -383,26 +434,24 @@ int store_tx_begin_read(store *st, struct err *err)
     return st->ops->tx_begin_read(st, err);
 }
 
-int store_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
-                       int64_t *episodes, int64_t *memories, struct err *err)
+int store_export_count(store *st, const struct store_scope *sc, struct row_counts *out,
+                       struct err *err)
 {
-    return st->ops->export_count(st, subject, all_tenants, tenant, episodes, memories, err);
+    return st->ops->export_count(st, sc, out, err);
 }
 
-int store_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
-                          const char *tenant, int64_t after_created, const char *after_id,
-                          size_t limit, struct episode **out, size_t *n, struct err *err)
+int store_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct store_cursor *cur, struct episode_rows *out,
+                          struct err *err)
 {
-    return st->ops->export_episodes(st, a, subject, all_tenants, tenant, after_created,
-                                    after_id, limit, out, n, err);
+    return st->ops->export_episodes(st, a, sc, cur, out, err);
 }
 
-int store_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
-                          const char *tenant, int64_t after_created, const char *after_id,
-                          size_t limit, struct memory **out, size_t *n, struct err *err)
+int store_export_memories(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct store_cursor *cur, struct memory_rows *out,
+                          struct err *err)
 {
-    return st->ops->export_memories(st, a, subject, all_tenants, tenant, after_created,
-                                    after_id, limit, out, n, err);
+    return st->ops->export_memories(st, a, sc, cur, out, err);
 }
 
 int store_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
@@ -447,6 +496,12 @@ int store_snapshot_find(store *st, struct arena *a, const char *name, int64_t ve
     return st->ops->snapshot_find(st, a, name, version, out, err);
 }
 
+int store_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                          struct err *err)
+{
+    return st->ops->snapshot_latest(st, a, name, out, err);
+}
+
 int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                         struct err *err)
 {
@@ -454,7 +509,7 @@ int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_
 }
 
 /* Several statements on SQLite: outside a transaction a failure would leave half a copy. */
-int store_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int store_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                        struct err *err)
 {
     if (!st->in_tx)
@@ -462,24 +517,16 @@ int store_subject_copy(store *st, const struct subject_copy *spec, struct copy_c
     return st->ops->subject_copy(st, spec, out, err);
 }
 
-int store_subject_newest_episode(store *st, const char *subject, int all_tenants,
-                                 const char *tenant, int64_t *newest, struct err *err)
+int store_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,
+                                 struct err *err)
 {
-    return st->ops->subject_newest_episode(st, subject, all_tenants, tenant, newest, err);
+    return st->ops->subject_newest_episode(st, sc, newest, err);
 }
 
-int store_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
-                             const char *tenant, int64_t cutoff, size_t limit,
-                             struct subject_ref **out, size_t *n, struct err *err)
+int store_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query *q,
+                             struct subject_ref_rows *out, struct err *err)
 {
-    return st->ops->cleanup_candidates(st, a, prefix, all_tenants, tenant, cutoff, limit, out,
-                                       n, err);
-}
-
-int store_subject_purge(store *st, const char *tenant, const char *subject,
-                        struct copy_counts *out, struct err *err)
-{
-    return st->ops->subject_purge(st, tenant, subject, out, err);
+    return st->ops->cleanup_candidates(st, a, q, out, err);
 }
 
 int store_maintenance_trylock(store *st, int *acquired, struct err *err)
@@ -494,10 +541,9 @@ int store_maintenance_unlock(store *st, struct err *err)
 
 /* ---- compile jobs ---- */
 
-int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
-                                  struct err *err)
+int store_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err)
 {
-    return st->ops->compile_job_count_stuck(st, started_before, n, err);
+    return st->ops->job_count_stuck(st, started_before, n, err);
 }
 
 int store_job_insert(store *st, const struct compile_job *job, struct err *err)
@@ -522,15 +568,26 @@ int store_job_renew(store *st, const char *id, int64_t lease_until, struct err *
     return st->ops->job_renew(st, id, lease_until, err);
 }
 
-int store_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
-                     const char *error, int64_t completed_at, struct err *err)
+int store_job_finish(store *st, const struct job_outcome *o, struct err *err)
 {
-    return st->ops->job_finish(st, id, status, memories_created, error, completed_at, err);
+    return st->ops->job_finish(st, o, err);
 }
 
-int store_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err)
+int store_job_list(store *st, struct arena *a, const struct job_filter *f,
+                   const struct store_page *pg, struct job_rows *out, struct err *err)
 {
-    return st->ops->job_purge(st, created_before, deleted, err);
+    return st->ops->job_list(st, a, f, pg, out, err);
+}
+
+int store_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
+{
+    return st->ops->job_delete(st, f, deleted, err);
+}
+
+int store_job_count_by_status(store *st, struct arena *a, struct status_count_rows *out,
+                              struct err *err)
+{
+    return st->ops->job_count_by_status(st, a, out, err);
 }
 
 int store_backup(store *st, const char *path, struct err *err)
@@ -538,14 +595,7 @@ int store_backup(store *st, const char *path, struct err *err)
     return st->ops->backup(st, path, err);
 }
 
-int store_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
-{
-    if (!st->in_tx)
-        BUG("store_subject_lock outside a transaction");
-    return st->ops->subject_lock(st, tenant, subject, err);
-}
-
-/* ---- rate limits and job admin ---- */
+/* ---- rate limits ---- */
 
 int store_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                         int64_t *count, struct err *err)
@@ -560,24 +610,6 @@ int store_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct er
     return st->ops->ratelimit_purge(st, before, deleted, err);
 }
 
-int store_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
-                   size_t offset, struct compile_job **out, size_t *n, int64_t *total,
-                   struct err *err)
-{
-    return st->ops->job_list(st, a, f, limit, offset, out, n, total, err);
-}
-
-int store_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
-{
-    return st->ops->job_delete(st, f, deleted, err);
-}
-
-int store_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
-                              struct err *err)
-{
-    return st->ops->job_count_by_status(st, a, out, n, err);
-}
-
 /* ---- webhook events ---- */
 
 int store_webhook_insert(store *st, const struct webhook_event *ev, struct err *err)
@@ -585,12 +617,12 @@ int store_webhook_insert(store *st, const struct webhook_event *ev, struct err *
     return st->ops->webhook_insert(st, ev, err);
 }
 
-int store_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                        size_t limit, struct webhook_event **out, size_t *n, struct err *err)
+int store_webhook_claim(store *st, struct arena *a, const struct store_claim *c,
+                        struct webhook_rows *out, struct err *err)
 {
     if (st->in_tx)
         BUG("store_webhook_claim inside a transaction");
-    return st->ops->webhook_claim(st, a, now, lease_until, limit, out, n, err);
+    return st->ops->webhook_claim(st, a, c, out, err);
 }
 
 int store_webhook_update(store *st, const struct webhook_event *ev, struct err *err)
@@ -599,10 +631,10 @@ int store_webhook_update(store *st, const struct webhook_event *ev, struct err *
 }
 
 int store_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
-                       size_t limit, size_t offset, struct webhook_event **out, size_t *n,
-                       int64_t *total, struct err *err)
+                       const struct store_page *pg, struct webhook_rows *out,
+                       struct err *err)
 {
-    return st->ops->webhook_list(st, a, f, limit, offset, out, n, total, err);
+    return st->ops->webhook_list(st, a, f, pg, out, err);
 }
 
 int store_webhook_stats(store *st, struct webhook_stats *out, struct err *err)

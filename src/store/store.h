@@ -14,6 +14,13 @@
  *   failures, whose cause is logged by the backend). "Not found" is a result, not an error.
  * - Multi-row writes are done between store_tx_begin() and store_tx_commit(); any failure
  *   is followed by store_tx_rollback() and nothing is written.
+ * - No op takes more than six parameters. What belongs together travels as one struct, so a
+ *   call site reads on its own: whose rows (struct store_scope), which page (store_page for
+ *   offset listings, store_cursor for keyset ones), what comes back (struct episode_rows,
+ *   memory_rows, ...: items and n, plus total where a listing counts every match), and one
+ *   query struct for an op's own options (memory_query, cleanup_query, ...). Each op answers
+ *   one question: a magic value never turns it into another (snapshot_find takes a version,
+ *   snapshot_latest finds the highest).
  */
 #ifndef ENGRAM_STORE_STORE_H
 #define ENGRAM_STORE_STORE_H
@@ -63,10 +70,9 @@ struct memory {
     int64_t updated_at;
 };
 
-/* Which episodes a filtered timeline reads (spec/api.md §11, Engram's timeline filters). */
+/* Which of a subject's episodes a filtered timeline reads (spec/api.md §11, Engram's timeline
+ * filters). */
 struct episode_window {
-    const char *tenant;             /* NULL = the no-tenant space */
-    const char *subject;
     int64_t since;                  /* inclusive bounds on COALESCE(occurred_at, created_at); */
     int64_t until;                  /* TS_NULL = open */
     const char *kinds_json;         /* NULL = every type, else a compact JSON array of the
@@ -139,7 +145,8 @@ struct subject_copy {
                                      * episode provenance */
 };
 
-struct copy_counts {
+/* Rows per table that an op copied, deleted or counted. */
+struct row_counts {
     int64_t episodes;
     int64_t memories;
     int64_t resolutions;
@@ -217,8 +224,6 @@ struct migrate_result {
     int applied;        /* steps applied by this run */
 };
 
-struct job_filter;     /* rate limits and job admin: defined below the wrappers */
-struct status_count;
 
 /* A row of the outbound webhook queue (spec/data-model.md §1.2 webhook_events). */
 struct webhook_event {
@@ -254,6 +259,159 @@ struct webhook_stats {
     int64_t total;                /* every row, whatever its status */
 };
 
+/* ---- what an op reads: whose rows, which page ---- */
+
+/* Whose rows an op reads or writes: one subject in one tenant space. */
+struct store_scope {
+    const char *tenant;             /* NULL = the no-tenant space */
+    const char *subject;
+    int all_tenants;                /* 1: the subject's rows in every tenant (tenant ignored);
+                                     * only the ops that say so accept it, the others BUG() */
+};
+
+/* One page of an offset listing. */
+struct store_page {
+    size_t limit;
+    size_t offset;
+};
+
+/* One page of a keyset listing ordered by (created_at, id): the rows after the key. */
+struct store_cursor {
+    int64_t after_created;
+    const char *after_id;           /* NULL: start at the beginning */
+    size_t limit;
+};
+
+/* A list of row ids. */
+struct store_ids {
+    const char *const *items;
+    size_t n;
+};
+
+/* Row sets handed back by the listing ops: items in the caller's arena (never NULL after a
+ * successful call, even when n is 0). */
+struct episode_rows {
+    struct episode *items;
+    size_t n;
+};
+
+struct memory_rows {
+    struct memory *items;
+    size_t n;
+};
+
+struct subject_count_rows {
+    struct subject_count *items;
+    size_t n;
+};
+
+struct resolution_rows {
+    struct resolution *items;
+    size_t n;
+};
+
+struct subject_ref_rows {
+    struct subject_ref *items;
+    size_t n;
+};
+
+/* Which active memories memory_list_active reads. */
+struct memory_query {
+    const char *kind;               /* NULL = every kind */
+    enum memory_order order;
+    int flags;                      /* enum memory_list_flags */
+    size_t limit;                   /* 0 = no limit */
+};
+
+/* A new sensitivity_labels value for one memory (memory_set_labels). */
+struct label_update {
+    const char *tenant;             /* the memory's tenant (NULL = the no-tenant space) */
+    const char *memory_id;
+    const char *labels_json;        /* compact JSON array of strings */
+    int64_t updated_at;
+};
+
+/* A query-embedding cache read (spec/data-model.md §2.5): in text, model, now; out vec, dim. */
+struct qcache_lookup {
+    const char *text;
+    const char *model;
+    int64_t now;                    /* entries with expires_at <= now are misses */
+    float *vec;                     /* out: the stored vector (arena), NULL on a miss */
+    size_t dim;                     /* out: its length */
+};
+
+/* A query-embedding cache write, and the purge of old entries that goes with it. */
+struct qcache_write {
+    const char *text;
+    const char *model;
+    const float *vec;
+    size_t dim;
+    int64_t now;                    /* created_at of a new entry */
+    int64_t expires_at;
+    int64_t purge_before;           /* entries that expired before this are deleted */
+};
+
+/* Which subjects the cleanup considers (spec/backup-snapshots.md §7.2). */
+struct cleanup_query {
+    const char *prefix;             /* a literal byte prefix of subject_id */
+    const char *tenant;             /* NULL = the no-tenant space */
+    int all_tenants;                /* 1: every tenant (tenant ignored) */
+    int64_t cutoff;                 /* only subjects whose newest activity is before this */
+    size_t limit;
+};
+
+/* The end of a compile job (job_finish). */
+struct job_outcome {
+    const char *id;
+    const char *status;             /* completed | failed */
+    int64_t memories_created;
+    const char *error;              /* NULL unless failed */
+    int64_t completed_at;
+};
+
+/* A claim of queued rows with a lease (webhook_claim). */
+struct store_claim {
+    int64_t now;                    /* rows due at or before now */
+    int64_t lease_until;            /* claimed rows are not due again before this */
+    size_t limit;                   /* at most this many rows */
+};
+
+/* Filters of the operator's job list and deletes (spec/api.md §7.2); NULL = no filter. A
+ * tenant filter matches that tenant exactly (jobs under no tenant never match one). */
+struct job_filter {
+    const char *status;
+    const char *subject_id;
+    const char *tenant_id;
+    int64_t created_before;         /* only jobs created before this; 0 or TS_NULL = any */
+};
+
+struct status_count {
+    const char *status;
+    int64_t count;
+};
+
+struct status_count_rows {
+    struct status_count *items;
+    size_t n;
+};
+
+/* One page of compile jobs, and how many match in all. */
+struct job_rows {
+    struct compile_job *items;
+    size_t n;
+    int64_t total;                  /* every match, not only this page */
+};
+
+/* One page of webhook events (or a claim's rows), and how many match in all. */
+struct webhook_rows {
+    struct webhook_event *items;
+    size_t n;
+    int64_t total;                  /* listings: every match; claims: n */
+};
+
+/* How long ratelimit_hit waits for SQLite's write lock before it fails open. */
+#define STORE_RATELIMIT_BUSY_MS 200
+
 struct store_ops {
     const char *name;   /* "sqlite", "postgres" */
 
@@ -277,82 +435,77 @@ struct store_ops {
      * (strings in arena) and set *inserted = 0; otherwise *inserted = 1. */
     int (*episode_insert)(store *st, struct arena *a, struct episode *ep, int *inserted,
                           struct err *err);
-    /* Episodes of (tenant, subject) by created_at then insertion order, ascending;
-     * at most limit rows after skipping offset. */
-    int (*episode_list)(store *st, struct arena *a, const char *tenant, const char *subject,
-                        size_t limit, size_t offset, struct episode **out, size_t *n,
-                        struct err *err);
-    /* Episodes of w's (tenant, subject) inside its window, ordered by
+    /* One page of the episodes of sc, by created_at then insertion order, ascending. */
+    int (*episode_list)(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct store_page *pg, struct episode_rows *out, struct err *err);
+    /* The episodes of sc (one tenant) inside window w, ordered by
      * COALESCE(occurred_at, created_at) then insertion order, ascending; at most w->limit.
      * Read through the (subject, tenant, that time) index, never a scan of the subject. */
-    int (*episode_list_window)(store *st, struct arena *a, const struct episode_window *w,
-                               struct episode **out, size_t *n, struct err *err);
-    /* Memories of (tenant, subject), every status, by created_at then insertion order. */
-    int (*memory_list)(store *st, struct arena *a, const char *tenant, const char *subject,
-                       size_t limit, size_t offset, struct memory **out, size_t *n,
-                       struct err *err);
+    int (*episode_list_window)(store *st, struct arena *a, const struct store_scope *sc,
+                               const struct episode_window *w, struct episode_rows *out,
+                               struct err *err);
+    /* One page of the memories of sc, every status, by created_at then insertion order. */
+    int (*memory_list)(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_page *pg, struct memory_rows *out, struct err *err);
     /* Distinct subjects having episodes or memories in the tenant, by subject_id in byte
      * order, with counts; ids starting with one of the reserved prefixes
      * (`_snapshot/`, `_bootstrap_tmp/`, compared literally) are left out. */
-    int (*subject_list)(store *st, struct arena *a, const char *tenant, size_t limit,
-                        size_t offset, struct subject_count **out, size_t *n, struct err *err);
-    /* Delete every episode and memory of (tenant, subject); report the counts. Runs inside
-     * the caller's transaction when one is open, else in its own. */
-    int (*subject_delete)(store *st, const char *tenant, const char *subject,
-                          int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+    int (*subject_list)(store *st, struct arena *a, const char *tenant,
+                        const struct store_page *pg, struct subject_count_rows *out,
+                        struct err *err);
+    /* Delete every row of sc: episodes, memories, resolutions and health-cache rows; the
+     * counts into out. Runs inside the caller's transaction when one is open, else in its
+     * own. */
+    int (*subject_delete)(store *st, const struct store_scope *sc, struct row_counts *out,
+                          struct err *err);
 
     /* ---- the memory loop: episodes to compile, memories (service/compile.c) ---- */
 
     /* Serialise writers of one (tenant, subject) across processes until the caller's open
      * transaction ends (PostgreSQL: pg_advisory_xact_lock on a hash of the pair; SQLite:
      * nothing to do, BEGIN IMMEDIATE already admits one writer). Call inside a transaction. */
-    int (*subject_lock)(store *st, const char *tenant, const char *subject, struct err *err);
-    /* Uncompiled episodes (last_compiled_at NULL) of (tenant, subject), oldest first (created_at
-     * then insertion order), at most limit. */
-    int (*episode_list_uncompiled)(store *st, struct arena *a, const char *tenant,
-                                   const char *subject, size_t limit, struct episode **out,
-                                   size_t *n, struct err *err);
+    int (*subject_lock)(store *st, const struct store_scope *sc, struct err *err);
+    /* Uncompiled episodes (last_compiled_at NULL) of sc, oldest first (created_at then
+     * insertion order), at most limit. */
+    int (*episode_list_uncompiled)(store *st, struct arena *a, const struct store_scope *sc,
+                                   size_t limit, struct episode_rows *out, struct err *err);
     /* Set last_compiled_at = at on the n episodes ids (of that tenant). */
     int (*episode_mark_compiled)(store *st, const char *tenant, const char *const *ids,
                                  size_t n, int64_t at, struct err *err);
-    /* The newest `limit` episodes of (tenant, subject), in exact reverse insertion order:
-     * created_at descending, then insertion order descending (so equal timestamps at the cut
-     * keep the most recently inserted). */
-    int (*episode_list_recent)(store *st, struct arena *a, const char *tenant,
-                               const char *subject, size_t limit, struct episode **out,
-                               size_t *n, struct err *err);
+    /* The newest `limit` episodes of sc, in exact reverse insertion order: created_at
+     * descending, then insertion order descending (so equal timestamps at the cut keep the
+     * most recently inserted). */
+    int (*episode_list_recent)(store *st, struct arena *a, const struct store_scope *sc,
+                               size_t limit, struct episode_rows *out, struct err *err);
     /* Episodes of the tenant with the given ids (any order; unknown ids are skipped). */
     int (*episode_get_many)(store *st, struct arena *a, const char *tenant,
-                            const char *const *ids, size_t nids, struct episode **out,
-                            size_t *n, struct err *err);
-    /* For a forced recompile: delete every memory of (tenant, subject) and set every episode's
+                            const struct store_ids *ids, struct episode_rows *out,
+                            struct err *err);
+    /* For a forced recompile: delete every memory of sc and set every episode's
      * last_compiled_at to NULL. *memories_deleted gets the count. */
-    int (*compile_reset)(store *st, const char *tenant, const char *subject,
-                         int64_t *memories_deleted, struct err *err);
+    int (*compile_reset)(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                         struct err *err);
     /* Insert m as given (the caller fills id, tenant, every field and timestamp). */
     int (*memory_insert)(store *st, const struct memory *m, struct err *err);
-    /* Active memories of (tenant, subject); kind NULL = every kind; flags from
-     * enum memory_list_flags; limit 0 = no limit. */
-    int (*memory_list_active)(store *st, struct arena *a, const char *tenant,
-                              const char *subject, const char *kind, enum memory_order order,
-                              int flags, size_t limit, struct memory **out, size_t *n,
+    /* The active memories of sc that q selects (see struct memory_query). */
+    int (*memory_list_active)(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct memory_query *q, struct memory_rows *out,
                               struct err *err);
-    /* fn for every active memory of (tenant, subject) that has an embedding (kind NULL =
-     * every kind), in no set order, with the vector as stored: what nearest-neighbour
-     * scoring needs, without reading or decoding whole rows. */
-    int (*memory_scan_vectors)(store *st, const char *tenant, const char *subject,
-                               const char *kind, memory_vector_fn *fn, void *ctx,
-                               struct err *err);
-    /* fn for the active memories of (tenant, subject) (kind NULL = every kind), newest first
+    /* fn for every active memory of sc that has an embedding (kind NULL = every kind), in no
+     * set order, with the vector as stored: what nearest-neighbour scoring needs, without
+     * reading or decoding whole rows. */
+    int (*memory_scan_vectors)(store *st, const struct store_scope *sc, const char *kind,
+                               memory_vector_fn *fn, void *ctx, struct err *err);
+    /* fn for the active memories of sc (kind NULL = every kind), newest first
      * (memory_list_active's MEMORY_NEWEST_FIRST order), with id and content alone, until fn
      * ends the scan: what a text filter needs, stopping once it has enough. */
-    int (*memory_scan_text)(store *st, const char *tenant, const char *subject,
-                            const char *kind, memory_text_fn *fn, void *ctx, struct err *err);
+    int (*memory_scan_text)(store *st, const struct store_scope *sc, const char *kind,
+                            memory_text_fn *fn, void *ctx, struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
-                           const char *const *ids, size_t nids, struct memory **out,
-                           size_t *n, struct err *err);
+                           const struct store_ids *ids, struct memory_rows *out,
+                           struct err *err);
     /* Mark memory id (of that tenant) superseded: status 'superseded', valid_to, updated_at. */
     int (*memory_supersede)(store *st, const char *tenant, const char *id, int64_t valid_to,
                             int64_t updated_at, struct err *err);
@@ -362,26 +515,22 @@ struct store_ops {
     /* One memory of the tenant by id; *out NULL when there is none. */
     int (*memory_get)(store *st, struct arena *a, const char *tenant, const char *id,
                       struct memory **out, struct err *err);
-    /* Replace sensitivity_labels (a compact JSON array of strings) and set updated_at;
-     * *found = 0 when the tenant has no such memory. */
-    int (*memory_set_labels)(store *st, const char *tenant, const char *id,
-                             const char *labels_json, int64_t updated_at, int *found,
+    /* Replace sensitivity_labels and set updated_at as u says; *found = 0 when the tenant
+     * has no such memory. */
+    int (*memory_set_labels)(store *st, const struct label_update *u, int *found,
                              struct err *err);
-    /* Query-embedding cache (spec/data-model.md §2.5): the vector stored for (text, model)
-     * with expires_at > now, into the arena; *vec NULL on a miss. */
-    int (*qcache_get)(store *st, struct arena *a, const char *text, const char *model,
-                      int64_t now, float **vec, size_t *dim, struct err *err);
+    /* Query-embedding cache (spec/data-model.md §2.5): the vector stored for (q->text,
+     * q->model) with expires_at > q->now, into the arena; q->vec NULL on a miss. */
+    int (*qcache_get)(store *st, struct arena *a, struct qcache_lookup *q, struct err *err);
     /* Upsert (text, model) → vec with expires_at (created_at kept on conflict), and delete
      * rows that expired before purge_before. */
-    int (*qcache_put)(store *st, const char *text, const char *model, const float *vec,
-                      size_t dim, int64_t now, int64_t expires_at, int64_t purge_before,
-                      struct err *err);
-    /* Resolutions of (tenant, subject), newest updated_at first. */
-    int (*resolution_list)(store *st, struct arena *a, const char *tenant, const char *subject,
-                           struct resolution **out, size_t *n, struct err *err);
+    int (*qcache_put)(store *st, const struct qcache_write *w, struct err *err);
+    /* Resolutions of sc, newest updated_at first. */
+    int (*resolution_list)(store *st, struct arena *a, const struct store_scope *sc,
+                           struct resolution_rows *out, struct err *err);
     /* Every read of r at once (see struct context_reads). Optional: NULL runs the ops above
      * one after the other (store.c), which is what an embedded database wants anyway. */
-    int (*context_read)(store *st, struct arena *a, const char *tenant, const char *subject,
+    int (*context_read)(store *st, struct arena *a, const struct store_scope *sc,
                         struct context_reads *r, struct err *err);
 
     /* ---- subject export and import (spec/backup-snapshots.md §1, §3) ---- */
@@ -390,20 +539,19 @@ struct store_ops {
      * (PostgreSQL: REPEATABLE READ READ ONLY; SQLite: a read transaction). End it with
      * tx_commit or tx_rollback. */
     int (*tx_begin_read)(store *st, struct err *err);
-    /* Episode and memory (every status) counts of subject: in every tenant when
-     * all_tenants, else in tenant only (NULL = the no-tenant space). */
-    int (*export_count)(store *st, const char *subject, int all_tenants, const char *tenant,
-                        int64_t *episodes, int64_t *memories, struct err *err);
-    /* One page of the subject's episodes ordered by (created_at, id), starting after the key
-     * (after_created, after_id); after_id NULL starts at the beginning. Tenant scope as in
-     * export_count. */
-    int (*export_episodes)(store *st, struct arena *a, const char *subject, int all_tenants,
-                           const char *tenant, int64_t after_created, const char *after_id,
-                           size_t limit, struct episode **out, size_t *n, struct err *err);
+    /* Episode and memory (every status) counts of sc (all_tenants accepted) into
+     * out->episodes and out->memories (out->resolutions 0). */
+    int (*export_count)(store *st, const struct store_scope *sc, struct row_counts *out,
+                        struct err *err);
+    /* One page of the episodes of sc (all_tenants accepted) ordered by (created_at, id),
+     * after the cursor's key. */
+    int (*export_episodes)(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct store_cursor *cur, struct episode_rows *out,
+                           struct err *err);
     /* The same for memories, every status, embeddings loaded. */
-    int (*export_memories)(store *st, struct arena *a, const char *subject, int all_tenants,
-                           const char *tenant, int64_t after_created, const char *after_id,
-                           size_t limit, struct memory **out, size_t *n, struct err *err);
+    int (*export_memories)(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct store_cursor *cur, struct memory_rows *out,
+                           struct err *err);
     /* How many of the n ids are already episode ids (resp. memory ids), in any subject and
      * any tenant. Ids that are not canonical UUIDs are counted as free. */
     int (*episode_ids_taken)(store *st, const char *const *ids, size_t n, int64_t *count,
@@ -425,33 +573,31 @@ struct store_ops {
     /* The snapshot with that id; *out NULL when none. */
     int (*snapshot_get)(store *st, struct arena *a, const char *id, struct snapshot **out,
                         struct err *err);
-    /* The snapshot (name, version); version 0 = the highest version of name. */
+    /* The snapshot (name, version); *out NULL when none (also for a version < 1). */
     int (*snapshot_find)(store *st, struct arena *a, const char *name, int64_t version,
                          struct snapshot **out, struct err *err);
+    /* The snapshot of name with the highest version; *out NULL when name has none. */
+    int (*snapshot_latest)(store *st, struct arena *a, const char *name, struct snapshot **out,
+                           struct err *err);
     /* Every snapshot ordered by name (byte order) then version. */
     int (*snapshot_list)(store *st, struct arena *a, struct snapshot **out, size_t *n,
                          struct err *err);
     /* Copy rows as spec says, inside the caller's transaction, with set-based statements
      * (no row materialised in C); counts of copied rows into out. */
-    int (*subject_copy)(store *st, const struct subject_copy *spec, struct copy_counts *out,
+    int (*subject_copy)(store *st, const struct subject_copy *spec, struct row_counts *out,
                         struct err *err);
-    /* Newest episode created_at of the source subject in the given scope (TS_NULL when it
-     * has no episodes). */
-    int (*subject_newest_episode)(store *st, const char *subject, int all_tenants,
-                                  const char *tenant, int64_t *newest, struct err *err);
-    /* Cleanup candidates: (tenant, subject) pairs whose subject_id starts with prefix
+    /* Newest episode created_at of sc (all_tenants accepted); TS_NULL when it has no
+     * episodes. */
+    int (*subject_newest_episode)(store *st, const struct store_scope *sc, int64_t *newest,
+                                  struct err *err);
+    /* Cleanup candidates: (tenant, subject) pairs whose subject_id starts with q->prefix
      * (a literal byte prefix, never a LIKE pattern), is not reserved (`_snapshot/` always
-     * excluded; `_bootstrap_tmp/` only when prefix does not name it), in tenant (all tenants
-     * when all_tenants), and whose age — newest episode created_at, or for a pair without
-     * episodes its newest memory updated_at — is before cutoff. At most limit pairs, ordered
-     * by subject then tenant. */
-    int (*cleanup_candidates)(store *st, struct arena *a, const char *prefix, int all_tenants,
-                              const char *tenant, int64_t cutoff, size_t limit,
-                              struct subject_ref **out, size_t *n, struct err *err);
-    /* Delete every episode, memory, resolution and health-cache row of (tenant, subject) in
-     * the caller's transaction; counts into out. */
-    int (*subject_purge)(store *st, const char *tenant, const char *subject,
-                         struct copy_counts *out, struct err *err);
+     * excluded; `_bootstrap_tmp/` only when prefix does not name it), in q->tenant (all
+     * tenants when q->all_tenants), and whose age — newest episode created_at, or for a pair
+     * without episodes its newest memory updated_at — is before q->cutoff. At most q->limit
+     * pairs, ordered by subject then tenant. */
+    int (*cleanup_candidates)(store *st, struct arena *a, const struct cleanup_query *q,
+                              struct subject_ref_rows *out, struct err *err);
     /* Try to become the one process running the maintenance loop's pass (PostgreSQL:
      * pg_try_advisory_lock, held by this connection until maintenance_unlock; SQLite: always
      * granted). *acquired tells. */
@@ -474,18 +620,13 @@ struct store_ops {
                      struct compile_job **out, struct err *err);
     /* Extend a running job's lease. */
     int (*job_renew)(store *st, const char *id, int64_t lease_until, struct err *err);
-    /* End a job: status 'completed' (memories_created) or 'failed' (error), completed_at,
-     * lease cleared. */
-    int (*job_finish)(store *st, const char *id, const char *status, int64_t memories_created,
-                      const char *error, int64_t completed_at, struct err *err);
-    /* Delete completed and failed jobs created before created_before; *deleted = count. */
-    int (*job_purge)(store *st, int64_t created_before, int64_t *deleted, struct err *err);
-
+    /* End job o->id: status 'completed' (memories_created) or 'failed' (error),
+     * completed_at, lease cleared. */
+    int (*job_finish)(store *st, const struct job_outcome *o, struct err *err);
     /* Count compile jobs with status 'running' and started_at before started_before (TS_NULL
      * counts none) in every tenant: the readiness check's "stuck" jobs (behavior.md §16.1),
      * an operator view, so not scoped to a tenant. */
-    int (*compile_job_count_stuck)(store *st, int64_t started_before, int64_t *n,
-                                   struct err *err);
+    int (*job_count_stuck)(store *st, int64_t started_before, int64_t *n, struct err *err);
 
     /* ---- full-database backup ---- */
 
@@ -508,18 +649,18 @@ struct store_ops {
                          int64_t *count, struct err *err);
     /* Delete the windows with window_start < before; *deleted = count. */
     int (*ratelimit_purge)(store *st, int64_t before, int64_t *deleted, struct err *err);
-    /* Compile jobs of every tenant matching f, newest first (created_at descending, then
-     * insertion order descending): at most limit rows after skipping offset; *total counts
-     * every match. An operator view, so not scoped to a tenant space. */
-    int (*job_list)(store *st, struct arena *a, const struct job_filter *f, size_t limit,
-                    size_t offset, struct compile_job **out, size_t *n, int64_t *total,
-                    struct err *err);
-    /* Delete the terminal jobs (completed, failed) matching f; *deleted = count. */
+    /* One page of the compile jobs of every tenant matching f, newest first (created_at
+     * descending, then insertion order descending); out->total counts every match. An
+     * operator view, so not scoped to a tenant space. */
+    int (*job_list)(store *st, struct arena *a, const struct job_filter *f,
+                    const struct store_page *pg, struct job_rows *out, struct err *err);
+    /* Delete the terminal jobs (completed, failed) matching f (the operator's delete and the
+     * retention purge alike); *deleted = count. */
     int (*job_delete)(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
     /* Compile jobs per status in every tenant, by status (byte order); statuses without jobs
      * are left out. */
-    int (*job_count_by_status)(store *st, struct arena *a, struct status_count **out,
-                               size_t *n, struct err *err);
+    int (*job_count_by_status)(store *st, struct arena *a, struct status_count_rows *out,
+                               struct err *err);
 
     /* ---- webhook events (spec/api.md §1.12, §7.3; behavior.md §12) ---- */
 
@@ -527,23 +668,22 @@ struct store_ops {
      * transaction when one is open: the event is durable exactly when the change it
      * describes commits. */
     int (*webhook_insert)(store *st, const struct webhook_event *ev, struct err *err);
-    /* Claim at most limit due events: status 'pending' and next_attempt_at NULL or <= now,
-     * by next_attempt_at (NULL first) then insertion order. Every claimed row gets
-     * next_attempt_at = lease_until, so no connection or process claims it again before the
-     * lease ends; claims are exclusive (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one
+    /* Claim at most c->limit due events: status 'pending' and next_attempt_at NULL or
+     * <= c->now, by next_attempt_at (NULL first) then insertion order. Every claimed row gets
+     * next_attempt_at = c->lease_until, so no connection or process claims it again before
+     * the lease ends; claims are exclusive (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one
      * UPDATE under the write lock). Call outside a transaction. The rows as they stand after
-     * the claim go into *out in no particular order; *n 0 when nothing is due. */
-    int (*webhook_claim)(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                         size_t limit, struct webhook_event **out, size_t *n,
-                         struct err *err);
+     * the claim go into out in no particular order; out->n 0 when nothing is due. */
+    int (*webhook_claim)(store *st, struct arena *a, const struct store_claim *c,
+                         struct webhook_rows *out, struct err *err);
     /* Write the delivery state of row ev->id: status, attempts, last_attempt_at,
      * next_attempt_at, last_error, http_status, delivered_at. */
     int (*webhook_update)(store *st, const struct webhook_event *ev, struct err *err);
     /* One page of the events matching f, newest first (created_at, then insertion order,
-     * descending): at most limit rows after skipping offset; *total counts every match. */
+     * descending); out->total counts every match. */
     int (*webhook_list)(store *st, struct arena *a, const struct webhook_filter *f,
-                        size_t limit, size_t offset, struct webhook_event **out, size_t *n,
-                        int64_t *total, struct err *err);
+                        const struct store_page *pg, struct webhook_rows *out,
+                        struct err *err);
     int (*webhook_stats)(store *st, struct webhook_stats *out, struct err *err);
     /* The event with that id; *out NULL when there is none (also for a malformed id). */
     int (*webhook_get)(store *st, struct arena *a, const char *id, struct webhook_event **out,
@@ -573,7 +713,7 @@ store *store_thread(struct err *err);
 /* Forget this thread's connection after a fatal connection error (it is closed). */
 void store_thread_drop(void);
 
-/* Thin wrappers over the backend table. */
+/* Thin wrappers over the backend table: each does what its op in struct store_ops says. */
 int store_open(const struct store_ops *ops, const char *conninfo, store **out, struct err *err);
 void store_close(store *st);
 const char *store_backend_name(store *st);
@@ -585,37 +725,34 @@ int store_tx_commit(store *st, struct err *err);
 void store_tx_rollback(store *st);
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err);
-int store_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       size_t limit, size_t offset, struct episode **out, size_t *n,
+int store_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_page *pg, struct episode_rows *out, struct err *err);
+int store_memory_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct store_page *pg, struct memory_rows *out, struct err *err);
+int store_subject_list(store *st, struct arena *a, const char *tenant,
+                       const struct store_page *pg, struct subject_count_rows *out,
                        struct err *err);
-int store_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
-                              struct episode **out, size_t *n, struct err *err);
-int store_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                      size_t limit, size_t offset, struct memory **out, size_t *n,
-                      struct err *err);
-int store_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
-                       size_t offset, struct subject_count **out, size_t *n, struct err *err);
-int store_subject_delete(store *st, const char *tenant, const char *subject,
-                         int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+int store_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct episode_window *w, struct episode_rows *out,
+                              struct err *err);
+int store_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
+                         struct err *err);
 
-int store_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
-int store_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                                  const char *subject, size_t limit, struct episode **out,
-                                  size_t *n, struct err *err);
+int store_subject_lock(store *st, const struct store_scope *sc, struct err *err);
+int store_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                                  size_t limit, struct episode_rows *out, struct err *err);
 int store_episode_mark_compiled(store *st, const char *tenant, const char *const *ids,
                                 size_t n, int64_t at, struct err *err);
-int store_episode_list_recent(store *st, struct arena *a, const char *tenant,
-                              const char *subject, size_t limit, struct episode **out,
-                              size_t *n, struct err *err);
+int store_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                              size_t limit, struct episode_rows *out, struct err *err);
 int store_episode_get_many(store *st, struct arena *a, const char *tenant,
-                           const char *const *ids, size_t nids, struct episode **out,
-                           size_t *n, struct err *err);
-int store_compile_reset(store *st, const char *tenant, const char *subject,
-                        int64_t *memories_deleted, struct err *err);
+                           const struct store_ids *ids, struct episode_rows *out,
+                           struct err *err);
+int store_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                        struct err *err);
 int store_memory_insert(store *st, const struct memory *m, struct err *err);
-int store_memory_list_active(store *st, struct arena *a, const char *tenant,
-                             const char *subject, const char *kind, enum memory_order order,
-                             int flags, size_t limit, struct memory **out, size_t *n,
+int store_memory_list_active(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct memory_query *q, struct memory_rows *out,
                              struct err *err);
 int store_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                            int64_t updated_at, struct err *err);
@@ -623,36 +760,31 @@ int store_memory_set_embedding(store *st, const char *id, const float *vec, size
                                struct err *err);
 int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                      struct memory **out, struct err *err);
-int store_memory_scan_vectors(store *st, const char *tenant, const char *subject,
-                              const char *kind, memory_vector_fn *fn, void *ctx,
-                              struct err *err);
-int store_memory_scan_text(store *st, const char *tenant, const char *subject,
-                           const char *kind, memory_text_fn *fn, void *ctx, struct err *err);
+int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
+                              memory_vector_fn *fn, void *ctx, struct err *err);
+int store_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
+                           memory_text_fn *fn, void *ctx, struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
-                          const char *const *ids, size_t nids, struct memory **out, size_t *n,
+                          const struct store_ids *ids, struct memory_rows *out,
                           struct err *err);
-int store_memory_set_labels(store *st, const char *tenant, const char *id,
-                            const char *labels_json, int64_t updated_at, int *found,
+int store_memory_set_labels(store *st, const struct label_update *u, int *found,
                             struct err *err);
-int store_qcache_get(store *st, struct arena *a, const char *text, const char *model,
-                     int64_t now, float **vec, size_t *dim, struct err *err);
-int store_qcache_put(store *st, const char *text, const char *model, const float *vec,
-                     size_t dim, int64_t now, int64_t expires_at, int64_t purge_before,
-                     struct err *err);
-int store_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                          struct resolution **out, size_t *n, struct err *err);
-int store_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
+int store_qcache_get(store *st, struct arena *a, struct qcache_lookup *q, struct err *err);
+int store_qcache_put(store *st, const struct qcache_write *w, struct err *err);
+int store_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                          struct resolution_rows *out, struct err *err);
+int store_context_read(store *st, struct arena *a, const struct store_scope *sc,
                        struct context_reads *r, struct err *err);
 
 int store_tx_begin_read(store *st, struct err *err);
-int store_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
-                       int64_t *episodes, int64_t *memories, struct err *err);
-int store_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
-                          const char *tenant, int64_t after_created, const char *after_id,
-                          size_t limit, struct episode **out, size_t *n, struct err *err);
-int store_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
-                          const char *tenant, int64_t after_created, const char *after_id,
-                          size_t limit, struct memory **out, size_t *n, struct err *err);
+int store_export_count(store *st, const struct store_scope *sc, struct row_counts *out,
+                       struct err *err);
+int store_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct store_cursor *cur, struct episode_rows *out,
+                          struct err *err);
+int store_export_memories(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct store_cursor *cur, struct memory_rows *out,
+                          struct err *err);
 int store_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                             struct err *err);
 int store_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
@@ -666,74 +798,49 @@ int store_snapshot_get(store *st, struct arena *a, const char *id, struct snapsh
                        struct err *err);
 int store_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                         struct snapshot **out, struct err *err);
+int store_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                          struct err *err);
 int store_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                         struct err *err);
-int store_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int store_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                        struct err *err);
-int store_subject_newest_episode(store *st, const char *subject, int all_tenants,
-                                 const char *tenant, int64_t *newest, struct err *err);
-int store_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
-                             const char *tenant, int64_t cutoff, size_t limit,
-                             struct subject_ref **out, size_t *n, struct err *err);
-int store_subject_purge(store *st, const char *tenant, const char *subject,
-                        struct copy_counts *out, struct err *err);
+int store_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,
+                                 struct err *err);
+int store_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query *q,
+                             struct subject_ref_rows *out, struct err *err);
 int store_maintenance_trylock(store *st, int *acquired, struct err *err);
 int store_maintenance_unlock(store *st, struct err *err);
 
-int store_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
-                                  struct err *err);
+int store_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err);
 int store_job_insert(store *st, const struct compile_job *job, struct err *err);
 int store_job_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct compile_job **out, struct err *err);
 int store_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                     struct compile_job **out, struct err *err);
 int store_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
-int store_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
-                     const char *error, int64_t completed_at, struct err *err);
-int store_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
+int store_job_finish(store *st, const struct job_outcome *o, struct err *err);
+int store_job_list(store *st, struct arena *a, const struct job_filter *f,
+                   const struct store_page *pg, struct job_rows *out, struct err *err);
+int store_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+int store_job_count_by_status(store *st, struct arena *a, struct status_count_rows *out,
+                              struct err *err);
 
 int store_backup(store *st, const char *path, struct err *err);
 
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);
 
-/* ---- rate limits and job admin ---- */
-
-/* How long ratelimit_hit waits for SQLite's write lock before it fails open. */
-#define STORE_RATELIMIT_BUSY_MS 200
-
-/* Filters of the operator's job list and purge (spec/api.md §7.2); NULL = no filter. A tenant
- * filter matches that tenant exactly (jobs under no tenant never match one). */
-struct job_filter {
-    const char *status;
-    const char *subject_id;
-    const char *tenant_id;
-};
-
-struct status_count {
-    const char *status;
-    int64_t count;
-};
-
 int store_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                         int64_t *count, struct err *err);
 int store_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
-int store_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
-                   size_t offset, struct compile_job **out, size_t *n, int64_t *total,
-                   struct err *err);
-int store_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
-int store_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
-                              struct err *err);
-
-/* ---- webhook events ---- */
 
 int store_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
-int store_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                        size_t limit, struct webhook_event **out, size_t *n, struct err *err);
+int store_webhook_claim(store *st, struct arena *a, const struct store_claim *c,
+                        struct webhook_rows *out, struct err *err);
 int store_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
 int store_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
-                       size_t limit, size_t offset, struct webhook_event **out, size_t *n,
-                       int64_t *total, struct err *err);
+                       const struct store_page *pg, struct webhook_rows *out,
+                       struct err *err);
 int store_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
 int store_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
                       struct err *err);

@@ -207,30 +207,44 @@ static inline struct episode *list_eps(struct arena *a, const char *tenant,
                                        const char *subject, size_t *n)
 {
     struct err err = ERR_INIT;
-    struct episode *eps;
+    struct episode_rows rows;
 
-    assert_int_equal(store_episode_list(g.st, a, tenant, subject, 100000, 0, &eps, n, &err), 0);
-    return eps;
+    assert_int_equal(store_episode_list(g.st, a,
+                                        &(struct store_scope){ .tenant = tenant,
+                                                               .subject = subject },
+                                        &(struct store_page){ .limit = 100000 }, &rows, &err),
+                     0);
+    *n = rows.n;
+    return rows.items;
 }
 
 static inline struct memory *list_mems(struct arena *a, const char *tenant,
                                        const char *subject, size_t *n)
 {
     struct err err = ERR_INIT;
-    struct memory *ms;
+    struct memory_rows rows;
 
-    assert_int_equal(store_memory_list(g.st, a, tenant, subject, 100000, 0, &ms, n, &err), 0);
-    return ms;
+    assert_int_equal(store_memory_list(g.st, a,
+                                       &(struct store_scope){ .tenant = tenant,
+                                                              .subject = subject },
+                                       &(struct store_page){ .limit = 100000 }, &rows, &err),
+                     0);
+    *n = rows.n;
+    return rows.items;
 }
 
 static inline void assert_total(const char *subject, int64_t want_eps, int64_t want_mems)
 {
     struct err err = ERR_INIT;
-    int64_t eps = -1, mems = -1;
+    struct row_counts c = { -1, -1, -1 };
 
-    assert_int_equal(store_export_count(g.st, subject, 1, NULL, &eps, &mems, &err), 0);
-    assert_int_equal(eps, want_eps);
-    assert_int_equal(mems, want_mems);
+    assert_int_equal(store_export_count(g.st,
+                                        &(struct store_scope){ .subject = subject,
+                                                               .all_tenants = 1 },
+                                        &c, &err),
+                     0);
+    assert_int_equal(c.episodes, want_eps);
+    assert_int_equal(c.memories, want_mems);
 }
 
 #endif

@@ -622,6 +622,8 @@ static void test_backup_import_id_conflicts(void **state)
  * ids outside the document unchanged. */
 static void test_backup_import_new_ids_remap(void **state)
 {
+    struct memory_rows mr;
+    struct episode_rows er;
     static const char outside[] = "11111111-2222-4333-8444-555555555555";
     struct arena *a = arena_new();
     const char *subject = uniq(a, "remap");
@@ -633,6 +635,7 @@ static void test_backup_import_new_ids_remap(void **state)
     struct episode *eps;
     struct memory *mems;
     size_t n;
+    const struct store_scope in_none = { .subject = subject };
 
     (void)state;
     src = jv_object_get(jv_array_get(jv_object_get(doc, "memories"), 0), "source_episode_ids");
@@ -647,11 +650,17 @@ static void test_backup_import_new_ids_remap(void **state)
     /* Twice: two independent copies. */
     assert_int_equal(backup_import(a, g.st, doc, &o, &res, &err), 0);
 
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_none, &(struct store_page){ .limit = 10 }, &er,
+                                        &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 2);
     assert_string_not_equal(eps[0].id, ep_id);
     assert_string_not_equal(eps[1].id, ep_id);
-    assert_int_equal(store_memory_list(g.st, a, NULL, subject, 10, 0, &mems, &n, &err), 0);
+    assert_int_equal(store_memory_list(g.st, a, &in_none, &(struct store_page){ .limit = 10 }, &mr,
+                                       &err), 0);
+    mems = mr.items;
+    n = mr.n;
     assert_int_equal(n, 2);
     assert_string_not_equal(mems[0].id, mem_id);
     {

@@ -533,6 +533,18 @@ static void remove_db(const char *path)
     unlink(p);
 }
 
+/* The query cache's vector for (text, model) as read at now: NULL on a miss; *dim its size. */
+static float *cached(struct arena *a, store *st, const char *text, const char *model,
+                     int64_t now, size_t *dim)
+{
+    struct qcache_lookup q = { .text = text, .model = model, .now = now };
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_qcache_get(st, a, &q, &err), 0);
+    *dim = q.dim;
+    return q.vec;
+}
+
 static void test_embed_l2_cache(void **state)
 {
     struct arena *a = arena_new();
@@ -552,14 +564,12 @@ static void test_embed_l2_cache(void **state)
     assert_memory_equal(v, want, sizeof(want));
 
     /* Written under (text, model) with a 24 h expiry. */
-    assert_int_equal(store_qcache_get(st, a, "reset my password", "embed-test", ts_now(), &got,
-                                      &d, &err), 0);
+    got = cached(a, st, "reset my password", "embed-test", ts_now(), &d);
     assert_non_null(got);
     assert_int_equal(d, DIM);
     assert_memory_equal(got, want, sizeof(want));
-    assert_int_equal(store_qcache_get(st, a, "reset my password", "embed-test",
-                                      ts_now() + 86400LL * 1000000 + 1000000, &got, &d, &err),
-                     0);
+    got = cached(a, st, "reset my password", "embed-test", ts_now() + 86400LL * 1000000 + 1000000,
+                 &d);
     assert_null(got);
 
     /* A fresh process (empty L1) finds it in the database. */
@@ -578,8 +588,7 @@ static void test_embed_l2_cache(void **state)
     fk.answer = answer_500;
     assert_int_equal(embed_query(a, st, "never cached", &v, &err), -1);
     err_release(&err);
-    assert_int_equal(store_qcache_get(st, a, "never cached", "embed-other", ts_now(), &got, &d,
-                                      &err), 0);
+    got = cached(a, st, "never cached", "embed-other", ts_now(), &d);
     assert_null(got);
     store_close(st);
     remove_db(path);

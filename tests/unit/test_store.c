@@ -20,11 +20,15 @@
 
 static size_t count_eps(struct arena *a, const char *tenant, const char *subject)
 {
+    struct episode_rows er;
     struct err err = ERR_INIT;
-    struct episode *eps;
     size_t n = 99;
 
-    assert_int_equal(store_episode_list(g.st, a, tenant, subject, 1000, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a,
+                                        &(struct store_scope){ .tenant = tenant,
+                                                               .subject = subject },
+                                        &(struct store_page){ .limit = 1000 }, &er, &err), 0);
+    n = er.n;
     return n;
 }
 
@@ -72,11 +76,11 @@ static void test_store_ping(void **state)
 /* A second connection to the same database sees the schema and committed rows. */
 static void test_store_second_connection(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "conn2");
     struct migrate_result res;
     struct err err = ERR_INIT;
-    struct episode *eps;
     store *st2;
     size_t n;
 
@@ -84,7 +88,9 @@ static void test_store_second_connection(void **state)
     assert_int_equal(store_open(g.ops, g.conninfo, &st2, &err), 0);
     assert_int_equal(store_migrate(st2, &res, &err), 0);
     assert_int_equal(res.applied, 0);
-    assert_int_equal(store_episode_list(st2, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(st2, a, &(struct store_scope){ .subject = subject },
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    n = er.n;
     assert_int_equal(n, 1);
     store_close(st2);
 }
@@ -93,6 +99,7 @@ static void test_store_second_connection(void **state)
 
 static void test_store_episode_list_order(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "order");
     struct episode e1 = make_ep(NULL, subject, T0);
@@ -102,22 +109,34 @@ static void test_store_episode_list_order(void **state)
     struct err err = ERR_INIT;
     struct episode *eps;
     size_t n;
+    const struct store_scope in_none = { .subject = subject };
 
     insert_ok(a, &e1);
     insert_ok(a, &e2);
     insert_ok(a, &e3);
     insert_ok(a, &e4);
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_none, &(struct store_page){ .limit = 10 }, &er,
+                                        &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 4);
     assert_string_equal(eps[0].id, e3.id);   /* earliest created_at first */
     assert_string_equal(eps[1].id, e1.id);   /* equal created_at: insertion order */
     assert_string_equal(eps[2].id, e2.id);
     assert_string_equal(eps[3].id, e4.id);
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 2, 1, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_none,
+                                        &(struct store_page){ .limit = 2, .offset = 1 }, &er,
+                                        &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 2);
     assert_string_equal(eps[0].id, e1.id);
     assert_string_equal(eps[1].id, e2.id);
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 4, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_none,
+                                        &(struct store_page){ .limit = 10, .offset = 4 }, &er,
+                                        &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 0);
 }
 
@@ -187,6 +206,8 @@ static void test_store_idempotency_in_transaction(void **state)
 
 static void test_store_tenant_isolation(void **state)
 {
+    struct subject_count_rows sr;
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "iso");
     const char *ta = uniq(a, "tenant-a"), *tb = uniq(a, "tenant-b");
@@ -201,13 +222,26 @@ static void test_store_tenant_isolation(void **state)
     assert_int_equal(count_eps(a, ta, subject), 2);
     assert_int_equal(count_eps(a, tb, subject), 0);
     assert_int_equal(count_eps(a, NULL, subject), 1);
-    assert_int_equal(store_episode_list(g.st, a, ta, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a,
+                                        &(struct store_scope){ .tenant = ta, .subject = subject },
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_string_equal(eps[0].tenant_id, ta);
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .subject = subject },
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_null(eps[0].tenant_id);
-    assert_int_equal(store_subject_list(g.st, a, tb, 100, 0, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, tb, &(struct store_page){ .limit = 100 }, &sr,
+                                        &err), 0);
+    subs = sr.items;
+    n = sr.n;
     assert_int_equal(n, 0);
-    assert_int_equal(store_subject_list(g.st, a, ta, 100, 0, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, ta, &(struct store_page){ .limit = 100 }, &sr,
+                                        &err), 0);
+    subs = sr.items;
+    n = sr.n;
     assert_int_equal(n, 1);
     assert_string_equal(subs[0].subject_id, subject);
     assert_int_equal(subs[0].episode_count, 2);
@@ -216,6 +250,7 @@ static void test_store_tenant_isolation(void **state)
 /* An empty tenant string is the "no tenant" space, never a tenant of its own. */
 static void test_store_empty_tenant_is_null(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "empty-tenant");
     struct err err = ERR_INIT;
@@ -223,7 +258,10 @@ static void test_store_empty_tenant_is_null(void **state)
     size_t n;
 
     add_ep(a, "", subject, T0);
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .subject = subject },
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 1);
     assert_null(eps[0].tenant_id);
     assert_int_equal(count_eps(a, "", subject), 1);
@@ -233,13 +271,15 @@ static void test_store_empty_tenant_is_null(void **state)
 
 static void test_store_memory_list_empty(void **state)
 {
+    struct memory_rows mr;
     struct arena *a = *state;
     struct err err = ERR_INIT;
-    struct memory *mems;
     size_t n = 99;
 
-    assert_int_equal(store_memory_list(g.st, a, NULL, uniq(a, "nomem"), 10, 0, &mems, &n,
-                                       &err), 0);
+    assert_int_equal(store_memory_list(g.st, a,
+                                       &(struct store_scope){ .subject = uniq(a, "nomem") },
+                                       &(struct store_page){ .limit = 10 }, &mr, &err), 0);
+    n = mr.n;
     assert_int_equal(n, 0);
 }
 
@@ -247,6 +287,7 @@ static void test_store_memory_list_empty(void **state)
 
 static void test_store_subject_list(void **state)
 {
+    struct subject_count_rows sr;
     struct arena *a = *state;
     const char *tenant = uniq(a, "subjects");   /* a tenant of our own: we see only ours */
     static const char *const ids[] = {
@@ -265,21 +306,36 @@ static void test_store_subject_list(void **state)
         add_ep(a, tenant, arena_printf(a, "%s%s", ids[i], sfx), T0);
     add_ep(a, tenant, arena_printf(a, "a%s", sfx), T0);
     add_ep(a, NULL, arena_printf(a, "a%s", sfx), T0);   /* another tenant space */
-    assert_int_equal(store_subject_list(g.st, a, tenant, 100, 0, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, tenant, &(struct store_page){ .limit = 100 }, &sr,
+                                        &err), 0);
+    subs = sr.items;
+    n = sr.n;
     assert_int_equal(n, sizeof(want) / sizeof(want[0]));
     for (i = 0; i < n; i++) {
         assert_string_equal(subs[i].subject_id, arena_printf(a, "%s%s", want[i], sfx));
         assert_int_equal(subs[i].episode_count, strcmp(want[i], "a") == 0 ? 2 : 1);
         assert_int_equal(subs[i].memory_count, 0);
     }
-    assert_int_equal(store_subject_list(g.st, a, tenant, 2, 3, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, tenant,
+                                        &(struct store_page){ .limit = 2, .offset = 3 }, &sr,
+                                        &err), 0);
+    subs = sr.items;
+    n = sr.n;
     assert_int_equal(n, 2);
     assert_string_equal(subs[0].subject_id, arena_printf(a, "a%s", sfx));
     assert_string_equal(subs[1].subject_id, arena_printf(a, "b%s", sfx));
-    assert_int_equal(store_subject_list(g.st, a, tenant, 5, 5, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, tenant,
+                                        &(struct store_page){ .limit = 5, .offset = 5 }, &sr,
+                                        &err), 0);
+    subs = sr.items;
+    n = sr.n;
     assert_int_equal(n, 2);
     assert_string_equal(subs[1].subject_id, arena_printf(a, "\xc3\xa9t\xc3\xa9%s", sfx));
-    assert_int_equal(store_subject_list(g.st, a, tenant, 5, 7, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, tenant,
+                                        &(struct store_page){ .limit = 5, .offset = 7 }, &sr,
+                                        &err), 0);
+    subs = sr.items;
+    n = sr.n;
     assert_int_equal(n, 0);
 }
 
@@ -287,37 +343,40 @@ static void test_store_subject_delete(void **state)
 {
     struct arena *a = *state;
     const char *subject = uniq(a, "del"), *other = uniq(a, "keep"), *tenant = uniq(a, "tn");
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct row_counts dc = { -1, -1, -1 };
     struct err err = ERR_INIT;
-    int64_t ne = -1, nm = -1;
 
     add_ep(a, tenant, subject, T0);
     add_ep(a, tenant, subject, T0);
     add_ep(a, NULL, subject, T0);
     add_ep(a, tenant, other, T0);
-    assert_int_equal(store_subject_delete(g.st, tenant, subject, &ne, &nm, &err), 0);
-    assert_int_equal(ne, 2);
-    assert_int_equal(nm, 0);
+    assert_int_equal(store_subject_delete(g.st, &sc, &dc, &err), 0);
+    assert_int_equal(dc.episodes, 2);
+    assert_int_equal(dc.memories, 0);
     assert_int_equal(count_eps(a, tenant, subject), 0);
     assert_int_equal(count_eps(a, NULL, subject), 1);   /* other tenant space untouched */
     assert_int_equal(count_eps(a, tenant, other), 1);   /* other subject untouched */
-    assert_int_equal(store_subject_delete(g.st, tenant, subject, &ne, &nm, &err), 0);
-    assert_int_equal(ne, 0);
-    assert_int_equal(nm, 0);
-    assert_int_equal(store_subject_delete(g.st, NULL, subject, &ne, &nm, &err), 0);
-    assert_int_equal(ne, 1);
+    assert_int_equal(store_subject_delete(g.st, &sc, &dc, &err), 0);
+    assert_int_equal(dc.episodes, 0);
+    assert_int_equal(dc.memories, 0);
+    assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .subject = subject }, &dc,
+                                          &err), 0);
+    assert_int_equal(dc.episodes, 1);
 }
 
 static void test_store_subject_delete_in_transaction(void **state)
 {
     struct arena *a = *state;
     const char *subject = uniq(a, "deltx");
+    struct row_counts dc = { -1, -1, -1 };
     struct err err = ERR_INIT;
-    int64_t ne = -1, nm = -1;
 
     add_ep(a, NULL, subject, T0);
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_subject_delete(g.st, NULL, subject, &ne, &nm, &err), 0);
-    assert_int_equal(ne, 1);
+    assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .subject = subject }, &dc,
+                                          &err), 0);
+    assert_int_equal(dc.episodes, 1);
     store_tx_rollback(g.st);
     assert_int_equal(count_eps(a, NULL, subject), 1);
 }
@@ -326,10 +385,10 @@ static void test_store_subject_delete_in_transaction(void **state)
 
 static void test_store_tx_rollback(void **state)
 {
+    struct subject_count_rows sr;
     struct arena *a = *state;
     const char *subject = uniq(a, "rollback");
     struct err err = ERR_INIT;
-    struct subject_count *subs;
     const char *tenant = uniq(a, "rbt");
     size_t n;
 
@@ -339,7 +398,9 @@ static void test_store_tx_rollback(void **state)
     assert_int_equal(count_eps(a, tenant, subject), 2);   /* visible inside */
     store_tx_rollback(g.st);
     assert_int_equal(count_eps(a, tenant, subject), 0);
-    assert_int_equal(store_subject_list(g.st, a, tenant, 10, 0, &subs, &n, &err), 0);
+    assert_int_equal(store_subject_list(g.st, a, tenant, &(struct store_page){ .limit = 10 }, &sr,
+                                        &err), 0);
+    n = sr.n;
     assert_int_equal(n, 0);
     /* The connection is usable afterwards, and a commit keeps rows. */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -367,6 +428,7 @@ static char *big_json(struct arena *a, size_t size)
 
 static void test_store_unicode_large_payload(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "\xe4\xb8\xbb\xe9\xa2\x98/\xf0\x9f\x98\x80 x");
     struct episode ep = make_ep(uniq(a, "t\xc3\xa9nant"), subject, T0);
@@ -381,8 +443,12 @@ static void test_store_unicode_large_payload(void **state)
     ep.source = "s\xc3\xb8urce";
     ep.type = "t\xc3\xbfpe";
     insert_ok(a, &ep);
-    assert_int_equal(store_episode_list(g.st, a, ep.tenant_id, subject, 10, 0, &eps, &n, &err),
-                     0);
+    assert_int_equal(store_episode_list(g.st, a,
+                                        &(struct store_scope){ .tenant = ep.tenant_id,
+                                                               .subject = subject },
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 1);
     assert_string_equal(eps[0].id, ep.id);
     assert_string_equal(eps[0].subject_id, subject);
@@ -399,6 +465,7 @@ static void test_store_unicode_large_payload(void **state)
 
 static void test_store_timestamps_round_trip(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "ts");
     static const int64_t values[] = {
@@ -414,7 +481,10 @@ static void test_store_timestamps_round_trip(void **state)
         ep.last_compiled_at = i % 2 ? values[i] + 999999 : TS_NULL;
         insert_ok(a, &ep);
     }
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .subject = subject },
+                                        &(struct store_page){ .limit = 10 }, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 5);
     /* Ascending created_at: 0, 1, 2000-02-29…, T0, 2100… */
     assert_int_equal(eps[0].created_at, 0);
@@ -443,6 +513,7 @@ static int has_ep(const struct episode *eps, size_t n, const char *id)
 
 static void test_store_episode_uncompiled_and_mark(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "uncomp"), *tenant = uniq(a, "tn");
     struct episode e1 = make_ep(tenant, subject, T0 + 2), e2 = make_ep(tenant, subject, T0);
@@ -452,20 +523,23 @@ static void test_store_episode_uncompiled_and_mark(void **state)
     struct err err = ERR_INIT;
     struct episode *eps;
     size_t n;
+    const struct store_scope in_tenant = { .tenant = tenant, .subject = subject };
 
     uuid_v4(unknown);
     insert_ok(a, &e1);
     insert_ok(a, &e2);
     insert_ok(a, &e3);
     insert_ok(a, &other);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 10, &eps, &n, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 10, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 3);
     assert_string_equal(eps[0].id, e2.id);   /* oldest first, ties by insertion order */
     assert_string_equal(eps[1].id, e3.id);
     assert_string_equal(eps[2].id, e1.id);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 2, &eps, &n, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 2, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 2);
     assert_string_equal(eps[1].id, e3.id);
 
@@ -473,29 +547,38 @@ static void test_store_episode_uncompiled_and_mark(void **state)
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 5, T0 + 100, &err), 0);
     store_tx_rollback(g.st);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 10, &eps, &n, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 10, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 3);
 
     /* Unknown, malformed and other tenants' ids are skipped. */
     assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 5, T0 + 100, &err), 0);
     assert_int_equal(store_episode_mark_compiled(g.st, tenant, ids, 0, T0 + 200, &err), 0);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, tenant, subject, 10, &eps, &n, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_tenant, 10, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 1);
     assert_string_equal(eps[0].id, e3.id);
-    assert_int_equal(store_episode_list(g.st, a, tenant, subject, 10, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(g.st, a, &in_tenant, &(struct store_page){ .limit = 10 },
+                                        &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(eps[0].last_compiled_at, T0 + 100);   /* e2 */
     assert_int_equal(eps[1].last_compiled_at, TS_NULL);    /* e3 */
     assert_int_equal(eps[2].last_compiled_at, T0 + 100);   /* e1 */
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, NULL, subject, 10, &eps, &n, &err),
-                     0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a,
+                                                   &(struct store_scope){ .subject = subject }, 10,
+                                                   &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 1);
     assert_string_equal(eps[0].id, other.id);
 }
 
 static void test_store_episode_list_recent(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "recent"), *tenant = uniq(a, "tn");
     struct episode ea = make_ep(tenant, subject, T0), eb = make_ep(tenant, subject, T0 + 5);
@@ -503,13 +586,16 @@ static void test_store_episode_list_recent(void **state)
     struct err err = ERR_INIT;
     struct episode *eps;
     size_t n;
+    const struct store_scope in_tenant = { .tenant = tenant, .subject = subject };
 
     insert_ok(a, &ea);
     insert_ok(a, &eb);
     insert_ok(a, &ec);
     insert_ok(a, &ed);
     add_ep(a, NULL, subject, T0 + 9);   /* another tenant space */
-    assert_int_equal(store_episode_list_recent(g.st, a, tenant, subject, 10, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a, &in_tenant, 10, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 4);
     /* Exact reverse insertion order: equal times newest-inserted first, so a cut keeps the
      * most recent rows. */
@@ -517,16 +603,23 @@ static void test_store_episode_list_recent(void **state)
     assert_string_equal(eps[1].id, eb.id);
     assert_string_equal(eps[2].id, ea.id);
     assert_string_equal(eps[3].id, ed.id);
-    assert_int_equal(store_episode_list_recent(g.st, a, tenant, subject, 1, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a, &in_tenant, 1, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 1);
     assert_string_equal(eps[0].id, ec.id);
-    assert_int_equal(store_episode_list_recent(g.st, a, tenant, uniq(a, "none"), 5, &eps, &n,
-                                               &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a,
+                                               &(struct store_scope){ .tenant = tenant,
+                                                                      .subject = uniq(a, "none") },
+                                               5, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 0);
 }
 
 static void test_store_episode_get_many(void **state)
 {
+    struct episode_rows er;
     struct arena *a = *state;
     const char *subject = uniq(a, "many"), *tenant = uniq(a, "tn");
     struct episode e1 = make_ep(tenant, subject, T0), e2 = make_ep(tenant, uniq(a, "s2"), T0);
@@ -542,23 +635,38 @@ static void test_store_episode_get_many(void **state)
     insert_ok(a, &e1);
     insert_ok(a, &e2);
     insert_ok(a, &foreign);
-    assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_get_many(g.st, a, tenant, &(struct store_ids){ ids, 7 }, &er,
+                                            &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 2);   /* e1 once, e2 (another subject of the tenant) */
     assert_true(has_ep(eps, n, e1.id));
     assert_true(has_ep(eps, n, e2.id));
     assert_string_equal(eps[0].tenant_id, tenant);
-    assert_int_equal(store_episode_get_many(g.st, a, NULL, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_get_many(g.st, a, NULL, &(struct store_ids){ ids, 7 }, &er,
+                                            &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 0);
     /* The no-tenant space holds only its own rows, and they come back in it. */
     insert_ok(a, &none);
     ids[0] = none.id;
-    assert_int_equal(store_episode_get_many(g.st, a, NULL, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_get_many(g.st, a, NULL, &(struct store_ids){ ids, 7 }, &er,
+                                            &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 1);
     assert_string_equal(eps[0].id, none.id);
     assert_null(eps[0].tenant_id);
-    assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 7, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_get_many(g.st, a, tenant, &(struct store_ids){ ids, 7 }, &er,
+                                            &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 2);
-    assert_int_equal(store_episode_get_many(g.st, a, tenant, ids, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_get_many(g.st, a, tenant, &(struct store_ids){ ids, 0 }, &er,
+                                            &err), 0);
+    eps = er.items;
+    n = er.n;
     assert_int_equal(n, 0);
     assert_non_null(eps);
 }
@@ -671,12 +779,20 @@ static const char *list_active(struct arena *a, const char *tenant, const char *
                                const char *kind, enum memory_order order, int flags,
                                size_t limit, struct memory **out)
 {
+    struct memory_rows mr;
     struct err err = ERR_INIT;
     struct memory *ms;
     size_t n;
 
-    assert_int_equal(store_memory_list_active(g.st, a, tenant, subject, kind, order, flags,
-                                              limit, &ms, &n, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a,
+                                              &(struct store_scope){ .tenant = tenant,
+                                                                     .subject = subject },
+                                              &(struct memory_query){ .kind = kind, .order = order,
+                                                                      .flags = flags,
+                                                                      .limit = limit },
+                                              &mr, &err), 0);
+    ms = mr.items;
+    n = mr.n;
     if (out)
         *out = ms;
     return mem_ids(a, ms, n);
@@ -746,6 +862,8 @@ static void test_store_memory_list_active(void **state)
  * in reverse insertion order, the resolutions. */
 static void test_store_context_read(void **state)
 {
+    struct resolution_rows rr;
+    struct episode_rows er;
     struct arena *a = *state;
     const char *s = uniq(a, "ctxread"), *t = uniq(a, "tn");
     const char *kinds[3] = { "profile_fact", "procedure", "episode_summary" };
@@ -753,11 +871,11 @@ static void test_store_context_read(void **state)
     struct memory m[7];
     struct episode e[5], *eps, *want_eps;
     const char *extra[3];
-    struct resolution *res;
     struct context_reads r;
     struct err err = ERR_INIT;
     size_t k, n, nres;
     int i;
+    const struct store_scope in_t = { .tenant = t, .subject = s };
 
     for (i = 0; i < 4; i++)
         e[i] = add_ep(a, t, s, T0 + i / 2);   /* pairs of equal timestamps */
@@ -788,7 +906,7 @@ static void test_store_context_read(void **state)
     extra[2] = e[0].id;   /* twice: once cited, once extra */
     r.extra_sources = extra;
     r.nextra = 3;
-    assert_int_equal(store_context_read(g.st, a, t, s, &r, &err), 0);
+    assert_int_equal(store_context_read(g.st, a, &in_t, &r, &err), 0);
     /* Sources, where the backend brings them (PostgreSQL): e0 and e2 of the tenant, once
      * each; not e4 (another tenant), not e1 (cited by a memory past the limit). */
     assert_int_equal(r.have_sources, strcmp(g.ops->name, "postgres") == 0);
@@ -805,16 +923,22 @@ static void test_store_context_read(void **state)
         assert_string_equal(mem_ids(a, r.memories[k], r.nmemories[k]),
                             list_active(a, t, s, kinds[k], MEMORY_NEWEST_FIRST, 0, limits[k],
                                         NULL));
-    assert_int_equal(store_episode_list_recent(g.st, a, t, s, 3, &want_eps, &n, &err), 0);
+    assert_int_equal(store_episode_list_recent(g.st, a, &in_t, 3, &er, &err), 0);
+    want_eps = er.items;
+    n = er.n;
     assert_int_equal(r.nrecent, 3);
     eps = r.recent;
     assert_string_equal(ep_ids(a, eps, r.nrecent), ep_ids(a, want_eps, n));
-    assert_int_equal(store_resolution_list(g.st, a, t, s, &res, &nres, &err), 0);
+    assert_int_equal(store_resolution_list(g.st, a, &in_t, &rr, &err), 0);
+    nres = rr.n;
     assert_int_equal(r.nresolutions, nres);
 
     /* An unknown subject: every list empty, not an error. */
     r.nextra = 0;
-    assert_int_equal(store_context_read(g.st, a, t, uniq(a, "nobody"), &r, &err), 0);
+    assert_int_equal(store_context_read(g.st, a,
+                                        &(struct store_scope){ .tenant = t,
+                                                               .subject = uniq(a, "nobody") },
+                                        &r, &err), 0);
     assert_int_equal(r.nsources, 0);
     for (k = 0; k < 3; k++)
         assert_int_equal(r.nmemories[k], 0);
@@ -884,48 +1008,74 @@ static void test_store_memory_set_labels(void **state)
     struct memory m = make_mem(t, s, "profile_fact", T0), *got;
     char unknown[UUID_STR_LEN];
     struct err err = ERR_INIT;
+    struct label_update u = { .tenant = t, .memory_id = m.id,
+                              .labels_json = "[\"pii\",\"h\xc3\xa9\"]", .updated_at = T0 + 9 };
     int found = -1;
 
     uuid_v4(unknown);
     add_mem(&m);
-    assert_int_equal(store_memory_set_labels(g.st, t, m.id, "[\"pii\",\"h\xc3\xa9\"]", T0 + 9,
-                                             &found, &err), 0);
+    assert_int_equal(store_memory_set_labels(g.st, &u, &found, &err), 0);
     assert_int_equal(found, 1);
     got = mem_get(a, t, m.id);
     assert_string_equal(got->sensitivity_labels, "[\"pii\",\"h\xc3\xa9\"]");
     assert_int_equal(got->updated_at, T0 + 9);
     found = -1;
-    assert_int_equal(store_memory_set_labels(g.st, uniq(a, "tn"), m.id, "[]", T0 + 10, &found,
-                                             &err), 0);
+    assert_int_equal(store_memory_set_labels(g.st,
+                                             &(struct label_update){ .tenant = uniq(a, "tn"),
+                                                                     .memory_id = m.id,
+                                                                     .labels_json = "[]",
+                                                                     .updated_at = T0 + 10 },
+                                             &found, &err), 0);
     assert_int_equal(found, 0);
-    assert_int_equal(store_memory_set_labels(g.st, NULL, m.id, "[]", T0 + 10, &found, &err), 0);
+    assert_int_equal(store_memory_set_labels(g.st,
+                                             &(struct label_update){ .tenant = NULL,
+                                                                     .memory_id = m.id,
+                                                                     .labels_json = "[]",
+                                                                     .updated_at = T0 + 10 },
+                                             &found, &err), 0);
     assert_int_equal(found, 0);
     found = -1;
-    assert_int_equal(store_memory_set_labels(g.st, t, unknown, "[]", T0 + 10, &found, &err), 0);
+    assert_int_equal(store_memory_set_labels(g.st,
+                                             &(struct label_update){ .tenant = t,
+                                                                     .memory_id = unknown,
+                                                                     .labels_json = "[]",
+                                                                     .updated_at = T0 + 10 },
+                                             &found, &err), 0);
     assert_int_equal(found, 0);
-    assert_int_equal(store_memory_set_labels(g.st, t, "bad-id", "[]", T0 + 10, &found, &err), 0);
+    assert_int_equal(store_memory_set_labels(g.st,
+                                             &(struct label_update){ .tenant = t,
+                                                                     .memory_id = "bad-id",
+                                                                     .labels_json = "[]",
+                                                                     .updated_at = T0 + 10 },
+                                             &found, &err), 0);
     assert_int_equal(found, 0);
     got = mem_get(a, t, m.id);
     assert_string_equal(got->sensitivity_labels, "[\"pii\",\"h\xc3\xa9\"]");
     assert_int_equal(got->updated_at, T0 + 9);
-    assert_int_equal(store_memory_set_labels(g.st, t, m.id, "[]", T0 + 11, &found, &err), 0);
+    assert_int_equal(store_memory_set_labels(g.st,
+                                             &(struct label_update){ .tenant = t, .memory_id = m.id,
+                                                                     .labels_json = "[]",
+                                                                     .updated_at = T0 + 11 },
+                                             &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(mem_get(a, t, m.id)->sensitivity_labels, "[]");
 }
 
 static void test_store_compile_reset(void **state)
 {
+    struct episode_rows er;
+    struct memory_rows mr;
     struct arena *a = *state;
     const char *s = uniq(a, "reset"), *t = uniq(a, "tn"), *s2 = uniq(a, "keep");
     struct episode e1 = make_ep(t, s, T0), e2 = make_ep(t, s, T0), eo = make_ep(NULL, s, T0);
     const char *ids[3] = { e1.id, e2.id, eo.id };
     struct memory m1 = make_mem(t, s, "profile_fact", T0), m2 = make_mem(t, s, "procedure", T0);
     struct memory mo = make_mem(NULL, s, "profile_fact", T0);
-    struct memory ms2 = make_mem(t, s2, "profile_fact", T0), *mems;
+    struct memory ms2 = make_mem(t, s2, "profile_fact", T0);
     struct err err = ERR_INIT;
-    struct episode *eps;
     int64_t deleted = -1;
     size_t n;
+    const struct store_scope in_t = { .tenant = t, .subject = s };
 
     insert_ok(a, &e1);
     insert_ok(a, &e2);
@@ -939,24 +1089,31 @@ static void test_store_compile_reset(void **state)
     add_mem(&ms2);
     /* Rolled back: nothing changes. */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, &in_t, &deleted, &err), 0);
     assert_int_equal(deleted, 2);
     store_tx_rollback(g.st);
-    assert_int_equal(store_memory_list(g.st, a, t, s, 10, 0, &mems, &n, &err), 0);
+    assert_int_equal(store_memory_list(g.st, a, &in_t, &(struct store_page){ .limit = 10 }, &mr,
+                                       &err), 0);
+    n = mr.n;
     assert_int_equal(n, 2);
 
-    assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, &in_t, &deleted, &err), 0);
     assert_int_equal(deleted, 2);   /* every status */
-    assert_int_equal(store_memory_list(g.st, a, t, s, 10, 0, &mems, &n, &err), 0);
+    assert_int_equal(store_memory_list(g.st, a, &in_t, &(struct store_page){ .limit = 10 }, &mr,
+                                       &err), 0);
+    n = mr.n;
     assert_int_equal(n, 0);
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, t, s, 10, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &in_t, 10, &er, &err), 0);
+    n = er.n;
     assert_int_equal(n, 2);
     /* The other tenant space and the other subject are untouched. */
-    assert_int_equal(store_episode_list_uncompiled(g.st, a, NULL, s, 10, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &(struct store_scope){ .subject = s },
+                                                   10, &er, &err), 0);
+    n = er.n;
     assert_int_equal(n, 0);
     assert_non_null(mem_get(a, NULL, mo.id));
     assert_non_null(mem_get(a, t, ms2.id));
-    assert_int_equal(store_compile_reset(g.st, t, s, &deleted, &err), 0);
+    assert_int_equal(store_compile_reset(g.st, &in_t, &deleted, &err), 0);
     assert_int_equal(deleted, 0);
 }
 
@@ -965,10 +1122,13 @@ static void test_store_compile_reset(void **state)
 static void qc_get(struct arena *a, const char *text, const char *model, int64_t now,
                    float **v, size_t *dim)
 {
+    /* vec starts as garbage: a miss must set it to NULL */
+    struct qcache_lookup ql = { .text = text, .model = model, .now = now, .vec = (float *)1 };
     struct err err = ERR_INIT;
 
-    *v = (float *)1;
-    assert_int_equal(store_qcache_get(g.st, a, text, model, now, v, dim, &err), 0);
+    assert_int_equal(store_qcache_get(g.st, a, &ql, &err), 0);
+    *v = ql.vec;
+    *dim = ql.dim;
 }
 
 static void qc_put(const char *text, const float *v, size_t dim, int64_t now, int64_t expires,
@@ -976,7 +1136,11 @@ static void qc_put(const char *text, const float *v, size_t dim, int64_t now, in
 {
     struct err err = ERR_INIT;
 
-    assert_int_equal(store_qcache_put(g.st, text, "m1", v, dim, now, expires, purge_before,
+    assert_int_equal(store_qcache_put(g.st,
+                                      &(struct qcache_write){ .text = text, .model = "m1", .vec = v,
+                                                              .dim = dim, .now = now,
+                                                              .expires_at = expires,
+                                                              .purge_before = purge_before },
                                       &err), 0);
 }
 
@@ -1036,16 +1200,25 @@ static void test_store_qcache_long_text(void **state)
 /* There is no resolution write op yet: only the empty case can be checked. */
 static void test_store_resolution_list_empty(void **state)
 {
+    struct resolution_rows rr;
     struct arena *a = *state;
     struct err err = ERR_INIT;
     struct resolution *res = NULL;
     size_t n = 99;
 
-    assert_int_equal(store_resolution_list(g.st, a, NULL, uniq(a, "nores"), &res, &n, &err), 0);
+    assert_int_equal(store_resolution_list(g.st, a,
+                                           &(struct store_scope){ .subject = uniq(a, "nores") },
+                                           &rr, &err), 0);
+    res = rr.items;
+    n = rr.n;
     assert_int_equal(n, 0);
     assert_non_null(res);
-    assert_int_equal(store_resolution_list(g.st, a, uniq(a, "tn"), uniq(a, "nores"), &res, &n,
-                                           &err), 0);
+    assert_int_equal(store_resolution_list(g.st, a,
+                                           &(struct store_scope){ .tenant = uniq(a, "tn"),
+                                                                  .subject = uniq(a, "nores") },
+                                           &rr, &err), 0);
+    res = rr.items;
+    n = rr.n;
     assert_int_equal(n, 0);
 }
 
@@ -1068,12 +1241,16 @@ static void test_store_backup_postgres_refuses(void **state)
 /* Episode ids of (no tenant, subject) in st, in list order, joined by ','. */
 static const char *episode_ids(struct arena *a, store *st, const char *subject)
 {
+    struct episode_rows er;
     struct err err = ERR_INIT;
     struct episode *eps;
     const char *ids = "";
     size_t i, n;
 
-    assert_int_equal(store_episode_list(st, a, NULL, subject, 100, 0, &eps, &n, &err), 0);
+    assert_int_equal(store_episode_list(st, a, &(struct store_scope){ .subject = subject },
+                                        &(struct store_page){ .limit = 100 }, &er, &err), 0);
+    eps = er.items;
+    n = er.n;
     for (i = 0; i < n; i++)
         ids = arena_printf(a, "%s%s,", ids, eps[i].id);
     return ids;

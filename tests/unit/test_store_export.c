@@ -30,16 +30,11 @@ static struct memory make_mem(const char *tenant, const char *subject, const cha
 
 /* ---- reading a whole subject back, page by page ---- */
 
-struct scope {
-    const char *subject;
-    int all_tenants;
-    const char *tenant;
-};
-
 /* Every episode of the scope, read in pages of `page` rows, appended in page order. */
-static struct episode *export_all_eps(struct arena *a, store *st, const struct scope *sc,
+static struct episode *export_all_eps(struct arena *a, store *st, const struct store_scope *sc,
                                       size_t page, size_t *total)
 {
+    struct episode_rows er;
     struct episode *all = NULL, *rows, *grown;
     struct err err = ERR_INIT;
     const char *after_id = NULL;
@@ -47,8 +42,13 @@ static struct episode *export_all_eps(struct arena *a, store *st, const struct s
     size_t n, count = 0;
 
     for (;;) {
-        assert_int_equal(store_export_episodes(st, a, sc->subject, sc->all_tenants, sc->tenant,
-                                               after, after_id, page, &rows, &n, &err), 0);
+        assert_int_equal(store_export_episodes(st, a, sc,
+                                               &(struct store_cursor){ .after_created = after,
+                                                                       .after_id = after_id,
+                                                                       .limit = page },
+                                               &er, &err), 0);
+        rows = er.items;
+        n = er.n;
         assert_true(n <= page);
         if (n == 0)
             break;
@@ -67,9 +67,10 @@ static struct episode *export_all_eps(struct arena *a, store *st, const struct s
     return all;
 }
 
-static struct memory *export_all_mems(struct arena *a, store *st, const struct scope *sc,
+static struct memory *export_all_mems(struct arena *a, store *st, const struct store_scope *sc,
                                       size_t page, size_t *total)
 {
+    struct memory_rows mr;
     struct memory *all = NULL, *rows, *grown;
     struct err err = ERR_INIT;
     const char *after_id = NULL;
@@ -77,8 +78,13 @@ static struct memory *export_all_mems(struct arena *a, store *st, const struct s
     size_t n, count = 0;
 
     for (;;) {
-        assert_int_equal(store_export_memories(st, a, sc->subject, sc->all_tenants, sc->tenant,
-                                               after, after_id, page, &rows, &n, &err), 0);
+        assert_int_equal(store_export_memories(st, a, sc,
+                                               &(struct store_cursor){ .after_created = after,
+                                                                       .after_id = after_id,
+                                                                       .limit = page },
+                                               &mr, &err), 0);
+        rows = mr.items;
+        n = mr.n;
         assert_true(n <= page);
         if (n == 0)
             break;
@@ -118,13 +124,15 @@ static int cmp_mem(const void *x, const void *y)
     return cmp_key(a->created_at, a->id, b->created_at, b->id);
 }
 
-static void assert_count(const struct scope *sc, int64_t want_eps, int64_t want_mems)
+static void assert_count(const struct store_scope *sc, int64_t want_eps, int64_t want_mems)
 {
+    struct row_counts rc;
     struct err err = ERR_INIT;
     int64_t eps = -1, mems = -1;
 
-    assert_int_equal(store_export_count(g.st, sc->subject, sc->all_tenants, sc->tenant, &eps,
-                                        &mems, &err), 0);
+    assert_int_equal(store_export_count(g.st, sc, &rc, &err), 0);
+    eps = rc.episodes;
+    mems = rc.memories;
     assert_int_equal(eps, want_eps);
     assert_int_equal(mems, want_mems);
 }
@@ -153,14 +161,16 @@ static void test_store_export_count_scopes(void **state)
     m = make_mem(tb, other, "active", T0);
     add_mem(&m);
 
-    assert_count(&(struct scope){ subject, 1, NULL }, 3, 4);
-    assert_count(&(struct scope){ subject, 1, ta }, 3, 4);   /* tenant ignored */
-    assert_count(&(struct scope){ subject, 0, ta }, 2, 1);
-    assert_count(&(struct scope){ subject, 0, NULL }, 1, 2);
-    assert_count(&(struct scope){ subject, 0, "" }, 1, 2);   /* '' is the no-tenant space */
-    assert_count(&(struct scope){ subject, 0, tb }, 0, 1);
-    assert_count(&(struct scope){ subject, 0, uniq(a, "tc") }, 0, 0);
-    assert_count(&(struct scope){ uniq(a, "exp-none"), 1, NULL }, 0, 0);
+    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 3, 4);
+    assert_count(&(struct store_scope){ .tenant = ta, .subject = subject, .all_tenants = 1 }, 3,
+                 4);   /* tenant ignored */
+    assert_count(&(struct store_scope){ .tenant = ta, .subject = subject }, 2, 1);
+    assert_count(&(struct store_scope){ .subject = subject }, 1, 2);
+    assert_count(&(struct store_scope){ .tenant = "", .subject = subject }, 1,
+                 2);   /* '' is the no-tenant space */
+    assert_count(&(struct store_scope){ .tenant = tb, .subject = subject }, 0, 1);
+    assert_count(&(struct store_scope){ .tenant = uniq(a, "tc"), .subject = subject }, 0, 0);
+    assert_count(&(struct store_scope){ .subject = uniq(a, "exp-none"), .all_tenants = 1 }, 0, 0);
 }
 
 /* ---- order and pages ---- */
@@ -180,12 +190,13 @@ static void test_store_export_episode_order_pages(void **state)
     qsort(eps, 23, sizeof(eps[0]), cmp_ep);
     want = ep_ids(a, eps, 23);
     for (k = 0; k < sizeof(pages) / sizeof(pages[0]); k++) {
-        got = export_all_eps(a, g.st, &(struct scope){ subject, 1, NULL }, pages[k], &n);
+        got = export_all_eps(a, g.st, &(struct store_scope){ .subject = subject, .all_tenants = 1 },
+                             pages[k], &n);
         assert_int_equal(n, 23);
         assert_string_equal(ep_ids(a, got, n), want);
     }
     /* One tenant only: the same order, restricted. */
-    got = export_all_eps(a, g.st, &(struct scope){ subject, 0, NULL }, 2, &n);
+    got = export_all_eps(a, g.st, &(struct store_scope){ .subject = subject }, 2, &n);
     assert_int_equal(n, 8);
     for (i = 1; i < n; i++)
         assert_true(cmp_ep(&got[i - 1], &got[i]) < 0);
@@ -209,7 +220,9 @@ static void test_store_export_memory_order_pages(void **state)
     qsort(ms, 17, sizeof(ms[0]), cmp_mem);
     want = mem_ids(a, ms, 17);
     for (k = 0; k < sizeof(pages) / sizeof(pages[0]); k++) {
-        got = export_all_mems(a, g.st, &(struct scope){ subject, 1, NULL }, pages[k], &n);
+        got = export_all_mems(a, g.st,
+                              &(struct store_scope){ .subject = subject, .all_tenants = 1 },
+                              pages[k], &n);
         assert_int_equal(n, 17);
         assert_string_equal(mem_ids(a, got, n), want);
     }
@@ -232,7 +245,7 @@ static void test_store_export_memories_every_status(void **state)
         }
         add_mem(&ms[i]);
     }
-    got = export_all_mems(a, g.st, &(struct scope){ subject, 0, NULL }, 3, &n);
+    got = export_all_mems(a, g.st, &(struct store_scope){ .subject = subject }, 3, &n);
     assert_int_equal(n, 4);
     for (i = 0; i < 4; i++) {
         assert_string_equal(got[i].id, ms[i].id);
@@ -253,44 +266,57 @@ static void test_store_export_tenant_scope(void **state)
     struct episode ea, eb, en, *got;
     struct memory ma = make_mem(ta, subject, "active", T0), *mgot;
     size_t n;
+    const struct store_scope in_none = { .subject = subject };
 
     ea = add_ep(a, ta, subject, T0);
     eb = add_ep(a, tb, subject, T0 + 1);
     en = add_ep(a, NULL, subject, T0 + 2);
     add_mem(&ma);
 
-    got = export_all_eps(a, g.st, &(struct scope){ subject, 1, NULL }, 10, &n);
+    got = export_all_eps(a, g.st, &(struct store_scope){ .subject = subject, .all_tenants = 1 }, 10,
+                         &n);
     assert_string_equal(ep_ids(a, got, n), arena_printf(a, "%s,%s,%s,", ea.id, eb.id, en.id));
     assert_string_equal(got[0].tenant_id, ta);
     assert_string_equal(got[1].tenant_id, tb);
     assert_null(got[2].tenant_id);
-    got = export_all_eps(a, g.st, &(struct scope){ subject, 0, tb }, 10, &n);
+    got = export_all_eps(a, g.st, &(struct store_scope){ .tenant = tb, .subject = subject }, 10,
+                         &n);
     assert_string_equal(ep_ids(a, got, n), arena_printf(a, "%s,", eb.id));
-    got = export_all_eps(a, g.st, &(struct scope){ subject, 0, NULL }, 10, &n);
+    got = export_all_eps(a, g.st, &in_none, 10, &n);
     assert_string_equal(ep_ids(a, got, n), arena_printf(a, "%s,", en.id));
-    mgot = export_all_mems(a, g.st, &(struct scope){ subject, 0, NULL }, 10, &n);
+    mgot = export_all_mems(a, g.st, &in_none, 10, &n);
     assert_int_equal(n, 0);
-    mgot = export_all_mems(a, g.st, &(struct scope){ subject, 0, ta }, 10, &n);
+    mgot = export_all_mems(a, g.st, &(struct store_scope){ .tenant = ta, .subject = subject }, 10,
+                           &n);
     assert_string_equal(mem_ids(a, mgot, n), arena_printf(a, "%s,", ma.id));
 }
 
 /* A page key that is not a row's (created_at, id) is refused the same way on every backend. */
 static void test_store_export_bad_page_key(void **state)
 {
+    struct memory_rows mr;
+    struct episode_rows er;
     struct arena *a = *state;
     struct err err = ERR_INIT;
-    struct episode *eps;
-    struct memory *ms;
     size_t n = 99;
+    const struct store_scope every_tenant = { .subject = "s", .all_tenants = 1 };
 
-    assert_int_equal(store_export_episodes(g.st, a, "s", 1, NULL, T0, "not-a-uuid", 10, &eps,
-                                           &n, &err), -1);
+    assert_int_equal(store_export_episodes(g.st, a, &every_tenant,
+                                           &(struct store_cursor){ .after_created = T0,
+                                                                   .after_id = "not-a-uuid",
+                                                                   .limit = 10 },
+                                           &er, &err), -1);
+    n = er.n;
     assert_int_equal(err.kind, ERR_INVALID);
     assert_int_equal(n, 0);
     err_release(&err);
-    assert_int_equal(store_export_memories(g.st, a, "s", 1, NULL, TS_NULL,
-                                           "0b6c2c0e-5d3e-4e4f-9a51-1c3b4f0e2a77", 10, &ms, &n,
-                                           &err), -1);
+    assert_int_equal(store_export_memories(g.st, a, &every_tenant,
+                                           &(struct store_cursor){
+                                               .after_created = TS_NULL,
+                                               .after_id = "0b6c2c0e-5d3e-4e4f-9a51-1c3b4f0e2a77",
+                                               .limit = 10 },
+                                           &mr, &err), -1);
+    n = mr.n;
     assert_int_equal(err.kind, ERR_INVALID);
 }
 
@@ -302,7 +328,7 @@ static void test_store_export_read_tx_stable(void **state)
 {
     struct arena *a = *state;
     const char *subject = uniq(a, "exp-stable"), *before;
-    const struct scope sc = { subject, 1, NULL };
+    const struct store_scope sc = { .subject = subject, .all_tenants = 1 };
     struct episode late = make_ep(NULL, subject, T0 - 5), batch[3], *got;
     struct memory m = make_mem(NULL, subject, "active", T0 - 5);
     struct err err = ERR_INIT;
@@ -495,6 +521,7 @@ static void test_store_episode_insert_many_round_trip(void **state)
     int64_t start;
     double ms;
     size_t i, n;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     start = ts_monotonic();
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -504,9 +531,10 @@ static void test_store_episode_insert_many_round_trip(void **state)
     fprintf(stderr, "# %s: episode_insert_many %d rows in one transaction: %.1f ms\n",
             g.ops->name, N, ms);
 
-    assert_count(&(struct scope){ subject, 1, NULL }, N, 0);
+    assert_count(&every_tenant, N, 0);
     start = ts_monotonic();
-    got = export_all_eps(a, g.st, &(struct scope){ subject, 1, NULL }, 1000, &n);
+    got = export_all_eps(a, g.st, &every_tenant,
+                         1000, &n);
     fprintf(stderr, "# %s: export_episodes %d rows in pages of 1000: %.1f ms\n", g.ops->name,
             N, elapsed_ms(start));
     assert_int_equal(n, N);
@@ -524,6 +552,7 @@ static void test_store_memory_insert_many_round_trip(void **state)
     struct err err = ERR_INIT;
     int64_t start;
     size_t i, n;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     start = ts_monotonic();
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -532,9 +561,10 @@ static void test_store_memory_insert_many_round_trip(void **state)
     fprintf(stderr, "# %s: memory_insert_many %d rows with %d-float embeddings: %.1f ms\n",
             g.ops->name, N, BIG_DIM, elapsed_ms(start));
 
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, N);
-    assert_count(&(struct scope){ subject, 0, tenant }, 0, N / 2);
-    got = export_all_mems(a, g.st, &(struct scope){ subject, 1, NULL }, 7, &n);
+    assert_count(&every_tenant, 0, N);
+    assert_count(&(struct store_scope){ .tenant = tenant, .subject = subject }, 0, N / 2);
+    got = export_all_mems(a, g.st, &every_tenant, 7,
+                          &n);
     assert_int_equal(n, N);
     qsort(ms, N, sizeof(*ms), cmp_mem);
     for (i = 0; i < N; i++)
@@ -552,6 +582,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     struct err err = ERR_INIT;
     int64_t count = -1;
     size_t i;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     old = add_ep(a, uniq(a, "t"), uniq(a, "exp-clash-old"), T0);
     memcpy(eps[at].id, old.id, sizeof(old.id));
@@ -565,7 +596,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     store_tx_rollback(g.st);
     err_release(&err);
 
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, 0);
+    assert_count(&every_tenant, 0, 0);
     assert_int_equal(store_episode_ids_taken(g.st, ids, n, &count, &err), 0);
     assert_int_equal(count, 1);   /* only the old row */
     assert_int_equal(store_ping(g.st, &err), 0);
@@ -574,7 +605,7 @@ static void conflict_with_existing(struct arena *a, size_t n, size_t at)
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_episode_insert_many(g.st, eps, n, &err), 0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
-    assert_count(&(struct scope){ subject, 1, NULL }, (int64_t)n, 0);
+    assert_count(&every_tenant, (int64_t)n, 0);
 }
 
 static void test_store_insert_many_conflict_existing(void **state)
@@ -591,6 +622,7 @@ static void test_store_memory_insert_many_conflict(void **state)
     struct memory old = make_mem(NULL, uniq(a, "exp-mclash-old"), "active", T0);
     struct memory *ms = rich_mems(a, subject, "t", 4, DIM);
     struct err err = ERR_INIT;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     add_mem(&old);
     memcpy(ms[2].id, old.id, sizeof(old.id));
@@ -598,10 +630,10 @@ static void test_store_memory_insert_many_conflict(void **state)
     assert_int_equal(err.kind, ERR_CONFLICT);
     assert_string_equal(err.msg, arena_printf(a, "memory '%s' already exists", old.id));
     err_release(&err);
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, 0);
+    assert_count(&every_tenant, 0, 0);
     uuid_v4(ms[2].id);
     assert_int_equal(store_memory_insert_many(g.st, ms, 4, &err), 0);
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, 4);
+    assert_count(&every_tenant, 0, 4);
 }
 
 /* One id twice in the same batch: the second fails the batch. */
@@ -629,7 +661,7 @@ static void test_store_insert_many_duplicate_in_batch(void **state)
     store_tx_rollback(g.st);
     err_release(&err);
 
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, 0);
+    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, 0);
     assert_int_equal(store_ping(g.st, &err), 0);
 }
 
@@ -641,6 +673,7 @@ static void test_store_insert_many_database_error(void **state)
     const char *subject = uniq(a, "exp-dberr");
     struct episode *eps = rich_eps(a, subject, NULL, 1500);
     struct err err = ERR_INIT;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
     eps[1200].payload = NULL;
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -648,10 +681,10 @@ static void test_store_insert_many_database_error(void **state)
     assert_int_equal(err.kind, ERR_INTERNAL);
     store_tx_rollback(g.st);
     err_release(&err);
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, 0);
+    assert_count(&every_tenant, 0, 0);
     eps[1200].payload = "{}";
     assert_int_equal(store_episode_insert_many(g.st, eps, 1500, &err), 0);
-    assert_count(&(struct scope){ subject, 1, NULL }, 1500, 0);
+    assert_count(&every_tenant, 1500, 0);
 }
 
 /* A row id that is not a lower-case UUID is refused before anything is written. */
@@ -672,7 +705,7 @@ static void test_store_insert_many_bad_id(void **state)
     assert_int_equal(err.kind, ERR_INVALID);
     err_release(&err);
     assert_int_equal(store_episode_insert_many(g.st, eps, 0, &err), 0);
-    assert_count(&(struct scope){ subject, 1, NULL }, 0, 0);
+    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 0, 0);
 }
 
 /* The single-row inserts report an existing id as ERR_CONFLICT, never as a database error. */
@@ -706,7 +739,7 @@ static void test_store_single_insert_id_conflict(void **state)
     assert_int_equal(err.kind, ERR_CONFLICT);
     store_tx_rollback(g.st);
     err_release(&err);
-    assert_count(&(struct scope){ subject, 1, NULL }, 1, 1);
+    assert_count(&(struct store_scope){ .subject = subject, .all_tenants = 1 }, 1, 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)

@@ -1,6 +1,7 @@
 /* test_store_jobs.c - the store contract suite for durable compile jobs: insert and get,
  * leases and their claims (in order, from two connections, concurrently, beside a writer),
- * the stuck count and the purge. Written only against store.h, so it runs unchanged on every
+ * the stuck count, the retention delete, and the operator's view (list, delete by filter,
+ * counts per status). Written only against store.h, so it runs unchanged on every
  * backend; ENGRAM_TEST_DATABASE_URL picks the database (default: a fresh SQLite temp file). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,21 +23,21 @@
 /* ---- compile jobs ---- */
 
 /* Before any job exists (this runs first), nothing is stuck, in a transaction or not. */
-static void test_store_compile_job_count_stuck_empty(void **state)
+static void test_store_job_count_stuck_empty(void **state)
 {
     struct err err = ERR_INIT;
     int64_t n = 99;
 
     (void)state;
-    assert_int_equal(store_compile_job_count_stuck(g.st, ts_now(), &n, &err), 0);
+    assert_int_equal(store_job_count_stuck(g.st, ts_now(), &n, &err), 0);
     assert_int_equal(n, 0);
     n = 99;
-    assert_int_equal(store_compile_job_count_stuck(g.st, T0, &n, &err), 0);
+    assert_int_equal(store_job_count_stuck(g.st, T0, &n, &err), 0);
     assert_int_equal(n, 0);
     /* It works inside a transaction too (readiness may share a connection). */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     n = 99;
-    assert_int_equal(store_compile_job_count_stuck(g.st, ts_now(), &n, &err), 0);
+    assert_int_equal(store_job_count_stuck(g.st, ts_now(), &n, &err), 0);
     assert_int_equal(n, 0);
     store_tx_rollback(g.st);
 }
@@ -92,7 +93,11 @@ static void job_finish_ok(const char *id)
 {
     struct err err = ERR_INIT;
 
-    assert_int_equal(store_job_finish(g.st, id, "completed", 0, NULL, T0, &err), 0);
+    assert_int_equal(store_job_finish(g.st,
+                                      &(struct job_outcome){ .id = id, .status = "completed",
+                                                             .memories_created = 0, .error = NULL,
+                                                             .completed_at = T0 },
+                                      &err), 0);
 }
 
 /* Claims take the oldest job of every tenant: finish whatever an earlier test (or an earlier
@@ -172,7 +177,11 @@ static void test_store_job_lease_lifecycle(void **state)
     assert_string_equal(got->id, job.id);
     assert_int_equal(got->started_at, T0 + 10);
     assert_int_equal(got->lease_expires_at, T0 + 260);
-    assert_int_equal(store_job_finish(g.st, job.id, "completed", 3, NULL, T0 + 300, &err), 0);
+    assert_int_equal(store_job_finish(g.st,
+                                      &(struct job_outcome){ .id = job.id, .status = "completed",
+                                                             .memories_created = 3, .error = NULL,
+                                                             .completed_at = T0 + 300 },
+                                      &err), 0);
     got = job_get(a, t, job.id);
     assert_string_equal(got->status, "completed");
     assert_int_equal(got->memories_created, 3);
@@ -186,7 +195,11 @@ static void test_store_job_lease_lifecycle(void **state)
 
     job_insert_ok(&failing);
     assert_non_null(job_claim(a, g.st, T0 + 10, T0 + 70));
-    assert_int_equal(store_job_finish(g.st, failing.id, "failed", 0, "boom \xe2\x9c\x97", T0 + 20,
+    assert_int_equal(store_job_finish(g.st,
+                                      &(struct job_outcome){ .id = failing.id, .status = "failed",
+                                                             .memories_created = 0,
+                                                             .error = "boom \xe2\x9c\x97",
+                                                             .completed_at = T0 + 20 },
                                       &err), 0);
     got = job_get(a, t, failing.id);
     assert_string_equal(got->status, "failed");
@@ -242,7 +255,8 @@ static void test_store_job_claim_order(void **state)
 
 #define PURGE_T 1000000LL   /* 1970: older than every other test's jobs */
 
-static void test_store_job_purge(void **state)
+/* The retention purge is a delete by created_before: terminal jobs older than the cutoff. */
+static void test_store_job_delete_created_before(void **state)
 {
     struct arena *a = *state;
     const char *s = uniq(a, "job");
@@ -264,7 +278,8 @@ static void test_store_job_purge(void **state)
     job_insert_ok(&newer);
     job_insert_ok(&pending);
     job_insert_ok(&running);
-    assert_int_equal(store_job_purge(g.st, PURGE_T + 1, &deleted, &err), 0);
+    assert_int_equal(store_job_delete(g.st, &(struct job_filter){ .created_before = PURGE_T + 1 },
+                                      &deleted, &err), 0);
     assert_int_equal(deleted, 2);   /* terminal and older than the cutoff only */
     assert_null(job_get(a, NULL, done.id));
     assert_null(job_get(a, NULL, failed.id));
@@ -274,7 +289,8 @@ static void test_store_job_purge(void **state)
     /* Clean up: finish the live ones and purge everything of this test. */
     job_finish_ok(pending.id);
     job_finish_ok(running.id);
-    assert_int_equal(store_job_purge(g.st, PURGE_T + 6, &deleted, &err), 0);
+    assert_int_equal(store_job_delete(g.st, &(struct job_filter){ .created_before = PURGE_T + 6 },
+                                      &deleted, &err), 0);
     assert_int_equal(deleted, 3);
 }
 
@@ -429,20 +445,285 @@ static void test_store_job_claim_concurrent(void **state)
     }
 }
 
+/* ---- the operator's view: list, delete by filter, counts per status ---- */
+
+static struct compile_job *add_job(struct arena *a, const char *tenant, const char *subject,
+                                   const char *status, int64_t created_at)
+{
+    struct compile_job *job = arena_calloc(a, 1, sizeof(*job));
+    struct err err = ERR_INIT;
+
+    random_hex(job->id, 8);
+    job->subject_id = subject;
+    job->tenant_id = tenant;
+    job->status = status;
+    job->memories_created = strcmp(status, "completed") == 0 ? 3 : 0;
+    job->error = strcmp(status, "failed") == 0 ? "boom" : NULL;
+    job->created_at = created_at;
+    job->started_at = strcmp(status, "pending") == 0 ? TS_NULL : created_at + 1;
+    job->completed_at = strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0
+                            ? created_at + 2 : TS_NULL;
+    job->lease_expires_at = strcmp(status, "running") == 0 ? created_at + 3600 * SEC : TS_NULL;
+    assert_int_equal(store_job_insert(g.st, job, &err), 0);
+    return job;
+}
+
+static struct compile_job *list(struct arena *a, const char *status, const char *subject,
+                                const char *tenant, size_t limit, size_t offset, size_t *n,
+                                int64_t *total)
+{
+    struct job_rows jr;
+    struct job_filter f = { status, subject, tenant, 0 };
+    struct compile_job *jobs = (void *)1;
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_job_list(g.st, a, &f,
+                                    &(struct store_page){ .limit = limit, .offset = offset }, &jr,
+                                    &err), 0);
+    jobs = jr.items;
+    *n = jr.n;
+    *total = jr.total;
+    assert_non_null(jobs);
+    return jobs;
+}
+
+static int64_t delete_jobs(const char *status, const char *subject, const char *tenant)
+{
+    struct job_filter f = { status, subject, tenant, 0 };
+    struct err err = ERR_INIT;
+    int64_t deleted = -1;
+
+    assert_int_equal(store_job_delete(g.st, &f, &deleted, &err), 0);
+    return deleted;
+}
+
+/* End the live jobs of subject and delete everything of it. */
+static void remove_subject_jobs(struct arena *a, const char *subject)
+{
+    struct compile_job *jobs;
+    struct err err = ERR_INIT;
+    int64_t total;
+    size_t n, i;
+
+    jobs = list(a, NULL, subject, NULL, 1000, 0, &n, &total);
+    for (i = 0; i < n; i++)
+        assert_int_equal(store_job_finish(g.st,
+                                          &(struct job_outcome){ .id = jobs[i].id,
+                                                                 .status = "failed",
+                                                                 .memories_created = 0,
+                                                                 .error = "test over",
+                                                                 .completed_at = T0 },
+                                          &err), 0);
+    delete_jobs(NULL, subject, NULL);
+    list(a, NULL, subject, NULL, 10, 0, &n, &total);
+    assert_int_equal(total, 0);
+}
+
+static void test_store_job_list_newest_first_and_pages(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "jobs"), *t = uniq(a, "tn");
+    struct compile_job *j1 = add_job(a, t, s, "completed", T0);
+    struct compile_job *j2 = add_job(a, NULL, s, "failed", T0 + SEC);
+    struct compile_job *j3 = add_job(a, t, s, "running", T0 + 2 * SEC);
+    struct compile_job *j4 = add_job(a, t, s, "pending", T0 + 2 * SEC);   /* tie: inserted later */
+    struct compile_job *got;
+    int64_t total = -1;
+    size_t n;
+
+    got = list(a, NULL, s, NULL, 10, 0, &n, &total);
+    assert_int_equal(n, 4);
+    assert_int_equal(total, 4);
+    assert_string_equal(got[0].id, j4->id);
+    assert_string_equal(got[1].id, j3->id);
+    assert_string_equal(got[2].id, j2->id);
+    assert_string_equal(got[3].id, j1->id);
+    /* Every field round-trips. */
+    assert_string_equal(got[3].subject_id, s);
+    assert_string_equal(got[3].tenant_id, t);
+    assert_string_equal(got[3].status, "completed");
+    assert_int_equal(got[3].memories_created, 3);
+    assert_null(got[3].error);
+    assert_int_equal(got[3].created_at, T0);
+    assert_int_equal(got[3].started_at, T0 + 1);
+    assert_int_equal(got[3].completed_at, T0 + 2);
+    assert_null(got[2].tenant_id);
+    assert_string_equal(got[2].error, "boom");
+    assert_int_equal(got[0].started_at, TS_NULL);
+    assert_int_equal(got[0].completed_at, TS_NULL);
+    /* Pages: total counts every match whatever the page. */
+    got = list(a, NULL, s, NULL, 2, 1, &n, &total);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 4);
+    assert_string_equal(got[0].id, j3->id);
+    assert_string_equal(got[1].id, j2->id);
+    list(a, NULL, s, NULL, 2, 4, &n, &total);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 4);
+    remove_subject_jobs(a, s);
+}
+
+static void test_store_job_list_filters(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "jobs"), *s2 = uniq(a, "jobs"), *t = uniq(a, "tn");
+    struct compile_job *j1 = add_job(a, t, s, "completed", T0);
+    struct compile_job *j2 = add_job(a, NULL, s, "completed", T0 + SEC);
+    struct compile_job *j3 = add_job(a, t, s2, "failed", T0 + 2 * SEC);
+    struct compile_job *got;
+    int64_t total;
+    size_t n;
+
+    got = list(a, "completed", s, NULL, 10, 0, &n, &total);
+    assert_int_equal(total, 2);
+    assert_string_equal(got[0].id, j2->id);
+    got = list(a, NULL, NULL, t, 10, 0, &n, &total);
+    assert_int_equal(total, 2);
+    assert_string_equal(got[0].id, j3->id);
+    assert_string_equal(got[1].id, j1->id);
+    got = list(a, "completed", NULL, t, 10, 0, &n, &total);
+    assert_int_equal(total, 1);
+    assert_string_equal(got[0].id, j1->id);
+    list(a, "failed", s, t, 10, 0, &n, &total);
+    assert_int_equal(total, 0);
+    /* A tenant filter never matches jobs without a tenant; an unknown tenant matches none. */
+    list(a, NULL, s, uniq(a, "tn"), 10, 0, &n, &total);
+    assert_int_equal(total, 0);
+    list(a, NULL, s, "", 10, 0, &n, &total);
+    assert_int_equal(total, 0);
+    list(a, "no-such-status", s, NULL, 10, 0, &n, &total);
+    assert_int_equal(total, 0);
+    remove_subject_jobs(a, s);
+    remove_subject_jobs(a, s2);
+}
+
+/* created_before narrows the list and the delete like any other filter, with the others. */
+static void test_store_job_filter_created_before(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "jobs"), *s2 = uniq(a, "jobs");
+    struct compile_job *old = add_job(a, NULL, s, "completed", T0);
+    struct compile_job *old_live = add_job(a, NULL, s, "pending", T0 + 1);
+    struct compile_job *young = add_job(a, NULL, s, "completed", T0 + SEC);
+    struct job_filter f = { .subject_id = s, .created_before = T0 + SEC };
+    struct compile_job *got;
+    struct job_rows rows;
+    struct err err = ERR_INIT;
+    int64_t deleted = -1, total;
+    size_t n;
+
+    add_job(a, NULL, s2, "completed", T0);   /* as old, in another subject */
+    assert_int_equal(store_job_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &rows,
+                                    &err), 0);
+    assert_int_equal(rows.total, 2);   /* old and old_live: not young, not the other subject */
+    assert_string_equal(rows.items[0].id, old_live->id);
+    assert_string_equal(rows.items[1].id, old->id);
+    assert_int_equal(store_job_delete(g.st, &f, &deleted, &err), 0);
+    assert_int_equal(deleted, 1);      /* old only: old_live is not terminal */
+    got = list(a, NULL, s, NULL, 10, 0, &n, &total);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].id, young->id);
+    assert_string_equal(got[1].id, old_live->id);
+    list(a, NULL, s2, NULL, 10, 0, &n, &total);
+    assert_int_equal(n, 1);            /* the other subject's old job stays */
+    remove_subject_jobs(a, s);
+    remove_subject_jobs(a, s2);
+}
+
+static void test_store_job_delete_terminal_only(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "jobs"), *t = uniq(a, "tn");
+    struct compile_job *pending = add_job(a, t, s, "pending", T0);
+    struct compile_job *running = add_job(a, t, s, "running", T0 + 1);
+    struct compile_job *got;
+    int64_t total;
+    size_t n;
+
+    add_job(a, t, s, "completed", T0 + 2);
+    add_job(a, t, s, "completed", T0 + 3);
+    add_job(a, NULL, s, "failed", T0 + 4);
+    /* A non-terminal status filter deletes nothing. */
+    assert_int_equal(delete_jobs("pending", s, NULL), 0);
+    assert_int_equal(delete_jobs("running", NULL, t), 0);
+    assert_int_equal(delete_jobs("completed", s, NULL), 2);
+    assert_int_equal(delete_jobs(NULL, NULL, t), 0);    /* the tenant's rest is live */
+    assert_int_equal(delete_jobs(NULL, s, NULL), 1);    /* the failed one */
+    got = list(a, NULL, s, NULL, 10, 0, &n, &total);
+    assert_int_equal(total, 2);
+    assert_string_equal(got[0].id, running->id);
+    assert_string_equal(got[1].id, pending->id);
+    remove_subject_jobs(a, s);
+}
+
+static int64_t status_count(const struct status_count *c, size_t n, const char *status)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(c[i].status, status) == 0)
+            return c[i].count;
+    }
+    return 0;
+}
+
+static void counts(struct arena *a, struct status_count **c, size_t *n)
+{
+    struct status_count_rows scr;
+    struct err err = ERR_INIT;
+    size_t i;
+
+    assert_int_equal(store_job_count_by_status(g.st, a, &scr, &err), 0);
+    *c = scr.items;
+    *n = scr.n;
+    for (i = 1; i < *n; i++)
+        assert_true(strcmp((*c)[i - 1].status, (*c)[i].status) < 0);
+    for (i = 0; i < *n; i++)
+        assert_true((*c)[i].count > 0);
+}
+
+static void test_store_job_count_by_status(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "jobs");
+    struct status_count *before, *after;
+    size_t nb, na;
+
+    counts(a, &before, &nb);
+    add_job(a, NULL, s, "pending", T0);
+    add_job(a, uniq(a, "tn"), s, "pending", T0);
+    add_job(a, NULL, s, "running", T0);
+    add_job(a, NULL, s, "completed", T0);
+    add_job(a, uniq(a, "tn"), s, "failed", T0);
+    add_job(a, NULL, s, "failed", T0);
+    counts(a, &after, &na);
+    assert_int_equal(status_count(after, na, "pending") - status_count(before, nb, "pending"), 2);
+    assert_int_equal(status_count(after, na, "running") - status_count(before, nb, "running"), 1);
+    assert_int_equal(status_count(after, na, "completed") -
+                     status_count(before, nb, "completed"), 1);
+    assert_int_equal(status_count(after, na, "failed") - status_count(before, nb, "failed"), 2);
+    remove_subject_jobs(a, s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_store_compile_job_count_stuck_empty),
+        T(test_store_job_count_stuck_empty),
         T(test_store_job_insert_get),
         T(test_store_job_lease_lifecycle),
         T(test_store_job_claim_before_created),
         T(test_store_job_claim_order),
-        T(test_store_job_purge),
+        T(test_store_job_delete_created_before),
         T(test_store_job_claim_two_connections),
         T(test_store_job_claim_concurrent),
         T(test_store_job_poll_beside_a_writer),
+        T(test_store_job_list_newest_first_and_pages),
+        T(test_store_job_list_filters),
+        T(test_store_job_filter_created_before),
+        T(test_store_job_delete_terminal_only),
+        T(test_store_job_count_by_status),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

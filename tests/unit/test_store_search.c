@@ -23,6 +23,9 @@
 
 #define DIM 8
 
+/* Every active memory, newest first. */
+static const struct memory_query newest_first = { .order = MEMORY_NEWEST_FIRST };
+
 /* An active profile_fact of (tenant, subject) created at `at`, with vec (DIM floats) or none;
  * inserted. */
 static struct memory put(const char *tenant, const char *subject, const char *kind,
@@ -85,7 +88,10 @@ static void scan(struct seen *s, const char *tenant, const char *subject, const 
 {
     struct err err = ERR_INIT;
 
-    assert_int_equal(store_memory_scan_vectors(g.st, tenant, subject, kind, see, s, &err), 0);
+    assert_int_equal(store_memory_scan_vectors(g.st,
+                                               &(struct store_scope){ .tenant = tenant,
+                                                                      .subject = subject },
+                                               kind, see, s, &err), 0);
 }
 
 /* The scan hands over exactly the active rows with a vector, each with its stored bytes,
@@ -147,7 +153,8 @@ static void test_store_scan_vectors_stop(void **state)
 
     for (i = 0; i < 20; i++)
         put(NULL, subj, "profile_fact", "active", T0 + i, test_vec(a, DIM, (unsigned)i));
-    assert_int_equal(store_memory_scan_vectors(g.st, NULL, subj, NULL, see, &s, &err), -1);
+    assert_int_equal(store_memory_scan_vectors(g.st, &(struct store_scope){ .subject = subj }, NULL,
+                                               see, &s, &err), -1);
     assert_int_equal(err.kind, ERR_INVALID);
     assert_string_equal(err.msg, "stopped at row 2");
     assert_int_equal(s.n, 1);
@@ -161,6 +168,7 @@ static void test_store_scan_vectors_stop(void **state)
  * are skipped. */
 static void test_store_memory_get_many(void **state)
 {
+    struct memory_rows mr;
     struct arena *a = *state;
     const char *subj = uniq(a, "many"), *tenant = uniq(a, "tm");
     struct memory m1 = put(tenant, subj, "profile_fact", "active", T0, test_vec(a, DIM, 5));
@@ -174,7 +182,10 @@ static void test_store_memory_get_many(void **state)
 
     uuid_v4(unknown);
     ids[5] = "";
-    assert_int_equal(store_memory_get_many(g.st, a, tenant, ids, 6, &out, &n, &err), 0);
+    assert_int_equal(store_memory_get_many(g.st, a, tenant, &(struct store_ids){ ids, 6 }, &mr,
+                                           &err), 0);
+    out = mr.items;
+    n = mr.n;
     assert_int_equal(n, 2);
     for (i = 0; i < n; i++) {
         assert_true(strcmp(out[i].id, m1.id) == 0 || strcmp(out[i].id, m2.id) == 0);
@@ -187,7 +198,10 @@ static void test_store_memory_get_many(void **state)
         assert_int_equal(out[i].updated_at, one->updated_at);
         assert_str_or_null(out[i].tenant_id, tenant);
     }
-    assert_int_equal(store_memory_get_many(g.st, a, tenant, ids, 0, &out, &n, &err), 0);
+    assert_int_equal(store_memory_get_many(g.st, a, tenant, &(struct store_ids){ ids, 0 }, &mr,
+                                           &err), 0);
+    out = mr.items;
+    n = mr.n;
     assert_int_equal(n, 0);
 }
 
@@ -213,16 +227,19 @@ static void check_against_reference(struct arena *a, const char *tenant, const c
                                     const char *kind, const float *q, size_t dim,
                                     size_t limit)
 {
+    struct memory_rows mr;
     struct err err = ERR_INIT;
     struct memory *all, *got;
     struct ranked_ref *ref;
     double *dist;
     size_t nall, n, i, keep;
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    const struct memory_query mq = { .kind = kind, .order = MEMORY_OLDEST_FIRST,
+                                     .flags = MEMORY_WITH_EMBEDDING | MEMORY_LOAD_EMBEDDING };
 
-    assert_int_equal(store_memory_list_active(g.st, a, tenant, subject, kind,
-                                              MEMORY_OLDEST_FIRST,
-                                              MEMORY_WITH_EMBEDDING | MEMORY_LOAD_EMBEDDING, 0,
-                                              &all, &nall, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &mq, &mr, &err), 0);
+    all = mr.items;
+    nall = mr.n;
     ref = arena_calloc(a, nall + 1, sizeof(*ref));
     for (i = 0; i < nall; i++) {
         assert_int_equal(all[i].embedding_dim, dim);
@@ -387,8 +404,10 @@ static int see_text(void *ctx, const struct memory_text *row, struct err *err)
  * answering 1 ends it there without an error. */
 static void test_store_scan_text_order_and_stop(void **state)
 {
+    struct memory_rows mr;
     struct arena *a = *state;
     const char *subj = uniq(a, "text"), *tenant = uniq(a, "tt");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
     struct err err = ERR_INIT;
     struct texts t = { .a = a };
     struct memory *list;
@@ -407,9 +426,10 @@ static void test_store_scan_text_order_and_stop(void **state)
     }
     put(NULL, subj, "profile_fact", "active", T0, NULL);   /* another tenant */
 
-    assert_int_equal(store_memory_scan_text(g.st, tenant, subj, NULL, see_text, &t, &err), 0);
-    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, NULL, MEMORY_NEWEST_FIRST,
-                                              0, 0, &list, &n, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
+    list = mr.items;
+    n = mr.n;
     assert_int_equal(t.n, 11);
     assert_int_equal(n, 11);
     for (i = 0; i < n; i++) {
@@ -419,10 +439,13 @@ static void test_store_scan_text_order_and_stop(void **state)
 
     memset(&t, 0, sizeof(t));
     t.a = a;
-    assert_int_equal(store_memory_scan_text(g.st, tenant, subj, "procedure", see_text, &t,
-                                            &err), 0);
-    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, "procedure",
-                                              MEMORY_NEWEST_FIRST, 0, 0, &list, &n, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, "procedure", see_text, &t, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc,
+                                              &(struct memory_query){
+                                                  .kind = "procedure", .order = MEMORY_NEWEST_FIRST },
+                                              &mr, &err), 0);
+    list = mr.items;
+    n = mr.n;
     assert_int_equal(t.n, n);
     for (i = 0; i < n; i++)
         assert_string_equal(t.id[i], list[i].id);
@@ -430,11 +453,15 @@ static void test_store_scan_text_order_and_stop(void **state)
     memset(&t, 0, sizeof(t));
     t.a = a;
     t.stop = 3;
-    assert_int_equal(store_memory_scan_text(g.st, tenant, subj, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
     assert_int_equal(t.n, 3);
     /* the store is at once usable again */
-    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, NULL, MEMORY_NEWEST_FIRST,
-                                              0, 2, &list, &n, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc,
+                                              &(struct memory_query){ .order = MEMORY_NEWEST_FIRST,
+                                                                      .limit = 2 },
+                                              &mr, &err), 0);
+    list = mr.items;
+    n = mr.n;
     assert_int_equal(n, 2);
 }
 
@@ -443,11 +470,13 @@ static void test_store_scan_text_order_and_stop(void **state)
  * newest-first list. */
 static void test_search_text_matches_filtering_the_list(void **state)
 {
+    struct memory_rows mr;
     static const char *const words[] = { "Wayne Corp", "wayne", "Acme", "WAYNE%", "w_yne",
                                          "nothing" };
     static const char *const queries[] = { "wayne", "WAYNE%", "_", "acme", "absent", "e" };
     struct arena *a = *state;
     const char *subj = uniq(a, "textsearch"), *tenant = uniq(a, "tx");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
     struct err err = ERR_INIT;
     struct memory *got, *list;
     size_t n, nlist, i, j, qi, lim;
@@ -461,8 +490,9 @@ static void test_search_text_matches_filtering_the_list(void **state)
 
         add_mem(&m);
     }
-    assert_int_equal(store_memory_list_active(g.st, a, tenant, subj, NULL, MEMORY_NEWEST_FIRST,
-                                              0, 0, &list, &nlist, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
+    list = mr.items;
+    nlist = mr.n;
     for (qi = 0; qi < sizeof(queries) / sizeof(queries[0]); qi++) {
         for (lim = 1; lim <= 40; lim += 13) {
             struct search_query sq = { subj, NULL, queries[qi], 0, lim };

@@ -106,9 +106,9 @@ static void assert_vec_bits(const struct memory *got, const struct memory *want)
     assert_memory_equal(got->embedding, want->embedding, want->embedding_dim * sizeof(float));
 }
 
-static struct copy_counts run_copy(const struct subject_copy *spec)
+static struct row_counts run_copy(const struct subject_copy *spec)
 {
-    struct copy_counts n = { -1, -1, -1 };
+    struct row_counts n = { -1, -1, -1 };
     struct err err = ERR_INIT;
 
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -190,7 +190,7 @@ static void test_store_snapshot_find_highest(void **state)
     put_snap(a, &v10);
     put_snap(a, &v3);
     /* The highest number, not the newest row (v3 was created last). */
-    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, name, &got, &err), 0);
     assert_non_null(got);
     assert_snap_equal(got, &v10);
     assert_int_equal(store_snapshot_find(g.st, a, name, 3, &got, &err), 0);
@@ -198,7 +198,11 @@ static void test_store_snapshot_find_highest(void **state)
     assert_snap_equal(got, &v3);
     assert_int_equal(store_snapshot_find(g.st, a, name, 4, &got, &err), 0);
     assert_null(got);
-    assert_int_equal(store_snapshot_find(g.st, a, uniq(a, "snap-none"), 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, uniq(a, "snap-none"), &got, &err), 0);
+    assert_null(got);
+    /* A version below 1 names no snapshot: find answers one question, the exact version. */
+    got = &v2;
+    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
     assert_null(got);
 }
 
@@ -266,7 +270,7 @@ static void test_store_snapshot_duplicate_conflict(void **state)
 
     assert_int_equal(store_snapshot_find(g.st, a, name, 1, &got, &err), 0);
     assert_snap_equal(got, &first);
-    assert_int_equal(store_snapshot_find(g.st, a, name, 0, &got, &err), 0);
+    assert_int_equal(store_snapshot_latest(g.st, a, name, &got, &err), 0);
     assert_snap_equal(got, &v2);
     assert_int_equal(store_snapshot_get(g.st, a, dup.id, &got, &err), 0);
     assert_null(got);
@@ -423,7 +427,7 @@ static void test_store_subject_copy_capture_all_tenants(void **state)
     struct capture_src s;
     const char *dst = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap"));
     struct subject_copy spec = { 0 };
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const struct episode *c1, *c2, *c3;
@@ -485,7 +489,7 @@ static void test_store_subject_copy_capture_one_tenant(void **state)
     const char *dst = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap1"));
     const char *empty = arena_printf(a, "_snapshot/%s/v1", uniq(a, "cap0"));
     struct subject_copy spec = { 0 };
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const char *cites[3];
@@ -631,7 +635,7 @@ static void test_store_subject_copy_restore(void **state)
     const char *dst = uniq(a, "restored"), *tenant = uniq(a, "tr"), *snap = new_id(a);
     const int64_t now = T0 + 10 * DAY + 777;   /* µs on purpose */
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     const struct episode *c[4];
@@ -702,7 +706,7 @@ static void test_store_subject_copy_restore_negative_shift(void **state)
     struct restore_src s;
     const char *dst = uniq(a, "restored-neg"), *snap = new_id(a);
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct episode *eps;
     struct memory *ms;
     size_t ne, nm, i;
@@ -823,21 +827,28 @@ static void test_store_subject_newest_episode(void **state)
     struct err err = ERR_INIT;
     struct memory m = make_mem(NULL, subject, T0 + 9 * DAY);
     int64_t newest = 0;
+    const struct store_scope every_tenant = { .subject = subject, .all_tenants = 1 };
 
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 1, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &every_tenant, &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
     add_mem(&m);   /* memories do not count */
     add_ep(a, NULL, subject, T0 + 3);
     add_ep(a, NULL, subject, T0 + 1);
     add_ep(a, ta, subject, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 1, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &every_tenant, &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, NULL, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st, &(struct store_scope){ .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 3);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, ta, &newest, &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .tenant = ta,
+                                                                         .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, T0 + 7);
-    assert_int_equal(store_subject_newest_episode(g.st, subject, 0, uniq(a, "tz"), &newest,
-                                                  &err), 0);
+    assert_int_equal(store_subject_newest_episode(g.st,
+                                                  &(struct store_scope){ .tenant = uniq(a, "tz"),
+                                                                         .subject = subject },
+                                                  &newest, &err), 0);
     assert_int_equal(newest, TS_NULL);
 }
 
@@ -884,7 +895,7 @@ static void test_store_subject_copy_scans_only_the_source(void **state)
     struct episode *eps = arena_calloc(a, OTHERS, sizeof(*eps));
     struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
     struct subject_copy spec;
-    struct copy_counts n;
+    struct row_counts n;
     struct err err = ERR_INIT;
     sqlite3_stmt *q = NULL;
     sqlite3 *db;
@@ -928,7 +939,7 @@ static void test_store_subject_copy_restore_timing(void **state)
     struct restore_src s = { .subject = src, .newest = T0 + (NEPS - 1) * SEC };
     double ms[RUNS];
     struct subject_copy spec;
-    struct copy_counts n = { 0, 0, 0 };
+    struct row_counts n = { 0, 0, 0 };
     struct err err = ERR_INIT;
     int64_t start;
     int i;

@@ -32,13 +32,16 @@ static struct episode put(struct arena *a, const char *tenant, const char *subje
     return ep;
 }
 
-static size_t window(struct arena *a, const struct episode_window *w, struct episode **out)
+static size_t window(struct arena *a, const struct store_scope *sc, const struct episode_window *w,
+                     struct episode **out)
 {
     struct err err = ERR_INIT;
-    size_t n = 99;
+    struct episode_rows rows = { NULL, 99 };
 
-    assert_int_equal(store_episode_list_window(g.st, a, w, out, &n, &err), 0);
-    return n;
+    assert_int_equal(store_episode_list_window(g.st, a, sc, w, &rows, &err), 0);
+    assert_non_null(rows.items);
+    *out = rows.items;
+    return rows.n;
 }
 
 /* occurred_at goes in and comes out exactly; NULL stays NULL; other reads carry it too. */
@@ -48,18 +51,19 @@ static void test_store_occurred_at_round_trip(void **state)
     const char *subject = uniq(a, "occ");
     struct episode e1 = put(a, NULL, subject, "m", T0, T0 - 5 * HOUR + 1);
     struct episode e2 = put(a, NULL, subject, "m", T0 + 1, TS_NULL);
+    const struct store_scope sc = { .subject = subject };
     struct err err = ERR_INIT;
-    struct episode *eps;
-    size_t n;
+    struct episode_rows rows;
 
-    assert_int_equal(store_episode_list(g.st, a, NULL, subject, 10, 0, &eps, &n, &err), 0);
-    assert_int_equal(n, 2);
-    assert_string_equal(eps[0].id, e1.id);
-    assert_true(eps[0].occurred_at == T0 - 5 * HOUR + 1);
-    assert_string_equal(eps[1].id, e2.id);
-    assert_true(eps[1].occurred_at == TS_NULL);
-    assert_int_equal(store_episode_list_recent(g.st, a, NULL, subject, 1, &eps, &n, &err), 0);
-    assert_true(n == 1 && eps[0].occurred_at == TS_NULL);
+    assert_int_equal(
+        store_episode_list(g.st, a, &sc, &(struct store_page){ .limit = 10 }, &rows, &err), 0);
+    assert_int_equal(rows.n, 2);
+    assert_string_equal(rows.items[0].id, e1.id);
+    assert_true(rows.items[0].occurred_at == T0 - 5 * HOUR + 1);
+    assert_string_equal(rows.items[1].id, e2.id);
+    assert_true(rows.items[1].occurred_at == TS_NULL);
+    assert_int_equal(store_episode_list_recent(g.st, a, &sc, 1, &rows, &err), 0);
+    assert_true(rows.n == 1 && rows.items[0].occurred_at == TS_NULL);
 }
 
 /* The window: bounds inclusive on COALESCE(occurred_at, created_at), that order, the limit. */
@@ -70,28 +74,27 @@ static void test_store_episode_window_bounds(void **state)
     struct episode late = put(a, NULL, subject, "m", T0, T0 + 3 * HOUR);
     struct episode none = put(a, NULL, subject, "m", T0 + 2 * HOUR, TS_NULL);
     struct episode early = put(a, NULL, subject, "m", T0 + 4 * HOUR, T0 + HOUR);
-    struct episode_window w = {
-        .subject = subject, .since = TS_NULL, .until = TS_NULL, .limit = 10
-    };
+    const struct store_scope sc = { .subject = subject };
+    struct episode_window w = { .since = TS_NULL, .until = TS_NULL, .limit = 10 };
     struct episode *eps;
 
-    assert_int_equal(window(a, &w, &eps), 3);
+    assert_int_equal(window(a, &sc, &w, &eps), 3);
     assert_string_equal(eps[0].id, early.id);
     assert_string_equal(eps[1].id, none.id);
     assert_string_equal(eps[2].id, late.id);
     w.since = T0 + 2 * HOUR; /* inclusive: `none` sits exactly on it */
-    assert_int_equal(window(a, &w, &eps), 2);
+    assert_int_equal(window(a, &sc, &w, &eps), 2);
     assert_string_equal(eps[0].id, none.id);
     w.until = T0 + 3 * HOUR - 1;
-    assert_int_equal(window(a, &w, &eps), 1);
+    assert_int_equal(window(a, &sc, &w, &eps), 1);
     assert_string_equal(eps[0].id, none.id);
     w.since = TS_NULL;
     w.until = T0 + HOUR;
-    assert_int_equal(window(a, &w, &eps), 1);
+    assert_int_equal(window(a, &sc, &w, &eps), 1);
     assert_string_equal(eps[0].id, early.id);
     w.until = TS_NULL;
     w.limit = 2;
-    assert_int_equal(window(a, &w, &eps), 2);
+    assert_int_equal(window(a, &sc, &w, &eps), 2);
     assert_string_equal(eps[1].id, none.id);
 }
 
@@ -104,27 +107,26 @@ static void test_store_episode_window_kinds_tenants(void **state)
     struct episode c1 = put(a, NULL, subject, "chat \"q\"", T0, T0);
     struct episode n2 = put(a, NULL, subject, "note", T0 - HOUR, T0);
     struct episode t1 = put(a, tenant, subject, "note", T0, T0);
-    struct episode_window w = { .subject = subject,
-                                .since = TS_NULL,
-                                .until = TS_NULL,
-                                .kinds_json = "[\"note\"]",
-                                .limit = 10 };
+    struct store_scope sc = { .subject = subject };
+    struct episode_window w = {
+        .since = TS_NULL, .until = TS_NULL, .kinds_json = "[\"note\"]", .limit = 10
+    };
     struct episode *eps;
 
-    assert_int_equal(window(a, &w, &eps), 2);
+    assert_int_equal(window(a, &sc, &w, &eps), 2);
     assert_string_equal(eps[0].id, n1.id);
     assert_string_equal(eps[1].id, n2.id);
     w.kinds_json = "[\"note\",\"chat \\\"q\\\"\"]";
-    assert_int_equal(window(a, &w, &eps), 3);
+    assert_int_equal(window(a, &sc, &w, &eps), 3);
     assert_string_equal(eps[1].id, c1.id);
     w.kinds_json = "[\"other\"]";
-    assert_int_equal(window(a, &w, &eps), 0);
+    assert_int_equal(window(a, &sc, &w, &eps), 0);
     w.kinds_json = NULL;
-    w.tenant = tenant;
-    assert_int_equal(window(a, &w, &eps), 1);
+    sc.tenant = tenant;
+    assert_int_equal(window(a, &sc, &w, &eps), 1);
     assert_string_equal(eps[0].id, t1.id);
-    w.subject = uniq(a, "nobody");
-    assert_int_equal(window(a, &w, &eps), 0);
+    sc.subject = uniq(a, "nobody");
+    assert_int_equal(window(a, &sc, &w, &eps), 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)

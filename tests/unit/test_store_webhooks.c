@@ -75,13 +75,17 @@ static void set_status(struct arena *a, const char *id, const char *status)
 /* Remove every event named name: make them terminal, then purge them. */
 static void drop_events(struct arena *a, const char *name)
 {
+    struct webhook_rows wr;
     struct webhook_filter f = { NULL, name, NULL };
     struct webhook_event *evs;
     struct err err = ERR_INIT;
-    int64_t total, deleted;
+    int64_t deleted;
     size_t n, i;
 
-    assert_int_equal(store_webhook_list(g.st, a, &f, 1000, 0, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 1000 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
     for (i = 0; i < n; i++) {
         evs[i].status = "dead_letter";
         assert_int_equal(store_webhook_update(g.st, &evs[i], &err), 0);
@@ -105,13 +109,20 @@ static int has_id(const struct webhook_event *evs, size_t n, const char *id)
 static size_t claim_all(struct arena *a, store *st, int64_t now, int64_t lease, size_t limit,
                         const char *name, struct webhook_event *out, size_t cap)
 {
+    struct webhook_rows wr;
     struct webhook_event *evs;
     struct err err = ERR_INIT;
     size_t n, i, got = 0;
     int round;
 
     for (round = 0; round < 1000; round++) {
-        assert_int_equal(store_webhook_claim(st, a, now, lease, limit, &evs, &n, &err), 0);
+        assert_int_equal(store_webhook_claim(st, a,
+                                             &(struct store_claim){ .now = now,
+                                                                    .lease_until = lease,
+                                                                    .limit = limit },
+                                             &wr, &err), 0);
+        evs = wr.items;
+        n = wr.n;
         assert_true(n <= limit);
         if (n == 0)
             break;
@@ -127,8 +138,8 @@ static size_t claim_all(struct arena *a, store *st, int64_t now, int64_t lease, 
  * write lock (on SQLite an UPDATE would wait out busy_timeout, 5 s, then fail). */
 static void test_store_webhook_poll_beside_a_writer(void **state)
 {
+    struct webhook_rows wr;
     struct arena *a = *state;
-    struct webhook_event *evs;
     struct err err = ERR_INIT;
     store *writer;
     int64_t start;
@@ -138,7 +149,11 @@ static void test_store_webhook_poll_beside_a_writer(void **state)
     assert_int_equal(store_open(g.ops, g.conninfo, &writer, &err), 0);
     assert_int_equal(store_tx_begin(writer, &err), 0);
     start = ts_monotonic();
-    assert_int_equal(store_webhook_claim(g.st, a, T0, T0 + SEC, 10, &evs, &n, &err), 0);
+    assert_int_equal(store_webhook_claim(g.st, a,
+                                         &(struct store_claim){ .now = T0, .lease_until = T0 + SEC,
+                                                                .limit = 10 },
+                                         &wr, &err), 0);
+    n = wr.n;
     assert_int_equal(n, 0);
     assert_true(ts_monotonic() - start < 2 * SEC);
     store_tx_rollback(writer);
@@ -301,6 +316,7 @@ static void test_store_webhook_update(void **state)
 
 static void test_store_webhook_list_filters_and_pages(void **state)
 {
+    struct webhook_rows wr;
     struct arena *a = *state;
     const char *name = uniq(a, "t.list"), *other = uniq(a, "t.list-other");
     struct webhook_event e1 = add_event(name, T0 + 1, T0), e2 = add_event(name, T0 + 2, T0);
@@ -312,23 +328,41 @@ static void test_store_webhook_list_filters_and_pages(void **state)
     size_t n;
 
     set_status(a, e2.id, "dead_letter");
-    assert_int_equal(store_webhook_list(g.st, a, &f, 10, 0, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
+    total = wr.total;
     assert_int_equal(n, 3);
     assert_int_equal(total, 3);
     assert_string_equal(evs[0].id, e3.id);   /* newest first */
     assert_string_equal(evs[1].id, e2.id);
     assert_string_equal(evs[2].id, e1.id);
 
-    assert_int_equal(store_webhook_list(g.st, a, &f, 1, 1, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, &f,
+                                        &(struct store_page){ .limit = 1, .offset = 1 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
+    total = wr.total;
     assert_int_equal(n, 1);
     assert_int_equal(total, 3);
     assert_string_equal(evs[0].id, e2.id);
-    assert_int_equal(store_webhook_list(g.st, a, &f, 10, 5, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, &f,
+                                        &(struct store_page){ .limit = 10, .offset = 5 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
+    total = wr.total;
     assert_int_equal(n, 0);
     assert_int_equal(total, 3);
 
     f.status = "pending";
-    assert_int_equal(store_webhook_list(g.st, a, &f, 10, 0, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
+    total = wr.total;
     assert_int_equal(n, 2);
     assert_int_equal(total, 2);
     assert_string_equal(evs[0].id, e3.id);
@@ -337,12 +371,20 @@ static void test_store_webhook_list_filters_and_pages(void **state)
     /* Events have no tenant: a tenant filter matches none of them. */
     f.status = NULL;
     f.tenant = "acme";
-    assert_int_equal(store_webhook_list(g.st, a, &f, 10, 0, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
+    total = wr.total;
     assert_int_equal(n, 0);
     assert_int_equal(total, 0);
 
     /* No filter at all lists these among the others. */
-    assert_int_equal(store_webhook_list(g.st, a, NULL, 100, 0, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(g.st, a, NULL, &(struct store_page){ .limit = 100 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
+    total = wr.total;
     assert_true(total >= 4);
     drop_events(a, name);
     drop_events(a, other);
@@ -425,6 +467,7 @@ struct claimer {
 
 static void *claim_thread(void *arg)
 {
+    struct webhook_rows wr;
     struct claimer *c = arg;
     struct arena *a = arena_new();
     struct webhook_event *evs;
@@ -434,10 +477,15 @@ static void *claim_thread(void *arg)
 
     for (round = 0; round < RACE_ROUNDS && empty < 3; round++) {
         arena_reset(a);
-        if (store_webhook_claim(c->st, a, T0, T0 + HOUR, 3, &evs, &n, &err) < 0) {
+        if (store_webhook_claim(c->st, a,
+                                &(struct store_claim){ .now = T0, .lease_until = T0 + HOUR,
+                                                       .limit = 3 },
+                                &wr, &err) < 0) {
             c->failed = 1;
             break;
         }
+        evs = wr.items;
+        n = wr.n;
         empty = n == 0 ? empty + 1 : 0;
         for (i = 0; i < n; i++) {
             if (strcmp(evs[i].event, c->name) == 0 && c->n < RACE_EVENTS * 2)

@@ -176,12 +176,13 @@ static void test_webhooks_record_without_url_writes_nothing(void **state)
 
 static void test_webhooks_record_writes_pending_row(void **state)
 {
+    struct webhook_rows wr;
     struct arena *a = arena_new();
     struct webhook_event *evs;
     struct err err = ERR_INIT;
     json_t *env, *data;
     json_error_t jerr;
-    int64_t before = ts_now(), total;
+    int64_t before = ts_now();
     size_t n;
 
     (void)state;
@@ -205,7 +206,10 @@ static void test_webhooks_record_writes_pending_row(void **state)
     assert_int_equal(store_tx_commit(db.st, &err), 0);
     webhooks_wake();
 
-    assert_int_equal(store_webhook_list(db.st, a, NULL, 10, 0, &evs, &n, &total, &err), 0);
+    assert_int_equal(store_webhook_list(db.st, a, NULL, &(struct store_page){ .limit = 10 }, &wr,
+                                        &err), 0);
+    evs = wr.items;
+    n = wr.n;
     assert_int_equal(n, 1);
     assert_null(evs[0].tenant_id);
     assert_string_equal(evs[0].event, "memories.compiled");

@@ -141,20 +141,6 @@ void pgst_tx_rollback(store *st);
 /* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ended by pgst_tx_commit / pgst_tx_rollback. */
 int pgst_tx_begin_read(store *st, struct err *err);
 
-/* "Own transaction when none is open": pgst_tx_enter() begins one unless the caller already
- * has one, and sets *own to say which. pgst_tx_leave() ends what pgst_tx_enter() began: with
- * ret < 0 it rolls back (only its own) and returns -1; otherwise it commits its own and
- * returns the commit's result. Inside a caller's transaction the caller commits or rolls
- * back. (A single statement is atomic on its own and needs neither.)
- *
- *     if (pgst_tx_enter(ps, &own, err) < 0)
- *         return -1;
- *     ret = do_the_writes(ps, err);
- *     return pgst_tx_leave(ps, own, ret, err);
- */
-int pgst_tx_enter(struct pgst_store *ps, int *own, struct err *err);
-int pgst_tx_leave(struct pgst_store *ps, int own, int ret, struct err *err);
-
 /* ---- parameters, columns, rows (postgres_rows.c) ---- */
 
 /* The filter value of a tenant space: '' for "no tenant". */
@@ -239,21 +225,21 @@ int pgst_schema_version(store *st, int *current, int *latest, struct err *err);
 
 int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
-int pgst_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
-                             struct episode **out, size_t *n, struct err *err);
-int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err);
+int pgst_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct episode_window *w, struct episode_rows *out,
+                             struct err *err);
+int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct store_page *pg, struct episode_rows *out, struct err *err);
 
 /* ---- subjects and their memories (postgres_subjects.c) ---- */
 
-int pgst_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                   size_t limit, size_t offset, struct memory **out, size_t *n,
-                   struct err *err);
-int pgst_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
-                    size_t offset, struct subject_count **out, size_t *n, struct err *err);
-int pgst_subject_delete(store *st, const char *tenant, const char *subject,
-                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+int pgst_memory_list(store *st, struct arena *a, const struct store_scope *sc,
+                     const struct store_page *pg, struct memory_rows *out, struct err *err);
+int pgst_subject_list(store *st, struct arena *a, const char *tenant,
+                      const struct store_page *pg, struct subject_count_rows *out,
+                      struct err *err);
+int pgst_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
+                        struct err *err);
 
 /* ---- the memory loop, episode side (postgres_compile.c) ---- */
 
@@ -264,24 +250,36 @@ int pgst_id_ok(const char *id);
 /* The rows of sql for the usable ids, read with read into *out / *n (size bytes each), in
  * one round trip. sql takes the ids as a uuid[] in its last parameter: $2 after the tenant
  * key $1, or $1 alone when tenant_key is NULL. */
-int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql, const char *tenant_key,
-                   const char *const *ids, size_t nids, size_t size, pgst_row_reader *read,
-                   void **out, size_t *n, struct err *err);
+int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql,
+                     const char *tenant_key, const struct store_ids *ids, size_t size,
+                     pgst_row_reader *read, void **out, size_t *n, struct err *err);
 
-int pgst_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                               const char *subject, size_t limit, struct episode **out,
-                               size_t *n, struct err *err);
+/* The statements behind episode_list_recent ($1 the tenant key, $2 the subject, $3 the
+ * limit) and resolution_list ($1, $2), and the reader of a resolution row; shared with
+ * pgst_context_read, which pipelines them. */
+extern const char PG_SQL_EP_RECENT[];
+extern const char PG_SQL_RESOLUTIONS[];
+int pgst_read_resolution(struct arena *a, const PGresult *r, int row, void *out);
+/* The usable ids (pgst_id_ok) of ids as a uuid[] literal `{a,b}` into b, for one
+ * `= ANY($n::uuid[])` parameter; returns how many went in. */
+size_t pgst_ids_array(struct buf *b, const char *const *ids, size_t n);
+/* Keep the n episodes at eps that belong to the tenant key want (in place); the new count. */
+size_t pgst_keep_tenant(struct episode *eps, size_t n, const char *want);
+
+int pgst_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                                 size_t limit, struct episode_rows *out, struct err *err);
 int pgst_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
-                             int64_t at, struct err *err);
-int pgst_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
-                           size_t limit, struct episode **out, size_t *n, struct err *err);
-int pgst_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err);
-int pgst_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
-int pgst_compile_reset(store *st, const char *tenant, const char *subject,
-                     int64_t *memories_deleted, struct err *err);
-int pgst_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       struct resolution **out, size_t *n, struct err *err);
+                               int64_t at, struct err *err);
+int pgst_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                             size_t limit, struct episode_rows *out, struct err *err);
+int pgst_episode_get_many(store *st, struct arena *a, const char *tenant,
+                          const struct store_ids *ids, struct episode_rows *out,
+                          struct err *err);
+int pgst_subject_lock(store *st, const struct store_scope *sc, struct err *err);
+int pgst_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                       struct err *err);
+int pgst_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                         struct resolution_rows *out, struct err *err);
 
 /* ---- memories and the query-embedding cache (postgres_memories.c) ---- */
 
@@ -294,44 +292,46 @@ int pgst_memory_insert(store *st, const struct memory *m, struct err *err);
 /* The statement behind memory_list_active for (kind, order), and its parameters (lim holds
  * the limit's text). Shared with pgst_context_read, which pipelines it. */
 #define PG_MEMORY_ACTIVE_NPARAMS 6
-const char *pgst_memory_active_sql(const char *kind, enum memory_order order);
-void pgst_memory_active_params(const char *tenant, const char *subject, const char *kind,
-                             int flags, size_t limit, char lim[PG_INT_LEN],
-                             const char *vals[PG_MEMORY_ACTIVE_NPARAMS]);
-int pgst_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
-                    struct context_reads *r, struct err *err);
-int pgst_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
-                          struct memory **out, size_t *n, struct err *err);
+const char *pgst_memory_active_sql(const struct memory_query *mq);
+void pgst_memory_active_params(const struct store_scope *sc, const struct memory_query *mq,
+                               char lim[PG_INT_LEN],
+                               const char *vals[PG_MEMORY_ACTIVE_NPARAMS]);
+int pgst_memory_list_active(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct memory_query *mq, struct memory_rows *out,
+                            struct err *err);
 int pgst_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                         int64_t updated_at, struct err *err);
 int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
 int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
-int pgst_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
-                           memory_vector_fn *fn, void *ctx, struct err *err);
-int pgst_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
-                        memory_text_fn *fn, void *ctx, struct err *err);
-int pgst_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                       size_t nids, struct memory **out, size_t *n, struct err *err);
-int pgst_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
-                         int64_t updated_at, int *found, struct err *err);
-int pgst_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
-                  float **vec, size_t *dim, struct err *err);
-int pgst_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
-                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
+int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
+                             memory_vector_fn *fn, void *ctx, struct err *err);
+int pgst_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
+                          memory_text_fn *fn, void *ctx, struct err *err);
+int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,
+                         const struct store_ids *ids, struct memory_rows *out,
+                         struct err *err);
+int pgst_memory_set_labels(store *st, const struct label_update *u, int *found,
+                           struct err *err);
+int pgst_qcache_get(store *st, struct arena *a, struct qcache_lookup *lk, struct err *err);
+int pgst_qcache_put(store *st, const struct qcache_write *w, struct err *err);
+
+/* ---- the context read in one round trip (postgres_context.c) ---- */
+
+int pgst_context_read(store *st, struct arena *a, const struct store_scope *sc,
+                      struct context_reads *r, struct err *err);
 
 /* ---- subject export and import (postgres_export.c) ---- */
 
-int pgst_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
-                    int64_t *episodes, int64_t *memories, struct err *err);
-int pgst_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct episode **out, size_t *n, struct err *err);
-int pgst_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct memory **out, size_t *n, struct err *err);
+int pgst_export_count(store *st, const struct store_scope *sc, struct row_counts *out,
+                      struct err *err);
+int pgst_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct store_cursor *cur, struct episode_rows *out,
+                         struct err *err);
+int pgst_export_memories(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct store_cursor *cur, struct memory_rows *out,
+                         struct err *err);
 int pgst_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                          struct err *err);
 int pgst_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
@@ -346,59 +346,53 @@ int pgst_snapshot_get(store *st, struct arena *a, const char *id, struct snapsho
                     struct err *err);
 int pgst_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                      struct snapshot **out, struct err *err);
+int pgst_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                         struct err *err);
 int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                      struct err *err);
-int pgst_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                     struct err *err);
-int pgst_subject_newest_episode(store *st, const char *subject, int all_tenants,
-                              const char *tenant, int64_t *newest, struct err *err);
-int pgst_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
-                          const char *tenant, int64_t cutoff, size_t limit,
-                          struct subject_ref **out, size_t *n, struct err *err);
-int pgst_subject_purge(store *st, const char *tenant, const char *subject,
-                     struct copy_counts *out, struct err *err);
+int pgst_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,
+                                struct err *err);
+int pgst_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query *cq,
+                            struct subject_ref_rows *out, struct err *err);
 int pgst_maintenance_trylock(store *st, int *acquired, struct err *err);
 int pgst_maintenance_unlock(store *st, struct err *err);
 
 /* ---- compile jobs (postgres_jobs.c) ---- */
 
-int pgst_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
-                               struct err *err);
+int pgst_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err);
 int pgst_job_insert(store *st, const struct compile_job *job, struct err *err);
 int pgst_job_get(store *st, struct arena *a, const char *tenant, const char *id,
                struct compile_job **out, struct err *err);
 int pgst_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                  struct compile_job **out, struct err *err);
 int pgst_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
-int pgst_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
-                  const char *error, int64_t completed_at, struct err *err);
-int pgst_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
+int pgst_job_finish(store *st, const struct job_outcome *o, struct err *err);
+int pgst_job_list(store *st, struct arena *a, const struct job_filter *f,
+                  const struct store_page *pg, struct job_rows *out, struct err *err);
+int pgst_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+int pgst_job_count_by_status(store *st, struct arena *a, struct status_count_rows *out,
+                             struct err *err);
 
 /* ---- full-database backup (postgres_backup.c) ---- */
 
 int pgst_backup(store *st, const char *path, struct err *err);
 
-/* ---- rate limits and job admin (postgres_ratelimit.c) ---- */
+/* ---- rate limits (postgres_ratelimit.c) ---- */
 
 int pgst_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
-                     int64_t *count, struct err *err);
+                       int64_t *count, struct err *err);
 int pgst_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
-int pgst_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
-                size_t offset, struct compile_job **out, size_t *n, int64_t *total,
-                struct err *err);
-int pgst_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
-int pgst_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
-                           struct err *err);
 
 /* ---- webhook events (postgres_webhooks.c) ---- */
 
 int pgst_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
-int pgst_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                     size_t limit, struct webhook_event **out, size_t *n, struct err *err);
+int pgst_webhook_claim(store *st, struct arena *a, const struct store_claim *c,
+                       struct webhook_rows *out, struct err *err);
 int pgst_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
-int pgst_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
-                    size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
-                    struct err *err);
+int pgst_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
+                      const struct store_page *pg, struct webhook_rows *out, struct err *err);
 int pgst_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
 int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
                    struct err *err);

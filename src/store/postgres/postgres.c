@@ -610,25 +610,6 @@ void pgst_tx_rollback(store *st)
     err_release(&ignored);
 }
 
-int pgst_tx_enter(struct pgst_store *ps, int *own, struct err *err)
-{
-    *own = !ps->base.in_tx;
-    if (*own && pgst_tx_begin(&ps->base, err) < 0)
-        return -1;
-    return 0;
-}
-
-int pgst_tx_leave(struct pgst_store *ps, int own, int ret, struct err *err)
-{
-    if (!own)
-        return ret < 0 ? -1 : 0;
-    if (ret < 0) {
-        pgst_tx_rollback(&ps->base);
-        return -1;
-    }
-    return pgst_tx_commit(&ps->base, err);
-}
-
 /* ---- the table: one block per area, each filled by its own file ------------------------ */
 
 const struct store_ops store_postgres_ops = {
@@ -665,6 +646,8 @@ const struct store_ops store_postgres_ops = {
     .subject_lock = pgst_subject_lock,
     .compile_reset = pgst_compile_reset,
     .resolution_list = pgst_resolution_list,
+
+    /* postgres_context.c */
     .context_read = pgst_context_read,
 
     /* postgres_memories.c */
@@ -693,22 +676,24 @@ const struct store_ops store_postgres_ops = {
     .snapshot_insert = pgst_snapshot_insert,
     .snapshot_get = pgst_snapshot_get,
     .snapshot_find = pgst_snapshot_find,
+    .snapshot_latest = pgst_snapshot_latest,
     .snapshot_list = pgst_snapshot_list,
     .subject_copy = pgst_subject_copy,
     .subject_newest_episode = pgst_subject_newest_episode,
     .cleanup_candidates = pgst_cleanup_candidates,
-    .subject_purge = pgst_subject_purge,
     .maintenance_trylock = pgst_maintenance_trylock,
     .maintenance_unlock = pgst_maintenance_unlock,
 
     /* postgres_jobs.c */
-    .compile_job_count_stuck = pgst_compile_job_count_stuck,
+    .job_count_stuck = pgst_job_count_stuck,
     .job_insert = pgst_job_insert,
     .job_get = pgst_job_get,
     .job_claim = pgst_job_claim,
     .job_renew = pgst_job_renew,
     .job_finish = pgst_job_finish,
-    .job_purge = pgst_job_purge,
+    .job_list = pgst_job_list,
+    .job_delete = pgst_job_delete,
+    .job_count_by_status = pgst_job_count_by_status,
 
     /* postgres_backup.c */
     .backup = pgst_backup,
@@ -716,9 +701,6 @@ const struct store_ops store_postgres_ops = {
     /* postgres_ratelimit.c */
     .ratelimit_hit = pgst_ratelimit_hit,
     .ratelimit_purge = pgst_ratelimit_purge,
-    .job_list = pgst_job_list,
-    .job_delete = pgst_job_delete,
-    .job_count_by_status = pgst_job_count_by_status,
 
     /* postgres_webhooks.c */
     .webhook_insert = pgst_webhook_insert,

@@ -1,6 +1,7 @@
 /* postgres_compile.c - PostgreSQL backend: the episode side of the memory loop (uncompiled
  * episodes, marking them compiled, the newest episodes, episodes by id), a forced recompile's
- * reset, and a subject's resolutions. */
+ * reset, and a subject's resolutions. The context read, which pipelines several of these,
+ * is in postgres_context.c. */
 #include "store/postgres/postgres-internal.h"
 
 #include <string.h>
@@ -12,7 +13,7 @@ static const char SQL_EP_UNCOMPILED[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 AND last_compiled_at IS NULL ORDER BY created_at, seq LIMIT $3";
 /* Exact reverse insertion order, so a cut at the limit keeps the most recent rows. */
-static const char SQL_EP_RECENT[] =
+const char PG_SQL_EP_RECENT[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at DESC, seq DESC LIMIT $3";
 /* The ids travel as one uuid[] parameter (see ids_array): one round trip for any number. */
@@ -25,18 +26,6 @@ static const char SQL_EP_MARK[] =
  * row, so this filters exactly as the SQL would). */
 static const char SQL_EP_BY_IDS[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE id = ANY($1::uuid[])";
-/* The source episodes of context's candidates, in the same round trip as the candidates:
- * the newest active memories of each kind ($3, at most $4 each, 0 = no limit, as
- * SQL_MEM_KIND_NEWEST picks them), their source ids and the extra ids $5, looked up by
- * primary key alone as SQL_EP_BY_IDS does (the tenant is checked on the rows). */
-static const char SQL_CTX_SOURCES[] =
-    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE id = ANY(ARRAY("
-    "SELECT unnest(m.source_episode_ids)"
-    " FROM unnest($3::text[], $4::bigint[]) AS k(kind, lim)"
-    " CROSS JOIN LATERAL (SELECT source_episode_ids FROM memories"
-    " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
-    " AND kind = k.kind ORDER BY created_at DESC, seq LIMIT NULLIF(k.lim, 0)) AS m"
-    " UNION SELECT unnest($5::uuid[])))";
 /* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
 static const char SQL_RESET[] =
     "WITH m AS (DELETE FROM memories WHERE COALESCE(tenant_id, '') = $1"
@@ -44,7 +33,7 @@ static const char SQL_RESET[] =
     " e AS (UPDATE episodes SET last_compiled_at = NULL WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 AND last_compiled_at IS NOT NULL RETURNING 1)"
     " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM e)";
-static const char SQL_RESOLUTIONS[] =
+const char PG_SQL_RESOLUTIONS[] =
     "SELECT session_id, status, resolution_summary, updated_at FROM resolutions"
     " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 ORDER BY updated_at DESC, seq";
 
@@ -52,9 +41,9 @@ static const char SQL_RESOLUTIONS[] =
 static const char SQL_SUBJECT_LOCK[] =
     "SELECT pg_advisory_xact_lock(1701013614, hashtext($1 || chr(31) || $2))";
 
-int pgst_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+int pgst_subject_lock(store *st, const struct store_scope *sc, struct err *err)
 {
-    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
 
     return pgst_exec_void(pgst_downcast(st), SQL_SUBJECT_LOCK, 2, vals, err);
 }
@@ -73,42 +62,40 @@ int pgst_id_ok(const char *id)
 
 /* Run a per-subject episode query ($1 tenant, $2 subject, $3 limit) into *out. */
 static int list_subject_episodes(store *st, struct arena *a, const char *sql,
-                                 const char *tenant, const char *subject, size_t limit,
-                                 struct episode **out, size_t *n, struct err *err)
+                                 const struct store_scope *sc, size_t limit,
+                                 struct episode_rows *out, struct err *err)
 {
     char lim[PG_INT_LEN];
-    const char *vals[3] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim) };
+    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject,
+                            pgst_size_param(limit, lim) };
     PGresult *r = pgst_exec(pgst_downcast(st), sql, 3, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-int pgst_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                               const char *subject, size_t limit, struct episode **out,
-                               size_t *n, struct err *err)
+int pgst_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                                 size_t limit, struct episode_rows *out, struct err *err)
 {
-    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, tenant, subject, limit, out, n,
-                                 err);
+    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, sc, limit, out, err);
 }
 
-int pgst_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
-                           size_t limit, struct episode **out, size_t *n, struct err *err)
+int pgst_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                             size_t limit, struct episode_rows *out, struct err *err)
 {
-    return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
+    return list_subject_episodes(st, a, PG_SQL_EP_RECENT, sc, limit, out, err);
 }
 
-/* The usable ids (pgst_id_ok) as a uuid[] literal `{a,b}` into b (a UUID needs no quoting),
- * for one `= ANY($n::uuid[])` parameter; returns how many went in. */
-static size_t ids_array(struct buf *b, const char *const *ids, size_t n)
+/* A UUID needs no quoting inside the array literal. */
+size_t pgst_ids_array(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
@@ -130,7 +117,7 @@ int pgst_episode_mark_compiled(store *st, const char *tenant, const char *const 
     char when[TS_STR_LEN];
     int ret = 0;
 
-    if (ids_array(&list, ids, n) > 0) {
+    if (pgst_ids_array(&list, ids, n) > 0) {
         const char *vals[3] = { pgst_ts_param(at, when), pgst_tenant_key(tenant), list.data };
 
         ret = pgst_exec_void(pgst_downcast(st), SQL_EP_MARK, 3, vals, err);
@@ -139,8 +126,7 @@ int pgst_episode_mark_compiled(store *st, const char *tenant, const char *const 
     return ret;
 }
 
-/* Keep the n episodes at eps that belong to the tenant key want (in place); the new count. */
-static size_t keep_tenant(struct episode *eps, size_t n, const char *want)
+size_t pgst_keep_tenant(struct episode *eps, size_t n, const char *want)
 {
     size_t i, kept = 0;
 
@@ -151,9 +137,9 @@ static size_t keep_tenant(struct episode *eps, size_t n, const char *want)
     return kept;
 }
 
-int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql, const char *tenant_key,
-                   const char *const *ids, size_t nids, size_t size, pgst_row_reader *read,
-                   void **out, size_t *n, struct err *err)
+int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql,
+                     const char *tenant_key, const struct store_ids *ids, size_t size,
+                     pgst_row_reader *read, void **out, size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
     const char *vals[2] = { tenant_key, NULL };
@@ -162,7 +148,7 @@ int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql, co
 
     *n = 0;
     *out = NULL;
-    if (ids_array(&list, ids, nids) == 0) {
+    if (pgst_ids_array(&list, ids->items, ids->n) == 0) {
         *out = arena_calloc(a, 1, size);
         goto cleanup;
     }
@@ -175,23 +161,24 @@ cleanup:
     return ret;
 }
 
-int pgst_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err)
+int pgst_episode_get_many(store *st, struct arena *a, const char *tenant,
+                          const struct store_ids *ids, struct episode_rows *out,
+                          struct err *err)
 {
     void *rows;
-    int ret = pgst_rows_by_ids(pgst_downcast(st), a, SQL_EP_BY_IDS, NULL, ids, nids, sizeof(**out),
-                             pgst_read_episode, &rows, n, err);
+    int ret = pgst_rows_by_ids(pgst_downcast(st), a, SQL_EP_BY_IDS, NULL, ids,
+                               sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
 
-    *out = rows;
+    out->items = rows;
     if (ret == 0)
-        *n = keep_tenant(*out, *n, pgst_tenant_key(tenant));
+        out->n = pgst_keep_tenant(out->items, out->n, pgst_tenant_key(tenant));
     return ret;
 }
 
-int pgst_compile_reset(store *st, const char *tenant, const char *subject,
-                     int64_t *memories_deleted, struct err *err)
+int pgst_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                       struct err *err)
 {
-    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_RESET, 2, vals, err);
 
     *memories_deleted = 0;
@@ -202,7 +189,7 @@ int pgst_compile_reset(store *st, const char *tenant, const char *subject,
     return 0;
 }
 
-static int read_resolution(struct arena *a, const PGresult *r, int row, void *out)
+int pgst_read_resolution(struct arena *a, const PGresult *r, int row, void *out)
 {
     struct resolution *res = out;
 
@@ -212,126 +199,21 @@ static int read_resolution(struct arena *a, const PGresult *r, int row, void *ou
     return pgst_col_ts(r, row, 3, &res->updated_at);
 }
 
-int pgst_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       struct resolution **out, size_t *n, struct err *err)
+int pgst_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                         struct resolution_rows *out, struct err *err)
 {
-    const char *vals[2] = { pgst_tenant_key(tenant), subject };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_RESOLUTIONS, 2, vals, err);
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
+    PGresult *r = pgst_exec(pgst_downcast(st), PG_SQL_RESOLUTIONS, 2, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), read_resolution, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_resolution, &rows, &out->n,
+                            err);
     PQclear(r);
-    *out = rows;
-    return ret;
-}
-
-/* ---- context reads: one round trip ---- */
-
-/* The n strings as a text[] literal `{"a","b"}` into b, each quoted and escaped. */
-static void text_array(struct buf *b, const char *const *items, size_t n)
-{
-    const char *c;
-    size_t i;
-
-    buf_putc(b, '{');
-    for (i = 0; i < n; i++) {
-        buf_puts(b, i ? ",\"" : "\"");
-        for (c = items[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                buf_putc(b, '\\');
-            buf_putc(b, *c);
-        }
-        buf_putc(b, '"');
-    }
-    buf_putc(b, '}');
-}
-
-/* Rows of the result r into *out / *n as pgst_collect_rows reads them; r is cleared. */
-static int take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
-                     void **out, size_t *n, struct err *err)
-{
-    int ret = pgst_collect_rows(a, r, size, read, out, n, err);
-
-    PQclear(r);
-    return ret;
-}
-
-int pgst_context_read(store *st, struct arena *a, const char *tenant, const char *subject,
-                    struct context_reads *r, struct err *err)
-{
-    const char *mvals[CONTEXT_READ_KINDS][PG_MEMORY_ACTIVE_NPARAMS];
-    char mlim[CONTEXT_READ_KINDS][PG_INT_LEN], elim[PG_INT_LEN];
-    const char *evals[3] = { pgst_tenant_key(tenant), subject, pgst_size_param(r->episodes, elim) };
-    const char *rvals[2] = { pgst_tenant_key(tenant), subject };
-    const char *svals[5] = { pgst_tenant_key(tenant), subject, NULL, NULL, NULL };
-    struct buf kinds = BUF_INIT, limits = BUF_INIT, extra = BUF_INIT;
-    struct pgst_query q[CONTEXT_READ_KINDS + 3];
-    PGresult *res[CONTEXT_READ_KINDS + 3];
-    size_t k, n = 0, i;
-    void *rows;
-    int ret = 0;
-
-    for (k = 0; k < r->nkinds; k++) {
-        pgst_memory_active_params(tenant, subject, r->kinds[k], 0, r->limits[k], mlim[k],
-                                mvals[k]);
-        q[n].sql = pgst_memory_active_sql(r->kinds[k], MEMORY_NEWEST_FIRST);
-        q[n].nparams = PG_MEMORY_ACTIVE_NPARAMS;
-        q[n++].vals = mvals[k];
-    }
-    q[n].sql = SQL_EP_RECENT;
-    q[n].nparams = 3;
-    q[n++].vals = evals;
-    q[n].sql = SQL_RESOLUTIONS;
-    q[n].nparams = 2;
-    q[n++].vals = rvals;
-    text_array(&kinds, r->kinds, r->nkinds);
-    buf_putc(&limits, '{');
-    for (k = 0; k < r->nkinds; k++)
-        buf_printf(&limits, "%s%zu", k ? "," : "", r->limits[k]);
-    buf_putc(&limits, '}');
-    (void)ids_array(&extra, r->extra_sources, r->nextra);
-    svals[2] = kinds.data;
-    svals[3] = limits.data;
-    svals[4] = extra.data;
-    q[n].sql = SQL_CTX_SOURCES;
-    q[n].nparams = 5;
-    q[n++].vals = svals;
-    ret = pgst_exec_many(pgst_downcast(st), n, q, res, err);
-    buf_release(&kinds);
-    buf_release(&limits);
-    buf_release(&extra);
-    if (ret < 0)
-        return -1;
-    for (i = 0; i < n; i++) {
-        rows = NULL;
-        if (ret < 0) {
-            PQclear(res[i]);
-        } else if (i < r->nkinds) {
-            ret = take_rows(a, res[i], sizeof(struct memory), pgst_read_memory, &rows,
-                            &r->nmemories[i], err);
-            r->memories[i] = rows;
-        } else if (i == r->nkinds) {
-            ret = take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
-                            &r->nrecent, err);
-            r->recent = rows;
-        } else if (i == r->nkinds + 1) {
-            ret = take_rows(a, res[i], sizeof(struct resolution), read_resolution, &rows,
-                            &r->nresolutions, err);
-            r->resolutions = rows;
-        } else {
-            ret = take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
-                            &r->nsources, err);
-            r->sources = rows;
-            if (ret == 0) {
-                r->nsources = keep_tenant(r->sources, r->nsources, pgst_tenant_key(tenant));
-                r->have_sources = 1;
-            }
-        }
-    }
+    out->items = rows;
     return ret;
 }

@@ -80,32 +80,30 @@ int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *ins
 
 /* The episodes a SELECT PG_EPISODE_COLS statement with these parameters gives. */
 static int query_episodes(store *st, struct arena *a, const char *sql, int nparams,
-                          const char *const *vals, struct episode **out, size_t *n,
-                          struct err *err)
+                          const char *const *vals, struct episode_rows *out, struct err *err)
 {
     PGresult *r = pgst_exec(pgst_downcast(st), sql, nparams, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_episode, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-int pgst_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err)
+int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct store_page *pg, struct episode_rows *out, struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
-                            pgst_size_param(offset, off) };
+    const char *vals[4] = { pgst_tenant_key(sc->tenant), sc->subject,
+                            pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
 
-    return query_episodes(st, a, SQL_EPISODE_LIST, 4, vals, out, n, err);
+    return query_episodes(st, a, SQL_EPISODE_LIST, 4, vals, out, err);
 }
 
 /* The same expression as the index ix_episodes_subject_when, so the range is an index range;
@@ -118,18 +116,19 @@ static const char SQL_EPISODE_WINDOW[] =
     " AND ($5::json IS NULL OR type IN (SELECT json_array_elements_text($5::json)))"
     " ORDER BY COALESCE(occurred_at, created_at), seq LIMIT $6";
 
-int pgst_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
-                             struct episode **out, size_t *n, struct err *err)
+int pgst_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct episode_window *w, struct episode_rows *out,
+                             struct err *err)
 {
     char since[TS_STR_LEN], until[TS_STR_LEN], lim[PG_INT_LEN];
     const char *vals[6] = {
-        pgst_tenant_key(w->tenant),
-        w->subject,
+        pgst_tenant_key(sc->tenant),
+        sc->subject,
         w->since == TS_NULL ? "-infinity" : pgst_ts_param(w->since, since),
         w->until == TS_NULL ? "infinity" : pgst_ts_param(w->until, until),
         w->kinds_json,
         pgst_size_param(w->limit, lim),
     };
 
-    return query_episodes(st, a, SQL_EPISODE_WINDOW, 6, vals, out, n, err);
+    return query_episodes(st, a, SQL_EPISODE_WINDOW, 6, vals, out, err);
 }

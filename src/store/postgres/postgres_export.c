@@ -3,6 +3,8 @@
  * are already taken, and inserting rows exactly as given, pipelined (pgst_exec_rows). */
 #include "store/postgres/postgres-internal.h"
 
+#include <string.h>
+
 #include "util/buf.h"
 #include "util/ts.h"
 
@@ -35,50 +37,41 @@ static const char SQL_EP_ADD[] =
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 static const char SQL_MEM_ADD[] = PG_MEMORY_INSERT;
 
-/* Where a page starts and how long it is. */
-struct page {
-    const char *subject;
-    int all_tenants;
-    const char *tenant;      /* NULL = the no-tenant space; ignored with all_tenants */
-    int64_t after_created;   /* the key of the last row of the previous page */
-    const char *after_id;    /* NULL = the first page */
-    size_t limit;
-};
-
-int pgst_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
-                    int64_t *episodes, int64_t *memories, struct err *err)
+int pgst_export_count(store *st, const struct store_scope *sc, struct row_counts *out,
+                      struct err *err)
 {
-    const char *vals[3] = { subject, all_tenants ? "true" : "false", pgst_tenant_key(tenant) };
+    const char *vals[3] = { sc->subject, sc->all_tenants ? "true" : "false",
+                            pgst_tenant_key(sc->tenant) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_COUNT, 3, vals, err);
 
-    *episodes = 0;
-    *memories = 0;
+    memset(out, 0, sizeof(*out));
     if (!r)
         return -1;
-    *episodes = pgst_col_int(r, 0, 0);
-    *memories = pgst_col_int(r, 0, 1);
+    out->episodes = pgst_col_int(r, 0, 0);
+    out->memories = pgst_col_int(r, 0, 1);
     PQclear(r);
     return 0;
 }
 
-/* One page of rows: sql[0] for the first page, sql[1] after a key. */
+/* One page of rows: sql[0] for the first page, sql[1] after the cursor's key. */
 static int read_page(struct pgst_store *ps, struct arena *a, const char *const sql[2],
-                     const struct page *p, size_t size, pgst_row_reader *read, void **out,
-                     size_t *n, struct err *err)
+                     const struct store_scope *sc, const struct store_cursor *cur, size_t size,
+                     pgst_row_reader *read, void **out, size_t *n, struct err *err)
 {
     char lim[PG_INT_LEN], after[TS_STR_LEN];
     const char *vals[6] = {
-        p->subject, p->all_tenants ? "true" : "false", pgst_tenant_key(p->tenant),
-        pgst_size_param(p->limit, lim), pgst_ts_param(p->after_created, after), p->after_id,
+        sc->subject, sc->all_tenants ? "true" : "false", pgst_tenant_key(sc->tenant),
+        pgst_size_param(cur->limit, lim), pgst_ts_param(cur->after_created, after),
+        cur->after_id,
     };
     PGresult *r;
     int ret;
 
     *out = arena_calloc(a, 1, size);
     *n = 0;
-    if (p->after_id && (!pgst_id_ok(p->after_id) || p->after_created == TS_NULL))
+    if (cur->after_id && (!pgst_id_ok(cur->after_id) || cur->after_created == TS_NULL))
         return err_set(err, ERR_INVALID, "export page key is not a row's (created_at, id)");
-    r = pgst_exec(ps, sql[p->after_id != NULL], p->after_id ? 6 : 4, vals, err);
+    r = pgst_exec(ps, sql[cur->after_id != NULL], cur->after_id ? 6 : 4, vals, err);
     if (!r)
         return -1;
     ret = pgst_collect_rows(a, r, size, read, out, n, err);
@@ -86,33 +79,31 @@ static int read_page(struct pgst_store *ps, struct arena *a, const char *const s
     return ret;
 }
 
-int pgst_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct episode **out, size_t *n, struct err *err)
+int pgst_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct store_cursor *cur, struct episode_rows *out,
+                         struct err *err)
 {
     static const char *const sql[2] = { SQL_EP_FIRST, SQL_EP_NEXT };
-    const struct page p = { subject, all_tenants, tenant, after_created, after_id, limit };
     void *rows = NULL;
     int ret;
 
-    ret = read_page(pgst_downcast(st), a, sql, &p, sizeof(**out), pgst_read_episode, &rows, n,
-                    err);
-    *out = rows;
+    ret = read_page(pgst_downcast(st), a, sql, sc, cur, sizeof(*out->items), pgst_read_episode,
+                    &rows, &out->n, err);
+    out->items = rows;
     return ret;
 }
 
-int pgst_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct memory **out, size_t *n, struct err *err)
+int pgst_export_memories(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct store_cursor *cur, struct memory_rows *out,
+                         struct err *err)
 {
     static const char *const sql[2] = { SQL_MEM_FIRST, SQL_MEM_NEXT };
-    const struct page p = { subject, all_tenants, tenant, after_created, after_id, limit };
     void *rows = NULL;
     int ret;
 
-    ret = read_page(pgst_downcast(st), a, sql, &p, sizeof(**out), pgst_read_memory, &rows, n,
-                    err);
-    *out = rows;
+    ret = read_page(pgst_downcast(st), a, sql, sc, cur, sizeof(*out->items), pgst_read_memory,
+                    &rows, &out->n, err);
+    out->items = rows;
     return ret;
 }
 
@@ -125,17 +116,11 @@ static int count_taken(store *st, const char *sql, const char *const *ids, size_
 {
     struct buf list = BUF_INIT;
     const char *vals[1];
-    size_t i, used = 0;
+    size_t used;
     int ret = 0;
 
     *count = 0;
-    buf_putc(&list, '{');
-    for (i = 0; i < n; i++) {
-        if (!pgst_id_ok(ids[i]))
-            continue;
-        buf_printf(&list, "%s%s", used++ ? "," : "", ids[i]);
-    }
-    buf_putc(&list, '}');
+    used = pgst_ids_array(&list, ids, n);   /* an id that is not canonical was never stored */
     vals[0] = list.data;
     if (used > 0)
         ret = pgst_exec_int64(pgst_downcast(st), sql, 1, vals, count, err);
@@ -216,12 +201,12 @@ static int insert_many(store *st, const struct row_kind *k, const void *rows, si
                            k->id(rows, i));
     if (n == 0)
         return 0;
-    if (pgst_tx_enter(ps, &own, err) < 0)
+    if (store_tx_enter(&ps->base, &own, err) < 0)
         return -1;
     ret = pgst_exec_rows(ps, k->sql, k->nparams, &batch, &failed, err);
     if (ret < 0 && err->kind == ERR_CONFLICT && failed < n)
         err_set(err, ERR_CONFLICT, "%s '%s' already exists", k->noun, k->id(rows, failed));
-    return pgst_tx_leave(ps, own, ret, err);
+    return store_tx_leave(&ps->base, own, ret, err);
 }
 
 int pgst_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err)

@@ -1,6 +1,7 @@
 /* postgres_jobs.c - PostgreSQL backend: compile jobs (the compile_jobs table): insert, read, the
  * workers' lease-based claim (FOR UPDATE SKIP LOCKED, so many processes share one queue),
- * renew and finish, retention purge, and the readiness count. */
+ * renew and finish, the readiness count, and the operator's view (list, delete by filter,
+ * counts per status). */
 #include "store/postgres/postgres-internal.h"
 
 #include <stdio.h>
@@ -36,11 +37,21 @@ static const char SQL_JOB_RENEW[] =
 static const char SQL_JOB_FINISH[] =
     "UPDATE compile_jobs SET status = $2, memories_created = $3, error = $4,"
     " completed_at = $5, lease_expires_at = NULL WHERE id = $1";
-static const char SQL_JOB_PURGE[] =
-    "DELETE FROM compile_jobs WHERE status IN ('completed', 'failed') AND created_at < $1";
+/* $1 status, $2 subject_id, $3 tenant_id, $4 created_before: NULL means "any". */
+#define JOB_FILTER                                                                      \
+    "($1::text IS NULL OR status = $1::text) AND ($2::text IS NULL OR subject_id = $2::text)" \
+    " AND ($3::text IS NULL OR tenant_id = $3::text)"                                   \
+    " AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)"
+static const char SQL_JOB_LIST[] =
+    "SELECT " JOB_COLS " FROM compile_jobs WHERE " JOB_FILTER
+    " ORDER BY created_at DESC, seq DESC LIMIT $5 OFFSET $6";
+static const char SQL_JOB_COUNT[] = "SELECT count(*) FROM compile_jobs WHERE " JOB_FILTER;
+static const char SQL_JOB_DELETE[] =
+    "DELETE FROM compile_jobs WHERE status IN ('completed', 'failed') AND " JOB_FILTER;
+static const char SQL_JOB_BY_STATUS[] =
+    "SELECT status, count(*) FROM compile_jobs GROUP BY status ORDER BY status COLLATE \"C\"";
 
-int pgst_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
-                               struct err *err)
+int pgst_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err)
 {
     char before[TS_STR_LEN];
     const char *vals[1] = { pgst_ts_param(started_before, before) };
@@ -134,26 +145,95 @@ int pgst_job_renew(store *st, const char *id, int64_t lease_until, struct err *e
     return pgst_exec_void(pgst_downcast(st), SQL_JOB_RENEW, 2, vals, err);
 }
 
-int pgst_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
-                  const char *error, int64_t completed_at, struct err *err)
+int pgst_job_finish(store *st, const struct job_outcome *o, struct err *err)
 {
     char made[PG_INT_LEN], completed[TS_STR_LEN];
-    const char *vals[5] = { id, status, pgst_int_param(memories_created, made), error,
-                            pgst_ts_param(completed_at, completed) };
+    const char *vals[5] = { o->id, o->status, pgst_int_param(o->memories_created, made),
+                            o->error, pgst_ts_param(o->completed_at, completed) };
 
     return pgst_exec_void(pgst_downcast(st), SQL_JOB_FINISH, 5, vals, err);
 }
 
-int pgst_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err)
+/* ---- the operator's view ---- */
+
+/* The filter's parameters $1..$4; before holds the timestamp's text. */
+static void filter_params(const struct job_filter *f, char before[TS_STR_LEN],
+                          const char *vals[4])
+{
+    vals[0] = f->status;
+    vals[1] = f->subject_id;
+    vals[2] = f->tenant_id;
+    vals[3] = pgst_ts_param(f->created_before ? f->created_before : TS_NULL, before);
+}
+
+int pgst_job_list(store *st, struct arena *a, const struct job_filter *f,
+                  const struct store_page *pg, struct job_rows *out, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    char lim[PG_INT_LEN], off[PG_INT_LEN], before[TS_STR_LEN];
+    const char *vals[6];
+    PGresult *r;
+    void *rows = NULL;
+    int ret;
+
+    filter_params(f, before, vals);
+    vals[4] = pgst_size_param(pg->limit, lim);
+    vals[5] = pgst_size_param(pg->offset, off);
+    out->items = NULL;
+    out->n = 0;
+    if (pgst_exec_int64(ps, SQL_JOB_COUNT, 4, vals, &out->total, err) < 0)
+        return -1;
+    r = pgst_exec(ps, SQL_JOB_LIST, 6, vals, err);
+    if (!r)
+        return -1;
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_job, &rows, &out->n, err);
+    PQclear(r);
+    if (ret == 0)
+        out->items = rows;
+    return ret;
+}
+
+int pgst_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
 {
     char before[TS_STR_LEN];
-    const char *vals[1] = { pgst_ts_param(created_before, before) };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_JOB_PURGE, 1, vals, err);
+    const char *vals[4];
+    PGresult *r;
 
+    filter_params(f, before, vals);
+    r = pgst_exec(pgst_downcast(st), SQL_JOB_DELETE, 4, vals, err);
     *deleted = 0;
     if (!r)
         return -1;
     *deleted = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return 0;
+}
+
+static int read_status_count(struct arena *a, const PGresult *r, int row, void *out)
+{
+    struct status_count *c = out;
+
+    c->status = pgst_col_str(a, r, row, 0);
+    c->count = pgst_col_int(r, row, 1);
+    if (!c->status)
+        c->status = "";
+    return 0;
+}
+
+int pgst_job_count_by_status(store *st, struct arena *a, struct status_count_rows *out,
+                             struct err *err)
+{
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_JOB_BY_STATUS, 0, NULL, err);
+    void *rows = NULL;
+    int ret;
+
+    out->items = NULL;
+    out->n = 0;
+    if (!r)
+        return -1;
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_status_count, &rows, &out->n, err);
+    PQclear(r);
+    if (ret == 0)
+        out->items = rows;
+    return ret;
 }

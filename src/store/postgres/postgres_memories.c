@@ -96,28 +96,28 @@ int pgst_memory_insert(store *st, const struct memory *m, struct err *err)
     return ret;
 }
 
-const char *pgst_memory_active_sql(const char *kind, enum memory_order order)
+const char *pgst_memory_active_sql(const struct memory_query *mq)
 {
-    if (order == MEMORY_NEWEST_FIRST)
-        return kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST;
-    return kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST;
+    if (mq->order == MEMORY_NEWEST_FIRST)
+        return mq->kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST;
+    return mq->kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST;
 }
 
-void pgst_memory_active_params(const char *tenant, const char *subject, const char *kind,
-                             int flags, size_t limit, char lim[PG_INT_LEN],
-                             const char *vals[PG_MEMORY_ACTIVE_NPARAMS])
+void pgst_memory_active_params(const struct store_scope *sc, const struct memory_query *mq,
+                               char lim[PG_INT_LEN],
+                               const char *vals[PG_MEMORY_ACTIVE_NPARAMS])
 {
-    vals[0] = pgst_tenant_key(tenant);
-    vals[1] = subject;
-    vals[2] = kind;
-    vals[3] = flags & MEMORY_WITH_EMBEDDING ? "true" : "false";
-    vals[4] = flags & MEMORY_LOAD_EMBEDDING ? "true" : "false";
-    vals[5] = pgst_size_param(limit == 0 ? SIZE_MAX : limit, lim);   /* 0: no limit */
+    vals[0] = pgst_tenant_key(sc->tenant);
+    vals[1] = sc->subject;
+    vals[2] = mq->kind;
+    vals[3] = mq->flags & MEMORY_WITH_EMBEDDING ? "true" : "false";
+    vals[4] = mq->flags & MEMORY_LOAD_EMBEDDING ? "true" : "false";
+    vals[5] = pgst_size_param(mq->limit == 0 ? SIZE_MAX : mq->limit, lim);   /* 0: no limit */
 }
 
-int pgst_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
-                          struct memory **out, size_t *n, struct err *err)
+int pgst_memory_list_active(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct memory_query *mq, struct memory_rows *out,
+                            struct err *err)
 {
     char lim[PG_INT_LEN];
     const char *vals[PG_MEMORY_ACTIVE_NPARAMS];
@@ -125,16 +125,16 @@ int pgst_memory_list_active(store *st, struct arena *a, const char *tenant, cons
     PGresult *r;
     int ret;
 
-    pgst_memory_active_params(tenant, subject, kind, flags, limit, lim, vals);
-    r = pgst_exec(pgst_downcast(st), pgst_memory_active_sql(kind, order), PG_MEMORY_ACTIVE_NPARAMS,
-                vals, err);
-    *out = NULL;
-    *n = 0;
+    pgst_memory_active_params(sc, mq, lim, vals);
+    r = pgst_exec(pgst_downcast(st), pgst_memory_active_sql(mq), PG_MEMORY_ACTIVE_NPARAMS, vals,
+                  err);
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -179,13 +179,14 @@ static int scan_row(void *ctx, const PGresult *r, int row, struct err *err)
     return sc->fn(sc->ctx, &v, err);
 }
 
-int pgst_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
-                           memory_vector_fn *fn, void *ctx, struct err *err)
+int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
+                             memory_vector_fn *fn, void *ctx, struct err *err)
 {
-    const char *vals[3] = { pgst_tenant_key(tenant), subject, kind };
-    struct scan sc = { fn, ctx };
+    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, kind };
+    struct scan scan = { fn, ctx };
 
-    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &sc, err);
+    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &scan,
+                            err);
 }
 
 /* The text scan's callback and its context, for text_row. */
@@ -202,24 +203,25 @@ static int text_row(void *ctx, const PGresult *r, int row, struct err *err)
     return sc->fn(sc->ctx, &t, err);
 }
 
-int pgst_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
-                        memory_text_fn *fn, void *ctx, struct err *err)
+int pgst_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
+                          memory_text_fn *fn, void *ctx, struct err *err)
 {
-    const char *vals[3] = { pgst_tenant_key(tenant), subject, kind };
-    struct text_scan sc = { fn, ctx };
+    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, kind };
+    struct text_scan scan = { fn, ctx };
 
-    return pgst_exec_stream(pgst_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals, 0,
-                          text_row, &sc, err);
+    return pgst_exec_stream(pgst_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals,
+                            0, text_row, &scan, err);
 }
 
-int pgst_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                       size_t nids, struct memory **out, size_t *n, struct err *err)
+int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,
+                         const struct store_ids *ids, struct memory_rows *out,
+                         struct err *err)
 {
     void *rows;
-    int ret = pgst_rows_by_ids(pgst_downcast(st), a, SQL_MEM_BY_IDS, pgst_tenant_key(tenant), ids,
-                             nids, sizeof(**out), pgst_read_memory, &rows, n, err);
+    int ret = pgst_rows_by_ids(pgst_downcast(st), a, SQL_MEM_BY_IDS, pgst_tenant_key(tenant),
+                               ids, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
 
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -273,16 +275,17 @@ int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *
     return ret;
 }
 
-int pgst_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
-                         int64_t updated_at, int *found, struct err *err)
+int pgst_memory_set_labels(store *st, const struct label_update *u, int *found,
+                           struct err *err)
 {
     char updated[TS_STR_LEN];
-    const char *vals[4] = { pgst_tenant_key(tenant), id, pgst_json_param(labels_json, "[]"),
-                            pgst_ts_param(updated_at, updated) };
+    const char *vals[4] = { pgst_tenant_key(u->tenant), u->memory_id,
+                            pgst_json_param(u->labels_json, "[]"),
+                            pgst_ts_param(u->updated_at, updated) };
     PGresult *r;
 
     *found = 0;
-    if (!pgst_id_ok(id))
+    if (!pgst_id_ok(u->memory_id))
         return 0;
     r = pgst_exec(pgst_downcast(st), SQL_MEM_SET_LABELS, 4, vals, err);
     if (!r)
@@ -294,60 +297,57 @@ int pgst_memory_set_labels(store *st, const char *tenant, const char *id, const 
 
 /* ---- query-embedding cache ------------------------------------------------------------- */
 
-int pgst_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
-                  float **vec, size_t *dim, struct err *err)
+int pgst_qcache_get(store *st, struct arena *a, struct qcache_lookup *lk, struct err *err)
 {
     char when[TS_STR_LEN];
-    const char *vals[3] = { text, model, pgst_ts_param(now, when) };
+    const char *vals[3] = { lk->text, lk->model, pgst_ts_param(lk->now, when) };
     PGresult *r;
 
-    *vec = NULL;
-    *dim = 0;
-    if (strlen(text) > PG_QCACHE_MAX_TEXT)
+    lk->vec = NULL;
+    lk->dim = 0;
+    if (strlen(lk->text) > PG_QCACHE_MAX_TEXT)
         return 0;
     r = pgst_exec(pgst_downcast(st), SQL_QC_GET, 3, vals, err);
     if (!r)
         return -1;
-    if (PQntuples(r) > 0)
-        *vec = (float *)pgst_col_vector(a, r, 0, 0, dim);   /* the arena copy is the caller's */
+    if (PQntuples(r) > 0)   /* the arena copy is the caller's */
+        lk->vec = (float *)pgst_col_vector(a, r, 0, 0, &lk->dim);
     PQclear(r);
     return 0;
 }
 
-/* The upsert then the purge, in the transaction qcache_put holds. */
-static int qcache_write(struct pgst_store *ps, const char *text, const char *model,
-                        const char *vec, int64_t now, int64_t expires_at,
-                        int64_t purge_before, struct err *err)
+/* The upsert (vec: the vector in hex form) then the purge, in the transaction qcache_put
+ * holds. */
+static int qcache_write(struct pgst_store *ps, const struct qcache_write *w, const char *vec,
+                        struct err *err)
 {
     char created[TS_STR_LEN], expires[TS_STR_LEN], purge[TS_STR_LEN];
-    const char *put[5] = { text, model, vec, pgst_ts_param(expires_at, expires),
-                           pgst_ts_param(now, created) };
-    const char *del[1] = { pgst_ts_param(purge_before, purge) };
+    const char *put[5] = { w->text, w->model, vec, pgst_ts_param(w->expires_at, expires),
+                           pgst_ts_param(w->now, created) };
+    const char *del[1] = { pgst_ts_param(w->purge_before, purge) };
 
     if (pgst_exec_void(ps, SQL_QC_PUT, 5, put, err) < 0)
         return -1;
     return pgst_exec_void(ps, SQL_QC_PURGE, 1, del, err);
 }
 
-int pgst_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
-                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err)
+int pgst_qcache_put(store *st, const struct qcache_write *w, struct err *err)
 {
     struct pgst_store *ps = pgst_downcast(st);
     struct arena *a;
     int own, ret;
 
-    if (!vec || dim == 0)
+    if (!w->vec || w->dim == 0)
         return err_set(err, ERR_INVALID, "query cache: empty embedding");
-    if (strlen(text) > PG_QCACHE_MAX_TEXT) {
+    if (strlen(w->text) > PG_QCACHE_MAX_TEXT) {
         log_write(LOG_DEBUG, "query cache: text of %zu bytes not cached (limit %d)",
-                  strlen(text), PG_QCACHE_MAX_TEXT);
+                  strlen(w->text), PG_QCACHE_MAX_TEXT);
         return 0;
     }
-    if (pgst_tx_enter(ps, &own, err) < 0)
+    if (store_tx_enter(&ps->base, &own, err) < 0)
         return -1;
     a = arena_new();
-    ret = qcache_write(ps, text, model, pgst_vector_param(a, vec, dim), now, expires_at,
-                       purge_before, err);
+    ret = qcache_write(ps, w, pgst_vector_param(a, w->vec, w->dim), err);
     arena_free(a);
-    return pgst_tx_leave(ps, own, ret, err);
+    return store_tx_leave(&ps->base, own, ret, err);
 }

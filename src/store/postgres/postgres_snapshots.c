@@ -23,7 +23,7 @@ static const char SQL_SNAP_GET[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE id = $1";
 static const char SQL_SNAP_FIND[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = $1 AND version = $2";
-static const char SQL_SNAP_FIND_LATEST[] =
+static const char SQL_SNAP_LATEST[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = $1"
     " ORDER BY version DESC LIMIT 1";
 static const char SQL_SNAP_LIST[] =
@@ -111,18 +111,6 @@ static const char SQL_CANDIDATES[] =
     " WHERE e.tenant_id IS NOT DISTINCT FROM m.tenant_id AND e.subject_id = m.subject_id))"
     " SELECT tenant_id, subject_id FROM pairs WHERE age < $5::timestamptz"
     " ORDER BY subject_id COLLATE \"C\", tenant_id COLLATE \"C\" NULLS FIRST LIMIT $6";
-/* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
-static const char SQL_PURGE[] =
-    "WITH e AS (DELETE FROM episodes WHERE COALESCE(tenant_id, '') = $1"
-    " AND subject_id = $2 RETURNING 1),"
-    " m AS (DELETE FROM memories WHERE COALESCE(tenant_id, '') = $1"
-    " AND subject_id = $2 RETURNING 1),"
-    " r AS (DELETE FROM resolutions WHERE COALESCE(tenant_id, '') = $1"
-    " AND subject_id = $2 RETURNING 1),"
-    " h AS (DELETE FROM subject_health_cache WHERE COALESCE(tenant_id, '') = $1"
-    " AND subject_id = $2)"
-    " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m), (SELECT count(*) FROM r)";
-
 /* The maintenance pass's session lock: one bigint key ("EngramMt" in ASCII). Single-key
  * advisory locks live apart from the two-key ones pgst_subject_lock takes. */
 static const char SQL_MAINT_TRYLOCK[] = "SELECT pg_try_advisory_lock(5003049977013685620)";
@@ -219,11 +207,20 @@ int pgst_snapshot_find(store *st, struct arena *a, const char *name, int64_t ver
     const char *vals[2] = { name, pgst_int_param(version, ver) };
 
     *out = NULL;
-    if (!name || (version != 0 && !version_ok(version)))
+    if (!name || !version_ok(version))
         return 0;
-    if (version == 0)
-        return one_snapshot(pgst_downcast(st), a, SQL_SNAP_FIND_LATEST, 1, vals, out, err);
     return one_snapshot(pgst_downcast(st), a, SQL_SNAP_FIND, 2, vals, out, err);
+}
+
+int pgst_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                         struct err *err)
+{
+    const char *vals[1] = { name };
+
+    *out = NULL;
+    if (!name)
+        return 0;
+    return one_snapshot(pgst_downcast(st), a, SQL_SNAP_LATEST, 1, vals, out, err);
 }
 
 int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
@@ -245,7 +242,7 @@ int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t
 
 /* ---- the copy ---- */
 
-int pgst_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                     struct err *err)
 {
     char shift[48], clamp[TS_STR_LEN], prefix[9];
@@ -280,10 +277,11 @@ int pgst_subject_copy(store *st, const struct subject_copy *spec, struct copy_co
     return 0;
 }
 
-int pgst_subject_newest_episode(store *st, const char *subject, int all_tenants,
-                              const char *tenant, int64_t *newest, struct err *err)
+int pgst_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,
+                                struct err *err)
 {
-    const char *vals[3] = { subject, all_tenants ? "true" : "false", pgst_tenant_key(tenant) };
+    const char *vals[3] = { sc->subject, sc->all_tenants ? "true" : "false",
+                            pgst_tenant_key(sc->tenant) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_NEWEST, 3, vals, err);
     int ret = 0;
 
@@ -307,44 +305,27 @@ static int read_subject_ref(struct arena *a, const PGresult *r, int row, void *o
     return 0;
 }
 
-int pgst_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
-                          const char *tenant, int64_t cutoff, size_t limit,
-                          struct subject_ref **out, size_t *n, struct err *err)
+int pgst_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query *cq,
+                            struct subject_ref_rows *out, struct err *err)
 {
     char at[TS_STR_LEN], lim[PG_INT_LEN];
     const char *vals[6] = {
-        prefix, strncmp(prefix, "_bootstrap_tmp/", 15) == 0 ? "true" : "false",
-        all_tenants ? "true" : "false", pgst_tenant_key(tenant), pgst_ts_param(cutoff, at),
-        pgst_size_param(limit, lim),
+        cq->prefix, strncmp(cq->prefix, "_bootstrap_tmp/", 15) == 0 ? "true" : "false",
+        cq->all_tenants ? "true" : "false", pgst_tenant_key(cq->tenant),
+        pgst_ts_param(cq->cutoff, at), pgst_size_param(cq->limit, lim),
     };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_CANDIDATES, 6, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), read_subject_ref, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_subject_ref, &rows, &out->n, err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
-}
-
-int pgst_subject_purge(store *st, const char *tenant, const char *subject,
-                     struct copy_counts *out, struct err *err)
-{
-    const char *vals[2] = { pgst_tenant_key(tenant), subject };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_PURGE, 2, vals, err);
-
-    memset(out, 0, sizeof(*out));
-    if (!r)
-        return -1;
-    out->episodes = pgst_col_int(r, 0, 0);
-    out->memories = pgst_col_int(r, 0, 1);
-    out->resolutions = pgst_col_int(r, 0, 2);
-    PQclear(r);
-    return 0;
 }
 
 /* ---- the maintenance lock ---- */

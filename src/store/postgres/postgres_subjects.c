@@ -2,6 +2,8 @@
  * counts, and deleting a subject. */
 #include "store/postgres/postgres-internal.h"
 
+#include <string.h>
+
 static const char SQL_MEMORY_LIST[] =
     "SELECT " PG_MEMORY_COLS " FROM memories WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
@@ -21,27 +23,30 @@ static const char SQL_SUBJECT_DELETE[] =
     "WITH e AS (DELETE FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 RETURNING 1),"
     " m AS (DELETE FROM memories WHERE COALESCE(tenant_id, '') = $1"
-    " AND subject_id = $2 RETURNING 1)"
-    " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m)";
+    " AND subject_id = $2 RETURNING 1),"
+    " r AS (DELETE FROM resolutions WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2 RETURNING 1),"
+    " h AS (DELETE FROM subject_health_cache WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2)"
+    " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m), (SELECT count(*) FROM r)";
 
-int pgst_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                   size_t limit, size_t offset, struct memory **out, size_t *n,
-                   struct err *err)
+int pgst_memory_list(store *st, struct arena *a, const struct store_scope *sc,
+                     const struct store_page *pg, struct memory_rows *out, struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pgst_tenant_key(tenant), subject, pgst_size_param(limit, lim),
-                            pgst_size_param(offset, off) };
+    const char *vals[4] = { pgst_tenant_key(sc->tenant), sc->subject,
+                            pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_MEMORY_LIST, 4, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -55,38 +60,40 @@ static int read_subject_count(struct arena *a, const PGresult *r, int row, void 
     return 0;
 }
 
-int pgst_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
-                    size_t offset, struct subject_count **out, size_t *n, struct err *err)
+int pgst_subject_list(store *st, struct arena *a, const char *tenant,
+                      const struct store_page *pg, struct subject_count_rows *out,
+                      struct err *err)
 {
     char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[3] = { pgst_tenant_key(tenant), pgst_size_param(limit, lim),
-                            pgst_size_param(offset, off) };
+    const char *vals[3] = { pgst_tenant_key(tenant), pgst_size_param(pg->limit, lim),
+                            pgst_size_param(pg->offset, off) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_LIST, 3, vals, err);
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!r)
         return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), read_subject_count, &rows, n, err);
+    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_subject_count, &rows, &out->n,
+                            err);
     PQclear(r);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-int pgst_subject_delete(store *st, const char *tenant, const char *subject,
-                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+int pgst_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
+                        struct err *err)
 {
-    const char *vals[2] = { pgst_tenant_key(tenant), subject };
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_DELETE, 2, vals, err);
 
-    *episodes_deleted = 0;
-    *memories_deleted = 0;
+    memset(out, 0, sizeof(*out));
     if (!r)
         return -1;
-    *episodes_deleted = pgst_col_int(r, 0, 0);
-    *memories_deleted = pgst_col_int(r, 0, 1);
+    out->episodes = pgst_col_int(r, 0, 0);
+    out->memories = pgst_col_int(r, 0, 1);
+    out->resolutions = pgst_col_int(r, 0, 2);
     PQclear(r);
     return 0;
 }

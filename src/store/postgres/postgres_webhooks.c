@@ -113,14 +113,16 @@ int pgst_webhook_insert(store *st, const struct webhook_event *ev, struct err *e
     return pgst_exec_void(pgst_downcast(st), SQL_INSERT, 13, vals, err);
 }
 
-int pgst_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                     size_t limit, struct webhook_event **out, size_t *n, struct err *err)
+int pgst_webhook_claim(store *st, struct arena *a, const struct store_claim *c,
+                       struct webhook_rows *out, struct err *err)
 {
     char when[TS_STR_LEN], until[TS_STR_LEN], lim[PG_INT_LEN];
-    const char *vals[3] = { pgst_ts_param(now, when), pgst_ts_param(lease_until, until),
-                            pgst_size_param(limit, lim) };
+    const char *vals[3] = { pgst_ts_param(c->now, when), pgst_ts_param(c->lease_until, until),
+                            pgst_size_param(c->limit, lim) };
+    int ret = run_rows(pgst_downcast(st), a, SQL_CLAIM, 3, vals, &out->items, &out->n, err);
 
-    return run_rows(pgst_downcast(st), a, SQL_CLAIM, 3, vals, out, n, err);
+    out->total = (int64_t)out->n;
+    return ret;
 }
 
 int pgst_webhook_update(store *st, const struct webhook_event *ev, struct err *err)
@@ -139,19 +141,18 @@ int pgst_webhook_update(store *st, const struct webhook_event *ev, struct err *e
     return pgst_exec_void(pgst_downcast(st), SQL_UPDATE, 8, vals, err);
 }
 
-int pgst_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
-                    size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
-                    struct err *err)
+int pgst_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
+                      const struct store_page *pg, struct webhook_rows *out, struct err *err)
 {
     struct pgst_store *ps = pgst_downcast(st);
     char lim[PG_INT_LEN], off[PG_INT_LEN];
     const char *vals[5] = { f ? f->status : NULL, f ? f->event : NULL, f ? f->tenant : NULL,
-                            pgst_size_param(limit, lim), pgst_size_param(offset, off) };
+                            pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
 
-    *total = 0;
-    if (run_rows(ps, a, SQL_LIST, 5, vals, out, n, err) < 0)
+    out->total = 0;
+    if (run_rows(ps, a, SQL_LIST, 5, vals, &out->items, &out->n, err) < 0)
         return -1;
-    return pgst_exec_int64(ps, SQL_COUNT, 3, vals, total, err);
+    return pgst_exec_int64(ps, SQL_COUNT, 3, vals, &out->total, err);
 }
 
 int pgst_webhook_stats(store *st, struct webhook_stats *out, struct err *err)

@@ -107,20 +107,6 @@ void sq_tx_rollback(store *st);
 /* BEGIN DEFERRED: the first read pins the snapshot; ended by sq_tx_commit / sq_tx_rollback. */
 int sq_tx_begin_read(store *st, struct err *err);
 
-/* "Own transaction when none is open": sq_tx_enter() begins one unless the caller already
- * has one, and sets *own to say which. sq_tx_leave() ends what sq_tx_enter() began: with
- * ret < 0 it rolls back (only its own) and returns -1; otherwise it commits its own and
- * returns the commit's result. Inside a caller's transaction the caller commits or rolls
- * back, so a failure still leaves nothing written.
- *
- *     if (sq_tx_enter(s, &own, err) < 0)
- *         return -1;
- *     ret = do_the_writes(s, err);
- *     return sq_tx_leave(s, own, ret, err);
- */
-int sq_tx_enter(struct sqlite_store *s, int *own, struct err *err);
-int sq_tx_leave(struct sqlite_store *s, int own, int ret, struct err *err);
-
 /* ---- values and rows (sqlite_rows.c) ---- */
 
 /* Binders return the SQLite result code. Text is bound SQLITE_STATIC: keep it alive until
@@ -131,8 +117,7 @@ int sq_bind_ts(sqlite3_stmt *q, int i, int64_t us);                     /* TS_NU
 /* A size_t limit or offset; past INT64_MAX a limit means "no limit" (-1). */
 int sq_bind_count(sqlite3_stmt *q, int i, size_t v, int is_limit);
 /* (tenant, subject, limit, offset) to ?1..?4 of a per-subject page query. */
-void sq_bind_page(sqlite3_stmt *q, const char *tenant, const char *subject, size_t limit,
-                  size_t offset);
+void sq_bind_page(sqlite3_stmt *q, const struct store_scope *sc, const struct store_page *pg);
 /* JSON text; NULL binds `fallback` (e.g. "{}" or "[]"), which may itself be NULL. */
 int sq_bind_json(sqlite3_stmt *q, int i, const char *json, const char *fallback);
 /* dim floats as a little-endian float32 BLOB (copied); NULL or dim 0 = SQL NULL. */
@@ -184,45 +169,52 @@ int sq_schema_version(store *st, int *current, int *latest, struct err *err);
 
 int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
-int sq_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
-                           struct episode **out, size_t *n, struct err *err);
-int sq_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err);
+int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct episode_window *w, struct episode_rows *out,
+                           struct err *err);
+int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                    const struct store_page *pg, struct episode_rows *out, struct err *err);
 
 /* ---- subjects and their memories (sqlite_subjects.c) ---- */
 
-int sq_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                   size_t limit, size_t offset, struct memory **out, size_t *n,
-                   struct err *err);
-int sq_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
-                    size_t offset, struct subject_count **out, size_t *n, struct err *err);
-int sq_subject_delete(store *st, const char *tenant, const char *subject,
-                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err);
+int sq_memory_list(store *st, struct arena *a, const struct store_scope *sc,
+                   const struct store_page *pg, struct memory_rows *out, struct err *err);
+int sq_subject_list(store *st, struct arena *a, const char *tenant,
+                    const struct store_page *pg, struct subject_count_rows *out,
+                    struct err *err);
+int sq_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
+                      struct err *err);
+/* Run sql, an UPDATE or DELETE of one subject's rows (?1 tenant, ?2 subject); *count gets the
+ * rows it changed (NULL: not wanted). */
+int sq_subject_write(struct sqlite_store *s, const char *sql, const struct store_scope *sc,
+                     int64_t *count, struct err *err);
 
 /* ---- the memory loop, episode side (sqlite_compile.c) ---- */
 
-int sq_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                               const char *subject, size_t limit, struct episode **out,
-                               size_t *n, struct err *err);
+int sq_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                               size_t limit, struct episode_rows *out, struct err *err);
 int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
                              int64_t at, struct err *err);
-int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
-                           size_t limit, struct episode **out, size_t *n, struct err *err);
+int sq_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                           size_t limit, struct episode_rows *out, struct err *err);
+/* The usable ids among ids (sq_id_ok: the PostgreSQL backend skips the same) as a JSON array
+ * of strings into b, for `id IN (SELECT value FROM json_each(?))`: one statement for any
+ * number of ids. Returns how many went in. */
+size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n);
 /* The rows of sql (?1 the tenant, ?2 a JSON array of ids, as `id IN (SELECT value FROM
  * json_each(?2))`) for the usable ids (canonical lower-case UUIDs; the PostgreSQL backend
  * skips the same), read with read into *out / *n (size bytes each): one statement for any
  * number of ids. */
 int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
-                   const char *const *ids, size_t nids, size_t size, sq_row_reader *read,
-                   void **out, size_t *n, struct err *err);
-int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err);
-int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err);
-int sq_compile_reset(store *st, const char *tenant, const char *subject,
-                     int64_t *memories_deleted, struct err *err);
-int sq_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       struct resolution **out, size_t *n, struct err *err);
+                   const struct store_ids *ids, size_t size, sq_row_reader *read, void **out,
+                   size_t *n, struct err *err);
+int sq_episode_get_many(store *st, struct arena *a, const char *tenant,
+                        const struct store_ids *ids, struct episode_rows *out, struct err *err);
+int sq_subject_lock(store *st, const struct store_scope *sc, struct err *err);
+int sq_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                     struct err *err);
+int sq_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                       struct resolution_rows *out, struct err *err);
 
 /* ---- memories and the query-embedding cache (sqlite_memories.c) ---- */
 
@@ -232,41 +224,39 @@ int sq_resolution_list(store *st, struct arena *a, const char *tenant, const cha
 #define SQ_QCACHE_MAX_TEXT 2000
 
 int sq_memory_insert(store *st, const struct memory *m, struct err *err);
-int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
-                          struct memory **out, size_t *n, struct err *err);
+int sq_memory_list_active(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct memory_query *mq, struct memory_rows *out,
+                          struct err *err);
 int sq_memory_supersede(store *st, const char *tenant, const char *id, int64_t valid_to,
                         int64_t updated_at, struct err *err);
 int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
-int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
-int sq_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+int sq_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
                         memory_text_fn *fn, void *ctx, struct err *err);
-int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                       size_t nids, struct memory **out, size_t *n, struct err *err);
-int sq_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
-                         int64_t updated_at, int *found, struct err *err);
-int sq_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
-                  float **vec, size_t *dim, struct err *err);
-int sq_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
-                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err);
+int sq_memory_get_many(store *st, struct arena *a, const char *tenant,
+                       const struct store_ids *ids, struct memory_rows *out, struct err *err);
+int sq_memory_set_labels(store *st, const struct label_update *u, int *found, struct err *err);
+int sq_qcache_get(store *st, struct arena *a, struct qcache_lookup *lk, struct err *err);
+int sq_qcache_put(store *st, const struct qcache_write *w, struct err *err);
 
 /* ---- subject export and import (sqlite_export.c) ---- */
 
-/* 1 if id is a canonical lower-case UUID, the only form Engram stores as a row id. */
+/* 1 if id is a canonical lower-case UUID, the only form Engram stores as a row id (the
+ * PostgreSQL backend applies the same rule). */
 int sq_id_ok(const char *id);
 
-int sq_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
-                    int64_t *episodes, int64_t *memories, struct err *err);
-int sq_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct episode **out, size_t *n, struct err *err);
-int sq_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct memory **out, size_t *n, struct err *err);
+int sq_export_count(store *st, const struct store_scope *sc, struct row_counts *out,
+                    struct err *err);
+int sq_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_cursor *cur, struct episode_rows *out,
+                       struct err *err);
+int sq_export_memories(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_cursor *cur, struct memory_rows *out,
+                       struct err *err);
 int sq_episode_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
                          struct err *err);
 int sq_memory_ids_taken(store *st, const char *const *ids, size_t n, int64_t *count,
@@ -287,59 +277,53 @@ int sq_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot 
                     struct err *err);
 int sq_snapshot_find(store *st, struct arena *a, const char *name, int64_t version,
                      struct snapshot **out, struct err *err);
+int sq_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                       struct err *err);
 int sq_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t *n,
                      struct err *err);
-int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int sq_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                     struct err *err);
-int sq_subject_newest_episode(store *st, const char *subject, int all_tenants,
-                              const char *tenant, int64_t *newest, struct err *err);
-int sq_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
-                          const char *tenant, int64_t cutoff, size_t limit,
-                          struct subject_ref **out, size_t *n, struct err *err);
-int sq_subject_purge(store *st, const char *tenant, const char *subject,
-                     struct copy_counts *out, struct err *err);
+int sq_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,
+                              struct err *err);
+int sq_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query *cq,
+                          struct subject_ref_rows *out, struct err *err);
 int sq_maintenance_trylock(store *st, int *acquired, struct err *err);
 int sq_maintenance_unlock(store *st, struct err *err);
 
 /* ---- compile jobs (sqlite_jobs.c) ---- */
 
-int sq_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
-                               struct err *err);
+int sq_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err);
 int sq_job_insert(store *st, const struct compile_job *job, struct err *err);
 int sq_job_get(store *st, struct arena *a, const char *tenant, const char *id,
                struct compile_job **out, struct err *err);
 int sq_job_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
                  struct compile_job **out, struct err *err);
 int sq_job_renew(store *st, const char *id, int64_t lease_until, struct err *err);
-int sq_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
-                  const char *error, int64_t completed_at, struct err *err);
-int sq_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err);
+int sq_job_finish(store *st, const struct job_outcome *o, struct err *err);
+int sq_job_list(store *st, struct arena *a, const struct job_filter *f,
+                const struct store_page *pg, struct job_rows *out, struct err *err);
+int sq_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+int sq_job_count_by_status(store *st, struct arena *a, struct status_count_rows *out,
+                           struct err *err);
 
 /* ---- full-database backup (sqlite_backup.c) ---- */
 
 int sq_backup(store *st, const char *path, struct err *err);
 
-/* ---- rate limits and job admin (sqlite_ratelimit.c) ---- */
+/* ---- rate limits (sqlite_ratelimit.c) ---- */
 
 int sq_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                      int64_t *count, struct err *err);
 int sq_ratelimit_purge(store *st, int64_t before, int64_t *deleted, struct err *err);
-int sq_job_list(store *st, struct arena *a, const struct job_filter *f, size_t limit,
-                size_t offset, struct compile_job **out, size_t *n, int64_t *total,
-                struct err *err);
-int sq_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
-int sq_job_count_by_status(store *st, struct arena *a, struct status_count **out, size_t *n,
-                           struct err *err);
 
 /* ---- webhook events (sqlite_webhooks.c) ---- */
 
 int sq_webhook_insert(store *st, const struct webhook_event *ev, struct err *err);
-int sq_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                     size_t limit, struct webhook_event **out, size_t *n, struct err *err);
+int sq_webhook_claim(store *st, struct arena *a, const struct store_claim *c,
+                     struct webhook_rows *out, struct err *err);
 int sq_webhook_update(store *st, const struct webhook_event *ev, struct err *err);
-int sq_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
-                    size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
-                    struct err *err);
+int sq_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
+                    const struct store_page *pg, struct webhook_rows *out, struct err *err);
 int sq_webhook_stats(store *st, struct webhook_stats *out, struct err *err);
 int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_event **out,
                    struct err *err);

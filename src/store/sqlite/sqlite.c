@@ -341,25 +341,6 @@ int sq_tx_commit(store *st, struct err *err)
     return 0;
 }
 
-int sq_tx_enter(struct sqlite_store *s, int *own, struct err *err)
-{
-    *own = !s->base.in_tx;
-    if (*own && sq_tx_begin(&s->base, err) < 0)
-        return -1;
-    return 0;
-}
-
-int sq_tx_leave(struct sqlite_store *s, int own, int ret, struct err *err)
-{
-    if (!own)
-        return ret < 0 ? -1 : 0;
-    if (ret < 0) {
-        sq_tx_rollback(&s->base);
-        return -1;
-    }
-    return sq_tx_commit(&s->base, err);
-}
-
 /* ---- the table: one block per area, each filled by its own file ---- */
 
 const struct store_ops store_sqlite_ops = {
@@ -423,22 +404,24 @@ const struct store_ops store_sqlite_ops = {
     .snapshot_insert = sq_snapshot_insert,
     .snapshot_get = sq_snapshot_get,
     .snapshot_find = sq_snapshot_find,
+    .snapshot_latest = sq_snapshot_latest,
     .snapshot_list = sq_snapshot_list,
     .subject_copy = sq_subject_copy,
     .subject_newest_episode = sq_subject_newest_episode,
     .cleanup_candidates = sq_cleanup_candidates,
-    .subject_purge = sq_subject_purge,
     .maintenance_trylock = sq_maintenance_trylock,
     .maintenance_unlock = sq_maintenance_unlock,
 
     /* sqlite_jobs.c */
-    .compile_job_count_stuck = sq_compile_job_count_stuck,
+    .job_count_stuck = sq_job_count_stuck,
     .job_insert = sq_job_insert,
     .job_get = sq_job_get,
     .job_claim = sq_job_claim,
     .job_renew = sq_job_renew,
     .job_finish = sq_job_finish,
-    .job_purge = sq_job_purge,
+    .job_list = sq_job_list,
+    .job_delete = sq_job_delete,
+    .job_count_by_status = sq_job_count_by_status,
 
     /* sqlite_backup.c */
     .backup = sq_backup,
@@ -446,9 +429,6 @@ const struct store_ops store_sqlite_ops = {
     /* sqlite_ratelimit.c */
     .ratelimit_hit = sq_ratelimit_hit,
     .ratelimit_purge = sq_ratelimit_purge,
-    .job_list = sq_job_list,
-    .job_delete = sq_job_delete,
-    .job_count_by_status = sq_job_count_by_status,
 
     /* sqlite_webhooks.c */
     .webhook_insert = sq_webhook_insert,

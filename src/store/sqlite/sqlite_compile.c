@@ -13,7 +13,7 @@ static const char SQL_EP_UNCOMPILED[] =
 static const char SQL_EP_RECENT[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2 "
     "ORDER BY created_at DESC, seq DESC LIMIT ?3";
-/* The ids travel as one JSON array (see ids_json), so either statement is one step however
+/* The ids travel as one JSON array (see sq_ids_json), so either statement is one step however
  * many ids there are. `id IN (…)` probes the unique index on id for each; the unary `+` keeps
  * the planner off the tenant index, which would scan every episode of the tenant. */
 static const char SQL_EP_MARK[] =
@@ -34,62 +34,46 @@ static const char SQL_RESOLUTIONS[] =
 /* Episodes of (tenant, subject) from one of the per-subject queries above: ?1 tenant,
  * ?2 subject, ?3 limit. */
 static int list_subject_episodes(store *st, struct arena *a, const char *sql,
-                                 const char *tenant, const char *subject, size_t limit,
-                                 struct episode **out, size_t *n, struct err *err)
+                                 const struct store_scope *sc, size_t limit,
+                                 struct episode_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, sql, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, subject);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
         sq_bind_count(q, 3, limit, 1);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_episode, &rows, n, err);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), limit, sq_read_episode, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-int sq_episode_list_uncompiled(store *st, struct arena *a, const char *tenant,
-                               const char *subject, size_t limit, struct episode **out,
-                               size_t *n, struct err *err)
+int sq_episode_list_uncompiled(store *st, struct arena *a, const struct store_scope *sc,
+                               size_t limit, struct episode_rows *out, struct err *err)
 {
-    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, tenant, subject, limit, out, n,
-                                 err);
+    return list_subject_episodes(st, a, SQL_EP_UNCOMPILED, sc, limit, out, err);
 }
 
-int sq_episode_list_recent(store *st, struct arena *a, const char *tenant, const char *subject,
-                           size_t limit, struct episode **out, size_t *n, struct err *err)
+int sq_episode_list_recent(store *st, struct arena *a, const struct store_scope *sc,
+                           size_t limit, struct episode_rows *out, struct err *err)
 {
-    return list_subject_episodes(st, a, SQL_EP_RECENT, tenant, subject, limit, out, n, err);
+    return list_subject_episodes(st, a, SQL_EP_RECENT, sc, limit, out, err);
 }
 
-/* 1 if id can name a stored row: ids are canonical lower-case UUIDs (the PostgreSQL
- * backend applies the same rule, so both skip the same ids). */
-static int id_ok(const char *id)
-{
-    const char *p;
-
-    if (!id || !uuid_valid(id))
-        return 0;
-    for (p = id; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            return 0;
-    return 1;
-}
-
-/* The usable ids as a JSON array of strings into b, for `id IN (SELECT value FROM
- * json_each(?))`: one statement for any number of ids. Returns how many went in. */
-static size_t ids_json(struct buf *b, const char *const *ids, size_t n)
+/* A UUID needs no JSON escaping. */
+size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n)
 {
     size_t i, used = 0;
 
     buf_putc(b, '[');
     for (i = 0; i < n; i++) {
-        if (!id_ok(ids[i]))
+        if (!sq_id_ok(ids[i]))
             continue;
         buf_printf(b, "%s\"%s\"", used ? "," : "", ids[i]);
         used++;
@@ -106,7 +90,7 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     sqlite3_stmt *q;
     int ret = 0;
 
-    if (ids_json(&list, ids, n) == 0)
+    if (sq_ids_json(&list, ids, n) == 0)
         goto cleanup;
     ret = -1;
     q = sq_stmt(s, SQL_EP_MARK, err);
@@ -122,11 +106,11 @@ cleanup:
 }
 
 int sq_rows_by_ids(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
-                   const char *const *ids, size_t nids, size_t size, sq_row_reader *read,
-                   void **out, size_t *n, struct err *err)
+                   const struct store_ids *ids, size_t size, sq_row_reader *read, void **out,
+                   size_t *n, struct err *err)
 {
     struct buf list = BUF_INIT;
-    size_t used = ids_json(&list, ids, nids);
+    size_t used = sq_ids_json(&list, ids->items, ids->n);
     sqlite3_stmt *q;
     int ret = 0;
 
@@ -148,47 +132,31 @@ cleanup:
     return ret;
 }
 
-int sq_episode_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                        size_t nids, struct episode **out, size_t *n, struct err *err)
+int sq_episode_get_many(store *st, struct arena *a, const char *tenant,
+                        const struct store_ids *ids, struct episode_rows *out, struct err *err)
 {
     void *rows;
-    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_EP_BY_IDS, tenant, ids, nids,
-                             sizeof(**out), sq_read_episode, &rows, n, err);
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_EP_BY_IDS, tenant, ids,
+                             sizeof(*out->items), sq_read_episode, &rows, &out->n, err);
 
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-/* Run one of the per-(tenant, subject) writes above and report how many rows it touched. */
-static int subject_write(struct sqlite_store *s, const char *sql, const char *tenant,
-                         const char *subject, int64_t *count, struct err *err)
-{
-    sqlite3_stmt *q = sq_stmt(s, sql, err);
-
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    if (sq_step_done(s, q, "compile reset", err) < 0)
-        return -1;
-    *count = sqlite3_changes64(s->db);
-    return 0;
-}
-
-int sq_compile_reset(store *st, const char *tenant, const char *subject,
-                     int64_t *memories_deleted, struct err *err)
+int sq_compile_reset(store *st, const struct store_scope *sc, int64_t *memories_deleted,
+                     struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     int64_t episodes_reset = 0;
     int own, ret = 0;
 
     *memories_deleted = 0;
-    if (sq_tx_enter(s, &own, err) < 0)
+    if (store_tx_enter(&s->base, &own, err) < 0)
         return -1;
-    if (subject_write(s, SQL_RESET_MEMORIES, tenant, subject, memories_deleted, err) < 0 ||
-        subject_write(s, SQL_RESET_EPISODES, tenant, subject, &episodes_reset, err) < 0)
+    if (sq_subject_write(s, SQL_RESET_MEMORIES, sc, memories_deleted, err) < 0 ||
+        sq_subject_write(s, SQL_RESET_EPISODES, sc, &episodes_reset, err) < 0)
         ret = -1;
-    if (sq_tx_leave(s, own, ret, err) < 0) {
+    if (store_tx_leave(&s->base, own, ret, err) < 0) {
         *memories_deleted = 0;
         return -1;
     }
@@ -207,30 +175,30 @@ static int read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct e
     return 0;
 }
 
-int sq_resolution_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                       struct resolution **out, size_t *n, struct err *err)
+int sq_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
+                       struct resolution_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_RESOLUTIONS, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, subject);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), 16, read_resolution, &rows, n, err);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), 16, read_resolution, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
 /* BEGIN IMMEDIATE already admits one writer at a time, across processes too. */
-int sq_subject_lock(store *st, const char *tenant, const char *subject, struct err *err)
+int sq_subject_lock(store *st, const struct store_scope *sc, struct err *err)
 {
     (void)st;
-    (void)tenant;
-    (void)subject;
+    (void)sc;
     (void)err;
     return 0;
 }

@@ -63,21 +63,21 @@ int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inser
     return load_by_idem(s, a, ep, err);
 }
 
-int sq_episode_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                    size_t limit, size_t offset, struct episode **out, size_t *n,
-                    struct err *err)
+int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                    const struct store_page *pg, struct episode_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_EP_LIST, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_page(q, tenant, subject, limit, offset);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_episode, &rows, n, err);
+        sq_bind_page(q, sc, pg);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, sq_read_episode, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -96,18 +96,19 @@ static int bind_bound(sqlite3_stmt *q, int i, int64_t us, const char *open)
     return sq_bind_ts(q, i, us);
 }
 
-int sq_episode_list_window(store *st, struct arena *a, const struct episode_window *w,
-                           struct episode **out, size_t *n, struct err *err)
+int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct episode_window *w, struct episode_rows *out,
+                           struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_EP_WINDOW, err);
     void *rows = NULL;
     int ret = -1, bad = 0;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        bad |= sq_bind_tenant(q, 1, w->tenant) != SQLITE_OK;
-        bad |= sq_bind_str(q, 2, w->subject) != SQLITE_OK;
+        bad |= sq_bind_tenant(q, 1, sc->tenant) != SQLITE_OK;
+        bad |= sq_bind_str(q, 2, sc->subject) != SQLITE_OK;
         bad |= bind_bound(q, 3, w->since, "") != SQLITE_OK;
         bad |= bind_bound(q, 4, w->until, "~") != SQLITE_OK;
         bad |= sq_bind_str(q, 5, w->kinds_json) != SQLITE_OK;
@@ -116,10 +117,10 @@ int sq_episode_list_window(store *st, struct arena *a, const struct episode_wind
             sq_reset(q);
             ret = sq_fail(s, "episode window bind", sqlite3_errcode(s->db), err);
         } else {
-            ret = sq_collect_rows(s, a, q, sizeof(**out), w->limit, sq_read_episode, &rows, n,
-                                  err);
+            ret = sq_collect_rows(s, a, q, sizeof(*out->items), w->limit, sq_read_episode,
+                                  &rows, &out->n, err);
         }
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }

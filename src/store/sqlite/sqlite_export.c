@@ -3,6 +3,8 @@
  * already taken, and inserting rows exactly as given with one reused statement. */
 #include "store/sqlite/sqlite-internal.h"
 
+#include <string.h>
+
 #include "util/buf.h"
 #include "util/ts.h"
 
@@ -39,16 +41,6 @@ static const char SQL_MEM_ADD[] =
     "INSERT INTO memories (" SQ_MEMORY_COLS ") "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
-/* Where a page starts and how long it is. */
-struct page {
-    const char *subject;
-    int all_tenants;
-    const char *tenant;      /* NULL = the no-tenant space; ignored with all_tenants */
-    int64_t after_created;   /* the key of the last row of the previous page */
-    const char *after_id;    /* NULL = the first page */
-    size_t limit;
-};
-
 int sq_id_ok(const char *id)
 {
     const char *p;
@@ -61,30 +53,28 @@ int sq_id_ok(const char *id)
     return 1;
 }
 
-static void bind_scope(sqlite3_stmt *q, const char *subject, int all_tenants,
-                       const char *tenant)
+static void bind_scope(sqlite3_stmt *q, const struct store_scope *sc)
 {
-    sq_bind_str(q, 1, subject);
-    sqlite3_bind_int(q, 2, all_tenants != 0);
-    sq_bind_tenant(q, 3, tenant);
+    sq_bind_str(q, 1, sc->subject);
+    sqlite3_bind_int(q, 2, sc->all_tenants != 0);
+    sq_bind_tenant(q, 3, sc->tenant);
 }
 
-int sq_export_count(store *st, const char *subject, int all_tenants, const char *tenant,
-                    int64_t *episodes, int64_t *memories, struct err *err)
+int sq_export_count(store *st, const struct store_scope *sc, struct row_counts *out,
+                    struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_COUNT, err);
     int rc;
 
-    *episodes = 0;
-    *memories = 0;
+    memset(out, 0, sizeof(*out));
     if (!q)
         return -1;
-    bind_scope(q, subject, all_tenants, tenant);
+    bind_scope(q, sc);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        *episodes = sqlite3_column_int64(q, 0);
-        *memories = sqlite3_column_int64(q, 1);
+        out->episodes = sqlite3_column_int64(q, 0);
+        out->memories = sqlite3_column_int64(q, 1);
     }
     sq_reset(q);
     if (rc != SQLITE_ROW)
@@ -93,55 +83,64 @@ int sq_export_count(store *st, const char *subject, int all_tenants, const char 
 }
 
 /* One page of rows: sql[0] for the first page, sql[1] after a key. */
-static int read_page(struct sqlite_store *s, struct arena *a, const char *const sql[2],
-                     const struct page *p, size_t size, sq_row_reader *read, void **out,
+/* Which statements a page reads (sql[0] for the first page, sql[1] after the cursor's key)
+ * and how it reads their rows. */
+struct page_kind {
+    const char *sql[2];
+    size_t size;
+    sq_row_reader *read;
+};
+
+static const struct page_kind EPISODE_PAGES = {
+    { SQL_EP_FIRST, SQL_EP_NEXT }, sizeof(struct episode), sq_read_episode,
+};
+static const struct page_kind MEMORY_PAGES = {
+    { SQL_MEM_FIRST, SQL_MEM_NEXT }, sizeof(struct memory), sq_read_memory,
+};
+
+/* One page of rows of sc after cur's key into *out / *n (an array, never NULL). */
+static int read_page(store *st, struct arena *a, const struct page_kind *k,
+                     const struct store_scope *sc, const struct store_cursor *cur, void **out,
                      size_t *n, struct err *err)
 {
+    struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q;
 
-    *out = arena_calloc(a, 1, size);
+    *out = arena_calloc(a, 1, k->size);
     *n = 0;
-    if (p->after_id && (!sq_id_ok(p->after_id) || p->after_created == TS_NULL))
+    if (cur->after_id && (!sq_id_ok(cur->after_id) || cur->after_created == TS_NULL))
         return err_set(err, ERR_INVALID, "export page key is not a row's (created_at, id)");
-    q = sq_stmt(s, sql[p->after_id != NULL], err);
+    q = sq_stmt(s, k->sql[cur->after_id != NULL], err);
     if (!q)
         return -1;
-    bind_scope(q, p->subject, p->all_tenants, p->tenant);
-    sq_bind_count(q, 4, p->limit, 1);
-    if (p->after_id) {
-        sq_bind_ts(q, 5, p->after_created);
-        sq_bind_str(q, 6, p->after_id);
+    bind_scope(q, sc);
+    sq_bind_count(q, 4, cur->limit, 1);
+    if (cur->after_id) {
+        sq_bind_ts(q, 5, cur->after_created);
+        sq_bind_str(q, 6, cur->after_id);
     }
-    return sq_collect_rows(s, a, q, size, p->limit, read, out, n, err);
+    return sq_collect_rows(s, a, q, k->size, cur->limit, k->read, out, n, err);
 }
 
-int sq_export_episodes(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct episode **out, size_t *n, struct err *err)
+int sq_export_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_cursor *cur, struct episode_rows *out,
+                       struct err *err)
 {
-    static const char *const sql[2] = { SQL_EP_FIRST, SQL_EP_NEXT };
-    const struct page p = { subject, all_tenants, tenant, after_created, after_id, limit };
-    void *rows = NULL;
-    int ret;
+    void *rows;
+    int ret = read_page(st, a, &EPISODE_PAGES, sc, cur, &rows, &out->n, err);
 
-    ret = read_page(sq_downcast(st), a, sql, &p, sizeof(**out), sq_read_episode, &rows, n,
-                    err);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-int sq_export_memories(store *st, struct arena *a, const char *subject, int all_tenants,
-                       const char *tenant, int64_t after_created, const char *after_id,
-                       size_t limit, struct memory **out, size_t *n, struct err *err)
+int sq_export_memories(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct store_cursor *cur, struct memory_rows *out,
+                       struct err *err)
 {
-    static const char *const sql[2] = { SQL_MEM_FIRST, SQL_MEM_NEXT };
-    const struct page p = { subject, all_tenants, tenant, after_created, after_id, limit };
-    void *rows = NULL;
-    int ret;
+    void *rows;
+    int ret = read_page(st, a, &MEMORY_PAGES, sc, cur, &rows, &out->n, err);
 
-    ret = read_page(sq_downcast(st), a, sql, &p, sizeof(**out), sq_read_memory, &rows, n,
-                    err);
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -176,17 +175,11 @@ static int count_taken(store *st, const char *sql, const char *const *ids, size_
     struct sqlite_store *s = sq_downcast(st);
     struct buf list = BUF_INIT;
     sqlite3_stmt *q;
-    size_t i, used = 0;
+    size_t used;
     int ret = 0;
 
     *count = 0;
-    buf_putc(&list, '[');
-    for (i = 0; i < n; i++) {
-        if (!sq_id_ok(ids[i]))
-            continue;   /* never stored, so free (a UUID needs no JSON escaping) */
-        buf_printf(&list, "%s\"%s\"", used++ ? "," : "", ids[i]);
-    }
-    buf_putc(&list, ']');
+    used = sq_ids_json(&list, ids, n);   /* an id that is not canonical was never stored: free */
     if (used > 0) {
         q = sq_stmt(s, sql, err);
         ret = -1;
@@ -280,7 +273,7 @@ static int insert_many(store *st, const struct row_kind *k, const void *rows, si
                            k->id(rows, i));
     if (n == 0)
         return 0;
-    if (sq_tx_enter(s, &own, err) < 0)
+    if (store_tx_enter(&s->base, &own, err) < 0)
         return -1;
     q = sq_stmt(s, k->sql, err);
     if (!q)
@@ -290,7 +283,7 @@ static int insert_many(store *st, const struct row_kind *k, const void *rows, si
     for (i = 0; ret == 0 && i < n; i++)
         ret = insert_row(s, q, k, rows, i, err);
     bulk_cache(s, n, 0, err);
-    return sq_tx_leave(s, own, ret, err);
+    return store_tx_leave(&s->base, own, ret, err);
 }
 
 int sq_episode_insert_many(store *st, const struct episode *eps, size_t n, struct err *err)

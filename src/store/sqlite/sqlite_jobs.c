@@ -1,8 +1,11 @@
 /* sqlite_jobs.c - SQLite backend: compile jobs (the compile_jobs table): insert, read, the
- * worker's lease-based claim, renew and finish, retention purge, and the readiness count. */
+ * worker's lease-based claim, renew and finish, the readiness count, and the operator's view
+ * (list, delete by filter, counts per status). */
 #include "store/sqlite/sqlite-internal.h"
 
 #include <stdio.h>
+
+#include "util/ts.h"
 
 #define JOB_COLS                                                                        \
     "id, subject_id, tenant_id, status, memories_created, error, force, created_at, "  \
@@ -37,11 +40,20 @@ static const char SQL_JOB_RENEW[] =
 static const char SQL_JOB_FINISH[] =
     "UPDATE compile_jobs SET status = ?2, memories_created = ?3, error = ?4, "
     "completed_at = ?5, lease_expires_at = NULL WHERE id = ?1";
-static const char SQL_JOB_PURGE[] =
-    "DELETE FROM compile_jobs WHERE status IN ('completed', 'failed') AND created_at < ?1";
+/* ?1 status, ?2 subject_id, ?3 tenant_id, ?4 created_before: NULL means "any". */
+#define JOB_FILTER                                                                      \
+    "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR subject_id = ?2) "                  \
+    "AND (?3 IS NULL OR tenant_id = ?3) AND (?4 IS NULL OR created_at < ?4)"
+static const char SQL_JOB_LIST[] =
+    "SELECT " JOB_COLS " FROM compile_jobs WHERE " JOB_FILTER
+    " ORDER BY created_at DESC, seq DESC LIMIT ?5 OFFSET ?6";
+static const char SQL_JOB_COUNT[] = "SELECT COUNT(*) FROM compile_jobs WHERE " JOB_FILTER;
+static const char SQL_JOB_DELETE[] =
+    "DELETE FROM compile_jobs WHERE status IN ('completed', 'failed') AND " JOB_FILTER;
+static const char SQL_JOB_BY_STATUS[] =
+    "SELECT status, COUNT(*) FROM compile_jobs GROUP BY status ORDER BY status";
 
-int sq_compile_job_count_stuck(store *st, int64_t started_before, int64_t *n,
-                               struct err *err)
+int sq_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_JOBS_STUCK, err);
@@ -160,33 +172,98 @@ int sq_job_renew(store *st, const char *id, int64_t lease_until, struct err *err
     return sq_step_done(s, q, "compile job renew", err);
 }
 
-int sq_job_finish(store *st, const char *id, const char *status, int64_t memories_created,
-                  const char *error, int64_t completed_at, struct err *err)
+int sq_job_finish(store *st, const struct job_outcome *o, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_JOB_FINISH, err);
 
     if (!q)
         return -1;
-    sq_bind_str(q, 1, id);
-    sq_bind_str(q, 2, status);
-    sqlite3_bind_int64(q, 3, memories_created);
-    sq_bind_str(q, 4, error);
-    sq_bind_ts(q, 5, completed_at);
+    sq_bind_str(q, 1, o->id);
+    sq_bind_str(q, 2, o->status);
+    sqlite3_bind_int64(q, 3, o->memories_created);
+    sq_bind_str(q, 4, o->error);
+    sq_bind_ts(q, 5, o->completed_at);
     return sq_step_done(s, q, "compile job finish", err);
 }
 
-int sq_job_purge(store *st, int64_t created_before, int64_t *deleted, struct err *err)
+/* ---- the operator's view ---- */
+
+static void bind_filter(sqlite3_stmt *q, const struct job_filter *f)
+{
+    sq_bind_str(q, 1, f->status);
+    sq_bind_str(q, 2, f->subject_id);
+    sq_bind_str(q, 3, f->tenant_id);
+    sq_bind_ts(q, 4, f->created_before ? f->created_before : TS_NULL);
+}
+
+int sq_job_list(store *st, struct arena *a, const struct job_filter *f,
+                const struct store_page *pg, struct job_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_JOB_PURGE, err);
+    sqlite3_stmt *count = sq_stmt(s, SQL_JOB_COUNT, err);
+    sqlite3_stmt *q = count ? sq_stmt(s, SQL_JOB_LIST, err) : NULL;
+    void *rows;
+
+    out->items = NULL;
+    out->n = 0;
+    out->total = 0;
+    if (!q)
+        return -1;
+    bind_filter(count, f);
+    if (sq_query_int64(s, count, "count compile jobs", &out->total, err) < 0)
+        return -1;
+    bind_filter(q, f);
+    sq_bind_count(q, 5, pg->limit, 1);
+    sq_bind_count(q, 6, pg->offset, 0);
+    if (sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, read_job, &rows, &out->n,
+                        err) < 0)
+        return -1;
+    out->items = rows;
+    return 0;
+}
+
+int sq_job_delete(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_JOB_DELETE, err);
 
     *deleted = 0;
     if (!q)
         return -1;
-    sq_bind_ts(q, 1, created_before);
-    if (sq_step_done(s, q, "compile job purge", err) < 0)
+    bind_filter(q, f);
+    if (sq_step_done(s, q, "compile job delete", err) < 0)
         return -1;
     *deleted = sqlite3_changes64(s->db);
+    return 0;
+}
+
+static int read_status_count(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
+{
+    struct status_count *c = row;
+
+    (void)err;
+    c->status = sq_col_str(a, q, 0);
+    c->count = sqlite3_column_int64(q, 1);
+    if (!c->status)
+        c->status = "";
+    return 0;
+}
+
+int sq_job_count_by_status(store *st, struct arena *a, struct status_count_rows *out,
+                           struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_JOB_BY_STATUS, err);
+    void *rows;
+
+    out->items = NULL;
+    out->n = 0;
+    if (!q)
+        return -1;
+    if (sq_collect_rows(s, a, q, sizeof(*out->items), 8, read_status_count, &rows, &out->n,
+                        err) < 0)
+        return -1;
+    out->items = rows;
     return 0;
 }

@@ -82,31 +82,32 @@ int sq_memory_insert(store *st, const struct memory *m, struct err *err)
     return sq_step_done(s, q, "memory insert", err);
 }
 
-int sq_memory_list_active(store *st, struct arena *a, const char *tenant, const char *subject,
-                          const char *kind, enum memory_order order, int flags, size_t limit,
-                          struct memory **out, size_t *n, struct err *err)
+int sq_memory_list_active(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct memory_query *mq, struct memory_rows *out,
+                          struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    const char *sql = order == MEMORY_NEWEST_FIRST
+    const char *kind = mq->kind;
+    const char *sql = mq->order == MEMORY_NEWEST_FIRST
                           ? (kind ? SQL_MEM_KIND_NEWEST : SQL_MEM_ACTIVE_NEWEST)
                           : (kind ? SQL_MEM_KIND_OLDEST : SQL_MEM_ACTIVE_OLDEST);
     sqlite3_stmt *q = sq_stmt(s, sql, err);
+    size_t limit = mq->limit ? mq->limit : SIZE_MAX;   /* SIZE_MAX binds as LIMIT -1 */
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
-    if (limit == 0)
-        limit = SIZE_MAX;   /* binds as LIMIT -1: no limit */
+    out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, subject);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
         sq_bind_str(q, 3, kind);
-        sqlite3_bind_int(q, 4, (flags & MEMORY_WITH_EMBEDDING) != 0);
-        sqlite3_bind_int(q, 5, (flags & MEMORY_LOAD_EMBEDDING) != 0);
+        sqlite3_bind_int(q, 4, (mq->flags & MEMORY_WITH_EMBEDDING) != 0);
+        sqlite3_bind_int(q, 5, (mq->flags & MEMORY_LOAD_EMBEDDING) != 0);
         sq_bind_count(q, 6, limit, 1);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_memory, &rows, n, err);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), limit, sq_read_memory, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -124,24 +125,24 @@ static int scan_end(struct sqlite_store *s, sqlite3_stmt *q, int next, int rc, c
 }
 
 /* A scan's statement, bound: ?1 tenant, ?2 subject, ?3 kind (NULL = every kind). */
-static sqlite3_stmt *scan_start(struct sqlite_store *s, const char *sql, const char *tenant,
-                                const char *subject, const char *kind, struct err *err)
+static sqlite3_stmt *scan_start(struct sqlite_store *s, const char *sql,
+                                const struct store_scope *sc, const char *kind, struct err *err)
 {
     sqlite3_stmt *q = sq_stmt(s, sql, err);
 
     if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, subject);
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
         sq_bind_str(q, 3, kind);
     }
     return q;
 }
 
-int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, const char *kind,
+int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, tenant, subject, kind, err);
+    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, sc, kind, err);
     struct memory_vector row;
     int rc = SQLITE_DONE, next = 0;
 
@@ -161,12 +162,11 @@ int sq_memory_scan_vectors(store *st, const char *tenant, const char *subject, c
     return scan_end(s, q, next, rc, "memory vector scan", err);
 }
 
-int sq_memory_scan_text(store *st, const char *tenant, const char *subject, const char *kind,
+int sq_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
                         memory_text_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = scan_start(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, tenant, subject,
-                                 kind, err);
+    sqlite3_stmt *q = scan_start(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, sc, kind, err);
     struct memory_text row;
     int rc = SQLITE_DONE, next = 0;
 
@@ -184,14 +184,14 @@ int sq_memory_scan_text(store *st, const char *tenant, const char *subject, cons
     return scan_end(s, q, next, rc, "memory text scan", err);
 }
 
-int sq_memory_get_many(store *st, struct arena *a, const char *tenant, const char *const *ids,
-                       size_t nids, struct memory **out, size_t *n, struct err *err)
+int sq_memory_get_many(store *st, struct arena *a, const char *tenant,
+                       const struct store_ids *ids, struct memory_rows *out, struct err *err)
 {
     void *rows;
-    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_MEM_BY_IDS, tenant, ids, nids,
-                             sizeof(**out), sq_read_memory, &rows, n, err);
+    int ret = sq_rows_by_ids(sq_downcast(st), a, SQL_MEM_BY_IDS, tenant, ids,
+                             sizeof(*out->items), sq_read_memory, &rows, &out->n, err);
 
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -246,8 +246,7 @@ int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id
     return 0;
 }
 
-int sq_memory_set_labels(store *st, const char *tenant, const char *id, const char *labels_json,
-                         int64_t updated_at, int *found, struct err *err)
+int sq_memory_set_labels(store *st, const struct label_update *u, int *found, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_MEM_SET_LABELS, err);
@@ -255,10 +254,10 @@ int sq_memory_set_labels(store *st, const char *tenant, const char *id, const ch
     *found = 0;
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, id);
-    sq_bind_json(q, 3, labels_json, "[]");
-    sq_bind_ts(q, 4, updated_at);
+    sq_bind_tenant(q, 1, u->tenant);
+    sq_bind_str(q, 2, u->memory_id);
+    sq_bind_json(q, 3, u->labels_json, "[]");
+    sq_bind_ts(q, 4, u->updated_at);
     if (sq_step_done(s, q, "memory set labels", err) < 0)
         return -1;
     *found = sqlite3_changes64(s->db) > 0;
@@ -267,26 +266,25 @@ int sq_memory_set_labels(store *st, const char *tenant, const char *id, const ch
 
 /* ---- query-embedding cache ---- */
 
-int sq_qcache_get(store *st, struct arena *a, const char *text, const char *model, int64_t now,
-                  float **vec, size_t *dim, struct err *err)
+int sq_qcache_get(store *st, struct arena *a, struct qcache_lookup *lk, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q;
     int rc;
 
-    *vec = NULL;
-    *dim = 0;
-    if (strlen(text) > SQ_QCACHE_MAX_TEXT)
+    lk->vec = NULL;
+    lk->dim = 0;
+    if (strlen(lk->text) > SQ_QCACHE_MAX_TEXT)
         return 0;
     q = sq_stmt(s, SQL_QC_GET, err);
     if (!q)
         return -1;
-    sq_bind_str(q, 1, text);
-    sq_bind_str(q, 2, model);
-    sq_bind_ts(q, 3, now);
+    sq_bind_str(q, 1, lk->text);
+    sq_bind_str(q, 2, lk->model);
+    sq_bind_ts(q, 3, lk->now);
     rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *vec = (float *)sq_col_vec(a, q, 0, dim);   /* the arena copy is the caller's */
+    if (rc == SQLITE_ROW)   /* the arena copy is the caller's */
+        lk->vec = (float *)sq_col_vec(a, q, 0, &lk->dim);
     sq_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return sq_fail(s, "query cache get", rc, err);
@@ -294,46 +292,43 @@ int sq_qcache_get(store *st, struct arena *a, const char *text, const char *mode
 }
 
 /* The upsert then the purge, in the transaction qcache_put holds. */
-static int qcache_write(struct sqlite_store *s, const char *text, const char *model,
-                        const float *vec, size_t dim, int64_t now, int64_t expires_at,
-                        int64_t purge_before, struct err *err)
+static int qcache_write(struct sqlite_store *s, const struct qcache_write *w, struct err *err)
 {
     sqlite3_stmt *q = sq_stmt(s, SQL_QC_PUT, err);
 
     if (!q)
         return -1;
-    sq_bind_str(q, 1, text);
-    sq_bind_str(q, 2, model);
-    if (sq_bind_vec(q, 3, vec, dim) != SQLITE_OK) {
+    sq_bind_str(q, 1, w->text);
+    sq_bind_str(q, 2, w->model);
+    if (sq_bind_vec(q, 3, w->vec, w->dim) != SQLITE_OK) {
         sq_reset(q);
         return sq_fail(s, "query cache bind", sqlite3_errcode(s->db), err);
     }
-    sq_bind_ts(q, 4, expires_at);
-    sq_bind_ts(q, 5, now);
+    sq_bind_ts(q, 4, w->expires_at);
+    sq_bind_ts(q, 5, w->now);
     if (sq_step_done(s, q, "query cache put", err) < 0)
         return -1;
     q = sq_stmt(s, SQL_QC_PURGE, err);
     if (!q)
         return -1;
-    sq_bind_ts(q, 1, purge_before);
+    sq_bind_ts(q, 1, w->purge_before);
     return sq_step_done(s, q, "query cache purge", err);
 }
 
-int sq_qcache_put(store *st, const char *text, const char *model, const float *vec, size_t dim,
-                  int64_t now, int64_t expires_at, int64_t purge_before, struct err *err)
+int sq_qcache_put(store *st, const struct qcache_write *w, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     int own, ret;
 
-    if (!vec || dim == 0)
+    if (!w->vec || w->dim == 0)
         return err_set(err, ERR_INVALID, "query cache: empty embedding");
-    if (strlen(text) > SQ_QCACHE_MAX_TEXT) {
+    if (strlen(w->text) > SQ_QCACHE_MAX_TEXT) {
         log_write(LOG_DEBUG, "query cache: text of %zu bytes not cached (limit %d)",
-                  strlen(text), SQ_QCACHE_MAX_TEXT);
+                  strlen(w->text), SQ_QCACHE_MAX_TEXT);
         return 0;
     }
-    if (sq_tx_enter(s, &own, err) < 0)
+    if (store_tx_enter(&s->base, &own, err) < 0)
         return -1;
-    ret = qcache_write(s, text, model, vec, dim, now, expires_at, purge_before, err);
-    return sq_tx_leave(s, own, ret, err);
+    ret = qcache_write(s, w, err);
+    return store_tx_leave(&s->base, own, ret, err);
 }

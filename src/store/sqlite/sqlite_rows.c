@@ -41,13 +41,12 @@ int sq_bind_count(sqlite3_stmt *q, int i, size_t v, int is_limit)
     return sqlite3_bind_int64(q, i, (sqlite3_int64)v);
 }
 
-void sq_bind_page(sqlite3_stmt *q, const char *tenant, const char *subject, size_t limit,
-                  size_t offset)
+void sq_bind_page(sqlite3_stmt *q, const struct store_scope *sc, const struct store_page *pg)
 {
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    sq_bind_count(q, 3, limit, 1);
-    sq_bind_count(q, 4, offset, 0);
+    sq_bind_tenant(q, 1, sc->tenant);
+    sq_bind_str(q, 2, sc->subject);
+    sq_bind_count(q, 3, pg->limit, 1);
+    sq_bind_count(q, 4, pg->offset, 0);
 }
 
 int sq_bind_json(sqlite3_stmt *q, int i, const char *json, const char *fallback)

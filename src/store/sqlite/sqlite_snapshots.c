@@ -25,7 +25,7 @@ static const char SQL_SNAP_GET[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE id = ?1";
 static const char SQL_SNAP_FIND[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = ?1 AND version = ?2";
-static const char SQL_SNAP_FIND_LATEST[] =
+static const char SQL_SNAP_LATEST[] =
     "SELECT " SNAPSHOT_COLS " FROM subject_snapshots WHERE name = ?1 "
     "ORDER BY version DESC LIMIT 1";
 static const char SQL_SNAP_LIST[] =
@@ -124,15 +124,6 @@ static const char SQL_CANDIDATES[] =
     "WHERE e.tenant_id IS m.tenant_id AND e.subject_id = m.subject_id)) "
     "SELECT tenant_id, subject_id FROM pairs WHERE age < ?6 "
     "ORDER BY subject_id, tenant_id LIMIT ?7";
-static const char SQL_PURGE_EP[] =
-    "DELETE FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2";
-static const char SQL_PURGE_MEM[] =
-    "DELETE FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2";
-static const char SQL_PURGE_RES[] =
-    "DELETE FROM resolutions WHERE tenant_id IS ?1 AND subject_id = ?2";
-static const char SQL_PURGE_HEALTH[] =
-    "DELETE FROM subject_health_cache WHERE tenant_id IS ?1 AND subject_id = ?2";
-
 /* ---- SQL functions ---- */
 
 /* engram_uuid4(prefix): a fresh lower-case UUIDv4 per call, whose first 32 bits are the
@@ -299,14 +290,29 @@ int sq_snapshot_find(store *st, struct arena *a, const char *name, int64_t versi
     sqlite3_stmt *q;
 
     *out = NULL;
-    if (!name || (version != 0 && !version_ok(version)))
+    if (!name || !version_ok(version))
         return 0;
-    q = sq_stmt(s, version == 0 ? SQL_SNAP_FIND_LATEST : SQL_SNAP_FIND, err);
+    q = sq_stmt(s, SQL_SNAP_FIND, err);
     if (!q)
         return -1;
     sq_bind_str(q, 1, name);
-    if (version != 0)
-        sqlite3_bind_int64(q, 2, version);
+    sqlite3_bind_int64(q, 2, version);
+    return one_snapshot(s, a, q, out, err);
+}
+
+int sq_snapshot_latest(store *st, struct arena *a, const char *name, struct snapshot **out,
+                       struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q;
+
+    *out = NULL;
+    if (!name)
+        return 0;
+    q = sq_stmt(s, SQL_SNAP_LATEST, err);
+    if (!q)
+        return -1;
+    sq_bind_str(q, 1, name);
     return one_snapshot(s, a, q, out, err);
 }
 
@@ -381,11 +387,11 @@ static int map_ready(struct sqlite_store *s, struct err *err)
     return map_clear(s, err);
 }
 
-int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_counts *out,
+int sq_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                     struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    struct copy_counts n = { 0, 0, 0 };
+    struct row_counts n = { 0, 0, 0 };
     uint32_t prefix = uuid_batch_prefix();
     int ret;
 
@@ -408,8 +414,8 @@ int sq_subject_copy(store *st, const struct subject_copy *spec, struct copy_coun
     return ret;
 }
 
-int sq_subject_newest_episode(store *st, const char *subject, int all_tenants,
-                              const char *tenant, int64_t *newest, struct err *err)
+int sq_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,
+                              struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_NEWEST, err);
@@ -418,9 +424,9 @@ int sq_subject_newest_episode(store *st, const char *subject, int all_tenants,
     *newest = TS_NULL;
     if (!q)
         return -1;
-    sq_bind_str(q, 1, subject);
-    sqlite3_bind_int(q, 2, all_tenants != 0);
-    sq_bind_tenant(q, 3, tenant);
+    sq_bind_str(q, 1, sc->subject);
+    sqlite3_bind_int(q, 2, sc->all_tenants != 0);
+    sq_bind_tenant(q, 3, sc->tenant);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
         bad = sq_col_ts(q, 0, newest) < 0;
@@ -463,10 +469,10 @@ static int read_subject_ref(struct arena *a, sqlite3_stmt *q, void *row, struct 
     return 0;
 }
 
-int sq_cleanup_candidates(store *st, struct arena *a, const char *prefix, int all_tenants,
-                          const char *tenant, int64_t cutoff, size_t limit,
-                          struct subject_ref **out, size_t *n, struct err *err)
+int sq_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query *cq,
+                          struct subject_ref_rows *out, struct err *err)
 {
+    const char *prefix = cq->prefix;
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CANDIDATES, err);
     unsigned char *upper;
@@ -474,8 +480,8 @@ int sq_cleanup_candidates(store *st, struct arena *a, const char *prefix, int al
     void *rows = NULL;
     int ret;
 
-    *out = NULL;
-    *n = 0;
+    out->items = NULL;
+    out->n = 0;
     if (!q)
         return -1;
     upper = prefix_successor(prefix, &uplen);
@@ -485,51 +491,14 @@ int sq_cleanup_candidates(store *st, struct arena *a, const char *prefix, int al
     else
         sqlite3_bind_zeroblob(q, 2, 0);
     sqlite3_bind_int(q, 3, strncmp(prefix, "_bootstrap_tmp/", 15) == 0);
-    sqlite3_bind_int(q, 4, all_tenants != 0);
-    sq_bind_tenant(q, 5, tenant);
-    sq_bind_ts(q, 6, cutoff);
-    sq_bind_count(q, 7, limit, 1);
-    ret = sq_collect_rows(s, a, q, sizeof(**out), limit, read_subject_ref, &rows, n, err);
-    *out = rows;
+    sqlite3_bind_int(q, 4, cq->all_tenants != 0);
+    sq_bind_tenant(q, 5, cq->tenant);
+    sq_bind_ts(q, 6, cq->cutoff);
+    sq_bind_count(q, 7, cq->limit, 1);
+    ret = sq_collect_rows(s, a, q, sizeof(*out->items), cq->limit, read_subject_ref, &rows,
+                          &out->n, err);
+    out->items = rows;
     return ret;
-}
-
-/* Run one per-(tenant, subject) DELETE; *count gets the rows it removed (NULL: not wanted). */
-static int purge_rows(struct sqlite_store *s, const char *sql, const char *tenant,
-                      const char *subject, int64_t *count, struct err *err)
-{
-    sqlite3_stmt *q = sq_stmt(s, sql, err);
-
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    if (sq_step_done(s, q, "subject purge", err) < 0)
-        return -1;
-    if (count)
-        *count = sqlite3_changes64(s->db);
-    return 0;
-}
-
-int sq_subject_purge(store *st, const char *tenant, const char *subject,
-                     struct copy_counts *out, struct err *err)
-{
-    struct sqlite_store *s = sq_downcast(st);
-    struct copy_counts n = { 0, 0, 0 };
-    int own, ret = 0;
-
-    memset(out, 0, sizeof(*out));
-    if (sq_tx_enter(s, &own, err) < 0)
-        return -1;
-    if (purge_rows(s, SQL_PURGE_EP, tenant, subject, &n.episodes, err) < 0 ||
-        purge_rows(s, SQL_PURGE_MEM, tenant, subject, &n.memories, err) < 0 ||
-        purge_rows(s, SQL_PURGE_RES, tenant, subject, &n.resolutions, err) < 0 ||
-        purge_rows(s, SQL_PURGE_HEALTH, tenant, subject, NULL, err) < 0)
-        ret = -1;
-    if (sq_tx_leave(s, own, ret, err) < 0)
-        return -1;
-    *out = n;
-    return 0;
 }
 
 /* ---- the maintenance lock: one writer per database file already, so always granted ---- */

@@ -2,6 +2,8 @@
  * deleting a subject. */
 #include "store/sqlite/sqlite-internal.h"
 
+#include <string.h>
+
 /* Literal prefixes (never LIKE, whose `_` matches any character); both are ASCII, so a
  * character substr equals a byte prefix. */
 #define NOT_RESERVED "substr(subject_id, 1, 10) <> '_snapshot/'" \
@@ -23,22 +25,26 @@ static const char SQL_EP_DELETE[] =
     "DELETE FROM episodes WHERE tenant_id IS ?1 AND subject_id = ?2";
 static const char SQL_MEM_DELETE[] =
     "DELETE FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2";
+static const char SQL_RES_DELETE[] =
+    "DELETE FROM resolutions WHERE tenant_id IS ?1 AND subject_id = ?2";
+static const char SQL_HEALTH_DELETE[] =
+    "DELETE FROM subject_health_cache WHERE tenant_id IS ?1 AND subject_id = ?2";
 
-int sq_memory_list(store *st, struct arena *a, const char *tenant, const char *subject,
-                   size_t limit, size_t offset, struct memory **out, size_t *n,
-                   struct err *err)
+int sq_memory_list(store *st, struct arena *a, const struct store_scope *sc,
+                   const struct store_page *pg, struct memory_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_MEM_LIST, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
-        sq_bind_page(q, tenant, subject, limit, offset);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, sq_read_memory, &rows, n, err);
+        sq_bind_page(q, sc, pg);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, sq_read_memory, &rows,
+                              &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
@@ -53,57 +59,60 @@ static int read_subject_count(struct arena *a, sqlite3_stmt *q, void *row, struc
     return 0;
 }
 
-int sq_subject_list(store *st, struct arena *a, const char *tenant, size_t limit,
-                    size_t offset, struct subject_count **out, size_t *n, struct err *err)
+int sq_subject_list(store *st, struct arena *a, const char *tenant,
+                    const struct store_page *pg, struct subject_count_rows *out,
+                    struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_SUBJECTS, err);
     void *rows = NULL;
     int ret = -1;
 
-    *n = 0;
+    out->n = 0;
     if (q) {
         sq_bind_tenant(q, 1, tenant);
-        sq_bind_count(q, 2, limit, 1);
-        sq_bind_count(q, 3, offset, 0);
-        ret = sq_collect_rows(s, a, q, sizeof(**out), limit, read_subject_count, &rows, n,
-                              err);
+        sq_bind_count(q, 2, pg->limit, 1);
+        sq_bind_count(q, 3, pg->offset, 0);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, read_subject_count,
+                              &rows, &out->n, err);
     }
-    *out = rows;
+    out->items = rows;
     return ret;
 }
 
-/* Run one of the per-(tenant, subject) DELETEs and report how many rows went. */
-static int delete_rows(struct sqlite_store *s, const char *sql, const char *tenant,
-                       const char *subject, int64_t *count, struct err *err)
+int sq_subject_write(struct sqlite_store *s, const char *sql, const struct store_scope *sc,
+                     int64_t *count, struct err *err)
 {
     sqlite3_stmt *q = sq_stmt(s, sql, err);
 
     if (!q)
         return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, subject);
-    if (sq_step_done(s, q, "subject delete", err) < 0)
+    sq_bind_tenant(q, 1, sc->tenant);
+    sq_bind_str(q, 2, sc->subject);
+    if (sq_step_done(s, q, "subject write", err) < 0)
         return -1;
-    *count = sqlite3_changes64(s->db);
+    if (count)
+        *count = sqlite3_changes64(s->db);
     return 0;
 }
 
-int sq_subject_delete(store *st, const char *tenant, const char *subject,
-                      int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+int sq_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
+                      struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
+    struct row_counts n = { 0, 0, 0 };
     int own, ret = 0;
 
-    *episodes_deleted = *memories_deleted = 0;
-    if (sq_tx_enter(s, &own, err) < 0)
+    memset(out, 0, sizeof(*out));
+    if (store_tx_enter(st, &own, err) < 0)
         return -1;
-    if (delete_rows(s, SQL_EP_DELETE, tenant, subject, episodes_deleted, err) < 0 ||
-        delete_rows(s, SQL_MEM_DELETE, tenant, subject, memories_deleted, err) < 0)
+    if (sq_subject_write(s, SQL_EP_DELETE, sc, &n.episodes, err) < 0 ||
+        sq_subject_write(s, SQL_MEM_DELETE, sc, &n.memories, err) < 0 ||
+        sq_subject_write(s, SQL_RES_DELETE, sc, &n.resolutions, err) < 0 ||
+        sq_subject_write(s, SQL_HEALTH_DELETE, sc, NULL, err) < 0)
         ret = -1;
-    if (sq_tx_leave(s, own, ret, err) < 0) {
-        *episodes_deleted = *memories_deleted = 0;
+    if (store_tx_leave(st, own, ret, err) < 0)
         return -1;
-    }
+    *out = n;
     return 0;
 }

@@ -101,19 +101,18 @@ int sq_webhook_insert(store *st, const struct webhook_event *ev, struct err *err
     return sq_step_done(s, q, "webhook event insert", err);
 }
 
-int sq_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_until,
-                     size_t limit, struct webhook_event **out, size_t *n, struct err *err)
+int sq_webhook_claim(store *st, struct arena *a, const struct store_claim *c,
+                     struct webhook_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_ANY_DUE, err);
     void *rows = NULL;
     int64_t any;
 
-    *out = NULL;
-    *n = 0;
+    memset(out, 0, sizeof(*out));
     if (!q)
         return -1;
-    sq_bind_ts(q, 1, now);
+    sq_bind_ts(q, 1, c->now);
     if (sq_query_int64(s, q, "webhook poll", &any, err) < 0)
         return -1;
     if (!any)
@@ -121,12 +120,14 @@ int sq_webhook_claim(store *st, struct arena *a, int64_t now, int64_t lease_unti
     q = sq_stmt(s, SQL_CLAIM, err);
     if (!q)
         return -1;
-    sq_bind_ts(q, 1, now);
-    sq_bind_ts(q, 2, lease_until);
-    sq_bind_count(q, 3, limit, 1);
-    if (sq_collect_rows(s, a, q, sizeof(**out), limit, read_event, &rows, n, err) < 0)
+    sq_bind_ts(q, 1, c->now);
+    sq_bind_ts(q, 2, c->lease_until);
+    sq_bind_count(q, 3, c->limit, 1);
+    if (sq_collect_rows(s, a, q, sizeof(*out->items), c->limit, read_event, &rows, &out->n,
+                        err) < 0)
         return -1;
-    *out = rows;
+    out->items = rows;
+    out->total = (int64_t)out->n;
     return 0;
 }
 
@@ -148,28 +149,26 @@ int sq_webhook_update(store *st, const struct webhook_event *ev, struct err *err
     return sq_step_done(s, q, "webhook event update", err);
 }
 
-int sq_webhook_list(store *st, struct arena *a, const struct webhook_filter *f, size_t limit,
-                    size_t offset, struct webhook_event **out, size_t *n, int64_t *total,
-                    struct err *err)
+int sq_webhook_list(store *st, struct arena *a, const struct webhook_filter *f,
+                    const struct store_page *pg, struct webhook_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_LIST, err);
     sqlite3_stmt *c = q ? sq_stmt(s, SQL_COUNT, err) : NULL;
     void *rows = NULL;
 
-    *out = NULL;
-    *n = 0;
-    *total = 0;
+    memset(out, 0, sizeof(*out));
     if (!c)
         return -1;
     bind_filter(q, f);
-    sq_bind_count(q, 4, limit, 1);
-    sq_bind_count(q, 5, offset, 0);
-    if (sq_collect_rows(s, a, q, sizeof(**out), limit, read_event, &rows, n, err) < 0)
+    sq_bind_count(q, 4, pg->limit, 1);
+    sq_bind_count(q, 5, pg->offset, 0);
+    if (sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, read_event, &rows, &out->n,
+                        err) < 0)
         return -1;
-    *out = rows;
+    out->items = rows;
     bind_filter(c, f);
-    return sq_query_int64(s, c, "count webhook events", total, err);
+    return sq_query_int64(s, c, "count webhook events", &out->total, err);
 }
 
 int sq_webhook_stats(store *st, struct webhook_stats *out, struct err *err)
