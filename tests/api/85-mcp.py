@@ -236,6 +236,23 @@ def _(s):
     assert mcp_post(s, ping).status == 200   # no Origin: not a browser
 
 
+@test("85.28 no Mcp-Session-Id is issued; one a client sends anyway is ignored", env=ENV)
+def _(s):
+    r = mcp_post(s, {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                 {"Mcp-Session-Id": "made-up-session"})
+    assert r.status == 200 and r.body == {"jsonrpc": "2.0", "id": 1, "result": {}}, r
+    assert "mcp-session-id" not in r.headers, r.headers
+
+
+@test("85.29 STATEWAVE_REQUIRE_TENANT applies to /mcp as to /v1",
+      env={"STATEWAVE_API_KEY": KEY, "STATEWAVE_REQUIRE_TENANT": "true"})
+def _(s):
+    r = mcp_post(s, {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert r.status == 400 and r.body["error"]["code"] == "missing_tenant", r
+    r = mcp_post(s, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"X-Tenant-ID": "t"})
+    assert r.status == 200, r
+
+
 @test("85.27 with the default origins (*) any Origin may call", env=ENV)
 def _(s):
     r = mcp_post(s, {"jsonrpc": "2.0", "id": 1, "method": "ping"},
