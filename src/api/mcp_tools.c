@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/render.h"
 #include "service/compile.h"
 #include "service/context.h"
 #include "service/episodes.h"
@@ -275,16 +276,6 @@ static int64_t time_arg(struct call *c, size_t k)
 
 /* ---- result pieces ---- */
 
-static struct jv *ts_z(struct arena *a, int64_t us)
-{
-    char buf[TS_STR_LEN];
-
-    if (us == TS_NULL)
-        return jv_null();
-    ts_format_z(us, buf, sizeof(buf));
-    return jv_str(a, buf);
-}
-
 static const char *compact(struct arena *a, const struct jv *v)
 {
     struct buf b = BUF_INIT;
@@ -504,8 +495,9 @@ static int run_timeline(struct call *c, store *st, struct jv **result)
         jv_object_set(c->a, o, "subject", jv_str(c->a, ep->subject_id));
         jv_object_set(c->a, o, "kind", jv_str(c->a, ep->type));
         jv_object_set(c->a, o, "text", episode_text(c->a, ep));
-        jv_object_set(c->a, o, "occurred_at",
-                      ts_z(c->a, ep->occurred_at != TS_NULL ? ep->occurred_at : ep->created_at));
+        jv_object_set(
+            c->a, o, "occurred_at",
+            render_ts_z(c->a, ep->occurred_at != TS_NULL ? ep->occurred_at : ep->created_at));
         jv_array_append(c->a, *result, o);
     }
     return 0;
