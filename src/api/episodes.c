@@ -29,15 +29,8 @@ static struct jv *loc_of(struct vctx *v, const struct item_at *at, const char *k
 static const char *dump_member(struct arena *a, const struct jv *item, const char *key)
 {
     const struct jv *v = jv_object_get(item, key);
-    struct buf b = BUF_INIT;
-    const char *copy;
 
-    if (!v)
-        return "{}";
-    jv_write_compact(&b, v);
-    copy = arena_strndup(a, b.data, b.len);
-    buf_release(&b);
-    return copy;
+    return v ? jv_compact_text(a, v) : "{}";
 }
 
 /* Engram (spec/api.md §11): without a top-level key, a metadata.idempotency_key string of

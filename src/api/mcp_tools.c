@@ -276,17 +276,6 @@ static int64_t time_arg(struct call *c, size_t k)
 
 /* ---- result pieces ---- */
 
-static const char *compact(struct arena *a, const struct jv *v)
-{
-    struct buf b = BUF_INIT;
-    const char *text;
-
-    jv_write_compact(&b, v);
-    text = arena_strndup(a, b.data, b.len);
-    buf_release(&b);
-    return text;
-}
-
 /* {id, subject, kind, text}: a memory as the reference's MCP server shows it. */
 static struct jv *memory_item(struct arena *a, const struct memory *m)
 {
@@ -328,7 +317,7 @@ static const char *ingest_payload(struct call *c)
     jv_object_set(c->a, p, "source_id", jv_object_get(src, "id"));
     if (mcp_str(url, NULL) && *mcp_str(url, NULL))
         jv_object_set(c->a, p, "source_url", (struct jv *)url);
-    return compact(c->a, p);
+    return jv_compact_text(c->a, p);
 }
 
 /* The metadata as sent plus "idempotency_key", as the reference's MCP server stores it. */
@@ -341,7 +330,7 @@ static const char *ingest_metadata(struct call *c)
     for (i = 0; i < mcp_size(in); i++)
         jv_object_set(c->a, m, jv_object_key(in, i, NULL), jv_object_value(in, i));
     jv_object_set(c->a, m, "idempotency_key", (struct jv *)c->arg[IN_IDEM]);
-    return compact(c->a, m);
+    return jv_compact_text(c->a, m);
 }
 
 static int run_ingest(struct call *c, store *st, struct jv **result)

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "service/webhooks.h"
-#include "util/buf.h"
 #include "util/jv.h"
 #include "util/ts.h"
 
@@ -12,8 +11,6 @@
 static const char *kinds_json(struct arena *a, const char *const *kinds, size_t n)
 {
     struct jv *arr;
-    struct buf b = BUF_INIT;
-    const char *text;
     size_t i;
 
     if (n == 0)
@@ -21,10 +18,7 @@ static const char *kinds_json(struct arena *a, const char *const *kinds, size_t 
     arr = jv_array(a);
     for (i = 0; i < n; i++)
         jv_array_append(a, arr, jv_str(a, kinds[i]));
-    jv_write_compact(&b, arr);
-    text = arena_strndup(a, b.data, b.len);
-    buf_release(&b);
-    return text;
+    return jv_compact_text(a, arr);
 }
 
 int subjects_timeline_query(struct arena *a, store *st, const struct timeline_query *q,

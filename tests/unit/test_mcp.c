@@ -43,17 +43,6 @@ static struct jv *rpc(struct arena *a, const char *text)
     return rpc_in(a, NULL, text, NULL);
 }
 
-static const char *compact(struct arena *a, const struct jv *v)
-{
-    struct buf b = BUF_INIT;
-    const char *s;
-
-    jv_write_compact(&b, v);
-    s = arena_strndup(a, b.data, b.len);
-    buf_release(&b);
-    return s;
-}
-
 static int64_t error_code(const struct jv *reply)
 {
     int64_t code = 0;
@@ -82,7 +71,7 @@ static struct jv *call_ok(struct arena *a, const char *tenant, const char *name,
 
     assert_non_null(r);
     if (jv_object_get(r, "error"))
-        fail_msg("%s(%s): %s", name, args, compact(a, r));
+        fail_msg("%s(%s): %s", name, args, jv_compact_text(a, r));
     res = jv_object_get(r, "result");
     assert_true(jv_type(jv_object_get(res, "isError")) == JV_FALSE);
     assert_int_equal(jv_array_size(jv_object_get(res, "content")), 1);
@@ -113,11 +102,11 @@ static void test_mcp_initialize(void **state)
         res = jv_object_get(r, "result");
         assert_string_equal(jv_string(jv_object_get(res, "protocolVersion"), NULL), asked[i][1]);
     }
-    assert_string_equal(compact(a, jv_object_get(res, "serverInfo")),
+    assert_string_equal(jv_compact_text(a, jv_object_get(res, "serverInfo")),
                         "{\"name\":\"engram\",\"version\":\"" ENGRAM_VERSION "\"}");
-    assert_string_equal(compact(a, jv_object_get(res, "capabilities")),
+    assert_string_equal(jv_compact_text(a, jv_object_get(res, "capabilities")),
                         "{\"tools\":{\"listChanged\":false}}");
-    assert_string_equal(compact(a, jv_object_get(r, "id")), "\"a\"");
+    assert_string_equal(jv_compact_text(a, jv_object_get(r, "id")), "\"a\"");
     /* No params at all: the newest revision. */
     r = rpc(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\"}");
     assert_string_equal(
@@ -134,14 +123,15 @@ static void test_mcp_ping_and_errors(void **state)
     int perr = 0;
     struct jv *r;
 
-    assert_string_equal(compact(a, rpc(a, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}")),
-                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}");
+    assert_string_equal(
+        jv_compact_text(a, rpc(a, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}")),
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}");
     r = rpc(a, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"prompts/list\"}");
     assert_int_equal(error_code(r), MCP_METHOD_NOT_FOUND);
     r = rpc_in(a, NULL, "{\"jsonrpc\":", &perr);
     assert_int_equal(perr, 1);
-    assert_string_equal(compact(a, r), "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":"
-                                       "{\"code\":-32700,\"message\":\"Parse error\"}}");
+    assert_string_equal(jv_compact_text(a, r), "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":"
+                                               "{\"code\":-32700,\"message\":\"Parse error\"}}");
     r = rpc_in(a, NULL, "", &perr);
     assert_int_equal(perr, 1);
     assert_int_equal(error_code(rpc(a, "7")), MCP_INVALID_REQUEST);
@@ -174,8 +164,8 @@ static void test_mcp_notifications_and_batches(void **state)
     assert_null(rpc(a, "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":1}}"));
     assert_null(rpc(a, "[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\"}]"));
     assert_string_equal(
-        compact(a, rpc(a, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},3,"
-                          "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}]")),
+        jv_compact_text(a, rpc(a, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},3,"
+                                  "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}]")),
         "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}},{\"jsonrpc\":\"2.0\",\"id\":null,"
         "\"error\":{\"code\":-32600,\"message\":\"Invalid Request\"}}]");
 }
@@ -207,7 +197,7 @@ static void test_mcp_tools_list(void **state)
         assert_string_equal(jv_string(jv_object_get(schema, "type"), NULL), "object");
         assert_int_equal(jv_type(jv_object_get(schema, "additionalProperties")), JV_FALSE);
         if (want[i][1])
-            assert_string_equal(compact(a, jv_object_get(schema, "required")), want[i][1]);
+            assert_string_equal(jv_compact_text(a, jv_object_get(schema, "required")), want[i][1]);
         else
             assert_null(jv_object_get(schema, "required"));
         subject = jv_object_get(jv_object_get(schema, "properties"), "subject");
@@ -216,7 +206,7 @@ static void test_mcp_tools_list(void **state)
                                 "^[A-Za-z0-9_.:-]+$");
     }
     schema = jv_object_get(jv_object_get(jv_array_get(tools, 1), "inputSchema"), "properties");
-    assert_string_equal(compact(a, jv_object_get(schema, "limit")),
+    assert_string_equal(jv_compact_text(a, jv_object_get(schema, "limit")),
                         "{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":10,"
                         "\"description\":\"Most memories to return\"}");
 }
@@ -327,7 +317,7 @@ static void test_mcp_tool_arguments(void **state)
         const char *msg = jv_string(jv_object_get(data, "message"), NULL);
 
         if (!e || error_code(r) != b->rpc_code || !msg || !strstr(msg, b->message))
-            fail_msg("%s(%s): %s", b->tool, b->args, compact(a, r));
+            fail_msg("%s(%s): %s", b->tool, b->args, jv_compact_text(a, r));
         assert_string_equal(jv_string(jv_object_get(data, "name"), NULL), "ConnectorError");
         assert_string_equal(jv_string(jv_object_get(data, "code"), NULL), b->code);
         assert_string_equal(jv_string(jv_object_get(e, "message"), NULL), msg);
@@ -367,7 +357,7 @@ static void test_mcp_tool_calls(void **state)
     assert_int_equal(jv_type(jv_object_get(r, "duplicate")), JV_FALSE);
     tl = call_ok(a, "tn", "statewave_get_timeline", "{\"subject\":\"u:1\"}");
     assert_int_equal(jv_array_size(tl), 1);
-    assert_string_equal(compact(a, jv_array_get(tl, 0)),
+    assert_string_equal(jv_compact_text(a, jv_array_get(tl, 0)),
                         arena_printf(a,
                                      "{\"id\":\"%s\",\"subject\":\"u:1\",\"kind\":\"note\","
                                      "\"text\":\"t\",\"occurred_at\":\"2026-01-01T00:00:00Z\"}",
@@ -380,8 +370,9 @@ static void test_mcp_tool_calls(void **state)
                  "\"until\":\"2026-01-01T00:00:00Z\"}");
     assert_int_equal(jv_array_size(tl), 1);
     subs = call_ok(a, "tn", "statewave_list_subjects", "{}");
-    assert_string_equal(compact(a, subs), "{\"subjects\":[{\"subject_id\":\"u:1\","
-                                          "\"episode_count\":1,\"memory_count\":0}],\"total\":1}");
+    assert_string_equal(jv_compact_text(a, subs),
+                        "{\"subjects\":[{\"subject_id\":\"u:1\","
+                        "\"episode_count\":1,\"memory_count\":0}],\"total\":1}");
     r = call_ok(a, "tn", "statewave_search_memories", "{\"subject\":\"u:1\",\"query\":\"x\"}");
     assert_int_equal(jv_array_size(r), 0);
 }
