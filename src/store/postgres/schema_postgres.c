@@ -158,6 +158,13 @@ static const char initial_schema[] =
     "CREATE INDEX ix_memories_active_kind ON memories (subject_id, kind, created_at DESC, seq)"
     " WHERE status = 'active';\n";
 
+/* One row, rewritten by the readiness write probe (store_heartbeat): /readyz proves that a
+ * write commits, not only that a SELECT answers (a full disk, a read-only database). */
+static const char heartbeat[] =
+    "CREATE TABLE heartbeat ("
+    " id integer PRIMARY KEY CHECK (id = 1),"
+    " beat_at timestamptz NOT NULL);\n";
+
 /*
  * Engram: when an episode happened (spec/api.md §11), NULL when the client did not say, and
  * the index the timeline filters read: a subject's episodes in one tenant by the time they
@@ -170,7 +177,8 @@ static const char episode_occurred_at[] =
 
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
-    { 2, "episode_occurred_at", episode_occurred_at },
+    { 2, "heartbeat", heartbeat },
+    { 3, "episode_occurred_at", episode_occurred_at },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
