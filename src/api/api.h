@@ -62,9 +62,23 @@ struct jv *api_snapshot_list_json(struct arena *a, const struct snapshot *snaps,
 struct jv *api_snapshot_create_json(struct arena *a, const struct snapshot_create_result *r);
 struct jv *api_snapshot_restore_json(struct arena *a, const struct snapshot_restore_result *r);
 struct jv *api_cleanup_json(struct arena *a, const struct cleanup_result *r, int dry_run);
+/* mcp_http.c (the MCP server over Streamable HTTP, spec/api.md §11.1) */
+int api_mcp_post(struct req *req);
 /* admin_webhooks.c (the webhook queue, spec/api.md §7.3) */
 int api_admin_webhooks_list(struct req *req);
 int api_admin_webhooks_stats(struct req *req);
 int api_admin_webhooks_get(struct req *req);
 int api_admin_webhooks_purge(struct req *req);
+/* resolutions.c (support resolutions, spec/api.md §4.1) */
+int api_resolutions_create(struct req *req);
+int api_resolutions_list(struct req *req);
+struct resolution;
+struct arena;
+struct jv;
+/* The Resolution object (spec/api.md §2), in the arena. */
+struct jv *api_resolution_json(struct arena *a, const struct resolution *r);
+/* support.c (handoff, subject health, SLA: spec/api.md §4.2-§4.4) */
+int api_handoff(struct req *req);
+int api_subject_health(struct req *req);
+int api_subject_sla(struct req *req);
 #endif

@@ -700,6 +700,7 @@ const struct store_ops store_postgres_ops = {
     /* postgres_episodes.c */
     .episode_insert = pgst_episode_insert,
     .episode_list = pgst_episode_list,
+    .episode_list_window = pgst_episode_list_window,
 
     /* postgres_subjects.c */
     .memory_list = pgst_memory_list,
@@ -778,4 +779,11 @@ const struct store_ops store_postgres_ops = {
     .webhook_stats = pgst_webhook_stats,
     .webhook_get = pgst_webhook_get,
     .webhook_purge = pgst_webhook_purge,
+
+    /* postgres_resolutions.c */
+    .resolution_query = pgst_resolution_query,
+    .resolution_upsert = pgst_resolution_upsert,
+    .health_cache_get = pgst_health_cache_get,
+    .health_cache_put = pgst_health_cache_put,
+    .health_cache_delete = pgst_health_cache_delete,
 };

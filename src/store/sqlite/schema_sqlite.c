@@ -175,9 +175,31 @@ static const char heartbeat[] =
     " beat_at TEXT NOT NULL"
     ") STRICT;";
 
+/*
+ * Step 3: the support tier's reads (spec/api.md §4): a subject's resolutions newest first
+ * (listing, health, SLA, handoff) and the upsert's lookup of one (tenant, subject, session).
+ */
+static const char support_indexes[] =
+    "CREATE INDEX ix_resolutions_tenant_subject_updated"
+    " ON resolutions (tenant_id, subject_id, updated_at DESC, seq);"
+    "CREATE INDEX ix_resolutions_tenant_subject_session"
+    " ON resolutions (tenant_id, subject_id, session_id);";
+
+/*
+ * Step 4, Engram: when an episode happened (spec/api.md §11), NULL when the client did not
+ * say, and the index the timeline filters read: a subject's episodes in one tenant by the
+ * time they happened, falling back to when they were recorded.
+ */
+static const char episode_occurred_at[] =
+    "ALTER TABLE episodes ADD COLUMN occurred_at TEXT;"
+    "CREATE INDEX ix_episodes_subject_when"
+    " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
+    { 3, "support_indexes", support_indexes },
+    { 4, "episode_occurred_at", episode_occurred_at },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

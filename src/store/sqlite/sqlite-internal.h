@@ -21,7 +21,7 @@
 /* Column lists in the order sq_read_episode() and sq_read_memory() expect. */
 #define SQ_EPISODE_COLS                                                                   \
     "id, subject_id, tenant_id, session_id, source, type, payload, metadata, provenance, " \
-    "idempotency_key, created_at, last_compiled_at"
+    "idempotency_key, created_at, last_compiled_at, occurred_at"
 #define SQ_MEMORY_COLS                                                                    \
     "id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, valid_to, " \
     "source_episode_ids, metadata, status, embedding, sensitivity_labels, created_at, "    \
@@ -191,6 +191,9 @@ int sq_schema_version(store *st, int *current, int *latest, struct err *err);
 
 int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
+int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct episode_window *w, struct episode_rows *out,
+                           struct err *err);
 int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,
                     const struct store_page *pg, struct episode_rows *out, struct err *err);
 
@@ -348,5 +351,17 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
                    struct err *err);
 int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
+
+/* ---- the support tier: resolutions and the health cache (sqlite_resolutions.c) ---- */
+
+int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct resolution_query *q, struct resolution_rows *out,
+                        struct err *err);
+int sq_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err);
+int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                        struct health_cache_entry *out, int *found, struct err *err);
+int sq_health_cache_put(store *st, const struct store_scope *sc,
+                        const struct health_cache_entry *e, struct err *err);
+int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
 
 #endif

@@ -472,6 +472,7 @@ const struct store_ops store_sqlite_ops = {
     /* sqlite_episodes.c */
     .episode_insert = sq_episode_insert,
     .episode_list = sq_episode_list,
+    .episode_list_window = sq_episode_list_window,
 
     /* sqlite_subjects.c */
     .memory_list = sq_memory_list,
@@ -547,4 +548,11 @@ const struct store_ops store_sqlite_ops = {
     .webhook_stats = sq_webhook_stats,
     .webhook_get = sq_webhook_get,
     .webhook_purge = sq_webhook_purge,
+
+    /* sqlite_resolutions.c */
+    .resolution_query = sq_resolution_query,
+    .resolution_upsert = sq_resolution_upsert,
+    .health_cache_get = sq_health_cache_get,
+    .health_cache_put = sq_health_cache_put,
+    .health_cache_delete = sq_health_cache_delete,
 };
