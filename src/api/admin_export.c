@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/backup.h"
 #include "util/jv.h"
 #include "util/log.h"
@@ -189,7 +190,7 @@ int api_admin_import(struct req *req)
     /* The parsed tree holds copies of everything: give the raw text back before the
      * transaction (up to STATEWAVE_MEMORY_IMPORT_MAX_BYTES) instead of holding both. */
     buf_release(&req->body);
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || backup_import(req->arena, st, in.document, &in.opts, &res, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, import_result_json(req->arena, &res));

@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/jobs.h"
 #include "util/jv.h"
 #include "util/log.h"
@@ -39,7 +40,7 @@ static void list_page(struct req *req, const struct job_filter *f, const struct 
                       struct job_rows *page)
 {
     struct err err = ERR_INIT;
-    store *st = store_thread(&err);
+    store *st = service_store(&err);
 
     if (!st || jobs_list(req->arena, st, f, pg, page, &err) < 0) {
         log_write(LOG_WARN, "request %s: listing compile jobs failed: %s", req->request_id,
@@ -89,7 +90,7 @@ int api_admin_jobs_delete(struct req *req)
     store *st;
 
     read_filter(req, &f);
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || jobs_purge(st, &f, &deleted, &req->err) < 0)
         return -1;
     out = jv_object(req->arena);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/memory_payload.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -113,7 +114,7 @@ int api_admin_memory_export(struct req *req)
     in.scope = (enum payload_scope)scope;
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st)
         return -1;
     doc = memory_payload_export(req->arena, st, &in, &lim, &req->err);
@@ -164,7 +165,7 @@ int api_admin_memory_import(struct req *req)
     literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || memory_payload_import(req->arena, st, jv_object_get(body, "payload"), tenant,
                                      (enum payload_strategy)strategy, &lim, &res,
                                      &req->err) < 0)

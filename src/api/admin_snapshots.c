@@ -13,6 +13,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/cleanup.h"
 #include "service/snapshots.h"
 #include "util/config.h"
@@ -139,7 +140,7 @@ int api_admin_snapshots_list(struct req *req)
 
     if (gated(req) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || snapshots_list(req->arena, st, &snaps, &n, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, api_snapshot_list_json(req->arena, snaps, n));
@@ -185,7 +186,7 @@ int api_admin_snapshots_create(struct req *req)
 
     if (gated(req) < 0 || parse_create(req, &in) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || snapshots_create(req->arena, st, &in, &res, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, api_snapshot_create_json(req->arena, &res));
@@ -226,7 +227,7 @@ static int parse_restore(struct req *req, struct snapshot_restore_in *in, char i
 static int restore(struct req *req, const struct snapshot_restore_in *in)
 {
     struct snapshot_restore_result res;
-    store *st = store_thread(&req->err);
+    store *st = service_store(&req->err);
 
     if (!st || snapshots_restore(req->arena, st, in, &res, &req->err) < 0)
         return -1;
@@ -299,7 +300,7 @@ int api_admin_cleanup(struct req *req)
 
     if (gated(req) < 0 || parse_cleanup(req, &in) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || cleanup_run(req->arena, st, &in, ts_now(), &res, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, api_cleanup_json(req->arena, &res, in.dry_run));

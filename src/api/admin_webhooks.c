@@ -7,6 +7,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/webhooks.h"
 #include "util/jv.h"
 
@@ -60,7 +61,7 @@ int api_admin_webhooks_list(struct req *req)
     if (v_finish(&v, &req->err) < 0)
         return -1;
     read_filter(req, &f);
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     pg = (struct store_page){ .limit = (size_t)limit, .offset = (size_t)offset };
     if (!st || webhooks_list(a, st, &f, &pg, &page, &req->err) < 0)
         return -1;
@@ -81,7 +82,7 @@ int api_admin_webhooks_stats(struct req *req)
     struct arena *a = req->arena;
     struct webhook_stats s;
     struct jv *out;
-    store *st = store_thread(&req->err);
+    store *st = service_store(&req->err);
 
     if (!st || webhooks_stats(st, &s, &req->err) < 0)
         return -1;
@@ -105,7 +106,7 @@ int api_admin_webhooks_get(struct req *req)
     v_path_uuid(&v, req, 0, "event_id", id);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || webhooks_get(req->arena, st, id, &ev, &req->err) < 0)
         return -1;
     if (!ev)
@@ -123,7 +124,7 @@ int api_admin_webhooks_purge(struct req *req)
     store *st;
 
     read_filter(req, &f);
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || webhooks_purge(st, &f, &deleted, &req->err) < 0)
         return -1;
     out = jv_object(req->arena);

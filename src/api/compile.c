@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/compile.h"
 #include "service/jobs.h"
 #include "util/jv.h"
@@ -63,7 +64,7 @@ int api_memories_compile(struct req *req)
 
     if (parse_compile_in(req, &in, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st)
         return -1;
     if (in.async) {
@@ -95,7 +96,7 @@ int api_memories_compile_status(struct req *req)
     id = v_path_string(&v, req, 0, "job_id", (struct v_str){ .min = 1 });
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || jobs_lookup(a, st, req->tenant, id, &job, &mems, &n, &req->err) < 0)
         return -1;
     if (!job)

@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/context.h"
 #include "util/config.h"
 #include "util/jv.h"
@@ -170,7 +171,7 @@ int api_context(struct req *req)
 
     if (parse_context_request(req, &rq, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || context_assemble(req->arena, st, req->tenant, &rq, ts_now(), &b, &req->err) < 0)
         return -1;
     context_render_bundle(&out, &rq, &b);

@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/episodes.h"
 #include "store/store.h"
 #include "util/jv.h"
@@ -122,7 +123,7 @@ int api_episodes_create(struct req *req)
     parse_episode(&v, req->arena, body, &at, &ep);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || episodes_record(req->arena, st, req->tenant, &ep, 1, &req->err) < 0)
         return -1;
     render_episode_to(&out, &ep);
@@ -180,7 +181,7 @@ int api_episodes_batch(struct req *req)
     eps = parse_batch(&v, req->arena, body, &n);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || episodes_record_batch(req->arena, st, req->tenant, eps, n, &req->err) < 0)
         return -1;
     out = jv_object(req->arena);

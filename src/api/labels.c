@@ -9,6 +9,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/labels.h"
 #include "util/jv.h"
 #include "util/utf8.h"
@@ -131,7 +132,7 @@ int api_memories_labels(struct req *req)
     labels = parse_labels(&v, a, body);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st)
         return -1;
     jv_write_compact(&text, labels);

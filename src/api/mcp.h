@@ -5,7 +5,7 @@
  * HTTP, src/api/mcp_http.c). This module knows JSON and the service layer, not the transport.
  *
  * Tools reach the database through the service layer on this thread's store connection
- * (store_thread()), scoped to the session's tenant, exactly as the /v1 handlers do.
+ * (service_store()), scoped to the session's tenant, exactly as the /v1 handlers do.
  */
 #ifndef ENGRAM_API_MCP_H
 #define ENGRAM_API_MCP_H

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/render.h"
+#include "service/service.h"
 #include "service/compile.h"
 #include "service/context.h"
 #include "service/episodes.h"
@@ -724,7 +725,7 @@ int mcp_tool_call(struct arena *a, const struct mcp_session *s, const char *name
     c.tool = &tools[i];
     if (read_args(&c, args) < 0)
         return -1;
-    st = store_thread(&err);
+    st = service_store(&err);
     if (!st) {
         fail_err(&c, &err);
         err_release(&err);

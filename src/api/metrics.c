@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "http/metrics.h"
+#include "service/service.h"
 #include "service/jobs.h"
 #include "service/webhooks.h"
 #include "util/log.h"
@@ -22,7 +23,7 @@ static void read_gauges(struct req *req, struct metrics_gauges *g)
     struct metrics_job_count *rows;
     struct webhook_stats hooks;
     struct err err = ERR_INIT;
-    store *st = store_thread(&err);
+    store *st = service_store(&err);
     size_t i;
 
     if (st && jobs_count_by_status(req->arena, st, &jobs, &err) == 0) {

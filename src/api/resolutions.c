@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/resolutions.h"
 #include "util/jv.h"
 #include "util/ts.h"
@@ -100,7 +101,7 @@ int api_resolutions_create(struct req *req)
 
     if (parse_resolution_in(req, &in, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || resolutions_record(req->arena, st, req->tenant, &in, ts_now(), &r, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, api_resolution_json(req->arena, &r));
@@ -125,7 +126,7 @@ int api_resolutions_list(struct req *req)
         bad_status(&v, v_loc(&v, "query", "status"), status);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || resolutions_list(a, st, req->tenant, subject, status, &rows, &n, &req->err) < 0)
         return -1;
     out = jv_array(a);

@@ -3,6 +3,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/search.h"
 #include "util/jv.h"
 
@@ -28,7 +29,7 @@ int api_memories_search(struct req *req)
     if (v_finish(&v, &req->err) < 0)
         return -1;
     sq.limit = (size_t)limit;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || search_memories(a, st, req->tenant, &sq, &mems, &n, &req->err) < 0)
         return -1;
     out = jv_object(a);

@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/episodes.h"
 #include "service/subjects.h"
 #include "util/jv.h"
@@ -90,7 +91,7 @@ int api_timeline(struct req *req)
     if (v_finish(&v, &req->err) < 0)
         return -1;
     q.tenant = req->tenant;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || subjects_timeline_query(a, st, &q, &tl, &req->err) < 0)
         return -1;
     out = jv_object(a);
@@ -116,7 +117,7 @@ int api_subjects_list(struct req *req)
                 &offset);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || subjects_list(a, st, req->tenant, (size_t)limit, (size_t)offset, &subs, &n,
                              &req->err) < 0)
         return -1;
@@ -149,7 +150,7 @@ int api_subjects_delete(struct req *req)
     subject = v_path_string(&v, req, 0, "subject_id", subject_rule);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || subjects_delete(st, req->tenant, subject, &eps, &mems, &req->err) < 0)
         return -1;
     out = jv_object(a);

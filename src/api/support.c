@@ -9,6 +9,7 @@
 
 #include "api/render.h"
 #include "api/validate.h"
+#include "service/service.h"
 #include "service/handoff.h"
 #include "service/sla.h"
 #include "service/subject_health.h"
@@ -194,7 +195,7 @@ int api_handoff(struct req *req)
 
     if (parse_handoff_request(req, &rq, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || handoff_assemble(req->arena, st, req->tenant, &rq, now, &h, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, handoff_json(req->arena, &rq, &h, now));
@@ -221,7 +222,7 @@ int api_subject_health(struct req *req)
     subject = path_subject(&v, req);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || subject_health_assess(a, st, req->tenant, subject, ts_now(), &h, &req->err) < 0)
         return -1;
     out = jv_object(a);
@@ -280,7 +281,7 @@ int api_subject_sla(struct req *req)
         query_threshold(&v, req, "resolution_threshold_hours", SLA_RESOLUTION_HOURS);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    st = store_thread(&req->err);
+    st = service_store(&req->err);
     if (!st || sla_assess(a, st, req->tenant, subject, &t, ts_now(), &s, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, sla_json(a, subject, &s));

@@ -44,3 +44,8 @@ void service_shutdown(void)
     while (i-- > 0)
         parts[i].stop();
 }
+
+store *service_store(struct err *err)
+{
+    return store_thread(err);
+}
