@@ -204,7 +204,7 @@ static void drop_scratch(store *st, const char *scratch)
         store_tx_rollback(st);
     }
     fprintf(stderr, "engram: snapshot bootstrap: cannot delete scratch subject '%s': %s\n", scratch,
-            err.msg);
+            err_reason(&err));
     err_release(&err);
 }
 
@@ -270,7 +270,7 @@ static int bootstrap_one(struct arena *a, store *st, const struct jv *o, size_t 
     }
     if (ret < 0)
         fprintf(stderr, "engram: snapshot bootstrap: persona %s v%lld failed: %s\n", p.name,
-                (long long)p.version, err.msg);
+                (long long)p.version, err_reason(&err));
     fflush(stdout);
     err_release(&err);
     return ret;
