@@ -188,7 +188,9 @@ const struct route_doc api_route_docs[] = {
       "Synchronous by default; `async: true` queues a job and answers 202.", 0, NULL,
       "{'type':'object','required':['subject_id'],'properties':{"
       "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
-      "'async':{'type':'boolean','default':false}}}",
+      "'async':{'type':'boolean','default':false},"
+      "'force':{'type':'boolean','default':false,'x-engram-extension':true,'description':"
+      "'Delete the subject memories first and recompile every episode.'}}}",
       "{'subject_id':'user-42'}",
       { { 200, "The memories created (after conflict resolution).",
           "{'type':'object','required':['subject_id','memories_created','memories'],"
