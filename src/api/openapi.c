@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "http/middleware.h"
+#include "http/ratelimit.h"
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/xalloc.h"
@@ -50,12 +51,6 @@ static struct jv *ref(struct arena *a, const char *kind, const char *name)
 
     jv_object_set(a, o, "$ref", jv_str(a, arena_printf(a, "#/components/%s/%s", kind, name)));
     return o;
-}
-
-static int is_health_path(const char *path)
-{
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/health") == 0 ||
-           strcmp(path, "/readyz") == 0 || strcmp(path, "/ready") == 0;
 }
 
 static struct jv *media(struct arena *a, const char *type, struct jv *schema, struct jv *example)
@@ -115,7 +110,7 @@ static struct jv *responses(struct arena *a, const struct route *r, const struct
         if (c->require_tenant)
             add_error(a, out, "400", "MissingTenant");
     }
-    if (!is_health_path(r->pattern))
+    if (!ratelimit_path_exempt(r->pattern))
         add_error(a, out, "429", "RateLimited");
     add_error(a, out, "500", "InternalError");
     return out;
