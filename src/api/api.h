@@ -68,5 +68,6 @@ int api_admin_webhooks_purge(struct req *req);
 /* openapi.c (the OpenAPI document) and docs.c (the page that shows it, and its files) */
 int api_openapi(struct req *req);
 int api_docs(struct req *req);
+int api_docs_redirect(struct req *req);
 int api_docs_asset(struct req *req);
 #endif

@@ -11,8 +11,8 @@
 /* Defined by docs_data.S: each file's bytes and their count. */
 extern const unsigned char docs_index_html_data[], docs_init_js_data[], docs_bundle_js_data[],
     docs_css_data[], docs_favicon_png_data[], docs_license_data[];
-extern const uint64_t docs_index_html_size, docs_init_js_size, docs_bundle_js_size,
-    docs_css_size, docs_favicon_png_size, docs_license_size;
+extern const uint64_t docs_index_html_size, docs_init_js_size, docs_bundle_js_size, docs_css_size,
+    docs_favicon_png_size, docs_license_size;
 
 /* 'unsafe-inline' is absent from script-src: the page runs only the two script files below.
  * Swagger UI sets element styles from script (CSSOM), which style-src does not govern. */
@@ -22,15 +22,19 @@ static const char docs_csp[] =
     "frame-ancestors 'none'";
 
 static const char *const docs_headers[] = {
-    "Content-Security-Policy", docs_csp,
-    "X-Content-Type-Options", "nosniff",
-    "Referrer-Policy", "no-referrer",
-    "Cache-Control", "no-cache",
+    "Content-Security-Policy",
+    docs_csp,
+    "X-Content-Type-Options",
+    "nosniff",
+    "Referrer-Policy",
+    "no-referrer",
+    "Cache-Control",
+    "no-cache",
     NULL,
 };
 
 struct docs_asset {
-    const char *name;             /* the file name under /docs/assets/ */
+    const char *name; /* the file name under /docs/assets/ */
     const char *ctype;
     const unsigned char *data;
     const uint64_t *size;
@@ -51,6 +55,14 @@ int api_docs(struct req *req)
                              (size_t)docs_index_html_size, docs_headers);
 }
 
+/* GET /redoc: the Statewave API names it as a documentation path; Engram has one page. */
+int api_docs_redirect(struct req *req)
+{
+    static const char *const headers[] = { "Location", "docs", NULL };
+
+    return http_reply_static(req, 308, "text/plain; charset=utf-8", "", 0, headers);
+}
+
 int api_docs_asset(struct req *req)
 {
     size_t i;
@@ -59,8 +71,7 @@ int api_docs_asset(struct req *req)
         const struct docs_asset *f = &docs_assets[i];
 
         if (strcmp(req->params[0], f->name) == 0)
-            return http_reply_static(req, 200, f->ctype, f->data, (size_t)*f->size,
-                                     docs_headers);
+            return http_reply_static(req, 200, f->ctype, f->data, (size_t)*f->size, docs_headers);
     }
     return err_set(&req->err, ERR_NOT_FOUND, "Not Found");
 }

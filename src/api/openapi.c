@@ -78,8 +78,7 @@ static struct jv *response(struct arena *a, const struct route_doc_response *r)
 }
 
 /* Add the shared error answer name under status unless the route describes its own. */
-static void add_error(struct arena *a, struct jv *responses, const char *status,
-                      const char *name)
+static void add_error(struct arena *a, struct jv *responses, const char *status, const char *name)
 {
     if (!jv_object_get(responses, status))
         jv_object_set(a, responses, status, ref(a, "responses", name));
@@ -208,28 +207,31 @@ static struct jv *error_responses(struct arena *a, const struct config *c)
     struct jv *o = jv_object(a);
 
     jv_object_set(a, o, "ValidationError",
-                  error_response(a, "The body, query or path failed validation (details "
-                                    "lists every problem).",
+                  error_response(a,
+                                 "The body, query or path failed validation (details "
+                                 "lists every problem).",
                                  "validation_error", "Request validation failed"));
     jv_object_set(a, o, "MissingApiKey",
                   error_response(a, "STATEWAVE_API_KEY is set and no key was sent.",
                                  "missing_api_key", "X-API-Key header is required."));
     jv_object_set(a, o, "InvalidApiKey",
-                  error_response(a, "The key sent is not the configured one.",
-                                 "invalid_api_key", "Invalid API key."));
+                  error_response(a, "The key sent is not the configured one.", "invalid_api_key",
+                                 "Invalid API key."));
     jv_object_set(a, o, "MissingTenant",
-                  error_response(a, "STATEWAVE_REQUIRE_TENANT is on and the tenant header is "
-                                    "missing or empty.",
+                  error_response(a,
+                                 "STATEWAVE_REQUIRE_TENANT is on and the tenant header is "
+                                 "missing or empty.",
                                  "missing_tenant",
                                  arena_printf(a, "%s header is required.", c->tenant_header)));
     jv_object_set(a, o, "RateLimited",
-                  error_response(a, "More than STATEWAVE_RATE_LIMIT_RPM requests in a minute "
-                                    "from this address (see Retry-After).",
+                  error_response(a,
+                                 "More than STATEWAVE_RATE_LIMIT_RPM requests in a minute "
+                                 "from this address (see Retry-After).",
                                  "rate_limited",
                                  "Rate limit exceeded. Max 120 requests per minute."));
-    jv_object_set(a, o, "SnapshotsDisabled",
-                  error_response(a, "STATEWAVE_ENABLE_SNAPSHOTS is off.", "http_error",
-                                 "Not found"));
+    jv_object_set(
+        a, o, "SnapshotsDisabled",
+        error_response(a, "STATEWAVE_ENABLE_SNAPSHOTS is off.", "http_error", "Not found"));
     jv_object_set(a, o, "InternalError",
                   error_response(a, "An unexpected failure (logged with the request id).",
                                  "internal_error", "An unexpected error occurred"));
@@ -336,8 +338,9 @@ static struct jv *info(struct arena *a)
 
     jv_object_set(a, o, "title", str(a, "Engram"));
     jv_object_set(a, o, "version", str(a, "v1"));
-    jv_object_set(a, o, "summary", str(a, "A memory server for AI agents, compatible with the "
-                                          "Statewave v1 HTTP API."));
+    jv_object_set(a, o, "summary",
+                  str(a, "A memory server for AI agents, compatible with the "
+                         "Statewave v1 HTTP API."));
     jv_object_set(a, o, "description",
                   str(a, "Every route this server serves. Errors use one envelope "
                          "`{\"error\": {\"code\", \"message\", \"details\"?, \"request_id\"?}}`. "

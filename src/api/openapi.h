@@ -20,26 +20,26 @@ struct jv;
 struct config;
 
 enum route_doc_flags {
-    ROUTE_DOC_ENGRAM = 1 << 0,   /* an Engram extension (x-engram-extension: true) */
-    ROUTE_DOC_SNAPSHOTS = 1 << 1,/* answers 404 unless STATEWAVE_ENABLE_SNAPSHOTS is on */
+    ROUTE_DOC_ENGRAM = 1 << 0,    /* an Engram extension (x-engram-extension: true) */
+    ROUTE_DOC_SNAPSHOTS = 1 << 1, /* answers 404 unless STATEWAVE_ENABLE_SNAPSHOTS is on */
 };
 
 struct route_doc_response {
-    int status;                  /* 0 ends the list */
+    int status; /* 0 ends the list */
     const char *description;
-    const char *schema;          /* fragment: the JSON body schema; NULL = none described */
-    const char *media;           /* media type; NULL = application/json */
+    const char *schema; /* fragment: the JSON body schema; NULL = none described */
+    const char *media;  /* media type; NULL = application/json */
 };
 
 struct route_doc {
-    const char *route;           /* the route's name in api_routes ("episodes.create") */
-    const char *tag;             /* the spec's tier: core, support, seed, admin, extra, engram */
-    const char *summary;         /* one line */
-    const char *description;     /* more text (markdown) or NULL */
-    unsigned flags;              /* enum route_doc_flags */
-    const char *params;          /* fragment: array of Parameter objects (path first) or NULL */
-    const char *body;            /* fragment: the request body schema or NULL (no body) */
-    const char *example;         /* fragment: a body the validators accept, NULL without body */
+    const char *route;       /* the route's name in api_routes ("episodes.create") */
+    const char *tag;         /* the spec's tier: core, support, seed, admin, extra, engram */
+    const char *summary;     /* one line */
+    const char *description; /* more text (markdown) or NULL */
+    unsigned flags;          /* enum route_doc_flags */
+    const char *params;      /* fragment: array of Parameter objects (path first) or NULL */
+    const char *body;        /* fragment: the request body schema or NULL (no body) */
+    const char *example;     /* fragment: a body the validators accept, NULL without body */
     struct route_doc_response responses[4]; /* success answers (and route-specific errors) */
 };
 
@@ -50,7 +50,7 @@ extern const size_t api_route_docs_count;
 /* A named reusable schema (#/components/schemas/<name>). */
 struct route_doc_schema {
     const char *name;
-    const char *schema;          /* fragment */
+    const char *schema; /* fragment */
 };
 extern const struct route_doc_schema api_doc_schemas[];
 extern const size_t api_doc_schemas_count;

@@ -5,6 +5,10 @@
  * Shapes and limits are spec/api.md's (§ numbers below). */
 #include "api/openapi.h"
 
+/* The fragments are laid out by hand so that each JSON member starts where a reader looks for
+ * it; clang-format would break them at arbitrary string joins. */
+/* clang-format off */
+
 /* ---- Reusable parameter fragments ---- */
 
 #define P_PATH(name, extra) \
@@ -120,8 +124,6 @@ const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_sc
 
 /* ---- Bodies and answers used by more than one route ---- */
 
-#define B_SUBJECT_ONLY "{'type':'object','required':['subject_id'],'properties':{" \
-    "'subject_id':{'type':'string','minLength':1,'maxLength':256}}}"
 #define R_LIVE "{'type':'object','properties':{'status':{'const':'ok'}}}"
 #define EX_EPISODE "{'subject_id':'user-42','source':'chat','type':'conversation'," \
     "'payload':{'messages':[{'role':'user','content':'Hi, my name is Ada Lovelace.'}]}," \
@@ -411,6 +413,10 @@ const struct route_doc api_route_docs[] = {
       ROUTE_DOC_ENGRAM, "[" P_PATH("file", "") "]", NULL, NULL,
       { { 200, "The file (JavaScript, CSS or PNG).", NULL, "application/octet-stream" },
         { 404, "No such file.", REF("ErrorEnvelope"), NULL } } },
+    { "docs.redoc", "engram", "Redirect to /docs", "The Statewave API lists /redoc among its "
+      "documentation paths; Engram has one page, /docs.", ROUTE_DOC_ENGRAM, NULL, NULL, NULL,
+      { { 308, "Location: docs (relative to /redoc).", NULL, NULL } } },
 };
 
 const size_t api_route_docs_count = sizeof(api_route_docs) / sizeof(api_route_docs[0]);
+/* clang-format on */

@@ -41,6 +41,7 @@ const struct route api_routes[] = {
     { "GET", "/openapi.json", api_openapi, "openapi" },
     { "GET", "/docs", api_docs, "docs" },
     { "GET", "/docs/assets/{file}", api_docs_asset, "docs.asset" },
+    { "GET", "/redoc", api_docs_redirect, "docs.redoc" },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

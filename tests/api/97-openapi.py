@@ -304,6 +304,7 @@ def _(s):
     for path in ("/docs", "/docs/assets/docs-init.js", "/docs/assets/swagger-ui.css"):
         r = s.get(path)
         assert r.status == 200, (path, r)
+    assert s.get("/redoc").status == 308
     r = s.get("/v1/subjects", headers={"X-Org": "t"})
     assert r.status == 401, r
     env = doc["paths"]["/openapi.json"]["get"]
@@ -311,7 +312,7 @@ def _(s):
 
 
 @test("97.9 /docs: HTML with a strict CSP and no inline script; its files are served with "
-      "their types; an unknown file is a 404 envelope")
+      "their types; an unknown file is a 404 envelope; /redoc redirects to it")
 def _(s):
     r = s.get("/docs")
     assert r.status == 200, r
@@ -337,6 +338,8 @@ def _(s):
     assert r.status == 404, r
     r = s.get("/docs/assets/nope.js")
     assert r.status == 404 and r.body["error"]["code"] == "http_error", r
+    r = s.get("/redoc")
+    assert r.status == 308 and r.headers.get("location") == "docs", r
 
 
 @test("97.10 /docs renders every operation in headless Chromium with no console message, "

@@ -121,8 +121,8 @@ static int path_params_match(struct arena *a, const struct route *r)
         if (!name || strlen(jv_string(name, NULL)) != len ||
             memcmp(jv_string(name, NULL), p + 1, len) != 0 ||
             !jv_is_true(jv_object_get(param, "required"))) {
-            print_error("%s: path parameter %zu of %s is not documented first, required\n",
-                        r->name, n, r->pattern);
+            print_error("%s: path parameter %zu of %s is not documented first, required\n", r->name,
+                        n, r->pattern);
             return 0;
         }
         n++;
@@ -174,8 +174,7 @@ static void test_openapi_document_lists_every_route(void **state)
         method[j] = '\0';
         op = operation(doc, api_routes[i].pattern, method);
         assert_non_null(op);
-        assert_string_equal(jv_string(jv_object_get(op, "operationId"), NULL),
-                            api_routes[i].name);
+        assert_string_equal(jv_string(jv_object_get(op, "operationId"), NULL), api_routes[i].name);
     }
     for (i = 0; i < jv_object_size(jv_object_get(doc, "paths")); i++)
         n += jv_object_size(jv_object_value(jv_object_get(doc, "paths"), i));
@@ -203,14 +202,14 @@ static void test_openapi_follows_the_configuration(void **state)
     security = jv_object_get(doc, "security");
     assert_int_equal(jv_array_size(security), 2);
     /* open paths need no key; the others answer 401/403 and 400 missing_tenant */
-    assert_int_equal(jv_array_size(jv_object_get(operation(doc, "/openapi.json", "get"),
-                                                 "security")), 0);
-    assert_non_null(jv_object_get(jv_object_get(operation(doc, "/v1/context", "post"),
-                                                "responses"), "400"));
-    assert_non_null(jv_object_get(jv_object_get(operation(doc, "/v1/context", "post"),
-                                                "responses"), "401"));
-    assert_null(jv_object_get(jv_object_get(operation(doc, "/healthz", "get"), "responses"),
-                              "401"));
+    assert_int_equal(
+        jv_array_size(jv_object_get(operation(doc, "/openapi.json", "get"), "security")), 0);
+    assert_non_null(
+        jv_object_get(jv_object_get(operation(doc, "/v1/context", "post"), "responses"), "400"));
+    assert_non_null(
+        jv_object_get(jv_object_get(operation(doc, "/v1/context", "post"), "responses"), "401"));
+    assert_null(
+        jv_object_get(jv_object_get(operation(doc, "/healthz", "get"), "responses"), "401"));
 
     c.api_key = NULL;
     c.require_tenant = 0;
@@ -219,8 +218,8 @@ static void test_openapi_follows_the_configuration(void **state)
     tenant = jv_object_get(jv_object_get(jv_object_get(doc, "components"), "parameters"),
                            "TenantHeader");
     assert_false(jv_is_true(jv_object_get(tenant, "required")));
-    assert_null(jv_object_get(jv_object_get(operation(doc, "/v1/context", "post"),
-                                            "responses"), "400"));
+    assert_null(
+        jv_object_get(jv_object_get(operation(doc, "/v1/context", "post"), "responses"), "400"));
     arena_free(a);
 }
 
@@ -234,10 +233,9 @@ static void test_openapi_marks_engram_extensions(void **state)
     (void)state;
     c.tenant_header = header;
     doc = openapi_document(a, &c);
-    assert_true(jv_is_true(jv_object_get(operation(doc, "/openapi.json", "get"),
-                                         "x-engram-extension")));
-    assert_true(jv_is_true(jv_object_get(operation(doc, "/metrics", "get"),
-                                         "x-engram-extension")));
+    assert_true(
+        jv_is_true(jv_object_get(operation(doc, "/openapi.json", "get"), "x-engram-extension")));
+    assert_true(jv_is_true(jv_object_get(operation(doc, "/metrics", "get"), "x-engram-extension")));
     assert_null(jv_object_get(operation(doc, "/v1/episodes", "post"), "x-engram-extension"));
     arena_free(a);
 }
