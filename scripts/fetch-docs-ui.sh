@@ -18,26 +18,13 @@ FILES="swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE"
 dir="${1:-build/docs-ui}"
 [ -f "$dir/fetched" ] && exit 0
 
-if ! command -v npm >/dev/null 2>&1; then
-    echo "fetch-docs-ui: npm not found: run 'make deps' (or install npm)" >&2
-    exit 1
-fi
-
 mkdir -p "$(dirname "$dir")"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/engram-docs-ui.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
 echo "  FETCH   $PKG (the /docs page)"
-(cd "$tmp" && npm pack --silent --ignore-scripts "$PKG" >/dev/null)
-if [ ! -f "$tmp/$TARBALL" ]; then
-    echo "fetch-docs-ui: npm pack did not produce '$TARBALL'" >&2
-    exit 1
-fi
-echo "$TARBALL_SHA256  $tmp/$TARBALL" | sha256sum -c --quiet - || {
-    echo "fetch-docs-ui: checksum mismatch for '$TARBALL'" >&2
-    exit 1
-}
+"$(dirname "$0")/npm-fetch.sh" fetch-docs-ui "$PKG" "$TARBALL" "$TARBALL_SHA256" "$tmp"
 mkdir "$tmp/out"
 for f in $FILES; do
     tar -xzf "$tmp/$TARBALL" -C "$tmp" "package/$f"

@@ -128,6 +128,8 @@ const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_sc
 #define EX_EPISODE "{'subject_id':'user-42','source':'chat','type':'conversation'," \
     "'payload':{'messages':[{'role':'user','content':'Hi, my name is Ada Lovelace.'}]}," \
     "'session_id':'s-1'}"
+#define R_RESTORED "{'type':'object','properties':{'episodes_restored':" S_INT \
+    ",'memories_restored':" S_INT ",'resolutions_restored':" S_INT ",'subject_id':" S_STR "}}"
 #define TARGET_TENANT "'target_tenant_id':{'type':['string','null'],'maxLength':256}"
 
 const struct route_doc api_route_docs[] = {
@@ -346,9 +348,7 @@ const struct route_doc api_route_docs[] = {
       ",'target_subject_id':" S_STR ",'version':{'type':['integer','null']}," TARGET_TENANT
       "}}",
       "{'name':'onboarding','target_subject_id':'user-42-restored'}",
-      { { 200, "What was restored.",
-          "{'type':'object','properties':{'episodes_restored':" S_INT ",'memories_restored':"
-          S_INT ",'resolutions_restored':" S_INT ",'subject_id':" S_STR "}}", NULL },
+      { { 200, "What was restored.", R_RESTORED, NULL },
         { 404, "Unknown snapshot.", REF("ErrorEnvelope"), NULL } } },
     { "admin.snapshots_restore", "seed", "Restore a snapshot into a subject",
       "Timestamps are shifted so the newest episode is now; the target is appended to.",
@@ -356,9 +356,7 @@ const struct route_doc api_route_docs[] = {
       "{'type':'object','required':['target_subject_id'],'properties':{'target_subject_id':"
       S_STR "," TARGET_TENANT "}}",
       "{'target_subject_id':'user-42-restored'}",
-      { { 200, "What was restored.",
-          "{'type':'object','properties':{'episodes_restored':" S_INT ",'memories_restored':"
-          S_INT ",'resolutions_restored':" S_INT ",'subject_id':" S_STR "}}", NULL },
+      { { 200, "What was restored.", R_RESTORED, NULL },
         { 404, "Unknown snapshot.", REF("ErrorEnvelope"), NULL } } },
     { "admin.cleanup", "seed", "Delete stale subjects by literal id prefix",
       "Subjects whose newest episode is older than max_age_hours; never _snapshot/ ones.",

@@ -102,6 +102,14 @@ def body_of(op):
     return media
 
 
+def body_operations(doc):
+    """(path, method, op, media, schema) of the operations that take a JSON body."""
+    for path, method, op in operations(doc):
+        media = body_of(op)
+        if media:
+            yield path, method, op, media, resolve(doc, media["schema"])
+
+
 @test("97.1 /openapi.json is OpenAPI 3.1 JSON listing every route of routes.c, once")
 def _(s):
     doc = document(s)
@@ -131,10 +139,7 @@ def _(s):
 def _(s):
     doc = document(s)
     tried = 0
-    for path, method, op in operations(doc):
-        media = body_of(op)
-        if not media:
-            continue
+    for path, method, op, media, _ in body_operations(doc):
         r = call(s, method, path, op, body=media["example"])
         assert r.status != 422 and r.status < 500, "%s %s example %r: %r" % (
             method, path, media["example"], r)
@@ -145,11 +150,7 @@ def _(s):
 @test("97.4 an empty body is refused with exactly the documented required fields", env=SNAP)
 def _(s):
     doc = document(s)
-    for path, method, op in operations(doc):
-        media = body_of(op)
-        if not media:
-            continue
-        schema = resolve(doc, media["schema"])
+    for path, method, op, media, schema in body_operations(doc):
         want = sorted(schema.get("required", []))
         r = call(s, method, path, op, body={})
         if not want:
@@ -195,11 +196,7 @@ def _(s):
 def _(s):
     doc = document(s)
     checked = 0
-    for path, method, op in operations(doc):
-        media = body_of(op)
-        if not media:
-            continue
-        schema = resolve(doc, media["schema"])
+    for path, method, op, media, schema in body_operations(doc):
         for name, prop in schema.get("properties", {}).items():
             prop = resolve(doc, prop)
             types = prop.get("type")
