@@ -4,11 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/validate.h"
 #include "service/backup.h"
-#include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -17,26 +15,13 @@
 
 /* ---- export ---- */
 
-/* One streamed export: it owns a connection of its own, because the read transaction stays
- * open between stream callbacks while this worker thread serves other connections, and
- * those use the thread's connection (store_thread()) with transactions of their own. */
+/* One streamed export: it runs on a connection of its own (backup_export_begin_own), because
+ * the read transaction stays open between stream callbacks while this worker thread serves
+ * other connections. */
 struct export_stream {
-    store *st;
     struct backup_export *x;
     char request_id[REQUEST_ID_MAX + 1];
 };
-
-static store *open_own_connection(struct err *err)
-{
-    char *conninfo = NULL;
-    const struct store_ops *ops = store_backend_for(cfg->database_url, &conninfo, err);
-    store *st = NULL;
-
-    if (ops && store_open(ops, conninfo, &st, err) < 0)
-        st = NULL;
-    free(conninfo);
-    return st;
-}
 
 static int export_fill(void *ctx, struct buf *out)
 {
@@ -62,7 +47,6 @@ static void export_free(void *ctx)
     struct export_stream *es = ctx;
 
     backup_export_free(es->x);
-    store_close(es->st);
     free(es);
 }
 
@@ -70,10 +54,9 @@ static void export_free(void *ctx)
  * different is 403. Neither: every tenant, as the reference does. */
 static int export_scope(struct req *req, struct backup_export_opts *o)
 {
-    const char *query = req_query(req, "tenant_id");
+    /* "?tenant_id=" is no filter, as an empty header is no tenant */
+    const char *query = req_query_filter(req, "tenant_id");
 
-    if (query && !*query)
-        query = NULL;   /* "?tenant_id=" is no filter, as an empty header is no tenant */
     if (query && req->tenant && strcmp(query, req->tenant) != 0)
         return err_set(&req->err, ERR_FORBIDDEN, "Tenant mismatch");
     o->tenant = query ? query : req->tenant;
@@ -89,21 +72,13 @@ int api_admin_export(struct req *req)
     struct export_stream *es;
     struct backup_export *x;
     struct vctx v;
-    store *st;
 
-    v_init(&v);
-    o.subject = v_path_string(&v, req, 0, "subject_id", 1, 0);
-    if (v_finish(&v, &req->err) < 0 || export_scope(req, &o) < 0)
+    v_init(&v, req->arena);
+    o.subject = v_path_string(&v, req, 0, "subject_id", (struct v_str){ .min = 1 });
+    if (v_finish(&v, &req->err) < 0 || export_scope(req, &o) < 0 ||
+        backup_export_begin_own(&o, &x, &req->err) < 0)
         return -1;
-    st = open_own_connection(&req->err);
-    if (!st)
-        return -1;
-    if (backup_export_begin(st, &o, &x, &req->err) < 0) {
-        store_close(st);
-        return -1;
-    }
     es = xcalloc(1, sizeof(*es));
-    es->st = st;
     es->x = x;
     memcpy(es->request_id, req->request_id, sizeof(es->request_id));
     if (http_reply_stream(req, 200, "application/json", export_fill, export_free, es) < 0)
@@ -118,29 +93,10 @@ struct import_in {
     struct backup_import_opts opts;
 };
 
-/* application/json, any application/...+json, or none (spec/api.md §1.1). */
-static int json_content_type(const char *ct)
-{
-    const char *semi;
-    size_t n;
-
-    if (!ct)
-        return 1;
-    semi = strchr(ct, ';');
-    n = semi ? (size_t)(semi - ct) : strlen(ct);
-    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    if (n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0)
-        return 1;
-    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
-           strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
-
 /* A body that is not JSON: 422 json_invalid, except a lone surrogate or \u0000 escape inside
  * the document, which §2.4 answers with 400 naming the field. */
 static int body_not_json(struct req *req, size_t pos, const char *msg)
 {
-    json_t *loc = v_loc("body", NULL), *ctx = json_object(), *empty = json_object();
     struct vctx v;
 
     if (msg && strcmp(msg, "invalid unicode") == 0) {
@@ -152,89 +108,36 @@ static int body_not_json(struct req *req, size_t pos, const char *msg)
             err_set(&req->err, ERR_INVALID, "Invalid document: %s: invalid unicode",
                     path.len ? path.data : "document");
             buf_release(&path);
-            json_decref(loc);
-            json_decref(ctx);
-            json_decref(empty);
             return -1;
         }
         buf_release(&path);
     }
-    v_init(&v);
-    json_array_append_new(loc, json_integer((json_int_t)pos));
-    json_object_set_new(ctx, "error", json_string(msg ? msg : "invalid JSON"));
-    v_add(&v, "json_invalid", loc, "JSON decode error", empty, ctx);
-    json_decref(empty);
+    v_init(&v, req->arena);
+    return v_json_invalid(&v, pos, msg, &req->err);
+}
+
+/* The small fields are validated on the parsed body; the document (up to
+ * STATEWAVE_MEMORY_IMPORT_MAX_BYTES) is only checked to be an object here. */
+static int validate_fields(struct req *req, const struct jv *root, struct import_in *in)
+{
+    const struct v_str id_rule = { .flags = V_NULLABLE, .max = BACKUP_ID_MAX_CHARS };
+    const struct jv *raw;
+    struct vctx v;
+
+    v_init(&v, req->arena);
+    in->document = v_object(&v, root, v_loc(&v, "body", "document"), V_REQUIRED);
+    in->opts.target_subject = v_string(&v, root, v_loc(&v, "body", "target_subject_id"), id_rule);
+    in->opts.target_tenant = v_string(&v, root, v_loc(&v, "body", "target_tenant_id"), id_rule);
+    in->opts.preserve_ids = 1;
+    raw = jv_object_get(root, "preserve_ids");
+    if (raw)
+        v_bool_value(&v, raw, v_loc(&v, "body", "preserve_ids"), &in->opts.preserve_ids);
     return v_finish(&v, &req->err);
 }
 
-/* A jansson copy of one top-level field for the shared validators. A value jansson cannot
- * hold (1e400) becomes 2.5: wrong for every field here, as the original is. */
-static json_t *shadow_value(const struct jv *v)
-{
-    json_t *j = jv_to_jansson(v);
-
-    return j ? j : json_real(2.5);
-}
-
-/* The body's small fields as jansson, with the document replaced by an empty object (it
- * may be 50 MB and is never needed in jansson form). */
-static json_t *shadow_body(const struct jv *root)
-{
-    static const char *const keys[] = { "target_subject_id", "target_tenant_id",
-                                        "preserve_ids" };
-    const struct jv *doc = jv_object_get(root, "document");
-    json_t *o = json_object();
-    size_t i;
-
-    if (doc)
-        json_object_set_new(o, "document", jv_type(doc) == JV_OBJECT ? json_object()
-                                                                    : shadow_value(doc));
-    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        const struct jv *v = jv_object_get(root, keys[i]);
-
-        if (v)
-            json_object_set_new(o, keys[i], shadow_value(v));
-    }
-    return o;
-}
-
-/* A validated nullable string field: its value, or NULL when missing or null. */
-static const char *optional_string(const struct jv *root, const char *key)
-{
-    const struct jv *v = jv_object_get(root, key);
-
-    return v && jv_type(v) == JV_STRING ? jv_string(v, NULL) : NULL;
-}
-
-static int validate_fields(struct req *req, const struct jv *root, struct import_in *in)
-{
-    json_t *shadow = shadow_body(root), *raw;
-    struct vctx v;
-    int ret;
-
-    v_init(&v);
-    v_object(&v, shadow, v_loc("body", "document"), 1);
-    v_string(&v, shadow, v_loc("body", "target_subject_id"), 0, 0, BACKUP_ID_MAX_CHARS, 1,
-             NULL);
-    v_string(&v, shadow, v_loc("body", "target_tenant_id"), 0, 0, BACKUP_ID_MAX_CHARS, 1,
-             NULL);
-    in->opts.preserve_ids = 1;
-    raw = json_object_get(shadow, "preserve_ids");
-    if (raw)
-        v_bool_value(&v, raw, v_loc("body", "preserve_ids"), &in->opts.preserve_ids);
-    ret = v_finish(&v, &req->err);
-    json_decref(shadow);
-    if (ret < 0)
-        return -1;
-    in->document = jv_object_get(root, "document");
-    in->opts.target_subject = optional_string(root, "target_subject_id");
-    in->opts.target_tenant = optional_string(root, "target_tenant_id");
-    return 0;
-}
-
 /* The body is parsed once with jv (big integers and 1 vs 1.0 survive: they change the
- * checksum). api_body_object() is not used: it also builds a jansson copy of the whole body,
- * which for an import is the whole document. */
+ * checksum). api_body_object() is not used: the document may hold numbers beyond the double
+ * range, which the checksum keeps, and a bad escape inside it is a 400 (§2.4). */
 static int parse_import_body(struct req *req, struct import_in *in)
 {
     const char *msg = NULL;
@@ -242,36 +145,32 @@ static int parse_import_body(struct req *req, struct import_in *in)
     size_t pos = 0;
     struct vctx v;
 
-    v_init(&v);
-    if (!json_content_type(req_header(req, "Content-Type")) || req->body.len == 0) {
-        v_add(&v, "missing", v_loc("body", NULL), "Field required", NULL, NULL);
+    v_init(&v, req->arena);
+    if (!api_json_content_type(req_header(req, "Content-Type")) || req->body.len == 0) {
+        v_add(&v, "missing", v_loc(&v, "body", NULL), "Field required", NULL, NULL);
         return v_finish(&v, &req->err);
     }
     root = jv_parse(req->arena, req->body.data, req->body.len, &pos, &msg);
     if (!root)
         return body_not_json(req, pos, msg);
     if (jv_type(root) != JV_OBJECT) {
-        json_t *input = shadow_value(root);
-
-        v_add(&v, "model_attributes_type", v_loc("body", NULL),
-              "Input should be a valid dictionary or object to extract fields from", input,
+        v_add(&v, "model_attributes_type", v_loc(&v, "body", NULL),
+              "Input should be a valid dictionary or object to extract fields from", root,
               NULL);
-        json_decref(input);
         return v_finish(&v, &req->err);
     }
     return validate_fields(req, root, in);
 }
 
-static json_t *import_result_json(const struct backup_import_result *res)
+static struct jv *import_result_json(struct arena *a, const struct backup_import_result *res)
 {
-    json_t *o = json_object();
+    struct jv *o = jv_object(a);
 
-    json_object_set_new(o, "subject_id", json_string(res->subject_id));
-    json_object_set_new(o, "tenant_id", res->tenant_id ? json_string(res->tenant_id)
-                                                       : json_null());
-    json_object_set_new(o, "episodes_imported", json_integer(res->episodes_imported));
-    json_object_set_new(o, "memories_imported", json_integer(res->memories_imported));
-    json_object_set_new(o, "ids_preserved", json_boolean(res->ids_preserved));
+    jv_object_set(a, o, "subject_id", jv_str(a, res->subject_id));
+    jv_object_set(a, o, "tenant_id", res->tenant_id ? jv_str(a, res->tenant_id) : jv_null());
+    jv_object_set(a, o, "episodes_imported", jv_int(a, res->episodes_imported));
+    jv_object_set(a, o, "memories_imported", jv_int(a, res->memories_imported));
+    jv_object_set(a, o, "ids_preserved", jv_bool(a, res->ids_preserved));
     return o;
 }
 
@@ -291,5 +190,5 @@ int api_admin_import(struct req *req)
     st = store_thread(&req->err);
     if (!st || backup_import(req->arena, st, in.document, &in.opts, &res, &req->err) < 0)
         return -1;
-    return http_reply_json(req, 200, import_result_json(&res));
+    return http_reply_json(req, 200, import_result_json(req->arena, &res));
 }

@@ -6,120 +6,93 @@
 
 #include "api/render.h"
 #include "api/validate.h"
-#include "store/store.h"
+#include "service/jobs.h"
+#include "util/jv.h"
 #include "util/log.h"
-#include "util/ts.h"
-#include "util/utf8.h"
 
-/* The filters of the query string. An empty value is no filter, as in the reference. */
-struct jobs_query {
-    struct job_filter f;
-    int impossible;   /* a filter that is not UTF-8 text, so no stored job can match it */
-};
-
-static const char *filter_param(struct req *req, const char *name, int *impossible)
+static void read_filter(struct req *req, struct job_filter *f)
 {
-    const char *v = req_query(req, name);
-
-    if (!v || !*v)
-        return NULL;
-    if (utf8_valid_len(v, strlen(v)) != strlen(v))
-        *impossible = 1;
-    return v;
+    memset(f, 0, sizeof(*f));   /* every other member: no filter */
+    f->status = req_query_filter(req, "status");
+    f->subject_id = req_query_filter(req, "subject_id");
+    f->tenant_id = req_query_filter(req, "tenant_id");
 }
 
-static void parse_filters(struct req *req, struct jobs_query *q)
+static struct jv *render_job(struct arena *a, const struct compile_job *job)
 {
-    memset(q, 0, sizeof(*q));
-    q->f.status = filter_param(req, "status", &q->impossible);
-    q->f.subject_id = filter_param(req, "subject_id", &q->impossible);
-    q->f.tenant_id = filter_param(req, "tenant_id", &q->impossible);
-}
+    struct jv *o = jv_object(a);
 
-static json_t *render_job(const struct compile_job *job)
-{
-    json_t *o = json_object();
-
-    json_object_set_new(o, "job_id", json_string(job->id));
-    json_object_set_new(o, "subject_id", json_string(job->subject_id));
-    json_object_set_new(o, "tenant_id", render_str_or_null(job->tenant_id));
-    json_object_set_new(o, "status", json_string(job->status));
-    json_object_set_new(o, "memories_created", json_integer(job->memories_created));
-    json_object_set_new(o, "error", render_str_or_null(job->error));
-    json_object_set_new(o, "created_at", render_ts_offset(job->created_at));
-    json_object_set_new(o, "started_at", render_ts_offset(job->started_at));
-    json_object_set_new(o, "completed_at", render_ts_offset(job->completed_at));
+    jv_object_set(a, o, "job_id", jv_str(a, job->id));
+    jv_object_set(a, o, "subject_id", jv_str(a, job->subject_id));
+    jv_object_set(a, o, "tenant_id", render_str_or_null(a, job->tenant_id));
+    jv_object_set(a, o, "status", jv_str(a, job->status));
+    jv_object_set(a, o, "memories_created", jv_int(a, job->memories_created));
+    jv_object_set(a, o, "error", render_str_or_null(a, job->error));
+    jv_object_set(a, o, "created_at", render_ts_offset(a, job->created_at));
+    jv_object_set(a, o, "started_at", render_ts_offset(a, job->started_at));
+    jv_object_set(a, o, "completed_at", render_ts_offset(a, job->completed_at));
     return o;
 }
 
 /* One page of matching jobs; a database failure gives an empty page, never a 500 (§7.2). */
-static void list_page(struct req *req, const struct jobs_query *q, size_t limit, size_t offset,
-                      json_t *list, int64_t *total)
+static void list_page(struct req *req, const struct job_filter *f, const struct store_page *pg,
+                      struct job_rows *page)
 {
-    struct job_rows rows = { NULL, 0, 0 };
     struct err err = ERR_INIT;
-    size_t i;
-    store *st;
+    store *st = store_thread(&err);
 
-    *total = 0;
-    if (q->impossible)
-        return;
-    st = store_thread(&err);
-    if (!st || store_job_list(st, req->arena, &q->f,
-                              &(struct store_page){ .limit = limit, .offset = offset }, &rows,
-                              &err) < 0) {
+    if (!st || jobs_list(req->arena, st, f, pg, page, &err) < 0) {
         log_write(LOG_WARN, "request %s: listing compile jobs failed: %s", req->request_id,
                   err.msg);
-        err_release(&err);
-        *total = 0;
-        return;
+        memset(page, 0, sizeof(*page));
     }
-    *total = rows.total;
-    for (i = 0; i < rows.n; i++)
-        json_array_append_new(list, render_job(&rows.items[i]));
+    err_release(&err);
 }
 
 /* GET /admin/jobs?status=&subject_id=&tenant_id=&limit=&offset= */
 int api_admin_jobs_list(struct req *req)
 {
-    struct jobs_query q;
-    int64_t limit, offset, total;
+    struct arena *a = req->arena;
+    struct job_filter f;
+    struct job_rows page;
+    int64_t limit, offset;
+    struct jv *out, *list;
     struct vctx v;
-    json_t *out, *list;
+    size_t i;
 
-    v_init(&v);
-    v_query_int(&v, req, "limit", 50, 1, 100, &limit);
-    v_query_int(&v, req, "offset", 0, 0, INT64_MAX / 2, &offset);
+    v_init(&v, a);
+    v_query_int(&v, req, "limit", (struct v_int){ .def = 50, .min = 1, .max = 100 }, &limit);
+    v_query_int(&v, req, "offset", (struct v_int){ .def = 0, .min = 0, .max = INT64_MAX / 2 },
+                &offset);
     if (v_finish(&v, &req->err) < 0)
         return -1;
-    parse_filters(req, &q);
-    list = json_array();
-    list_page(req, &q, (size_t)limit, (size_t)offset, list, &total);
-    out = json_object();
-    json_object_set_new(out, "jobs", list);
-    json_object_set_new(out, "total", json_integer(total));
-    json_object_set_new(out, "limit", json_integer(limit));
-    json_object_set_new(out, "offset", json_integer(offset));
+    read_filter(req, &f);
+    list_page(req, &f, &(struct store_page){ .limit = (size_t)limit, .offset = (size_t)offset },
+              &page);
+    list = jv_array(a);
+    for (i = 0; i < page.n; i++)
+        jv_array_append(a, list, render_job(a, &page.items[i]));
+    out = jv_object(a);
+    jv_object_set(a, out, "jobs", list);
+    jv_object_set(a, out, "total", jv_int(a, page.total));
+    jv_object_set(a, out, "limit", jv_int(a, limit));
+    jv_object_set(a, out, "offset", jv_int(a, offset));
     return http_reply_json(req, 200, out);
 }
 
 /* DELETE /admin/jobs?status=&subject_id=&tenant_id=: finished jobs only. */
 int api_admin_jobs_delete(struct req *req)
 {
-    struct jobs_query q;
+    struct job_filter f;
     int64_t deleted = 0;
+    struct jv *out;
     store *st;
 
-    parse_filters(req, &q);
-    if (!q.f.status && !q.f.subject_id && !q.f.tenant_id)
-        return err_set(&req->err, ERR_INVALID, "at least one filter is required");
-    if (q.f.status && strcmp(q.f.status, "completed") != 0 && strcmp(q.f.status, "failed") != 0)
-        return err_set(&req->err, ERR_INVALID,
-                       "status must be one of ('completed', 'failed'); got '%s'", q.f.status);
-    if (!q.impossible) {
-        st = store_thread(&req->err);
-        if (!st || store_job_delete(st, &q.f, &deleted, &req->err) < 0)
-            return -1;
-    }
-    return http_reply_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)deleted));
+    read_filter(req, &f);
+    st = store_thread(&req->err);
+    if (!st || jobs_purge(st, &f, &deleted, &req->err) < 0)
+        return -1;
+    out = jv_object(req->arena);
+    jv_object_set(req->arena, out, "deleted", jv_int(req->arena, deleted));
+    return http_reply_json(req, 200, out);
 }

@@ -49,17 +49,19 @@ int api_admin_snapshots_create(struct req *req);
 int api_admin_snapshots_restore(struct req *req);
 int api_admin_snapshots_restore_by_name(struct req *req);
 int api_admin_cleanup(struct req *req);
-/* Their response bodies, also printed by `engram snapshot` and `engram cleanup` (new
- * references; the structs come from service/snapshots.h and service/cleanup.h). */
+/* Their response bodies, also printed by `engram snapshot` and `engram cleanup` (jv values
+ * in the arena a; the structs come from service/snapshots.h and service/cleanup.h). */
+struct arena;
+struct jv;
 struct snapshot;
 struct snapshot_create_result;
 struct snapshot_restore_result;
 struct cleanup_result;
-json_t *api_snapshot_json(const struct snapshot *s);
-json_t *api_snapshot_list_json(const struct snapshot *snaps, size_t n);
-json_t *api_snapshot_create_json(const struct snapshot_create_result *r);
-json_t *api_snapshot_restore_json(const struct snapshot_restore_result *r);
-json_t *api_cleanup_json(const struct cleanup_result *r, int dry_run);
+struct jv *api_snapshot_json(struct arena *a, const struct snapshot *s);
+struct jv *api_snapshot_list_json(struct arena *a, const struct snapshot *snaps, size_t n);
+struct jv *api_snapshot_create_json(struct arena *a, const struct snapshot_create_result *r);
+struct jv *api_snapshot_restore_json(struct arena *a, const struct snapshot_restore_result *r);
+struct jv *api_cleanup_json(struct arena *a, const struct cleanup_result *r, int dry_run);
 /* admin_webhooks.c (the webhook queue, spec/api.md §7.3) */
 int api_admin_webhooks_list(struct req *req);
 int api_admin_webhooks_stats(struct req *req);

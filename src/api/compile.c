@@ -8,6 +8,7 @@
 #include "api/validate.h"
 #include "service/compile.h"
 #include "service/jobs.h"
+#include "util/jv.h"
 
 struct compile_in {
     const char *subject_id;   /* request arena */
@@ -16,57 +17,48 @@ struct compile_in {
 };
 
 /* An optional lenient boolean field; absent = 0. */
-static void opt_bool(struct vctx *v, json_t *body, const char *key, int *out)
+static void opt_bool(struct vctx *v, const struct jv *body, const char *key, int *out)
 {
-    json_t *val = json_object_get(body, key);
+    const struct jv *val = jv_object_get(body, key);
 
     *out = 0;
     if (val)
-        v_bool_value(v, val, v_loc("body", key), out);
+        v_bool_value(v, val, v_loc(v, "body", key), out);
 }
 
 static int parse_compile_in(struct req *req, struct compile_in *in, struct err *err)
 {
     struct vctx v;
-    json_t *body;
+    struct jv *body;
 
     if (api_body_object(req, &body, err) < 0)
         return -1;
-    v_init(&v);
-    in->subject_id = v_string(&v, body, v_loc("body", "subject_id"), 1, 1, 256, 0, NULL);
-    in->subject_id = arena_strdup(req->arena, in->subject_id);
+    v_init(&v, req->arena);
+    in->subject_id = v_string(&v, body, v_loc(&v, "body", "subject_id"),
+                              (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
     opt_bool(&v, body, "async", &in->async);
     opt_bool(&v, body, "force", &in->force);
-    json_decref(body);
     return v_finish(&v, err);
-}
-
-static json_t *render_memories(const struct memory *mems, size_t n)
-{
-    json_t *list = json_array();
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        json_array_append_new(list, render_memory(&mems[i]));
-    return list;
 }
 
 static int reply_job_accepted(struct req *req, const struct compile_job *job)
 {
-    json_t *out = json_object();
+    struct arena *a = req->arena;
+    struct jv *out = jv_object(a);
 
-    json_object_set_new(out, "job_id", json_string(job->id));
-    json_object_set_new(out, "status", json_string("pending"));
-    json_object_set_new(out, "subject_id", json_string(job->subject_id));
+    jv_object_set(a, out, "job_id", jv_str(a, job->id));
+    jv_object_set(a, out, "status", jv_str(a, "pending"));
+    jv_object_set(a, out, "subject_id", jv_str(a, job->subject_id));
     return http_reply_json(req, 202, out);
 }
 
 int api_memories_compile(struct req *req)
 {
+    struct arena *a = req->arena;
     struct compile_result res;
     struct compile_job job;
     struct compile_in in;
-    json_t *out;
+    struct jv *out;
     store *st;
 
     if (parse_compile_in(req, &in, &req->err) < 0)
@@ -75,49 +67,48 @@ int api_memories_compile(struct req *req)
     if (!st)
         return -1;
     if (in.async) {
-        if (jobs_submit(req->arena, st, req->tenant, in.subject_id, in.force, &job,
-                        &req->err) < 0)
+        if (jobs_submit(a, st, req->tenant, in.subject_id, in.force, &job, &req->err) < 0)
             return -1;
         return reply_job_accepted(req, &job);
     }
-    if (compile_subject(req->arena, st, req->tenant, in.subject_id, in.force, &res,
-                        &req->err) < 0)
+    if (compile_subject(a, st, req->tenant, in.subject_id, in.force, &res, &req->err) < 0)
         return -1;
-    out = json_object();
-    json_object_set_new(out, "subject_id", json_string(in.subject_id));
-    json_object_set_new(out, "memories_created", json_integer((json_int_t)res.nmemories));
-    json_object_set_new(out, "memories", render_memories(res.memories, res.nmemories));
+    out = jv_object(a);
+    jv_object_set(a, out, "subject_id", jv_str(a, in.subject_id));
+    jv_object_set(a, out, "memories_created", jv_int(a, (int64_t)res.nmemories));
+    jv_object_set(a, out, "memories", render_memories(a, res.memories, res.nmemories));
     return http_reply_json(req, 200, out);
 }
 
 int api_memories_compile_status(struct req *req)
 {
+    struct arena *a = req->arena;
     struct compile_job *job;
     struct memory *mems;
     const char *id;
     struct vctx v;
-    json_t *out;
+    struct jv *out;
     size_t n;
     store *st;
 
-    v_init(&v);
-    id = v_path_string(&v, req, 0, "job_id", 1, 0);
+    v_init(&v, a);
+    id = v_path_string(&v, req, 0, "job_id", (struct v_str){ .min = 1 });
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = store_thread(&req->err);
-    if (!st || jobs_lookup(req->arena, st, req->tenant, id, &job, &mems, &n, &req->err) < 0)
+    if (!st || jobs_lookup(a, st, req->tenant, id, &job, &mems, &n, &req->err) < 0)
         return -1;
     if (!job)
         return err_set(&req->err, ERR_NOT_FOUND, "Job not found or expired");
-    out = json_object();
-    json_object_set_new(out, "job_id", json_string(job->id));
-    json_object_set_new(out, "status", json_string(job->status));
-    json_object_set_new(out, "subject_id", json_string(job->subject_id));
+    out = jv_object(a);
+    jv_object_set(a, out, "job_id", jv_str(a, job->id));
+    jv_object_set(a, out, "status", jv_str(a, job->status));
+    jv_object_set(a, out, "subject_id", jv_str(a, job->subject_id));
     if (strcmp(job->status, "completed") == 0) {
-        json_object_set_new(out, "memories_created", json_integer(job->memories_created));
-        json_object_set_new(out, "memories", render_memories(mems, mems ? n : 0));
+        jv_object_set(a, out, "memories_created", jv_int(a, job->memories_created));
+        jv_object_set(a, out, "memories", render_memories(a, mems, mems ? n : 0));
     } else if (strcmp(job->status, "failed") == 0) {
-        json_object_set_new(out, "error", json_string(job->error ? job->error : ""));
+        jv_object_set(a, out, "error", jv_str(a, job->error ? job->error : ""));
     }
     return http_reply_json(req, 200, out);
 }

@@ -9,42 +9,43 @@
 #include "service/context.h"
 #include "util/config.h"
 #include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 /* max_tokens: a lenient integer in 1..CONTEXT_MAX_TOKENS_MAX; absent or null → the default. */
-static int64_t parse_budget(struct vctx *v, json_t *body)
+static int64_t parse_budget(struct vctx *v, const struct jv *body)
 {
-    json_t *raw = json_object_get(body, "max_tokens");
+    const struct jv *raw = jv_object_get(body, "max_tokens");
     int64_t budget = cfg ? cfg->default_max_context_tokens : 4000;
 
-    if (raw && !json_is_null(raw))
-        v_int_value(v, raw, v_loc("body", "max_tokens"), 1, CONTEXT_MAX_TOKENS_MAX, &budget);
+    if (raw && jv_type(raw) != JV_NULL)
+        v_int_value(v, raw, v_loc(v, "body", "max_tokens"),
+                    (struct v_int){ .min = 1, .max = CONTEXT_MAX_TOKENS_MAX }, &budget);
     return budget;
 }
 
-/* Validate the body into rq (strings copied into the arena). */
+/* Validate the body into rq (strings in the request arena). */
 static int parse_context_request(struct req *req, struct context_request *rq, struct err *err)
 {
     struct vctx v;
-    json_t *body;
+    struct jv *body;
 
     if (api_body_object(req, &body, err) < 0)
         return -1;
-    v_init(&v);
+    v_init(&v, req->arena);
     memset(rq, 0, sizeof(*rq));
-    rq->subject_id = v_string(&v, body, v_loc("body", "subject_id"), 1, 1, 256, 0, NULL);
-    rq->task = v_string(&v, body, v_loc("body", "task"), 1, 1, CONTEXT_TASK_MAX, 0, NULL);
+    rq->subject_id = v_string(&v, body, v_loc(&v, "body", "subject_id"),
+                              (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
+    rq->task = v_string(&v, body, v_loc(&v, "body", "task"),
+                        (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = CONTEXT_TASK_MAX });
     rq->budget = parse_budget(&v, body);
-    rq->session_id = v_string(&v, body, v_loc("body", "session_id"), 0, 0, 256, 1, NULL);
-    rq->subject_id = arena_strdup(req->arena, rq->subject_id);
-    rq->task = arena_strdup(req->arena, rq->task);
-    rq->session_id = arena_strdup(req->arena, rq->session_id);
-    json_decref(body);
+    rq->session_id = v_string(&v, body, v_loc(&v, "body", "session_id"),
+                              (struct v_str){ .flags = V_NULLABLE, .max = 256 });
     return v_finish(&v, err);
 }
 
-/* The response is written straight into the reply buffer: building it as a jansson tree,
- * writing and freeing that took two thirds of a context request's instructions. */
+/* The response is written straight into the reply buffer: building it as a tree, writing
+ * and freeing that once took two thirds of a context request's instructions. */
 
 static void put_key(struct buf *out, const char *key, int first)
 {

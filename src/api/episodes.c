@@ -16,16 +16,17 @@ struct item_at {
     size_t index;
 };
 
-static json_t *loc_of(const struct item_at *at, const char *key)
+static struct jv *loc_of(struct vctx *v, const struct item_at *at, const char *key)
 {
-    return at->in_batch ? v_loc_item("body", "episodes", at->index, key) : v_loc("body", key);
+    return at->in_batch ? v_loc_item(v, "body", "episodes", at->index, key)
+                        : v_loc(v, "body", key);
 }
 
 /* Compact text of member key of the item as sent (jv keeps numbers intact); "{}" when the
  * key is absent. */
 static const char *dump_member(struct arena *a, const struct jv *item, const char *key)
 {
-    const struct jv *v = item ? jv_object_get(item, key) : NULL;
+    const struct jv *v = jv_object_get(item, key);
     struct buf b = BUF_INIT;
     const char *copy;
 
@@ -37,109 +38,97 @@ static const char *dump_member(struct arena *a, const struct jv *item, const cha
     return copy;
 }
 
-static const char *idempotency_key(struct vctx *v, json_t *obj, const struct item_at *at)
+static const char *idempotency_key(struct vctx *v, const struct jv *obj,
+                                   const struct item_at *at)
 {
-    json_t *val = json_object_get(obj, "idempotency_key");
-    const char *key;
+    const struct jv *val = jv_object_get(obj, "idempotency_key");
+    size_t len = 0;
 
-    if (!val || json_is_null(val) ||
-        (json_is_string(val) && json_string_length(val) == 0))
+    if (!val || jv_type(val) == JV_NULL || (jv_string(val, &len) && len == 0))
         return NULL;
-    key = v_string(v, obj, loc_of(at, "idempotency_key"), 0, 1, 256, 1, NULL);
-    return key;
+    return v_string(v, obj, loc_of(v, at, "idempotency_key"),
+                    (struct v_str){ .flags = V_NULLABLE, .min = 1, .max = 256 });
 }
 
-/* Validate one episode object into ep (strings in the request arena). */
-static void parse_episode(struct vctx *v, struct arena *a, json_t *obj, const struct jv *raw,
+/* Validate one episode object into ep (strings in the request arena, as parsed). */
+static void parse_episode(struct vctx *v, struct arena *a, const struct jv *obj,
                           const struct item_at *at, struct episode *ep)
 {
     memset(ep, 0, sizeof(*ep));
-    ep->subject_id = v_string(v, obj, loc_of(at, "subject_id"), 1, 1, 256, 0, NULL);
-    ep->source = v_string(v, obj, loc_of(at, "source"), 1, 1, 256, 0, NULL);
-    ep->type = v_string(v, obj, loc_of(at, "type"), 1, 1, 128, 0, NULL);
-    v_object(v, obj, loc_of(at, "payload"), 1);
-    v_object(v, obj, loc_of(at, "metadata"), 0);
-    v_object(v, obj, loc_of(at, "provenance"), 0);
-    ep->session_id = v_string(v, obj, loc_of(at, "session_id"), 0, 0, 256, 1, NULL);
+    ep->subject_id = v_string(v, obj, loc_of(v, at, "subject_id"),
+                              (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
+    ep->source = v_string(v, obj, loc_of(v, at, "source"),
+                          (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
+    ep->type = v_string(v, obj, loc_of(v, at, "type"),
+                        (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 128 });
+    v_object(v, obj, loc_of(v, at, "payload"), V_REQUIRED);
+    v_object(v, obj, loc_of(v, at, "metadata"), V_OPTIONAL);
+    v_object(v, obj, loc_of(v, at, "provenance"), V_OPTIONAL);
+    ep->session_id = v_string(v, obj, loc_of(v, at, "session_id"),
+                              (struct v_str){ .flags = V_NULLABLE, .max = 256 });
     ep->idempotency_key = idempotency_key(v, obj, at);
     if (v->details)
         return;
-    ep->subject_id = arena_strdup(a, ep->subject_id);
-    ep->source = arena_strdup(a, ep->source);
-    ep->type = arena_strdup(a, ep->type);
-    ep->session_id = arena_strdup(a, ep->session_id);
-    ep->idempotency_key = arena_strdup(a, ep->idempotency_key);
-    ep->payload = dump_member(a, raw, "payload");
-    ep->metadata = dump_member(a, raw, "metadata");
-    ep->provenance = dump_member(a, raw, "provenance");
+    ep->payload = dump_member(a, obj, "payload");
+    ep->metadata = dump_member(a, obj, "metadata");
+    ep->provenance = dump_member(a, obj, "provenance");
 }
 
 int api_episodes_create(struct req *req)
 {
     struct item_at at = { 0, 0 };
+    struct buf out = BUF_INIT;
     struct episode ep;
+    struct jv *body;
     struct vctx v;
-    json_t *body;
     store *st;
 
     if (api_body_object(req, &body, &req->err) < 0)
         return -1;
-    v_init(&v);
-    parse_episode(&v, req->arena, body, req->body_jv, &at, &ep);
-    json_decref(body);
+    v_init(&v, req->arena);
+    parse_episode(&v, req->arena, body, &at, &ep);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = store_thread(&req->err);
     if (!st || episodes_record(req->arena, st, req->tenant, &ep, 1, &req->err) < 0)
         return -1;
-    return http_reply_json(req, 201, render_episode(&ep));
+    render_episode_to(&out, &ep);
+    return http_reply_buf(req, 201, &out);
 }
 
 /* Validate body.episodes: a list of 1..100 episode objects. */
-static struct episode *parse_batch(struct vctx *v, struct arena *a, json_t *body,
-                                   const struct jv *raw, size_t *n)
+static struct episode *parse_batch(struct vctx *v, struct arena *a, const struct jv *body,
+                                   size_t *n)
 {
-    const struct jv *raw_list = jv_object_get(raw, "episodes");
-    json_t *list = json_object_get(body, "episodes");
+    const struct jv *list = jv_object_get(body, "episodes");
     struct episode *eps;
-    char msg[96];
     size_t i;
 
     *n = 0;
     if (!list) {
-        v_add(v, "missing", v_loc("body", "episodes"), "Field required", body, NULL);
+        v_add(v, "missing", v_loc(v, "body", "episodes"), "Field required", body, NULL);
         return NULL;
     }
-    if (!json_is_array(list)) {
-        v_add(v, "list_type", v_loc("body", "episodes"), "Input should be a valid list", list,
-              NULL);
+    if (jv_type(list) != JV_ARRAY) {
+        v_add(v, "list_type", v_loc(v, "body", "episodes"), "Input should be a valid list",
+              list, NULL);
         return NULL;
     }
-    if (json_array_size(list) < 1 || json_array_size(list) > EPISODES_BATCH_MAX) {
-        int few = json_array_size(list) < 1;
-        json_t *ctx = json_pack("{s:s,s:i,s:i}", "field_type", "List",
-                                few ? "min_length" : "max_length", few ? 1 : EPISODES_BATCH_MAX,
-                                "actual_length", (int)json_array_size(list));
-
-        snprintf(msg, sizeof(msg), "List should have at %s %d item%s after validation, not %zu",
-                 few ? "least" : "most", few ? 1 : EPISODES_BATCH_MAX, few ? "" : "s",
-                 json_array_size(list));
-        v_add(v, few ? "too_short" : "too_long", v_loc("body", "episodes"), msg, list, ctx);
+    if (v_list_size(v, v_loc(v, "body", "episodes"), list, 1, EPISODES_BATCH_MAX) < 0)
         return NULL;
-    }
-    *n = json_array_size(list);
+    *n = jv_array_size(list);
     eps = arena_calloc(a, *n, sizeof(*eps));
     for (i = 0; i < *n; i++) {
         struct item_at at = { 1, i };
-        json_t *item = json_array_get(list, i);
+        const struct jv *item = jv_array_get(list, i);
 
-        if (!json_is_object(item)) {
-            v_add(v, "model_attributes_type", v_loc_item("body", "episodes", i, NULL),
+        if (jv_type(item) != JV_OBJECT) {
+            v_add(v, "model_attributes_type", v_loc_item(v, "body", "episodes", i, NULL),
                   "Input should be a valid dictionary or object to extract fields from", item,
                   NULL);
             continue;
         }
-        parse_episode(v, a, item, jv_array_get(raw_list, i), &at, &eps[i]);
+        parse_episode(v, a, item, &at, &eps[i]);
     }
     return eps;
 }
@@ -147,26 +136,22 @@ static struct episode *parse_batch(struct vctx *v, struct arena *a, json_t *body
 int api_episodes_batch(struct req *req)
 {
     struct episode *eps;
+    struct jv *body, *out;
     struct vctx v;
-    json_t *body, *out, *list;
-    size_t n, i;
+    size_t n;
     store *st;
 
     if (api_body_object(req, &body, &req->err) < 0)
         return -1;
-    v_init(&v);
-    eps = parse_batch(&v, req->arena, body, req->body_jv, &n);
-    json_decref(body);
+    v_init(&v, req->arena);
+    eps = parse_batch(&v, req->arena, body, &n);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = store_thread(&req->err);
     if (!st || episodes_record_batch(req->arena, st, req->tenant, eps, n, &req->err) < 0)
         return -1;
-    list = json_array();
-    for (i = 0; i < n; i++)
-        json_array_append_new(list, render_episode(&eps[i]));
-    out = json_object();
-    json_object_set_new(out, "episodes_created", json_integer((json_int_t)n));
-    json_object_set_new(out, "episodes", list);
+    out = jv_object(req->arena);
+    jv_object_set(req->arena, out, "episodes_created", jv_int(req->arena, (int64_t)n));
+    jv_object_set(req->arena, out, "episodes", render_episodes(req->arena, eps, n));
     return http_reply_json(req, 201, out);
 }

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 
 #include "http/metrics.h"
-#include "store/store.h"
+#include "service/jobs.h"
+#include "service/webhooks.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -20,12 +21,12 @@ static void read_gauges(struct req *req, struct metrics_gauges *g)
     struct err err = ERR_INIT;
     store *st = store_thread(&err);
 
-    if (st && store_job_count_by_status(st, req->arena, &jobs, &err) == 0) {
+    if (st && jobs_count_by_status(req->arena, st, &jobs, &err) == 0) {
         g->jobs = jobs.items;
         g->njobs = jobs.n;
         g->jobs_ok = 1;
     }
-    if (st && g->jobs_ok && store_webhook_stats(st, &hooks, &err) == 0) {
+    if (st && g->jobs_ok && webhooks_stats(st, &hooks, &err) == 0) {
         g->webhook_pending = hooks.pending;
         g->webhook_ok = 1;
     }

@@ -1,94 +1,135 @@
-/* render.c - episode and memory objects for /v1 responses. */
+/* render.c - episode and memory objects for /v1 responses: jv trees and streamed text. */
 #include "api/render.h"
 
 #include <string.h>
 
 #include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 
-json_t *render_ts_z(int64_t us)
+struct jv *render_ts_z(struct arena *a, int64_t us)
 {
     char buf[TS_STR_LEN];
 
     if (us == TS_NULL)
-        return json_null();
-    ts_format_z(us, buf, sizeof(buf));
-    return json_string(buf);
+        return jv_null();
+    return jv_strn(a, buf, ts_format_z(us, buf, sizeof(buf)));
 }
 
-json_t *render_stored_json(const char *text, const char *fallback)
+struct jv *render_stored_json(struct arena *a, const char *text, const char *fallback)
 {
     /* Stored JSON is written by us (compact, numbers as sent): splice it as it is. */
-    return json_raw(text && *text ? text : fallback);
+    return jv_raw(a, text && *text ? text : fallback);
 }
 
-json_t *render_ts_offset(int64_t us)
+struct jv *render_ts_offset(struct arena *a, int64_t us)
 {
     char buf[TS_STR_LEN];
 
     if (us == TS_NULL)
-        return json_null();
+        return jv_null();
     ts_format_offset(us, buf, sizeof(buf));
-    return json_string(buf);
+    return jv_str(a, buf);
 }
 
-json_t *render_str_or_null(const char *s)
+struct jv *render_str_or_null(struct arena *a, const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? jv_str(a, s) : jv_null();
 }
 
-json_t *render_episode(const struct episode *ep)
+struct jv *render_episode(struct arena *a, const struct episode *ep)
 {
-    json_t *o = json_object();
+    struct jv *o = jv_object(a);
 
-    json_object_set_new(o, "id", json_string(ep->id));
-    json_object_set_new(o, "subject_id", json_string(ep->subject_id));
-    json_object_set_new(o, "source", json_string(ep->source));
-    json_object_set_new(o, "type", json_string(ep->type));
-    json_object_set_new(o, "payload", render_stored_json(ep->payload, "{}"));
-    json_object_set_new(o, "metadata", render_stored_json(ep->metadata, "{}"));
-    json_object_set_new(o, "provenance", render_stored_json(ep->provenance, "{}"));
-    json_object_set_new(o, "session_id", render_str_or_null(ep->session_id));
-    json_object_set_new(o, "created_at", render_ts_z(ep->created_at));
+    jv_object_set(a, o, "id", jv_str(a, ep->id));
+    jv_object_set(a, o, "subject_id", jv_str(a, ep->subject_id));
+    jv_object_set(a, o, "source", jv_str(a, ep->source));
+    jv_object_set(a, o, "type", jv_str(a, ep->type));
+    jv_object_set(a, o, "payload", render_stored_json(a, ep->payload, "{}"));
+    jv_object_set(a, o, "metadata", render_stored_json(a, ep->metadata, "{}"));
+    jv_object_set(a, o, "provenance", render_stored_json(a, ep->provenance, "{}"));
+    jv_object_set(a, o, "session_id", render_str_or_null(a, ep->session_id));
+    jv_object_set(a, o, "created_at", render_ts_z(a, ep->created_at));
     return o;
 }
 
 /* EXTRA sensitivity_labels (spec/api.md §5.3): emitted only when the memory has labels, so
  * unlabelled memories keep the reference's exact shape. */
-static void add_labels(json_t *o, const struct memory *m)
+static int has_labels(const struct memory *m)
 {
     const char *labels = m->sensitivity_labels;
 
-    if (labels && *labels && strcmp(labels, "[]") != 0)
-        json_object_set_new(o, "sensitivity_labels", render_stored_json(labels, "[]"));
+    return labels && *labels && strcmp(labels, "[]") != 0;
 }
 
-json_t *render_memory(const struct memory *m)
+struct jv *render_memory(struct arena *a, const struct memory *m)
 {
-    json_t *o = json_object();
+    struct jv *o = jv_object(a);
 
-    json_object_set_new(o, "id", json_string(m->id));
-    json_object_set_new(o, "subject_id", json_string(m->subject_id));
-    json_object_set_new(o, "kind", json_string(m->kind));
-    json_object_set_new(o, "content", json_string(m->content));
-    json_object_set_new(o, "summary", json_string(m->summary ? m->summary : ""));
-    json_object_set_new(o, "confidence", json_real(m->confidence));
-    json_object_set_new(o, "valid_from", render_ts_z(m->valid_from));
-    json_object_set_new(o, "valid_to", render_ts_z(m->valid_to));
-    json_object_set_new(o, "source_episode_ids", render_stored_json(m->source_episode_ids,
-                                                                    "[]"));
-    json_object_set_new(o, "metadata", render_stored_json(m->metadata, "{}"));
-    json_object_set_new(o, "status", json_string(m->status));
-    json_object_set_new(o, "created_at", render_ts_z(m->created_at));
-    json_object_set_new(o, "updated_at", render_ts_z(m->updated_at));
-    add_labels(o, m);
+    jv_object_set(a, o, "id", jv_str(a, m->id));
+    jv_object_set(a, o, "subject_id", jv_str(a, m->subject_id));
+    jv_object_set(a, o, "kind", jv_str(a, m->kind));
+    jv_object_set(a, o, "content", jv_str(a, m->content));
+    jv_object_set(a, o, "summary", jv_str(a, m->summary ? m->summary : ""));
+    jv_object_set(a, o, "confidence", jv_real(a, m->confidence));
+    jv_object_set(a, o, "valid_from", render_ts_z(a, m->valid_from));
+    jv_object_set(a, o, "valid_to", render_ts_z(a, m->valid_to));
+    jv_object_set(a, o, "source_episode_ids", render_stored_json(a, m->source_episode_ids,
+                                                                 "[]"));
+    jv_object_set(a, o, "metadata", render_stored_json(a, m->metadata, "{}"));
+    jv_object_set(a, o, "status", jv_str(a, m->status));
+    jv_object_set(a, o, "created_at", render_ts_z(a, m->created_at));
+    jv_object_set(a, o, "updated_at", render_ts_z(a, m->updated_at));
+    if (has_labels(m))
+        jv_object_set(a, o, "sensitivity_labels", render_stored_json(a, m->sensitivity_labels,
+                                                                     "[]"));
     return o;
 }
 
-/* ---- the same shapes written straight into a buffer (hot responses: no jansson tree) ----
- * Member order and formats are exactly those of the json_t renderers above, as written by
- * json_write_compact (tests/unit/test_render.c compares the two). */
+static void put_episode(struct buf *out, const void *item)
+{
+    render_episode_to(out, item);
+}
+
+static void put_memory(struct buf *out, const void *item)
+{
+    render_memory_to(out, item);
+}
+
+/* The n items of size bytes at items, each written by put, as one raw array node. */
+static struct jv *render_array(struct arena *a, const void *items, size_t n, size_t size,
+                               void (*put)(struct buf *, const void *))
+{
+    struct buf b = BUF_INIT;
+    struct jv *v;
+    size_t i;
+
+    buf_putc(&b, '[');
+    for (i = 0; i < n; i++) {
+        if (i)
+            buf_putc(&b, ',');
+        put(&b, (const char *)items + i * size);
+    }
+    buf_putc(&b, ']');
+    v = jv_rawn(a, b.data, b.len);
+    buf_release(&b);
+    return v;
+}
+
+struct jv *render_episodes(struct arena *a, const struct episode *eps, size_t n)
+{
+    return render_array(a, eps, n, sizeof(*eps), put_episode);
+}
+
+struct jv *render_memories(struct arena *a, const struct memory *mems, size_t n)
+{
+    return render_array(a, mems, n, sizeof(*mems), put_memory);
+}
+
+/* ---- the same shapes written straight into a buffer (hot responses: no tree) ----
+ * Member order and formats are exactly those of the jv renderers above, as written by
+ * jv_write_compact (tests/unit/test_render.c compares the two). */
 
 static void put_key(struct buf *out, const char *key, int first)
 {
@@ -179,7 +220,7 @@ void render_memory_to(struct buf *out, const struct memory *m)
     put_str(out, "status", m->status);
     put_ts(out, "created_at", m->created_at);
     put_ts(out, "updated_at", m->updated_at);
-    if (labels && *labels && strcmp(labels, "[]") != 0)   /* as add_labels */
+    if (has_labels(m))
         put_stored(out, "sensitivity_labels", labels, "[]");
     buf_putc(out, '}');
 }

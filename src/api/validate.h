@@ -1,66 +1,103 @@
-/* validate.h - request validation with the spec's 422 `details` items
- * ({type, loc, msg, input, ctx?}, spec/api.md §1.9), lenient like the reference. */
+/* validate.h - request validation on the parsed body (jv) with the spec's 422 `details` items
+ * ({type, loc, msg, input, ctx?}, spec/api.md §1.9), lenient like the reference.
+ *
+ * Every rule is a named option struct written with designated initialisers, so a call reads
+ * on its own: v_string(v, body, loc, (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 }).
+ * Locations, details and the strings returned all live in the vctx's arena (the request's).
+ */
 #ifndef ENGRAM_API_VALIDATE_H
 #define ENGRAM_API_VALIDATE_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "http/req.h"
+#include "util/uuid.h"
+
+struct jv;
 
 struct vctx {
-    json_t *details;   /* array of detail items; NULL until the first problem */
+    struct arena *a;    /* where locations, details and inputs are made (the request's) */
+    struct jv *details; /* array of detail items; NULL until the first problem */
 };
 
-/* A location: loc[0] is "body", "query" or "path", then keys or indices. */
-struct vloc {
-    const char *part;          /* "body" | "query" | "path" */
-    const char *keys[4];       /* up to 4 path elements; NULL-terminated */
-    long index;                /* when >= 0, inserted after keys[0] (batch item) */
+enum v_flags {
+    V_OPTIONAL = 0,      /* none of the below: a missing key is no problem */
+    V_REQUIRED = 1 << 0, /* a missing key is a "missing" problem */
+    V_NULLABLE = 1 << 1, /* an explicit null is accepted (and read as absent) */
 };
 
-void v_init(struct vctx *v);
+/* A string rule: min/max count code points, max 0 = unlimited. */
+struct v_str {
+    enum v_flags flags;
+    size_t min, max;
+    int *present; /* when not NULL: set to whether the key exists */
+};
+
+/* An integer rule: the accepted range [min, max] and, for query parameters, the value of an
+ * absent parameter. */
+struct v_int {
+    int64_t def, min, max;
+};
+
+void v_init(struct vctx *v, struct arena *a);
 /* Move the collected details into err as a 422 validation_error; returns -1.
  * Returns 0 (and does nothing) when there were no problems. */
 int v_finish(struct vctx *v, struct err *err);
-/* Record one problem. input is borrowed (NULL → JSON null); ctx is stolen (may be NULL). */
-void v_add(struct vctx *v, const char *type, json_t *loc, const char *msg, json_t *input,
-           json_t *ctx);
-/* Build a loc array: part, then the elements. */
-json_t *v_loc(const char *part, const char *key);
-json_t *v_loc_item(const char *part, const char *list, size_t index, const char *key);
+/* Record one problem. input is borrowed (NULL → JSON null); loc and ctx (may be NULL) are
+ * kept by pointer (they live in the arena). */
+void v_add(struct vctx *v, const char *type, struct jv *loc, const char *msg,
+           const struct jv *input, struct jv *ctx);
+/* Build a loc array: part, then the key (NULL: none). */
+struct jv *v_loc(struct vctx *v, const char *part, const char *key);
+/* part, list, index, then key (NULL: none): a member of a list item. */
+struct jv *v_loc_item(struct vctx *v, const char *part, const char *list, size_t index,
+                      const char *key);
+/* A ctx object holding one integer member, as the length and range problems carry. */
+struct jv *v_ctx_int(struct vctx *v, const char *key, int64_t val);
 
-/* Read the request body as a JSON object (spec §1.1 content types). On failure fills err
- * with a 422 (json_invalid, model_attributes_type, missing) and returns -1. The caller owns
- * *out (json_decref), a jansson copy for validation; req->body_jv is the same body with every
- * number kept as sent (write stored JSON from it). */
-int api_body_object(struct req *req, json_t **out, struct err *err);
+/* application/json, any application/...+json, or no Content-Type at all (spec §1.1). */
+int api_json_content_type(const char *ct);
+/* Record the 422 json_invalid problem of a body that does not parse (pos: byte offset, msg:
+ * the parser's message) and move it into err; returns -1. */
+int v_json_invalid(struct vctx *v, size_t pos, const char *msg, struct err *err);
 
-/* String field rules. Returns the string (borrowed from obj) or NULL, recording a problem
- * when the value is wrong or when required and missing. min/max count code points;
- * max 0 = unlimited. *present tells whether the key existed (may be NULL). With nullable,
- * an explicit null is accepted and returns NULL with *present = 1. */
-const char *v_string(struct vctx *v, json_t *obj, json_t *loc, int required, size_t min,
-                     size_t max, int nullable, int *present);
-/* Object field: returns the object (borrowed) or NULL. A missing optional key returns NULL
- * without a problem. null is refused. */
-json_t *v_object(struct vctx *v, json_t *obj, json_t *loc, int required);
-/* Lenient integer (JSON int, integral float, numeric string) in [min, max]. Returns 0 and sets
- * *out, or -1 after recording a problem. raw is the JSON value. */
-int v_int_value(struct vctx *v, json_t *raw, json_t *loc, int64_t min, int64_t max,
+/* Read the request body as a JSON object (spec §1.1 content types), parsed once with jv
+ * (numbers kept as sent). On failure fills err with a 422 (json_invalid,
+ * model_attributes_type, missing) and returns -1. *out lives in the request arena. */
+int api_body_object(struct req *req, struct jv **out, struct err *err);
+
+/* The string at the last key of loc in obj, per rule (recording a problem when it is wrong,
+ * or required and missing). Returns it (NUL-terminated, in the arena) or NULL. With
+ * V_NULLABLE an explicit null returns NULL without a problem. */
+const char *v_string(struct vctx *v, const struct jv *obj, struct jv *loc, struct v_str rule);
+/* The object at the last key of loc in obj, or NULL. A missing key is a problem only with
+ * V_REQUIRED; null is refused. */
+const struct jv *v_object(struct vctx *v, const struct jv *obj, struct jv *loc, enum v_flags flags);
+/* Lenient integer (JSON int, integral float, numeric string) in [rule.min, rule.max] from the
+ * value raw. Returns 0 and sets *out, or -1 after recording a problem. */
+int v_int_value(struct vctx *v, const struct jv *raw, struct jv *loc, struct v_int rule,
                 int64_t *out);
-/* Lenient query integer: absent → def. */
-int v_query_int(struct vctx *v, struct req *req, const char *name, int64_t def, int64_t min,
-                int64_t max, int64_t *out);
-/* Required query string with code-point limits; NULL after recording a problem. */
-const char *v_query_string(struct vctx *v, struct req *req, const char *name, size_t min,
-                           size_t max);
+/* Lenient query integer: absent → rule.def. */
+int v_query_int(struct vctx *v, struct req *req, const char *name, struct v_int rule, int64_t *out);
+/* Required query string with code-point limits (rule.flags is not used); NULL after recording
+ * a problem. */
+const char *v_query_string(struct vctx *v, struct req *req, const char *name, struct v_str rule);
 /* Path parameter `index` named name, with code-point limits; NULL after recording a
  * problem (also for bytes that are not valid UTF-8). */
 const char *v_path_string(struct vctx *v, struct req *req, int index, const char *name,
-                          size_t min, size_t max);
+                          struct v_str rule);
+/* Path parameter `index` named name as a lower-case canonical UUID into out; -1 after
+ * recording a problem (uuid_parsing for text that is no UUID). */
+int v_path_uuid(struct vctx *v, struct req *req, int index, const char *name,
+                char out[UUID_STR_LEN]);
+/* The size of the array list against [min, max] items: 0 when it fits, else -1 after
+ * recording too_short or too_long with the reference's ctx (field_type, min_length or
+ * max_length, actual_length). */
+int v_list_size(struct vctx *v, struct jv *loc, const struct jv *list, size_t min, size_t max);
 /* Lenient boolean from a JSON value (true/false, 0/1, "yes"/"no"/…). */
-int v_bool_value(struct vctx *v, json_t *raw, json_t *loc, int *out);
+int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out);
+/* Lenient query boolean: absent → 0. */
+void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out);
 
 #endif

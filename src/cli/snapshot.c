@@ -85,13 +85,12 @@ static int usage_error(const char *what)
     return cli_usage_error(cmd_snapshot_usage, what);
 }
 
-/* Print a response body (a new reference, released here) on one line. */
-static void print_json(json_t *o)
+/* Print a response body on one line. */
+static void print_json(const struct jv *o)
 {
     struct buf b = BUF_INIT;
 
-    json_write_compact(&b, o);
-    json_decref(o);
+    jv_write_compact(&b, o);
     printf("%s\n", b.data);
     buf_release(&b);
 }
@@ -192,7 +191,7 @@ static int snapshot_create_cmd(int argc, char **argv)
         if (snapshots_create(a, st, &c.in, &res, &err) < 0) {
             fprintf(stderr, "engram: snapshot create failed: %s\n", err.msg);
         } else {
-            print_json(api_snapshot_create_json(&res));
+            print_json(api_snapshot_create_json(a, &res));
             ret = 0;
         }
         cli_teardown();
@@ -225,7 +224,7 @@ static int snapshot_list_cmd(int argc, char **argv)
     if (snapshots_list(a, st, &snaps, &n, &err) < 0) {
         fprintf(stderr, "engram: snapshot list failed: %s\n", err.msg);
     } else {
-        print_json(api_snapshot_list_json(snaps, n));
+        print_json(api_snapshot_list_json(a, snaps, n));
         ret = 0;
     }
     arena_free(a);
@@ -295,7 +294,7 @@ static int snapshot_restore_cmd(int argc, char **argv)
     if (snapshots_restore(a, st, &in, &res, &err) < 0) {
         fprintf(stderr, "engram: snapshot restore failed: %s\n", err.msg);
     } else {
-        print_json(api_snapshot_restore_json(&res));
+        print_json(api_snapshot_restore_json(a, &res));
         ret = 0;
     }
     arena_free(a);
@@ -378,7 +377,7 @@ int cmd_cleanup(int argc, char **argv)
     if (cleanup_run(a, st, &in, ts_now(), &res, &err) < 0) {
         fprintf(stderr, "engram: cleanup failed: %s\n", err.msg);
     } else {
-        print_json(api_cleanup_json(&res, in.dry_run));
+        print_json(api_cleanup_json(a, &res, in.dry_run));
         ret = 0;
     }
     arena_free(a);

@@ -3,6 +3,7 @@
 #include "http/middleware.h"
 
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,8 +11,10 @@
 #include "http/metrics.h"
 #include "http/ratelimit.h"
 #include "util/config.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 #include "util/uuid.h"
 
 #define TENANT_MAX 256
@@ -195,13 +198,45 @@ static void log_human(struct req *req, int aborted, double ms)
               aborted ? " (aborted)" : "");
 }
 
+/* A log field: ,"key":"value" (or the first one, without the comma). */
+static void put_field(struct buf *b, const char *key, const char *value)
+{
+    buf_putc(b, b->len ? ',' : '{');
+    json_write_str(b, key, strlen(key));
+    buf_putc(b, ':');
+    json_write_str(b, value, strlen(value));
+}
+
+/* ms with six significant digits, always with a '.' or an exponent ("3.0", "12.3457",
+ * "1.5e-5"): the duration the log line has always carried. */
+static void put_ms(struct buf *b, double ms)
+{
+    char num[40], *e;
+    int n = snprintf(num, sizeof(num), "%.6g", ms);
+
+    e = strchr(num, 'e');
+    if (e) {
+        char *digits = e + 1 + (e[1] == '-' || e[1] == '+');
+        char *from = digits;
+
+        while (*from == '0' && from[1])
+            from++;
+        memmove(digits, from, strlen(from) + 1);
+        if (e[1] == '+')
+            memmove(e + 1, e + 2, strlen(e + 2) + 1);
+    } else if (!strchr(num, '.') && n > 0 && (size_t)n + 2 < sizeof(num)) {
+        memcpy(num + n, ".0", 3);
+    }
+    buf_puts(b, ",\"duration_ms\":");
+    buf_puts(b, num);
+}
+
 /* One line per finished request: ids, route name, status, duration, tenant. Never the path
  * or query (an api_key may ride there), headers or bodies. */
 void middleware_log(struct req *req, int aborted)
 {
     double ms = (double)(ts_monotonic() - req->started_us) / 1000.0;
-    json_t *o;
-    char *line;
+    struct buf line = BUF_INIT;
 
     metrics_observe(req);
     if (!log_enabled(LOG_INFO))
@@ -210,20 +245,17 @@ void middleware_log(struct req *req, int aborted)
         log_human(req, aborted, ms);
         return;
     }
-    o = json_object();
-    json_object_set_new(o, "msg", json_string("request"));
-    json_object_set_new(o, "request_id", json_string(req->request_id));
-    json_object_set_new(o, "method", json_string(req->method));
-    json_object_set_new(o, "route", json_string(req->route ? req->route->name : "unmatched"));
-    json_object_set_new(o, "status", json_integer(req->status));
-    json_object_set_new(o, "duration_ms", json_real(ms));
-    if (req->tenant)
-        json_object_set_new(o, "tenant", json_string(req->tenant));
+    put_field(&line, "msg", "request");
+    put_field(&line, "request_id", req->request_id);
+    put_field(&line, "method", req->method);
+    put_field(&line, "route", req->route ? req->route->name : "unmatched");
+    buf_printf(&line, ",\"status\":%d", req->status);
+    put_ms(&line, ms);
+    if (req->tenant && utf8_valid_len(req->tenant, strlen(req->tenant)) == strlen(req->tenant))
+        put_field(&line, "tenant", req->tenant);
     if (aborted)
-        json_object_set_new(o, "aborted", json_true());
-    line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    json_decref(o);
-    if (line)
-        log_write(LOG_INFO, "%s", line);
-    free(line);
+        buf_puts(&line, ",\"aborted\":true");
+    buf_putc(&line, '}');
+    log_write(LOG_INFO, "%s", line.data);
+    buf_release(&line);
 }

@@ -10,6 +10,7 @@
 #include "http/router.h"
 #include "util/config.h"
 #include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
@@ -60,6 +61,13 @@ const char *req_query(struct req *req, const char *name)
         return NULL;
     /* MHD already turned '+' into ' '; our unescape callback left %XX alone. */
     return http_decode(req->arena, v, strlen(v), 0);
+}
+
+const char *req_query_filter(struct req *req, const char *name)
+{
+    const char *v = req_query(req, name);
+
+    return v && *v ? v : NULL;
 }
 
 static void add_cors(struct req *req, struct MHD_Response *r)
@@ -136,16 +144,12 @@ int http_reply_static(struct req *req, int status, const char *ctype, const void
     return queue_response(req, status, r, ctype);
 }
 
-int http_reply_json(struct req *req, int status, json_t *body)
+int http_reply_json(struct req *req, int status, const struct jv *body)
 {
     struct buf out = BUF_INIT;
-    size_t len;
-    char *text;
 
-    json_write_compact(&out, body);
-    json_decref(body);
-    text = buf_detach(&out, &len);
-    return queue(req, status, text, len, "application/json");
+    jv_write_compact(&out, body);
+    return http_reply_buf(req, status, &out);
 }
 
 int http_reply_buf(struct req *req, int status, struct buf *body)
@@ -257,23 +261,27 @@ static int is_middleware_code(const char *code)
     return 0;
 }
 
+/* The envelope {"error": {code, message, details?, request_id?}} (spec §1.9). */
 int http_reply_error(struct req *req, const struct err *e)
 {
-    json_t *inner, *env;
+    struct buf out = BUF_INIT;
     const char *code;
 
     if (!e)
         e = &req->err;
     code = e->code ? e->code : "http_error";
-    inner = json_object();
-    json_object_set_new(inner, "code", json_string(code));
-    json_object_set_new(inner, "message", json_stringn(e->msg, utf8_valid_len(e->msg,
-                                                                           strlen(e->msg))));
-    if (e->details)
-        json_object_set(inner, "details", e->details);
-    if (!is_middleware_code(code))
-        json_object_set_new(inner, "request_id", json_string(req->request_id));
-    env = json_object();
-    json_object_set_new(env, "error", inner);
-    return http_reply_json(req, e->kind ? (int)e->kind : 500, env);
+    buf_puts(&out, "{\"error\":{\"code\":");
+    json_write_str(&out, code, strlen(code));
+    buf_puts(&out, ",\"message\":");
+    json_write_str(&out, e->msg, utf8_valid_len(e->msg, strlen(e->msg)));
+    if (e->details) {
+        buf_puts(&out, ",\"details\":");
+        jv_write_compact(&out, e->details);
+    }
+    if (!is_middleware_code(code)) {
+        buf_puts(&out, ",\"request_id\":");
+        json_write_str(&out, req->request_id, strlen(req->request_id));
+    }
+    buf_puts(&out, "}}");
+    return http_reply_buf(req, e->kind ? (int)e->kind : 500, &out);
 }

@@ -3,7 +3,6 @@
 #ifndef ENGRAM_HTTP_REQ_H
 #define ENGRAM_HTTP_REQ_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,15 +31,15 @@ struct req {
     const struct route *route;    /* matched route, NULL before routing */
     const char *params[REQ_MAX_PARAMS]; /* percent-decoded path parameters, in pattern order */
     struct err err;               /* filled by a handler that returns -1 */
-    struct jv *body_jv;           /* the body as parsed by api_body_object (numbers intact) */
     int64_t started_us;           /* monotonic start time */
     int status;                   /* status of the reply sent, 0 before */
     int calls;                    /* access-handler calls so far */
     int retry_after;              /* > 0: the reply carries Retry-After (429, rate limiter) */
 };
 
-/* Reply with status and a JSON body (steals the reference to body). Returns 0. */
-int http_reply_json(struct req *req, int status, json_t *body);
+/* Reply with status and the JSON body (borrowed; written compactly by jv_write_compact).
+ * Returns 0, or -1 if the response could not be queued. */
+int http_reply_json(struct req *req, int status, const struct jv *body);
 /* The same for a body already written as compact JSON into body, whose text is taken (body
  * is left empty). */
 int http_reply_buf(struct req *req, int status, struct buf *body);
@@ -75,6 +74,9 @@ const char *req_header(struct req *req, const char *name);
 /* Query parameter, percent-decoded ('+' is a space), or NULL when absent. */
 const char *req_query(struct req *req, const char *name);
 
+/* req_query(), with an empty value read as absent (NULL): a filter parameter, where
+ * "?status=" means no filter. */
+const char *req_query_filter(struct req *req, const char *name);
 /* Percent-decode s (n bytes) into the arena. plus_space: '+' means ' ' (query strings).
  * Returns NULL if the result would contain a NUL byte or invalid escapes are kept verbatim. */
 char *http_decode(struct arena *a, const char *s, size_t n, int plus_space);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/xalloc.h"
@@ -238,7 +239,8 @@ struct jv *backup_memory_record(struct arena *a, const struct memory *m, struct 
 enum export_phase { X_HEADER, X_EPISODES, X_MEMORIES, X_DONE, X_FAILED };
 
 struct backup_export {
-    store *st;                  /* borrowed; holds our read transaction */
+    store *st;                  /* holds our read transaction; borrowed unless own_st */
+    int own_st;                 /* st was opened for this export: closed with it */
     int in_tx;                  /* the read transaction is open */
     struct arena *own;          /* copies of the options */
     struct arena *page;         /* the current page of rows */
@@ -469,11 +471,33 @@ void backup_export_stats(const struct backup_export *x, struct backup_export_sta
     *s = x->stats;
 }
 
+int backup_export_begin_own(const struct backup_export_opts *o, struct backup_export **out,
+                            struct err *err)
+{
+    char *conninfo = NULL;
+    const struct store_ops *ops = store_backend_for(cfg->database_url, &conninfo, err);
+    store *st = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (ops && store_open(ops, conninfo, &st, err) == 0)
+        rc = backup_export_begin(st, o, out, err);
+    free(conninfo);
+    if (rc < 0) {
+        store_close(st);
+        return -1;
+    }
+    (*out)->own_st = 1;
+    return 0;
+}
+
 void backup_export_free(struct backup_export *x)
 {
     if (!x)
         return;
     end_read(x);
+    if (x->own_st)
+        store_close(x->st);
     backup_checksum_release(&x->sum);
     arena_free(x->scratch);
     arena_free(x->page);

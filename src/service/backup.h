@@ -91,6 +91,13 @@ struct backup_export;
 int backup_export_begin(store *st, const struct backup_export_opts *o,
                         struct backup_export **out, struct err *err);
 /*
+ * backup_export_begin() on a connection of its own, opened from cfg->database_url and closed
+ * by backup_export_free(): for an export streamed over many calls while the thread's own
+ * connection (store_thread()) serves other requests with transactions of their own.
+ */
+int backup_export_begin_own(const struct backup_export_opts *o, struct backup_export **out,
+                            struct err *err);
+/*
  * Append the next part of the document (the header, one record, or the end with the
  * checksum) to out. Returns 1 while more follows, 0 once the document is complete (the read
  * transaction is then closed), -1 on failure: the document is then unusable and must not be

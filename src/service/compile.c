@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/xalloc.h"
+#include "util/jv.h"
 
 /* A (tenant, subject) being compiled by this process. */
 struct busy_subject {
@@ -213,6 +214,20 @@ static int llm_precompile(struct arena *a, store *st, const char *tenant, const 
     return compile_llm(a, *pre, *npre, tenant, now, &res->memories, &res->nmemories, err);
 }
 
+/* memories.compiled (spec/api.md §1.12). */
+static int record_compiled(struct arena *a, store *st, const char *subject, size_t created,
+                           struct err *err)
+{
+    struct jv *data;
+
+    if (!webhooks_enabled())
+        return 0;
+    data = jv_object(a);
+    jv_object_set(a, data, "subject_id", jv_str(a, subject));
+    jv_object_set(a, data, "memories_created", jv_int(a, (int64_t)created));
+    return webhooks_record(st, "memories.compiled", data, err);
+}
+
 static int run_transaction(struct arena *a, store *st, const char *tenant, const char *subject,
                            int force, int llm, const struct episode *pre, size_t npre,
                            int64_t now, struct compile_result *res, struct err *err)
@@ -243,9 +258,7 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
     }
     if (write_compile(a, st, tenant, subject, eps, neps, res, now, err) < 0)
         return -1;
-    return webhooks_record(st, "memories.compiled",
-                           json_pack("{s:s,s:I}", "subject_id", subject, "memories_created",
-                                     (json_int_t)res->nmemories), err);
+    return record_compiled(a, st, subject, res->nmemories, err);
 }
 
 /* Embed every new memory's content in one provider call and store the vectors in a fresh

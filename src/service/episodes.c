@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "service/webhooks.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 int subject_check_writable(const char *subject, struct err *err)
@@ -37,37 +38,37 @@ static int insert_all(struct arena *a, store *st, struct episode *eps, size_t n,
 /* The webhook event of an ingest (spec/api.md §1.12) for the episodes it created: one
  * episode.created for a single ingest, one episodes.batch_created (subject ids distinct, in
  * order of first appearance) for a batch; none when every episode was a replay. */
-static int record_event(store *st, const struct episode *eps, const unsigned char *fresh,
-                        size_t n, int batch, struct err *err)
+static int record_event(struct arena *a, store *st, const struct episode *eps,
+                        const unsigned char *fresh, size_t n, int batch, struct err *err)
 {
-    json_t *ids;
+    struct jv *data, *ids;
     size_t i, j, count = 0;
 
     if (!webhooks_enabled() || (!batch && !fresh[0]))
         return 0;
-    if (!batch)
-        return webhooks_record(st, "episode.created",
-                               json_pack("{s:s,s:s}", "id", eps[0].id, "subject_id",
-                                         eps[0].subject_id), err);
-    ids = json_array();
+    data = jv_object(a);
+    if (!batch) {
+        jv_object_set(a, data, "id", jv_str(a, eps[0].id));
+        jv_object_set(a, data, "subject_id", jv_str(a, eps[0].subject_id));
+        return webhooks_record(st, "episode.created", data, err);
+    }
+    ids = jv_array(a);
     for (i = 0; i < n; i++) {
         if (!fresh[i])
             continue;
         count++;
-        for (j = 0; j < json_array_size(ids); j++) {
-            if (strcmp(json_string_value(json_array_get(ids, j)), eps[i].subject_id) == 0)
+        for (j = 0; j < jv_array_size(ids); j++) {
+            if (strcmp(jv_string(jv_array_get(ids, j), NULL), eps[i].subject_id) == 0)
                 break;
         }
-        if (j == json_array_size(ids))
-            json_array_append_new(ids, json_string(eps[i].subject_id));
+        if (j == jv_array_size(ids))
+            jv_array_append(a, ids, jv_str(a, eps[i].subject_id));
     }
-    if (count == 0) {
-        json_decref(ids);
+    if (count == 0)
         return 0;
-    }
-    return webhooks_record(st, "episodes.batch_created",
-                           json_pack("{s:I,s:o}", "count", (json_int_t)count, "subject_ids", ids),
-                           err);
+    jv_object_set(a, data, "count", jv_int(a, (int64_t)count));
+    jv_object_set(a, data, "subject_ids", ids);
+    return webhooks_record(st, "episodes.batch_created", data, err);
 }
 
 /* episodes_record; batch: a POST /v1/episodes/batch, whatever n. */
@@ -93,7 +94,7 @@ static int record(struct arena *a, store *st, const char *tenant, struct episode
     if (store_tx_begin(st, err) < 0)
         return -1;
     if (insert_all(a, st, eps, n, fresh, err) < 0 ||
-        record_event(st, eps, fresh, n, batch, err) < 0 || store_tx_commit(st, err) < 0) {
+        record_event(a, st, eps, fresh, n, batch, err) < 0 || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }

@@ -25,6 +25,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 #include "util/uuid.h"
 #include "util/xalloc.h"
 
@@ -519,4 +520,51 @@ int jobs_lookup(struct arena *a, store *st, const char *tenant, const char *id,
     if (*job && strcmp((*job)->status, "completed") == 0)
         recall(a, tenant, id, memories, nmemories);
     return 0;
+}
+
+/* ---- the operator's view ---- */
+
+/* Whether a filter value can match stored text at all (it must be valid UTF-8). */
+static int filter_possible(const struct job_filter *f)
+{
+    const char *v[] = { f->status, f->subject_id, f->tenant_id };
+    size_t i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (v[i] && utf8_valid_len(v[i], strlen(v[i])) != strlen(v[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int jobs_list(struct arena *a, store *st, const struct job_filter *f,
+              const struct store_page *pg, struct job_rows *out, struct err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!filter_possible(f))
+        return 0;
+    if (store_job_list(st, a, f, pg, out, err) < 0) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    return 0;
+}
+
+int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct err *err)
+{
+    *deleted = 0;
+    if (!f->status && !f->subject_id && !f->tenant_id)
+        return err_set(err, ERR_INVALID, "at least one filter is required");
+    if (f->status && strcmp(f->status, "completed") != 0 && strcmp(f->status, "failed") != 0)
+        return err_set(err, ERR_INVALID,
+                       "status must be one of ('completed', 'failed'); got '%s'", f->status);
+    if (!filter_possible(f))
+        return 0;
+    return store_job_delete(st, f, deleted, err);
+}
+
+int jobs_count_by_status(struct arena *a, store *st, struct status_count_rows *out,
+                         struct err *err)
+{
+    return store_job_count_by_status(st, a, out, err);
 }

@@ -19,4 +19,18 @@ int jobs_lookup(struct arena *a, store *st, const char *tenant, const char *id,
                 struct compile_job **job, struct memory **memories, size_t *nmemories,
                 struct err *err);
 
+/* ---- the operator's view (spec/api.md §7.2): jobs of every tenant ---- */
+
+/* One page of the jobs matching f (NULL members are no filter), newest first, into *out (rows
+ * in the arena). A filter value that is not UTF-8 text matches no stored job: an empty
+ * page. Returns -1 with err set (and an empty page) when the store fails. */
+int jobs_list(struct arena *a, store *st, const struct job_filter *f,
+              const struct store_page *pg, struct job_rows *out, struct err *err);
+/* Delete the finished jobs matching f: at least one filter is required (400), and a status
+ * filter must be completed or failed (400). *deleted = how many. */
+int jobs_purge(store *st, const struct job_filter *f, int64_t *deleted, struct err *err);
+/* Compile jobs per status in every tenant (for the metrics gauges). */
+int jobs_count_by_status(struct arena *a, store *st, struct status_count_rows *out,
+                         struct err *err);
+
 #endif

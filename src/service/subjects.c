@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "service/webhooks.h"
+#include "util/jv.h"
 
 int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
                       struct timeline *out, struct err *err)
@@ -44,10 +45,20 @@ int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, 
 static int record_deleted(store *st, const char *subject, int64_t episodes, int64_t memories,
                           struct err *err)
 {
-    return webhooks_record(st, "subject.deleted",
-                           json_pack("{s:s,s:I,s:I}", "subject_id", subject, "episodes_deleted",
-                                     (json_int_t)episodes, "memories_deleted",
-                                     (json_int_t)memories), err);
+    struct arena *a;
+    struct jv *data;
+    int rc;
+
+    if (!webhooks_enabled())
+        return 0;
+    a = arena_new();
+    data = jv_object(a);
+    jv_object_set(a, data, "subject_id", jv_str(a, subject));
+    jv_object_set(a, data, "episodes_deleted", jv_int(a, episodes));
+    jv_object_set(a, data, "memories_deleted", jv_int(a, memories));
+    rc = webhooks_record(st, "subject.deleted", data, err);
+    arena_free(a);
+    return rc;
 }
 
 int subjects_delete(store *st, const char *tenant, const char *subject,

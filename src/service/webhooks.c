@@ -22,6 +22,7 @@
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -59,35 +60,33 @@ static int64_t timeout_us(void)
 
 /* ---- recording ---- */
 
-char *webhooks_envelope(const char *event, int64_t now, const json_t *data)
+char *webhooks_envelope(const char *event, int64_t now, const struct jv *data)
 {
     char stamp[TS_STR_LEN];
     struct buf b = BUF_INIT;
-    json_t *env = json_object();
+    size_t n = ts_format_offset(now, stamp, sizeof(stamp));
 
-    ts_format_offset(now, stamp, sizeof(stamp));
-    json_object_set_new(env, "event", json_string(event));
-    json_object_set_new(env, "timestamp", json_string(stamp));
-    json_object_set_new(env, "data", data ? json_incref((json_t *)data) : json_object());
-    json_write_compact(&b, env);
-    json_decref(env);
+    buf_puts(&b, "{\"event\":");
+    json_write_str(&b, event, strlen(event));
+    buf_puts(&b, ",\"timestamp\":");
+    json_write_str(&b, stamp, n);
+    buf_puts(&b, ",\"data\":");
+    if (data)
+        jv_write_compact(&b, data);
+    else
+        buf_puts(&b, "{}");
+    buf_putc(&b, '}');
     return buf_detach(&b, NULL);
 }
 
-int webhooks_record(store *st, const char *event, json_t *data, struct err *err)
+int webhooks_record(store *st, const char *event, const struct jv *data, struct err *err)
 {
     struct webhook_event ev;
     char *payload;
     int rc;
 
-    if (!webhooks_enabled()) {
-        json_decref(data);
+    if (!webhooks_enabled())
         return 0;
-    }
-    if (!data) {
-        log_write(LOG_ERROR, "webhook event '%s': cannot build its data", event);
-        return err_set(err, ERR_INTERNAL, "webhook event data");
-    }
     memset(&ev, 0, sizeof(ev));
     uuid_v4(ev.id);
     ev.event = event;
@@ -96,7 +95,6 @@ int webhooks_record(store *st, const char *event, json_t *data, struct err *err)
     ev.created_at = ev.next_attempt_at = ts_now();
     ev.last_attempt_at = ev.delivered_at = TS_NULL;
     payload = webhooks_envelope(event, ev.created_at, data);
-    json_decref(data);
     ev.payload = payload;
     rc = store_webhook_insert(st, &ev, err);
     free(payload);
@@ -496,4 +494,35 @@ void webhooks_stop(void)
     if (dl.curl_ready)
         curl_global_cleanup();
     dl.curl_ready = 0;
+}
+
+/* ---- the operator's view ---- */
+
+int webhooks_list(struct arena *a, store *st, const struct webhook_filter *f,
+                  const struct store_page *pg, struct webhook_rows *out, struct err *err)
+{
+    return store_webhook_list(st, a, f, pg, out, err);
+}
+
+int webhooks_stats(store *st, struct webhook_stats *out, struct err *err)
+{
+    return store_webhook_stats(st, out, err);
+}
+
+int webhooks_get(struct arena *a, store *st, const char *id, struct webhook_event **out,
+                 struct err *err)
+{
+    return store_webhook_get(st, a, id, out, err);
+}
+
+int webhooks_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
+                   struct err *err)
+{
+    *deleted = 0;
+    if (!f->status && !f->event && !f->tenant)
+        return err_set(err, ERR_INVALID, "at least one filter is required");
+    if (f->status && strcmp(f->status, "delivered") != 0 && strcmp(f->status, "dead_letter") != 0)
+        return err_set(err, ERR_INVALID,
+                       "status must be one of ('delivered', 'dead_letter'); got '%s'", f->status);
+    return store_webhook_purge(st, f, deleted, err);
 }

@@ -15,10 +15,7 @@ void err_init(struct err *e)
 
 static int vset(struct err *e, enum err_kind kind, const char *code, const char *fmt, va_list ap)
 {
-    if (e->details) {
-        json_decref(e->details);   /* an earlier error is replaced whole */
-        e->details = NULL;
-    }
+    e->details = NULL;   /* an earlier error is replaced whole */
     e->kind = kind;
     e->code = code;
     if (kind == ERR_INTERNAL && (!code || strcmp(code, "internal_error") == 0)) {
@@ -56,7 +53,5 @@ void err_release(struct err *e)
 {
     if (!e)
         return;
-    if (e->details)
-        json_decref(e->details);
     err_init(e);
 }

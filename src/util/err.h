@@ -2,7 +2,7 @@
 #ifndef ENGRAM_UTIL_ERR_H
 #define ENGRAM_UTIL_ERR_H
 
-#include <jansson.h>
+struct jv;
 
 enum err_kind {            /* each value is the HTTP status the API answers with */
     ERR_NONE = 0,
@@ -23,7 +23,8 @@ struct err {
     enum err_kind kind;
     const char *code;      /* spec code ("validation_error"); NULL means "http_error" */
     char msg[1536];        /* safe to show to the client; fits a 256-character id */
-    json_t *details;       /* 422 details or NULL; owned, freed by err_release() */
+    struct jv *details;    /* 422 details or NULL; a jv array in the arena of whoever set it
+                              (the request's), which must outlive the err */
 };
 
 #define ERR_INIT { ERR_NONE, NULL, "", NULL }

@@ -173,5 +173,22 @@ def _(s):
     assert tm["status"] == "superseded" and tm["sensitivity_labels"] == ["pii"], tm
 
 
+@test("84.12 a label and a payload holding U+001F come back escaped as Python does (\\u001f)")
+def _(s):
+    sid, m = a_memory(s)
+    r = patch(s, m["id"], {"sensitivity_labels": ["a\u001fb"]})
+    assert r.status == 200 and r.body["sensitivity_labels"] == ["a\u001fb"], r
+    assert b'"sensitivity_labels":["a\\u001fb"]' in r.raw, r.raw
+    raw = s.request("GET", "/v1/timeline?subject_id=" + sid).raw
+    assert b'"sensitivity_labels":["a\\u001fb"]' in raw, raw
+    e = s.post("/v1/episodes", {"subject_id": sid, "source": "t", "type": "m",
+                                "payload": {"k\u001f": "v\u001f\u0001"}})
+    assert e.status == 201, e
+    assert b'"payload":{"k\\u001f":"v\\u001f\\u0001"}' in e.raw, e.raw
+    bad = patch(s, m["id"], {"x": "\u001f"})  # 422 missing: the input echoes the body
+    assert bad.status == 422, bad
+    assert b'"input":{"x":"\\u001f"}' in bad.raw, bad.raw
+
+
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 /* test_render.c - the response renderers that write straight into a buffer
- * (render_memory_to, render_episode_to, render_ts_z_to) give byte for byte what
- * json_write_compact makes of the json_t renderers, over the shapes a row can take. */
+ * (render_memory_to, render_episode_to, render_ts_z_to, render_memories, render_episodes) give
+ * byte for byte what jv_write_compact makes of the jv renderers, over the shapes a row can
+ * take. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,17 +12,25 @@
 #include <string.h>
 
 #include "api/render.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 static void assert_same_memory(const struct memory *m)
 {
     struct buf want = BUF_INIT, got = BUF_INIT;
-    json_t *tree = render_memory(m);
+    struct arena *a = arena_new();
+    struct jv *list = jv_array(a);
 
-    json_write_compact(&want, tree);
-    json_decref(tree);
+    jv_array_append(a, list, render_memory(a, m));
+    jv_array_append(a, list, render_memory(a, m));
+    jv_write_compact(&want, jv_array_get(list, 0));
     render_memory_to(&got, m);
+    assert_string_equal(got.data, want.data);
+    buf_reset(&want);
+    buf_reset(&got);
+    jv_write_compact(&want, list);
+    jv_write_compact(&got, render_memories(a, (const struct memory[]){ *m, *m }, 2));
+    arena_free(a);
     assert_string_equal(got.data, want.data);
     buf_release(&want);
     buf_release(&got);
@@ -30,11 +39,18 @@ static void assert_same_memory(const struct memory *m)
 static void assert_same_episode(const struct episode *ep)
 {
     struct buf want = BUF_INIT, got = BUF_INIT;
-    json_t *tree = render_episode(ep);
+    struct arena *a = arena_new();
+    struct jv *list = jv_array(a);
 
-    json_write_compact(&want, tree);
-    json_decref(tree);
+    jv_array_append(a, list, render_episode(a, ep));
+    jv_write_compact(&want, jv_array_get(list, 0));
     render_episode_to(&got, ep);
+    assert_string_equal(got.data, want.data);
+    buf_reset(&want);
+    buf_reset(&got);
+    jv_write_compact(&want, list);
+    jv_write_compact(&got, render_episodes(a, ep, 1));
+    arena_free(a);
     assert_string_equal(got.data, want.data);
     buf_release(&want);
     buf_release(&got);
@@ -105,21 +121,41 @@ static void test_render_ts_z_to(void **state)
     static const int64_t times[] = { TS_NULL, 0, 1, -1, 1717243200000000LL,
                                      1717243200123457LL };
     struct buf want = BUF_INIT, got = BUF_INIT;
+    struct arena *a = arena_new();
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        json_t *v = render_ts_z(times[i]);
+        struct jv *v = render_ts_z(a, times[i]);
 
         buf_release(&want);
         buf_release(&got);
-        json_write_compact(&want, v);
-        json_decref(v);
+        jv_write_compact(&want, v);
         render_ts_z_to(&got, times[i]);
         assert_string_equal(got.data, want.data);
     }
     buf_release(&want);
     buf_release(&got);
+    arena_free(a);
+}
+
+/* Control characters come out as Python's json.dumps writes them: \u00XX in lower case. */
+static void test_render_escapes_lower_case(void **state)
+{
+    struct memory m = {
+        .id = "0b6f8a5e-6d4f-4c0e-9f5a-1a2b3c4d5e6f", .subject_id = "s\x1f", .kind = "k",
+        .content = "a\x1f\x1b\x7f", .status = "active", .sensitivity_labels = "[\"a\\u001fb\"]",
+    };
+    struct buf got = BUF_INIT;
+
+    (void)state;
+    render_memory_to(&got, &m);
+    assert_non_null(strstr(got.data, "\"subject_id\":\"s\\u001f\""));
+    assert_non_null(strstr(got.data, "\"content\":\"a\\u001f\\u001b\x7f\""));
+    assert_non_null(strstr(got.data, "\"sensitivity_labels\":[\"a\\u001fb\"]"));
+    assert_null(strstr(got.data, "\\u001F"));
+    buf_release(&got);
+    assert_same_memory(&m);
 }
 
 int main(void)
@@ -128,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_render_memory_to),
         cmocka_unit_test(test_render_episode_to),
         cmocka_unit_test(test_render_ts_z_to),
+        cmocka_unit_test(test_render_escapes_lower_case),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

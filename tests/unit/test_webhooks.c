@@ -14,6 +14,7 @@
 
 #include "service/webhooks.h"
 #include "util/config.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 #define T0 1717243200123457LL   /* 2024-06-01T12:00:00.123457Z */
@@ -77,26 +78,35 @@ static void test_webhooks_backoff_scale(void **state)
 
 static void test_webhooks_envelope_text(void **state)
 {
-    json_t *data = json_pack("{s:s,s:s}", "id", "0b7e", "subject_id", "user-é\"42");
+    struct arena *a = arena_new();
+    struct jv *data = jv_object(a);
     char *text;
 
     (void)state;
+    jv_object_set(a, data, "id", jv_str(a, "0b7e"));
+    jv_object_set(a, data, "subject_id", jv_str(a, "user-é\"42\x1f"));
     text = webhooks_envelope("episode.created", T0, data);
     assert_string_equal(text, "{\"event\":\"episode.created\","
                               "\"timestamp\":\"2024-06-01T12:00:00.123457+00:00\","
-                              "\"data\":{\"id\":\"0b7e\",\"subject_id\":\"user-é\\\"42\"}}");
+                              "\"data\":{\"id\":\"0b7e\",\"subject_id\":\"user-é\\\"42\\u001f\"}}");
     free(text);
-    json_decref(data);
 
-    data = json_pack("{s:s,s:i,s:i}", "subject_id", "s", "episodes_deleted", 0,
-                     "memories_deleted", 3);
+    data = jv_object(a);
+    jv_object_set(a, data, "subject_id", jv_str(a, "s"));
+    jv_object_set(a, data, "episodes_deleted", jv_int(a, 0));
+    jv_object_set(a, data, "memories_deleted", jv_int(a, 3));
     text = webhooks_envelope("subject.deleted", 1717243200000000LL, data);
     assert_string_equal(text, "{\"event\":\"subject.deleted\","
                               "\"timestamp\":\"2024-06-01T12:00:00+00:00\","
                               "\"data\":{\"subject_id\":\"s\",\"episodes_deleted\":0,"
                               "\"memories_deleted\":3}}");
     free(text);
-    json_decref(data);
+
+    text = webhooks_envelope("subject.deleted", 1717243200000000LL, NULL);
+    assert_string_equal(text, "{\"event\":\"subject.deleted\","
+                              "\"timestamp\":\"2024-06-01T12:00:00+00:00\",\"data\":{}}");
+    free(text);
+    arena_free(a);
 }
 
 /* ---- recording ---- */
@@ -157,7 +167,7 @@ static int64_t total_events(void)
     return s.total;
 }
 
-/* behavior.md §19.10: with no URL, recording writes nothing (and frees data). */
+/* behavior.md §19.10: with no URL, recording writes nothing. */
 static void test_webhooks_record_without_url_writes_nothing(void **state)
 {
     struct err err = ERR_INIT;
@@ -168,8 +178,7 @@ static void test_webhooks_record_without_url_writes_nothing(void **state)
     assert_false(webhooks_enabled());
     tcfg.webhook_url = (char *)"";
     assert_false(webhooks_enabled());
-    assert_int_equal(webhooks_record(db.st, "episode.created", json_pack("{s:s}", "id", "x"),
-                                     &err), 0);
+    assert_int_equal(webhooks_record(db.st, "episode.created", jv_null(), &err), 0);
     assert_int_equal(total_events(), 0);
     webhooks_wake();   /* nothing recorded, no deliverer: a no-op */
 }
@@ -180,8 +189,7 @@ static void test_webhooks_record_writes_pending_row(void **state)
     struct arena *a = arena_new();
     struct webhook_event *evs;
     struct err err = ERR_INIT;
-    json_t *env, *data;
-    json_error_t jerr;
+    struct jv *data = jv_object(a), *env;
     int64_t before = ts_now();
     size_t n;
 
@@ -190,19 +198,17 @@ static void test_webhooks_record_writes_pending_row(void **state)
     tcfg.webhook_url = (char *)"http://127.0.0.1:9/hook";
     cfg = &tcfg;
     assert_true(webhooks_enabled());
+    jv_object_set(a, data, "subject_id", jv_str(a, "s1"));
+    jv_object_set(a, data, "memories_created", jv_int(a, 2));
 
     /* Rolled back with the change it describes: no row. */
     assert_int_equal(store_tx_begin(db.st, &err), 0);
-    assert_int_equal(webhooks_record(db.st, "memories.compiled",
-                                     json_pack("{s:s,s:i}", "subject_id", "s1",
-                                               "memories_created", 2), &err), 0);
+    assert_int_equal(webhooks_record(db.st, "memories.compiled", data, &err), 0);
     store_tx_rollback(db.st);
     assert_int_equal(total_events(), 0);
 
     assert_int_equal(store_tx_begin(db.st, &err), 0);
-    assert_int_equal(webhooks_record(db.st, "memories.compiled",
-                                     json_pack("{s:s,s:i}", "subject_id", "s1",
-                                               "memories_created", 2), &err), 0);
+    assert_int_equal(webhooks_record(db.st, "memories.compiled", data, &err), 0);
     assert_int_equal(store_tx_commit(db.st, &err), 0);
     webhooks_wake();
 
@@ -219,20 +225,37 @@ static void test_webhooks_record_writes_pending_row(void **state)
     assert_true(evs[0].created_at >= before && evs[0].created_at <= ts_now());
     assert_true(evs[0].next_attempt_at == evs[0].created_at);   /* due at once */
     assert_true(evs[0].last_attempt_at == TS_NULL);
-    env = json_loads(evs[0].payload, 0, &jerr);
+    env = jv_parse(a, evs[0].payload, strlen(evs[0].payload), NULL, NULL);
     assert_non_null(env);
-    assert_string_equal(json_string_value(json_object_get(env, "event")), "memories.compiled");
-    data = json_object_get(env, "data");
-    assert_string_equal(json_string_value(json_object_get(data, "subject_id")), "s1");
-    assert_int_equal(json_integer_value(json_object_get(data, "memories_created")), 2);
-    json_decref(env);
-
-    /* A failed json_pack (NULL data) is an error, not an empty event. */
-    assert_int_equal(webhooks_record(db.st, "memories.compiled", NULL, &err), -1);
-    assert_int_equal(err.kind, ERR_INTERNAL);
-    err_release(&err);
+    assert_string_equal(jv_string(jv_object_get(env, "event"), NULL), "memories.compiled");
+    data = jv_object_get(env, "data");
+    assert_string_equal(jv_string(jv_object_get(data, "subject_id"), NULL), "s1");
+    assert_string_equal(jv_number_text(jv_object_get(data, "memories_created")), "2");
     arena_free(a);
     cfg = NULL;
+}
+
+/* spec/api.md §7.3: a purge needs a filter, and only terminal statuses can be purged. */
+static void test_webhooks_purge_rules(void **state)
+{
+    struct webhook_filter f = { 0 };
+    struct err err = ERR_INIT;
+    int64_t deleted = -1;
+
+    (void)state;
+    assert_int_equal(webhooks_purge(db.st, &f, &deleted, &err), -1);
+    assert_int_equal(err.kind, ERR_INVALID);
+    assert_string_equal(err.msg, "at least one filter is required");
+    assert_int_equal(deleted, 0);
+    f.status = "pending";
+    assert_int_equal(webhooks_purge(db.st, &f, &deleted, &err), -1);
+    assert_int_equal(err.kind, ERR_INVALID);
+    assert_string_equal(err.msg,
+                        "status must be one of ('delivered', 'dead_letter'); got 'pending'");
+    f.status = "delivered";
+    err_release(&err);
+    assert_int_equal(webhooks_purge(db.st, &f, &deleted, &err), 0);
+    assert_int_equal(deleted, 0);
 }
 
 int main(void)
@@ -243,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_webhooks_envelope_text),
         cmocka_unit_test(test_webhooks_record_without_url_writes_nothing),
         cmocka_unit_test(test_webhooks_record_writes_pending_row),
+        cmocka_unit_test(test_webhooks_purge_rules),
     };
 
     return cmocka_run_group_tests(tests, db_setup, db_teardown);

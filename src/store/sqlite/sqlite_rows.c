@@ -3,6 +3,7 @@
 #include "store/sqlite/sqlite-internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
