@@ -6,7 +6,7 @@
 #   make clean
 
 CC       ?= cc
-PKGS     := libmicrohttpd jansson sqlite3 libpq libcrypto libpcre2-8 libcurl
+PKGS     := libmicrohttpd sqlite3 libpq libcrypto libpcre2-8 libcurl
 MODE     := $(if $(SAN),san,release)
 OUT      := build/$(MODE)
 

@@ -1,4 +1,4 @@
-/* fmt_double_bench.c - time fmt_double() on float32 values widened to double (the embedding
+/* fmt_double_bench.c - time jv_fmt_double() on float32 values widened to double (the embedding
  * case) and on random finite doubles. After `make`:
  *   cc -O2 -Isrc -o build/release/bench/fmt_double_bench bench/fmt_double_bench.c \
  *      build/release/libengram.a -lpthread -lm
@@ -41,7 +41,7 @@ static double time_values(const double *v, size_t n)
     double t0 = now_ns();
 
     for (i = 0; i < n; i++)
-        total += fmt_double(v[i], out);
+        total += jv_fmt_double(v[i], out);
     if (total == 0)
         puts("impossible");
     return (now_ns() - t0) / (double)n;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages Engram needs to build, run and test; quiet when all are present.
 set -e
-PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
+PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
 libssl-dev libpcre2-dev libcurl4-openssl-dev libcmocka-dev postgresql python3 sqlite3 npm"
 missing=""
 for p in $PKGS; do

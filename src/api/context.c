@@ -8,7 +8,6 @@
 #include "api/validate.h"
 #include "service/context.h"
 #include "util/config.h"
-#include "util/jsonw.h"
 #include "util/jv.h"
 #include "util/ts.h"
 
@@ -51,7 +50,7 @@ static void put_key(struct buf *out, const char *key, int first)
 {
     if (!first)
         buf_putc(out, ',');
-    json_write_str(out, key, strlen(key));
+    jv_write_str(out, key, strlen(key));
     buf_putc(out, ':');
 }
 
@@ -77,7 +76,7 @@ static void put_ids(struct buf *out, const char *key, const struct memory *const
     for (i = 0; i < n; i++) {
         if (i)
             buf_putc(out, ',');
-        json_write_str(out, mems[i]->id, strlen(mems[i]->id));
+        jv_write_str(out, mems[i]->id, strlen(mems[i]->id));
     }
     buf_putc(out, ']');
 }
@@ -95,7 +94,7 @@ static void put_provenance(struct buf *out, const struct context_bundle *b)
     for (i = 0; i < b->nepisodes; i++) {
         if (i)
             buf_putc(out, ',');
-        json_write_str(out, b->episodes[i]->id, strlen(b->episodes[i]->id));
+        jv_write_str(out, b->episodes[i]->id, strlen(b->episodes[i]->id));
     }
     buf_puts(out, "]}");
 }
@@ -110,7 +109,7 @@ static void put_sessions(struct buf *out, const struct context_bundle *b)
 
         buf_puts(out, i ? ",{" : "{");
         put_key(out, "session_id", 1);
-        json_write_str(out, sid, strlen(sid));
+        jv_write_str(out, sid, strlen(sid));
         put_key(out, "episode_count", 0);
         buf_printf(out, "%lld", (long long)b->sessions[i].episode_count);
         put_key(out, "first_at", 0);
@@ -131,9 +130,9 @@ static void context_render_bundle(struct buf *out, const struct context_request 
 
     buf_putc(out, '{');
     put_key(out, "subject_id", 1);
-    json_write_str(out, rq->subject_id, strlen(rq->subject_id));
+    jv_write_str(out, rq->subject_id, strlen(rq->subject_id));
     put_key(out, "task", 0);
-    json_write_str(out, rq->task, strlen(rq->task));
+    jv_write_str(out, rq->task, strlen(rq->task));
     put_key(out, "facts", 0);
     buf_putc(out, '[');
     put_memories(out, b->facts, b->nfacts, 1);
@@ -154,7 +153,7 @@ static void context_render_bundle(struct buf *out, const struct context_request 
     put_key(out, "provenance", 0);
     put_provenance(out, b);
     put_key(out, "assembled_context", 0);
-    json_write_str(out, b->text, strlen(b->text));
+    jv_write_str(out, b->text, strlen(b->text));
     put_key(out, "token_estimate", 0);
     buf_printf(out, "%lld", (long long)b->token_estimate);
     put_key(out, "sessions", 0);

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "util/jsonw.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
@@ -135,21 +134,21 @@ static void put_key(struct buf *out, const char *key, int first)
 {
     if (!first)
         buf_putc(out, ',');
-    json_write_str(out, key, strlen(key));
+    jv_write_str(out, key, strlen(key));
     buf_putc(out, ':');
 }
 
 static void put_str(struct buf *out, const char *key, const char *s)
 {
     put_key(out, key, 0);
-    json_write_str(out, s, strlen(s));
+    jv_write_str(out, s, strlen(s));
 }
 
 static void put_str_or_null(struct buf *out, const char *key, const char *s)
 {
     put_key(out, key, 0);
     if (s)
-        json_write_str(out, s, strlen(s));
+        jv_write_str(out, s, strlen(s));
     else
         buf_puts(out, "null");
 }
@@ -170,7 +169,7 @@ void render_ts_z_to(struct buf *out, int64_t us)
         return;
     }
     n = ts_format_z(us, ts, sizeof(ts));
-    json_write_str(out, ts, n);
+    jv_write_str(out, ts, n);
 }
 
 static void put_ts(struct buf *out, const char *key, int64_t us)
@@ -184,7 +183,7 @@ static void open_with_id(struct buf *out, const char *id)
 {
     buf_putc(out, '{');
     put_key(out, "id", 1);
-    json_write_str(out, id, strlen(id));
+    jv_write_str(out, id, strlen(id));
 }
 
 void render_episode_to(struct buf *out, const struct episode *ep)
@@ -212,7 +211,7 @@ void render_memory_to(struct buf *out, const struct memory *m)
     put_str(out, "content", m->content);
     put_str(out, "summary", m->summary ? m->summary : "");
     put_key(out, "confidence", 0);
-    buf_append(out, num, fmt_double(m->confidence, num));
+    buf_append(out, num, jv_fmt_double(m->confidence, num));
     put_ts(out, "valid_from", m->valid_from);
     put_ts(out, "valid_to", m->valid_to);
     put_stored(out, "source_episode_ids", m->source_episode_ids, "[]");

@@ -16,7 +16,6 @@
 #include "service/cleanup.h"
 #include "service/snapshots.h"
 #include "store/store.h"
-#include "util/jsonw.h"
 #include "util/jv.h"
 #include "util/ts.h"
 

@@ -11,7 +11,7 @@
 #include "http/metrics.h"
 #include "http/ratelimit.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -202,9 +202,9 @@ static void log_human(struct req *req, int aborted, double ms)
 static void put_field(struct buf *b, const char *key, const char *value)
 {
     buf_putc(b, b->len ? ',' : '{');
-    json_write_str(b, key, strlen(key));
+    jv_write_str(b, key, strlen(key));
     buf_putc(b, ':');
-    json_write_str(b, value, strlen(value));
+    jv_write_str(b, value, strlen(value));
 }
 
 /* ms with six significant digits, always with a '.' or an exponent ("3.0", "12.3457",

@@ -9,7 +9,6 @@
 
 #include "http/router.h"
 #include "util/config.h"
-#include "util/jsonw.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -271,16 +270,16 @@ int http_reply_error(struct req *req, const struct err *e)
         e = &req->err;
     code = e->code ? e->code : "http_error";
     buf_puts(&out, "{\"error\":{\"code\":");
-    json_write_str(&out, code, strlen(code));
+    jv_write_str(&out, code, strlen(code));
     buf_puts(&out, ",\"message\":");
-    json_write_str(&out, e->msg, utf8_valid_len(e->msg, strlen(e->msg)));
+    jv_write_str(&out, e->msg, utf8_valid_len(e->msg, strlen(e->msg)));
     if (e->details) {
         buf_puts(&out, ",\"details\":");
         jv_write_compact(&out, e->details);
     }
     if (!is_middleware_code(code)) {
         buf_puts(&out, ",\"request_id\":");
-        json_write_str(&out, req->request_id, strlen(req->request_id));
+        jv_write_str(&out, req->request_id, strlen(req->request_id));
     }
     buf_puts(&out, "}}");
     return http_reply_buf(req, e->kind ? (int)e->kind : 500, &out);

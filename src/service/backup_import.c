@@ -10,7 +10,7 @@
 
 #include "service/episodes.h"
 #include "util/config.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
@@ -90,7 +90,7 @@ static void py_str(struct buf *out, const struct jv *v)
         if (isinf(d))
             buf_puts(out, d < 0 ? "-inf" : "inf");
         else
-            buf_append(out, num, fmt_double(d, num));
+            buf_append(out, num, jv_fmt_double(d, num));
         return;
     case JV_STRING:
         s = jv_string(v, &n);

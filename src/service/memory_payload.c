@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "service/episodes.h"
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 #include "util/uuid.h"
 
@@ -118,7 +118,7 @@ static void py_repr_number(struct buf *b, const struct jv *v)
         buf_puts(b, d < 0 ? "-inf" : "inf");
         return;
     }
-    fmt_double(d, num);
+    jv_fmt_double(d, num);
     buf_puts(b, num);
 }
 

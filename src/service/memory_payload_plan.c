@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/jsonw.h"
+#include "util/jv.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
@@ -397,7 +397,7 @@ static const char *id_text(struct arena *a, const struct jv *v)
     case JV_INT:
         return jv_number_text(v);
     case JV_REAL:
-        fmt_double(jv_double(v), num);
+        jv_fmt_double(jv_double(v), num);
         return arena_strdup(a, num);
     default:
         return NULL;

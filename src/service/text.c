@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "util/buf.h"
-#include "util/jsonw.h"
 #include "util/jv.h"
 
 static void put_repr(struct buf *out, const struct jv *v);
@@ -129,7 +128,7 @@ static void put_float(struct buf *out, double d)
         buf_puts(out, d > 0 ? "inf" : "-inf");
         return;
     }
-    fmt_double(d, num);
+    jv_fmt_double(d, num);
     buf_puts(out, num);
 }
 

@@ -21,7 +21,6 @@
 
 #include "util/buf.h"
 #include "util/config.h"
-#include "util/jsonw.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
@@ -67,9 +66,9 @@ char *webhooks_envelope(const char *event, int64_t now, const struct jv *data)
     size_t n = ts_format_offset(now, stamp, sizeof(stamp));
 
     buf_puts(&b, "{\"event\":");
-    json_write_str(&b, event, strlen(event));
+    jv_write_str(&b, event, strlen(event));
     buf_puts(&b, ",\"timestamp\":");
-    json_write_str(&b, stamp, n);
+    jv_write_str(&b, stamp, n);
     buf_puts(&b, ",\"data\":");
     if (data)
         jv_write_compact(&b, data);

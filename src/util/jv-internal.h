@@ -1,6 +1,6 @@
 /* jv-internal.h - what the files of the jv module share: the node layout and the helpers
- * that more than one of them uses. Seen only by jv.c (model, accessors, constructors, jansson
- * bridge), jv_parse.c (the parser) and jv_write.c (the compact and canonical writers);
+ * that more than one of them uses. Seen only by jv.c (model, accessors,
+ * constructors), jv_parse.c (the parser) and jv_write.c (the compact and canonical writers);
  * everyone else goes through util/jv.h.
  */
 #ifndef ENGRAM_UTIL_JV_INTERNAL_H
@@ -18,7 +18,7 @@ struct jv_member {
 
 struct jv {
     enum jv_type type;
-    unsigned char text_is_repr;  /* JV_REAL: the text is fmt_double(d) already (jv_real) */
+    unsigned char text_is_repr;  /* JV_REAL: the text is jv_fmt_double(d) already (jv_real) */
     union {
         struct {
             const char *p;     /* string bytes, number token or raw text; NUL-terminated */

@@ -1,6 +1,6 @@
 /* jv.c - number-preserving JSON values: the node model (text nodes, key order, duplicate
- * keys), accessors, constructors, and the jansson bridge. The parser is in jv_parse.c, the
- * writers in jv_write.c; jv-internal.h holds what they share. */
+ * keys), accessors and constructors. The parser is in jv_parse.c, the writers in
+ * jv_write.c and jv_float.c; jv-internal.h holds what they share. */
 #include "util/jv-internal.h"
 
 #include <inttypes.h>
@@ -269,7 +269,7 @@ struct jv *jv_int(struct arena *a, int64_t i)
 struct jv *jv_real(struct arena *a, double d)
 {
     char text[32];
-    size_t len = fmt_double(d, text);
+    size_t len = jv_fmt_double(d, text);
     struct jv *v = jv_text_node(a, JV_REAL, text, len);
 
     v->u.s.d = d;
@@ -374,72 +374,4 @@ void jv_object_setn(struct arena *a, struct jv *obj, const char *key, size_t len
 void jv_object_set(struct arena *a, struct jv *obj, const char *key, struct jv *v)
 {
     jv_object_setn(a, obj, key, strlen(key), v);
-}
-
-/* ---- jansson bridge ---- */
-
-static json_t *array_to_jansson(const struct jv *v)
-{
-    json_t *arr = json_array();
-    size_t i;
-
-    for (i = 0; i < v->u.arr.len; i++) {
-        json_t *item = jv_to_jansson(v->u.arr.items[i]);
-
-        if (!item || json_array_append_new(arr, item) < 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
-static json_t *object_to_jansson(const struct jv *v)
-{
-    json_t *obj = json_object();
-    size_t i;
-
-    for (i = 0; i < v->u.obj.len; i++) {
-        const struct jv_member *m = &v->u.obj.items[i];
-        json_t *item = jv_to_jansson(m->value);
-
-        /* json_object_setn_new() takes item over even when it fails. */
-        if (!item || json_object_setn_new(obj, m->key, m->key_len, item) < 0) {
-            json_decref(obj);
-            return NULL;
-        }
-    }
-    return obj;
-}
-
-static int raw_cb(const struct jv *v, void *out)
-{
-    json_t *j = jv_to_jansson(v);
-
-    *(json_t **)out = j;
-    return j ? 0 : -1;
-}
-
-json_t *jv_to_jansson(const struct jv *v)
-{
-    json_t *j = NULL;
-    int64_t i;
-
-    switch (v->type) {
-    case JV_NULL: return json_null();
-    case JV_TRUE: return json_true();
-    case JV_FALSE: return json_false();
-    case JV_INT:
-        if (jv_int64(v, &i) == 0)
-            return json_integer((json_int_t)i);
-        return json_real(jv_double(v));
-    case JV_REAL: return json_real(jv_num_value(v));
-    case JV_STRING: return json_stringn(v->u.s.p, v->u.s.len);
-    case JV_ARRAY: return array_to_jansson(v);
-    case JV_OBJECT: return object_to_jansson(v);
-    case JV_RAW:
-        jv_with_raw_parsed(v, raw_cb, &j);
-        return j;
-    }
-    return NULL;
 }

@@ -23,7 +23,6 @@
 #ifndef ENGRAM_UTIL_JV_H
 #define ENGRAM_UTIL_JV_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,7 +73,7 @@ enum jv_type jv_type(const struct jv *v);
 /* JV_STRING: its bytes (NUL-terminated, owned by the arena) and, if len is not NULL, their
  * count. NULL for any other type. */
 const char *jv_string(const struct jv *v, size_t *len);
-/* JV_INT / JV_REAL: the token text ("12", "1E2", "-0"; for jv_real() values the fmt_double()
+/* JV_INT / JV_REAL: the token text ("12", "1E2", "-0"; for jv_real() values the jv_fmt_double()
  * text), NUL-terminated, owned by the arena. NULL for any other type. */
 const char *jv_number_text(const struct jv *v);
 /* JV_RAW: the spliced text and, if len is not NULL, its length. NULL for any other type. */
@@ -111,7 +110,7 @@ struct jv *jv_null(void);
 struct jv *jv_bool(struct arena *a, int b);
 /* A JV_INT holding i. */
 struct jv *jv_int(struct arena *a, int64_t i);
-/* A JV_REAL holding d, with the fmt_double() text. d should be finite: both writers print
+/* A JV_REAL holding d, with the jv_fmt_double() text. d should be finite: both writers print
  * ±inf and NaN as Python does (Infinity, -Infinity, NaN), which is not valid JSON. */
 struct jv *jv_real(struct arena *a, double d);
 /* A number from a JSON number token (the whole NUL-terminated text must be one token, e.g.
@@ -120,15 +119,15 @@ struct jv *jv_real(struct arena *a, double d);
 struct jv *jv_number_token(struct arena *a, const char *text);
 /* A JV_STRING holding a copy of s (NUL-terminated) or of n bytes at s (which may contain
  * NULs). The bytes should be valid UTF-8: the compact writer copies them as they are, the
- * canonical writer turns each invalid byte into \ufffd, and jv_to_jansson() fails. */
+ * canonical writer turns each invalid byte into \ufffd. */
 struct jv *jv_str(struct arena *a, const char *s);
 struct jv *jv_strn(struct arena *a, const char *s, size_t n);
 /* An empty JV_ARRAY / JV_OBJECT. */
 struct jv *jv_array(struct arena *a);
 struct jv *jv_object(struct arena *a);
 /* A JV_RAW holding a copy of text (NUL-terminated, or n bytes): one compact JSON value the
- * compact writer splices verbatim. Not checked here; the canonical writer and
- * jv_to_jansson() parse it and fail if it is not valid JSON. */
+ * compact writer splices verbatim. Not checked here; the canonical writer parses it
+ * and fails if it is not valid JSON. */
 struct jv *jv_raw(struct arena *a, const char *text);
 struct jv *jv_rawn(struct arena *a, const char *text, size_t n);
 /* Append v (kept by pointer, not copied) to the JV_ARRAY arr; amortised O(1). arr must have
@@ -147,7 +146,7 @@ void jv_object_setn(struct arena *a, struct jv *obj, const char *key, size_t len
  * The wire form (Python json.dumps(v, ensure_ascii=False, separators=(",", ":"))): no
  * spaces, members in insertion order, raw UTF-8; escapes only for '"', '\' and U+0000-U+001F
  * (\n \r \t \b \f, others \u00xx lowercase). JV_INT: the token ("-0" as "0"). JV_REAL: the
- * shortest round-trip form of fmt_double() (1E2 -> 100.0, 0.10 -> 0.1); a token beyond the
+ * shortest round-trip form of jv_fmt_double() (1E2 -> 100.0, 0.10 -> 0.1); a token beyond the
  * double range (1e400) is kept verbatim so the output stays valid JSON that parses back to
  * the same value. JV_RAW: its text verbatim.
  */
@@ -156,7 +155,7 @@ void jv_write_compact(struct buf *out, const struct jv *v);
  * The checksum's canonical form, exactly spec/backup-snapshots.md §2.2 (Python
  * json.dumps(v, sort_keys=True)): members sorted by key bytes at every depth, ", " and ": "
  * separators, pure ASCII output (\uXXXX lowercase from U+007F, surrogate pairs above U+FFFF,
- * '/' unescaped), integers exact at any magnitude ("-0" as "0"), reals via fmt_double()
+ * '/' unescaped), integers exact at any magnitude ("-0" as "0"), reals via jv_fmt_double()
  * (Infinity / -Infinity beyond the double range, -0.0 as "-0.0"). A JV_RAW is parsed (in a
  * scratch arena) and written canonically.
  * Returns 0, or -1 if a JV_RAW inside v is not valid JSON; out then holds a partial text.
@@ -170,22 +169,13 @@ int jv_write_canonical(struct buf *out, const struct jv *v);
 /* Append the n bytes at s (UTF-8, may contain NULs) as a JSON string in the wire form:
  * raw UTF-8; '"', '\' and U+0000-U+001F escaped (\n \r \t \b \f, others \u00xx with
  * lower-case hex), as Python's json.dumps(ensure_ascii=False). */
-void json_write_str(struct buf *out, const char *s, size_t n);
+void jv_write_str(struct buf *out, const char *s, size_t n);
 /* Write d as Python's repr(float) does (shortest round-trip digits; "1.0", "1e-05",
  * "1e+16"; the non-finite values as Infinity, -Infinity, NaN) into out, NUL-terminated.
  * Returns the length written; out must hold at least 32 bytes. */
-size_t fmt_double(double d, char *out);
+size_t jv_fmt_double(double d, char *out);
 /* Shortest decimal digits of d (finite, non-zero, positive): digits into out (NUL-terminated,
  * at most 17) and *exp10 such that d = 0.DIGITS x 10^exp10. */
-void shortest_digits(double d, char *out, int *exp10);
-
-/*
- * jansson bridge for validation code: a new json_t reference (caller json_decref()s it).
- * Integers beyond int64 become json_real of their nearest double; reals become json_real;
- * a JV_RAW is parsed with jv_parse() (so big integers in it behave the same) and converted.
- * Returns NULL if jansson cannot hold the value: a non-finite real (1e400, or an integer
- * beyond the double range), a string that is not valid UTF-8, or an invalid JV_RAW.
- */
-json_t *jv_to_jansson(const struct jv *v);
+void jv_shortest_digits(double d, char *out, int *exp10);
 
 #endif

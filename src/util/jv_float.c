@@ -111,7 +111,7 @@ static int digits_at(double d, int p, char *digits, int *exp10)
     return 1;
 }
 
-/* The reference implementation of shortest_digits(): slow (about 3 us: snprintf and strtod
+/* The reference implementation of jv_shortest_digits(): slow (about 3 us: snprintf and strtod
  * per probe) but simple enough to trust. It is the fallback of the fast path and the oracle of
  * tests/unit/test_jv_float.c. Whether some p-digit decimal reads back as d only grows with p
  * (append a zero), so the shortest length is found by bisection: about four probes instead of
@@ -530,7 +530,7 @@ static inline void put8(char *p, uint32_t x)
 
 /* The digits of f (0 < f < 10^17) into out without trailing zeros, NUL-terminated. Returns
  * their count; *len gets the count with trailing zeros. Always writes 18 bytes of out, as
- * shortest_digits() may (17 digits and the NUL). */
+ * jv_shortest_digits() may (17 digits and the NUL). */
 static int put_digits(uint64_t f, char *out, int *len)
 {
     char tmp[34] = { 0 };  /* 17 digits, then room for a fixed-size copy from any start */
@@ -551,7 +551,7 @@ static int put_digits(uint64_t f, char *out, int *len)
     return n;
 }
 
-/* shortest_digits() without the fallback: returns the digit count, or -1 when schubfach()
+/* jv_shortest_digits() without the fallback: returns the digit count, or -1 when schubfach()
  * cannot decide. Ignores the sign of d. */
 static int shortest_digits_fast(double d, char *out, int *exp10)
 {
@@ -591,7 +591,7 @@ static int digits_of(double d, char *out, int *exp10)
     return (int)strlen(out);
 }
 
-void shortest_digits(double d, char *out, int *exp10)
+void jv_shortest_digits(double d, char *out, int *exp10)
 {
     digits_of(d, out, exp10);
 }
@@ -651,7 +651,7 @@ static size_t layout_exp(char *out, const char *digits, int n, int k)
     return o;
 }
 
-size_t fmt_double(double d, char *out)
+size_t jv_fmt_double(double d, char *out)
 {
     char digits[24];
     size_t o = 0;

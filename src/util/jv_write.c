@@ -1,5 +1,5 @@
 /* jv_write.c - the two jv writers: the response writer (compact wire form, plus
- * json_write_str() for text streamed without a tree) and the export checksum's canonical form
+ * jv_write_str() for text streamed without a tree) and the export checksum's canonical form
  * (spec/backup-snapshots.md §2.2). Doubles are formatted by jv_float.c. */
 #include "util/jv-internal.h"
 
@@ -47,7 +47,7 @@ static void put_ascii_escape(struct buf *out, unsigned char c)
 
 /* Wire form: raw UTF-8, only '"', '\' and control characters escaped. The one string escaper
  * of the response writer: jv_write_compact() and streamed responses both come here. */
-void json_write_str(struct buf *out, const char *s, size_t n)
+void jv_write_str(struct buf *out, const char *s, size_t n)
 {
     size_t i, run = 0;
 
@@ -127,7 +127,7 @@ static void write_real(struct buf *out, const struct jv *v, int keep_overflow)
         buf_append(out, v->u.s.p, v->u.s.len);
         return;
     }
-    buf_append(out, num, fmt_double(d, num));
+    buf_append(out, num, jv_fmt_double(d, num));
 }
 
 /* Literals and numbers, shared by both writers; returns 0 if v is none of them. */
@@ -151,7 +151,7 @@ void jv_write_compact(struct buf *out, const struct jv *v)
         return;
     switch (v->type) {
     case JV_STRING:
-        json_write_str(out, v->u.s.p, v->u.s.len);
+        jv_write_str(out, v->u.s.p, v->u.s.len);
         break;
     case JV_RAW:
         buf_append(out, v->u.s.p, v->u.s.len);
@@ -170,7 +170,7 @@ void jv_write_compact(struct buf *out, const struct jv *v)
         for (i = 0; i < v->u.obj.len; i++) {
             if (i)
                 buf_putc(out, ',');
-            json_write_str(out, v->u.obj.items[i].key, v->u.obj.items[i].key_len);
+            jv_write_str(out, v->u.obj.items[i].key, v->u.obj.items[i].key_len);
             buf_putc(out, ':');
             jv_write_compact(out, v->u.obj.items[i].value);
         }

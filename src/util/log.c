@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/jv.h"
 #include "util/ts.h"
 
 static enum log_level min_level = LOG_INFO;
@@ -22,24 +23,6 @@ void log_setup(enum log_level min, int human)
 int log_enabled(enum log_level level)
 {
     return level >= min_level;
-}
-
-static void put_json_string(struct buf *b, const char *s)
-{
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\') {
-            buf_putc(b, '\\');
-            buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            buf_printf(b, "\\u%04x", c);
-        } else {
-            buf_putc(b, (char)c);
-        }
-    }
-    buf_putc(b, '"');
 }
 
 void log_write(enum log_level level, const char *fmt, ...)
@@ -63,7 +46,7 @@ void log_write(enum log_level level, const char *fmt, ...)
                    msg.data + 1);
     } else {
         buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
-        put_json_string(&line, msg.data);
+        jv_write_str(&line, msg.data, msg.len);   /* the one JSON string escaper */
         buf_puts(&line, "}\n");
     }
     fwrite(line.data, 1, line.len, stderr);

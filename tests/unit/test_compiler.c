@@ -64,7 +64,7 @@ static const char *text_payload(const char *t)
     const char *copy;
 
     buf_puts(&b, "{\"text\":");
-    json_write_str(&b, t, strlen(t));
+    jv_write_str(&b, t, strlen(t));
     buf_putc(&b, '}');
     copy = arena_strndup(arena, b.data, b.len);
     buf_release(&b);

@@ -1,6 +1,6 @@
 /* test_jv.c - unit tests for util/jv: parsing (numbers kept, duplicates, errors), the compact
- * and canonical writers against Python's json.dumps, the §2.3 checksum vectors, fmt_double over
- * every power of two, constructors and the jansson bridge. Expected strings come from
+ * and canonical writers against Python's json.dumps, the §2.3 checksum vectors, jv_fmt_double over
+ * every power of two, and constructors. Expected strings come from
  * Python 3.11. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -322,7 +322,7 @@ static void test_jv_float_table(void **state)
     assert_true(jv_double(parse_ok(a, "-7")) == -7.0);
 }
 
-/* Significant digits of a %g / fmt_double string, trailing zeros (and ".0") ignored. */
+/* Significant digits of a %g / jv_fmt_double string, trailing zeros (and ".0") ignored. */
 static size_t sig_digits(const char *s)
 {
     size_t n = 0, zeros = 0;
@@ -388,13 +388,13 @@ static void test_jv_fmt_double_powers_of_two(void **state)
         double d = ldexp(1.0, e);
         char out[40], g17[40];
 
-        fmt_double(d, out);
+        jv_fmt_double(d, out);
         snprintf(g17, sizeof(g17), "%.17g", d);
         if (strtod(out, NULL) != d)
             fail_msg("2^%d: '%s' does not read back", e, out);
         if (sig_digits(out) > sig_digits(g17))
             fail_msg("2^%d: '%s' longer than '%s'", e, out, g17);
-        fmt_double(-d, out);
+        jv_fmt_double(-d, out);
         assert_true(strtod(out, NULL) == -d);
         count++;
     }
@@ -402,7 +402,7 @@ static void test_jv_fmt_double_powers_of_two(void **state)
     for (i = 0; i < ARRAY_LEN(pow2_python); i++) {
         char out[40];
 
-        fmt_double(ldexp(1.0, pow2_python[i].exp2), out);
+        jv_fmt_double(ldexp(1.0, pow2_python[i].exp2), out);
         if (strcmp(out, pow2_python[i].repr) != 0)
             fail_msg("2^%d: got '%s', Python '%s'", pow2_python[i].exp2, out, pow2_python[i].repr);
     }
@@ -410,7 +410,7 @@ static void test_jv_fmt_double_powers_of_two(void **state)
 
 /* ---- Strings ---- */
 
-/* The streaming json_write_str() and jv_write_compact() share one escaper: every byte value,
+/* The streaming jv_write_str() and jv_write_compact() share one escaper: every byte value,
  * alone and between letters, and a control character as an object key, read the same; the
  * control characters are escaped exactly as Python's json.dumps(ensure_ascii=False) does
  * (lower-case hex, U+007F and everything above it raw). */
@@ -433,7 +433,7 @@ static void test_jv_write_str_matches_compact(void **state)
         s[1] = (char)c;
         buf_reset(&streamed);
         buf_reset(&tree);
-        json_write_str(&streamed, s, 3);
+        jv_write_str(&streamed, s, 3);
         jv_write_compact(&tree, jv_strn(a, s, 3));
         assert_int_equal(streamed.len, tree.len);
         assert_memory_equal(streamed.data, tree.data, tree.len);
@@ -890,55 +890,6 @@ static void test_jv_raw_splices(void **state)
     buf_release(&b);
 }
 
-/* ---- jansson bridge ---- */
-
-static void test_jv_to_jansson(void **state)
-{
-    struct arena *a = *state;
-    struct jv *v = parse_ok(a, "{\"i\":42,\"neg\":-9223372036854775808,"
-                               "\"big\":123456789012345678901234567890,\"r\":1.5,\"one\":1.0,"
-                               "\"s\":\"Caf\\u00e9\",\"t\":true,\"f\":false,\"n\":null,"
-                               "\"a\":[1,[2]],\"o\":{\"k\":\"v\"},\"a\":[3]}");
-    struct jv *withraw = jv_array(a);
-    json_t *j, *x;
-
-    j = jv_to_jansson(v);
-    assert_non_null(j);
-    assert_true(json_is_object(j));
-    assert_int_equal(json_object_size(j), 11);
-    assert_true(json_is_integer(json_object_get(j, "i")));
-    assert_int_equal(json_integer_value(json_object_get(j, "i")), 42);
-    assert_true(json_integer_value(json_object_get(j, "neg")) == INT64_MIN);
-    x = json_object_get(j, "big");
-    assert_true(json_is_real(x));
-    assert_true(json_real_value(x) == 123456789012345678901234567890.0);
-    assert_true(json_is_real(json_object_get(j, "one")));
-    assert_true(json_real_value(json_object_get(j, "r")) == 1.5);
-    assert_string_equal(json_string_value(json_object_get(j, "s")), "Caf\xc3\xa9");
-    assert_true(json_is_true(json_object_get(j, "t")));
-    assert_true(json_is_false(json_object_get(j, "f")));
-    assert_true(json_is_null(json_object_get(j, "n")));
-    assert_int_equal(json_array_size(json_object_get(j, "a")), 1);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "o"), "k")), "v");
-    json_decref(j);
-
-    jv_array_append(a, withraw, jv_raw(a, "{\"n\":98765432109876543210,\"m\":[1.25]}"));
-    j = jv_to_jansson(withraw);
-    assert_non_null(j);
-    x = json_array_get(j, 0);
-    assert_true(json_is_real(json_object_get(x, "n")));
-    assert_true(json_real_value(json_array_get(json_object_get(x, "m"), 0)) == 1.25);
-    json_decref(j);
-
-    /* What jansson cannot hold. */
-    assert_null(jv_to_jansson(parse_ok(a, "[1, 1e400]")));
-    assert_null(jv_to_jansson(jv_raw(a, "[1,")));
-    assert_null(jv_to_jansson(jv_str(a, "bad \xff")));
-}
-
-/* Repeated keys and short string values share one copy (the parser's intern cache);
- * whatever is shared, every value reads back exactly, colliding slots included, and the
- * document writes back byte for byte. */
 static void test_jv_parse_shares_repeats(void **state)
 {
     struct arena *a = *state;
@@ -1005,7 +956,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jv_number_token_validates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_accessors_wrong_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_raw_splices, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_jv_to_jansson, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

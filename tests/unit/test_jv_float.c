@@ -69,7 +69,7 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* The layout the old fmt_double() produced (with sprintf), over given digits: the reference
+/* The layout the old jv_fmt_double() produced (with sprintf), over given digits: the reference
  * for the new memcpy-based layout code. */
 static void reference_layout(int negative, const char *digits, int k, char *out, size_t size)
 {
@@ -90,7 +90,7 @@ static void reference_layout(int negative, const char *digits, int k, char *out,
 }
 
 /* Compare everything for one finite double: the fast digits (which must not need the
- * fallback) with the slow oracle, shortest_digits() itself, and fmt_double() with the
+ * fallback) with the slow oracle, jv_shortest_digits() itself, and jv_fmt_double() with the
  * reference layout of the slow digits. */
 static void check_value(double d)
 {
@@ -99,7 +99,7 @@ static void check_value(double d)
     size_t len;
 
     if (d == 0.0) {
-        len = fmt_double(d, got);
+        len = jv_fmt_double(d, got);
         assert_string_equal(got, signbit(d) ? "-0.0" : "0.0");
         assert_int_equal(len, strlen(got));
         return;
@@ -110,13 +110,13 @@ static void check_value(double d)
     shortest_digits_slow(fabs(d), slow, &es);
     if (strcmp(fast, slow) != 0 || ef != es || (size_t)n != strlen(fast))
         fail_msg("%a (%.17g): fast 0.%s e%d, slow 0.%s e%d", d, d, fast, ef, slow, es);
-    shortest_digits(fabs(d), pub, &ep);
+    jv_shortest_digits(fabs(d), pub, &ep);
     if (strcmp(pub, slow) != 0 || ep != es)
-        fail_msg("%a: shortest_digits 0.%s e%d, slow 0.%s e%d", d, pub, ep, slow, es);
-    len = fmt_double(d, got);
+        fail_msg("%a: jv_shortest_digits 0.%s e%d, slow 0.%s e%d", d, pub, ep, slow, es);
+    len = jv_fmt_double(d, got);
     reference_layout(d < 0, slow, es, want, sizeof(want));
     if (strcmp(got, want) != 0 || len != strlen(got))
-        fail_msg("%a: fmt_double '%s' (%zu), reference '%s'", d, got, len, want);
+        fail_msg("%a: jv_fmt_double '%s' (%zu), reference '%s'", d, got, len, want);
 }
 
 static void check_both_signs(double d)
@@ -144,14 +144,14 @@ static int cmp_scaled(uint32_t m, int x2, int y10)
 
 struct first_use {
     double value;      /* formatted by the thread */
-    char out[40];      /* what fmt_double() wrote */
+    char out[40];      /* what jv_fmt_double() wrote */
 };
 
 static void *first_use_thread(void *arg)
 {
     struct first_use *fu = arg;
 
-    fmt_double(fu->value, fu->out);
+    jv_fmt_double(fu->value, fu->out);
     return NULL;
 }
 
@@ -334,9 +334,9 @@ static void test_jv_float_edge_values(void **state)
     check_value(0.0);
     check_value(-0.0);
     count += 10;
-    fmt_double(bits_to_double(MANT_MASK), out);
+    jv_fmt_double(bits_to_double(MANT_MASK), out);
     assert_string_equal(out, "2.225073858507201e-308");
-    fmt_double(bits_to_double(1), out);
+    jv_fmt_double(bits_to_double(1), out);
     assert_string_equal(out, "5e-324");
     print_message("%ld edge values identical\n", count);
 }
@@ -409,20 +409,20 @@ static void test_jv_float_spec_table(void **state)
     for (i = 0; i < ARRAY_SIZE(table); i++) {
         double d = strtod(table[i].token, NULL);
 
-        fmt_double(d, out);
+        jv_fmt_double(d, out);
         if (strcmp(out, table[i].want) != 0)
             fail_msg("%s: got '%s', want '%s'", table[i].token, out, table[i].want);
         check_value(d);
     }
-    fmt_double(2.0 / 3.0, out);
+    jv_fmt_double(2.0 / 3.0, out);
     assert_string_equal(out, "0.6666666666666666");
-    fmt_double((double)0.1f, out);
+    jv_fmt_double((double)0.1f, out);
     assert_string_equal(out, "0.10000000149011612");
-    assert_int_equal(fmt_double(INFINITY, out), 8);
+    assert_int_equal(jv_fmt_double(INFINITY, out), 8);
     assert_string_equal(out, "Infinity");
-    assert_int_equal(fmt_double(-INFINITY, out), 9);
+    assert_int_equal(jv_fmt_double(-INFINITY, out), 9);
     assert_string_equal(out, "-Infinity");
-    assert_int_equal(fmt_double(NAN, out), 3);
+    assert_int_equal(jv_fmt_double(NAN, out), 3);
     assert_string_equal(out, "NaN");
 }
 
@@ -455,7 +455,7 @@ static void test_jv_float_integers(void **state)
     print_message("%ld integral values identical\n", count);
 }
 
-/* jv_write_compact() over one 1536-dimension embedding must equal fmt_double() joined. */
+/* jv_write_compact() over one 1536-dimension embedding must equal jv_fmt_double() joined. */
 static void check_array_text(const double *v, size_t n, const struct buf *b)
 {
     struct buf want = BUF_INIT;
@@ -466,7 +466,7 @@ static void check_array_text(const double *v, size_t n, const struct buf *b)
     for (i = 0; i < n; i++) {
         if (i)
             buf_putc(&want, ',');
-        buf_append(&want, num, fmt_double(v[i], num));
+        buf_append(&want, num, jv_fmt_double(v[i], num));
     }
     buf_putc(&want, ']');
     assert_int_equal(b->len, want.len);
@@ -476,7 +476,7 @@ static void check_array_text(const double *v, size_t n, const struct buf *b)
 
 /* Timing print, no assertion: ns per double for widened float32 embedding components (fast
  * and slow), and jv_write_compact() of a 1536-float array as parsed from stored text (each
- * element a number token, so every one goes through strtod() and fmt_double()). */
+ * element a number token, so every one goes through strtod() and jv_fmt_double()). */
 static void test_jv_float_timing(void **state)
 {
     long i, n = test_count() / 2, slow_n = n / 100 + 1, reps = 200;
@@ -494,7 +494,7 @@ static void test_jv_float_timing(void **state)
         v[i] = (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
     t0 = now_ns();
     for (i = 0; i < n; i++)
-        total += fmt_double(v[i], out);
+        total += jv_fmt_double(v[i], out);
     fast_ns = (now_ns() - t0) / (double)n;
     t0 = now_ns();
     for (i = 0; i < slow_n; i++) {
@@ -516,7 +516,7 @@ static void test_jv_float_timing(void **state)
     }
     arr_ns = (now_ns() - t0) / (double)reps;
     check_array_text(v, 1536, &b);
-    print_message("fmt_double, widened float32: %.1f ns/double (slow path %.0f ns, %.0fx)\n",
+    print_message("jv_fmt_double, widened float32: %.1f ns/double (slow path %.0f ns, %.0fx)\n",
                   fast_ns, slow_ns, slow_ns / fast_ns);
     print_message("jv_write_compact, 1536 floats: %.1f us/array (%.1f ns/element, %zu bytes)\n",
                   arr_ns / 1000.0, arr_ns / 1536.0, b.len);

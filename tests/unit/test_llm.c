@@ -68,7 +68,7 @@ static struct episode make_episode(struct arena *a, const char *text, int k)
     ep.source = "chat";
     ep.type = "message";
     buf_puts(&b, "{\"text\":");
-    json_write_str(&b, text, strlen(text));
+    jv_write_str(&b, text, strlen(text));
     buf_putc(&b, '}');
     ep.payload = arena_strdup(a, b.data);
     ep.metadata = "{}";

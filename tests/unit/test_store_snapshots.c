@@ -59,7 +59,7 @@ static void assert_json_equal(const char *got, const char *want)
 }
 
 /* obj (JSON text) with the string members of the NULL-terminated key, value list set. */
-static const char *json_with(struct arena *a, const char *obj, ...)
+static const char *doc_with(struct arena *a, const char *obj, ...)
 {
     struct jv *j = parse_json(a, obj);
     struct buf b = BUF_INIT;
@@ -77,7 +77,7 @@ static const char *json_with(struct arena *a, const char *obj, ...)
 }
 
 /* The string member key of the JSON object text (arena), NULL when missing. */
-static const char *json_member(struct arena *a, const char *obj, const char *key)
+static const char *doc_member(struct arena *a, const char *obj, const char *key)
 {
     struct jv *v = jv_object_get(parse_json(a, obj), key);
     const char *s = v ? jv_string(v, NULL) : NULL;
@@ -339,7 +339,7 @@ static const struct episode *copy_of(struct arena *a, const struct episode *got,
     size_t i;
 
     for (i = 0; i < n; i++) {
-        v = json_member(a, got[i].provenance, key);
+        v = doc_member(a, got[i].provenance, key);
         if (v && strcmp(v, src_id) == 0)
             return &got[i];
     }
@@ -405,7 +405,7 @@ static void assert_res_copied(struct arena *a, const char *subject, const struct
     assert_string_equal(got.status, src->status);
     assert_str_or_null(got.summary, src->summary);
     if (snapshot_id)
-        assert_json_equal(got.metadata, json_with(a, src->metadata, "restored_from_snapshot",
+        assert_json_equal(got.metadata, doc_with(a, src->metadata, "restored_from_snapshot",
                                                   snapshot_id, NULL));
     else
         assert_json_equal(got.metadata, src->metadata);
@@ -456,8 +456,8 @@ static void test_store_subject_copy_capture_all_tenants(void **state)
     assert_ep_copied(c1, &s.e1, dst, NULL, 0, TS_NULL);
     assert_ep_copied(c2, &s.e2, dst, NULL, 0, TS_NULL);
     assert_ep_copied(c3, &s.e3, dst, NULL, 0, TS_NULL);
-    assert_json_equal(c1->provenance, json_with(a, "{}", "original_id", s.e1.id, NULL));
-    assert_json_equal(c2->provenance, json_with(a, "{\"k\":\"v\"}", "original_id", s.e2.id,
+    assert_json_equal(c1->provenance, doc_with(a, "{}", "original_id", s.e1.id, NULL));
+    assert_json_equal(c2->provenance, doc_with(a, "{\"k\":\"v\"}", "original_id", s.e2.id,
                                                 NULL));
     /* Listing order is the source's (created_at) order. */
     assert_ptr_equal(c1, &eps[0]);
@@ -660,7 +660,7 @@ static void test_store_subject_copy_restore(void **state)
         c[i] = copy_of(a, eps, ne, "original_episode_id", s.e[i].id);
         assert_ep_copied(c[i], &s.e[i], dst, tenant, shift, now);
         assert_json_equal(c[i]->provenance,
-                          json_with(a, s.e[i].provenance, "restored_from_snapshot", snap,
+                          doc_with(a, s.e[i].provenance, "restored_from_snapshot", snap,
                                     "original_episode_id", s.e[i].id, NULL));
     }
     /* The newest lands exactly on now; a later compile is clamped to it. */
@@ -676,7 +676,7 @@ static void test_store_subject_copy_restore(void **state)
     for (i = 0; i < 3; i++) {
         assert_mem_copied(&ms[(i + 2) % 3], &s.m[i], dst, tenant, shift, now);
         assert_json_equal(ms[(i + 2) % 3].metadata,
-                          json_with(a, s.m[i].metadata, "restored_from_snapshot", snap, NULL));
+                          doc_with(a, s.m[i].metadata, "restored_from_snapshot", snap, NULL));
     }
     /* Memories list by created_at: m[1], m[2] (tie kept), then m[0]. */
     assert_string_equal(ms[0].content, s.m[1].content);
@@ -770,8 +770,8 @@ static void test_store_subject_copy_two_restores_disjoint(void **state)
     e2 = list_eps(a, NULL, d2, &n2);
     assert_int_equal(n1, n2);
     for (i = 0; i < n1; i++)
-        assert_string_equal(json_member(a, e1[i].provenance, "original_episode_id"),
-                            json_member(a, e2[i].provenance, "original_episode_id"));
+        assert_string_equal(doc_member(a, e1[i].provenance, "original_episode_id"),
+                            doc_member(a, e2[i].provenance, "original_episode_id"));
 }
 
 /* The new ids of one copy are canonical UUIDv4 that share their first 32 bits, so they sit
