@@ -65,11 +65,21 @@ static struct jv *media(struct arena *a, const char *type, struct jv *schema, st
     return content;
 }
 
+/* {"X-Request-ID": {"$ref": ...}}: every answer carries the request id (spec/api.md §1.6). */
+static struct jv *request_id_header(struct arena *a)
+{
+    struct jv *o = jv_object(a);
+
+    jv_object_set(a, o, "X-Request-ID", ref(a, "headers", "RequestId"));
+    return o;
+}
+
 static struct jv *response(struct arena *a, const struct route_doc_response *r)
 {
     struct jv *o = jv_object(a);
 
     jv_object_set(a, o, "description", str(a, r->description));
+    jv_object_set(a, o, "headers", request_id_header(a));
     if (r->schema || r->media)
         jv_object_set(a, o, "content",
                       media(a, r->media ? r->media : "application/json",
@@ -197,6 +207,7 @@ static struct jv *error_response(struct arena *a, const char *description, const
     jv_object_set(a, err, "message", str(a, message));
     jv_object_set(a, example, "error", err);
     jv_object_set(a, o, "description", str(a, description));
+    jv_object_set(a, o, "headers", request_id_header(a));
     jv_object_set(a, o, "content",
                   media(a, "application/json", ref(a, "schemas", "ErrorEnvelope"), example));
     return o;
@@ -276,12 +287,25 @@ static struct jv *tenant_parameter(struct arena *a, const struct config *c)
     return o;
 }
 
+static struct jv *headers(struct arena *a)
+{
+    struct jv *o = jv_object(a), *h = jv_object(a);
+
+    jv_object_set(a, h, "description",
+                  str(a, "The request id: the inbound X-Request-ID echoed, else 16 hex "
+                         "characters made here (also error.request_id)."));
+    jv_object_set(a, h, "schema", openapi_fragment(a, "{'type':'string'}"));
+    jv_object_set(a, o, "RequestId", h);
+    return o;
+}
+
 static struct jv *components(struct arena *a, const struct config *c)
 {
     struct jv *o = jv_object(a), *params = jv_object(a), *sec = jv_object(a);
 
     jv_object_set(a, o, "schemas", schemas(a));
     jv_object_set(a, o, "responses", error_responses(a, c));
+    jv_object_set(a, o, "headers", headers(a));
     jv_object_set(a, params, "TenantHeader", tenant_parameter(a, c));
     jv_object_set(a, o, "parameters", params);
     jv_object_set(a, sec, "ApiKeyHeader",
