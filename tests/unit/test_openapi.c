@@ -175,6 +175,16 @@ static void test_openapi_document_lists_every_route(void **state)
         op = operation(doc, api_routes[i].pattern, method);
         assert_non_null(op);
         assert_string_equal(jv_string(jv_object_get(op, "operationId"), NULL), api_routes[i].name);
+        /* every answer names X-Request-ID (its own, or the shared error answer's) */
+        for (j = 0; j < jv_object_size(jv_object_get(op, "responses")); j++) {
+            struct jv *resp = jv_object_value(jv_object_get(op, "responses"), j);
+            const char *to = jv_string(jv_object_get(resp, "$ref"), NULL);
+
+            if (to)
+                resp = jv_object_get(jv_object_get(jv_object_get(doc, "components"), "responses"),
+                                     to + strlen("#/components/responses/"));
+            assert_non_null(jv_object_get(jv_object_get(resp, "headers"), "X-Request-ID"));
+        }
     }
     for (i = 0; i < jv_object_size(jv_object_get(doc, "paths")); i++)
         n += jv_object_size(jv_object_value(jv_object_get(doc, "paths"), i));
