@@ -178,7 +178,8 @@ static void test_openapi_document_lists_every_route(void **state)
         /* every answer names X-Request-ID (its own, or the shared error answer's) */
         for (j = 0; j < jv_object_size(jv_object_get(op, "responses")); j++) {
             struct jv *resp = jv_object_value(jv_object_get(op, "responses"), j);
-            const char *to = jv_string(jv_object_get(resp, "$ref"), NULL);
+            struct jv *ref = jv_object_get(resp, "$ref");
+            const char *to = ref ? jv_string(ref, NULL) : NULL;
 
             if (to)
                 resp = jv_object_get(jv_object_get(jv_object_get(doc, "components"), "responses"),
