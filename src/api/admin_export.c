@@ -150,7 +150,10 @@ static int parse_import_body(struct req *req, struct import_in *in)
         v_add(&v, "missing", v_loc(&v, "body", NULL), "Field required", NULL, NULL);
         return v_finish(&v, &req->err);
     }
-    root = jv_parse(req->arena, req->body.data, req->body.len, &pos, &msg);
+    root = jv_parse_bounded(req->arena, req->body.data, req->body.len,
+                            jv_parse_budget(req->body.len), &pos, &msg);
+    if (!root && msg == jv_msg_over_budget)
+        return api_body_over_budget(req, &req->err);
     if (!root)
         return body_not_json(req, pos, msg);
     if (jv_type(root) != JV_OBJECT) {

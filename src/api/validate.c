@@ -136,6 +136,13 @@ static int has_huge_number(const struct jv *v)
     }
 }
 
+int api_body_over_budget(struct req *req, struct err *err)
+{
+    return err_set(err, ERR_TOO_LARGE,
+                   "Request body too complex: its JSON would take more than %zu bytes to parse",
+                   jv_parse_budget(req->body.len));
+}
+
 int api_body_object(struct req *req, struct jv **out, struct err *err)
 {
     struct vctx v;
@@ -149,7 +156,10 @@ int api_body_object(struct req *req, struct jv **out, struct err *err)
         v_add(&v, "missing", v_loc(&v, "body", NULL), "Field required", NULL, NULL);
         return v_finish(&v, err);
     }
-    root = jv_parse(req->arena, req->body.data, req->body.len, &pos, &msg);
+    root = jv_parse_bounded(req->arena, req->body.data, req->body.len,
+                            jv_parse_budget(req->body.len), &pos, &msg);
+    if (!root && msg == jv_msg_over_budget)
+        return api_body_over_budget(req, err);
     if (!root)
         return v_json_invalid(&v, pos, msg, err);
     if (has_huge_number(root))

@@ -63,9 +63,13 @@ int api_json_content_type(const char *ct);
 int v_json_invalid(struct vctx *v, size_t pos, const char *msg, struct err *err);
 
 /* Read the request body as a JSON object (spec §1.1 content types), parsed once with jv
- * (numbers kept as sent). On failure fills err with a 422 (json_invalid,
- * model_attributes_type, missing) and returns -1. *out lives in the request arena. */
+ * (numbers kept as sent) within the parse budget of its size. On failure fills err with a
+ * 422 (json_invalid, model_attributes_type, missing) or a 413 (api_body_over_budget) and
+ * returns -1. *out lives in the request arena. */
 int api_body_object(struct req *req, struct jv **out, struct err *err);
+/* Fill err with the 413 of a body whose parse would take more memory than jv_parse_budget()
+ * allows for its size (bodies are parsed with jv_parse_bounded); returns -1. */
+int api_body_over_budget(struct req *req, struct err *err);
 
 /* The string at the last key of loc in obj, per rule (recording a problem when it is wrong,
  * or required and missing). Returns it (NUL-terminated, in the arena) or NULL. With

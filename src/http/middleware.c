@@ -57,6 +57,12 @@ static int origin_allowed(const char *origin)
     return 0;
 }
 
+static int is_preflight(struct req *req)
+{
+    return strcmp(req->method, "OPTIONS") == 0 && req_header(req, "Origin") &&
+           req_header(req, "Access-Control-Request-Method");
+}
+
 /* Answer a CORS preflight; returns 1 when the request was one. */
 static int preflight(struct req *req, int *ret)
 {
@@ -64,8 +70,7 @@ static int preflight(struct req *req, int *ret)
     const char *want = req_header(req, "Access-Control-Request-Headers");
     struct MHD_Response *r;
 
-    if (strcmp(req->method, "OPTIONS") != 0 || !origin ||
-        !req_header(req, "Access-Control-Request-Method"))
+    if (!is_preflight(req))
         return 0;
     if (!origin_allowed(origin)) {
         *ret = http_reply_text(req, 400, "Disallowed CORS origin");
@@ -146,7 +151,8 @@ static int check_tenant(struct req *req)
     return 0;
 }
 
-static int dispatch(struct req *req, const struct route *routes, size_t nroutes)
+/* Routing (404/405): on the headers, before any byte of the body is read. */
+static int match_route(struct req *req, const struct route *routes, size_t nroutes)
 {
     switch (router_match(routes, nroutes, req->method, req->path, req->arena, &req->route,
                          req->params)) {
@@ -157,6 +163,11 @@ static int dispatch(struct req *req, const struct route *routes, size_t nroutes)
     case ROUTE_FOUND:
         break;
     }
+    return 0;
+}
+
+static int dispatch(struct req *req)
+{
     if (req->route->handler(req) < 0)
         return -1;
     if (!req->status) {
@@ -167,25 +178,40 @@ static int dispatch(struct req *req, const struct route *routes, size_t nroutes)
     return 0;
 }
 
-int middleware_run(struct req *req, const struct route *routes, size_t nroutes)
+int middleware_admit(struct req *req, const struct route *routes, size_t nroutes)
+{
+    metrics_bind_routes(routes, nroutes);
+    set_request_id(req);
+    if (is_preflight(req))
+        return 0;
+    if (check_api_key(req) < 0 || ratelimit_check(req, &req->err) < 0 ||
+        check_tenant(req) < 0 || match_route(req, routes, nroutes) < 0)
+        return -1;
+    return 0;
+}
+
+int middleware_reply_error(struct req *req)
+{
+    if (req->err.kind == ERR_INTERNAL)
+        metrics_count_db_error();
+    return http_reply_error(req, NULL);
+}
+
+int middleware_run(struct req *req)
 {
     int ret = 0;
 
-    metrics_bind_routes(routes, nroutes);
-    set_request_id(req);
     if (preflight(req, &ret))
         return ret;
+    if (req->err.kind)
+        return middleware_reply_error(req);
     if (req->body_too_large) {
         err_set(&req->err, ERR_TOO_LARGE, "Request body too large (limit %zu bytes)",
                 cfg->max_body_bytes);
         return http_reply_error(req, NULL);
     }
-    if (check_api_key(req) < 0 || ratelimit_check(req, &req->err) < 0 ||
-        check_tenant(req) < 0 || dispatch(req, routes, nroutes) < 0) {
-        if (req->err.kind == ERR_INTERNAL)
-            metrics_count_db_error();
-        return http_reply_error(req, NULL);
-    }
+    if (dispatch(req) < 0)
+        return middleware_reply_error(req);
     return 0;
 }
 

@@ -7,9 +7,18 @@
 
 #include "http/router.h"
 
-/* Run the pipeline for a fully received request and queue exactly one response.
- * Returns 0 when a response was queued, -1 when the connection must be dropped. */
-int middleware_run(struct req *req, const struct route *routes, size_t nroutes);
+/* The part of the pipeline that needs only the headers, run before any byte of the body is
+ * read: request id, API key, rate limit, tenant and routing (a CORS preflight passes; it is
+ * answered by middleware_run). Returns 0 when the request may go on, -1 with req->err set
+ * (401, 403, 429, 400, 404, 405): answer it with middleware_reply_error(). */
+int middleware_admit(struct req *req, const struct route *routes, size_t nroutes);
+/* Queue the error envelope of req->err (counted in the metrics when it is a 500). Returns 0
+ * when a response was queued, -1 when the connection must be dropped. */
+int middleware_reply_error(struct req *req);
+/* The rest of the pipeline, once the body is in (after middleware_admit): the preflight
+ * answer, the error admit found, 413 for a body past the cap, or the handler. Queues exactly
+ * one response; returns 0 when one was queued, -1 when the connection must be dropped. */
+int middleware_run(struct req *req);
 /* Log one line for a finished request (aborted: the client went away first). */
 void middleware_log(struct req *req, int aborted);
 /* 1 when path needs neither the API key nor the tenant header (spec/api.md §1.4: the health

@@ -1,16 +1,22 @@
-/* server.c - libmicrohttpd glue: one struct req per request, the middleware pipeline. */
+/* server.c - libmicrohttpd glue: one struct req per request, the middleware pipeline, and
+ * the limits that keep a hostile client cheap (headers checked before the body, bodies counted
+ * server-wide, per-IP and header-timeout connection limits, memory handed back). */
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
 #include <strings.h>
 
+#include "http/deadline.h"
 #include "http/middleware.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -19,13 +25,34 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    struct deadlines *deadlines; /* each request header's deadline (header timeout) */
     const struct route *routes;
     size_t nroutes;
     int port;
     atomic_int inflight;       /* requests received and not yet completed */
+    atomic_size_t body_bytes;  /* request body bytes held server-wide (cfg->max_inflight_body) */
+    atomic_llong log_second;   /* the second of the last libmicrohttpd messages logged */
+    atomic_int log_count;      /* messages logged in that second */
+    atomic_int log_dropped;    /* messages dropped since the last one logged */
+};
+
+/* What the server keeps per request beside the struct req the handlers see. */
+struct upload {
+    struct req req;            /* first: *con_cls points at the upload, handlers get &req */
+    size_t counted;            /* body bytes of this request in srv->body_bytes */
+    size_t body_peak;          /* the largest the body buffer was (for malloc_trim) */
+    struct deadline *deadline; /* the connection's header deadline */
+    int discard;               /* the answer was decided on the headers: read, drop the body */
 };
 
 #define DRAIN_WAIT_US (30 * 1000000)   /* longest wait for in-flight requests at stop */
+#define URI_MAX 8192                   /* longer request targets get 414 */
+#define HEADERS_MAX 16384              /* more header bytes (names and values) get 431 */
+#define CONN_POOL_BYTES (64 * 1024)     /* MHD's per-connection memory: above our two limits */
+#define LINGER_MIN_BYTES (64u * 1024 * 1024) /* body bytes read and dropped before an answer */
+#define LINGER_US (30 * 1000000)       /* ... and for at most this long */
+#define TRIM_AFTER_BYTES (1024 * 1024) /* malloc_trim() after a body at least this large */
+#define MHD_LOG_PER_SECOND 10          /* libmicrohttpd messages logged per second at most */
 
 /* Keep the raw path: we split on '/' first and decode each segment ourselves. Query
  * arguments are decoded by req_query(). */
@@ -36,10 +63,12 @@ static size_t keep_raw(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
-static struct req *req_new(struct MHD_Connection *conn, const char *method, const char *url)
+static struct upload *upload_new(struct MHD_Connection *conn, const char *method,
+                                 const char *url)
 {
     struct arena *a = arena_new();
-    struct req *req = arena_calloc(a, 1, sizeof(*req));
+    struct upload *u = arena_calloc(a, 1, sizeof(*u));
+    struct req *req = &u->req;
     const char *q = strchr(url, '?');
 
     req->conn = conn;
@@ -49,14 +78,32 @@ static struct req *req_new(struct MHD_Connection *conn, const char *method, cons
     buf_init(&req->body);
     err_init(&req->err);
     req->started_us = ts_monotonic();
-    return req;
+    return u;
 }
 
-static void req_free(struct req *req)
+/* Give the request's body bytes back to the server-wide count, and free its buffer. */
+static void drop_body(struct http_server *srv, struct upload *u)
 {
-    buf_release(&req->body);
-    err_release(&req->err);
-    arena_free(req->arena);
+    atomic_fetch_sub(&srv->body_bytes, u->counted);
+    u->counted = 0;
+    if (u->req.body.cap > u->body_peak)
+        u->body_peak = u->req.body.cap;
+    buf_release(&u->req.body);
+}
+
+static void upload_free(struct http_server *srv, struct upload *u)
+{
+    int big;
+
+    drop_body(srv, u);
+    big = u->body_peak >= TRIM_AFTER_BYTES || u->req.dropped >= TRIM_AFTER_BYTES ||
+          arena_used(u->req.arena) >= TRIM_AFTER_BYTES;
+    err_release(&u->req.err);
+    arena_free(u->req.arena);
+    /* A large body leaves many small free chunks (JSON copies) that malloc keeps; hand
+     * whole free pages back to the system so that the process returns near idle. */
+    if (big)
+        malloc_trim(0);
 }
 
 /* The declared Content-Length, or -1 when absent or malformed. */
@@ -72,26 +119,165 @@ static long long content_length(struct req *req)
     return end == cl || *end || n > (unsigned long long)INT64_MAX ? -1 : (long long)n;
 }
 
-/* Append upload data under the running cap. Past the cap the rest is read and dropped (MHD
- * cannot answer in the middle of an upload) and the 413 goes out at the end; a client that
- * keeps sending more than twice the cap is disconnected. Returns -1 to disconnect. */
-static int collect(struct req *req, const char *data, size_t *size)
+/* 1 when a body follows the headers (a length above 0, or chunked). */
+static int has_body(struct req *req)
 {
-    if (!req->body_too_large) {
+    return content_length(req) > 0 || req_header(req, "Transfer-Encoding");
+}
+
+/* 1 when the client waits for "100 Continue" before it sends the body. */
+static int expects_continue(struct req *req)
+{
+    const char *e = req_header(req, "Expect");
+
+    return e && strcasecmp(e, "100-continue") == 0;
+}
+
+/* Adds the bytes of one query argument ("key=value&") to *cls. */
+static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 2;
+    return MHD_YES;
+}
+
+/* 414 and 431 with the envelope for request lines and headers past our limits, which sit
+ * below MHD's own (its memory pool), so that MHD's HTML answers stay out of reach. */
+static int check_sizes(struct req *req, const char *url)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t head = ci ? ci->header_size : 0, uri = strlen(url);
+
+    if (head <= URI_MAX)
+        return 0;                             /* the common case: nothing can be too long */
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_value_bytes, &uri);
+    if (uri > URI_MAX)
+        return err_set(&req->err, ERR_URI_TOO_LONG, "URI Too Long (limit %d bytes)", URI_MAX);
+    if (head > uri && head - uri > HEADERS_MAX)
+        return err_set(&req->err, ERR_HEADERS_TOO_LARGE,
+                       "Request Header Fields Too Large (limit %d bytes)", HEADERS_MAX);
+    return 0;
+}
+
+/* Body bytes read and dropped before an answer decided early is sent. */
+static size_t linger_bytes(void)
+{
+    return 2 * cfg->max_body_bytes > LINGER_MIN_BYTES ? 2 * cfg->max_body_bytes
+                                                      : LINGER_MIN_BYTES;
+}
+
+static int set_busy(struct req *req)
+{
+    req->retry_after = 1;
+    return err_set_code(&req->err, ERR_UNAVAILABLE, "service_unavailable",
+                        "Server busy: too many request bytes in flight; retry later");
+}
+
+/* Count n more body bytes server-wide. A request alone is always admitted up to the body cap;
+ * past cfg->max_inflight_body with other bodies in flight it is refused (-1). */
+static int reserve(struct http_server *srv, struct upload *u, size_t n)
+{
+    size_t before = atomic_fetch_add(&srv->body_bytes, n);
+
+    if (before > u->counted && before + n > cfg->max_inflight_body) {
+        atomic_fetch_sub(&srv->body_bytes, n);
+        return -1;
+    }
+    u->counted += n;
+    return 0;
+}
+
+/* The headers are in: decide everything that needs no body (spec order: request id, key,
+ * rate limit, tenant, route; then the sizes). An error found here is answered before the body:
+ * at once when the client waits for 100 Continue (it then never sends the body) or when the
+ * body is too large to drain; otherwise the body is read and dropped and the answer goes out
+ * once the client has sent it, so that a client still sending never sees a broken pipe. */
+static enum MHD_Result admit(struct http_server *srv, struct upload *u, const char *url)
+{
+    struct req *req = &u->req;
+    long long declared = content_length(req);
+
+    if (middleware_admit(req, srv->routes, srv->nroutes) == 0 && check_sizes(req, url) == 0) {
+        if (declared > (long long)cfg->max_body_bytes)
+            req->body_too_large = 1;
+        else if (declared > 0 && atomic_load(&srv->body_bytes) > 0 &&
+                 atomic_load(&srv->body_bytes) + (size_t)declared > cfg->max_inflight_body)
+            set_busy(req);
+        else
+            return MHD_YES;
+    }
+    if (!has_body(req))
+        return MHD_YES;                       /* answered on the next call, keep-alive */
+    if (expects_continue(req) || declared > (long long)linger_bytes())
+        return middleware_run(req) == 0 ? MHD_YES : MHD_NO;
+    u->discard = 1;
+    return MHD_YES;
+}
+
+/* Append upload data under the caps, or drop it when the request is already decided. */
+static enum MHD_Result take(struct http_server *srv, struct upload *u, const char *data,
+                            size_t *size)
+{
+    struct req *req = &u->req;
+
+    if (!u->discard && !req->body_too_large) {
         if (req->body.len + *size > cfg->max_body_bytes) {
             req->body_too_large = 1;
-            buf_release(&req->body);
+            drop_body(srv, u);
+        } else if (reserve(srv, u, *size) < 0) {
+            set_busy(req);
+            u->discard = 1;
+            drop_body(srv, u);
         } else {
             buf_append(&req->body, data, *size);
         }
     }
-    if (req->body_too_large) {
+    if (u->discard || req->body_too_large) {
         req->dropped += *size;
-        if (req->dropped > cfg->max_body_bytes * 2)
-            return -1;
+        if (req->dropped > linger_bytes() || ts_monotonic() - req->started_us > LINGER_US)
+            return MHD_NO;                    /* drained long enough: close */
     }
     *size = 0;
-    return 0;
+    return MHD_YES;
+}
+
+/* A header is complete: its deadline is off, and from now on the connection's idle timeout
+ * is the keep-alive one (set once per connection; MHD started it with the header timeout). */
+static void header_done(struct http_server *srv, struct upload *u)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(u->req.conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    u->deadline = ci ? ci->socket_context : NULL;
+    if (u->deadline)
+        deadline_disarm(srv->deadlines, u->deadline);
+    ci = MHD_get_connection_info(u->req.conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+    if (!ci || ci->connection_timeout != (unsigned int)cfg->connection_timeout)
+        MHD_set_connection_option(u->req.conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)cfg->connection_timeout);
+}
+
+/* A new connection owes its first header within the header timeout; a closing one is
+ * forgotten (before MHD closes its socket). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        deadline_remove(srv->deadlines, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci)
+        *socket_context = deadline_add(srv->deadlines, ci->connect_fd,
+                                       ts_monotonic() + cfg->header_timeout * 1000000LL);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -100,45 +286,81 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                  void **con_cls)
 {
     struct http_server *srv = cls;
-    struct req *req = *con_cls;
-    long long declared;
+    struct upload *u = *con_cls;
+    enum MHD_Result rc;
 
     (void)version;
-    if (!req) {
-        req = req_new(conn, method, url);
-        *con_cls = req;
+    if (!u) {
+        u = upload_new(conn, method, url);
+        *con_cls = u;
         atomic_fetch_add(&srv->inflight, 1);
-        declared = content_length(req);
-        if (declared > (long long)cfg->max_body_bytes) {
-            /* Refuse before reading the body; the connection is closed after. */
-            req->body_too_large = 1;
-            return middleware_run(req, srv->routes, srv->nroutes) == 0 ? MHD_YES : MHD_NO;
-        }
-        if (declared > 0)
-            buf_grow(&req->body, (size_t)declared);   /* one allocation of the right size */
-        return MHD_YES;
+        header_done(srv, u);
+        return admit(srv, u, url);
     }
-    req->calls++;
-    if (req->status)
-        return (*upload_data_size = 0), MHD_YES;   /* already answered (413) */
+    u->req.calls++;
+    if (u->req.status)
+        return (*upload_data_size = 0), MHD_YES;   /* already answered */
     if (*upload_data_size)
-        return collect(req, upload_data, upload_data_size) == 0 ? MHD_YES : MHD_NO;
-    return middleware_run(req, srv->routes, srv->nroutes) == 0 ? MHD_YES : MHD_NO;
+        return take(srv, u, upload_data, upload_data_size);
+    rc = middleware_run(&u->req) == 0 ? MHD_YES : MHD_NO;
+    /* The response is queued (it copied what it needs): the body no longer counts. */
+    drop_body(srv, u);
+    return rc;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_server *srv = cls;
-    struct req *req = *con_cls;
+    struct upload *u = *con_cls;
 
     (void)conn;
-    if (!req)
+    if (!u)
         return;
     atomic_fetch_sub(&srv->inflight, 1);
-    middleware_log(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
-    req_free(req);
+    middleware_log(&u->req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    /* Keep-alive: the next header is due within the idle allowance. */
+    if (u->deadline)
+        deadline_arm(srv->deadlines, u->deadline,
+                     ts_monotonic() + cfg->connection_timeout * 1000000LL);
+    upload_free(srv, u);
     *con_cls = NULL;
+}
+
+/* Whether one more libmicrohttpd message may be logged this second: a flood of refused
+ * connections must not become a flood of log lines. *dropped gets the count dropped before. */
+static int mhd_log_allowed(struct http_server *srv, int *dropped)
+{
+    long long now = ts_monotonic() / 1000000;
+
+    if (atomic_exchange(&srv->log_second, now) != now)
+        atomic_store(&srv->log_count, 0);
+    if (atomic_fetch_add(&srv->log_count, 1) >= MHD_LOG_PER_SECOND) {
+        atomic_fetch_add(&srv->log_dropped, 1);
+        return 0;
+    }
+    *dropped = atomic_exchange(&srv->log_dropped, 0);
+    return 1;
+}
+
+/* libmicrohttpd's own messages go to our log as JSON lines, one per message. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char text[512];
+    size_t n;
+    int dropped;
+
+    if (!mhd_log_allowed(cls, &dropped))
+        return;
+    vsnprintf(text, sizeof(text), fmt, ap);
+    n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (dropped)
+        log_write(LOG_WARN, "libmicrohttpd: %s (%d earlier messages not logged: over %d a second)",
+                  text, dropped, MHD_LOG_PER_SECOND);
+    else
+        log_write(LOG_WARN, "libmicrohttpd: %s", text);
 }
 
 static int bind_addr(struct sockaddr_storage *ss, struct err *err)
@@ -174,18 +396,28 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
 
     if (bind_addr(&ss, err) < 0)
         goto fail;
+    /* Fixed thresholds (glibc otherwise raises them after the first large free): buffers from
+     * 128 KiB on are mapped and unmapped, so large bodies never stay in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->routes = routes;
     srv->nroutes = nroutes;
+    srv->deadlines = deadlines_new();
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->workers,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+        /* Until a complete header has arrived; then cfg->connection_timeout (on_access). */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_END);
     if (!srv->daemon) {
@@ -197,6 +429,7 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     srv->port = info ? info->port : cfg->port;
     return srv;
 fail:
+    deadlines_free(srv->deadlines);
     free(srv);
     return NULL;
 }
@@ -217,6 +450,7 @@ void http_server_stop(struct http_server *srv)
         }
         MHD_stop_daemon(srv->daemon);
     }
+    deadlines_free(srv->deadlines);
     free(srv);
 }
 

@@ -1,5 +1,8 @@
 /* server.h - the HTTP server: libmicrohttpd thread pool, body collection, the middleware
- * pipeline (CORS → request id → API key → tenant → routing) and request logging. */
+ * pipeline (CORS → request id → API key → tenant → routing, all on the headers, before the
+ * body is read) and request logging. Limits: STATEWAVE_MAX_BODY_BYTES,
+ * STATEWAVE_MAX_INFLIGHT_BODY_BYTES, STATEWAVE_MAX_CONNECTIONS(_PER_IP),
+ * STATEWAVE_HEADER_TIMEOUT_SECONDS and STATEWAVE_CONNECTION_TIMEOUT_SECONDS (README "Limits"). */
 #ifndef ENGRAM_HTTP_SERVER_H
 #define ENGRAM_HTTP_SERVER_H
 

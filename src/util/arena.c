@@ -1,20 +1,26 @@
-/* arena.c - bump allocator over a chain of blocks. */
+/* arena.c - bump allocator over a chain of blocks. Blocks grow as an arena grows; the large
+ * ones are mapped from the kernel directly so that freeing a big request's arena gives its
+ * memory back to the system at once, whatever malloc keeps for itself. */
 #include "util/arena.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/xalloc.h"
 
-#define ARENA_BLOCK 8192
+#define ARENA_BLOCK 8192                  /* the first block, and the smallest */
+#define ARENA_BLOCK_MAX (1024 * 1024)     /* block sizes double up to this */
+#define ARENA_MMAP_MIN (128 * 1024)       /* blocks from this size on are mmap()ed */
 #define ARENA_ALIGN 16
 
 struct block {
     struct block *next;  /* older block */
     size_t size;         /* usable bytes in data */
     size_t used;         /* bytes handed out */
+    int mapped;          /* 1: from mmap() (freed with munmap), 0: from malloc() */
     _Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
@@ -22,16 +28,37 @@ struct arena {
     struct block *head;  /* newest block; allocation happens here */
     struct block *first; /* the block arena_new() made; arena_reset() keeps it */
     size_t total;        /* bytes handed out over all blocks */
+    size_t next_size;    /* size of the next regular block (doubles to ARENA_BLOCK_MAX) */
 };
 
 static struct block *block_new(size_t size)
 {
-    struct block *b = xmalloc(sizeof(*b) + size);
+    struct block *b;
+    size_t bytes = sizeof(*b) + size;
+    int mapped = size >= ARENA_MMAP_MIN;
 
+    if (mapped) {
+        bytes = (bytes + 4095) & ~(size_t)4095;
+        b = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (b == MAP_FAILED)
+            BUG("out of memory mapping an arena block");
+        size = bytes - sizeof(*b);
+    } else {
+        b = xmalloc(bytes);
+    }
     b->next = NULL;
     b->size = size;
     b->used = 0;
+    b->mapped = mapped;
     return b;
+}
+
+static void block_free(struct block *b)
+{
+    if (b->mapped)
+        munmap(b, sizeof(*b) + b->size);
+    else
+        free(b);
 }
 
 struct arena *arena_new(void)
@@ -40,6 +67,7 @@ struct arena *arena_new(void)
 
     a->head = a->first = block_new(ARENA_BLOCK);
     a->total = 0;
+    a->next_size = ARENA_BLOCK;
     return a;
 }
 
@@ -47,7 +75,7 @@ static void free_chain(struct block *b)
 {
     while (b) {
         struct block *next = b->next;
-        free(b);
+        block_free(b);
         b = next;
     }
 }
@@ -69,13 +97,14 @@ void arena_reset(struct arena *a)
         struct block *next = b->next;
 
         if (b != a->first)
-            free(b);
+            block_free(b);
         b = next;
     }
     a->first->next = NULL;
     a->first->used = 0;
     a->head = a->first;
     a->total = 0;
+    a->next_size = ARENA_BLOCK;
 }
 
 void *arena_alloc(struct arena *a, size_t n)
@@ -87,7 +116,7 @@ void *arena_alloc(struct arena *a, size_t n)
     if (n == 0)
         n = 1;
     if (off + n > b->size) {
-        size_t size = n > ARENA_BLOCK / 2 ? n : ARENA_BLOCK;
+        size_t size = n > a->next_size / 2 ? n : a->next_size;
         struct block *nb = block_new(size);
 
         if (size == n && b->used < b->size / 2) {
@@ -98,6 +127,8 @@ void *arena_alloc(struct arena *a, size_t n)
             a->total += n;
             return nb->data;
         }
+        if (a->next_size < ARENA_BLOCK_MAX)
+            a->next_size *= 2;
         nb->next = b;
         a->head = nb;
         b = nb;

@@ -374,6 +374,27 @@ static int default_workers(void)
     return n < 2 ? 4 : (int)(n * 2 > 64 ? 64 : n * 2 < 4 ? 4 : n * 2);
 }
 
+/* The HTTP edge: connection caps, the header timeout and the in-flight body budget. */
+static int load_connection_limits(struct config *c, const struct source *s, struct err *err)
+{
+    long x;
+
+    if (get_long(s, "STATEWAVE_HEADER_TIMEOUT_SECONDS", 10, 1, 3600, &x, err) < 0)
+        return -1;
+    c->header_timeout = (int)x;
+    if (get_long(s, "STATEWAVE_MAX_CONNECTIONS", 4096, 16, 1000000, &x, err) < 0)
+        return -1;
+    c->max_connections = (int)x;
+    if (get_long(s, "STATEWAVE_MAX_CONNECTIONS_PER_IP", 256, 0, 1000000, &x, err) < 0)
+        return -1;
+    c->max_connections_per_ip = (int)x;
+    if (get_long(s, "STATEWAVE_MAX_INFLIGHT_BODY_BYTES", CONFIG_DEFAULT_MAX_INFLIGHT_BODY, 1024,
+                 64L * 1024 * 1024 * 1024, &x, err) < 0)
+        return -1;
+    c->max_inflight_body = (size_t)x;
+    return 0;
+}
+
 static int load_numbers(struct config *c, const struct source *s, struct err *err)
 {
     long x;
@@ -397,6 +418,8 @@ static int load_numbers(struct config *c, const struct source *s, struct err *er
     if (get_long(s, "STATEWAVE_CONNECTION_TIMEOUT_SECONDS", 60, 1, 3600, &x, err) < 0)
         return -1;
     c->connection_timeout = (int)x;
+    if (load_connection_limits(c, s, err) < 0)
+        return -1;
     if (get_bool(s, "STATEWAVE_REQUIRE_TENANT", 0, &c->require_tenant, err) < 0 ||
         get_bool(s, "STATEWAVE_DEBUG", 0, &c->debug, err) < 0 ||
         get_bool(s, "STATEWAVE_STRICT_SCHEMA", 0, &c->strict_schema, err) < 0)

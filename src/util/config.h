@@ -28,6 +28,12 @@ struct config {
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
     int strict_schema;         /* STATEWAVE_STRICT_SCHEMA */
     int connection_timeout;    /* STATEWAVE_CONNECTION_TIMEOUT_SECONDS: idle keep-alive */
+    int header_timeout;        /* STATEWAVE_HEADER_TIMEOUT_SECONDS: from connecting to a
+                                * complete first request header */
+    int max_connections;       /* STATEWAVE_MAX_CONNECTIONS: open connections, all clients */
+    int max_connections_per_ip; /* STATEWAVE_MAX_CONNECTIONS_PER_IP: 0 = no per-IP cap */
+    size_t max_inflight_body;  /* STATEWAVE_MAX_INFLIGHT_BODY_BYTES: body bytes held at once
+                                * over all requests (503 past it) */
 
     /* the memory loop */
     char *compiler_type;       /* STATEWAVE_COMPILER_TYPE: "heuristic" | "llm" */
@@ -68,6 +74,7 @@ struct config {
 /* Defaults documented in the README. */
 #define CONFIG_DEFAULT_DATABASE_URL "sqlite://data/engram.db"
 #define CONFIG_DEFAULT_MAX_BODY (64u * 1024 * 1024)
+#define CONFIG_DEFAULT_MAX_INFLIGHT_BODY (256u * 1024 * 1024)
 #define CONFIG_DEFAULT_IMPORT_MAX (50u * 1024 * 1024)
 
 /* Fill c from env (a NULL-terminated "NAME=value" array, e.g. environ) and, for names not

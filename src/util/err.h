@@ -13,8 +13,10 @@ enum err_kind {            /* each value is the HTTP status the API answers with
     ERR_METHOD = 405,
     ERR_CONFLICT = 409,
     ERR_TOO_LARGE = 413,
+    ERR_URI_TOO_LONG = 414,
     ERR_VALIDATION = 422,
     ERR_RATE_LIMITED = 429,
+    ERR_HEADERS_TOO_LARGE = 431,
     ERR_INTERNAL = 500,
     ERR_UNAVAILABLE = 503,
 };

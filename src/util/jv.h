@@ -67,6 +67,23 @@ struct jv;
 struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos,
                     const char **err_msg);
 
+/*
+ * jv_parse() with a memory budget: the parse may take at most max_bytes (what it allocates
+ * from a, plus its working stacks). Past it the parse stops with err_msg ==
+ * jv_msg_over_budget ("document too large to parse"; compare the pointer) and err_pos where
+ * it stopped. Hostile text costs far more than its size otherwise (an array of "10"s takes 14
+ * times its text); request bodies are parsed with max_bytes = jv_parse_budget(n).
+ */
+struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_bytes,
+                            size_t *err_pos, const char **err_msg);
+extern const char jv_msg_over_budget[];
+/* The budget of n bytes of text: JV_BUDGET_FACTOR times n, plus JV_BUDGET_BASE. Real documents
+ * stay well below it (an export of 20,000 episodes takes 2.3 times its text; an array of
+ * 13-digit numbers 5 times). */
+#define JV_BUDGET_BASE (1024 * 1024)
+#define JV_BUDGET_FACTOR 6
+size_t jv_parse_budget(size_t n);
+
 /* ---- Accessors. They never fail: on a wrong type or index they return NULL / 0. ---- */
 
 enum jv_type jv_type(const struct jv *v);

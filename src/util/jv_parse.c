@@ -2,6 +2,7 @@
  * sequences, number tokens) the constructors and the canonical writer share. */
 #include "util/jv-internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,7 +96,12 @@ struct parser {
     size_t nmems, capmems;
     struct intern *keys;     /* recent keys and short string values: shared, not copied */
     struct intern *strs;     /* (NULL until the first use; INTERN_SLOTS each) */
+    size_t budget;           /* bytes the parse may take: arena growth and the stacks above */
+    size_t arena_base;       /* arena_used() when the parse began */
 };
+
+const char jv_msg_over_budget[] = "document too large to parse";
+
 
 /*
  * Documents repeat themselves: every row of an export has the same keys, and kinds, statuses,
@@ -352,6 +358,16 @@ static struct jv *parse_literal(struct parser *p, const char *word, const struct
     return (struct jv *)node;
 }
 
+/* The one-digit integers, shared by every parse (nodes are immutable): an array of small
+ * numbers then costs one pointer per element. */
+static const struct jv digits[10] = {
+    { .type = JV_INT, .u.s = { "0", 1, 0.0 } }, { .type = JV_INT, .u.s = { "1", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "2", 1, 0.0 } }, { .type = JV_INT, .u.s = { "3", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "4", 1, 0.0 } }, { .type = JV_INT, .u.s = { "5", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "6", 1, 0.0 } }, { .type = JV_INT, .u.s = { "7", 1, 0.0 } },
+    { .type = JV_INT, .u.s = { "8", 1, 0.0 } }, { .type = JV_INT, .u.s = { "9", 1, 0.0 } },
+};
+
 static struct jv *parse_number(struct parser *p)
 {
     int real;
@@ -360,6 +376,10 @@ static struct jv *parse_number(struct parser *p)
 
     if (!len)
         return fail(p, p->pos, "Expecting value");
+    if (len == 1) {
+        p->pos++;
+        return (struct jv *)&digits[p->s[p->pos - 1] - '0'];
+    }
     v = jv_number_node(p->a, p->s + p->pos, len, real);
     p->pos += len;
     return v;
@@ -385,21 +405,49 @@ static struct jv *parse_string_value(struct parser *p)
     return e->node;
 }
 
-static void push_value(struct parser *p, struct jv *v)
+/* Whether growing a stack by extra bytes keeps the parse within its budget (else an error
+ * is recorded): the stacks of one long array or object must not double past it. */
+static int may_grow(struct parser *p, size_t extra)
+{
+    if (p->budget == SIZE_MAX)
+        return 1;
+    if (arena_used(p->a) - p->arena_base + p->capvals * sizeof(*p->vals) +
+        p->capmems * sizeof(*p->mems) + extra <= p->budget)
+        return 1;
+    fail_at(p, p->pos, jv_msg_over_budget);
+    return 0;
+}
+
+/* Before one more value or member: -1 once the parse has taken more than its budget. */
+static int spend(struct parser *p)
+{
+    return may_grow(p, 0) ? 0 : -1;
+}
+
+static int push_value(struct parser *p, struct jv *v)
 {
     if (p->nvals == p->capvals) {
-        p->capvals = p->capvals ? 2 * p->capvals : 64;
+        size_t cap = p->capvals ? 2 * p->capvals : 64;
+
+        if (!may_grow(p, (cap - p->capvals) * sizeof(*p->vals)))
+            return -1;
+        p->capvals = cap;
         p->vals = xrealloc(p->vals, p->capvals * sizeof(*p->vals));
     }
     p->vals[p->nvals++] = v;
+    return 0;
 }
 
-static void push_member(struct parser *p, const char *key, size_t len, struct jv *v)
+static int push_member(struct parser *p, const char *key, size_t len, struct jv *v)
 {
     struct jv_member *m;
 
     if (p->nmems == p->capmems) {
-        p->capmems = p->capmems ? 2 * p->capmems : 32;
+        size_t cap = p->capmems ? 2 * p->capmems : 32;
+
+        if (!may_grow(p, (cap - p->capmems) * sizeof(*p->mems)))
+            return -1;
+        p->capmems = cap;
         p->mems = xrealloc(p->mems, p->capmems * sizeof(*p->mems));
     }
     m = &p->mems[p->nmems++];
@@ -417,6 +465,7 @@ static void push_member(struct parser *p, const char *key, size_t len, struct jv
     }
     m->key_len = len;
     m->value = v;
+    return 0;
 }
 
 /* Enter a container at pos; fails past JV_MAX_DEPTH. */
@@ -462,12 +511,15 @@ static struct jv *parse_array(struct parser *p)
         item = parse_value(p);
         if (!item)
             return NULL;
-        push_value(p, item);
+        if (push_value(p, item) < 0)
+            return NULL;
         r = next_or_close(p, ']');
     }
     if (r < 0)
         return NULL;
     count = p->nvals - base;
+    if (!may_grow(p, count * sizeof(*p->vals)))   /* the copy below */
+        return NULL;
     arr = arena_alloc(p->a, sizeof(*arr));
     arr->type = JV_ARRAY;
     arr->u.arr.items = count ? arena_memdup(p->a, p->vals + base, count * sizeof(*p->vals)) : NULL;
@@ -486,11 +538,12 @@ static int parse_member(struct parser *p)
 
     if (p->pos >= p->n || p->s[p->pos] != '"')
         return fail_rc(p, p->pos, "Expecting property name enclosed in double quotes");
-    if (scan_string(p, &key, &len) < 0)
+    if (spend(p) < 0 || scan_string(p, &key, &len) < 0)
         return -1;
     /* The key may live in scratch, which the value's strings reuse: copy it first. */
     idx = p->nmems;
-    push_member(p, key, len, jv_null());
+    if (push_member(p, key, len, jv_null()) < 0)
+        return -1;
     skip_ws(p);
     if (p->pos >= p->n || p->s[p->pos] != ':')
         return fail_rc(p, p->pos, "Expecting ':' delimiter");
@@ -523,6 +576,8 @@ static struct jv *parse_object(struct parser *p)
     if (r < 0)
         return NULL;
     count = jv_dedupe_members(p->mems + base, p->nmems - base);
+    if (!may_grow(p, count * sizeof(*p->mems)))   /* the copy below */
+        return NULL;
     obj = arena_alloc(p->a, sizeof(*obj));
     obj->type = JV_OBJECT;
     obj->u.obj.items = count ? arena_memdup(p->a, p->mems + base, count * sizeof(*p->mems))
@@ -538,6 +593,8 @@ static struct jv *parse_value(struct parser *p)
     skip_ws(p);
     if (p->pos >= p->n)
         return fail(p, p->pos, "Expecting value");
+    if (spend(p) < 0)
+        return NULL;
     switch (p->s[p->pos]) {
     case '{': return parse_object(p);
     case '[': return parse_array(p);
@@ -549,10 +606,22 @@ static struct jv *parse_value(struct parser *p)
     }
 }
 
+size_t jv_parse_budget(size_t n)
+{
+    return JV_BUDGET_BASE + JV_BUDGET_FACTOR * n;
+}
+
 struct jv *jv_parse(struct arena *a, const char *text, size_t n, size_t *err_pos,
                     const char **err_msg)
 {
-    struct parser p = { .a = a, .s = (const unsigned char *)text, .n = n };
+    return jv_parse_bounded(a, text, n, SIZE_MAX, err_pos, err_msg);
+}
+
+struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t max_bytes,
+                            size_t *err_pos, const char **err_msg)
+{
+    struct parser p = { .a = a, .s = (const unsigned char *)text, .n = n, .budget = max_bytes,
+                        .arena_base = arena_used(a) };
     struct jv *v;
 
     buf_init(&p.scratch);

@@ -37,6 +37,11 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.ncors_origins, 1);
     assert_true(c.max_body_bytes >= 52428800);
     assert_true(c.workers >= 1);
+    assert_int_equal(c.connection_timeout, 60);
+    assert_int_equal(c.header_timeout, 10);
+    assert_int_equal(c.max_connections, 4096);
+    assert_int_equal(c.max_connections_per_ip, 256);
+    assert_int_equal(c.max_inflight_body, CONFIG_DEFAULT_MAX_INFLIGHT_BODY);
     config_release(&c);
 }
 
@@ -115,6 +120,28 @@ static void test_config_cors_origins_json(void **state)
     expect_bad("STATEWAVE_CORS_ORIGINS=[\"a\", null]", "STATEWAVE_CORS_ORIGINS");
 }
 
+/* The HTTP edge's limits (issue 14): read, and 0 turns the per-IP cap off. */
+static void test_config_connection_limits(void **state)
+{
+    const char *env[] = { "STATEWAVE_HEADER_TIMEOUT_SECONDS=3", "STATEWAVE_MAX_CONNECTIONS=100",
+                          "STATEWAVE_MAX_CONNECTIONS_PER_IP=0",
+                          "STATEWAVE_MAX_INFLIGHT_BODY_BYTES=1048576", NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, env, NULL, &e), 0);
+    assert_int_equal(c.header_timeout, 3);
+    assert_int_equal(c.max_connections, 100);
+    assert_int_equal(c.max_connections_per_ip, 0);
+    assert_int_equal(c.max_inflight_body, 1048576);
+    config_release(&c);
+    expect_bad("STATEWAVE_HEADER_TIMEOUT_SECONDS=0", "STATEWAVE_HEADER_TIMEOUT_SECONDS");
+    expect_bad("STATEWAVE_MAX_CONNECTIONS=8", "STATEWAVE_MAX_CONNECTIONS");
+    expect_bad("STATEWAVE_MAX_CONNECTIONS_PER_IP=-1", "STATEWAVE_MAX_CONNECTIONS_PER_IP");
+    expect_bad("STATEWAVE_MAX_INFLIGHT_BODY_BYTES=10", "STATEWAVE_MAX_INFLIGHT_BODY_BYTES");
+}
+
 static void test_config_dotenv_and_env_precedence(void **state)
 {
     char path[] = "/tmp/engram-env-XXXXXX";
@@ -143,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_config_values_case_insensitive),
         cmocka_unit_test(test_config_bad_values_name_the_variable),
         cmocka_unit_test(test_config_cors_origins_json),
+        cmocka_unit_test(test_config_connection_limits),
         cmocka_unit_test(test_config_dotenv_and_env_precedence),
     };
 

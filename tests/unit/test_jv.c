@@ -932,11 +932,116 @@ static void test_jv_parse_shares_repeats(void **state)
     buf_release(&expect);
 }
 
+/* n copies of item (separated by commas) inside open ... close. */
+static void repeat(struct buf *b, const char *open, const char *item, size_t n,
+                   const char *close)
+{
+    size_t i;
+
+    buf_puts(b, open);
+    for (i = 0; i < n; i++) {
+        if (i)
+            buf_putc(b, ',');
+        buf_puts(b, item);
+    }
+    buf_puts(b, close);
+}
+
+/* Hostile documents (issue 14: an array of 30M zeros took 2.96 GB): each is stopped by the
+ * budget of its size, having taken no more than that budget from the arena. */
+static void test_jv_parse_bounded_stops_hostile_documents(void **state)
+{
+    static const struct {
+        const char *open, *item, *close;
+    } docs[] = {
+        { "{\"payload\":{\"a\":[", "0", "]}}" },   /* shared nodes: only the stack grows */
+        { "[", "10", "]" },                         /* a node per 3 bytes */
+        { "[", "{}", "]" },
+        { "[", "[[]]", "]" },
+        { "{\"a\":[", "{\"k\":1,\"l\":2}", "]}" },
+    };
+    struct arena *a = *state;
+    size_t i, pos, base;
+    const char *msg;
+
+    for (i = 0; i < ARRAY_LEN(docs); i++) {
+        struct buf text = BUF_INIT;
+        size_t budget;
+
+        repeat(&text, docs[i].open, docs[i].item, 4000000 / strlen(docs[i].item),
+               docs[i].close);
+        budget = jv_parse_budget(text.len);
+        assert_int_equal(budget, JV_BUDGET_BASE + JV_BUDGET_FACTOR * text.len);
+        base = arena_used(a);
+        msg = NULL;
+        if (jv_parse_bounded(a, text.data, text.len, budget, &pos, &msg))
+            fail_msg("doc %zu (%zu bytes) parsed within %zu bytes", i, text.len, budget);
+        assert_ptr_equal(msg, jv_msg_over_budget);
+        assert_string_equal(msg, "document too large to parse");
+        assert_true(pos < text.len);
+        if (arena_used(a) - base > budget)
+            fail_msg("doc %zu: %zu bytes taken, budget %zu", i, arena_used(a) - base, budget);
+        /* Unbounded, the same text parses. */
+        assert_non_null(jv_parse(a, text.data, text.len, NULL, NULL));
+        buf_release(&text);
+    }
+}
+
+/* Real documents fit their budget with room to spare: rows like an export's (small integers
+ * and short strings, one value per 10 bytes) and an array of 13-digit numbers. */
+static void test_jv_parse_bounded_admits_real_documents(void **state)
+{
+    struct arena *a = *state;
+    struct buf text = BUF_INIT;
+    size_t i, base;
+    struct jv *v;
+
+    buf_puts(&text, "{\"format_version\":\"1.0\",\"episodes\":[");
+    for (i = 0; i < 20000; i++)
+        buf_printf(&text, "%s{\"id\":\"%08zx-64cb-49f3-b6ca-ee1b77965fee\",\"subject_id\":\"big\","
+                   "\"tenant_id\":null,\"source\":\"chat\",\"type\":\"message\",\"payload\":"
+                   "{\"b\":%zu,\"i\":%zu,\"text\":\"episode %zu of batch %zu\"},\"metadata\":{},"
+                   "\"provenance\":{},\"created_at\":\"2026-12-07T11:36:18.878204+00:00\","
+                   "\"last_compiled_at\":null}", i ? "," : "", i, i / 100, i % 100, i % 100,
+                   i / 100);
+    buf_puts(&text, "]}");
+    base = arena_used(a);
+    v = jv_parse_bounded(a, text.data, text.len, jv_parse_budget(text.len), NULL, NULL);
+    assert_non_null(v);
+    assert_int_equal(jv_array_size(jv_object_get(v, "episodes")), 20000);
+    assert_true(arena_used(a) - base < 3 * text.len);
+    buf_reset(&text);
+    repeat(&text, "[", "1765107378878", 1000000, "]");
+    assert_non_null(jv_parse_bounded(a, text.data, text.len, jv_parse_budget(text.len), NULL,
+                                     NULL));
+    buf_release(&text);
+}
+
+/* The shared one-digit nodes read and write like any other number. */
+static void test_jv_parse_digits_are_numbers(void **state)
+{
+    struct arena *a = *state;
+    struct jv *v = parse_ok(a, "[0,7,9,-1,10,1.5,3e2]");
+    int64_t x;
+
+    assert_true(jv_is_int(jv_array_get(v, 0)));
+    assert_int_equal(jv_int64(jv_array_get(v, 1), &x), 0);
+    assert_int_equal(x, 7);
+    assert_true(jv_double(jv_array_get(v, 2)) == 9.0);
+    assert_string_equal(compact_str(a, v), "[0,7,9,-1,10,1.5,300.0]");
+    assert_true(jv_array_get(parse_ok(a, "[7]"), 0) == jv_array_get(v, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jv_compact_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_parse_shares_repeats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_bounded_stops_hostile_documents, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_bounded_admits_real_documents, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_digits_are_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_duplicate_keys_last_wins_first_position, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jv_big_ints_survive, setup, teardown),
