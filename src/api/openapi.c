@@ -111,6 +111,10 @@ static struct jv *responses(struct arena *a, const struct route *r, const struct
         jv_object_set(a, out, "200", response(a, &(struct route_doc_response){ 200, "OK", 0, 0 }));
     if (d && (d->params || d->body))
         add_error(a, out, "422", "ValidationError");
+    if (d && d->body) {
+        add_error(a, out, "413", "BodyTooLarge");
+        add_error(a, out, "503", "Busy");
+    }
     if (d && (d->flags & ROUTE_DOC_SNAPSHOTS))
         add_error(a, out, "404", "SnapshotsDisabled");
     if (!open) {
@@ -243,6 +247,19 @@ static struct jv *error_responses(struct arena *a, const struct config *c)
     jv_object_set(
         a, o, "SnapshotsDisabled",
         error_response(a, "STATEWAVE_ENABLE_SNAPSHOTS is off.", "http_error", "Not found"));
+    jv_object_set(a, o, "BodyTooLarge",
+                  error_response(a,
+                                 "The body is over STATEWAVE_MAX_BODY_BYTES, or its JSON "
+                                 "would take too much memory to parse.",
+                                 "http_error",
+                                 arena_printf(a, "Request body too large (limit %zu bytes)",
+                                              c->max_body_bytes)));
+    jv_object_set(a, o, "Busy",
+                  error_response(a,
+                                 "Too many request bytes in flight "
+                                 "(STATEWAVE_MAX_INFLIGHT_BODY_BYTES); see Retry-After.",
+                                 "service_unavailable",
+                                 "Server busy: too many request bytes in flight; retry later"));
     jv_object_set(a, o, "InternalError",
                   error_response(a, "An unexpected failure (logged with the request id).",
                                  "internal_error", "An unexpected error occurred"));
