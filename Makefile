@@ -3,17 +3,28 @@
 #   make run        install missing Debian packages, build, serve on 127.0.0.1:8100 (SQLite)
 #   make test       build and run every test (unit, store, API; SQLite and PostgreSQL)
 #   make SAN=1 …    the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (60)
+#   make crash      kill -9 under concurrent ingest, longer than the run in make test
+#   make coverage   line coverage of src/ over the whole test suite (gcovr)
 #   make clean
 
 CC       ?= cc
 PKGS     := libmicrohttpd sqlite3 libpq libcrypto libpcre2-8 libcurl
-MODE     := $(if $(SAN),san,release)
+MODE     := $(if $(FUZZ),fuzz,$(if $(COVERAGE),coverage,$(if $(SAN),san,release)))
 OUT      := build/$(MODE)
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes -Wvla \
                -Wwrite-strings -Wformat-security -Wpointer-arith -fno-common -g -Isrc \
                -MMD -MP -include src/util/banned.h
-ifeq ($(SAN),)
+ifneq ($(FUZZ),)
+  # make fuzz: everything built by clang with libFuzzer's coverage hooks and both sanitizers.
+  CC := clang
+  OPT := -O1 -fno-omit-frame-pointer
+  SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+else ifneq ($(COVERAGE),)
+  OPT := -O0
+  SANFLAGS := --coverage -fprofile-update=atomic
+else ifeq ($(SAN),)
   OPT := -O2
   SANFLAGS :=
 else
@@ -35,7 +46,7 @@ MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all deps run test unit-tests clean bench format
+.PHONY: all deps run test unit-tests fuzz-replay clean bench format fuzz crash coverage
 all: bin/engram
 
 deps:
@@ -72,7 +83,7 @@ run: deps
 	bin/engram serve
 
 test: deps
-	@$(MAKE) --no-print-directory bin/engram unit-tests
+	@$(MAKE) --no-print-directory bin/engram unit-tests fuzz-replay
 	@ENGRAM_BUILD=$(OUT) scripts/run-tests.sh
 
 bench: deps
@@ -140,5 +151,45 @@ $(OUT)/bench/store_floor: bench/store_floor.c $(OUT)/libengram.a
 .PHONY: bench-tools
 bench-tools: $(BENCH_BIN)
 # --- end of bench ---------------------------------------------------------------------------
+
+# --- reliability (docs/RELIABILITY.md): fuzzing, crash tests, coverage -----------------------
+# Each fuzz/fuzz_<t>.c is one target. In FUZZ=1 mode (clang) it is linked with libFuzzer; in
+# every other mode with fuzz/replay.c, a main() that runs each file of fuzz/corpus/<t> and
+# fuzz/findings/<t> once (make test does that, so it needs no clang).
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(OUT)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+ifneq ($(FUZZ),)
+$(OUT)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(OUT)/libengram.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -Ifuzz -o $@ $< $(OUT)/libengram.a \
+	    -fsanitize=fuzzer,address,undefined $(LDLIBS)
+else
+$(OUT)/fuzz/%: fuzz/%.c fuzz/replay.c $(wildcard fuzz/*.h) $(OUT)/libengram.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -Ifuzz -o $@ $< fuzz/replay.c $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS)
+endif
+
+fuzz-replay: $(FUZZ_BIN)
+
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="json ts"]: clang + libFuzzer, every target.
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-replay
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# make crash [CRASH_ROUNDS=…]: kill -9 under concurrent ingest, on SQLite and PostgreSQL.
+crash: deps
+	@$(MAKE) --no-print-directory bin/engram
+	@scripts/crash.sh
+
+# make coverage: build with --coverage, run the whole suite, summarise src/ with gcovr.
+coverage:
+	@scripts/deps.sh coverage
+	@scripts/coverage.sh
+# --- end of reliability ---------------------------------------------------------------------
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

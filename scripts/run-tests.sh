@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run every test suite and end with one line: "N passed, N failed".
-#   unit tests (cmocka), the store contract suite and the black-box API suite on SQLite,
+#   unit tests (cmocka), the fuzz corpora replayed (fuzz/), the store contract suite and the
+#   black-box API suite on SQLite,
 #   then the store and API suites again on PostgreSQL: on ENGRAM_TEST_PG_URL when set,
 #   else on a throwaway cluster started here and removed at the end (even on failure).
 set -u
@@ -66,6 +67,20 @@ for t in $(binaries test_); do
         continue
     fi
     run_suite "unit $(basename "$t")" "$t"
+done
+
+# The fuzz targets, built without libFuzzer (fuzz/replay.c): every committed seed and past
+# finding runs once; each input is one test.
+for src in fuzz/fuzz_*.c; do
+    [ -e "$src" ] || continue
+    t=$(basename "$src" .c)
+    if [ ! -x "$BUILD/fuzz/$t" ]; then
+        echo "FAIL  fuzz replay ${t#fuzz_}: not built"
+        FAIL=$((FAIL + 1))
+        continue
+    fi
+    run_suite "fuzz replay ${t#fuzz_}" "$BUILD/fuzz/$t" "fuzz/corpus/${t#fuzz_}" \
+        "fuzz/findings/${t#fuzz_}"
 done
 
 export ENGRAM_BIN=${ENGRAM_BIN:-bin/engram}

@@ -148,7 +148,7 @@ struct subject_ref {
 };
 
 /* Order of memory listings. Ties on created_at always break by insertion order ascending. */
-enum memory_order {
+enum memory_sort {
     MEMORY_OLDEST_FIRST,   /* created_at ascending */
     MEMORY_NEWEST_FIRST,   /* created_at descending */
 };
@@ -307,7 +307,7 @@ struct subject_ref_rows {
 /* Which active memories memory_list_active reads. */
 struct memory_query {
     const char *kind;               /* NULL = every kind */
-    enum memory_order order;
+    enum memory_sort order;
     int flags;                      /* enum memory_list_flags */
     size_t limit;                   /* 0 = no limit */
 };

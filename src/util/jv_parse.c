@@ -575,7 +575,8 @@ static struct jv *parse_object(struct parser *p)
     }
     if (r < 0)
         return NULL;
-    count = jv_dedupe_members(p->mems + base, p->nmems - base);
+    /* p->mems is NULL until the first member: no pointer arithmetic on it for {} */
+    count = p->nmems > base ? jv_dedupe_members(p->mems + base, p->nmems - base) : 0;
     if (!may_grow(p, count * sizeof(*p->mems)))   /* the copy below */
         return NULL;
     obj = arena_alloc(p->a, sizeof(*obj));

@@ -227,6 +227,7 @@ int ts_parse(const char *s, int64_t *us)
 {
     int y, mo, d, h = 0, mi = 0, se = 0, off = 0, frac = 0;
     const char *p = s;
+    int64_t t;
 
     if (!s || digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
         digits(&p, 2, &d) < 0)
@@ -236,7 +237,13 @@ int ts_parse(const char *s, int64_t *us)
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
         return -1;
-    *us = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se) -
-           (int64_t)off * 60) * 1000000 + frac;
+    t = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se) -
+         (int64_t)off * 60) * 1000000 + frac;
+    /* An offset can carry a time past either end of years 0000-9999, which the writers (and
+     * the stored fixed form) cannot express: "0000-01-01T00:02+10" is in year -1. */
+    if (t < days_from_civil(0, 1, 1) * 86400 * 1000000 ||
+        t >= days_from_civil(10000, 1, 1) * 86400 * 1000000)
+        return -1;
+    *us = t;
     return 0;
 }

@@ -22,7 +22,8 @@ size_t ts_format_offset(int64_t us, char *out, size_t size);
 size_t ts_format_fixed(int64_t us, char *out, size_t size);
 /* Parse an RFC 3339 / ISO-8601 timestamp: `T` or space separator, optional fraction (digits
  * beyond 6 are truncated), `Z`, `+HH:MM`, `+HHMM` or `+HH` offsets; no offset means UTC.
- * Returns 0 and sets *us, or -1 if s is not a valid timestamp. */
+ * Returns 0 and sets *us, or -1 if s is not a valid timestamp or its UTC time falls outside
+ * the years 0000-9999 that the writers print. */
 int ts_parse(const char *s, int64_t *us);
 
 #endif

@@ -890,6 +890,26 @@ static void test_jv_raw_splices(void **state)
     buf_release(&b);
 }
 
+/* Fuzz finding fuzz/findings/json/crash-04423b18: an empty object parsed before any member
+ * was seen did pointer arithmetic on the parser's NULL member stack (undefined behaviour that
+ * clang's UBSan reports; gcc's does not, so under gcc this test checks the results only). */
+static void test_jv_parse_empty_object_first(void **state)
+{
+    static const char *const texts[] = { "{}", "[{}]", "{\"a\":{}}", "[[],{},{}]" };
+    struct arena *a = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        assert_string_equal(compact_str(a, parse_ok(a, texts[i])), texts[i]);
+    assert_int_equal(jv_type(parse_ok(a, "{}")), JV_OBJECT);
+    assert_int_equal(jv_object_size(parse_ok(a, "{}")), 0);
+    assert_null(jv_object_get(parse_ok(a, "{}"), "a"));
+    assert_null(jv_parse(a, "{}\"\"{\"{\"", 8, NULL, NULL));
+}
+
+/* Repeated keys and short string values share one copy (the parser's intern cache);
+ * whatever is shared, every value reads back exactly, colliding slots included, and the
+ * document writes back byte for byte. */
 static void test_jv_parse_shares_repeats(void **state)
 {
     struct arena *a = *state;
@@ -1042,6 +1062,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jv_parse_bounded_admits_real_documents, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jv_parse_digits_are_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jv_parse_empty_object_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_duplicate_keys_last_wins_first_position, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jv_big_ints_survive, setup, teardown),

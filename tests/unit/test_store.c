@@ -776,7 +776,7 @@ static void test_store_memory_round_trip(void **state)
 }
 
 static const char *list_active(struct arena *a, const char *tenant, const char *subject,
-                               const char *kind, enum memory_order order, int flags,
+                               const char *kind, enum memory_sort order, int flags,
                                size_t limit, struct memory **out)
 {
     struct memory_rows mr;

@@ -439,6 +439,31 @@ static void test_ts_parse_rejects_bad_offsets(void **state)
 
 /* ---- round trips ---- */
 
+/* Fuzz finding fuzz/findings/ts/crash-45f80268: an offset moved "0000-01-01T00:02+10" into
+ * year -1, which the writers print as "-001-12-31T14:02:00Z", text ts_parse refuses (and a
+ * stored fixed form that sorts wrong). Times outside years 0000-9999 UTC are refused. */
+static void test_ts_parse_rejects_years_out_of_range(void **state)
+{
+    int64_t us = 0;
+    char out[TS_STR_LEN];
+
+    (void)state;
+    assert_int_equal(ts_parse("0000-01-01T00:02+10", &us), -1);
+    assert_int_equal(ts_parse("0000-01-01T00:00:00.000001+00:01", &us), -1);
+    assert_int_equal(ts_parse("9999-12-31T23:59:59-00:01", &us), -1);
+    assert_int_equal(ts_parse("9999-12-31T23:30-01", &us), -1);
+    assert_int_equal(ts_parse("0000-01-01T00:00:00Z", &us), 0);
+    ts_format_z(us, out, sizeof(out));
+    assert_string_equal(out, "0000-01-01T00:00:00Z");
+    assert_int_equal(ts_parse("0000-01-01T10:00+10:00", &us), 0);
+    ts_format_z(us, out, sizeof(out));
+    assert_string_equal(out, "0000-01-01T00:00:00Z");
+    assert_int_equal(ts_parse("9999-12-31T23:59:59.999999Z", &us), 0);
+    ts_format_z(us, out, sizeof(out));
+    assert_string_equal(out, "9999-12-31T23:59:59.999999Z");
+    assert_int_equal(ts_parse("9999-12-31T22:59:59+00:00", &us), 0);
+}
+
 static void test_ts_round_trip_random(void **state)
 {
     int i;
@@ -530,6 +555,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ts_format_z_drops_zero_fraction),
+        cmocka_unit_test(test_ts_parse_rejects_years_out_of_range),
         cmocka_unit_test(test_ts_format_z_keeps_fraction),
         cmocka_unit_test(test_ts_format_offset),
         cmocka_unit_test(test_ts_format_fixed_always_six_digits),
