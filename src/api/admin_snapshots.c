@@ -5,7 +5,7 @@
  *
  * With STATEWAVE_ENABLE_SNAPSHOTS off every one of them answers 404 "Not found" before it
  * looks at the request (§5.1 ENG: a malformed request must not reveal the route). The
- * tenant header is ignored, except as the default target tenant of a restore (§5.7).
+ * tenant header is ignored (README "Admin and tenants").
  */
 #include "api/api.h"
 
@@ -131,13 +131,14 @@ static void opt_int(struct vctx *v, const struct jv *body, const char *key, int 
                            (struct v_int){ .min = INT64_MIN, .max = INT64_MAX }, out) == 0;
 }
 
-/* target_tenant_id (string or null) from the body, else the tenant header, else none. */
-static const char *target_tenant(struct vctx *v, struct req *req, const struct jv *body)
+/* target_tenant_id (string or null) from the body, else none. The tenant header is ignored:
+ * /admin is cross-tenant under the one API key (README "Admin and tenants"). */
+static const char *target_tenant(struct vctx *v, const struct jv *body)
 {
     const char *t = v_string(v, body, v_loc(v, "body", "target_tenant_id"),
                              (struct v_str){ .flags = V_NULLABLE, .max = ID_MAX_CHARS });
 
-    return t ? t : req->tenant;
+    return t;
 }
 
 /* ---- GET /admin/snapshots ---- */
@@ -205,12 +206,11 @@ int api_admin_snapshots_create(struct req *req)
 /* ---- POST /admin/snapshots/{snapshot_id}/restore ---- */
 
 /* target_subject_id and target_tenant_id, shared by both restores. */
-static void parse_target(struct vctx *v, struct req *req, const struct jv *body,
-                         struct snapshot_restore_in *in)
+static void parse_target(struct vctx *v, const struct jv *body, struct snapshot_restore_in *in)
 {
     in->target_subject = v_string(v, body, v_loc(v, "body", "target_subject_id"),
                                   (struct v_str){ .flags = V_REQUIRED });
-    in->target_tenant = target_tenant(v, req, body);
+    in->target_tenant = target_tenant(v, body);
 }
 
 static int parse_restore(struct req *req, struct snapshot_restore_in *in, char id[UUID_STR_LEN])
@@ -231,7 +231,7 @@ static int parse_restore(struct req *req, struct snapshot_restore_in *in, char i
         }
         return -1;
     }
-    parse_target(&v, req, body, in);
+    parse_target(&v, body, in);
     return v_finish(&v, &req->err);
 }
 
@@ -268,7 +268,7 @@ static int parse_restore_by_name(struct req *req, struct snapshot_restore_in *in
     v_init(&v, req->arena);
     in->name = v_string(&v, body, v_loc(&v, "body", "name"), (struct v_str){ .flags = V_REQUIRED });
     opt_int(&v, body, "version", 1, &in->version, &in->has_version);
-    parse_target(&v, req, body, in);
+    parse_target(&v, body, in);
     return v_finish(&v, &req->err);
 }
 

@@ -272,7 +272,8 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
     render_durations(out, routes, n);
     render_gauges(out, g);
     put_header(out, "engram_database_errors_total", "counter",
-               "Requests answered 500 internal_error (store failures).");
+               "Requests that failed on the database (500 internal_error, 503 database_full, "
+               "database_readonly, service_unavailable).");
     buf_printf(out, "engram_database_errors_total %llu\n", load(&db_errors));
     put_header(out, "engram_rate_limited_total", "counter",
                "Requests refused with 429 by the rate limiter.");

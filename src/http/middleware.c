@@ -13,6 +13,7 @@
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
@@ -134,6 +135,57 @@ static int check_api_key(struct req *req)
     return 0;
 }
 
+struct utf8_scan {
+    struct req *req;   /* whose arena holds the decoded copies */
+    int bad;           /* an argument was not UTF-8 */
+};
+
+static int is_utf8(const char *s)
+{
+    size_t n = strlen(s);
+
+    return utf8_valid_len(s, n) == n;
+}
+
+/* 1 if s, still percent-encoded (the server's unescape callback keeps %XX), decodes to
+ * UTF-8. */
+static int decodes_to_utf8(struct req *req, const char *s)
+{
+    return is_utf8(http_decode(req->arena, s, strlen(s), 0));
+}
+
+/* MHD_get_connection_values iterator: stops (MHD_NO) at the first argument whose name or
+ * value does not decode to UTF-8, and sets scan->bad. */
+static enum MHD_Result query_arg_utf8(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct utf8_scan *scan = cls;
+
+    (void)kind;
+    if ((key && !decodes_to_utf8(scan->req, key)) ||
+        (value && !decodes_to_utf8(scan->req, value))) {
+        scan->bad = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Query strings and path segments are data: text that is not UTF-8 would be stored as is
+ * (SQLite, and then the server's own export could not be imported) or refused by the
+ * database (PostgreSQL 22021, a 500). Refused here, before routing (so that the answer
+ * reveals no route, flag-gated ones included): 400. */
+static int check_utf8_args(struct req *req)
+{
+    struct utf8_scan scan = { req, 0 };
+
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_utf8, &scan);
+    if (scan.bad)
+        return err_set(&req->err, ERR_INVALID, "Query string is not valid UTF-8");
+    if (!decodes_to_utf8(req, req->path))
+        return err_set(&req->err, ERR_INVALID, "Path is not valid UTF-8");
+    return 0;
+}
+
 static int check_tenant(struct req *req)
 {
     const char *t = req_header(req, cfg->tenant_header);
@@ -146,6 +198,9 @@ static int check_tenant(struct req *req)
     if (t && strlen(t) > TENANT_MAX)
         return err_set(&req->err, ERR_INVALID, "%s header is too long (max %d characters)",
                        cfg->tenant_header, TENANT_MAX);
+    if (t && !is_utf8(t))
+        return err_set(&req->err, ERR_INVALID, "%s header is not valid UTF-8",
+                       cfg->tenant_header);
     /* An empty header means "no tenant": the empty string is never a tenant. */
     req->tenant = t && *t ? arena_strdup(req->arena, t) : NULL;
     return 0;
@@ -185,14 +240,15 @@ int middleware_admit(struct req *req, const struct route *routes, size_t nroutes
     if (is_preflight(req))
         return 0;
     if (check_api_key(req) < 0 || ratelimit_check(req, &req->err) < 0 ||
-        check_tenant(req) < 0 || match_route(req, routes, nroutes) < 0)
+        check_tenant(req) < 0 || check_utf8_args(req) < 0 ||
+        match_route(req, routes, nroutes) < 0)
         return -1;
     return 0;
 }
 
 int middleware_reply_error(struct req *req)
 {
-    if (req->err.kind == ERR_INTERNAL)
+    if (http_err_is_database(&req->err))
         metrics_count_db_error();
     return http_reply_error(req, NULL);
 }

@@ -260,6 +260,21 @@ static int is_middleware_code(const char *code)
     return 0;
 }
 
+/* Seconds a client waits before retrying a 503 the database's state caused (the SDKs retry
+ * 503 and honour Retry-After). */
+#define UNAVAILABLE_RETRY_AFTER_S 1
+
+int http_err_is_database(const struct err *e)
+{
+    const char *code = e->code ? e->code : "";
+
+    if (e->kind == ERR_INTERNAL)
+        return 1;
+    return e->kind == ERR_UNAVAILABLE &&
+           (strcmp(code, "service_unavailable") == 0 || strcmp(code, "database_full") == 0 ||
+            strcmp(code, "database_readonly") == 0);
+}
+
 /* The envelope {"error": {code, message, details?, request_id?}} (spec §1.9). */
 int http_reply_error(struct req *req, const struct err *e)
 {
@@ -269,6 +284,8 @@ int http_reply_error(struct req *req, const struct err *e)
     if (!e)
         e = &req->err;
     code = e->code ? e->code : "http_error";
+    if (e->kind == ERR_UNAVAILABLE && http_err_is_database(e) && req->retry_after <= 0)
+        req->retry_after = UNAVAILABLE_RETRY_AFTER_S;
     buf_puts(&out, "{\"error\":{\"code\":");
     jv_write_str(&out, code, strlen(code));
     buf_puts(&out, ",\"message\":");

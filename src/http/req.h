@@ -43,6 +43,9 @@ int http_reply_json(struct req *req, int status, const struct jv *body);
 /* The same for a body already written as compact JSON into body, whose text is taken (body
  * is left empty). */
 int http_reply_buf(struct req *req, int status, struct buf *body);
+/* 1 if e is a store failure: 500 internal_error, or a 503 of a database that cannot serve now
+ * (service_unavailable, database_full, database_readonly: answered with Retry-After). */
+int http_err_is_database(const struct err *e);
 /* Reply with the error envelope built from req->err (or e when non-NULL). Returns 0. */
 int http_reply_error(struct req *req, const struct err *e);
 /* Reply with a plain-text body. Returns 0. */

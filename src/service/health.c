@@ -1,7 +1,8 @@
-/* health.c - the readiness checks: SELECT 1, stuck compile jobs. */
+/* health.c - the readiness checks: SELECT 1 and a write probe, stuck compile jobs. */
 #include "service/health.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "store/store.h"
@@ -18,17 +19,59 @@ static void set_check(struct health_check *c, const char *name, const char *stat
     c->latency_ms = round(ms * 10.0) / 10.0; /* one decimal; omitted when it rounds to 0 */
 }
 
-/* SELECT 1 on this thread's connection; a failure drops the connection so the next
- * request reconnects. Returns -1 when the database failed. */
+/* The write probe runs at most once per PROBE_EVERY_US; readiness calls in between reuse
+ * its last answer. One probe for the process, whichever thread runs it. */
+#define PROBE_EVERY_US 1000000LL
+
+static struct {
+    pthread_mutex_t lock;
+    int64_t at;              /* ts_monotonic() of the last probe; 0 = never */
+    int failed;              /* the last probe failed */
+    char why[320];           /* its "<code>: <message>" */
+} probe = { PTHREAD_MUTEX_INITIALIZER, 0, 0, "" };
+
+/* The heartbeat write (store_heartbeat: a full disk or a read-only database fails it), or
+ * the last one's answer if it is recent: NULL when writes commit, else the reason ("<code>:
+ * <message>") in arena a. */
+static const char *write_probe(struct arena *a, store *st)
+{
+    struct err err = ERR_INIT;
+    int64_t now = ts_monotonic();
+    const char *why = NULL;
+
+    pthread_mutex_lock(&probe.lock);
+    if (probe.at == 0 || now - probe.at >= PROBE_EVERY_US) {
+        probe.failed = store_heartbeat(st, &err) < 0;
+        if (probe.failed)
+            snprintf(probe.why, sizeof(probe.why), "%s: %.256s",
+                     err.code ? err.code : "http_error", err.msg);   /* messages are short */
+        probe.at = ts_monotonic();
+    }
+    if (probe.failed)
+        why = arena_strdup(a, probe.why);
+    pthread_mutex_unlock(&probe.lock);
+    err_release(&err);
+    return why;
+}
+
+/* SELECT 1 on this thread's connection, then the write probe; a failed SELECT drops the
+ * connection so the next request reconnects. Returns -1 when the database failed. */
 static int database_check(struct arena *a, struct health_check *c)
 {
     struct err err = ERR_INIT;
     int64_t t0 = ts_monotonic();
     store *st = store_thread(&err);
+    const char *why;
     int rc = 0;
 
     if (st && store_ping(st, &err) == 0) {
-        set_check(c, "database", "ok", NULL, (double)(ts_monotonic() - t0) / 1000.0);
+        why = write_probe(a, st);
+        if (why) {
+            rc = -1;
+            set_check(c, "database", "fail", why, 0.0);
+        } else {
+            set_check(c, "database", "ok", NULL, (double)(ts_monotonic() - t0) / 1000.0);
+        }
     } else {
         rc = -1;
         store_thread_drop();

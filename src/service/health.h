@@ -1,5 +1,6 @@
 /* health.h - the readiness checks behind GET /readyz (spec/api.md §3.10, behavior.md §16.1):
- * the database answers, no compile job is stuck, the LLM (not configured). */
+ * the database answers and a write commits (a heartbeat upsert, at most once a second), no
+ * compile job is stuck, the LLM (not configured). */
 #ifndef ENGRAM_SERVICE_HEALTH_H
 #define ENGRAM_SERVICE_HEALTH_H
 

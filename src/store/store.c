@@ -179,6 +179,11 @@ int store_ping(store *st, struct err *err)
     return st->ops->ping(st, err);
 }
 
+int store_heartbeat(store *st, struct err *err)
+{
+    return st->ops->heartbeat(st, err);
+}
+
 int store_tx_begin(store *st, struct err *err)
 {
     return st->ops->tx_begin(st, err);

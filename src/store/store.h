@@ -414,6 +414,10 @@ struct store_ops {
     int (*schema_version)(store *st, int *current, int *latest, struct err *err);
     /* Cheap liveness query (SELECT 1). */
     int (*ping)(store *st, struct err *err);
+    /* The readiness write probe: upsert the one row of the heartbeat table in its own
+     * transaction. Fails (503 database_full / database_readonly, see store_fail_unavailable)
+     * when the database refuses writes. */
+    int (*heartbeat)(store *st, struct err *err);
 
     int (*tx_begin)(store *st, struct err *err);
     int (*tx_commit)(store *st, struct err *err);
@@ -703,6 +707,8 @@ const char *store_backend_name(store *st);
 int store_migrate(store *st, struct migrate_result *res, struct err *err);
 int store_schema_version(store *st, int *current, int *latest, struct err *err);
 int store_ping(store *st, struct err *err);
+/* One committed write (heartbeat op); -1 with err set when writes are impossible. */
+int store_heartbeat(store *st, struct err *err);
 int store_tx_begin(store *st, struct err *err);
 int store_tx_commit(store *st, struct err *err);
 void store_tx_rollback(store *st);

@@ -1,7 +1,8 @@
 """65-reconnect: the server survives its PostgreSQL going away and coming back (README "After
 a lost connection the next request reconnects; /readyz answers 503 while the database is
 unreachable and 200 again once it is back"; spec/api.md §3.10 fix allowed: 503 with
-database: fail; §2 500 internal_error envelope).
+database: fail; issue #14 defect 7: requests during the outage get 503
+service_unavailable with Retry-After, never 500).
 
 PostgreSQL only (on SQLite nothing registers). It never touches the shared cluster: it starts
 its OWN throwaway cluster (pgctl.Cluster.start), a server on it, then stops and restarts that
@@ -90,8 +91,9 @@ if pgctl.backend() == "postgres":
             assert got == [200] * (4 * WORKERS), got
         st["phase"] = 1
 
-    @test("65.2 PostgreSQL stopped: /readyz 503 not_ready with database fail; /v1 answers a "
-          "JSON 500 envelope promptly; the server keeps running")
+    @test("65.2 PostgreSQL stopped: /readyz 503 not_ready with database fail; /v1 answers "
+          "503 service_unavailable with Retry-After promptly (never 500; the SDKs retry "
+          "503); the server keeps running")
     def _(s):
         st = phase(2)
         srv = st["srv"]
@@ -112,7 +114,10 @@ if pgctl.backend() == "postgres":
             if took > DOWN_LIMIT_S:
                 problems.append("%s took %.1f s" % (what, took))
             try:
-                check_error(r, 500, "internal_error", "An unexpected error occurred")
+                check_error(r, 503, "service_unavailable",
+                            "The database is unavailable; retry shortly.")
+                ra = r.headers.get("retry-after", "")
+                assert ra.isdigit() and int(ra) >= 1, "Retry-After %r, want seconds >= 1" % ra
             except AssertionError as e:
                 problems.append("%s: %s" % (what, e))
         r = srv.get("/readyz")

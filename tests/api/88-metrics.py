@@ -201,7 +201,8 @@ def sqlite_path(url):
     return url[len("sqlite://"):]
 
 
-@test("88.7 engram_database_errors_total counts 500s from store failures")
+@test("88.7 engram_database_errors_total counts store failures (an outage or a lock held past "
+      "the busy timeout: 503 service_unavailable)")
 def _(s):
     if pgctl.backend() == "postgres":
         cluster = pgctl.Cluster.start()
@@ -227,7 +228,8 @@ def _(s):
             finally:
                 con.execute("ROLLBACK")
                 con.close()
-        assert r.status == 500 and r.body["error"]["code"] == "internal_error", r
+        assert r.status == 503 and r.body["error"]["code"] == "service_unavailable", r
+        assert r.headers.get("retry-after") == "1", r.headers
         wait_for(srv, lambda sm: value(sm, "engram_database_errors_total") ==
                  value(before, "engram_database_errors_total") + 1, "one database error",
                  timeout=10.0)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +130,7 @@ static int teardown(void **state)
 
     (void)state;
     sq_ckpt_tune(0, 0);
+    sq_ckpt_tune_cap(0);
     unlink(path);
     snprintf(name, sizeof(name), "%s-wal", path);
     unlink(name);
@@ -217,6 +220,94 @@ static void test_checkpointer_retries_open(void **state)
     sq_ckpt_fail_opens(0);
 }
 
+/* ---- the hard cap under concurrent writers and overlapping readers ---- */
+
+#define CAP_PAGES 256             /* 1 MiB of 4 KiB pages */
+#define WRITER_COMMITS 200        /* each: 10 rows of about a page, 8 MiB per writer */
+#define WAL_BOUND (4 << 20)       /* the cap, plus commits in flight while it acts */
+
+static struct {
+    atomic_int writers_left;      /* readers stop when it reaches 0 */
+    atomic_llong wal_max;         /* the largest -wal size any writer saw after a commit */
+} race;
+
+static void note_wal_size(void)
+{
+    long long now = (long long)file_size("-wal"), seen = atomic_load(&race.wal_max);
+
+    while (now > seen && !atomic_compare_exchange_weak(&race.wal_max, &seen, now))
+        ;
+}
+
+static void *writer_main(void *arg)
+{
+    struct err err = ERR_INIT;
+    store *st = open_store();
+    int i, j;
+
+    (void)arg;
+    for (i = 0; i < WRITER_COMMITS; i++) {
+        if (store_tx_begin(st, &err) < 0)
+            fail_msg("begin: %s", err.msg);
+        for (j = 0; j < 10; j++)
+            exec(st, "INSERT INTO t (x) VALUES (zeroblob(4000))");
+        if (store_tx_commit(st, &err) < 0)
+            fail_msg("commit: %s", err.msg);
+        note_wal_size();
+    }
+    store_close(st);
+    atomic_fetch_sub(&race.writers_left, 1);
+    return NULL;
+}
+
+/* Read transactions back to back, each a few milliseconds long: with two of these there is
+ * nearly always a reader holding an old frame of the WAL, so it can never start over on its
+ * own (an export reading while restores write). */
+static void *reader_main(void *arg)
+{
+    struct timespec pause = { 0, 3 * 1000 * 1000 };
+    store *st = open_store();
+
+    (void)arg;
+    while (atomic_load(&race.writers_left) > 0) {
+        exec(st, "BEGIN");
+        count_rows(st);
+        nanosleep(&pause, NULL);
+        count_rows(st);
+        exec(st, "COMMIT");
+    }
+    store_close(st);
+    return NULL;
+}
+
+/* Issue #14 defect 4: two restorers and two exporters grew the WAL to 1.65 GB; passive
+ * checkpoints never let it start over. Scaled down: two writers append 16 MiB in all while
+ * two readers keep overlapping read transactions open; past the (lowered) cap a RESTART
+ * checkpoint holds the writers until the WAL starts over, so it never grows much past the
+ * cap, and every row is kept. */
+static void test_wal_cap_with_readers(void **state)
+{
+    pthread_t th[4];
+    store *st;
+    int i;
+
+    (void)state;
+    st = table_store(64, 128);
+    sq_ckpt_tune_cap(CAP_PAGES);
+    atomic_store(&race.writers_left, 2);
+    atomic_store(&race.wal_max, 0);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, i < 2 ? writer_main : reader_main, NULL),
+                         0);
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    if (atomic_load(&race.wal_max) > WAL_BOUND)
+        fail_msg("the WAL reached %lld bytes, bound %d (cap %d pages)",
+                 (long long)atomic_load(&race.wal_max), WAL_BOUND, CAP_PAGES);
+    assert_int_equal(count_rows(st), 2 * WRITER_COMMITS * 10);
+    store_close(st);
+}
+
 /* A database without a file has no WAL and gets no checkpointer. */
 static void test_memory_database(void **state)
 {
@@ -236,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inline_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_and_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer_retries_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_cap_with_readers, setup, teardown),
         cmocka_unit_test(test_memory_database),
     };
 

@@ -62,7 +62,10 @@ struct pgst_store *pgst_downcast(store *st);
 void pgst_one_line(const char *msg, char *out, size_t size);
 
 /* Log why `what` failed (SQLSTATE and message), mark the store broken if the connection is
- * gone, PQclear(r) (r may be NULL) and return -1 with err set to ERR_INTERNAL. A primary-key
+ * gone, PQclear(r) (r may be NULL) and return -1 with err set to ERR_INTERNAL, or, when the
+ * database's state is the cause, to the 503 of store_fail_unavailable: a lost connection,
+ * class 08 or 57P01-57P03 "service_unavailable", 53100 "database_full", 25006
+ * "database_readonly". A primary-key
  * violation (SQLSTATE 23505 on "<table>_pkey") is no database failure but a result:
  * ERR_CONFLICT "<episode|memory|table> id already exists", logged as info. */
 int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *err);
@@ -135,6 +138,7 @@ int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const st
 int pgst_open(const char *url, store **out, struct err *err);
 void pgst_close(store *st);
 int pgst_ping(store *st, struct err *err);
+int pgst_heartbeat(store *st, struct err *err);
 int pgst_tx_begin(store *st, struct err *err);
 int pgst_tx_commit(store *st, struct err *err);
 void pgst_tx_rollback(store *st);

@@ -16,6 +16,8 @@ static const char SQL_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_PING[] = "SELECT 1";
+static const char SQL_HEARTBEAT[] = "INSERT INTO heartbeat (id, beat_at) VALUES (1, now())"
+                                    " ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at";
 
 struct pgst_store *pgst_downcast(store *st)
 {
@@ -86,9 +88,32 @@ static const char *row_noun(const char *table)
     return table;
 }
 
+/* 1 if the SQLSTATE of r says the database cannot serve (not that the statement is wrong),
+ * with the reason in *why: 53100 disk_full, 25006 read_only_sql_transaction, class 08
+ * (connection exception), 57P01-57P03 (shutting down, crashed, starting up). */
+static int state_down(const PGresult *r, enum store_down *why)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    if (!state)
+        return 0;
+    if (strcmp(state, "53100") == 0)
+        *why = STORE_DOWN_FULL;
+    else if (strcmp(state, "25006") == 0)
+        *why = STORE_DOWN_READONLY;
+    else if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+             strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)
+        *why = STORE_DOWN_UNREACHABLE;
+    else
+        return 0;
+    return 1;
+}
+
 int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *err)
 {
     char why[600], table[64];
+    enum store_down down = STORE_DOWN_UNREACHABLE;
+    int is_down;
 
     describe(ps, r, why, sizeof(why));
     if (pkey_conflict(r, table, sizeof(table))) {
@@ -96,14 +121,37 @@ int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *
         log_write(LOG_INFO, "postgres: %s: %s", what, why);
         return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
     }
+    is_down = state_down(r, &down);
     PQclear(r);
     if (PQstatus(ps->conn) != CONNECTION_OK) {
         log_write(LOG_ERROR, "postgres connection lost: %s: %s", what, why);
         ps->base.broken = 1;
         ps->base.in_tx = 0;
-    } else {
-        log_write(LOG_ERROR, "postgres: %s failed: %s", what, why);
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     }
+    log_write(LOG_ERROR, "postgres: %s failed: %s", what, why);
+    if (is_down)
+        return store_fail_unavailable(err, down);
+    return err_set(err, ERR_INTERNAL, "database error");
+}
+
+/* The test-only fault hook (store_fault_next) before the statement sql: 0 to run it, else -1
+ * with err set as the real failure would be (disk full, read-only, or an I/O error: a 500).
+ * The server is left as a real failure leaves it: a failed COMMIT ends the transaction
+ * (rolled back), any other failed statement aborts it (later ones fail until ROLLBACK). */
+static int injected(struct pgst_store *ps, const char *sql, const char *what, struct err *err)
+{
+    enum store_fault f = store_fault_next();
+
+    if (__builtin_expect(f == STORE_FAULT_NONE, 1))
+        return 0;
+    log_write(LOG_ERROR, "postgres: %s failed: injected fault %d", what, (int)f);
+    if (PQtransactionStatus(ps->conn) == PQTRANS_INTRANS)
+        PQclear(PQexec(ps->conn, sql == SQL_COMMIT ? "ROLLBACK" : "SELECT 1/0"));
+    if (f == STORE_FAULT_FULL)
+        return store_fail_unavailable(err, STORE_DOWN_FULL);
+    if (f == STORE_FAULT_READONLY)
+        return store_fail_unavailable(err, STORE_DOWN_READONLY);
     return err_set(err, ERR_INTERNAL, "database error");
 }
 
@@ -177,7 +225,9 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
     size_t i = 0;
 
     if (ps->base.broken)
-        return err_set(err, ERR_INTERNAL, "database error"), NULL;
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE), NULL;
+    if (injected(ps, sql, "exec", err) < 0)
+        return NULL;
     if (prepare(ps, sql, &i, err) < 0)
         return NULL;
     snprintf(name, sizeof(name), "s%zu", i);
@@ -242,7 +292,9 @@ int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
     int row, stopped = 0;   /* fn's last answer: 1 done, -1 failed */
 
     if (ps->base.broken)
-        return err_set(err, ERR_INTERNAL, "database error");
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
+    if (injected(ps, sql, "streamed query", err) < 0)
+        return -1;
     if (prepare(ps, sql, &i, err) < 0)
         return -1;
     snprintf(name, sizeof(name), "s%zu", i);
@@ -353,7 +405,9 @@ static int exec_many_once(struct pgst_store *ps, size_t n, const struct pgst_que
     for (i = 0; i < n; i++)
         out[i] = NULL;
     if (ps->base.broken)
-        return err_set(err, ERR_INTERNAL, "database error");
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
+    if (injected(ps, q[0].sql, "pipelined batch", err) < 0)
+        return -1;
     for (i = 0; i < n; i++) {   /* PQprepare waits for its answer: before the pipeline */
         if (prepare(ps, q[i].sql, &index[i], err) < 0)
             return -1;
@@ -446,9 +500,11 @@ int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const st
     if (!ps->base.in_tx)
         BUG("pg_exec_rows outside a transaction");
     if (ps->base.broken)
-        return err_set(err, ERR_INTERNAL, "database error");
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     if (rows->n == 0)
         return 0;
+    if (injected(ps, sql, "row pipeline", err) < 0)
+        return -1;
     if (prepare(ps, sql, &i, err) < 0)
         return -1;
     snprintf(name, sizeof(name), "s%zu", i);
@@ -513,7 +569,7 @@ int pgst_open(const char *url, store **out, struct err *err)
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
         pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
         log_write(LOG_ERROR, "postgres connect failed: %s", why);
-        err_set(err, ERR_INTERNAL, "database error");
+        store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
         goto fail;
     }
     PQsetNoticeProcessor(ps->conn, on_notice, NULL);
@@ -542,6 +598,12 @@ void pgst_close(store *st)
 int pgst_ping(store *st, struct err *err)
 {
     return pgst_exec_void(pgst_downcast(st), SQL_PING, 0, NULL, err);
+}
+
+/* Outside a transaction the statement commits on its own. */
+int pgst_heartbeat(store *st, struct err *err)
+{
+    return pgst_exec_void(pgst_downcast(st), SQL_HEARTBEAT, 0, NULL, err);
 }
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -619,6 +681,7 @@ const struct store_ops store_postgres_ops = {
     .open = pgst_open,
     .close = pgst_close,
     .ping = pgst_ping,
+    .heartbeat = pgst_heartbeat,
     .tx_begin = pgst_tx_begin,
     .tx_commit = pgst_tx_commit,
     .tx_rollback = pgst_tx_rollback,

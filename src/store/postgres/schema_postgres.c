@@ -158,8 +158,16 @@ static const char initial_schema[] =
     "CREATE INDEX ix_memories_active_kind ON memories (subject_id, kind, created_at DESC, seq)"
     " WHERE status = 'active';\n";
 
+/* One row, rewritten by the readiness write probe (store_heartbeat): /readyz proves that a
+ * write commits, not only that a SELECT answers (a full disk, a read-only database). */
+static const char heartbeat[] =
+    "CREATE TABLE heartbeat ("
+    " id integer PRIMARY KEY CHECK (id = 1),"
+    " beat_at timestamptz NOT NULL);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
+    { 2, "heartbeat", heartbeat },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

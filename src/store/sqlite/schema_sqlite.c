@@ -167,8 +167,17 @@ static const char initial_schema[] =
     "CREATE INDEX ix_memories_active_kind ON memories (subject_id, kind, created_at DESC, seq)"
     " WHERE status = 'active';";
 
+/* One row, rewritten by the readiness write probe (store_heartbeat): /readyz proves that a
+ * write commits, not only that a SELECT answers (a full disk, a read-only file). */
+static const char heartbeat[] =
+    "CREATE TABLE heartbeat ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " beat_at TEXT NOT NULL"
+    ") STRICT;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
+    { 2, "heartbeat", heartbeat },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

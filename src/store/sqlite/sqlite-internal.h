@@ -39,6 +39,7 @@ struct sqlite_store {
     struct sq_cached *cache;    /* statements prepared so far, in first-use order; owned */
     size_t ncache, cache_cap;
     struct sq_ckpt *ckpt;       /* this file's background checkpointer, or NULL; counted */
+    int writing;                /* the open transaction is a write one (sq_ckpt_write_begin) */
 };
 
 /* ---- background checkpoints (sqlite_checkpoint.c) ---- */
@@ -48,12 +49,24 @@ struct sqlite_store {
  * the size the WAL file is truncated back to (journal_size_limit, sqlite.c). */
 #define SQ_CKPT_PAGES 1000
 #define SQ_CKPT_INLINE_PAGES 16384
+/* The hard cap, 128 MiB of 4 KiB pages: past it writers are held back until a RESTART
+ * checkpoint starts the WAL over (sq_ckpt_write_begin). With the largest
+ * single transaction on top, the WAL stays under 256 MiB whatever the mix of work. */
+#define SQ_CKPT_CAP_PAGES 32768
 
 struct sq_ckpt;
 
 /* Route db's checkpoints to the checkpointer of path (created on first use): returns the
  * reference to hand back to sq_ckpt_detach, or NULL for a path without a file. */
 struct sq_ckpt *sq_ckpt_attach(sqlite3 *db, const char *path);
+
+/* Around every write transaction on db (whose checkpointer is c; NULL: nothing to do):
+ * write_begin before BEGIN, write_end after its COMMIT or ROLLBACK (or a failed BEGIN). When
+ * a commit took the WAL past SQ_CKPT_CAP_PAGES, write_begin holds new writers back, waits for
+ * the ones under way, and runs a RESTART checkpoint on db so that the WAL starts over
+ * (readers never wait). Otherwise one uncontended mutex. */
+void sq_ckpt_write_begin(struct sq_ckpt *c, sqlite3 *db);
+void sq_ckpt_write_end(struct sq_ckpt *c);
 
 /* Drop a reference; the last one stops the thread (after its checkpoint in progress) and
  * closes its connection. Call after closing the connection that attached. NULL: nothing. */
@@ -62,6 +75,8 @@ void sq_ckpt_detach(struct sq_ckpt *c);
 /* Tests: the two thresholds above (0: back to the default), and how many checkpoints the
  * thread of path has run so far (0 when path has none). */
 void sq_ckpt_tune(int pages, int inline_pages);
+/* Tests: the hard cap above (0: back to the default). */
+void sq_ckpt_tune_cap(int cap_pages);
 /* Tests: make the next n opens of a checkpointer's connection fail. */
 void sq_ckpt_fail_opens(int n);
 uint64_t sq_ckpt_runs(const char *path);
@@ -73,9 +88,11 @@ struct sqlite_store *sq_downcast(store *st);
 
 /* Log the SQLite error behind rc ("sqlite <what> failed: ..."), mark the store broken when
  * the connection cannot be trusted any more (I/O error, corruption), and return -1 with
- * err set to ERR_INTERNAL "database error". A unique violation on a row's id is no database
- * failure but a result: ERR_CONFLICT "<episode|memory|table> id already exists", logged as
- * info. */
+ * err set to ERR_INTERNAL "database error", or, when the database's state is the cause, to
+ * the 503 of store_fail_unavailable: SQLITE_FULL "database_full", SQLITE_READONLY
+ * "database_readonly", busy past busy_timeout or unopenable "service_unavailable". A unique
+ * violation on a row's id is no database failure but a result: ERR_CONFLICT
+ * "<episode|memory|table> id already exists", logged as info. */
 int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
 
 /* The prepared statement for sql, prepared (SQLITE_PREPARE_PERSISTENT) on first use and kept
@@ -83,6 +100,10 @@ int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err);
  * the pointer, not the text: pass a string with static storage whose content never changes
  * (a `static const char SQL_X[]`), never a buffer built at run time. */
 sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql, struct err *err);
+
+/* sqlite3_step(q), with the test-only fault hook (store_fault_next) before a statement's
+ * first step. Every step of the backend goes through here. */
+int sq_step(sqlite3_stmt *q);
 
 /* Make a cached statement ready for its next use (reset, bindings cleared). */
 void sq_reset(sqlite3_stmt *q);
@@ -101,6 +122,7 @@ int sq_query_int64(struct sqlite_store *s, sqlite3_stmt *q, const char *what, in
 int sq_open(const char *path, store **out, struct err *err);
 void sq_close(store *st);
 int sq_ping(store *st, struct err *err);
+int sq_heartbeat(store *st, struct err *err);
 int sq_tx_begin(store *st, struct err *err);
 int sq_tx_commit(store *st, struct err *err);
 void sq_tx_rollback(store *st);

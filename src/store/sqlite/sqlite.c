@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "util/log.h"
+#include "util/ts.h"
 #include "util/xalloc.h"
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
@@ -16,6 +17,8 @@ static const char SQL_BEGIN_READ[] = "BEGIN DEFERRED";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_PING[] = "SELECT 1";
+static const char SQL_HEARTBEAT[] = "INSERT INTO heartbeat (id, beat_at) VALUES (1, ?1)"
+                                    " ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at";
 
 struct sqlite_store *sq_downcast(store *st)
 {
@@ -69,15 +72,59 @@ int sq_fail(struct sqlite_store *s, const char *what, int rc, struct err *err)
         return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
     }
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-        log_write(LOG_ERROR, "sqlite %s: database still locked after busy_timeout %d ms: %s",
-                  what, SQ_BUSY_TIMEOUT_MS, sqlite3_errmsg(s->db));
+        log_write(LOG_ERROR, "sqlite %s: database still locked after busy_timeout %d ms: %s "
+                  "(code %d)", what, SQ_BUSY_TIMEOUT_MS, sqlite3_errmsg(s->db), rc);
     else
-        log_write(LOG_ERROR, "sqlite %s failed: %s (code %d)", what, sqlite3_errmsg(s->db),
+        log_write(LOG_ERROR, "sqlite %s failed: %s (code %d)", what,
+                  sqlite3_errcode(s->db) == rc ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
                   rc);
     if (primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ||
         primary == SQLITE_CANTOPEN)
         s->base.broken = 1;
-    return err_set(err, ERR_INTERNAL, "database error");
+    /* A connection that SQLite opened read-only (the file was not writable) stays so:
+     * reopen it, so that writes work again once the file is. */
+    if (primary == SQLITE_READONLY && sqlite3_db_readonly(s->db, "main") == 1)
+        s->base.broken = 1;
+    switch (primary) {
+    case SQLITE_FULL:
+        return store_fail_unavailable(err, STORE_DOWN_FULL);
+    case SQLITE_READONLY:
+        return store_fail_unavailable(err, STORE_DOWN_READONLY);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
+    default:
+        return err_set(err, ERR_INTERNAL, "database error");
+    }
+}
+
+/* The injected fault's result code, as SQLite itself would report it. */
+static int fault_code(enum store_fault f)
+{
+    switch (f) {
+    case STORE_FAULT_FULL:
+        return SQLITE_FULL;
+    case STORE_FAULT_READONLY:
+        return SQLITE_READONLY;
+    case STORE_FAULT_IOERR:
+        return SQLITE_IOERR_WRITE;
+    case STORE_FAULT_NONE:
+        break;
+    }
+    return SQLITE_OK;
+}
+
+int sq_step(sqlite3_stmt *q)
+{
+    /* Only a statement's first step is a new statement; rows after it are not counted. */
+    if (__builtin_expect(store_fault_armed, 0) && !sqlite3_stmt_busy(q)) {
+        enum store_fault f = store_fault_next();
+
+        if (f != STORE_FAULT_NONE)
+            return fault_code(f);
+    }
+    return sqlite3_step(q);
 }
 
 /* ---- statements ---- */
@@ -117,7 +164,7 @@ void sq_reset(sqlite3_stmt *q)
 
 int sq_step_done(struct sqlite_store *s, sqlite3_stmt *q, const char *what, struct err *err)
 {
-    int rc = sqlite3_step(q);
+    int rc = sq_step(q);
 
     if (rc != SQLITE_DONE) {
         sq_fail(s, what, rc, err);
@@ -140,7 +187,7 @@ int sq_exec(struct sqlite_store *s, const char *sql, struct err *err)
 int sq_query_int64(struct sqlite_store *s, sqlite3_stmt *q, const char *what, int64_t *out,
                    struct err *err)
 {
-    int rc = sqlite3_step(q);
+    int rc = sq_step(q);
 
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
     sq_reset(q);
@@ -223,6 +270,15 @@ static int configure(struct sqlite_store *s, struct err *err)
     return 0;
 }
 
+/* A write transaction ended: let the checkpointer's gate know. */
+static void end_write(struct sqlite_store *s)
+{
+    if (!s->writing)
+        return;
+    s->writing = 0;
+    sq_ckpt_write_end(s->ckpt);
+}
+
 void sq_close(store *st)
 {
     struct sqlite_store *s;
@@ -238,6 +294,7 @@ void sq_close(store *st)
     free(s->cache);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_write(LOG_ERROR, "sqlite close failed: %s", sqlite3_errmsg(s->db));
+    end_write(s);
     sq_ckpt_detach(s->ckpt);
     free(s);
 }
@@ -258,11 +315,16 @@ int sq_open(const char *path, store **out, struct err *err)
     if (rc != SQLITE_OK) {
         log_write(LOG_ERROR, "cannot open sqlite database '%s': %s", path,
                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        err_set(err, ERR_INTERNAL, "database error");
+        store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
         goto fail;
     }
     if (configure(s, err) < 0)
         goto fail;
+    /* SQLite opens a file it may not write read-only, and the connection stays so: used for
+     * this request, it is reopened at the next, so that writes work again on every worker
+     * once the file is writable. */
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        s->base.broken = 1;
     s->ckpt = sq_ckpt_attach(s->db, path);
     *out = &s->base;
     return 0;
@@ -279,11 +341,23 @@ int sq_ping(store *st, struct err *err)
 
     if (!q)
         return -1;
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     sq_reset(q);
     if (rc != SQLITE_ROW)
         return sq_fail(s, "ping", rc, err);
     return 0;
+}
+
+/* Autocommit: the statement is its own transaction, so the probe reaches the WAL. */
+int sq_heartbeat(store *st, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_HEARTBEAT, err);
+
+    if (!q)
+        return -1;
+    sq_bind_ts(q, 1, ts_now());
+    return sq_step_done(s, q, "heartbeat", err);
 }
 
 /* ---- transactions ---- */
@@ -294,9 +368,13 @@ int sq_tx_begin(store *st, struct err *err)
 
     if (st->in_tx)
         BUG("store_tx_begin inside an open transaction");
-    if (sq_exec(s, SQL_BEGIN, err) < 0)
+    sq_ckpt_write_begin(s->ckpt, s->db);
+    if (sq_exec(s, SQL_BEGIN, err) < 0) {
+        sq_ckpt_write_end(s->ckpt);
         return -1;
+    }
     st->in_tx = 1;
+    s->writing = 1;
     return 0;
 }
 
@@ -321,9 +399,9 @@ void sq_tx_rollback(store *st)
     struct err ignored = ERR_INIT;
 
     st->in_tx = 0;
-    if (sqlite3_get_autocommit(s->db))
-        return;   /* nothing open (SQLite may already have rolled back on error) */
-    sq_exec(s, SQL_ROLLBACK, &ignored);
+    if (!sqlite3_get_autocommit(s->db))   /* else SQLite already rolled back on error */
+        sq_exec(s, SQL_ROLLBACK, &ignored);
+    end_write(s);
 }
 
 /* Commit; on failure the transaction is rolled back and nothing is written. */
@@ -338,6 +416,7 @@ int sq_tx_commit(store *st, struct err *err)
         return -1;
     }
     st->in_tx = 0;
+    end_write(s);
     return 0;
 }
 
@@ -350,6 +429,7 @@ const struct store_ops store_sqlite_ops = {
     .open = sq_open,
     .close = sq_close,
     .ping = sq_ping,
+    .heartbeat = sq_heartbeat,
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,

@@ -9,9 +9,23 @@
  *
  * A passive checkpoint never waits for a lock and stops at the oldest frame a reader still
  * needs, so a long reader, or a writer outrunning the thread, can keep the WAL growing: past
- * CKPT_INLINE_PAGES the committing connection checkpoints itself, as SQLite would, which
- * bounds the WAL whatever happens to the thread. The WAL file is truncated back to
- * journal_size_limit (set in sqlite.c) when it restarts.
+ * SQ_CKPT_INLINE_PAGES the committing connection checkpoints itself, as SQLite would. That
+ * alone does not bound the WAL: SQLite starts the WAL over only when every frame has been
+ * copied AND no reader still reads from it, and with overlapping readers (exports, restores
+ * reading their snapshot) and steady writers that moment never comes (two restorers and two
+ * exporters grew it to 1.65 GB, issue #14). So a commit that takes the WAL past
+ * SQ_CKPT_CAP_PAGES makes the next write transaction of the process close a gate
+ * (sq_ckpt_write_begin, called by tx_begin): new write transactions wait at it, the ones under
+ * way finish, and then, with no writer of this process inside SQLite, it runs a RESTART
+ * checkpoint, which waits for the readers of old frames to finish (CAP_WAIT_MS at most; once
+ * the WAL is half as much again past the cap, as long as busy_timeout, so that back-to-back
+ * long readers such as exports cannot keep it growing),
+ * copies everything and makes the next writer start the WAL over, truncating the file back
+ * to journal_size_limit (set in sqlite.c). Then the gate opens. Writers pause only while the
+ * WAL is past the cap; readers never wait. Not in the hook itself: a connection there still
+ * holds its read lock, so two writers each waiting in a hook for the other would deadlock;
+ * nor with writers still running: the RESTART holds SQLite's write lock while it waits, and
+ * writers queued behind it time out.
  *
  * One checkpointer per database path and process, shared by that path's connections and
  * counted by them: the thread starts at the first wake-up and stops, after a last
@@ -33,6 +47,12 @@ struct sq_ckpt {
     char *path;                 /* owned */
     unsigned refs;              /* attached connections */
     int started, wanted, stop;  /* the thread runs; work is waiting; the thread must end */
+    atomic_int over_cap;        /* pages in the WAL past the cap, else 0: the next writer
+                                 * restarts it */
+    pthread_mutex_t gate_lock;  /* guards the three below */
+    pthread_cond_t gate_cv;     /* signalled when writers reaches 0 and when the gate opens */
+    unsigned writers;           /* write transactions of this process under way */
+    int closed;                 /* a cap checkpoint waits or runs: new writers wait */
     pthread_t thread;
     pthread_cond_t wake;
     uint64_t runs;              /* checkpoints the thread has finished (tests read it) */
@@ -43,12 +63,18 @@ struct sq_ckpt {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sq_ckpt *registry;
 
+/* Milliseconds between tries of a cap checkpoint while another checkpoint runs, and how long
+ * one write transaction waits at most for the cap checkpoint. */
+#define CAP_RETRY_MS 2
+#define CAP_WAIT_MS 250
+
 /* Checkpoints in a row at most, per wake-up. */
 #define CATCH_UP_ROUNDS 4
 
 /* Read by every commit's hook without the lock. */
 static atomic_int ckpt_pages = SQ_CKPT_PAGES;
 static atomic_int ckpt_inline_pages = SQ_CKPT_INLINE_PAGES;
+static atomic_int ckpt_cap_pages = SQ_CKPT_CAP_PAGES;
 
 /* Tests: opens of the thread's connection still to fail (sq_ckpt_fail_opens). */
 static atomic_int fail_opens;
@@ -62,6 +88,89 @@ void sq_ckpt_tune(int pages, int inline_pages)
 {
     atomic_store(&ckpt_pages, pages > 0 ? pages : SQ_CKPT_PAGES);
     atomic_store(&ckpt_inline_pages, inline_pages > 0 ? inline_pages : SQ_CKPT_INLINE_PAGES);
+}
+
+void sq_ckpt_tune_cap(int cap_pages)
+{
+    atomic_store(&ckpt_cap_pages, cap_pages > 0 ? cap_pages : SQ_CKPT_CAP_PAGES);
+}
+
+/* The hard cap: a RESTART checkpoint, which blocks new writers while it waits (through the
+ * connection's busy handler) for readers of the WAL to finish, then makes the next writer
+ * start the WAL over. BUSY: a reader outlasted the wait; the next write transaction tries
+ * again. 1 when the WAL was restarted. */
+static int checkpoint_restart(sqlite3 *db, int wait_ms)
+{
+    int log = -1, done = -1, rc, waited;
+
+    /* Another connection's checkpoint (the thread's, another writer's) holds the checkpoint
+     * lock, and SQLite does not wait for that one (BUSY with log -1): wait here as well, as
+     * long at most. The caller holds no lock meanwhile. */
+    for (waited = 0;; waited += CAP_RETRY_MS) {
+        rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+        if ((rc & 0xff) != SQLITE_BUSY || log >= 0 || waited >= wait_ms)
+            break;
+        sqlite3_sleep(CAP_RETRY_MS);
+    }
+    if (rc == SQLITE_OK)
+        return 1;
+    if ((rc & 0xff) == SQLITE_BUSY)
+        log_write(LOG_DEBUG, "sqlite WAL past its cap (%d pages) and still in use after "
+                  "%d ms: %d of %d pages checkpointed", atomic_load(&ckpt_cap_pages),
+                  wait_ms, done, log);
+    else
+        log_write(LOG_WARN, "sqlite restart checkpoint failed: %s (code %d)",
+                  sqlite3_errmsg(db), rc);
+    return 0;
+}
+
+/* Close the gate, wait for the writers under way, restart the WAL on db, open the gate.
+ * Called with gate_lock held; returns with it held. */
+static void cap_checkpoint(struct sq_ckpt *c, sqlite3 *db)
+{
+    int restarted, pages, cap, wait_ms;
+
+    c->closed = 1;
+    while (c->writers > 0)
+        pthread_cond_wait(&c->gate_cv, &c->gate_lock);
+    pthread_mutex_unlock(&c->gate_lock);
+    /* A bounded wait for readers: writers stand still meanwhile. Past it (a long reader
+     * needs the old frames) they go on, and the next write transaction tries again; once
+     * the WAL is half as much again past the cap, the wait is busy_timeout. */
+    pages = atomic_load(&c->over_cap);
+    cap = atomic_load(&ckpt_cap_pages);
+    wait_ms = pages >= cap + cap / 2 ? SQ_BUSY_TIMEOUT_MS : CAP_WAIT_MS;
+    sqlite3_busy_timeout(db, wait_ms);
+    restarted = checkpoint_restart(db, wait_ms);
+    sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+    if (restarted)
+        atomic_store(&c->over_cap, 0);
+    pthread_mutex_lock(&c->gate_lock);
+    c->closed = 0;
+    pthread_cond_broadcast(&c->gate_cv);
+}
+
+void sq_ckpt_write_begin(struct sq_ckpt *c, sqlite3 *db)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->gate_lock);
+    if (atomic_load_explicit(&c->over_cap, memory_order_relaxed) && !c->closed)
+        cap_checkpoint(c, db);
+    while (c->closed)
+        pthread_cond_wait(&c->gate_cv, &c->gate_lock);
+    c->writers++;
+    pthread_mutex_unlock(&c->gate_lock);
+}
+
+void sq_ckpt_write_end(struct sq_ckpt *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->gate_lock);
+    if (--c->writers == 0)
+        pthread_cond_broadcast(&c->gate_cv);
+    pthread_mutex_unlock(&c->gate_lock);
 }
 
 /* One passive checkpoint; 1 when it copied every frame of the WAL (the next writer can then
@@ -160,6 +269,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     int rc;
 
     (void)name;
+    if (pages >= atomic_load_explicit(&ckpt_cap_pages, memory_order_relaxed))
+        atomic_store(&c->over_cap, pages);   /* the next write transaction restarts it */
     if (pages >= atomic_load_explicit(&ckpt_inline_pages, memory_order_relaxed)) {
         checkpoint(db, "inline");
         return SQLITE_OK;
@@ -194,6 +305,8 @@ struct sq_ckpt *sq_ckpt_attach(sqlite3 *db, const char *path)
         c = xcalloc(1, sizeof(*c));
         c->path = xstrdup(path);
         pthread_cond_init(&c->wake, NULL);
+        pthread_mutex_init(&c->gate_lock, NULL);
+        pthread_cond_init(&c->gate_cv, NULL);
         c->next = registry;
         registry = c;
     }
@@ -225,6 +338,8 @@ void sq_ckpt_detach(struct sq_ckpt *c)
     if (join)
         pthread_join(c->thread, NULL);
     pthread_cond_destroy(&c->wake);
+    pthread_cond_destroy(&c->gate_cv);
+    pthread_mutex_destroy(&c->gate_lock);
     free(c->path);
     free(c);
 }

@@ -71,7 +71,7 @@ int sq_export_count(store *st, const struct store_scope *sc, struct row_counts *
     if (!q)
         return -1;
     bind_scope(q, sc);
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW) {
         out->episodes = sqlite3_column_int64(q, 0);
         out->memories = sqlite3_column_int64(q, 1);
@@ -245,7 +245,7 @@ static int insert_row(struct sqlite_store *s, sqlite3_stmt *q, const struct row_
         sq_reset(q);
         return sq_fail(s, "import bind", rc, err);
     }
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_DONE) {
         sq_reset(q);
         return 0;

@@ -148,7 +148,7 @@ int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *
 
     if (!q)
         return -1;
-    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.seq = sqlite3_column_int64(q, 2);
         row.vec = sqlite3_column_blob(q, 3);
@@ -172,7 +172,7 @@ int sq_memory_scan_text(store *st, const struct store_scope *sc, const char *kin
 
     if (!q)
         return -1;
-    while (next == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.content = (const char *)sqlite3_column_text(q, 1);
         if (!row.id || !row.content) {
@@ -282,7 +282,7 @@ int sq_qcache_get(store *st, struct arena *a, struct qcache_lookup *lk, struct e
     sq_bind_str(q, 1, lk->text);
     sq_bind_str(q, 2, lk->model);
     sq_bind_ts(q, 3, lk->now);
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW)   /* the arena copy is the caller's */
         lk->vec = (float *)sq_col_vec(a, q, 0, &lk->dim);
     sq_reset(q);

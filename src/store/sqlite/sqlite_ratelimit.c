@@ -14,10 +14,10 @@ static int step_hit(struct sqlite_store *s, sqlite3_stmt *q, int64_t *count, str
     int rc;
 
     sqlite3_busy_timeout(s->db, STORE_RATELIMIT_BUSY_MS);
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW) {
         *count = sqlite3_column_int64(q, 0);
-        rc = sqlite3_step(q);
+        rc = sq_step(q);
     }
     sq_reset(q);
     sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);

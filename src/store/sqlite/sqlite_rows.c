@@ -230,7 +230,7 @@ int sq_collect_rows(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, si
     int rc;
 
     for (;;) {
-        rc = sqlite3_step(q);
+        rc = sq_step(q);
         if (rc != SQLITE_ROW)
             break;
         if (count == cap) {

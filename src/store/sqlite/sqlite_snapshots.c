@@ -426,7 +426,7 @@ int sq_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *
     sq_bind_str(q, 1, sc->subject);
     sqlite3_bind_int(q, 2, sc->all_tenants != 0);
     sq_bind_tenant(q, 3, sc->tenant);
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW)
         bad = sq_col_ts(q, 0, newest) < 0;
     sq_reset(q);

@@ -180,7 +180,7 @@ int sq_webhook_stats(store *st, struct webhook_stats *out, struct err *err)
     memset(out, 0, sizeof(*out));
     if (!q)
         return -1;
-    rc = sqlite3_step(q);
+    rc = sq_step(q);
     if (rc == SQLITE_ROW) {
         out->pending = sqlite3_column_int64(q, 0);
         out->delivered = sqlite3_column_int64(q, 1);
