@@ -37,7 +37,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lm
+# libunistring (Unicode lower-casing, character classes) ships no pkg-config file.
+LDLIBS  += $(PKG_LIBS) -lunistring -lpthread -lm
 
 SRC      := $(sort $(wildcard src/util/*.c src/store/*.c src/store/sqlite/*.c src/store/postgres/*.c src/service/*.c src/api/*.c src/http/*.c \
                                 src/cli/*.c))

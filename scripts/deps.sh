@@ -5,7 +5,7 @@
 #   scripts/deps.sh coverage    plus gcovr (make coverage)
 set -e
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
-libssl-dev libpcre2-dev libcurl4-openssl-dev libcmocka-dev postgresql python3 sqlite3 npm"
+libssl-dev libpcre2-dev libcurl4-openssl-dev libunistring-dev libcmocka-dev postgresql python3 sqlite3 npm"
 for extra in "$@"; do
     case "$extra" in
     fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;

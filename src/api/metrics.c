@@ -13,16 +13,25 @@
 
 #define METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Compile jobs per status and the webhook backlog; a failed query leaves its gauge out. */
+/* Compile jobs per status and the webhook backlog, through the services; a failed query
+ * leaves its gauge out. http/metrics.h knows nothing of the store: the job counts are copied
+ * into its own rows. */
 static void read_gauges(struct req *req, struct metrics_gauges *g)
 {
     struct status_count_rows jobs;
+    struct metrics_job_count *rows;
     struct webhook_stats hooks;
     struct err err = ERR_INIT;
     store *st = store_thread(&err);
+    size_t i;
 
     if (st && jobs_count_by_status(req->arena, st, &jobs, &err) == 0) {
-        g->jobs = jobs.items;
+        rows = arena_alloc(req->arena, (jobs.n + 1) * sizeof(*rows));
+        for (i = 0; i < jobs.n; i++) {
+            rows[i].status = jobs.items[i].status;
+            rows[i].count = jobs.items[i].count;
+        }
+        g->jobs = rows;
         g->njobs = jobs.n;
         g->jobs_ok = 1;
     }

@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #include "http/router.h"
-#include "store/store.h"
 #include "util/buf.h"
 
 #define METRICS_MAX_ROUTES 128   /* routes past this many count as "unmatched" */
@@ -29,9 +28,16 @@ void metrics_count_rate_limited(void);
 /* A request answered 500 internal_error (in practice, a store failure). */
 void metrics_count_db_error(void);
 
-/* Values read from the database at scrape time; a gauge whose query failed is left out. */
+/* A compile-job status and the number of jobs in it. */
+struct metrics_job_count {
+    const char *status;
+    int64_t count;
+};
+
+/* Values read from the database at scrape time (by the caller, through the service layer);
+ * a gauge whose query failed is left out. */
 struct metrics_gauges {
-    const struct status_count *jobs;   /* compile jobs per status */
+    const struct metrics_job_count *jobs;   /* compile jobs per status */
     size_t njobs;
     int jobs_ok;                       /* 0: the query failed */
     int64_t webhook_pending;           /* webhook events waiting for delivery */

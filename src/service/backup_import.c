@@ -10,6 +10,7 @@
 
 #include "service/episodes.h"
 #include "util/config.h"
+#include "util/hmap.h"
 #include "util/jv.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -161,62 +162,27 @@ static int py_truthy(const struct jv *v)
 
 /* ---- step 4: structure, one record at a time ---- */
 
-/* Ids seen so far in one list: an open-addressing set of canonical UUIDs, mapping each to
- * its record index (the preserve_ids=false remap reuses it). */
-struct id_set {
-    const char **ids;   /* NULL = empty slot */
-    size_t *index;
-    size_t mask;
-};
-
-static void id_set_init(struct arena *a, struct id_set *s, size_t n)
-{
-    size_t cap = 16;
-
-    while (cap < n * 2)
-        cap *= 2;
-    s->ids = arena_calloc(a, cap, sizeof(*s->ids));
-    s->index = arena_calloc(a, cap, sizeof(*s->index));
-    s->mask = cap - 1;
-}
-
-static size_t id_hash(const char *id)
-{
-    size_t h = 1469598103934665603u;
-
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 1099511628211u;
-    return h;
-}
-
-/* The slot of id: its own when present, else the empty slot where it belongs. */
-static size_t id_slot(const struct id_set *s, const char *id)
-{
-    size_t i = id_hash(id) & s->mask;
-
-    while (s->ids[i] && strcmp(s->ids[i], id) != 0)
-        i = (i + 1) & s->mask;
-    return i;
-}
+/* Ids seen so far in one list: a map from each canonical UUID to its record index (the
+ * preserve_ids=false remap reuses it). */
 
 /* Add id with its index; 0 if it was new, -1 if already there. */
-static int id_set_add(struct id_set *s, const char *id, size_t index)
+static int id_set_add(struct hmap *s, const char *id, size_t index)
 {
-    size_t i = id_slot(s, id);
+    int added;
+    struct hmap_entry *e = hmap_put(s, id, strlen(id), &added);
 
-    if (s->ids[i])
+    if (!added)
         return -1;
-    s->ids[i] = id;
-    s->index[i] = index;
+    e->val.num = index;
     return 0;
 }
 
-/* The index stored for id, or -1. */
-static long id_set_find(const struct id_set *s, const char *id)
+/* The index stored for id, or -1 (also for a NULL id). */
+static long id_set_find(const struct hmap *s, const char *id)
 {
-    size_t i = id_slot(s, id);
+    const struct hmap_entry *e = id ? hmap_get(s, id, strlen(id)) : NULL;
 
-    return s->ids[i] ? (long)s->index[i] : -1;
+    return e ? (long)e->val.num : -1;
 }
 
 /* One record under validation: where it is, for messages. */
@@ -285,7 +251,7 @@ static int field_string(const struct rec *r, const char *key, int required, int 
 }
 
 /* The record's id: present, a canonical UUID, not seen before in this list. */
-static int field_id(const struct rec *r, struct id_set *seen, const char **out)
+static int field_id(const struct rec *r, struct hmap *seen, const char **out)
 {
     size_t n;
 
@@ -420,7 +386,7 @@ struct plan {
     struct memory *mems;
     size_t nmems;
     const struct jv **sources;    /* each memory's source_episode_ids array (or NULL) */
-    struct id_set ep_ids, mem_ids;
+    struct hmap ep_ids, mem_ids;
 };
 
 /* The tenant a row is written under: "" is the no-tenant space (NULL in the store). */
@@ -587,8 +553,8 @@ static int check_structure(struct arena *a, const struct jv *doc,
     p->eps = arena_calloc(a, p->neps + 1, sizeof(*p->eps));
     p->mems = arena_calloc(a, p->nmems + 1, sizeof(*p->mems));
     p->sources = arena_calloc(a, p->nmems + 1, sizeof(*p->sources));
-    id_set_init(a, &p->ep_ids, p->neps);
-    id_set_init(a, &p->mem_ids, p->nmems);
+    hmap_init(a, &p->ep_ids, p->neps);
+    hmap_init(a, &p->mem_ids, p->nmems);
     for (r.index = 0; r.index < p->neps; r.index++) {
         r.obj = jv_array_get(eps, r.index);
         if (parse_episode(&r, p, &p->eps[r.index]) < 0)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/cond.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
@@ -136,21 +137,6 @@ static struct {
     pthread_t thread;
 } loop = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Wait on the loop's condition for at most us microseconds (monotonic clock); lock held. */
-static void wait_for(int64_t us)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(us / SEC);
-    ts.tv_nsec += (long)(us % SEC) * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&loop.wake, &loop.lock, &ts);
-}
-
 static void run_cleanup(struct arena *a, store *st)
 {
     struct cleanup_in in = { cfg->cleanup_prefix, cfg->cleanup_max_age_hours, 1, NULL, 0 };
@@ -203,7 +189,7 @@ static void *loop_main(void *arg)
         int64_t now = ts_monotonic();
 
         if (now < next) {
-            wait_for(next - now);
+            cond_wait_us(&loop.wake, &loop.lock, next - now);
             continue;
         }
         next = now + interval;
@@ -220,14 +206,9 @@ static void *loop_main(void *arg)
 
 int cleanup_loop_start(struct err *err)
 {
-    pthread_condattr_t attr;
-
     if (loop.started || !cfg || !cfg->enable_snapshots)
         return 0;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&loop.wake, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&loop.wake);
     loop.stop = 0;
     if (pthread_create(&loop.thread, NULL, loop_main, NULL) != 0) {
         pthread_cond_destroy(&loop.wake);

@@ -7,7 +7,6 @@
 #include <pcre2.h>
 #include <string.h>
 
-#include "service/conflicts.h"
 #include "service/text.h"
 #include "util/log.h"
 #include "util/ts.h"
@@ -89,7 +88,7 @@ static const char *fact_text(struct arena *a, const char *s, size_t n)
     size_t i, sp;
 
     for (;;) {
-        sp = conflicts_space_len(s, n);
+        sp = utf8_space_len(s, n);
         if (sp == 0)
             break;
         s += sp;
@@ -99,7 +98,7 @@ static const char *fact_text(struct arena *a, const char *s, size_t n)
         /* Step back over one code point and test it. */
         for (i = n - 1; i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80; i--)
             ;
-        if (conflicts_space_len(s + i, n - i) != n - i)
+        if (utf8_space_len(s + i, n - i) != n - i)
             break;
         n = i;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/ts.h"
+#include "util/utf8.h"
 
 /* A word of a token set: a view into a lower-cased copy of the content. */
 struct word {
@@ -16,26 +17,6 @@ struct tokset {
     struct word *words;   /* sorted by bytes, no duplicates */
     size_t n;
 };
-
-size_t conflicts_space_len(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned int c;
-
-    if (n == 0)
-        return 0;
-    if (u[0] < 0x80)
-        return (u[0] >= 0x09 && u[0] <= 0x0D) || (u[0] >= 0x1C && u[0] <= 0x20);
-    if (n >= 2 && u[0] == 0xC2)
-        return u[1] == 0x85 || u[1] == 0xA0 ? 2 : 0;
-    if (n < 3 || (u[0] & 0xF0) != 0xE0)
-        return 0;
-    c = ((unsigned)(u[0] & 0x0F) << 12) | ((unsigned)(u[1] & 0x3F) << 6) | (u[2] & 0x3F);
-    if (c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-        c == 0x202F || c == 0x205F || c == 0x3000)
-        return 3;
-    return 0;
-}
 
 static int word_cmp(const void *x, const void *y)
 {
@@ -51,23 +32,19 @@ static int word_cmp(const void *x, const void *y)
 /* tokset(s) = set(split(lower(s))), as a sorted array of distinct words. */
 static void tokset_build(struct arena *a, const char *s, struct tokset *out)
 {
-    size_t len = strlen(s), i = 0, n = 0, k, sp;
-    char *low = arena_strndup(a, s, len);
+    size_t len, i = 0, n = 0, k, sp;
+    const char *low = utf8_lower(a, s, strlen(s), &len);
 
-    for (k = 0; k < len; k++) {
-        if (low[k] >= 'A' && low[k] <= 'Z')
-            low[k] = (char)(low[k] - 'A' + 'a');
-    }
     out->words = arena_alloc(a, (len / 2 + 1) * sizeof(*out->words));
     while (i < len) {
         size_t start;
 
-        while (i < len && (sp = conflicts_space_len(low + i, len - i)) > 0)
+        while (i < len && (sp = utf8_space_len(low + i, len - i)) > 0)
             i += sp;
         if (i == len)
             break;
         start = i;
-        while (i < len && conflicts_space_len(low + i, len - i) == 0)
+        while (i < len && utf8_space_len(low + i, len - i) == 0)
             i++;
         out->words[n].p = low + start;
         out->words[n].len = i - start;

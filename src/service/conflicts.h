@@ -12,12 +12,9 @@
 
 #define CONFLICTS_LOAD_MAX 500   /* active memories considered, oldest first (a quirk kept) */
 
-/* Length in bytes of the Unicode whitespace character (Python's str.isspace set) at s[0..n),
- * 0 when s does not start with one. Shared with the compiler's strip(). */
-size_t conflicts_space_len(const char *s, size_t n);
-
-/* Jaccard similarity |A∩B| / |A∪B| of tokset(a) and tokset(b) (the sets of whitespace-split,
- * ASCII-lower-cased words). Returns -1 when either set is empty: no conflict is possible. */
+/* Jaccard similarity |A∩B| / |A∪B| of tokset(a) and tokset(b): the sets of words of
+ * split(lower(s)), lower() being Python's str.lower() (utf8_lower). Returns -1 when either set
+ * is empty: no conflict is possible. */
 double conflicts_jaccard(struct arena *a, const char *x, const char *y);
 
 /* The pure core. mems are active memories in load order: created_at ascending, ties by

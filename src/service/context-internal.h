@@ -8,8 +8,8 @@
 
 #include "service/context.h"
 
-/* lower(s): a copy of s (arena) under the Unicode lowercase mapping of the Latin, Greek and
- * Cyrillic letters whose lowercase has the same UTF-8 length (which covers ASCII). */
+/* lower(s): a copy of s (arena) under Python's str.lower() (utf8_lower: the full Unicode
+ * lowercase mapping); NULL counts as "". */
 char *context_lower(struct arena *a, const char *s);
 /* split(s): the words of s between runs of Unicode whitespace (arena copies); returns the
  * count and sets *out. */

@@ -8,103 +8,36 @@
 
 #include "util/jv.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
-
-/* Decode one code point at s; *len gets its size. Bytes that do not start a well-formed
- * sequence are taken one by one as themselves. */
-static uint32_t decode(const unsigned char *s, size_t *len)
-{
-    if (s[0] < 0xC0 || s[0] >= 0xF8)
-        return *len = 1, s[0];
-    if (s[0] < 0xE0 && (s[1] & 0xC0) == 0x80)
-        return *len = 2, ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-    if (s[0] >= 0xE0 && s[0] < 0xF0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80)
-        return *len = 3, ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) |
-                         (s[2] & 0x3F);
-    if (s[0] >= 0xF0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
-        (s[3] & 0xC0) == 0x80)
-        return *len = 4, ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-                         ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-    return *len = 1, s[0];
-}
-
-/* Python's str.isspace(), which str.split() and str.strip() use. */
-static int is_space(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-/* Lowercase of c when it has the same UTF-8 length (two-byte letters only), else c. */
-static uint32_t lower_cp(uint32_t c)
-{
-    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
-        (c >= 0x410 && c <= 0x42F))
-        return c + 0x20;
-    if (c >= 0x400 && c <= 0x40F)
-        return c + 0x50;
-    if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) ||
-        (c >= 0x14A && c <= 0x177))
-        return c | 1;
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-        return (c & 1) ? c + 1 : c;
-    if (c == 0x178)
-        return 0xFF;
-    if (c == 0x386)
-        return 0x3AC;
-    if (c >= 0x388 && c <= 0x38A)
-        return c + 0x25;
-    if (c == 0x38C)
-        return 0x3CC;
-    if (c == 0x38E || c == 0x38F)
-        return c + 0x3F;
-    return c;
-}
 
 char *context_lower(struct arena *a, const char *s)
 {
-    char *out = arena_strdup(a, s ? s : "");
-    unsigned char *p = (unsigned char *)out;
-    size_t len;
-    uint32_t c, l;
-
-    while (*p) {
-        if (*p < 0x80) {
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (unsigned char)(*p + 0x20);
-            p++;
-            continue;
-        }
-        c = decode(p, &len);
-        l = len == 2 ? lower_cp(c) : c;
-        if (l != c) {
-            p[0] = (unsigned char)(0xC0 | (l >> 6));
-            p[1] = (unsigned char)(0x80 | (l & 0x3F));
-        }
-        p += len;
-    }
-    return out;
+    return s ? utf8_lower(a, s, strlen(s), NULL) : arena_strdup(a, "");
 }
 
 size_t context_split(struct arena *a, const char *s, const char ***out)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : ""), *start = NULL;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
     const char **words;
-    size_t n = 0, cap = 16, len = 0;
+    size_t n = 0, cap = 16, len = strlen((const char *)p), i = 0, start = 0, step = 0;
+    int in_word = 0;
 
     words = arena_alloc(a, cap * sizeof(*words));
     for (;;) {
         int space = 1;
 
-        if (*p) {
-            uint32_t c = decode(p, &len);
+        if (i < len) {
+            uint32_t c;
 
-            space = is_space(c);
+            step = utf8_next(p + i, len - i, &c);
+            space = utf8_is_space(c);
         }
-        if (!space && !start)
-            start = p;
-        if (space && start) {
+        if (!space && !in_word) {
+            start = i;
+            in_word = 1;
+        }
+        if (space && in_word) {
             if (n == cap) {
                 const char **bigger = arena_alloc(a, 2 * cap * sizeof(*words));
 
@@ -112,12 +45,12 @@ size_t context_split(struct arena *a, const char *s, const char ***out)
                 words = bigger;
                 cap *= 2;
             }
-            words[n++] = arena_strndup(a, (const char *)start, (size_t)(p - start));
-            start = NULL;
+            words[n++] = arena_strndup(a, (const char *)p + start, i - start);
+            in_word = 0;
         }
-        if (!*p)
+        if (i >= len)
             break;
-        p += len;
+        i += step;
     }
     *out = words;
     return n;
@@ -127,17 +60,20 @@ void context_strip(const char *s, size_t n, const char **start, size_t *len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n, *last = p;
     size_t clen;
+    uint32_t c;
 
-    while (p < end && is_space(decode(p, &clen)))
+    while (p < end) {
+        clen = utf8_next(p, (size_t)(end - p), &c);
+        if (!utf8_is_space(c))
+            break;
         p += clen;
+    }
     *start = (const char *)p;
     /* Forward scan: the end is just after the last non-space code point. */
     last = p;
     while (p < end) {
-        uint32_t c = decode(p, &clen);
-
-        p += clen;
-        if (!is_space(c))
+        p += utf8_next(p, (size_t)(end - p), &c);
+        if (!utf8_is_space(c))
             last = p;
     }
     *len = (size_t)(last - (const unsigned char *)*start);

@@ -11,6 +11,7 @@
 
 #include "service/llm.h"
 #include "util/config.h"
+#include "util/hmap.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/xalloc.h"
@@ -31,11 +32,10 @@ enum provider {
 static enum provider provider;
 static size_t dim;
 
-/* L1: the query cache of the semantic provider (spec/data-model.md §2.4). A handful of
- * entries, so lookups scan; the hash only makes the scan cheap. */
+/* L1: the query cache of the semantic provider (spec/data-model.md §2.4): L1_CAPACITY
+ * entries found by their text through a hash map, the least recently used one evicted. */
 struct l1_entry {
     char *text;        /* the exact query text (heap); NULL = free slot */
-    uint64_t hash;     /* FNV-1a of text */
     float *vec;        /* dim floats (heap) */
     int64_t expires;   /* ts_monotonic() deadline */
     uint64_t used;     /* recency tick: larger = used more recently */
@@ -44,6 +44,7 @@ struct l1_entry {
 static struct {
     pthread_mutex_t lock;
     struct l1_entry e[L1_CAPACITY];
+    struct hmap index; /* text → its entry in e (val.ptr); slots NULL until first used */
     uint64_t tick;     /* last recency tick handed out */
 } l1 = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -117,16 +118,16 @@ static void stub_texts(const char *const *texts, size_t n, float *out)
 
 /* ---- setup ---- */
 
+static void l1_drop(struct l1_entry *e);
+
 static void l1_clear(void)
 {
     size_t i;
 
     pthread_mutex_lock(&l1.lock);
-    for (i = 0; i < L1_CAPACITY; i++) {
-        free(l1.e[i].text);
-        free(l1.e[i].vec);
-        memset(&l1.e[i], 0, sizeof(l1.e[i]));
-    }
+    for (i = 0; i < L1_CAPACITY; i++)
+        l1_drop(&l1.e[i]);
+    hmap_release(&l1.index);   /* made again by the next lookup */
     l1.tick = 0;
     pthread_mutex_unlock(&l1.lock);
 }
@@ -216,51 +217,42 @@ int embed_texts(struct arena *a, const char *const *texts, size_t n, float **out
 
 /* ---- L1 ---- */
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
+/* Free e and take it out of the index. Caller holds the lock. */
 static void l1_drop(struct l1_entry *e)
 {
+    if (e->text)
+        hmap_remove(&l1.index, hmap_get(&l1.index, e->text, strlen(e->text)));
     free(e->text);
     free(e->vec);
     memset(e, 0, sizeof(*e));
 }
 
 /* The live entry for text, or NULL; an expired one is dropped. Caller holds the lock. */
-static struct l1_entry *l1_find(const char *text, uint64_t hash, int64_t now)
+static struct l1_entry *l1_find(const char *text, int64_t now)
 {
-    size_t i;
+    struct hmap_entry *h;
+    struct l1_entry *e;
 
-    for (i = 0; i < L1_CAPACITY; i++) {
-        struct l1_entry *e = &l1.e[i];
-
-        if (!e->text || e->hash != hash || strcmp(e->text, text) != 0)
-            continue;
-        if (now >= e->expires) {
-            l1_drop(e);
-            return NULL;
-        }
-        return e;
+    if (!l1.index.slots)
+        hmap_init(NULL, &l1.index, L1_CAPACITY);
+    h = hmap_get(&l1.index, text, strlen(text));
+    if (!h)
+        return NULL;
+    e = h->val.ptr;
+    if (now >= e->expires) {
+        l1_drop(e);
+        return NULL;
     }
-    return NULL;
+    return e;
 }
 
 /* Copy the cached vector of text into v; 1 on a hit, 0 on a miss. */
 static int l1_get(const char *text, float *v)
 {
-    uint64_t hash = fnv1a(text);
     struct l1_entry *e;
 
     pthread_mutex_lock(&l1.lock);
-    e = l1_find(text, hash, ts_monotonic());
+    e = l1_find(text, ts_monotonic());
     if (e) {
         e->used = ++l1.tick;
         memcpy(v, e->vec, dim * sizeof(*v));
@@ -286,18 +278,17 @@ static struct l1_entry *l1_victim(void)
 
 static void l1_put(const char *text, const float *v)
 {
-    uint64_t hash = fnv1a(text);
     int64_t now = ts_monotonic();
     struct l1_entry *e;
 
     pthread_mutex_lock(&l1.lock);
-    e = l1_find(text, hash, now);   /* a concurrent miss may have filled it already */
+    e = l1_find(text, now);   /* a concurrent miss may have filled it already */
     if (!e) {
         e = l1_victim();
         l1_drop(e);
         e->text = xstrdup(text);
-        e->hash = hash;
         e->vec = xmalloc(dim * sizeof(*e->vec));
+        hmap_put(&l1.index, e->text, strlen(e->text), NULL)->val.ptr = e;
     }
     memcpy(e->vec, v, dim * sizeof(*v));
     e->expires = now + L1_TTL_US;

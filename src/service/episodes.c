@@ -5,18 +5,16 @@
 
 #include "service/webhooks.h"
 #include "util/jv.h"
+#include "util/reserved.h"
 #include "util/ts.h"
 
 int subject_check_writable(const char *subject, struct err *err)
 {
-    static const char *const prefixes[] = { "_snapshot/", "_bootstrap_tmp/" };
-    size_t i;
+    const char *prefix = reserved_prefix_of(subject);
 
-    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-        if (strncmp(subject, prefixes[i], strlen(prefixes[i])) == 0)
-            return err_set(err, ERR_INVALID, "Subject id '%s' uses a reserved prefix (%s)",
-                           subject, prefixes[i]);
-    }
+    if (prefix)
+        return err_set(err, ERR_INVALID, "Subject id '%s' uses a reserved prefix (%s)",
+                       subject, prefix);
     return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "service/episodes.h"
+#include "util/cond.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
@@ -69,21 +70,6 @@ static struct {
 static int64_t lease_us(void)
 {
     return (int64_t)(cfg ? cfg->compile_lease_seconds : 60) * SEC;
-}
-
-/* Wait on cond for at most us microseconds (monotonic clock); lock held. */
-static void wait_for(pthread_cond_t *cond, int64_t us)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(us / SEC);
-    ts.tv_nsec += (long)(us % SEC) * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(cond, &jobs.lock, &ts);
 }
 
 /* ---- finished jobs' memories ---- */
@@ -276,7 +262,7 @@ static void *worker_main(void *arg)
             continue;
         pthread_mutex_lock(&jobs.lock);
         if (!jobs.stop_workers && jobs.submitted == seen)
-            wait_for(&jobs.work, IDLE_WAIT_US);
+            cond_wait_us(&jobs.work, &jobs.lock, IDLE_WAIT_US);
         pthread_mutex_unlock(&jobs.lock);
     }
     arena_free(a);
@@ -371,7 +357,7 @@ static void *keeper_main(void *arg)
     pthread_mutex_lock(&jobs.lock);
     ids = xcalloc((size_t)jobs.nworkers, sizeof(*ids));
     while (!jobs.stop_keeper) {
-        wait_for(&jobs.tick, IDLE_WAIT_US);
+        cond_wait_us(&jobs.tick, &jobs.lock, IDLE_WAIT_US);
         if (jobs.stop_keeper)
             break;
         n = due_renewals(ids, jobs.nworkers, ts_monotonic());
@@ -392,24 +378,14 @@ static void *keeper_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static void init_cond(pthread_cond_t *c)
-{
-    pthread_condattr_t attr;
-
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &attr);
-    pthread_condattr_destroy(&attr);
-}
-
 int jobs_start(struct err *err)
 {
     int i, n = cfg && cfg->compile_workers > 0 ? cfg->compile_workers : 1;
 
     if (jobs.started)
         return 0;
-    init_cond(&jobs.work);
-    init_cond(&jobs.tick);
+    cond_init_monotonic(&jobs.work);
+    cond_init_monotonic(&jobs.tick);
     jobs.stop_workers = jobs.stop_keeper = 0;
     jobs.workers = xcalloc((size_t)n, sizeof(*jobs.workers));
     jobs.running = xcalloc((size_t)n, sizeof(*jobs.running));

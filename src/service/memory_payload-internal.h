@@ -1,6 +1,6 @@
 /* memory_payload-internal.h - what the files of the memory_payload module share: Python's
- * repr()/str()/truthiness of JSON values for the reference's messages, the offset-form
- * timestamp, name lookup, and the small string map the import uses. Seen only by
+ * truthiness of JSON values for the reference's messages (repr() and str() are util/pyrepr),
+ * the offset-form timestamp, name lookup, and the string map the import uses. Seen only by
  * memory_payload.c (names, subject-id rules, size, export), memory_payload_plan.c (checking a
  * payload into a plan) and memory_payload_import.c (targets, the write, embeddings).
  */
@@ -14,39 +14,25 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/hmap.h"
+#include "util/pyrepr.h"
 
 /* ---- memory_payload.c ---- */
 
 /* The index of name among the n names, or -1 (also for a NULL name). */
 int mp_name_index(const char *const *names, size_t n, const char *name);
 
-/* Python's repr(v) of a JSON value (NULL as None); a JV_RAW as its text. */
-void mp_py_repr(struct buf *b, const struct jv *v);
-/* repr(str): single quotes unless the text holds ' and no ", backslash escapes for the quote,
- * '\' and control characters (C0, DEL and C1 as \xNN); other characters raw. */
-void mp_py_repr_str(struct buf *b, const char *s, size_t n);
-/* str(v): a string as it is, anything else as repr(). */
-void mp_py_str(struct buf *b, const struct jv *v);
 /* Python truthiness: None, False, 0, 0.0, "", [] and {} are false; a missing key too. */
 int mp_py_falsy(const struct jv *v);
 
 /* An offset-form timestamp string, or jv null for TS_NULL. */
 struct jv *mp_ts_jv(struct arena *a, int64_t us);
 
-/* ---- memory_payload_plan.c: a small string → index map (open addressing, arena-backed,
- * fixed size) ---- */
+/* ---- memory_payload_plan.c: string → index over a util/hmap (hmap_init it first) ---- */
 
-struct mp_strmap {
-    const char **keys;
-    size_t *vals;
-    size_t mask;
-};
-
-/* Size m for about expect keys. */
-void mp_strmap_init(struct arena *a, struct mp_strmap *m, size_t expect);
 /* The value of key, or SIZE_MAX. */
-size_t mp_strmap_get(const struct mp_strmap *m, const char *key);
-/* Set key (kept by pointer) to val; the map must have been sized for every key. */
-void mp_strmap_put(struct mp_strmap *m, const char *key, size_t val);
+size_t mp_strmap_get(const struct hmap *m, const char *key);
+/* Set key (kept by pointer: it must outlive the map) to val. */
+void mp_strmap_put(struct hmap *m, const char *key, size_t val);
 
 #endif

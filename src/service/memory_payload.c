@@ -9,6 +9,7 @@
 
 #include "service/episodes.h"
 #include "util/jv.h"
+#include "util/pyrepr.h"
 #include "util/ts.h"
 #include "util/uuid.h"
 
@@ -68,126 +69,6 @@ int memory_payload_strategy_parse(const char *name, enum payload_strategy *out)
         return -1;
     *out = (enum payload_strategy)i;
     return 0;
-}
-
-/* ---- Python's repr() and str() of JSON values, for the reference's messages ---- */
-
-/* repr(str): single quotes unless the text holds ' and no ", backslash escapes for the quote,
- * '\' and control characters (C0, DEL and C1 as \xNN); other characters raw. */
-void mp_py_repr_str(struct buf *b, const char *s, size_t n)
-{
-    char q = memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i;
-
-    buf_putc(b, q);
-    for (i = 0; i < n; i++) {
-        if (p[i] == (unsigned char)q || p[i] == '\\') {
-            buf_putc(b, '\\');
-            buf_putc(b, (char)p[i]);
-        } else if (p[i] == '\n') {
-            buf_puts(b, "\\n");
-        } else if (p[i] == '\r') {
-            buf_puts(b, "\\r");
-        } else if (p[i] == '\t') {
-            buf_puts(b, "\\t");
-        } else if (p[i] < 0x20 || p[i] == 0x7f) {
-            buf_printf(b, "\\x%02x", p[i]);
-        } else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
-            buf_printf(b, "\\x%02x", p[++i]);
-        } else {
-            buf_putc(b, (char)p[i]);
-        }
-    }
-    buf_putc(b, q);
-}
-
-static void py_repr_number(struct buf *b, const struct jv *v)
-{
-    char num[40];
-    double d;
-
-    if (jv_is_int(v)) {
-        const char *t = jv_number_text(v);
-
-        buf_puts(b, strcmp(t, "-0") == 0 ? "0" : t);
-        return;
-    }
-    d = jv_double(v);
-    if (isinf(d)) {
-        buf_puts(b, d < 0 ? "-inf" : "inf");
-        return;
-    }
-    jv_fmt_double(d, num);
-    buf_puts(b, num);
-}
-
-static void py_repr_container(struct buf *b, const struct jv *v)
-{
-    int obj = jv_type(v) == JV_OBJECT;
-    size_t i, n = obj ? jv_object_size(v) : jv_array_size(v), klen;
-
-    buf_putc(b, obj ? '{' : '[');
-    for (i = 0; i < n; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        if (obj) {
-            const char *k = jv_object_key(v, i, &klen);
-
-            mp_py_repr_str(b, k, klen);
-            buf_puts(b, ": ");
-            mp_py_repr(b, jv_object_value(v, i));
-        } else {
-            mp_py_repr(b, jv_array_get(v, i));
-        }
-    }
-    buf_putc(b, obj ? '}' : ']');
-}
-
-void mp_py_repr(struct buf *b, const struct jv *v)
-{
-    size_t n;
-    const char *s;
-
-    switch (v ? jv_type(v) : JV_NULL) {
-    case JV_NULL:
-        buf_puts(b, "None");
-        break;
-    case JV_TRUE:
-        buf_puts(b, "True");
-        break;
-    case JV_FALSE:
-        buf_puts(b, "False");
-        break;
-    case JV_INT:
-    case JV_REAL:
-        py_repr_number(b, v);
-        break;
-    case JV_STRING:
-        s = jv_string(v, &n);
-        mp_py_repr_str(b, s, n);
-        break;
-    case JV_ARRAY:
-    case JV_OBJECT:
-        py_repr_container(b, v);
-        break;
-    case JV_RAW:
-        s = jv_raw_text(v, &n);
-        buf_append(b, s, n);
-        break;
-    }
-}
-
-/* str(v): a string as it is, anything else as repr(). */
-void mp_py_str(struct buf *b, const struct jv *v)
-{
-    size_t n;
-    const char *s = v ? jv_string(v, &n) : NULL;
-
-    if (s)
-        buf_append(b, s, n);
-    else
-        mp_py_repr(b, v);
 }
 
 /* Python truthiness: None, False, 0, 0.0, "", [] and {} are false; a missing key too. */
@@ -286,7 +167,7 @@ static int resolve_explicit(struct arena *a, store *st, const char *id,
     }
     if (strategy == PAYLOAD_CREATE_COPY)
         return memory_payload_derive(a, id, out, err);
-    mp_py_repr_str(&r, id, strlen(id));
+    pyrepr_str(&r, id, strlen(id));
     err_set(err, ERR_CONFLICT, "Subject %s already has data (%lld episodes, %lld memories). "
             "Pick a different target id, choose 'merge', or delete the existing subject "
             "first.", r.data, (long long)eps, (long long)mems);

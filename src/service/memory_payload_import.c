@@ -14,7 +14,7 @@
 
 /* ---- import: targets, the write, embeddings ---- */
 
-static void map_set(struct payload_import_result *res, struct mp_strmap *m, const char *from,
+static void map_set(struct payload_import_result *res, struct hmap *m, const char *from,
                     const char *to)
 {
     size_t i = mp_strmap_get(m, from);
@@ -49,12 +49,12 @@ static int map_targets(struct arena *a, store *st, enum payload_strategy strateg
 {
     struct payload_plan *plan = &res->plan;
     size_t cap = plan->nsubjects + plan->ngroups + 1, i, j;
-    struct mp_strmap m;
+    struct hmap m;
     const char *to;
 
     res->map_from = arena_alloc(a, cap * sizeof(*res->map_from));
     res->map_to = arena_alloc(a, cap * sizeof(*res->map_to));
-    mp_strmap_init(a, &m, cap);
+    hmap_init(a, &m, cap);
     for (i = 0; i < plan->nsubjects; i++) {
         const char *s = plan->subjects[i];
 

@@ -18,50 +18,18 @@ static const char *const allowed_keys[] = {
     "subjects", "episodes", "memories", "sources", "metadata",
 };
 
-/* ---- import: a small string → index map (open addressing, arena-backed, fixed size) ---- */
+/* ---- import: string → index over util/hmap ---- */
 
-/* Size m for about expect keys. */
-void mp_strmap_init(struct arena *a, struct mp_strmap *m, size_t expect)
+size_t mp_strmap_get(const struct hmap *m, const char *key)
 {
-    size_t cap = 16;
+    const struct hmap_entry *e = hmap_get(m, key, strlen(key));
 
-    while (cap < 2 * expect + 16)
-        cap *= 2;
-    m->keys = arena_calloc(a, cap, sizeof(*m->keys));
-    m->vals = arena_calloc(a, cap, sizeof(*m->vals));
-    m->mask = cap - 1;
+    return e ? e->val.num : SIZE_MAX;
 }
 
-/* The slot of key: an empty one (keys[i] NULL) when key is absent. */
-static size_t strmap_slot(const struct mp_strmap *m, const char *key)
+void mp_strmap_put(struct hmap *m, const char *key, size_t val)
 {
-    uint64_t h = 1469598103934665603ULL;
-    const unsigned char *p;
-    size_t i;
-
-    for (p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    for (i = (size_t)h & m->mask; m->keys[i] && strcmp(m->keys[i], key) != 0;
-         i = (i + 1) & m->mask)
-        ;
-    return i;
-}
-
-/* The value of key, or SIZE_MAX. */
-size_t mp_strmap_get(const struct mp_strmap *m, const char *key)
-{
-    size_t i = strmap_slot(m, key);
-
-    return m->keys[i] ? m->vals[i] : SIZE_MAX;
-}
-
-/* Set key (kept by pointer) to val; the map must have been sized for every key. */
-void mp_strmap_put(struct mp_strmap *m, const char *key, size_t val)
-{
-    size_t i = strmap_slot(m, key);
-
-    m->keys[i] = key;
-    m->vals[i] = val;
+    hmap_put(m, key, strlen(key), NULL)->val.num = val;
 }
 
 /* ---- import: checking the payload ---- */
@@ -74,7 +42,7 @@ static int check_format(const struct jv *payload, struct err *err)
 
     if (s && strcmp(s, PAYLOAD_FORMAT) == 0)
         return 0;
-    mp_py_repr(&r, f);
+    pyrepr_value(&r, f);
     err_set(err, ERR_INVALID, "Unexpected payload format %s; expected '%s'.", r.data,
             PAYLOAD_FORMAT);
     buf_release(&r);
@@ -143,7 +111,7 @@ static int check_version(const struct jv *payload, struct err *err)
     if (version_is_one(v))
         return 0;
     /* The reference answers 500 for null and non-numeric strings; this is its 400. */
-    mp_py_str(&s, v);
+    pyrepr_text(&s, v);
     err_set(err, ERR_INVALID, "Unsupported format_version %s; expected %d.", s.data,
             PAYLOAD_FORMAT_VERSION);
     buf_release(&s);
@@ -174,7 +142,7 @@ static int check_keys(struct arena *a, const struct jv *payload, struct err *err
     for (i = 0; i < nbad; i++) {
         if (i)
             buf_puts(&m, ", ");
-        mp_py_repr_str(&m, bad[i], strlen(bad[i]));
+        pyrepr_str(&m, bad[i], strlen(bad[i]));
     }
     buf_putc(&m, ']');
     err_set(err, ERR_INVALID, "Payload contains unknown fields: %s", m.data);
@@ -297,8 +265,8 @@ struct planner {
     struct buf out;           /* scratch for compact JSON */
     struct jv *export_id;     /* the stamps shared by every group */
     struct jv *imported_at;
-    struct mp_strmap groups;     /* subject id → group index */
-    struct mp_strmap old_ids;    /* "<group>\1<old episode id>" → index in eps */
+    struct hmap groups;     /* subject id → group index */
+    struct hmap old_ids;    /* "<group>\1<old episode id>" → index in eps */
     struct payload_group *g;  /* groups in order of first appearance */
     struct jv **g_orig;       /* each group's subject id as a jv string (the stamp) */
     size_t ng;
@@ -643,8 +611,8 @@ static void planner_init(struct planner *p, struct arena *a, const struct jv *pa
     buf_init(&p->out);
     p->export_id = export_id ? export_id : jv_null();
     p->imported_at = mp_ts_jv(a, now);
-    mp_strmap_init(a, &p->groups, nrec);
-    mp_strmap_init(a, &p->old_ids, nrec);
+    hmap_init(a, &p->groups, nrec);
+    hmap_init(a, &p->old_ids, nrec);
     p->g = arena_calloc(a, nrec + 1, sizeof(*p->g));
     p->g_orig = arena_calloc(a, nrec + 1, sizeof(*p->g_orig));
     p->eps = arena_alloc(a, (nrec + 1) * sizeof(*p->eps));
@@ -656,10 +624,10 @@ static void planner_init(struct planner *p, struct arena *a, const struct jv *pa
 /* Hand the planned records to their groups (payload order kept inside each group). */
 static void distribute(struct planner *p, struct payload_plan *plan)
 {
-    struct mp_strmap listed;
+    struct hmap listed;
     size_t i;
 
-    mp_strmap_init(p->a, &listed, plan->nsubjects);
+    hmap_init(p->a, &listed, plan->nsubjects);
     for (i = 0; i < plan->nsubjects; i++)
         mp_strmap_put(&listed, plan->subjects[i], i);
     for (i = 0; i < p->ng; i++) {

@@ -13,10 +13,10 @@
 
 #include "service/episodes.h"
 #include "util/log.h"
+#include "util/reserved.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 
-#define SOURCE_PREFIX "_snapshot/"
 
 /* ---- names and arithmetic ---- */
 
@@ -47,7 +47,7 @@ int snapshot_version_valid(int64_t version)
 
 char *snapshot_source_subject(struct arena *a, const char *name, int64_t version)
 {
-    return arena_printf(a, SOURCE_PREFIX "%s/v%lld", name, (long long)version);
+    return arena_printf(a, RESERVED_SNAPSHOT "%s/v%lld", name, (long long)version);
 }
 
 int64_t snapshot_shift(int64_t now, int64_t newest)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hmap.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -19,7 +20,7 @@ extern const uint64_t tokens_ranks_size;
 #define RANKS_MAGIC "ENGRANK1"
 #define RANKS_HEADER 12            /* magic + u32 record count */
 #define RANK_NONE UINT32_MAX       /* "not in the vocabulary" */
-#define TABLE_BITS 18              /* 262144 slots for cl100k_base's 100256 tokens */
+#define RANKS_MAX (1u << 20)       /* sanity bound on the record count (cl100k_base: 100256) */
 #define SHORT_PIECE 256            /* longer pieces merge with a heap, not a stack array */
 
 /*
@@ -37,18 +38,9 @@ static const char PATTERN[] =
     "|[" WS "]+(?![^" WS "])"
     "|[" WS "]+";
 
-/* One vocabulary entry in the open-addressing table (linear probing). */
-struct slot {
-    uint32_t off;                  /* offset of the token's bytes in the rank data; 0 = empty */
-    uint32_t rank;                 /* the token's rank */
-    uint16_t len;                  /* the token's length in bytes */
-    uint16_t tag;                  /* high half of the hash: rejects most mismatches cheaply */
-};
-
 /* Built once by tokens_setup() and read-only until tokens_shutdown(), so threads share it. */
 static struct {
-    const unsigned char *data;     /* the embedded rank file */
-    struct slot *slots;            /* 1 << TABLE_BITS slots */
+    struct hmap ranks;             /* token bytes (in the embedded data) → rank */
     pcre2_code *re;                /* the pre-tokeniser; NULL until set up */
 } tk;
 
@@ -57,47 +49,18 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* 32-bit FNV-1a: the keys are short (most under 8 bytes), so simple is fast enough. */
-static uint32_t hash_bytes(const unsigned char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* Rank of the byte string p[0..n), or RANK_NONE when it is not a token. */
-static uint32_t rank_of(const unsigned char *p, size_t n)
+static inline uint32_t rank_of(const unsigned char *p, size_t n)
 {
-    uint32_t h, i, mask = (1u << TABLE_BITS) - 1;
+    const struct hmap_entry *e;
 
     if (n > UINT8_MAX)
-        return RANK_NONE;
-    h = hash_bytes(p, n);
-    for (i = h & mask;; i = (i + 1) & mask) {
-        const struct slot *s = &tk.slots[i];
-
-        if (s->off == 0)
-            return RANK_NONE;
-        if (s->tag == (uint16_t)(h >> 16) && s->len == n && memcmp(tk.data + s->off, p, n) == 0)
-            return s->rank;
-    }
+        return RANK_NONE;   /* the rank file stores lengths in one byte */
+    e = hmap_get(&tk.ranks, p, n);
+    return e ? (uint32_t)e->val.num : RANK_NONE;
 }
 
-static void table_insert(uint32_t off, uint8_t len, uint32_t rank)
-{
-    uint32_t h = hash_bytes(tk.data + off, len), i, mask = (1u << TABLE_BITS) - 1;
-
-    for (i = h & mask; tk.slots[i].off != 0; i = (i + 1) & mask)
-        ;
-    tk.slots[i] = (struct slot){ .off = off, .rank = rank, .len = len, .tag = (uint16_t)(h >> 16) };
-}
-
-/* Fill tk.slots from the embedded rank file; -1 if the file is malformed. */
+/* Fill tk.ranks from the embedded rank file; -1 if the file is malformed. */
 static int load_ranks(void)
 {
     const unsigned char *d = tokens_ranks_data;
@@ -107,16 +70,16 @@ static int load_ranks(void)
     if (size < RANKS_HEADER || memcmp(d, RANKS_MAGIC, 8) != 0)
         return -1;
     count = get_u32(d + 8);
-    if (count > (1u << TABLE_BITS) / 2)
+    if (count > RANKS_MAX)
         return -1;
-    tk.data = d;
-    tk.slots = xcalloc((size_t)1 << TABLE_BITS, sizeof(*tk.slots));
+    hmap_init(NULL, &tk.ranks, count);
     for (k = 0; k < count; k++) {
         size_t len = pos < size ? d[pos] : 0;
 
         if (len == 0 || size - pos < 1 + len + 4)
             return -1;
-        table_insert((uint32_t)(pos + 1), (uint8_t)len, get_u32(d + pos + 1 + len));
+        hmap_put(&tk.ranks, (const char *)d + pos + 1, len, NULL)->val.num =
+            get_u32(d + pos + 1 + len);
         pos += 1 + len + 4;
     }
     if (pos != size)
@@ -172,7 +135,7 @@ int tokens_setup(struct err *err)
 void tokens_shutdown(void)
 {
     pcre2_code_free(tk.re);
-    free(tk.slots);
+    hmap_release(&tk.ranks);
     memset(&tk, 0, sizeof(tk));
 }
 

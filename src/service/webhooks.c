@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/cond.h"
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
@@ -381,21 +382,6 @@ static int pass(struct arena *a, CURL *h, int64_t *next_due, int *failing)
     return n;
 }
 
-/* Wait on the wake condition for at most us microseconds (monotonic clock); lock held. */
-static void wait_for(int64_t us)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(us / SEC);
-    ts.tv_nsec += (long)(us % SEC) * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&dl.wake, &dl.lock, &ts);
-}
-
 /* How long to sleep after a pass that claimed n events: not at all when the pass was full,
  * else until the next poll or the earliest retry this thread scheduled. */
 static int64_t idle_us(int n, int64_t next_due)
@@ -437,7 +423,7 @@ static void *deliverer_main(void *arg)
         wait = n < 0 ? WEBHOOK_POLL_SECONDS * SEC : idle_us(n, next_due);
         pthread_mutex_lock(&dl.lock);
         if (wait > 0 && !dl.stop && dl.wakes == seen)
-            wait_for(wait);
+            cond_wait_us(&dl.wake, &dl.lock, wait);
         pthread_mutex_unlock(&dl.lock);
     }
     curl_easy_cleanup(h);
@@ -451,17 +437,12 @@ static void *deliverer_main(void *arg)
 
 int webhooks_start(struct err *err)
 {
-    pthread_condattr_t attr;
-
     if (dl.started || !webhooks_enabled())
         return 0;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return err_set(err, ERR_INTERNAL, "webhooks: curl_global_init failed");
     dl.curl_ready = 1;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&dl.wake, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&dl.wake);
     dl.stop = 0;
     atomic_store(&stopping, 0);
     if (pthread_create(&dl.thread, NULL, deliverer_main, NULL) != 0) {

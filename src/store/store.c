@@ -8,6 +8,7 @@
 #include "store/store-internal.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/reserved.h"
 #include "util/xalloc.h"
 
 static const struct store_ops *setup_ops;   /* set once by store_setup */
@@ -145,7 +146,7 @@ void store_shutdown(void)
 
 int store_subject_reserved(const char *subject)
 {
-    return has_prefix(subject, "_snapshot/") || has_prefix(subject, "_bootstrap_tmp/");
+    return reserved_prefix_of(subject) != NULL;
 }
 
 int store_open(const struct store_ops *ops, const char *conninfo, store **out, struct err *err)

@@ -57,10 +57,6 @@ size_t jv_dedupe_members(struct jv_member *m, size_t n);
 
 /* ---- lexing and parsing helpers (jv_parse.c) ---- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes available) starting with a byte >= 0x80,
- * or 0 if it is invalid (overlong, surrogate, beyond U+10FFFF, truncated). *cp gets the
- * code point. */
-size_t jv_utf8_decode(const unsigned char *s, size_t n, unsigned int *cp);
 /* Length of the JSON number token at the start of s (n bytes), 0 if there is none. Greedy as
  * Python's NUMBER_RE: "1." is the token "1" followed by ".". *real tells whether it has a
  * fraction or an exponent. */

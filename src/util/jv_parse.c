@@ -1,46 +1,18 @@
-/* jv_parse.c - the one-pass JSON parser behind jv_parse(), and the lexing helpers (UTF-8
- * sequences, number tokens) the constructors and the canonical writer share. */
+/* jv_parse.c - the one-pass JSON parser behind jv_parse(), and the lexing helper (number
+ * tokens) the constructors and the canonical writer share; UTF-8 is util/utf8. */
 #include "util/jv-internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hmap.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 static int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available) starting with a byte >= 0x80,
- * or 0 if it is invalid (overlong, surrogate, beyond U+10FFFF, truncated). *cp gets the
- * code point. */
-size_t jv_utf8_decode(const unsigned char *s, size_t n, unsigned int *cp)
-{
-    size_t len, i;
-    unsigned int c;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        len = 2, c = s[0] & 0x1F;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        len = 3, c = s[0] & 0x0F;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        len = 4, c = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
-        (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
-        return 0;
-    *cp = c;
-    return len;
 }
 
 /* Length of the JSON number token at the start of s (n bytes), 0 if there is none. Greedy as
@@ -94,8 +66,8 @@ struct parser {
     size_t nvals, capvals;
     struct jv_member *mems;  /* members of every open object, innermost last */
     size_t nmems, capmems;
-    struct intern *keys;     /* recent keys and short string values: shared, not copied */
-    struct intern *strs;     /* (NULL until the first use; INTERN_SLOTS each) */
+    struct hmap keys;        /* recent keys → their arena copy (texts of INTERN_MIN_TEXT+) */
+    struct hmap strs;        /* recent short string values → their node (val.ptr) */
     size_t budget;           /* bytes the parse may take: arena growth and the stacks above */
     size_t arena_base;       /* arena_used() when the parse began */
 };
@@ -106,44 +78,29 @@ const char jv_msg_over_budget[] = "document too large to parse";
 /*
  * Documents repeat themselves: every row of an export has the same keys, and kinds, statuses,
  * sources and subject ids recur in row after row. Keys and string values of at most
- * INTERN_MAX bytes of texts of INTERN_MIN_TEXT bytes or more go through a direct-mapped
- * cache of recent ones (by FNV-1a hash; a
- * different string in the slot is replaced), so a repeat shares the first copy (the model's
- * nodes are immutable and may sit in several containers) instead of costing a node and its
- * text again. An import of 10,000 episodes and 10,000 memories needs about a quarter less.
+ * INTERN_MAX bytes of texts of INTERN_MIN_TEXT bytes or more go through a map of recent ones
+ * (util/hmap, started afresh once it holds INTERN_SLOTS), so a repeat shares the first copy
+ * (the model's nodes are immutable and may sit in several containers) instead of costing a
+ * node and its text again. An import of 10,000 episodes and 10,000 memories needs about a
+ * quarter less.
  */
 #define INTERN_SLOTS 512
 #define INTERN_MAX 48
 /* Smaller texts are parsed without: the tables would cost more than they save. */
 #define INTERN_MIN_TEXT (64 * 1024)
 
-struct intern {
-    size_t len;
-    const char *text;        /* the key's bytes, or the node's (v->u.s.p) */
-    struct jv *node;         /* strs only */
-};
-
-static uint32_t intern_hash(const char *s, size_t len)
+/* The entry of s[0..len) in the intern map m; *added tells whether it is new, and the caller
+ * then points its key at an arena copy and sets its value. A map that fills up starts afresh
+ * (with the new entry alone), so it never grows past its first size. */
+static struct hmap_entry *intern(struct hmap *m, const char *s, size_t len, int *added)
 {
-    uint32_t h = 2166136261u;
-    size_t i;
+    uint32_t h = hmap_hash(s, len);
+    struct hmap_entry *e = hmap_put_hashed(m, s, len, h, added);
 
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
+    if (*added && m->count >= INTERN_SLOTS) {
+        hmap_clear(m);
+        e = hmap_put_hashed(m, s, len, h, added);
     }
-    return h;
-}
-
-/* The slot for (s, len) in *table (allocated on first use), and whether it holds s. */
-static struct intern *intern_slot(struct intern **table, const char *s, size_t len, int *hit)
-{
-    struct intern *e;
-
-    if (!*table)
-        *table = xcalloc(INTERN_SLOTS, sizeof(**table));
-    e = &(*table)[intern_hash(s, len) & (INTERN_SLOTS - 1)];
-    *hit = e->text && e->len == len && memcmp(e->text, s, len) == 0;
     return e;
 }
 
@@ -199,25 +156,7 @@ static void put_utf8(struct buf *b, unsigned int cp)
 {
     char u[4];
 
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        buf_append(b, u, 1);
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        buf_append(b, u, 2);
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        buf_append(b, u, 3);
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        buf_append(b, u, 4);
-    }
+    buf_append(b, u, utf8_encode(cp, u));
 }
 
 /* The 4 hex digits at s[i..i+4) as a number, or -1 if they are missing or not hex. */
@@ -326,7 +265,7 @@ static int scan_string(struct parser *p, const char **out, size_t *len)
         case SC_CONTROL:
             return fail_rc(p, i, "Invalid control character at");
         default:
-            step = jv_utf8_decode(s + i, p->n - i, &cp);
+            step = utf8_decode(s + i, p->n - i, &cp);
             if (!step)
                 return fail_rc(p, i, "invalid UTF-8");
             i += step;
@@ -387,22 +326,23 @@ static struct jv *parse_number(struct parser *p)
 
 static struct jv *parse_string_value(struct parser *p)
 {
-    struct intern *e;
+    struct hmap_entry *e;
+    struct jv *v;
     const char *str;
     size_t len;
-    int hit;
+    int added;
 
     if (scan_string(p, &str, &len) < 0)
         return NULL;
     if (len > INTERN_MAX || p->n < INTERN_MIN_TEXT)
         return jv_text_node(p->a, JV_STRING, str, len);
-    e = intern_slot(&p->strs, str, len, &hit);
-    if (!hit) {
-        e->node = jv_text_node(p->a, JV_STRING, str, len);
-        e->text = e->node->u.s.p;
-        e->len = len;
-    }
-    return e->node;
+    e = intern(&p->strs, str, len, &added);
+    if (!added)
+        return e->val.ptr;
+    v = jv_text_node(p->a, JV_STRING, str, len);
+    e->key = v->u.s.p;   /* str may lie in the scratch buffer */
+    e->val.ptr = v;
+    return v;
 }
 
 /* Whether growing a stack by extra bytes keeps the parse within its budget (else an error
@@ -452,14 +392,12 @@ static int push_member(struct parser *p, const char *key, size_t len, struct jv 
     }
     m = &p->mems[p->nmems++];
     if (len <= INTERN_MAX && p->n >= INTERN_MIN_TEXT) {
-        int hit;
-        struct intern *e = intern_slot(&p->keys, key, len, &hit);
+        int added;
+        struct hmap_entry *e = intern(&p->keys, key, len, &added);
 
-        if (!hit) {
-            e->text = arena_strndup(p->a, key, len);
-            e->len = len;
-        }
-        m->key = e->text;
+        if (added)
+            e->key = arena_strndup(p->a, key, len);
+        m->key = e->key;
     } else {
         m->key = arena_strndup(p->a, key, len);
     }
@@ -626,6 +564,10 @@ struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t 
     struct jv *v;
 
     buf_init(&p.scratch);
+    if (n >= INTERN_MIN_TEXT) {
+        hmap_init(NULL, &p.keys, INTERN_SLOTS);
+        hmap_init(NULL, &p.strs, INTERN_SLOTS);
+    }
     v = parse_value(&p);
     if (v) {
         skip_ws(&p);
@@ -635,8 +577,8 @@ struct jv *jv_parse_bounded(struct arena *a, const char *text, size_t n, size_t 
     buf_release(&p.scratch);
     free(p.vals);
     free(p.mems);
-    free(p.keys);
-    free(p.strs);
+    hmap_release(&p.keys);
+    hmap_release(&p.strs);
     if (!v) {
         if (err_pos)
             *err_pos = p.err_pos;

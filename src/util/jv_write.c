@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -84,7 +85,7 @@ static void canonical_string(struct buf *out, const char *str, size_t n)
             put_ascii_escape(out, s[i]);
             step = 1;
         } else {
-            step = jv_utf8_decode(s + i, n - i, &cp);
+            step = utf8_decode(s + i, n - i, &cp);
             if (!step) {
                 cp = 0xFFFD;
                 step = 1;

@@ -13,24 +13,10 @@
 #include "service/conflicts.h"
 #include "util/ts.h"
 
+#include "arena_fixture.h"   /* arena, setup, teardown */
+
 #define T0 INT64_C(1777629000000000)
 #define NOW INT64_C(1777630000000000)
-
-static struct arena *arena;
-
-static int setup(void **state)
-{
-    (void)state;
-    arena = arena_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arena_free(arena);
-    return 0;
-}
 
 static struct memory mem(const char *kind, const char *content, int64_t created)
 {
@@ -198,19 +184,19 @@ static void test_conflicts_small_inputs(void **state)
     assert_int_equal(conflicts_resolve_list(arena, m, 1, NOW, NULL), 0);
 }
 
-static void test_conflicts_space_len(void **state)
+/* lower() is Python's str.lower(), not ASCII folding: the same as the context matcher's. */
+static void test_conflicts_unicode_lower(void **state)
 {
     (void)state;
-    assert_int_equal(conflicts_space_len(" x", 2), 1);
-    assert_int_equal(conflicts_space_len("\x1f", 1), 1);
-    assert_int_equal(conflicts_space_len("\u00a0", 2), 2);
-    assert_int_equal(conflicts_space_len("\xc2\x85", 2), 2);
-    assert_int_equal(conflicts_space_len("\u2029", 3), 3);
-    assert_int_equal(conflicts_space_len("\u3000", 3), 3);
-    assert_int_equal(conflicts_space_len("\u200b", 3), 0);   /* zero width: not a space */
-    assert_int_equal(conflicts_space_len("\u00e9", 2), 0);
-    assert_int_equal(conflicts_space_len("x", 1), 0);
-    assert_int_equal(conflicts_space_len("", 0), 0);
+    assert_true(conflicts_jaccard(arena, "Mein Name ist ÄRGER", "mein name ist ärger") == 1.0);
+    assert_true(conflicts_jaccard(arena, "ΟΔΟΣ Σοφία", "οδος σοφία") == 1.0);   /* final sigma */
+    assert_true(conflicts_jaccard(arena, "Я живу в МОСКВЕ", "я живу в москве") == 1.0);
+    /* U+0130 lowers to "i̇" (i + U+0307), not to "i" */
+    assert_true(conflicts_jaccard(arena, "\u0130stanbul", "istanbul") == 0.0);
+    assert_true(conflicts_jaccard(arena, "\u0130stanbul", "i\u0307stanbul") == 1.0);
+    /* lower(), not casefold(): ß stays ß */
+    assert_true(conflicts_jaccard(arena, "STRASSE", "straße") == 0.0);
+    assert_true(pair_superseded("profile_fact", "MEIN NAME IST ÅSA", "mein name ist åsa"));
 }
 
 int main(void)
@@ -224,7 +210,7 @@ int main(void)
         cmocka_unit_test(test_conflicts_chain_and_first_newer_wins),
         cmocka_unit_test(test_conflicts_null_valid_from_uses_now),
         cmocka_unit_test(test_conflicts_small_inputs),
-        cmocka_unit_test(test_conflicts_space_len),
+        cmocka_unit_test(test_conflicts_unicode_lower),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

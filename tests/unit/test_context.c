@@ -477,6 +477,23 @@ static void test_context_rel(void **state)
     assert_float_equal(context_rel(A, &t, "billing\tissue"), 5.0, EPS);
 }
 
+/* lower() is Python's str.lower() for every script, the same one conflicts use: Cherokee
+ * (3-byte letters whose lowercase is 3 bytes), Deseret (4 bytes), İ → "i̇", final sigma. */
+static void test_context_rel_unicode_lower(void **state)
+{
+    struct context_words t;
+
+    (void)state;
+    context_words_of(A, "\xe1\x8e\xa0 \xf0\x90\x90\x80", &t);   /* Ꭰ 𐐀 */
+    assert_float_equal(context_rel(A, &t, "\xea\xad\xb0 \xf0\x90\x90\xa8"), 5.0, EPS);
+    context_words_of(A, "\xc4\xb0stanbul", &t);                    /* İstanbul */
+    assert_float_equal(context_rel(A, &t, "i\xcc\x87stanbul"), 5.0, EPS);
+    assert_float_equal(context_rel(A, &t, "istanbul"), 0.0, EPS);
+    context_words_of(A, "\xce\x9f\xce\x94\xce\x9f\xce\xa3", &t);   /* ΟΔΟΣ */
+    assert_float_equal(context_rel(A, &t, "\xce\xbf\xce\xb4\xce\xbf\xcf\x82"), 5.0, EPS);
+    assert_float_equal(context_rel(A, &t, "\xce\xbf\xce\xb4\xce\xbf\xcf\x83"), 0.0, EPS);
+}
+
 static void test_context_recency(void **state)
 {
     int64_t two[2] = { NOW - DAY, NOW }, one[1] = { NOW }, lo, hi;
@@ -811,6 +828,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_context_q3_repeat_without_summary, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_context_rel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context_rel_unicode_lower, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context_recency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context_temporal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context_breadcrumb_bonus, setup, teardown),

@@ -344,6 +344,10 @@ static void test_memory_payload_format_and_version(void **state)
                "Unexpected payload format 5; expected 'statewave-memory-payload'.");
     plan_fails(a, "{\"format\":\"it's\"}", ERR_INVALID,
                "Unexpected payload format \"it's\"; expected 'statewave-memory-payload'.");
+    /* repr() escapes what str.isprintable() refuses, not only control characters */
+    plan_fails(a, "{\"format\":\"\\u00ad\\u2028\\ue000\"}", ERR_INVALID,
+               "Unexpected payload format '\\xad\\u2028\\ue000'; expected "
+               "'statewave-memory-payload'.");
     plan_fails(a, "[]", ERR_INVALID, "Payload must be a JSON object.");
     plan_fails(a, "{\"format\":\"statewave-memory-payload\"}", ERR_INVALID,
                "Unsupported format_version None; expected 1.");

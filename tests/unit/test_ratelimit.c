@@ -1,6 +1,6 @@
 /* test_ratelimit.c - the memory limiter (sliding window per key, Retry-After arithmetic,
  * sweeps that keep memory bounded) and the distributed strategy's window arithmetic, through
- * http/ratelimit.h with an explicit clock. */
+ * service/ratelimit.h with an explicit clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "http/ratelimit.h"
+#include "service/ratelimit.h"
 
 #define S INT64_C(1000000)   /* one second in microseconds */
 #define T0 (1000 * S)        /* an arbitrary monotonic origin */

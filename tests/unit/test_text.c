@@ -11,21 +11,7 @@
 
 #include "service/text.h"
 
-static struct arena *arena;
-
-static int setup(void **state)
-{
-    (void)state;
-    arena = arena_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arena_free(arena);
-    return 0;
-}
+#include "arena_fixture.h"   /* arena, setup, teardown */
 
 static void expect_text(const char *payload, const char *want)
 {
@@ -130,6 +116,9 @@ static void test_text_string_repr_escapes(void **state)
     expect_text("{\"text\":[\"\\u0001\\u007f\\u0085\\u00a0\\u00e9\\u2028\\u200b\\ue000"
                 "\\ud83d\\ude00\\u00ad\"]}",
                 "['\\x01\\x7f\\x85\\xa0\xc3\xa9\\u2028\\u200b\\ue000\xf0\x9f\x98\x80\\xad']");
+    /* unassigned code points (Cn) are not printable either: U+0378, U+2A6E0 (Unicode 14.0) */
+    expect_text("{\"text\":[\"\\u0378\\ud869\\udee0\\u1f00\"]}",
+                "['\\u0378\\U0002a6e0\xe1\xbc\x80']");
 }
 
 static void test_text_strings_verbatim_at_top_level(void **state)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/reserved.h"
 #include "util/ts.h"
 
 #define SNAPSHOT_COLS                                                                  \
@@ -97,8 +98,9 @@ static const char SQL_NEWEST[] = "SELECT max(created_at) FROM episodes WHERE " S
  * first. */
 #define CANDIDATE                                                                    \
     "left(subject_id, length($1::text)) = $1::text COLLATE \"C\""                    \
-    " AND left(subject_id, 10) <> '_snapshot/'"                                       \
-    " AND ($2::boolean OR left(subject_id, 15) <> '_bootstrap_tmp/')"                 \
+    " AND left(subject_id, length('" RESERVED_SNAPSHOT "')) <> '" RESERVED_SNAPSHOT "'"      \
+    " AND ($2::boolean OR left(subject_id, length('" RESERVED_BOOTSTRAP "')) <> '"        \
+    RESERVED_BOOTSTRAP "')"                                                          \
     " AND ($3::boolean OR COALESCE(tenant_id, '') = $4)"
 
 static const char SQL_CANDIDATES[] =
@@ -310,7 +312,7 @@ int pgst_cleanup_candidates(store *st, struct arena *a, const struct cleanup_que
 {
     char at[TS_STR_LEN], lim[PG_INT_LEN];
     const char *vals[6] = {
-        cq->prefix, strncmp(cq->prefix, "_bootstrap_tmp/", 15) == 0 ? "true" : "false",
+        cq->prefix, reserved_has_prefix(cq->prefix, RESERVED_BOOTSTRAP) ? "true" : "false",
         cq->all_tenants ? "true" : "false", pgst_tenant_key(cq->tenant),
         pgst_ts_param(cq->cutoff, at), pgst_size_param(cq->limit, lim),
     };

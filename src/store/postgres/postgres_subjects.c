@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "util/reserved.h"
+
 static const char SQL_MEMORY_LIST[] =
     "SELECT " PG_MEMORY_COLS " FROM memories WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
@@ -15,8 +17,8 @@ static const char SQL_SUBJECT_LIST[] =
     " UNION ALL"
     " SELECT subject_id, 0, count(*) FROM memories"
     " WHERE COALESCE(tenant_id, '') = $1 GROUP BY subject_id) s"
-    " WHERE left(subject_id, 10) <> '_snapshot/'"
-    " AND left(subject_id, 15) <> '_bootstrap_tmp/'"
+    " WHERE left(subject_id, length('" RESERVED_SNAPSHOT "')) <> '" RESERVED_SNAPSHOT "'"
+    " AND left(subject_id, length('" RESERVED_BOOTSTRAP "')) <> '" RESERVED_BOOTSTRAP "'"
     " GROUP BY subject_id ORDER BY subject_id COLLATE \"C\" LIMIT $2 OFFSET $3";
 /* One statement, so it is atomic on its own and also fits inside a caller's transaction. */
 static const char SQL_SUBJECT_DELETE[] =

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/reserved.h"
 #include "util/ts.h"
 #include "util/xalloc.h"
 
@@ -109,8 +110,9 @@ static const char SQL_NEWEST[] = "SELECT MAX(created_at) FROM episodes WHERE " S
  * such ?2 exists it is an empty BLOB, which sorts after every TEXT. The reserved prefixes
  * are ASCII, so their character counts equal byte counts. */
 #define CANDIDATE "subject_id >= ?1 AND subject_id < ?2 " \
-    "AND substr(subject_id, 1, 10) <> '_snapshot/' " \
-    "AND (?3 OR substr(subject_id, 1, 15) <> '_bootstrap_tmp/') " \
+    "AND substr(subject_id, 1, length('" RESERVED_SNAPSHOT "')) <> '" RESERVED_SNAPSHOT "' " \
+    "AND (?3 OR substr(subject_id, 1, length('" RESERVED_BOOTSTRAP "')) <> '" \
+    RESERVED_BOOTSTRAP "') " \
     "AND (?4 OR tenant_id IS ?5)"
 
 static const char SQL_CANDIDATES[] =
@@ -489,7 +491,7 @@ int sq_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query
         sqlite3_bind_text(q, 2, (const char *)upper, (int)uplen, free);
     else
         sqlite3_bind_zeroblob(q, 2, 0);
-    sqlite3_bind_int(q, 3, strncmp(prefix, "_bootstrap_tmp/", 15) == 0);
+    sqlite3_bind_int(q, 3, reserved_has_prefix(prefix, RESERVED_BOOTSTRAP));
     sqlite3_bind_int(q, 4, cq->all_tenants != 0);
     sq_bind_tenant(q, 5, cq->tenant);
     sq_bind_ts(q, 6, cq->cutoff);

@@ -4,10 +4,13 @@
 
 #include <string.h>
 
+#include "util/reserved.h"
+
 /* Literal prefixes (never LIKE, whose `_` matches any character); both are ASCII, so a
  * character substr equals a byte prefix. */
-#define NOT_RESERVED "substr(subject_id, 1, 10) <> '_snapshot/'" \
-    " AND substr(subject_id, 1, 15) <> '_bootstrap_tmp/'"
+#define NOT_RESERVED \
+    "substr(subject_id, 1, length('" RESERVED_SNAPSHOT "')) <> '" RESERVED_SNAPSHOT "'" \
+    " AND substr(subject_id, 1, length('" RESERVED_BOOTSTRAP "')) <> '" RESERVED_BOOTSTRAP "'"
 
 static const char SQL_MEM_LIST[] =
     "SELECT " SQ_MEMORY_COLS " FROM memories "
