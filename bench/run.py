@@ -13,6 +13,7 @@ Prints ONE table: figure, value, floor, ratio (value / floor), then which target
 are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
 
   bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
+               [--only support]
 
 Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
 and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
@@ -40,10 +41,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Sizes and durations: full run (< 10 min on 2 cores for both backends) and QUICK (< 1 min).
 FULL = dict(dur=3.0, warm=0.5, ctx_sizes=(100, 1000, 10000), search_size=10000,
             scale=(1000, 100000), scale_eps=3, export_n=10000, emb_export_size=1000,
-            snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0)
+            snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0, support_eps=1000,
+            support_res=50)
 QUICK = dict(dur=0.5, warm=0.1, ctx_sizes=(100, 1000), search_size=1000,
              scale=(1000, 10000), scale_eps=1, export_n=2000, emb_export_size=100,
-             snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5)
+             snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5, support_eps=1000,
+            support_res=50)
 
 INGEST_BODY = ('{"subject_id":"s-{conn}","source":"chat","type":"message",'
                '"payload":{"text":"My name is {name:0} Smith and I work at {name:0} Corp."}}')
@@ -502,6 +505,9 @@ class Bench:
                      "ms", http_p99, "HTTP p99", key="search_%s_p99" % mode,
                      lower_is_better=True)
 
+        # 10. the support tier: health and handoff on a subject with a long history
+        self.scenario_support(backend, http_p50, http_p99)
+
         # 9. footprint under load: the peak so far (ingest at 64 conns, context, search)
         st = read_status(srv.pid)
         self.add(backend, "RSS peak under load (ingest/context/search)", st.get("VmHWM"),
@@ -525,6 +531,60 @@ class Bench:
         self.stop_server()
         if backend == "postgres":
             self.pg_stop()
+
+    def run_support_only(self, backend):
+        """--only support: the HTTP floor and the support scenario, nothing else."""
+        log("== %s (support only)" % backend)
+        if backend == "postgres":
+            self.pg_start()
+        self.start_server(self.db_url(backend, "support"))
+        time.sleep(0.5)
+        hz1 = self.run_loadgen("/healthz", conns=1)
+        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
+                 key="http_p50", lower_is_better=True)
+        self.scenario_support(backend, hz1["p50_ms"], hz1["p99_ms"])
+        self.stop_server()
+        if backend == "postgres":
+            self.pg_stop()
+
+    def scenario_support(self, backend, http_p50, http_p99):
+        """GET /v1/subjects/{id}/health and POST /v1/handoff on one subject with
+        cfg["support_eps"] episodes (10 per session, customer and agent in turn) and
+        cfg["support_res"] resolutions (every third resolved)."""
+        cfg = self.cfg
+        h = self.server.http
+        if self.endpoint_missing("GET", "/v1/subjects/x/health"):
+            self.skip(backend, "support tier", "GET /v1/subjects/{id}/health not served yet")
+            return
+        subject, n, nres = "support-1", cfg["support_eps"], cfg["support_res"]
+        eps = []
+        for i in range(n):
+            agent = i % 2 == 1
+            eps.append({"subject_id": subject, "session_id": "sess-%03d" % (i // 10),
+                        "source": "agent" if agent else "chat", "type": "message",
+                        "payload": {"messages": [{
+                            "role": "assistant" if agent else "user",
+                            "content": ("I checked the invoice %d and issued a refund" % i
+                                        if agent else
+                                        "My invoice %d looks wrong, billing is broken" % i)}]}})
+        self.ingest(eps)
+        for k in range(nres):
+            h.json("POST", "/v1/resolutions", {
+                "subject_id": subject, "session_id": "sess-%03d" % k,
+                "status": "resolved" if k % 3 == 0 else "open",
+                "resolution_summary": "Refunded invoice %d" % k if k % 3 == 0 else None})
+        label = "%s episodes / %d resolutions" % (format(n, ","), nres)
+        r = self.run_loadgen("/v1/subjects/%s/health" % subject, conns=1)
+        self.add(backend, "health, %s, p50" % label, r["p50_ms"], "ms", http_p50, "HTTP p50",
+                 key="health_p50", lower_is_better=True)
+        self.add(backend, "health, %s, p99" % label, r["p99_ms"], "ms", http_p99, "HTTP p99",
+                 key="health_p99", lower_is_better=True)
+        body = json.dumps({"subject_id": subject, "session_id": "sess-049"})
+        r = self.run_loadgen("/v1/handoff", conns=1, method="POST", body=body)
+        self.add(backend, "handoff, %s, p50" % label, r["p50_ms"], "ms", http_p50, "HTTP p50",
+                 key="handoff_p50", lower_is_better=True)
+        self.add(backend, "handoff, %s, p99" % label, r["p99_ms"], "ms", http_p99, "HTTP p99",
+                 key="handoff_p99", lower_is_better=True)
 
     def scenario_snapshot(self, backend):
         cfg = self.cfg
@@ -814,6 +874,8 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
+    ap.add_argument("--only", choices=["support"],
+                    help="run only this scenario (with the HTTP floor), not the whole bench")
     args = ap.parse_args()
     if os.environ.get("QUICK") not in (None, "", "0"):
         args.quick = True
@@ -833,7 +895,10 @@ def main():
     try:
         for b in args.backends.split(","):
             try:
-                bench.run_backend(b.strip())
+                if args.only == "support":
+                    bench.run_support_only(b.strip())
+                else:
+                    bench.run_backend(b.strip())
             except BenchError as e:
                 failed = True
                 bench.notes.append("%s: FAILED: %s" % (b, e))

@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     warm_end = t0 + (uint64_t)(seconds * 1e8 > 1e9 ? 1e9 : seconds * 1e8);
     while (now_ns() < warm_end) {
         if (insert_rows(st, a, &seq, batch, &err) < 0)
-            goto fail;
+            goto cleanup;
         arena_reset(a);
     }
     t0 = now_ns();
@@ -151,14 +151,14 @@ int main(int argc, char **argv)
         if (s >= deadline)
             break;
         if (insert_rows(st, a, &seq, batch, &err) < 0)
-            goto fail;
+            goto cleanup;
         arena_reset(a);
         rows += batch;
         if (nlat == cap) {
             cap = cap ? cap * 2 : 65536;
             lat = realloc(lat, cap * sizeof(*lat));
             if (!lat)
-                goto fail;
+                goto cleanup;
         }
         lat[nlat++] = now_ns() - s;
     }
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
     free(conninfo);
     return 0;
 
-fail:
+cleanup:
     fprintf(stderr, "store_floor: %s\n", err.msg);
     free(lat);
     arena_free(a);

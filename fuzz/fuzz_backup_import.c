@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a = arena_new();
     doc = jv_parse(a, (const char *)data, size, NULL, NULL);
     if (!doc || jv_type(doc) != JV_OBJECT)
-        goto done;
+        goto cleanup;
     opt = data[size - 1];
     o.preserve_ids = opt & 1;
     o.target_subject = opt & 2 ? "fuzz-target" : NULL;
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        before + res.episodes_imported + res.memories_imported,
                    "the subject did not grow by the rows reported");
     }
-done:
+cleanup:
     err_release(&err);
     arena_free(a);
     return 0;

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!v) {
         FUZZ_CHECK(msg && *msg, "parse failure without a message");
         FUZZ_CHECK(pos <= size, "parse error offset past the end of the text");
-        goto done;
+        goto cleanup;
     }
     jv_write_compact(&c1, v);
     v2 = jv_parse(a, c1.data, c1.len, &pos, &msg);
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "compact form is not a fixed point");
     FUZZ_CHECK(jv_type(v2) == jv_type(v), "compact round trip changes the type");
     check_canonical(a, v, &c1);
-done:
+cleanup:
     buf_release(&c1);
     buf_release(&c2);
     arena_free(a);

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a = arena_new();
     payload = jv_parse(a, (const char *)data, size, NULL, NULL);
     if (!payload)
-        goto done;
+        goto cleanup;
     opt = data[size - 1];
     planned = memory_payload_plan(a, payload, &lim, ts_now(), &plan, &perr) == 0;
     if (planned)
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(res.plan.groups[g].target && *res.plan.groups[g].target,
                        "a group without a target");
     }
-done:
+cleanup:
     err_release(&perr);
     err_release(&err);
     arena_free(a);

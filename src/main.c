@@ -155,16 +155,16 @@ static int cmd_serve(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (run_migrations(0) < 0)
-        goto fail;
+        goto cleanup;
     if (service_setup(&err) < 0) {
         fprintf(stderr, "engram: %s\n", err.msg);
-        goto fail;
+        goto cleanup;
     }
     srv = http_server_start(api_routes, api_routes_count, &err);
     if (!srv) {
         fprintf(stderr, "engram: %s\n", err.msg);
         service_shutdown();
-        goto fail;
+        goto cleanup;
     }
     log_write(LOG_INFO, "engram %s listening on http://%s:%d (%s, %d workers)", ENGRAM_VERSION,
               cfg->host, http_server_port(srv), store_backend_name(store_thread(&err)),
@@ -176,7 +176,7 @@ static int cmd_serve(void)
     log_write(LOG_INFO, "stopped");
     cli_teardown();
     return 0;
-fail:
+cleanup:
     cli_teardown();
     return 1;
 }

@@ -67,6 +67,18 @@ int api_admin_webhooks_list(struct req *req);
 int api_admin_webhooks_stats(struct req *req);
 int api_admin_webhooks_get(struct req *req);
 int api_admin_webhooks_purge(struct req *req);
+/* resolutions.c (support resolutions, spec/api.md §4.1) */
+int api_resolutions_create(struct req *req);
+int api_resolutions_list(struct req *req);
+struct resolution;
+struct arena;
+struct jv;
+/* The Resolution object (spec/api.md §2), in the arena. */
+struct jv *api_resolution_json(struct arena *a, const struct resolution *r);
+/* support.c (handoff, subject health, SLA: spec/api.md §4.2-§4.4) */
+int api_handoff(struct req *req);
+int api_subject_health(struct req *req);
+int api_subject_sla(struct req *req);
 /* openapi.c (the OpenAPI document) and docs.c (the page that shows it, and its files) */
 int api_openapi(struct req *req);
 int api_docs(struct req *req);

@@ -114,6 +114,22 @@ const struct route_doc_schema api_doc_schemas[] = {
       ",'exported_at':" S_TS ",'export_scope':" S_STR ",'subjects':{'type':'array','items':"
       S_OBJ "},'episodes':{'type':'array','items':" S_OBJ "},'memories':{'type':'array',"
       "'items':" S_OBJ "},'sources':{'type':'array'},'metadata':" S_OBJ "}}" },
+    { "Resolution",
+      "{'type':'object','required':['id','subject_id','session_id','status',"
+      "'resolution_summary','resolved_at','metadata','created_at','updated_at'],'properties':{"
+      "'id':{'type':'string','format':'uuid'},'subject_id':" S_STR ",'session_id':" S_STR
+      ",'status':{'enum':['open','resolved','unresolved']},'resolution_summary':" S_NSTR
+      ",'resolved_at':" S_NTS ",'metadata':" S_OBJ ",'created_at':" S_TS ",'updated_at':" S_TS
+      "}}" },
+    { "HealthFactor",
+      "{'type':'object','required':['signal','impact','detail'],'properties':{'signal':" S_STR
+      ",'impact':" S_INT ",'detail':" S_STR "}}" },
+    { "SessionSLA",
+      "{'type':'object','properties':{'session_id':" S_STR ",'status':" S_STR
+      ",'first_message_at':" S_NTS ",'first_response_at':" S_NTS ",'resolved_at':" S_NTS
+      ",'first_response_seconds':{'type':['number','null']},'resolution_seconds':{'type':"
+      "['number','null']},'open_duration_seconds':{'type':['number','null']},"
+      "'first_response_breached':" S_BOOL ",'resolution_breached':" S_BOOL "}}" },
     { "DeleteCounts",
       "{'type':'object','required':['subject_id','episodes_deleted','memories_deleted'],"
       "'properties':{'subject_id':" S_STR ",'episodes_deleted':" S_INT ",'memories_deleted':"
@@ -186,6 +202,72 @@ const struct route_doc api_route_docs[] = {
       "Tenant-scoped; answers 200 with zero counts when nothing existed.", 0,
       "[" P_SUBJECT_PATH "]", NULL, NULL,
       { { 200, "What was deleted.", REF("DeleteCounts"), NULL } } },
+
+    /* ---- support (§4.1 - §4.4) ---- */
+    { "resolutions.create", "support", "Create or update a session's resolution",
+      "Upsert by (subject_id, session_id, tenant); resolved_at is now when status is "
+      "resolved, else null. Answers 200, not 201.", 0, NULL,
+      "{'type':'object','required':['subject_id','session_id'],'properties':{"
+      "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'session_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'status':{'type':'string','pattern':'^(open|resolved|unresolved)$','default':'open'},"
+      "'resolution_summary':{'type':['string','null'],'maxLength':2000},"
+      "'metadata':{'type':'object','default':{}}}}",
+      "{'subject_id':'user-42','session_id':'s-1','status':'resolved',"
+      "'resolution_summary':'Password reset link sent.'}",
+      { { 200, "The resolution.", REF("Resolution"), NULL } } },
+    { "resolutions.list", "support", "A subject's resolutions, most recently updated first",
+      "At most 50; a bare JSON array.", 0,
+      "[" P_QUERY_REQ("subject_id", "{'type':'string','minLength':1}", "The subject.") ","
+      P_QUERY("status", "{'type':'string','pattern':'^(open|resolved|unresolved)$'}",
+              "Only this status.") "]", NULL, NULL,
+      { { 200, "The resolutions.", LIST_OF("Resolution"), NULL } } },
+    { "handoff", "support", "A handoff brief for a human agent",
+      "Facts, the active issue, what was tried, resolution history, health and SLA, as "
+      "structured fields and as markdown notes cut to max_tokens. Never 404.", 0, NULL,
+      "{'type':'object','required':['subject_id','session_id'],'properties':{"
+      "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'session_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'reason':{'type':'string','maxLength':256,'default':'escalation'},"
+      "'max_tokens':{'type':['integer','null'],'minimum':1,'maximum':16000,'default':4000}}}",
+      "{'subject_id':'user-42','session_id':'s-1','reason':'escalation'}",
+      { { 200, "The brief.",
+          "{'type':'object','required':['subject_id','session_id','reason','generated_at',"
+          "'customer_summary','active_issue','attempted_steps','key_facts',"
+          "'resolution_history','recent_context','health_score','health_state',"
+          "'health_factors','handoff_notes','token_estimate','provenance'],'properties':{"
+          "'subject_id':" S_STR ",'session_id':" S_STR ",'reason':" S_STR ",'generated_at':"
+          S_TS ",'customer_summary':" S_STR ",'active_issue':" S_STR ",'attempted_steps':"
+          "{'type':'array','items':" S_STR "},'key_facts':{'type':'array','items':" S_STR "},"
+          "'resolution_history':{'type':'array','items':{'type':'object','properties':{"
+          "'session_id':" S_STR ",'status':" S_STR ",'summary':" S_NSTR ",'resolved_at':" S_NTS
+          "}}},'recent_context':{'type':'array','items':" S_STR "},'health_score':{'type':"
+          "['integer','null']},'health_state':" S_NSTR ",'health_factors':"
+          LIST_OF("HealthFactor") ",'handoff_notes':" S_STR ",'token_estimate':" S_INT
+          ",'provenance':" S_OBJ "}}", NULL } } },
+    { "subjects.health", "support", "A subject's health score", "Starts at 100; healthy >= 70, "
+      "watch >= 40, else at_risk. Never 404.", 0, "[" P_PATH("subject_id",
+      ",'minLength':1,'maxLength':256") "]", NULL, NULL,
+      { { 200, "The score and its factors.",
+          "{'type':'object','required':['subject_id','score','state','factors'],'properties':{"
+          "'subject_id':" S_STR ",'score':{'type':'integer','minimum':0,'maximum':100},"
+          "'state':{'enum':['healthy','watch','at_risk']},'factors':" LIST_OF("HealthFactor")
+          "}}", NULL } } },
+    { "subjects.sla", "support", "A subject's SLA per session", "Never 404.", 0,
+      "[" P_PATH("subject_id", ",'minLength':1,'maxLength':256") ","
+      P_QUERY("first_response_threshold_minutes", "{'type':'number','minimum':0,'default':5.0}",
+              "Breach threshold for the first response.") ","
+      P_QUERY("resolution_threshold_hours", "{'type':'number','minimum':0,'default':24.0}",
+              "Breach threshold for the resolution.") "]", NULL, NULL,
+      { { 200, "Totals, averages and one entry per session.",
+          "{'type':'object','required':['subject_id','total_sessions','resolved_sessions',"
+          "'open_sessions','avg_first_response_seconds','avg_resolution_seconds',"
+          "'first_response_breach_count','resolution_breach_count','sessions'],'properties':{"
+          "'subject_id':" S_STR ",'total_sessions':" S_INT ",'resolved_sessions':" S_INT
+          ",'open_sessions':" S_INT ",'avg_first_response_seconds':{'type':['number','null']},"
+          "'avg_resolution_seconds':{'type':['number','null']},'first_response_breach_count':"
+          S_INT ",'resolution_breach_count':" S_INT ",'sessions':" LIST_OF("SessionSLA") "}}",
+          NULL } } },
 
     /* ---- compile, search, context, labels (§3.3 - §3.6, §5.3) ---- */
     { "memories.compile", "core", "Compile a subject's new episodes into memories",

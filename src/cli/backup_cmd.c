@@ -236,17 +236,17 @@ int cmd_export(int argc, char **argv)
     st = store_thread(&err);
     if (!st || backup_export_begin(st, &o, &x, &err) < 0) {
         fprintf(stderr, "engram: export failed: %s\n", err.msg);
-        goto done;
+        goto cleanup;
     }
     if (sink_open(&out, a.output) < 0)
-        goto done;
+        goto cleanup;
     if (sink_close(&out, export_to(x, &out, &s) == 0) < 0)
-        goto done;
+        goto cleanup;
     fprintf(stderr, "exported %lld episodes, %lld memories (%.1f MB) in %.2f s\n",
             (long long)s.episodes, (long long)s.memories, (double)s.bytes / 1e6,
             seconds_since(start));
     ret = 0;
-done:
+cleanup:
     backup_export_free(x);
     err_release(&err);
     cli_teardown();
@@ -419,23 +419,23 @@ int cmd_import(int argc, char **argv)
         return 1;
     a = arena_new();
     if (check_targets(&args) < 0 || read_document(args.file, &text) < 0)
-        goto done;
+        goto cleanup;
     doc = parse_document(a, args.file, &text);
     if (!doc)
-        goto done;
+        goto cleanup;
     import_status(doc, text.len);
     failed = import_into(a, doc, &args, &res, &err) < 0;
     import_status_clear(text.len);
     if (failed) {
         fprintf(stderr, "engram: import failed: %s\n", err.msg);
-        goto done;
+        goto cleanup;
     }
     print_result(a, &res);
     fprintf(stderr, "imported %lld episodes, %lld memories into '%s' in %.2f s\n",
             (long long)res.episodes_imported, (long long)res.memories_imported,
             res.subject_id, seconds_since(start));
     ret = 0;
-done:
+cleanup:
     err_release(&err);
     buf_release(&text);
     arena_free(a);

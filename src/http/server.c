@@ -395,7 +395,7 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     const union MHD_DaemonInfo *info;
 
     if (bind_addr(&ss, err) < 0)
-        goto fail;
+        goto cleanup;
     /* Fixed thresholds (glibc otherwise raises them after the first large free): buffers from
      * 128 KiB on are mapped and unmapped, so large bodies never stay in the heap. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
@@ -423,12 +423,12 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     if (!srv->daemon) {
         err_set(err, ERR_INVALID, "cannot listen on %s:%d (address in use or not permitted)",
                 cfg->host, cfg->port);
-        goto fail;
+        goto cleanup;
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
     return srv;
-fail:
+cleanup:
     deadlines_free(srv->deadlines);
     free(srv);
     return NULL;

@@ -116,14 +116,14 @@ int backup_checksum_of(const struct jv *episodes, const struct jv *memories,
     md_start(&c);
     md_update(&c, "{\"episodes\": ", 13);
     if (checksum_list(&c, episodes) < 0)
-        goto done;
+        goto cleanup;
     md_update(&c, ", \"memories\": ", 14);
     if (checksum_list(&c, memories) < 0)
-        goto done;
+        goto cleanup;
     md_update(&c, "}", 1);
     md_finish(&c, hex);
     ret = 0;
-done:
+cleanup:
     backup_checksum_release(&c);
     return ret;
 }

@@ -681,8 +681,34 @@ static void assign_new_ids(struct arena *a, struct plan *p)
     buf_release(&b);
 }
 
-/* One transaction: the step 6 check, then every episode, then every memory. A unique
- * violation (a concurrent import of the same ids) is reported like step 6. */
+/* Forget the health cache of every (tenant, subject) the rows land in (backup-snapshots.md
+ * §3.7: per-subject caches of the target are invalidated), so the next health computation
+ * compares with "no cached state" rather than with data the import changed. */
+static int invalidate_health(store *st, const struct episode *eps, size_t neps,
+                             const struct memory *mems, size_t nmems, struct err *err)
+{
+    const char *done_tenant = NULL, *done_subject = NULL;
+    size_t i;
+
+    for (i = 0; i < neps + nmems; i++) {
+        const char *t = i < neps ? eps[i].tenant_id : mems[i - neps].tenant_id;
+        const char *sub = i < neps ? eps[i].subject_id : mems[i - neps].subject_id;
+
+        if (done_subject && strcmp(sub, done_subject) == 0 &&
+            ((!t && !done_tenant) || (t && done_tenant && strcmp(t, done_tenant) == 0)))
+            continue;
+        if (store_health_cache_delete(st, &(struct store_scope){ .tenant = t, .subject = sub },
+                                      err) < 0)
+            return -1;
+        done_tenant = t;
+        done_subject = sub;
+    }
+    return 0;
+}
+
+/* One transaction: the step 6 check, then every episode, then every memory, then the health
+ * caches they invalidate. A unique violation (a concurrent import of the same ids) is reported
+ * like step 6. */
 static int write_all(struct arena *a, store *st, const struct plan *p, int preserve_ids,
                      struct err *err)
 {
@@ -693,6 +719,7 @@ static int write_all(struct arena *a, store *st, const struct plan *p, int prese
     if ((preserve_ids && check_ids_free(a, st, p, err) < 0) ||
         (p->neps && store_episode_insert_many(st, p->eps, p->neps, err) < 0) ||
         (p->nmems && store_memory_insert_many(st, p->mems, p->nmems, err) < 0) ||
+        invalidate_health(st, p->eps, p->neps, p->mems, p->nmems, err) < 0 ||
         store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         if (err->kind != ERR_CONFLICT)

@@ -162,18 +162,18 @@ static void pass(struct arena *a)
 
     if (!st || store_maintenance_trylock(st, &acquired, &err) < 0) {
         log_write(LOG_WARN, "cleanup pass skipped: %s", err.msg);
-        goto done;
+        goto cleanup;
     }
     if (!acquired) {
         log_write(LOG_DEBUG, "cleanup pass skipped: another process holds the lock");
-        goto done;
+        goto cleanup;
     }
     run_cleanup(a, st);
     if (store_maintenance_unlock(st, &err) < 0) {
         log_write(LOG_WARN, "cleanup: releasing the maintenance lock failed: %s", err.msg);
         store_thread_drop();
     }
-done:
+cleanup:
     err_release(&err);
 }
 

@@ -285,22 +285,22 @@ static void embed_new(struct arena *a, store *st, struct compile_result *res)
         return;
     dim = embed_dim();
     if (embed_texts(a, texts, n, &vecs, &err) < 0)
-        goto fail;
+        goto cleanup;
     if (store_tx_begin(st, &err) < 0)
-        goto fail;
+        goto cleanup;
     for (i = 0; i < n; i++) {
         if (store_memory_set_embedding(st, which[i]->id, vecs + i * dim, dim, &err) < 0) {
             store_tx_rollback(st);
-            goto fail;
+            goto cleanup;
         }
     }
     if (store_tx_commit(st, &err) < 0) {
         store_tx_rollback(st);
-        goto fail;
+        goto cleanup;
     }
     err_release(&err);
     return;
-fail:
+cleanup:
     log_write(LOG_WARN, "embedding %zu new memories of subject '%s' failed: %s", n,
               which[0]->subject_id, err.msg);
     err_release(&err);

@@ -138,17 +138,17 @@ static int embed_chunk(store *st, struct memory **which, size_t n, struct err *e
     for (i = 0; i < n; i++)
         texts[i] = which[i]->content;
     if (embed_texts(scratch, texts, n, &vecs, err) < 0 || store_tx_begin(st, err) < 0)
-        goto out;
+        goto cleanup;
     for (i = 0; i < n; i++) {
         if (store_memory_set_embedding(st, which[i]->id, vecs + i * dim, dim, err) < 0)
             break;
     }
     if (i < n || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
-        goto out;
+        goto cleanup;
     }
     ret = 0;
-out:
+cleanup:
     arena_free(scratch);
     return ret;
 }

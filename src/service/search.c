@@ -207,15 +207,15 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
     if (store_memory_scan_vectors(st, &(struct store_scope){ .tenant = tenant,
                                                              .subject = subject },
                                   kind, score_row, &sc, err) < 0)
-        goto done;
+        goto cleanup;
     ret = 0;
     if (sc.n == 0)   /* no row: rows is NULL */
-        goto done;
+        goto cleanup;
     score_pending(&sc);
     qsort(sc.rows, sc.n, sizeof(*sc.rows), cmp_scored);
     keep = limit && limit < sc.n ? limit : sc.n;
     ret = fetch_nearest(a, st, tenant, sc.rows, keep, out, dist, n, err);
-done:
+cleanup:
     store_tx_rollback(st);   /* read only: nothing to keep */
     free(sc.rows);
     return ret;
@@ -230,12 +230,12 @@ static int search_semantic(struct arena *a, store *st, const char *tenant,
     int ret = -1;
 
     if (embed_query(a, st, sq->q, &qvec, &err) < 0)
-        goto done;
+        goto cleanup;
     if (search_nearest(a, st, tenant, sq->subject_id, is_empty(sq->kind) ? NULL : sq->kind,
                        qvec, embed_dim(), sq->limit, out, NULL, n, &err) < 0)
-        goto done;
+        goto cleanup;
     ret = 0;
-done:
+cleanup:
     if (ret < 0)
         log_write(LOG_WARN, "semantic search failed, falling back to text: %s", err.msg);
     err_release(&err);

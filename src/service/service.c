@@ -8,40 +8,39 @@
 #include "service/tokens.h"
 #include "service/webhooks.h"
 
+/* The parts in dependency order: each starts after the ones above it and stops before them. */
+static const struct part {
+    int (*start)(struct err *err);
+    void (*stop)(void);
+} parts[] = {
+    { compiler_setup, compiler_shutdown },
+    { embed_setup, embed_shutdown },
+    { tokens_setup, tokens_shutdown },
+    { webhooks_start, webhooks_stop },
+    { jobs_start, jobs_stop },
+    { cleanup_loop_start, cleanup_loop_stop },
+};
+
+#define N_PARTS (sizeof(parts) / sizeof(parts[0]))
+
 int service_setup(struct err *err)
 {
-    if (compiler_setup(err) < 0)
-        return -1;
-    if (embed_setup(err) < 0)
-        goto fail_compiler;
-    if (tokens_setup(err) < 0)
-        goto fail_embed;
-    if (webhooks_start(err) < 0)
-        goto fail_tokens;
-    if (jobs_start(err) < 0)
-        goto fail_webhooks;
-    if (cleanup_loop_start(err) < 0)
-        goto fail_jobs;
+    size_t i;
+
+    for (i = 0; i < N_PARTS; i++) {
+        if (parts[i].start(err) < 0) {
+            while (i-- > 0)   /* the started ones, in reverse */
+                parts[i].stop();
+            return -1;
+        }
+    }
     return 0;
-fail_jobs:
-    jobs_stop();
-fail_webhooks:
-    webhooks_stop();
-fail_tokens:
-    tokens_shutdown();
-fail_embed:
-    embed_shutdown();
-fail_compiler:
-    compiler_shutdown();
-    return -1;
 }
 
 void service_shutdown(void)
 {
-    cleanup_loop_stop();
-    jobs_stop();
-    webhooks_stop();
-    tokens_shutdown();
-    embed_shutdown();
-    compiler_shutdown();
+    size_t i = N_PARTS;
+
+    while (i-- > 0)
+        parts[i].stop();
 }

@@ -280,7 +280,12 @@ static int restore_in_tx(struct arena *a, store *st, const struct snapshot_resto
     spec.clamp_at = now;
     spec.mark_snapshot_id = snap->id;
     spec.mark_original_id = 0;
-    if (store_subject_copy(st, &spec, &out->counts, err) < 0)
+    /* The target's last health state (it may have had resolutions) says nothing about the
+     * restored rows. */
+    if (store_subject_copy(st, &spec, &out->counts, err) < 0 ||
+        store_health_cache_delete(st, &(struct store_scope){ .tenant = in->target_tenant,
+                                                             .subject = in->target_subject },
+                                  err) < 0)
         return -1;
     memcpy(out->snapshot_id, snap->id, sizeof(out->snapshot_id));
     out->subject_id = arena_strdup(a, in->target_subject);

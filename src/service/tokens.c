@@ -158,7 +158,7 @@ static uint32_t joined_rank(const unsigned char *p, const struct part *parts, si
     return rank_of(p + parts[i].start, parts[i + 3].start - parts[i].start);
 }
 
-static size_t merge_short(const unsigned char *p, size_t len)
+static size_t merge_short(const unsigned char *p, size_t len, size_t want, size_t *cut)
 {
     struct part parts[SHORT_PIECE + 1];
     size_t nparts = len + 1, i, best;
@@ -182,6 +182,8 @@ static size_t merge_short(const unsigned char *p, size_t len)
         memmove(&parts[best + 1], &parts[best + 2], (nparts - best - 2) * sizeof(parts[0]));
         nparts--;
     }
+    if (cut && want < nparts - 1)
+        *cut = parts[want].start;
     return nparts - 1;
 }
 
@@ -257,7 +259,7 @@ static void update_pair(const unsigned char *p, size_t len, const size_t *next, 
         heap_push(h, rank[i], i);
 }
 
-static size_t merge_long(const unsigned char *p, size_t len)
+static size_t merge_long(const unsigned char *p, size_t len, size_t want, size_t *cut)
 {
     size_t *next = xmalloc(len * sizeof(*next));
     size_t *prev = xmalloc(len * sizeof(*prev));
@@ -289,6 +291,11 @@ static size_t merge_long(const unsigned char *p, size_t len)
         if (i > 0)
             update_pair(p, len, next, rank, &h, prev[i]);
     }
+    if (cut && want < parts) {
+        for (i = 0; want > 0; want--)
+            i = next[i];
+        *cut = i;
+    }
     free(h.items);
     free(rank);
     free(prev);
@@ -296,16 +303,23 @@ static size_t merge_long(const unsigned char *p, size_t len)
     return parts;
 }
 
-/* Tokens of one pre-tokeniser piece. */
+/* Tokens of one pre-tokeniser piece. When cut is not NULL and the piece has more than want
+ * tokens, *cut = the byte offset where token number want (0-based) starts. */
+static size_t piece_tokens_cut(const unsigned char *p, size_t len, size_t want, size_t *cut)
+{
+    if (len <= 1 || rank_of(p, len) != RANK_NONE) {
+        if (cut && want < (len != 0))
+            *cut = 0;
+        return len != 0;
+    }
+    if (len <= SHORT_PIECE)
+        return merge_short(p, len, want, cut);
+    return merge_long(p, len, want, cut);
+}
+
 static size_t piece_tokens(const unsigned char *p, size_t len)
 {
-    if (len <= 1)
-        return len;
-    if (rank_of(p, len) != RANK_NONE)
-        return 1;
-    if (len <= SHORT_PIECE)
-        return merge_short(p, len);
-    return merge_long(p, len);
+    return piece_tokens_cut(p, len, 0, NULL);
 }
 
 /* Count the tokens of valid UTF-8 s[0..n): every piece the pattern finds, left to right. */
@@ -381,4 +395,47 @@ size_t tokens_count(const char *s, size_t n)
     count = count_valid((const unsigned char *)s, n);
     free(clean);
     return count;
+}
+
+/* Walk the pieces of valid UTF-8 s[0..n) until max tokens are used up: the byte length of the
+ * first max tokens (n when there are no more). */
+static size_t prefix_valid(const unsigned char *s, size_t n, size_t max)
+{
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    size_t pos = 0, used = 0, end = n;
+
+    if (!md)
+        BUG("out of memory");
+    while (pos < n) {
+        int rc = pcre2_match(tk.re, s, n, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+        PCRE2_SIZE *ov;
+        size_t c, cut = 0;
+
+        if (rc < 0) {
+            /* No match or a resource limit: count the rest one token per byte. */
+            end = n - pos > max - used ? pos + (max - used) : n;
+            break;
+        }
+        ov = pcre2_get_ovector_pointer(md);
+        if (ov[1] <= pos)
+            BUG("tokens: empty pre-tokeniser match");
+        c = piece_tokens_cut(s + ov[0], ov[1] - ov[0], max - used, &cut);
+        if (used + c > max) {
+            end = ov[0] + cut;
+            break;
+        }
+        used += c;
+        pos = ov[1];
+    }
+    pcre2_match_data_free(md);
+    return end;
+}
+
+size_t tokens_prefix_bytes(const char *s, size_t n, size_t max_tokens)
+{
+    if (!tk.re)
+        BUG("tokens_prefix_bytes() called before tokens_setup()");
+    if (utf8_valid_len(s, n) != n)
+        return utf8_valid_len(s, n) < max_tokens ? utf8_valid_len(s, n) : max_tokens;
+    return prefix_valid((const unsigned char *)s, n, max_tokens);
 }

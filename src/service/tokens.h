@@ -13,5 +13,11 @@ void tokens_shutdown(void);
 /* Number of cl100k_base tokens of the UTF-8 text s[0..n). Special-token strings such as
  * <|endoftext|> count as ordinary text. Thread-safe. */
 size_t tokens_count(const char *s, size_t n);
+/* Byte length of the first max_tokens cl100k_base tokens of the valid UTF-8 text s[0..n):
+ * n when the text has no more tokens than that. A token can end inside a character (byte-level
+ * BPE), so the prefix may end with an incomplete UTF-8 sequence; decoding it as tiktoken does
+ * turns that tail into U+FFFD. Text that is not valid UTF-8 gets a conservative cut (at most
+ * one byte per token, before the first invalid byte). Thread-safe. */
+size_t tokens_prefix_bytes(const char *s, size_t n, size_t max_tokens);
 
 #endif

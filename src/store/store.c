@@ -651,3 +651,35 @@ int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *dele
 {
     return st->ops->webhook_purge(st, f, deleted, err);
 }
+
+/* ---- the support tier ---- */
+
+int store_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct resolution_query *q, struct resolution_rows *out,
+                           struct err *err)
+{
+    return st->ops->resolution_query(st, a, one_tenant(sc, "resolution_query"), q, out, err);
+}
+
+int store_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err)
+{
+    return st->ops->resolution_upsert(st, a, r, err);
+}
+
+int store_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                           struct health_cache_entry *out, int *found, struct err *err)
+{
+    return st->ops->health_cache_get(st, a, one_tenant(sc, "health_cache_get"), out, found,
+                                     err);
+}
+
+int store_health_cache_put(store *st, const struct store_scope *sc,
+                           const struct health_cache_entry *e, struct err *err)
+{
+    return st->ops->health_cache_put(st, one_tenant(sc, "health_cache_put"), e, err);
+}
+
+int store_health_cache_delete(store *st, const struct store_scope *sc, struct err *err)
+{
+    return st->ops->health_cache_delete(st, one_tenant(sc, "health_cache_delete"), err);
+}

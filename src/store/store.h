@@ -90,11 +90,34 @@ struct compile_job {
     int64_t lease_expires_at;     /* TS_NULL unless running */
 };
 
-/* A support resolution row, as context ranking reads it (spec/behavior.md §10.3, §10.4). */
+/* A support resolution row (spec/api.md §2 Resolution, behavior.md §14.1). Context ranking
+ * (resolution_list, behavior.md §10.3, §10.4) reads the first four fields only; the
+ * support ops (resolution_query, resolution_upsert) fill every field. */
 struct resolution {
     const char *session_id;
     const char *status;               /* open | resolved | unresolved */
     const char *resolution_summary;   /* NULL when none */
+    int64_t updated_at;
+    char id[UUID_STR_LEN];
+    const char *subject_id;
+    const char *tenant_id;            /* NULL = no tenant */
+    int64_t resolved_at;              /* TS_NULL unless resolved */
+    const char *metadata;             /* compact JSON object text (column metadata_) */
+    int64_t created_at;
+};
+
+/* Which of a subject's resolutions resolution_query reads: newest updated_at first (ties by
+ * insertion order ascending). */
+struct resolution_query {
+    const char *status;               /* NULL = every status, else an exact match */
+    size_t limit;                     /* 0 = no limit */
+};
+
+/* The last health state of one (tenant, subject) (subject_health_cache; keyed by the pair,
+ * the "fix allowed" of data-model.md §1.2). */
+struct health_cache_entry {
+    const char *state;                /* healthy | watch | at_risk */
+    int64_t score;
     int64_t updated_at;
 };
 
@@ -515,6 +538,29 @@ struct store_ops {
     /* Resolutions of sc, newest updated_at first. */
     int (*resolution_list)(store *st, struct arena *a, const struct store_scope *sc,
                            struct resolution_rows *out, struct err *err);
+    /* ---- the support tier (spec/api.md §4, behavior.md §14) ---- */
+
+    /* The resolutions of sc that q selects (see struct resolution_query), whole rows. */
+    int (*resolution_query)(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct resolution_query *q, struct resolution_rows *out,
+                            struct err *err);
+    /* Create or update the resolution of (r->tenant_id, r->subject_id, r->session_id), the
+     * reference's read-then-write upsert: when such rows exist, the most recently updated one
+     * gets status, resolution_summary, resolved_at, metadata and updated_at from r (id and
+     * created_at kept); otherwise a row is inserted with r->id and created_at = updated_at.
+     * *r then holds the stored row (strings in a). Call inside a transaction, after
+     * subject_lock, so that two upserts of one key never both insert. */
+    int (*resolution_upsert)(store *st, struct arena *a, struct resolution *r, struct err *err);
+    /* The cached health of sc into *out (state in the arena); *found 0 (out untouched) when
+     * there is none. */
+    int (*health_cache_get)(store *st, struct arena *a, const struct store_scope *sc,
+                            struct health_cache_entry *out, int *found, struct err *err);
+    /* Insert or overwrite the cache row of sc with e. */
+    int (*health_cache_put)(store *st, const struct store_scope *sc,
+                            const struct health_cache_entry *e, struct err *err);
+    /* Forget the cache row of sc, if any (an import or a restore invalidates it). */
+    int (*health_cache_delete)(store *st, const struct store_scope *sc, struct err *err);
+
     /* Every read of r at once (see struct context_reads). Optional: NULL runs the ops above
      * one after the other (store.c), which is what an embedded database wants anyway. */
     int (*context_read)(store *st, struct arena *a, const struct store_scope *sc,
@@ -759,6 +805,16 @@ int store_qcache_get(store *st, struct arena *a, struct qcache_lookup *q, struct
 int store_qcache_put(store *st, const struct qcache_write *w, struct err *err);
 int store_resolution_list(store *st, struct arena *a, const struct store_scope *sc,
                           struct resolution_rows *out, struct err *err);
+int store_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct resolution_query *q, struct resolution_rows *out,
+                           struct err *err);
+int store_resolution_upsert(store *st, struct arena *a, struct resolution *r,
+                            struct err *err);
+int store_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                           struct health_cache_entry *out, int *found, struct err *err);
+int store_health_cache_put(store *st, const struct store_scope *sc,
+                           const struct health_cache_entry *e, struct err *err);
+int store_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
 int store_context_read(store *st, struct arena *a, const struct store_scope *sc,
                        struct context_reads *r, struct err *err);
 

@@ -136,7 +136,8 @@ static struct memory mem(int id, const char *kind, const char *content, int64_t 
 static struct resolution resolution(const char *session, const char *status,
                                     const char *summary)
 {
-    struct resolution r = { session, status, summary, NOW - DAY };
+    struct resolution r = { .session_id = session, .status = status,
+                            .resolution_summary = summary, .updated_at = NOW - DAY };
 
     return r;
 }

@@ -290,6 +290,46 @@ static void test_tokens_setup_twice_is_harmless(void **state)
     assert_int_equal(count_str("hello world"), 2);
 }
 
+/* tokens_prefix_bytes: the first k tokens end where the pieces and merges say. */
+static void test_tokens_prefix_bytes(void **state)
+{
+    static const char task[] = "## Task\nhelp\n";
+    static const char emoji[] = "\xF0\x9F\x9F\xA2 Health";
+
+    (void)state;
+    assert_int_equal(tokens_prefix_bytes("hello world", 11, 0), 0);
+    assert_int_equal(tokens_prefix_bytes("hello world", 11, 1), 5);
+    assert_int_equal(tokens_prefix_bytes("hello world", 11, 2), 11);
+    assert_int_equal(tokens_prefix_bytes("hello world", 11, 50), 11);
+    assert_int_equal(tokens_prefix_bytes(task, strlen(task), 2), 7);    /* "##", " Task" */
+    assert_int_equal(tokens_prefix_bytes(task, strlen(task), 4), 12);   /* + "\n", "help" */
+    /* Byte-level BPE: the emoji is several tokens, so one token ends inside it. */
+    assert_true(tokens_count(emoji, 4) > 1);
+    assert_true(tokens_prefix_bytes(emoji, strlen(emoji), 1) < 4);
+    assert_true(tokens_prefix_bytes(emoji, strlen(emoji), 1) > 0);
+}
+
+/* Every cut of a long text (short and long pieces) is strictly increasing and ends at n. */
+static void test_tokens_prefix_bytes_monotonic(void **state)
+{
+    char text[2000];
+    size_t n, total, k, prev = 0, cut;
+
+    (void)state;
+    memset(text, 'a', 600);   /* one 600-byte piece: the heap merge */
+    snprintf(text + 600, sizeof(text) - 600, " then some words, 12345 and \xC3\xA9t\xC3\xA9 "
+             "caf\xC3\xA9 \xE2\x86\x92 done\n\n");
+    n = strlen(text);
+    total = tokens_count(text, n);
+    for (k = 1; k <= total; k++) {
+        cut = tokens_prefix_bytes(text, n, k);
+        assert_true(cut > prev);
+        prev = cut;
+    }
+    assert_int_equal(prev, n);
+    assert_true(tokens_prefix_bytes(text, n, total - 1) < n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +345,8 @@ int main(void)
         cmocka_unit_test(test_tokens_invalid_utf8),
         cmocka_unit_test(test_tokens_threads_share_tables),
         cmocka_unit_test(test_tokens_setup_twice_is_harmless),
+        cmocka_unit_test(test_tokens_prefix_bytes),
+        cmocka_unit_test(test_tokens_prefix_bytes_monotonic),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

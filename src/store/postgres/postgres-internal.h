@@ -399,4 +399,16 @@ int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_
 int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the support tier: resolutions and the health cache (postgres_resolutions.c) ---- */
+
+int pgst_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct resolution_query *q, struct resolution_rows *out,
+                        struct err *err);
+int pgst_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err);
+int pgst_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                        struct health_cache_entry *out, int *found, struct err *err);
+int pgst_health_cache_put(store *st, const struct store_scope *sc,
+                        const struct health_cache_entry *e, struct err *err);
+int pgst_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
+
 #endif

@@ -570,14 +570,14 @@ int pgst_open(const char *url, store **out, struct err *err)
         pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
         log_write(LOG_ERROR, "postgres connect failed: %s", why);
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
-        goto fail;
+        goto cleanup;
     }
     PQsetNoticeProcessor(ps->conn, on_notice, NULL);
     if (session_setup(ps, err) < 0)
-        goto fail;
+        goto cleanup;
     *out = &ps->base;
     return 0;
-fail:
+cleanup:
     PQfinish(ps->conn);
     free(ps);
     return -1;
@@ -772,4 +772,11 @@ const struct store_ops store_postgres_ops = {
     .webhook_stats = pgst_webhook_stats,
     .webhook_get = pgst_webhook_get,
     .webhook_purge = pgst_webhook_purge,
+
+    /* postgres_resolutions.c */
+    .resolution_query = pgst_resolution_query,
+    .resolution_upsert = pgst_resolution_upsert,
+    .health_cache_get = pgst_health_cache_get,
+    .health_cache_put = pgst_health_cache_put,
+    .health_cache_delete = pgst_health_cache_delete,
 };

@@ -89,19 +89,19 @@ static int step_apply(struct pgst_store *ps, const struct migration *m, int *app
         return -1;
     if (pgst_exec_void(ps, SQL_MIGRATE_LOCK, 0, NULL, err) < 0 ||
         pgst_exec_void(ps, SQL_MIGRATIONS_CREATE, 0, NULL, err) < 0)
-        goto fail;
+        goto cleanup;
     done = step_applied(ps, m, err);
     if (done < 0)
-        goto fail;
+        goto cleanup;
     if (!done && step_run(ps, m, err) < 0)
-        goto fail;
+        goto cleanup;
     if (pgst_tx_commit(&ps->base, err) < 0)
         return -1;
     *applied = !done;
     if (*applied)
         log_write(LOG_INFO, "postgres: applied migration %d '%s'", m->version, m->name);
     return 0;
-fail:
+cleanup:
     pgst_tx_rollback(&ps->base);
     return -1;
 }

@@ -165,9 +165,20 @@ static const char heartbeat[] =
     " id integer PRIMARY KEY CHECK (id = 1),"
     " beat_at timestamptz NOT NULL);\n";
 
+/*
+ * Step 3: the support tier's reads (spec/api.md §4): a subject's resolutions newest first
+ * (listing, health, SLA, handoff) and the upsert's lookup of one (tenant, subject, session).
+ */
+static const char support_indexes[] =
+    "CREATE INDEX ix_resolutions_tenant_subject_updated"
+    " ON resolutions ((COALESCE(tenant_id, '')), subject_id, updated_at DESC, seq);\n"
+    "CREATE INDEX ix_resolutions_tenant_subject_session"
+    " ON resolutions ((COALESCE(tenant_id, '')), subject_id, session_id);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
+    { 3, "support_indexes", support_indexes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -175,9 +175,20 @@ static const char heartbeat[] =
     " beat_at TEXT NOT NULL"
     ") STRICT;";
 
+/*
+ * Step 3: the support tier's reads (spec/api.md §4): a subject's resolutions newest first
+ * (listing, health, SLA, handoff) and the upsert's lookup of one (tenant, subject, session).
+ */
+static const char support_indexes[] =
+    "CREATE INDEX ix_resolutions_tenant_subject_updated"
+    " ON resolutions (tenant_id, subject_id, updated_at DESC, seq);"
+    "CREATE INDEX ix_resolutions_tenant_subject_session"
+    " ON resolutions (tenant_id, subject_id, session_id);";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
+    { 3, "support_indexes", support_indexes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

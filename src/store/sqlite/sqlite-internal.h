@@ -349,4 +349,16 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
 int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the support tier: resolutions and the health cache (sqlite_resolutions.c) ---- */
+
+int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct resolution_query *q, struct resolution_rows *out,
+                        struct err *err);
+int sq_resolution_upsert(store *st, struct arena *a, struct resolution *r, struct err *err);
+int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
+                        struct health_cache_entry *out, int *found, struct err *err);
+int sq_health_cache_put(store *st, const struct store_scope *sc,
+                        const struct health_cache_entry *e, struct err *err);
+int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
+
 #endif

@@ -309,17 +309,17 @@ int sq_open(const char *path, store **out, struct err *err)
     *out = NULL;
     if (path[0] != ':' && make_parent_dirs(path) < 0) {
         err_set(err, ERR_INTERNAL, "database error");
-        goto fail;
+        goto cleanup;
     }
     rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         log_write(LOG_ERROR, "cannot open sqlite database '%s': %s", path,
                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
-        goto fail;
+        goto cleanup;
     }
     if (configure(s, err) < 0)
-        goto fail;
+        goto cleanup;
     /* SQLite opens a file it may not write read-only, and the connection stays so: used for
      * this request, it is reopened at the next, so that writes work again on every worker
      * once the file is writable. */
@@ -328,7 +328,7 @@ int sq_open(const char *path, store **out, struct err *err)
     s->ckpt = sq_ckpt_attach(s->db, path);
     *out = &s->base;
     return 0;
-fail:
+cleanup:
     sq_close(&s->base);
     return -1;
 }
@@ -517,4 +517,11 @@ const struct store_ops store_sqlite_ops = {
     .webhook_stats = sq_webhook_stats,
     .webhook_get = sq_webhook_get,
     .webhook_purge = sq_webhook_purge,
+
+    /* sqlite_resolutions.c */
+    .resolution_query = sq_resolution_query,
+    .resolution_upsert = sq_resolution_upsert,
+    .health_cache_get = sq_health_cache_get,
+    .health_cache_put = sq_health_cache_put,
+    .health_cache_delete = sq_health_cache_delete,
 };

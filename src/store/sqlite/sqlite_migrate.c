@@ -100,20 +100,20 @@ static int migrate_round(struct sqlite_store *s, int *version, int *done, struct
     rc = sqlite3_exec(s->db, schema_migrations_ddl, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         sq_fail(s, "create schema_migrations", rc, err);
-        goto fail;
+        goto cleanup;
     }
     if (query_int(s, SQL_MIG_CURRENT, version, err) < 0)
-        goto fail;
+        goto cleanup;
     *done = *version >= latest_version();
     if (!*done) {
         m = find_step(*version + 1);
         if (!m)
             BUG("sqlite_migrations has a gap");
         if (apply_step(s, m, err) < 0)
-            goto fail;
+            goto cleanup;
     }
     return sq_tx_commit(&s->base, err);
-fail:
+cleanup:
     sq_tx_rollback(&s->base);
     return -1;
 }

@@ -242,18 +242,18 @@ int sq_collect_rows(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, si
         }
         memset(rows + count * size, 0, size);
         if (read(a, q, rows + count * size, err) < 0)
-            goto fail;
+            goto cleanup;
         count++;
     }
     if (rc != SQLITE_DONE) {
         sq_fail(s, "select", rc, err);
-        goto fail;
+        goto cleanup;
     }
     sq_reset(q);
     *out = rows;
     *n = count;
     return 0;
-fail:
+cleanup:
     sq_reset(q);
     *n = 0;
     return -1;
