@@ -146,6 +146,7 @@ const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_sc
     "'session_id':'s-1'}"
 #define R_RESTORED "{'type':'object','properties':{'episodes_restored':" S_INT \
     ",'memories_restored':" S_INT ",'resolutions_restored':" S_INT ",'subject_id':" S_STR "}}"
+#define R_DELETED "{'type':'object','required':['deleted'],'properties':{'deleted':" S_INT "}}"
 #define TARGET_TENANT "'target_tenant_id':{'type':['string','null'],'maxLength':256}"
 
 const struct route_doc api_route_docs[] = {
@@ -348,8 +349,7 @@ const struct route_doc api_route_docs[] = {
       "required; only completed and failed jobs are deleted.", 0,
       "[" P_QUERY("status", "{'enum':['completed','failed']}", "Terminal status.") ","
       P_QUERY("subject_id", S_STR, "Exact subject.") "," P_TENANT_FILTER "]", NULL, NULL,
-      { { 200, "How many were deleted.",
-          "{'type':'object','required':['deleted'],'properties':{'deleted':" S_INT "}}", NULL },
+      { { 200, "How many were deleted.", R_DELETED, NULL },
         { 400, "No filter, or a non-terminal status.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- subject export and import (§6.1, §6.2) ---- */
@@ -467,8 +467,7 @@ const struct route_doc api_route_docs[] = {
       "At least one filter is required.", 0,
       "[" P_QUERY("status", "{'enum':['delivered','dead_letter']}", "Terminal status.") ","
       P_QUERY("event_type", S_STR, "Exact event name.") "," P_TENANT_FILTER "]", NULL, NULL,
-      { { 200, "How many were deleted.",
-          "{'type':'object','required':['deleted'],'properties':{'deleted':" S_INT "}}", NULL },
+      { { 200, "How many were deleted.", R_DELETED, NULL },
         { 400, "No filter, or a non-terminal status.", REF("ErrorEnvelope"), NULL } } },
     { "admin.webhooks_stats", "admin", "Webhook event counts by status", NULL, 0, NULL, NULL,
       NULL,
