@@ -102,6 +102,10 @@ store_suites() {
 }
 
 store_suites sqlite ""
+# The MCP client tests (tests/api/98-mcp.py) need the MCP TypeScript SDK from npm: install it
+# once here; when that fails, 98-mcp.py reports each SDK test as a FAIL with the reason.
+scripts/mcp-sdk.sh >"$LOG_DIR/mcp-sdk.log" 2>&1 ||
+    echo "note  MCP SDK not installed (see $LOG_DIR/mcp-sdk.log): the MCP SDK tests will fail"
 run_suite "api (sqlite)" env -u ENGRAM_TEST_DATABASE_URL python3 tests/api/run.py
 
 PG_URL=${ENGRAM_TEST_PG_URL:-}

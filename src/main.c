@@ -9,14 +9,14 @@
 #include "api/api.h"
 #include "cli/backup_cmd.h"
 #include "cli/cli.h"
+#include "cli/mcp.h"
 #include "cli/snapshot.h"
 #include "http/server.h"
 #include "service/service.h"
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
-
-#define ENGRAM_VERSION "0.1.0"
+#include "util/version.h"
 
 static const char usage[] =
     "usage: engram <command> [options]\n"
@@ -31,6 +31,7 @@ static const char usage[] =
     "  import     import a subject export document, all or nothing\n"
     "  snapshot   create, list and restore subject snapshots; bootstrap persona snapshots\n"
     "  cleanup    delete stale ephemeral subjects (literal id prefix, default live_)\n"
+    "  mcp        serve the Model Context Protocol on stdio (agents; HTTP: POST /mcp)\n"
     "  version    print the version\n"
     "  help       show this help; `engram <command> --help` for a command\n"
     "\n"
@@ -210,6 +211,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "cleanup") == 0)
         return cli_wants_help(argc, argv, 2) ? (fputs(cmd_cleanup_usage, stdout), 0)
                                       : cmd_cleanup(argc, argv);
+    if (strcmp(cmd, "mcp") == 0)
+        return cmd_mcp(argc, argv);
     fprintf(stderr, "engram: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }

@@ -106,18 +106,6 @@ static int gated(struct req *req)
     return err_set(&req->err, ERR_NOT_FOUND, "Not found");
 }
 
-/* The compact text of the value v as sent (numbers intact), in the request arena. */
-static const char *value_text(struct arena *a, const struct jv *v)
-{
-    struct buf b = BUF_INIT;
-    const char *copy;
-
-    jv_write_compact(&b, v);
-    copy = arena_strndup(a, b.data, b.len);
-    buf_release(&b);
-    return copy;
-}
-
 /* Optional lenient integer body field; *present = 0 when missing (or null and nullable). */
 static void opt_int(struct vctx *v, const struct jv *body, const char *key, int nullable,
                     int64_t *out, int *present)
@@ -185,7 +173,7 @@ static int parse_create(struct req *req, struct snapshot_create_in *in)
                                  (struct v_str){ .flags = V_NULLABLE, .max = ID_MAX_CHARS });
     in->source_all_tenants = in->source_tenant == NULL;
     if (!v.details)
-        in->metadata = meta ? value_text(req->arena, meta) : NULL;
+        in->metadata = meta ? jv_compact_text(req->arena, meta) : NULL;
     return v_finish(&v, &req->err);
 }
 

@@ -62,6 +62,8 @@ struct jv *api_snapshot_list_json(struct arena *a, const struct snapshot *snaps,
 struct jv *api_snapshot_create_json(struct arena *a, const struct snapshot_create_result *r);
 struct jv *api_snapshot_restore_json(struct arena *a, const struct snapshot_restore_result *r);
 struct jv *api_cleanup_json(struct arena *a, const struct cleanup_result *r, int dry_run);
+/* mcp_http.c (the MCP server over Streamable HTTP, spec/api.md §11.1) */
+int api_mcp_post(struct req *req);
 /* admin_webhooks.c (the webhook queue, spec/api.md §7.3) */
 int api_admin_webhooks_list(struct req *req);
 int api_admin_webhooks_stats(struct req *req);

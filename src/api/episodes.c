@@ -9,6 +9,8 @@
 #include "service/episodes.h"
 #include "store/store.h"
 #include "util/jv.h"
+#include "util/ts.h"
+#include "util/utf8.h"
 
 /* Where an episode's fields sit in the body: top level, or body.episodes[index]. */
 struct item_at {
@@ -27,15 +29,25 @@ static struct jv *loc_of(struct vctx *v, const struct item_at *at, const char *k
 static const char *dump_member(struct arena *a, const struct jv *item, const char *key)
 {
     const struct jv *v = jv_object_get(item, key);
-    struct buf b = BUF_INIT;
-    const char *copy;
 
-    if (!v)
-        return "{}";
-    jv_write_compact(&b, v);
-    copy = arena_strndup(a, b.data, b.len);
-    buf_release(&b);
-    return copy;
+    return v ? jv_compact_text(a, v) : "{}";
+}
+
+/* Engram (spec/api.md §11): without a top-level key, a metadata.idempotency_key string of
+ * 1..256 code points is the key (the reference's MCP server puts it there). Anything else in
+ * metadata is stored as sent and is no key. */
+static const char *metadata_key(const struct jv *obj)
+{
+    const struct jv *meta = jv_object_get(obj, "metadata");
+    const struct jv *val = meta ? jv_object_get(meta, "idempotency_key") : NULL;
+    const char *s = val ? jv_string(val, NULL) : NULL;
+    size_t len = 0, cps;
+
+    if (!s)
+        return NULL;
+    jv_string(val, &len);
+    cps = utf8_count(s, len);
+    return cps >= 1 && cps <= 256 ? s : NULL;
 }
 
 static const char *idempotency_key(struct vctx *v, const struct jv *obj,
@@ -45,9 +57,29 @@ static const char *idempotency_key(struct vctx *v, const struct jv *obj,
     size_t len = 0;
 
     if (!val || jv_type(val) == JV_NULL || (jv_string(val, &len) && len == 0))
-        return NULL;
+        return metadata_key(obj);
     return v_string(v, obj, loc_of(v, at, "idempotency_key"),
                     (struct v_str){ .flags = V_NULLABLE, .min = 1, .max = 256 });
+}
+
+/* Engram (spec/api.md §11): occurred_at, RFC 3339 or null; TS_NULL when not sent. */
+static int64_t occurred_at(struct vctx *v, const struct jv *obj, const struct item_at *at)
+{
+    const struct jv *val = jv_object_get(obj, "occurred_at");
+    const char *s;
+    int64_t us;
+
+    if (!val || jv_type(val) == JV_NULL)
+        return TS_NULL;
+    s = v_string(v, obj, loc_of(v, at, "occurred_at"), (struct v_str){ .flags = V_NULLABLE });
+    if (!s)
+        return TS_NULL;
+    if (episodes_parse_time(s, &us) < 0) {
+        v_add(v, "datetime_parsing", loc_of(v, at, "occurred_at"),
+              "Input should be a valid datetime", val, NULL);
+        return TS_NULL;
+    }
+    return us;
 }
 
 /* Validate one episode object into ep (strings in the request arena, as parsed). */
@@ -67,6 +99,7 @@ static void parse_episode(struct vctx *v, struct arena *a, const struct jv *obj,
     ep->session_id = v_string(v, obj, loc_of(v, at, "session_id"),
                               (struct v_str){ .flags = V_NULLABLE, .max = 256 });
     ep->idempotency_key = idempotency_key(v, obj, at);
+    ep->occurred_at = occurred_at(v, obj, at);
     if (v->details)
         return;
     ep->payload = dump_member(a, obj, "payload");

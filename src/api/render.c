@@ -50,6 +50,8 @@ struct jv *render_episode(struct arena *a, const struct episode *ep)
     jv_object_set(a, o, "provenance", render_stored_json(a, ep->provenance, "{}"));
     jv_object_set(a, o, "session_id", render_str_or_null(a, ep->session_id));
     jv_object_set(a, o, "created_at", render_ts_z(a, ep->created_at));
+    /* Engram (spec/api.md §11): when the event happened; null when the client did not say. */
+    jv_object_set(a, o, "occurred_at", render_ts_z(a, ep->occurred_at));
     return o;
 }
 
@@ -197,6 +199,7 @@ void render_episode_to(struct buf *out, const struct episode *ep)
     put_stored(out, "provenance", ep->provenance, "{}");
     put_str_or_null(out, "session_id", ep->session_id);
     put_ts(out, "created_at", ep->created_at);
+    put_ts(out, "occurred_at", ep->occurred_at);
     buf_putc(out, '}');
 }
 

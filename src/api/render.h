@@ -19,7 +19,7 @@ struct jv *render_str_or_null(struct arena *a, const char *s);
  * when it is NULL or empty. */
 struct jv *render_stored_json(struct arena *a, const char *text, const char *fallback);
 /* Episode: id, subject_id, source, type, payload, metadata, provenance, session_id,
- * created_at. */
+ * created_at, occurred_at (Engram; null when not sent). */
 struct jv *render_episode(struct arena *a, const struct episode *ep);
 /* Memory: id, subject_id, kind, content, summary, confidence, valid_from, valid_to,
  * source_episode_ids, metadata, status, created_at, updated_at (and sensitivity_labels when

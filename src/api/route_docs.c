@@ -16,6 +16,9 @@
 #define P_SUBJECT_PATH P_PATH("subject_id", ",'minLength':1")
 #define P_QUERY(name, schema, desc) \
     "{'name':'" name "','in':'query','schema':" schema ",'description':'" desc "'}"
+#define P_QUERY_EXT(name, schema, desc) \
+    "{'name':'" name "','in':'query','schema':" schema ",'description':'" desc "'," \
+    "'x-engram-extension':true}"
 #define P_QUERY_REQ(name, schema, desc) \
     "{'name':'" name "','in':'query','required':true,'schema':" schema \
     ",'description':'" desc "'}"
@@ -52,10 +55,11 @@ const struct route_doc_schema api_doc_schemas[] = {
       " path or header, then keys and indices'},'msg':" S_STR ",'input':{},'ctx':" S_OBJ "}}" },
     { "Episode",
       "{'type':'object','required':['id','subject_id','source','type','payload','metadata',"
-      "'provenance','session_id','created_at'],'properties':{'id':{'type':'string','format':"
+      "'provenance','session_id','occurred_at','created_at'],'properties':{'id':{'type':'string','format':"
       "'uuid'},'subject_id':" S_STR ",'source':" S_STR ",'type':" S_STR ",'payload':" S_OBJ
-      ",'metadata':" S_OBJ ",'provenance':" S_OBJ ",'session_id':" S_NSTR ",'created_at':" S_TS
-      "}}" },
+      ",'metadata':" S_OBJ ",'provenance':" S_OBJ ",'session_id':" S_NSTR ",'occurred_at':"
+      "{'type':['string','null'],'format':'date-time','x-engram-extension':true},'created_at':"
+      S_TS "}}" },
     { "EpisodeIn",
       "{'type':'object','required':['subject_id','source','type','payload'],'properties':{"
       "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
@@ -66,7 +70,10 @@ const struct route_doc_schema api_doc_schemas[] = {
       "'metadata':{'type':'object','default':{}},'provenance':{'type':'object','default':{}},"
       "'session_id':{'type':['string','null'],'maxLength':256},"
       "'idempotency_key':{'type':['string','null'],'maxLength':256,'description':'A second "
-      "episode with the same key (per subject and tenant) returns the first.'}}}" },
+      "episode with the same key (per subject and tenant) returns the first. When absent, "
+      "metadata.idempotency_key is used (x-engram-extension).'},"
+      "'occurred_at':{'type':['string','null'],'format':'date-time','x-engram-extension':true,"
+      "'description':'When the event happened (RFC 3339), as opposed to created_at.'}}}" },
     { "Memory",
       "{'type':'object','required':['id','subject_id','kind','content','summary','confidence',"
       "'valid_from','valid_to','source_episode_ids','metadata','status','created_at',"
@@ -130,6 +137,10 @@ const struct route_doc_schema api_doc_schemas[] = {
       ",'first_response_seconds':{'type':['number','null']},'resolution_seconds':{'type':"
       "['number','null']},'open_duration_seconds':{'type':['number','null']},"
       "'first_response_breached':" S_BOOL ",'resolution_breached':" S_BOOL "}}" },
+    { "JsonRpcMessage",
+      "{'type':'object','properties':{'jsonrpc':{'const':'2.0'},'id':{'type':['string',"
+      "'integer','null']},'method':{'type':'string','examples':['initialize','tools/list',"
+      "'tools/call','ping']},'params':{'type':'object'}}}" },
     { "DeleteCounts",
       "{'type':'object','required':['subject_id','episodes_deleted','memories_deleted'],"
       "'properties':{'subject_id':" S_STR ",'episodes_deleted':" S_INT ",'memories_deleted':"
@@ -184,9 +195,17 @@ const struct route_doc api_route_docs[] = {
 
     /* ---- subjects and timeline (§3.7 - §3.9) ---- */
     { "timeline", "core", "A subject's episodes and memories, oldest first",
-      "The oldest 100 episodes and the oldest 100 memories of any status.", 0,
+      "The oldest 100 episodes and the oldest 100 memories of any status; since, until, kinds "
+      "and limit (Engram) filter the episodes.", 0,
       "[" P_QUERY_REQ("subject_id", "{'type':'string','minLength':1,'maxLength':256}",
-                      "The subject.") "]",
+                      "The subject.") ","
+      P_QUERY_EXT("since", "{'type':'string','format':'date-time'}",
+                  "Episodes that occurred at or after (occurred_at, else created_at).") ","
+      P_QUERY_EXT("until", "{'type':'string','format':'date-time'}",
+                  "Episodes that occurred at or before; not before since.") ","
+      P_QUERY_EXT("kinds", S_STR, "Comma-separated episode types (1 to 100).") ","
+      P_QUERY_EXT("limit", "{'type':'integer','minimum':1,'maximum':500}",
+                  "At most this many episodes and memories (default 100 each).") "]",
       NULL, NULL,
       { { 200, "The timeline (empty lists for an unknown subject).",
           "{'type':'object','required':['subject_id','episodes','memories'],'properties':{"
@@ -478,6 +497,25 @@ const struct route_doc api_route_docs[] = {
       "[" P_PATH("event_id", ",'format':'uuid'") "]", NULL, NULL,
       { { 200, "The event (without tenant_id).", REF("WebhookEvent"), NULL },
         { 404, "Unknown event.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- MCP over Streamable HTTP (§11, §11.1) ---- */
+    { "mcp", "engram", "Model Context Protocol (Streamable HTTP)",
+      "One JSON-RPC 2.0 message or a batch per POST (MCP revision 2025-06-18): initialize, "
+      "ping, tools/list, tools/call with the statewave_* tools. Requests get application/json, "
+      "or one text/event-stream event when Accept names only the stream; notifications get "
+      "202. Tool and protocol errors are JSON-RPC errors in a 200, not the error envelope. "
+      "No session id is issued.", ROUTE_DOC_ENGRAM,
+      "[{'name':'MCP-Protocol-Version','in':'header','schema':{'type':'string','examples':["
+      "'2025-06-18']},'description':'An unsupported version is a 400.'}]",
+      "{'oneOf':[" REF("JsonRpcMessage") ",{'type':'array','minItems':1,'items':"
+      REF("JsonRpcMessage") "}]}",
+      "{'jsonrpc':'2.0','id':1,'method':'tools/list'}",
+      { { 200, "The JSON-RPC response(s).", "{'type':['object','array']}", NULL },
+        { 202, "Only notifications or responses were sent: no body.", NULL, NULL },
+        { 400, "Unparsable JSON (JSON-RPC -32700) or an unsupported protocol version.",
+          "{'type':'object'}", NULL },
+        { 406, "Accept names neither application/json nor text/event-stream.",
+          "{'type':'object'}", NULL } } },
 
     /* ---- this document and the page that shows it (§11) ---- */
     { "openapi", "engram", "This OpenAPI 3.1 document",

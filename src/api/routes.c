@@ -20,6 +20,7 @@ const struct route api_routes[] = {
       "memories.compile_status" },
     { "GET", "/v1/memories/search", api_memories_search, "memories.search" },
     { "POST", "/v1/context", api_context, "context" },
+    { "POST", "/mcp", api_mcp_post, "mcp" },
     { "PATCH", "/v1/memories/{memory_id}/labels", api_memories_labels, "memories.labels" },
     { "POST", "/v1/resolutions", api_resolutions_create, "resolutions.create" },
     { "GET", "/v1/resolutions", api_resolutions_list, "resolutions.list" },

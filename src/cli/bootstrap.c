@@ -105,6 +105,7 @@ static int parse_episode(struct arena *a, const struct jv *o, struct episode *ep
     ep->provenance = member_json(a, o, "provenance", "{}");
     ep->session_id = is_type(session, JV_STRING) ? jv_string(session, NULL) : NULL;
     ep->last_compiled_at = TS_NULL;
+    ep->occurred_at = TS_NULL;
     return 0;
 }
 

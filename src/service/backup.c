@@ -187,6 +187,8 @@ struct jv *backup_episode_record(struct arena *a, const struct episode *ep, stru
     jv_object_set(a, r, "provenance", provenance);
     jv_object_set(a, r, "created_at", ts_value(a, ep->created_at));
     jv_object_set(a, r, "last_compiled_at", ts_value(a, ep->last_compiled_at));
+    if (ep->occurred_at != TS_NULL)   /* ENG only, and only when set (§1.3) */
+        jv_object_set(a, r, "occurred_at", ts_value(a, ep->occurred_at));
     return r;
 }
 

@@ -413,7 +413,8 @@ static int parse_episode(const struct rec *r, struct plan *p, struct episode *ep
         field_object(r, "metadata", 0, &ep->metadata) < 0 ||
         field_object(r, "provenance", 0, &ep->provenance) < 0 ||
         field_ts(r, "created_at", 0, &ep->created_at) < 0 ||
-        field_ts(r, "last_compiled_at", 1, &ep->last_compiled_at) < 0)
+        field_ts(r, "last_compiled_at", 1, &ep->last_compiled_at) < 0 ||
+        field_ts(r, "occurred_at", 1, &ep->occurred_at) < 0)
         return -1;
     memcpy(ep->id, id, UUID_STR_LEN);
     ep->subject_id = p->subject;

@@ -348,3 +348,18 @@ int compile_subject(struct arena *a, store *st, const char *tenant, const char *
     embed_new(a, st, res);
     return 0;
 }
+
+int compile_pending(struct arena *a, store *st, const char *tenant, const char *subject,
+                    size_t *n, struct err *err)
+{
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct episode_rows rows = { NULL, 0 };
+    int rc;
+
+    *n = 0;
+    if (store_subject_reserved(subject))
+        return 0;
+    rc = store_episode_list_uncompiled(st, a, &sc, COMPILE_BATCH_MAX, &rows, err);
+    *n = rows.n;
+    return rc;
+}

@@ -20,5 +20,9 @@ struct compile_result {
  * and marks every episode uncompiled. A reserved subject id is refused (400). */
 int compile_subject(struct arena *a, store *st, const char *tenant, const char *subject,
                     int force, struct compile_result *res, struct err *err);
+/* How many episodes of (tenant, subject) still wait for a compile, counted up to
+ * COMPILE_BATCH_MAX (one more compile call takes them): *n. */
+int compile_pending(struct arena *a, store *st, const char *tenant, const char *subject,
+                    size_t *n, struct err *err);
 
 #endif

@@ -69,12 +69,26 @@ static int record_event(struct arena *a, store *st, const struct episode *eps,
     return webhooks_record(st, "episodes.batch_created", data, err);
 }
 
-/* episodes_record; batch: a POST /v1/episodes/batch, whatever n. */
+/* The first and last instants a stored timestamp column holds (years 0001 to 9999). */
+#define TIME_MIN (-62135596800LL * 1000000)
+#define TIME_MAX 253402300799999999LL
+
+int episodes_parse_time(const char *s, int64_t *us)
+{
+    int64_t t;
+
+    if (ts_parse(s, &t) < 0 || t < TIME_MIN || t > TIME_MAX)
+        return -1;
+    *us = t;
+    return 0;
+}
+
+/* episodes_record; batch: a POST /v1/episodes/batch, whatever n. fresh (n entries) gets
+ * which episodes were new. */
 static int record(struct arena *a, store *st, const char *tenant, struct episode *eps, size_t n,
-                  int batch, struct err *err)
+                  int batch, unsigned char *fresh, struct err *err)
 {
     int64_t now = ts_now();
-    unsigned char *fresh = arena_calloc(a, n ? n : 1, 1);
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -103,11 +117,23 @@ static int record(struct arena *a, store *st, const char *tenant, struct episode
 int episodes_record(struct arena *a, store *st, const char *tenant, struct episode *eps,
                     size_t n, struct err *err)
 {
-    return record(a, st, tenant, eps, n, n != 1, err);
+    return record(a, st, tenant, eps, n, n != 1, arena_calloc(a, n ? n : 1, 1), err);
 }
 
 int episodes_record_batch(struct arena *a, store *st, const char *tenant, struct episode *eps,
                           size_t n, struct err *err)
 {
-    return record(a, st, tenant, eps, n, 1, err);
+    return record(a, st, tenant, eps, n, 1, arena_calloc(a, n ? n : 1, 1), err);
+}
+
+int episodes_record_one(struct arena *a, store *st, const char *tenant, struct episode *ep,
+                        int *duplicate, struct err *err)
+{
+    unsigned char fresh = 0;
+
+    *duplicate = 0;
+    if (record(a, st, tenant, ep, 1, 0, &fresh, err) < 0)
+        return -1;
+    *duplicate = !fresh;
+    return 0;
 }

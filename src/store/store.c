@@ -255,6 +255,14 @@ int store_subject_list(store *st, struct arena *a, const char *tenant,
     return st->ops->subject_list(st, a, tenant, pg, out, err);
 }
 
+int store_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct episode_window *w, struct episode_rows *out,
+                              struct err *err)
+{
+    return st->ops->episode_list_window(st, a, one_tenant(sc, "episode_list_window"), w, out,
+                                        err);
+}
+
 int store_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
                          struct err *err)
 {

@@ -47,6 +47,7 @@ struct episode {
     const char *idempotency_key;  /* NULL when not set */
     int64_t created_at;
     int64_t last_compiled_at;     /* TS_NULL = never compiled */
+    int64_t occurred_at;          /* when it happened (Engram extension); TS_NULL = not sent */
 };
 
 struct memory {
@@ -67,6 +68,16 @@ struct memory {
     const char *sensitivity_labels; /* compact JSON array of strings */
     int64_t created_at;
     int64_t updated_at;
+};
+
+/* Which of a subject's episodes a filtered timeline reads (spec/api.md §11, Engram's timeline
+ * filters). */
+struct episode_window {
+    int64_t since;                  /* inclusive bounds on COALESCE(occurred_at, created_at); */
+    int64_t until;                  /* TS_NULL = open */
+    const char *kinds_json;         /* NULL = every type, else a compact JSON array of the
+                                     * types to keep */
+    size_t limit;
 };
 
 struct subject_count {
@@ -454,6 +465,12 @@ struct store_ops {
     /* One page of the episodes of sc, by created_at then insertion order, ascending. */
     int (*episode_list)(store *st, struct arena *a, const struct store_scope *sc,
                         const struct store_page *pg, struct episode_rows *out, struct err *err);
+    /* The episodes of sc (one tenant) inside window w, ordered by
+     * COALESCE(occurred_at, created_at) then insertion order, ascending; at most w->limit.
+     * Read through the (subject, tenant, that time) index, never a scan of the subject. */
+    int (*episode_list_window)(store *st, struct arena *a, const struct store_scope *sc,
+                               const struct episode_window *w, struct episode_rows *out,
+                               struct err *err);
     /* One page of the memories of sc, every status, by created_at then insertion order. */
     int (*memory_list)(store *st, struct arena *a, const struct store_scope *sc,
                        const struct store_page *pg, struct memory_rows *out, struct err *err);
@@ -767,6 +784,9 @@ int store_memory_list(store *st, struct arena *a, const struct store_scope *sc,
 int store_subject_list(store *st, struct arena *a, const char *tenant,
                        const struct store_page *pg, struct subject_count_rows *out,
                        struct err *err);
+int store_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct episode_window *w, struct episode_rows *out,
+                              struct err *err);
 int store_subject_delete(store *st, const struct store_scope *sc, struct row_counts *out,
                          struct err *err);
 

@@ -213,6 +213,7 @@ static int load_strings(struct config *c, const struct source *s, struct err *er
     c->host = get_str(s, "STATEWAVE_HOST", "127.0.0.1");
     c->api_key = get_str(s, "STATEWAVE_API_KEY", NULL);
     c->tenant_header = get_str(s, "STATEWAVE_TENANT_HEADER", "X-Tenant-ID");
+    c->tenant_id = get_str(s, "STATEWAVE_TENANT_ID", NULL);
     v = lookup(s, "STATEWAVE_CORS_ORIGINS");
     if (parse_cors(c, v && *v ? v : "[\"*\"]", err) < 0)
         return -1;
@@ -464,6 +465,7 @@ void config_release(struct config *c)
     free(c->host);
     free(c->api_key);
     free(c->tenant_header);
+    free(c->tenant_id);
     free(c->compiler_type);
     free(c->embedding_provider);
     free(c->llm_api_key);

@@ -14,6 +14,8 @@ struct config {
     int port;                  /* STATEWAVE_PORT */
     char *api_key;             /* STATEWAVE_API_KEY; NULL = open access */
     char *tenant_header;       /* STATEWAVE_TENANT_HEADER */
+    char *tenant_id;           /* STATEWAVE_TENANT_ID: the tenant of `engram mcp` (stdio);
+                                * NULL = the no-tenant space */
     int require_tenant;        /* STATEWAVE_REQUIRE_TENANT */
     char **cors_origins;       /* STATEWAVE_CORS_ORIGINS (JSON array) */
     size_t ncors_origins;

@@ -168,6 +168,8 @@ void jv_object_setn(struct arena *a, struct jv *obj, const char *key, size_t len
  * the same value. JV_RAW: its text verbatim.
  */
 void jv_write_compact(struct buf *out, const struct jv *v);
+/* The wire form of v as a NUL-terminated string in arena a. */
+const char *jv_compact_text(struct arena *a, const struct jv *v);
 /*
  * The checksum's canonical form, exactly spec/backup-snapshots.md §2.2 (Python
  * json.dumps(v, sort_keys=True)): members sorted by key bytes at every depth, ", " and ": "

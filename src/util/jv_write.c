@@ -182,6 +182,17 @@ void jv_write_compact(struct buf *out, const struct jv *v)
     }
 }
 
+const char *jv_compact_text(struct arena *a, const struct jv *v)
+{
+    struct buf b = BUF_INIT;
+    const char *text;
+
+    jv_write_compact(&b, v);
+    text = arena_strndup(a, b.data, b.len);
+    buf_release(&b);
+    return text;
+}
+
 static int canonical_array(struct buf *out, const struct jv *v)
 {
     size_t i;

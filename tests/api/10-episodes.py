@@ -10,8 +10,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import UUID_RE, ZTS_RE, check_422, check_error, episode, main, test, uid  # noqa: E402
 
+# occurred_at: Engram's extension (spec/api.md §11), on every Episode, null when not sent.
 EPISODE_KEYS = ["id", "subject_id", "source", "type", "payload", "metadata", "provenance",
-                "session_id", "created_at"]
+                "session_id", "created_at", "occurred_at"]
 
 
 def parse_z(ts):
@@ -30,6 +31,8 @@ def check_episode(e, body):
     assert e["metadata"] == body.get("metadata", {}), e
     assert e["provenance"] == body.get("provenance", {}), e
     assert e["session_id"] == body.get("session_id"), e
+    if body.get("occurred_at") is None:
+        assert e["occurred_at"] is None, e
     created = parse_z(e["created_at"])
     now = datetime.datetime.now(datetime.timezone.utc)
     assert abs((now - created).total_seconds()) < 300, "created_at %s is not now" % e["created_at"]

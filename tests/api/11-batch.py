@@ -7,8 +7,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import UUID_RE, ZTS_RE, check_422, check_error, episode, main, test, uid  # noqa: E402
 
+# occurred_at: Engram's extension (spec/api.md §11), on every Episode, null when not sent.
 EPISODE_KEYS = ["id", "subject_id", "source", "type", "payload", "metadata", "provenance",
-                "session_id", "created_at"]
+                "session_id", "created_at", "occurred_at"]
 
 
 def check_batch(r, items):

@@ -17,8 +17,9 @@ PROVENANCE_KEYS = ["fact_ids", "summary_ids", "procedure_ids", "episode_ids"]
 MEMORY_KEYS = ["id", "subject_id", "kind", "content", "summary", "confidence", "valid_from",
                "valid_to", "source_episode_ids", "metadata", "status", "created_at",
                "updated_at"]
+# occurred_at: Engram's extension (spec/api.md §11), on every Episode, null when not sent.
 EPISODE_KEYS = ["id", "subject_id", "source", "type", "payload", "metadata", "provenance",
-                "session_id", "created_at"]
+                "session_id", "created_at", "occurred_at"]
 SESSION_KEYS = ["session_id", "episode_count", "first_at", "last_at"]
 
 TASK = "Customer is asking about their billing issue"

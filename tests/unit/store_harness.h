@@ -142,6 +142,7 @@ static inline struct episode make_ep(const char *tenant, const char *subject,
         .provenance = "{}",
         .created_at = created_at,
         .last_compiled_at = TS_NULL,
+        .occurred_at = TS_NULL,
     };
 
     uuid_v4(ep.id);

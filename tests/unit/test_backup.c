@@ -72,6 +72,7 @@ static struct episode example_episode(void)
         .provenance = "{\"b\":true,\"a\":null}",
         .created_at = ts("2026-05-01T10:00:00.123456+00:00"),
         .last_compiled_at = TS_NULL,
+        .occurred_at = TS_NULL,
     };
 
     return ep;

@@ -32,6 +32,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.port, 8100);
     assert_null(c.api_key);
     assert_string_equal(c.tenant_header, "X-Tenant-ID");
+    assert_null(c.tenant_id);
     assert_int_equal(c.require_tenant, 0);
     assert_int_equal(c.cors_any, 1);
     assert_int_equal(c.ncors_origins, 1);
@@ -51,7 +52,8 @@ static void test_config_values_case_insensitive(void **state)
                           "Statewave_Require_Tenant=YES", "STATEWAVE_API_KEY=k1",
                     "STATEWAVE_CORS_ORIGINS=[\"https://a.example\",\"https://b.example\"]",
                     "STATEWAVE_TENANT_HEADER=X-Org", "STATEWAVE_API_KEY_OTHER=zz",
-                    "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", NULL };
+                    "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", "statewave_tenant_id=org-a",
+                    NULL };
     struct config c;
     struct err e;
 
@@ -66,6 +68,7 @@ static void test_config_values_case_insensitive(void **state)
     assert_string_equal(c.cors_origins[1], "https://b.example");
     assert_string_equal(c.tenant_header, "X-Org");
     assert_string_equal(c.database_url, "sqlite:///tmp/x.db");
+    assert_string_equal(c.tenant_id, "org-a");
     config_release(&c);
 }
 

@@ -211,7 +211,7 @@ static void add_episode(struct arena *a, const char *tenant, const char *subject
     struct episode ep = {
         .subject_id = subject, .tenant_id = tenant, .source = "chat", .type = "message",
         .payload = "{}", .metadata = "{}", .provenance = "{}", .created_at = NOW,
-        .last_compiled_at = TS_NULL,
+        .last_compiled_at = TS_NULL, .occurred_at = TS_NULL,
     };
     struct err err = ERR_INIT;
     int inserted;

@@ -105,6 +105,7 @@ static void test_render_episode_to(void **state)
         .provenance = "",
         .session_id = NULL,
         .created_at = 0,
+        .occurred_at = TS_NULL,
     };
 
     (void)state;
@@ -113,6 +114,7 @@ static void test_render_episode_to(void **state)
     ep.metadata = "{\"k\":[1,2,3]}";
     ep.provenance = "{\"restored_from_snapshot\":\"x\"}";
     ep.created_at = 253402300799999999LL;
+    ep.occurred_at = 1717243200123457LL;
     assert_same_episode(&ep);
 }
 

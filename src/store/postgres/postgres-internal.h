@@ -26,7 +26,7 @@
 /* Column lists in the order pgst_read_episode() and pgst_read_memory() expect. */
 #define PG_EPISODE_COLS                                                                   \
     "id, subject_id, tenant_id, session_id, source, type, payload, metadata, provenance, " \
-    "idempotency_key, created_at, last_compiled_at"
+    "idempotency_key, created_at, last_compiled_at, occurred_at"
 #define PG_MEMORY_COLS                                                                    \
     "id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, valid_to, " \
     "array_to_json(source_episode_ids), metadata, status, embedding, sensitivity_labels, "  \
@@ -163,8 +163,8 @@ const char *pgst_json_param(const char *json, const char *fallback);
  * NULL (SQL NULL) when v is NULL or dim is 0. */
 const char *pgst_vector_param(struct arena *a, const float *v, size_t dim);
 
-/* The parameters of an episode insert, $1..$12 in PG_EPISODE_COLS order. */
-#define PG_EPISODE_NPARAMS 12
+/* The parameters of an episode insert, $1..$13 in PG_EPISODE_COLS order. */
+#define PG_EPISODE_NPARAMS 13
 /* The parameters of PG_MEMORY_INSERT, $1..$16. */
 #define PG_MEMORY_NPARAMS 16
 
@@ -172,6 +172,7 @@ const char *pgst_vector_param(struct arena *a, const float *v, size_t dim);
 struct pgst_episode_text {
     char created[TS_STR_LEN];     /* created_at */
     char compiled[TS_STR_LEN];    /* last_compiled_at */
+    char occurred[TS_STR_LEN];    /* occurred_at */
 };
 
 /* Where the parameters of one memory's insert keep the text they point to. */
@@ -228,6 +229,9 @@ int pgst_schema_version(store *st, int *current, int *latest, struct err *err);
 
 int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
+int pgst_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct episode_window *w, struct episode_rows *out,
+                             struct err *err);
 int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
                       const struct store_page *pg, struct episode_rows *out, struct err *err);
 

@@ -694,6 +694,7 @@ const struct store_ops store_postgres_ops = {
     /* postgres_episodes.c */
     .episode_insert = pgst_episode_insert,
     .episode_list = pgst_episode_list,
+    .episode_list_window = pgst_episode_list_window,
 
     /* postgres_subjects.c */
     .memory_list = pgst_memory_list,

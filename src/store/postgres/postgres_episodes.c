@@ -7,7 +7,7 @@
 
 static const char SQL_EPISODE_INSERT[] =
     "INSERT INTO episodes (" PG_EPISODE_COLS ")"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"
     " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING 1";
 static const char SQL_EPISODE_BY_KEY[] =
@@ -78,13 +78,11 @@ int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *ins
     return err_set(err, ERR_INTERNAL, "database error");
 }
 
-int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
-                      const struct store_page *pg, struct episode_rows *out, struct err *err)
+/* The episodes a SELECT PG_EPISODE_COLS statement with these parameters gives. */
+static int query_episodes(store *st, struct arena *a, const char *sql, int nparams,
+                          const char *const *vals, struct episode_rows *out, struct err *err)
 {
-    char lim[PG_INT_LEN], off[PG_INT_LEN];
-    const char *vals[4] = { pgst_tenant_key(sc->tenant), sc->subject,
-                            pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_EPISODE_LIST, 4, vals, err);
+    PGresult *r = pgst_exec(pgst_downcast(st), sql, nparams, vals, err);
     void *rows = NULL;
     int ret;
 
@@ -96,4 +94,41 @@ int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
     PQclear(r);
     out->items = rows;
     return ret;
+}
+
+int pgst_episode_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct store_page *pg, struct episode_rows *out, struct err *err)
+{
+    char lim[PG_INT_LEN], off[PG_INT_LEN];
+    const char *vals[4] = { pgst_tenant_key(sc->tenant), sc->subject,
+                            pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
+
+    return query_episodes(st, a, SQL_EPISODE_LIST, 4, vals, out, err);
+}
+
+/* The same expression as the index ix_episodes_subject_when, so the range is an index range;
+ * an open bound is -infinity / infinity. */
+static const char SQL_EPISODE_WINDOW[] =
+    "SELECT " PG_EPISODE_COLS " FROM episodes WHERE subject_id = $2"
+    " AND COALESCE(tenant_id, '') = $1"
+    " AND COALESCE(occurred_at, created_at) >= $3::timestamptz"
+    " AND COALESCE(occurred_at, created_at) <= $4::timestamptz"
+    " AND ($5::json IS NULL OR type IN (SELECT json_array_elements_text($5::json)))"
+    " ORDER BY COALESCE(occurred_at, created_at), seq LIMIT $6";
+
+int pgst_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct episode_window *w, struct episode_rows *out,
+                             struct err *err)
+{
+    char since[TS_STR_LEN], until[TS_STR_LEN], lim[PG_INT_LEN];
+    const char *vals[6] = {
+        pgst_tenant_key(sc->tenant),
+        sc->subject,
+        w->since == TS_NULL ? "-infinity" : pgst_ts_param(w->since, since),
+        w->until == TS_NULL ? "infinity" : pgst_ts_param(w->until, until),
+        w->kinds_json,
+        pgst_size_param(w->limit, lim),
+    };
+
+    return query_episodes(st, a, SQL_EPISODE_WINDOW, 6, vals, out, err);
 }

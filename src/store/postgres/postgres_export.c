@@ -34,7 +34,7 @@ static const char SQL_MEM_TAKEN[] = "SELECT count(*) FROM memories WHERE id = AN
 /* No ON CONFLICT: an existing id must fail the import, not vanish from it. */
 static const char SQL_EP_ADD[] =
     "INSERT INTO episodes (" PG_EPISODE_COLS ")"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 static const char SQL_MEM_ADD[] = PG_MEMORY_INSERT;
 
 int pgst_export_count(store *st, const struct store_scope *sc, struct row_counts *out,

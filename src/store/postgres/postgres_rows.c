@@ -92,6 +92,7 @@ void pgst_episode_params(const struct episode *ep, struct pgst_episode_text *t,
     vals[9] = ep->idempotency_key;
     vals[10] = pgst_ts_param(ep->created_at, t->created);
     vals[11] = pgst_ts_param(ep->last_compiled_at, t->compiled);
+    vals[12] = pgst_ts_param(ep->occurred_at, t->occurred);
 }
 
 void pgst_memory_params(const struct memory *m, const char *vec, struct pgst_memory_text *t,
@@ -235,7 +236,8 @@ int pgst_read_episode(struct arena *a, const PGresult *r, int row, void *out)
     ep->provenance = pgst_col_json(a, r, row, 8);
     ep->idempotency_key = pgst_col_str(a, r, row, 9);
     if (pgst_col_ts(r, row, 10, &ep->created_at) < 0 ||
-        pgst_col_ts(r, row, 11, &ep->last_compiled_at) < 0)
+        pgst_col_ts(r, row, 11, &ep->last_compiled_at) < 0 ||
+        pgst_col_ts(r, row, 12, &ep->occurred_at) < 0)
         return -1;
     return 0;
 }

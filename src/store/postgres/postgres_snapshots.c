@@ -60,7 +60,7 @@ static const char SQL_COPY[] =
     "WITH src AS (SELECT e.*, " NEW_ID " AS new_id FROM episodes e WHERE " SCOPE "),"
     " map AS (SELECT jsonb_object_agg(id, new_id) AS ids FROM src),"
     " ep AS (INSERT INTO episodes (id, subject_id, tenant_id, session_id, source, type,"
-    " payload, metadata, provenance, created_at, last_compiled_at)"
+    " payload, metadata, provenance, created_at, last_compiled_at, occurred_at)"
     " SELECT new_id, $4::varchar, $5::varchar, session_id, source, type, payload, metadata,"
     " CASE WHEN $8::text IS NULL AND NOT $9::boolean THEN provenance"
     " ELSE (provenance::jsonb"
@@ -69,7 +69,7 @@ static const char SQL_COPY[] =
     " || CASE WHEN $8::text IS NULL THEN '{}'::jsonb"
     " ELSE jsonb_build_object('restored_from_snapshot', $8::text, 'original_episode_id', id)"
     " END)::json END,"
-    " " SHIFTED("created_at") ", " CLAMPED("last_compiled_at")
+    " " SHIFTED("created_at") ", " CLAMPED("last_compiled_at") ", " SHIFTED("occurred_at")
     " FROM src ORDER BY created_at, seq RETURNING 1),"
     " mem AS (INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary,"
     " confidence, valid_from, valid_to, source_episode_ids, metadata, status, embedding,"

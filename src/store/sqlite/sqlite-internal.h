@@ -21,7 +21,7 @@
 /* Column lists in the order sq_read_episode() and sq_read_memory() expect. */
 #define SQ_EPISODE_COLS                                                                   \
     "id, subject_id, tenant_id, session_id, source, type, payload, metadata, provenance, " \
-    "idempotency_key, created_at, last_compiled_at"
+    "idempotency_key, created_at, last_compiled_at, occurred_at"
 #define SQ_MEMORY_COLS                                                                    \
     "id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, valid_to, " \
     "source_episode_ids, metadata, status, embedding, sensitivity_labels, created_at, "    \
@@ -191,6 +191,9 @@ int sq_schema_version(store *st, int *current, int *latest, struct err *err);
 
 int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
+int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct episode_window *w, struct episode_rows *out,
+                           struct err *err);
 int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,
                     const struct store_page *pg, struct episode_rows *out, struct err *err);
 

@@ -442,6 +442,7 @@ const struct store_ops store_sqlite_ops = {
     /* sqlite_episodes.c */
     .episode_insert = sq_episode_insert,
     .episode_list = sq_episode_list,
+    .episode_list_window = sq_episode_list_window,
 
     /* sqlite_subjects.c */
     .memory_list = sq_memory_list,

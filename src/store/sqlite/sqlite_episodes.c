@@ -3,10 +3,11 @@
 #include "store/sqlite/sqlite-internal.h"
 
 #include "util/log.h"
+#include "util/ts.h"
 
 static const char SQL_EP_INSERT[] =
     "INSERT INTO episodes (" SQ_EPISODE_COLS ") "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
     "ON CONFLICT (COALESCE(tenant_id, ''), subject_id, idempotency_key) "
     "WHERE idempotency_key IS NOT NULL DO NOTHING";
 static const char SQL_EP_BY_IDEM[] =
@@ -75,6 +76,50 @@ int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,
         sq_bind_page(q, sc, pg);
         ret = sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, sq_read_episode, &rows,
                               &out->n, err);
+    }
+    out->items = rows;
+    return ret;
+}
+
+/* The bounds are fixed-width text, so an open one is a text below (above) every timestamp;
+ * the same expression as the index ix_episodes_subject_when, so the range is an index range. */
+static const char SQL_EP_WINDOW[] =
+    "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE subject_id = ?2 AND tenant_id IS ?1 "
+    "AND COALESCE(occurred_at, created_at) >= ?3 AND COALESCE(occurred_at, created_at) <= ?4 "
+    "AND (?5 IS NULL OR type IN (SELECT value FROM json_each(?5))) "
+    "ORDER BY COALESCE(occurred_at, created_at), seq LIMIT ?6";
+
+static int bind_bound(sqlite3_stmt *q, int i, int64_t us, const char *open)
+{
+    if (us == TS_NULL)
+        return sqlite3_bind_text(q, i, open, -1, SQLITE_STATIC);
+    return sq_bind_ts(q, i, us);
+}
+
+int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct episode_window *w, struct episode_rows *out,
+                           struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_EP_WINDOW, err);
+    void *rows = NULL;
+    int ret = -1, bad = 0;
+
+    out->n = 0;
+    if (q) {
+        bad |= sq_bind_tenant(q, 1, sc->tenant) != SQLITE_OK;
+        bad |= sq_bind_str(q, 2, sc->subject) != SQLITE_OK;
+        bad |= bind_bound(q, 3, w->since, "") != SQLITE_OK;
+        bad |= bind_bound(q, 4, w->until, "~") != SQLITE_OK;
+        bad |= sq_bind_str(q, 5, w->kinds_json) != SQLITE_OK;
+        bad |= sqlite3_bind_int64(q, 6, (sqlite3_int64)w->limit) != SQLITE_OK;
+        if (bad) {
+            sq_reset(q);
+            ret = sq_fail(s, "episode window bind", sqlite3_errcode(s->db), err);
+        } else {
+            ret = sq_collect_rows(s, a, q, sizeof(*out->items), w->limit, sq_read_episode,
+                                  &rows, &out->n, err);
+        }
     }
     out->items = rows;
     return ret;

@@ -36,7 +36,7 @@ static const char SQL_MEM_TAKEN[] =
 /* No ON CONFLICT: an existing id must fail the import, not vanish from it. */
 static const char SQL_EP_ADD[] =
     "INSERT INTO episodes (" SQ_EPISODE_COLS ") "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 static const char SQL_MEM_ADD[] =
     "INSERT INTO memories (" SQ_MEMORY_COLS ") "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";

@@ -97,6 +97,7 @@ int sq_bind_episode(sqlite3_stmt *q, const void *row)
     bad |= sq_bind_str(q, 10, ep->idempotency_key) != SQLITE_OK;
     bad |= sq_bind_ts(q, 11, ep->created_at) != SQLITE_OK;
     bad |= sq_bind_ts(q, 12, ep->last_compiled_at) != SQLITE_OK;
+    bad |= sq_bind_ts(q, 13, ep->occurred_at) != SQLITE_OK;
     return bad ? -1 : 0;
 }
 
@@ -194,7 +195,8 @@ int sq_read_episode(struct arena *a, sqlite3_stmt *q, void *row, struct err *err
     ep->metadata = sq_col_str(a, q, 7);
     ep->provenance = sq_col_str(a, q, 8);
     ep->idempotency_key = sq_col_str(a, q, 9);
-    if (sq_col_ts(q, 10, &ep->created_at) < 0 || sq_col_ts(q, 11, &ep->last_compiled_at) < 0)
+    if (sq_col_ts(q, 10, &ep->created_at) < 0 || sq_col_ts(q, 11, &ep->last_compiled_at) < 0 ||
+        sq_col_ts(q, 12, &ep->occurred_at) < 0)
         return sq_bad_timestamp("episodes", err);
     return 0;
 }

@@ -72,10 +72,11 @@ static const char SQL_EP_COPY[] =
     "SELECT new_id, ?4, ?5, session_id, source, type, payload, metadata, "
     "CASE WHEN ?8 IS NULL THEN prov ELSE json_set(prov, '$.restored_from_snapshot', ?8, "
     "'$.original_episode_id', old_id) END, "
-    "NULL, engram_ts_shift(created_at, ?6, NULL), engram_ts_shift(last_compiled_at, ?6, ?7) "
+    "NULL, engram_ts_shift(created_at, ?6, NULL), engram_ts_shift(last_compiled_at, ?6, ?7), "
+    "engram_ts_shift(occurred_at, ?6, NULL) "
     "FROM (SELECT m.ord, m.new_id, e.id AS old_id, e.session_id, e.source, e.type, "
     "e.payload, e.metadata, CASE WHEN ?9 THEN json_set(e.provenance, '$.original_id', e.id) "
-    "ELSE e.provenance END AS prov, e.created_at, e.last_compiled_at "
+    "ELSE e.provenance END AS prov, e.created_at, e.last_compiled_at, e.occurred_at "
     "FROM temp.snapshot_copy_map m CROSS JOIN episodes e ON e.id = m.old_id) "
     "ORDER BY ord";
 /* source_episode_ids element by element in key order; ids outside the map are kept. */
