@@ -146,6 +146,25 @@ $(TOKENS_DATA_OBJ): src/service/tokens_data.S $(TOKENS_RANKS)
 $(OUT)/libengram.a: $(TOKENS_DATA_OBJ)
 # --- end of tokenizer data ------------------------------------------------------------------
 
+# --- docs page data ---------------------------------------------------------------------------
+# GET /docs is Swagger UI: its browser files come from the npm package swagger-ui-dist, fetched
+# once into build/docs-ui by scripts/fetch-docs-ui.sh (build/ is not committed), and are
+# embedded with our page and start-up script (src/api/docs/) by src/api/docs_data.S.
+DOCS_UI_DIR      := build/docs-ui
+DOCS_UI_STAMP    := $(DOCS_UI_DIR)/fetched
+DOCS_DATA_OBJ    := $(OUT)/src/api/docs_data.o
+
+$(DOCS_UI_STAMP):
+	@scripts/fetch-docs-ui.sh $(DOCS_UI_DIR)
+
+$(DOCS_DATA_OBJ): src/api/docs_data.S $(DOCS_UI_STAMP) $(wildcard src/api/docs/*)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) -Wa,-I,src/api/docs -Wa,-I,$(DOCS_UI_DIR) -c $< -o $@
+
+$(OUT)/libengram.a: $(DOCS_DATA_OBJ)
+# --- end of docs page data --------------------------------------------------------------------
+
 # --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
 BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor
 

@@ -19,10 +19,6 @@ RANKS_IN_TARBALL="package/dist/ranks/cl100k_base.cjs"
 out="${1:-build/tokenizer/cl100k_base.ranks}"
 [ -f "$out" ] && exit 0
 
-if ! command -v npm >/dev/null 2>&1; then
-    echo "fetch-tokenizer: npm not found: run 'make deps' (or install npm)" >&2
-    exit 1
-fi
 if ! command -v python3 >/dev/null 2>&1; then
     echo "fetch-tokenizer: python3 not found: run 'make deps'" >&2
     exit 1
@@ -34,15 +30,7 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
 echo "  FETCH   $PKG (cl100k_base ranks)"
-(cd "$tmp" && npm pack --silent --ignore-scripts "$PKG" >/dev/null)
-if [ ! -f "$tmp/$TARBALL" ]; then
-    echo "fetch-tokenizer: npm pack did not produce '$TARBALL'" >&2
-    exit 1
-fi
-echo "$TARBALL_SHA256  $tmp/$TARBALL" | sha256sum -c --quiet - || {
-    echo "fetch-tokenizer: checksum mismatch for '$TARBALL'" >&2
-    exit 1
-}
+"$(dirname "$0")/npm-fetch.sh" fetch-tokenizer "$PKG" "$TARBALL" "$TARBALL_SHA256" "$tmp"
 tar -xzf "$tmp/$TARBALL" -C "$tmp" "$RANKS_IN_TARBALL"
 
 # The .cjs file is "module.exports = {...};" holding JSON. Its "bpe_ranks" string is one or more

@@ -81,4 +81,9 @@ struct jv *api_resolution_json(struct arena *a, const struct resolution *r);
 int api_handoff(struct req *req);
 int api_subject_health(struct req *req);
 int api_subject_sla(struct req *req);
+/* openapi.c (the OpenAPI document) and docs.c (the page that shows it, and its files) */
+int api_openapi(struct req *req);
+int api_docs(struct req *req);
+int api_docs_redirect(struct req *req);
+int api_docs_asset(struct req *req);
 #endif

@@ -1,5 +1,7 @@
 /* routes.c - the static route table: method, path pattern, handler, name.
- * Static paths come before patterns that could also match them. */
+ * Static paths come before patterns that could also match them.
+ * Every route also needs its description in route_docs.c (looked up by name) for
+ * GET /openapi.json: tests/unit/test_openapi.c fails until it has one. */
 #include "api/api.h"
 
 const struct route api_routes[] = {
@@ -42,6 +44,10 @@ const struct route api_routes[] = {
     { "DELETE", "/admin/webhooks", api_admin_webhooks_purge, "admin.webhooks_purge" },
     { "GET", "/admin/webhooks/stats", api_admin_webhooks_stats, "admin.webhooks_stats" },
     { "GET", "/admin/webhooks/{event_id}", api_admin_webhooks_get, "admin.webhooks_get" },
+    { "GET", "/openapi.json", api_openapi, "openapi" },
+    { "GET", "/docs", api_docs, "docs" },
+    { "GET", "/docs/assets/{file}", api_docs_asset, "docs.asset" },
+    { "GET", "/redoc", api_docs_redirect, "docs.redoc" },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -20,8 +20,9 @@
 
 #define TENANT_MAX 256
 
-/* Paths open without an API key or tenant header (spec/api.md §1.4). */
-static int exempt_path(const char *path)
+/* Paths open without an API key or tenant header (spec/api.md §1.4), plus the files the /docs
+ * page loads (they are public whenever the page is). */
+int middleware_path_open(const char *path)
 {
     static const char *const open_paths[] = { "/healthz", "/health", "/readyz", "/ready",
                                               "/docs", "/redoc", "/openapi.json" };
@@ -31,7 +32,7 @@ static int exempt_path(const char *path)
         if (strcmp(path, open_paths[i]) == 0)
             return 1;
     }
-    return 0;
+    return strncmp(path, "/docs/assets/", 13) == 0;
 }
 
 int secure_equal(const char *a, const char *b)
@@ -121,7 +122,7 @@ static int check_api_key(struct req *req)
 {
     const char *key;
 
-    if (!cfg->api_key || exempt_path(req->path))
+    if (!cfg->api_key || middleware_path_open(req->path))
         return 0;
     key = req_header(req, "X-API-Key");
     if (!key || !*key)
@@ -189,7 +190,7 @@ static int check_tenant(struct req *req)
 {
     const char *t = req_header(req, cfg->tenant_header);
 
-    if (exempt_path(req->path))
+    if (middleware_path_open(req->path))
         return 0;
     if ((!t || !*t) && cfg->require_tenant)
         return err_set_code(&req->err, ERR_INVALID, "missing_tenant", "%s header is required.",

@@ -21,6 +21,9 @@ int middleware_reply_error(struct req *req);
 int middleware_run(struct req *req);
 /* Log one line for a finished request (aborted: the client went away first). */
 void middleware_log(struct req *req, int aborted);
+/* 1 when path needs neither the API key nor the tenant header (spec/api.md §1.4: the health
+ * probes, /docs, /redoc, /openapi.json, and the /docs/assets/ files), else 0. */
+int middleware_path_open(const char *path);
 /* Constant-time string equality (for API keys). */
 int secure_equal(const char *a, const char *b);
 

@@ -14,7 +14,7 @@
 
 /* Paths never limited: the probes (spec/api.md §1.7) and, Engram's own, /metrics, so that a
  * scraper neither gets throttled nor spends the budget of clients behind the same address. */
-static int exempt(const char *path)
+int ratelimit_path_exempt(const char *path)
 {
     return strcmp(path, "/healthz") == 0 || strcmp(path, "/health") == 0 ||
            strcmp(path, "/readyz") == 0 || strcmp(path, "/ready") == 0 ||
@@ -44,7 +44,7 @@ int ratelimit_check(struct req *req, struct err *err)
     char key[INET6_ADDRSTRLEN + 1];
     int retry;
 
-    if (cfg->rate_limit_rpm <= 0 || exempt(req->path))
+    if (cfg->rate_limit_rpm <= 0 || ratelimit_path_exempt(req->path))
         return 0;
     client_key(req, key, sizeof(key));
     retry = ratelimit_take(key);

@@ -12,5 +12,7 @@
  * allows it, or the database failed); -1 with err set to 429 rate_limited and
  * req->retry_after set when the client is over the limit. */
 int ratelimit_check(struct req *req, struct err *err);
+/* 1 for the paths never limited (the probes and /metrics), else 0. */
+int ratelimit_path_exempt(const char *path);
 
 #endif

@@ -94,16 +94,12 @@ static void add_cors(struct req *req, struct MHD_Response *r)
     MHD_add_response_header(r, "Access-Control-Allow-Credentials", "true");
 }
 
-static int queue(struct req *req, int status, char *body, size_t len, const char *ctype)
+/* Queue the response r with the headers every reply carries (and destroy our reference). */
+static int queue_response(struct req *req, int status, struct MHD_Response *r,
+                          const char *ctype)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ok;
 
-    if (!r) {
-        free(body);
-        return -1;
-    }
     MHD_add_response_header(r, "Content-Type", ctype);
     MHD_add_response_header(r, "X-Request-ID", req->request_id);
     add_cors(req, r);
@@ -119,6 +115,32 @@ static int queue(struct req *req, int status, char *body, size_t len, const char
     MHD_destroy_response(r);
     req->status = status;
     return ok == MHD_YES ? 0 : -1;
+}
+
+static int queue(struct req *req, int status, char *body, size_t len, const char *ctype)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+    if (!r) {
+        free(body);
+        return -1;
+    }
+    return queue_response(req, status, r, ctype);
+}
+
+int http_reply_static(struct req *req, int status, const char *ctype, const void *data,
+                      size_t len, const char *const *headers)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    size_t i;
+
+    if (!r)
+        return -1;
+    for (i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+        MHD_add_response_header(r, headers[i], headers[i + 1]);
+    return queue_response(req, status, r, ctype);
 }
 
 int http_reply_json(struct req *req, int status, const struct jv *body)

@@ -51,6 +51,12 @@ int http_reply_error(struct req *req, const struct err *e);
 /* Reply with a plain-text body. Returns 0. */
 int http_reply_text(struct req *req, int status, const char *text);
 
+/* Reply with status, content type ctype and the len bytes at data, which are not copied and
+ * must outlive the response (data compiled into the binary). headers: NULL, or name/value
+ * pairs ending with NULL, added to the reply. Returns 0, or -1 if it could not be queued. */
+int http_reply_static(struct req *req, int status, const char *ctype, const void *data,
+                      size_t len, const char *const *headers);
+
 /* A streamed body (http_reply_stream): append the next bytes to out and return 1 while more
  * follows, 0 once the body is complete, -1 on a failure (the connection is then closed
  * without the end of the body, so the client sees a truncated response). It runs on the
