@@ -1,6 +1,6 @@
 /* route_docs.c - what each route of routes.c takes and answers, for GET /openapi.json
  * (openapi.h explains the single-quoted fragments). Adding a route to api_routes means adding
- * its entry here: tests/unit/test_openapi.c fails until it exists, and tests/api/99-openapi.py
+ * its entry here: tests/unit/test_openapi.c fails until it exists, and tests/api/94-openapi.py
  * checks that every field its validators read is described and that the example is accepted.
  * Shapes and limits are spec/api.md's (§ numbers below). */
 #include "api/openapi.h"

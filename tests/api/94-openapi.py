@@ -1,4 +1,4 @@
-"""99-openapi: GET /openapi.json and GET /docs (spec/api.md §11 surfaces, §1.4 open paths).
+"""94-openapi: GET /openapi.json and GET /docs (spec/api.md §11 surfaces, §1.4 open paths).
 
 The document must describe what the server really does: every route of src/api/routes.c,
 every field the validators of src/api read, the limits they enforce (a value one past a
@@ -110,7 +110,7 @@ def body_operations(doc):
             yield path, method, op, media, resolve(doc, media["schema"])
 
 
-@test("99.1 /openapi.json is OpenAPI 3.1 JSON listing every route of routes.c, once")
+@test("94.1 /openapi.json is OpenAPI 3.1 JSON listing every route of routes.c, once")
 def _(s):
     doc = document(s)
     assert doc["openapi"] == "3.1.0", doc.get("openapi")
@@ -127,14 +127,14 @@ def _(s):
         assert op["summary"] != "Undescribed route", "%s has no description" % name
 
 
-@test("99.2 the document validates with @seriousme/openapi-schema-validator; every $ref "
+@test("94.2 the document validates with @seriousme/openapi-schema-validator; every $ref "
       "resolves and every example fits its schema")
 def _(s):
     out = node("validate.mjs", "http://127.0.0.1:%d/openapi.json" % s.port)
     assert out.startswith("ok:"), out
 
 
-@test("99.3 every documented example body is accepted by the validators (never a 422)",
+@test("94.3 every documented example body is accepted by the validators (never a 422)",
       env=SNAP)
 def _(s):
     doc = document(s)
@@ -147,7 +147,7 @@ def _(s):
     assert tried >= 10, tried
 
 
-@test("99.4 an empty body is refused with exactly the documented required fields", env=SNAP)
+@test("94.4 an empty body is refused with exactly the documented required fields", env=SNAP)
 def _(s):
     doc = document(s)
     for path, method, op, media, schema in body_operations(doc):
@@ -164,7 +164,7 @@ def _(s):
             method, path, got, want)
 
 
-@test("99.5 one past a documented integer bound of a query parameter is a 422 there; the "
+@test("94.5 one past a documented integer bound of a query parameter is a 422 there; the "
       "bound itself is not", env=SNAP)
 def _(s):
     doc = document(s)
@@ -191,7 +191,7 @@ def _(s):
     assert checked >= 8, checked
 
 
-@test("99.6 one past a documented length or range of a body field is a 422 at that field",
+@test("94.6 one past a documented length or range of a body field is a 422 at that field",
       env=SNAP)
 def _(s):
     doc = document(s)
@@ -262,7 +262,7 @@ def documented_names(doc, op):
     return names
 
 
-@test("99.7 every field a handler's validators read is described on that handler's routes")
+@test("94.7 every field a handler's validators read is described on that handler's routes")
 def _(s):
     doc = document(s)
     ops = {op["operationId"]: op for _, _, op in operations(doc)}
@@ -290,7 +290,7 @@ def _(s):
     assert sum(len(fields_read(f)) for f in described) >= 55
 
 
-@test("99.8 with an API key and a required tenant: the document, /docs and its files need "
+@test("94.8 with an API key and a required tenant: the document, /docs and its files need "
       "neither; the document names the configured header", env=KEYED)
 def _(s):
     doc = document(s)
@@ -315,7 +315,7 @@ def _(s):
     assert env["security"] == [] and env.get("x-engram-extension") is True, env
 
 
-@test("99.9 /docs: HTML with a strict CSP and no inline script; its files are served with "
+@test("94.9 /docs: HTML with a strict CSP and no inline script; its files are served with "
       "their types; an unknown file is a 404 envelope; /redoc redirects to it")
 def _(s):
     r = s.get("/docs")
@@ -346,7 +346,7 @@ def _(s):
     assert r.status == 308 and r.headers.get("location") == "docs", r
 
 
-@test("99.10 /docs renders every operation in headless Chromium with no console message, "
+@test("94.10 /docs renders every operation in headless Chromium with no console message, "
       "failed request or CSP violation")
 def _(s):
     out = node("docs-check.mjs", "http://127.0.0.1:%d" % s.port)
