@@ -4,6 +4,7 @@
 #define ENGRAM_API_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/router.h"
 
@@ -62,6 +63,12 @@ struct jv *api_snapshot_list_json(struct arena *a, const struct snapshot *snaps,
 struct jv *api_snapshot_create_json(struct arena *a, const struct snapshot_create_result *r);
 struct jv *api_snapshot_restore_json(struct arena *a, const struct snapshot_restore_result *r);
 struct jv *api_cleanup_json(struct arena *a, const struct cleanup_result *r, int dry_run);
+/* support.c: the body of POST /v1/handoff, also the engram_handoff MCP tool's result (the
+ * structs come from service/handoff.h; now is the brief's generated_at). */
+struct handoff_request;
+struct handoff;
+struct jv *api_handoff_json(struct arena *a, const struct handoff_request *rq,
+                            const struct handoff *h, int64_t now);
 /* mcp_http.c (the MCP server over Streamable HTTP, spec/api.md §11.1) */
 int api_mcp_post(struct req *req);
 /* admin_webhooks.c (the webhook queue, spec/api.md §7.3) */

@@ -1,5 +1,6 @@
 /* mcp_tools.c - the MCP server's tools: the reference MCP server's six (spec/api.md §11.1),
- * with the same names, argument shapes, results and error form. Each tool's arguments are
+ * with the same names, argument shapes, results and error form, and Engram's own
+ * engram_handoff (the support tier's handoff brief, spec/api.md §4.2). Each tool's arguments are
  * declared once, in a table that both validates a call and writes the tool's input JSON
  * Schema, so the two cannot drift. The tools call the service layer directly. */
 #include "api/mcp.h"
@@ -8,11 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/render.h"
 #include "service/service.h"
 #include "service/compile.h"
 #include "service/context.h"
 #include "service/episodes.h"
+#include "service/handoff.h"
 #include "service/search.h"
 #include "service/subjects.h"
 #include "store/store.h"
@@ -427,6 +430,38 @@ static int run_context(struct call *c, store *st, struct jv **result)
     return 0;
 }
 
+enum { HO_SUBJECT, HO_SESSION, HO_REASON, HO_MAX_TOKENS };
+
+static const struct tool_arg handoff_args[] = {
+    { "subject", ARG_SUBJECT, 1, 0, 0, 0, "Memory subject: the customer" },
+    { "session_id", ARG_TEXT, 1, 0, 256, 0, "The support session being handed over" },
+    { "reason", ARG_TEXT, 0, 0, HANDOFF_REASON_MAX, 0,
+      "Why it is handed over (default: escalation)" },
+    { "max_tokens", ARG_INT, 0, 1, HANDOFF_MAX_TOKENS, HANDOFF_DEFAULT_TOKENS,
+      "Token budget of the handoff notes" },
+};
+
+/* POST /v1/handoff's brief, same body (spec/api.md §4.2). */
+static int run_handoff(struct call *c, store *st, struct jv **result)
+{
+    const char *reason = str_arg(c, HO_REASON);
+    struct handoff_request rq = { .subject_id = str_arg(c, HO_SUBJECT),
+                                  .session_id = str_arg(c, HO_SESSION),
+                                  .reason = reason ? reason : "escalation",
+                                  .budget = int_arg(c, HO_MAX_TOKENS) };
+    struct handoff h;
+    struct err err = ERR_INIT;
+    int64_t now = ts_now();
+
+    if (handoff_assemble(c->a, st, c->s->tenant, &rq, now, &h, &err) < 0) {
+        fail_err(c, &err);
+        err_release(&err);
+        return -1;
+    }
+    *result = api_handoff_json(c->a, &rq, &h, now);
+    return 0;
+}
+
 enum { TL_SUBJECT, TL_SINCE, TL_UNTIL, TL_KINDS, TL_LIMIT };
 
 static const struct tool_arg timeline_args[] = {
@@ -586,6 +621,11 @@ static const struct tool tools[] = {
     TOOL("statewave_list_subjects",
          "List the memory subjects with their episode and memory counts. Read-only.", list_args,
          run_list),
+    TOOL("engram_handoff",
+         "Engram: a handoff brief for a support session (customer summary, active issue, what "
+         "was tried, resolution history, health, SLA) with markdown notes within a token "
+         "budget, for the agent or human taking over.",
+         handoff_args, run_handoff),
 };
 
 #define NTOOLS (sizeof(tools) / sizeof(tools[0]))

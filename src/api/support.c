@@ -124,8 +124,8 @@ static struct jv *provenance_json(struct arena *a, const struct handoff *h)
     return o;
 }
 
-static struct jv *handoff_json(struct arena *a, const struct handoff_request *rq,
-                               const struct handoff *h, int64_t now)
+struct jv *api_handoff_json(struct arena *a, const struct handoff_request *rq,
+                            const struct handoff *h, int64_t now)
 {
     struct jv *o = jv_object(a);
 
@@ -198,7 +198,7 @@ int api_handoff(struct req *req)
     st = service_store(&req->err);
     if (!st || handoff_assemble(req->arena, st, req->tenant, &rq, now, &h, &req->err) < 0)
         return -1;
-    return http_reply_json(req, 200, handoff_json(req->arena, &rq, &h, now));
+    return http_reply_json(req, 200, api_handoff_json(req->arena, &rq, &h, now));
 }
 
 /* ---- GET /v1/subjects/{id}/health ---- */

@@ -283,7 +283,7 @@ def _(s):
     out = stdio(s, data)
     assert [m.get("id") for m in out] == [1, None, None, 2, 3], out
     assert out[1]["error"]["code"] == -32700 and out[2]["error"]["code"] == -32700, out
-    assert len(out[3]["result"]["tools"]) == 6
+    assert len(out[3]["result"]["tools"]) == 7
 
 
 @test("98.31 stdio: a line over STATEWAVE_MAX_BODY_BYTES gets one error; the next still works")

@@ -23,6 +23,7 @@ const TOOLS = {
   statewave_get_timeline: ["subject"],
   statewave_compile_subject: ["subject"],
   statewave_list_subjects: [],
+  engram_handoff: ["subject", "session_id"],
 };
 
 const uid = (p) => `${p}:${randomBytes(6).toString("hex")}`;
@@ -98,7 +99,7 @@ const checks = {
     await client.close();
   },
 
-  // tools/list: the six names, object schemas without extra properties, the subject pattern.
+  // tools/list: the six names and engram_handoff, object schemas without extra properties, the subject pattern.
   async list_tools(kind) {
     const client = await connect(kind);
     const { tools } = await client.listTools();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/mcp.h"
+#include "service/tokens.h"
 #include "store/store.h"
 #include "util/jv.h"
 #include "util/version.h"
@@ -183,13 +184,14 @@ static void test_mcp_tools_list(void **state)
         { "statewave_get_timeline", "[\"subject\"]" },
         { "statewave_compile_subject", "[\"subject\"]" },
         { "statewave_list_subjects", NULL },
+        { "engram_handoff", "[\"subject\",\"session_id\"]" },
     };
     struct jv *r = rpc(a, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
     struct jv *tools = jv_object_get(jv_object_get(r, "result"), "tools"), *schema, *subject;
     size_t i;
 
-    assert_int_equal(jv_array_size(tools), 6);
-    for (i = 0; i < 6; i++) {
+    assert_int_equal(jv_array_size(tools), 7);
+    for (i = 0; i < 7; i++) {
         struct jv *t = jv_array_get(tools, i);
 
         assert_string_equal(jv_string(jv_object_get(t, "name"), NULL), want[i][0]);
@@ -265,6 +267,10 @@ static const struct bad_call bad_calls[] = {
       "missing required string field: subject" },
     { "statewave_compile_subject", "{\"subject\":\"a\",\"force\":\"yes\"}", -32000,
       "config_invalid", "force must be true or false" },
+    { "engram_handoff", "{\"subject\":\"a\"}", -32000, "config_invalid",
+      "missing required string field: session_id" },
+    { "engram_handoff", "{\"subject\":\"a\",\"session_id\":\"s\",\"max_tokens\":0}", -32000,
+      "config_invalid", "max_tokens must be an integer from 1 to 16000" },
     { "statewave_list_subjects", "{\"limit\":201}", -32000, "config_invalid",
       "limit must be an integer from 1 to 200" },
     { "statewave_list_subjects", "{\"offset\":-1}", -32000, "config_invalid",
@@ -375,6 +381,19 @@ static void test_mcp_tool_calls(void **state)
                         "\"episode_count\":1,\"memory_count\":0}],\"total\":1}");
     r = call_ok(a, "tn", "statewave_search_memories", "{\"subject\":\"u:1\",\"query\":\"x\"}");
     assert_int_equal(jv_array_size(r), 0);
+    /* engram_handoff: POST /v1/handoff's brief, in the session's tenant, never "not found". */
+    r = call_ok(a, "tn", "engram_handoff",
+                "{\"subject\":\"u:1\",\"session_id\":\"s-9\",\"max_tokens\":60}");
+    assert_string_equal(jv_string(jv_object_get(r, "subject_id"), NULL), "u:1");
+    assert_string_equal(jv_string(jv_object_get(r, "session_id"), NULL), "s-9");
+    assert_string_equal(jv_string(jv_object_get(r, "reason"), NULL), "escalation");
+    assert_non_null(jv_string(jv_object_get(r, "handoff_notes"), NULL));
+    assert_true(jv_is_int(jv_object_get(r, "token_estimate")));
+    assert_true(jv_double(jv_object_get(r, "token_estimate")) <= 60);
+    assert_string_equal(jv_string(jv_object_get(r, "customer_summary"), NULL), "Subject: u:1");
+    r = call_ok(a, NULL, "engram_handoff",
+                "{\"subject\":\"u:1\",\"session_id\":\"s-9\",\"reason\":\"shift end\"}");
+    assert_string_equal(jv_string(jv_object_get(r, "reason"), NULL), "shift end");
 }
 
 static int setup(void **state)
@@ -404,7 +423,7 @@ static int group_setup(void **state)
         return -1;
     close(fd);
     snprintf(url, sizeof(url), "sqlite://%s", db_path);
-    if (store_setup(url, &err) < 0)
+    if (store_setup(url, &err) < 0 || tokens_setup(&err) < 0)   /* tokens: engram_handoff */
         return -1;
     st = store_thread(&err);
     return st && store_migrate(st, &mr, &err) == 0 ? 0 : -1;
@@ -415,6 +434,7 @@ static int group_teardown(void **state)
     char path[80];
 
     (void)state;
+    tokens_shutdown();
     store_shutdown();
     unlink(db_path);
     snprintf(path, sizeof(path), "%s-wal", db_path);
