@@ -219,6 +219,10 @@ int pgst_read_memory(struct arena *a, const PGresult *r, int row, void *out);
  * r stays the caller's to PQclear. On failure *out = NULL, *n = 0 and err is ERR_INTERNAL. */
 int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_reader *read,
                     void **out, size_t *n, struct err *err);
+/* The same for a result the caller hands over: r is cleared. r NULL (its exec failed and set
+ * err): *out = NULL, *n = 0 and -1. */
+int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
+                   void **out, size_t *n, struct err *err);
 
 /* ---- migrations (postgres_migrate.c) ---- */
 

@@ -70,14 +70,8 @@ static int list_subject_episodes(store *st, struct arena *a, const char *sql,
                             pgst_size_param(limit, lim) };
     PGresult *r = pgst_exec(pgst_downcast(st), sql, 3, vals, err);
     void *rows = NULL;
-    int ret;
+    int ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
-    PQclear(r);
     out->items = rows;
     return ret;
 }
@@ -205,15 +199,8 @@ int pgst_resolution_list(store *st, struct arena *a, const struct store_scope *s
     const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
     PGresult *r = pgst_exec(pgst_downcast(st), PG_SQL_RESOLUTIONS, 2, vals, err);
     void *rows = NULL;
-    int ret;
+    int ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_resolution, &rows, &out->n, err);
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_resolution, &rows, &out->n,
-                            err);
-    PQclear(r);
     out->items = rows;
     return ret;
 }

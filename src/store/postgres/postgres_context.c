@@ -36,16 +36,6 @@ static void text_array(struct buf *b, const char *const *items, size_t n)
     buf_putc(b, '}');
 }
 
-/* Rows of the result r into *out / *n as pgst_collect_rows reads them; r is cleared. */
-static int take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
-                     void **out, size_t *n, struct err *err)
-{
-    int ret = pgst_collect_rows(a, r, size, read, out, n, err);
-
-    PQclear(r);
-    return ret;
-}
-
 int pgst_context_read(store *st, struct arena *a, const struct store_scope *sc,
                       struct context_reads *r, struct err *err)
 {
@@ -101,19 +91,19 @@ int pgst_context_read(store *st, struct arena *a, const struct store_scope *sc,
         if (ret < 0) {
             PQclear(res[i]);
         } else if (i < r->nkinds) {
-            ret = take_rows(a, res[i], sizeof(struct memory), pgst_read_memory, &rows,
+            ret = pgst_take_rows(a, res[i], sizeof(struct memory), pgst_read_memory, &rows,
                             &r->nmemories[i], err);
             r->memories[i] = rows;
         } else if (i == r->nkinds) {
-            ret = take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
+            ret = pgst_take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
                             &r->nrecent, err);
             r->recent = rows;
         } else if (i == r->nkinds + 1) {
-            ret = take_rows(a, res[i], sizeof(struct resolution), pgst_read_resolution, &rows,
+            ret = pgst_take_rows(a, res[i], sizeof(struct resolution), pgst_read_resolution, &rows,
                             &r->nresolutions, err);
             r->resolutions = rows;
         } else {
-            ret = take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
+            ret = pgst_take_rows(a, res[i], sizeof(struct episode), pgst_read_episode, &rows,
                             &r->nsources, err);
             r->sources = rows;
             if (ret == 0) {

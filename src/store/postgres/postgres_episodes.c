@@ -84,14 +84,8 @@ static int query_episodes(store *st, struct arena *a, const char *sql, int npara
 {
     PGresult *r = pgst_exec(pgst_downcast(st), sql, nparams, vals, err);
     void *rows = NULL;
-    int ret;
+    int ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_episode, &rows, &out->n, err);
-    PQclear(r);
     out->items = rows;
     return ret;
 }

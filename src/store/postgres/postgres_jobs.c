@@ -227,13 +227,7 @@ int pgst_job_count_by_status(store *st, struct arena *a, struct status_count_row
     void *rows = NULL;
     int ret;
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_status_count, &rows, &out->n, err);
-    PQclear(r);
-    if (ret == 0)
-        out->items = rows;
+    ret = pgst_take_rows(a, r, sizeof(*out->items), read_status_count, &rows, &out->n, err);
+    out->items = rows;
     return ret;
 }

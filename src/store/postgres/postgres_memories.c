@@ -128,12 +128,7 @@ int pgst_memory_list_active(store *st, struct arena *a, const struct store_scope
     pgst_memory_active_params(sc, mq, lim, vals);
     r = pgst_exec(pgst_downcast(st), pgst_memory_active_sql(mq), PG_MEMORY_ACTIVE_NPARAMS, vals,
                   err);
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
-    PQclear(r);
+    ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
     out->items = rows;
     return ret;
 }

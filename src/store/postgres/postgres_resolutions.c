@@ -72,14 +72,8 @@ static int run_rows(struct pgst_store *ps, struct arena *a, const char *sql, int
     void *rows = NULL;
     int ret;
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_resolution, &rows, &out->n, err);
-    PQclear(r);
-    if (ret == 0)
-        out->items = rows;
+    ret = pgst_take_rows(a, r, sizeof(*out->items), read_resolution, &rows, &out->n, err);
+    out->items = rows;
     return ret;
 }
 

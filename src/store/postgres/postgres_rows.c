@@ -280,3 +280,17 @@ int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_
     *out = rows;
     return 0;
 }
+
+int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
+                   void **out, size_t *n, struct err *err)
+{
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r)
+        return -1;
+    ret = pgst_collect_rows(a, r, size, read, out, n, err);
+    PQclear(r);
+    return ret;
+}

@@ -318,14 +318,8 @@ int pgst_cleanup_candidates(store *st, struct arena *a, const struct cleanup_que
     };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_CANDIDATES, 6, vals, err);
     void *rows = NULL;
-    int ret;
+    int ret = pgst_take_rows(a, r, sizeof(*out->items), read_subject_ref, &rows, &out->n, err);
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_subject_ref, &rows, &out->n, err);
-    PQclear(r);
     out->items = rows;
     return ret;
 }

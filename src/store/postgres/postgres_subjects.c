@@ -40,14 +40,8 @@ int pgst_memory_list(store *st, struct arena *a, const struct store_scope *sc,
                             pgst_size_param(pg->limit, lim), pgst_size_param(pg->offset, off) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_MEMORY_LIST, 4, vals, err);
     void *rows = NULL;
-    int ret;
+    int ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
-    PQclear(r);
     out->items = rows;
     return ret;
 }
@@ -71,15 +65,8 @@ int pgst_subject_list(store *st, struct arena *a, const char *tenant,
                             pgst_size_param(pg->offset, off) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_LIST, 3, vals, err);
     void *rows = NULL;
-    int ret;
+    int ret = pgst_take_rows(a, r, sizeof(*out->items), read_subject_count, &rows, &out->n, err);
 
-    out->items = NULL;
-    out->n = 0;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(*out->items), read_subject_count, &rows, &out->n,
-                            err);
-    PQclear(r);
     out->items = rows;
     return ret;
 }
