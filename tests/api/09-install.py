@@ -30,8 +30,11 @@ def make_install(destdir, *extra):
     """`make install` of the binary this test run uses (SAN=1 under a sanitizer run, so the
     tree's bin/engram is never swapped for another build)."""
     args = ["make", "-s", "--no-print-directory", "install", "DESTDIR=" + destdir] + list(extra)
-    if os.path.basename(os.environ.get("ENGRAM_BUILD", "")) == "san":
+    mode = os.path.basename(os.environ.get("ENGRAM_BUILD", ""))
+    if mode == "san":
         args.append("SAN=1")
+    elif mode == "coverage":
+        args.append("COVERAGE=1")
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     p = run(args, cwd=ROOT, env=env)
     assert p.returncode == 0, "make install failed:\n%s%s" % (p.stdout, p.stderr)
