@@ -93,4 +93,13 @@ int api_openapi(struct req *req);
 int api_docs(struct req *req);
 int api_docs_redirect(struct req *req);
 int api_docs_asset(struct req *req);
+/* subjects.c, Engram: GET /v1/deletions/{receipt_id}; and the deletion_receipt object that
+ * every subject delete answers with (the struct comes from store/store.h), in the arena. */
+int api_deletions_get(struct req *req);
+struct deletion_receipt;
+struct jv *api_deletion_receipt_json(struct arena *a, const struct deletion_receipt *r);
+/* admin_forks.c, Engram: fork, diff and lineage of subjects (README "Fork and diff") */
+int api_admin_subjects_fork(struct req *req);
+int api_admin_subjects_diff(struct req *req);
+int api_admin_subjects_lineage(struct req *req);
 #endif

@@ -144,7 +144,25 @@ const struct route_doc_schema api_doc_schemas[] = {
     { "DeleteCounts",
       "{'type':'object','required':['subject_id','episodes_deleted','memories_deleted'],"
       "'properties':{'subject_id':" S_STR ",'episodes_deleted':" S_INT ",'memories_deleted':"
-      S_INT "}}" },
+      S_INT ",'deletion_receipt':{'allOf':[" REF("DeletionReceipt") "],"
+      "'x-engram-extension':true}}}" },
+    { "DeletionReceipt",
+      "{'type':'object','x-engram-extension':true,'description':'The evidence of one subject"
+      " delete, kept without any content. digest is the lowercase hex SHA-256 of the ids of"
+      " every deleted episode, memory and resolution, sorted in byte order, each followed by"
+      " a newline.','required':['id','subject_id','tenant_id','deleted_at','episodes_deleted',"
+      "'memories_deleted','resolutions_deleted','digest_algorithm','digest'],'properties':{"
+      "'id':{'type':'string','format':'uuid'},'subject_id':" S_STR ",'tenant_id':" S_NSTR
+      ",'deleted_at':" S_TS ",'episodes_deleted':" S_INT ",'memories_deleted':" S_INT
+      ",'resolutions_deleted':" S_INT ",'digest_algorithm':{'const':'sha256'},'digest':{"
+      "'type':'string','pattern':'^[0-9a-f]{64}$'}}}" },
+    { "SubjectLineage",
+      "{'type':'object','x-engram-extension':true,'required':['source_subject_id',"
+      "'source_tenant_id','target_subject_id','target_tenant_id','as_of','forked_at',"
+      "'episodes_copied','memories_copied'],'properties':{'source_subject_id':" S_STR
+      ",'source_tenant_id':" S_NSTR ",'target_subject_id':" S_STR ",'target_tenant_id':"
+      S_NSTR ",'as_of':" S_NTS ",'forked_at':" S_TS ",'episodes_copied':" S_INT
+      ",'memories_copied':" S_INT ",'resolutions_copied':" S_INT "}}" },
 };
 
 const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_schemas[0]);
@@ -219,9 +237,22 @@ const struct route_doc api_route_docs[] = {
           "'array','items':{'type':'object','properties':{'subject_id':" S_STR ",'episode_count':"
           S_INT ",'memory_count':" S_INT "}}},'total':" S_INT "}}", NULL } } },
     { "subjects.delete", "core", "Delete a subject's episodes and memories",
-      "Tenant-scoped; answers 200 with zero counts when nothing existed.", 0,
+      "Tenant-scoped; answers 200 with zero counts when nothing existed. Engram also deletes "
+      "the subject's resolutions and adds deletion_receipt, kept for GET "
+      "/v1/deletions/{receipt_id}.", 0,
       "[" P_SUBJECT_PATH "]", NULL, NULL,
       { { 200, "What was deleted.", REF("DeleteCounts"), NULL } } },
+    { "deletions.get", "engram", "A deletion receipt, verified now",
+      "Tenant-scoped (another tenant's receipt is a 404). verified is true when no episode, "
+      "memory or resolution of that subject and tenant created at or before deleted_at "
+      "remains; rows_remaining counts the ones that do.", ROUTE_DOC_ENGRAM,
+      "[" P_PATH("receipt_id", ",'format':'uuid'") "]", NULL, NULL,
+      { { 200, "The receipt and its check.",
+          "{'allOf':[" REF("DeletionReceipt") ",{'type':'object','required':['verified',"
+          "'rows_remaining'],'properties':{'verified':" S_BOOL ",'rows_remaining':{'type':"
+          "'object','properties':{'episodes':" S_INT ",'memories':" S_INT ",'resolutions':"
+          S_INT "}}}}]}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- support (§4.1 - §4.4) ---- */
     { "resolutions.create", "support", "Create or update a session's resolution",
@@ -472,6 +503,55 @@ const struct route_doc api_route_docs[] = {
           "{'type':'object','required':['subjects_cleaned'],'properties':{'subjects_cleaned':"
           S_INT ",'dry_run':" S_BOOL ",'subjects':{'type':'array','items':" S_OBJ "}}}",
           NULL } } },
+
+    /* ---- fork and diff of subjects (Engram, README "Fork and diff") ---- */
+    { "admin.subjects_diff", "engram", "Compare two subjects' active memories",
+      "Pairs memories of one kind with equal normalised content (lower-cased, whitespace "
+      "runs as one space): those are left out. Of the rest, a pair the compiler's conflict "
+      "rule would treat as the same fact (word-set Jaccard >= 0.6 for profile_fact, 0.8 "
+      "otherwise) is changed; the others are only_in_a or only_in_b. At most 5000 active "
+      "memories per side (else 400).", ROUTE_DOC_ENGRAM,
+      "[" P_QUERY_REQ("a", "{'type':'string','minLength':1,'maxLength':256}", "Subject a.") ","
+      P_QUERY_REQ("b", "{'type':'string','minLength':1,'maxLength':256}", "Subject b.") ","
+      P_QUERY("a_tenant", "{'type':'string','maxLength':256}",
+              "Tenant of a (absent: no tenant).") ","
+      P_QUERY("b_tenant", "{'type':'string','maxLength':256}",
+              "Tenant of b (absent: no tenant).") "]", NULL, NULL,
+      { { 200, "The differences.",
+          "{'type':'object','required':['a','b','only_in_a','only_in_b','changed'],"
+          "'properties':{'a':" S_STR ",'b':" S_STR ",'a_tenant':" S_NSTR ",'b_tenant':"
+          S_NSTR ",'only_in_a':" LIST_OF("Memory") ",'only_in_b':" LIST_OF("Memory")
+          ",'changed':{'type':'array','items':{'type':'object','required':['a','b'],"
+          "'properties':{'a':" REF("Memory") ",'b':" REF("Memory") "}}}}}", NULL },
+        { 400, "A side has more than 5000 active memories.", REF("ErrorEnvelope"),
+          NULL } } },
+    { "admin.subjects_fork", "engram", "Fork a subject into a new subject",
+      "Copies episodes, memories (source_episode_ids remapped) and resolutions with fresh "
+      "ids, as snapshot restore does, in one transaction; with as_of, the subject as it "
+      "stood then (episodes created at or before it; memories created at or before it and "
+      "not superseded then, which come back active; episodes compiled later come back "
+      "uncompiled). The lineage is kept on the target. tenant_id names the source's tenant "
+      "(absent: no tenant).", ROUTE_DOC_ENGRAM,
+      "[" P_SUBJECT_PATH ","
+      P_QUERY("tenant_id", "{'type':'string','maxLength':256}",
+              "Tenant of the source (absent: no tenant).") "]",
+      "{'type':'object','required':['target_subject_id'],'properties':{'target_subject_id':"
+      S_STR "," TARGET_TENANT ",'as_of':{'type':['string','null'],'format':'date-time',"
+      "'description':'Copy the subject as it stood at this instant (RFC 3339).'}}}",
+      "{'target_subject_id':'user-42-fork','as_of':'2026-05-01T10:00:00Z'}",
+      { { 201, "The lineage recorded on the target, with the counts.",
+          REF("SubjectLineage"), NULL },
+        { 400, "A bad or reserved target id.", REF("ErrorEnvelope"), NULL },
+        { 404, "Nothing to copy (no rows, or none at as_of).", REF("ErrorEnvelope"), NULL },
+        { 409, "The target already has episodes or memories.", REF("ErrorEnvelope"),
+          NULL } } },
+    { "admin.subjects_lineage", "engram", "Where a forked subject came from", NULL,
+      ROUTE_DOC_ENGRAM,
+      "[" P_SUBJECT_PATH ","
+      P_QUERY("tenant_id", "{'type':'string','maxLength':256}",
+              "Tenant of the subject (absent: no tenant).") "]", NULL, NULL,
+      { { 200, "The lineage.", REF("SubjectLineage"), NULL },
+        { 404, "The subject is not a fork.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- webhook events (§7.3) ---- */
     { "admin.webhooks_list", "admin", "List webhook events, newest first", NULL, 0,

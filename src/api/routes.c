@@ -27,6 +27,7 @@ const struct route api_routes[] = {
     { "POST", "/v1/handoff", api_handoff, "handoff" },
     { "GET", "/v1/subjects/{subject_id}/health", api_subject_health, "subjects.health" },
     { "GET", "/v1/subjects/{subject_id}/sla", api_subject_sla, "subjects.sla" },
+    { "GET", "/v1/deletions/{receipt_id}", api_deletions_get, "deletions.get" },
     { "GET", "/admin/jobs", api_admin_jobs_list, "admin.jobs_list" },
     { "DELETE", "/admin/jobs", api_admin_jobs_delete, "admin.jobs_delete" },
     { "GET", "/admin/export/{subject_id}", api_admin_export, "admin.export" },
@@ -40,6 +41,13 @@ const struct route api_routes[] = {
     { "POST", "/admin/snapshots/{snapshot_id}/restore", api_admin_snapshots_restore,
       "admin.snapshots_restore" },
     { "POST", "/admin/cleanup", api_admin_cleanup, "admin.cleanup" },
+    /* Engram: fork and diff. The static /admin/subjects/diff comes before any
+     * /admin/subjects/{subject_id} pattern. */
+    { "GET", "/admin/subjects/diff", api_admin_subjects_diff, "admin.subjects_diff" },
+    { "POST", "/admin/subjects/{subject_id}/fork", api_admin_subjects_fork,
+      "admin.subjects_fork" },
+    { "GET", "/admin/subjects/{subject_id}/lineage", api_admin_subjects_lineage,
+      "admin.subjects_lineage" },
     { "GET", "/admin/webhooks", api_admin_webhooks_list, "admin.webhooks_list" },
     { "DELETE", "/admin/webhooks", api_admin_webhooks_purge, "admin.webhooks_purge" },
     { "GET", "/admin/webhooks/stats", api_admin_webhooks_stats, "admin.webhooks_stats" },

@@ -1,5 +1,6 @@
 /* subjects.c - GET /v1/timeline, GET /v1/subjects, DELETE /v1/subjects/{subject_id}
- * (spec/api.md §3.7–§3.9). */
+ * (spec/api.md §3.7–§3.9) with its deletion receipt, and GET /v1/deletions/{receipt_id}
+ * (Engram, README "Provable deletion"). */
 #include "api/api.h"
 
 #include <string.h>
@@ -137,25 +138,70 @@ int api_subjects_list(struct req *req)
     return http_reply_json(req, 200, out);
 }
 
+/* deletion_receipt (Engram, README "Provable deletion"): the receipt as stored. */
+struct jv *api_deletion_receipt_json(struct arena *a, const struct deletion_receipt *r)
+{
+    struct jv *o = jv_object(a);
+
+    jv_object_set(a, o, "id", jv_str(a, r->id));
+    jv_object_set(a, o, "subject_id", jv_str(a, r->subject_id));
+    jv_object_set(a, o, "tenant_id", render_str_or_null(a, r->tenant_id));
+    jv_object_set(a, o, "deleted_at", render_ts_z(a, r->deleted_at));
+    jv_object_set(a, o, "episodes_deleted", jv_int(a, r->episodes_deleted));
+    jv_object_set(a, o, "memories_deleted", jv_int(a, r->memories_deleted));
+    jv_object_set(a, o, "resolutions_deleted", jv_int(a, r->resolutions_deleted));
+    jv_object_set(a, o, "digest_algorithm", jv_str(a, "sha256"));
+    jv_object_set(a, o, "digest", jv_str(a, r->digest));
+    return o;
+}
+
 int api_subjects_delete(struct req *req)
 {
     struct arena *a = req->arena;
-    const char *subject;
-    int64_t eps = 0, mems = 0;
+    struct subject_delete_in in = { .tenant = req->tenant };
+    struct deletion_receipt rc;
     struct vctx v;
     struct jv *out;
     store *st;
 
     v_init(&v, a);
-    subject = v_path_string(&v, req, 0, "subject_id", subject_rule);
+    in.subject = v_path_string(&v, req, 0, "subject_id", subject_rule);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
-    if (!st || subjects_delete(st, req->tenant, subject, &eps, &mems, &req->err) < 0)
+    if (!st || subjects_delete(a, st, &in, &rc, &req->err) < 0)
         return -1;
     out = jv_object(a);
-    jv_object_set(a, out, "subject_id", jv_str(a, subject));
-    jv_object_set(a, out, "episodes_deleted", jv_int(a, eps));
-    jv_object_set(a, out, "memories_deleted", jv_int(a, mems));
+    jv_object_set(a, out, "subject_id", jv_str(a, in.subject));
+    jv_object_set(a, out, "episodes_deleted", jv_int(a, rc.episodes_deleted));
+    jv_object_set(a, out, "memories_deleted", jv_int(a, rc.memories_deleted));
+    jv_object_set(a, out, "deletion_receipt", api_deletion_receipt_json(a, &rc));
+    return http_reply_json(req, 200, out);
+}
+
+/* GET /v1/deletions/{receipt_id} (Engram): the receipt, checked now; tenant-scoped. */
+int api_deletions_get(struct req *req)
+{
+    struct arena *a = req->arena;
+    struct deletion_check chk;
+    char id[UUID_STR_LEN];
+    struct jv *out, *left;
+    struct vctx v;
+    store *st;
+
+    v_init(&v, a);
+    v_path_uuid(&v, req, 0, "receipt_id", id);
+    if (v_finish(&v, &req->err) < 0)
+        return -1;
+    st = service_store(&req->err);
+    if (!st || subjects_deletion_get(a, st, req->tenant, id, &chk, &req->err) < 0)
+        return -1;
+    out = api_deletion_receipt_json(a, &chk.receipt);
+    jv_object_set(a, out, "verified", jv_bool(a, chk.verified));
+    left = jv_object(a);
+    jv_object_set(a, left, "episodes", jv_int(a, chk.remaining.episodes));
+    jv_object_set(a, left, "memories", jv_int(a, chk.remaining.memories));
+    jv_object_set(a, left, "resolutions", jv_int(a, chk.remaining.resolutions));
+    jv_object_set(a, out, "rows_remaining", left);
     return http_reply_json(req, 200, out);
 }

@@ -85,9 +85,27 @@ double conflicts_jaccard(struct arena *a, const char *x, const char *y)
     return tokset_jaccard(&tx, &ty);
 }
 
-static double threshold_of(const char *kind)
+double conflicts_threshold(const char *kind)
 {
     return strcmp(kind, "profile_fact") == 0 ? 0.6 : 0.8;
+}
+
+struct conflicts_words {
+    struct tokset set;
+};
+
+struct conflicts_words *conflicts_words(struct arena *a, const char *s)
+{
+    struct conflicts_words *w = arena_alloc(a, sizeof(*w));
+
+    tokset_build(a, s ? s : "", &w->set);
+    return w;
+}
+
+double conflicts_words_jaccard(const struct conflicts_words *x,
+                               const struct conflicts_words *y)
+{
+    return tokset_jaccard(&x->set, &y->set);
 }
 
 static void supersede(struct memory *older, const struct memory *newer, int64_t now)
@@ -101,7 +119,7 @@ static void supersede(struct memory *older, const struct memory *newer, int64_t 
 static size_t resolve_group(struct memory *mems, const struct tokset *sets, const size_t *idx,
                             size_t n, int64_t now, unsigned char *superseded)
 {
-    double thr = threshold_of(mems[idx[0]].kind);
+    double thr = conflicts_threshold(mems[idx[0]].kind);
     size_t i, j, count = 0;
 
     for (i = 0; i < n; i++) {

@@ -17,6 +17,17 @@
  * is empty: no conflict is possible. */
 double conflicts_jaccard(struct arena *a, const char *x, const char *y);
 
+/* The word set of one text as the conflict rule sees it (tokset(s) above), in the arena: for
+ * callers that compare one text with many (the subject diff) without splitting it again. */
+struct conflicts_words;
+struct conflicts_words *conflicts_words(struct arena *a, const char *s);
+/* conflicts_jaccard of two such sets. */
+double conflicts_words_jaccard(const struct conflicts_words *x,
+                               const struct conflicts_words *y);
+/* The Jaccard at or above which two memories of kind state the same fact (0.6 for
+ * profile_fact, 0.8 for every other kind). */
+double conflicts_threshold(const char *kind);
+
 /* The pure core. mems are active memories in load order: created_at ascending, ties by
  * insertion order. Every superseded memory is changed in place (status "superseded",
  * valid_to = the newer memory's valid_from, or now when that is TS_NULL; updated_at = now)

@@ -190,8 +190,7 @@ int snapshots_list(struct arena *a, store *st, struct snapshot **out, size_t *n,
 
 /* ---- restore ---- */
 
-/* The target rule (§5.5 ENG): 1-256 code points of valid UTF-8, no reserved prefix. */
-static int check_target(const char *target, struct err *err)
+int snapshots_check_target(const char *target, struct err *err)
 {
     size_t len = target ? strlen(target) : 0;
 
@@ -296,7 +295,7 @@ int snapshots_restore(struct arena *a, store *st, const struct snapshot_restore_
                       struct snapshot_restore_result *out, struct err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (check_target(in->target_subject, err) < 0)
+    if (snapshots_check_target(in->target_subject, err) < 0)
         return -1;
     if (store_tx_begin(st, err) < 0)
         return -1;

@@ -23,6 +23,10 @@ int snapshot_version_valid(int64_t version);
 /* "_snapshot/<name>/v<version>", the hidden subject holding the snapshot's rows (arena). */
 char *snapshot_source_subject(struct arena *a, const char *name, int64_t version);
 
+/* The target rule of a restore (§5.5 ENG), also a fork's (service/forks.h): 1-256 code
+ * points of valid UTF-8, no reserved prefix. 0, or -1 with a 400 in err. */
+int snapshots_check_target(const char *target, struct err *err);
+
 /* The restore shift (§5.7): now - newest, so that the newest episode lands on now. */
 int64_t snapshot_shift(int64_t now, int64_t newest);
 /* A restored created_at / updated_at / resolved_at / last_compiled_at: t + shift, clamped to

@@ -1,11 +1,14 @@
-/* subjects.c - timeline, subject listing, subject delete. */
+/* subjects.c - timeline, subject listing, subject delete and its deletion receipt. */
 #include "service/subjects.h"
 
+#include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "service/webhooks.h"
 #include "util/jv.h"
 #include "util/ts.h"
+#include "util/xalloc.h"
 
 /* The kinds as a compact JSON array for the store, NULL when there are none. */
 static const char *kinds_json(struct arena *a, const char *const *kinds, size_t n)
@@ -95,28 +98,103 @@ static int record_deleted(store *st, const char *subject, int64_t episodes, int6
     return rc;
 }
 
-int subjects_delete(store *st, const char *tenant, const char *subject,
-                    int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
+static int cmp_id(const void *x, const void *y)
 {
-    int reserved = store_subject_reserved(subject);
-    struct row_counts gone = { 0, 0, 0 };
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
 
-    *episodes_deleted = 0;
-    *memories_deleted = 0;
-    if (reserved && !webhooks_enabled())
-        return 0;
+void subjects_deletion_digest(const char **ids, size_t n, char hex[DELETION_DIGEST_HEX])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0, i;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    size_t k;
+
+    if (n > 1)
+        qsort(ids, n, sizeof(*ids), cmp_id);
+    if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+        BUG("cannot start a SHA-256 digest");
+    for (k = 0; k < n; k++) {
+        if (EVP_DigestUpdate(c, ids[k], strlen(ids[k])) != 1 ||
+            EVP_DigestUpdate(c, "\n", 1) != 1)
+            BUG("EVP_DigestUpdate failed");
+    }
+    if (EVP_DigestFinal_ex(c, md, &len) != 1 || len != 32)
+        BUG("EVP_DigestFinal_ex failed");
+    EVP_MD_CTX_free(c);
+    for (i = 0; i < len; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[2 * len] = '\0';
+}
+
+/* The delete and its receipt, inside the caller's transaction. A reserved id deletes nothing
+ * (it behaves as a subject that does not exist) but still gets its receipt. */
+static int delete_in_tx(struct arena *a, store *st, const struct subject_delete_in *in,
+                        struct deletion_receipt *out, struct err *err)
+{
+    const struct store_scope sc = { .tenant = in->tenant, .subject = in->subject };
+    struct row_counts gone = { 0, 0, 0 };
+    struct store_ids ids = { NULL, 0 };
+
+    if (!store_subject_reserved(in->subject)) {
+        /* Locked first: a compile of the subject finishes before the delete's instant. */
+        if (store_subject_lock(st, &sc, err) < 0)
+            return -1;
+        out->deleted_at = ts_now();
+        if (store_subject_delete_ids(st, a, &sc, &gone, &ids, err) < 0)
+            return -1;
+    } else {
+        out->deleted_at = ts_now();
+    }
+    if (in->must_exist && gone.episodes == 0 && gone.memories == 0)
+        return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", in->subject);
+    uuid_v4(out->id);
+    out->subject_id = arena_strdup(a, in->subject);
+    out->tenant_id = in->tenant ? arena_strdup(a, in->tenant) : NULL;
+    out->episodes_deleted = gone.episodes;
+    out->memories_deleted = gone.memories;
+    out->resolutions_deleted = gone.resolutions;
+    subjects_deletion_digest((const char **)ids.items, ids.n, out->digest);
+    if (store_deletion_insert(st, out, err) < 0)
+        return -1;
+    return record_deleted(st, in->subject, gone.episodes, gone.memories, err);
+}
+
+int subjects_delete(struct arena *a, store *st, const struct subject_delete_in *in,
+                    struct deletion_receipt *out, struct err *err)
+{
+    memset(out, 0, sizeof(*out));
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if ((!reserved &&
-         store_subject_delete(st, &(struct store_scope){ .tenant = tenant, .subject = subject },
-                              &gone, err) < 0) ||
-        record_deleted(st, subject, gone.episodes, gone.memories, err) < 0 ||
-        store_tx_commit(st, err) < 0) {
+    if (delete_in_tx(a, st, in, out, err) < 0 || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
+        memset(out, 0, sizeof(*out));
         return -1;
     }
-    *episodes_deleted = gone.episodes;
-    *memories_deleted = gone.memories;
     webhooks_wake();
+    return 0;
+}
+
+int subjects_deletion_get(struct arena *a, store *st, const char *tenant, const char *id,
+                          struct deletion_check *out, struct err *err)
+{
+    struct deletion_receipt *r = NULL;
+    struct row_counts *left = &out->remaining;
+
+    memset(out, 0, sizeof(*out));
+    if (store_deletion_get(st, a, tenant, id, &r, err) < 0)
+        return -1;
+    if (!r)
+        return err_set(err, ERR_NOT_FOUND, "Deletion receipt not found");
+    if (store_subject_rows_before(st,
+                                  &(struct store_scope){ .tenant = r->tenant_id,
+                                                         .subject = r->subject_id },
+                                  r->deleted_at, left, err) < 0)
+        return -1;
+    out->receipt = *r;
+    out->verified = left->episodes == 0 && left->memories == 0 && left->resolutions == 0;
     return 0;
 }

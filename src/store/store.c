@@ -691,3 +691,43 @@ int store_health_cache_delete(store *st, const struct store_scope *sc, struct er
 {
     return st->ops->health_cache_delete(st, one_tenant(sc, "health_cache_delete"), err);
 }
+
+/* ---- provable deletion, fork lineage (Engram) ---- */
+
+int store_subject_delete_ids(store *st, struct arena *a, const struct store_scope *sc,
+                             struct row_counts *out, struct store_ids *ids, struct err *err)
+{
+    if (!st->in_tx)
+        BUG("store_subject_delete_ids outside a transaction");
+    return st->ops->subject_delete_ids(st, a, one_tenant(sc, "subject_delete_ids"), out, ids,
+                                       err);
+}
+
+int store_subject_rows_before(store *st, const struct store_scope *sc, int64_t before,
+                              struct row_counts *out, struct err *err)
+{
+    return st->ops->subject_rows_before(st, one_tenant(sc, "subject_rows_before"), before, out,
+                                        err);
+}
+
+int store_deletion_insert(store *st, const struct deletion_receipt *r, struct err *err)
+{
+    return st->ops->deletion_insert(st, r, err);
+}
+
+int store_deletion_get(store *st, struct arena *a, const char *tenant, const char *id,
+                       struct deletion_receipt **out, struct err *err)
+{
+    return st->ops->deletion_get(st, a, tenant, id, out, err);
+}
+
+int store_lineage_put(store *st, const struct subject_lineage *l, struct err *err)
+{
+    return st->ops->lineage_put(st, l, err);
+}
+
+int store_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
+                      struct subject_lineage **out, struct err *err)
+{
+    return st->ops->lineage_get(st, a, one_tenant(sc, "lineage_get"), out, err);
+}

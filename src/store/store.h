@@ -166,6 +166,13 @@ struct subject_copy {
                                      * episode provenance; NULL for a capture */
     int mark_original_id;           /* capture: adds "original_id": <source episode id> to
                                      * episode provenance */
+    int has_as_of;                  /* fork (Engram): 1 = copy the subject as it stood at
+                                     * as_of: episodes and resolutions created at or before
+                                     * it; memories created at or before it whose valid_to is
+                                     * NULL or after it (one superseded later comes back
+                                     * active, valid_to NULL); a last_compiled_at after it
+                                     * becomes NULL (uncompiled then); 0 = every row */
+    int64_t as_of;
 };
 
 /* Rows per table that an op copied, deleted or counted. */
@@ -173,6 +180,32 @@ struct row_counts {
     int64_t episodes;
     int64_t memories;
     int64_t resolutions;
+};
+
+/* A deletion receipt (Engram extension, README "Provable deletion"): the evidence of one
+ * subject delete, without any content: counts and the digest of the deleted rows' ids. */
+#define DELETION_DIGEST_HEX 65          /* 64 lowercase hex digits + NUL */
+struct deletion_receipt {
+    char id[UUID_STR_LEN];
+    const char *subject_id;
+    const char *tenant_id;          /* NULL = no tenant */
+    int64_t deleted_at;
+    int64_t episodes_deleted;
+    int64_t memories_deleted;
+    int64_t resolutions_deleted;
+    char digest[DELETION_DIGEST_HEX]; /* SHA-256 of the sorted ids (service/subjects.h) */
+};
+
+/* Where a forked subject came from (Engram extension, README "Fork and diff"). */
+struct subject_lineage {
+    const char *subject_id;         /* the fork */
+    const char *tenant_id;          /* its tenant; NULL = none */
+    const char *source_subject_id;
+    const char *source_tenant_id;   /* NULL = none */
+    int64_t as_of;                  /* TS_NULL: the source as it stood at forked_at */
+    int64_t forked_at;
+    int64_t episodes_copied;
+    int64_t memories_copied;
 };
 
 /* A (tenant, subject) pair found by the cleanup (spec/backup-snapshots.md §7.2). */
@@ -480,7 +513,8 @@ struct store_ops {
     int (*subject_list)(store *st, struct arena *a, const char *tenant,
                         const struct store_page *pg, struct subject_count_rows *out,
                         struct err *err);
-    /* Delete every row of sc: episodes, memories, resolutions and health-cache rows; the
+    /* Delete every row of sc: episodes, memories, resolutions, health-cache and lineage
+     * rows (deletion receipts stay: they are the evidence of deletes); the
      * counts into out. Runs inside the caller's transaction when one is open, else in its
      * own. */
     int (*subject_delete)(store *st, const struct store_scope *sc, struct row_counts *out,
@@ -742,6 +776,29 @@ struct store_ops {
      * another status deletes nothing); *deleted = count. */
     int (*webhook_purge)(store *st, const struct webhook_filter *f, int64_t *deleted,
                          struct err *err);
+
+    /* ---- provable deletion, fork lineage (Engram extensions) ---- */
+
+    /* subject_delete of sc, inside the caller's transaction, also handing back the ids of
+     * every deleted episode, memory and resolution (canonical lower-case UUID text, in no
+     * set order) in ids (arena). */
+    int (*subject_delete_ids)(store *st, struct arena *a, const struct store_scope *sc,
+                              struct row_counts *out, struct store_ids *ids, struct err *err);
+    /* Rows of sc (one tenant) created at or before `before`, per table (episodes, memories,
+     * resolutions): what a deletion receipt's verification counts. */
+    int (*subject_rows_before)(store *st, const struct store_scope *sc, int64_t before,
+                               struct row_counts *out, struct err *err);
+    /* Insert a receipt as given; ERR_CONFLICT when the id exists. */
+    int (*deletion_insert)(store *st, const struct deletion_receipt *r, struct err *err);
+    /* The receipt with that id in the tenant (NULL = no tenant); *out NULL when there is none
+     * (another tenant's receipt is none; so is a malformed id). */
+    int (*deletion_get)(store *st, struct arena *a, const char *tenant, const char *id,
+                        struct deletion_receipt **out, struct err *err);
+    /* Record l as the lineage of (l->tenant_id, l->subject_id), replacing any earlier one. */
+    int (*lineage_put)(store *st, const struct subject_lineage *l, struct err *err);
+    /* The lineage of sc (one tenant); *out NULL when it is no fork. */
+    int (*lineage_get)(store *st, struct arena *a, const struct store_scope *sc,
+                       struct subject_lineage **out, struct err *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -908,5 +965,16 @@ int store_webhook_get(store *st, struct arena *a, const char *id, struct webhook
                       struct err *err);
 int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                         struct err *err);
+
+int store_subject_delete_ids(store *st, struct arena *a, const struct store_scope *sc,
+                             struct row_counts *out, struct store_ids *ids, struct err *err);
+int store_subject_rows_before(store *st, const struct store_scope *sc, int64_t before,
+                              struct row_counts *out, struct err *err);
+int store_deletion_insert(store *st, const struct deletion_receipt *r, struct err *err);
+int store_deletion_get(store *st, struct arena *a, const char *tenant, const char *id,
+                       struct deletion_receipt **out, struct err *err);
+int store_lineage_put(store *st, const struct subject_lineage *l, struct err *err);
+int store_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
+                      struct subject_lineage **out, struct err *err);
 
 #endif

@@ -21,6 +21,7 @@
 #include "service/compile.h"
 #include "service/compiler.h"
 #include "service/episodes.h"
+#include "service/forks.h"
 #include "service/memory_payload.h"
 #include "service/snapshots.h"
 #include "service/subjects.h"
@@ -307,12 +308,36 @@ static int op_snapshot_restore(struct arena *a, void *ctx, struct err *err)
 static int op_subject_delete(struct arena *a, void *ctx, struct err *err)
 {
     struct subject_ctx *c = ctx;
-    int64_t e = 0, m = 0;
+    struct subject_delete_in in = { c->tenant, c->subject, 0 };
+    struct deletion_receipt rc;
 
-    (void)a;
-    if (subjects_delete(g.st, c->tenant, c->subject, &e, &m, err) < 0)
+    if (subjects_delete(a, g.st, &in, &rc, err) < 0)
         return -1;
-    return e > 0 && m > 0 ? 0 : err_set(err, ERR_NOT_FOUND, "nothing deleted");
+    return rc.episodes_deleted > 0 && rc.memories_deleted > 0
+               ? 0 : err_set(err, ERR_NOT_FOUND, "nothing deleted");
+}
+
+static int op_fork(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct fork_in in = { c->subject, c->tenant, c->target, c->tenant, 0, 0 };
+    struct fork_result res;
+
+    if (forks_create(a, g.st, &in, &res, err) < 0)
+        return -1;
+    return res.lineage.episodes_copied > 0 && res.lineage.memories_copied > 0
+               ? 0 : err_set(err, ERR_NOT_FOUND, "nothing forked");
+}
+
+static int op_fork_as_of(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct fork_in in = { c->subject, c->tenant, c->target, NULL, 1, ts_now() };
+    struct fork_result res;
+
+    if (forks_create(a, g.st, &in, &res, err) < 0)
+        return -1;
+    return res.lineage.episodes_copied > 0 ? 0 : err_set(err, ERR_NOT_FOUND, "nothing forked");
 }
 
 static int op_cleanup(struct arena *a, void *ctx, struct err *err)
@@ -435,6 +460,19 @@ static void test_faults_subject_delete(void **state)
 
     seed_subject(a, c.tenant, c.subject, 3);
     assert_true(run_faults("subject delete", op_subject_delete, &c) >= 2);
+}
+
+/* Fork (Engram): the copy, the health-cache reset and the lineage, all or nothing; with and
+ * without as_of. */
+static void test_faults_fork(void **state)
+{
+    struct arena *a = *state;
+    struct subject_ctx c = { "acme", uniq(a, "ff"), uniq(a, "ff-target"), NULL, NULL, NULL };
+
+    seed_subject(a, c.tenant, c.subject, 3);
+    assert_true(run_faults("fork", op_fork, &c) >= 3);
+    c.target = uniq(a, "ff-target-as-of");
+    assert_true(run_faults("fork as_of", op_fork_as_of, &c) >= 3);
 }
 
 static void test_faults_cleanup(void **state)
@@ -561,6 +599,7 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_subject_delete, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_cleanup, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_fork, test_setup, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, faults_setup, faults_teardown);

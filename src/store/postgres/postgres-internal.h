@@ -407,6 +407,19 @@ int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_
 int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- provable deletion, fork lineage (postgres_deletions.c) ---- */
+
+int pgst_subject_delete_ids(store *st, struct arena *a, const struct store_scope *sc,
+                            struct row_counts *out, struct store_ids *ids, struct err *err);
+int pgst_subject_rows_before(store *st, const struct store_scope *sc, int64_t before,
+                             struct row_counts *out, struct err *err);
+int pgst_deletion_insert(store *st, const struct deletion_receipt *r, struct err *err);
+int pgst_deletion_get(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct deletion_receipt **out, struct err *err);
+int pgst_lineage_put(store *st, const struct subject_lineage *l, struct err *err);
+int pgst_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
+                     struct subject_lineage **out, struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (postgres_resolutions.c) ---- */
 
 int pgst_resolution_query(store *st, struct arena *a, const struct store_scope *sc,

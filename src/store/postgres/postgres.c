@@ -780,6 +780,14 @@ const struct store_ops store_postgres_ops = {
     .webhook_get = pgst_webhook_get,
     .webhook_purge = pgst_webhook_purge,
 
+    /* postgres_deletions.c */
+    .subject_delete_ids = pgst_subject_delete_ids,
+    .subject_rows_before = pgst_subject_rows_before,
+    .deletion_insert = pgst_deletion_insert,
+    .deletion_get = pgst_deletion_get,
+    .lineage_put = pgst_lineage_put,
+    .lineage_get = pgst_lineage_get,
+
     /* postgres_resolutions.c */
     .resolution_query = pgst_resolution_query,
     .resolution_upsert = pgst_resolution_upsert,

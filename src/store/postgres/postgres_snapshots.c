@@ -34,7 +34,8 @@ static const char SQL_SNAP_LIST[] =
  *   $1 source subject, $2 every tenant or only $3 ('' = no tenant): SCOPE;
  *   $4 target subject, $5 target tenant (NULL = none), $6 shift (an interval of whole µs),
  *   $7 clamp (NULL = none), $8 snapshot id to mark (NULL = none), $9 add original_id,
- *   $10 resolutions keep their tenant, $11 the first 8 hex digits of every new id (NEW_ID).
+ *   $10 resolutions keep their tenant, $11 the first 8 hex digits of every new id (NEW_ID),
+ *   $12 as_of (NULL = every row; struct subject_copy says what it selects).
  * `src` holds the source episodes with their new ids; gen_random_uuid() is volatile, so the
  * CTE is computed once and every reference sees the same ids. `map` is the old -> new id map
  * as one jsonb object, computed once: a lookup per cited id costs a binary search, where a
@@ -49,6 +50,13 @@ static const char SQL_SNAP_LIST[] =
 #define NEW_ID "($11::text || substr(gen_random_uuid()::text, 9))::uuid"
 #define SCOPE "subject_id = $1 AND ($2::boolean OR COALESCE(tenant_id, '') = $3)"
 #define SHIFTED(col) "(" col " + $6::interval)"
+/* The rows that existed at $12 (every row when it is NULL). */
+#define CREATED_BY_AS_OF "($12::timestamptz IS NULL OR created_at <= $12::timestamptz)"
+#define MEMORY_AT_AS_OF                                                               \
+    "($12::timestamptz IS NULL OR (created_at <= $12::timestamptz"                   \
+    " AND (valid_to IS NULL OR valid_to > $12::timestamptz)))"
+/* A memory of the as_of set that is superseded now was active then. */
+#define REVIVED "($12::timestamptz IS NOT NULL AND status = 'superseded')"
 /* LEAST ignores NULLs, so a NULL column must be kept NULL before it sees the clamp. */
 #define CLAMPED(col)                                                                  \
     "CASE WHEN " col " IS NOT NULL THEN LEAST(" col " + $6::interval, $7::timestamptz) END"
@@ -57,7 +65,8 @@ static const char SQL_SNAP_LIST[] =
     " || jsonb_build_object('restored_from_snapshot', $8::text))::json END"
 
 static const char SQL_COPY[] =
-    "WITH src AS (SELECT e.*, " NEW_ID " AS new_id FROM episodes e WHERE " SCOPE "),"
+    "WITH src AS (SELECT e.*, " NEW_ID " AS new_id FROM episodes e WHERE " SCOPE
+    " AND " CREATED_BY_AS_OF "),"
     " map AS (SELECT jsonb_object_agg(id, new_id) AS ids FROM src),"
     " ep AS (INSERT INTO episodes (id, subject_id, tenant_id, session_id, source, type,"
     " payload, metadata, provenance, created_at, last_compiled_at, occurred_at)"
@@ -69,25 +78,31 @@ static const char SQL_COPY[] =
     " || CASE WHEN $8::text IS NULL THEN '{}'::jsonb"
     " ELSE jsonb_build_object('restored_from_snapshot', $8::text, 'original_episode_id', id)"
     " END)::json END,"
-    " " SHIFTED("created_at") ", " CLAMPED("last_compiled_at") ", " SHIFTED("occurred_at")
+    " " SHIFTED("created_at") ","
+    " CASE WHEN $12::timestamptz IS NULL OR last_compiled_at <= $12::timestamptz THEN "
+    CLAMPED("last_compiled_at") " END, " SHIFTED("occurred_at")
     " FROM src ORDER BY created_at, seq RETURNING 1),"
     " mem AS (INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary,"
     " confidence, valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
     " sensitivity_labels, created_at, updated_at)"
     " SELECT " NEW_ID ", $4::varchar, $5::varchar, kind, content, summary, confidence,"
-    " " SHIFTED("valid_from") ", " SHIFTED("valid_to") ","
+    " " SHIFTED("valid_from") ", CASE WHEN " REVIVED " THEN NULL ELSE " SHIFTED("valid_to")
+    " END,"
     " ARRAY(SELECT COALESCE((SELECT ids FROM map) ->> t.old::text, t.old::text)::uuid"
     " FROM unnest(m.source_episode_ids) WITH ORDINALITY AS t(old, i) ORDER BY t.i),"
-    " " MARKED("metadata") ", status, embedding, sensitivity_labels,"
+    " " MARKED("metadata") ", CASE WHEN " REVIVED " THEN 'active' ELSE status END,"
+    " embedding, sensitivity_labels,"
     " " CLAMPED("created_at") ", " CLAMPED("updated_at")
-    " FROM memories m WHERE " SCOPE " ORDER BY created_at, seq RETURNING 1),"
+    " FROM memories m WHERE " SCOPE " AND " MEMORY_AT_AS_OF
+    " ORDER BY created_at, seq RETURNING 1),"
     " res AS (INSERT INTO resolutions (id, subject_id, session_id, tenant_id, status,"
     " resolution_summary, resolved_at, metadata_, created_at, updated_at)"
     " SELECT " NEW_ID ", $4::varchar, session_id,"
     " CASE WHEN $10::boolean THEN tenant_id ELSE $5::varchar END, status, resolution_summary,"
     " " CLAMPED("resolved_at") ", " MARKED("metadata_") ","
     " " CLAMPED("created_at") ", " CLAMPED("updated_at")
-    " FROM resolutions WHERE " SCOPE " ORDER BY created_at, seq RETURNING 1)"
+    " FROM resolutions WHERE " SCOPE " AND " CREATED_BY_AS_OF
+    " ORDER BY created_at, seq RETURNING 1)"
     " SELECT (SELECT count(*) FROM ep), (SELECT count(*) FROM mem), (SELECT count(*) FROM res)";
 static const char SQL_NEWEST[] = "SELECT max(created_at) FROM episodes WHERE " SCOPE;
 
@@ -247,8 +262,8 @@ int pgst_snapshot_list(store *st, struct arena *a, struct snapshot **out, size_t
 int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_counts *out,
                     struct err *err)
 {
-    char shift[48], clamp[TS_STR_LEN], prefix[9];
-    const char *vals[11];
+    char shift[48], clamp[TS_STR_LEN], prefix[9], as_of[TS_STR_LEN];
+    const char *vals[12];
     PGresult *r;
 
     memset(out, 0, sizeof(*out));
@@ -269,7 +284,8 @@ int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_cou
     vals[9] = spec->keep_res_tenant ? "true" : "false";
     snprintf(prefix, sizeof(prefix), "%08" PRIx32, uuid_batch_prefix());
     vals[10] = prefix;
-    r = pgst_exec(pgst_downcast(st), SQL_COPY, 11, vals, err);
+    vals[11] = pgst_ts_param(spec->has_as_of ? spec->as_of : TS_NULL, as_of);
+    r = pgst_exec(pgst_downcast(st), SQL_COPY, 12, vals, err);
     if (!r)
         return -1;
     out->episodes = pgst_col_int(r, 0, 0);

@@ -29,6 +29,8 @@ static const char SQL_SUBJECT_DELETE[] =
     " r AS (DELETE FROM resolutions WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 RETURNING 1),"
     " h AS (DELETE FROM subject_health_cache WHERE COALESCE(tenant_id, '') = $1"
+    " AND subject_id = $2),"
+    " l AS (DELETE FROM subject_lineage WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2)"
     " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m), (SELECT count(*) FROM r)";
 

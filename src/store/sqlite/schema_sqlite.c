@@ -195,11 +195,52 @@ static const char episode_occurred_at[] =
     "CREATE INDEX ix_episodes_subject_when"
     " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
 
+/*
+ * Step 5, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
+ * delete, without content: counts and the SHA-256 of the deleted rows' ids. A subject delete
+ * never touches this table.
+ */
+static const char deletion_receipts[] =
+    "CREATE TABLE deletion_receipts ("
+    " seq INTEGER PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE,"
+    " tenant_id TEXT,"
+    " subject_id TEXT NOT NULL,"
+    " deleted_at TEXT NOT NULL,"
+    " episodes_deleted INTEGER NOT NULL,"
+    " memories_deleted INTEGER NOT NULL,"
+    " resolutions_deleted INTEGER NOT NULL,"
+    " digest TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX ix_deletion_receipts_tenant_subject"
+    " ON deletion_receipts (tenant_id, subject_id);";
+
+/*
+ * Step 6, Engram: where a forked subject came from (README "Fork and diff"), one row per
+ * (tenant, subject); deleted with the subject.
+ */
+static const char subject_lineage[] =
+    "CREATE TABLE subject_lineage ("
+    " seq INTEGER PRIMARY KEY,"
+    " tenant_id TEXT,"
+    " subject_id TEXT NOT NULL,"
+    " source_subject_id TEXT NOT NULL,"
+    " source_tenant_id TEXT,"
+    " as_of TEXT,"
+    " forked_at TEXT NOT NULL,"
+    " episodes_copied INTEGER NOT NULL,"
+    " memories_copied INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE UNIQUE INDEX ux_subject_lineage_key"
+    " ON subject_lineage (COALESCE(tenant_id, ''), subject_id);";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
+    { 5, "deletion_receipts", deletion_receipts },
+    { 6, "subject_lineage", subject_lineage },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -312,6 +312,19 @@ int sq_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query
 int sq_maintenance_trylock(store *st, int *acquired, struct err *err);
 int sq_maintenance_unlock(store *st, struct err *err);
 
+/* ---- provable deletion, fork lineage (sqlite_deletions.c) ---- */
+
+int sq_subject_delete_ids(store *st, struct arena *a, const struct store_scope *sc,
+                          struct row_counts *out, struct store_ids *ids, struct err *err);
+int sq_subject_rows_before(store *st, const struct store_scope *sc, int64_t before,
+                           struct row_counts *out, struct err *err);
+int sq_deletion_insert(store *st, const struct deletion_receipt *r, struct err *err);
+int sq_deletion_get(store *st, struct arena *a, const char *tenant, const char *id,
+                    struct deletion_receipt **out, struct err *err);
+int sq_lineage_put(store *st, const struct subject_lineage *l, struct err *err);
+int sq_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
+                   struct subject_lineage **out, struct err *err);
+
 /* ---- compile jobs (sqlite_jobs.c) ---- */
 
 int sq_job_count_stuck(store *st, int64_t started_before, int64_t *n, struct err *err);

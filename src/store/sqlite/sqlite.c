@@ -549,6 +549,14 @@ const struct store_ops store_sqlite_ops = {
     .webhook_get = sq_webhook_get,
     .webhook_purge = sq_webhook_purge,
 
+    /* sqlite_deletions.c */
+    .subject_delete_ids = sq_subject_delete_ids,
+    .subject_rows_before = sq_subject_rows_before,
+    .deletion_insert = sq_deletion_insert,
+    .deletion_get = sq_deletion_get,
+    .lineage_put = sq_lineage_put,
+    .lineage_get = sq_lineage_get,
+
     /* sqlite_resolutions.c */
     .resolution_query = sq_resolution_query,
     .resolution_upsert = sq_resolution_upsert,

@@ -38,7 +38,8 @@ static const char SQL_SNAP_LIST[] =
  *   ?4 target subject, ?5 target tenant, ?6 shift in µs, ?7 clamp (fixed text or NULL),
  *   ?8 snapshot id to mark (NULL = none), ?9 add original_id, ?10 resolutions keep tenant,
  *   ?11 the 32-bit prefix of every new id (uuid_batch_prefix: one copy's rows sit together in
- *   the id indexes, where independent random ids would each dirty a leaf page of their own).
+ *   the id indexes, where independent random ids would each dirty a leaf page of their own),
+ *   ?12 as_of (fixed text, NULL = every row; struct subject_copy says what it selects).
  * Two TEMP tables of this connection, created on first use (and again after a rollback undid
  * their creation), emptied before and after each copy:
  *   snapshot_copy_map    the source episodes in (created_at, seq) order (ord), with new ids;
@@ -50,6 +51,12 @@ static const char SQL_SNAP_LIST[] =
  * itself the planner, which has no statistics on TEMP tables, walked the whole episodes id
  * index and probed the map, a cost in proportion to the database. */
 #define SCOPE "subject_id = ?1 AND (?2 OR tenant_id IS ?3)"
+/* The rows that existed at ?12 (every row when it is NULL). */
+#define CREATED_BY_AS_OF "(?12 IS NULL OR created_at <= ?12)"
+#define MEMORY_AT_AS_OF \
+    "(?12 IS NULL OR (created_at <= ?12 AND (valid_to IS NULL OR valid_to > ?12)))"
+/* A memory of the as_of set that is superseded now was active then. */
+#define REVIVED "(?12 IS NOT NULL AND x.status = 'superseded')"
 
 static const char SQL_MAP_CREATE[] =
     "CREATE TEMP TABLE IF NOT EXISTS snapshot_copy_map "
@@ -61,10 +68,11 @@ static const char SQL_MAP_CLEAR[] = "DELETE FROM temp.snapshot_copy_map";
 static const char SQL_ORDER_CLEAR[] = "DELETE FROM temp.snapshot_copy_order";
 static const char SQL_MAP_FILL[] =
     "INSERT INTO temp.snapshot_copy_map (old_id, new_id) "
-    "SELECT id, engram_uuid4(?11) FROM episodes WHERE " SCOPE " ORDER BY created_at, seq";
+    "SELECT id, engram_uuid4(?11) FROM episodes WHERE " SCOPE " AND " CREATED_BY_AS_OF
+    " ORDER BY created_at, seq";
 static const char SQL_ORDER_FILL[] =
     "INSERT INTO temp.snapshot_copy_order (seq) "
-    "SELECT seq FROM memories WHERE " SCOPE " ORDER BY created_at, seq";
+    "SELECT seq FROM memories WHERE " SCOPE " AND " MEMORY_AT_AS_OF " ORDER BY created_at, seq";
 /* idempotency_key is not copied: it names the client request that wrote the source row, and
  * a copy holding it would swallow a later ingest reusing that key. */
 static const char SQL_EP_COPY[] =
@@ -72,7 +80,9 @@ static const char SQL_EP_COPY[] =
     "SELECT new_id, ?4, ?5, session_id, source, type, payload, metadata, "
     "CASE WHEN ?8 IS NULL THEN prov ELSE json_set(prov, '$.restored_from_snapshot', ?8, "
     "'$.original_episode_id', old_id) END, "
-    "NULL, engram_ts_shift(created_at, ?6, NULL), engram_ts_shift(last_compiled_at, ?6, ?7), "
+    "NULL, engram_ts_shift(created_at, ?6, NULL), "
+    "CASE WHEN ?12 IS NOT NULL AND last_compiled_at > ?12 THEN NULL "
+    "ELSE engram_ts_shift(last_compiled_at, ?6, ?7) END, "
     "engram_ts_shift(occurred_at, ?6, NULL) "
     "FROM (SELECT m.ord, m.new_id, e.id AS old_id, e.session_id, e.source, e.type, "
     "e.payload, e.metadata, CASE WHEN ?9 THEN json_set(e.provenance, '$.original_id', e.id) "
@@ -83,13 +93,14 @@ static const char SQL_EP_COPY[] =
 static const char SQL_MEM_COPY[] =
     "INSERT INTO memories (" SQ_MEMORY_COLS ") "
     "SELECT engram_uuid4(?11), ?4, ?5, kind, content, summary, confidence, "
-    "engram_ts_shift(valid_from, ?6, NULL), engram_ts_shift(valid_to, ?6, NULL), "
+    "engram_ts_shift(valid_from, ?6, NULL), "
+    "CASE WHEN " REVIVED " THEN NULL ELSE engram_ts_shift(valid_to, ?6, NULL) END, "
     "(SELECT json_group_array(v) FROM (SELECT COALESCE(mp.new_id, j.value) AS v "
     "FROM json_each(x.source_episode_ids) j "
     "LEFT JOIN temp.snapshot_copy_map mp ON mp.old_id = j.value ORDER BY j.key)), "
     "CASE WHEN ?8 IS NULL THEN metadata "
     "ELSE json_set(metadata, '$.restored_from_snapshot', ?8) END, "
-    "status, embedding, sensitivity_labels, "
+    "CASE WHEN " REVIVED " THEN 'active' ELSE status END, embedding, sensitivity_labels, "
     "engram_ts_shift(x.created_at, ?6, ?7), engram_ts_shift(x.updated_at, ?6, ?7) "
     "FROM temp.snapshot_copy_order o CROSS JOIN memories x ON x.seq = o.seq ORDER BY o.ord";
 static const char SQL_RES_COPY[] =
@@ -100,7 +111,7 @@ static const char SQL_RES_COPY[] =
     "CASE WHEN ?8 IS NULL THEN metadata_ "
     "ELSE json_set(metadata_, '$.restored_from_snapshot', ?8) END, "
     "engram_ts_shift(created_at, ?6, ?7), engram_ts_shift(updated_at, ?6, ?7) "
-    "FROM resolutions WHERE " SCOPE " ORDER BY created_at, seq";
+    "FROM resolutions WHERE " SCOPE " AND " CREATED_BY_AS_OF " ORDER BY created_at, seq";
 static const char SQL_NEWEST[] = "SELECT MAX(created_at) FROM episodes WHERE " SCOPE;
 
 /* ---- cleanup ----
@@ -355,6 +366,9 @@ static void bind_copy(sqlite3_stmt *q, const struct subject_copy *c, uint32_t pr
         return;
     sqlite3_bind_int(q, 10, c->keep_res_tenant != 0);
     sqlite3_bind_int64(q, 11, prefix);
+    if (used < 12)
+        return;
+    sq_bind_ts(q, 12, c->has_as_of ? c->as_of : TS_NULL);
 }
 
 /* Run one copy statement; *count gets the rows it wrote (NULL: not wanted). */

@@ -32,6 +32,8 @@ static const char SQL_RES_DELETE[] =
     "DELETE FROM resolutions WHERE tenant_id IS ?1 AND subject_id = ?2";
 static const char SQL_HEALTH_DELETE[] =
     "DELETE FROM subject_health_cache WHERE tenant_id IS ?1 AND subject_id = ?2";
+static const char SQL_LINEAGE_DELETE[] =
+    "DELETE FROM subject_lineage WHERE tenant_id IS ?1 AND subject_id = ?2";
 
 int sq_memory_list(store *st, struct arena *a, const struct store_scope *sc,
                    const struct store_page *pg, struct memory_rows *out, struct err *err)
@@ -112,7 +114,8 @@ int sq_subject_delete(store *st, const struct store_scope *sc, struct row_counts
     if (sq_subject_write(s, SQL_EP_DELETE, sc, &n.episodes, err) < 0 ||
         sq_subject_write(s, SQL_MEM_DELETE, sc, &n.memories, err) < 0 ||
         sq_subject_write(s, SQL_RES_DELETE, sc, &n.resolutions, err) < 0 ||
-        sq_subject_write(s, SQL_HEALTH_DELETE, sc, NULL, err) < 0)
+        sq_subject_write(s, SQL_HEALTH_DELETE, sc, NULL, err) < 0 ||
+        sq_subject_write(s, SQL_LINEAGE_DELETE, sc, NULL, err) < 0)
         ret = -1;
     if (store_tx_leave(st, own, ret, err) < 0)
         return -1;
