@@ -13,8 +13,16 @@ def delete(s, raw_segment, tenant=None):
     r = s.delete("/v1/subjects/" + raw_segment, tenant=tenant)
     assert r.status == 200, "DELETE %r: %r" % (raw_segment, r)
     assert r.headers.get("content-type", "").startswith("application/json"), r.headers
-    assert list(r.body.keys()) == ["subject_id", "episodes_deleted", "memories_deleted"], r
-    return r.body
+    # The reference's three keys, in its order; Engram adds only deletion_receipt (spec/api.md
+    # §11), which agrees with them (tests/api/76-deletion-receipts.py tests it further).
+    assert list(r.body.keys()) == ["subject_id", "episodes_deleted", "memories_deleted",
+                                   "deletion_receipt"], r
+    body = dict(r.body)
+    receipt = body.pop("deletion_receipt")
+    assert receipt["subject_id"] == body["subject_id"], r
+    assert receipt["episodes_deleted"] == body["episodes_deleted"], r
+    assert receipt["memories_deleted"] == body["memories_deleted"], r
+    return body
 
 
 @test("40.1 deletes every episode of the subject and reports the counts")
