@@ -16,7 +16,7 @@
 #include "util/ts.h"
 #include "util/utf8.h"
 
-#define ID_MAX_CHARS 256   /* subject and tenant ids, code points */
+#define ID_MAX_CHARS 256 /* subject and tenant ids, code points */
 
 static const struct v_str subject_rule = { .min = 1, .max = ID_MAX_CHARS };
 
@@ -51,8 +51,8 @@ static void body_as_of(struct vctx *v, const struct jv *body, struct fork_in *in
     if (!s)
         return;
     if (episodes_parse_time(s, &in->as_of) < 0) {
-        v_add(v, "datetime_parsing", v_loc(v, "body", "as_of"),
-              "Input should be a valid datetime", val, NULL);
+        v_add(v, "datetime_parsing", v_loc(v, "body", "as_of"), "Input should be a valid datetime",
+              val, NULL);
         return;
     }
     in->has_as_of = 1;

@@ -62,7 +62,9 @@ static int dry_run(struct arena *a, store *st, const struct cleanup_in *in, int6
     return 0;
 }
 
-/* Purge one round of candidates; *more = 1 when another round may find more. */
+/* Purge one round of candidates; *more = 1 when another round may find more. No deletion
+ * receipts (README "Provable deletion"): the cleanup sweeps ephemeral subjects by prefix for
+ * the operator, it answers no erasure request, and nobody would be handed the receipt. */
 static int purge_round(struct arena *a, store *st, const struct cleanup_in *in, int64_t cutoff,
                        int64_t *cleaned, int *more, struct err *err)
 {

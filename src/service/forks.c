@@ -13,23 +13,6 @@
 
 /* ---- fork ---- */
 
-/* 409 when the target has episodes or memories in the target tenant. */
-static int check_target_empty(store *st, const struct fork_in *in, struct err *err)
-{
-    struct row_counts c;
-
-    if (store_export_count(st,
-                           &(struct store_scope){ .tenant = in->target_tenant,
-                                                  .subject = in->target_subject },
-                           &c, err) < 0)
-        return -1;
-    if (c.episodes == 0 && c.memories == 0)
-        return 0;
-    return err_set(err, ERR_CONFLICT, "Target subject '%s' already exists (%lld episodes, "
-                   "%lld memories). Pick a new target id or delete the subject first.",
-                   in->target_subject, (long long)c.episodes, (long long)c.memories);
-}
-
 static void fill_lineage(struct arena *a, const struct fork_in *in, const struct row_counts *n,
                          struct subject_lineage *l)
 {
@@ -43,15 +26,16 @@ static void fill_lineage(struct arena *a, const struct fork_in *in, const struct
     l->memories_copied = n->memories;
 }
 
-static int fork_in_tx(struct arena *a, store *st, const struct fork_in *in,
-                      struct fork_result *out, struct err *err)
+static int fork_in_tx(struct arena *a, store *st, const struct fork_in *in, struct fork_result *out,
+                      struct err *err)
 {
     const struct store_scope target = { .tenant = in->target_tenant,
                                         .subject = in->target_subject };
     struct subject_copy spec;
     struct row_counts n;
 
-    if (store_subject_lock(st, &target, err) < 0 || check_target_empty(st, in, err) < 0)
+    if (store_subject_lock(st, &target, err) < 0 ||
+        snapshots_check_target_empty(st, in->target_tenant, in->target_subject, err) < 0)
         return -1;
     memset(&spec, 0, sizeof(spec));
     spec.src_subject = in->source_subject;
@@ -64,9 +48,10 @@ static int fork_in_tx(struct arena *a, store *st, const struct fork_in *in,
     if (store_subject_copy(st, &spec, &n, err) < 0)
         return -1;
     if (n.episodes == 0 && n.memories == 0)
-        return err_set(err, ERR_NOT_FOUND, in->has_as_of
-                       ? "Subject '%s' had no episodes or memories at as_of"
-                       : "Subject '%s' not found", in->source_subject);
+        return err_set(err, ERR_NOT_FOUND,
+                       in->has_as_of ? "Subject '%s' had no episodes or memories at as_of"
+                                     : "Subject '%s' not found",
+                       in->source_subject);
     fill_lineage(a, in, &n, &out->lineage);
     out->resolutions_copied = n.resolutions;
     /* The target's last health state (it may have had resolutions) says nothing of the copy. */
@@ -96,8 +81,8 @@ int forks_create(struct arena *a, store *st, const struct fork_in *in, struct fo
 int forks_lineage(struct arena *a, store *st, const char *tenant, const char *subject,
                   struct subject_lineage **out, struct err *err)
 {
-    if (store_lineage_get(st, a, &(struct store_scope){ .tenant = tenant, .subject = subject },
-                          out, err) < 0)
+    if (store_lineage_get(st, a, &(struct store_scope){ .tenant = tenant, .subject = subject }, out,
+                          err) < 0)
         return -1;
     if (!*out)
         return err_set(err, ERR_NOT_FOUND, "Subject '%s' is not a fork", subject);
@@ -109,8 +94,7 @@ int forks_lineage(struct arena *a, store *st, const char *tenant, const char *su
 char *forks_normalise(struct arena *a, const char *content)
 {
     size_t len, i = 0, n = 0, sp;
-    const char *low = utf8_lower(a, content ? content : "", content ? strlen(content) : 0,
-                                 &len);
+    const char *low = utf8_lower(a, content ? content : "", content ? strlen(content) : 0, &len);
     char *out = arena_alloc(a, len + 1);
 
     while (i < len) {
@@ -134,7 +118,7 @@ char *forks_normalise(struct arena *a, const char *content)
 struct entry {
     const struct memory *m;
     const char *norm;
-    size_t ord;                 /* position in the side's load order */
+    size_t ord; /* position in the side's load order */
     int matched;
 };
 
@@ -151,8 +135,8 @@ static int entry_cmp(const void *x, const void *y)
 }
 
 /* The active memories of side s, oldest first, with their keys. */
-static int load_side(struct arena *a, store *st, const struct diff_side *s,
-                     struct entry **out, size_t *n, struct err *err)
+static int load_side(struct arena *a, store *st, const struct diff_side *s, struct entry **out,
+                     size_t *n, struct err *err)
 {
     struct memory_rows rows;
     size_t i;
@@ -160,18 +144,17 @@ static int load_side(struct arena *a, store *st, const struct diff_side *s,
     *n = 0;
     *out = arena_calloc(a, 1, sizeof(**out));
     if (store_subject_reserved(s->subject))
-        return 0;   /* a reserved id behaves as a subject that does not exist */
-    if (store_memory_list_active(st, a,
-                                 &(struct store_scope){ .tenant = s->tenant,
-                                                        .subject = s->subject },
-                                 &(struct memory_query){ .order = MEMORY_OLDEST_FIRST,
-                                                         .limit = FORKS_DIFF_MAX + 1 },
-                                 &rows, err) < 0)
+        return 0; /* a reserved id behaves as a subject that does not exist */
+    if (store_memory_list_active(
+            st, a, &(struct store_scope){ .tenant = s->tenant, .subject = s->subject },
+            &(struct memory_query){ .order = MEMORY_OLDEST_FIRST, .limit = FORKS_DIFF_MAX + 1 },
+            &rows, err) < 0)
         return -1;
     if (rows.n > FORKS_DIFF_MAX)
-        return err_set(err, ERR_INVALID, "Subject '%s' has more than %d active memories; a "
-                       "diff compares at most %d", s->subject, FORKS_DIFF_MAX,
-                       FORKS_DIFF_MAX);
+        return err_set(err, ERR_INVALID,
+                       "Subject '%s' has more than %d active memories; a "
+                       "diff compares at most %d",
+                       s->subject, FORKS_DIFF_MAX, FORKS_DIFF_MAX);
     *out = arena_calloc(a, rows.n ? rows.n : 1, sizeof(**out));
     for (i = 0; i < rows.n; i++) {
         (*out)[i].m = &rows.items[i];
@@ -196,8 +179,7 @@ static struct entry **sorted(struct arena *a, struct entry *e, size_t n)
 }
 
 /* Step 1: equal (kind, normalised content) pairs, in load order within each key. */
-static void match_equal(struct arena *a, struct entry *ea, size_t na, struct entry *eb,
-                        size_t nb)
+static void match_equal(struct arena *a, struct entry *ea, size_t na, struct entry *eb, size_t nb)
 {
     struct entry **pa = sorted(a, ea, na), **pb = sorted(a, eb, nb);
     size_t i = 0, j = 0;
@@ -219,8 +201,8 @@ static void match_equal(struct arena *a, struct entry *ea, size_t na, struct ent
 }
 
 /* Step 2: each left-over memory of a with the best same-fact left-over memory of b. */
-static void match_facts(struct arena *a, struct entry *ea, size_t na, struct entry *eb,
-                        size_t nb, struct diff_result *out)
+static void match_facts(struct arena *a, struct entry *ea, size_t na, struct entry *eb, size_t nb,
+                        struct diff_result *out)
 {
     struct conflicts_words **wb = arena_calloc(a, nb ? nb : 1, sizeof(*wb));
     size_t i, j;

@@ -13,7 +13,7 @@
 
 #include "store/store.h"
 
-#define FORKS_DIFF_MAX 5000     /* active memories per side a diff compares, at most */
+#define FORKS_DIFF_MAX 5000 /* active memories per side a diff compares, at most */
 
 struct fork_in {
     const char *source_subject;
@@ -25,7 +25,7 @@ struct fork_in {
 };
 
 struct fork_result {
-    struct subject_lineage lineage;  /* as recorded on the target (strings in the arena) */
+    struct subject_lineage lineage; /* as recorded on the target (strings in the arena) */
     int64_t resolutions_copied;
 };
 
@@ -34,7 +34,7 @@ struct fork_result {
  * transaction, through the same set-based copy as snapshot restore (store_subject_copy): fresh
  * ids, source_episode_ids remapped, timestamps kept (with as_of: times after it clamped to it),
  * idempotency keys dropped; then record the lineage (source, as_of) on the target. Errors:
- * 400 bad or reserved target; 409 "Target subject '<id>' already exists ..." when the target
+ * 400 bad or reserved target; 409 "Target subject '<id>' already has data ..." when the target
  * has episodes or memories in the target tenant; 404 "Subject '<id>' not found" when there is
  * nothing to copy (a reserved source, or no row at as_of). Nothing is written on any failure.
  */
@@ -47,7 +47,7 @@ int forks_lineage(struct arena *a, store *st, const char *tenant, const char *su
 
 struct diff_side {
     const char *subject;
-    const char *tenant;         /* NULL = the no-tenant space */
+    const char *tenant; /* NULL = the no-tenant space */
 };
 
 struct diff_pair {
@@ -56,11 +56,11 @@ struct diff_pair {
 };
 
 struct diff_result {
-    const struct memory **only_a;  /* in a's order (oldest first) */
+    const struct memory **only_a; /* in a's order (oldest first) */
     size_t nonly_a;
-    const struct memory **only_b;  /* in b's order */
+    const struct memory **only_b; /* in b's order */
     size_t nonly_b;
-    struct diff_pair *changed;     /* in a's order */
+    struct diff_pair *changed; /* in a's order */
     size_t nchanged;
 };
 

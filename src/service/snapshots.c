@@ -222,22 +222,19 @@ static int find_snapshot(struct arena *a, store *st, const struct snapshot_resto
     return 0;
 }
 
-/* Fail with 409 when the target has rows in the target tenant (§5.5 ENG). */
-static int check_target_empty(store *st, const struct snapshot_restore_in *in,
-                              struct err *err)
+int snapshots_check_target_empty(store *st, const char *tenant, const char *subject,
+                                 struct err *err)
 {
     struct row_counts c;
 
-    if (store_export_count(st,
-                           &(struct store_scope){ .tenant = in->target_tenant,
-                                                  .subject = in->target_subject },
+    if (store_export_count(st, &(struct store_scope){ .tenant = tenant, .subject = subject },
                            &c, err) < 0)
         return -1;
     if (c.episodes == 0 && c.memories == 0)
         return 0;
     return err_set(err, ERR_CONFLICT, "Target subject '%s' already has data (%lld episodes, "
                    "%lld memories). Pick a new target id or delete the subject first.",
-                   in->target_subject, (long long)c.episodes, (long long)c.memories);
+                   subject, (long long)c.episodes, (long long)c.memories);
 }
 
 /*
@@ -265,7 +262,7 @@ static int restore_in_tx(struct arena *a, store *st, const struct snapshot_resto
     if (store_subject_lock(st, &(struct store_scope){ .tenant = in->target_tenant,
                                                       .subject = in->target_subject },
                            err) < 0 ||
-        check_target_empty(st, in, err) < 0)
+        snapshots_check_target_empty(st, in->target_tenant, in->target_subject, err) < 0)
         return -1;
     now = ts_now();
     memset(&spec, 0, sizeof(spec));

@@ -26,6 +26,10 @@ char *snapshot_source_subject(struct arena *a, const char *name, int64_t version
 /* The target rule of a restore (§5.5 ENG), also a fork's (service/forks.h): 1-256 code
  * points of valid UTF-8, no reserved prefix. 0, or -1 with a 400 in err. */
 int snapshots_check_target(const char *target, struct err *err);
+/* 0 when (tenant, subject) has no episodes and no memories; else -1 with 409 "Target subject
+ * '<id>' already has data (<E> episodes, <M> memories). ..." (§5.5 ENG; a fork's rule too). */
+int snapshots_check_target_empty(store *st, const char *tenant, const char *subject,
+                                 struct err *err);
 
 /* The restore shift (§5.7): now - newest, so that the newest episode lands on now. */
 int64_t snapshot_shift(int64_t now, int64_t newest);

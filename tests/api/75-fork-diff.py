@@ -188,7 +188,8 @@ def _(s):
     other = seeded(s)
     r = fork(s, src, {"target_subject_id": other}, status=409)
     check_error(r, 409, "http_error")
-    assert "already exists" in r.body["error"]["message"], r
+    assert r.body["error"]["message"].startswith(
+        "Target subject '%s' already has data (2 episodes, 4 memories)." % other), r
     r = fork(s, src, {"target_subject_id": src}, status=409)
     check_error(s.post("/admin/subjects/%s/fork" % q(uid("none")), {"target_subject_id": uid()}),
                 404, "http_error")

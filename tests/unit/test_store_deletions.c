@@ -45,12 +45,13 @@ static void test_deletion_digest_sorted_ids(void **state)
     (void)state;
     sha256_hex("0a000000-0000-4000-8000-000000000000\n"
                "b1000000-0000-4000-8000-000000000000\n"
-               "c0000000-0000-4000-8000-000000000000\n", want);
+               "c0000000-0000-4000-8000-000000000000\n",
+               want);
     subjects_deletion_digest(ids, 3, hex);
     assert_string_equal(hex, want);
     subjects_deletion_digest(again, 3, hex2);
     assert_string_equal(hex2, want);
-    subjects_deletion_digest(ids, 2, hex2);   /* one id fewer: another digest */
+    subjects_deletion_digest(ids, 2, hex2); /* one id fewer: another digest */
     assert_string_not_equal(hex2, want);
 }
 
@@ -74,12 +75,16 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
     struct arena *a = *state;
     const char *tenant = uniq(a, "t"), *subject = uniq(a, "del");
     struct episode e1 = add_ep(a, tenant, subject, T0), e2 = add_ep(a, tenant, subject, T0 + SEC);
-    struct memory m1 = make_mem_with(tenant, subject, "profile_fact", "I live in Paris", "active",
-                                     T0 + 2 * SEC);
-    struct memory m2 = make_mem_with(tenant, subject, "episode_summary", "hello", "active",
-                                     T0 + 2 * SEC);
-    struct resolution res = { .session_id = "s1", .status = "open", .subject_id = subject,
-                              .tenant_id = tenant, .metadata = "{}", .updated_at = T0,
+    struct memory m1 =
+        make_mem_with(tenant, subject, "profile_fact", "I live in Paris", "active", T0 + 2 * SEC);
+    struct memory m2 =
+        make_mem_with(tenant, subject, "episode_summary", "hello", "active", T0 + 2 * SEC);
+    struct resolution res = { .session_id = "s1",
+                              .status = "open",
+                              .subject_id = subject,
+                              .tenant_id = tenant,
+                              .metadata = "{}",
+                              .updated_at = T0,
                               .resolved_at = TS_NULL };
     struct subject_delete_in in = { tenant, subject, 0 };
     struct deletion_receipt rc;
@@ -123,9 +128,10 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
 
     /* A row created after the delete is not one the receipt speaks for. */
     add_ep(a, tenant, subject, ts_now() + SEC);
-    assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .tenant = tenant,
-                                                                       .subject = subject },
-                                          &(struct row_counts){ 0, 0, 0 }, &err), 0);
+    assert_int_equal(
+        store_subject_delete(g.st, &(struct store_scope){ .tenant = tenant, .subject = subject },
+                             &(struct row_counts){ 0, 0, 0 }, &err),
+        0);
     assert_int_equal(check(a, tenant, rc.id).verified, 1);
 }
 
@@ -198,12 +204,12 @@ static void test_fork_as_of(void **state)
     const char *src = uniq(a, "src"), *dst = uniq(a, "fork"), *tenant = uniq(a, "t");
     struct episode e1 = make_ep(NULL, src, T0), e2 = make_ep(NULL, src, T0 + 2 * SEC),
                    e3 = make_ep(NULL, src, T0 + 15 * SEC);
-    struct memory m_old = make_mem_with(NULL, src, "profile_fact", "I live in Paris",
-                                        "superseded", T0 + 5 * SEC);
-    struct memory m_new = make_mem_with(NULL, src, "profile_fact", "I live in Rome", "active",
-                                        T0 + 12 * SEC);
-    struct memory m_gone = make_mem_with(NULL, src, "profile_fact", "I am Bob", "superseded",
-                                         T0 + 1 * SEC);
+    struct memory m_old =
+        make_mem_with(NULL, src, "profile_fact", "I live in Paris", "superseded", T0 + 5 * SEC);
+    struct memory m_new =
+        make_mem_with(NULL, src, "profile_fact", "I live in Rome", "active", T0 + 12 * SEC);
+    struct memory m_gone =
+        make_mem_with(NULL, src, "profile_fact", "I am Bob", "superseded", T0 + 1 * SEC);
     struct fork_in in = { src, NULL, dst, tenant, 1, T0 + 10 * SEC };
     struct fork_result res;
     struct subject_lineage *l;
@@ -264,9 +270,10 @@ static void test_fork_as_of(void **state)
     assert_int_equal(err.kind, ERR_INVALID);
 
     /* deleting the fork forgets its lineage */
-    assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .tenant = tenant,
-                                                                       .subject = dst },
-                                          &(struct row_counts){ 0, 0, 0 }, &err), 0);
+    assert_int_equal(store_subject_delete(g.st,
+                                          &(struct store_scope){ .tenant = tenant, .subject = dst },
+                                          &(struct row_counts){ 0, 0, 0 }, &err),
+                     0);
     assert_int_equal(forks_lineage(a, g.st, tenant, dst, &l, &err), -1);
 }
 
@@ -324,7 +331,7 @@ static void test_diff_matches_by_kind_and_fact(void **state)
     assert_int_equal(d.nonly_a, 2);
     assert_string_equal(d.only_a[0]->content, "I prefer vim");
     assert_string_equal(d.only_a[1]->content, "hello");
-    assert_int_equal(d.only_a[1]->created_at, T0 + 5 * SEC);   /* the first hello paired */
+    assert_int_equal(d.only_a[1]->created_at, T0 + 5 * SEC); /* the first hello paired */
     assert_int_equal(d.nonly_b, 2);
     assert_string_equal(d.only_b[0]->content, "I prefer emacs");
     assert_string_equal(d.only_b[1]->content, "I work at Acme");

@@ -8,11 +8,11 @@
 
 #include "util/ts.h"
 
-#define RECEIPT_COLS                                                                  \
-    "id, tenant_id, subject_id, deleted_at, episodes_deleted, memories_deleted, "     \
+#define RECEIPT_COLS                                                              \
+    "id, tenant_id, subject_id, deleted_at, episodes_deleted, memories_deleted, " \
     "resolutions_deleted, digest"
-#define LINEAGE_COLS                                                                  \
-    "tenant_id, subject_id, source_subject_id, source_tenant_id, as_of, forked_at, "  \
+#define LINEAGE_COLS                                                                 \
+    "tenant_id, subject_id, source_subject_id, source_tenant_id, as_of, forked_at, " \
     "episodes_copied, memories_copied"
 #define OF_SUBJECT "COALESCE(tenant_id, '') = $1 AND subject_id = $2"
 
@@ -32,9 +32,8 @@ static const char SQL_ROWS_BEFORE[] =
 
 static const char SQL_RECEIPT_INSERT[] =
     "INSERT INTO deletion_receipts (" RECEIPT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-static const char SQL_RECEIPT_GET[] =
-    "SELECT " RECEIPT_COLS " FROM deletion_receipts WHERE id = $1"
-    " AND COALESCE(tenant_id, '') = $2";
+static const char SQL_RECEIPT_GET[] = "SELECT " RECEIPT_COLS " FROM deletion_receipts WHERE id = $1"
+                                      " AND COALESCE(tenant_id, '') = $2";
 
 /* One statement: insert, or replace the lineage of the pair (ux_subject_lineage_key). */
 static const char SQL_LINEAGE_PUT[] =
@@ -85,8 +84,7 @@ int pgst_subject_rows_before(store *st, const struct store_scope *sc, int64_t be
                              struct row_counts *out, struct err *err)
 {
     char at[TS_STR_LEN];
-    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject,
-                            pgst_ts_param(before, at) };
+    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, pgst_ts_param(before, at) };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_ROWS_BEFORE, 3, vals, err);
 
     memset(out, 0, sizeof(*out));

@@ -8,11 +8,11 @@
 
 #include "util/ts.h"
 
-#define RECEIPT_COLS                                                                  \
-    "id, tenant_id, subject_id, deleted_at, episodes_deleted, memories_deleted, "     \
+#define RECEIPT_COLS                                                              \
+    "id, tenant_id, subject_id, deleted_at, episodes_deleted, memories_deleted, " \
     "resolutions_deleted, digest"
-#define LINEAGE_COLS                                                                  \
-    "tenant_id, subject_id, source_subject_id, source_tenant_id, as_of, forked_at, "  \
+#define LINEAGE_COLS                                                                 \
+    "tenant_id, subject_id, source_subject_id, source_tenant_id, as_of, forked_at, " \
     "episodes_copied, memories_copied"
 
 /* ?1 tenant, ?2 subject: the same rows subject_delete removes. */
