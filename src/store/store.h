@@ -168,8 +168,9 @@ struct subject_copy {
                                      * episode provenance */
     int has_as_of;                  /* fork (Engram): 1 = copy the subject as it stood at
                                      * as_of: episodes and resolutions created at or before
-                                     * it; memories created at or before it whose valid_to is
-                                     * NULL or after it (one superseded later comes back
+                                     * it; memories created at or before it, not 'deleted',
+                                     * whose valid_to is NULL or after it (the as_of reads'
+                                     * rule, spec/api.md §11; one superseded later comes back
                                      * active, valid_to NULL); a last_compiled_at after it
                                      * becomes NULL (uncompiled then); 0 = every row */
     int64_t as_of;

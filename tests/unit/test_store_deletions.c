@@ -197,7 +197,8 @@ static struct timeline_rows {
 
 /* The subject as it stood at T0 + 10 s: e1 (compiled at T0 + 5 s) and e2 (compiled at T0 +
  * 20 s, so uncompiled then), not e3 (T0 + 15 s); m_old (superseded at T0 + 12 s by m_new)
- * comes back active, m_new (T0 + 12 s) is left out, m_gone (superseded before) too. */
+ * comes back active, m_new (T0 + 12 s) is left out, m_gone (superseded before) too, and so is
+ * a 'deleted' memory. */
 static void test_fork_as_of(void **state)
 {
     struct arena *a = *state;
@@ -210,6 +211,7 @@ static void test_fork_as_of(void **state)
         make_mem_with(NULL, src, "profile_fact", "I live in Rome", "active", T0 + 12 * SEC);
     struct memory m_gone =
         make_mem_with(NULL, src, "profile_fact", "I am Bob", "superseded", T0 + 1 * SEC);
+    struct memory m_del;
     struct fork_in in = { src, NULL, dst, tenant, 1, T0 + 10 * SEC };
     struct fork_result res;
     struct subject_lineage *l;
@@ -225,6 +227,8 @@ static void test_fork_as_of(void **state)
     m_old.updated_at = T0 + 12 * SEC;
     m_old.source_episode_ids = arena_printf(a, "[\"%s\"]", e1.id);
     m_gone.valid_to = T0 + 3 * SEC;
+    m_del = make_mem_with(NULL, src, "profile_fact", "I am on Pro", "deleted", T0 + SEC);
+    add_mem(&m_del);
     add_mem(&m_old);
     add_mem(&m_new);
     add_mem(&m_gone);
@@ -254,7 +258,7 @@ static void test_fork_as_of(void **state)
     /* the source is untouched */
     t = timeline(a, NULL, src);
     assert_int_equal(t.eps.n, 3);
-    assert_int_equal(t.mems.n, 3);
+    assert_int_equal(t.mems.n, 4);
 
     /* the target exists now: 409; before anything existed: 404 */
     assert_int_equal(forks_create(a, g.st, &in, &res, &err), -1);

@@ -54,7 +54,7 @@ static const char SQL_SNAP_LIST[] =
 #define CREATED_BY_AS_OF "($12::timestamptz IS NULL OR created_at <= $12::timestamptz)"
 #define MEMORY_AT_AS_OF                                                               \
     "($12::timestamptz IS NULL OR (created_at <= $12::timestamptz"                   \
-    " AND (valid_to IS NULL OR valid_to > $12::timestamptz)))"
+    " AND status <> 'deleted' AND (valid_to IS NULL OR valid_to > $12::timestamptz)))"
 /* A memory of the as_of set that is superseded now was active then. */
 #define REVIVED "($12::timestamptz IS NOT NULL AND status = 'superseded')"
 /* LEAST ignores NULLs, so a NULL column must be kept NULL before it sees the clamp. */

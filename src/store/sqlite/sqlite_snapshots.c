@@ -53,8 +53,9 @@ static const char SQL_SNAP_LIST[] =
 #define SCOPE "subject_id = ?1 AND (?2 OR tenant_id IS ?3)"
 /* The rows that existed at ?12 (every row when it is NULL). */
 #define CREATED_BY_AS_OF "(?12 IS NULL OR created_at <= ?12)"
-#define MEMORY_AT_AS_OF \
-    "(?12 IS NULL OR (created_at <= ?12 AND (valid_to IS NULL OR valid_to > ?12)))"
+#define MEMORY_AT_AS_OF                                                           \
+    "(?12 IS NULL OR (created_at <= ?12 AND status <> 'deleted'"                  \
+    " AND (valid_to IS NULL OR valid_to > ?12)))"
 /* A memory of the as_of set that is superseded now was active then. */
 #define REVIVED "(?12 IS NOT NULL AND x.status = 'superseded')"
 
