@@ -146,9 +146,10 @@ struct snapshot {
 };
 
 /* One set-based copy of a subject's rows into another subject (snapshot capture and
- * restore, spec/backup-snapshots.md §5.3, §5.7). Every copied row gets a fresh UUIDv4;
- * memories' source_episode_ids are remapped through the episode id map (unmapped ids kept,
- * order kept). */
+ * restore, spec/backup-snapshots.md §5.3, §5.7; the fork of service/forks.c). Every copied
+ * row gets a fresh UUIDv4; memories' source_episode_ids are remapped through the episode id
+ * map (unmapped ids kept, order kept). The one place where a subject's rows are copied: a
+ * table kept in step with memories or episodes is copied here too. */
 struct subject_copy {
     const char *src_subject;
     int src_all_tenants;            /* 1: the source's rows of every tenant */
