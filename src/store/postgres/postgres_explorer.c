@@ -21,25 +21,37 @@
     " AND ($3::text IS NULL OR s.subject_id ILIKE '%' || $3::text || '%')"              \
     " AND ($5::int < 0 OR (s.open_sessions > 0) = ($5::int = 1))"
 #define LIST_WHERE LIST_WHERE_NO_HEALTH " AND ($4::text IS NULL OR h.last_state = $4::text)"
-#define LIST_COLS                                                                        \
+/* A page in two steps, as on SQLite: the inner query picks the page's keys with an
+ * index-only scan of one sort index (which INCLUDEs what the filters read), the outer one
+ * reads those rows and their health; the cache joins the inner query only to filter on it. */
+#define ORDER(key, dir) \
+    key " " dir ", s.subject_id COLLATE \"C\" " dir ", COALESCE(s.tenant_id, '') COLLATE \"C\" " dir
+#define ORDER_SUBJECT(dir) \
+    "s.subject_id COLLATE \"C\" " dir ", COALESCE(s.tenant_id, '') COLLATE \"C\" " dir
+#define INNER(order) \
+    "SELECT s.subject_id AS sid, COALESCE(s.tenant_id, '') AS tkey FROM subject_stats s" \
+    LIST_WHERE_NO_HEALTH " AND $4::text IS NULL ORDER BY " order " LIMIT $6 OFFSET $7"
+#define INNER_HEALTH(order) \
+    "SELECT s.subject_id AS sid, COALESCE(s.tenant_id, '') AS tkey" LIST_FROM LIST_WHERE \
+    " ORDER BY " order " LIMIT $6 OFFSET $7"
+#define OUTER(inner, order) \
     "SELECT s.subject_id, s.tenant_id, s.episode_count, s.memory_count, s.session_count," \
-    " s.open_sessions, s.last_episode_at, h.last_state, h.last_score"
-#define TIE(dir) ", s.subject_id COLLATE \"C\" " dir ", COALESCE(s.tenant_id, '') COLLATE \"C\" " dir
-#define LIST_SQL(key, dir) \
-    LIST_COLS LIST_FROM LIST_WHERE " ORDER BY " key " " dir TIE(dir) " LIMIT $6 OFFSET $7"
+    " s.open_sessions, s.last_episode_at, h.last_state, h.last_score FROM (" inner ") p"  \
+    " JOIN subject_stats s ON COALESCE(s.tenant_id, '') = p.tkey AND s.subject_id = p.sid" \
+    " LEFT JOIN subject_health_cache h ON COALESCE(h.tenant_id, '') = p.tkey"             \
+    " AND h.subject_id = p.sid ORDER BY " order
+#define LIST_PAIR(name, order) \
+    static const char name[] = OUTER(INNER(order), order); \
+    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order);
 
-static const char SQL_LIST_LAST_DESC[] = LIST_SQL("s.last_episode_at", "DESC");
-static const char SQL_LIST_LAST_ASC[] = LIST_SQL("s.last_episode_at", "ASC");
-static const char SQL_LIST_SUBJECT_DESC[] =
-    LIST_COLS LIST_FROM LIST_WHERE " ORDER BY s.subject_id COLLATE \"C\" DESC,"
-    " COALESCE(s.tenant_id, '') COLLATE \"C\" DESC LIMIT $6 OFFSET $7";
-static const char SQL_LIST_SUBJECT_ASC[] =
-    LIST_COLS LIST_FROM LIST_WHERE " ORDER BY s.subject_id COLLATE \"C\" ASC,"
-    " COALESCE(s.tenant_id, '') COLLATE \"C\" ASC LIMIT $6 OFFSET $7";
-static const char SQL_LIST_EPISODES_DESC[] = LIST_SQL("s.episode_count", "DESC");
-static const char SQL_LIST_EPISODES_ASC[] = LIST_SQL("s.episode_count", "ASC");
-static const char SQL_LIST_MEMORIES_DESC[] = LIST_SQL("s.memory_count", "DESC");
-static const char SQL_LIST_MEMORIES_ASC[] = LIST_SQL("s.memory_count", "ASC");
+LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
+LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
+LIST_PAIR(SQL_LIST_SUBJECT_DESC, ORDER_SUBJECT("DESC"))
+LIST_PAIR(SQL_LIST_SUBJECT_ASC, ORDER_SUBJECT("ASC"))
+LIST_PAIR(SQL_LIST_EPISODES_DESC, ORDER("s.episode_count", "DESC"))
+LIST_PAIR(SQL_LIST_EPISODES_ASC, ORDER("s.episode_count", "ASC"))
+LIST_PAIR(SQL_LIST_MEMORIES_DESC, ORDER("s.memory_count", "DESC"))
+LIST_PAIR(SQL_LIST_MEMORIES_ASC, ORDER("s.memory_count", "ASC"))
 static const char SQL_LIST_COUNT[] =
     "SELECT count(*) FROM subject_stats s" LIST_WHERE_NO_HEALTH " AND $4::text IS NULL";
 static const char SQL_LIST_COUNT_HEALTH[] = "SELECT count(*)" LIST_FROM LIST_WHERE;
@@ -147,14 +159,20 @@ static int page_rows(struct pgst_store *ps, struct arena *a, const char *sql, in
 
 static const char *list_sql(const struct explorer_subject_query *q)
 {
-    static const char *const sql[][2] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { SQL_LIST_LAST_ASC, SQL_LIST_LAST_DESC },
-        [EXPLORER_SORT_SUBJECT] = { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_DESC },
-        [EXPLORER_SORT_EPISODES] = { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_DESC },
-        [EXPLORER_SORT_MEMORIES] = { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_DESC },
+    static const char *const sql[][2][2] = {
+        [EXPLORER_SORT_LAST_ACTIVITY] = { { SQL_LIST_LAST_ASC, SQL_LIST_LAST_ASC_HEALTH },
+                                          { SQL_LIST_LAST_DESC, SQL_LIST_LAST_DESC_HEALTH } },
+        [EXPLORER_SORT_SUBJECT] = { { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_ASC_HEALTH },
+                                    { SQL_LIST_SUBJECT_DESC, SQL_LIST_SUBJECT_DESC_HEALTH } },
+        [EXPLORER_SORT_EPISODES] = { { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_ASC_HEALTH },
+                                     { SQL_LIST_EPISODES_DESC,
+                                       SQL_LIST_EPISODES_DESC_HEALTH } },
+        [EXPLORER_SORT_MEMORIES] = { { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_ASC_HEALTH },
+                                     { SQL_LIST_MEMORIES_DESC,
+                                       SQL_LIST_MEMORIES_DESC_HEALTH } },
     };
 
-    return sql[q->sort][q->descending != 0];
+    return sql[q->sort][q->descending != 0][q->health_state != NULL];
 }
 
 static int read_listed(struct arena *a, const PGresult *r, int row, void *out)

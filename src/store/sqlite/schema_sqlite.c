@@ -236,16 +236,19 @@ static const char subject_stats[] =
     " last_episode_at TEXT"
     ") STRICT;"
     "CREATE UNIQUE INDEX ux_subject_stats_key ON subject_stats (COALESCE(tenant_id, ''), subject_id);"
-    /* The explorer's sort orders, each with the (subject, tenant) tie-break; only pairs with
-     * episodes are listed. */
-    "CREATE INDEX ix_subject_stats_last ON subject_stats"
-    " (last_episode_at, subject_id, COALESCE(tenant_id, '')) WHERE episode_count > 0;"
-    "CREATE INDEX ix_subject_stats_subject ON subject_stats"
-    " (subject_id, COALESCE(tenant_id, '')) WHERE episode_count > 0;"
-    "CREATE INDEX ix_subject_stats_episodes ON subject_stats"
-    " (episode_count, subject_id, COALESCE(tenant_id, '')) WHERE episode_count > 0;"
-    "CREATE INDEX ix_subject_stats_memories ON subject_stats"
-    " (memory_count, subject_id, COALESCE(tenant_id, '')) WHERE episode_count > 0;"
+    /* The explorer's sort orders, each with the (subject, tenant) tie-break and the columns
+     * its filters read (tenant_id, open_sessions), so that a page, its offset and its count
+     * are read from the index alone; only pairs with episodes are listed. */
+    "CREATE INDEX ix_subject_stats_last ON subject_stats (last_episode_at, subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions, episode_count)"
+    " WHERE episode_count > 0;"
+    "CREATE INDEX ix_subject_stats_subject ON subject_stats (subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions, episode_count);"
+    "CREATE INDEX ix_subject_stats_episodes ON subject_stats (episode_count, subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions) WHERE episode_count > 0;"
+    "CREATE INDEX ix_subject_stats_memories ON subject_stats (memory_count, subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions, episode_count)"
+    " WHERE episode_count > 0;"
     /* The session test of the triggers, and the explorer's session reads. */
     "CREATE INDEX ix_episodes_subject_session ON episodes (subject_id, tenant_id, session_id)"
     " WHERE session_id IS NOT NULL;"

@@ -22,26 +22,35 @@
     "AND (?3 IS NULL OR s.subject_id LIKE '%' || ?3 || '%') "                           \
     "AND (?5 < 0 OR (s.open_sessions > 0) = ?5) "
 #define LIST_WHERE LIST_WHERE_NO_HEALTH "AND (?4 IS NULL OR h.last_state = ?4) "
-#define LIST_SQL(key, dir)                                                               \
+/* A page is read in two steps: the inner query picks the page's rowids walking one sort
+ * index, which covers every filter (schema step 5), so an offset skips index entries only;
+ * the outer one reads those rows and their health. The health cache joins the inner query
+ * only when it filters on it. */
+#define ORDER(key, dir) \
+    key " " dir ", s.subject_id " dir ", COALESCE(s.tenant_id, '') " dir
+#define INNER(order) \
+    "SELECT s.rowid AS rid FROM subject_stats s " LIST_WHERE_NO_HEALTH "AND ?4 IS NULL " \
+    "ORDER BY " order " LIMIT ?6 OFFSET ?7"
+#define INNER_HEALTH(order) \
+    "SELECT s.rowid AS rid " LIST_FROM LIST_WHERE "ORDER BY " order " LIMIT ?6 OFFSET ?7"
+#define OUTER(inner, order) \
     "SELECT s.subject_id, s.tenant_id, s.episode_count, s.memory_count, s.session_count, " \
-    "s.open_sessions, s.last_episode_at, h.last_state, h.last_score " LIST_FROM LIST_WHERE \
-    "ORDER BY " key " " dir ", s.subject_id " dir ", COALESCE(s.tenant_id, '') " dir     \
-    " LIMIT ?6 OFFSET ?7"
+    "s.open_sessions, s.last_episode_at, h.last_state, h.last_score FROM (" inner ") p "    \
+    "CROSS JOIN subject_stats s ON s.rowid = p.rid LEFT JOIN subject_health_cache h "        \
+    "ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') AND h.subject_id = s.subject_id " \
+    "ORDER BY " order
+#define LIST_PAIR(name, order) \
+    static const char name[] = OUTER(INNER(order), order); \
+    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order);
 
-static const char SQL_LIST_LAST_DESC[] = LIST_SQL("s.last_episode_at", "DESC");
-static const char SQL_LIST_LAST_ASC[] = LIST_SQL("s.last_episode_at", "ASC");
-static const char SQL_LIST_SUBJECT_DESC[] =
-    "SELECT s.subject_id, s.tenant_id, s.episode_count, s.memory_count, s.session_count, "
-    "s.open_sessions, s.last_episode_at, h.last_state, h.last_score " LIST_FROM LIST_WHERE
-    "ORDER BY s.subject_id DESC, COALESCE(s.tenant_id, '') DESC LIMIT ?6 OFFSET ?7";
-static const char SQL_LIST_SUBJECT_ASC[] =
-    "SELECT s.subject_id, s.tenant_id, s.episode_count, s.memory_count, s.session_count, "
-    "s.open_sessions, s.last_episode_at, h.last_state, h.last_score " LIST_FROM LIST_WHERE
-    "ORDER BY s.subject_id ASC, COALESCE(s.tenant_id, '') ASC LIMIT ?6 OFFSET ?7";
-static const char SQL_LIST_EPISODES_DESC[] = LIST_SQL("s.episode_count", "DESC");
-static const char SQL_LIST_EPISODES_ASC[] = LIST_SQL("s.episode_count", "ASC");
-static const char SQL_LIST_MEMORIES_DESC[] = LIST_SQL("s.memory_count", "DESC");
-static const char SQL_LIST_MEMORIES_ASC[] = LIST_SQL("s.memory_count", "ASC");
+LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
+LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
+LIST_PAIR(SQL_LIST_SUBJECT_DESC, "s.subject_id DESC, COALESCE(s.tenant_id, '') DESC")
+LIST_PAIR(SQL_LIST_SUBJECT_ASC, "s.subject_id ASC, COALESCE(s.tenant_id, '') ASC")
+LIST_PAIR(SQL_LIST_EPISODES_DESC, ORDER("s.episode_count", "DESC"))
+LIST_PAIR(SQL_LIST_EPISODES_ASC, ORDER("s.episode_count", "ASC"))
+LIST_PAIR(SQL_LIST_MEMORIES_DESC, ORDER("s.memory_count", "DESC"))
+LIST_PAIR(SQL_LIST_MEMORIES_ASC, ORDER("s.memory_count", "ASC"))
 /* The count needs the health cache only to filter on it. */
 static const char SQL_LIST_COUNT[] =
     "SELECT COUNT(*) FROM subject_stats s " LIST_WHERE_NO_HEALTH "AND ?4 IS NULL";
@@ -149,14 +158,20 @@ static int count_rows(struct sqlite_store *s, sqlite3_stmt *q, int64_t *total, s
 
 static const char *list_sql(const struct explorer_subject_query *q)
 {
-    static const char *const sql[][2] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { SQL_LIST_LAST_ASC, SQL_LIST_LAST_DESC },
-        [EXPLORER_SORT_SUBJECT] = { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_DESC },
-        [EXPLORER_SORT_EPISODES] = { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_DESC },
-        [EXPLORER_SORT_MEMORIES] = { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_DESC },
+    static const char *const sql[][2][2] = {
+        [EXPLORER_SORT_LAST_ACTIVITY] = { { SQL_LIST_LAST_ASC, SQL_LIST_LAST_ASC_HEALTH },
+                                          { SQL_LIST_LAST_DESC, SQL_LIST_LAST_DESC_HEALTH } },
+        [EXPLORER_SORT_SUBJECT] = { { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_ASC_HEALTH },
+                                    { SQL_LIST_SUBJECT_DESC, SQL_LIST_SUBJECT_DESC_HEALTH } },
+        [EXPLORER_SORT_EPISODES] = { { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_ASC_HEALTH },
+                                     { SQL_LIST_EPISODES_DESC,
+                                       SQL_LIST_EPISODES_DESC_HEALTH } },
+        [EXPLORER_SORT_MEMORIES] = { { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_ASC_HEALTH },
+                                     { SQL_LIST_MEMORIES_DESC,
+                                       SQL_LIST_MEMORIES_DESC_HEALTH } },
     };
 
-    return sql[q->sort][q->descending != 0];
+    return sql[q->sort][q->descending != 0][q->health_state != NULL];
 }
 
 static void bind_list(sqlite3_stmt *q, const struct explorer_subject_query *lq, int paged)
