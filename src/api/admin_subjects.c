@@ -46,7 +46,10 @@ static int query_literal(struct vctx *v, struct req *req, const char *name,
     for (i = 0; i < n; i++) {
         len = strlen(expected);
         snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+                 i == 0       ? ""
+                 : i + 1 == n ? " or "
+                              : ", ",
+                 names[i]);
     }
     snprintf(msg, sizeof(msg), "Input should be %s", expected);
     ctx = jv_object(v->a);
@@ -56,8 +59,8 @@ static int query_literal(struct vctx *v, struct req *req, const char *name,
 }
 
 /* limit (1..max, default def) and offset (0..EXPLORER_OFFSET_MAX) into *limit / *offset. */
-static void query_page(struct vctx *v, struct req *req, int64_t def, int64_t max,
-                       size_t *limit, size_t *offset)
+static void query_page(struct vctx *v, struct req *req, int64_t def, int64_t max, size_t *limit,
+                       size_t *offset)
 {
     int64_t l = def, o = 0;
 
@@ -134,8 +137,7 @@ static struct jv *mem_item_json(struct arena *a, const struct memory *m)
     jv_object_set(a, o, "summary", jv_str(a, m->summary ? m->summary : ""));
     jv_object_set(a, o, "confidence", jv_real(a, m->confidence));
     jv_object_set(a, o, "status", jv_str(a, m->status));
-    jv_object_set(a, o, "source_episode_ids",
-                  render_stored_json(a, m->source_episode_ids, "[]"));
+    jv_object_set(a, o, "source_episode_ids", render_stored_json(a, m->source_episode_ids, "[]"));
     jv_object_set(a, o, "valid_from", render_ts_offset(a, m->valid_from));
     jv_object_set(a, o, "valid_to", render_ts_offset(a, m->valid_to));
     jv_object_set(a, o, "created_at", render_ts_offset(a, m->created_at));
@@ -216,14 +218,12 @@ int api_admin_subjects_list(struct req *req)
     list = jv_array(a);
     for (i = 0; i < rows.n; i++)
         jv_array_append(a, list, listed_json(a, &rows.items[i]));
-    return http_reply_json(req, 200, page_json(a, "subjects", list, rows.total, q.limit,
-                                               q.offset));
+    return http_reply_json(req, 200, page_json(a, "subjects", list, rows.total, q.limit, q.offset));
 }
 
 /* ---- GET /admin/subjects/{id} and /sla ---- */
 
-static struct jv *detail_json(struct arena *a, const char *subject,
-                              const struct explorer_detail *d)
+static struct jv *detail_json(struct arena *a, const char *subject, const struct explorer_detail *d)
 {
     struct jv *o = jv_object(a), *sum = jv_object(a), *health = jv_object(a);
 
@@ -304,9 +304,9 @@ static int reply_memories(struct req *req, const struct explorer_memory_rows *ro
 {
     struct arena *a = req->arena;
 
-    return http_reply_json(req, 200, page_json(a, "memories",
-                                               mem_items_json(a, rows->items, rows->n),
-                                               rows->total, q->limit, q->offset));
+    return http_reply_json(req, 200,
+                           page_json(a, "memories", mem_items_json(a, rows->items, rows->n),
+                                     rows->total, q->limit, q->offset));
 }
 
 int api_admin_subjects_memories(struct req *req)
@@ -328,8 +328,8 @@ int api_admin_subjects_memories(struct req *req)
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
-    if (!st || explorer_memories(req->arena, st, subject, req_query_filter(req, "tenant_id"),
-                                 &q, &rows, &req->err) < 0)
+    if (!st || explorer_memories(req->arena, st, subject, req_query_filter(req, "tenant_id"), &q,
+                                 &rows, &req->err) < 0)
         return -1;
     return reply_memories(req, &rows, &q);
 }
@@ -353,8 +353,8 @@ int api_admin_subjects_citing(struct req *req)
     q.cites = cites;
     q.ncites = 1;
     st = service_store(&req->err);
-    if (!st || explorer_memories(req->arena, st, subject, req_query_filter(req, "tenant_id"),
-                                 &q, &rows, &req->err) < 0)
+    if (!st || explorer_memories(req->arena, st, subject, req_query_filter(req, "tenant_id"), &q,
+                                 &rows, &req->err) < 0)
         return -1;
     return reply_memories(req, &rows, &q);
 }
@@ -385,8 +385,7 @@ int api_admin_subjects_episodes(struct req *req)
     list = jv_array(a);
     for (i = 0; i < rows.n; i++)
         jv_array_append(a, list, ep_item_json(a, &rows.items[i]));
-    return http_reply_json(req, 200, page_json(a, "episodes", list, rows.total, q.limit,
-                                               q.offset));
+    return http_reply_json(req, 200, page_json(a, "episodes", list, rows.total, q.limit, q.offset));
 }
 
 /* ---- related memories ---- */
@@ -525,14 +524,13 @@ int api_admin_subjects_session_timeline(struct req *req)
     subject = path_subject(&v, req);
     session = v_path_string(&v, req, 1, "session_id", subject_rule);
     v_query_int(&v, req, "limit",
-                (struct v_int){ .def = 200, .min = 1, .max = EXPLORER_TIMELINE_LIMIT_MAX },
-                &limit);
+                (struct v_int){ .def = 200, .min = 1, .max = EXPLORER_TIMELINE_LIMIT_MAX }, &limit);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
-    if (!st || explorer_session_timeline(req->arena, st, subject,
-                                         req_query_filter(req, "tenant_id"), session,
-                                         (size_t)limit, ts_now(), &t, &req->err) < 0)
+    if (!st ||
+        explorer_session_timeline(req->arena, st, subject, req_query_filter(req, "tenant_id"),
+                                  session, (size_t)limit, ts_now(), &t, &req->err) < 0)
         return -1;
     return http_reply_json(req, 200, timeline_json(req->arena, session, &t));
 }

@@ -14,8 +14,8 @@ static struct store_scope scope(const char *subject, const char *tenant)
     return sc;
 }
 
-int explorer_list(struct arena *a, store *st, const struct explorer_subject_query *q,
-                  int64_t now, struct explorer_subject_rows *out, struct err *err)
+int explorer_list(struct arena *a, store *st, const struct explorer_subject_query *q, int64_t now,
+                  struct explorer_subject_rows *out, struct err *err)
 {
     struct subject_health h;
     size_t i;
@@ -38,8 +38,8 @@ int explorer_list(struct arena *a, store *st, const struct explorer_subject_quer
 /* What the health and the SLA read of subject in tenant (NULL = every tenant): the newest
  * nres resolutions and the oldest neps episodes. */
 static int support_rows(struct arena *a, store *st, const struct store_scope *sc, size_t nres,
-                        size_t neps, struct resolution_rows *res,
-                        struct explorer_episode_rows *eps, struct err *err)
+                        size_t neps, struct resolution_rows *res, struct explorer_episode_rows *eps,
+                        struct err *err)
 {
     const struct explorer_episode_query eq = { .oldest_first = 1, .limit = neps };
 
@@ -49,8 +49,8 @@ static int support_rows(struct arena *a, store *st, const struct store_scope *sc
                : 0;
 }
 
-int explorer_sla(struct arena *a, store *st, const char *subject, const char *tenant,
-                 int64_t now, struct sla_summary *out, struct err *err)
+int explorer_sla(struct arena *a, store *st, const char *subject, const char *tenant, int64_t now,
+                 struct sla_summary *out, struct err *err)
 {
     const struct sla_thresholds t = { SLA_FIRST_RESPONSE_MINUTES, SLA_RESOLUTION_HOURS };
     const struct store_scope sc = scope(subject, tenant);
@@ -59,8 +59,7 @@ int explorer_sla(struct arena *a, store *st, const char *subject, const char *te
     struct explorer_episode_rows eps;
 
     if (!store_subject_reserved(subject)) {
-        if (support_rows(a, st, &sc, SLA_RESOLUTIONS_MAX, SLA_EPISODES_MAX, &res, &eps, err) <
-            0)
+        if (support_rows(a, st, &sc, SLA_RESOLUTIONS_MAX, SLA_EPISODES_MAX, &res, &eps, err) < 0)
             return -1;
         in.resolutions = res.items;
         in.nresolutions = res.n;
@@ -81,8 +80,8 @@ static int health_across(struct arena *a, store *st, const char *subject, int64_
     struct resolution_rows res;
     struct explorer_episode_rows eps;
 
-    if (support_rows(a, st, &sc, SUBJECT_HEALTH_RESOLUTIONS_MAX, SUBJECT_HEALTH_EPISODES_MAX,
-                     &res, &eps, err) < 0)
+    if (support_rows(a, st, &sc, SUBJECT_HEALTH_RESOLUTIONS_MAX, SUBJECT_HEALTH_EPISODES_MAX, &res,
+                     &eps, err) < 0)
         return -1;
     in.resolutions = res.items;
     in.nresolutions = res.n;
@@ -105,8 +104,8 @@ int explorer_detail(struct arena *a, store *st, const char *subject, const char 
     if (s->episode_count == 0 && s->memory_count == 0)
         return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", subject);
     out->tenant_id = tenant ? tenant : s->any_tenant;
-    out->session_count = s->episode_sessions > s->resolution_sessions ? s->episode_sessions
-                                                                      : s->resolution_sessions;
+    out->session_count =
+        s->episode_sessions > s->resolution_sessions ? s->episode_sessions : s->resolution_sessions;
     if (tenant || s->npairs <= 1)
         rc = subject_health_assess(a, st, tenant ? tenant : s->pair_tenant, subject, now,
                                    &out->health, err);
@@ -178,7 +177,8 @@ static int siblings(struct arena *a, store *st, const struct store_scope *sc,
                     struct explorer_related *out, struct err *err)
 {
     const char *ids[EXPLORER_SIBLING_SOURCES];
-    struct explorer_memory_query q = { .exclude_id = out->target->id, .created_after = TS_NULL,
+    struct explorer_memory_query q = { .exclude_id = out->target->id,
+                                       .created_after = TS_NULL,
                                        .created_before = TS_NULL,
                                        .limit = EXPLORER_SIBLINGS_MAX };
     struct explorer_memory_rows rows;
@@ -208,8 +208,9 @@ static int lineage(struct arena *a, store *st, const struct store_scope *sc,
                    struct explorer_related *out, struct err *err)
 {
     const struct memory *t = out->target;
-    struct explorer_memory_query q = { .exclude_id = t->id, .kind = t->kind,
-                                       .created_after = TS_NULL, .created_before = TS_NULL };
+    struct explorer_memory_query q = {
+        .exclude_id = t->id, .kind = t->kind, .created_after = TS_NULL, .created_before = TS_NULL
+    };
     struct explorer_memory_rows rows;
 
     out->superseded = arena_calloc(a, 1, sizeof(*out->superseded));
@@ -238,13 +239,13 @@ int explorer_related(struct arena *a, store *st, const char *subject, const char
                      const char *memory_id, struct explorer_related *out, struct err *err)
 {
     const struct store_scope sc = scope(subject, tenant);
-    const struct explorer_memory_query q = { .id = memory_id, .created_after = TS_NULL,
-                                             .created_before = TS_NULL, .limit = 1 };
+    const struct explorer_memory_query q = {
+        .id = memory_id, .created_after = TS_NULL, .created_before = TS_NULL, .limit = 1
+    };
     struct explorer_memory_rows rows = { 0 };
 
     memset(out, 0, sizeof(*out));
-    if (!store_subject_reserved(subject) &&
-        store_explorer_memories(st, a, &sc, &q, &rows, err) < 0)
+    if (!store_subject_reserved(subject) && store_explorer_memories(st, a, &sc, &q, &rows, err) < 0)
         return -1;
     if (rows.n == 0)
         return err_set(err, ERR_NOT_FOUND, "Memory not found");
@@ -256,8 +257,7 @@ int explorer_related(struct arena *a, store *st, const char *subject, const char
 
 /* The session's resolution (its newest) into out. */
 static int session_resolution(struct arena *a, store *st, const struct store_scope *sc,
-                              const char *session, struct explorer_timeline *out,
-                              struct err *err)
+                              const char *session, struct explorer_timeline *out, struct err *err)
 {
     struct resolution_rows res;
 
@@ -291,12 +291,13 @@ static int session_sla(struct arena *a, store *st, const char *subject, const ch
     return 0;
 }
 
-int explorer_session_timeline(struct arena *a, store *st, const char *subject,
-                              const char *tenant, const char *session, size_t limit,
-                              int64_t now, struct explorer_timeline *out, struct err *err)
+int explorer_session_timeline(struct arena *a, store *st, const char *subject, const char *tenant,
+                              const char *session, size_t limit, int64_t now,
+                              struct explorer_timeline *out, struct err *err)
 {
     const struct store_scope sc = scope(subject, tenant);
-    const struct explorer_episode_query eq = { .session_id = session, .oldest_first = 1,
+    const struct explorer_episode_query eq = { .session_id = session,
+                                               .oldest_first = 1,
                                                .limit = limit };
     struct explorer_episode_rows eps;
     const char **ids;
@@ -316,8 +317,7 @@ int explorer_session_timeline(struct arena *a, store *st, const char *subject,
                                               out->citing, err) < 0)
         return -1;
     out->resolved_at = TS_NULL;
-    if (!store_subject_reserved(subject) &&
-        session_resolution(a, st, &sc, session, out, err) < 0)
+    if (!store_subject_reserved(subject) && session_resolution(a, st, &sc, session, out, err) < 0)
         return -1;
     return session_sla(a, st, subject, tenant, session, now, out, err);
 }

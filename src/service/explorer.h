@@ -24,7 +24,7 @@
 #define EXPLORER_TIMELINE_LIMIT_MAX 500 /* episodes in a session timeline */
 #define EXPLORER_SUPERSEDED_MAX 5
 #define EXPLORER_SIBLINGS_MAX 10
-#define EXPLORER_SIBLING_SOURCES 5      /* source episodes a sibling may share */
+#define EXPLORER_SIBLING_SOURCES 5 /* source episodes a sibling may share */
 
 /*
  * GET /admin/subjects: one page of (tenant, subject) pairs with episodes. A listed pair
@@ -32,15 +32,15 @@
  * alert event) before the page is returned. Items in arena a; -1 with err set when the store
  * fails.
  */
-int explorer_list(struct arena *a, store *st, const struct explorer_subject_query *q,
-                  int64_t now, struct explorer_subject_rows *out, struct err *err);
+int explorer_list(struct arena *a, store *st, const struct explorer_subject_query *q, int64_t now,
+                  struct explorer_subject_rows *out, struct err *err);
 
 struct explorer_detail {
     struct explorer_summary summary;
-    const char *tenant_id;          /* the tenant asked for, else any episode tenant */
-    int64_t session_count;          /* max(episode sessions, resolution sessions) */
+    const char *tenant_id; /* the tenant asked for, else any episode tenant */
+    int64_t session_count; /* max(episode sessions, resolution sessions) */
     struct subject_health health;
-    struct sla_summary sla;         /* default thresholds */
+    struct sla_summary sla; /* default thresholds */
 };
 
 /*
@@ -54,8 +54,8 @@ int explorer_detail(struct arena *a, store *st, const char *subject, const char 
 
 /* GET /admin/subjects/{id}/sla: the SLA of subject (every tenant, or tenant) with the default
  * thresholds; never "not found". */
-int explorer_sla(struct arena *a, store *st, const char *subject, const char *tenant,
-                 int64_t now, struct sla_summary *out, struct err *err);
+int explorer_sla(struct arena *a, store *st, const char *subject, const char *tenant, int64_t now,
+                 struct sla_summary *out, struct err *err);
 
 /* GET /admin/subjects/{id}/memories, …/episodes, …/episodes/{eid}/citing-memories: one page
  * (q as the store takes it) with its total. */
@@ -68,11 +68,11 @@ int explorer_episodes(struct arena *a, store *st, const char *subject, const cha
 
 struct explorer_related {
     struct memory *target;
-    struct memory *superseding;     /* target superseded: the earliest newer active memory of
+    struct memory *superseding; /* target superseded: the earliest newer active memory of
                                      * its kind; NULL otherwise */
-    struct memory *superseded;      /* target active: older superseded ones of its kind */
+    struct memory *superseded;  /* target active: older superseded ones of its kind */
     size_t nsuperseded;
-    struct memory *siblings;        /* sharing one of its first 5 source episodes */
+    struct memory *siblings; /* sharing one of its first 5 source episodes */
     size_t nsiblings;
     size_t source_episode_count;
 };
@@ -83,21 +83,21 @@ int explorer_related(struct arena *a, store *st, const char *subject, const char
                      const char *memory_id, struct explorer_related *out, struct err *err);
 
 struct explorer_timeline {
-    const char *status;             /* the SLA's status of the session, else resolved when a
+    const char *status;            /* the SLA's status of the session, else resolved when a
                                      * resolution exists, else open */
-    const struct sla_session *sla;  /* the session in the subject's SLA, NULL when absent */
-    int64_t resolved_at;            /* the session's resolution's, TS_NULL without one */
-    const char *resolution_status;  /* NULL without a resolution */
-    struct episode *episodes;       /* oldest first, at most the limit */
-    int64_t *citing;                /* per episode: memories of the subject citing it */
+    const struct sla_session *sla; /* the session in the subject's SLA, NULL when absent */
+    int64_t resolved_at;           /* the session's resolution's, TS_NULL without one */
+    const char *resolution_status; /* NULL without a resolution */
+    struct episode *episodes;      /* oldest first, at most the limit */
+    int64_t *citing;               /* per episode: memories of the subject citing it */
     size_t nepisodes;
-    int64_t episode_count;          /* every episode of the session */
+    int64_t episode_count; /* every episode of the session */
 };
 
 /* GET /admin/subjects/{id}/sessions/{sid}/timeline: the session's first `limit` episodes with
  * their citing counts, its resolution and SLA figures. Never "not found". */
-int explorer_session_timeline(struct arena *a, store *st, const char *subject,
-                              const char *tenant, const char *session, size_t limit,
-                              int64_t now, struct explorer_timeline *out, struct err *err);
+int explorer_session_timeline(struct arena *a, store *st, const char *subject, const char *tenant,
+                              const char *session, size_t limit, int64_t now,
+                              struct explorer_timeline *out, struct err *err);
 
 #endif

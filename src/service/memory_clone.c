@@ -27,8 +27,8 @@ static int check(store *st, const struct clone_in *in, const struct payload_limi
     if (memory_payload_check_id(in->source, "source_subject_id", 1, err) < 0 ||
         (in->target && memory_payload_check_id(in->target, "target_subject_id", 0, err) < 0))
         return -1;
-    if (store_export_count(st, &(struct store_scope){ .subject = in->source, .all_tenants = 1 },
-                           &n, err) < 0)
+    if (store_export_count(st, &(struct store_scope){ .subject = in->source, .all_tenants = 1 }, &n,
+                           err) < 0)
         return -1;
     if (n.episodes == 0 && n.memories == 0)
         return err_set(err, ERR_NOT_FOUND,
@@ -45,8 +45,7 @@ static int check(store *st, const struct clone_in *in, const struct payload_limi
 
 /* The stamps every copy gets: cloned_from_subject_id, cloned_at, cloned_by when sent, and
  * (with_name) display_name when given. */
-static struct jv *stamps(struct arena *a, const struct clone_in *in, const char *at,
-                         int with_name)
+static struct jv *stamps(struct arena *a, const struct clone_in *in, const char *at, int with_name)
 {
     struct jv *o = jv_object(a);
 
@@ -79,8 +78,7 @@ static int copy(struct arena *a, store *st, const struct clone_in *in, const cha
     };
     struct row_counts n;
 
-    if (memory_payload_resolve(a, st, in->target, suggested, PAYLOAD_CANCEL, &out->target,
-                               err) < 0)
+    if (memory_payload_resolve(a, st, in->target, suggested, PAYLOAD_CANCEL, &out->target, err) < 0)
         return -1;
     p.dst_subject = out->target;
     if (record_copy_run(a, st, &p, &n, err) < 0)

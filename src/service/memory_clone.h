@@ -10,16 +10,16 @@
 #include "store/store.h"
 
 struct clone_in {
-    const char *source;                 /* source_subject_id */
-    const char *target;                 /* target_subject_id, NULL = derived from the source */
-    const char *display_name;           /* NULL = none */
-    const char *tenant;                 /* target_tenant_id, NULL = no tenant */
+    const char *source;       /* source_subject_id */
+    const char *target;       /* target_subject_id, NULL = derived from the source */
+    const char *display_name; /* NULL = none */
+    const char *tenant;       /* target_tenant_id, NULL = no tenant */
     enum payload_scope scope;
-    const char *cloned_by;              /* X-Statewave-Operator-Email, NULL when not sent */
+    const char *cloned_by; /* X-Statewave-Operator-Email, NULL when not sent */
 };
 
 struct clone_result {
-    const char *target;                 /* where the copies went (arena) */
+    const char *target; /* where the copies went (arena) */
     int64_t episodes;
     int64_t memories;
     int64_t cloned_at;

@@ -13,8 +13,8 @@ struct copier {
     const struct record_copy_plan *p;
     store *st;
     struct store_scope src;
-    struct arena *a;                    /* the id map's strings */
-    struct hmap ids;                    /* source episode id → copy's id (val.ptr) */
+    struct arena *a; /* the id map's strings */
+    struct hmap ids; /* source episode id → copy's id (val.ptr) */
     struct store_cursor cur;
     char after_id[UUID_STR_LEN];
     struct row_counts n;
@@ -65,8 +65,7 @@ static void copy_episode(struct copier *c, struct arena *pa, const struct episod
     out->session_id = p->keep_sessions ? ep->session_id : NULL;
     out->idempotency_key = NULL;
     out->metadata = stamped(pa, ep->metadata, p->episode_metadata, p->episode_id_key, ep->id);
-    out->provenance =
-        stamped(pa, ep->provenance, p->episode_provenance, p->episode_id_key, ep->id);
+    out->provenance = stamped(pa, ep->provenance, p->episode_provenance, p->episode_id_key, ep->id);
     e = hmap_put(&c->ids, arena_strdup(c->a, ep->id), strlen(ep->id), NULL);
     e->val.ptr = arena_strdup(c->a, out->id);
 }
@@ -177,7 +176,8 @@ int record_copy_run(struct arena *a, store *st, const struct record_copy_plan *p
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    c.src = (struct store_scope){ .tenant = p->src_tenant, .subject = p->src_subject,
+    c.src = (struct store_scope){ .tenant = p->src_tenant,
+                                  .subject = p->src_subject,
                                   .all_tenants = p->src_all_tenants };
     hmap_init(a, &c.ids, 64);
     if (p->episodes)

@@ -32,14 +32,14 @@
 
 struct record_copy_plan {
     const char *src_subject;
-    const char *src_tenant;             /* with src_all_tenants 0: only this tenant's rows */
-    int src_all_tenants;                /* 1: the source's rows of every tenant */
+    const char *src_tenant; /* with src_all_tenants 0: only this tenant's rows */
+    int src_all_tenants;    /* 1: the source's rows of every tenant */
     const char *dst_subject;
-    const char *dst_tenant;             /* every copy's tenant (NULL = no tenant) */
-    int episodes;                       /* 1: copy the episodes */
-    int memories;                       /* 1: copy the memories */
-    int keep_sessions;                  /* 1: copies keep session_id; 0: NULL */
-    int fill_empty_summary;             /* 1: a memory with an empty summary gets its content */
+    const char *dst_tenant; /* every copy's tenant (NULL = no tenant) */
+    int episodes;           /* 1: copy the episodes */
+    int memories;           /* 1: copy the memories */
+    int keep_sessions;      /* 1: copies keep session_id; 0: NULL */
+    int fill_empty_summary; /* 1: a memory with an empty summary gets its content */
     /* Optional filters: a row is copied when its function returns 1 (NULL = every row). */
     int (*keep_episode)(const struct episode *ep, void *ctx);
     int (*keep_memory)(const struct memory *m, void *ctx);
@@ -48,8 +48,8 @@ struct record_copy_plan {
     const struct jv *episode_metadata;
     const struct jv *episode_provenance;
     const struct jv *memory_metadata;
-    const char *episode_id_key;         /* the source episode id in metadata and provenance */
-    const char *memory_id_key;          /* the source memory id in metadata */
+    const char *episode_id_key; /* the source episode id in metadata and provenance */
+    const char *memory_id_key;  /* the source memory id in metadata */
 };
 
 /* Copy the records p selects (see above) inside the caller's open transaction; out->episodes

@@ -235,7 +235,8 @@ static const char subject_stats[] =
     " open_sessions INTEGER NOT NULL DEFAULT 0,"
     " last_episode_at TEXT"
     ") STRICT;"
-    "CREATE UNIQUE INDEX ux_subject_stats_key ON subject_stats (COALESCE(tenant_id, ''), subject_id);"
+    "CREATE UNIQUE INDEX ux_subject_stats_key"
+    " ON subject_stats (COALESCE(tenant_id, ''), subject_id);"
     /* The explorer's sort orders, each with the (subject, tenant) tie-break and the columns
      * its filters read (tenant_id, open_sessions), so that a page, its offset and its count
      * are read from the index alone; only pairs with episodes are listed. */
