@@ -34,28 +34,12 @@ static int query_literal(struct vctx *v, struct req *req, const char *name,
                          const char *const *names, size_t n, int def)
 {
     const char *s = req_query(req, name);
-    char expected[160] = "", msg[200];
-    struct jv *ctx;
-    size_t i, len;
+    int i;
 
     if (!s)
         return def;
-    for (i = 0; i < n; i++)
-        if (strcmp(s, names[i]) == 0)
-            return (int)i;
-    for (i = 0; i < n; i++) {
-        len = strlen(expected);
-        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0       ? ""
-                 : i + 1 == n ? " or "
-                              : ", ",
-                 names[i]);
-    }
-    snprintf(msg, sizeof(msg), "Input should be %s", expected);
-    ctx = jv_object(v->a);
-    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
-    v_add(v, "literal_error", v_loc(v, "query", name), msg, jv_str(v->a, s), ctx);
-    return def;
+    i = v_literal(v, v_loc(v, "query", name), s, jv_str(v->a, s), names, n);
+    return i < 0 ? def : i;
 }
 
 /* limit (1..max, default def) and offset (0..EXPLORER_OFFSET_MAX) into *limit / *offset. */

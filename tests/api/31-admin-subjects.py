@@ -10,7 +10,6 @@ PostgreSQL through psql) to get exact supersession lineages. Runs on both backen
 
 import os
 import re
-import sqlite3
 import sys
 import time
 import uuid
@@ -32,18 +31,7 @@ REL_KEYS = ["id", "kind", "content", "summary", "confidence", "status", "created
 
 
 def run_sql(s, statement):
-    """Run one statement on the server's database."""
-    url = s.database_url
-    if pgctl.is_postgres(url):
-        r = pgctl.run([pgctl.pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
-                       "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
-        assert r.returncode == 0, "psql: %s" % r.stderr
-        return
-    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
-    try:
-        con.execute(statement)
-    finally:
-        con.close()
+    pgctl.run_sql(s.database_url, statement)
 
 
 def stored_ts(t):
