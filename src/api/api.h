@@ -43,6 +43,19 @@ int api_admin_import(struct req *req);
 /* admin_memory.c (memory payload export/import) */
 int api_admin_memory_export(struct req *req);
 int api_admin_memory_import(struct req *req);
+int api_admin_memory_clone(struct req *req);
+/* admin_subjects.c: the subject explorer and the admin deletes (spec/api.md §7.4, §7.5) */
+int api_admin_subjects_list(struct req *req);
+int api_admin_subjects_get(struct req *req);
+int api_admin_subjects_sla(struct req *req);
+int api_admin_subjects_memories(struct req *req);
+int api_admin_subjects_episodes(struct req *req);
+int api_admin_subjects_citing(struct req *req);
+int api_admin_subjects_related(struct req *req);
+int api_admin_subjects_session_timeline(struct req *req);
+int api_admin_subjects_delete(struct req *req);
+int api_admin_subjects_preview_delete(struct req *req);
+int api_admin_subjects_bulk_delete(struct req *req);
 
 /* admin_snapshots.c (snapshots and cleanup, flag-gated) */
 int api_admin_snapshots_list(struct req *req);
@@ -98,6 +111,9 @@ int api_docs_asset(struct req *req);
 int api_deletions_get(struct req *req);
 struct deletion_receipt;
 struct jv *api_deletion_receipt_json(struct arena *a, const struct deletion_receipt *r);
+/* An array of n of them (the admin deletes: one per (tenant, subject) pair deleted). */
+struct jv *api_deletion_receipts_json(struct arena *a, const struct deletion_receipt *r,
+                                     size_t n);
 /* admin_forks.c, Engram: fork, diff and lineage of subjects (README "Fork and diff") */
 int api_admin_subjects_fork(struct req *req);
 int api_admin_subjects_diff(struct req *req);

@@ -155,6 +155,17 @@ struct jv *api_deletion_receipt_json(struct arena *a, const struct deletion_rece
     return o;
 }
 
+struct jv *api_deletion_receipts_json(struct arena *a, const struct deletion_receipt *r,
+                                     size_t n)
+{
+    struct jv *arr = jv_array(a);
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        jv_array_append(a, arr, api_deletion_receipt_json(a, &r[i]));
+    return arr;
+}
+
 int api_subjects_delete(struct req *req)
 {
     struct arena *a = req->arena;

@@ -130,16 +130,20 @@ void subjects_deletion_digest(const char **ids, size_t n, char hex[DELETION_DIGE
     hex[2 * len] = '\0';
 }
 
-/* The delete and its receipt, inside the caller's transaction. A reserved id deletes nothing
- * (it behaves as a subject that does not exist) but still gets its receipt. */
-static int delete_in_tx(struct arena *a, store *st, const struct subject_delete_in *in,
-                        struct deletion_receipt *out, struct err *err)
+/* Delete one (tenant, subject) pair inside the caller's transaction and record its deletion
+ * receipt into *out (strings in a): its rows, the receipt, then its subject.deleted event:
+ * always (v1), or only when something was deleted (admin, behavior.md §12). Every subject
+ * delete goes through here. A reserved id deletes nothing (it behaves as a subject that does
+ * not exist) but still gets its receipt. */
+static int delete_pair(struct arena *a, store *st, const char *tenant, const char *subject,
+                       int always_event, struct deletion_receipt *out, struct err *err)
 {
-    const struct store_scope sc = { .tenant = in->tenant, .subject = in->subject };
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
     struct row_counts gone = { 0, 0, 0 };
     struct store_ids ids = { NULL, 0 };
 
-    if (!store_subject_reserved(in->subject)) {
+    memset(out, 0, sizeof(*out));
+    if (!store_subject_reserved(subject)) {
         /* Locked first: a compile of the subject finishes before the delete's instant. */
         if (store_subject_lock(st, &sc, err) < 0)
             return -1;
@@ -149,18 +153,18 @@ static int delete_in_tx(struct arena *a, store *st, const struct subject_delete_
     } else {
         out->deleted_at = ts_now();
     }
-    if (in->must_exist && gone.episodes == 0 && gone.memories == 0)
-        return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", in->subject);
     uuid_v4(out->id);
-    out->subject_id = arena_strdup(a, in->subject);
-    out->tenant_id = in->tenant ? arena_strdup(a, in->tenant) : NULL;
+    out->subject_id = arena_strdup(a, subject);
+    out->tenant_id = tenant ? arena_strdup(a, tenant) : NULL;
     out->episodes_deleted = gone.episodes;
     out->memories_deleted = gone.memories;
     out->resolutions_deleted = gone.resolutions;
     subjects_deletion_digest((const char **)ids.items, ids.n, out->digest);
     if (store_deletion_insert(st, out, err) < 0)
         return -1;
-    return record_deleted(st, in->subject, gone.episodes, gone.memories, err);
+    if (!always_event && gone.episodes == 0 && gone.memories == 0)
+        return 0;
+    return record_deleted(st, subject, gone.episodes, gone.memories, err);
 }
 
 int subjects_delete(struct arena *a, store *st, const struct subject_delete_in *in,
@@ -169,7 +173,8 @@ int subjects_delete(struct arena *a, store *st, const struct subject_delete_in *
     memset(out, 0, sizeof(*out));
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if (delete_in_tx(a, st, in, out, err) < 0 || store_tx_commit(st, err) < 0) {
+    if (delete_pair(a, st, in->tenant, in->subject, 1, out, err) < 0 ||
+        store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         memset(out, 0, sizeof(*out));
         return -1;
@@ -197,4 +202,102 @@ int subjects_deletion_get(struct arena *a, store *st, const char *tenant, const 
     out->receipt = *r;
     out->verified = left->episodes == 0 && left->memories == 0 && left->resolutions == 0;
     return 0;
+}
+
+/* Delete every pair of m inside the caller's transaction, summing into out, one receipt per
+ * pair into out->receipts. */
+static int delete_pairs(struct arena *a, store *st, const struct subject_match_rows *m,
+                        struct subjects_deleted *out, struct err *err)
+{
+    size_t i;
+
+    out->receipts = arena_calloc(a, m->n ? m->n : 1, sizeof(*out->receipts));
+    for (i = 0; i < m->n; i++) {
+        struct deletion_receipt *rc = &out->receipts[i];
+
+        if (delete_pair(a, st, m->items[i].tenant_id, m->items[i].subject_id, 0, rc, err) < 0)
+            return -1;
+        out->nreceipts++;
+        out->subjects++;
+        out->episodes += rc->episodes_deleted;
+        out->memories += rc->memories_deleted;
+    }
+    return 0;
+}
+
+/* Select the pairs of sel inside the open transaction; check them with check (NULL: none)
+ * and delete them all; commit. Nothing is deleted on any failure. */
+static int delete_selected(struct arena *a, store *st, const struct subject_selector *sel,
+                           int (*check)(const struct subject_match_rows *m, const void *ctx,
+                                        struct err *err),
+                           const void *ctx, struct subjects_deleted *out, struct err *err)
+{
+    struct subject_match_rows m;
+
+    memset(out, 0, sizeof(*out));
+    if (store_tx_begin(st, err) < 0)
+        return -1;
+    if (store_subject_match(st, a, sel, &m, err) < 0 || check(&m, ctx, err) < 0 ||
+        delete_pairs(a, st, &m, out, err) < 0 || store_tx_commit(st, err) < 0) {
+        store_tx_rollback(st);
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    webhooks_wake();
+    return 0;
+}
+
+/* The admin delete of one subject: 404 when nothing of it exists. */
+static int check_found(const struct subject_match_rows *m, const void *ctx, struct err *err)
+{
+    if (m->episodes == 0 && m->memories == 0)
+        return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", (const char *)ctx);
+    return 0;
+}
+
+int subjects_admin_delete(struct arena *a, store *st, const char *subject, const char *tenant,
+                          struct subjects_deleted *out, struct err *err)
+{
+    const struct subject_selector sel = { .subject = subject, .tenant = tenant,
+                                          .all_tenants = !tenant, .older_than = TS_NULL };
+
+    memset(out, 0, sizeof(*out));
+    if (store_subject_reserved(subject))
+        return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", subject);
+    return delete_selected(a, st, &sel, check_found, subject, out, err);
+}
+
+int subjects_selector_check(const struct subject_selector *sel, int match_all, struct err *err)
+{
+    if (match_all || (sel->prefix && *sel->prefix) || sel->older_than != TS_NULL ||
+        !sel->all_tenants)
+        return 0;
+    return err_set(err, ERR_INVALID,
+                   "At least one filter must be set (subject_id_prefix, older_than_days, or "
+                   "tenant_id), or match_all=true to explicitly target every subject.");
+}
+
+int subjects_preview_delete(struct arena *a, store *st, const struct subject_selector *sel,
+                            struct subject_match_rows *out, struct err *err)
+{
+    return store_subject_match(st, a, sel, out, err);
+}
+
+/* The bulk delete's optimistic check: the selection still has the previewed size. */
+static int check_expected(const struct subject_match_rows *m, const void *ctx, struct err *err)
+{
+    int64_t expected = *(const int64_t *)ctx;
+
+    if ((int64_t)m->n != expected)
+        return err_set(err, ERR_CONFLICT,
+                       "Match count changed since preview (%zu now vs expected %lld). "
+                       "Re-preview before committing.",
+                       m->n, (long long)expected);
+    return 0;
+}
+
+int subjects_bulk_delete(struct arena *a, store *st, const struct subject_selector *sel,
+                         int64_t expected, struct subjects_deleted *out, struct err *err)
+{
+    return delete_selected(a, st, sel, check_expected, &expected, out, err);
 }

@@ -47,21 +47,18 @@ int subjects_list(struct arena *a, store *st, const char *tenant, size_t limit, 
 struct subject_delete_in {
     const char *tenant;           /* NULL = the no-tenant space */
     const char *subject;
-    int must_exist;               /* 1: nothing to delete (no episode, no memory) is a 404
-                                   * "Subject '<id>' not found" and nothing is written (the
-                                   * admin deletes, spec/api.md §7.5); 0: a zero-count delete
-                                   * (DELETE /v1/subjects, §3.9) */
 };
 
 /*
- * Delete every row of (tenant, subject) (store subject_delete: episodes, memories,
- * resolutions, health cache, lineage) and record its deletion receipt, in one transaction
- * with the subject.deleted webhook event. *out gets the receipt (strings in a): a fresh id,
+ * DELETE /v1/subjects/{id}: delete every row of (tenant, subject) (store subject_delete:
+ * episodes, memories, resolutions, health cache, lineage) and record its deletion receipt,
+ * in one transaction with the subject.deleted webhook event. *out gets the receipt (strings
+ * in a): a fresh id,
  * deleted_at (taken once the subject is locked, just before the delete), the counts, and the
  * digest of subjects_deletion_digest over the ids of every deleted episode, memory and
  * resolution. A reserved id deletes nothing and gets a zero-count receipt. Every call,
- * including one that deletes nothing, writes a receipt (unless must_exist refuses it).
- * Nothing is written on any failure.
+ * including one that deletes nothing, writes a receipt and fires subject.deleted. Nothing is
+ * written on any failure.
  */
 int subjects_delete(struct arena *a, store *st, const struct subject_delete_in *in,
                     struct deletion_receipt *out, struct err *err);
@@ -83,5 +80,40 @@ struct deletion_check {
  * found" when the tenant has no such receipt (another tenant's, a malformed id). */
 int subjects_deletion_get(struct arena *a, store *st, const char *tenant, const char *id,
                           struct deletion_check *out, struct err *err);
+
+/* ---- the admin deletes (spec/api.md §7.5) ----
+ * Every one deletes (tenant, subject) pairs through the same per-pair step as
+ * subjects_delete (rows, a deletion receipt, then a subject.deleted event when something was
+ * deleted), all pairs in ONE transaction: on any failure nothing is deleted. */
+
+struct subjects_deleted {
+    int64_t subjects;                   /* pairs deleted */
+    int64_t episodes;
+    int64_t memories;
+    struct deletion_receipt *receipts;  /* one per pair deleted, in a (as subjects_delete
+                                         * records them) */
+    size_t nreceipts;
+};
+
+/* DELETE /admin/subjects/{id}?tenant_id=: every pair of subject (tenant NULL: in every
+ * tenant; else that tenant's). 404 `Subject '<id>' not found` when none has episodes or
+ * memories (a reserved id included). */
+int subjects_admin_delete(struct arena *a, store *st, const char *subject, const char *tenant,
+                          struct subjects_deleted *out, struct err *err);
+
+/* 0 when sel (with match_all) names at least one filter, else 400 `At least one filter must
+ * be set (...)`: an empty body never becomes "delete everything". */
+int subjects_selector_check(const struct subject_selector *sel, int match_all,
+                            struct err *err);
+
+/* POST /admin/subjects/preview-delete: the pairs sel selects (rows in a). */
+int subjects_preview_delete(struct arena *a, store *st, const struct subject_selector *sel,
+                            struct subject_match_rows *out, struct err *err);
+
+/* POST /admin/subjects/bulk-delete: in one transaction, select the pairs of sel again; 409
+ * `Match count changed since preview (N now vs expected E). Re-preview before committing.`
+ * when they are not `expected` many; else delete them all. */
+int subjects_bulk_delete(struct arena *a, store *st, const struct subject_selector *sel,
+                         int64_t expected, struct subjects_deleted *out, struct err *err);
 
 #endif

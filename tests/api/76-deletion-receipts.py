@@ -169,5 +169,35 @@ def _(s):
     assert r.status == 200 and r.body["verified"] is True, r
 
 
+@test("76.7 the admin deletes: one receipt per (tenant, subject) pair, each verifiable in its "
+      "tenant")
+def _(s):
+    sid, ta = uid("adm"), uid("t")
+    e0 = s.create(sid)
+    e1 = s.create(sid, tenant=ta)
+    r = s.delete("/admin/subjects/" + q(sid))
+    assert r.status == 200 and r.body["episodes_deleted"] == 2, r
+    got = {rc["tenant_id"]: rc for rc in r.body["deletion_receipts"]}
+    assert set(got) == {None, ta}, r
+    for tenant, ep in ((None, e0), (ta, e1)):
+        rc = got[tenant]
+        assert list(rc.keys()) == RECEIPT_KEYS and rc["subject_id"] == sid, rc
+        assert rc["episodes_deleted"] == 1 and rc["digest"] == digest([ep["id"]]), rc
+        assert receipt(s, rc["id"], tenant=tenant)["verified"] is True
+    # nothing left: 404, and no receipt written for it
+    check_error(s.delete("/admin/subjects/" + q(sid)), 404, "http_error")
+    # the bulk delete: one receipt per deleted pair
+    p = uid("bulk") + "-"
+    ids = {p + x: s.create(p + x)["id"] for x in "ab"}
+    r = s.post("/admin/subjects/bulk-delete", {"subject_id_prefix": p, "confirm": True,
+                                               "expected_count": 2})
+    assert r.status == 200 and r.body["deleted_subjects"] == 2, r
+    rcs = sorted(r.body["deletion_receipts"], key=lambda rc: rc["subject_id"])
+    assert [rc["subject_id"] for rc in rcs] == sorted(ids), r
+    for rc in rcs:
+        assert rc["digest"] == digest([ids[rc["subject_id"]]]), rc
+        assert receipt(s, rc["id"])["verified"] is True
+
+
 if __name__ == "__main__":
     main()

@@ -86,7 +86,7 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
                               .metadata = "{}",
                               .updated_at = T0,
                               .resolved_at = TS_NULL };
-    struct subject_delete_in in = { tenant, subject, 0 };
+    struct subject_delete_in in = { tenant, subject };
     struct deletion_receipt rc;
     struct err err = ERR_INIT;
     const char *ids[5];
@@ -141,7 +141,7 @@ static void test_deletion_receipt_tenant_scoped(void **state)
 {
     struct arena *a = *state;
     const char *tenant = uniq(a, "t"), *subject = uniq(a, "del");
-    struct subject_delete_in in = { tenant, subject, 0 };
+    struct subject_delete_in in = { tenant, subject };
     struct deletion_receipt rc;
     struct deletion_check c;
     struct err err = ERR_INIT;
@@ -160,22 +160,6 @@ static void test_deletion_receipt_tenant_scoped(void **state)
     assert_int_equal(subjects_deletion_get(a, g.st, tenant, unknown, &c, &err), -1);
     assert_int_equal(subjects_deletion_get(a, g.st, tenant, "not-a-uuid", &c, &err), -1);
     assert_int_equal(err.kind, ERR_NOT_FOUND);
-}
-
-/* must_exist: nothing to delete is a 404 and writes no receipt. */
-static void test_deletion_must_exist(void **state)
-{
-    struct arena *a = *state;
-    struct subject_delete_in in = { NULL, uniq(a, "none"), 1 };
-    struct deletion_receipt rc;
-    struct err err = ERR_INIT;
-
-    assert_int_equal(subjects_delete(a, g.st, &in, &rc, &err), -1);
-    assert_int_equal(err.kind, ERR_NOT_FOUND);
-    assert_false(g.st->in_tx);
-    add_ep(a, NULL, in.subject, T0);
-    assert_int_equal(subjects_delete(a, g.st, &in, &rc, &err), 0);
-    assert_int_equal(rc.episodes_deleted, 1);
 }
 
 /* ---- fork ---- */
@@ -355,7 +339,6 @@ int main(void)
         T(test_deletion_digest_sorted_ids),
         T(test_deletion_receipt_verifies_until_a_row_returns),
         T(test_deletion_receipt_tenant_scoped),
-        T(test_deletion_must_exist),
         T(test_fork_as_of),
         T(test_diff_normalise),
         T(test_diff_matches_by_kind_and_fact),
