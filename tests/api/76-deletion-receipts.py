@@ -9,7 +9,6 @@ it is tenant-scoped; bad ids answer the error envelope."""
 
 import hashlib
 import os
-import sqlite3
 import sys
 import uuid
 
@@ -47,21 +46,6 @@ def receipt(s, rid, tenant=None):
     assert r.status == 200, r
     assert list(r.body.keys()) == RECEIPT_KEYS + ["verified", "rows_remaining"], r
     return r.body
-
-
-def run_sql(s, statement):
-    """One statement on the server's database, behind the API's back."""
-    url = s.database_url
-    if pgctl.is_postgres(url):
-        r = pgctl.run([pgctl.pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
-                       "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
-        assert r.returncode == 0, "psql: %s" % r.stderr
-        return
-    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
-    try:
-        con.execute(statement)
-    finally:
-        con.close()
 
 
 def lit(v):
@@ -104,10 +88,11 @@ def _(s):
     rc = delete(s, sid)
     assert rc["digest"] == digest([ep["id"]]), rc
     assert receipt(s, rc["id"])["verified"] is True
-    run_sql(s, "INSERT INTO episodes (id, subject_id, tenant_id, source, type, payload,"
-               " metadata, provenance, created_at) VALUES (%s, %s, NULL, %s, %s, '{}', '{}',"
-               " '{}', %s)" % (lit(ep["id"]), lit(sid), lit(ep["source"]), lit(ep["type"]),
-                               lit(stored_ts(ep["created_at"]))))
+    pgctl.run_sql(s.database_url,
+                  "INSERT INTO episodes (id, subject_id, tenant_id, source, type, payload,"
+                  " metadata, provenance, created_at) VALUES (%s, %s, NULL, %s, %s, '{}', '{}',"
+                  " '{}', %s)" % (lit(ep["id"]), lit(sid), lit(ep["source"]), lit(ep["type"]),
+                                  lit(stored_ts(ep["created_at"]))))
     got = receipt(s, rc["id"])
     assert got["verified"] is False, got
     assert got["rows_remaining"] == {"episodes": 1, "memories": 0, "resolutions": 0}, got
