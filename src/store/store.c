@@ -779,3 +779,8 @@ int store_subject_match(store *st, struct arena *a, const struct subject_selecto
 {
     return st->ops->subject_match(st, a, sel, out, err);
 }
+
+size_t store_like_head(const char *pattern)
+{
+    return strcspn(pattern, "%_\\");
+}

@@ -1096,6 +1096,11 @@ int store_job_count_by_status(store *st, struct arena *a, struct status_count_ro
 
 int store_backup(store *st, const char *path, struct err *err);
 
+/* The bytes of the LIKE prefix pattern before its first wildcard (`%`, `_`) or escape (`\\`):
+ * every subject_id the pattern matches starts with them, so a backend can read the range of
+ * its subject_id index they span and filter that with the pattern. */
+size_t store_like_head(const char *pattern);
+
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);
 

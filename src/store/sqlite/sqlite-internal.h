@@ -294,6 +294,10 @@ int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct
  * clamp unless clamp is NULL; NULL stays NULL). Returns the SQLite result code. */
 int sq_register_functions(sqlite3 *db);
 
+/* The first string past every string that starts with prefix[0..n), in byte order, as a
+ * malloc'ed buffer of *len bytes: the prefix with trailing 0xff bytes dropped and its last
+ * byte incremented. NULL when there is none (the prefix is empty or all 0xff). */
+unsigned char *sq_prefix_successor(const char *prefix, size_t n, size_t *len);
 int sq_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
 int sq_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
                     struct err *err);
