@@ -157,13 +157,31 @@ DOCS_DATA_OBJ    := $(OUT)/src/api/docs_data.o
 $(DOCS_UI_STAMP):
 	@scripts/fetch-docs-ui.sh $(DOCS_UI_DIR)
 
-$(DOCS_DATA_OBJ): src/api/docs_data.S $(DOCS_UI_STAMP) $(wildcard src/api/docs/*)
+$(DOCS_DATA_OBJ): src/api/docs_data.S src/util/embed.inc $(DOCS_UI_STAMP) $(wildcard src/api/docs/*)
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
-	@$(CC) -Wa,-I,src/api/docs -Wa,-I,$(DOCS_UI_DIR) -c $< -o $@
+	@$(CC) -Wa,-I,src/api/docs -Wa,-I,$(DOCS_UI_DIR) -Wa,-I,src/util -c $< -o $@
 
 $(OUT)/libengram.a: $(DOCS_DATA_OBJ)
 # --- end of docs page data --------------------------------------------------------------------
+
+# --- admin web UI (issue 20) ------------------------------------------------------------------
+# GET /ui/ is our own page (ui/): scripts/build-ui.sh installs its npm packages (esbuild, preact,
+# htm, uplot; ui/package-lock.json) and bundles it into build/ui, which src/api/ui_data.S embeds.
+UI_DIR      := build/ui
+UI_STAMP    := $(UI_DIR)/app.js
+UI_DATA_OBJ := $(OUT)/src/api/ui_data.o
+
+$(UI_STAMP): scripts/build-ui.sh ui/package-lock.json ui/index.html $(wildcard ui/src/*.js ui/src/*.css ui/src/pages/*.js)
+	@scripts/build-ui.sh $(UI_DIR)
+
+$(UI_DATA_OBJ): src/api/ui_data.S src/util/embed.inc $(UI_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) -Wa,-I,$(UI_DIR) -Wa,-I,src/util -c $< -o $@
+
+$(OUT)/libengram.a: $(UI_DATA_OBJ)
+# --- end of admin web UI ----------------------------------------------------------------------
 
 # --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
 BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor

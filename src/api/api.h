@@ -93,4 +93,9 @@ int api_openapi(struct req *req);
 int api_docs(struct req *req);
 int api_docs_redirect(struct req *req);
 int api_docs_asset(struct req *req);
+extern const char *const api_page_headers[]; /* CSP and friends of /docs and /ui/ */
+/* ui.c (the admin web UI: its page at every /ui/ path, and its files) */
+int api_ui(struct req *req);
+int api_ui_redirect(struct req *req);
+int api_ui_asset(struct req *req);
 #endif

@@ -533,6 +533,32 @@ const struct route_doc api_route_docs[] = {
     { "docs.redoc", "engram", "Redirect to /docs", "The Statewave API lists /redoc among its "
       "documentation paths; Engram has one page, /docs.", ROUTE_DOC_ENGRAM, NULL, NULL, NULL,
       { { 308, "Location: docs (relative to /redoc).", NULL, NULL } } },
+
+    /* ---- the admin web UI (§11) ---- */
+    { "ui.redirect", "engram", "Redirect to /ui/", NULL, ROUTE_DOC_ENGRAM, NULL, NULL, NULL,
+      { { 308, "Location: /ui/.", NULL, NULL } } },
+    { "ui.home", "engram", "Admin web UI: the subject list",
+      "The admin web UI's page (needs no key; every data call it makes does). Its script shows the view the path names.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.subjects", "engram", "Admin web UI: the subject list",
+      "The admin web UI's page (needs no key; every data call it makes does). Reloadable URL of the list (search and sort in the query string).", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.subject", "engram", "Admin web UI: one subject",
+      "The admin web UI's page (needs no key; every data call it makes does). Timeline, memories, episodes, provenance and actions of one subject.", ROUTE_DOC_ENGRAM,
+      "[" P_PATH("subject_id", "") "]", NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.context", "engram", "Admin web UI: the context playground",
+      "The admin web UI's page (needs no key; every data call it makes does). Calls POST /v1/context.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.search", "engram", "Admin web UI: the search playground",
+      "The admin web UI's page (needs no key; every data call it makes does). Calls GET /v1/memories/search in every mode.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.operations", "engram", "Admin web UI: operations",
+      "The admin web UI's page (needs no key; every data call it makes does). Dashboard, usage, snapshots, jobs, webhooks, bulk delete.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.asset", "engram", "A file of the admin web UI (script, styles, licences)", NULL,
+      ROUTE_DOC_ENGRAM, "[" P_PATH("file", "") "]", NULL, NULL,
+      { { 200, "The file (JavaScript, CSS or text).", NULL, "application/octet-stream" },
+        { 404, "No such file.", REF("ErrorEnvelope"), NULL } } },
 };
 
 const size_t api_route_docs_count = sizeof(api_route_docs) / sizeof(api_route_docs[0]);

@@ -48,6 +48,14 @@ const struct route api_routes[] = {
     { "GET", "/docs", api_docs, "docs" },
     { "GET", "/docs/assets/{file}", api_docs_asset, "docs.asset" },
     { "GET", "/redoc", api_docs_redirect, "docs.redoc" },
+    { "GET", "/ui", api_ui_redirect, "ui.redirect" },
+    { "GET", "/ui/", api_ui, "ui.home" },
+    { "GET", "/ui/subjects", api_ui, "ui.subjects" },
+    { "GET", "/ui/subjects/{subject_id}", api_ui, "ui.subject" },
+    { "GET", "/ui/context", api_ui, "ui.context" },
+    { "GET", "/ui/search", api_ui, "ui.search" },
+    { "GET", "/ui/operations", api_ui, "ui.operations" },
+    { "GET", "/ui/assets/{file}", api_ui_asset, "ui.asset" },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
