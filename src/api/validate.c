@@ -482,3 +482,25 @@ void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out)
     if (s)
         v_bool_value(v, query_value(v, s), v_loc(v, "query", name), out);
 }
+
+int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *input,
+              const char *const *names, size_t n)
+{
+    char expected[160] = "", msg[200];
+    struct jv *ctx;
+    size_t i, len;
+
+    for (i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+    for (i = 0; i < n; i++) {
+        len = strlen(expected);
+        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
+                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+    }
+    snprintf(msg, sizeof(msg), "Input should be %s", expected);
+    ctx = jv_object(v->a);
+    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
+    v_add(v, "literal_error", loc, msg, input, ctx);
+    return -1;
+}

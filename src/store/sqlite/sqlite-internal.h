@@ -354,6 +354,9 @@ int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted
 
 /* ---- the support tier: resolutions and the health cache (sqlite_resolutions.c) ---- */
 
+/* The columns "id, subject_id, tenant_id, session_id, status, resolution_summary,
+ * resolved_at, metadata_, created_at, updated_at" into a struct resolution. */
+int sq_read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct err *err);
 int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
                         const struct resolution_query *q, struct resolution_rows *out,
                         struct err *err);
@@ -363,5 +366,25 @@ int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc
 int sq_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
+
+/* ---- the admin subject explorer and deletion (sqlite_explorer.c) ---- */
+
+int sq_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
+                         struct explorer_subject_rows *out, struct err *err);
+int sq_explorer_summary(store *st, struct arena *a, const struct store_scope *sc,
+                        struct explorer_summary *out, struct err *err);
+int sq_explorer_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct explorer_episode_query *q,
+                         struct explorer_episode_rows *out, struct err *err);
+int sq_explorer_memories(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct explorer_memory_query *q, struct explorer_memory_rows *out,
+                         struct err *err);
+int sq_explorer_resolutions(store *st, struct arena *a, const struct store_scope *sc,
+                            const char *session, size_t limit, struct resolution_rows *out,
+                            struct err *err);
+int sq_explorer_citing_counts(store *st, const struct store_scope *sc,
+                              const struct store_ids *ids, int64_t *counts, struct err *err);
+int sq_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
+                     struct subject_match_rows *out, struct err *err);
 
 #endif
