@@ -56,7 +56,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
 .PHONY: all deps deps-build deps-test run test unit-tests fuzz-replay clean bench format install \
-        fuzz crash coverage
+        fuzz crash coverage screenshots
 all: bin/engram
 
 # What building and running need (make run), and what the tests add (make test, make bench).
@@ -233,6 +233,11 @@ fuzz:
 crash: deps
 	@$(MAKE) --no-print-directory bin/engram
 	@scripts/crash.sh
+
+# make screenshots: the admin web UI's main pages as PNGs in docs/img/ (shown in the README).
+screenshots: deps
+	@$(MAKE) --no-print-directory bin/engram
+	@scripts/ui-screenshots.py docs/img
 
 # make coverage: build with --coverage, run the whole suite, summarise src/ with gcovr.
 coverage:

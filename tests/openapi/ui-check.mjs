@@ -176,6 +176,7 @@ async function withTenant(tenant, subject, other) {
 }
 
 async function layout(subject) {
+    expectedStatus.add("404 /admin/snapshots"); // the server runs with snapshots off
     const page = await newPage({ width: 390, height: 844, isMobile: true, hasTouch: true });
     for (const path of ["/ui/subjects", "/ui/subjects/" + encodeURIComponent(subject), "/ui/context", "/ui/operations"]) {
         await open(page, path, "main h1");
@@ -186,6 +187,7 @@ async function layout(subject) {
     await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
     const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     check(light !== dark, `the dark scheme is not followed (${light} both)`);
+    check(/turned off/.test(await text(page, "main")), "the operations page does not say snapshots are off");
     // Keyboard: Tab reaches the search box of the list, and arrow keys move between tabs.
     const desk = await newPage();
     await open(desk, "/ui/subjects", "main h1");

@@ -98,13 +98,14 @@ function Snapshots() {
             ${made && made.data ? html`<span class="ok" role="status">${made.data.name} v${made.data.version}: ${made.data.status}</span>` : null}
         </form>
         ${made && made.error ? html`<${ErrorBox} error=${made.error} />` : null}
-        <${Loading} state=${state}>${() => state.data.snapshots.length
+        ${state.error && state.error.status === 404 ? html`<p class="muted" role="note">Snapshots are turned off on this server
+            (<code>STATEWAVE_ENABLE_SNAPSHOTS=true</code> turns them on).</p>` : html`<${Loading} state=${state}>${() => state.data.snapshots.length
             ? html`<div class="scroll"><table class="list snapshots"><thead><tr><th scope="col">Name</th><th scope="col" class="n">Version</th>
                 <th scope="col" class="n">Episodes</th><th scope="col" class="n">Memories</th><th scope="col">Taken</th><th scope="col">Restore into a new subject</th></tr></thead>
                 <tbody>${state.data.snapshots.map((s) => html`<tr key=${s.id}><td>${s.name}</td><td class="n">${s.version}</td>
                     <td class="n">${fmtNum(s.episode_count)}</td><td class="n">${fmtNum(s.memory_count)}</td><td>${fmtTime(s.created_at)}</td>
                     <td><${Restore} snap=${s} /></td></tr>`)}</tbody></table></div>`
-            : html`<p class="muted">No snapshot yet.</p>`}</${Loading}>
+            : html`<p class="muted">No snapshot yet.</p>`}</${Loading}>`}
     </section>`;
 }
 
