@@ -31,6 +31,14 @@ int api_memories_search(struct req *req);
 int api_context(struct req *req);
 /* labels.c (sensitivity labels) */
 int api_memories_labels(struct req *req);
+int api_receipts_list(struct req *req);
+int api_receipts_get(struct req *req);
+int api_receipts_verify(struct req *req);
+int api_receipts_replay(struct req *req);
+int api_version(struct req *req);
+int api_templates_list(struct req *req);
+int api_templates_get(struct req *req);
+int api_templates_apply(struct req *req);
 /* metrics.c (Prometheus text) */
 int api_metrics(struct req *req);
 /* admin_jobs.c (compile jobs, operator view) */

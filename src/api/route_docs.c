@@ -42,6 +42,24 @@
 /* ---- Reusable schemas (#/components/schemas) ---- */
 
 const struct route_doc_schema api_doc_schemas[] = {
+    { "Receipt",
+      "{'type':'object','required':['receipt_id','parent_receipt_id','mode','subject_id',"
+      "'task','as_of','created_at','selected_entries','policy','output'],'properties':{"
+      "'receipt_id':{'type':'string','minLength':26,'maxLength':26},'parent_receipt_id':"
+      S_NSTR ",'mode':{'enum':['retrieval','as_of_replay']},'query_id':" S_NSTR ",'task_id':"
+      S_NSTR ",'tenant_id':" S_NSTR ",'subject_id':" S_STR ",'task':" S_STR ",'as_of':" S_TS
+      ",'created_at':" S_TS ",'caller_id':" S_NSTR ",'caller_type':" S_NSTR
+      ",'selected_entries':{'type':'array','items':" S_OBJ "},'policy':" S_OBJ ",'output':{"
+      "'type':'object','properties':{'context_hash':" S_STR ",'context_size_bytes':" S_INT
+      ",'canonicalization_version':" S_STR ",'token_estimate':" S_INT "}},'region':" S_NSTR
+      ",'receipt_signature':" S_NSTR ",'receipt_signature_key_id':" S_NSTR
+      ",'receipt_signature_algorithm':" S_NSTR ",'policy_snapshot':" S_OBJ "}}" },
+    { "MemoryTemplate",
+      "{'type':'object','required':['id','version','title','description','episode_type',"
+      "'fields','content_template'],'properties':{'id':" S_STR ",'version':" S_INT ",'title':"
+      S_STR ",'description':" S_STR ",'episode_type':" S_STR ",'fields':{'type':'array',"
+      "'items':{'type':'object','properties':{'name':" S_STR ",'type':" S_STR ",'required':"
+      S_BOOL ",'description':" S_STR "}}},'content_template':" S_STR "}}" },
     { "ErrorEnvelope",
       "{'type':'object','required':['error'],'properties':{'error':{'type':'object',"
       "'required':['code','message'],'properties':{'code':{'type':'string','examples':"
@@ -205,7 +223,10 @@ const struct route_doc api_route_docs[] = {
                   "Episodes that occurred at or before; not before since.") ","
       P_QUERY_EXT("kinds", S_STR, "Comma-separated episode types (1 to 100).") ","
       P_QUERY_EXT("limit", "{'type':'integer','minimum':1,'maximum':500}",
-                  "At most this many episodes and memories (default 100 each).") "]",
+                  "At most this many episodes and memories (default 100 each).") ","
+      P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
+                  "As the subject stood at this instant: episodes created by then, memories "
+                  "created by then and not yet superseded.") "]",
       NULL, NULL,
       { { 200, "The timeline (empty lists for an unknown subject).",
           "{'type':'object','required':['subject_id','episodes','memories'],'properties':{"
@@ -322,7 +343,9 @@ const struct route_doc api_route_docs[] = {
       P_QUERY("kind", S_STR, "Exact memory kind.") ","
       P_QUERY("q", S_STR, "Text to look for.") ","
       P_QUERY("semantic", "{'type':'boolean','default':false}", "Order by embedding distance.")
-      "," P_LIMIT("20", "100") "]",
+      "," P_LIMIT("20", "100") ","
+      P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
+                  "Search the memories as they stood at this instant (text mode).") "]",
       NULL, NULL,
       { { 200, "Matching memories.",
           "{'type':'object','required':['memories'],'properties':{'memories':"
@@ -335,7 +358,20 @@ const struct route_doc api_route_docs[] = {
       "'task':{'type':'string','minLength':1,'maxLength':4000},"
       "'max_tokens':{'type':['integer','null'],'minimum':1,'maximum':128000,'description':"
       "'Default STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS.'},"
-      "'session_id':{'type':['string','null'],'maxLength':256}}}",
+      "'session_id':{'type':['string','null'],'maxLength':256},"
+      "'emit_receipt':{'type':'boolean','default':false,'description':'Store a receipt of "
+      "this answer (GET /v1/receipts/{id}); adds receipt_id and receipt_emitted.'},"
+      "'query_id':{'type':['string','null'],'maxLength':256},"
+      "'task_id':{'type':['string','null'],'maxLength':256},"
+      "'parent_receipt_id':{'type':['string','null'],'maxLength':256},"
+      "'caller_id':{'type':['string','null'],'maxLength':256},"
+      "'caller_type':{'type':['string','null'],'maxLength':256},"
+      "'as_of':{'type':['string','null'],'format':'date-time','x-engram-extension':true,"
+      "'description':'Answer as the subject stood at this instant: episodes created by then,"
+      " memories created by then and not yet superseded (valid_to null or later).'},"
+      "'explain':{'type':'boolean','default':false,'x-engram-extension':true,'description':"
+      "'Add explanation: per selected item its score terms, per left-out candidate why "
+      "(budget, superseded, filtered, limit).'}}}",
       "{'subject_id':'user-42','task':'Greet the user by name','max_tokens':500}",
       { { 200, "The bundle.",
           "{'type':'object','required':['subject_id','task','facts','episodes','procedures',"
@@ -345,7 +381,14 @@ const struct route_doc api_route_docs[] = {
           "'properties':{'fact_ids':{'type':'array','items':" S_STR "},'summary_ids':{'type':"
           "'array','items':" S_STR "},'procedure_ids':{'type':'array','items':" S_STR "},"
           "'episode_ids':{'type':'array','items':" S_STR "}}},'assembled_context':" S_STR
-          ",'token_estimate':" S_INT ",'sessions':" LIST_OF("SessionInfo") "}}", NULL } } },
+          ",'token_estimate':" S_INT ",'sessions':" LIST_OF("SessionInfo") ",'receipt_id':"
+          S_STR ",'receipt_emitted':" S_BOOL ",'explanation':{'type':'object',"
+          "'x-engram-extension':true,'properties':{'selected':{'type':'array','items':{"
+          "'type':'object','properties':{'id':" S_STR ",'type':{'enum':['memory','episode']},"
+          "'score':{'type':'number'},'components':{'type':'object','additionalProperties':{"
+          "'type':'number'}}}}},'dropped':{'type':'array','items':{'type':'object',"
+          "'properties':{'id':" S_STR ",'type':{'enum':['memory','episode']},'reason':{'enum':"
+          "['budget','superseded','filtered','limit']}}}}}}}}", NULL } } },
     { "memories.labels", "extra", "Set a memory's sensitivity labels",
       "Labels are trimmed, lower-cased, deduplicated and sorted; [] clears them.", 0,
       "[" P_PATH("memory_id", ",'format':'uuid'") "]",
@@ -354,6 +397,74 @@ const struct route_doc api_route_docs[] = {
       "{'sensitivity_labels':['pii']}",
       { { 200, "The updated memory.", REF("Memory"), NULL },
         { 404, "No such memory in this tenant.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- receipts, version, memory templates (§5.4, §5.5) ---- */
+    { "receipts.list", "extra", "A subject's context receipts, newest first",
+      "Cursor paging: pass the previous page's next_cursor as cursor.", 0,
+      "[" P_QUERY_REQ("subject_id", "{'type':'string','minLength':1,'maxLength':256}",
+                      "The subject.") ","
+      P_QUERY("since", "{'type':'string','format':'date-time'}", "Created at or after.") ","
+      P_QUERY("until", "{'type':'string','format':'date-time'}", "Created at or before.") ","
+      P_QUERY("cursor", S_STR, "The last receipt_id of the previous page.") ","
+      P_LIMIT("50", "200") "]", NULL, NULL,
+      { { 200, "One page.",
+          "{'type':'object','required':['receipts','next_cursor'],'properties':{'receipts':"
+          LIST_OF("Receipt") ",'next_cursor':" S_NSTR "}}", NULL } } },
+    { "receipts.get", "extra", "One context receipt", NULL, 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The receipt.", REF("Receipt"), NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
+    { "receipts.verify", "extra", "Check a receipt's Ed25519 signature",
+      "Receipts are signed when STATEWAVE_RECEIPT_SIGNING_KEY names an Ed25519 key (PEM).", 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The verdict.",
+          "{'type':'object','required':['valid','key_id','algorithm','reason'],'properties':{"
+          "'valid':{'type':['boolean','null']},'key_id':" S_NSTR ",'algorithm':" S_NSTR
+          ",'reason':{'enum':['ok','signature_mismatch','no_signature','key_unavailable',"
+          "'unsupported_algorithm']}}}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
+    { "receipts.replay", "extra", "Re-run a receipt's retrieval as of its instant",
+      "Stores a new as_of_replay receipt and answers the difference. A replay receipt is not "
+      "replayed again (422 unreplayable.nested_replay); 422 unreplayable.missing_policy_"
+      "snapshot and unreplayable.invalid_snapshot for receipts that cannot be read back.", 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The replay and its diff.",
+          "{'type':'object','required':['original_receipt_id','replay_receipt_id','diff'],"
+          "'properties':{'original_receipt_id':" S_STR ",'replay_receipt_id':" S_NSTR
+          ",'diff':{'type':'object','properties':{'context_hash':{'type':'object',"
+          "'properties':{'original':" S_NSTR ",'replay':" S_NSTR ",'changed':" S_BOOL "}},"
+          "'selected_entries':{'type':'object','properties':{'added':{'type':'array'},"
+          "'removed':{'type':'array'},'common':" S_INT "}},'filters_applied':{'type':'object',"
+          "'properties':{'added':{'type':'array'},'removed':{'type':'array'}}}}}}}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL },
+        { 422, "The receipt cannot be replayed (code unreplayable.<reason>).",
+          REF("ErrorEnvelope"), NULL } } },
+    { "version", "extra", "The server version", "Public: no API key needed.", 0, NULL, NULL,
+      NULL,
+      { { 200, "The version.",
+          "{'type':'object','required':['version','api_contract'],'properties':{'version':"
+          S_STR ",'api_contract':{'const':'v1'}}}", NULL } } },
+    { "templates.list", "extra", "The memory templates",
+      "support_ticket, decision_record, user_preference, incident, meeting_note.", 0, NULL,
+      NULL, NULL,
+      { { 200, "Every template.",
+          "{'type':'object','required':['templates'],'properties':{'templates':"
+          LIST_OF("MemoryTemplate") "}}", NULL } } },
+    { "templates.get", "extra", "One memory template", NULL, 0,
+      "[" P_PATH("template_id", ",'minLength':1,'maxLength':128") "]", NULL, NULL,
+      { { 200, "The template.", REF("MemoryTemplate"), NULL },
+        { 404, "No such template.", REF("ErrorEnvelope"), NULL } } },
+    { "templates.apply", "extra", "Record an episode from a template",
+      "Strict: an unknown member, an unknown or non-string value or a missing required value "
+      "is 422.", 0,
+      "[" P_PATH("template_id", ",'minLength':1,'maxLength':128") "]",
+      "{'type':'object','required':['subject_id'],'additionalProperties':false,'properties':{"
+      "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'values':{'type':['object','null'],'additionalProperties':" S_STR "},"
+      "'session_id':{'type':['string','null'],'maxLength':256}}}",
+      "{'subject_id':'user-42','values':{'preference':'short answers'}}",
+      { { 201, "The created episode.", REF("Episode"), NULL },
+        { 404, "No such template.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- compile jobs, operator view (§7.2) ---- */
     { "admin.jobs_list", "admin", "List compile jobs, newest first", NULL, 0,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "service/episodes.h"
 #include "util/jv.h"
 #include "util/utf8.h"
 
@@ -481,4 +482,17 @@ void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out)
     *out = 0;
     if (s)
         v_bool_value(v, query_value(v, s), v_loc(v, "query", name), out);
+}
+
+void v_as_of(struct vctx *v, const char *s, struct jv *loc, int *has, int64_t *out)
+{
+    *has = 0;
+    if (!s)
+        return;
+    if (episodes_parse_time(s, out) == 0) {
+        *has = 1;
+        return;
+    }
+    v_add(v, "datetime_parsing", loc, "Input should be a valid datetime", jv_str(v->a, s),
+          NULL);
 }

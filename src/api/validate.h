@@ -103,5 +103,8 @@ int v_list_size(struct vctx *v, struct jv *loc, const struct jv *list, size_t mi
 int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out);
 /* Lenient query boolean: absent → 0. */
 void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out);
+/* Engram's as_of (spec/api.md §11): the RFC 3339 text s (NULL = absent) found at loc. *has
+ * = 1 and *out set for a valid time; *has = 0 when absent; else a datetime_parsing problem. */
+void v_as_of(struct vctx *v, const char *s, struct jv *loc, int *has, int64_t *out);
 
 #endif

@@ -691,3 +691,37 @@ int store_health_cache_delete(store *st, const struct store_scope *sc, struct er
 {
     return st->ops->health_cache_delete(st, one_tenant(sc, "health_cache_delete"), err);
 }
+
+int store_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *q, struct memory_rows *out,
+                            struct err *err)
+{
+    return st->ops->memory_list_as_of(st, a, one_tenant(sc, "memory_list_as_of"), q, out,
+                                      err);
+}
+
+int store_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct episode_rows *out,
+                             struct err *err)
+{
+    return st->ops->episode_list_as_of(st, a, one_tenant(sc, "episode_list_as_of"), q, out,
+                                       err);
+}
+
+int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err)
+{
+    return st->ops->receipt_insert(st, r, err);
+}
+
+int store_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct receipt_row **out, struct err *err)
+{
+    return st->ops->receipt_get(st, a, tenant, id, out, err);
+}
+
+int store_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct receipt_query *q, struct receipt_rows *out,
+                       struct err *err)
+{
+    return st->ops->receipt_list(st, a, one_tenant(sc, "receipt_list"), q, out, err);
+}

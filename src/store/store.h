@@ -432,6 +432,46 @@ struct webhook_rows {
     int64_t total;                  /* listings: every match; claims: n */
 };
 
+/* ---- history: reads as of an instant, context receipts (spec/api.md §5.4, §11) ---- */
+
+/* Which rows the as_of listings read: the rows of a scope as they stood at as_of.
+ * Episodes: created_at <= as_of. Memories: created_at <= as_of, status not 'deleted', and
+ * valid_to NULL or > as_of (so a memory superseded later is still there). */
+struct as_of_query {
+    int64_t as_of;
+    const char *kind;               /* memories: NULL = every kind; ignored for episodes */
+    enum memory_sort order;         /* ties on created_at break by insertion order, the
+                                     * reverse of it for MEMORY_NEWEST_FIRST on episodes */
+    size_t limit;                   /* 0 = no limit */
+};
+
+/* A stored context receipt. body is the receipt as signed: compact JSON with the three
+ * signature fields null; the signature travels beside it. */
+struct receipt_row {
+    char id[32];                    /* 26-character ULID */
+    const char *tenant_id;          /* NULL = no tenant */
+    const char *subject_id;
+    const char *mode;               /* retrieval | as_of_replay */
+    int64_t created_at;
+    const char *body;
+    const char *signature;          /* base64, NULL = unsigned */
+    const char *key_id;             /* NULL = unsigned */
+    const char *algorithm;          /* NULL = unsigned */
+};
+
+/* Which of a subject's receipts receipt_list reads: newest first (id descending). */
+struct receipt_query {
+    int64_t since;                  /* created_at >= since; TS_NULL = open */
+    int64_t until;                  /* created_at <= until; TS_NULL = open */
+    const char *before_id;          /* only ids < this (the cursor); NULL = from the newest */
+    size_t limit;
+};
+
+struct receipt_rows {
+    struct receipt_row *items;
+    size_t n;
+};
+
 /* How long ratelimit_hit waits for SQLite's write lock before it fails open. */
 #define STORE_RATELIMIT_BUSY_MS 200
 
@@ -742,6 +782,25 @@ struct store_ops {
      * another status deletes nothing); *deleted = count. */
     int (*webhook_purge)(store *st, const struct webhook_filter *f, int64_t *deleted,
                          struct err *err);
+    /* ---- history (spec/api.md §5.4, §11) ---- */
+
+    /* The memories of sc (one tenant) as they stood at q->as_of (struct as_of_query). */
+    int (*memory_list_as_of)(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct memory_rows *out,
+                             struct err *err);
+    /* The episodes of sc (one tenant) created at or before q->as_of, in q->order. */
+    int (*episode_list_as_of)(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct as_of_query *q, struct episode_rows *out,
+                              struct err *err);
+    /* Insert one receipt (one statement). */
+    int (*receipt_insert)(store *st, const struct receipt_row *r, struct err *err);
+    /* The receipt id of the tenant; *out NULL when there is none. */
+    int (*receipt_get)(store *st, struct arena *a, const char *tenant, const char *id,
+                       struct receipt_row **out, struct err *err);
+    /* The receipts of sc (one tenant) that q selects, newest first. */
+    int (*receipt_list)(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct receipt_query *q, struct receipt_rows *out,
+                        struct err *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -908,5 +967,18 @@ int store_webhook_get(store *st, struct arena *a, const char *id, struct webhook
                       struct err *err);
 int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                         struct err *err);
+
+int store_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *q, struct memory_rows *out,
+                            struct err *err);
+int store_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct episode_rows *out,
+                             struct err *err);
+int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err);
+int store_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct receipt_row **out, struct err *err);
+int store_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct receipt_query *q, struct receipt_rows *out,
+                       struct err *err);
 
 #endif

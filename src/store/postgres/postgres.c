@@ -786,4 +786,11 @@ const struct store_ops store_postgres_ops = {
     .health_cache_get = pgst_health_cache_get,
     .health_cache_put = pgst_health_cache_put,
     .health_cache_delete = pgst_health_cache_delete,
+
+    /* postgres_history.c */
+    .memory_list_as_of = pgst_memory_list_as_of,
+    .episode_list_as_of = pgst_episode_list_as_of,
+    .receipt_insert = pgst_receipt_insert,
+    .receipt_get = pgst_receipt_get,
+    .receipt_list = pgst_receipt_list,
 };

@@ -185,11 +185,30 @@ static const char episode_occurred_at[] =
     "CREATE INDEX ix_episodes_subject_when ON episodes"
     " (subject_id, (COALESCE(tenant_id, '')), (COALESCE(occurred_at, created_at)), seq);\n";
 
+/*
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed (text,
+ * byte for byte); a subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE receipts ("
+    " id text PRIMARY KEY,"
+    " tenant_id text,"
+    " subject_id text NOT NULL,"
+    " mode text NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " body text NOT NULL,"
+    " signature text,"
+    " key_id text,"
+    " algorithm text);\n"
+    "CREATE INDEX ix_receipts_subject ON receipts"
+    " (subject_id, (COALESCE(tenant_id, '')), id);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
+    { 5, "context_receipts", context_receipts },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -195,11 +195,30 @@ static const char episode_occurred_at[] =
     "CREATE INDEX ix_episodes_subject_when"
     " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
 
+/*
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed; a
+ * subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE receipts ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT,"
+    " subject_id TEXT NOT NULL,"
+    " mode TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " signature TEXT,"
+    " key_id TEXT,"
+    " algorithm TEXT"
+    ") STRICT;"
+    "CREATE INDEX ix_receipts_subject ON receipts (subject_id, tenant_id, id);";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
+    { 5, "context_receipts", context_receipts },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

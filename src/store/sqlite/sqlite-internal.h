@@ -364,4 +364,18 @@ int sq_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
 
+/* ---- history (sqlite_history.c) ---- */
+
+int sq_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct as_of_query *aq, struct memory_rows *out,
+                         struct err *err);
+int sq_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct as_of_query *aq, struct episode_rows *out,
+                          struct err *err);
+int sq_receipt_insert(store *st, const struct receipt_row *r, struct err *err);
+int sq_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                   struct receipt_row **out, struct err *err);
+int sq_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                    const struct receipt_query *rq, struct receipt_rows *out, struct err *err);
+
 #endif

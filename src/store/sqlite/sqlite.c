@@ -555,4 +555,11 @@ const struct store_ops store_sqlite_ops = {
     .health_cache_get = sq_health_cache_get,
     .health_cache_put = sq_health_cache_put,
     .health_cache_delete = sq_health_cache_delete,
+
+    /* sqlite_history.c */
+    .memory_list_as_of = sq_memory_list_as_of,
+    .episode_list_as_of = sq_episode_list_as_of,
+    .receipt_insert = sq_receipt_insert,
+    .receipt_get = sq_receipt_get,
+    .receipt_list = sq_receipt_list,
 };
