@@ -236,7 +236,7 @@ int api_context(struct req *req)
     if (!st || context_assemble(req->arena, st, req->tenant, &rq, now, &b, &req->err) < 0)
         return -1;
     if (rq.explain &&
-        context_explain(req->arena, st, req->tenant, &rq, &b, &explanation, &req->err) < 0)
+        context_explain(req->arena, st, req->tenant, &rq, &b, now, &explanation, &req->err) < 0)
         return -1;
     if (x.emit_receipt && receipts_emit(req->arena, st, req->tenant, &rq, &b, &x.meta, now,
                                         receipt, &req->err) < 0)

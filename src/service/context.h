@@ -111,14 +111,15 @@ int context_assemble(struct arena *a, store *st, const char *tenant,
                      const struct context_request *rq, int64_t now, struct context_bundle *out,
                      struct err *err);
 
-/* The explanation of bundle b, assembled for rq with rq->explain set (spec/api.md §11):
- * {"selected": [{id, type, score, components}], "dropped": [{id, type, reason}]}. Reads the
- * subject's memories and episodes (at most a few thousand of each) to say why those that
- * were no candidates were left out (context_explain.c). */
+/* The explanation of bundle b, assembled for rq with rq->explain set at now (spec/api.md
+ * §11): {"selected": [{id, type, score, components}], "dropped": [{id, type, reason}]}.
+ * Reads the subject's oldest memories and episodes (at most 5,000 of each, created by the
+ * instant answered for) to say why those that were no candidates were left out
+ * (context_explain.c). */
 struct jv;
 int context_explain(struct arena *a, store *st, const char *tenant,
                     const struct context_request *rq, const struct context_bundle *b,
-                    struct jv **out, struct err *err);
+                    int64_t now, struct jv **out, struct err *err);
 
 /* ---- pure pipeline (no database) ---- */
 

@@ -12,7 +12,6 @@
 #include "util/jv.h"
 #include "util/ts.h"
 
-#define EXPLAIN_PAGE 500
 #define EXPLAIN_SCAN_MAX 5000   /* rows of each table looked at for `dropped` */
 
 static const char *const candidate_kinds[] = { "profile_fact", "procedure", "episode_summary" };
@@ -83,14 +82,13 @@ static int is_candidate_kind(const char *kind)
     return 0;
 }
 
-/* Why memory m, not among the candidates, was left out; NULL when it did not exist yet. */
+/* Why memory m (created by the instant answered for), not among the candidates, was left
+ * out. */
 static const char *memory_reason(const struct memory *m, const struct context_request *rq)
 {
     int deleted = m->status && strcmp(m->status, "deleted") == 0;
     int superseded;
 
-    if (rq->has_as_of && m->created_at > rq->as_of)
-        return NULL;
     if (rq->has_as_of)
         superseded = m->valid_to != TS_NULL && m->valid_to <= rq->as_of;
     else
@@ -100,56 +98,49 @@ static const char *memory_reason(const struct memory *m, const struct context_re
     return superseded ? "superseded" : "limit";
 }
 
+/* The subject's memories (every status) and episodes created by the instant answered for,
+ * oldest first, at most EXPLAIN_SCAN_MAX of each, without embeddings. */
 static int scan_memories(struct arena *a, store *st, const struct store_scope *sc,
-                         const struct context_request *rq, const struct context_words *pool,
-                         struct jv *dropped, struct err *err)
+                         const struct context_request *rq, int64_t at,
+                         const struct context_words *pool, struct jv *dropped, struct err *err)
 {
-    struct store_page pg = { .limit = EXPLAIN_PAGE };
+    const struct as_of_query q = { .as_of = at, .limit = EXPLAIN_SCAN_MAX, .every_status = 1 };
     struct memory_rows rows;
     const char *why;
     size_t i;
 
-    do {
-        if (store_memory_list(st, a, sc, &pg, &rows, err) < 0)
-            return -1;
-        for (i = 0; i < rows.n; i++) {
-            const struct memory *m = &rows.items[i];
+    if (store_memory_list_as_of(st, a, sc, &q, &rows, err) < 0)
+        return -1;
+    for (i = 0; i < rows.n; i++) {
+        const struct memory *m = &rows.items[i];
 
-            if (!context_words_has(pool, m->id) && (why = memory_reason(m, rq)))
-                drop(a, dropped, m->id, "memory", why);
-        }
-        pg.offset += rows.n;
-    } while (rows.n == EXPLAIN_PAGE && pg.offset < EXPLAIN_SCAN_MAX);
+        if (!context_words_has(pool, m->id) && (why = memory_reason(m, rq)))
+            drop(a, dropped, m->id, "memory", why);
+    }
     return 0;
 }
 
-static int scan_episodes(struct arena *a, store *st, const struct store_scope *sc,
-                         const struct context_request *rq, const struct context_words *pool,
-                         struct jv *dropped, struct err *err)
+static int scan_episodes(struct arena *a, store *st, const struct store_scope *sc, int64_t at,
+                         const struct context_words *pool, struct jv *dropped, struct err *err)
 {
-    struct store_page pg = { .limit = EXPLAIN_PAGE };
+    const struct as_of_query q = { .as_of = at, .limit = EXPLAIN_SCAN_MAX };
     struct episode_rows rows;
     size_t i;
 
-    do {
-        if (store_episode_list(st, a, sc, &pg, &rows, err) < 0)
-            return -1;
-        for (i = 0; i < rows.n; i++) {
-            const struct episode *ep = &rows.items[i];
-
-            if (!context_words_has(pool, ep->id) &&
-                !(rq->has_as_of && ep->created_at > rq->as_of))
-                drop(a, dropped, ep->id, "episode", "limit");
-        }
-        pg.offset += rows.n;
-    } while (rows.n == EXPLAIN_PAGE && pg.offset < EXPLAIN_SCAN_MAX);
+    if (store_episode_list_as_of(st, a, sc, &q, &rows, err) < 0)
+        return -1;
+    for (i = 0; i < rows.n; i++) {
+        if (!context_words_has(pool, rows.items[i].id))
+            drop(a, dropped, rows.items[i].id, "episode", "limit");
+    }
     return 0;
 }
 
 int context_explain(struct arena *a, store *st, const char *tenant,
                     const struct context_request *rq, const struct context_bundle *b,
-                    struct jv **out, struct err *err)
+                    int64_t now, struct jv **out, struct err *err)
 {
+    int64_t at = rq->has_as_of ? rq->as_of : now;
     const struct store_scope sc = { .tenant = tenant, .subject = rq->subject_id };
     struct jv *selected = jv_array(a), *dropped = jv_array(a);
     struct context_words pool, ranked;
@@ -171,8 +162,8 @@ int context_explain(struct arena *a, store *st, const char *tenant,
     }
     pool_ids(a, &b->input, &pool);
     if (!store_subject_reserved(rq->subject_id) &&
-        (scan_memories(a, st, &sc, rq, &pool, dropped, err) < 0 ||
-         scan_episodes(a, st, &sc, rq, &pool, dropped, err) < 0))
+        (scan_memories(a, st, &sc, rq, at, &pool, dropped, err) < 0 ||
+         scan_episodes(a, st, &sc, at, &pool, dropped, err) < 0))
         return -1;
     *out = jv_object(a);
     jv_object_set(a, *out, "selected", selected);

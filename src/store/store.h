@@ -443,6 +443,8 @@ struct as_of_query {
     enum memory_sort order;         /* ties on created_at break by insertion order, the
                                      * reverse of it for MEMORY_NEWEST_FIRST on episodes */
     size_t limit;                   /* 0 = no limit */
+    int every_status;               /* memories: 1 = every row created by as_of, whatever
+                                     * its status and valid_to */
 };
 
 /* A stored context receipt. body is the receipt as signed: compact JSON with the three

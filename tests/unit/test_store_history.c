@@ -101,6 +101,14 @@ static void test_store_memories_as_of(void **state)
                                 &rows),
                      1);
     assert_string_equal(rows[0].id, fresh.id);
+    /* every_status: every row created by then, deleted and superseded ones too */
+    assert_int_equal(mems_as_of(a, &sc,
+                                &(struct as_of_query){ .as_of = T0 + 10 * SEC,
+                                                       .every_status = 1 },
+                                &rows),
+                     4);
+    assert_string_equal(mem_ids(a, rows, 4),
+                        mem_ids(a, (struct memory[]){ old, gone, sum, fresh }, 4));
 }
 
 static void test_store_episodes_as_of(void **state)

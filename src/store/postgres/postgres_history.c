@@ -7,13 +7,13 @@
 #include "util/ts.h"
 
 /* Memories visible at $3: created by then, not deleted, not yet superseded (valid_to after
- * it). The embedding is never sent. */
+ * it); with $6 every row created by then. The embedding is never sent. */
 #define MEM_AS_OF                                                                          \
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from,"    \
     " valid_to, array_to_json(source_episode_ids), metadata, status, NULL::bytea,"         \
     " sensitivity_labels, created_at, updated_at FROM memories"                            \
     " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND created_at <= $3"         \
-    " AND status <> 'deleted' AND (valid_to IS NULL OR valid_to > $3)"                     \
+    " AND ($6::boolean OR (status <> 'deleted' AND (valid_to IS NULL OR valid_to > $3)))"  \
     " AND ($4::text IS NULL OR kind = $4::text)"
 static const char SQL_MEM_AS_OF_OLDEST[] = MEM_AS_OF " ORDER BY created_at, seq LIMIT $5";
 static const char SQL_MEM_AS_OF_NEWEST[] = MEM_AS_OF " ORDER BY created_at DESC, seq LIMIT $5";
@@ -41,16 +41,17 @@ int pgst_memory_list_as_of(store *st, struct arena *a, const struct store_scope 
                            struct err *err)
 {
     char when[TS_STR_LEN], lim[PG_INT_LEN];
-    const char *vals[5] = { pgst_tenant_key(sc->tenant), sc->subject,
+    const char *vals[6] = { pgst_tenant_key(sc->tenant), sc->subject,
                             pgst_ts_param(aq->as_of, when), aq->kind,
-                            pgst_size_param(aq->limit ? aq->limit : SIZE_MAX, lim) };
+                            pgst_size_param(aq->limit ? aq->limit : SIZE_MAX, lim),
+                            aq->every_status ? "true" : "false" };
     void *rows = NULL;
     PGresult *r;
     int ret;
 
     r = pgst_exec(pgst_downcast(st), aq->order == MEMORY_NEWEST_FIRST ? SQL_MEM_AS_OF_NEWEST
                                                                       : SQL_MEM_AS_OF_OLDEST,
-                  5, vals, err);
+                  6, vals, err);
     ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_memory, &rows, &out->n, err);
     out->items = rows;
     return ret;

@@ -7,13 +7,13 @@
 #include "util/ts.h"
 
 /* Memories visible at ?3: created by then, not deleted, not yet superseded (valid_to after
- * it). The embedding is never read. */
+ * it); with ?6 every row created by then. The embedding is never read. */
 #define MEM_AS_OF                                                                          \
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, "   \
     "valid_to, source_episode_ids, metadata, status, NULL, sensitivity_labels, created_at, " \
     "updated_at FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "                  \
-    "AND created_at <= ?3 AND status <> 'deleted' AND (valid_to IS NULL OR valid_to > ?3) " \
-    "AND (?4 IS NULL OR kind = ?4) "
+    "AND created_at <= ?3 AND (?6 OR (status <> 'deleted' "                              \
+    "AND (valid_to IS NULL OR valid_to > ?3))) AND (?4 IS NULL OR kind = ?4) "
 static const char SQL_MEM_AS_OF_OLDEST[] = MEM_AS_OF "ORDER BY created_at, seq LIMIT ?5";
 static const char SQL_MEM_AS_OF_NEWEST[] = MEM_AS_OF "ORDER BY created_at DESC, seq LIMIT ?5";
 #define EP_AS_OF                                                                           \
@@ -53,6 +53,7 @@ int sq_memory_list_as_of(store *st, struct arena *a, const struct store_scope *s
         sq_bind_ts(q, 3, aq->as_of);
         sq_bind_str(q, 4, aq->kind);
         sq_bind_count(q, 5, limit, 1);
+        sqlite3_bind_int(q, 6, aq->every_status != 0);
         ret = sq_collect_rows(s, a, q, sizeof(*out->items), limit, sq_read_memory, &rows,
                               &out->n, err);
     }
