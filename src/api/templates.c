@@ -101,7 +101,7 @@ static void forbid(struct vctx *v, struct jv *loc, const struct jv *value)
           NULL);
 }
 
-/* body.values against t: strings only, known names only, every required one present. */
+/* body.values: an object (or null) of strings; the names against t when t is known. */
 static size_t parse_values(struct vctx *v, struct arena *a, const struct jv *body,
                            const struct memory_template *t, const char ***names,
                            const char ***values)
@@ -117,7 +117,7 @@ static size_t parse_values(struct vctx *v, struct arena *a, const struct jv *bod
         struct jv *loc = v_loc(v, "body", "values");
 
         jv_array_append(a, loc, jv_str(a, name));
-        if (!template_has_field(t, name))
+        if (t && !template_has_field(t, name))
             forbid(v, loc, val);
         else if (jv_type(val) != JV_STRING)
             v_add(v, "string_type", loc, "Input should be a valid string", (struct jv *)val,
@@ -125,7 +125,7 @@ static size_t parse_values(struct vctx *v, struct arena *a, const struct jv *bod
         else
             (*names)[k] = name, (*values)[k++] = jv_string(val, NULL);
     }
-    for (i = 0; i < TEMPLATE_FIELDS_MAX && t->fields[i].name; i++) {
+    for (i = 0; t && i < TEMPLATE_FIELDS_MAX && t->fields[i].name; i++) {
         const struct jv *have = vals ? jv_object_get(vals, t->fields[i].name) : NULL;
         struct jv *loc = v_loc(v, "body", "values");
 
@@ -138,20 +138,16 @@ static size_t parse_values(struct vctx *v, struct arena *a, const struct jv *bod
     return k;
 }
 
-int api_templates_apply(struct req *req)
+/* The checks that need no template (the request pipeline's 422 comes before a 404): only
+ * known members, subject_id, session_id, values an object of strings. */
+static int parse_apply(struct req *req, const struct jv *body, const char **subject,
+                       const char **session)
 {
     static const char *const allowed[] = { "subject_id", "values", "session_id" };
-    const struct memory_template *t = path_template(req);
-    const char **names, **values, *subject, *session;
-    struct buf out = BUF_INIT;
-    struct episode ep;
-    struct jv *body;
+    const char **names, **values;
     struct vctx v;
-    size_t i, j, n;
-    store *st;
+    size_t i, j;
 
-    if (!t || api_body_object(req, &body, &req->err) < 0)
-        return -1;
     v_init(&v, req->arena);
     for (i = 0; i < jv_object_size(body); i++) {
         const char *key = jv_object_key(body, i, NULL);
@@ -161,10 +157,29 @@ int api_templates_apply(struct req *req)
         if (j == ARRAY_SIZE(allowed))
             forbid(&v, v_loc(&v, "body", key), jv_object_value(body, i));
     }
-    subject = v_string(&v, body, v_loc(&v, "body", "subject_id"),
-                       (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
-    session = v_string(&v, body, v_loc(&v, "body", "session_id"),
-                       (struct v_str){ .flags = V_NULLABLE, .max = 256 });
+    *subject = v_string(&v, body, v_loc(&v, "body", "subject_id"),
+                        (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
+    *session = v_string(&v, body, v_loc(&v, "body", "session_id"),
+                        (struct v_str){ .flags = V_NULLABLE, .max = 256 });
+    parse_values(&v, req->arena, body, NULL, &names, &values);
+    return v_finish(&v, &req->err);
+}
+
+int api_templates_apply(struct req *req)
+{
+    const struct memory_template *t;
+    const char **names, **values, *subject, *session;
+    struct buf out = BUF_INIT;
+    struct episode ep;
+    struct jv *body;
+    struct vctx v;
+    size_t n;
+    store *st;
+
+    if (api_body_object(req, &body, &req->err) < 0 ||
+        parse_apply(req, body, &subject, &session) < 0 || !(t = path_template(req)))
+        return -1;
+    v_init(&v, req->arena);
     n = parse_values(&v, req->arena, body, t, &names, &values);
     if (v_finish(&v, &req->err) < 0)
         return -1;
