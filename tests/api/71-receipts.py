@@ -348,5 +348,18 @@ def _(s):
         assert says in bad.log_tail(), bad.log_tail()
 
 
+SDK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk")
+SDK_PKG = os.path.join(SDK_DIR, "node_modules", "@statewavedev", "sdk", "package.json")
+
+if os.path.exists(SDK_PKG):   # scripts/statewave-sdk.sh installs it when the registry has it
+    @test("71.11 the official TypeScript SDK's EXTRA tier passes (tests/sdk/extra.mjs)")
+    def _(s):
+        r = subprocess.run(["node", os.path.join(SDK_DIR, "extra.mjs")], capture_output=True,
+                           text=True, timeout=120,
+                           env=dict(os.environ, ENGRAM_URL="http://127.0.0.1:%d" % s.port))
+        assert r.returncode == 0 and r.stdout.rstrip().endswith(" 0 failed"), \
+            "extra.mjs exited %d:\n%s%s" % (r.returncode, r.stdout[-3000:], r.stderr[-2000:])
+
+
 if __name__ == "__main__":
     main()
