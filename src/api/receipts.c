@@ -63,7 +63,11 @@ int api_receipts_list(struct req *req)
     return http_reply_json(req, 200, out);
 }
 
-int api_receipts_get(struct req *req)
+/* One receipt's answer: op for the path's id (get, verify, replay), 404 when there is none. */
+typedef int receipt_op(struct arena *a, store *st, const char *tenant, const char *id,
+                       struct jv **out, struct err *err);
+
+static int one_receipt(struct req *req, receipt_op *op)
 {
     const char *id = receipt_id(req, &req->err);
     struct jv *out;
@@ -72,36 +76,29 @@ int api_receipts_get(struct req *req)
     if (!id)
         return -1;
     st = service_store(&req->err);
-    if (!st || receipts_get(req->arena, st, req->tenant, id, &out, &req->err) < 0)
+    if (!st || op(req->arena, st, req->tenant, id, &out, &req->err) < 0)
         return -1;
     return out ? http_reply_json(req, 200, out) : not_found(req);
+}
+
+/* receipts_replay at the request's time. */
+static int replay_now(struct arena *a, store *st, const char *tenant, const char *id,
+                      struct jv **out, struct err *err)
+{
+    return receipts_replay(a, st, tenant, id, ts_now(), out, err);
+}
+
+int api_receipts_get(struct req *req)
+{
+    return one_receipt(req, receipts_get);
 }
 
 int api_receipts_verify(struct req *req)
 {
-    const char *id = receipt_id(req, &req->err);
-    struct jv *out;
-    store *st;
-
-    if (!id)
-        return -1;
-    st = service_store(&req->err);
-    if (!st || receipts_verify(req->arena, st, req->tenant, id, &out, &req->err) < 0)
-        return -1;
-    return out ? http_reply_json(req, 200, out) : not_found(req);
+    return one_receipt(req, receipts_verify);
 }
 
 int api_receipts_replay(struct req *req)
 {
-    const char *id = receipt_id(req, &req->err);
-    struct jv *out;
-    store *st;
-
-    if (!id)
-        return -1;
-    st = service_store(&req->err);
-    if (!st ||
-        receipts_replay(req->arena, st, req->tenant, id, ts_now(), &out, &req->err) < 0)
-        return -1;
-    return out ? http_reply_json(req, 200, out) : not_found(req);
+    return one_receipt(req, replay_now);
 }

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,17 +44,7 @@ SIGNED = {"STATEWAVE_RECEIPT_SIGNING_KEY": KEY_PATH}
 
 def run_sql(s, statement):
     """Run one statement on the server's database."""
-    url = s.database_url
-    if pgctl.is_postgres(url):
-        r = pgctl.run([pgctl.pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
-                       "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
-        assert r.returncode == 0, "psql: %s" % r.stderr
-        return
-    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
-    try:
-        con.execute(statement)
-    finally:
-        con.close()
+    pgctl.run_sql(s.database_url, statement)
 
 
 def subject_with_memories(s, tenant=None):
@@ -238,15 +227,17 @@ def _(s):
     r = s.get("/v1/receipts/%s/verify" % rid)
     assert r.status == 200 and r.body == {"valid": True, "key_id": key_id,
                                           "algorithm": "ed25519", "reason": "ok"}, r
-    run_sql(s, "UPDATE receipts SET body = replace(body, %s, %s) WHERE id = %s"
+    run_sql(s, "UPDATE context_receipts SET body = replace(body, %s, %s) WHERE id = %s"
             % (sql_quote("What plan"), sql_quote("Which plan"), sql_quote(rid)))
     r = s.get("/v1/receipts/%s/verify" % rid)
     assert r.body == {"valid": False, "key_id": key_id, "algorithm": "ed25519",
                       "reason": "signature_mismatch"}, r
     rid2 = emit(s, sid).body["receipt_id"]
-    run_sql(s, "UPDATE receipts SET key_id = 'retiredkey000000' WHERE id = %s" % sql_quote(rid2))
+    run_sql(s, "UPDATE context_receipts SET key_id = 'retiredkey000000' WHERE id = %s"
+            % sql_quote(rid2))
     assert s.get("/v1/receipts/%s/verify" % rid2).body["reason"] == "key_unavailable"
-    run_sql(s, "UPDATE receipts SET algorithm = 'hmac-sha256' WHERE id = %s" % sql_quote(rid2))
+    run_sql(s, "UPDATE context_receipts SET algorithm = 'hmac-sha256' WHERE id = %s"
+            % sql_quote(rid2))
     r = s.get("/v1/receipts/%s/verify" % rid2)
     assert r.body["valid"] is None and r.body["reason"] == "unsupported_algorithm", r
 
@@ -314,15 +305,15 @@ def _(s):
 def _(s):
     sid = subject_with_memories(s)
     a, b, c = (emit(s, sid).body["receipt_id"] for _ in range(3))
-    run_sql(s, "UPDATE receipts SET body = replace(body, '\"policy_snapshot\":{', "
+    run_sql(s, "UPDATE context_receipts SET body = replace(body, '\"policy_snapshot\":{', "
                "'\"policy_snapshot_gone\":{') WHERE id = %s" % sql_quote(a))
     check_error(s.post("/v1/receipts/%s/replay" % a), 422,
                 "unreplayable.missing_policy_snapshot")
-    run_sql(s, "UPDATE receipts SET body = replace(body, 'max_tokens: 4000', "
+    run_sql(s, "UPDATE context_receipts SET body = replace(body, 'max_tokens: 4000', "
                "'max_tokens: lots') WHERE id = %s" % sql_quote(b))
     check_error(s.post("/v1/receipts/%s/replay" % b), 422, "unreplayable.invalid_snapshot")
     # a snapshot edited consistently except for its hash is refused too
-    run_sql(s, "UPDATE receipts SET body = replace(body, 'max_tokens: 4000', "
+    run_sql(s, "UPDATE context_receipts SET body = replace(body, 'max_tokens: 4000', "
                "'max_tokens: 4001') WHERE id = %s" % sql_quote(c))
     check_error(s.post("/v1/receipts/%s/replay" % c), 422, "unreplayable.invalid_snapshot")
     r = s.get("/v1/receipts", query={"subject_id": sid})

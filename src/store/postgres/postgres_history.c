@@ -27,11 +27,13 @@ static const char SQL_EP_AS_OF_NEWEST[] =
 #define RECEIPT_COLS                                                                       \
     "id, tenant_id, subject_id, mode, created_at, body, signature, key_id, algorithm"
 static const char SQL_RECEIPT_INSERT[] =
-    "INSERT INTO receipts (" RECEIPT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    "INSERT INTO context_receipts (" RECEIPT_COLS ")"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 static const char SQL_RECEIPT_GET[] =
-    "SELECT " RECEIPT_COLS " FROM receipts WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
+    "SELECT " RECEIPT_COLS " FROM context_receipts"
+    " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
 static const char SQL_RECEIPT_LIST[] =
-    "SELECT " RECEIPT_COLS " FROM receipts WHERE COALESCE(tenant_id, '') = $1"
+    "SELECT " RECEIPT_COLS " FROM context_receipts WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)"
     " AND ($4::timestamptz IS NULL OR created_at <= $4::timestamptz)"
     " AND ($5::text IS NULL OR id < $5::text) ORDER BY id DESC LIMIT $6";

@@ -190,7 +190,7 @@ static const char episode_occurred_at[] =
  * byte for byte); a subject's receipts are listed newest first by id (a ULID: time-ordered).
  */
 static const char context_receipts[] =
-    "CREATE TABLE receipts ("
+    "CREATE TABLE context_receipts ("
     " id text PRIMARY KEY,"
     " tenant_id text,"
     " subject_id text NOT NULL,"
@@ -200,7 +200,7 @@ static const char context_receipts[] =
     " signature text,"
     " key_id text,"
     " algorithm text);\n"
-    "CREATE INDEX ix_receipts_subject ON receipts"
+    "CREATE INDEX ix_context_receipts_subject ON context_receipts"
     " (subject_id, (COALESCE(tenant_id, '')), id);\n";
 
 const struct migration postgres_migrations[] = {

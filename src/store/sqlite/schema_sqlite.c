@@ -200,7 +200,7 @@ static const char episode_occurred_at[] =
  * subject's receipts are listed newest first by id (a ULID: time-ordered).
  */
 static const char context_receipts[] =
-    "CREATE TABLE receipts ("
+    "CREATE TABLE context_receipts ("
     " id TEXT PRIMARY KEY,"
     " tenant_id TEXT,"
     " subject_id TEXT NOT NULL,"
@@ -211,7 +211,8 @@ static const char context_receipts[] =
     " key_id TEXT,"
     " algorithm TEXT"
     ") STRICT;"
-    "CREATE INDEX ix_receipts_subject ON receipts (subject_id, tenant_id, id);";
+    "CREATE INDEX ix_context_receipts_subject"
+    " ON context_receipts (subject_id, tenant_id, id);";
 
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },

@@ -26,31 +26,44 @@ static const char SQL_EP_AS_OF_NEWEST[] =
 #define RECEIPT_COLS                                                                       \
     "id, tenant_id, subject_id, mode, created_at, body, signature, key_id, algorithm"
 static const char SQL_RECEIPT_INSERT[] =
-    "INSERT INTO receipts (" RECEIPT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO context_receipts (" RECEIPT_COLS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_RECEIPT_GET[] =
-    "SELECT " RECEIPT_COLS " FROM receipts WHERE tenant_id IS ?1 AND id = ?2";
+    "SELECT " RECEIPT_COLS " FROM context_receipts WHERE tenant_id IS ?1 AND id = ?2";
 static const char SQL_RECEIPT_LIST[] =
-    "SELECT " RECEIPT_COLS " FROM receipts WHERE tenant_id IS ?1 AND subject_id = ?2 "
+    "SELECT " RECEIPT_COLS " FROM context_receipts WHERE tenant_id IS ?1 AND subject_id = ?2 "
     "AND (?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at <= ?4) "
     "AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6";
+
+/* The statement sql of an as_of listing with ?1..?3 bound (tenant, subject, as_of). */
+static sqlite3_stmt *as_of_stmt(struct sqlite_store *s, const char *sql,
+                                const struct store_scope *sc, const struct as_of_query *aq,
+                                struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    if (q) {
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
+        sq_bind_ts(q, 3, aq->as_of);
+    }
+    return q;
+}
 
 int sq_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
                          const struct as_of_query *aq, struct memory_rows *out,
                          struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, aq->order == MEMORY_NEWEST_FIRST ? SQL_MEM_AS_OF_NEWEST
-                                                                  : SQL_MEM_AS_OF_OLDEST,
-                              err);
     size_t limit = aq->limit ? aq->limit : SIZE_MAX;
+    sqlite3_stmt *q = as_of_stmt(s, aq->order == MEMORY_NEWEST_FIRST ? SQL_MEM_AS_OF_NEWEST
+                                                                     : SQL_MEM_AS_OF_OLDEST,
+                                 sc, aq, err);
     void *rows = NULL;
     int ret = -1;
 
     out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, sc->tenant);
-        sq_bind_str(q, 2, sc->subject);
-        sq_bind_ts(q, 3, aq->as_of);
         sq_bind_str(q, 4, aq->kind);
         sq_bind_count(q, 5, limit, 1);
         sqlite3_bind_int(q, 6, aq->every_status != 0);
@@ -66,18 +79,15 @@ int sq_episode_list_as_of(store *st, struct arena *a, const struct store_scope *
                           struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, aq->order == MEMORY_NEWEST_FIRST ? SQL_EP_AS_OF_NEWEST
-                                                                  : SQL_EP_AS_OF_OLDEST,
-                              err);
     size_t limit = aq->limit ? aq->limit : SIZE_MAX;
+    sqlite3_stmt *q = as_of_stmt(s, aq->order == MEMORY_NEWEST_FIRST ? SQL_EP_AS_OF_NEWEST
+                                                                     : SQL_EP_AS_OF_OLDEST,
+                                 sc, aq, err);
     void *rows = NULL;
     int ret = -1;
 
     out->n = 0;
     if (q) {
-        sq_bind_tenant(q, 1, sc->tenant);
-        sq_bind_str(q, 2, sc->subject);
-        sq_bind_ts(q, 3, aq->as_of);
         sq_bind_count(q, 4, limit, 1);
         ret = sq_collect_rows(s, a, q, sizeof(*out->items), limit, sq_read_episode, &rows,
                               &out->n, err);
@@ -119,7 +129,7 @@ static int read_receipt(struct arena *a, sqlite3_stmt *q, void *row, struct err 
     r->key_id = sq_col_str(a, q, 7);
     r->algorithm = sq_col_str(a, q, 8);
     if (sq_col_ts(q, 4, &r->created_at) < 0)
-        return sq_bad_timestamp("receipts", err);
+        return sq_bad_timestamp("context_receipts", err);
     return 0;
 }
 
