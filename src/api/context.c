@@ -31,34 +31,45 @@ struct context_extras {
     struct receipt_meta meta;
 };
 
-/* A lenient boolean member, 0 when absent or null. */
-static int body_bool(struct vctx *v, const struct jv *body, const char *key)
+/* The receipt fields the SDKs send (§5.4) are never a 422 (§8): a value that is not a
+ * lenient boolean reads as false, one that is not a string as absent. */
+static int sdk_bool(struct arena *a, const struct jv *body, const char *key)
 {
     const struct jv *raw = jv_object_get(body, key);
+    struct vctx quiet;
     int out = 0;
 
-    if (raw && jv_type(raw) != JV_NULL)
-        v_bool_value(v, raw, v_loc(v, "body", key), &out);
-    return out;
+    if (!raw || jv_type(raw) == JV_NULL)
+        return 0;
+    v_init(&quiet, a);
+    v_bool_value(&quiet, raw, v_loc(&quiet, "body", key), &out);
+    return quiet.details ? 0 : out;
+}
+
+static const char *sdk_string(const struct jv *body, const char *key)
+{
+    const struct jv *v = jv_object_get(body, key);
+
+    return v && jv_type(v) == JV_STRING ? jv_string(v, NULL) : NULL;
 }
 
 /* The receipt fields (§5.4), as_of and explain (§11). */
 static void parse_extras(struct vctx *v, const struct jv *body, struct context_request *rq,
                          struct context_extras *x)
 {
-    static const struct v_str id_rule = { .flags = V_NULLABLE, .max = 256 };
     const char *as_of = v_string(v, body, v_loc(v, "body", "as_of"),
                                  (struct v_str){ .flags = V_NULLABLE, .max = 64 });
+    const struct jv *explain = jv_object_get(body, "explain");
 
     v_as_of(v, as_of, v_loc(v, "body", "as_of"), &rq->has_as_of, &rq->as_of);
-    rq->explain = body_bool(v, body, "explain");
-    x->emit_receipt = body_bool(v, body, "emit_receipt");
-    x->meta.query_id = v_string(v, body, v_loc(v, "body", "query_id"), id_rule);
-    x->meta.task_id = v_string(v, body, v_loc(v, "body", "task_id"), id_rule);
-    x->meta.parent_receipt_id = v_string(v, body, v_loc(v, "body", "parent_receipt_id"),
-                                         id_rule);
-    x->meta.caller_id = v_string(v, body, v_loc(v, "body", "caller_id"), id_rule);
-    x->meta.caller_type = v_string(v, body, v_loc(v, "body", "caller_type"), id_rule);
+    if (explain && jv_type(explain) != JV_NULL)
+        v_bool_value(v, explain, v_loc(v, "body", "explain"), &rq->explain);
+    x->emit_receipt = sdk_bool(v->a, body, "emit_receipt");
+    x->meta.query_id = sdk_string(body, "query_id");
+    x->meta.task_id = sdk_string(body, "task_id");
+    x->meta.parent_receipt_id = sdk_string(body, "parent_receipt_id");
+    x->meta.caller_id = sdk_string(body, "caller_id");
+    x->meta.caller_type = sdk_string(body, "caller_type");
 }
 
 /* Validate the body into rq and x (strings in the request arena). */
