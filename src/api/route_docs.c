@@ -124,6 +124,13 @@ const struct route_doc_schema api_doc_schemas[] = {
       "{'type':'object','properties':{'id':{'type':'string','format':'uuid'},'name':" S_STR
       ",'version':" S_INT ",'source_subject_id':" S_STR ",'episode_count':" S_INT
       ",'memory_count':" S_INT ",'metadata':" S_OBJ ",'created_at':" S_TS "}}" },
+    { "AdminSubject",
+      "{'type':'object','required':['subject_id','tenant_id','episode_count','memory_count',"
+      "'session_count','last_episode_at','health_state','health_score','open_sessions'],"
+      "'properties':{'subject_id':" S_STR ",'tenant_id':" S_NSTR ",'episode_count':" S_INT
+      ",'memory_count':" S_INT ",'session_count':" S_INT ",'last_episode_at':" S_NTS
+      ",'health_state':" S_NSTR ",'health_score':{'type':['integer','null']},'open_sessions':"
+      S_INT "}}" },
     { "SubjectExport",
       "{'type':'object','description':'The subject export document (spec/api.md 6.1); the "
       "checksum is SHA-256 over the canonical JSON of its episodes and memories.','required':["
@@ -176,6 +183,18 @@ const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_sc
 #define R_RESTORED "{'type':'object','properties':{'episodes_restored':" S_INT \
     ",'memories_restored':" S_INT ",'resolutions_restored':" S_INT ",'subject_id':" S_STR "}}"
 #define R_DELETED "{'type':'object','required':['deleted'],'properties':{'deleted':" S_INT "}}"
+#define P_OFFSET_ADMIN \
+    P_QUERY("offset", "{'type':'integer','minimum':0,'maximum':100000,'default':0}", \
+            "Items to skip (Engram bounds it).")
+#define R_MEM_PAGE \
+    "{'type':'object','required':['memories','total','limit','offset'],'properties':{" \
+    "'memories':{'type':'array','items':" S_OBJ "},'total':" S_INT ",'limit':" S_INT \
+    ",'offset':" S_INT "}}"
+#define SELECTOR \
+    "'subject_id_prefix':{'type':['string','null'],'description':'LIKE prefix of subject_id'}," \
+    "'older_than_days':{'type':['integer','null'],'minimum':0,'maximum':100000,'description':" \
+    "'Newest episode older than this many days'},'tenant_id':" S_NSTR ",'match_all':{'type':" \
+    "'boolean','default':false}"
 #define TARGET_TENANT "'target_tenant_id':{'type':['string','null'],'maxLength':256}"
 
 const struct route_doc api_route_docs[] = {
@@ -534,6 +553,137 @@ const struct route_doc api_route_docs[] = {
         { 400, "A malformed payload.", REF("ErrorEnvelope"), NULL },
         { 409, "cancel, and the target already has data.", REF("ErrorEnvelope"), NULL },
         { 413, "Over a STATEWAVE_MEMORY_IMPORT_MAX_* cap.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- clone (§7.1) ---- */
+    { "admin.memory_clone", "admin", "Clone a subject into a new subject",
+      "Reads the source in every tenant and copies the records of the scope with new ids, the "
+      "target tenant, no session ids and the stamps original_episode_id / original_memory_id, "
+      "cloned_from_subject_id, cloned_at, cloned_by (header X-Statewave-Operator-Email) and "
+      "display_name. One transaction: all or nothing.", 0,
+      "[{'name':'X-Statewave-Operator-Email','in':'header','schema':" S_STR ",'description':"
+      "'Stamped as cloned_by.'}]",
+      "{'type':'object','required':['source_subject_id'],'properties':{'source_subject_id':"
+      "{'type':'string','pattern':'^[A-Za-z0-9_.:-]{1,128}$'},'target_subject_id':{'type':"
+      "['string','null'],'pattern':'^[A-Za-z0-9_.:-]{1,128}$','description':'Default: "
+      "<source>-clone, or a derived id when that has data.'},'target_display_name':" S_NSTR
+      ",'target_tenant_id':" S_NSTR ",'clone_scope':{'enum':['episodes','memories',"
+      "'episodes_and_memories','episodes_memories_sources'],'default':"
+      "'episodes_memories_sources'}}}",
+      "{'source_subject_id':'user-42','target_subject_id':'user-42-copy'}",
+      { { 200, "What was copied where.",
+          "{'type':'object','required':['status','source_subject_id','target_subject_id',"
+          "'target_display_name','clone_scope','episode_count','memory_count','source_count',"
+          "'cloned_at'],'properties':{'status':{'const':'cloned'},'source_subject_id':" S_STR
+          ",'target_subject_id':" S_STR ",'target_display_name':" S_NSTR ",'clone_scope':"
+          S_STR ",'episode_count':" S_INT ",'memory_count':" S_INT ",'source_count':" S_INT
+          ",'cloned_at':" S_TS "}}", NULL },
+        { 400, "A source or target id breaking the rule (a demo_web_ target).",
+          REF("ErrorEnvelope"), NULL },
+        { 404, "The source has no episodes and no memories.", REF("ErrorEnvelope"), NULL },
+        { 409, "The explicit target already has data.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- subject explorer (§7.4) ---- */
+    { "admin.subjects_list", "admin", "List (subject, tenant) pairs with their stats",
+      "Pairs with episodes, reserved subjects left out; a pair without a cached health value "
+      "gets it computed and cached.", 0,
+      "[" P_TENANT_FILTER ","
+      P_QUERY("search", S_STR, "Case-insensitive substring of subject_id (LIKE wildcards act).") ","
+      P_QUERY("health_state", S_STR, "Exact cached health state.") ","
+      P_QUERY("has_open_sessions", S_BOOL, "Only pairs with (true) or without (false) an open "
+              "resolution.") ","
+      P_QUERY("sort_by", "{'enum':['subject_id','last_activity','episode_count','memory_count'],"
+              "'default':'last_activity'}", "Sort key.") ","
+      P_QUERY("sort_order", "{'enum':['asc','desc'],'default':'desc'}", "Sort direction.") ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page; total counts every match.",
+          "{'type':'object','required':['subjects','total','limit','offset'],'properties':{"
+          "'subjects':" LIST_OF("AdminSubject") ",'total':" S_INT ",'limit':" S_INT ",'offset':"
+          S_INT "}}", NULL } } },
+    { "admin.subjects_get", "admin", "One subject: counts, health and SLA", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "The subject.",
+          "{'type':'object','required':['subject_id','tenant_id','summary','health','sla'],"
+          "'properties':{'subject_id':" S_STR ",'tenant_id':" S_NSTR ",'summary':{'type':"
+          "'object','properties':{'episode_count':" S_INT ",'memory_count':" S_INT
+          ",'session_count':" S_INT ",'first_seen_at':" S_NTS ",'last_activity_at':" S_NTS
+          "}},'health':{'type':['object','null'],'properties':{'score':" S_INT ",'state':" S_STR
+          ",'factors':{'type':'array','items':" S_OBJ "}}},'sla':{'type':['object','null']}}}",
+          NULL },
+        { 404, "No episodes and no memories.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_sla", "admin", "A subject's SLA with its sessions",
+      "The §4.4 body without subject_id, default thresholds.", 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "The SLA.", S_OBJ, NULL } } },
+    { "admin.subjects_memories", "admin", "A subject's memories, newest first", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER ","
+      P_QUERY("status", "{'enum':['all','active','superseded'],'default':'all'}", "Status.") ","
+      P_QUERY("kind", S_STR, "Exact kind.") ","
+      P_QUERY("search", S_STR, "Substring of content, summary or kind.") ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page.", R_MEM_PAGE, NULL } } },
+    { "admin.subjects_episodes", "admin", "A subject's episodes, newest first", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER ","
+      P_QUERY("session_id", S_STR, "Exact session.") ","
+      P_QUERY("type", S_STR, "Exact episode type.") ","
+      P_QUERY("search", S_STR, "Substring of the payload JSON, type, source or session_id.") ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page.",
+          "{'type':'object','required':['episodes','total','limit','offset'],'properties':{"
+          "'episodes':{'type':'array','items':" S_OBJ "},'total':" S_INT ",'limit':" S_INT
+          ",'offset':" S_INT "}}", NULL } } },
+    { "admin.subjects_citing", "admin", "Memories citing an episode, newest first", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_PATH("episode_id", ",'format':'uuid'") "," P_TENANT_FILTER ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page.", R_MEM_PAGE, NULL },
+        { 400, "episode_id is no UUID.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_related", "admin", "A memory's lineage and siblings", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_PATH("memory_id", ",'format':'uuid'") "," P_TENANT_FILTER "]",
+      NULL, NULL,
+      { { 200, "superseding_memory, superseded_memories (<=5), sibling_memories (<=10).",
+          "{'type':'object','required':['memory_id','status','created_at','superseding_memory',"
+          "'superseded_memories','sibling_memories','source_episode_count'],'properties':{"
+          "'memory_id':" S_STR ",'status':" S_STR ",'created_at':" S_TS ",'superseding_memory':"
+          "{'type':['object','null']},'superseded_memories':{'type':'array'},"
+          "'sibling_memories':{'type':'array'},'source_episode_count':" S_INT "}}", NULL },
+        { 400, "memory_id is no UUID.", REF("ErrorEnvelope"), NULL },
+        { 404, "No such memory of the subject.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_session_timeline", "admin", "A session's episodes and resolution, in order",
+      NULL, 0,
+      "[" P_SUBJECT_PATH "," P_PATH("session_id", ",'minLength':1") "," P_TENANT_FILTER ","
+      P_LIMIT("200", "500") "]", NULL, NULL,
+      { { 200, "SLA figures and events.", S_OBJ, NULL } } },
+
+    /* ---- subject deletion (§7.5) ---- */
+    { "admin.subjects_delete", "admin", "Delete a subject (every tenant, or one)",
+      "The §3.9 cascade over every (tenant, subject) pair, in one transaction.", 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "The counts.",
+          "{'type':'object','required':['subject_id','episodes_deleted','memories_deleted'],"
+          "'properties':{'subject_id':" S_STR ",'episodes_deleted':" S_INT ",'memories_deleted':"
+          S_INT "}}", NULL },
+        { 404, "Nothing of the subject exists.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_preview_delete", "admin", "Preview a filtered bulk delete",
+      "Matches are (subject, tenant) pairs with episodes; reserved subjects never match.", 0,
+      NULL, "{'type':'object','properties':{" SELECTOR "}}",
+      "{'subject_id_prefix':'demo_'}",
+      { { 200, "The match count, up to 20 of them and the totals.",
+          "{'type':'object','required':['matched','sample','total_episodes','total_memories'],"
+          "'properties':{'matched':" S_INT ",'sample':{'type':'array','items':" S_OBJ
+          "},'total_episodes':" S_INT ",'total_memories':" S_INT "}}", NULL },
+        { 400, "No filter and no match_all.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_bulk_delete", "admin", "Commit a previewed bulk delete",
+      "Every match in ONE transaction (Engram: all or nothing, so failed is always empty).", 0,
+      NULL,
+      "{'type':'object','required':['expected_count'],'properties':{" SELECTOR ",'confirm':"
+      "{'type':'boolean','default':false},'expected_count':" S_INT "}}",
+      "{'subject_id_prefix':'demo_','confirm':true,'expected_count':3}",
+      { { 200, "What was deleted.",
+          "{'type':'object','required':['deleted_subjects','deleted_episodes',"
+          "'deleted_memories','failed'],'properties':{'deleted_subjects':" S_INT
+          ",'deleted_episodes':" S_INT ",'deleted_memories':" S_INT ",'failed':{'type':'array',"
+          "'items':" S_STR "}}}", NULL },
+        { 400, "confirm not true, or no filter.", REF("ErrorEnvelope"), NULL },
+        { 409, "The match count changed since the preview.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- snapshots and cleanup, flag-gated (§6.6 - §6.11) ---- */
     { "admin.snapshots_list", "seed", "List snapshots", NULL, ROUTE_DOC_SNAPSHOTS, NULL, NULL,

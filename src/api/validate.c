@@ -496,3 +496,25 @@ void v_as_of(struct vctx *v, const char *s, struct jv *loc, int *has, int64_t *o
     v_add(v, "datetime_parsing", loc, "Input should be a valid datetime", jv_str(v->a, s),
           NULL);
 }
+
+int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *input,
+              const char *const *names, size_t n)
+{
+    char expected[160] = "", msg[200];
+    struct jv *ctx;
+    size_t i, len;
+
+    for (i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+    for (i = 0; i < n; i++) {
+        len = strlen(expected);
+        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
+                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+    }
+    snprintf(msg, sizeof(msg), "Input should be %s", expected);
+    ctx = jv_object(v->a);
+    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
+    v_add(v, "literal_error", loc, msg, input, ctx);
+    return -1;
+}

@@ -99,6 +99,11 @@ int v_path_uuid(struct vctx *v, struct req *req, int index, const char *name,
  * recording too_short or too_long with the reference's ctx (field_type, min_length or
  * max_length, actual_length). */
 int v_list_size(struct vctx *v, struct jv *loc, const struct jv *list, size_t min, size_t max);
+/* A Literal[...] value: the index of s among the n names, or -1 after recording a 422
+ * literal_error at loc (input: the value as sent, `Input should be 'a', 'b' or 'c'`, ctx
+ * {"expected": ...}). s NULL (not a string) is never one of them. */
+int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *input,
+              const char *const *names, size_t n);
 /* Lenient boolean from a JSON value (true/false, 0/1, "yes"/"no"/…). */
 int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out);
 /* Lenient query boolean: absent → 0. */

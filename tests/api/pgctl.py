@@ -72,6 +72,22 @@ def run(argv, timeout=60, **kw):
                           timeout=timeout, **kw)
 
 
+def run_sql(url, statement):
+    """Run one statement on the database of a server's URL (SQLite through Python's sqlite3,
+    PostgreSQL through psql); raises AssertionError when it fails."""
+    if is_postgres(url):
+        r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
+                 "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
+        assert r.returncode == 0, "psql: %s" % r.stderr
+        return
+    import sqlite3
+    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
+
+
 def dbname(prefix):
     """A fresh database name (letters, digits, _ only, as pg-cluster.sh requires)."""
     return "%s_%s" % (prefix, secrets.token_hex(6))

@@ -548,6 +548,13 @@ const struct store_ops store_sqlite_ops = {
     .webhook_stats = sq_webhook_stats,
     .webhook_get = sq_webhook_get,
     .webhook_purge = sq_webhook_purge,
+    .explorer_subjects = sq_explorer_subjects,
+    .explorer_summary = sq_explorer_summary,
+    .explorer_episodes = sq_explorer_episodes,
+    .explorer_memories = sq_explorer_memories,
+    .explorer_resolutions = sq_explorer_resolutions,
+    .explorer_citing_counts = sq_explorer_citing_counts,
+    .subject_match = sq_subject_match,
 
     /* sqlite_resolutions.c */
     .resolution_query = sq_resolution_query,
