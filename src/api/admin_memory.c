@@ -31,38 +31,6 @@ static struct payload_limits limits(void)
     return lim;
 }
 
-/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
- * a 422 literal_error. */
-static void literal(struct vctx *v, const struct jv *body, const char *key,
-                    const char *const *names, size_t n, int def, int *out)
-{
-    const struct jv *val = jv_object_get(body, key);
-    const char *s;
-    char expected[160] = "", msg[200];
-    struct jv *ctx;
-    size_t i, len;
-
-    *out = def;
-    if (!val)
-        return;
-    s = jv_string(val, NULL);
-    for (i = 0; s && i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        len = strlen(expected);
-        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
-    }
-    snprintf(msg, sizeof(msg), "Input should be %s", expected);
-    ctx = jv_object(v->a);
-    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
-    v_add(v, "literal_error", v_loc(v, "body", key), msg, val, ctx);
-}
-
 /* body.subject_ids: a required list of strings (in the arena). */
 static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv *body,
                                 size_t *n)
@@ -110,7 +78,7 @@ int api_admin_memory_export(struct req *req)
     in.subject_ids = subject_ids(&v, req->arena, body, &in.nsubjects);
     in.tenant = v_string(&v, body, v_loc(&v, "body", "tenant_id"),
                          (struct v_str){ .flags = V_NULLABLE });
-    literal(&v, body, "export_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
+    v_literal(&v, body, "export_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
     in.scope = (enum payload_scope)scope;
     if (v_finish(&v, &req->err) < 0)
         return -1;
@@ -162,7 +130,7 @@ int api_admin_memory_import(struct req *req)
     v_object(&v, body, v_loc(&v, "body", "payload"), V_REQUIRED);
     tenant = v_string(&v, body, v_loc(&v, "body", "target_tenant_id"),
                       (struct v_str){ .flags = V_NULLABLE, .max = 256 });
-    literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
+    v_literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);

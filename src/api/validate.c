@@ -482,3 +482,35 @@ void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out)
     if (s)
         v_bool_value(v, query_value(v, s), v_loc(v, "query", name), out);
 }
+
+/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
+ * a 422 literal_error. */
+void v_literal(struct vctx *v, const struct jv *body, const char *key,
+                    const char *const *names, size_t n, int def, int *out)
+{
+    const struct jv *val = jv_object_get(body, key);
+    const char *s;
+    char expected[160] = "", msg[200];
+    struct jv *ctx;
+    size_t i, len;
+
+    *out = def;
+    if (!val)
+        return;
+    s = jv_string(val, NULL);
+    for (i = 0; s && i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            return;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        len = strlen(expected);
+        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
+                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+    }
+    snprintf(msg, sizeof(msg), "Input should be %s", expected);
+    ctx = jv_object(v->a);
+    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
+    v_add(v, "literal_error", v_loc(v, "body", key), msg, val, ctx);
+}

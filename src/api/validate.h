@@ -104,4 +104,9 @@ int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out)
 /* Lenient query boolean: absent → 0. */
 void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out);
 
+/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
+ * a 422 literal_error. */
+void v_literal(struct vctx *v, const struct jv *body, const char *key,
+               const char *const *names, size_t n, int def, int *out);
+
 #endif

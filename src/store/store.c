@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "store/store-internal.h"
+
+#include "store/migrations.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/reserved.h"
@@ -690,4 +692,68 @@ int store_health_cache_put(store *st, const struct store_scope *sc,
 int store_health_cache_delete(store *st, const struct store_scope *sc, struct err *err)
 {
     return st->ops->health_cache_delete(st, one_tenant(sc, "health_cache_delete"), err);
+}
+
+int store_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                      struct string_rows *out, struct err *err)
+{
+    return st->ops->tenant_list(st, a, pg, out, err);
+}
+
+int store_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err)
+{
+    return st->ops->tenant_audit(st, out, err);
+}
+
+int store_usage(store *st, const struct usage_query *q, struct usage_report *out,
+                struct err *err)
+{
+    return st->ops->usage(st, q, out, err);
+}
+
+int store_overview(store *st, struct overview_counts *out, struct err *err)
+{
+    return st->ops->overview(st, out, err);
+}
+
+int store_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                    struct pack_rows *out, struct err *err)
+{
+    return st->ops->pack_rows(st, a, o, out, err);
+}
+
+int store_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                           struct err *err)
+{
+    return st->ops->pack_rows_delete(st, o, out, err);
+}
+
+/* st's backend's migration steps. */
+static const struct migration *migrations_of(store *st, size_t *n)
+{
+    if (st->ops == &store_sqlite_ops) {
+        *n = sqlite_migrations_count;
+        return sqlite_migrations;
+    }
+    *n = postgres_migrations_count;
+    return postgres_migrations;
+}
+
+int store_migration_latest(store *st)
+{
+    size_t n;
+    const struct migration *m = migrations_of(st, &n);
+
+    return n ? m[n - 1].version : 0;
+}
+
+const char *store_migration_name(store *st, int version)
+{
+    size_t n, i;
+    const struct migration *m = migrations_of(st, &n);
+
+    for (i = 0; i < n; i++)
+        if (m[i].version == version)
+            return m[i].name;
+    return NULL;
 }

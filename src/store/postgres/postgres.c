@@ -779,6 +779,12 @@ const struct store_ops store_postgres_ops = {
     .webhook_stats = pgst_webhook_stats,
     .webhook_get = pgst_webhook_get,
     .webhook_purge = pgst_webhook_purge,
+    .tenant_list = pgst_tenant_list,
+    .tenant_audit = pgst_tenant_audit,
+    .usage = pgst_usage,
+    .overview = pgst_overview,
+    .pack_rows = pgst_pack_rows,
+    .pack_rows_delete = pgst_pack_rows_delete,
 
     /* postgres_resolutions.c */
     .resolution_query = pgst_resolution_query,

@@ -185,11 +185,22 @@ static const char episode_occurred_at[] =
     "CREATE INDEX ix_episodes_subject_when ON episodes"
     " (subject_id, (COALESCE(tenant_id, '')), (COALESCE(occurred_at, created_at)), seq);\n";
 
+/*
+ * Step 5, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);\n"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
+    { 5, "admin_usage_indexes", admin_usage_indexes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -548,6 +548,12 @@ const struct store_ops store_sqlite_ops = {
     .webhook_stats = sq_webhook_stats,
     .webhook_get = sq_webhook_get,
     .webhook_purge = sq_webhook_purge,
+    .tenant_list = sq_tenant_list,
+    .tenant_audit = sq_tenant_audit,
+    .usage = sq_usage,
+    .overview = sq_overview,
+    .pack_rows = sq_pack_rows,
+    .pack_rows_delete = sq_pack_rows_delete,
 
     /* sqlite_resolutions.c */
     .resolution_query = sq_resolution_query,
