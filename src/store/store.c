@@ -757,3 +757,33 @@ const char *store_migration_name(store *st, int version)
             return m[i].name;
     return NULL;
 }
+
+static void usage_counts_from(struct usage_counts *c, const int64_t *v)
+{
+    c->today = v[0];
+    c->d7 = v[1];
+    c->d30 = v[2];
+    c->total = v[3];
+}
+
+void store_usage_from_row(struct usage_report *out, const int64_t *v)
+{
+    usage_counts_from(&out->episodes, v);
+    usage_counts_from(&out->memories, v + 4);
+    usage_counts_from(&out->compile_jobs, v + 8);
+    usage_counts_from(&out->webhooks, v + 12);
+    out->active_7d = v[16];
+    out->active_30d = v[17];
+    out->active_total = v[18];
+}
+
+void store_overview_from_row(struct overview_counts *out, const int64_t *v)
+{
+    out->episodes = v[0];
+    out->memories = v[1];
+    out->subjects = v[2];
+    out->healthy = v[3];
+    out->watch = v[4];
+    out->at_risk = v[5];
+    out->unknown = v[6];
+}

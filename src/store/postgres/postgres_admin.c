@@ -123,14 +123,6 @@ int pgst_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err
     return 0;
 }
 
-static void fill_counts(struct usage_counts *c, const int64_t *v)
-{
-    c->today = v[0];
-    c->d7 = v[1];
-    c->d30 = v[2];
-    c->total = v[3];
-}
-
 int pgst_usage(store *st, const struct usage_query *q, struct usage_report *out,
                struct err *err)
 {
@@ -144,13 +136,7 @@ int pgst_usage(store *st, const struct usage_query *q, struct usage_report *out,
     if (one_row_ints(pgst_downcast(st), q->tenant ? SQL_USAGE_TENANT : SQL_USAGE_ALL, 4, vals,
                      v, 19, err) < 0)
         return -1;
-    fill_counts(&out->episodes, v);
-    fill_counts(&out->memories, v + 4);
-    fill_counts(&out->compile_jobs, v + 8);
-    fill_counts(&out->webhooks, v + 12);
-    out->active_7d = v[16];
-    out->active_30d = v[17];
-    out->active_total = v[18];
+    store_usage_from_row(out, v);
     return 0;
 }
 
@@ -161,13 +147,7 @@ int pgst_overview(store *st, struct overview_counts *out, struct err *err)
     memset(out, 0, sizeof(*out));
     if (one_row_ints(pgst_downcast(st), SQL_OVERVIEW, 0, NULL, v, 7, err) < 0)
         return -1;
-    out->episodes = v[0];
-    out->memories = v[1];
-    out->subjects = v[2];
-    out->healthy = v[3];
-    out->watch = v[4];
-    out->at_risk = v[5];
-    out->unknown = v[6];
+    store_overview_from_row(out, v);
     return 0;
 }
 

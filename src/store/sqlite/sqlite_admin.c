@@ -134,14 +134,6 @@ int sq_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err)
     return 0;
 }
 
-static void fill_counts(struct usage_counts *c, const int64_t *v)
-{
-    c->today = v[0];
-    c->d7 = v[1];
-    c->d30 = v[2];
-    c->total = v[3];
-}
-
 int sq_usage(store *st, const struct usage_query *uq, struct usage_report *out,
              struct err *err)
 {
@@ -159,13 +151,7 @@ int sq_usage(store *st, const struct usage_query *uq, struct usage_report *out,
     sq_bind_ts(q, 4, uq->d30);
     if (one_row_ints(s, q, "usage counts", v, 19, err) < 0)
         return -1;
-    fill_counts(&out->episodes, v);
-    fill_counts(&out->memories, v + 4);
-    fill_counts(&out->compile_jobs, v + 8);
-    fill_counts(&out->webhooks, v + 12);
-    out->active_7d = v[16];
-    out->active_30d = v[17];
-    out->active_total = v[18];
+    store_usage_from_row(out, v);
     return 0;
 }
 
@@ -178,13 +164,7 @@ int sq_overview(store *st, struct overview_counts *out, struct err *err)
     memset(out, 0, sizeof(*out));
     if (!q || one_row_ints(s, q, "dashboard counts", v, 7, err) < 0)
         return -1;
-    out->episodes = v[0];
-    out->memories = v[1];
-    out->subjects = v[2];
-    out->healthy = v[3];
-    out->watch = v[4];
-    out->at_risk = v[5];
-    out->unknown = v[6];
+    store_overview_from_row(out, v);
     return 0;
 }
 
