@@ -112,7 +112,7 @@ void packs_parse(struct arena *a, const char *line, size_t len, struct pack *out
     memset(out, 0, sizeof(*out));
     out->info.pack_id = id && jv_string(id, NULL) ? jv_string(id, NULL) : "(unknown)";
     out->info.kind = kind && jv_string(kind, NULL) ? jv_string(kind, NULL) : "demo_agent";
-    if (!v || jv_type(v) != JV_OBJECT || !jv_string(id, NULL)) {
+    if (!v || jv_type(v) != JV_OBJECT || !id || !jv_string(id, NULL)) {
         out->info.error = "Starter pack entry is not readable.";
         return;
     }

@@ -75,6 +75,10 @@ static void test_packs_parse_broken_manifest(void **state)
     expect_error("{\"pack_id\":\"p1\",\"kind\":\"x\",\"manifest\":" MANIFEST("")
                  ",\"episodes\":{}}", "Starter pack 'p1': episodes must be a list.");
     expect_error("{\"pack_id\":\"p1\",\"manifest\":", "Starter pack entry is not readable.");
+    expect_error("{\"kind\":\"demo_agent\",\"manifest\":{}}",
+                 "Starter pack entry is not readable.");
+    expect_error("{\"pack_id\":7,\"manifest\":{}}", "Starter pack entry is not readable.");
+    expect_error("[1]", "Starter pack entry is not readable.");
     parse("{\"pack_id\":\"p9\",\"kind\":\"support_docs\",\"manifest\":{\"format\":1}}", &p);
     assert_string_equal(p.info.pack_id, "p9");
     assert_string_equal(p.info.kind, "support_docs");
