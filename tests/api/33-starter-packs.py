@@ -291,5 +291,21 @@ def _(s):
     check_error(s.get("/admin/memory/starter-packs/import", headers=k), 405, "http_error")
 
 
+@test("33.11 the tenant header never picks the tenant of imported or reseeded rows",
+      env=SUPPORT2)
+def _(s):
+    subject = SUPPORT2["STATEWAVE_SUPPORT_SUBJECT_ID"]
+    ta, sid = uid("ta"), uid("pack")
+    r = s.post("/admin/memory/starter-packs/import",
+               {"pack_id": "demo-coding-assistant", "target_subject_id": sid}, tenant=ta)
+    assert r.status == 200, r
+    assert rows(s, sid, tenant=ta) == ([], []), "the header became the rows' tenant"
+    assert len(rows(s, sid)[0]) == r.body["imported_episodes"]
+    r = s.post("/admin/memory/support/reseed", {"force": True}, tenant=ta)
+    assert r.status == 200 and r.body["updated"] is True, r
+    assert rows(s, subject, tenant=ta) == ([], [])
+    assert len(rows(s, subject)[0]) > 0
+
+
 if __name__ == "__main__":
     main()
