@@ -33,21 +33,22 @@ static const char SQL_TENANT_AUDIT[] =
     "(SELECT count(*) FROM " t " WHERE created_at >= $4::timestamptz" TENANT_IS "),"       \
     "(SELECT count(*) FROM " t " WHERE true" TENANT_IS "),"
 
+/* Active subjects in one pass: each subject's newest episode (the (subject_id, created_at)
+ * index, in order) is since a cut-off exactly when the subject has an episode since it. */
+#define ACTIVE(where)                                                                      \
+    "WITH act AS (SELECT count(*) FILTER (WHERE m >= $3::timestamptz) AS a7,"              \
+    " count(*) FILTER (WHERE m >= $4::timestamptz) AS a30, count(*) AS total"             \
+    " FROM (SELECT max(created_at) AS m FROM episodes" where " GROUP BY subject_id) x)"     \
+    " SELECT "
+
 /* $1 is unused here but keeps both statements' parameters alike. */
 static const char SQL_USAGE_ALL[] =
-    "SELECT " USAGE_ALL("episodes") USAGE_ALL("memories") USAGE_ALL("compile_jobs")
-    USAGE_ALL("webhook_events")
-    " (SELECT count(DISTINCT subject_id) FROM episodes WHERE created_at >= $3::timestamptz),"
-    " (SELECT count(DISTINCT subject_id) FROM episodes WHERE created_at >= $4::timestamptz),"
-    " (SELECT count(DISTINCT subject_id) FROM episodes), $1::text IS NULL";
+    ACTIVE(" WHERE $1::text IS NULL OR true") USAGE_ALL("episodes") USAGE_ALL("memories")
+    USAGE_ALL("compile_jobs") USAGE_ALL("webhook_events") " a7, a30, total FROM act";
 static const char SQL_USAGE_TENANT[] =
-    "SELECT " USAGE_TENANT("episodes") USAGE_TENANT("memories") USAGE_TENANT("compile_jobs")
-    USAGE_TENANT("webhook_events")
-    " (SELECT count(DISTINCT subject_id) FROM episodes WHERE created_at >= $3::timestamptz"
-    TENANT_IS "),"
-    " (SELECT count(DISTINCT subject_id) FROM episodes WHERE created_at >= $4::timestamptz"
-    TENANT_IS "),"
-    " (SELECT count(DISTINCT subject_id) FROM episodes WHERE true" TENANT_IS ")";
+    ACTIVE(" WHERE COALESCE(tenant_id, '') = $1::text") USAGE_TENANT("episodes")
+    USAGE_TENANT("memories") USAGE_TENANT("compile_jobs") USAGE_TENANT("webhook_events")
+    " a7, a30, total FROM act";
 
 static const char SQL_OVERVIEW[] =
     "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM memories),"

@@ -32,20 +32,20 @@ static const char SQL_TENANT_AUDIT[] =
     "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?4 AND tenant_id = ?1),"              \
     "(SELECT COUNT(*) FROM " t " WHERE tenant_id = ?1),"
 
+/* Active subjects in one pass: each subject's newest episode, read off the (subject_id,
+ * created_at) index in order, is since a cut-off exactly when the subject has an episode
+ * since it. */
+#define ACTIVE(where)                                                                      \
+    "WITH act AS (SELECT COALESCE(SUM(m >= ?3), 0) AS a7, COALESCE(SUM(m >= ?4), 0) AS a30," \
+    " COUNT(*) AS total FROM (SELECT MAX(created_at) AS m FROM episodes" where             \
+    " GROUP BY subject_id)) SELECT "
+
 static const char SQL_USAGE_ALL[] =
-    "SELECT " USAGE_ALL("episodes") USAGE_ALL("memories") USAGE_ALL("compile_jobs")
-    USAGE_ALL("webhook_events")
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE created_at >= ?3),"
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE created_at >= ?4),"
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes)";
+    ACTIVE("") USAGE_ALL("episodes") USAGE_ALL("memories") USAGE_ALL("compile_jobs")
+    USAGE_ALL("webhook_events") " a7, a30, total FROM act";
 static const char SQL_USAGE_TENANT[] =
-    "SELECT " USAGE_TENANT("episodes") USAGE_TENANT("memories") USAGE_TENANT("compile_jobs")
-    USAGE_TENANT("webhook_events")
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE created_at >= ?3"
-    " AND tenant_id = ?1),"
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE created_at >= ?4"
-    " AND tenant_id = ?1),"
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE tenant_id = ?1)";
+    ACTIVE(" WHERE tenant_id = ?1") USAGE_TENANT("episodes") USAGE_TENANT("memories")
+    USAGE_TENANT("compile_jobs") USAGE_TENANT("webhook_events") " a7, a30, total FROM act";
 
 static const char SQL_OVERVIEW[] =
     "SELECT (SELECT COUNT(*) FROM episodes), (SELECT COUNT(*) FROM memories),"
