@@ -183,6 +183,27 @@ $(UI_DATA_OBJ): src/api/ui_data.S src/util/embed.inc $(UI_STAMP)
 $(OUT)/libengram.a: $(UI_DATA_OBJ)
 # --- end of admin web UI ----------------------------------------------------------------------
 
+# --- starter packs (spec/api.md §7.7) -------------------------------------------------------
+# The packs GET /admin/memory/starter-packs lists: Engram's own docs (README.md, docs/*.md)
+# turned into a support_docs pack, and the demo personas of packs/, bundled into one file by
+# scripts/packs-bundle.py and embedded by src/service/packs_data.S.
+PACKS_BUNDLE   := $(OUT)/packs/bundle.jsonl
+PACKS_DATA_OBJ := $(OUT)/src/service/packs_data.o
+
+$(PACKS_BUNDLE): scripts/packs-bundle.py README.md $(wildcard docs/*.md) \
+                 $(wildcard packs/*/*) src/util/version.h
+	@mkdir -p $(dir $@)
+	@echo "  PACKS   $@"
+	@python3 scripts/packs-bundle.py $@ .
+
+$(PACKS_DATA_OBJ): src/service/packs_data.S $(PACKS_BUNDLE)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) -DPACKS_BUNDLE_PATH='"$(PACKS_BUNDLE)"' -c $< -o $@
+
+$(OUT)/libengram.a: $(PACKS_DATA_OBJ)
+# --- end of starter packs -------------------------------------------------------------------
+
 # --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
 BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor
 

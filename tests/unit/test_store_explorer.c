@@ -288,6 +288,35 @@ static void test_store_explorer_pages(void **state)
     assert_string_equal(sum.any_tenant, "ta");
 }
 
+/* The delete selection reads the subject_id range of the prefix's literal head, then applies
+ * the LIKE pattern: wildcards anywhere, an exact subject that prefixes another, non-ASCII. */
+static void test_store_explorer_match_ranges(void **state)
+{
+    struct arena *a = *state;
+    const char *p = uniq(a, "mr");
+    struct subject_match_rows m;
+    struct err err = ERR_INIT;
+
+    add_ep(a, NULL, arena_printf(a, "%s-ab", p), T0);
+    add_ep(a, NULL, arena_printf(a, "%s-abc", p), T0);
+    add_ep(a, NULL, arena_printf(a, "%s-xbc", p), T0);
+    add_ep(a, NULL, arena_printf(a, "%s-\xc3\xa9t\xc3\xa9", p), T0);
+    assert_string_equal(pairs(a, arena_printf(a, "%s-_b", p)),
+                        arena_printf(a, "%s-ab|-|1|0;%s-abc|-|1|0;%s-xbc|-|1|0;", p, p, p));
+    assert_string_equal(pairs(a, arena_printf(a, "%s-a%%c", p)),
+                        arena_printf(a, "%s-abc|-|1|0;", p));
+    assert_string_equal(pairs(a, arena_printf(a, "%s-\xc3\xa9", p)),
+                        arena_printf(a, "%s-\xc3\xa9t\xc3\xa9|-|1|0;", p));
+    assert_string_equal(pairs(a, arena_printf(a, "%s-AB", p)), "");   /* case-sensitive */
+    assert_int_equal(store_subject_match(g.st, a,
+                                         &(struct subject_selector){
+                                             .subject = arena_printf(a, "%s-ab", p),
+                                             .all_tenants = 1, .older_than = TS_NULL },
+                                         &m, &err), 0);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.items[0].subject_id, arena_printf(a, "%s-ab", p));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -298,6 +327,7 @@ int main(void)
         T(test_store_explorer_reserved_and_copies),
         T(test_store_explorer_listing),
         T(test_store_explorer_pages),
+        T(test_store_explorer_match_ranges),
     };
 
     return cmocka_run_group_tests(tests, group_setup, snap_group_teardown);

@@ -1,6 +1,6 @@
 /* postgres_explorer.c - PostgreSQL backend: the admin subject explorer's reads and the pair
  * selection of the admin deletes (spec/api.md §7.4, §7.5). The same statements as
- * sqlite_explorer.c in PostgreSQL's dialect: pair listings read subject_stats (schema step 5),
+ * sqlite_explorer.c in PostgreSQL's dialect: pair listings read subject_stats (its schema step),
  * per-subject reads walk the subject_id indexes, optional filters are `$n IS NULL OR` terms
  * and each sort order is its own statement. */
 #include "store/postgres/postgres-internal.h"
@@ -121,10 +121,14 @@ static const char SQL_CITING[] =
     " AND e = ANY($4::uuid[]) GROUP BY e";
 
 /* $1 LIKE prefix (NULL = any), $2 exact subject, $3 every tenant, $4 the tenant key, $5 older
- * than, $6 pairs with episodes only. */
+ * than, $6 pairs with episodes only, $7 / $8 the range of subject_id (byte order) that the
+ * prefix's literal head spans ($8 NULL: no end), so that the subject_id index is read over
+ * that range only. */
 static const char SQL_MATCH[] =
     "SELECT subject_id, tenant_id, episode_count, memory_count, last_episode_at"
-    " FROM subject_stats WHERE ($1::text IS NULL OR subject_id LIKE $1::text || '%')"
+    " FROM subject_stats WHERE subject_id COLLATE \"C\" >= $7::text"
+    " AND ($8::text IS NULL OR subject_id COLLATE \"C\" < $8::text)"
+    " AND ($1::text IS NULL OR subject_id LIKE $1::text || '%')"
     " AND ($2::text IS NULL OR subject_id = $2::text)"
     " AND ($3::boolean OR COALESCE(tenant_id, '') = $4::text)"
     " AND ($5::timestamptz IS NULL OR last_episode_at < $5::timestamptz)"
@@ -357,20 +361,36 @@ static int read_match(struct arena *a, const PGresult *r, int row, void *out)
     return pgst_col_ts(r, row, 4, &m->last_episode_at);
 }
 
+/* The first string past every string starting with head[0..n) in byte order, in out, or
+ * NULL when there is none or it would not be valid UTF-8 (a last byte past 0x7e): the range
+ * then has no end, which only reads more of the index. */
+static const char *head_end(const char *head, size_t n, char *out, size_t size)
+{
+    if (n == 0 || n >= size || (unsigned char)head[n - 1] >= 0x7e)
+        return NULL;
+    memcpy(out, head, n);
+    out[n - 1]++;
+    out[n] = '\0';
+    return out;
+}
+
 int pgst_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
                        struct subject_match_rows *out, struct err *err)
 {
-    char older[TS_STR_LEN];
-    const char *vals[6] = { sel->prefix, sel->subject, sel->all_tenants ? "true" : "false",
+    const char *prefix = sel->subject ? sel->subject : sel->prefix ? sel->prefix : "";
+    size_t n = sel->subject ? strlen(prefix) : store_like_head(prefix);
+    char older[TS_STR_LEN], end[300];
+    const char *vals[8] = { sel->prefix, sel->subject, sel->all_tenants ? "true" : "false",
                             pgst_tenant_key(sel->all_tenants ? NULL : sel->tenant),
                             pgst_ts_param(sel->older_than, older),
-                            sel->with_episodes_only ? "true" : "false" };
+                            sel->with_episodes_only ? "true" : "false",
+                            arena_strndup(a, prefix, n), head_end(prefix, n, end, sizeof(end)) };
     void *rows = NULL;
     size_t i;
     int ret;
 
     memset(out, 0, sizeof(*out));
-    ret = page_rows(pgst_downcast(st), a, SQL_MATCH, 6, vals, sizeof(*out->items), read_match,
+    ret = page_rows(pgst_downcast(st), a, SQL_MATCH, 8, vals, sizeof(*out->items), read_match,
                     &rows, &out->n, err);
     out->items = rows;
     for (i = 0; ret == 0 && i < out->n; i++) {

@@ -1,10 +1,11 @@
 /* sqlite_explorer.c - SQLite backend: the admin subject explorer's reads and the pair
  * selection of the admin deletes (spec/api.md §7.4, §7.5). The pair listings read
- * subject_stats (schema step 5), whose triggers keep it; the per-subject reads walk the
+ * subject_stats (its schema step), whose triggers keep it; the per-subject reads walk the
  * subject_id indexes. Every statement is static text: optional filters are `?n IS NULL OR`
  * terms, and the sort orders are one statement each. */
 #include "store/sqlite/sqlite-internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -23,7 +24,7 @@
     "AND (?5 < 0 OR (s.open_sessions > 0) = ?5) "
 #define LIST_WHERE LIST_WHERE_NO_HEALTH "AND (?4 IS NULL OR h.last_state = ?4) "
 /* A page is read in two steps: the inner query picks the page's rowids walking one sort
- * index, which covers every filter (schema step 5), so an offset skips index entries only;
+ * index, which covers every filter (its schema step), so an offset skips index entries only;
  * the outer one reads those rows and their health. The health cache joins the inner query
  * only when it filters on it. */
 #define ORDER(key, dir) \
@@ -121,10 +122,13 @@ static const char SQL_CITING[] =
 
 /* ---- the pairs of a delete ----
  * ?1 prefix as a GLOB pattern (NULL = any), ?2 exact subject, ?3 every tenant, ?4 the tenant,
- * ?5 older than (NULL = any), ?6 pairs with episodes only. */
+ * ?5 older than (NULL = any), ?6 pairs with episodes only, ?7 / ?8 the range of subject_id
+ * the prefix's literal head spans (?8 an empty BLOB, which sorts after every TEXT, when it
+ * has no end): the subject_id index is read over that range only. */
 static const char SQL_MATCH[] =
     "SELECT subject_id, tenant_id, episode_count, memory_count, last_episode_at "
-    "FROM subject_stats WHERE (?1 IS NULL OR subject_id GLOB ?1) "
+    "FROM subject_stats WHERE subject_id >= ?7 AND subject_id < ?8 "
+    "AND (?1 IS NULL OR subject_id GLOB ?1) "
     "AND (?2 IS NULL OR subject_id = ?2) AND (?3 OR tenant_id IS ?4) "
     "AND (?5 IS NULL OR last_episode_at < ?5) "
     "AND (episode_count > 0 OR (NOT ?6 AND memory_count > 0)) "
@@ -445,6 +449,21 @@ static void like_prefix_glob(struct buf *b, const char *p)
     buf_append(b, "*", 1);
 }
 
+/* ?7 / ?8: the subject_id range of sel's exact subject, else of its LIKE prefix's literal
+ * head (store_like_head). */
+static void bind_head_range(sqlite3_stmt *q, const struct subject_selector *sel)
+{
+    const char *prefix = sel->subject ? sel->subject : sel->prefix ? sel->prefix : "";
+    size_t n = sel->subject ? strlen(prefix) : store_like_head(prefix), uplen;
+    unsigned char *upper = sq_prefix_successor(prefix, n, &uplen);
+
+    sqlite3_bind_text(q, 7, prefix, (int)n, SQLITE_STATIC);
+    if (upper)
+        sqlite3_bind_text(q, 8, (const char *)upper, (int)uplen, free);
+    else
+        sqlite3_bind_zeroblob(q, 8, 0);
+}
+
 static int read_match(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
 {
     struct subject_match *m = row;
@@ -481,6 +500,7 @@ int sq_subject_match(store *st, struct arena *a, const struct subject_selector *
     sq_bind_tenant(q, 4, sel->all_tenants ? NULL : sel->tenant);
     bind_ts_opt(q, 5, sel->older_than, older);
     sqlite3_bind_int(q, 6, sel->with_episodes_only != 0);
+    bind_head_range(q, sel);
     ret = sq_collect_rows(s, a, q, sizeof(*out->items), 16, read_match, &rows, &out->n, err);
     buf_release(&glob);
     out->items = rows;
