@@ -6,7 +6,8 @@
 //
 // Scenarios (tests/api/93-ui.py seeds the data each expects):
 //   walk SUBJECT SNAPSHOT TARGET   list → find SUBJECT → open it → a compiled memory and its
-//                                  source episode → context query → search playground →
+//                                  source episode → context query (explained; as of an
+//                                  earlier instant) → search playground →
 //                                  operations: restore SNAPSHOT into TARGET → TARGET's page
 //   key KEY SUBJECT                the page loads without the key; data calls show the 401;
 //                                  typing KEY makes the list (and SUBJECT) appear
@@ -116,6 +117,18 @@ async function walk(subject, snapshot, target) {
     check(ctx.startsWith("## Task\nWhat does the user prefer?"), `assembled context starts '${ctx.slice(0, 60)}'`);
     check(ctx.includes(memContent.trim()), "the assembled context does not hold the subject's memory");
     check(Number(await text(page, "#token-estimate")) > 0, "no token estimate shown");
+    // "explain": every selected item with its score terms.
+    const explained = await page.$$eval("table.explain tbody tr", (rows) => rows.length).catch(() => 0);
+    check(explained > 0, "the explanation of the ranking is not shown");
+    // "As of" an instant before anything was recorded: the subject had no memory then.
+    await page.$eval('input[name="as_of"]', (el) => {
+        const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+        set.call(el, "2001-01-01T00:00:00");
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    await page.click('form[aria-label="Context request"] button[type="submit"]');
+    await page.waitForFunction(() => !document.querySelector("#assembled-context")?.textContent.includes("## About this user"), { timeout: 15000 })
+        .catch(() => problems.push("as_of before the first episode still shows the subject's facts"));
 
     // 4. The search playground: each mode answers or shows the server's error.
     await open(page, "/ui/search?subject_id=" + encodeURIComponent(subject), 'input[name="q"]');
