@@ -197,7 +197,26 @@ static const char episode_occurred_at[] =
     " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
 
 /*
- * Step 5, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed; a
+ * subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE context_receipts ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT,"
+    " subject_id TEXT NOT NULL,"
+    " mode TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " signature TEXT,"
+    " key_id TEXT,"
+    " algorithm TEXT"
+    ") STRICT;"
+    "CREATE INDEX ix_context_receipts_subject"
+    " ON context_receipts (subject_id, tenant_id, id);";
+
+/*
+ * Step 6, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
  * with what the explorer lists and sorts by, kept by triggers so that every write path
  * (ingest, compile, import, copy, delete, cleanup) keeps it right without knowing about it.
  * Reserved subjects (`_snapshot/`, `_bootstrap_tmp/`) get no row: every listing leaves them
@@ -315,7 +334,17 @@ static const char subject_stats[] =
     STATS_UPSERT "open_sessions = excluded.open_sessions;";
 
 /*
- * Step 6, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);";
+
+/*
+ * Step 8, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
  * delete, without content: counts and the SHA-256 of the deleted rows' ids. A subject delete
  * never touches this table.
  */
@@ -335,7 +364,7 @@ static const char deletion_receipts[] =
     " ON deletion_receipts (tenant_id, subject_id);";
 
 /*
- * Step 7, Engram: where a forked subject came from (README "Fork and diff"), one row per
+ * Step 9, Engram: where a forked subject came from (README "Fork and diff"), one row per
  * (tenant, subject); deleted with the subject.
  */
 static const char subject_lineage[] =
@@ -358,9 +387,11 @@ const struct migration sqlite_migrations[] = {
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
-    { 5, "subject_stats", subject_stats },
-    { 6, "deletion_receipts", deletion_receipts },
-    { 7, "subject_lineage", subject_lineage },
+    { 5, "context_receipts", context_receipts },
+    { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
+    { 8, "deletion_receipts", deletion_receipts },
+    { 9, "subject_lineage", subject_lineage },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);
