@@ -42,11 +42,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = dict(dur=3.0, warm=0.5, ctx_sizes=(100, 1000, 10000), search_size=10000,
             scale=(1000, 100000), scale_eps=3, export_n=10000, emb_export_size=1000,
             snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0, support_eps=1000,
-            support_res=50)
+            support_res=50, hot_eps=100000)
 QUICK = dict(dur=0.5, warm=0.1, ctx_sizes=(100, 1000), search_size=1000,
              scale=(1000, 10000), scale_eps=1, export_n=2000, emb_export_size=100,
              snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5, support_eps=1000,
-            support_res=50)
+             support_res=50, hot_eps=10000)
 
 INGEST_BODY = ('{"subject_id":"s-{conn}","source":"chat","type":"message",'
                '"payload":{"text":"My name is {name:0} Smith and I work at {name:0} Corp."}}')
@@ -299,8 +299,11 @@ class Bench:
 
     def pg_start(self):
         self.pg_dir = os.path.join(self.workdir, "pg")
+        env = dict(os.environ)
+        if self.args.durable:
+            env["PG_DURABLE"] = "1"
         p = subprocess.run([os.path.join(ROOT, "scripts/pg-cluster.sh"), "start", self.pg_dir],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=env)
         if p.returncode != 0:
             raise BenchError("cannot start a PostgreSQL cluster: %s" % p.stderr.strip()[-400:])
 
@@ -531,6 +534,83 @@ class Bench:
         self.stop_server()
         if backend == "postgres":
             self.pg_stop()
+
+    def run_hot_only(self, backend):
+        """--only hot (issue 22): the HTTP floor at 1/16/64 connections, single-episode
+        ingest, compile, the 100,000-episode context subject (p50/p99 at 1 connection,
+        req/s at 64) and snapshot restore. With --durable the server runs with production
+        durability instead of the bench's (SQLite synchronous=FULL; PostgreSQL with fsync,
+        synchronous_commit and full_page_writes on)."""
+        cfg = self.cfg
+        tag = backend + (" durable" if self.args.durable else "")
+        log("== %s (hot paths)" % tag)
+        if backend == "postgres":
+            self.pg_start()
+        extra = {"STATEWAVE_SQLITE_SYNCHRONOUS": "full"} if (
+            self.args.durable and backend == "sqlite") else None
+        self.start_server(self.db_url(backend, "hot"), extra)
+        time.sleep(0.5)
+        hz1 = self.run_loadgen("/healthz", conns=1)
+        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
+        hz64 = self.run_loadgen("/healthz", conns=64)
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
+                 key="http_p50", lower_is_better=True)
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
+                 key="http_p99", lower_is_better=True)
+        self.add(tag, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
+                 "req/s", key="http_rpsN")
+        self.add(tag, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
+                 key="http_rps64")
+        seq = 0
+        for conns in (1, 16, 64):
+            r = self.run_loadgen("/v1/episodes", conns=conns, method="POST", body=INGEST_BODY,
+                                 seq0=seq)
+            seq += 10_000_000
+            floor = hz1["rps"] if conns == 1 else (hzt["rps"] if conns == 16 else hz64["rps"])
+            self.add(tag, "ingest POST /v1/episodes, %d conn%s" % (conns, "s" if conns > 1
+                                                                    else ""),
+                     r["rps"], "eps/s", floor, "healthz, same conns", key="ingest_%d" % conns)
+        self.scenario_context_100k(tag, hz1, hz64)
+        self.scenario_snapshot(tag)
+        self.stop_server()
+        if backend == "postgres":
+            self.pg_stop()
+
+    def scenario_context_100k(self, tag, hz1, hz64):
+        """Compile 334 episodes into 1,002 memories, then add cfg["hot_eps"] uncompiled
+        episodes to the same subject (sessions of 10), and measure context on it."""
+        cfg = self.cfg
+        subject, n_eps = "ctx-hot", 334
+        self.ingest([episode(subject, person_text(i), i) for i in range(n_eps)])
+        secs, created = self.compile_subject(subject, n_eps)
+        self.add(tag, "compile: %d episodes -> %d memories" % (n_eps, created), n_eps / secs,
+                 "eps/s", key="compile")
+        batch_file = os.path.join(self.workdir, "hot100.json")
+        with open(batch_file, "w") as f:
+            items = ['{"subject_id":"%s","session_id":"sess-{seq}","source":"%s",'
+                     '"type":"message","payload":{"text":"Message %d of session {seq}: '
+                     'the printer on floor {rand:9} is jammed again"}}' % (
+                         subject, "user" if j % 2 == 0 else "agent", j)
+                     for j in range(100)]
+            f.write('{"episodes":[' + ",".join(items) + "]}")
+        t0 = time.perf_counter()
+        self.run_loadgen("/v1/episodes/batch", conns=4, total=cfg["hot_eps"] // 100,
+                         method="POST", body_file=batch_file)
+        log("  (added %d episodes in %.1f s)" % (cfg["hot_eps"], time.perf_counter() - t0))
+        backend = tag.split()[0]
+        self.settle(backend)
+        body = json.dumps({"subject_id": subject, "task": CONTEXT_TASK})
+        r1 = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+        r64 = self.run_loadgen("/v1/context", conns=64, method="POST", body=body)
+        label = "context, %d memories + %dk episodes" % (created, cfg["hot_eps"] // 1000)
+        self.add(tag, label + ", 1 conn, p50", r1["p50_ms"], "ms", hz1["p50_ms"],
+                 "HTTP p50", key="hot_ctx_p50", lower_is_better=True)
+        self.add(tag, label + ", 1 conn, p99", r1["p99_ms"], "ms", hz1["p99_ms"],
+                 "HTTP p99", key="hot_ctx_p99", lower_is_better=True)
+        self.add(tag, label + ", 64 conns", r64["rps"], "req/s", hz64["rps"],
+                 "HTTP 64 conns", key="hot_ctx_rps64")
+        self.add(tag, label + ", 64 conns, p50", r64["p50_ms"], "ms", None, "",
+                 lower_is_better=True)
 
     def run_support_only(self, backend):
         """--only support: the HTTP floor and the support scenario, nothing else."""
@@ -874,8 +954,11 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support"],
+    ap.add_argument("--only", choices=["support", "hot"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
+    ap.add_argument("--durable", action="store_true",
+                    help="production durability: SQLite synchronous=FULL, PostgreSQL with "
+                    "fsync on (default: the bench settings)")
     args = ap.parse_args()
     if os.environ.get("QUICK") not in (None, "", "0"):
         args.quick = True
@@ -897,6 +980,8 @@ def main():
             try:
                 if args.only == "support":
                     bench.run_support_only(b.strip())
+                elif args.only == "hot":
+                    bench.run_hot_only(b.strip())
                 else:
                     bench.run_backend(b.strip())
             except BenchError as e:
