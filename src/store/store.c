@@ -103,6 +103,18 @@ static void conns_remove(store *st)
     pthread_mutex_unlock(&conns_lock);
 }
 
+static int sqlite_sync_full;
+
+void store_set_sqlite_sync_full(int full)
+{
+    __atomic_store_n(&sqlite_sync_full, full != 0, __ATOMIC_RELAXED);
+}
+
+int store_sqlite_sync_full(void)
+{
+    return __atomic_load_n(&sqlite_sync_full, __ATOMIC_RELAXED);
+}
+
 store *store_thread(struct err *err)
 {
     store *st;

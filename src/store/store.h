@@ -753,6 +753,13 @@ extern const struct store_ops store_postgres_ops;
  * Returns NULL with err set for an unknown or malformed URL. */
 const struct store_ops *store_backend_for(const char *url, char **conninfo, struct err *err);
 
+/* SQLite's durability for connections opened from now on: 1 = PRAGMA synchronous = FULL (the
+ * WAL is synced at every commit: no acknowledged commit is lost to a power cut), 0 = NORMAL
+ * (the default: synced at checkpoints only; a power cut can lose the last commits, never
+ * corrupt the database). STATEWAVE_SQLITE_SYNCHRONOUS. PostgreSQL ignores it. */
+void store_set_sqlite_sync_full(int full);
+int store_sqlite_sync_full(void);
+
 /* Process-wide setup: remember the backend and connection string that store_thread() uses. */
 int store_setup(const char *url, struct err *err);
 /* Close every connection opened by store_thread() (call after all threads stopped). */

@@ -222,6 +222,11 @@ static int load_strings(struct config *c, const struct source *s, struct err *er
     v = lookup(s, "STATEWAVE_CORS_ORIGINS");
     if (parse_cors(c, v && *v ? v : "[\"*\"]", err) < 0)
         return -1;
+    v = lookup(s, "STATEWAVE_SQLITE_SYNCHRONOUS");
+    c->sqlite_sync_full = v && strcasecmp(v, "full") == 0;
+    if (v && *v && !c->sqlite_sync_full && strcasecmp(v, "normal") != 0)
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_SQLITE_SYNCHRONOUS: expected full or normal, got '%s'", v);
     v = lookup(s, "STATEWAVE_LOG_LEVEL");
     c->log_level = LOG_INFO;
     if (v && *v && parse_log_level(v, &c->log_level) < 0)

@@ -34,6 +34,7 @@ static void test_config_defaults(void **state)
     assert_string_equal(c.tenant_header, "X-Tenant-ID");
     assert_null(c.tenant_id);
     assert_int_equal(c.require_tenant, 0);
+    assert_int_equal(c.sqlite_sync_full, 0);
     assert_int_equal(c.cors_any, 1);
     assert_int_equal(c.ncors_origins, 1);
     assert_true(c.max_body_bytes >= 52428800);
@@ -53,7 +54,7 @@ static void test_config_values_case_insensitive(void **state)
                     "STATEWAVE_CORS_ORIGINS=[\"https://a.example\",\"https://b.example\"]",
                     "STATEWAVE_TENANT_HEADER=X-Org", "STATEWAVE_API_KEY_OTHER=zz",
                     "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", "statewave_tenant_id=org-a",
-                    NULL };
+                    "STATEWAVE_SQLITE_SYNCHRONOUS=Full", NULL };
     struct config c;
     struct err e;
 
@@ -69,6 +70,7 @@ static void test_config_values_case_insensitive(void **state)
     assert_string_equal(c.tenant_header, "X-Org");
     assert_string_equal(c.database_url, "sqlite:///tmp/x.db");
     assert_string_equal(c.tenant_id, "org-a");
+    assert_int_equal(c.sqlite_sync_full, 1);
     config_release(&c);
 }
 
@@ -95,6 +97,7 @@ static void test_config_bad_values_name_the_variable(void **state)
     expect_bad("STATEWAVE_MAX_BODY_BYTES=-1", "STATEWAVE_MAX_BODY_BYTES");
     expect_bad("STATEWAVE_WORKERS=0", "STATEWAVE_WORKERS");
     expect_bad("STATEWAVE_LOG_LEVEL=loud", "STATEWAVE_LOG_LEVEL");
+    expect_bad("STATEWAVE_SQLITE_SYNCHRONOUS=off", "STATEWAVE_SQLITE_SYNCHRONOUS");
     expect_bad("STATEWAVE_TENANT_HEADER=Bad Header", "STATEWAVE_TENANT_HEADER");
 }
 

@@ -320,6 +320,36 @@ static void test_memory_database(void **state)
     store_close(st);
 }
 
+/* STATEWAVE_SQLITE_SYNCHRONOUS: connections opened after store_set_sqlite_sync_full(1) run
+ * synchronous=FULL (2), the others NORMAL (1). */
+static int64_t synchronous_of(store *st)
+{
+    sqlite3_stmt *q;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(sq_downcast(st)->db, "PRAGMA synchronous", -1, &q,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void test_synchronous_setting(void **state)
+{
+    store *normal, *full;
+
+    (void)state;
+    normal = open_store();
+    store_set_sqlite_sync_full(1);
+    full = open_store();
+    store_set_sqlite_sync_full(0);
+    assert_int_equal(synchronous_of(normal), 1);
+    assert_int_equal(synchronous_of(full), 2);
+    store_close(full);
+    store_close(normal);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpointer_retries_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_cap_with_readers, setup, teardown),
         cmocka_unit_test(test_memory_database),
+        cmocka_unit_test_setup_teardown(test_synchronous_setting, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
