@@ -300,7 +300,7 @@ class Bench:
     def pg_start(self):
         self.pg_dir = os.path.join(self.workdir, "pg")
         env = dict(os.environ)
-        if self.args.durable:
+        if getattr(self.args, "durable", False):
             env["PG_DURABLE"] = "1"
         p = subprocess.run([os.path.join(ROOT, "scripts/pg-cluster.sh"), "start", self.pg_dir],
                            capture_output=True, text=True, timeout=120, env=env)

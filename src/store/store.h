@@ -539,6 +539,12 @@ struct store_ops {
     /* Store an embedding (dim floats) for memory id; dim 0 / NULL clears it. */
     int (*memory_set_embedding)(store *st, const char *id, const float *vec, size_t dim,
                                 struct err *err);
+    /* memory_set_embedding for n memories: ids[i] gets vecs[i * dim ..], all or nothing
+     * (inside the caller's transaction, else in one of its own); PostgreSQL sends them in
+     * one round trip (pipelined), not one each. Ids that are not lower-case UUIDs match
+     * nothing, as in memory_set_embedding. */
+    int (*memory_set_embeddings)(store *st, const char *const *ids, const float *vecs,
+                                 size_t dim, size_t n, struct err *err);
     /* One memory of the tenant by id; *out NULL when there is none. */
     int (*memory_get)(store *st, struct arena *a, const char *tenant, const char *id,
                       struct memory **out, struct err *err);
@@ -817,6 +823,8 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
                            int64_t updated_at, struct err *err);
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                                struct err *err);
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
+                                size_t dim, size_t n, struct err *err);
 int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                      struct memory **out, struct err *err);
 int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,

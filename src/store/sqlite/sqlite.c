@@ -496,6 +496,7 @@ const struct store_ops store_sqlite_ops = {
     .memory_list_active = sq_memory_list_active,
     .memory_supersede = sq_memory_supersede,
     .memory_set_embedding = sq_memory_set_embedding,
+    .memory_set_embeddings = sq_memory_set_embeddings,
     .memory_get = sq_memory_get,
     .memory_scan_vectors = sq_memory_scan_vectors,
     .memory_scan_text = sq_memory_scan_text,
