@@ -1,5 +1,7 @@
 """68-context-golden: POST /v1/context answers byte for byte as recorded (issue 22: the
-ranking's inputs and the token counts moved to caches; the output must not move).
+ranking's inputs and the token counts moved to caches; the output must not move); and
+concurrent single-episode ingest, which SQLite groups into shared commits, stores each
+episode once with the answer each request would get alone.
 
 The subject is imported with fixed timestamps (so recency does not depend on when the test
 runs): 60 episodes in 8 sessions (breadcrumbs, titles, urgent words, idle chatter, acting
@@ -19,10 +21,11 @@ import os
 import random
 import re
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import main, test, uid  # noqa: E402
+from harness import episode, main, test, uid  # noqa: E402
 
 GOLDEN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "68-context-golden.json")
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -152,6 +155,60 @@ def t_golden(s):
     # the recording is not trivial: packing cut some bundles, others hold every section
     assert any("## Recent interactions" in w and "## Procedures" in w for w in want)
     assert any("### Current session (sess-5)" in w for w in want)
+
+
+def ingest_burst(s):
+    """64 threads post 10 single episodes each at once: posts 0-479 carry 160 idempotency
+    keys, each posted three times (posts n, n + 160 and n + 320, by different threads), and
+    posts 480-639 carry none. Every answer is 201; the three answers of a key name one
+    episode; the subject holds 320 rows, each once."""
+    sid = uid("burst")
+    results, errors = {}, []
+    lock = threading.Lock()
+
+    def worker(t):
+        for j in range(10):
+            n = t * 10 + j
+            key = n % 160 if n < 480 else None
+            body = episode(sid, payload={"text": "burst %d" % n})
+            if key is not None:
+                body["idempotency_key"] = "key-%d" % key
+            r = s.post("/v1/episodes", body)
+            with lock:
+                if r.status != 201:
+                    errors.append(r)
+                else:
+                    results[n] = (key, r.body["id"])
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(64)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[:3]
+    assert len(results) == 640, len(results)
+    by_key = {}
+    for key, eid in results.values():
+        if key is not None:
+            by_key.setdefault(key, set()).add(eid)
+    assert len(by_key) == 160 and all(len(v) == 1 for v in by_key.values()), by_key
+    r = s.get("/admin/export/%s" % sid)
+    assert r.status == 200, r
+    ids = [e["id"] for e in r.body["episodes"]]
+    assert len(ids) == 320 and len(set(ids)) == 320, (len(ids), len(set(ids)))
+    keyless = {eid for key, eid in results.values() if key is None}
+    assert len(keyless) == 160 and keyless | {next(iter(v)) for v in by_key.values()} == set(ids)
+
+
+@test("68.2 a burst of concurrent single-episode posts: each stored once, keys honoured")
+def t_burst(s):
+    ingest_burst(s)
+
+
+@test("68.3 the same burst with STATEWAVE_SQLITE_SYNCHRONOUS=full",
+      env={"STATEWAVE_SQLITE_SYNCHRONOUS": "full"})
+def t_burst_full(s):
+    ingest_burst(s)
 
 
 if __name__ == "__main__":
