@@ -398,6 +398,25 @@ class Bench:
 
     # ---- scenarios ----
 
+    def http_floor(self, tag):
+        """GET /healthz at 1, cfg["tput_conns"] and 64 connections, recorded; returns the
+        three loadgen results."""
+        cfg = self.cfg
+        hz1 = self.run_loadgen("/healthz", conns=1)
+        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
+        hz64 = self.run_loadgen("/healthz", conns=64)
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn", hz1["rps"], "req/s",
+                 key="http_rps1")
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
+                 key="http_p50", lower_is_better=True)
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
+                 key="http_p99", lower_is_better=True)
+        self.add(tag, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
+                 "req/s", key="http_rpsN")
+        self.add(tag, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
+                 key="http_rps64")
+        return hz1, hzt, hz64
+
     def run_backend(self, backend):
         cfg = self.cfg
         log("== %s" % backend)
@@ -421,19 +440,7 @@ class Bench:
                  key="rss_idle", lower_is_better=True)
 
         # 1. HTTP floor
-        hz1 = self.run_loadgen("/healthz", conns=1)
-        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
-        hz64 = self.run_loadgen("/healthz", conns=64)
-        self.add(backend, "HTTP floor: GET /healthz, 1 conn", hz1["rps"], "req/s",
-                 key="http_rps1")
-        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
-                 key="http_p50", lower_is_better=True)
-        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
-                 key="http_p99", lower_is_better=True)
-        self.add(backend, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
-                 "req/s", key="http_rpsN")
-        self.add(backend, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
-                 key="http_rps64")
+        hz1, hzt, hz64 = self.http_floor(backend)
         http_p50, http_p99 = hz1["p50_ms"], hz1["p99_ms"]
         floor1, floor100 = f1["rows_per_s"], f100["rows_per_s"]
 
@@ -550,17 +557,7 @@ class Bench:
             self.args.durable and backend == "sqlite") else None
         self.start_server(self.db_url(backend, "hot"), extra)
         time.sleep(0.5)
-        hz1 = self.run_loadgen("/healthz", conns=1)
-        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
-        hz64 = self.run_loadgen("/healthz", conns=64)
-        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
-                 key="http_p50", lower_is_better=True)
-        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
-                 key="http_p99", lower_is_better=True)
-        self.add(tag, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
-                 "req/s", key="http_rpsN")
-        self.add(tag, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
-                 key="http_rps64")
+        hz1, hzt, hz64 = self.http_floor(tag)
         seq = 0
         for conns in (1, 16, 64):
             r = self.run_loadgen("/v1/episodes", conns=conns, method="POST", body=INGEST_BODY,
@@ -574,7 +571,90 @@ class Bench:
         self.scenario_snapshot(tag)
         self.stop_server()
         if backend == "postgres":
+            self.scenario_fastapi_floor(tag)
             self.pg_stop()
+
+    def scenario_fastapi_floor(self, tag):
+        """The FastAPI + asyncpg floor of ../shared/anchor-fastapi (issue 22) on the same
+        PostgreSQL cluster, one uvicorn worker, driven by the same load generator with the
+        bodies of its wrk scripts: healthz and context at 64 connections, single-episode
+        ingest at 64. Skipped with a note when the directory or its Debian packages are
+        missing (python3-fastapi python3-uvicorn python3-asyncpg python3-uvloop
+        python3-httptools)."""
+        # ../shared beside the checkout (a worktree may sit one level deeper)
+        candidates = [os.environ.get("ENGRAM_ANCHOR_DIR") or "",
+                      os.path.join(os.path.dirname(ROOT), "shared", "anchor-fastapi"),
+                      os.path.join(os.path.dirname(os.path.dirname(ROOT)), "shared",
+                                   "anchor-fastapi")]
+        app_dir = next((d for d in candidates if d and os.path.isfile(os.path.join(d, "app.py"))),
+                       candidates[1])
+        if not os.path.isfile(os.path.join(app_dir, "app.py")):
+            self.skip(tag, "FastAPI floor", "no %s/app.py" % app_dir)
+            return
+        probe = subprocess.run(["/usr/bin/python3", "-c",
+                                "import fastapi, uvicorn, asyncpg, uvloop, httptools"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skip(tag, "FastAPI floor", "its Python packages are not installed")
+            return
+        url = self.pg_createdb("anchor")
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-f",
+                            os.path.join(app_dir, "schema.sql")], capture_output=True,
+                           text=True, timeout=120)
+        if p.returncode != 0:
+            raise BenchError("anchor schema: %s" % p.stderr.strip()[-400:])
+        port = free_port()
+        env = dict(os.environ, ANCHOR_DSN=url, PYTHONDONTWRITEBYTECODE="1")
+        log_file = open(os.path.join(self.workdir, "anchor.log"), "wb")
+        proc = subprocess.Popen(["/usr/bin/python3", "-m", "uvicorn", "app:app", "--host",
+                                 "127.0.0.1", "--port", str(port), "--workers", "1", "--loop",
+                                 "uvloop", "--http", "httptools", "--log-level", "warning"],
+                                cwd=app_dir, env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT)
+        try:
+            h = Http(port)
+            for _ in range(100):
+                try:
+                    if h.request("GET", "/healthz", timeout=2)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            else:
+                raise BenchError("the FastAPI floor did not start")
+            h.close()
+            saved, self.server = self.server, type("S", (), {"port": port})()
+            ctx_body = '{"subject_id":"user-1","task":"answer the user"}'
+            ep_body = ('{"subject_id":"user-1","source":"bench","type":"conversation",'
+                       '"session_id":"s-1","payload":{"messages":[{"role":"user","content":"'
+                       + "x" * 900 + '"}]},"metadata":{"k":"v"},"provenance":{"origin":"wrk"}}')
+            try:
+                hz = self.run_loadgen("/healthz", conns=64)
+                ep = self.run_loadgen("/v1/episodes", conns=64, method="POST", body=ep_body)
+                ctx = self.run_loadgen("/v1/context", conns=64, method="POST", body=ctx_body)
+                ctx1 = self.run_loadgen("/v1/context", conns=1, method="POST", body=ctx_body)
+            finally:
+                self.server = saved
+            self.add(tag, "FastAPI floor: GET /healthz, 64 conns", hz["rps"], "req/s",
+                     key="floor_healthz64")
+            self.add(tag, "FastAPI floor: POST /v1/episodes, 64 conns", ep["rps"], "req/s",
+                     key="floor_ingest64")
+            self.add(tag, "FastAPI floor: POST /v1/context (newest 100), 64 conns",
+                     ctx["rps"], "req/s", key="floor_ctx64")
+            self.add(tag, "FastAPI floor: POST /v1/context, 1 conn, p50", ctx1["p50_ms"],
+                     "ms", lower_is_better=True)
+            r = self.results.get(tag, {})
+            if r.get("hot_ctx_rps64"):
+                self.add(tag, "Engram context req/s over the FastAPI floor's, 64 conns",
+                         r["hot_ctx_rps64"] / ctx["rps"], "x", key="ctx_vs_floor")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log_file.close()
 
     def scenario_context_100k(self, tag, hz1, hz64):
         """Compile 334 episodes into 1,002 memories, then add cfg["hot_eps"] uncompiled
@@ -930,6 +1010,41 @@ def targets(results, cfg, quick):
     return out
 
 
+def targets_hot(results):
+    """Issue 22's targets over the --only hot figures (tags "sqlite", "postgres", and with
+    --durable "sqlite durable", "postgres durable")."""
+    out = []
+
+    def chk(tag, text, v, limit, higher=False, unit=""):
+        if v is None:
+            out.append("%-17s %-52s not measured" % (tag, text))
+            return
+        met = v >= limit if higher else v <= limit
+        out.append("%-17s %-52s %s (%s %s)" % (tag, text, "met" if met else "MISSED",
+                                                 fmt_num(v), unit))
+
+    for tag, r in results.items():
+        chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor", r.get("ctx_vs_floor"),
+            3.0, True, "x")
+        chk(tag, "context p99 at 1 conn <= 2 ms (1,002 mem + 100k ep)", r.get("hot_ctx_p99"),
+            2.0, unit="ms")
+        if tag == "sqlite":
+            chk(tag, "single-episode ingest, 16 conns >= 20k/s", r.get("ingest_16"), 20000,
+                True, "eps/s")
+        if tag == "sqlite durable":
+            chk(tag, "single-episode ingest, 16 conns >= 10k/s", r.get("ingest_16"), 10000,
+                True, "eps/s")
+        if tag == "postgres durable":
+            chk(tag, "single-episode ingest, 64 conns >= 12k/s", r.get("ingest_64"), 12000,
+                True, "eps/s")
+        if tag.startswith("postgres"):
+            lite = results.get(tag.replace("postgres", "sqlite"), {}).get("compile")
+            chk(tag, "compile >= 0.5x SQLite's", r.get("compile") / lite
+                if lite and r.get("compile") else None, 0.5, True, "x")
+            chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
+    return out
+
+
 def machine():
     model = "?"
     try:
@@ -1004,7 +1119,10 @@ def main():
     elapsed = time.time() - t0
 
     tbl = table(bench.rows)
-    tgt = targets(bench.results, bench.cfg, args.quick)
+    if args.only == "hot":
+        tgt = targets_hot(bench.results)
+    else:
+        tgt = targets(bench.results, bench.cfg, args.quick)
     print()
     print("Engram bench (%s), %s" % ("QUICK" if args.quick else "full", machine()))
     print("run took %.0f s; floors measured in the same run; ratio = value / floor" % elapsed)
@@ -1014,7 +1132,7 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue 7):")
+    print("targets (issue %s):" % ("22" if args.only == "hot" else "7"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:
