@@ -380,6 +380,9 @@ class Bench:
         r = h.json("POST", "/v1/memories/compile", {"subject_id": subject})
         if r["memories_created"]:
             raise BenchError("compile of %s left episodes behind" % subject)
+        if n_episodes and not created:
+            raise BenchError("compile of %s (%d episodes) created no memories" % (
+                subject, n_episodes))
         return secs, created
 
     def endpoint_missing(self, method, path, body=None):
