@@ -178,8 +178,8 @@ static int record_grouped(struct arena *a, store *st, struct episode *ep, unsign
             pthread_cond_wait(&group.cv, &group.mu);
             continue;
         }
-        /* Lead: take up to GROUP_MAX items from the head of the queue (ours among them,
-         * since we are queued and not done). */
+        /* Lead: take up to GROUP_MAX items from the head of the queue (ours among them
+         * unless more than GROUP_MAX wait ahead of it; then the loop leads again). */
         group.leading = 1;
         items = group.head;
         for (it = items; it->next && n + 1 < GROUP_MAX; it = it->next)
