@@ -927,7 +927,7 @@ static void test_store_subject_copy_scans_only_the_source(void **state)
 /* SQLite, issue 22: the reads of a context request and of compile touch only the rows they
  * return. Subject S holds 5 episodes of tenant A, 3,000 newer ones of tenant B (same subject
  * id) and, for A, 2,000 older compiled ones: the newest 5 of A and A's uncompiled episodes
- * must not walk B's rows or A's compiled ones (the indexes of migration step 5; the earlier
+ * must not walk B's rows or A's compiled ones (the indexes of migration step 8; the earlier
  * (subject_id, created_at) plan took a step per row of the subject). Counted as the VM steps
  * of the statements (SQLITE_STMTSTATUS_VM_STEP), about 20 per row returned. */
 static void test_store_subject_reads_are_bounded(void **state)
