@@ -133,9 +133,11 @@ static int content_length_field(struct frame *fr, const char *v, size_t n)
             return fail(fr, 400, "Invalid Content-Length header");
     }
     for (i = 0; i < n; i++) {
-        if (cl > (UINT64_MAX - 9) / 10 || fr->value_len > FRAME_VALUE_KEEP)
-            return fail(fr, 413, NULL);    /* past 64 bits: no body cap can admit it */
-        cl = cl * 10 + (uint64_t)(v[i] - '0');
+        uint64_t d = (uint64_t)(v[i] - '0');
+
+        if (cl > (INT64_MAX - d) / 10 || fr->value_len > FRAME_VALUE_KEEP)
+            return fail(fr, 413, NULL);    /* past 63 bits: no body cap can admit it */
+        cl = cl * 10 + d;
     }
     if (fr->has_length && cl != fr->content_length)
         return fail(fr, 400, "Conflicting Content-Length headers");

@@ -706,6 +706,12 @@ struct relay *relay_start(const struct sockaddr_storage *ss, int max_conns,
     rl->hand = hand;
     rl->ctx = ctx;
     pthread_mutex_init(&rl->lock, NULL);
+    /* Three descriptors per connection (the client's socket and the pair): take the hard
+     * limit on open files, not only the soft one. */
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
     rl->ntable = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < FD_TABLE_MAX
                      ? (size_t)lim.rlim_cur
                      : FD_TABLE_MAX;

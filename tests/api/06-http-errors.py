@@ -141,7 +141,7 @@ def _(s):
     for v in [b"abc", b"-1", b"1 2", b"", b"0x10", b"+5"]:
         check_refused(s, POST + b"Content-Length: " + v + b"\r\n\r\n", 400,
                       "Invalid Content-Length header")
-    for v in [b"99999999999999999999999", b"18446744073709551616", b"9" * 300]:
+    for v in [b"99999999999999999999999", b"9223372036854775808", b"9" * 300]:
         check_refused(s, POST + b"Content-Length: " + v + b"\r\n\r\n", 413,
                       "Request body too large (limit %d bytes)" % BODY_LIMIT)
     check_refused(s, POST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400,
