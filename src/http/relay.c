@@ -1,7 +1,8 @@
-/* relay.c - the front end between clients and libmicrohttpd (see relay.h). One thread, one
- * epoll set (edge-triggered): the listening socket, both sockets of every connection, and an
- * eventfd to wake it. Client bytes are checked by frame_feed() as they are read, then written
- * to the engine's socket; the engine's bytes go back untouched. */
+/* relay.c - the front end between clients and libmicrohttpd (see relay.h). Worker threads,
+ * each with one epoll set: the shared listening socket (EPOLLEXCLUSIVE), both sockets of each
+ * of its connections (edge-triggered), its engine's epoll descriptor and an eventfd to wake
+ * it. Client bytes are checked by frame_feed() as they are read, then written to the engine's
+ * socket; the engine runs in the same thread and its bytes go back untouched. */
 #include "http/relay.h"
 
 #include <errno.h>
@@ -34,6 +35,9 @@
 #define LINGER_US (1000000LL)           /* read and drop client bytes this long after closing */
 #define STOP_FLUSH_US (2000000LL)       /* at stop: longest wait to forward what is written */
 #define FD_TABLE_MAX (1 << 20)
+#define ACCEPT_BATCH 16                 /* connections one worker accepts per wake-up */
+#define IP_BUCKETS 1024                 /* the per-address connection counts */
+#define IP_KEY 17                       /* family byte and 16 address bytes */
 
 enum conn_state {
     RC_OPEN,      /* relaying */
@@ -53,8 +57,12 @@ struct dir {
     size_t off, len;
 };
 
+struct worker;
+
 struct relay_conn {
     struct relay *rl;
+    struct worker *w;          /* the thread that serves it */
+    unsigned char ip[IP_KEY];  /* the client's address, counted in rl's per-IP table */
     int cfd, mfd;              /* client socket, our end of the engine's pair (-1: closed) */
     int peer;                  /* the engine's end (its fd number, for relay_claim) */
     atomic_int refs;           /* the relay's, and the engine's once claimed */
@@ -72,26 +80,43 @@ struct relay_conn {
     int64_t request_us;        /* the current request's first byte */
     char answer[1024];         /* our error response */
     size_t answer_off, answer_len;
-    struct relay_conn *next, *prev; /* in rl->slow (RC_ERROR, RC_LINGER) or rl->dead */
+    struct relay_conn *next, *prev; /* in w->slow (RC_ERROR, RC_LINGER) or w->dead */
     int listed;
-    struct relay_conn *anext, *aprev; /* in rl->all until closed */
+    struct relay_conn *anext, *aprev; /* in w->all until closed */
 };
 
-struct relay {
-    int lfd, epfd, wakefd;
-    int port;
-    int max_conns, nconns;
-    relay_hand_fn *hand;
-    void *ctx;
+/* One client address and its open connections. */
+struct ip_count {
+    struct ip_count *next;
+    unsigned char key[IP_KEY];
+    int n;
+};
+
+struct worker {
+    struct relay *rl;
+    int id;
+    int epfd, wakefd;
     pthread_t thread;
-    atomic_int stop_accepting, stopping;
-    struct end wake_tag, listen_tag;
-    pthread_mutex_t lock;      /* guards table */
-    struct relay_conn **table; /* by the engine's fd: connections not yet claimed */
-    size_t ntable;
+    int started;
+    struct end wake_tag, listen_tag, engine_tag;
     struct relay_conn *slow;   /* connections needing a look without events */
     struct relay_conn *dead;   /* closed this round, freed after the events are handled */
     struct relay_conn *all;    /* every open connection */
+};
+
+struct relay {
+    int lfd;
+    int port;
+    int max_conns, max_per_ip;
+    atomic_int nconns;
+    struct relay_engine eng;
+    struct worker *workers;
+    int nworkers;
+    atomic_int stopping;
+    pthread_mutex_t lock;      /* guards table and ips */
+    struct relay_conn **table; /* by the engine's fd: connections not yet claimed */
+    size_t ntable;
+    struct ip_count *ips[IP_BUCKETS];
 };
 
 /* ---- lists ---- */
@@ -118,6 +143,59 @@ static void enlist(struct relay_conn **head, struct relay_conn *c)
         (*head)->prev = c;
     *head = c;
     c->listed = 1;
+}
+
+/* ---- per-address counts ---- */
+
+static void ip_key(const struct sockaddr_storage *sa, unsigned char key[IP_KEY])
+{
+    memset(key, 0, IP_KEY);
+    key[0] = (unsigned char)sa->ss_family;
+    if (sa->ss_family == AF_INET)
+        memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    else if (sa->ss_family == AF_INET6)
+        memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+static struct ip_count **ip_slot(struct relay *rl, const unsigned char key[IP_KEY])
+{
+    uint32_t h = 2166136261u;
+    struct ip_count **p;
+    int i;
+
+    for (i = 0; i < IP_KEY; i++)
+        h = (h ^ key[i]) * 16777619u;
+    for (p = &rl->ips[h % IP_BUCKETS]; *p; p = &(*p)->next) {
+        if (memcmp((*p)->key, key, IP_KEY) == 0)
+            break;
+    }
+    return p;
+}
+
+/* Count one more connection from key: 0, or -1 when that address is at its cap. Under the
+ * lock. */
+static int ip_take_locked(struct relay *rl, const unsigned char key[IP_KEY])
+{
+    struct ip_count **p = ip_slot(rl, key);
+
+    if (!*p) {
+        *p = xcalloc(1, sizeof(**p));
+        memcpy((*p)->key, key, IP_KEY);
+    }
+    if (rl->max_per_ip > 0 && (*p)->n >= rl->max_per_ip)
+        return -1;
+    (*p)->n++;
+    return 0;
+}
+
+static void ip_give_locked(struct relay *rl, const unsigned char key[IP_KEY])
+{
+    struct ip_count **p = ip_slot(rl, key), *e = *p;
+
+    if (e && --e->n <= 0) {
+        *p = e->next;
+        free(e);
+    }
 }
 
 /* ---- the engine's side ---- */
@@ -154,11 +232,13 @@ void relay_release(struct relay_conn *c)
         conn_unref(c);
 }
 
+/* Forget c's engine descriptor and give its address's slot back. */
 static void unregister(struct relay *rl, struct relay_conn *c)
 {
     pthread_mutex_lock(&rl->lock);
     if (c->peer >= 0 && (size_t)c->peer < rl->ntable && rl->table[c->peer] == c)
         rl->table[c->peer] = NULL;
+    ip_give_locked(rl, c->ip);
     pthread_mutex_unlock(&rl->lock);
 }
 
@@ -175,14 +255,15 @@ static void close_engine(struct relay_conn *c)
 static void conn_close(struct relay_conn *c)
 {
     struct relay *rl = c->rl;
+    struct worker *w = c->w;
 
     if (c->state == RC_DEAD)
         return;
-    unlist(&rl->slow, c);
+    unlist(&w->slow, c);
     if (c->aprev)
         c->aprev->anext = c->anext;
     else
-        rl->all = c->anext;
+        w->all = c->anext;
     if (c->anext)
         c->anext->aprev = c->aprev;
     close_engine(c);
@@ -190,8 +271,8 @@ static void conn_close(struct relay_conn *c)
     c->cfd = -1;
     c->state = RC_DEAD;
     unregister(rl, c);
-    rl->nconns--;
-    enlist(&rl->dead, c);     /* freed once this round's events are handled */
+    atomic_fetch_sub(&rl->nconns, 1);
+    enlist(&w->dead, c);      /* freed once this round's events are handled */
 }
 
 /* Nothing more goes to the client: close our write side and read what it still sends for a
@@ -207,7 +288,7 @@ static void begin_linger(struct relay_conn *c)
     c->state = RC_LINGER;
     c->since_us = ts_monotonic();
     c->c_in = 1;
-    enlist(&c->rl->slow, c);
+    enlist(&c->w->slow, c);
 }
 
 /* ---- the error answer ---- */
@@ -260,7 +341,7 @@ static void begin_error(struct relay_conn *c)
     build_answer(c);
     c->state = RC_ERROR;
     c->since_us = ts_monotonic();
-    enlist(&c->rl->slow, c);
+    enlist(&c->w->slow, c);
 }
 
 /* ---- moving bytes ---- */
@@ -425,7 +506,7 @@ static void advance_error(struct relay_conn *c)
     if ((!c->m_eof && c->draining == 1) || c->down.len)
         return;
     close_engine(c);
-    unlist(&c->rl->slow, c);
+    unlist(&c->w->slow, c);
     c->state = RC_ANSWER;
     c->c_out = 1;
 }
@@ -483,34 +564,71 @@ static void pump(struct relay_conn *c)
 
 /* ---- accepting ---- */
 
-static int watch_fd(struct relay *rl, int fd, struct end *tag)
+static int watch_fd(struct worker *w, int fd, struct end *tag, uint32_t events)
 {
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                              .data.ptr = tag };
+    struct epoll_event ev = { .events = events, .data.ptr = tag };
 
-    return epoll_ctl(rl->epfd, EPOLL_CTL_ADD, fd, &ev);
+    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static void take_connection(struct relay *rl, int cfd, struct sockaddr_storage *sa,
+#define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
+/* Admit one more connection from key under the caps: 0, or -1 (text says why). */
+static int admit(struct relay *rl, const unsigned char key[IP_KEY], char *text, size_t size)
+{
+    int rc = 0;
+
+    if (atomic_fetch_add(&rl->nconns, 1) >= rl->max_conns) {
+        atomic_fetch_sub(&rl->nconns, 1);
+        snprintf(text, size, "connection refused: %d open (STATEWAVE_MAX_CONNECTIONS)",
+                 rl->max_conns);
+        return -1;
+    }
+    pthread_mutex_lock(&rl->lock);
+    rc = ip_take_locked(rl, key);
+    pthread_mutex_unlock(&rl->lock);
+    if (rc < 0) {
+        atomic_fetch_sub(&rl->nconns, 1);
+        snprintf(text, size, "connection refused: %d open from that address "
+                 "(STATEWAVE_MAX_CONNECTIONS_PER_IP)", rl->max_per_ip);
+    }
+    return rc;
+}
+
+static void take_connection(struct worker *w, int cfd, struct sockaddr_storage *sa,
                             socklen_t salen)
 {
+    struct relay *rl = w->rl;
     struct relay_conn *c;
+    unsigned char key[IP_KEY];
+    char why[128];
     int pair[2], one = 1;
 
-    if (rl->nconns >= rl->max_conns ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
+    ip_key(sa, key);
+    if (admit(rl, key, why, sizeof(why)) < 0) {
         close(cfd);
+        rl->eng.refused(rl->eng.ctx, why);
         return;
     }
-    if ((size_t)pair[1] >= rl->ntable) {
-        close(pair[0]);
-        close(pair[1]);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0 ||
+        (size_t)pair[1] >= rl->ntable) {
+        if (errno != EMFILE && errno != ENFILE) {
+            close(pair[0]);
+            close(pair[1]);
+        }
+        pthread_mutex_lock(&rl->lock);
+        ip_give_locked(rl, key);
+        pthread_mutex_unlock(&rl->lock);
+        atomic_fetch_sub(&rl->nconns, 1);
         close(cfd);
+        rl->eng.refused(rl->eng.ctx, "connection refused: out of file descriptors");
         return;
     }
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c = xcalloc(1, sizeof(*c));
     c->rl = rl;
+    c->w = w;
+    memcpy(c->ip, key, IP_KEY);
     c->cfd = cfd;
     c->mfd = pair[0];
     c->peer = pair[1];
@@ -520,12 +638,12 @@ static void take_connection(struct relay *rl, int cfd, struct sockaddr_storage *
     c->c_out = c->m_out = 1;
     c->state = RC_OPEN;
     frame_init(&c->fr);
-    rl->nconns++;
-    c->anext = rl->all;
-    if (rl->all)
-        rl->all->aprev = c;
-    rl->all = c;
-    if (watch_fd(rl, cfd, &c->cend) < 0 || watch_fd(rl, c->mfd, &c->mend) < 0) {
+    c->anext = w->all;
+    if (w->all)
+        w->all->aprev = c;
+    w->all = c;
+    if (watch_fd(w, cfd, &c->cend, CONN_EVENTS) < 0 ||
+        watch_fd(w, c->mfd, &c->mend, CONN_EVENTS) < 0) {
         close(pair[1]);
         conn_close(c);
         return;
@@ -533,32 +651,32 @@ static void take_connection(struct relay *rl, int cfd, struct sockaddr_storage *
     pthread_mutex_lock(&rl->lock);
     rl->table[c->peer] = c;
     pthread_mutex_unlock(&rl->lock);
-    if (rl->hand(rl->ctx, c->peer, (struct sockaddr *)sa, salen) < 0) {
-        unregister(rl, c);
+    if (rl->eng.hand(rl->eng.ctx, w->id, c->peer, (struct sockaddr *)sa, salen) < 0)
         conn_close(c);
-    }
 }
 
-static void accept_all(struct relay *rl)
+static void accept_some(struct worker *w)
 {
-    for (;;) {
+    int i;
+
+    for (i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage sa;
         socklen_t salen = sizeof(sa);
-        int fd = accept4(rl->lfd, (struct sockaddr *)&sa, &salen,
+        int fd = accept4(w->rl->lfd, (struct sockaddr *)&sa, &salen,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE)
-                log_write(LOG_WARN, "accept: %s", strerror(errno));
+                w->rl->eng.refused(w->rl->eng.ctx, "accept: out of file descriptors");
             return;
         }
-        take_connection(rl, fd, &sa, salen);
+        take_connection(w, fd, &sa, salen);
     }
 }
 
-/* ---- the thread ---- */
+/* ---- the threads ---- */
 
 static void handle(struct epoll_event *ev)
 {
@@ -584,19 +702,19 @@ static void handle(struct epoll_event *ev)
     pump(c);
 }
 
-static void free_dead(struct relay *rl)
+static void free_dead(struct worker *w)
 {
-    while (rl->dead) {
-        struct relay_conn *c = rl->dead;
+    while (w->dead) {
+        struct relay_conn *c = w->dead;
 
-        unlist(&rl->dead, c);
+        unlist(&w->dead, c);
         conn_unref(c);
     }
 }
 
-static void visit_slow(struct relay *rl)
+static void visit_slow(struct worker *w)
 {
-    struct relay_conn *c = rl->slow, *next;
+    struct relay_conn *c = w->slow, *next;
 
     for (; c; c = next) {
         next = c->next;
@@ -604,58 +722,81 @@ static void visit_slow(struct relay *rl)
     }
 }
 
-static void close_listener(struct relay *rl)
+/* How long the next epoll_wait may sleep. */
+static int wait_ms(struct worker *w, int stopping)
 {
-    if (rl->lfd >= 0) {
-        close(rl->lfd);
-        rl->lfd = -1;
+    int engine = w->rl->eng.timeout_ms(w->rl->eng.ctx, w->id);
+
+    if (w->slow || stopping)
+        return engine >= 0 && engine < SLOW_TICK_MS ? engine : SLOW_TICK_MS;
+    return engine;
+}
+
+/* Stopping: connections with nothing under way or on its way are closed now. */
+static void close_idle(struct worker *w)
+{
+    struct relay_conn *c = w->all, *next;
+
+    for (; c; c = next) {
+        next = c->anext;
+        if (c->state == RC_OPEN && !c->up.len && !c->down.len && frame_idle(&c->fr) &&
+            atomic_load(&c->answered) >= c->fr.requests)
+            conn_close(c);
     }
 }
 
-static void *relay_main(void *arg)
+static void *worker_main(void *arg)
 {
-    struct relay *rl = arg;
+    struct worker *w = arg;
+    struct relay *rl = w->rl;
     struct epoll_event evs[EVENTS_MAX];
     int64_t stop_at = 0;
+    int listening = 1;
 
     for (;;) {
-        int i, n = epoll_wait(rl->epfd, evs, EVENTS_MAX,
-                              rl->slow || stop_at ? SLOW_TICK_MS : -1);
+        int stopping = atomic_load(&rl->stopping);
+        int i, n = epoll_wait(w->epfd, evs, EVENTS_MAX, wait_ms(w, stopping));
 
         for (i = 0; i < n; i++) {
             struct end *e = evs[i].data.ptr;
 
-            if (e == &rl->wake_tag) {
+            if (e == &w->wake_tag) {
                 uint64_t v;
 
-                if (read(rl->wakefd, &v, sizeof(v)) < 0)
+                if (read(w->wakefd, &v, sizeof(v)) < 0)
                     continue;
-            } else if (e == &rl->listen_tag) {
-                if (rl->lfd >= 0 && !atomic_load(&rl->stop_accepting))
-                    accept_all(rl);
-            } else {
+            } else if (e == &w->listen_tag) {
+                if (listening)
+                    accept_some(w);
+            } else if (e != &w->engine_tag) {
                 handle(&evs[i]);
             }
         }
-        if (atomic_load(&rl->stop_accepting))
-            close_listener(rl);
-        visit_slow(rl);
-        free_dead(rl);
-        if (atomic_load(&rl->stopping)) {
+        /* What the relay wrote to the engine is read, answered and written back in this
+         * same thread: the engine runs on every round. */
+        rl->eng.run(rl->eng.ctx, w->id);
+        if (stopping && listening) {
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, rl->lfd, NULL);
+            listening = 0;
+        }
+        visit_slow(w);
+        free_dead(w);
+        if (stopping == 2) {
+            close_idle(w);
             if (!stop_at)
                 stop_at = ts_monotonic() + STOP_FLUSH_US;
-            if (rl->nconns == 0 || ts_monotonic() > stop_at)
+            if (!w->all || ts_monotonic() > stop_at)
                 break;
         }
     }
     return NULL;
 }
 
-static void wake(struct relay *rl)
+static void wake(struct worker *w)
 {
     uint64_t one = 1;
 
-    if (write(rl->wakefd, &one, sizeof(one)) < 0)
+    if (w->wakefd >= 0 && write(w->wakefd, &one, sizeof(one)) < 0)
         log_write(LOG_WARN, "relay wake-up: %s", strerror(errno));
 }
 
@@ -682,29 +823,70 @@ static int listen_on(struct relay *rl, const struct sockaddr_storage *ss, struct
     return 0;
 }
 
+/* Close every connection still open, join nothing: the workers have stopped. */
 static void relay_free(struct relay *rl)
 {
+    int i;
+
+    for (i = 0; i < rl->nworkers; i++) {
+        struct worker *w = &rl->workers[i];
+
+        while (w->all)
+            conn_close(w->all);
+        free_dead(w);
+        if (w->epfd >= 0)
+            close(w->epfd);
+        if (w->wakefd >= 0)
+            close(w->wakefd);
+    }
+    for (i = 0; i < IP_BUCKETS; i++) {
+        while (rl->ips[i]) {
+            struct ip_count *e = rl->ips[i];
+
+            rl->ips[i] = e->next;
+            free(e);
+        }
+    }
     if (rl->lfd >= 0)
         close(rl->lfd);
-    if (rl->epfd >= 0)
-        close(rl->epfd);
-    if (rl->wakefd >= 0)
-        close(rl->wakefd);
     pthread_mutex_destroy(&rl->lock);
+    free(rl->workers);
     free(rl->table);
     free(rl);
 }
 
-struct relay *relay_start(const struct sockaddr_storage *ss, int max_conns,
-                          relay_hand_fn *hand, void *ctx, struct err *err)
+static int worker_setup(struct relay *rl, struct worker *w, int id)
+{
+    w->rl = rl;
+    w->id = id;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->wakefd < 0 || watch_fd(w, w->wakefd, &w->wake_tag, EPOLLIN) < 0 ||
+        watch_fd(w, rl->lfd, &w->listen_tag, EPOLLIN | EPOLLEXCLUSIVE) < 0 ||
+        watch_fd(w, rl->eng.fd(rl->eng.ctx, id), &w->engine_tag, EPOLLIN) < 0)
+        return -1;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->started = 1;
+    return 0;
+}
+
+struct relay *relay_start(const struct sockaddr_storage *ss, int workers, int max_conns,
+                          int max_per_ip, const struct relay_engine *eng, struct relay **out,
+                          struct err *err)
 {
     struct relay *rl = xcalloc(1, sizeof(*rl));
     struct rlimit lim;
+    int i;
 
-    rl->lfd = rl->epfd = rl->wakefd = -1;
+    rl->lfd = -1;
     rl->max_conns = max_conns;
-    rl->hand = hand;
-    rl->ctx = ctx;
+    rl->max_per_ip = max_per_ip;
+    rl->eng = *eng;
+    rl->nworkers = workers;
+    rl->workers = xcalloc((size_t)workers, sizeof(*rl->workers));
+    for (i = 0; i < workers; i++)
+        rl->workers[i].epfd = rl->workers[i].wakefd = -1;
     pthread_mutex_init(&rl->lock, NULL);
     /* Three descriptors per connection (the client's socket and the pair): take the hard
      * limit on open files, not only the soft one. */
@@ -718,20 +900,18 @@ struct relay *relay_start(const struct sockaddr_storage *ss, int max_conns,
     rl->table = xcalloc(rl->ntable, sizeof(*rl->table));
     if (listen_on(rl, ss, err) < 0)
         goto fail;
-    rl->epfd = epoll_create1(EPOLL_CLOEXEC);
-    rl->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (rl->epfd < 0 || rl->wakefd < 0 || watch_fd(rl, rl->wakefd, &rl->wake_tag) < 0 ||
-        watch_fd(rl, rl->lfd, &rl->listen_tag) < 0) {
-        err_set(err, ERR_INVALID, "cannot set up the connection relay: %s", strerror(errno));
-        goto fail;
-    }
-    if (pthread_create(&rl->thread, NULL, relay_main, rl) != 0) {
-        err_set(err, ERR_INVALID, "cannot start the connection relay thread");
-        goto fail;
+    *out = rl;                /* before any worker can hand a connection over */
+    for (i = 0; i < workers; i++) {
+        if (worker_setup(rl, &rl->workers[i], i) < 0) {
+            err_set(err, ERR_INVALID, "cannot start the connection relay: %s",
+                    strerror(errno));
+            goto fail;
+        }
     }
     return rl;
 fail:
-    relay_free(rl);
+    relay_stop(rl);
+    *out = NULL;
     return NULL;
 }
 
@@ -742,21 +922,26 @@ int relay_port(const struct relay *rl)
 
 void relay_stop_accepting(struct relay *rl)
 {
-    atomic_store(&rl->stop_accepting, 1);
-    wake(rl);
+    int i;
+
+    atomic_store(&rl->stopping, 1);
+    for (i = 0; i < rl->nworkers; i++)
+        wake(&rl->workers[i]);
 }
 
 void relay_stop(struct relay *rl)
 {
+    int i;
+
     if (!rl)
         return;
-    atomic_store(&rl->stop_accepting, 1);
-    atomic_store(&rl->stopping, 1);
-    wake(rl);
-    pthread_join(rl->thread, NULL);
+    atomic_store(&rl->stopping, 2);
+    for (i = 0; i < rl->nworkers; i++)
+        wake(&rl->workers[i]);
+    for (i = 0; i < rl->nworkers; i++) {
+        if (rl->workers[i].started)
+            pthread_join(rl->workers[i].thread, NULL);
+    }
     /* Whatever is left could not be forwarded in time. */
-    while (rl->all)
-        conn_close(rl->all);
-    free_dead(rl);
     relay_free(rl);
 }

@@ -16,14 +16,31 @@
 struct relay;
 struct relay_conn;
 
-/* Hand fd (libmicrohttpd's end of a new connection, client address sa) to the HTTP engine.
- * Returns 0, or -1 when it was refused (fd is closed by then in either case). */
-typedef int relay_hand_fn(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen);
+/* The HTTP engine (libmicrohttpd), one instance per worker thread of the relay: each worker
+ * runs the relay's connections and its engine in the same thread, so that a request and its
+ * answer cross no thread. */
+struct relay_engine {
+    /* Hand fd (the engine's end of a new connection, client address sa) to worker's engine.
+     * Returns 0, or -1 when it was refused (fd is closed by then in either case). */
+    int (*hand)(void *ctx, int worker, int fd, const struct sockaddr *sa, socklen_t salen);
+    /* The descriptor that becomes readable when worker's engine has work (an epoll set). */
+    int (*fd)(void *ctx, int worker);
+    /* Let worker's engine do what it can without waiting. */
+    void (*run)(void *ctx, int worker);
+    /* Milliseconds until worker's engine must run again (its timeouts), -1: no limit. */
+    int (*timeout_ms)(void *ctx, int worker);
+    /* A connection was refused by a limit (text says which); the caller logs it. */
+    void (*refused)(void *ctx, const char *text);
+    void *ctx;
+};
 
-/* Listen on ss (port 0: any free port) and start the relay thread. max_conns bounds the
- * client connections it holds (more are closed at once). NULL with err set on failure. */
-struct relay *relay_start(const struct sockaddr_storage *ss, int max_conns,
-                          relay_hand_fn *hand, void *ctx, struct err *err);
+/* Listen on ss (port 0: any free port) and start `workers` worker threads. At most
+ * max_conns client connections at once, and max_per_ip from one address (0: no cap); more are
+ * closed at once. *out is set before the first connection can reach the engine. NULL (and
+ * *out NULL) with err set on failure. */
+struct relay *relay_start(const struct sockaddr_storage *ss, int workers, int max_conns,
+                          int max_per_ip, const struct relay_engine *eng, struct relay **out,
+                          struct err *err);
 /* The port listened on. */
 int relay_port(const struct relay *rl);
 /* The engine starts serving the connection whose engine-side socket is fd: the connection
@@ -35,8 +52,8 @@ void relay_answered(struct relay_conn *c);
 void relay_release(struct relay_conn *c);
 /* Stop accepting connections (the listening socket is closed). */
 void relay_stop_accepting(struct relay *rl);
-/* Forward what the engine wrote (for at most a moment), close every connection, free. Call
- * after the engine has stopped. */
+/* Forward what the engines wrote (for at most a moment), stop the workers, close every
+ * connection, free. The engines may be stopped after this (no worker runs them any more). */
 void relay_stop(struct relay *rl);
 
 #endif

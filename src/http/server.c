@@ -27,7 +27,8 @@
 #include "util/xalloc.h"
 
 struct http_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon **daemons; /* one per relay worker, run by that worker's thread */
+    int ndaemons;
     struct relay *relay;       /* the listening socket and every connection's front end */
     struct deadlines *deadlines; /* each request header's deadline (header timeout) */
     const struct route *routes;
@@ -270,12 +271,41 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     *socket_context = cc;
 }
 
+/* ---- the engine as the relay's workers run it: one daemon per worker thread ---- */
+
 /* The relay hands a client's connection over (fd: MHD's end of the pair). */
-static int hand_over(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen)
+static int engine_hand(void *ctx, int worker, int fd, const struct sockaddr *sa,
+                       socklen_t salen)
 {
     struct http_server *srv = ctx;
 
-    return MHD_add_connection(srv->daemon, fd, sa, salen) == MHD_YES ? 0 : -1;
+    return MHD_add_connection(srv->daemons[worker], fd, sa, salen) == MHD_YES ? 0 : -1;
+}
+
+static int engine_fd(void *ctx, int worker)
+{
+    struct http_server *srv = ctx;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(srv->daemons[worker], MHD_DAEMON_INFO_EPOLL_FD);
+
+    return info ? info->epoll_fd : -1;
+}
+
+static void engine_run(void *ctx, int worker)
+{
+    struct http_server *srv = ctx;
+
+    MHD_run(srv->daemons[worker]);
+}
+
+static int engine_timeout_ms(void *ctx, int worker)
+{
+    struct http_server *srv = ctx;
+    MHD_UNSIGNED_LONG_LONG ms;
+
+    if (MHD_get_timeout(srv->daemons[worker], &ms) != MHD_YES)
+        return -1;
+    return ms > 60000 ? 60000 : (int)ms;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -364,24 +394,41 @@ static int pair_artifact(const char *text)
     return 0;
 }
 
+/* One warning line of the HTTP edge ("libmicrohttpd: ..." or "relay: ..."), within the
+ * budget of MHD_LOG_PER_SECOND lines a second. */
+static void log_edge(struct http_server *srv, const char *who, char *text)
+{
+    size_t n = strlen(text);
+    int dropped;
+
+    if (!mhd_log_allowed(srv, &dropped))
+        return;
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (dropped)
+        log_write(LOG_WARN, "%s: %s (%d earlier messages not logged: over %d a second)", who,
+                  text, dropped, MHD_LOG_PER_SECOND);
+    else
+        log_write(LOG_WARN, "%s: %s", who, text);
+}
+
 /* libmicrohttpd's own messages go to our log as JSON lines, one per message. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char text[512];
-    size_t n;
-    int dropped;
 
     vsnprintf(text, sizeof(text), fmt, ap);
-    if (pair_artifact(text) || !mhd_log_allowed(cls, &dropped))
-        return;
-    n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        text[--n] = '\0';
-    if (dropped)
-        log_write(LOG_WARN, "libmicrohttpd: %s (%d earlier messages not logged: over %d a second)",
-                  text, dropped, MHD_LOG_PER_SECOND);
-    else
-        log_write(LOG_WARN, "libmicrohttpd: %s", text);
+    if (!pair_artifact(text))
+        log_edge(cls, "libmicrohttpd", text);
+}
+
+/* A connection the relay refused at a limit. */
+static void engine_refused(void *ctx, const char *why)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), "%s", why);
+    log_edge(ctx, "relay", text);
 }
 
 static int bind_addr(struct sockaddr_storage *ss, struct err *err)
@@ -409,10 +456,13 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage ss;
-    /* The relay listens; MHD gets each connection through MHD_add_connection (which needs
-     * MHD_USE_ITC to wake its workers). */
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-                         MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    /* The relay listens and runs one daemon in each of its worker threads (external epoll
+     * mode); each daemon gets its worker's connections through MHD_add_connection. The
+     * relay enforces the connection caps (MHD's would count per daemon). */
+    unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET;
+    const struct relay_engine eng = { engine_hand, engine_fd, engine_run, engine_timeout_ms,
+                                      engine_refused, srv };
+    int i;
 
     if (bind_addr(&ss, err) < 0)
         goto cleanup;
@@ -423,28 +473,27 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     srv->routes = routes;
     srv->nroutes = nroutes;
     srv->deadlines = deadlines_new();
-    srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->workers,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-        /* Until a complete header has arrived; then cfg->connection_timeout (on_access). */
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
-        MHD_OPTION_END);
-    if (!srv->daemon) {
-        err_set(err, ERR_INVALID, "cannot start the HTTP engine");
-        goto cleanup;
+    srv->daemons = xcalloc((size_t)cfg->workers, sizeof(*srv->daemons));
+    for (i = 0; i < cfg->workers; i++) {
+        srv->daemons[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_access, srv,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+            MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
+            /* Until a complete header has arrived; then cfg->connection_timeout (on_access). */
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
+            MHD_OPTION_END);
+        if (!srv->daemons[i]) {
+            err_set(err, ERR_INVALID, "cannot start the HTTP engine");
+            goto cleanup;
+        }
+        srv->ndaemons++;
     }
-    /* Every connection is over the cap at most by what MHD refuses itself. */
-    srv->relay = relay_start(&ss, cfg->max_connections + cfg->max_connections / 8 + 16,
-                             hand_over, srv, err);
-    if (!srv->relay) {
-        MHD_stop_daemon(srv->daemon);
+    if (!relay_start(&ss, cfg->workers, cfg->max_connections, cfg->max_connections_per_ip,
+                     &eng, &srv->relay, err)) {
         err_set(err, ERR_INVALID, "cannot listen on %s:%d (address in use or not permitted)",
                 cfg->host, cfg->port);
         goto cleanup;
@@ -452,6 +501,9 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     srv->port = relay_port(srv->relay);
     return srv;
 cleanup:
+    for (i = 0; i < srv->ndaemons; i++)
+        MHD_stop_daemon(srv->daemons[i]);
+    free(srv->daemons);
     deadlines_free(srv->deadlines);
     free(srv);
     return NULL;
@@ -461,19 +513,23 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv)
         return;
-    if (srv->daemon) {
+    if (srv->relay) {
         struct timespec tick = { 0, 10 * 1000 * 1000 };
         int64_t waited = 0;
+        int i;
 
-        /* Stop accepting, let requests already received finish, then close. */
+        /* Stop accepting, let requests already received finish, then close: the relay's
+         * workers first (they run the daemons), then the daemons. */
         relay_stop_accepting(srv->relay);
         while (atomic_load(&srv->inflight) > 0 && waited < DRAIN_WAIT_US) {
             nanosleep(&tick, NULL);
             waited += 10000;
         }
-        MHD_stop_daemon(srv->daemon);
         relay_stop(srv->relay);
+        for (i = 0; i < srv->ndaemons; i++)
+            MHD_stop_daemon(srv->daemons[i]);
     }
+    free(srv->daemons);
     deadlines_free(srv->deadlines);
     free(srv);
 }

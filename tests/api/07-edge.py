@@ -291,7 +291,7 @@ def _(s):
     with open(s.log_path, "rb") as f:
         f.seek(mark)
         lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines()
-                 if "libmicrohttpd: " in ln]
+                 if "relay: connection refused" in ln]
     assert lines, "the refusals were not logged at all"
     assert len(lines) <= 10 * (int(elapsed) + 2), "%d lines for 72 refusals in %.1f s" % (
         len(lines), elapsed)
