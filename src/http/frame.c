@@ -47,17 +47,6 @@ static int is_field_byte(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void reset_request(struct frame *fr)
 {
     uint64_t requests = fr->requests;
@@ -312,7 +301,7 @@ static int chunk_byte(struct frame *fr, unsigned char c)
 
     switch (fr->state) {
     case F_CHUNK_SIZE:
-        h = hexval(c);
+        h = http_hexval((char)c);
         if (h >= 0) {
             if (++fr->chunk_digits > CHUNK_DIGITS_MAX)
                 return fail(fr, 413, NULL);

@@ -22,7 +22,9 @@
 
 #include "http/frame.h"
 #include "http/middleware.h"
+#include "util/buf.h"
 #include "util/config.h"
+#include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/uuid.h"
@@ -78,7 +80,7 @@ struct relay_conn {
     int state;
     int64_t since_us;          /* entered RC_ERROR or RC_LINGER */
     int64_t request_us;        /* the current request's first byte */
-    char answer[1024];         /* our error response */
+    char answer[1280];         /* our error response (the id may double, escaped) */
     size_t answer_off, answer_len;
     struct relay_conn *next, *prev; /* in w->slow (RC_ERROR, RC_LINGER) or w->dead */
     int listed;
@@ -311,8 +313,7 @@ static void build_answer(struct relay_conn *c)
 {
     struct frame *fr = &c->fr;
     char msg[128], rid[REQUEST_ID_MAX + 1];
-    char body[512];
-    int blen;
+    struct buf body = BUF_INIT;
 
     if (fr->msg)
         snprintf(msg, sizeof(msg), "%s", fr->msg);
@@ -323,15 +324,18 @@ static void build_answer(struct relay_conn *c)
         snprintf(rid, sizeof(rid), "%s", fr->request_id);
     else
         random_hex(rid, 16);
-    /* msg and rid are printable ASCII without quotes or backslashes: no escaping needed. */
-    blen = snprintf(body, sizeof(body),
-                    "{\"error\":{\"code\":\"http_error\",\"message\":\"%s\",\"request_id\":\"%s\"}}",
-                    msg, rid);
+    /* The client's id may hold quotes or backslashes: written as a JSON string. */
+    buf_puts(&body, "{\"error\":{\"code\":\"http_error\",\"message\":");
+    jv_write_str(&body, msg, strlen(msg));
+    buf_puts(&body, ",\"request_id\":");
+    jv_write_str(&body, rid, strlen(rid));
+    buf_puts(&body, "}}");
     c->answer_len = (size_t)snprintf(c->answer, sizeof(c->answer),
                                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                                     "X-Request-ID: %s\r\nContent-Length: %d\r\n"
+                                     "X-Request-ID: %s\r\nContent-Length: %zu\r\n"
                                      "Connection: close\r\n\r\n%s",
-                                     fr->status, reason(fr->status), rid, blen, body);
+                                     fr->status, reason(fr->status), rid, body.len, body.data);
+    buf_release(&body);
     middleware_log_refused(fr->method_len ? fr->method : "-", fr->status, rid, c->request_us,
                            msg);
 }

@@ -215,10 +215,13 @@ def _(s):
                       "Malformed header line")
 
 
-@test("06.7 a client's X-Request-ID is kept on a refused request", env=ENV)
+@test("06.7 a client's X-Request-ID is kept on a refused request (quotes escaped in JSON)",
+      env=ENV)
 def _(s):
     check_refused(s, POST + b"X-Request-ID: my-id-06.7\r\nContent-Length: nope\r\n\r\n", 400,
                   "Invalid Content-Length header", request_id="my-id-06.7")
+    check_refused(s, POST + b'X-Request-ID: a"b\\c\r\nContent-Length: nope\r\n\r\n', 400,
+                  "Invalid Content-Length header", request_id='a"b\\c')
 
 
 @test("06.8 pipelined: the requests before a broken one are answered first, in order",
