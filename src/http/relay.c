@@ -137,8 +137,11 @@ static void unlist(struct relay_conn **head, struct relay_conn *c)
     c->listed = 0;
 }
 
+/* Put c on a list (a no-op when it is on one: a connection is on at most one). */
 static void enlist(struct relay_conn **head, struct relay_conn *c)
 {
+    if (c->listed)
+        return;
     c->prev = NULL;
     c->next = *head;
     if (*head)
@@ -548,9 +551,31 @@ static void pump(struct relay_conn *c)
     }
     switch (c->state) {
     case RC_OPEN:
-        if (c->c_eof && !c->up.len && !c->m_shut && !c->m_eof) {
-            shutdown(c->mfd, SHUT_WR);
-            c->m_shut = 1;
+        if (c->c_eof && !c->up.len && !c->m_eof) {
+            /* The client sent all it will. A request it left incomplete can never be
+             * answered: the answers to the ones before it go out, then the connection
+             * closes (as for broken framing, without an answer of ours). Otherwise the
+             * engine hears of the end, and once every request is answered the connection
+             * closes (libmicrohttpd's epoll mode may not notice the end by itself). */
+            if (!frame_idle(&c->fr)) {
+                c->state = RC_ERROR;
+                c->since_us = ts_monotonic();
+                enlist(&c->w->slow, c);
+                pump(c);
+                return;
+            }
+            if (!c->m_shut) {
+                shutdown(c->mfd, SHUT_WR);
+                c->m_shut = 1;
+            }
+            if (atomic_load(&c->answered) >= c->fr.requests && !c->down.len) {
+                c->state = RC_ERROR;    /* drain what is written, then close */
+                c->since_us = ts_monotonic();
+                enlist(&c->w->slow, c);
+                pump(c);
+                return;
+            }
+            enlist(&c->w->slow, c);   /* re-checked each tick until answered */
         }
         if (c->m_eof && !c->down.len)
             begin_linger(c);

@@ -243,6 +243,27 @@ def _(s):
     assert s.get("/healthz").status == 200
 
 
+@test("06.11 a client that stops sending mid-request: the answers to the complete requests "
+      "before it, then the connection closes at once", env=ENV)
+def _(s):
+    for data, answers in [(GET + b"\r\n" + GET + b"\r\nGET /hea", 2),
+                          (GET + b"X-Half: 1\n", 0),
+                          (POST + b"Content-Length: 50\r\n\r\n{", 0),
+                          (GET + b"\r\n", 1)]:
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        try:
+            t0 = time.monotonic()
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+            resps = parse_responses(read_all(sock, timeout=5))
+            took = time.monotonic() - t0
+        finally:
+            sock.close()
+        assert [r[0] for r in resps] == [200] * answers, resps
+        assert took < 2, "closed after %.1f s" % took
+    assert s.get("/healthz").status == 200
+
+
 @test("06.9 the answer reaches a client still sending its body (no reset)", env=ENV)
 def _(s):
     sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
