@@ -30,6 +30,7 @@ int cli_setup(void)
         config_release(&config);
         goto cleanup;
     }
+    store_sqlite_wal_cap(config.sqlite_wal_max_mb);
     ret = 0;
 cleanup:
     err_release(&err);

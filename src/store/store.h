@@ -1065,6 +1065,10 @@ int store_sqlite_sync_full(void);
 
 /* Process-wide setup: remember the backend and connection string that store_thread() uses. */
 int store_setup(const char *url, struct err *err);
+/* Process-wide: the SQLite WAL's hard cap in MiB (STATEWAVE_SQLITE_WAL_MAX_MB): past it new
+ * write transactions wait until a RESTART checkpoint starts the WAL over. 0 or less: the
+ * default (128 MiB). No effect on PostgreSQL. */
+void store_sqlite_wal_cap(int mib);
 /* Close every connection opened by store_thread() (call after all threads stopped). */
 void store_shutdown(void);
 /* This thread's connection, opened on first use; NULL with err set if it cannot be opened.

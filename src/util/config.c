@@ -412,6 +412,9 @@ static int load_connection_limits(struct config *c, const struct source *s, stru
     if (get_long(s, "STATEWAVE_MAX_CONNECTIONS_PER_IP", 256, 0, 1000000, &x, err) < 0)
         return -1;
     c->max_connections_per_ip = (int)x;
+    if (get_long(s, "STATEWAVE_SQLITE_WAL_MAX_MB", 128, 8, 65536, &x, err) < 0)
+        return -1;
+    c->sqlite_wal_max_mb = (int)x;
     if (get_long(s, "STATEWAVE_MAX_INFLIGHT_BODY_BYTES", CONFIG_DEFAULT_MAX_INFLIGHT_BODY, 1024,
                  64L * 1024 * 1024 * 1024, &x, err) < 0)
         return -1;

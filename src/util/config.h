@@ -37,6 +37,7 @@ struct config {
                                 * complete first request header */
     int max_connections;       /* STATEWAVE_MAX_CONNECTIONS: open connections, all clients */
     int max_connections_per_ip; /* STATEWAVE_MAX_CONNECTIONS_PER_IP: 0 = no per-IP cap */
+    int sqlite_wal_max_mb;     /* STATEWAVE_SQLITE_WAL_MAX_MB: the SQLite WAL's hard cap */
     size_t max_inflight_body;  /* STATEWAVE_MAX_INFLIGHT_BODY_BYTES: body bytes held at once
                                 * over all requests (503 past it) */
 

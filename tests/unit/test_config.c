@@ -44,6 +44,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.max_connections, 4096);
     assert_int_equal(c.max_connections_per_ip, 256);
     assert_int_equal(c.max_inflight_body, CONFIG_DEFAULT_MAX_INFLIGHT_BODY);
+    assert_int_equal(c.sqlite_wal_max_mb, 128);
     config_release(&c);
 }
 
@@ -150,6 +151,22 @@ static void test_config_connection_limits(void **state)
     expect_bad("STATEWAVE_MAX_INFLIGHT_BODY_BYTES=10", "STATEWAVE_MAX_INFLIGHT_BODY_BYTES");
 }
 
+/* The SQLite WAL's hard cap (issue 14): MiB, 8 to 65536. */
+static void test_config_sqlite_wal_max(void **state)
+{
+    const char *env[] = { "STATEWAVE_SQLITE_WAL_MAX_MB=512", NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, env, NULL, &e), 0);
+    assert_int_equal(c.sqlite_wal_max_mb, 512);
+    config_release(&c);
+    expect_bad("STATEWAVE_SQLITE_WAL_MAX_MB=7", "STATEWAVE_SQLITE_WAL_MAX_MB");
+    expect_bad("STATEWAVE_SQLITE_WAL_MAX_MB=65537", "STATEWAVE_SQLITE_WAL_MAX_MB");
+    expect_bad("STATEWAVE_SQLITE_WAL_MAX_MB=64MB", "STATEWAVE_SQLITE_WAL_MAX_MB");
+}
+
 static void test_config_dotenv_and_env_precedence(void **state)
 {
     char path[] = "/tmp/engram-env-XXXXXX";
@@ -179,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_config_bad_values_name_the_variable),
         cmocka_unit_test(test_config_cors_origins_json),
         cmocka_unit_test(test_config_connection_limits),
+        cmocka_unit_test(test_config_sqlite_wal_max),
         cmocka_unit_test(test_config_dotenv_and_env_precedence),
     };
 

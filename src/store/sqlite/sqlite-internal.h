@@ -53,6 +53,7 @@ struct sqlite_store {
  * checkpoint starts the WAL over (sq_ckpt_write_begin). With the largest
  * single transaction on top, the WAL stays under 256 MiB whatever the mix of work. */
 #define SQ_CKPT_CAP_PAGES 32768
+#define SQ_PAGES_PER_MIB 256      /* 4 KiB pages */
 
 struct sq_ckpt;
 
@@ -77,6 +78,8 @@ void sq_ckpt_detach(struct sq_ckpt *c);
 void sq_ckpt_tune(int pages, int inline_pages);
 /* Tests: the hard cap above (0: back to the default). */
 void sq_ckpt_tune_cap(int cap_pages);
+/* The hard cap in force, in pages (tests). */
+int sq_ckpt_cap(void);
 /* Tests: make the next n opens of a checkpointer's connection fail. */
 void sq_ckpt_fail_opens(int n);
 uint64_t sq_ckpt_runs(const char *path);
