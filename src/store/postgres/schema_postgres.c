@@ -347,7 +347,27 @@ static const char admin_usage_indexes[] =
     "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
 
 /*
- * Step 8, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
+ * Step 8, Engram (issue 22): the episode indexes the queries use, and no others. Every
+ * per-subject read filters on (subject_id, COALESCE(tenant_id, '')) and orders by
+ * created_at, seq: this index gives the newest N of a context read or the oldest N of a
+ * listing without touching another tenant's rows or sorting, and the partial copy of it
+ * gives compile the uncompiled episodes without walking the compiled ones. (subject_id) and
+ * (subject_id, created_at, seq), the reference's (data-model.md §1.3), no plan chose once
+ * these exist (EXPLAIN of every episodes statement: docs/PERFORMANCE.md), and cost an
+ * index insert per episode.
+ */
+static const char episode_indexes[] =
+    "DROP INDEX ix_episodes_subject_id;\n"
+    "DROP INDEX ix_episodes_subject_created;\n"
+    "DROP INDEX ix_episodes_uncompiled;\n"
+    "CREATE INDEX ix_episodes_subject_tenant_created"
+    " ON episodes (subject_id, (COALESCE(tenant_id, '')), created_at, seq);\n"
+    "CREATE INDEX ix_episodes_uncompiled"
+    " ON episodes (subject_id, (COALESCE(tenant_id, '')), created_at, seq)"
+    " WHERE last_compiled_at IS NULL;\n";
+
+/*
+ * Step 9, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
  * delete, without content: counts and the SHA-256 of the deleted rows' ids. A subject delete
  * never touches this table.
  */
@@ -366,7 +386,7 @@ static const char deletion_receipts[] =
     " ((COALESCE(tenant_id, '')), subject_id);\n";
 
 /*
- * Step 9, Engram: where a forked subject came from (README "Fork and diff"), one row per
+ * Step 10, Engram: where a forked subject came from (README "Fork and diff"), one row per
  * (tenant, subject); deleted with the subject.
  */
 static const char subject_lineage[] =
@@ -391,8 +411,9 @@ const struct migration postgres_migrations[] = {
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
     { 7, "admin_usage_indexes", admin_usage_indexes },
-    { 8, "deletion_receipts", deletion_receipts },
-    { 9, "subject_lineage", subject_lineage },
+    { 8, "episode_indexes", episode_indexes },
+    { 9, "deletion_receipts", deletion_receipts },
+    { 10, "subject_lineage", subject_lineage },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

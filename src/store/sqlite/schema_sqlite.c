@@ -344,7 +344,27 @@ static const char admin_usage_indexes[] =
     "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);";
 
 /*
- * Step 8, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
+ * Step 8, Engram (issue 22): the episode indexes the queries use, and no others. Every
+ * per-subject read filters on (subject_id, tenant_id) and orders by created_at, seq (the
+ * rowid, which SQLite appends to every index): (subject_id, tenant_id, created_at) gives the
+ * newest N of a context read or the oldest N of a listing without touching another tenant's
+ * rows or sorting, and the partial copy of it gives compile the uncompiled episodes without
+ * walking the compiled ones. (subject_id) and (subject_id, created_at), the reference's
+ * (data-model.md §1.3), are prefixes of (subject_id, created_at, id) that no plan chose
+ * once these exist (EXPLAIN QUERY PLAN of every episodes statement: docs/PERFORMANCE.md),
+ * and cost a B-tree insert per episode.
+ */
+static const char episode_indexes[] =
+    "DROP INDEX ix_episodes_subject_id;"
+    "DROP INDEX ix_episodes_subject_created;"
+    "DROP INDEX ix_episodes_uncompiled;"
+    "CREATE INDEX ix_episodes_subject_tenant_created"
+    " ON episodes (subject_id, tenant_id, created_at);"
+    "CREATE INDEX ix_episodes_uncompiled ON episodes (subject_id, tenant_id, created_at)"
+    " WHERE last_compiled_at IS NULL;";
+
+/*
+ * Step 9, Engram: deletion receipts (README "Provable deletion"): the evidence of each subject
  * delete, without content: counts and the SHA-256 of the deleted rows' ids. A subject delete
  * never touches this table.
  */
@@ -364,7 +384,7 @@ static const char deletion_receipts[] =
     " ON deletion_receipts (tenant_id, subject_id);";
 
 /*
- * Step 9, Engram: where a forked subject came from (README "Fork and diff"), one row per
+ * Step 10, Engram: where a forked subject came from (README "Fork and diff"), one row per
  * (tenant, subject); deleted with the subject.
  */
 static const char subject_lineage[] =
@@ -390,8 +410,9 @@ const struct migration sqlite_migrations[] = {
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
     { 7, "admin_usage_indexes", admin_usage_indexes },
-    { 8, "deletion_receipts", deletion_receipts },
-    { 9, "subject_lineage", subject_lineage },
+    { 8, "episode_indexes", episode_indexes },
+    { 9, "deletion_receipts", deletion_receipts },
+    { 10, "subject_lineage", subject_lineage },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);
