@@ -55,7 +55,7 @@ MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all deps deps-build deps-test run test unit-tests fuzz-replay clean bench format install \
+.PHONY: all deps deps-build deps-test run test ha unit-tests fuzz-replay clean bench format install \
         fuzz crash coverage
 all: bin/engram
 
@@ -98,6 +98,11 @@ run: deps-build
 test: deps-test
 	@$(MAKE) --no-print-directory bin/engram unit-tests fuzz-replay
 	@ENGRAM_BUILD=$(OUT) scripts/run-tests.sh
+
+# PostgreSQL failover (tests/ha/failover.py; make test runs it too).
+ha: deps-test
+	@$(MAKE) --no-print-directory bin/engram
+	@python3 tests/ha/failover.py
 
 bench: deps-test
 	@$(MAKE) --no-print-directory bin/engram

@@ -124,6 +124,9 @@ if [ -n "$PG_URL" ]; then
     store_suites postgres "$PG_URL"
     run_suite "api (postgres)" env ENGRAM_TEST_DATABASE_URL="$PG_URL" python3 tests/api/run.py
 fi
+# Failover on a primary and a synchronous standby of its own (tests/ha/failover.py, also
+# `make ha`): about 30 s.
+run_suite "ha failover (postgres)" python3 tests/ha/failover.py
 
 echo "logs: $LOG_DIR"
 echo "$PASS passed, $FAIL failed"
