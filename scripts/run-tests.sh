@@ -123,6 +123,9 @@ if [ -n "$PG_URL" ]; then
     export ENGRAM_TEST_PG_CLUSTER="$PG_DIR"
     store_suites postgres "$PG_URL"
     run_suite "api (postgres)" env ENGRAM_TEST_DATABASE_URL="$PG_URL" python3 tests/api/run.py
+    # Part of the suite again through pgbouncer in pool_mode=transaction (62-pgbouncer.py
+    # has the pooler's own tests).
+    run_suite "api via pgbouncer (postgres)" python3 tests/api/run_bouncer.py "$PG_URL"
 fi
 # Failover on a primary and a synchronous standby of its own (tests/ha/failover.py, also
 # `make ha`): about 30 s.

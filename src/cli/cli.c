@@ -29,6 +29,7 @@ int cli_setup(void)
         config_release(&config);
         goto cleanup;
     }
+    store_set_pooler(config.database_pooler);
     ret = 0;
 cleanup:
     err_release(&err);

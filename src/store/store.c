@@ -78,6 +78,20 @@ int store_setup(const char *url, struct err *err)
     return 0;
 }
 
+static int setup_pooler;   /* store_set_pooler */
+
+void store_set_pooler(int pooler)
+{
+    setup_pooler = pooler;
+    if (pooler != 0 && setup_ops == &store_sqlite_ops)
+        log_write(LOG_WARN, "STATEWAVE_DATABASE_POOLER is ignored on SQLite (PostgreSQL only)");
+}
+
+int store_pooler(void)
+{
+    return setup_pooler;
+}
+
 static void conns_add(store *st)
 {
     pthread_mutex_lock(&conns_lock);

@@ -755,6 +755,12 @@ const struct store_ops *store_backend_for(const char *url, char **conninfo, stru
 
 /* Process-wide setup: remember the backend and connection string that store_thread() uses. */
 int store_setup(const char *url, struct err *err);
+/* What sits between the store and PostgreSQL, for the connections opened from now on
+ * (enum config_pooler: 0 auto-detect, 1 none, 2 pgbouncer in transaction mode); set once
+ * before any thread starts. SQLite ignores it. */
+void store_set_pooler(int pooler);
+/* The value store_set_pooler() set (0 until then). */
+int store_pooler(void);
 /* Close every connection opened by store_thread() (call after all threads stopped). */
 void store_shutdown(void);
 /* This thread's connection, opened on first use; NULL with err set if it cannot be opened.

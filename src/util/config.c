@@ -342,6 +342,24 @@ static int load_snapshots(struct config *c, const struct source *s, struct err *
     return 0;
 }
 
+/* PostgreSQL past one server: the pooler in between (docs/SCALING.md). */
+static int load_scaling(struct config *c, const struct source *s, struct err *err)
+{
+    static const char *const poolers[] = { "auto", "none", "pgbouncer" };
+    const char *v = lookup(s, "STATEWAVE_DATABASE_POOLER");
+    int i;
+
+    c->database_pooler = CONFIG_POOLER_AUTO;
+    if (!v || !*v)
+        return 0;
+    for (i = 0; i < 3; i++) {
+        if (strcasecmp(v, poolers[i]) == 0)
+            return c->database_pooler = i, 0;
+    }
+    return err_set(err, ERR_INVALID,
+                   "STATEWAVE_DATABASE_POOLER: expected auto, none or pgbouncer, got '%s'", v);
+}
+
 /* Rate limiting (spec/api.md §1.7): requests per minute per client IP, and where the
  * windows live. */
 static int load_rate_limit(struct config *c, const struct source *s, struct err *err)
@@ -450,6 +468,8 @@ int config_load(struct config *c, char *const *env, const char *dotenv_path, str
         ret = load_snapshots(c, &s, err);
     if (ret == 0)
         ret = load_webhooks(c, &s, err);
+    if (ret == 0)
+        ret = load_scaling(c, &s, err);
     if (ret == 0 && (!*c->tenant_header || strpbrk(c->tenant_header, " :\r\n")))
         ret = err_set(err, ERR_INVALID, "STATEWAVE_TENANT_HEADER: not a valid header name '%s'",
                       c->tenant_header);
