@@ -127,6 +127,9 @@ if [ -n "$PG_URL" ]; then
     # has the pooler's own tests).
     run_suite "api via pgbouncer (postgres)" python3 tests/api/run_bouncer.py "$PG_URL"
 fi
+# The read-heavy API files with a read replica (a primary and a streaming standby of their
+# own; tests/api/run_replica.py), reads sent with X-Engram-Read-After.
+run_suite "api with a read replica (postgres)" python3 tests/api/run_replica.py
 # Failover on a primary and a synchronous standby of its own (tests/ha/failover.py, also
 # `make ha`): about 30 s.
 run_suite "ha failover (postgres)" python3 tests/ha/failover.py

@@ -30,6 +30,17 @@ int cli_setup(void)
         goto cleanup;
     }
     store_set_pooler(config.database_pooler);
+    if (config.replica_urls && store_setup_sqlite()) {
+        log_write(LOG_WARN, "STATEWAVE_DATABASE_REPLICA_URLS is ignored on SQLite "
+                  "(read replicas are PostgreSQL streaming standbys)");
+    } else if (store_replicas_setup(config.replica_urls, config.replica_eventual,
+                                    config.replica_max_lag_ms, &err) < 0) {
+        fprintf(stderr, "engram: configuration error: STATEWAVE_DATABASE_REPLICA_URLS: %s\n",
+                err.msg);
+        store_shutdown();
+        config_release(&config);
+        goto cleanup;
+    }
     ret = 0;
 cleanup:
     err_release(&err);

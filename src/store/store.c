@@ -79,6 +79,8 @@ int store_setup(const char *url, struct err *err)
 }
 
 static int setup_pooler;   /* store_set_pooler */
+static void conns_add(store *st);
+static void conns_remove(store *st);
 
 void store_set_pooler(int pooler)
 {
@@ -90,6 +92,26 @@ void store_set_pooler(int pooler)
 int store_pooler(void)
 {
     return setup_pooler;
+}
+
+int store_setup_sqlite(void)
+{
+    return setup_ops == &store_sqlite_ops;
+}
+
+const char *store_setup_conninfo(void)
+{
+    return setup_conninfo;
+}
+
+void store_track(store *st)
+{
+    conns_add(st);
+}
+
+void store_untrack(store *st)
+{
+    conns_remove(st);
 }
 
 static void conns_add(store *st)
@@ -153,6 +175,7 @@ void store_shutdown(void)
     conns_cap = 0;
     pthread_mutex_unlock(&conns_lock);
     thread_conn = NULL;
+    store_replicas_release();
     free(setup_conninfo);
     setup_conninfo = NULL;
     setup_ops = NULL;
@@ -390,6 +413,8 @@ int store_qcache_get(store *st, struct arena *a, struct qcache_lookup *q, struct
 
 int store_qcache_put(store *st, const struct qcache_write *w, struct err *err)
 {
+    if (st->replica)
+        return 0;   /* a replica refuses writes; the cache is only a cache */
     return st->ops->qcache_put(st, w, err);
 }
 

@@ -68,6 +68,9 @@ struct config {
 
     /* PostgreSQL past one server (docs/SCALING.md) */
     int database_pooler;       /* STATEWAVE_DATABASE_POOLER: enum config_pooler */
+    char *replica_urls;        /* STATEWAVE_DATABASE_REPLICA_URLS; NULL = none */
+    int replica_eventual;      /* STATEWAVE_REPLICA_READS: 1 = "eventual", 0 = "primary" */
+    int replica_max_lag_ms;    /* STATEWAVE_REPLICA_MAX_LAG_MS */
 
     /* webhooks (spec/api.md §1.12) */
     char *webhook_url;         /* STATEWAVE_WEBHOOK_URL; NULL = no events recorded */
