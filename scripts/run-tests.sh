@@ -83,6 +83,9 @@ for src in fuzz/fuzz_*.c; do
         "fuzz/findings/${t#fuzz_}"
 done
 
+# docs/SCALING.md's Citus plan against the SQL of the PostgreSQL backend.
+run_suite "citus plan (docs/SCALING.md)" python3 scripts/citus-check.py
+
 export ENGRAM_BIN=${ENGRAM_BIN:-bin/engram}
 # The store contract suites (test_store*) run unchanged on each backend.
 store_suites() {
