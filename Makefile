@@ -55,7 +55,7 @@ MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all deps deps-build deps-test run test ha unit-tests fuzz-replay clean bench format install \
+.PHONY: all deps deps-build deps-test run test ha scaleout unit-tests fuzz-replay clean bench format install \
         fuzz crash coverage
 all: bin/engram
 
@@ -103,6 +103,11 @@ test: deps-test
 ha: deps-test
 	@$(MAKE) --no-print-directory bin/engram
 	@python3 tests/ha/failover.py
+
+# N Engram processes (1, 2, 4) over one PostgreSQL behind haproxy (docs/SCALING.md).
+scaleout: deps-test
+	@$(MAKE) --no-print-directory bin/engram bench-tools
+	@python3 bench/scaleout.py --cpu
 
 bench: deps-test
 	@$(MAKE) --no-print-directory bin/engram
