@@ -233,7 +233,9 @@ static int route_reads(struct req *req)
         return err_set(&req->err, ERR_INVALID,
                        "X-Engram-Read-After: not a PostgreSQL LSN such as 0/16B3748: '%.40s'",
                        after);
-    store_request_begin(store_route_is_read(req->route->name), lsn);
+    store_request_begin(store_route_is_read(req->route->name),
+                        strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0,
+                        lsn);
     return 0;
 }
 

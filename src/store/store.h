@@ -798,8 +798,9 @@ size_t store_replica_report(struct store_replica_state *out, size_t max);
 /* 1 if endpoint route_name (the router's name) only reads, so a replica may serve it. */
 int store_route_is_read(const char *route_name);
 /* The request this thread serves from now until store_request_end: a read endpoint or not,
- * and its X-Engram-Read-After (0 = none). */
-void store_request_begin(int read_endpoint, uint64_t read_after);
+ * a client write (not a read endpoint, not GET or HEAD) or not, and its X-Engram-Read-After
+ * (0 = none). */
+void store_request_begin(int read_endpoint, int write_method, uint64_t read_after);
 void store_request_end(void);
 /* The connection for this request's store calls: a replica as described above, else this
  * thread's primary connection (store_thread). */

@@ -18,19 +18,13 @@ import subprocess
 import tempfile
 import time
 
+from harness import free_port
+
 BIN = "/usr/sbin/pgbouncer"
 
 
 def available():
     return os.path.exists(BIN)
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Bouncer:
@@ -43,7 +37,7 @@ class Bouncer:
     def start(cls, pg_port, pool_size=4, pg_host="127.0.0.1"):
         d = tempfile.mkdtemp(prefix="engram-pgb-", dir="/tmp")
         os.chmod(d, 0o755)
-        port = _free_port()
+        port = free_port()
         with open(os.path.join(d, "users.txt"), "w") as f:
             f.write('"postgres" ""\n')
         with open(os.path.join(d, "pgbouncer.ini"), "w") as f:

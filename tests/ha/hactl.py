@@ -17,7 +17,6 @@ As root every server binary runs as `postgres` (runuser), like scripts/pg-cluste
 import atexit
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -26,16 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import pgctl  # noqa: E402
+from harness import free_port  # noqa: E402
 
 DB = "engram_test"
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _owner(argv):
@@ -127,8 +119,8 @@ class Pair:
     def start(cls, sync=True, base=None):
         base = base or tempfile.mkdtemp(prefix="engram-ha-", dir="/tmp")
         os.chmod(base, 0o755)
-        primary = Node(base, "primary1", _free_port(), ["synchronous_commit=on"])
-        standby = Node(base, "standby1", _free_port(), ["synchronous_commit=on"])
+        primary = Node(base, "primary1", free_port(), ["synchronous_commit=on"])
+        standby = Node(base, "standby1", free_port(), ["synchronous_commit=on"])
         pair = cls(base, primary, standby)
         atexit.register(pair.close)
         try:

@@ -337,10 +337,10 @@ size_t store_replica_report(struct store_replica_state *out, size_t max)
 
 /* ---- routing one request ---- */
 
-void store_request_begin(int read_endpoint, uint64_t read_after)
+void store_request_begin(int read_endpoint, int write_method, uint64_t read_after)
 {
     req.read_ok = read_endpoint;
-    req.write = !read_endpoint;
+    req.write = !read_endpoint && write_method;
     req.after = read_after;
 }
 
