@@ -1,5 +1,6 @@
 /* admin_memory.c - POST /admin/memory/export and POST /admin/memory/import, the admin UI's
- * portable memory payload (spec/api.md §6.4, §6.5). The tenant header is ignored here. */
+ * portable memory payload (spec/api.md §6.4, §6.5), and POST /admin/memory/clone (§7.1). The
+ * tenant header is ignored here. */
 #include "api/api.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include "api/validate.h"
 #include "service/service.h"
+#include "service/memory_clone.h"
 #include "service/memory_payload.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -37,30 +39,14 @@ static void literal(struct vctx *v, const struct jv *body, const char *key,
                     const char *const *names, size_t n, int def, int *out)
 {
     const struct jv *val = jv_object_get(body, key);
-    const char *s;
-    char expected[160] = "", msg[200];
-    struct jv *ctx;
-    size_t i, len;
+    int i;
 
     *out = def;
     if (!val)
         return;
-    s = jv_string(val, NULL);
-    for (i = 0; s && i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        len = strlen(expected);
-        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
-    }
-    snprintf(msg, sizeof(msg), "Input should be %s", expected);
-    ctx = jv_object(v->a);
-    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
-    v_add(v, "literal_error", v_loc(v, "body", key), msg, val, ctx);
+    i = v_literal(v, v_loc(v, "body", key), jv_string(val, NULL), val, names, n);
+    if (i >= 0)
+        *out = i;
 }
 
 /* body.subject_ids: a required list of strings (in the arena). */
@@ -172,4 +158,61 @@ int api_admin_memory_import(struct req *req)
         return -1;
     return http_reply_json(req, 200, import_response(req->arena, &res,
                                                      (enum payload_strategy)strategy));
+}
+
+static struct jv *clone_response(struct arena *a, const struct clone_in *in,
+                                 const struct clone_result *res)
+{
+    struct jv *out = jv_object(a);
+    char at[TS_STR_LEN];
+
+    ts_format_offset(res->cloned_at, at, sizeof(at));
+    jv_object_set(a, out, "status", jv_str(a, "cloned"));
+    jv_object_set(a, out, "source_subject_id", jv_str(a, in->source));
+    jv_object_set(a, out, "target_subject_id", jv_str(a, res->target));
+    jv_object_set(a, out, "target_display_name",
+                  in->display_name ? jv_str(a, in->display_name) : jv_null());
+    jv_object_set(a, out, "clone_scope", jv_str(a, memory_payload_scope_name(in->scope)));
+    jv_object_set(a, out, "episode_count", jv_int(a, res->episodes));
+    jv_object_set(a, out, "memory_count", jv_int(a, res->memories));
+    /* Sources are no records of their own (as in the reference): always 0. */
+    jv_object_set(a, out, "source_count", jv_int(a, 0));
+    jv_object_set(a, out, "cloned_at", jv_str(a, at));
+    return out;
+}
+
+/* POST /admin/memory/clone: copy a subject into a new one, all or nothing. */
+int api_admin_memory_clone(struct req *req)
+{
+    struct payload_limits lim = limits();
+    const struct v_str opt = { .flags = V_NULLABLE };
+    struct clone_in in = { 0 };
+    struct clone_result res;
+    struct jv *body;
+    struct vctx v;
+    int scope;
+    store *st;
+
+    if (api_body_object(req, &body, &req->err) < 0)
+        return -1;
+    v_init(&v, req->arena);
+    in.source = v_string(&v, body, v_loc(&v, "body", "source_subject_id"),
+                         (struct v_str){ .flags = V_REQUIRED });
+    in.target = v_string(&v, body, v_loc(&v, "body", "target_subject_id"), opt);
+    in.display_name = v_string(&v, body, v_loc(&v, "body", "target_display_name"), opt);
+    in.tenant = v_string(&v, body, v_loc(&v, "body", "target_tenant_id"), opt);
+    literal(&v, body, "clone_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
+    in.scope = (enum payload_scope)scope;
+    if (v_finish(&v, &req->err) < 0)
+        return -1;
+    /* Falsy values are absent, as in the reference (`if target_subject_id:`). */
+    if (in.target && !*in.target)
+        in.target = NULL;
+    in.cloned_by = req_header(req, "X-Statewave-Operator-Email");
+    if (in.cloned_by && !*in.cloned_by)
+        in.cloned_by = NULL;
+    st = service_store(&req->err);
+    if (!st || memory_clone(req->arena, st, &in, &lim, &res, &req->err) < 0)
+        return -1;
+    return http_reply_json(req, 200, clone_response(req->arena, &in, &res));
 }

@@ -31,6 +31,14 @@ int api_memories_search(struct req *req);
 int api_context(struct req *req);
 /* labels.c (sensitivity labels) */
 int api_memories_labels(struct req *req);
+int api_receipts_list(struct req *req);
+int api_receipts_get(struct req *req);
+int api_receipts_verify(struct req *req);
+int api_receipts_replay(struct req *req);
+int api_version(struct req *req);
+int api_templates_list(struct req *req);
+int api_templates_get(struct req *req);
+int api_templates_apply(struct req *req);
 /* metrics.c (Prometheus text) */
 int api_metrics(struct req *req);
 /* admin_jobs.c (compile jobs, operator view) */
@@ -43,6 +51,19 @@ int api_admin_import(struct req *req);
 /* admin_memory.c (memory payload export/import) */
 int api_admin_memory_export(struct req *req);
 int api_admin_memory_import(struct req *req);
+int api_admin_memory_clone(struct req *req);
+/* admin_subjects.c: the subject explorer and the admin deletes (spec/api.md §7.4, §7.5) */
+int api_admin_subjects_list(struct req *req);
+int api_admin_subjects_get(struct req *req);
+int api_admin_subjects_sla(struct req *req);
+int api_admin_subjects_memories(struct req *req);
+int api_admin_subjects_episodes(struct req *req);
+int api_admin_subjects_citing(struct req *req);
+int api_admin_subjects_related(struct req *req);
+int api_admin_subjects_session_timeline(struct req *req);
+int api_admin_subjects_delete(struct req *req);
+int api_admin_subjects_preview_delete(struct req *req);
+int api_admin_subjects_bulk_delete(struct req *req);
 
 /* admin_snapshots.c (snapshots and cleanup, flag-gated) */
 int api_admin_snapshots_list(struct req *req);

@@ -42,6 +42,24 @@
 /* ---- Reusable schemas (#/components/schemas) ---- */
 
 const struct route_doc_schema api_doc_schemas[] = {
+    { "Receipt",
+      "{'type':'object','required':['receipt_id','parent_receipt_id','mode','subject_id',"
+      "'task','as_of','created_at','selected_entries','policy','output'],'properties':{"
+      "'receipt_id':{'type':'string','minLength':26,'maxLength':26},'parent_receipt_id':"
+      S_NSTR ",'mode':{'enum':['retrieval','as_of_replay']},'query_id':" S_NSTR ",'task_id':"
+      S_NSTR ",'tenant_id':" S_NSTR ",'subject_id':" S_STR ",'task':" S_STR ",'as_of':" S_TS
+      ",'created_at':" S_TS ",'caller_id':" S_NSTR ",'caller_type':" S_NSTR
+      ",'selected_entries':{'type':'array','items':" S_OBJ "},'policy':" S_OBJ ",'output':{"
+      "'type':'object','properties':{'context_hash':" S_STR ",'context_size_bytes':" S_INT
+      ",'canonicalization_version':" S_STR ",'token_estimate':" S_INT "}},'region':" S_NSTR
+      ",'receipt_signature':" S_NSTR ",'receipt_signature_key_id':" S_NSTR
+      ",'receipt_signature_algorithm':" S_NSTR ",'policy_snapshot':" S_OBJ "}}" },
+    { "MemoryTemplate",
+      "{'type':'object','required':['id','version','title','description','episode_type',"
+      "'fields','content_template'],'properties':{'id':" S_STR ",'version':" S_INT ",'title':"
+      S_STR ",'description':" S_STR ",'episode_type':" S_STR ",'fields':{'type':'array',"
+      "'items':{'type':'object','properties':{'name':" S_STR ",'type':" S_STR ",'required':"
+      S_BOOL ",'description':" S_STR "}}},'content_template':" S_STR "}}" },
     { "ErrorEnvelope",
       "{'type':'object','required':['error'],'properties':{'error':{'type':'object',"
       "'required':['code','message'],'properties':{'code':{'type':'string','examples':"
@@ -106,6 +124,13 @@ const struct route_doc_schema api_doc_schemas[] = {
       "{'type':'object','properties':{'id':{'type':'string','format':'uuid'},'name':" S_STR
       ",'version':" S_INT ",'source_subject_id':" S_STR ",'episode_count':" S_INT
       ",'memory_count':" S_INT ",'metadata':" S_OBJ ",'created_at':" S_TS "}}" },
+    { "AdminSubject",
+      "{'type':'object','required':['subject_id','tenant_id','episode_count','memory_count',"
+      "'session_count','last_episode_at','health_state','health_score','open_sessions'],"
+      "'properties':{'subject_id':" S_STR ",'tenant_id':" S_NSTR ",'episode_count':" S_INT
+      ",'memory_count':" S_INT ",'session_count':" S_INT ",'last_episode_at':" S_NTS
+      ",'health_state':" S_NSTR ",'health_score':{'type':['integer','null']},'open_sessions':"
+      S_INT "}}" },
     { "SubjectExport",
       "{'type':'object','description':'The subject export document (spec/api.md 6.1); the "
       "checksum is SHA-256 over the canonical JSON of its episodes and memories.','required':["
@@ -158,6 +183,18 @@ const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_sc
 #define R_RESTORED "{'type':'object','properties':{'episodes_restored':" S_INT \
     ",'memories_restored':" S_INT ",'resolutions_restored':" S_INT ",'subject_id':" S_STR "}}"
 #define R_DELETED "{'type':'object','required':['deleted'],'properties':{'deleted':" S_INT "}}"
+#define P_OFFSET_ADMIN \
+    P_QUERY("offset", "{'type':'integer','minimum':0,'maximum':100000,'default':0}", \
+            "Items to skip (Engram bounds it).")
+#define R_MEM_PAGE \
+    "{'type':'object','required':['memories','total','limit','offset'],'properties':{" \
+    "'memories':{'type':'array','items':" S_OBJ "},'total':" S_INT ",'limit':" S_INT \
+    ",'offset':" S_INT "}}"
+#define SELECTOR \
+    "'subject_id_prefix':{'type':['string','null'],'description':'LIKE prefix of subject_id'}," \
+    "'older_than_days':{'type':['integer','null'],'minimum':0,'maximum':100000,'description':" \
+    "'Newest episode older than this many days'},'tenant_id':" S_NSTR ",'match_all':{'type':" \
+    "'boolean','default':false}"
 #define TARGET_TENANT "'target_tenant_id':{'type':['string','null'],'maxLength':256}"
 
 const struct route_doc api_route_docs[] = {
@@ -205,7 +242,10 @@ const struct route_doc api_route_docs[] = {
                   "Episodes that occurred at or before; not before since.") ","
       P_QUERY_EXT("kinds", S_STR, "Comma-separated episode types (1 to 100).") ","
       P_QUERY_EXT("limit", "{'type':'integer','minimum':1,'maximum':500}",
-                  "At most this many episodes and memories (default 100 each).") "]",
+                  "At most this many episodes and memories (default 100 each).") ","
+      P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
+                  "As the subject stood at this instant: episodes created by then, memories "
+                  "created by then and not yet superseded.") "]",
       NULL, NULL,
       { { 200, "The timeline (empty lists for an unknown subject).",
           "{'type':'object','required':['subject_id','episodes','memories'],'properties':{"
@@ -322,7 +362,9 @@ const struct route_doc api_route_docs[] = {
       P_QUERY("kind", S_STR, "Exact memory kind.") ","
       P_QUERY("q", S_STR, "Text to look for.") ","
       P_QUERY("semantic", "{'type':'boolean','default':false}", "Order by embedding distance.")
-      "," P_LIMIT("20", "100") "]",
+      "," P_LIMIT("20", "100") ","
+      P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
+                  "Search the memories as they stood at this instant (text mode).") "]",
       NULL, NULL,
       { { 200, "Matching memories.",
           "{'type':'object','required':['memories'],'properties':{'memories':"
@@ -335,7 +377,21 @@ const struct route_doc api_route_docs[] = {
       "'task':{'type':'string','minLength':1,'maxLength':4000},"
       "'max_tokens':{'type':['integer','null'],'minimum':1,'maximum':128000,'description':"
       "'Default STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS.'},"
-      "'session_id':{'type':['string','null'],'maxLength':256}}}",
+      "'session_id':{'type':['string','null'],'maxLength':256},"
+      "'emit_receipt':{'type':'boolean','default':false,'description':'Store a receipt of "
+      "this answer (GET /v1/receipts/{id}); adds receipt_id and receipt_emitted. A value "
+      "that is no boolean reads as false.'},"
+      "'query_id':{'type':['string','null'],'description':'Recorded on the receipt; as the "
+      "other SDK fields (task_id, parent_receipt_id, caller_id, caller_type) never a 422: a "
+      "value that is no string is not recorded.'},"
+      "'task_id':" S_NSTR ",'parent_receipt_id':" S_NSTR ",'caller_id':" S_NSTR
+      ",'caller_type':" S_NSTR ","
+      "'as_of':{'type':['string','null'],'format':'date-time','x-engram-extension':true,"
+      "'description':'Answer as the subject stood at this instant: episodes created by then,"
+      " memories created by then and not yet superseded (valid_to null or later).'},"
+      "'explain':{'type':'boolean','default':false,'x-engram-extension':true,'description':"
+      "'Add explanation: per selected item its score terms, per left-out candidate why "
+      "(budget, superseded, filtered, limit).'}}}",
       "{'subject_id':'user-42','task':'Greet the user by name','max_tokens':500}",
       { { 200, "The bundle.",
           "{'type':'object','required':['subject_id','task','facts','episodes','procedures',"
@@ -345,7 +401,14 @@ const struct route_doc api_route_docs[] = {
           "'properties':{'fact_ids':{'type':'array','items':" S_STR "},'summary_ids':{'type':"
           "'array','items':" S_STR "},'procedure_ids':{'type':'array','items':" S_STR "},"
           "'episode_ids':{'type':'array','items':" S_STR "}}},'assembled_context':" S_STR
-          ",'token_estimate':" S_INT ",'sessions':" LIST_OF("SessionInfo") "}}", NULL } } },
+          ",'token_estimate':" S_INT ",'sessions':" LIST_OF("SessionInfo") ",'receipt_id':"
+          S_STR ",'receipt_emitted':" S_BOOL ",'explanation':{'type':'object',"
+          "'x-engram-extension':true,'properties':{'selected':{'type':'array','items':{"
+          "'type':'object','properties':{'id':" S_STR ",'type':{'enum':['memory','episode']},"
+          "'score':{'type':'number'},'components':{'type':'object','additionalProperties':{"
+          "'type':'number'}}}}},'dropped':{'type':'array','items':{'type':'object',"
+          "'properties':{'id':" S_STR ",'type':{'enum':['memory','episode']},'reason':{'enum':"
+          "['budget','superseded','filtered','limit']}}}}}}}}", NULL } } },
     { "memories.labels", "extra", "Set a memory's sensitivity labels",
       "Labels are trimmed, lower-cased, deduplicated and sorted; [] clears them.", 0,
       "[" P_PATH("memory_id", ",'format':'uuid'") "]",
@@ -354,6 +417,74 @@ const struct route_doc api_route_docs[] = {
       "{'sensitivity_labels':['pii']}",
       { { 200, "The updated memory.", REF("Memory"), NULL },
         { 404, "No such memory in this tenant.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- receipts, version, memory templates (§5.4, §5.5) ---- */
+    { "receipts.list", "extra", "A subject's context receipts, newest first",
+      "Cursor paging: pass the previous page's next_cursor as cursor.", 0,
+      "[" P_QUERY_REQ("subject_id", "{'type':'string','minLength':1,'maxLength':256}",
+                      "The subject.") ","
+      P_QUERY("since", "{'type':'string','format':'date-time'}", "Created at or after.") ","
+      P_QUERY("until", "{'type':'string','format':'date-time'}", "Created at or before.") ","
+      P_QUERY("cursor", S_STR, "The last receipt_id of the previous page.") ","
+      P_LIMIT("50", "200") "]", NULL, NULL,
+      { { 200, "One page.",
+          "{'type':'object','required':['receipts','next_cursor'],'properties':{'receipts':"
+          LIST_OF("Receipt") ",'next_cursor':" S_NSTR "}}", NULL } } },
+    { "receipts.get", "extra", "One context receipt", NULL, 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The receipt.", REF("Receipt"), NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
+    { "receipts.verify", "extra", "Check a receipt's Ed25519 signature",
+      "Receipts are signed when STATEWAVE_RECEIPT_SIGNING_KEY names an Ed25519 key (PEM).", 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The verdict.",
+          "{'type':'object','required':['valid','key_id','algorithm','reason'],'properties':{"
+          "'valid':{'type':['boolean','null']},'key_id':" S_NSTR ",'algorithm':" S_NSTR
+          ",'reason':{'enum':['ok','signature_mismatch','no_signature','key_unavailable',"
+          "'unsupported_algorithm']}}}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
+    { "receipts.replay", "extra", "Re-run a receipt's retrieval as of its instant",
+      "Stores a new as_of_replay receipt and answers the difference. A replay receipt is not "
+      "replayed again (422 unreplayable.nested_replay); 422 unreplayable.missing_policy_"
+      "snapshot and unreplayable.invalid_snapshot for receipts that cannot be read back.", 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The replay and its diff.",
+          "{'type':'object','required':['original_receipt_id','replay_receipt_id','diff'],"
+          "'properties':{'original_receipt_id':" S_STR ",'replay_receipt_id':" S_NSTR
+          ",'diff':{'type':'object','properties':{'context_hash':{'type':'object',"
+          "'properties':{'original':" S_NSTR ",'replay':" S_NSTR ",'changed':" S_BOOL "}},"
+          "'selected_entries':{'type':'object','properties':{'added':{'type':'array'},"
+          "'removed':{'type':'array'},'common':" S_INT "}},'filters_applied':{'type':'object',"
+          "'properties':{'added':{'type':'array'},'removed':{'type':'array'}}}}}}}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL },
+        { 422, "The receipt cannot be replayed (code unreplayable.<reason>).",
+          REF("ErrorEnvelope"), NULL } } },
+    { "version", "extra", "The server version", "Public: no API key needed.", 0, NULL, NULL,
+      NULL,
+      { { 200, "The version.",
+          "{'type':'object','required':['version','api_contract'],'properties':{'version':"
+          S_STR ",'api_contract':{'const':'v1'}}}", NULL } } },
+    { "templates.list", "extra", "The memory templates",
+      "support_ticket, decision_record, user_preference, incident, meeting_note.", 0, NULL,
+      NULL, NULL,
+      { { 200, "Every template.",
+          "{'type':'object','required':['templates'],'properties':{'templates':"
+          LIST_OF("MemoryTemplate") "}}", NULL } } },
+    { "templates.get", "extra", "One memory template", NULL, 0,
+      "[" P_PATH("template_id", ",'minLength':1,'maxLength':128") "]", NULL, NULL,
+      { { 200, "The template.", REF("MemoryTemplate"), NULL },
+        { 404, "No such template.", REF("ErrorEnvelope"), NULL } } },
+    { "templates.apply", "extra", "Record an episode from a template",
+      "Strict: an unknown member, an unknown or non-string value or a missing required value "
+      "is 422.", 0,
+      "[" P_PATH("template_id", ",'minLength':1,'maxLength':128") "]",
+      "{'type':'object','required':['subject_id'],'additionalProperties':false,'properties':{"
+      "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'values':{'type':['object','null'],'additionalProperties':" S_STR "},"
+      "'session_id':{'type':['string','null'],'maxLength':256}}}",
+      "{'subject_id':'user-42','values':{'preference':'short answers'}}",
+      { { 201, "The created episode.", REF("Episode"), NULL },
+        { 404, "No such template.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- compile jobs, operator view (§7.2) ---- */
     { "admin.jobs_list", "admin", "List compile jobs, newest first", NULL, 0,
@@ -422,6 +553,137 @@ const struct route_doc api_route_docs[] = {
         { 400, "A malformed payload.", REF("ErrorEnvelope"), NULL },
         { 409, "cancel, and the target already has data.", REF("ErrorEnvelope"), NULL },
         { 413, "Over a STATEWAVE_MEMORY_IMPORT_MAX_* cap.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- clone (§7.1) ---- */
+    { "admin.memory_clone", "admin", "Clone a subject into a new subject",
+      "Reads the source in every tenant and copies the records of the scope with new ids, the "
+      "target tenant, no session ids and the stamps original_episode_id / original_memory_id, "
+      "cloned_from_subject_id, cloned_at, cloned_by (header X-Statewave-Operator-Email) and "
+      "display_name. One transaction: all or nothing.", 0,
+      "[{'name':'X-Statewave-Operator-Email','in':'header','schema':" S_STR ",'description':"
+      "'Stamped as cloned_by.'}]",
+      "{'type':'object','required':['source_subject_id'],'properties':{'source_subject_id':"
+      "{'type':'string','pattern':'^[A-Za-z0-9_.:-]{1,128}$'},'target_subject_id':{'type':"
+      "['string','null'],'pattern':'^[A-Za-z0-9_.:-]{1,128}$','description':'Default: "
+      "<source>-clone, or a derived id when that has data.'},'target_display_name':" S_NSTR
+      ",'target_tenant_id':" S_NSTR ",'clone_scope':{'enum':['episodes','memories',"
+      "'episodes_and_memories','episodes_memories_sources'],'default':"
+      "'episodes_memories_sources'}}}",
+      "{'source_subject_id':'user-42','target_subject_id':'user-42-copy'}",
+      { { 200, "What was copied where.",
+          "{'type':'object','required':['status','source_subject_id','target_subject_id',"
+          "'target_display_name','clone_scope','episode_count','memory_count','source_count',"
+          "'cloned_at'],'properties':{'status':{'const':'cloned'},'source_subject_id':" S_STR
+          ",'target_subject_id':" S_STR ",'target_display_name':" S_NSTR ",'clone_scope':"
+          S_STR ",'episode_count':" S_INT ",'memory_count':" S_INT ",'source_count':" S_INT
+          ",'cloned_at':" S_TS "}}", NULL },
+        { 400, "A source or target id breaking the rule (a demo_web_ target).",
+          REF("ErrorEnvelope"), NULL },
+        { 404, "The source has no episodes and no memories.", REF("ErrorEnvelope"), NULL },
+        { 409, "The explicit target already has data.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- subject explorer (§7.4) ---- */
+    { "admin.subjects_list", "admin", "List (subject, tenant) pairs with their stats",
+      "Pairs with episodes, reserved subjects left out; a pair without a cached health value "
+      "gets it computed and cached.", 0,
+      "[" P_TENANT_FILTER ","
+      P_QUERY("search", S_STR, "Case-insensitive substring of subject_id (LIKE wildcards act).") ","
+      P_QUERY("health_state", S_STR, "Exact cached health state.") ","
+      P_QUERY("has_open_sessions", S_BOOL, "Only pairs with (true) or without (false) an open "
+              "resolution.") ","
+      P_QUERY("sort_by", "{'enum':['subject_id','last_activity','episode_count','memory_count'],"
+              "'default':'last_activity'}", "Sort key.") ","
+      P_QUERY("sort_order", "{'enum':['asc','desc'],'default':'desc'}", "Sort direction.") ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page; total counts every match.",
+          "{'type':'object','required':['subjects','total','limit','offset'],'properties':{"
+          "'subjects':" LIST_OF("AdminSubject") ",'total':" S_INT ",'limit':" S_INT ",'offset':"
+          S_INT "}}", NULL } } },
+    { "admin.subjects_get", "admin", "One subject: counts, health and SLA", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "The subject.",
+          "{'type':'object','required':['subject_id','tenant_id','summary','health','sla'],"
+          "'properties':{'subject_id':" S_STR ",'tenant_id':" S_NSTR ",'summary':{'type':"
+          "'object','properties':{'episode_count':" S_INT ",'memory_count':" S_INT
+          ",'session_count':" S_INT ",'first_seen_at':" S_NTS ",'last_activity_at':" S_NTS
+          "}},'health':{'type':['object','null'],'properties':{'score':" S_INT ",'state':" S_STR
+          ",'factors':{'type':'array','items':" S_OBJ "}}},'sla':{'type':['object','null']}}}",
+          NULL },
+        { 404, "No episodes and no memories.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_sla", "admin", "A subject's SLA with its sessions",
+      "The §4.4 body without subject_id, default thresholds.", 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "The SLA.", S_OBJ, NULL } } },
+    { "admin.subjects_memories", "admin", "A subject's memories, newest first", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER ","
+      P_QUERY("status", "{'enum':['all','active','superseded'],'default':'all'}", "Status.") ","
+      P_QUERY("kind", S_STR, "Exact kind.") ","
+      P_QUERY("search", S_STR, "Substring of content, summary or kind.") ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page.", R_MEM_PAGE, NULL } } },
+    { "admin.subjects_episodes", "admin", "A subject's episodes, newest first", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER ","
+      P_QUERY("session_id", S_STR, "Exact session.") ","
+      P_QUERY("type", S_STR, "Exact episode type.") ","
+      P_QUERY("search", S_STR, "Substring of the payload JSON, type, source or session_id.") ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page.",
+          "{'type':'object','required':['episodes','total','limit','offset'],'properties':{"
+          "'episodes':{'type':'array','items':" S_OBJ "},'total':" S_INT ",'limit':" S_INT
+          ",'offset':" S_INT "}}", NULL } } },
+    { "admin.subjects_citing", "admin", "Memories citing an episode, newest first", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_PATH("episode_id", ",'format':'uuid'") "," P_TENANT_FILTER ","
+      P_LIMIT("50", "200") "," P_OFFSET_ADMIN "]", NULL, NULL,
+      { { 200, "One page.", R_MEM_PAGE, NULL },
+        { 400, "episode_id is no UUID.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_related", "admin", "A memory's lineage and siblings", NULL, 0,
+      "[" P_SUBJECT_PATH "," P_PATH("memory_id", ",'format':'uuid'") "," P_TENANT_FILTER "]",
+      NULL, NULL,
+      { { 200, "superseding_memory, superseded_memories (<=5), sibling_memories (<=10).",
+          "{'type':'object','required':['memory_id','status','created_at','superseding_memory',"
+          "'superseded_memories','sibling_memories','source_episode_count'],'properties':{"
+          "'memory_id':" S_STR ",'status':" S_STR ",'created_at':" S_TS ",'superseding_memory':"
+          "{'type':['object','null']},'superseded_memories':{'type':'array'},"
+          "'sibling_memories':{'type':'array'},'source_episode_count':" S_INT "}}", NULL },
+        { 400, "memory_id is no UUID.", REF("ErrorEnvelope"), NULL },
+        { 404, "No such memory of the subject.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_session_timeline", "admin", "A session's episodes and resolution, in order",
+      NULL, 0,
+      "[" P_SUBJECT_PATH "," P_PATH("session_id", ",'minLength':1") "," P_TENANT_FILTER ","
+      P_LIMIT("200", "500") "]", NULL, NULL,
+      { { 200, "SLA figures and events.", S_OBJ, NULL } } },
+
+    /* ---- subject deletion (§7.5) ---- */
+    { "admin.subjects_delete", "admin", "Delete a subject (every tenant, or one)",
+      "The §3.9 cascade over every (tenant, subject) pair, in one transaction.", 0,
+      "[" P_SUBJECT_PATH "," P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "The counts.",
+          "{'type':'object','required':['subject_id','episodes_deleted','memories_deleted'],"
+          "'properties':{'subject_id':" S_STR ",'episodes_deleted':" S_INT ",'memories_deleted':"
+          S_INT "}}", NULL },
+        { 404, "Nothing of the subject exists.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_preview_delete", "admin", "Preview a filtered bulk delete",
+      "Matches are (subject, tenant) pairs with episodes; reserved subjects never match.", 0,
+      NULL, "{'type':'object','properties':{" SELECTOR "}}",
+      "{'subject_id_prefix':'demo_'}",
+      { { 200, "The match count, up to 20 of them and the totals.",
+          "{'type':'object','required':['matched','sample','total_episodes','total_memories'],"
+          "'properties':{'matched':" S_INT ",'sample':{'type':'array','items':" S_OBJ
+          "},'total_episodes':" S_INT ",'total_memories':" S_INT "}}", NULL },
+        { 400, "No filter and no match_all.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.subjects_bulk_delete", "admin", "Commit a previewed bulk delete",
+      "Every match in ONE transaction (Engram: all or nothing, so failed is always empty).", 0,
+      NULL,
+      "{'type':'object','required':['expected_count'],'properties':{" SELECTOR ",'confirm':"
+      "{'type':'boolean','default':false},'expected_count':" S_INT "}}",
+      "{'subject_id_prefix':'demo_','confirm':true,'expected_count':3}",
+      { { 200, "What was deleted.",
+          "{'type':'object','required':['deleted_subjects','deleted_episodes',"
+          "'deleted_memories','failed'],'properties':{'deleted_subjects':" S_INT
+          ",'deleted_episodes':" S_INT ",'deleted_memories':" S_INT ",'failed':{'type':'array',"
+          "'items':" S_STR "}}}", NULL },
+        { 400, "confirm not true, or no filter.", REF("ErrorEnvelope"), NULL },
+        { 409, "The match count changed since the preview.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- snapshots and cleanup, flag-gated (§6.6 - §6.11) ---- */
     { "admin.snapshots_list", "seed", "List snapshots", NULL, ROUTE_DOC_SNAPSHOTS, NULL, NULL,

@@ -26,7 +26,8 @@
 int middleware_path_open(const char *path)
 {
     static const char *const open_paths[] = { "/healthz", "/health", "/readyz", "/ready",
-                                              "/docs", "/redoc", "/openapi.json" };
+                                              "/docs", "/redoc", "/openapi.json",
+                                              "/v1/version" };
     size_t i;
 
     for (i = 0; i < sizeof(open_paths) / sizeof(open_paths[0]); i++) {

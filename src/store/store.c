@@ -730,3 +730,90 @@ int store_health_cache_delete(store *st, const struct store_scope *sc, struct er
 {
     return st->ops->health_cache_delete(st, one_tenant(sc, "health_cache_delete"), err);
 }
+
+int store_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *q, struct memory_rows *out,
+                            struct err *err)
+{
+    return st->ops->memory_list_as_of(st, a, one_tenant(sc, "memory_list_as_of"), q, out,
+                                      err);
+}
+
+int store_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct episode_rows *out,
+                             struct err *err)
+{
+    return st->ops->episode_list_as_of(st, a, one_tenant(sc, "episode_list_as_of"), q, out,
+                                       err);
+}
+
+int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err)
+{
+    return st->ops->receipt_insert(st, r, err);
+}
+
+int store_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct receipt_row **out, struct err *err)
+{
+    return st->ops->receipt_get(st, a, tenant, id, out, err);
+}
+
+int store_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct receipt_query *q, struct receipt_rows *out,
+                       struct err *err)
+{
+    return st->ops->receipt_list(st, a, one_tenant(sc, "receipt_list"), q, out, err);
+}
+
+/* ---- the admin subject explorer and deletion ---- */
+
+int store_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
+                            struct explorer_subject_rows *out, struct err *err)
+{
+    return st->ops->explorer_subjects(st, a, q, out, err);
+}
+
+int store_explorer_summary(store *st, struct arena *a, const struct store_scope *sc,
+                           struct explorer_summary *out, struct err *err)
+{
+    return st->ops->explorer_summary(st, a, sc, out, err);
+}
+
+int store_explorer_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct explorer_episode_query *q,
+                            struct explorer_episode_rows *out, struct err *err)
+{
+    return st->ops->explorer_episodes(st, a, sc, q, out, err);
+}
+
+int store_explorer_memories(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct explorer_memory_query *q,
+                            struct explorer_memory_rows *out, struct err *err)
+{
+    return st->ops->explorer_memories(st, a, sc, q, out, err);
+}
+
+int store_explorer_resolutions(store *st, struct arena *a, const struct store_scope *sc,
+                               const char *session, size_t limit, struct resolution_rows *out,
+                               struct err *err)
+{
+    return st->ops->explorer_resolutions(st, a, sc, session, limit, out, err);
+}
+
+int store_explorer_citing_counts(store *st, const struct store_scope *sc,
+                                 const struct store_ids *ids, int64_t *counts,
+                                 struct err *err)
+{
+    return st->ops->explorer_citing_counts(st, sc, ids, counts, err);
+}
+
+int store_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
+                        struct subject_match_rows *out, struct err *err)
+{
+    return st->ops->subject_match(st, a, sel, out, err);
+}
+
+size_t store_like_head(const char *pattern)
+{
+    return strcspn(pattern, "%_\\");
+}

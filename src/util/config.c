@@ -397,6 +397,7 @@ static int load_rate_limit(struct config *c, const struct source *s, struct err 
 static int load_webhooks(struct config *c, const struct source *s, struct err *err)
 {
     c->webhook_url = get_str(s, "STATEWAVE_WEBHOOK_URL", NULL);
+    c->receipt_signing_key = get_str(s, "STATEWAVE_RECEIPT_SIGNING_KEY", NULL);
     if (get_double(s, "STATEWAVE_WEBHOOK_TIMEOUT", 5.0, 0.001, 3600.0, &c->webhook_timeout,
                    err) < 0)
         return -1;
@@ -512,6 +513,7 @@ void config_release(struct config *c)
     free(c->llm_embedding_model);
     free(c->llm_api_base);
     free(c->webhook_url);
+    free(c->receipt_signing_key);
     free(c->cleanup_prefix);
     for (i = 0; i < c->ncors_origins; i++)
         free(c->cors_origins[i]);

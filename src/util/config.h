@@ -75,6 +75,8 @@ struct config {
     /* webhooks (spec/api.md §1.12) */
     char *webhook_url;         /* STATEWAVE_WEBHOOK_URL; NULL = no events recorded */
     double webhook_timeout;    /* STATEWAVE_WEBHOOK_TIMEOUT: seconds per delivery attempt */
+    char *receipt_signing_key; /* STATEWAVE_RECEIPT_SIGNING_KEY: an Ed25519 private key PEM
+                                * file that signs context receipts; NULL = unsigned */
     double webhook_backoff_scale; /* STATEWAVE_WEBHOOK_BACKOFF_SCALE: multiplies the retry
                                    * delays; for tests only (default 1.0) */
 };

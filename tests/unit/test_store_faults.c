@@ -21,6 +21,7 @@
 #include "service/compile.h"
 #include "service/compiler.h"
 #include "service/episodes.h"
+#include "service/memory_clone.h"
 #include "service/memory_payload.h"
 #include "service/snapshots.h"
 #include "service/subjects.h"
@@ -326,6 +327,43 @@ static int op_cleanup(struct arena *a, void *ctx, struct err *err)
     return res.subjects_cleaned >= 2 ? 0 : err_set(err, ERR_NOT_FOUND, "nothing cleaned");
 }
 
+/* The admin delete of a subject living in two tenants: both pairs or nothing. */
+static int op_admin_delete(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct subjects_deleted gone;
+
+    if (subjects_admin_delete(a, g.st, c->subject, NULL, &gone, err) < 0)
+        return -1;
+    return gone.subjects == 2 ? 0 : err_set(err, ERR_NOT_FOUND, "not both pairs deleted");
+}
+
+/* The bulk delete of every pair under a prefix (three of them): all or nothing. */
+static int op_bulk_delete(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    const struct subject_selector sel = { .prefix = c->name, .all_tenants = 1,
+                                          .older_than = TS_NULL, .with_episodes_only = 1 };
+    struct subjects_deleted gone;
+
+    if (subjects_bulk_delete(a, g.st, &sel, 3, &gone, err) < 0)
+        return -1;
+    return gone.subjects == 3 ? 0 : err_set(err, ERR_NOT_FOUND, "not every pair deleted");
+}
+
+static int op_clone(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct payload_limits lim = { 50u << 20, 100, 10000, 10000, 3 };
+    const struct clone_in in = { c->subject, c->target, "copy", "beta", PAYLOAD_SCOPE_ALL,
+                                 "op@example.com" };
+    struct clone_result res;
+
+    if (memory_clone(a, g.st, &in, &lim, &res, err) < 0)
+        return -1;
+    return res.episodes == 6 && res.memories > 0 ? 0 : err_set(err, ERR_NOT_FOUND, "short");
+}
+
 static int op_heartbeat(struct arena *a, void *ctx, struct err *err)
 {
     (void)a;
@@ -435,6 +473,34 @@ static void test_faults_subject_delete(void **state)
 
     seed_subject(a, c.tenant, c.subject, 3);
     assert_true(run_faults("subject delete", op_subject_delete, &c) >= 2);
+}
+
+/* Admin deletes (spec/api.md §7.5): every pair in one transaction; subject_stats (kept by
+ * triggers) is in the dump, so its rows must come back too. */
+static void test_faults_admin_deletes(void **state)
+{
+    struct arena *a = *state;
+    const char *prefix = uniq(a, "fb");
+    struct subject_ctx c = { "acme", uniq(a, "fa"), NULL, prefix, NULL, NULL };
+
+    seed_subject(a, "acme", c.subject, 2);
+    seed_subject(a, "beta", c.subject, 2);
+    assert_true(run_faults("admin delete", op_admin_delete, &c) >= 3);
+    seed_subject(a, "acme", arena_printf(a, "%s-1", prefix), 2);
+    seed_subject(a, "beta", arena_printf(a, "%s-1", prefix), 2);
+    seed_subject(a, NULL, arena_printf(a, "%s-2", prefix), 2);
+    assert_true(run_faults("bulk delete", op_bulk_delete, &c) >= 4);
+}
+
+/* Clone (spec/api.md §7.1): the target is written whole or not at all. */
+static void test_faults_clone(void **state)
+{
+    struct arena *a = *state;
+    struct subject_ctx c = { "acme", uniq(a, "fc"), uniq(a, "fc-target"), NULL, NULL, NULL };
+
+    seed_subject(a, "acme", c.subject, 3);
+    seed_subject(a, "beta", c.subject, 3);
+    assert_true(run_faults("clone", op_clone, &c) >= 3);
 }
 
 static void test_faults_cleanup(void **state)
@@ -561,6 +627,8 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_subject_delete, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_cleanup, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_admin_deletes, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_clone, test_setup, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, faults_setup, faults_teardown);

@@ -293,6 +293,9 @@ int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql,
 extern const char PG_SQL_EP_RECENT[];
 extern const char PG_SQL_RESOLUTIONS[];
 int pgst_read_resolution(struct arena *a, const PGresult *r, int row, void *out);
+/* A whole resolution row: the columns "id, subject_id, tenant_id, session_id, status,
+ * resolution_summary, resolved_at, metadata_, created_at, updated_at". */
+int pgst_read_resolution_row(struct arena *a, const PGresult *r, int row, void *out);
 /* The usable ids (pgst_id_ok) of ids as a uuid[] literal `{a,b}` into b, for one
  * `= ANY($n::uuid[])` parameter; returns how many went in. */
 size_t pgst_ids_array(struct buf *b, const char *const *ids, size_t n);
@@ -443,5 +446,39 @@ int pgst_health_cache_get(store *st, struct arena *a, const struct store_scope *
 int pgst_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int pgst_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
+
+/* ---- history (postgres_history.c) ---- */
+
+int pgst_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct as_of_query *aq, struct memory_rows *out,
+                           struct err *err);
+int pgst_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *aq, struct episode_rows *out,
+                            struct err *err);
+int pgst_receipt_insert(store *st, const struct receipt_row *rr, struct err *err);
+int pgst_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                     struct receipt_row **out, struct err *err);
+int pgst_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct receipt_query *rq, struct receipt_rows *out,
+                      struct err *err);
+/* ---- the admin subject explorer and deletion (postgres_explorer.c) ---- */
+
+int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
+                           struct explorer_subject_rows *out, struct err *err);
+int pgst_explorer_summary(store *st, struct arena *a, const struct store_scope *sc,
+                          struct explorer_summary *out, struct err *err);
+int pgst_explorer_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct explorer_episode_query *q,
+                           struct explorer_episode_rows *out, struct err *err);
+int pgst_explorer_memories(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct explorer_memory_query *q,
+                           struct explorer_memory_rows *out, struct err *err);
+int pgst_explorer_resolutions(store *st, struct arena *a, const struct store_scope *sc,
+                              const char *session, size_t limit, struct resolution_rows *out,
+                              struct err *err);
+int pgst_explorer_citing_counts(store *st, const struct store_scope *sc,
+                                const struct store_ids *ids, int64_t *counts, struct err *err);
+int pgst_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
+                       struct subject_match_rows *out, struct err *err);
 
 #endif
