@@ -4,11 +4,12 @@
     python3 scripts/citus-check.py            # check; exit 1 with what differs
     python3 scripts/citus-check.py --report   # print the lists the document must hold
 
-The plan (docs/SCALING.md): episodes, memories, resolutions and subject_health_cache are
-distributed on subject_id (co-located); every other table stays a local table on the
-coordinator. The script reads every SQL text of the PostgreSQL backend (the string literals
-of src/store/postgres/*.c that start a statement, named by the constant or macro that holds
-them, else by file:line) and the schema (schema_postgres.c), and finds:
+The plan (docs/SCALING.md): the tables of DISTRIBUTED are distributed on subject_id
+(co-located); every other table stays a local table on the coordinator, and every table of
+the schema must appear in the document's table plan. The script reads every SQL text of the
+PostgreSQL backend (each src/store/postgres/*.c through the C preprocessor, so statements
+built from macros read as compiled: named file:CONSTANT, or file:#k for the k-th inline
+one) and the schema (schema_postgres.c), and finds:
 - statements that touch a distributed table without naming one subject
   (`subject_id = $n`, `subject_id = ANY(...)`, or an INSERT ... VALUES, routed by its value):
   each runs on every shard;
@@ -22,12 +23,14 @@ list item) and the next `<!-- /citus -->`.
 import glob
 import os
 import re
+import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SRC = os.path.join(ROOT, "src", "store", "postgres")
 DOC = os.path.join(ROOT, "docs", "SCALING.md")
-DISTRIBUTED = ("episodes", "memories", "resolutions", "subject_health_cache")
+DISTRIBUTED = ("episodes", "memories", "resolutions", "subject_health_cache", "subject_stats",
+               "context_receipts")
 START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.I)
 
 
@@ -35,61 +38,47 @@ def strip_comments(text):
     return re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
 
 
-# A C expression of string literals and macro names: "a" MACRO "b"
-EXPR = (r'(?:"(?:[^"\\]|\\.)*"|\b[A-Z_][A-Z0-9_]*\("(?:[^"\\]|\\.)*"\)'
-        r'|\b[A-Z_][A-Z0-9_]*\b|\\\n|\s)+')
-DEFINE = re.compile(r"^\s*#\s*define\s+([A-Z_][A-Z0-9_]*)[ \t]+((?:.*\\\n)*.*)$", re.M)
-CONST = re.compile(r"const\s+char\s+(\w+)\s*\[\s*\]\s*=\s*(" + EXPR + r");")
+CONST = re.compile(r'const\s+char\s+(\w+)\s*\[\s*\]\s*=\s*((?:"(?:[^"\\]|\\.)*"\s*)+);')
+LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
-def expand(expr, macros, depth=0):
-    """The text of a literal/macro expression; unknown names expand to nothing."""
-    out = []
-    for tok in re.findall(r'"(?:[^"\\]|\\.)*"|\b[A-Z_][A-Z0-9_]*\("(?:[^"\\]|\\.)*"\)'
-                          r'|\b[A-Z_][A-Z0-9_]*\b', expr):
-        if tok.endswith(")"):   # a function-like macro: its argument stands for it
-            out.append(tok[tok.index('"') + 1:-2])
-        elif tok.startswith('"'):
-            out.append(tok[1:-1].replace("\\n", " ").replace('\\"', '"'))
-        elif tok in macros and depth < 8:
-            out.append(expand(macros[tok], macros, depth + 1))
-    return "".join(out)
+def preprocessed(path):
+    """The file after the C preprocessor (every macro expanded, token pasting included), so
+    that SQL assembled from macros reads as the compiler sees it."""
+    cflags = subprocess.run(["pkg-config", "--cflags", "libpq"], capture_output=True,
+                            text=True).stdout.split()
+    r = subprocess.run(["cc", "-E", "-P", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "src")] +
+                       cflags + [path], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("citus-check: cc -E %s failed: %s" % (path, r.stderr[-500:]))
+    return r.stdout
 
 
-def sources():
-    files = sorted(glob.glob(os.path.join(SRC, "*.c")) + glob.glob(os.path.join(SRC, "*.h")))
-    return {os.path.basename(p): strip_comments(open(p, encoding="utf-8").read())
-            for p in files if not p.endswith("schema_postgres.c")}
+def unescape(parts):
+    return "".join(parts).replace("\\n", " ").replace('\\"', '"')
 
 
 def statements():
-    """(name, sql) for every SQL text of the backend: each constant and macro holding one,
-    and each statement written inline in a call."""
-    texts = sources()
-    macros = {}
-    for text in texts.values():
-        for m in DEFINE.finditer(text):
-            macros[m.group(1)] = m.group(2)
-    out, seen = [], set()
-    for base, text in texts.items():
+    """(name, sql) for every SQL text of the backend: each constant holding one (named
+    file:CONSTANT), and each statement written inline in a call (file:#k)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(SRC, "*.c"))):
+        base = os.path.basename(path)
+        if base == "schema_postgres.c":
+            continue
+        text = preprocessed(path)
         spans = []
         for m in CONST.finditer(text):
-            sql = expand(m.group(2), macros)
             spans.append((m.start(), m.end()))
+            sql = unescape(LITERAL.findall(m.group(2)))
             if START.match(sql):
                 out.append(("%s:%s" % (base, m.group(1)), sql))
-        for m in DEFINE.finditer(text):
-            sql = expand(m.group(2), macros)
-            spans.append((m.start(), m.end()))
-            if START.match(sql):
-                out.append(("%s:%s" % (base, m.group(1)), sql))
-        for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', text):
+        k = 0
+        for m in LITERAL.finditer(text):
             if any(a <= m.start() < b for a, b in spans) or not START.match(m.group(1)):
                 continue
-            name = "%s:%d" % (base, text.count("\n", 0, m.start()) + 1)
-            if name not in seen:
-                seen.add(name)
-                out.append((name, m.group(1)))
+            k += 1
+            out.append(("%s:#%d" % (base, k), unescape([m.group(1)])))
     return out
 
 
@@ -205,10 +194,23 @@ def main(argv):
                 "; and no longer %s" % ", ".join(stale) if stale else ""))
         else:
             print("ok citus %s: %d listed, all found in the code" % (tag, len(names)))
+    text = open(os.path.join(SRC, "schema_postgres.c"), encoding="utf-8").read()
+    schema_tables = set(re.findall(r"CREATE TABLE (\w+)", text))
+    doc = open(DOC, encoding="utf-8").read()
+    m = re.search(r"^### Tables$(.*?)^### ", doc, re.S | re.M)
+    planned = set(re.findall(r"`(\w+)`", m.group(1))) if m else set()
+    unplanned = sorted(schema_tables - planned - {"schema_migrations"})
+    if unplanned:
+        bad += 1
+        print("FAIL citus tables: docs/SCALING.md's table plan does not say where %s go"
+              % ", ".join(unplanned))
+    else:
+        print("ok citus tables: all %d tables of the schema are in the plan"
+              % len(schema_tables))
     total = len(statements())
     print("(%d SQL statements scanned)" % total)
     assert total > 50, "the scanner found too few statements: it is broken"
-    print("%d passed, %d failed" % (2 - bad, bad))
+    print("%d passed, %d failed" % (3 - bad, bad))
     return 1 if bad else 0
 
 
