@@ -109,9 +109,27 @@ struct jv *api_resolution_json(struct arena *a, const struct resolution *r);
 int api_handoff(struct req *req);
 int api_subject_health(struct req *req);
 int api_subject_sla(struct req *req);
+/* admin_overview.c (tenants, usage, dashboard: spec/api.md §7.6; migrations: §5.2) */
+int api_admin_tenants(struct req *req);
+int api_admin_tenant_audit(struct req *req);
+int api_admin_usage(struct req *req);
+int api_admin_dashboard(struct req *req);
+int api_ops_migrations(struct req *req);
+/* admin_packs.c (starter packs and the support docs pack, spec/api.md §7.7) */
+int api_admin_packs_list(struct req *req);
+int api_admin_packs_import(struct req *req);
+int api_admin_support_state(struct req *req);
+int api_admin_support_reseed(struct req *req);
+/* llm.c (the LLM pass-through, spec/api.md §5.1) */
+int api_llm_complete(struct req *req);
 /* openapi.c (the OpenAPI document) and docs.c (the page that shows it, and its files) */
 int api_openapi(struct req *req);
 int api_docs(struct req *req);
 int api_docs_redirect(struct req *req);
 int api_docs_asset(struct req *req);
+extern const char *const api_page_headers[]; /* CSP and friends of /docs and /ui/ */
+/* ui.c (the admin web UI: its page at every /ui/ path, and its files) */
+int api_ui(struct req *req);
+int api_ui_redirect(struct req *req);
+int api_ui_asset(struct req *req);
 #endif

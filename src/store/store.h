@@ -595,6 +595,71 @@ struct subject_match_rows {
     int64_t memories;
 };
 
+/* ---- the operator's overview (spec/api.md §7.6) and the bundled packs' rows (§7.7) ---- */
+
+/* Rows of one table counted by created_at: since each cut-off of a usage_query, and all. */
+struct usage_counts {
+    int64_t today;
+    int64_t d7;
+    int64_t d30;
+    int64_t total;
+};
+
+/* What GET /admin/usage counts. */
+struct usage_query {
+    const char *tenant;             /* tenant_id = value in every table (rows without a tenant
+                                     * never match); NULL = every row */
+    int64_t today, d7, d30;         /* the cut-offs: rows created at or after each */
+};
+
+struct usage_report {
+    struct usage_counts episodes;
+    struct usage_counts memories;
+    struct usage_counts compile_jobs;
+    struct usage_counts webhooks;
+    int64_t active_7d;              /* distinct subjects with an episode created since d7 */
+    int64_t active_30d;             /* ... since d30 */
+    int64_t active_total;           /* distinct subjects with any episode */
+};
+
+/* Rows written without a tenant (GET /admin/tenant-audit). */
+struct null_tenant_counts {
+    int64_t episodes;
+    int64_t memories;
+    int64_t compile_jobs;
+};
+
+/* The dashboard's totals and health distribution (GET /admin/dashboard). */
+struct overview_counts {
+    int64_t episodes;
+    int64_t memories;
+    int64_t subjects;               /* distinct subject ids that have episodes */
+    int64_t healthy, watch, at_risk;  /* cached health rows by state */
+    int64_t unknown;                /* (subject, tenant) episode groups with no cached health */
+};
+
+/* A list of strings in the caller's arena. */
+struct string_rows {
+    const char **items;
+    size_t n;
+};
+
+/* The rows of one subject (every tenant) that a starter pack owns: metadata.starter_pack_id
+ * equal to pack_id, or metadata.pack equal to legacy_pack. */
+struct pack_owner {
+    const char *subject;
+    const char *pack_id;
+    const char *legacy_pack;
+};
+
+struct pack_rows {
+    struct row_counts total;        /* every episode and memory of the subject */
+    struct row_counts owned;        /* those the pack owns */
+    const char *newest_metadata;    /* metadata (compact JSON) of the owned episode written
+                                     * last, else of the owned memory written last; NULL when
+                                     * the pack owns no row */
+};
+
 /* How long ratelimit_hit waits for SQLite's write lock before it fails open. */
 #define STORE_RATELIMIT_BUSY_MS 200
 
@@ -951,6 +1016,29 @@ struct store_ops {
     int (*receipt_list)(store *st, struct arena *a, const struct store_scope *sc,
                         const struct receipt_query *q, struct receipt_rows *out,
                         struct err *err);
+
+    /* ---- the operator's overview and the bundled packs (spec/api.md §7.6, §7.7) ---- */
+
+    /* One page of the distinct non-NULL episode tenants, sorted; read by index seeks (one
+     * per tenant), never a scan of the episodes. */
+    int (*tenant_list)(store *st, struct arena *a, const struct store_page *pg,
+                       struct string_rows *out, struct err *err);
+    /* How many episodes, memories and compile jobs have no tenant. */
+    int (*tenant_audit)(store *st, struct null_tenant_counts *out, struct err *err);
+    /* Rows created since each cut-off of q (episodes, memories, compile jobs, webhook
+     * events; by the created_at indexes) and the active subjects. */
+    int (*usage)(store *st, const struct usage_query *q, struct usage_report *out,
+                 struct err *err);
+    /* The dashboard's counts (see struct overview_counts). */
+    int (*overview)(store *st, struct overview_counts *out, struct err *err);
+    /* Count the rows of o->subject (every tenant) and those the pack owns; the newest owned
+     * row's metadata into the arena. */
+    int (*pack_rows)(store *st, struct arena *a, const struct pack_owner *o,
+                     struct pack_rows *out, struct err *err);
+    /* Delete the episodes and memories of o->subject (every tenant) that the pack owns; the
+     * counts into out (resolutions 0). Inside the caller's transaction when one is open. */
+    int (*pack_rows_delete)(store *st, const struct pack_owner *o, struct row_counts *out,
+                            struct err *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -1031,6 +1119,11 @@ void store_close(store *st);
 const char *store_backend_name(store *st);
 int store_migrate(store *st, struct migrate_result *res, struct err *err);
 int store_schema_version(store *st, int *current, int *latest, struct err *err);
+/* The name of this binary's migration step `version` for st's backend ("initial_schema"), or
+ * NULL when the binary has no such step. */
+const char *store_migration_name(store *st, int version);
+/* The version of this binary's last migration step for st's backend. */
+int store_migration_latest(store *st);
 int store_ping(store *st, struct err *err);
 /* One committed write (heartbeat op); -1 with err set when writes are impossible. */
 int store_heartbeat(store *st, struct err *err);
@@ -1207,5 +1300,15 @@ int store_explorer_citing_counts(store *st, const struct store_scope *sc,
                                  struct err *err);
 int store_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
                         struct subject_match_rows *out, struct err *err);
+int store_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                      struct string_rows *out, struct err *err);
+int store_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int store_usage(store *st, const struct usage_query *q, struct usage_report *out,
+                struct err *err);
+int store_overview(store *st, struct overview_counts *out, struct err *err);
+int store_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                    struct pack_rows *out, struct err *err);
+int store_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                           struct err *err);
 
 #endif

@@ -25,6 +25,8 @@ struct config {
     size_t import_max_episodes; /* STATEWAVE_MEMORY_IMPORT_MAX_EPISODES: per subject group */
     size_t import_max_memories; /* STATEWAVE_MEMORY_IMPORT_MAX_MEMORIES: per subject group */
     size_t import_max_subjects; /* STATEWAVE_MEMORY_IMPORT_MAX_SUBJECTS: per export/import */
+    char *support_subject_id;  /* STATEWAVE_SUPPORT_SUBJECT_ID: rebuilt by the support reseed */
+    char *support_pack_id;     /* STATEWAVE_SUPPORT_STARTER_PACK_ID: the pack it is rebuilt from */
     int workers;               /* STATEWAVE_WORKERS: HTTP worker threads */
     int debug;                 /* STATEWAVE_DEBUG: human-readable logs */
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */

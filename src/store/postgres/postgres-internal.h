@@ -435,6 +435,19 @@ int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_
 int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the operator's overview, the packs' rows (postgres_admin.c) ---- */
+
+int pgst_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                     struct string_rows *out, struct err *err);
+int pgst_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int pgst_usage(store *st, const struct usage_query *q, struct usage_report *out,
+               struct err *err);
+int pgst_overview(store *st, struct overview_counts *out, struct err *err);
+int pgst_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                   struct pack_rows *out, struct err *err);
+int pgst_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                          struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (postgres_resolutions.c) ---- */
 
 int pgst_resolution_query(store *st, struct arena *a, const struct store_scope *sc,

@@ -814,6 +814,12 @@ const struct store_ops store_postgres_ops = {
     .explorer_resolutions = pgst_explorer_resolutions,
     .explorer_citing_counts = pgst_explorer_citing_counts,
     .subject_match = pgst_subject_match,
+    .tenant_list = pgst_tenant_list,
+    .tenant_audit = pgst_tenant_audit,
+    .usage = pgst_usage,
+    .overview = pgst_overview,
+    .pack_rows = pgst_pack_rows,
+    .pack_rows_delete = pgst_pack_rows_delete,
 
     /* postgres_resolutions.c */
     .resolution_query = pgst_resolution_query,

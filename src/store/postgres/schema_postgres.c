@@ -336,6 +336,16 @@ static const char subject_stats[] =
     " AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
     STATS_UPSERT "open_sessions = excluded.open_sessions;\n";
 
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);\n"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -343,6 +353,7 @@ const struct migration postgres_migrations[] = {
     { 4, "episode_occurred_at", episode_occurred_at },
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -333,6 +333,16 @@ static const char subject_stats[] =
     STATS_NOT_RESERVED("resolutions") " GROUP BY subject_id, tenant_id "
     STATS_UPSERT "open_sessions = excluded.open_sessions;";
 
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -340,6 +350,7 @@ const struct migration sqlite_migrations[] = {
     { 4, "episode_occurred_at", episode_occurred_at },
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -356,6 +356,19 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
 int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the operator's overview, the packs' rows (sqlite_admin.c) ---- */
+
+int sq_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                   struct string_rows *out, struct err *err);
+int sq_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int sq_usage(store *st, const struct usage_query *q, struct usage_report *out,
+             struct err *err);
+int sq_overview(store *st, struct overview_counts *out, struct err *err);
+int sq_pack_rows(store *st, struct arena *a, const struct pack_owner *o, struct pack_rows *out,
+                 struct err *err);
+int sq_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                        struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (sqlite_resolutions.c) ---- */
 
 /* The columns "id, subject_id, tenant_id, session_id, status, resolution_summary,

@@ -555,6 +555,12 @@ const struct store_ops store_sqlite_ops = {
     .explorer_resolutions = sq_explorer_resolutions,
     .explorer_citing_counts = sq_explorer_citing_counts,
     .subject_match = sq_subject_match,
+    .tenant_list = sq_tenant_list,
+    .tenant_audit = sq_tenant_audit,
+    .usage = sq_usage,
+    .overview = sq_overview,
+    .pack_rows = sq_pack_rows,
+    .pack_rows_delete = sq_pack_rows_delete,
 
     /* sqlite_resolutions.c */
     .resolution_query = sq_resolution_query,
