@@ -10,7 +10,8 @@ struct store {
     int in_tx;                      /* 1 while a transaction opened by tx_begin is open */
     int broken;                     /* 1 after a connection-level failure: reconnect */
     int replica;                    /* 1 on a read replica's connection: cache writes are
-                                     * skipped (store_qcache_put) */
+                                     * skipped (store_qcache_put), a context receipt goes
+                                     * to the primary (store_receipt_insert) */
 };
 
 /* "Own transaction when none is open", for ops that write several statements: store_tx_enter()

@@ -751,6 +751,10 @@ int store_episode_list_as_of(store *st, struct arena *a, const struct store_scop
 
 int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err)
 {
+    /* A read endpoint served by a replica (context) still records its receipt: on this
+     * thread's primary connection, in a statement of its own. */
+    if (st->replica && !(st = store_thread(err)))
+        return -1;
     return st->ops->receipt_insert(st, r, err);
 }
 

@@ -9,6 +9,7 @@ made afterwards is on the primary only. Checks:
 - without the header reads go to the primary (the default), or with
   STATEWAVE_REPLICA_READS=eventual to a replica within STATEWAVE_REPLICA_MAX_LAG_MS, and
   to the primary once the replica lags more;
+- a context served by the replica still stores its receipt (on the primary);
 - /readyz reports the replica; eventual reads keep answering while the primary is down
   (writes 503);
 - a malformed X-Engram-Read-After is a 400 with the error envelope; a bad replica URL stops
@@ -145,6 +146,14 @@ if pgctl.backend() == "postgres":
             assert "x-engram-lsn" not in r.headers, "a read is no write: %r" % (r.headers,)
             r = srv.get("/v1/subjects", headers={"X-Engram-Read-After": st["lsn2"]})
             assert r.status == 200, r
+            # A context served by the replica still stores its receipt (on the primary).
+            r = srv.post("/v1/context", {"subject_id": sid, "task": "hello",
+                                         "emit_receipt": True},
+                         headers={"X-Engram-Read-After": st["lsn2"]})
+            assert r.status == 200 and r.body.get("receipt_emitted") is True, r
+            rid = r.body["receipt_id"]
+            assert st["pair"].primary.sql(
+                "SELECT count(*) FROM context_receipts WHERE id = '%s'" % rid) == [["1"]]
         st["phase"] = 4
 
     @test("61.5 a malformed X-Engram-Read-After: 400 error envelope naming the header")
