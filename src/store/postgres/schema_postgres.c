@@ -346,6 +346,26 @@ static const char admin_usage_indexes[] =
     "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
     "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
 
+/*
+ * Step 8, Engram (issue 22): the episode indexes the queries use, and no others. Every
+ * per-subject read filters on (subject_id, COALESCE(tenant_id, '')) and orders by
+ * created_at, seq: this index gives the newest N of a context read or the oldest N of a
+ * listing without touching another tenant's rows or sorting, and the partial copy of it
+ * gives compile the uncompiled episodes without walking the compiled ones. (subject_id) and
+ * (subject_id, created_at, seq), the reference's (data-model.md §1.3), no plan chose once
+ * these exist (EXPLAIN of every episodes statement: docs/PERFORMANCE.md), and cost an
+ * index insert per episode.
+ */
+static const char episode_indexes[] =
+    "DROP INDEX ix_episodes_subject_id;\n"
+    "DROP INDEX ix_episodes_subject_created;\n"
+    "DROP INDEX ix_episodes_uncompiled;\n"
+    "CREATE INDEX ix_episodes_subject_tenant_created"
+    " ON episodes (subject_id, (COALESCE(tenant_id, '')), created_at, seq);\n"
+    "CREATE INDEX ix_episodes_uncompiled"
+    " ON episodes (subject_id, (COALESCE(tenant_id, '')), created_at, seq)"
+    " WHERE last_compiled_at IS NULL;\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -354,6 +374,7 @@ const struct migration postgres_migrations[] = {
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
     { 7, "admin_usage_indexes", admin_usage_indexes },
+    { 8, "episode_indexes", episode_indexes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
