@@ -55,8 +55,8 @@ MAIN_OBJ := $(OUT)/src/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all deps deps-build deps-test run test unit-tests fuzz-replay clean bench format install \
-        fuzz crash coverage screenshots
+.PHONY: all deps deps-build deps-test run test ha scaleout unit-tests fuzz-replay clean bench format \
+        install fuzz crash coverage screenshots
 all: bin/engram
 
 # What building and running need (make run), and what the tests add (make test, make bench).
@@ -98,6 +98,16 @@ run: deps-build
 test: deps-test
 	@$(MAKE) --no-print-directory bin/engram unit-tests fuzz-replay
 	@ENGRAM_BUILD=$(OUT) scripts/run-tests.sh
+
+# PostgreSQL failover (tests/ha/failover.py; make test runs it too).
+ha: deps-test
+	@$(MAKE) --no-print-directory bin/engram
+	@python3 tests/ha/failover.py
+
+# N Engram processes (1, 2, 4) over one PostgreSQL behind haproxy (docs/SCALING.md).
+scaleout: deps-test
+	@$(MAKE) --no-print-directory bin/engram bench-tools
+	@python3 bench/scaleout.py --cpu
 
 bench: deps-test
 	@$(MAKE) --no-print-directory bin/engram

@@ -8,13 +8,14 @@
 #                             bundle (scripts/build-ui.sh: esbuild and the UI's packages)
 #   scripts/deps.sh [test]    the above plus what the tests add (make test, make bench):
 #                             cmocka, the PostgreSQL server, sqlite3, jq (the README test),
-#                             man-db and systemd (the install test)
+#                             man-db and systemd (the install test), pgbouncer (the pooler
+#                             tests) and haproxy (the scale-out bench)
 #   scripts/deps.sh fuzz      test, plus clang and libFuzzer (make fuzz)
 #   scripts/deps.sh coverage  test, plus gcovr (make coverage)
 set -e
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev
 libssl-dev libpcre2-dev libcurl4-openssl-dev libunistring-dev python3 npm"
-TEST="libcmocka-dev postgresql sqlite3 curl jq man-db systemd"
+TEST="libcmocka-dev postgresql sqlite3 curl jq man-db systemd pgbouncer haproxy"
 PKGS="$BUILD $TEST"
 for group in "$@"; do
     case "$group" in

@@ -83,6 +83,9 @@ for src in fuzz/fuzz_*.c; do
         "fuzz/findings/${t#fuzz_}"
 done
 
+# docs/SCALING.md's Citus plan against the SQL of the PostgreSQL backend.
+run_suite "citus plan (docs/SCALING.md)" python3 scripts/citus-check.py
+
 export ENGRAM_BIN=${ENGRAM_BIN:-bin/engram}
 # The store contract suites (test_store*) run unchanged on each backend.
 store_suites() {
@@ -127,7 +130,16 @@ if [ -n "$PG_URL" ]; then
     export ENGRAM_TEST_PG_CLUSTER="$PG_DIR"
     store_suites postgres "$PG_URL"
     run_suite "api (postgres)" env ENGRAM_TEST_DATABASE_URL="$PG_URL" python3 tests/api/run.py
+    # Part of the suite again through pgbouncer in pool_mode=transaction (62-pgbouncer.py
+    # has the pooler's own tests).
+    run_suite "api via pgbouncer (postgres)" python3 tests/api/run_bouncer.py "$PG_URL"
 fi
+# The read-heavy API files with a read replica (a primary and a streaming standby of their
+# own; tests/api/run_replica.py), reads sent with X-Engram-Read-After.
+run_suite "api with a read replica (postgres)" python3 tests/api/run_replica.py
+# Failover on a primary and a synchronous standby of its own (tests/ha/failover.py, also
+# `make ha`): about 30 s.
+run_suite "ha failover (postgres)" python3 tests/ha/failover.py
 
 echo "logs: $LOG_DIR"
 echo "$PASS passed, $FAIL failed"

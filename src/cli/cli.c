@@ -30,6 +30,18 @@ int cli_setup(void)
         config_release(&config);
         goto cleanup;
     }
+    store_set_pooler(config.database_pooler);
+    if (config.replica_urls && store_setup_sqlite()) {
+        log_write(LOG_WARN, "STATEWAVE_DATABASE_REPLICA_URLS is ignored on SQLite "
+                  "(read replicas are PostgreSQL streaming standbys)");
+    } else if (store_replicas_setup(config.replica_urls, config.replica_eventual,
+                                    config.replica_max_lag_ms, &err) < 0) {
+        fprintf(stderr, "engram: configuration error: STATEWAVE_DATABASE_REPLICA_URLS: %s\n",
+                err.msg);
+        store_shutdown();
+        config_release(&config);
+        goto cleanup;
+    }
     store_sqlite_wal_cap(config.sqlite_wal_max_mb);
     ret = 0;
 cleanup:

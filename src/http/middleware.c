@@ -10,6 +10,7 @@
 
 #include "http/metrics.h"
 #include "http/ratelimit.h"
+#include "store/store.h"
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
@@ -224,9 +225,32 @@ static int match_route(struct req *req, const struct route *routes, size_t nrout
     return 0;
 }
 
+/* Which server the handler's store calls may use (read replicas, docs/SCALING.md): a read
+ * endpoint, and the LSN of X-Engram-Read-After when sent. */
+static int route_reads(struct req *req)
+{
+    const char *after = req_header(req, "X-Engram-Read-After");
+    uint64_t lsn = 0;
+
+    if (after && *after && store_lsn_parse(after, &lsn) < 0)
+        return err_set(&req->err, ERR_INVALID,
+                       "X-Engram-Read-After: not a PostgreSQL LSN such as 0/16B3748: '%.40s'",
+                       after);
+    store_request_begin(store_route_is_read(req->route->name),
+                        strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0,
+                        lsn);
+    return 0;
+}
+
 static int dispatch(struct req *req)
 {
-    if (req->route->handler(req) < 0)
+    int ret;
+
+    if (route_reads(req) < 0)
+        return -1;
+    ret = req->route->handler(req);
+    store_request_end();
+    if (ret < 0)
         return -1;
     if (!req->status) {
         log_write(LOG_ERROR, "request %s: handler %s queued no response", req->request_id,

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "http/router.h"
+#include "store/store.h"
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
@@ -112,6 +113,12 @@ static int queue_response(struct req *req, int status, struct MHD_Response *r,
     }
     if (req->body_too_large)
         MHD_add_response_header(r, "Connection", "close");
+    if (status < 300) {   /* a write's WAL position, with read replicas (docs/SCALING.md) */
+        char lsn[40];
+
+        if (store_request_lsn(lsn, sizeof(lsn)) == 0)
+            MHD_add_response_header(r, "X-Engram-LSN", lsn);
+    }
     ok = MHD_queue_response(req->conn, (unsigned int)status, r);
     MHD_destroy_response(r);
     req->status = status;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "store/store.h"
 #include "util/ts.h"
@@ -105,9 +106,30 @@ static int queue_check(struct arena *a, struct health_check *c)
     return rc;
 }
 
+/* One check per read replica, from the background state (never a 503: the primary serves
+ * reads a replica cannot): "ok" with its lag, or "degraded" with why. */
+static size_t replica_checks(struct arena *a, struct health_check *c)
+{
+    struct store_replica_state st[STORE_MAX_REPLICAS];
+    size_t i, n = store_replica_report(st, HEALTH_MAX_CHECKS - HEALTH_CHECKS);
+
+    for (i = 0; i < n; i++) {
+        const char *name = arena_printf(a, "replica:%s", st[i].name);
+
+        if (st[i].healthy)
+            set_check(&c[i], name, "ok",
+                      arena_printf(a, "replayed %s, lag %lld ms", st[i].replayed,
+                                   (long long)st[i].lag_ms), 0.0);
+        else
+            set_check(&c[i], name, "degraded", arena_strdup(a, st[i].why), 0.0);
+    }
+    return n;
+}
+
 void health_readiness(struct arena *a, struct health_report *r)
 {
     int degraded = 0;
+    size_t i;
 
     r->failed = database_check(a, &r->checks[0]) < 0;
     if (r->failed)
@@ -115,5 +137,8 @@ void health_readiness(struct arena *a, struct health_report *r)
     else
         degraded = queue_check(a, &r->checks[1]) < 0;
     set_check(&r->checks[2], "llm", "ok", "not configured (skip)", 0.0);
+    r->nchecks = HEALTH_CHECKS + replica_checks(a, &r->checks[HEALTH_CHECKS]);
+    for (i = HEALTH_CHECKS; i < r->nchecks; i++)
+        degraded |= strcmp(r->checks[i].status, "ok") != 0;
     r->status = r->failed ? "not_ready" : degraded ? "degraded" : "ready";
 }

@@ -7,6 +7,7 @@
 #include "util/arena.h"
 
 #define HEALTH_CHECKS 3
+#define HEALTH_MAX_CHECKS (HEALTH_CHECKS + 8)   /* and one per read replica (at most 8) */
 
 struct health_check {
     const char *name;   /* "database", "queue", "llm" */
@@ -18,7 +19,9 @@ struct health_check {
 struct health_report {
     const char *status;                        /* "ready", "degraded" or "not_ready" */
     int failed;                                /* the database check failed: the answer is 503 */
-    struct health_check checks[HEALTH_CHECKS]; /* database, queue, llm */
+    struct health_check checks[HEALTH_MAX_CHECKS]; /* database, queue, llm, then one
+                                                    * "replica:<host:port>" per replica */
+    size_t nchecks;
 };
 
 /* Run the checks on this thread's store connection (a failed ping drops it, so the next

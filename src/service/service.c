@@ -9,11 +9,17 @@
 #include "service/tokens.h"
 #include "service/webhooks.h"
 
+static int replicas_start(struct err *err)
+{
+    return store_replicas_start(err);
+}
+
 /* The parts in dependency order: each starts after the ones above it and stops before them. */
 static const struct part {
     int (*start)(struct err *err);
     void (*stop)(void);
 } parts[] = {
+    { replicas_start, store_replicas_stop },
     { compiler_setup, compiler_shutdown },
     { embed_setup, embed_shutdown },
     { tokens_setup, tokens_shutdown },
@@ -47,7 +53,8 @@ void service_shutdown(void)
         parts[i].stop();
 }
 
+/* A read endpoint's calls may go to a read replica (store_thread_routed). */
 store *service_store(struct err *err)
 {
-    return store_thread(err);
+    return store_thread_routed(err);
 }

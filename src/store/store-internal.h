@@ -9,6 +9,9 @@ struct store {
     const struct store_ops *ops;   /* the backend's table */
     int in_tx;                      /* 1 while a transaction opened by tx_begin is open */
     int broken;                     /* 1 after a connection-level failure: reconnect */
+    int replica;                    /* 1 on a read replica's connection: cache writes are
+                                     * skipped (store_qcache_put), a context receipt goes
+                                     * to the primary (store_receipt_insert) */
 };
 
 /* "Own transaction when none is open", for ops that write several statements: store_tx_enter()
@@ -24,6 +27,10 @@ struct store {
  *     return store_tx_leave(st, own, ret, err);
  */
 int store_tx_enter(store *st, int *own, struct err *err);
+/* Close st in store_shutdown() with the connections of store_thread(). */
+void store_track(store *st);
+/* Undo store_track (before closing st yourself). */
+void store_untrack(store *st);
 int store_tx_leave(store *st, int own, int ret, struct err *err);
 
 /* ---- why the database cannot serve ----

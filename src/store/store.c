@@ -80,6 +80,42 @@ int store_setup(const char *url, struct err *err)
     return 0;
 }
 
+static int setup_pooler;   /* store_set_pooler */
+static void conns_add(store *st);
+static void conns_remove(store *st);
+
+void store_set_pooler(int pooler)
+{
+    setup_pooler = pooler;
+    if (pooler != 0 && setup_ops == &store_sqlite_ops)
+        log_write(LOG_WARN, "STATEWAVE_DATABASE_POOLER is ignored on SQLite (PostgreSQL only)");
+}
+
+int store_pooler(void)
+{
+    return setup_pooler;
+}
+
+int store_setup_sqlite(void)
+{
+    return setup_ops == &store_sqlite_ops;
+}
+
+const char *store_setup_conninfo(void)
+{
+    return setup_conninfo;
+}
+
+void store_track(store *st)
+{
+    conns_add(st);
+}
+
+void store_untrack(store *st)
+{
+    conns_remove(st);
+}
+
 static void conns_add(store *st)
 {
     pthread_mutex_lock(&conns_lock);
@@ -153,6 +189,7 @@ void store_shutdown(void)
     conns_cap = 0;
     pthread_mutex_unlock(&conns_lock);
     thread_conn = NULL;
+    store_replicas_release();
     free(setup_conninfo);
     setup_conninfo = NULL;
     setup_ops = NULL;
@@ -396,6 +433,8 @@ int store_qcache_get(store *st, struct arena *a, struct qcache_lookup *q, struct
 
 int store_qcache_put(store *st, const struct qcache_write *w, struct err *err)
 {
+    if (st->replica)
+        return 0;   /* a replica refuses writes; the cache is only a cache */
     return st->ops->qcache_put(st, w, err);
 }
 
@@ -770,6 +809,10 @@ int store_episode_list_as_of(store *st, struct arena *a, const struct store_scop
 
 int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err)
 {
+    /* A read endpoint served by a replica (context) still records its receipt: on this
+     * thread's primary connection, in a statement of its own. */
+    if (st->replica && !(st = store_thread(err)))
+        return -1;
     return st->ops->receipt_insert(st, r, err);
 }
 

@@ -1125,6 +1125,59 @@ int store_sqlite_sync_full(void);
 
 /* Process-wide setup: remember the backend and connection string that store_thread() uses. */
 int store_setup(const char *url, struct err *err);
+/* What sits between the store and PostgreSQL, for the connections opened from now on
+ * (enum config_pooler: 0 auto-detect, 1 none, 2 pgbouncer in transaction mode); set once
+ * before any thread starts. SQLite ignores it. */
+void store_set_pooler(int pooler);
+/* The value store_set_pooler() set (0 until then). */
+int store_pooler(void);
+/* 1 when store_setup() chose SQLite. */
+int store_setup_sqlite(void);
+/* The connection string store_setup() kept (NULL before). */
+const char *store_setup_conninfo(void);
+
+/* ---- read replicas (PostgreSQL; src/store/postgres/postgres_replicas.c) ----
+ * STATEWAVE_DATABASE_REPLICA_URLS: streaming standbys that may serve the read endpoints.
+ * A write request reports the primary's WAL position after it committed (X-Engram-LSN); a
+ * read that names one (X-Engram-Read-After) is served by a replica that has replayed it, else
+ * by the primary; other reads go to the primary, or with eventual reads to a replica at most
+ * max_lag_ms behind (any healthy replica while the primary is unreachable). */
+#define STORE_MAX_REPLICAS 8
+
+/* Parse "HI/LO" (hex, as pg_current_wal_lsn() prints it); -1 if it is not one. */
+int store_lsn_parse(const char *s, uint64_t *out);
+/* Remember the replicas of urls (comma-separated postgresql:// URLs; a comma inside one
+ * URL's host list stays in it), before any thread starts; -1 with err on a bad URL. */
+int store_replicas_setup(const char *urls, int eventual, int max_lag_ms, struct err *err);
+size_t store_replica_count(void);
+/* Start / stop the background check of every replica (and the primary's LSN), every 250 ms;
+ * the first check runs before start returns. Nothing without replicas. */
+int store_replicas_start(struct err *err);
+void store_replicas_stop(void);
+/* Forget the replica list (store_shutdown). */
+void store_replicas_release(void);
+/* One replica's state for /readyz. */
+struct store_replica_state {
+    const char *name;        /* host:port */
+    int healthy;
+    int64_t lag_ms;          /* 0 = caught up with the primary's last known LSN */
+    char replayed[40];       /* its replayed LSN */
+    char why[160];           /* the last failure */
+};
+size_t store_replica_report(struct store_replica_state *out, size_t max);
+/* 1 if endpoint route_name (the router's name) only reads, so a replica may serve it. */
+int store_route_is_read(const char *route_name);
+/* The request this thread serves from now until store_request_end: a read endpoint or not,
+ * a client write (not a read endpoint, not GET or HEAD) or not, and its X-Engram-Read-After
+ * (0 = none). */
+void store_request_begin(int read_endpoint, int write_method, uint64_t read_after);
+void store_request_end(void);
+/* The connection for this request's store calls: a replica as described above, else this
+ * thread's primary connection (store_thread). */
+store *store_thread_routed(struct err *err);
+/* For a write request with replicas configured: the primary's WAL position now (the write
+ * has committed) into out; -1 (out "") otherwise or when it cannot be read. */
+int store_request_lsn(char *out, size_t size);
 /* Process-wide: the SQLite WAL's hard cap in MiB (STATEWAVE_SQLITE_WAL_MAX_MB): past it new
  * write transactions wait until a RESTART checkpoint starts the WAL over. 0 or less: the
  * default (128 MiB). No effect on PostgreSQL. */

@@ -359,6 +359,37 @@ static int load_snapshots(struct config *c, const struct source *s, struct err *
     return 0;
 }
 
+/* PostgreSQL past one server: the pooler in between (docs/SCALING.md). */
+static int load_scaling(struct config *c, const struct source *s, struct err *err)
+{
+    static const char *const poolers[] = { "auto", "none", "pgbouncer" };
+    const char *v = lookup(s, "STATEWAVE_DATABASE_POOLER");
+    long x;
+    int i;
+
+    c->database_pooler = -1;
+    for (i = 0; i < 3; i++) {
+        if (!v || !*v || strcasecmp(v, poolers[i]) == 0) {
+            c->database_pooler = v && *v ? i : CONFIG_POOLER_AUTO;
+            break;
+        }
+    }
+    if (c->database_pooler < 0)
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_DATABASE_POOLER: expected auto, none or pgbouncer, got '%s'", v);
+    v = lookup(s, "STATEWAVE_DATABASE_REPLICA_URLS");
+    c->replica_urls = v && *v ? get_str(s, "STATEWAVE_DATABASE_REPLICA_URLS", NULL) : NULL;
+    v = lookup(s, "STATEWAVE_REPLICA_READS");
+    if (v && *v && strcasecmp(v, "eventual") != 0 && strcasecmp(v, "primary") != 0)
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_REPLICA_READS: expected primary or eventual, got '%s'", v);
+    c->replica_eventual = v && strcasecmp(v, "eventual") == 0;
+    if (get_long(s, "STATEWAVE_REPLICA_MAX_LAG_MS", 1000, 0, 3600000, &x, err) < 0)
+        return -1;
+    c->replica_max_lag_ms = (int)x;
+    return 0;
+}
+
 /* Rate limiting (spec/api.md §1.7): requests per minute per client IP, and where the
  * windows live. */
 static int load_rate_limit(struct config *c, const struct source *s, struct err *err)
@@ -471,6 +502,8 @@ int config_load(struct config *c, char *const *env, const char *dotenv_path, str
         ret = load_snapshots(c, &s, err);
     if (ret == 0)
         ret = load_webhooks(c, &s, err);
+    if (ret == 0)
+        ret = load_scaling(c, &s, err);
     if (ret == 0 && (!*c->tenant_header || strpbrk(c->tenant_header, " :\r\n")))
         ret = err_set(err, ERR_INVALID, "STATEWAVE_TENANT_HEADER: not a valid header name '%s'",
                       c->tenant_header);
@@ -488,6 +521,7 @@ void config_release(struct config *c)
         return;
     free(c->app_name);
     free(c->database_url);
+    free(c->replica_urls);
     free(c->host);
     free(c->api_key);
     free(c->tenant_header);

@@ -70,6 +70,12 @@ struct config {
     int rate_limit_distributed; /* STATEWAVE_RATE_LIMIT_STRATEGY: 1 = "distributed" (windows in
                                  * the database), 0 = "memory" (per process, the default) */
 
+    /* PostgreSQL past one server (docs/SCALING.md) */
+    int database_pooler;       /* STATEWAVE_DATABASE_POOLER: enum config_pooler */
+    char *replica_urls;        /* STATEWAVE_DATABASE_REPLICA_URLS; NULL = none */
+    int replica_eventual;      /* STATEWAVE_REPLICA_READS: 1 = "eventual", 0 = "primary" */
+    int replica_max_lag_ms;    /* STATEWAVE_REPLICA_MAX_LAG_MS */
+
     /* webhooks (spec/api.md §1.12) */
     char *webhook_url;         /* STATEWAVE_WEBHOOK_URL; NULL = no events recorded */
     double webhook_timeout;    /* STATEWAVE_WEBHOOK_TIMEOUT: seconds per delivery attempt */
@@ -77,6 +83,13 @@ struct config {
                                 * file that signs context receipts; NULL = unsigned */
     double webhook_backoff_scale; /* STATEWAVE_WEBHOOK_BACKOFF_SCALE: multiplies the retry
                                    * delays; for tests only (default 1.0) */
+};
+
+/* What sits between Engram and PostgreSQL (STATEWAVE_DATABASE_POOLER). */
+enum config_pooler {
+    CONFIG_POOLER_AUTO,        /* "auto": detected on each connection (the default) */
+    CONFIG_POOLER_NONE,        /* "none": a direct connection (or a TCP proxy) */
+    CONFIG_POOLER_PGBOUNCER,   /* "pgbouncer": transaction pooling */
 };
 
 /* Defaults documented in the README. */

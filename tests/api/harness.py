@@ -71,6 +71,16 @@ def episode(subject_id, /, **over):
     return body
 
 
+def lsn_value(s):
+    """A PostgreSQL LSN "HI/LO" as an integer."""
+    hi, lo = s.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def _max_lsn(a, b):
+    return b if a is None or lsn_value(b) > lsn_value(a) else a
+
+
 class Resp:
     """An HTTP response: status, headers (dict, lower-case names), body (parsed JSON when the
     content type says JSON and it parses, else text), raw bytes. Unpacks as a 3-tuple."""
@@ -215,6 +225,9 @@ class Server:
             "STATEWAVE_HOST": "127.0.0.1",
             "STATEWAVE_PORT": str(self.port),
         })
+        # Settings for every server of a run (run_replica.py: read replicas), under the
+        # test's own.
+        env.update(json.loads(os.environ.get("ENGRAM_TEST_SERVER_ENV") or "{}"))
         env.update(self.extra_env)
         self.starts += 1
         log = open(self.log_path, "ab")
@@ -311,10 +324,20 @@ class Server:
         if query:
             sep = "&" if "?" in path else "?"
             path = path + sep + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        # ENGRAM_TEST_READ_AFTER=1: a session-consistent client (docs/SCALING.md, read
+        # replicas): every request names the newest X-Engram-LSN this client has seen.
+        track = os.environ.get("ENGRAM_TEST_READ_AFTER") == "1"
+        if track and getattr(self, "last_lsn", None) and \
+                not any(k.lower() == "x-engram-read-after" for k in hdrs):
+            hdrs["X-Engram-Read-After"] = self.last_lsn
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
         try:
             c.request(method, path, body=data, headers=hdrs)
-            return _read_response(c.getresponse())
+            r = _read_response(c.getresponse())
+            if track and r.headers.get("x-engram-lsn"):
+                self.last_lsn = _max_lsn(getattr(self, "last_lsn", None),
+                                         r.headers["x-engram-lsn"])
+            return r
         finally:
             c.close()
 

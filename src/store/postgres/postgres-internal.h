@@ -51,6 +51,11 @@ struct pgst_store {
     const char **prepared;      /* SQL texts prepared so far; index i is named "s<i>"; owned
                                  * array of borrowed static strings */
     size_t nprepared, prepared_cap;
+    int pooled;                 /* 1 through a transaction pooler (pgbouncer): no statement
+                                 * is prepared across transactions, no SET, no session lock */
+    char *conninfo;             /* owned; what the connection was opened with */
+    PGconn *lock_conn;          /* pooled: the connection whose open transaction holds the
+                                 * maintenance lock (pgst_maint_trylock); owned, or NULL */
 };
 
 /* ---- connection, errors, statements (postgres.c) ---- */
@@ -135,6 +140,26 @@ struct pgst_rows {
 int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const struct pgst_rows *rows,
                  size_t *failed, struct err *err);
 
+/* The maintenance lock of the ops table: the session advisory lock of
+ * pgst_maintenance_trylock on a direct connection; through a pooler, a transaction lock
+ * (pg_try_advisory_xact_lock) held by an open transaction on a second connection until
+ * pgst_maint_unlock (postgres_pooler.c). */
+int pgst_maint_trylock(store *st, int *acquired, struct err *err);
+int pgst_maint_unlock(store *st, struct err *err);
+/* Settle ps->pooled for a new connection (STATEWAVE_DATABASE_POOLER, or detected: the server
+ * listens on another port, or on a socket, than the one Engram connected to) and set up its
+ * session: SETs on a direct connection; through a pooler a check that the server's defaults
+ * are what the text forms need (the startup packet asks for them, see pgst_open).
+ * (postgres_pooler.c) */
+int pgst_session_setup(struct pgst_store *ps, struct err *err);
+/* Once per process, before the first connection: PGTZ=UTC and PGDATESTYLE=ISO, YMD, which
+ * libpq sends in every startup packet, so that a pooler applies them to whichever server
+ * connection serves us (pgbouncer tracks both). */
+void pgst_startup_settings(void);
+
+/* A new libpq connection to url with Engram's defaults (connect_timeout 10, UTF8, the
+ * application name); check PQstatus. */
+PGconn *pgst_connect(const char *url);
 int pgst_open(const char *url, store **out, struct err *err);
 void pgst_close(store *st);
 int pgst_ping(store *st, struct err *err);

@@ -173,13 +173,18 @@ static void stmt_label(size_t i, const char *sql, char *out, size_t size)
 }
 
 /* Index of sql among the statements prepared on this connection, preparing it as "s<index>"
- * on first use. A linear scan: a connection prepares a few dozen statements. */
+ * on first use. A linear scan: a connection prepares a few dozen statements. Through a
+ * pooler nothing is prepared (the next transaction may run on another server connection):
+ * the senders below send the text with its parameters, and *index is 0. */
 static int prepare(struct pgst_store *ps, const char *sql, size_t *index, struct err *err)
 {
     char name[32], what[128];
     PGresult *r;
     size_t i;
 
+    *index = 0;
+    if (ps->pooled)
+        return 0;
     for (i = 0; i < ps->nprepared; i++) {
         if (ps->prepared[i] == sql) {
             *index = i;
@@ -202,7 +207,17 @@ static int prepare(struct pgst_store *ps, const char *sql, size_t *index, struct
     return 0;
 }
 
-static int session_setup(struct pgst_store *ps, struct err *err);
+/* Send statement sql (prepared as "s<index>", or as text through a pooler) without waiting. */
+static int send_query(struct pgst_store *ps, const char *sql, size_t index, int nparams,
+                      const char *const *values, int binary)
+{
+    char name[32];
+
+    if (ps->pooled)
+        return PQsendQueryParams(ps->conn, sql, nparams, NULL, values, NULL, NULL, binary);
+    snprintf(name, sizeof(name), "s%zu", index);
+    return PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL, binary);
+}
 
 /* Reconnect a connection found dead (the server restarted, an administrator ended the
  * session): statements are prepared again on first use. */
@@ -214,8 +229,10 @@ static int revive(struct pgst_store *ps)
     if (PQstatus(ps->conn) != CONNECTION_OK)
         return -1;
     ps->nprepared = 0;
-    if (session_setup(ps, &ignored) < 0)
+    if (pgst_session_setup(ps, &ignored) < 0) {
+        err_release(&ignored);
         return -1;
+    }
     ps->base.broken = 0;
     log_write(LOG_INFO, "postgres connection re-established");
     return 0;
@@ -235,8 +252,12 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
         return NULL;
     if (prepare(ps, sql, &i, err) < 0)
         return NULL;
-    snprintf(name, sizeof(name), "s%zu", i);
-    r = PQexecPrepared(ps->conn, name, nparams, values, NULL, NULL, 0);
+    if (ps->pooled) {
+        r = PQexecParams(ps->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    } else {
+        snprintf(name, sizeof(name), "s%zu", i);
+        r = PQexecPrepared(ps->conn, name, nparams, values, NULL, NULL, 0);
+    }
     s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         stmt_label(i, sql, what, sizeof(what));
@@ -291,7 +312,7 @@ int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
                    const char *const *values, int binary, pgst_row_fn *fn, void *ctx,
                    struct err *err)
 {
-    char name[32], what[128];
+    char what[128];
     PGresult *r, *bad = NULL;
     size_t i = 0;
     int row, stopped = 0;   /* fn's last answer: 1 done, -1 failed */
@@ -302,9 +323,8 @@ int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
         return -1;
     if (prepare(ps, sql, &i, err) < 0)
         return -1;
-    snprintf(name, sizeof(name), "s%zu", i);
     stmt_label(i, sql, what, sizeof(what));
-    if (!PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL, binary ? 1 : 0))
+    if (!send_query(ps, sql, i, nparams, values, binary ? 1 : 0))
         return pgst_fail(ps, NULL, what, err);
     /* Without single-row mode the rows come as one result: read the same way. */
     (void)PQsetSingleRowMode(ps->conn);
@@ -384,12 +404,10 @@ static int many_round_trip(struct pgst_store *ps, size_t n, const struct pgst_qu
                            const size_t *index, PGresult **out, size_t *failed,
                            PGresult **bad)
 {
-    char name[32];
     size_t i;
 
     for (i = 0; i < n; i++) {
-        snprintf(name, sizeof(name), "s%zu", index[i]);
-        if (!PQsendQueryPrepared(ps->conn, name, q[i].nparams, q[i].vals, NULL, NULL, 0))
+        if (!send_query(ps, q[i].sql, index[i], q[i].nparams, q[i].vals, 0))
             return -1;
     }
     if (!PQpipelineSync(ps->conn))
@@ -514,6 +532,16 @@ int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const st
         return -1;
     snprintf(name, sizeof(name), "s%zu", i);
     stmt_label(i, sql, what, sizeof(what));
+    /* Through a pooler: the unnamed statement, prepared once for every row; safe because a
+     * transaction keeps its server connection. */
+    if (ps->pooled) {
+        PGresult *pr = PQprepare(ps->conn, "", sql, 0, NULL);
+
+        if (!pr || PQresultStatus(pr) != PGRES_COMMAND_OK)
+            return pgst_fail(ps, pr, what, err);
+        PQclear(pr);
+        name[0] = '\0';
+    }
     if (!PQenterPipelineMode(ps->conn))
         return pgst_fail(ps, NULL, what, err);
     vals = xcalloc((size_t)nparams, sizeof(*vals));
@@ -535,18 +563,6 @@ int pgst_exec_rows(struct pgst_store *ps, const char *sql, int nparams, const st
 
 /* ---- connection ------------------------------------------------------------------------ */
 
-/* Session settings the text forms rely on. Constant SQL, no values. */
-static int session_setup(struct pgst_store *ps, struct err *err)
-{
-    PGresult *r = PQexec(ps->conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
-                                   " SET bytea_output = 'hex'; SET extra_float_digits = 1");
-
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-        return pgst_fail(ps, r, "session setup", err);
-    PQclear(r);
-    return 0;
-}
-
 /* Server notices (e.g. "already exists, skipping") go to the debug log, not to stderr. */
 static void on_notice(void *arg, const char *msg)
 {
@@ -559,18 +575,26 @@ static void on_notice(void *arg, const char *msg)
     log_write(LOG_DEBUG, "postgres notice: %s", line);
 }
 
-int pgst_open(const char *url, store **out, struct err *err)
+PGconn *pgst_connect(const char *url)
 {
     /* Later keywords override earlier ones, so the URL may override the timeout. */
     static const char *const keys[] = { "connect_timeout", "dbname",
                                         "fallback_application_name", "client_encoding", NULL };
     const char *const vals[] = { "10", url, "engram", "UTF8", NULL };
+
+    pgst_startup_settings();
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+int pgst_open(const char *url, store **out, struct err *err)
+{
     struct pgst_store *ps = xcalloc(1, sizeof(*ps));
     char why[512];
 
     ps->base.ops = &store_postgres_ops;
+    ps->conninfo = xstrdup(url);
     *out = NULL;
-    ps->conn = PQconnectdbParams(keys, vals, 1);
+    ps->conn = pgst_connect(url);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
         pgst_one_line(ps->conn ? PQerrorMessage(ps->conn) : "out of memory", why, sizeof(why));
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
@@ -579,12 +603,13 @@ int pgst_open(const char *url, store **out, struct err *err)
         goto cleanup;
     }
     PQsetNoticeProcessor(ps->conn, on_notice, NULL);
-    if (session_setup(ps, err) < 0)
+    if (pgst_session_setup(ps, err) < 0)
         goto cleanup;
     *out = &ps->base;
     return 0;
 cleanup:
     PQfinish(ps->conn);
+    free(ps->conninfo);
     free(ps);
     return -1;
 }
@@ -597,6 +622,9 @@ void pgst_close(store *st)
         return;
     ps = pgst_downcast(st);
     PQfinish(ps->conn);
+    if (ps->lock_conn)
+        PQfinish(ps->lock_conn);
+    free(ps->conninfo);
     free(ps->prepared);
     free(ps);
 }
@@ -751,8 +779,8 @@ const struct store_ops store_postgres_ops = {
     .subject_copy = pgst_subject_copy,
     .subject_newest_episode = pgst_subject_newest_episode,
     .cleanup_candidates = pgst_cleanup_candidates,
-    .maintenance_trylock = pgst_maintenance_trylock,
-    .maintenance_unlock = pgst_maintenance_unlock,
+    .maintenance_trylock = pgst_maint_trylock,   /* postgres_pooler.c */
+    .maintenance_unlock = pgst_maint_unlock,
 
     /* postgres_jobs.c */
     .job_count_stuck = pgst_job_count_stuck,
