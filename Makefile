@@ -166,7 +166,7 @@ $(OUT)/libengram.a: $(DOCS_DATA_OBJ)
 # --- end of docs page data --------------------------------------------------------------------
 
 # --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
-BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor
+BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor $(OUT)/bench/search_bench
 
 $(OUT)/bench/loadgen: bench/loadgen.c
 	@mkdir -p $(dir $@)
@@ -174,6 +174,11 @@ $(OUT)/bench/loadgen: bench/loadgen.c
 	@$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 
 $(OUT)/bench/store_floor: bench/store_floor.c $(OUT)/libengram.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS)
+
+$(OUT)/bench/search_bench: bench/search_bench.c $(OUT)/libengram.a
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS)

@@ -188,9 +188,9 @@ static int fetch_nearest(struct arena *a, store *st, const char *tenant,
 
 /* Scan (id, vector) pairs, score each as it passes, sort the scores, then read only the
  * winning rows; both reads in one read transaction, so they see the same memories. */
-int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
-                   const char *kind, const float *qvec, size_t dim, size_t limit,
-                   struct memory **out, double **dist, size_t *n, struct err *err)
+int search_nearest_exact(struct arena *a, store *st, const char *tenant, const char *subject,
+                         const char *kind, const float *qvec, size_t dim, size_t limit,
+                         struct memory **out, double **dist, size_t *n, struct err *err)
 {
     struct nearest_scan sc = { .a = a, .q = qvec, .qnorm = embed_norm2(qvec, dim), .dim = dim };
     size_t keep, i;
@@ -219,6 +219,14 @@ cleanup:
     store_tx_rollback(st);   /* read only: nothing to keep */
     free(sc.rows);
     return ret;
+}
+
+int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
+                   const char *kind, const float *qvec, size_t dim, size_t limit,
+                   struct memory **out, double **dist, size_t *n, struct err *err)
+{
+    return search_nearest_exact(a, st, tenant, subject, kind, qvec, dim, limit, out, dist, n,
+                                err);
 }
 
 /* The semantic path; -1 means "fall back to text" (the cause is logged here). */
@@ -295,7 +303,10 @@ static int search_text(struct arena *a, store *st, const char *tenant,
     }
     if (store_tx_begin_read(st, err) < 0)
         return -1;
-    if (store_memory_scan_text(st, &sc, kind, match_row, &m, err) == 0) {
+    if (store_memory_scan_text(st, &sc,
+                               &(struct memory_text_scan){ .kind = kind, .contains = sq->q,
+                                                           .limit = sq->limit },
+                               match_row, &m, err) == 0) {
         pos = arena_calloc(a, m.n + 1, sizeof(*pos));
         ret = m.n ? fetch_in_order(a, st, tenant, m.ids, m.n, out, pos, n, err) : 0;
     }

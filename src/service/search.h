@@ -38,6 +38,12 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
                    const char *kind, const float *qvec, size_t dim, size_t limit,
                    struct memory **out, double **dist, size_t *n, struct err *err);
 
+/* search_nearest by reading and scoring every stored float vector: the reference the compact
+ * path is measured against (bench/search_bench.c, tests). */
+int search_nearest_exact(struct arena *a, store *st, const char *tenant, const char *subject,
+                         const char *kind, const float *qvec, size_t dim, size_t limit,
+                         struct memory **out, double **dist, size_t *n, struct err *err);
+
 /* ---- pure helpers (no database), exposed for unit tests ---- */
 
 /* 1 if needle occurs in hay as a literal substring under ASCII case folding ("" matches). */

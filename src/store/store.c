@@ -349,10 +349,11 @@ int store_memory_scan_vectors(store *st, const struct store_scope *sc, const cha
                                         ctx, err);
 }
 
-int store_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                           memory_text_fn *fn, void *ctx, struct err *err)
+int store_memory_scan_text(store *st, const struct store_scope *sc,
+                           const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                           struct err *err)
 {
-    return st->ops->memory_scan_text(st, one_tenant(sc, "memory_scan_text"), kind, fn, ctx,
+    return st->ops->memory_scan_text(st, one_tenant(sc, "memory_scan_text"), ts, fn, ctx,
                                      err);
 }
 

@@ -213,6 +213,22 @@ struct memory_text {
 /* As memory_vector_fn. */
 typedef int memory_text_fn(void *ctx, const struct memory_text *row, struct err *err);
 
+/* The shortest `contains` (in characters) that a trigram index can narrow; shorter ones scan. */
+#define STORE_TRIGRAM_MIN 3
+
+/* Which active memories memory_scan_text reads. */
+struct memory_text_scan {
+    const char *kind;               /* NULL = every kind */
+    const char *contains;           /* NULL = every row. Else a hint: the backend may leave out
+                                     * rows whose content does not contain it as a substring
+                                     * under ASCII case folding (a trigram index narrows the
+                                     * scan). Rows it passes on may still not contain it: the
+                                     * caller checks each one. */
+    size_t limit;                   /* with contains: the caller stops after this many rows
+                                     * that contain it (0 = no bound), so a backend whose
+                                     * filter is exact may stop there too */
+};
+
 /* What context assembly reads of a subject before it knows the source episodes
  * (spec/behavior.md §10.2), in one op so that PostgreSQL can send it in one round trip. */
 #define CONTEXT_READ_KINDS 4
@@ -523,11 +539,12 @@ struct store_ops {
      * reading or decoding whole rows. */
     int (*memory_scan_vectors)(store *st, const struct store_scope *sc, const char *kind,
                                memory_vector_fn *fn, void *ctx, struct err *err);
-    /* fn for the active memories of sc (kind NULL = every kind), newest first
+    /* fn for the active memories of sc that ts selects, newest first
      * (memory_list_active's MEMORY_NEWEST_FIRST order), with id and content alone, until fn
      * ends the scan: what a text filter needs, stopping once it has enough. */
-    int (*memory_scan_text)(store *st, const struct store_scope *sc, const char *kind,
-                            memory_text_fn *fn, void *ctx, struct err *err);
+    int (*memory_scan_text)(store *st, const struct store_scope *sc,
+                            const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                            struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -814,8 +831,9 @@ int store_memory_get(store *st, struct arena *a, const char *tenant, const char 
                      struct memory **out, struct err *err);
 int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                               memory_vector_fn *fn, void *ctx, struct err *err);
-int store_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                           memory_text_fn *fn, void *ctx, struct err *err);
+int store_memory_scan_text(store *st, const struct store_scope *sc,
+                           const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                           struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,
                           struct err *err);

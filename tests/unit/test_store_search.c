@@ -18,6 +18,7 @@
 #include "service/search.h"
 #include "store/store.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 
 #include "store_harness.h"   /* g, group and test setup, ids, memory rows */
 
@@ -426,7 +427,7 @@ static void test_store_scan_text_order_and_stop(void **state)
     }
     put(NULL, subj, "profile_fact", "active", T0, NULL);   /* another tenant */
 
-    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, &(struct memory_text_scan){ 0 }, see_text, &t, &err), 0);
     assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
     list = mr.items;
     n = mr.n;
@@ -439,7 +440,7 @@ static void test_store_scan_text_order_and_stop(void **state)
 
     memset(&t, 0, sizeof(t));
     t.a = a;
-    assert_int_equal(store_memory_scan_text(g.st, &sc, "procedure", see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, &(struct memory_text_scan){ .kind = "procedure" }, see_text, &t, &err), 0);
     assert_int_equal(store_memory_list_active(g.st, a, &sc,
                                               &(struct memory_query){
                                                   .kind = "procedure", .order = MEMORY_NEWEST_FIRST },
@@ -453,7 +454,7 @@ static void test_store_scan_text_order_and_stop(void **state)
     memset(&t, 0, sizeof(t));
     t.a = a;
     t.stop = 3;
-    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, &(struct memory_text_scan){ 0 }, see_text, &t, &err), 0);
     assert_int_equal(t.n, 3);
     /* the store is at once usable again */
     assert_int_equal(store_memory_list_active(g.st, a, &sc,
@@ -514,6 +515,130 @@ static void test_search_text_matches_filtering_the_list(void **state)
     }
 }
 
+/* ---- the indexed text path against the scan it replaced (issue 18) ---- */
+
+/* Pieces the random contents and queries are made of: ASCII letters in both cases, LIKE and
+ * FTS5 quoting characters, letters whose Unicode case folding differs from ASCII's (the index
+ * folds them, the search must not), and multi-byte characters of every width. */
+static const char *const pieces[] = {
+    "a", "A", "b", "B", "c", "C", "x", "X", "o", "O", " ", "%", "_", "\"", "\\", "'", "*",
+    "\xc3\xa9" /* é */, "\xc3\x89" /* É */, "\xc3\x9f" /* ß */, "\xe1\xba\x9e" /* ẞ */,
+    "\xc4\xb0" /* İ */, "\xc4\xb1" /* ı */, "\xe2\x84\xaa" /* Kelvin K */, "k", "K",
+    "\xce\xa3" /* Σ */, "\xcf\x83" /* σ */, "\xcf\x82" /* ς */, "\xe6\x97\xa5" /* 日 */,
+    "\xf0\x9f\x98\x80" /* 😀 */, "1", "-",
+};
+#define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+/* A string of n random pieces, in a. */
+static char *random_text(struct arena *a, size_t n)
+{
+    char *out = arena_alloc(a, 4 * n + 1);
+    size_t i, k = 0, len;
+    const char *p;
+
+    for (i = 0; i < n; i++) {
+        p = pieces[rnd(NPIECES)];
+        len = strlen(p);
+        memcpy(out + k, p, len);
+        k += len;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* A query cut from text: `chars` whole characters from a random character start, ASCII
+ * letters' case flipped at random; in a. */
+static char *cut_query(struct arena *a, const char *text, size_t chars)
+{
+    size_t nchars = utf8_count(text, strlen(text)), start, i;
+    const char *p = text, *end;
+    char *q;
+
+    if (nchars == 0)
+        return arena_strdup(a, "a");
+    if (chars > nchars)
+        chars = nchars;
+    start = rnd((uint32_t)(nchars - chars + 1));
+    for (i = 0; i < start; i++)
+        p += utf8_prefix_bytes(p, strlen(p), 1);
+    end = p;
+    for (i = 0; i < chars; i++)
+        end += utf8_prefix_bytes(end, strlen(end), 1);
+    q = arena_strndup(a, p, (size_t)(end - p));
+    for (i = 0; q[i]; i++) {
+        if (((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z')) && rnd(2))
+            q[i] ^= 0x20;
+    }
+    return q;
+}
+
+/* Property: for random contents (non-ASCII, mixed case, quoting characters) and random
+ * queries (cut from the contents with flipped case, and made up, long and under three
+ * characters), the indexed text path gives exactly what filtering the newest-first list
+ * with search_contains_ci gives, for every limit. */
+static void test_search_text_index_matches_scan(void **state)
+{
+    static const size_t limits[] = { 1, 3, 20, 100 };
+    struct arena *a = *state;
+    const char *subj = uniq(a, "trgm"), *tenant = uniq(a, "tt"), *other = uniq(a, "trgm2");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
+    struct err err = ERR_INIT;
+    struct memory_rows mr;
+    struct memory *got, *list;
+    size_t n, nlist, i, j, qi, lim;
+    const char *q;
+    int k;
+
+    rng_state = 0x5eed0018;
+    /* More rows than the SQLite walk reads before the index takes over (TEXT_WALK_ROWS). */
+    for (k = 0; k < 800; k++) {
+        struct memory m = make_mem_with(tenant, k % 5 ? subj : other,
+                                        k % 3 ? "profile_fact" : "procedure",
+                                        random_text(a, 1 + rnd(24)),
+                                        k % 11 == 3 ? "superseded" : "active",
+                                        T0 + (int64_t)rnd(50) * SEC);
+
+        add_mem(&m);
+    }
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
+    list = mr.items;
+    nlist = mr.n;
+    for (qi = 0; qi < 600; qi++) {
+        if (qi % 3 == 2)
+            q = random_text(a, 1 + rnd(6));
+        else
+            q = cut_query(a, list[rnd((uint32_t)nlist)].content, 1 + rnd(8));
+        lim = limits[qi % 4];
+        {
+            struct search_query sq = { subj, qi % 7 == 6 ? "procedure" : NULL, q, 0, lim };
+
+            assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
+            for (i = 0, j = 0; i < nlist && j < lim; i++) {
+                if (sq.kind && strcmp(list[i].kind, sq.kind) != 0)
+                    continue;
+                if (!search_contains_ci(list[i].content, q))
+                    continue;
+                if (j >= n)
+                    fail_msg("q '%s' limit %zu: %zu rows, want more", q, lim, n);
+                if (strcmp(got[j].id, list[i].id) != 0)
+                    fail_msg("q '%s' limit %zu: row %zu is '%s', want '%s'", q, lim, j,
+                             got[j].content, list[i].content);
+                j++;
+            }
+            if (n != j)
+                fail_msg("q '%s' limit %zu: %zu rows, want %zu", q, lim, n, j);
+        }
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -527,6 +652,7 @@ int main(void)
         T(test_search_nearest_width_mismatch),
         T(test_store_scan_text_order_and_stop),
         T(test_search_text_matches_filtering_the_list),
+        T(test_search_text_index_matches_scan),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -89,9 +89,15 @@ int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
  * with err set. */
 typedef int pgst_row_fn(void *ctx, const PGresult *r, int row, struct err *err);
 
-/* Run sql (prepared as by pgst_exec) in single-row mode and call fn for each row as it
- * arrives, so a large result is never held whole; binary asks for every column in binary
- * format. fn returning nonzero stops the calls (the rest of the result is read and
+/* pgst_exec_stream's flags (its `binary` argument): every column in binary format; planned
+ * for its parameters at every run (an unnamed statement, never a prepared one whose generic
+ * plan would serve every value alike). */
+#define PGST_BINARY 1
+#define PGST_REPLAN 2
+
+/* Run sql (prepared as by pgst_exec, unless PGST_REPLAN) in single-row mode and call fn for
+ * each row as it arrives, so a large result is never held whole; binary holds the flags
+ * above (1 = PGST_BINARY). fn returning nonzero stops the calls (the rest of the result is read and
  * dropped): 1 returns 0, -1 returns -1 with err as fn set it. A failing statement is logged
  * as pgst_fail does. No second try on a dead connection: fn may already have seen rows. */
 int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
@@ -315,8 +321,8 @@ int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *
                   struct memory **out, struct err *err);
 int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                              memory_vector_fn *fn, void *ctx, struct err *err);
-int pgst_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                          memory_text_fn *fn, void *ctx, struct err *err);
+int pgst_memory_scan_text(store *st, const struct store_scope *sc,
+    const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx, struct err *err);
 int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,
                          const struct store_ids *ids, struct memory_rows *out,
                          struct err *err);

@@ -300,12 +300,20 @@ int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     if (injected(ps, sql, "streamed query", err) < 0)
         return -1;
-    if (prepare(ps, sql, &i, err) < 0)
-        return -1;
-    snprintf(name, sizeof(name), "s%zu", i);
-    stmt_label(i, sql, what, sizeof(what));
-    if (!PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL, binary ? 1 : 0))
-        return pgst_fail(ps, NULL, what, err);
+    if (binary & PGST_REPLAN) {
+        stmt_label(SIZE_MAX, sql, what, sizeof(what));
+        if (!PQsendQueryParams(ps->conn, sql, nparams, NULL, values, NULL, NULL,
+                               binary & PGST_BINARY))
+            return pgst_fail(ps, NULL, what, err);
+    } else {
+        if (prepare(ps, sql, &i, err) < 0)
+            return -1;
+        snprintf(name, sizeof(name), "s%zu", i);
+        stmt_label(i, sql, what, sizeof(what));
+        if (!PQsendQueryPrepared(ps->conn, name, nparams, values, NULL, NULL,
+                                 binary & PGST_BINARY))
+            return pgst_fail(ps, NULL, what, err);
+    }
     /* Without single-row mode the rows come as one result: read the same way. */
     (void)PQsetSingleRowMode(ps->conn);
     while ((r = PQgetResult(ps->conn)) != NULL) {

@@ -48,6 +48,29 @@ static const char SQL_MEM_TEXT_KIND[] =
     "SELECT id::text, content FROM memories"
     " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
     " AND kind = $3::text ORDER BY created_at DESC, seq";
+/* The same with a substring, in two statements planned for their values at each run (a
+ * generic plan cannot know that one subject holds 100,000 memories and the next three). $4 is a LIKE pattern over
+ * the ASCII-folded content, exactly search's rule, so the rows are exactly the matches; $5
+ * the most wanted. First the newest TEXT_WALK_ROWS rows, filtered (a frequent needle is done
+ * there); then the older rows through ix_memories_content_trgm (a rare needle is found
+ * without reading the subject). */
+#define TEXT_SCOPE                                                                          \
+    " COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"              \
+    " AND ($3::text IS NULL OR kind = $3::text)"
+#define TEXT_WALK_ROWS "256"
+static const char SQL_MEM_TEXT_NEWEST[] =
+    "SELECT id::text, content FROM (SELECT id, content, created_at, seq FROM memories"
+    " WHERE" TEXT_SCOPE " ORDER BY created_at DESC, seq LIMIT " TEXT_WALK_ROWS ") w"
+    " WHERE lower(content COLLATE \"C\") LIKE $4::text ORDER BY created_at DESC, seq LIMIT $5";
+static const char SQL_MEM_TEXT_OLDER[] =
+    "WITH w AS (SELECT created_at, seq FROM memories WHERE" TEXT_SCOPE
+    " ORDER BY created_at DESC, seq OFFSET " TEXT_WALK_ROWS " - 1 LIMIT 1)"
+    " SELECT m.id::text, m.content FROM memories m, w WHERE"
+    " COALESCE(m.tenant_id, '') = $1 AND m.subject_id = $2 AND m.status = 'active'"
+    " AND ($3::text IS NULL OR m.kind = $3::text)"
+    " AND lower(m.content COLLATE \"C\") LIKE $4::text"
+    " AND (m.created_at < w.created_at OR (m.created_at = w.created_at AND m.seq > w.seq))"
+    " ORDER BY m.created_at DESC, m.seq LIMIT $5";
 /* By id, the embedding left out. */
 static const char SQL_MEM_BY_IDS[] =
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from,"
@@ -188,24 +211,64 @@ int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char
 struct text_scan {
     memory_text_fn *fn;
     void *ctx;
+    size_t rows;   /* rows handed to fn */
+    int next;      /* fn's last answer */
 };
 
 static int text_row(void *ctx, const PGresult *r, int row, struct err *err)
 {
-    const struct text_scan *sc = ctx;
+    struct text_scan *sc = ctx;
     struct memory_text t = { PQgetvalue(r, row, 0), PQgetvalue(r, row, 1) };
 
-    return sc->fn(sc->ctx, &t, err);
+    sc->rows++;
+    sc->next = sc->fn(sc->ctx, &t, err);
+    return sc->next;
 }
 
-int pgst_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                          memory_text_fn *fn, void *ctx, struct err *err)
+/* '%' needle '%' with ASCII letters lowered and LIKE's own characters escaped, in a. */
+static char *like_pattern(struct arena *a, const char *needle)
 {
-    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, kind };
-    struct text_scan scan = { fn, ctx };
+    size_t n = strlen(needle), i, k = 0;
+    char *out = arena_alloc(a, 2 * n + 3), c;
 
-    return pgst_exec_stream(pgst_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals,
-                            0, text_row, &scan, err);
+    out[k++] = '%';
+    for (i = 0; i < n; i++) {
+        c = needle[i];
+        if (c == '%' || c == '_' || c == '\\')
+            out[k++] = '\\';
+        out[k++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[k++] = '%';
+    out[k] = '\0';
+    return out;
+}
+
+int pgst_memory_scan_text(store *st, const struct store_scope *sc,
+                          const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                          struct err *err)
+{
+    const char *vals[5] = { pgst_tenant_key(sc->tenant), sc->subject, ts->kind, NULL, NULL };
+    struct text_scan scan = { fn, ctx, 0, 0 };
+    size_t want = ts->limit ? ts->limit : SIZE_MAX;
+    char lim[PG_INT_LEN];
+    struct arena *a;
+    int ret;
+
+    if (!ts->contains)
+        return pgst_exec_stream(pgst_downcast(st), ts->kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT,
+                                3, vals, 0, text_row, &scan, err);
+    a = arena_new();
+    vals[3] = like_pattern(a, ts->contains);
+    vals[4] = pgst_size_param(want, lim);
+    ret = pgst_exec_stream(pgst_downcast(st), SQL_MEM_TEXT_NEWEST, 5, vals, PGST_REPLAN, text_row, &scan,
+                           err);
+    if (ret == 0 && scan.next == 0 && scan.rows < want) {
+        vals[4] = pgst_size_param(want == SIZE_MAX ? want : want - scan.rows, lim);
+        ret = pgst_exec_stream(pgst_downcast(st), SQL_MEM_TEXT_OLDER, 5, vals, PGST_REPLAN, text_row,
+                               &scan, err);
+    }
+    arena_free(a);
+    return ret;
 }
 
 int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,

@@ -70,8 +70,14 @@ static int step_run(struct pgst_store *ps, const struct migration *m, struct err
     const char *vals[3] = { pgst_int_param(m->version, v), m->name, NULL };
     PGresult *r = PQexec(ps->conn, m->sql);
 
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (strstr(m->sql, "CREATE EXTENSION"))
+            log_write(LOG_ERROR, "postgres: migration %d '%s' creates an extension (pg_trgm): "
+                      "it ships with PostgreSQL's contrib modules (Debian: the postgresql-15 "
+                      "package) and needs CREATE privilege on the database",
+                      m->version, m->name);
         return pgst_fail(ps, r, m->name, err);
+    }
     PQclear(r);
     vals[2] = pgst_ts_param(ts_now(), now);
     return pgst_exec_void(ps, SQL_MIGRATION_RECORD, 3, vals, err);

@@ -185,11 +185,27 @@ static const char episode_occurred_at[] =
     "CREATE INDEX ix_episodes_subject_when ON episodes"
     " (subject_id, (COALESCE(tenant_id, '')), (COALESCE(occurred_at, created_at)), seq);\n";
 
+/*
+ * Step 5, Engram (issue 18): the text search index. pg_trgm (contrib, shipped in the
+ * postgresql-15 package; a trusted extension, so the database owner may create it) indexes
+ * the trigrams of lower(content COLLATE "C"), which folds ASCII letters only: exactly the
+ * folding search matches with, so `lower(content COLLATE "C") LIKE '%<folded q>%'` answers
+ * the search's question itself and the GIN index narrows it. ix_memories_active_newest walks
+ * a subject's active memories newest first.
+ */
+static const char search_text_index[] =
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
+    "CREATE INDEX ix_memories_content_trgm ON memories"
+    " USING gin ((lower(content COLLATE \"C\")) gin_trgm_ops);\n"
+    "CREATE INDEX ix_memories_active_newest ON memories"
+    " (subject_id, (COALESCE(tenant_id, '')), created_at DESC, seq) WHERE status = 'active';\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
+    { 5, "search_text_index", search_text_index },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -195,11 +195,39 @@ static const char episode_occurred_at[] =
     "CREATE INDEX ix_episodes_subject_when"
     " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
 
+/*
+ * Step 5, Engram (issue 18): the text search index. memories_trgm is an FTS5 trigram index
+ * over memories.content (external content: it stores only the index, keyed by seq), kept in
+ * step by triggers, so every path that writes memories (insert, import, snapshot copy,
+ * delete, cleanup) keeps it right without knowing it exists. Its case folding is Unicode's,
+ * a superset of the ASCII folding search matches with, so it narrows the candidates and C
+ * decides. ix_memories_active_newest walks a subject's active memories newest first.
+ */
+static const char search_text_index[] =
+    "CREATE VIRTUAL TABLE memories_trgm USING fts5("
+    " content, content = 'memories', content_rowid = 'seq', tokenize = 'trigram');"
+    "CREATE TRIGGER memories_trgm_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "CREATE TRIGGER memories_trgm_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " END;"
+    "CREATE TRIGGER memories_trgm_au AFTER UPDATE OF content ON memories BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "INSERT INTO memories_trgm (memories_trgm) VALUES ('rebuild');"
+    "CREATE INDEX ix_memories_active_newest"
+    " ON memories (subject_id, tenant_id, created_at DESC, seq) WHERE status = 'active';";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
+    { 5, "search_text_index", search_text_index },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

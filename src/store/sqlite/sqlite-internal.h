@@ -257,8 +257,8 @@ int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
-int sq_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                        memory_text_fn *fn, void *ctx, struct err *err);
+int sq_memory_scan_text(store *st, const struct store_scope *sc,
+    const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx, struct err *err);
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant,
                        const struct store_ids *ids, struct memory_rows *out, struct err *err);
 int sq_memory_set_labels(store *st, const struct label_update *u, int *found, struct err *err);
