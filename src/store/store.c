@@ -357,6 +357,13 @@ int store_memory_scan_text(store *st, const struct store_scope *sc,
                                      err);
 }
 
+int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct memory_rank_query *q, struct store_ids *out,
+                           struct err *err)
+{
+    return st->ops->memory_rank_text(st, a, one_tenant(sc, "memory_rank_text"), q, out, err);
+}
+
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,
                           struct err *err)

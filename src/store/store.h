@@ -229,6 +229,16 @@ struct memory_text_scan {
                                      * filter is exact may stop there too */
 };
 
+/* A ranked full-text read (memory_rank_text: search's mode=bm25). */
+#define STORE_RANK_TERMS_MAX 32
+struct memory_rank_query {
+    const char *kind;               /* NULL = every kind */
+    const char *const *terms;       /* the query's words: each a run of ASCII letters and
+                                     * digits (lowercase) and bytes >= 0x80, never empty */
+    size_t nterms;                  /* 1 .. STORE_RANK_TERMS_MAX, no two alike */
+    size_t limit;                   /* at most this many ids (>= 1) */
+};
+
 /* What context assembly reads of a subject before it knows the source episodes
  * (spec/behavior.md §10.2), in one op so that PostgreSQL can send it in one round trip. */
 #define CONTEXT_READ_KINDS 4
@@ -545,6 +555,15 @@ struct store_ops {
     int (*memory_scan_text)(store *st, const struct store_scope *sc,
                             const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
                             struct err *err);
+    /* The ids of the active memories of sc (q->kind: exact kind) holding at least one of
+     * q->terms as a word of their content, as the backend's full-text index reads words
+     * (SQLite: FTS5 unicode61; PostgreSQL: the 'simple' configuration; both fold case and
+     * keep accents), at most q->limit, best first: the most terms held, then relevance
+     * (SQLite bm25(), PostgreSQL ts_rank_cd()), then newest (created_at descending, then
+     * insertion order). Ids in the arena. */
+    int (*memory_rank_text)(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct memory_rank_query *q, struct store_ids *out,
+                            struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -833,6 +852,9 @@ int store_memory_scan_vectors(store *st, const struct store_scope *sc, const cha
                               memory_vector_fn *fn, void *ctx, struct err *err);
 int store_memory_scan_text(store *st, const struct store_scope *sc,
                            const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                           struct err *err);
+int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct memory_rank_query *q, struct store_ids *out,
                            struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,

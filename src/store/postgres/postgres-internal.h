@@ -321,6 +321,8 @@ int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *
                   struct memory **out, struct err *err);
 int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                              memory_vector_fn *fn, void *ctx, struct err *err);
+int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+    const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int pgst_memory_scan_text(store *st, const struct store_scope *sc,
     const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx, struct err *err);
 int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,

@@ -735,6 +735,7 @@ const struct store_ops store_postgres_ops = {
     .memory_get = pgst_memory_get,
     .memory_scan_vectors = pgst_memory_scan_vectors,
     .memory_scan_text = pgst_memory_scan_text,
+    .memory_rank_text = pgst_memory_rank_text,
     .memory_get_many = pgst_memory_get_many,
     .memory_set_labels = pgst_memory_set_labels,
     .qcache_get = pgst_qcache_get,

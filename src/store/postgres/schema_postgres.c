@@ -200,12 +200,22 @@ static const char search_text_index[] =
     "CREATE INDEX ix_memories_active_newest ON memories"
     " (subject_id, (COALESCE(tenant_id, '')), created_at DESC, seq) WHERE status = 'active';\n";
 
+/*
+ * Step 6, Engram (issue 18): ranked full text (search mode=bm25): the words of
+ * memories.content under the 'simple' configuration (lowercased, no stemming, no stop words,
+ * like SQLite's unicode61), indexed for @@.
+ */
+static const char search_bm25_index[] =
+    "CREATE INDEX ix_memories_content_tsv ON memories"
+    " USING gin (to_tsvector('simple'::regconfig, content));\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
     { 5, "search_text_index", search_text_index },
+    { 6, "search_bm25_index", search_bm25_index },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -222,12 +222,37 @@ static const char search_text_index[] =
     "CREATE INDEX ix_memories_active_newest"
     " ON memories (subject_id, tenant_id, created_at DESC, seq) WHERE status = 'active';";
 
+/*
+ * Step 6, Engram (issue 18): ranked full text (search mode=bm25). memories_fts is an FTS5
+ * index of words (unicode61: case folded, accents kept, like PostgreSQL's 'simple'
+ * configuration) over memories.content, external content keyed by seq, kept in step by
+ * triggers like memories_trgm.
+ */
+static const char search_bm25_index[] =
+    "CREATE VIRTUAL TABLE memories_fts USING fts5("
+    " content, content = 'memories', content_rowid = 'seq',"
+    " tokenize = 'unicode61 remove_diacritics 0');"
+    "CREATE TRIGGER memories_fts_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "CREATE TRIGGER memories_fts_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " END;"
+    "CREATE TRIGGER memories_fts_au AFTER UPDATE OF content ON memories BEGIN"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "INSERT INTO memories_fts (memories_fts) VALUES ('rebuild');";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
     { 5, "search_text_index", search_text_index },
+    { 6, "search_bm25_index", search_bm25_index },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

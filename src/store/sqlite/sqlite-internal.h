@@ -257,6 +257,8 @@ int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+    const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int sq_memory_scan_text(store *st, const struct store_scope *sc,
     const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx, struct err *err);
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant,
@@ -293,6 +295,8 @@ int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct
  * engram_ts_shift(ts, shift_us, clamp) (a fixed-width timestamp moved by shift_us, at most
  * clamp unless clamp is NULL; NULL stays NULL). Returns the SQLite result code. */
 int sq_register_functions(sqlite3 *db);
+/* The search engine's SQL functions (sqlite_search.c): engram_terms() for FTS5. */
+int sq_register_search_functions(sqlite3 *db);
 
 int sq_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
 int sq_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
