@@ -65,6 +65,9 @@ deps-build:
 deps deps-test:
 	@scripts/deps.sh test
 
+# The compact vector codes' scoring loop is vectorised at -O3 (src/util/vcode.c).
+$(OUT)/src/util/vcode.o: CFLAGS += -O3
+
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "service/embed.h"
+#include "service/vcache.h"
+#include "util/vcode.h"
 #include "util/xalloc.h"
 #include "util/log.h"
 
@@ -256,12 +258,183 @@ cleanup:
     return ret;
 }
 
+/* ---- the compact path: codes scanned, the best re-ranked with the exact vectors ---- */
+
+/* One candidate of the code scan, in a max-heap on the approximate distance (the worst of
+ * the kept candidates on top, so a better row replaces it). */
+struct cand {
+    double approx;
+    const char *id;         /* arena copy */
+};
+
+struct code_scan {
+    struct arena *a;
+    const unsigned char *qcode;   /* the query's code */
+    size_t dim;
+    const char *kind;             /* NULL = every kind */
+    struct cand *heap;            /* at most cap */
+    size_t n, cap;
+    struct vc_entry *build;       /* the cache entry the scan fills, or NULL */
+};
+
+static void heap_sift_down(struct cand *h, size_t n, size_t i)
+{
+    size_t l, r, big;
+    struct cand t;
+
+    for (;;) {
+        l = 2 * i + 1;
+        r = l + 1;
+        big = i;
+        if (l < n && h[l].approx > h[big].approx)
+            big = l;
+        if (r < n && h[r].approx > h[big].approx)
+            big = r;
+        if (big == i)
+            return;
+        t = h[i];
+        h[i] = h[big];
+        h[big] = t;
+        i = big;
+    }
+}
+
+static void heap_push(struct cand *h, size_t *n, struct cand c)
+{
+    size_t i = (*n)++, parent;
+    struct cand t;
+
+    h[i] = c;
+    while (i > 0) {
+        parent = (i - 1) / 2;
+        if (h[parent].approx >= h[i].approx)
+            return;
+        t = h[i];
+        h[i] = h[parent];
+        h[parent] = t;
+        i = parent;
+    }
+}
+
+/* Score one code (of the right width) into the candidates. */
+static void code_score(struct code_scan *cs, const char *id, const unsigned char *code)
+{
+    double approx = 1.0 - vcode_cosine(cs->qcode, code, cs->dim);
+
+    if (cs->n < cs->cap) {
+        heap_push(cs->heap, &cs->n, (struct cand){ approx, arena_strdup(cs->a, id) });
+    } else if (approx < cs->heap[0].approx) {
+        cs->heap[0] = (struct cand){ approx, arena_strdup(cs->a, id) };
+        heap_sift_down(cs->heap, cs->n, 0);
+    }
+}
+
+static int code_row(void *ctx, const struct memory_code *row, struct err *err)
+{
+    struct code_scan *cs = ctx;
+
+    if (cs->build && vcache_add(cs->build, row) < 0) {
+        vcache_discard(cs->build);
+        cs->build = NULL;
+    }
+    if (cs->kind && strcmp(cs->kind, row->kind) != 0)
+        return 0;
+    if (vcode_dim(row->bytes) != cs->dim)
+        return err_set(err, ERR_INTERNAL, "stored embedding width differs from %zu", cs->dim);
+    code_score(cs, row->id, row->code);
+    return 0;
+}
+
+/* The candidates of cs from the subject's codes: the cached entry of this generation, else
+ * a scan of memory_codes (every kind) that refills the cache. Inside the read transaction. */
+static int code_candidates(store *st, const char *tenant, const char *subject,
+                           struct code_scan *cs, struct err *err)
+{
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct vc_entry *e;
+    int64_t gen;
+    size_t i;
+
+    if (store_memory_codes_gen(st, &sc, &gen, err) < 0)
+        return -1;
+    e = vcache_get(tenant, subject, gen, cs->dim);
+    if (e) {
+        for (i = 0; i < vcache_rows(e); i++) {
+            if (!cs->kind || strcmp(cs->kind, vcache_kind(e, i)) == 0)
+                code_score(cs, vcache_id(e, i), vcache_code(e, i));
+        }
+        vcache_release(e);
+        return 0;
+    }
+    cs->build = vcache_builder(cs->dim);
+    if (store_memory_scan_codes(st, &sc, &(struct memory_code_scan){ .kind = NULL }, code_row,
+                                cs, err) < 0) {
+        vcache_discard(cs->build);
+        return -1;
+    }
+    if (cs->build)
+        vcache_put(cs->build, tenant, subject, gen);
+    return 0;
+}
+
+/* The candidates' exact vectors scored as search_nearest_exact scores them. */
+static int exact_row(void *ctx, const struct memory_vector *row, struct err *err)
+{
+    return score_row(ctx, row, err);
+}
+
 int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
                    const char *kind, const float *qvec, size_t dim, size_t limit,
                    struct memory **out, double **dist, size_t *n, struct err *err)
 {
-    return search_nearest_exact(a, st, tenant, subject, kind, qvec, dim, limit, out, dist, n,
-                                err);
+    struct code_scan cs = { .a = a, .dim = dim, .kind = kind };
+    struct nearest_scan sc = { .a = a, .q = qvec, .qnorm = embed_norm2(qvec, dim), .dim = dim };
+    const char **ids;
+    unsigned char *qcode;
+    size_t keep, i;
+    int ret = -1;
+
+    /* Every row wanted, or a zero query vector (every distance 1, the order is the list's):
+     * the exact scan. */
+    if (limit == 0 || dim == 0 || sc.qnorm == 0)
+        return search_nearest_exact(a, st, tenant, subject, kind, qvec, dim, limit, out, dist,
+                                    n, err);
+    *out = NULL;
+    *n = 0;
+    if (dist)
+        *dist = NULL;
+    qcode = arena_alloc(a, vcode_size(dim));
+    vcode_encode(qvec, dim, qcode);
+    cs.qcode = qcode;
+    cs.cap = limit * SEARCH_RERANK_FACTOR;
+    cs.heap = arena_calloc(a, cs.cap + 1, sizeof(*cs.heap));
+    for (i = 0; i < SCORE_BATCH; i++)
+        sc.vec[i] = arena_alloc(a, dim * sizeof(**sc.vec));
+    if (store_tx_begin_read(st, err) < 0)
+        return -1;
+    if (code_candidates(st, tenant, subject, &cs, err) < 0)
+        goto cleanup;
+    ret = 0;
+    if (cs.n == 0)
+        goto cleanup;
+    ids = arena_calloc(a, cs.n + 1, sizeof(*ids));
+    for (i = 0; i < cs.n; i++)
+        ids[i] = cs.heap[i].id;
+    ret = -1;
+    if (store_memory_vectors_by_ids(st, tenant, &(struct store_ids){ ids, cs.n }, exact_row,
+                                    &sc, err) < 0)
+        goto cleanup;
+    ret = 0;
+    if (sc.n == 0)
+        goto cleanup;
+    score_pending(&sc);
+    qsort(sc.rows, sc.n, sizeof(*sc.rows), cmp_scored);
+    keep = limit < sc.n ? limit : sc.n;
+    ret = fetch_nearest(a, st, tenant, sc.rows, keep, out, dist, n, err);
+cleanup:
+    store_tx_rollback(st);   /* read only: nothing to keep */
+    free(sc.rows);
+    return ret;
 }
 
 /* The semantic path; -1 means "fall back to text" (the cause is logged here). */

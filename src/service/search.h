@@ -54,12 +54,20 @@ int search_memories(struct arena *a, store *st, const char *tenant,
                     const struct search_query *sq, struct memory **out, size_t *n,
                     struct err *err);
 
+/* How many candidates per wanted row the compact scan keeps for the exact re-rank. */
+#define SEARCH_RERANK_FACTOR 4
+
 /* The §7.5 nearest-neighbour query: active memories of (tenant, subject) with embeddings
  * (kind NULL = any), ordered by cosine distance to qvec ascending, ties by list order
  * (created_at, then insertion order), at most limit (0 = all), without their embeddings.
  * *dist gets each row's distance (arena; may be NULL). Fails (ERR_INTERNAL, nothing logged)
- * when a stored vector's width differs from dim. Reads the vectors alone (scored as they
- * arrive), then the winning rows, in one read transaction: call it outside a transaction. */
+ * when a stored vector's width differs from dim. With a limit, reads the compact codes of the
+ * subject (store_memory_scan_codes, util/vcode.h), keeps the limit * SEARCH_RERANK_FACTOR
+ * best by approximate distance, and orders those by their exact vectors: the answer is the
+ * exact search's whenever the exact top `limit` are among those candidates (recall@10
+ * against search_nearest_exact: bench/search_bench.c, docs/PERFORMANCE.md). Without a limit
+ * it is search_nearest_exact. Then reads the winning rows; all in one read transaction: call
+ * it outside a transaction. */
 int search_nearest(struct arena *a, store *st, const char *tenant, const char *subject,
                    const char *kind, const float *qvec, size_t dim, size_t limit,
                    struct memory **out, double **dist, size_t *n, struct err *err);

@@ -364,6 +364,26 @@ int store_memory_rank_text(store *st, struct arena *a, const struct store_scope 
     return st->ops->memory_rank_text(st, a, one_tenant(sc, "memory_rank_text"), q, out, err);
 }
 
+int store_memory_scan_codes(store *st, const struct store_scope *sc,
+                            const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                            struct err *err)
+{
+    return st->ops->memory_scan_codes(st, one_tenant(sc, "memory_scan_codes"), cs, fn, ctx,
+                                      err);
+}
+
+int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+                           struct err *err)
+{
+    return st->ops->memory_codes_gen(st, one_tenant(sc, "memory_codes_gen"), gen, err);
+}
+
+int store_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+                                memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    return st->ops->memory_vectors_by_ids(st, tenant, ids, fn, ctx, err);
+}
+
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,
                           struct err *err)

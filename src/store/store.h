@@ -229,6 +229,20 @@ struct memory_text_scan {
                                      * filter is exact may stop there too */
 };
 
+/* One row of memory_scan_codes, valid during the call only. */
+struct memory_code {
+    const char *id;
+    const char *kind;
+    const unsigned char *code;   /* the compact code (util/vcode.h) of the memory's vector */
+    size_t bytes;
+};
+typedef int memory_code_fn(void *ctx, const struct memory_code *row, struct err *err);
+
+/* Which codes memory_scan_codes reads (a struct, so filters can be added). */
+struct memory_code_scan {
+    const char *kind;               /* NULL = every kind */
+};
+
 /* A ranked full-text read (memory_rank_text: search's mode=bm25). */
 #define STORE_RANK_TERMS_MAX 32
 struct memory_rank_query {
@@ -555,6 +569,21 @@ struct store_ops {
     int (*memory_scan_text)(store *st, const struct store_scope *sc,
                             const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
                             struct err *err);
+    /* fn for every active memory of sc that has an embedding (cs->kind: exact kind), in no
+     * set order, with the compact code of its vector (util/vcode.h) from the narrow side
+     * table memory_codes (schema step 7), never reading the memory rows. */
+    int (*memory_scan_codes)(store *st, const struct store_scope *sc,
+                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                             struct err *err);
+    /* The generation of sc's codes in memory_codes: a number that changes (inside the writing
+     * transaction) whenever one of them is added, changed or removed; 0 when it never had
+     * any. What a cache of the codes checks. */
+    int (*memory_codes_gen)(store *st, const struct store_scope *sc, int64_t *gen,
+                            struct err *err);
+    /* fn for each memory of the tenant among ids that has an embedding (any order, unknown
+     * ids skipped), with its stored vector, as memory_scan_vectors gives it. */
+    int (*memory_vectors_by_ids)(store *st, const char *tenant, const struct store_ids *ids,
+                                 memory_vector_fn *fn, void *ctx, struct err *err);
     /* The ids of the active memories of sc (q->kind: exact kind) holding at least one of
      * q->terms as a word of their content, as the backend's full-text index reads words
      * (SQLite: FTS5 unicode61; PostgreSQL: the 'simple' configuration; both fold case and
@@ -855,6 +884,13 @@ int store_memory_scan_text(store *st, const struct store_scope *sc,
                            struct err *err);
 int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
                            const struct memory_rank_query *q, struct store_ids *out,
+                           struct err *err);
+int store_memory_scan_codes(store *st, const struct store_scope *sc,
+                            const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                            struct err *err);
+int store_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+                                memory_vector_fn *fn, void *ctx, struct err *err);
+int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
                            struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,

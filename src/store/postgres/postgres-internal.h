@@ -168,6 +168,8 @@ const char *pgst_json_param(const char *json, const char *fallback);
 /* dim floats as a bytea parameter in hex form (`\x…`, little-endian float32), in the arena;
  * NULL (SQL NULL) when v is NULL or dim is 0. */
 const char *pgst_vector_param(struct arena *a, const float *v, size_t dim);
+/* n bytes as a bytea parameter in hex form (\x…), in the arena. */
+const char *pgst_bytea_param(struct arena *a, const unsigned char *p, size_t n);
 
 /* The parameters of an episode insert, $1..$13 in PG_EPISODE_COLS order. */
 #define PG_EPISODE_NPARAMS 13
@@ -321,6 +323,28 @@ int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *
                   struct memory **out, struct err *err);
 int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                              memory_vector_fn *fn, void *ctx, struct err *err);
+/* A vector scan's callback and its context, for pgst_vector_row. */
+struct pgst_vector_scan {
+    memory_vector_fn *fn;
+    void *ctx;
+};
+/* pgst_row_fn for a binary row (id text, created_at, seq, vector bytea) handed to the
+ * pgst_vector_scan's fn as a struct memory_vector. */
+int pgst_vector_row(void *ctx, const PGresult *r, int row, struct err *err);
+/* Keep memory_codes (schema step 7) in step (postgres_search.c). pgst_codes_put: the codes
+ * of the n memories (those with an embedding), which exist in memories. pgst_codes_fill:
+ * compute the missing codes of the memories of sc (NULL: of every memory) from their stored
+ * vectors; what a set-based copy of memories (snapshot capture and restore, fork, clone)
+ * calls for its target afterwards, inside its transaction. */
+int pgst_codes_put(struct pgst_store *ps, const struct memory *mems, size_t n,
+                   struct err *err);
+int pgst_codes_fill(struct pgst_store *ps, const struct store_scope *sc, struct err *err);
+int pgst_memory_scan_codes(store *st, const struct store_scope *sc,
+    const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
+int pgst_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+    memory_vector_fn *fn, void *ctx, struct err *err);
+int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+    struct err *err);
 int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
     const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int pgst_memory_scan_text(store *st, const struct store_scope *sc,

@@ -12,6 +12,7 @@
 
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/vcode.h"
 
 static const char SQL_MEM_INSERT[] = PG_MEMORY_INSERT;
 static const char SQL_MEM_GET[] =
@@ -80,7 +81,16 @@ static const char SQL_MEM_BY_IDS[] =
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
-static const char SQL_MEM_SET_EMBEDDING[] = "UPDATE memories SET embedding = $2 WHERE id = $1";
+/* The vector and its compact code (memory_codes, schema step 7) in one statement: $3 is the
+ * code, NULL with the vector. */
+static const char SQL_MEM_SET_EMBEDDING[] =
+    "WITH u AS (UPDATE memories SET embedding = $2 WHERE id = $1"
+    " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to),"
+    " d AS (DELETE FROM memory_codes WHERE memory_id = $1 AND $3::bytea IS NULL)"
+    " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active, created_at,"
+    " valid_to, code) SELECT id, subject_id, COALESCE(tenant_id, ''), kind, status = 'active',"
+    " created_at, valid_to, $3::bytea FROM u WHERE $3::bytea IS NOT NULL"
+    " ON CONFLICT (memory_id) DO UPDATE SET code = EXCLUDED.code";
 static const char SQL_MEM_SET_LABELS[] =
     "UPDATE memories SET sensitivity_labels = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2 RETURNING 1";
@@ -116,6 +126,8 @@ int pgst_memory_insert(store *st, const struct memory *m, struct err *err)
     }
     ret = insert_memory(pgst_downcast(st), m, vec, err);
     arena_free(a);
+    if (ret == 0 && vec)
+        ret = pgst_codes_put(pgst_downcast(st), m, 1, err);
     return ret;
 }
 
@@ -171,18 +183,12 @@ static int binary_int64(const PGresult *r, int row, int col, int64_t *out)
     return 0;
 }
 
-/* The scan's callback and its context, for scan_row. */
-struct scan {
-    memory_vector_fn *fn;
-    void *ctx;
-};
-
 /* One row of SQL_MEM_VECTORS in binary format: id as text, created_at as µs since
  * 2000-01-01 (timestamptz), seq, the vector's bytes. */
-static int scan_row(void *ctx, const PGresult *r, int row, struct err *err)
+int pgst_vector_row(void *ctx, const PGresult *r, int row, struct err *err)
 {
     static const int64_t pgst_epoch_us = 946684800LL * 1000000;   /* 2000-01-01 in Unix µs */
-    const struct scan *sc = ctx;
+    const struct pgst_vector_scan *sc = ctx;
     struct memory_vector v;
 
     v.id = PQgetvalue(r, row, 0);
@@ -201,10 +207,10 @@ int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char
                              memory_vector_fn *fn, void *ctx, struct err *err)
 {
     const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, kind };
-    struct scan scan = { fn, ctx };
+    struct pgst_vector_scan scan = { fn, ctx };
 
-    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &scan,
-                            err);
+    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, pgst_vector_row,
+                            &scan, err);
 }
 
 /* The text scan's callback and its context, for text_row. */
@@ -299,14 +305,20 @@ int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_
                             struct err *err)
 {
     struct arena *a;
-    const char *vals[2] = { id, NULL };
+    const char *vals[3] = { id, NULL, NULL };
+    unsigned char *code;
     int ret;
 
     if (!pgst_id_ok(id))
         return 0;
     a = arena_new();
     vals[1] = pgst_vector_param(a, vec, dim);
-    ret = pgst_exec_void(pgst_downcast(st), SQL_MEM_SET_EMBEDDING, 2, vals, err);
+    if (vals[1]) {
+        code = arena_alloc(a, vcode_size(dim));
+        vcode_encode(vec, dim, code);
+        vals[2] = pgst_bytea_param(a, code, vcode_size(dim));
+    }
+    ret = pgst_exec_void(pgst_downcast(st), SQL_MEM_SET_EMBEDDING, 3, vals, err);
     arena_free(a);
     return ret;
 }

@@ -9,6 +9,9 @@
 #include "util/log.h"
 #include "util/ts.h"
 
+/* The step that creates memory_codes (schema_postgres.c). */
+#define PG_CODES_STEP 7
+
 /* Key of the advisory lock that serialises migration steps across processes ("engram"). */
 static const char SQL_MIGRATE_LOCK[] = "SELECT pg_advisory_xact_lock(111524856357229)";
 static const char SQL_MIGRATIONS_CREATE[] =
@@ -132,7 +135,14 @@ int pgst_migrate(store *st, struct migrate_result *res, struct err *err)
             return -1;
         res->applied += applied;
     }
-    return read_version(ps, &res->to_version, err);
+    if (read_version(ps, &res->to_version, err) < 0)
+        return -1;
+    /* Step 7 made memory_codes empty: its codes come from the stored vectors, computed here
+     * (idempotent, so a process that saw the old schema too may run it again). */
+    if (res->from_version < PG_CODES_STEP && res->to_version >= PG_CODES_STEP &&
+        pgst_codes_fill(ps, NULL, err) < 0)
+        return -1;
+    return 0;
 }
 
 int pgst_schema_version(store *st, int *current, int *latest, struct err *err)

@@ -257,6 +257,12 @@ int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_memory_scan_codes(store *st, const struct store_scope *sc,
+    const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
+int sq_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+    memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+    struct err *err);
 int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
     const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int sq_memory_scan_text(store *st, const struct store_scope *sc,
