@@ -515,6 +515,94 @@ static void test_search_text_matches_filtering_the_list(void **state)
     }
 }
 
+/* ---- compact vector codes (issue 18): search_nearest equals the exact search after every
+ * kind of write ---- */
+
+#define CDIM 64
+#define CROWS 90
+
+/* search_nearest with limit 5 gives the exact search's rows in its order; returns the first
+ * id ("" when none). */
+static const char *same_as_exact(struct arena *a, const char *subject, const float *q)
+{
+    struct err err = ERR_INIT;
+    struct memory *got, *exact;
+    size_t n, nexact, i;
+
+    assert_int_equal(search_nearest(a, g.st, NULL, subject, NULL, q, CDIM, 5, &got, NULL, &n,
+                                     &err), 0);
+    assert_int_equal(search_nearest_exact(a, g.st, NULL, subject, NULL, q, CDIM, 5, &exact,
+                                          NULL, &nexact, &err), 0);
+    assert_int_equal(n, nexact);
+    for (i = 0; i < n; i++)
+        assert_string_equal(got[i].id, exact[i].id);
+    return n ? got[0].id : "";
+}
+
+static void test_codes_follow_every_write(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "codes"), *copy = uniq(a, "codes-copy");
+    struct memory rows[CROWS];
+    float *v, q[CDIM];
+    unsigned seed = 77;
+    struct err err = ERR_INIT;
+    struct row_counts rc;
+    size_t i, k;
+
+    for (i = 0; i < CROWS; i++) {
+        v = arena_alloc(a, CDIM * sizeof(*v));
+        for (k = 0; k < CDIM; k++) {
+            seed = seed * 1103515245u + 12345u;
+            v[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+        }
+        rows[i] = make_mem_with(NULL, subj, "profile_fact", arena_printf(a, "row %zu", i),
+                                "active", T0 + (int64_t)i * SEC);
+        rows[i].embedding = v;
+        rows[i].embedding_dim = CDIM;
+    }
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_memory_insert_many(g.st, rows, CROWS, &err), 0);   /* import */
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    memcpy(q, rows[5].embedding, sizeof(q));
+    assert_string_equal(same_as_exact(a, subj, q), rows[5].id);
+    assert_string_equal(same_as_exact(a, subj, q), rows[5].id);   /* from the cache now */
+
+    /* superseded: gone from the codes the cache holds too */
+    assert_int_equal(store_memory_supersede(g.st, NULL, rows[5].id, T0 + 500 * SEC,
+                                            T0 + 500 * SEC, &err), 0);
+    assert_string_not_equal(same_as_exact(a, subj, q), rows[5].id);
+    /* a new vector, then none */
+    assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, q, CDIM, &err), 0);
+    assert_string_equal(same_as_exact(a, subj, q), rows[10].id);
+    assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, NULL, 0, &err), 0);
+    assert_string_not_equal(same_as_exact(a, subj, q), rows[10].id);
+    /* a single insert with a vector */
+    {
+        struct memory m = make_mem_with(NULL, subj, "procedure", "one more", "active",
+                                        T0 + 900 * SEC);
+
+        m.embedding = q;
+        m.embedding_dim = CDIM;
+        add_mem(&m);
+        assert_string_equal(same_as_exact(a, subj, q), m.id);
+    }
+    /* a set-based copy (snapshot capture and restore) carries codes for its copies */
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_subject_copy(g.st, &(struct subject_copy){ .src_subject = subj,
+                                                                      .dst_subject = copy,
+                                                                      .clamp_at = TS_NULL },
+                                        &rc, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    assert_int_equal(rc.memories, CROWS + 1);
+    assert_string_not_equal(same_as_exact(a, copy, q), "");
+    /* deleted: nothing left to find */
+    assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .subject = subj }, &rc,
+                                          &err), 0);
+    assert_string_equal(same_as_exact(a, subj, q), "");
+    assert_string_not_equal(same_as_exact(a, copy, q), "");
+}
+
 /* ---- the indexed text path against the scan it replaced (issue 18) ---- */
 
 /* Pieces the random contents and queries are made of: ASCII letters in both cases, LIKE and
@@ -654,6 +742,7 @@ int main(void)
         T(test_store_scan_text_order_and_stop),
         T(test_search_text_matches_filtering_the_list),
         T(test_search_text_index_matches_scan),
+        T(test_codes_follow_every_write),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -131,6 +131,8 @@ int pgst_migrate(store *st, struct migrate_result *res, struct err *err)
     for (i = 0; i < postgres_migrations_count; i++) {
         if (postgres_migrations[i].version <= res->from_version)
             continue;
+        if (store_migrate_upto > 0 && postgres_migrations[i].version > store_migrate_upto)
+            break;
         if (step_apply(ps, &postgres_migrations[i], &applied, err) < 0)
             return -1;
         res->applied += applied;
