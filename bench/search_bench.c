@@ -92,8 +92,8 @@ static void word(char *out, const char *prefix, unsigned long v)
 static void print_latency(const char *figure, uint64_t *ns, size_t n)
 {
     qsort(ns, n, sizeof(*ns), cmp_u64);
-    printf("{\"figure\": \"%s\", \"p50_ms\": %.3f, \"p99_ms\": %.3f}\n", figure,
-           ns[n / 2] / 1e6, ns[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e6);
+    printf("{\"figure\": \"%s\", \"p50_ms\": %.3f, \"p99_ms\": %.3f}\n", figure, ns[n / 2] / 1e6,
+           ns[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e6);
     fflush(stdout);
 }
 
@@ -101,7 +101,7 @@ static int fill(store *st, const char *subject, size_t n, size_t dim, struct err
 {
     struct memory *m = calloc(BATCH, sizeof(*m));
     float *vecs = malloc(BATCH * dim * sizeof(*vecs));
-    char (*text)[192] = malloc(BATCH * sizeof(*text));
+    char(*text)[192] = malloc(BATCH * sizeof(*text));
     char a[32], b[32], c[32], d[32];
     int64_t t0 = ts_now() - (int64_t)n * 1000;
     size_t i, k, j;
@@ -113,8 +113,7 @@ static int fill(store *st, const char *subject, size_t n, size_t dim, struct err
             word(b, "Q", i + j);
             word(c, "W", i + j);
             word(d, "Z", i + j);
-            snprintf(text[j], sizeof(text[j]), "My name is %s %s and I work at %s %s.", a, b,
-                     c, d);
+            snprintf(text[j], sizeof(text[j]), "My name is %s %s and I work at %s %s.", a, b, c, d);
             random_vector(vecs + j * dim, dim);
             memset(&m[j], 0, sizeof(m[j]));
             uuid_v4(m[j].id);
@@ -175,8 +174,7 @@ int main(int argc, char **argv)
     snprintf(subject, sizeof(subject), "search-bench-%zu-%zu", n, dim);
     {
         struct arena *a = arena_new();
-        int ok = store_memory_list_active(st, a,
-                                          &(struct store_scope){ .subject = subject },
+        int ok = store_memory_list_active(st, a, &(struct store_scope){ .subject = subject },
                                           &(struct memory_query){ .limit = n }, &rows, &err);
 
         arena_free(a);
@@ -229,9 +227,8 @@ int main(int argc, char **argv)
 
             random_vector(q, dim);
             t1 = now_ns();
-            if ((t == 0 ? search_nearest : search_nearest_exact)(a, st, NULL, subject, NULL, q,
-                                                                  dim, K, &got, NULL, &got_n,
-                                                                  &err) < 0)
+            if ((t == 0 ? search_nearest : search_nearest_exact)(a, st, NULL, subject, NULL, q, dim,
+                                                                 K, &got, NULL, &got_n, &err) < 0)
                 goto fail;
             ns[i] = now_ns() - t1;
             if (t == 0) {

@@ -31,7 +31,10 @@ static void query_mode(struct vctx *v, struct req *req, enum search_mode *out)
     for (i = 0; search_mode_names[i]; i++) {
         len = strlen(expected);
         snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0 ? "" : search_mode_names[i + 1] ? ", " : " or ", search_mode_names[i]);
+                 i == 0                     ? ""
+                 : search_mode_names[i + 1] ? ", "
+                                            : " or ",
+                 search_mode_names[i]);
     }
     snprintf(msg, sizeof(msg), "Input should be %s", expected);
     ctx = jv_object(v->a);

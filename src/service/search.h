@@ -30,10 +30,10 @@ extern const char *const search_mode_names[];
  * filter (a field) leaves every existing caller meaning what it meant. */
 struct search_query {
     const char *subject_id;
-    const char *kind;     /* NULL or "" = every kind (exact match otherwise) */
-    const char *q;        /* NULL or "" = no text filter */
-    int semantic;         /* 1: try the embedding path first (mode AUTO) */
-    size_t limit;         /* 1..SEARCH_LIMIT_MAX */
+    const char *kind; /* NULL or "" = every kind (exact match otherwise) */
+    const char *q;    /* NULL or "" = no text filter */
+    int semantic;     /* 1: try the embedding path first (mode AUTO) */
+    size_t limit;     /* 1..SEARCH_LIMIT_MAX */
     enum search_mode mode;
 };
 
@@ -50,9 +50,8 @@ struct search_query {
  * presence in the BM25 list, then id; without a provider (or when embedding q fails, logged)
  * the BM25 list alone. BM25 and HYBRID with an empty q are the text path. A reserved subject
  * id gives no rows. Returns -1 with err set when the store fails. */
-int search_memories(struct arena *a, store *st, const char *tenant,
-                    const struct search_query *sq, struct memory **out, size_t *n,
-                    struct err *err);
+int search_memories(struct arena *a, store *st, const char *tenant, const struct search_query *sq,
+                    struct memory **out, size_t *n, struct err *err);
 
 /* How many candidates per wanted row the compact scan keeps for the exact re-rank. */
 #define SEARCH_RERANK_FACTOR 4

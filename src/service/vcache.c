@@ -12,24 +12,24 @@
 #include "util/xalloc.h"
 
 struct vc_entry {
-    char *key;                  /* tenant '\x1f' subject ('\x1e' for no tenant) */
+    char *key; /* tenant '\x1f' subject ('\x1e' for no tenant) */
     size_t keylen;
     int64_t gen;
-    size_t dim, stride;         /* stride = vcode_size(dim) */
+    size_t dim, stride; /* stride = vcode_size(dim) */
     size_t n, cap;
     char (*ids)[UUID_STR_LEN];
-    unsigned char *kind;        /* index into kinds */
+    unsigned char *kind; /* index into kinds */
     char *kinds[255];
     size_t nkinds;
-    unsigned char *codes;       /* n × stride */
-    size_t bytes;               /* what it holds, for the budget */
-    unsigned refs;              /* holders (the map counts as one while it is in it) */
-    uint64_t used;              /* LRU clock */
+    unsigned char *codes; /* n × stride */
+    size_t bytes;         /* what it holds, for the budget */
+    unsigned refs;        /* holders (the map counts as one while it is in it) */
+    uint64_t used;        /* LRU clock */
 };
 
 static struct {
     pthread_mutex_t lock;
-    struct hmap map;            /* key → struct vc_entry * */
+    struct hmap map; /* key → struct vc_entry * */
     size_t bytes;
     uint64_t clock;
 } vc = { .lock = PTHREAD_MUTEX_INITIALIZER };

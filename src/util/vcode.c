@@ -19,8 +19,7 @@ static void put_scale(unsigned char *out, float scale)
 
 float vcode_scale(const unsigned char *c)
 {
-    uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
-                 (uint32_t)c[3] << 24;
+    uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
     float f;
 
     memcpy(&f, &u, sizeof(f));
@@ -59,7 +58,7 @@ static void encode(const float *x, const unsigned char *le, size_t dim, unsigned
         memset(c, 0, dim);
         return;
     }
-    scale = max / norm / 127.0;   /* unit-vector units per code step */
+    scale = max / norm / 127.0; /* unit-vector units per code step */
     for (i = 0; i < dim; i++) {
         v = nearbyint(component(x, le, i) / norm / scale);
         c[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
@@ -80,7 +79,8 @@ void vcode_encode_le(const unsigned char *blob, size_t dim, unsigned char *out)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-int32_t vcode_dot(const int8_t *a, const int8_t *b, size_t n)
+int32_t
+vcode_dot(const int8_t *a, const int8_t *b, size_t n)
 {
     int32_t sum = 0;
     size_t i;

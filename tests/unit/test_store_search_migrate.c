@@ -22,11 +22,11 @@
 #include "store_harness.h"
 #include "store_raw.h"
 
-#define OLD_VERSION 4   /* the schema before issue 18 */
+#define OLD_VERSION 4 /* the schema before issue 18 */
 #define DIM 16
 #define ROWS 120
 
-static char pg_admin[512];   /* the server's URL (engram_test) while the test owns a database */
+static char pg_admin[512]; /* the server's URL (engram_test) while the test owns a database */
 static char pg_db[40];
 
 /* Open a fresh database: SQLite's temp file as the harness makes it; on PostgreSQL a new
@@ -122,13 +122,15 @@ static void test_old_database_gets_the_search_indexes(void **state)
             seed = seed * 1103515245u + 12345u;
             vecs[i][k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
         }
-        raw_exec(a, arena_printf(a,
-            "INSERT INTO memories (id, subject_id, kind, content, valid_from, status,"
-            " embedding, created_at, updated_at) VALUES (%s, %s, 'profile_fact',"
-            " 'Row %zu: the %s at dusk', %s, %s, %s, %s, %s)",
-            lit(a, new_id(a)), lit(a, subj), i, words[i % 4], ts_lit(a, T0 + (int64_t)i * SEC),
-            i % 10 == 9 ? "'superseded'" : "'active'", vec_lit(a, vecs[i]),
-            ts_lit(a, T0 + (int64_t)i * SEC), ts_lit(a, T0 + (int64_t)i * SEC)));
+        raw_exec(a, arena_printf(
+                        a,
+                        "INSERT INTO memories (id, subject_id, kind, content, valid_from, status,"
+                        " embedding, created_at, updated_at) VALUES (%s, %s, 'profile_fact',"
+                        " 'Row %zu: the %s at dusk', %s, %s, %s, %s, %s)",
+                        lit(a, new_id(a)), lit(a, subj), i, words[i % 4],
+                        ts_lit(a, T0 + (int64_t)i * SEC), i % 10 == 9 ? "'superseded'" : "'active'",
+                        vec_lit(a, vecs[i]), ts_lit(a, T0 + (int64_t)i * SEC),
+                        ts_lit(a, T0 + (int64_t)i * SEC)));
     }
     for (k = 0; k < DIM; k++)
         q[k] = vecs[7][k] + 0.01f;
@@ -155,28 +157,30 @@ static void test_old_database_gets_the_search_indexes(void **state)
     }
     /* ranked full text: the rows holding "river" (all of them hold "dusk") first */
     {
-        struct search_query sq = { .subject_id = subj, .q = "river dusk", .limit = 100,
-                                   .mode = SEARCH_MODE_BM25 };
+        struct search_query sq = {
+            .subject_id = subj, .q = "river dusk", .limit = 100, .mode = SEARCH_MODE_BM25
+        };
 
         for (i = 0, want = 0; i < ROWS; i++)
-            want += i % 4 == 3 && i % 10 != 9;   /* the active rows holding "river" */
+            want += i % 4 == 3 && i % 10 != 9; /* the active rows holding "river" */
         assert_int_equal(search_memories(a, g.st, NULL, &sq, &got, &n, &err), 0);
-        assert_int_equal(n, 100);   /* of ROWS - ROWS / 10 active rows: the limit */
+        assert_int_equal(n, 100); /* of ROWS - ROWS / 10 active rows: the limit */
         for (i = 0; i < n; i++)
             assert_int_equal(strstr(got[i].content, "river") != NULL, i < want);
     }
     /* compact vectors: the backfilled codes give the exact answer */
-    assert_int_equal(search_nearest(a, g.st, NULL, subj, NULL, q, DIM, 5, &got, NULL, &n, &err),
-                     0);
-    assert_int_equal(search_nearest_exact(a, g.st, NULL, subj, NULL, q, DIM, 5, &exact, NULL,
-                                          &nexact, &err), 0);
+    assert_int_equal(search_nearest(a, g.st, NULL, subj, NULL, q, DIM, 5, &got, NULL, &n, &err), 0);
+    assert_int_equal(
+        search_nearest_exact(a, g.st, NULL, subj, NULL, q, DIM, 5, &exact, NULL, &nexact, &err), 0);
     assert_int_equal(n, 5);
     assert_int_equal(nexact, 5);
     for (i = 0; i < n; i++)
         assert_string_equal(got[i].id, exact[i].id);
     assert_string_equal(got[0].content, "Row 7: the river at dusk");
-    assert_int_equal(raw_count(a, arena_printf(a, "SELECT count(*) FROM memory_codes"
-                                                  " WHERE subject_id = %s", lit(a, subj))),
+    assert_int_equal(raw_count(a, arena_printf(a,
+                                               "SELECT count(*) FROM memory_codes"
+                                               " WHERE subject_id = %s",
+                                               lit(a, subj))),
                      ROWS);
 }
 

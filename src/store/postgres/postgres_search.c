@@ -42,8 +42,7 @@ static int rank_row(void *ctx, const PGresult *r, int row, struct err *err)
 }
 
 int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
-                          const struct memory_rank_query *q, struct store_ids *out,
-                          struct err *err)
+                          const struct memory_rank_query *q, struct store_ids *out, struct err *err)
 {
     struct rank_rows rr = { a, arena_calloc(a, q->limit + 1, sizeof(char *)), 0, q->limit };
     struct buf tsq = BUF_INIT, list = BUF_INIT;
@@ -66,8 +65,8 @@ int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *
     vals[3] = tsq.data;
     vals[4] = list.data;
     vals[5] = pgst_size_param(q->limit, lim);
-    ret = pgst_exec_stream(pgst_downcast(st), SQL_MEM_RANK, 6, vals, PGST_REPLAN, rank_row, &rr,
-                           err);
+    ret =
+        pgst_exec_stream(pgst_downcast(st), SQL_MEM_RANK, 6, vals, PGST_REPLAN, rank_row, &rr, err);
     buf_release(&tsq);
     buf_release(&list);
     out->items = rr.ids;
@@ -130,8 +129,7 @@ int pgst_memory_scan_codes(store *st, const struct store_scope *sc,
                             &scan, err);
 }
 
-int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
-                          struct err *err)
+int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err)
 {
     const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
 
@@ -170,8 +168,7 @@ static void put_code(struct buf *b, const unsigned char *code, size_t bytes)
 }
 
 /* Write the codes gathered in ids and codes (two array literals still open). */
-static int codes_write(struct pgst_store *ps, struct buf *ids, struct buf *codes,
-                       struct err *err)
+static int codes_write(struct pgst_store *ps, struct buf *ids, struct buf *codes, struct err *err)
 {
     const char *vals[2];
 

@@ -37,8 +37,8 @@ static void fn_vector_code(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 /* engram_terms(fts): how many distinct phrases of the MATCH expression this row holds. */
-static void fn_terms(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
-                     int nval, sqlite3_value **vals)
+static void fn_terms(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                     sqlite3_value **vals)
 {
     unsigned char seen[STORE_RANK_TERMS_MAX] = { 0 };
     int ninst, i, phrase, col, off, count = 0;
@@ -85,8 +85,8 @@ int sq_register_search_functions(sqlite3 *db)
     if (rc != SQLITE_OK)
         return rc;
     return sqlite3_create_function_v2(db, "engram_vector_code", 1,
-                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
-                                      NULL, fn_vector_code, NULL, NULL, NULL);
+                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                      fn_vector_code, NULL, NULL, NULL);
 }
 
 /* ---- compact vector codes ---- */
@@ -101,9 +101,8 @@ static const char SQL_VECTORS_BY_IDS[] =
     "SELECT id, created_at, seq, embedding FROM memories WHERE +tenant_id IS ?1 "
     "AND id IN (SELECT value FROM json_each(?2)) AND embedding IS NOT NULL";
 
-int sq_memory_scan_codes(store *st, const struct store_scope *sc,
-                         const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
-                         struct err *err)
+int sq_memory_scan_codes(store *st, const struct store_scope *sc, const struct memory_code_scan *cs,
+                         memory_code_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CODES_SCAN, err);
@@ -132,8 +131,7 @@ int sq_memory_scan_codes(store *st, const struct store_scope *sc,
     return next < 0 ? -1 : 0;
 }
 
-int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
-                        struct err *err)
+int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CODES_GEN, err);
@@ -233,8 +231,7 @@ static int read_id(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
 }
 
 int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
-                        const struct memory_rank_query *rq, struct store_ids *out,
-                        struct err *err)
+                        const struct memory_rank_query *rq, struct store_ids *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_MEM_RANK, err);
@@ -250,8 +247,7 @@ int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc
     sq_bind_str(q, 3, rq->kind);
     sqlite3_bind_text(q, 4, or_query(a, rq), -1, SQLITE_STATIC);
     sq_bind_count(q, 5, rq->limit, 1);
-    ret = sq_collect_rows(s, a, q, sizeof(const char *), rq->limit, read_id, &rows, &out->n,
-                          err);
+    ret = sq_collect_rows(s, a, q, sizeof(const char *), rq->limit, read_id, &rows, &out->n, err);
     out->items = rows;
     return ret;
 }
