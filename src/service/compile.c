@@ -261,11 +261,12 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
     return record_compiled(a, st, subject, res->nmemories, err);
 }
 
-/* Embed every new memory's content in one provider call and store the vectors in a fresh
- * transaction. Failures are logged and swallowed (behavior.md §7.3). */
+/* Embed every new memory's content in one provider call and store the vectors (and their
+ * compact codes) in a fresh transaction, batched (store_memory_set_embeddings). Failures are
+ * logged and swallowed (behavior.md §7.3). */
 static void embed_new(struct arena *a, store *st, struct compile_result *res)
 {
-    const char **texts;
+    const char **texts, **ids;
     struct memory **which;
     struct err err = ERR_INIT;
     float *vecs;
@@ -286,13 +287,14 @@ static void embed_new(struct arena *a, store *st, struct compile_result *res)
     dim = embed_dim();
     if (embed_texts(a, texts, n, &vecs, &err) < 0)
         goto cleanup;
+    ids = arena_alloc(a, n * sizeof(*ids));
+    for (i = 0; i < n; i++)
+        ids[i] = which[i]->id;
     if (store_tx_begin(st, &err) < 0)
         goto cleanup;
-    for (i = 0; i < n; i++) {
-        if (store_memory_set_embedding(st, which[i]->id, vecs + i * dim, dim, &err) < 0) {
-            store_tx_rollback(st);
-            goto cleanup;
-        }
+    if (store_memory_set_embeddings(st, ids, vecs, n, dim, &err) < 0) {
+        store_tx_rollback(st);
+        goto cleanup;
     }
     if (store_tx_commit(st, &err) < 0) {
         store_tx_rollback(st);

@@ -330,6 +330,12 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
     return st->ops->memory_supersede(st, tenant, id, valid_to, updated_at, err);
 }
 
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                                size_t dim, struct err *err)
+{
+    return st->ops->memory_set_embeddings(st, ids, vecs, n, dim, err);
+}
+
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                                struct err *err)
 {

@@ -601,6 +601,10 @@ struct store_ops {
     /* Mark memory id (of that tenant) superseded: status 'superseded', valid_to, updated_at. */
     int (*memory_supersede)(store *st, const char *tenant, const char *id, int64_t valid_to,
                             int64_t updated_at, struct err *err);
+    /* memory_set_embedding for n memories at once: ids[i] gets vecs + i * dim (dim > 0),
+     * as few statements as the backend allows (PostgreSQL: one per 256 memories). */
+    int (*memory_set_embeddings)(store *st, const char *const *ids, const float *vecs,
+                                 size_t n, size_t dim, struct err *err);
     /* Store an embedding (dim floats) for memory id; dim 0 / NULL clears it. */
     int (*memory_set_embedding)(store *st, const char *id, const float *vec, size_t dim,
                                 struct err *err);
@@ -875,6 +879,8 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
                            int64_t updated_at, struct err *err);
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                                struct err *err);
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                                size_t dim, struct err *err);
 int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                      struct memory **out, struct err *err);
 int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,

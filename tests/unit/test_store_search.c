@@ -577,6 +577,19 @@ static void test_codes_follow_every_write(void **state)
     assert_string_equal(same_as_exact(a, subj, q), rows[10].id);
     assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, NULL, 0, &err), 0);
     assert_string_not_equal(same_as_exact(a, subj, q), rows[10].id);
+    /* many at once (the compile path): rows 20 and 21 get q and row 3's vector */
+    {
+        const char *ids[2] = { rows[20].id, rows[21].id };
+        float two[2 * CDIM];
+
+        memcpy(two, q, sizeof(q));
+        memcpy(two + CDIM, rows[3].embedding, sizeof(q));
+        assert_int_equal(store_tx_begin(g.st, &err), 0);
+        assert_int_equal(store_memory_set_embeddings(g.st, ids, two, 2, CDIM, &err), 0);
+        assert_int_equal(store_tx_commit(g.st, &err), 0);
+        assert_string_equal(same_as_exact(a, subj, q), rows[20].id);
+        assert_string_equal(same_as_exact(a, subj, rows[3].embedding), rows[3].id);
+    }
     /* a single insert with a vector */
     {
         struct memory m = make_mem_with(NULL, subj, "procedure", "one more", "active",
@@ -585,6 +598,8 @@ static void test_codes_follow_every_write(void **state)
         m.embedding = q;
         m.embedding_dim = CDIM;
         add_mem(&m);
+        assert_string_equal(same_as_exact(a, subj, q), rows[20].id);   /* a tie: older first */
+        assert_int_equal(store_memory_set_embedding(g.st, rows[20].id, NULL, 0, &err), 0);
         assert_string_equal(same_as_exact(a, subj, q), m.id);
     }
     /* a set-based copy (snapshot capture and restore) carries codes for its copies */

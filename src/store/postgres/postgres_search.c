@@ -167,6 +167,26 @@ static void put_code(struct buf *b, const unsigned char *code, size_t bytes)
     buf_putc(b, '"');
 }
 
+/* Append dim floats to a bytea[] literal as one "\\x…" element, little-endian float32 (the
+ * stored form). */
+static void put_vector(struct buf *b, const float *v, size_t dim)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint32_t u;
+    size_t k;
+    int byte;
+
+    buf_puts(b, b->len > 1 ? ",\"\\\\x" : "\"\\\\x");
+    for (k = 0; k < dim; k++) {
+        memcpy(&u, &v[k], sizeof(u));
+        for (byte = 0; byte < 4; byte++) {
+            buf_putc(b, digits[u >> (8 * byte + 4) & 0xf]);
+            buf_putc(b, digits[u >> (8 * byte) & 0xf]);
+        }
+    }
+    buf_putc(b, '"');
+}
+
 /* Write the codes gathered in ids and codes (two array literals still open). */
 static int codes_write(struct pgst_store *ps, struct buf *ids, struct buf *codes, struct err *err)
 {
@@ -254,5 +274,59 @@ int pgst_codes_fill(struct pgst_store *ps, const struct store_scope *sc, struct 
         ret = rows > 0 ? codes_from_rows(ps, r, err) : 0;
         PQclear(r);
     } while (ret == 0 && rows > 0);
+    return ret;
+}
+
+/* Vectors and their codes for many memories: one UPDATE and one upsert of codes per batch. */
+#define SET_EMBEDDINGS_BATCH 256
+static const char SQL_SET_EMBEDDINGS[] =
+    "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS v (id, vec, code)),"
+    " u AS (UPDATE memories m SET embedding = v.vec FROM v WHERE m.id = v.id"
+    " RETURNING m.id, m.subject_id, m.tenant_id, m.kind, m.status, m.created_at, m.valid_to)"
+    " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active, created_at,"
+    " valid_to, code) SELECT u.id, u.subject_id, COALESCE(u.tenant_id, ''), u.kind,"
+    " u.status = 'active', u.created_at, u.valid_to, v.code FROM u JOIN v ON v.id = u.id"
+    " ON CONFLICT (memory_id) DO UPDATE SET code = EXCLUDED.code";
+
+int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                               size_t dim, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    unsigned char *code = xmalloc(vcode_size(dim));
+    struct buf idl = BUF_INIT, vl = BUF_INIT, cl = BUF_INIT;
+    const char *vals[3];
+    size_t i, k, start;
+    int ret = 0;
+
+    for (start = 0; ret == 0 && start < n; start += SET_EMBEDDINGS_BATCH) {
+        buf_reset(&idl);
+        buf_reset(&vl);
+        buf_reset(&cl);
+        buf_putc(&idl, '{');
+        buf_putc(&vl, '{');
+        buf_putc(&cl, '{');
+        for (i = start, k = 0; i < n && i < start + SET_EMBEDDINGS_BATCH; i++) {
+            if (!pgst_id_ok(ids[i]))
+                continue;
+            buf_printf(&idl, "%s%s", k ? "," : "", ids[i]);
+            put_vector(&vl, vecs + i * dim, dim);
+            vcode_encode(vecs + i * dim, dim, code);
+            put_code(&cl, code, vcode_size(dim));
+            k++;
+        }
+        if (k == 0)
+            continue;
+        buf_putc(&idl, '}');
+        buf_putc(&vl, '}');
+        buf_putc(&cl, '}');
+        vals[0] = idl.data;
+        vals[1] = vl.data;
+        vals[2] = cl.data;
+        ret = pgst_exec_void(ps, SQL_SET_EMBEDDINGS, 3, vals, err);
+    }
+    free(code);
+    buf_release(&idl);
+    buf_release(&vl);
+    buf_release(&cl);
     return ret;
 }

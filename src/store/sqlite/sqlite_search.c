@@ -251,3 +251,15 @@ int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc
     out->items = rows;
     return ret;
 }
+
+int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                             size_t dim, struct err *err)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (sq_memory_set_embedding(st, ids[i], vecs + i * dim, dim, err) < 0)
+            return -1;
+    }
+    return 0;
+}
