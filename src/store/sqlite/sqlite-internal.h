@@ -257,6 +257,10 @@ int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
+/* Hand q's rows (id, created_at, seq, vector: memory_scan_vectors' columns) to fn until fn or
+ * the rows end; q is reset. 0, or -1 with err set (sqlite_memories.c). */
+int sq_vector_rows(struct sqlite_store *s, sqlite3_stmt *q, memory_vector_fn *fn, void *ctx,
+                   struct err *err);
 int sq_memory_scan_codes(store *st, const struct store_scope *sc,
     const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
 int sq_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,

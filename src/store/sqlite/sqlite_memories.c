@@ -155,16 +155,12 @@ static sqlite3_stmt *scan_start(struct sqlite_store *s, const char *sql,
     return q;
 }
 
-int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
-                           memory_vector_fn *fn, void *ctx, struct err *err)
+int sq_vector_rows(struct sqlite_store *s, sqlite3_stmt *q, memory_vector_fn *fn, void *ctx,
+                   struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, sc, kind, err);
     struct memory_vector row;
     int rc = SQLITE_DONE, next = 0;
 
-    if (!q)
-        return -1;
     while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.seq = sqlite3_column_int64(q, 2);
@@ -177,6 +173,15 @@ int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *
         next = fn(ctx, &row, err);
     }
     return scan_end(s, q, next, rc, "memory vector scan", err);
+}
+
+int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, sc, kind, err);
+
+    return q ? sq_vector_rows(s, q, fn, ctx, err) : -1;
 }
 
 /* The FTS5 query for rows holding needle's trigrams in sequence: needle as one quoted

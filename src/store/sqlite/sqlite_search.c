@@ -156,38 +156,20 @@ int sq_memory_vectors_by_ids(store *st, const char *tenant, const struct store_i
 {
     struct sqlite_store *s = sq_downcast(st);
     struct buf list = BUF_INIT;
-    struct memory_vector row;
-    sqlite3_stmt *q;
-    int rc = SQLITE_DONE, next = 0;
+    sqlite3_stmt *q = NULL;
+    int ret = 0;
 
-    if (sq_ids_json(&list, ids->items, ids->n) == 0) {
-        buf_release(&list);
-        return 0;
-    }
-    q = sq_stmt(s, SQL_VECTORS_BY_IDS, err);
-    if (!q) {
-        buf_release(&list);
-        return -1;
-    }
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, list.data);
-    while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
-        row.id = (const char *)sqlite3_column_text(q, 0);
-        row.seq = sqlite3_column_int64(q, 2);
-        row.vec = sqlite3_column_blob(q, 3);
-        row.bytes = (size_t)sqlite3_column_bytes(q, 3);
-        if (!row.id || sq_col_ts(q, 1, &row.created_at) < 0) {
-            sq_reset(q);
-            buf_release(&list);
-            return sq_bad_timestamp("memories", err);
+    if (sq_ids_json(&list, ids->items, ids->n) > 0) {
+        q = sq_stmt(s, SQL_VECTORS_BY_IDS, err);
+        ret = -1;
+        if (q) {
+            sq_bind_tenant(q, 1, tenant);
+            sq_bind_str(q, 2, list.data);
+            ret = sq_vector_rows(s, q, fn, ctx, err);
         }
-        next = fn(ctx, &row, err);
     }
-    sq_reset(q);
     buf_release(&list);
-    if (next == 0 && rc != SQLITE_DONE)
-        return sq_fail(s, "memory vectors by id", rc, err);
-    return next < 0 ? -1 : 0;
+    return ret;
 }
 
 /* Driven by the full-text index: its matches joined to their rows by seq, then filtered. */
