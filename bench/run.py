@@ -13,7 +13,7 @@ Prints ONE table: figure, value, floor, ratio (value / floor), then which target
 are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
 
   bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
-               [--only support]
+               [--only support|explorer]
 
 Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
 and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
@@ -42,11 +42,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = dict(dur=3.0, warm=0.5, ctx_sizes=(100, 1000, 10000), search_size=10000,
             scale=(1000, 100000), scale_eps=3, export_n=10000, emb_export_size=1000,
             snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0, support_eps=1000,
-            support_res=50)
+            support_res=50, explorer_subjects=100000, explorer_eps=10)
 QUICK = dict(dur=0.5, warm=0.1, ctx_sizes=(100, 1000), search_size=1000,
              scale=(1000, 10000), scale_eps=1, export_n=2000, emb_export_size=100,
              snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5, support_eps=1000,
-            support_res=50)
+            support_res=50, explorer_subjects=10000, explorer_eps=10)
 
 INGEST_BODY = ('{"subject_id":"s-{conn}","source":"chat","type":"message",'
                '"payload":{"text":"My name is {name:0} Smith and I work at {name:0} Corp."}}')
@@ -493,6 +493,18 @@ class Bench:
                      rt["rps"], "req/s", hzt["rps"], "HTTP %d conns" % cfg["tput_conns"],
                      key="ctx_rps_%d" % size)
 
+        # 4b. context with Engram's explain and with a stored receipt (spec/api.md §5.4, §11):
+        # the search subject (the largest), so the extra cost reads against its plain figures
+        subject, created = ctx_subjects[cfg["search_size"]]
+        for extra, name in (({"explain": True}, "explain"),
+                            ({"emit_receipt": True}, "emit_receipt")):
+            body = json.dumps(dict({"subject_id": subject, "task": CONTEXT_TASK}, **extra))
+            r = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+            self.add(backend, "context + %s, %d memories, p50" % (name, created), r["p50_ms"],
+                     "ms", http_p50, "HTTP p50", key="ctx_%s_p50" % name, lower_is_better=True)
+            self.add(backend, "context + %s, %d memories, p99" % (name, created), r["p99_ms"],
+                     "ms", http_p99, "HTTP p99", key="ctx_%s_p99" % name, lower_is_better=True)
+
         # 5. search on the largest subject
         subject, created = ctx_subjects[cfg["search_size"]]
         for mode, q in (("text", "&q=corp"), ("semantic", "&q=employer&semantic=true")):
@@ -546,6 +558,75 @@ class Bench:
         self.stop_server()
         if backend == "postgres":
             self.pg_stop()
+
+    def run_explorer_only(self, backend):
+        """--only explorer: the HTTP floor and the admin explorer scenario (issue 16)."""
+        log("== %s (explorer only)" % backend)
+        if backend == "postgres":
+            self.pg_start()
+        self.start_server(self.db_url(backend, "explorer"))
+        time.sleep(0.5)
+        hz1 = self.run_loadgen("/healthz", conns=1)
+        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
+                 key="http_p50", lower_is_better=True)
+        self.scenario_explorer(backend, hz1["p50_ms"], hz1["p99_ms"])
+        self.stop_server()
+        if backend == "postgres":
+            self.pg_stop()
+
+    def scenario_explorer(self, backend, http_p50, http_p99):
+        """GET /admin/subjects and a subject's pages on cfg["explorer_subjects"] subjects of
+        cfg["explorer_eps"] episodes each (100,000 / 1M in the full run), loaded with batch
+        ingest (100 episodes, 10 subjects of 10 sessions each per batch, 4 connections).
+        The list's first call on a page computes and caches the health of its 50 pairs
+        (measured once, "cold"); the loadgen figures are the steady state."""
+        cfg = self.cfg
+        h = self.server.http
+        if self.endpoint_missing("GET", "/admin/subjects"):
+            self.skip(backend, "explorer", "GET /admin/subjects not served yet")
+            return
+        n, k = cfg["explorer_subjects"], cfg["explorer_eps"]
+        per_batch = 100 // k
+        batch_file = os.path.join(self.workdir, "explorer100.json")
+        with open(batch_file, "w") as f:
+            items = ['{"subject_id":"ex-{seq}-%d","source":"%s","type":"message",'
+                     '"session_id":"sess-%d","payload":{"text":"ticket {seq}-%d step %d"}}'
+                     % (j // k, "chat" if j % 2 == 0 else "agent", j % k, j // k, j % k)
+                     for j in range(100)]
+            f.write('{"episodes":[' + ",".join(items) + "]}")
+        t0 = time.perf_counter()
+        self.run_loadgen("/v1/episodes/batch", conns=4, total=n // per_batch, method="POST",
+                         body_file=batch_file)
+        load_s = time.perf_counter() - t0
+        log("  (loaded %d subjects / %d episodes in %.1f s)" % (n, n * k, load_s))
+        self.settle(backend)
+        label = "%sk subjects / %sk episodes" % (format(n // 1000, ","), format(n * k // 1000, ","))
+        t0 = time.perf_counter()
+        r = h.json("GET", "/admin/subjects?offset=5000", expect=(200,))
+        if r["total"] != n:
+            raise BenchError("explorer total %r, want %d" % (r["total"], n))
+        self.add(backend, "explorer: list page, health not cached yet (%s)" % label,
+                 (time.perf_counter() - t0) * 1000, "ms", lower_is_better=True)
+        mid = "ex-%d" % (n // per_batch // 2)
+        pages = [("list page (last activity, 50)", "/admin/subjects", "explorer_list"),
+                 ("list page, offset %s by subject_id" % format(n // 2, ","),
+                  "/admin/subjects?sort_by=subject_id&sort_order=asc&offset=%d" % (n // 2),
+                  "explorer_deep"),
+                 ("list page, search", "/admin/subjects?search=" + mid, "explorer_search"),
+                 ("subject detail", "/admin/subjects/%s-3" % mid, "explorer_detail"),
+                 ("subject episodes page", "/admin/subjects/%s-3/episodes" % mid,
+                  "explorer_episodes"),
+                 ("bulk-delete preview, prefix", None, "explorer_preview")]
+        for name, path, key in pages:
+            if path is None:
+                r = self.run_loadgen("/admin/subjects/preview-delete", conns=1, method="POST",
+                                     body='{"subject_id_prefix":"%s"}' % mid)
+            else:
+                r = self.run_loadgen(path, conns=1)
+            self.add(backend, "explorer: %s, %s, p50" % (name, label), r["p50_ms"], "ms",
+                     http_p50, "HTTP p50", key=key + "_p50", lower_is_better=True)
+            self.add(backend, "explorer: %s, %s, p99" % (name, label), r["p99_ms"], "ms",
+                     http_p99, "HTTP p99", key=key + "_p99", lower_is_better=True)
 
     def scenario_support(self, backend, http_p50, http_p99):
         """GET /v1/subjects/{id}/health and POST /v1/handoff on one subject with
@@ -874,7 +955,7 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support"],
+    ap.add_argument("--only", choices=["support", "explorer"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
     args = ap.parse_args()
     if os.environ.get("QUICK") not in (None, "", "0"):
@@ -897,6 +978,8 @@ def main():
             try:
                 if args.only == "support":
                     bench.run_support_only(b.strip())
+                elif args.only == "explorer":
+                    bench.run_explorer_only(b.strip())
                 else:
                     bench.run_backend(b.strip())
             except BenchError as e:

@@ -1,5 +1,6 @@
 /* admin_memory.c - POST /admin/memory/export and POST /admin/memory/import, the admin UI's
- * portable memory payload (spec/api.md §6.4, §6.5). The tenant header is ignored here. */
+ * portable memory payload (spec/api.md §6.4, §6.5), and POST /admin/memory/clone (§7.1). The
+ * tenant header is ignored here. */
 #include "api/api.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include "api/validate.h"
 #include "service/service.h"
+#include "service/memory_clone.h"
 #include "service/memory_payload.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -14,7 +16,10 @@
 #include "util/ts.h"
 
 static const char *const scopes[] = {
-    "episodes", "memories", "episodes_and_memories", "episodes_memories_sources",
+    "episodes",
+    "memories",
+    "episodes_and_memories",
+    "episodes_memories_sources",
 };
 static const char *const strategies[] = { "create_copy", "merge", "cancel" };
 
@@ -31,41 +36,8 @@ static struct payload_limits limits(void)
     return lim;
 }
 
-/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
- * a 422 literal_error. */
-static void literal(struct vctx *v, const struct jv *body, const char *key,
-                    const char *const *names, size_t n, int def, int *out)
-{
-    const struct jv *val = jv_object_get(body, key);
-    const char *s;
-    char expected[160] = "", msg[200];
-    struct jv *ctx;
-    size_t i, len;
-
-    *out = def;
-    if (!val)
-        return;
-    s = jv_string(val, NULL);
-    for (i = 0; s && i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        len = strlen(expected);
-        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
-    }
-    snprintf(msg, sizeof(msg), "Input should be %s", expected);
-    ctx = jv_object(v->a);
-    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
-    v_add(v, "literal_error", v_loc(v, "body", key), msg, val, ctx);
-}
-
 /* body.subject_ids: a required list of strings (in the arena). */
-static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv *body,
-                                size_t *n)
+static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv *body, size_t *n)
 {
     const struct jv *list = jv_object_get(body, "subject_ids");
     const char **ids;
@@ -77,8 +49,8 @@ static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv
         return NULL;
     }
     if (jv_type(list) != JV_ARRAY) {
-        v_add(v, "list_type", v_loc(v, "body", "subject_ids"), "Input should be a valid list",
-              list, NULL);
+        v_add(v, "list_type", v_loc(v, "body", "subject_ids"), "Input should be a valid list", list,
+              NULL);
         return NULL;
     }
     ids = arena_alloc(a, (jv_array_size(list) + 1) * sizeof(*ids));
@@ -108,9 +80,9 @@ int api_admin_memory_export(struct req *req)
         return -1;
     v_init(&v, req->arena);
     in.subject_ids = subject_ids(&v, req->arena, body, &in.nsubjects);
-    in.tenant = v_string(&v, body, v_loc(&v, "body", "tenant_id"),
-                         (struct v_str){ .flags = V_NULLABLE });
-    literal(&v, body, "export_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
+    in.tenant =
+        v_string(&v, body, v_loc(&v, "body", "tenant_id"), (struct v_str){ .flags = V_NULLABLE });
+    v_body_literal(&v, body, "export_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
     in.scope = (enum payload_scope)scope;
     if (v_finish(&v, &req->err) < 0)
         return -1;
@@ -162,14 +134,70 @@ int api_admin_memory_import(struct req *req)
     v_object(&v, body, v_loc(&v, "body", "payload"), V_REQUIRED);
     tenant = v_string(&v, body, v_loc(&v, "body", "target_tenant_id"),
                       (struct v_str){ .flags = V_NULLABLE, .max = 256 });
-    literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
+    v_body_literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
     if (!st || memory_payload_import(req->arena, st, jv_object_get(body, "payload"), tenant,
-                                     (enum payload_strategy)strategy, &lim, &res,
-                                     &req->err) < 0)
+                                     (enum payload_strategy)strategy, &lim, &res, &req->err) < 0)
         return -1;
-    return http_reply_json(req, 200, import_response(req->arena, &res,
-                                                     (enum payload_strategy)strategy));
+    return http_reply_json(req, 200,
+                           import_response(req->arena, &res, (enum payload_strategy)strategy));
+}
+
+static struct jv *clone_response(struct arena *a, const struct clone_in *in,
+                                 const struct clone_result *res)
+{
+    struct jv *out = jv_object(a);
+    char at[TS_STR_LEN];
+
+    ts_format_offset(res->cloned_at, at, sizeof(at));
+    jv_object_set(a, out, "status", jv_str(a, "cloned"));
+    jv_object_set(a, out, "source_subject_id", jv_str(a, in->source));
+    jv_object_set(a, out, "target_subject_id", jv_str(a, res->target));
+    jv_object_set(a, out, "target_display_name",
+                  in->display_name ? jv_str(a, in->display_name) : jv_null());
+    jv_object_set(a, out, "clone_scope", jv_str(a, memory_payload_scope_name(in->scope)));
+    jv_object_set(a, out, "episode_count", jv_int(a, res->episodes));
+    jv_object_set(a, out, "memory_count", jv_int(a, res->memories));
+    /* Sources are no records of their own (as in the reference): always 0. */
+    jv_object_set(a, out, "source_count", jv_int(a, 0));
+    jv_object_set(a, out, "cloned_at", jv_str(a, at));
+    return out;
+}
+
+/* POST /admin/memory/clone: copy a subject into a new one, all or nothing. */
+int api_admin_memory_clone(struct req *req)
+{
+    struct payload_limits lim = limits();
+    const struct v_str opt = { .flags = V_NULLABLE };
+    struct clone_in in = { 0 };
+    struct clone_result res;
+    struct jv *body;
+    struct vctx v;
+    int scope;
+    store *st;
+
+    if (api_body_object(req, &body, &req->err) < 0)
+        return -1;
+    v_init(&v, req->arena);
+    in.source = v_string(&v, body, v_loc(&v, "body", "source_subject_id"),
+                         (struct v_str){ .flags = V_REQUIRED });
+    in.target = v_string(&v, body, v_loc(&v, "body", "target_subject_id"), opt);
+    in.display_name = v_string(&v, body, v_loc(&v, "body", "target_display_name"), opt);
+    in.tenant = v_string(&v, body, v_loc(&v, "body", "target_tenant_id"), opt);
+    v_body_literal(&v, body, "clone_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
+    in.scope = (enum payload_scope)scope;
+    if (v_finish(&v, &req->err) < 0)
+        return -1;
+    /* Falsy values are absent, as in the reference (`if target_subject_id:`). */
+    if (in.target && !*in.target)
+        in.target = NULL;
+    in.cloned_by = req_header(req, "X-Statewave-Operator-Email");
+    if (in.cloned_by && !*in.cloned_by)
+        in.cloned_by = NULL;
+    st = service_store(&req->err);
+    if (!st || memory_clone(req->arena, st, &in, &lim, &res, &req->err) < 0)
+        return -1;
+    return http_reply_json(req, 200, clone_response(req->arena, &in, &res));
 }

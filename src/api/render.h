@@ -35,4 +35,14 @@ void render_episode_to(struct buf *out, const struct episode *ep);
 void render_memory_to(struct buf *out, const struct memory *m);
 void render_ts_z_to(struct buf *out, int64_t us);
 
+/* ---- support shapes shared with the admin explorer (support.c) ---- */
+
+struct subject_health;
+struct sla_summary;
+/* HealthFactor objects: the first max factors of h. */
+struct jv *support_factors_json(struct arena *a, const struct subject_health *h, size_t max);
+/* The §4.4 SLA body of s; subject NULL leaves subject_id out, with_sessions 0 the sessions. */
+struct jv *support_sla_json(struct arena *a, const char *subject, const struct sla_summary *s,
+                            int with_sessions);
+
 #endif

@@ -30,7 +30,7 @@ static struct jv *strs_json(struct arena *a, const char *const *items, size_t n)
 }
 
 /* HealthFactor objects: the first max factors of h. */
-static struct jv *factors_json(struct arena *a, const struct subject_health *h, size_t max)
+struct jv *support_factors_json(struct arena *a, const struct subject_health *h, size_t max)
 {
     struct jv *arr = jv_array(a);
     size_t i;
@@ -69,14 +69,16 @@ static struct jv *sla_session_json(struct arena *a, const struct sla_session *s)
     return o;
 }
 
-static struct jv *sla_json(struct arena *a, const char *subject, const struct sla_summary *s)
+struct jv *support_sla_json(struct arena *a, const char *subject, const struct sla_summary *s,
+                            int with_sessions)
 {
     struct jv *o = jv_object(a), *sessions = jv_array(a);
     size_t i;
 
     for (i = 0; i < s->nsessions; i++)
         jv_array_append(a, sessions, sla_session_json(a, &s->sessions[i]));
-    jv_object_set(a, o, "subject_id", jv_str(a, subject));
+    if (subject)
+        jv_object_set(a, o, "subject_id", jv_str(a, subject));
     jv_object_set(a, o, "total_sessions", jv_int(a, (int64_t)s->total_sessions));
     jv_object_set(a, o, "resolved_sessions", jv_int(a, (int64_t)s->resolved_sessions));
     jv_object_set(a, o, "open_sessions", jv_int(a, (int64_t)s->open_sessions));
@@ -86,7 +88,8 @@ static struct jv *sla_json(struct arena *a, const char *subject, const struct sl
     jv_object_set(a, o, "first_response_breach_count",
                   jv_int(a, (int64_t)s->first_response_breach_count));
     jv_object_set(a, o, "resolution_breach_count", jv_int(a, (int64_t)s->resolution_breach_count));
-    jv_object_set(a, o, "sessions", sessions);
+    if (with_sessions)
+        jv_object_set(a, o, "sessions", sessions);
     return o;
 }
 
@@ -143,7 +146,8 @@ struct jv *api_handoff_json(struct arena *a, const struct handoff_request *rq,
                   strs_json(a, h->recent_context.items, h->recent_context.n));
     jv_object_set(a, o, "health_score", jv_int(a, h->health->score));
     jv_object_set(a, o, "health_state", jv_str(a, h->health->state));
-    jv_object_set(a, o, "health_factors", factors_json(a, h->health, SUBJECT_HEALTH_TOP_FACTORS));
+    jv_object_set(a, o, "health_factors",
+                  support_factors_json(a, h->health, SUBJECT_HEALTH_TOP_FACTORS));
     jv_object_set(a, o, "handoff_notes", jv_str(a, h->notes));
     jv_object_set(a, o, "token_estimate", jv_int(a, (int64_t)h->token_estimate));
     jv_object_set(a, o, "provenance", provenance_json(a, h));
@@ -229,7 +233,7 @@ int api_subject_health(struct req *req)
     jv_object_set(a, out, "subject_id", jv_str(a, subject));
     jv_object_set(a, out, "score", jv_int(a, h.score));
     jv_object_set(a, out, "state", jv_str(a, h.state));
-    jv_object_set(a, out, "factors", factors_json(a, &h, SUBJECT_HEALTH_FACTORS_MAX));
+    jv_object_set(a, out, "factors", support_factors_json(a, &h, SUBJECT_HEALTH_FACTORS_MAX));
     return http_reply_json(req, 200, out);
 }
 
@@ -284,5 +288,5 @@ int api_subject_sla(struct req *req)
     st = service_store(&req->err);
     if (!st || sla_assess(a, st, req->tenant, subject, &t, ts_now(), &s, &req->err) < 0)
         return -1;
-    return http_reply_json(req, 200, sla_json(a, subject, &s));
+    return http_reply_json(req, 200, support_sla_json(a, subject, &s, 1));
 }

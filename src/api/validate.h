@@ -99,9 +99,22 @@ int v_path_uuid(struct vctx *v, struct req *req, int index, const char *name,
  * recording too_short or too_long with the reference's ctx (field_type, min_length or
  * max_length, actual_length). */
 int v_list_size(struct vctx *v, struct jv *loc, const struct jv *list, size_t min, size_t max);
+/* A Literal[...] value: the index of s among the n names, or -1 after recording a 422
+ * literal_error at loc (input: the value as sent, `Input should be 'a', 'b' or 'c'`, ctx
+ * {"expected": ...}). s NULL (not a string) is never one of them. */
+int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *input,
+              const char *const *names, size_t n);
 /* Lenient boolean from a JSON value (true/false, 0/1, "yes"/"no"/…). */
 int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out);
 /* Lenient query boolean: absent → 0. */
 void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out);
+/* Engram's as_of (spec/api.md §11): the RFC 3339 text s (NULL = absent) found at loc. *has
+ * = 1 and *out set for a valid time; *has = 0 when absent; else a datetime_parsing problem. */
+void v_as_of(struct vctx *v, const char *s, struct jv *loc, int *has, int64_t *out);
+
+/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
+ * a 422 literal_error (v_literal). */
+void v_body_literal(struct vctx *v, const struct jv *body, const char *key,
+                    const char *const *names, size_t n, int def, int *out);
 
 #endif

@@ -30,10 +30,13 @@ extern const char *const search_mode_names[];
  * filter (a field) leaves every existing caller meaning what it meant. */
 struct search_query {
     const char *subject_id;
-    const char *kind; /* NULL or "" = every kind (exact match otherwise) */
-    const char *q;    /* NULL or "" = no text filter */
-    int semantic;     /* 1: try the embedding path first (mode AUTO) */
-    size_t limit;     /* 1..SEARCH_LIMIT_MAX */
+    const char *kind;     /* NULL or "" = every kind (exact match otherwise) */
+    const char *q;        /* NULL or "" = no text filter */
+    int semantic;         /* 1: try the embedding path first (mode AUTO) */
+    size_t limit;         /* 1..SEARCH_LIMIT_MAX */
+    int has_as_of;        /* 1: as the subject stood at as_of (spec/api.md §11): the text
+                           * path over the memories visible then (semantic is not used) */
+    int64_t as_of;
     enum search_mode mode;
 };
 

@@ -21,6 +21,30 @@ static const char *kinds_json(struct arena *a, const char *const *kinds, size_t 
     return jv_compact_text(a, arr);
 }
 
+/* The timeline's rows as of q->as_of: without window filters the oldest episodes created by
+ * then, else the window's episodes (eps, already read) created by then; the oldest memories
+ * visible then. */
+static int as_of_rows(struct arena *a, store *st, const struct timeline_query *q,
+                      const struct store_scope *sc, int filtered, struct episode_rows *eps,
+                      struct memory_rows *mems, struct err *err)
+{
+    const struct as_of_query aq = { .as_of = q->as_of, .order = MEMORY_OLDEST_FIRST,
+                                    .limit = q->limit ? q->limit : TIMELINE_LIMIT };
+    size_t i, n = 0;
+
+    if (!filtered) {
+        if (store_episode_list_as_of(st, a, sc, &aq, eps, err) < 0)
+            return -1;
+    } else {
+        for (i = 0; i < eps->n; i++) {
+            if (eps->items[i].created_at <= q->as_of)
+                eps->items[n++] = eps->items[i];
+        }
+        eps->n = n;
+    }
+    return store_memory_list_as_of(st, a, sc, &aq, mems, err);
+}
+
 int subjects_timeline_query(struct arena *a, store *st, const struct timeline_query *q,
                             struct timeline *out, struct err *err)
 {
@@ -40,11 +64,19 @@ int subjects_timeline_query(struct arena *a, store *st, const struct timeline_qu
                                      .kinds_json = kinds_json(a, q->kinds, q->nkinds),
                                      .limit = pg.limit };
         rc = store_episode_list_window(st, a, &sc, &w, &eps, err);
-    } else {
+    } else if (!q->has_as_of) {
         rc = store_episode_list(st, a, &sc, &pg, &eps, err);   /* the reference's answer */
+    } else {
+        rc = 0;                                                /* as_of_rows reads them */
     }
-    if (rc < 0 || store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
+    if (rc < 0)
         return -1;
+    if (q->has_as_of) {
+        if (as_of_rows(a, st, q, &sc, filtered, &eps, &mems, err) < 0)
+            return -1;
+    } else if (store_memory_list(st, a, &sc, &pg, &mems, err) < 0) {
+        return -1;
+    }
     out->episodes = eps.items;
     out->nepisodes = eps.n;
     out->memories = mems.items;
@@ -95,23 +127,34 @@ static int record_deleted(store *st, const char *subject, int64_t episodes, int6
     return rc;
 }
 
+/* Delete one (tenant, subject) pair inside the caller's transaction: its rows, then its
+ * subject.deleted event: always (v1), or only when something was deleted (admin, behavior.md
+ * §12). Every subject delete goes through here. */
+static int delete_pair(store *st, const char *tenant, const char *subject, int always_event,
+                       struct row_counts *gone, struct err *err)
+{
+    memset(gone, 0, sizeof(*gone));
+    if (!store_subject_reserved(subject) &&
+        store_subject_delete(st, &(struct store_scope){ .tenant = tenant, .subject = subject },
+                             gone, err) < 0)
+        return -1;
+    if (!always_event && gone->episodes == 0 && gone->memories == 0)
+        return 0;
+    return record_deleted(st, subject, gone->episodes, gone->memories, err);
+}
+
 int subjects_delete(store *st, const char *tenant, const char *subject,
                     int64_t *episodes_deleted, int64_t *memories_deleted, struct err *err)
 {
-    int reserved = store_subject_reserved(subject);
     struct row_counts gone = { 0, 0, 0 };
 
     *episodes_deleted = 0;
     *memories_deleted = 0;
-    if (reserved && !webhooks_enabled())
+    if (store_subject_reserved(subject) && !webhooks_enabled())
         return 0;
     if (store_tx_begin(st, err) < 0)
         return -1;
-    if ((!reserved &&
-         store_subject_delete(st, &(struct store_scope){ .tenant = tenant, .subject = subject },
-                              &gone, err) < 0) ||
-        record_deleted(st, subject, gone.episodes, gone.memories, err) < 0 ||
-        store_tx_commit(st, err) < 0) {
+    if (delete_pair(st, tenant, subject, 1, &gone, err) < 0 || store_tx_commit(st, err) < 0) {
         store_tx_rollback(st);
         return -1;
     }
@@ -119,4 +162,98 @@ int subjects_delete(store *st, const char *tenant, const char *subject,
     *memories_deleted = gone.memories;
     webhooks_wake();
     return 0;
+}
+
+/* Delete every pair of m inside the caller's transaction, summing into out. */
+static int delete_pairs(store *st, const struct subject_match_rows *m, struct subjects_deleted *out,
+                        struct err *err)
+{
+    struct row_counts gone;
+    size_t i;
+
+    for (i = 0; i < m->n; i++) {
+        if (delete_pair(st, m->items[i].tenant_id, m->items[i].subject_id, 0, &gone, err) < 0)
+            return -1;
+        out->subjects++;
+        out->episodes += gone.episodes;
+        out->memories += gone.memories;
+    }
+    return 0;
+}
+
+/* Select the pairs of sel inside the open transaction; check them with check (NULL: none)
+ * and delete them all; commit. Nothing is deleted on any failure. */
+static int delete_selected(struct arena *a, store *st, const struct subject_selector *sel,
+                           int (*check)(const struct subject_match_rows *m, const void *ctx,
+                                        struct err *err),
+                           const void *ctx, struct subjects_deleted *out, struct err *err)
+{
+    struct subject_match_rows m;
+
+    memset(out, 0, sizeof(*out));
+    if (store_tx_begin(st, err) < 0)
+        return -1;
+    if (store_subject_match(st, a, sel, &m, err) < 0 || check(&m, ctx, err) < 0 ||
+        delete_pairs(st, &m, out, err) < 0 || store_tx_commit(st, err) < 0) {
+        store_tx_rollback(st);
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    webhooks_wake();
+    return 0;
+}
+
+/* The admin delete of one subject: 404 when nothing of it exists. */
+static int check_found(const struct subject_match_rows *m, const void *ctx, struct err *err)
+{
+    if (m->episodes == 0 && m->memories == 0)
+        return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", (const char *)ctx);
+    return 0;
+}
+
+int subjects_admin_delete(struct arena *a, store *st, const char *subject, const char *tenant,
+                          struct subjects_deleted *out, struct err *err)
+{
+    const struct subject_selector sel = { .subject = subject, .tenant = tenant,
+                                          .all_tenants = !tenant, .older_than = TS_NULL };
+
+    memset(out, 0, sizeof(*out));
+    if (store_subject_reserved(subject))
+        return err_set(err, ERR_NOT_FOUND, "Subject '%s' not found", subject);
+    return delete_selected(a, st, &sel, check_found, subject, out, err);
+}
+
+int subjects_selector_check(const struct subject_selector *sel, int match_all, struct err *err)
+{
+    if (match_all || (sel->prefix && *sel->prefix) || sel->older_than != TS_NULL ||
+        !sel->all_tenants)
+        return 0;
+    return err_set(err, ERR_INVALID,
+                   "At least one filter must be set (subject_id_prefix, older_than_days, or "
+                   "tenant_id), or match_all=true to explicitly target every subject.");
+}
+
+int subjects_preview_delete(struct arena *a, store *st, const struct subject_selector *sel,
+                            struct subject_match_rows *out, struct err *err)
+{
+    return store_subject_match(st, a, sel, out, err);
+}
+
+/* The bulk delete's optimistic check: the selection still has the previewed size. */
+static int check_expected(const struct subject_match_rows *m, const void *ctx, struct err *err)
+{
+    int64_t expected = *(const int64_t *)ctx;
+
+    if ((int64_t)m->n != expected)
+        return err_set(err, ERR_CONFLICT,
+                       "Match count changed since preview (%zu now vs expected %lld). "
+                       "Re-preview before committing.",
+                       m->n, (long long)expected);
+    return 0;
+}
+
+int subjects_bulk_delete(struct arena *a, store *st, const struct subject_selector *sel,
+                         int64_t expected, struct subjects_deleted *out, struct err *err)
+{
+    return delete_selected(a, st, sel, check_expected, &expected, out, err);
 }

@@ -9,7 +9,6 @@ readiness check never counts them as stuck, and every test removes its own rows.
 import os
 import re
 import secrets
-import sqlite3
 import sys
 import time
 
@@ -41,17 +40,7 @@ def sql_literal(v):
 
 def run_sql(s, statement):
     """Run one statement on the server's database."""
-    url = s.database_url
-    if pgctl.is_postgres(url):
-        r = pgctl.run([pgctl.pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
-                       "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
-        assert r.returncode == 0, "psql: %s" % r.stderr
-        return
-    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
-    try:
-        con.execute(statement)
-    finally:
-        con.close()
+    pgctl.run_sql(s.database_url, statement)
 
 
 def insert_job(s, subject, status, age, tenant=None, memories=0, error=None):

@@ -134,5 +134,40 @@ def _(s):
     assert s.episode_count(prefix + "-x", tenant=tb) == 0
 
 
+@test("97.3 the subject explorer, the admin deletes and clone (issue 16) ignore the header too")
+def _(s):
+    tb, sb = seed_b(s)
+    r = same_both_ways(s, "GET", "/admin/subjects", query={"search": sb})
+    assert [(x["subject_id"], x["tenant_id"]) for x in r.body["subjects"]] == [(sb, tb)], r
+    r = same_both_ways(s, "GET", "/admin/subjects/" + sb)
+    assert r.body["tenant_id"] == tb and r.body["summary"]["episode_count"] == 3, r
+    same_both_ways(s, "GET", "/admin/subjects/%s/sla" % sb)
+    r = same_both_ways(s, "GET", "/admin/subjects/%s/memories" % sb)
+    assert r.body["total"] > 0, r
+    mem = r.body["memories"][0]
+    r = same_both_ways(s, "GET", "/admin/subjects/%s/episodes" % sb)
+    assert r.body["total"] == 3, r
+    same_both_ways(s, "GET", "/admin/subjects/%s/episodes/%s/citing-memories"
+                   % (sb, mem["source_episode_ids"][0]))
+    same_both_ways(s, "GET", "/admin/subjects/%s/memories/%s/related" % (sb, mem["id"]))
+    same_both_ways(s, "GET", "/admin/subjects/%s/sessions/none/timeline" % sb)
+    r = same_both_ways(s, "POST", "/admin/subjects/preview-delete", {"subject_id_prefix": sb})
+    assert r.body["matched"] == 1, r
+    ta = uid("ta")
+    # Clone under header A: the copy goes to no tenant (target_tenant_id absent), not A.
+    target = uid("cl")
+    r = s.post("/admin/memory/clone", {"source_subject_id": sb, "target_subject_id": target},
+               tenant=ta)
+    assert r.status == 200 and r.body["episode_count"] == 3, r
+    assert s.episode_count(target) == 3 and s.episode_count(target, tenant=ta) == 0
+    # Deletes under header A reach B's rows.
+    r = s.post("/admin/subjects/bulk-delete", {"subject_id_prefix": target, "confirm": True,
+                                               "expected_count": 1}, tenant=ta)
+    assert r.status == 200 and r.body["deleted_subjects"] == 1, r
+    r = s.delete("/admin/subjects/" + sb, tenant=ta)
+    assert r.status == 200 and r.body["episodes_deleted"] == 3, r
+    assert s.episode_count(sb, tenant=tb) == 0
+
+
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ script does. Client tools (pg_dump, pg_restore, psql) connect by URL and run as 
 import atexit
 import os
 import secrets
+import sqlite3
 import subprocess
 import tempfile
 
@@ -38,6 +39,21 @@ def is_postgres(url):
                                                            "postgresql+asyncpg")
 
 
+def run_sql(url, statement):
+    """Run one statement on the database of a server's URL (PostgreSQL through psql, SQLite
+    through Python's sqlite3), behind the API's back."""
+    if is_postgres(url):
+        r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
+                 "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
+        assert r.returncode == 0, "psql: %s" % r.stderr
+        return
+    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
+
+
 def backend():
     """'postgres' when this run's database (ENGRAM_TEST_DATABASE_URL) is PostgreSQL, else
     'sqlite' (the harness then gives every server a fresh SQLite file)."""
@@ -54,6 +70,22 @@ def run(argv, timeout=60, **kw):
     """subprocess.run with text output captured; never raises on a non-zero exit."""
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=timeout, **kw)
+
+
+def run_sql(url, statement):
+    """Run one statement on the database of a server's URL (SQLite through Python's sqlite3,
+    PostgreSQL through psql); raises AssertionError when it fails."""
+    if is_postgres(url):
+        r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
+                 "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
+        assert r.returncode == 0, "psql: %s" % r.stderr
+        return
+    import sqlite3
+    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
 
 
 def dbname(prefix):

@@ -21,7 +21,9 @@
 #include "service/compile.h"
 #include "service/compiler.h"
 #include "service/episodes.h"
+#include "service/memory_clone.h"
 #include "service/memory_payload.h"
+#include "service/packs.h"
 #include "service/snapshots.h"
 #include "service/subjects.h"
 #include "store/store-internal.h"
@@ -326,6 +328,66 @@ static int op_cleanup(struct arena *a, void *ctx, struct err *err)
     return res.subjects_cleaned >= 2 ? 0 : err_set(err, ERR_NOT_FOUND, "nothing cleaned");
 }
 
+/* The admin delete of a subject living in two tenants: both pairs or nothing. */
+static int op_admin_delete(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct subjects_deleted gone;
+
+    if (subjects_admin_delete(a, g.st, c->subject, NULL, &gone, err) < 0)
+        return -1;
+    return gone.subjects == 2 ? 0 : err_set(err, ERR_NOT_FOUND, "not both pairs deleted");
+}
+
+/* The bulk delete of every pair under a prefix (three of them): all or nothing. */
+static int op_bulk_delete(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    const struct subject_selector sel = { .prefix = c->name, .all_tenants = 1,
+                                          .older_than = TS_NULL, .with_episodes_only = 1 };
+    struct subjects_deleted gone;
+
+    if (subjects_bulk_delete(a, g.st, &sel, 3, &gone, err) < 0)
+        return -1;
+    return gone.subjects == 3 ? 0 : err_set(err, ERR_NOT_FOUND, "not every pair deleted");
+}
+
+static int op_clone(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct payload_limits lim = { 50u << 20, 100, 10000, 10000, 3 };
+    const struct clone_in in = { c->subject, c->target, "copy", "beta", PAYLOAD_SCOPE_ALL,
+                                 "op@example.com" };
+    struct clone_result res;
+
+    if (memory_clone(a, g.st, &in, &lim, &res, err) < 0)
+        return -1;
+    return res.episodes == 6 && res.memories > 0 ? 0 : err_set(err, ERR_NOT_FOUND, "short");
+}
+
+static int op_pack_import(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct pack_import_in in = { "demo-devops-agent", c->target, "On-call bot", c->tenant,
+                                 PAYLOAD_CREATE_COPY, 0 };
+    struct pack_import_result res;
+
+    return packs_import(a, g.st, &in, &res, err);
+}
+
+static int op_support_reseed(struct arena *a, void *ctx, struct err *err)
+{
+    struct support_reseed rs;
+
+    (void)ctx;
+    memset(&rs, 0, sizeof(rs));
+    rs.force = 1;
+    rs.reason = "faults";
+    if (packs_support_reseed(a, g.st, &rs, err) < 0)
+        return -1;
+    return rs.updated ? 0 : err_set(err, ERR_CONFLICT, "the reseed wrote nothing");
+}
+
 static int op_heartbeat(struct arena *a, void *ctx, struct err *err)
 {
     (void)a;
@@ -437,6 +499,34 @@ static void test_faults_subject_delete(void **state)
     assert_true(run_faults("subject delete", op_subject_delete, &c) >= 2);
 }
 
+/* Admin deletes (spec/api.md §7.5): every pair in one transaction; subject_stats (kept by
+ * triggers) is in the dump, so its rows must come back too. */
+static void test_faults_admin_deletes(void **state)
+{
+    struct arena *a = *state;
+    const char *prefix = uniq(a, "fb");
+    struct subject_ctx c = { "acme", uniq(a, "fa"), NULL, prefix, NULL, NULL };
+
+    seed_subject(a, "acme", c.subject, 2);
+    seed_subject(a, "beta", c.subject, 2);
+    assert_true(run_faults("admin delete", op_admin_delete, &c) >= 3);
+    seed_subject(a, "acme", arena_printf(a, "%s-1", prefix), 2);
+    seed_subject(a, "beta", arena_printf(a, "%s-1", prefix), 2);
+    seed_subject(a, NULL, arena_printf(a, "%s-2", prefix), 2);
+    assert_true(run_faults("bulk delete", op_bulk_delete, &c) >= 4);
+}
+
+/* Clone (spec/api.md §7.1): the target is written whole or not at all. */
+static void test_faults_clone(void **state)
+{
+    struct arena *a = *state;
+    struct subject_ctx c = { "acme", uniq(a, "fc"), uniq(a, "fc-target"), NULL, NULL, NULL };
+
+    seed_subject(a, "acme", c.subject, 3);
+    seed_subject(a, "beta", c.subject, 3);
+    assert_true(run_faults("clone", op_clone, &c) >= 3);
+}
+
 static void test_faults_cleanup(void **state)
 {
     struct arena *a = *state;
@@ -453,6 +543,28 @@ static void test_faults_cleanup(void **state)
     eps[0].created_at = ts_now() - 48 * 3600 * SEC;
     insert_ok(a, &eps[0]);
     assert_true(run_faults("cleanup", op_cleanup, &c) >= 2);
+}
+
+/* A starter pack import (spec/api.md §7.7): resolve the target, write every record. */
+static void test_faults_pack_import(void **state)
+{
+    struct arena *a = *state;
+    struct subject_ctx c = { "acme", NULL, uniq(a, "fp"), NULL, NULL, NULL };
+
+    assert_true(run_faults("starter pack import", op_pack_import, &c) >= 3);
+}
+
+/* The support reseed: the owned rows deleted and the docs pack written again, operator rows
+ * kept, or nothing at all. */
+static void test_faults_support_reseed(void **state)
+{
+    struct arena *a = *state;
+    struct episode *ep = chat_eps(a, NULL, tcfg.support_subject_id, 1);
+    struct err err = ERR_INIT;
+
+    assert_int_equal(op_support_reseed(a, NULL, &err), 0);
+    insert_ok(a, &ep[0]);   /* an operator's row beside the pack's */
+    assert_true(run_faults("support reseed", op_support_reseed, NULL) >= 4);
 }
 
 /* The readiness write probe: a full disk answers 503 database_full, a read-only database
@@ -510,7 +622,9 @@ static int faults_setup(void **state)
 {
     static const char *const env[] = { "STATEWAVE_WEBHOOK_URL=http://127.0.0.1:9/hook",
                                        "STATEWAVE_ENABLE_SNAPSHOTS=true",
-                                       "STATEWAVE_EMBEDDING_DIMENSIONS=3", NULL };
+                                       "STATEWAVE_EMBEDDING_DIMENSIONS=3",
+                                       "STATEWAVE_SUPPORT_SUBJECT_ID=faults-support-docs",
+                                       NULL };
     struct err err = ERR_INIT;
 
     /* config_load takes environ's type; the strings are only read. */
@@ -561,6 +675,10 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_subject_delete, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_cleanup, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_admin_deletes, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_clone, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_pack_import, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_support_reseed, test_setup, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, faults_setup, faults_teardown);

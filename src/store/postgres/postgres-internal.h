@@ -276,6 +276,9 @@ int pgst_rows_by_ids(struct pgst_store *ps, struct arena *a, const char *sql,
 extern const char PG_SQL_EP_RECENT[];
 extern const char PG_SQL_RESOLUTIONS[];
 int pgst_read_resolution(struct arena *a, const PGresult *r, int row, void *out);
+/* A whole resolution row: the columns "id, subject_id, tenant_id, session_id, status,
+ * resolution_summary, resolved_at, metadata_, created_at, updated_at". */
+int pgst_read_resolution_row(struct arena *a, const PGresult *r, int row, void *out);
 /* The usable ids (pgst_id_ok) of ids as a uuid[] literal `{a,b}` into b, for one
  * `= ANY($n::uuid[])` parameter; returns how many went in. */
 size_t pgst_ids_array(struct buf *b, const char *const *ids, size_t n);
@@ -331,7 +334,7 @@ struct pgst_vector_scan {
 /* pgst_row_fn for a binary row (id text, created_at, seq, vector bytea) handed to the
  * pgst_vector_scan's fn as a struct memory_vector. */
 int pgst_vector_row(void *ctx, const PGresult *r, int row, struct err *err);
-/* Keep memory_codes (schema step 7) in step (postgres_search.c). pgst_codes_put: the codes
+/* Keep memory_codes (schema step 10) in step (postgres_search.c). pgst_codes_put: the codes
  * of the n memories (those with an embedding), which exist in memories. pgst_codes_fill:
  * compute the missing codes of the memories of sc (NULL: of every memory) from their stored
  * vectors; what a set-based copy of memories (snapshot capture and restore, fork, clone)
@@ -441,6 +444,19 @@ int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_
 int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the operator's overview, the packs' rows (postgres_admin.c) ---- */
+
+int pgst_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                     struct string_rows *out, struct err *err);
+int pgst_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int pgst_usage(store *st, const struct usage_query *q, struct usage_report *out,
+               struct err *err);
+int pgst_overview(store *st, struct overview_counts *out, struct err *err);
+int pgst_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                   struct pack_rows *out, struct err *err);
+int pgst_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                          struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (postgres_resolutions.c) ---- */
 
 int pgst_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
@@ -452,5 +468,39 @@ int pgst_health_cache_get(store *st, struct arena *a, const struct store_scope *
 int pgst_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int pgst_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
+
+/* ---- history (postgres_history.c) ---- */
+
+int pgst_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct as_of_query *aq, struct memory_rows *out,
+                           struct err *err);
+int pgst_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *aq, struct episode_rows *out,
+                            struct err *err);
+int pgst_receipt_insert(store *st, const struct receipt_row *rr, struct err *err);
+int pgst_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                     struct receipt_row **out, struct err *err);
+int pgst_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct receipt_query *rq, struct receipt_rows *out,
+                      struct err *err);
+/* ---- the admin subject explorer and deletion (postgres_explorer.c) ---- */
+
+int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
+                           struct explorer_subject_rows *out, struct err *err);
+int pgst_explorer_summary(store *st, struct arena *a, const struct store_scope *sc,
+                          struct explorer_summary *out, struct err *err);
+int pgst_explorer_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct explorer_episode_query *q,
+                           struct explorer_episode_rows *out, struct err *err);
+int pgst_explorer_memories(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct explorer_memory_query *q,
+                           struct explorer_memory_rows *out, struct err *err);
+int pgst_explorer_resolutions(store *st, struct arena *a, const struct store_scope *sc,
+                              const char *session, size_t limit, struct resolution_rows *out,
+                              struct err *err);
+int pgst_explorer_citing_counts(store *st, const struct store_scope *sc,
+                                const struct store_ids *ids, int64_t *counts, struct err *err);
+int pgst_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
+                       struct subject_match_rows *out, struct err *err);
 
 #endif

@@ -81,7 +81,7 @@ static const char SQL_MEM_BY_IDS[] =
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
-/* The vector and its compact code (memory_codes, schema step 7) in one statement: $3 is the
+/* The vector and its compact code (memory_codes, schema step 10) in one statement: $3 is the
  * code, NULL with the vector. */
 static const char SQL_MEM_SET_EMBEDDING[] =
     "WITH u AS (UPDATE memories SET embedding = $2 WHERE id = $1"

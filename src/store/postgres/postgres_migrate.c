@@ -10,7 +10,7 @@
 #include "util/ts.h"
 
 /* The step that creates memory_codes (schema_postgres.c). */
-#define PG_CODES_STEP 7
+#define PG_CODES_STEP 10
 
 /* Key of the advisory lock that serialises migration steps across processes ("engram"). */
 static const char SQL_MIGRATE_LOCK[] = "SELECT pg_advisory_xact_lock(111524856357229)";
@@ -74,7 +74,9 @@ static int step_run(struct pgst_store *ps, const struct migration *m, struct err
     PGresult *r = PQexec(ps->conn, m->sql);
 
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        if (strstr(m->sql, "CREATE EXTENSION"))
+        if (strstr(m->sql, "CREATE EXTENSION") && r &&
+            (strstr(PQresultErrorMessage(r), "extension") ||
+             strstr(PQresultErrorMessage(r), "permission")))
             log_write(LOG_ERROR, "postgres: migration %d '%s' creates an extension (pg_trgm): "
                       "it ships with PostgreSQL's contrib modules (Debian: the postgresql-15 "
                       "package) and needs CREATE privilege on the database",
@@ -139,7 +141,7 @@ int pgst_migrate(store *st, struct migrate_result *res, struct err *err)
     }
     if (read_version(ps, &res->to_version, err) < 0)
         return -1;
-    /* Step 7 made memory_codes empty: its codes come from the stored vectors, computed here
+    /* Step PG_CODES_STEP made memory_codes empty: its codes come from the stored vectors, computed here
      * (idempotent, so a process that saw the old schema too may run it again). */
     if (res->from_version < PG_CODES_STEP && res->to_version >= PG_CODES_STEP &&
         pgst_codes_fill(ps, NULL, err) < 0)

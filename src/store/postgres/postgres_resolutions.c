@@ -46,7 +46,7 @@ static const char SQL_CACHE_PUT[] =
 static const char SQL_CACHE_DELETE[] =
     "DELETE FROM subject_health_cache WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2";
 
-static int read_resolution(struct arena *a, const PGresult *r, int row, void *out)
+int pgst_read_resolution_row(struct arena *a, const PGresult *r, int row, void *out)
 {
     struct resolution *res = out;
 
@@ -72,7 +72,8 @@ static int run_rows(struct pgst_store *ps, struct arena *a, const char *sql, int
     void *rows = NULL;
     int ret;
 
-    ret = pgst_take_rows(a, r, sizeof(*out->items), read_resolution, &rows, &out->n, err);
+    ret = pgst_take_rows(a, r, sizeof(*out->items), pgst_read_resolution_row, &rows, &out->n,
+                         err);
     out->items = rows;
     return ret;
 }

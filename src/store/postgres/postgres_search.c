@@ -1,6 +1,6 @@
 /* postgres_search.c - PostgreSQL backend: the search engine's own reads (issue 18): ranked
  * full text over the 'simple' tsvector of memories.content (ix_memories_content_tsv, schema
- * step 6). */
+ * step 9). */
 #include "store/postgres/postgres-internal.h"
 
 #include <stdlib.h>
@@ -74,7 +74,7 @@ int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *
     return ret;
 }
 
-/* ---- compact vector codes (memory_codes, schema step 7) ---- */
+/* ---- compact vector codes (memory_codes, schema step 10) ---- */
 
 static const char SQL_CODES_GEN[] =
     "SELECT gen FROM memory_codes_gen WHERE subject_id = $2 AND tenant_key = $1";

@@ -9,6 +9,8 @@
  */
 #include "store/migrations.h"
 
+#include "util/reserved.h"
+
 static const char initial_schema[] =
     "CREATE TABLE episodes ("
     " id uuid PRIMARY KEY,"
@@ -186,7 +188,166 @@ static const char episode_occurred_at[] =
     " (subject_id, (COALESCE(tenant_id, '')), (COALESCE(occurred_at, created_at)), seq);\n";
 
 /*
- * Step 5, Engram (issue 18): the text search index. pg_trgm (contrib, shipped in the
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed (text,
+ * byte for byte); a subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE context_receipts ("
+    " id text PRIMARY KEY,"
+    " tenant_id text,"
+    " subject_id text NOT NULL,"
+    " mode text NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " body text NOT NULL,"
+    " signature text,"
+    " key_id text,"
+    " algorithm text);\n"
+    "CREATE INDEX ix_context_receipts_subject ON context_receipts"
+    " (subject_id, (COALESCE(tenant_id, '')), id);\n";
+
+/*
+ * Step 6, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
+ * with what the explorer lists and sorts by, kept by triggers so that every write path keeps
+ * it right without knowing about it. The same table as SQLite's step 5 (see there): no row for
+ * reserved subjects, a row whose counts all fall to 0 is deleted.
+ */
+#define STATS_KEY(row) \
+    "COALESCE(s.tenant_id, '') = COALESCE(" row ".tenant_id, '') AND s.subject_id = " row \
+    ".subject_id"
+#define STATS_DROP_EMPTY(row) \
+    " DELETE FROM subject_stats s WHERE " STATS_KEY(row) " AND s.episode_count = 0" \
+    " AND s.memory_count = 0 AND s.open_sessions = 0;"
+#define STATS_UPSERT \
+    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id) DO UPDATE SET "
+#define STATS_SAME_PAIR(row) \
+    "e.subject_id = " row ".subject_id AND COALESCE(e.tenant_id, '') = COALESCE(" row \
+    ".tenant_id, '')"
+
+static const char subject_stats[] =
+    "CREATE TABLE subject_stats ("
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_id varchar(256),"
+    " episode_count bigint NOT NULL DEFAULT 0,"
+    " memory_count bigint NOT NULL DEFAULT 0,"
+    " session_count bigint NOT NULL DEFAULT 0,"
+    " open_sessions bigint NOT NULL DEFAULT 0,"
+    " last_episode_at timestamptz);\n"
+    "CREATE UNIQUE INDEX ux_subject_stats_key ON subject_stats"
+    " ((COALESCE(tenant_id, '')), subject_id);\n"
+    /* The explorer's sort orders with the (subject, tenant) tie-break, covering what its
+     * filters read, so that a page, its offset and its count are index-only scans. */
+    "CREATE INDEX ix_subject_stats_last ON subject_stats"
+    " (last_episode_at, subject_id COLLATE \"C\", (COALESCE(tenant_id, '')) COLLATE \"C\")"
+    " INCLUDE (tenant_id, open_sessions) WHERE episode_count > 0;\n"
+    "CREATE INDEX ix_subject_stats_subject ON subject_stats"
+    " (subject_id COLLATE \"C\", (COALESCE(tenant_id, '')) COLLATE \"C\")"
+    " INCLUDE (tenant_id, open_sessions, episode_count);\n"
+    "CREATE INDEX ix_subject_stats_episodes ON subject_stats"
+    " (episode_count, subject_id COLLATE \"C\", (COALESCE(tenant_id, '')) COLLATE \"C\")"
+    " INCLUDE (tenant_id, open_sessions) WHERE episode_count > 0;\n"
+    "CREATE INDEX ix_subject_stats_memories ON subject_stats"
+    " (memory_count, subject_id COLLATE \"C\", (COALESCE(tenant_id, '')) COLLATE \"C\")"
+    " INCLUDE (tenant_id, open_sessions) WHERE episode_count > 0;\n"
+    "CREATE INDEX ix_episodes_subject_session ON episodes"
+    " (subject_id, (COALESCE(tenant_id, '')), session_id) WHERE session_id IS NOT NULL;\n"
+    "CREATE INDEX ix_health_cache_state ON subject_health_cache (last_state);\n"
+
+    "CREATE FUNCTION engram_stats_reserved(s text) RETURNS boolean LANGUAGE sql IMMUTABLE"
+    " AS $$ SELECT left(s, length('" RESERVED_SNAPSHOT "')) = '" RESERVED_SNAPSHOT "'"
+    " OR left(s, length('" RESERVED_BOOTSTRAP "')) = '" RESERVED_BOOTSTRAP "' $$;\n"
+
+    "CREATE FUNCTION engram_subject_stats_episode() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  IF NOT engram_stats_reserved(OLD.subject_id) THEN"
+    "   UPDATE subject_stats s SET episode_count = s.episode_count - 1,"
+    "    session_count = s.session_count - CASE WHEN OLD.session_id IS NOT NULL AND NOT EXISTS"
+    "    (SELECT 1 FROM episodes e WHERE " STATS_SAME_PAIR("OLD")
+    "    AND e.session_id = OLD.session_id) THEN 1 ELSE 0 END,"
+    "    last_episode_at = CASE WHEN s.last_episode_at > OLD.created_at THEN s.last_episode_at"
+    "    ELSE (SELECT max(e.created_at) FROM episodes e WHERE " STATS_SAME_PAIR("OLD") ") END"
+    "   WHERE " STATS_KEY("OLD") ";"
+    STATS_DROP_EMPTY("OLD")
+    "  END IF;"
+    "  RETURN NULL;"
+    " END IF;"
+    " IF NOT engram_stats_reserved(NEW.subject_id) THEN"
+    "  INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    "  last_episode_at) VALUES (NEW.subject_id, NEW.tenant_id, 1,"
+    "  CASE WHEN NEW.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM episodes e"
+    "  WHERE " STATS_SAME_PAIR("NEW") " AND e.session_id = NEW.session_id AND e.id <> NEW.id)"
+    "  THEN 1 ELSE 0 END, NEW.created_at)" STATS_UPSERT
+    "  episode_count = subject_stats.episode_count + 1,"
+    "  session_count = subject_stats.session_count + excluded.session_count,"
+    "  last_episode_at = GREATEST(subject_stats.last_episode_at, excluded.last_episode_at);"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_episode AFTER INSERT OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_episode();\n"
+
+    "CREATE FUNCTION engram_subject_stats_memory() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  IF NOT engram_stats_reserved(OLD.subject_id) THEN"
+    "   UPDATE subject_stats s SET memory_count = s.memory_count - 1 WHERE " STATS_KEY("OLD") ";"
+    STATS_DROP_EMPTY("OLD")
+    "  END IF;"
+    " ELSIF NOT engram_stats_reserved(NEW.subject_id) THEN"
+    "  INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    "  VALUES (NEW.subject_id, NEW.tenant_id, 1)" STATS_UPSERT
+    "  memory_count = subject_stats.memory_count + 1;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_memory AFTER INSERT OR DELETE ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_memory();\n"
+
+    /* open_sessions: -1 for an open row that goes (deleted, or no longer open), +1 for one
+     * that comes. */
+    "CREATE FUNCTION engram_subject_stats_resolution() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.status = 'open'"
+    "  AND NOT engram_stats_reserved(OLD.subject_id) THEN"
+    "  UPDATE subject_stats s SET open_sessions = s.open_sessions - 1 WHERE " STATS_KEY("OLD") ";"
+    STATS_DROP_EMPTY("OLD")
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'open'"
+    "  AND NOT engram_stats_reserved(NEW.subject_id) THEN"
+    "  INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    "  VALUES (NEW.subject_id, NEW.tenant_id, 1)" STATS_UPSERT
+    "  open_sessions = subject_stats.open_sessions + 1;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_resolution AFTER INSERT OR DELETE OR UPDATE OF status"
+    " ON resolutions FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+
+    "INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    " last_episode_at) SELECT subject_id, tenant_id, count(*), count(DISTINCT session_id),"
+    " max(created_at) FROM episodes WHERE NOT engram_stats_reserved(subject_id)"
+    " GROUP BY subject_id, tenant_id;\n"
+    "INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    " SELECT subject_id, tenant_id, count(*) FROM memories"
+    " WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
+    STATS_UPSERT "memory_count = excluded.memory_count;\n"
+    "INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    " SELECT subject_id, tenant_id, count(*) FROM resolutions WHERE status = 'open'"
+    " AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
+    STATS_UPSERT "open_sessions = excluded.open_sessions;\n";
+
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);\n"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
+
+/*
+ * Step 8, Engram (issue 18): the text search index. pg_trgm (contrib, shipped in the
  * postgresql-15 package; a trusted extension, so the database owner may create it) indexes
  * the trigrams of lower(content COLLATE "C"), which folds ASCII letters only: exactly the
  * folding search matches with, so `lower(content COLLATE "C") LIKE '%<folded q>%'` answers
@@ -201,7 +362,7 @@ static const char search_text_index[] =
     " (subject_id, (COALESCE(tenant_id, '')), created_at DESC, seq) WHERE status = 'active';\n";
 
 /*
- * Step 6, Engram (issue 18): ranked full text (search mode=bm25): the words of
+ * Step 9, Engram (issue 18): ranked full text (search mode=bm25): the words of
  * memories.content under the 'simple' configuration (lowercased, no stemming, no stop words,
  * like SQLite's unicode61), indexed for @@.
  */
@@ -210,7 +371,7 @@ static const char search_bm25_index[] =
     " USING gin (to_tsvector('simple'::regconfig, content));\n";
 
 /*
- * Step 7, Engram (issue 18): compact vectors. memory_codes holds, per memory with an
+ * Step 10, Engram (issue 18): compact vectors. memory_codes holds, per memory with an
  * embedding, the int8 code of its vector (util/vcode.h, a quarter of the float32 size) and
  * the columns a nearest-neighbour scan filters on, so a subject's semantic search reads this
  * narrow table, never the wide memory rows (whose vectors are TOASTed); the best candidates
@@ -279,9 +440,12 @@ const struct migration postgres_migrations[] = {
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
-    { 5, "search_text_index", search_text_index },
-    { 6, "search_bm25_index", search_bm25_index },
-    { 7, "search_vector_codes", search_vector_codes },
+    { 5, "context_receipts", context_receipts },
+    { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
+    { 8, "search_text_index", search_text_index },
+    { 9, "search_bm25_index", search_bm25_index },
+    { 10, "search_vector_codes", search_vector_codes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -3,6 +3,7 @@
  * are BLOBs. schema_migrations itself is created by sqlite.c's migrate before step 1. */
 #include "store/migrations.h"
 
+#include "util/reserved.h"
 #include "util/xalloc.h"
 
 /*
@@ -196,7 +197,154 @@ static const char episode_occurred_at[] =
     " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
 
 /*
- * Step 5, Engram (issue 18): the text search index. memories_trgm is an FTS5 trigram index
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed; a
+ * subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE context_receipts ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT,"
+    " subject_id TEXT NOT NULL,"
+    " mode TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " signature TEXT,"
+    " key_id TEXT,"
+    " algorithm TEXT"
+    ") STRICT;"
+    "CREATE INDEX ix_context_receipts_subject"
+    " ON context_receipts (subject_id, tenant_id, id);";
+
+/*
+ * Step 6, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
+ * with what the explorer lists and sorts by, kept by triggers so that every write path
+ * (ingest, compile, import, copy, delete, cleanup) keeps it right without knowing about it.
+ * Reserved subjects (`_snapshot/`, `_bootstrap_tmp/`) get no row: every listing leaves them
+ * out. A row whose counts all fall to 0 is deleted. Episodes and memories never move between
+ * subjects or sessions (no UPDATE of those columns exists), so inserts and deletes are all
+ * the triggers need; a resolution's status changes, so its update is followed too.
+ *   episode_count, memory_count   rows of the pair, every status
+ *   session_count                 distinct non-null episode session ids
+ *   open_sessions                 resolutions with status 'open'
+ *   last_episode_at               the newest episode's created_at (NULL without episodes)
+ */
+#define STATS_KEY(row) \
+    "COALESCE(tenant_id, '') = COALESCE(" row ".tenant_id, '') AND subject_id = " row ".subject_id"
+#define STATS_NOT_RESERVED(row) \
+    "substr(" row ".subject_id, 1, length('" RESERVED_SNAPSHOT "')) <> '" RESERVED_SNAPSHOT "'" \
+    " AND substr(" row ".subject_id, 1, length('" RESERVED_BOOTSTRAP "')) <> '" \
+    RESERVED_BOOTSTRAP "'"
+#define STATS_DROP_EMPTY(row) \
+    "DELETE FROM subject_stats WHERE " STATS_KEY(row) " AND episode_count = 0" \
+    " AND memory_count = 0 AND open_sessions = 0;"
+/* 1 when no other episode of row's pair has row's (non-null) session. */
+#define STATS_LAST_OF_SESSION(row) \
+    "(" row ".session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM episodes e" \
+    " WHERE e.subject_id = " row ".subject_id AND e.tenant_id IS " row ".tenant_id" \
+    " AND e.session_id = " row ".session_id AND e.seq <> " row ".seq))"
+#define STATS_UPSERT "ON CONFLICT (COALESCE(tenant_id, ''), subject_id) DO UPDATE SET "
+
+static const char subject_stats[] =
+    "CREATE TABLE subject_stats ("
+    " subject_id TEXT NOT NULL,"
+    " tenant_id TEXT,"
+    " episode_count INTEGER NOT NULL DEFAULT 0,"
+    " memory_count INTEGER NOT NULL DEFAULT 0,"
+    " session_count INTEGER NOT NULL DEFAULT 0,"
+    " open_sessions INTEGER NOT NULL DEFAULT 0,"
+    " last_episode_at TEXT"
+    ") STRICT;"
+    "CREATE UNIQUE INDEX ux_subject_stats_key"
+    " ON subject_stats (COALESCE(tenant_id, ''), subject_id);"
+    /* The explorer's sort orders, each with the (subject, tenant) tie-break and the columns
+     * its filters read (tenant_id, open_sessions), so that a page, its offset and its count
+     * are read from the index alone; only pairs with episodes are listed. */
+    "CREATE INDEX ix_subject_stats_last ON subject_stats (last_episode_at, subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions, episode_count)"
+    " WHERE episode_count > 0;"
+    "CREATE INDEX ix_subject_stats_subject ON subject_stats (subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions, episode_count);"
+    "CREATE INDEX ix_subject_stats_episodes ON subject_stats (episode_count, subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions) WHERE episode_count > 0;"
+    "CREATE INDEX ix_subject_stats_memories ON subject_stats (memory_count, subject_id,"
+    " COALESCE(tenant_id, ''), tenant_id, open_sessions, episode_count)"
+    " WHERE episode_count > 0;"
+    /* The session test of the triggers, and the explorer's session reads. */
+    "CREATE INDEX ix_episodes_subject_session ON episodes (subject_id, tenant_id, session_id)"
+    " WHERE session_id IS NOT NULL;"
+    "CREATE INDEX ix_health_cache_state ON subject_health_cache (last_state);"
+
+    "CREATE TRIGGER tr_subject_stats_episode_insert AFTER INSERT ON episodes"
+    " WHEN " STATS_NOT_RESERVED("NEW") " BEGIN"
+    " INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    " last_episode_at) VALUES (NEW.subject_id, NEW.tenant_id, 1, "
+    STATS_LAST_OF_SESSION("NEW") ", NEW.created_at) " STATS_UPSERT
+    "episode_count = episode_count + 1, session_count = session_count + excluded.session_count,"
+    " last_episode_at = MAX(COALESCE(last_episode_at, ''), excluded.last_episode_at);"
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_episode_delete AFTER DELETE ON episodes"
+    " WHEN " STATS_NOT_RESERVED("OLD") " BEGIN"
+    " UPDATE subject_stats SET episode_count = episode_count - 1,"
+    " session_count = session_count - " STATS_LAST_OF_SESSION("OLD") ","
+    " last_episode_at = CASE WHEN last_episode_at > OLD.created_at THEN last_episode_at"
+    " ELSE (SELECT MAX(e.created_at) FROM episodes e WHERE e.subject_id = OLD.subject_id"
+    " AND e.tenant_id IS OLD.tenant_id) END"
+    " WHERE " STATS_KEY("OLD") ";"
+    " " STATS_DROP_EMPTY("OLD")
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_memory_insert AFTER INSERT ON memories"
+    " WHEN " STATS_NOT_RESERVED("NEW") " BEGIN"
+    " INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    " VALUES (NEW.subject_id, NEW.tenant_id, 1) " STATS_UPSERT "memory_count = memory_count + 1;"
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_memory_delete AFTER DELETE ON memories"
+    " WHEN " STATS_NOT_RESERVED("OLD") " BEGIN"
+    " UPDATE subject_stats SET memory_count = memory_count - 1 WHERE " STATS_KEY("OLD") ";"
+    " " STATS_DROP_EMPTY("OLD")
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_resolution_insert AFTER INSERT ON resolutions"
+    " WHEN NEW.status = 'open' AND " STATS_NOT_RESERVED("NEW") " BEGIN"
+    " INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    " VALUES (NEW.subject_id, NEW.tenant_id, 1) " STATS_UPSERT "open_sessions = open_sessions + 1;"
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_resolution_delete AFTER DELETE ON resolutions"
+    " WHEN OLD.status = 'open' AND " STATS_NOT_RESERVED("OLD") " BEGIN"
+    " UPDATE subject_stats SET open_sessions = open_sessions - 1 WHERE " STATS_KEY("OLD") ";"
+    " " STATS_DROP_EMPTY("OLD")
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_resolution_update AFTER UPDATE OF status ON resolutions"
+    " WHEN (OLD.status = 'open') <> (NEW.status = 'open') AND " STATS_NOT_RESERVED("NEW") " BEGIN"
+    " INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    " VALUES (NEW.subject_id, NEW.tenant_id, NEW.status = 'open') " STATS_UPSERT
+    "open_sessions = open_sessions + CASE WHEN excluded.open_sessions = 1 THEN 1 ELSE -1 END;"
+    " " STATS_DROP_EMPTY("NEW")
+    " END;"
+
+    /* What the database already holds. */
+    "INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    " last_episode_at) SELECT subject_id, tenant_id, COUNT(*), COUNT(DISTINCT session_id),"
+    " MAX(created_at) FROM episodes WHERE " STATS_NOT_RESERVED("episodes")
+    " GROUP BY subject_id, tenant_id;"
+    "INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    " SELECT subject_id, tenant_id, COUNT(*) FROM memories WHERE " STATS_NOT_RESERVED("memories")
+    " GROUP BY subject_id, tenant_id " STATS_UPSERT "memory_count = excluded.memory_count;"
+    "INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    " SELECT subject_id, tenant_id, COUNT(*) FROM resolutions WHERE status = 'open' AND "
+    STATS_NOT_RESERVED("resolutions") " GROUP BY subject_id, tenant_id "
+    STATS_UPSERT "open_sessions = excluded.open_sessions;";
+
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);";
+
+/*
+ * Step 8, Engram (issue 18): the text search index. memories_trgm is an FTS5 trigram index
  * over memories.content (external content: it stores only the index, keyed by seq), kept in
  * step by triggers, so every path that writes memories (insert, import, snapshot copy,
  * delete, cleanup) keeps it right without knowing it exists. Its case folding is Unicode's,
@@ -223,7 +371,7 @@ static const char search_text_index[] =
     " ON memories (subject_id, tenant_id, created_at DESC, seq) WHERE status = 'active';";
 
 /*
- * Step 6, Engram (issue 18): ranked full text (search mode=bm25). memories_fts is an FTS5
+ * Step 9, Engram (issue 18): ranked full text (search mode=bm25). memories_fts is an FTS5
  * index of words (unicode61: case folded, accents kept, like PostgreSQL's 'simple'
  * configuration) over memories.content, external content keyed by seq, kept in step by
  * triggers like memories_trgm.
@@ -247,7 +395,7 @@ static const char search_bm25_index[] =
     "INSERT INTO memories_fts (memories_fts) VALUES ('rebuild');";
 
 /*
- * Step 7, Engram (issue 18): compact vectors. memory_codes holds, per memory with an
+ * Step 10, Engram (issue 18): compact vectors. memory_codes holds, per memory with an
  * embedding, the int8 code of its vector (util/vcode.h, a quarter of the float32 size) and
  * the columns a nearest-neighbour scan filters on, so a subject's semantic search reads this
  * narrow table and never the wide memory rows; the best candidates are re-ranked with the
@@ -324,9 +472,12 @@ const struct migration sqlite_migrations[] = {
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
-    { 5, "search_text_index", search_text_index },
-    { 6, "search_bm25_index", search_bm25_index },
-    { 7, "search_vector_codes", search_vector_codes },
+    { 5, "context_receipts", context_receipts },
+    { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
+    { 8, "search_text_index", search_text_index },
+    { 9, "search_bm25_index", search_bm25_index },
+    { 10, "search_vector_codes", search_vector_codes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

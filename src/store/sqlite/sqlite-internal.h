@@ -310,6 +310,10 @@ int sq_register_functions(sqlite3 *db);
 /* The search engine's SQL functions (sqlite_search.c): engram_terms() for FTS5. */
 int sq_register_search_functions(sqlite3 *db);
 
+/* The first string past every string that starts with prefix[0..n), in byte order, as a
+ * malloc'ed buffer of *len bytes: the prefix with trailing 0xff bytes dropped and its last
+ * byte incremented. NULL when there is none (the prefix is empty or all 0xff). */
+unsigned char *sq_prefix_successor(const char *prefix, size_t n, size_t *len);
 int sq_snapshot_insert(store *st, const struct snapshot *snap, struct err *err);
 int sq_snapshot_get(store *st, struct arena *a, const char *id, struct snapshot **out,
                     struct err *err);
@@ -368,8 +372,24 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
 int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the operator's overview, the packs' rows (sqlite_admin.c) ---- */
+
+int sq_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                   struct string_rows *out, struct err *err);
+int sq_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int sq_usage(store *st, const struct usage_query *q, struct usage_report *out,
+             struct err *err);
+int sq_overview(store *st, struct overview_counts *out, struct err *err);
+int sq_pack_rows(store *st, struct arena *a, const struct pack_owner *o, struct pack_rows *out,
+                 struct err *err);
+int sq_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                        struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (sqlite_resolutions.c) ---- */
 
+/* The columns "id, subject_id, tenant_id, session_id, status, resolution_summary,
+ * resolved_at, metadata_, created_at, updated_at" into a struct resolution. */
+int sq_read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct err *err);
 int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
                         const struct resolution_query *q, struct resolution_rows *out,
                         struct err *err);
@@ -379,5 +399,38 @@ int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc
 int sq_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
+
+/* ---- history (sqlite_history.c) ---- */
+
+int sq_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct as_of_query *aq, struct memory_rows *out,
+                         struct err *err);
+int sq_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct as_of_query *aq, struct episode_rows *out,
+                          struct err *err);
+int sq_receipt_insert(store *st, const struct receipt_row *r, struct err *err);
+int sq_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                   struct receipt_row **out, struct err *err);
+int sq_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                    const struct receipt_query *rq, struct receipt_rows *out, struct err *err);
+/* ---- the admin subject explorer and deletion (sqlite_explorer.c) ---- */
+
+int sq_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
+                         struct explorer_subject_rows *out, struct err *err);
+int sq_explorer_summary(store *st, struct arena *a, const struct store_scope *sc,
+                        struct explorer_summary *out, struct err *err);
+int sq_explorer_episodes(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct explorer_episode_query *q,
+                         struct explorer_episode_rows *out, struct err *err);
+int sq_explorer_memories(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct explorer_memory_query *q, struct explorer_memory_rows *out,
+                         struct err *err);
+int sq_explorer_resolutions(store *st, struct arena *a, const struct store_scope *sc,
+                            const char *session, size_t limit, struct resolution_rows *out,
+                            struct err *err);
+int sq_explorer_citing_counts(store *st, const struct store_scope *sc,
+                              const struct store_ids *ids, int64_t *counts, struct err *err);
+int sq_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
+                     struct subject_match_rows *out, struct err *err);
 
 #endif

@@ -49,7 +49,7 @@ static const char SQL_MEM_TEXT_KIND[] =
     "SELECT id, content, created_at, seq FROM memories WHERE tenant_id IS ?1 "
     "AND subject_id = ?2 AND status = 'active' AND kind = ?3 ORDER BY created_at DESC, seq";
 /* The rest of a walk that found too few matches in its first rows, driven by the trigram index
- * (schema step 5): the rows holding every trigram of ?4 in sequence (a superset of the rows
+ * (schema step 8): the rows holding every trigram of ?4 in sequence (a superset of the rows
  * containing the needle: the index folds case at least as far as ASCII does), narrowed by
  * LIKE ?5 (SQLite's LIKE folds ASCII letters only: exactly search's rule), after the walk's
  * last row (?6, ?7; NULL = from the start), in the walk's order. */

@@ -36,7 +36,7 @@ static const char SQL_CACHE_DELETE[] =
     "DELETE FROM subject_health_cache "
     "WHERE COALESCE(tenant_id, '') = COALESCE(?1, '') AND subject_id = ?2";
 
-static int read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
+int sq_read_resolution(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
 {
     struct resolution *r = row;
 
@@ -69,7 +69,7 @@ int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc
         sq_bind_str(q, 3, rq->status);
         sq_bind_count(q, 4, rq->limit ? rq->limit : SIZE_MAX, 1);
         ret = sq_collect_rows(s, a, q, sizeof(*out->items), rq->limit ? rq->limit : 16,
-                              read_resolution, &rows, &out->n, err);
+                              sq_read_resolution, &rows, &out->n, err);
     }
     out->items = rows;
     return ret;
@@ -83,7 +83,8 @@ static int upsert_step(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q,
     struct resolution *rows = NULL;
     size_t n = 0;
 
-    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, read_resolution, (void **)&rows, &n, err) < 0)
+    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, sq_read_resolution, (void **)&rows, &n,
+                        err) < 0)
         return -1;
     *done = n > 0;
     if (n)

@@ -442,12 +442,8 @@ int sq_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *
 
 /* ---- cleanup ---- */
 
-/* The first string past every string that starts with prefix, in byte order, as a malloc'ed
- * buffer of *len bytes: the prefix with trailing 0xff bytes dropped and its last byte
- * incremented. NULL when there is none (the prefix is empty or all 0xff). */
-static unsigned char *prefix_successor(const char *prefix, size_t *len)
+unsigned char *sq_prefix_successor(const char *prefix, size_t n, size_t *len)
 {
-    size_t n = strlen(prefix);
     unsigned char *up;
 
     while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
@@ -486,7 +482,7 @@ int sq_cleanup_candidates(store *st, struct arena *a, const struct cleanup_query
     out->n = 0;
     if (!q)
         return -1;
-    upper = prefix_successor(prefix, &uplen);
+    upper = sq_prefix_successor(prefix, strlen(prefix), &uplen);
     sq_bind_str(q, 1, prefix);
     if (upper)
         sqlite3_bind_text(q, 2, (const char *)upper, (int)uplen, free);
