@@ -65,6 +65,9 @@ deps-build:
 deps deps-test:
 	@scripts/deps.sh test
 
+# The compact vector codes' scoring loop is vectorised at -O3 (src/util/vcode.c).
+$(OUT)/src/util/vcode.o: CFLAGS += -O3
+
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -215,7 +218,7 @@ $(OUT)/libengram.a: $(PACKS_DATA_OBJ)
 # --- end of starter packs -------------------------------------------------------------------
 
 # --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
-BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor
+BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor $(OUT)/bench/search_bench
 
 $(OUT)/bench/loadgen: bench/loadgen.c
 	@mkdir -p $(dir $@)
@@ -223,6 +226,11 @@ $(OUT)/bench/loadgen: bench/loadgen.c
 	@$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 
 $(OUT)/bench/store_floor: bench/store_floor.c $(OUT)/libengram.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS)
+
+$(OUT)/bench/search_bench: bench/search_bench.c $(OUT)/libengram.a
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libengram.a $(LDFLAGS) $(LDLIBS)

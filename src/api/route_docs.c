@@ -422,12 +422,18 @@ const struct route_doc api_route_docs[] = {
         { 404, "Unknown or purged job.", REF("ErrorEnvelope"), NULL } } },
     { "memories.search", "core", "Search a subject's active memories",
       "Text mode: optional exact kind and case-insensitive substring q, newest first. "
-      "Semantic mode (semantic=true with q) orders by embedding distance.", 0,
+      "Semantic mode (semantic=true with q) orders by embedding distance. Engram adds "
+      "mode: bm25 (ranked full text: most query words held first, then relevance) and "
+      "hybrid (BM25 and vector lists fused by reciprocal rank fusion, k = 60).", 0,
       "[" P_QUERY_REQ("subject_id", "{'type':'string','minLength':1,'maxLength':256}",
                       "The subject.") ","
       P_QUERY("kind", S_STR, "Exact memory kind.") ","
       P_QUERY("q", S_STR, "Text to look for.") ","
       P_QUERY("semantic", "{'type':'boolean','default':false}", "Order by embedding distance.")
+      "," P_QUERY_EXT("mode", "{'type':'string','enum':['text','bm25','semantic','hybrid']}",
+                      "How q is read: text (default: substring, newest first), bm25 (ranked "
+                      "full text), semantic (= semantic=true), hybrid (BM25 and vector lists "
+                      "fused by reciprocal rank fusion, k = 60).")
       "," P_LIMIT("20", "100") ","
       P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
                   "Search the memories as they stood at this instant (text mode).") "]",

@@ -9,10 +9,45 @@
 #include "service/search.h"
 #include "util/jv.h"
 
+#include <stdio.h>
+#include <string.h>
+
+/* ?mode= (an Engram extension): absent → SEARCH_MODE_AUTO, else one of search_mode_names,
+ * else a 422 literal_error. */
+static void query_mode(struct vctx *v, struct req *req, enum search_mode *out)
+{
+    const char *s = req_query(req, "mode");
+    char expected[96] = "", msg[128];
+    struct jv *ctx;
+    size_t i, len;
+
+    *out = SEARCH_MODE_AUTO;
+    if (!s)
+        return;
+    for (i = 0; search_mode_names[i]; i++) {
+        if (strcmp(s, search_mode_names[i]) == 0) {
+            *out = (enum search_mode)(SEARCH_MODE_TEXT + i);
+            return;
+        }
+    }
+    for (i = 0; search_mode_names[i]; i++) {
+        len = strlen(expected);
+        snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
+                 i == 0                     ? ""
+                 : search_mode_names[i + 1] ? ", "
+                                            : " or ",
+                 search_mode_names[i]);
+    }
+    snprintf(msg, sizeof(msg), "Input should be %s", expected);
+    ctx = jv_object(v->a);
+    jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
+    v_add(v, "literal_error", v_loc(v, "query", "mode"), msg, jv_str(v->a, s), ctx);
+}
+
 int api_memories_search(struct req *req)
 {
     struct arena *a = req->arena;
-    struct search_query sq;
+    struct search_query sq = { 0 };
     struct memory *mems;
     struct vctx v;
     int64_t limit;
@@ -26,6 +61,7 @@ int api_memories_search(struct req *req)
     sq.kind = req_query(req, "kind");
     sq.q = req_query(req, "q");
     v_query_bool(&v, req, "semantic", &sq.semantic);
+    query_mode(&v, req, &sq.mode);
     v_query_int(&v, req, "limit",
                 (struct v_int){ .def = SEARCH_LIMIT_DEFAULT, .min = 1, .max = SEARCH_LIMIT_MAX },
                 &limit);

@@ -260,8 +260,9 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
     return record_compiled(a, st, subject, res->nmemories, err);
 }
 
-/* Embed every new memory's content in one provider call and store the vectors in a fresh
- * transaction. Failures are logged and swallowed (behavior.md §7.3). */
+/* Embed every new memory's content in one provider call and store the vectors (and their
+ * compact codes) in a fresh transaction, batched (store_memory_set_embeddings). Failures are
+ * logged and swallowed (behavior.md §7.3). */
 static void embed_new(struct arena *a, store *st, struct compile_result *res)
 {
     const char **texts, **ids;
@@ -288,8 +289,16 @@ static void embed_new(struct arena *a, store *st, struct compile_result *res)
     ids = arena_alloc(a, n * sizeof(*ids));
     for (i = 0; i < n; i++)
         ids[i] = which[i]->id;
-    if (store_memory_set_embeddings(st, ids, vecs, dim, n, &err) < 0)
+    if (store_tx_begin(st, &err) < 0)
         goto cleanup;
+    if (store_memory_set_embeddings(st, ids, vecs, n, dim, &err) < 0) {
+        store_tx_rollback(st);
+        goto cleanup;
+    }
+    if (store_tx_commit(st, &err) < 0) {
+        store_tx_rollback(st);
+        goto cleanup;
+    }
     err_release(&err);
     return;
 cleanup:

@@ -11,6 +11,10 @@ struct migration {
     const char *sql;    /* one or more statements separated by ';' */
 };
 
+/* Tests only: when > 0, a migration run stops after this version, leaving a database as an
+ * older release did (tests/unit/test_store_search_migrate.c). 0 in the server. */
+extern int store_migrate_upto;
+
 extern const struct migration sqlite_migrations[];
 extern const size_t sqlite_migrations_count;
 extern const struct migration postgres_migrations[];

@@ -381,10 +381,10 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
     return st->ops->memory_supersede(st, tenant, id, valid_to, updated_at, err);
 }
 
-int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
-                                size_t dim, size_t n, struct err *err)
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                                size_t dim, struct err *err)
 {
-    return st->ops->memory_set_embeddings(st, ids, vecs, dim, n, err);
+    return st->ops->memory_set_embeddings(st, ids, vecs, n, dim, err);
 }
 
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
@@ -406,11 +406,39 @@ int store_memory_scan_vectors(store *st, const struct store_scope *sc, const cha
                                         ctx, err);
 }
 
-int store_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                           memory_text_fn *fn, void *ctx, struct err *err)
+int store_memory_scan_text(store *st, const struct store_scope *sc,
+                           const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                           struct err *err)
 {
-    return st->ops->memory_scan_text(st, one_tenant(sc, "memory_scan_text"), kind, fn, ctx,
+    return st->ops->memory_scan_text(st, one_tenant(sc, "memory_scan_text"), ts, fn, ctx,
                                      err);
+}
+
+int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct memory_rank_query *q, struct store_ids *out,
+                           struct err *err)
+{
+    return st->ops->memory_rank_text(st, a, one_tenant(sc, "memory_rank_text"), q, out, err);
+}
+
+int store_memory_scan_codes(store *st, const struct store_scope *sc,
+                            const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                            struct err *err)
+{
+    return st->ops->memory_scan_codes(st, one_tenant(sc, "memory_scan_codes"), cs, fn, ctx,
+                                      err);
+}
+
+int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+                           struct err *err)
+{
+    return st->ops->memory_codes_gen(st, one_tenant(sc, "memory_codes_gen"), gen, err);
+}
+
+int store_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+                                memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    return st->ops->memory_vectors_by_ids(st, tenant, ids, fn, ctx, err);
 }
 
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,

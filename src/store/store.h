@@ -248,6 +248,46 @@ struct memory_text {
 /* As memory_vector_fn. */
 typedef int memory_text_fn(void *ctx, const struct memory_text *row, struct err *err);
 
+/* The shortest `contains` (in characters) that a trigram index can narrow; shorter ones scan. */
+#define STORE_TRIGRAM_MIN 3
+
+/* Which active memories memory_scan_text reads. */
+struct memory_text_scan {
+    const char *kind;               /* NULL = every kind */
+    const char *contains;           /* NULL = every row. Else a hint: the backend may leave out
+                                     * rows whose content does not contain it as a substring
+                                     * under ASCII case folding (a trigram index narrows the
+                                     * scan). Rows it passes on may still not contain it: the
+                                     * caller checks each one. */
+    size_t limit;                   /* with contains: the caller stops after this many rows
+                                     * that contain it (0 = no bound), so a backend whose
+                                     * filter is exact may stop there too */
+};
+
+/* One row of memory_scan_codes, valid during the call only. */
+struct memory_code {
+    const char *id;
+    const char *kind;
+    const unsigned char *code;   /* the compact code (util/vcode.h) of the memory's vector */
+    size_t bytes;
+};
+typedef int memory_code_fn(void *ctx, const struct memory_code *row, struct err *err);
+
+/* Which codes memory_scan_codes reads (a struct, so filters can be added). */
+struct memory_code_scan {
+    const char *kind;               /* NULL = every kind */
+};
+
+/* A ranked full-text read (memory_rank_text: search's mode=bm25). */
+#define STORE_RANK_TERMS_MAX 32
+struct memory_rank_query {
+    const char *kind;               /* NULL = every kind */
+    const char *const *terms;       /* the query's words: each a run of ASCII letters and
+                                     * digits (lowercase) and bytes >= 0x80, never empty */
+    size_t nterms;                  /* 1 .. STORE_RANK_TERMS_MAX, no two alike */
+    size_t limit;                   /* at most this many ids (>= 1) */
+};
+
 /* What context assembly reads of a subject before it knows the source episodes
  * (spec/behavior.md §10.2), in one op so that PostgreSQL can send it in one round trip. */
 #define CONTEXT_READ_KINDS 4
@@ -787,11 +827,36 @@ struct store_ops {
      * reading or decoding whole rows. */
     int (*memory_scan_vectors)(store *st, const struct store_scope *sc, const char *kind,
                                memory_vector_fn *fn, void *ctx, struct err *err);
-    /* fn for the active memories of sc (kind NULL = every kind), newest first
+    /* fn for the active memories of sc that ts selects, newest first
      * (memory_list_active's MEMORY_NEWEST_FIRST order), with id and content alone, until fn
      * ends the scan: what a text filter needs, stopping once it has enough. */
-    int (*memory_scan_text)(store *st, const struct store_scope *sc, const char *kind,
-                            memory_text_fn *fn, void *ctx, struct err *err);
+    int (*memory_scan_text)(store *st, const struct store_scope *sc,
+                            const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                            struct err *err);
+    /* fn for every active memory of sc that has an embedding (cs->kind: exact kind), in no
+     * set order, with the compact code of its vector (util/vcode.h) from the narrow side
+     * table memory_codes (schema step 10), never reading the memory rows. */
+    int (*memory_scan_codes)(store *st, const struct store_scope *sc,
+                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                             struct err *err);
+    /* The generation of sc's codes in memory_codes: a number that changes (inside the writing
+     * transaction) whenever one of them is added, changed or removed; 0 when it never had
+     * any. What a cache of the codes checks. */
+    int (*memory_codes_gen)(store *st, const struct store_scope *sc, int64_t *gen,
+                            struct err *err);
+    /* fn for each memory of the tenant among ids that has an embedding (any order, unknown
+     * ids skipped), with its stored vector, as memory_scan_vectors gives it. */
+    int (*memory_vectors_by_ids)(store *st, const char *tenant, const struct store_ids *ids,
+                                 memory_vector_fn *fn, void *ctx, struct err *err);
+    /* The ids of the active memories of sc (q->kind: exact kind) holding at least one of
+     * q->terms as a word of their content, as the backend's full-text index reads words
+     * (SQLite: FTS5 unicode61; PostgreSQL: the 'simple' configuration; both fold case and
+     * keep accents), at most q->limit, best first: the most terms held, then relevance
+     * (SQLite bm25(), PostgreSQL ts_rank_cd()), then newest (created_at descending, then
+     * insertion order). Ids in the arena. */
+    int (*memory_rank_text)(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct memory_rank_query *q, struct store_ids *out,
+                            struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -800,15 +865,15 @@ struct store_ops {
     /* Mark memory id (of that tenant) superseded: status 'superseded', valid_to, updated_at. */
     int (*memory_supersede)(store *st, const char *tenant, const char *id, int64_t valid_to,
                             int64_t updated_at, struct err *err);
+    /* memory_set_embedding for n memories: ids[i] gets vecs[i * dim ..] (and its compact
+     * code), all or nothing (inside the caller's transaction, else in one of its own), as few
+     * statements as the backend allows (PostgreSQL: one per 256 memories). Ids that are not
+     * lower-case UUIDs match nothing, as in memory_set_embedding. */
+    int (*memory_set_embeddings)(store *st, const char *const *ids, const float *vecs,
+                                 size_t n, size_t dim, struct err *err);
     /* Store an embedding (dim floats) for memory id; dim 0 / NULL clears it. */
     int (*memory_set_embedding)(store *st, const char *id, const float *vec, size_t dim,
                                 struct err *err);
-    /* memory_set_embedding for n memories: ids[i] gets vecs[i * dim ..], all or nothing
-     * (inside the caller's transaction, else in one of its own); PostgreSQL sends them in
-     * one round trip (pipelined), not one each. Ids that are not lower-case UUIDs match
-     * nothing, as in memory_set_embedding. */
-    int (*memory_set_embeddings)(store *st, const char *const *ids, const float *vecs,
-                                 size_t dim, size_t n, struct err *err);
     /* One memory of the tenant by id; *out NULL when there is none. */
     int (*memory_get)(store *st, struct arena *a, const char *tenant, const char *id,
                       struct memory **out, struct err *err);
@@ -1242,14 +1307,25 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
                            int64_t updated_at, struct err *err);
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                                struct err *err);
-int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
-                                size_t dim, size_t n, struct err *err);
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                                size_t dim, struct err *err);
 int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                      struct memory **out, struct err *err);
 int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                               memory_vector_fn *fn, void *ctx, struct err *err);
-int store_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                           memory_text_fn *fn, void *ctx, struct err *err);
+int store_memory_scan_text(store *st, const struct store_scope *sc,
+                           const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                           struct err *err);
+int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct memory_rank_query *q, struct store_ids *out,
+                           struct err *err);
+int store_memory_scan_codes(store *st, const struct store_scope *sc,
+                            const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                            struct err *err);
+int store_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+                                memory_vector_fn *fn, void *ctx, struct err *err);
+int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+                           struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,
                           struct err *err);

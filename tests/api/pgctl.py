@@ -82,10 +82,31 @@ def run_sql(url, statement):
         return
     import sqlite3
     con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
+    # The memory_codes triggers call engram_vector_code(), which Engram registers on its own
+    # connections (src/store/sqlite/sqlite_search.c): a write to memories from here needs it.
+    con.create_function("engram_vector_code", 1, vector_code, deterministic=True)
     try:
         con.execute(statement)
     finally:
         con.close()
+
+
+def vector_code(blob):
+    """engram_vector_code() in Python, as src/util/vcode.c computes it: the scale (float32
+    little-endian) of the unit vector's int8 code, then one signed byte per dimension."""
+    import math
+    import struct
+    if blob is None:
+        return None
+    dim = len(blob) // 4
+    x = struct.unpack("<%df" % dim, blob[:4 * dim])
+    norm = math.sqrt(sum(v * v for v in x))
+    top = max((abs(v) for v in x), default=0.0)
+    if not norm > 0 or not top > 0 or not math.isfinite(norm):
+        return struct.pack("<f", 0.0) + bytes(dim)
+    scale = top / norm / 127.0
+    code = [max(-127, min(127, round(v / norm / scale))) for v in x]
+    return struct.pack("<f", scale) + struct.pack("<%db" % dim, *code)
 
 
 def dbname(prefix):

@@ -1024,13 +1024,13 @@ static void test_store_memory_set_embeddings(void **state)
     assert_vec(got->embedding, got->embedding_dim, v, 4);
     got = mem_get(a, t, m2.id);
     assert_vec(got->embedding, got->embedding_dim, v + 12, 4);
-    assert_int_equal(store_memory_set_embeddings(g.st, ids, v, 4, 0, &err), 0);
+    assert_int_equal(store_memory_set_embeddings(g.st, ids, v, 0, 4, &err), 0);
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_memory_set_embeddings(g.st, two, w, 4, 2, &err), 0);
+    assert_int_equal(store_memory_set_embeddings(g.st, two, w, 2, 4, &err), 0);
     store_tx_rollback(g.st);
     got = mem_get(a, t, m2.id);
     assert_vec(got->embedding, got->embedding_dim, v + 12, 4);
-    assert_int_equal(store_memory_set_embeddings(g.st, two, w, 4, 2, &err), 0);
+    assert_int_equal(store_memory_set_embeddings(g.st, two, w, 2, 4, &err), 0);
     got = mem_get(a, t, m2.id);
     assert_vec(got->embedding, got->embedding_dim, w + 4, 4);
 }

@@ -18,6 +18,7 @@
 #include "service/search.h"
 #include "store/store.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 
 #include "store_harness.h"   /* g, group and test setup, ids, memory rows */
 
@@ -426,7 +427,7 @@ static void test_store_scan_text_order_and_stop(void **state)
     }
     put(NULL, subj, "profile_fact", "active", T0, NULL);   /* another tenant */
 
-    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, &(struct memory_text_scan){ 0 }, see_text, &t, &err), 0);
     assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
     list = mr.items;
     n = mr.n;
@@ -439,7 +440,7 @@ static void test_store_scan_text_order_and_stop(void **state)
 
     memset(&t, 0, sizeof(t));
     t.a = a;
-    assert_int_equal(store_memory_scan_text(g.st, &sc, "procedure", see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, &(struct memory_text_scan){ .kind = "procedure" }, see_text, &t, &err), 0);
     assert_int_equal(store_memory_list_active(g.st, a, &sc,
                                               &(struct memory_query){
                                                   .kind = "procedure", .order = MEMORY_NEWEST_FIRST },
@@ -453,7 +454,7 @@ static void test_store_scan_text_order_and_stop(void **state)
     memset(&t, 0, sizeof(t));
     t.a = a;
     t.stop = 3;
-    assert_int_equal(store_memory_scan_text(g.st, &sc, NULL, see_text, &t, &err), 0);
+    assert_int_equal(store_memory_scan_text(g.st, &sc, &(struct memory_text_scan){ 0 }, see_text, &t, &err), 0);
     assert_int_equal(t.n, 3);
     /* the store is at once usable again */
     assert_int_equal(store_memory_list_active(g.st, a, &sc,
@@ -514,6 +515,234 @@ static void test_search_text_matches_filtering_the_list(void **state)
     }
 }
 
+/* ---- compact vector codes (issue 18): search_nearest equals the exact search after every
+ * kind of write ---- */
+
+#define CDIM 64
+#define CROWS 90
+
+/* search_nearest with limit 5 gives the exact search's rows in its order; returns the first
+ * id ("" when none). */
+static const char *same_as_exact(struct arena *a, const char *subject, const float *q)
+{
+    struct err err = ERR_INIT;
+    struct memory *got, *exact;
+    size_t n, nexact, i;
+
+    assert_int_equal(search_nearest(a, g.st, NULL, subject, NULL, q, CDIM, 5, &got, NULL, &n,
+                                     &err), 0);
+    assert_int_equal(search_nearest_exact(a, g.st, NULL, subject, NULL, q, CDIM, 5, &exact,
+                                          NULL, &nexact, &err), 0);
+    assert_int_equal(n, nexact);
+    for (i = 0; i < n; i++)
+        assert_string_equal(got[i].id, exact[i].id);
+    return n ? got[0].id : "";
+}
+
+static void test_codes_follow_every_write(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "codes"), *copy = uniq(a, "codes-copy");
+    struct memory rows[CROWS];
+    float *v, q[CDIM];
+    unsigned seed = 77;
+    struct err err = ERR_INIT;
+    struct row_counts rc;
+    size_t i, k;
+
+    for (i = 0; i < CROWS; i++) {
+        v = arena_alloc(a, CDIM * sizeof(*v));
+        for (k = 0; k < CDIM; k++) {
+            seed = seed * 1103515245u + 12345u;
+            v[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+        }
+        rows[i] = make_mem_with(NULL, subj, "profile_fact", arena_printf(a, "row %zu", i),
+                                "active", T0 + (int64_t)i * SEC);
+        rows[i].embedding = v;
+        rows[i].embedding_dim = CDIM;
+    }
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_memory_insert_many(g.st, rows, CROWS, &err), 0);   /* import */
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    memcpy(q, rows[5].embedding, sizeof(q));
+    assert_string_equal(same_as_exact(a, subj, q), rows[5].id);
+    assert_string_equal(same_as_exact(a, subj, q), rows[5].id);   /* from the cache now */
+
+    /* superseded: gone from the codes the cache holds too */
+    assert_int_equal(store_memory_supersede(g.st, NULL, rows[5].id, T0 + 500 * SEC,
+                                            T0 + 500 * SEC, &err), 0);
+    assert_string_not_equal(same_as_exact(a, subj, q), rows[5].id);
+    /* a new vector, then none */
+    assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, q, CDIM, &err), 0);
+    assert_string_equal(same_as_exact(a, subj, q), rows[10].id);
+    assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, NULL, 0, &err), 0);
+    assert_string_not_equal(same_as_exact(a, subj, q), rows[10].id);
+    /* many at once (the compile path): rows 20 and 21 get q and row 3's vector */
+    {
+        const char *ids[2] = { rows[20].id, rows[21].id };
+        float two[2 * CDIM];
+
+        memcpy(two, q, sizeof(q));
+        memcpy(two + CDIM, rows[3].embedding, sizeof(q));
+        assert_int_equal(store_tx_begin(g.st, &err), 0);
+        assert_int_equal(store_memory_set_embeddings(g.st, ids, two, 2, CDIM, &err), 0);
+        assert_int_equal(store_tx_commit(g.st, &err), 0);
+        assert_string_equal(same_as_exact(a, subj, q), rows[20].id);
+        assert_string_equal(same_as_exact(a, subj, rows[3].embedding), rows[3].id);
+    }
+    /* a single insert with a vector */
+    {
+        struct memory m = make_mem_with(NULL, subj, "procedure", "one more", "active",
+                                        T0 + 900 * SEC);
+
+        m.embedding = q;
+        m.embedding_dim = CDIM;
+        add_mem(&m);
+        assert_string_equal(same_as_exact(a, subj, q), rows[20].id);   /* a tie: older first */
+        assert_int_equal(store_memory_set_embedding(g.st, rows[20].id, NULL, 0, &err), 0);
+        assert_string_equal(same_as_exact(a, subj, q), m.id);
+    }
+    /* a set-based copy (snapshot capture and restore) carries codes for its copies */
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_subject_copy(g.st, &(struct subject_copy){ .src_subject = subj,
+                                                                      .dst_subject = copy,
+                                                                      .clamp_at = TS_NULL },
+                                        &rc, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    assert_int_equal(rc.memories, CROWS + 1);
+    assert_string_not_equal(same_as_exact(a, copy, q), "");
+    /* deleted: nothing left to find */
+    assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .subject = subj }, &rc,
+                                          &err), 0);
+    assert_string_equal(same_as_exact(a, subj, q), "");
+    assert_string_not_equal(same_as_exact(a, copy, q), "");
+}
+
+/* ---- the indexed text path against the scan it replaced (issue 18) ---- */
+
+/* Pieces the random contents and queries are made of: ASCII letters in both cases, LIKE and
+ * FTS5 quoting characters, letters whose Unicode case folding differs from ASCII's (the index
+ * folds them, the search must not), and multi-byte characters of every width. */
+static const char *const pieces[] = {
+    "a", "A", "b", "B", "c", "C", "x", "X", "o", "O", " ", "%", "_", "\"", "\\", "'", "*",
+    "\xc3\xa9" /* é */, "\xc3\x89" /* É */, "\xc3\x9f" /* ß */, "\xe1\xba\x9e" /* ẞ */,
+    "\xc4\xb0" /* İ */, "\xc4\xb1" /* ı */, "\xe2\x84\xaa" /* Kelvin K */, "k", "K",
+    "\xce\xa3" /* Σ */, "\xcf\x83" /* σ */, "\xcf\x82" /* ς */, "\xe6\x97\xa5" /* 日 */,
+    "\xf0\x9f\x98\x80" /* 😀 */, "1", "-",
+};
+#define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+/* A string of n random pieces, in a. */
+static char *random_text(struct arena *a, size_t n)
+{
+    char *out = arena_alloc(a, 4 * n + 1);
+    size_t i, k = 0, len;
+    const char *p;
+
+    for (i = 0; i < n; i++) {
+        p = pieces[rnd(NPIECES)];
+        len = strlen(p);
+        memcpy(out + k, p, len);
+        k += len;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* A query cut from text: `chars` whole characters from a random character start, ASCII
+ * letters' case flipped at random; in a. */
+static char *cut_query(struct arena *a, const char *text, size_t chars)
+{
+    size_t nchars = utf8_count(text, strlen(text)), start, i;
+    const char *p = text, *end;
+    char *q;
+
+    if (nchars == 0)
+        return arena_strdup(a, "a");
+    if (chars > nchars)
+        chars = nchars;
+    start = rnd((uint32_t)(nchars - chars + 1));
+    for (i = 0; i < start; i++)
+        p += utf8_prefix_bytes(p, strlen(p), 1);
+    end = p;
+    for (i = 0; i < chars; i++)
+        end += utf8_prefix_bytes(end, strlen(end), 1);
+    q = arena_strndup(a, p, (size_t)(end - p));
+    for (i = 0; q[i]; i++) {
+        if (((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z')) && rnd(2))
+            q[i] ^= 0x20;
+    }
+    return q;
+}
+
+/* Property: for random contents (non-ASCII, mixed case, quoting characters) and random
+ * queries (cut from the contents with flipped case, and made up, long and under three
+ * characters), the indexed text path gives exactly what filtering the newest-first list
+ * with search_contains_ci gives, for every limit. */
+static void test_search_text_index_matches_scan(void **state)
+{
+    static const size_t limits[] = { 1, 3, 20, 100 };
+    struct arena *a = *state;
+    const char *subj = uniq(a, "trgm"), *tenant = uniq(a, "tt"), *other = uniq(a, "trgm2");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
+    struct err err = ERR_INIT;
+    struct memory_rows mr;
+    struct memory *got, *list;
+    size_t n, nlist, i, j, qi, lim;
+    const char *q;
+    int k;
+
+    rng_state = 0x5eed0018;
+    /* More rows than the SQLite walk reads before the index takes over (TEXT_WALK_ROWS). */
+    for (k = 0; k < 800; k++) {
+        struct memory m = make_mem_with(tenant, k % 5 ? subj : other,
+                                        k % 3 ? "profile_fact" : "procedure",
+                                        random_text(a, 1 + rnd(24)),
+                                        k % 11 == 3 ? "superseded" : "active",
+                                        T0 + (int64_t)rnd(50) * SEC);
+
+        add_mem(&m);
+    }
+    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
+    list = mr.items;
+    nlist = mr.n;
+    for (qi = 0; qi < 600; qi++) {
+        if (qi % 3 == 2)
+            q = random_text(a, 1 + rnd(6));
+        else
+            q = cut_query(a, list[rnd((uint32_t)nlist)].content, 1 + rnd(8));
+        lim = limits[qi % 4];
+        {
+            struct search_query sq = { .subject_id = subj, .kind = qi % 7 == 6 ? "procedure" : NULL,
+                                      .q = q, .limit = lim };
+
+            assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
+            for (i = 0, j = 0; i < nlist && j < lim; i++) {
+                if (sq.kind && strcmp(list[i].kind, sq.kind) != 0)
+                    continue;
+                if (!search_contains_ci(list[i].content, q))
+                    continue;
+                if (j >= n)
+                    fail_msg("q '%s' limit %zu: %zu rows, want more", q, lim, n);
+                if (strcmp(got[j].id, list[i].id) != 0)
+                    fail_msg("q '%s' limit %zu: row %zu is '%s', want '%s'", q, lim, j,
+                             got[j].content, list[i].content);
+                j++;
+            }
+            if (n != j)
+                fail_msg("q '%s' limit %zu: %zu rows, want %zu", q, lim, n, j);
+        }
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -527,6 +756,8 @@ int main(void)
         T(test_search_nearest_width_mismatch),
         T(test_store_scan_text_order_and_stop),
         T(test_search_text_matches_filtering_the_list),
+        T(test_search_text_index_matches_scan),
+        T(test_codes_follow_every_write),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -94,9 +94,15 @@ int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
  * with err set. */
 typedef int pgst_row_fn(void *ctx, const PGresult *r, int row, struct err *err);
 
-/* Run sql (prepared as by pgst_exec) in single-row mode and call fn for each row as it
- * arrives, so a large result is never held whole; binary asks for every column in binary
- * format. fn returning nonzero stops the calls (the rest of the result is read and
+/* pgst_exec_stream's flags (its `binary` argument): every column in binary format; planned
+ * for its parameters at every run (an unnamed statement, never a prepared one whose generic
+ * plan would serve every value alike). */
+#define PGST_BINARY 1
+#define PGST_REPLAN 2
+
+/* Run sql (prepared as by pgst_exec, unless PGST_REPLAN) in single-row mode and call fn for
+ * each row as it arrives, so a large result is never held whole; binary holds the flags
+ * above (1 = PGST_BINARY). fn returning nonzero stops the calls (the rest of the result is read and
  * dropped): 1 returns 0, -1 returns -1 with err as fn set it. A failing statement is logged
  * as pgst_fail does. No second try on a dead connection: fn may already have seen rows. */
 int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
@@ -187,6 +193,8 @@ const char *pgst_json_param(const char *json, const char *fallback);
 /* dim floats as a bytea parameter in hex form (`\x…`, little-endian float32), in the arena;
  * NULL (SQL NULL) when v is NULL or dim is 0. */
 const char *pgst_vector_param(struct arena *a, const float *v, size_t dim);
+/* n bytes as a bytea parameter in hex form (\x…), in the arena. */
+const char *pgst_bytea_param(struct arena *a, const unsigned char *p, size_t n);
 
 /* The parameters of an episode insert, $1..$13 in PG_EPISODE_COLS order. */
 #define PG_EPISODE_NPARAMS 13
@@ -339,14 +347,38 @@ int pgst_memory_supersede(store *st, const char *tenant, const char *id, int64_t
                         int64_t updated_at, struct err *err);
 int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
-int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t dim,
-                               size_t n, struct err *err);
 int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
 int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                              memory_vector_fn *fn, void *ctx, struct err *err);
-int pgst_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                          memory_text_fn *fn, void *ctx, struct err *err);
+/* A vector scan's callback and its context, for pgst_vector_row. */
+struct pgst_vector_scan {
+    memory_vector_fn *fn;
+    void *ctx;
+};
+/* pgst_row_fn for a binary row (id text, created_at, seq, vector bytea) handed to the
+ * pgst_vector_scan's fn as a struct memory_vector. */
+int pgst_vector_row(void *ctx, const PGresult *r, int row, struct err *err);
+/* Keep memory_codes (schema step 10) in step (postgres_search.c). pgst_codes_put: the codes
+ * of the n memories (those with an embedding), which exist in memories. pgst_codes_fill:
+ * compute the missing codes of the memories of sc (NULL: of every memory) from their stored
+ * vectors; what a set-based copy of memories (snapshot capture and restore, fork, clone)
+ * calls for its target afterwards, inside its transaction. */
+int pgst_codes_put(struct pgst_store *ps, const struct memory *mems, size_t n,
+                   struct err *err);
+int pgst_codes_fill(struct pgst_store *ps, const struct store_scope *sc, struct err *err);
+int pgst_memory_scan_codes(store *st, const struct store_scope *sc,
+    const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
+int pgst_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+    memory_vector_fn *fn, void *ctx, struct err *err);
+int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+    struct err *err);
+int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
+    size_t n, size_t dim, struct err *err);
+int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+    const struct memory_rank_query *q, struct store_ids *out, struct err *err);
+int pgst_memory_scan_text(store *st, const struct store_scope *sc,
+    const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx, struct err *err);
 int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,
                          const struct store_ids *ids, struct memory_rows *out,
                          struct err *err);

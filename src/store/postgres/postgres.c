@@ -321,11 +321,18 @@ int pgst_exec_stream(struct pgst_store *ps, const char *sql, int nparams,
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     if (injected(ps, sql, "streamed query", err) < 0)
         return -1;
-    if (prepare(ps, sql, &i, err) < 0)
-        return -1;
-    stmt_label(i, sql, what, sizeof(what));
-    if (!send_query(ps, sql, i, nparams, values, binary ? 1 : 0))
-        return pgst_fail(ps, NULL, what, err);
+    if (binary & PGST_REPLAN) {
+        stmt_label(SIZE_MAX, sql, what, sizeof(what));
+        if (!PQsendQueryParams(ps->conn, sql, nparams, NULL, values, NULL, NULL,
+                               binary & PGST_BINARY))
+            return pgst_fail(ps, NULL, what, err);
+    } else {
+        if (prepare(ps, sql, &i, err) < 0)
+            return -1;
+        stmt_label(i, sql, what, sizeof(what));
+        if (!send_query(ps, sql, i, nparams, values, binary & PGST_BINARY))
+            return pgst_fail(ps, NULL, what, err);
+    }
     /* Without single-row mode the rows come as one result: read the same way. */
     (void)PQsetSingleRowMode(ps->conn);
     while ((r = PQgetResult(ps->conn)) != NULL) {
@@ -756,6 +763,10 @@ const struct store_ops store_postgres_ops = {
     .memory_get = pgst_memory_get,
     .memory_scan_vectors = pgst_memory_scan_vectors,
     .memory_scan_text = pgst_memory_scan_text,
+    .memory_rank_text = pgst_memory_rank_text,
+    .memory_scan_codes = pgst_memory_scan_codes,
+    .memory_vectors_by_ids = pgst_memory_vectors_by_ids,
+    .memory_codes_gen = pgst_memory_codes_gen,
     .memory_get_many = pgst_memory_get_many,
     .memory_set_labels = pgst_memory_set_labels,
     .qcache_get = pgst_qcache_get,

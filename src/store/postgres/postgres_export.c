@@ -216,5 +216,7 @@ int pgst_episode_insert_many(store *st, const struct episode *eps, size_t n, str
 
 int pgst_memory_insert_many(store *st, const struct memory *mems, size_t n, struct err *err)
 {
-    return insert_many(st, &memory_rows, mems, n, err);
+    if (insert_many(st, &memory_rows, mems, n, err) < 0)
+        return -1;
+    return pgst_codes_put(pgst_downcast(st), mems, n, err);
 }

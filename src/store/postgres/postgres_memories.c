@@ -12,6 +12,7 @@
 
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/vcode.h"
 
 static const char SQL_MEM_INSERT[] = PG_MEMORY_INSERT;
 static const char SQL_MEM_GET[] =
@@ -48,6 +49,29 @@ static const char SQL_MEM_TEXT_KIND[] =
     "SELECT id::text, content FROM memories"
     " WHERE COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"
     " AND kind = $3::text ORDER BY created_at DESC, seq";
+/* The same with a substring, in two statements planned for their values at each run (a
+ * generic plan cannot know that one subject holds 100,000 memories and the next three). $4 is a LIKE pattern over
+ * the ASCII-folded content, exactly search's rule, so the rows are exactly the matches; $5
+ * the most wanted. First the newest TEXT_WALK_ROWS rows, filtered (a frequent needle is done
+ * there); then the older rows through ix_memories_content_trgm (a rare needle is found
+ * without reading the subject). */
+#define TEXT_SCOPE                                                                          \
+    " COALESCE(tenant_id, '') = $1 AND subject_id = $2 AND status = 'active'"              \
+    " AND ($3::text IS NULL OR kind = $3::text)"
+#define TEXT_WALK_ROWS "256"
+static const char SQL_MEM_TEXT_NEWEST[] =
+    "SELECT id::text, content FROM (SELECT id, content, created_at, seq FROM memories"
+    " WHERE" TEXT_SCOPE " ORDER BY created_at DESC, seq LIMIT " TEXT_WALK_ROWS ") w"
+    " WHERE lower(content COLLATE \"C\") LIKE $4::text ORDER BY created_at DESC, seq LIMIT $5";
+static const char SQL_MEM_TEXT_OLDER[] =
+    "WITH w AS (SELECT created_at, seq FROM memories WHERE" TEXT_SCOPE
+    " ORDER BY created_at DESC, seq OFFSET " TEXT_WALK_ROWS " - 1 LIMIT 1)"
+    " SELECT m.id::text, m.content FROM memories m, w WHERE"
+    " COALESCE(m.tenant_id, '') = $1 AND m.subject_id = $2 AND m.status = 'active'"
+    " AND ($3::text IS NULL OR m.kind = $3::text)"
+    " AND lower(m.content COLLATE \"C\") LIKE $4::text"
+    " AND (m.created_at < w.created_at OR (m.created_at = w.created_at AND m.seq > w.seq))"
+    " ORDER BY m.created_at DESC, m.seq LIMIT $5";
 /* By id, the embedding left out. */
 static const char SQL_MEM_BY_IDS[] =
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from,"
@@ -57,7 +81,16 @@ static const char SQL_MEM_BY_IDS[] =
 static const char SQL_MEM_SUPERSEDE[] =
     "UPDATE memories SET status = 'superseded', valid_to = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2";
-static const char SQL_MEM_SET_EMBEDDING[] = "UPDATE memories SET embedding = $2 WHERE id = $1";
+/* The vector and its compact code (memory_codes, schema step 10) in one statement: $3 is the
+ * code, NULL with the vector. */
+static const char SQL_MEM_SET_EMBEDDING[] =
+    "WITH u AS (UPDATE memories SET embedding = $2 WHERE id = $1"
+    " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to),"
+    " d AS (DELETE FROM memory_codes WHERE memory_id = $1 AND $3::bytea IS NULL)"
+    " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active, created_at,"
+    " valid_to, code) SELECT id, subject_id, COALESCE(tenant_id, ''), kind, status = 'active',"
+    " created_at, valid_to, $3::bytea FROM u WHERE $3::bytea IS NOT NULL"
+    " ON CONFLICT (memory_id) DO UPDATE SET code = EXCLUDED.code";
 static const char SQL_MEM_SET_LABELS[] =
     "UPDATE memories SET sensitivity_labels = $3, updated_at = $4"
     " WHERE COALESCE(tenant_id, '') = $1 AND id = $2 RETURNING 1";
@@ -93,6 +126,8 @@ int pgst_memory_insert(store *st, const struct memory *m, struct err *err)
     }
     ret = insert_memory(pgst_downcast(st), m, vec, err);
     arena_free(a);
+    if (ret == 0 && vec)
+        ret = pgst_codes_put(pgst_downcast(st), m, 1, err);
     return ret;
 }
 
@@ -148,18 +183,12 @@ static int binary_int64(const PGresult *r, int row, int col, int64_t *out)
     return 0;
 }
 
-/* The scan's callback and its context, for scan_row. */
-struct scan {
-    memory_vector_fn *fn;
-    void *ctx;
-};
-
 /* One row of SQL_MEM_VECTORS in binary format: id as text, created_at as µs since
  * 2000-01-01 (timestamptz), seq, the vector's bytes. */
-static int scan_row(void *ctx, const PGresult *r, int row, struct err *err)
+int pgst_vector_row(void *ctx, const PGresult *r, int row, struct err *err)
 {
     static const int64_t pgst_epoch_us = 946684800LL * 1000000;   /* 2000-01-01 in Unix µs */
-    const struct scan *sc = ctx;
+    const struct pgst_vector_scan *sc = ctx;
     struct memory_vector v;
 
     v.id = PQgetvalue(r, row, 0);
@@ -178,34 +207,74 @@ int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char
                              memory_vector_fn *fn, void *ctx, struct err *err)
 {
     const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, kind };
-    struct scan scan = { fn, ctx };
+    struct pgst_vector_scan scan = { fn, ctx };
 
-    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, scan_row, &scan,
-                            err);
+    return pgst_exec_stream(pgst_downcast(st), SQL_MEM_VECTORS, 3, vals, 1, pgst_vector_row,
+                            &scan, err);
 }
 
 /* The text scan's callback and its context, for text_row. */
 struct text_scan {
     memory_text_fn *fn;
     void *ctx;
+    size_t rows;   /* rows handed to fn */
+    int next;      /* fn's last answer */
 };
 
 static int text_row(void *ctx, const PGresult *r, int row, struct err *err)
 {
-    const struct text_scan *sc = ctx;
+    struct text_scan *sc = ctx;
     struct memory_text t = { PQgetvalue(r, row, 0), PQgetvalue(r, row, 1) };
 
-    return sc->fn(sc->ctx, &t, err);
+    sc->rows++;
+    sc->next = sc->fn(sc->ctx, &t, err);
+    return sc->next;
 }
 
-int pgst_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                          memory_text_fn *fn, void *ctx, struct err *err)
+/* '%' needle '%' with ASCII letters lowered and LIKE's own characters escaped, in a. */
+static char *like_pattern(struct arena *a, const char *needle)
 {
-    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, kind };
-    struct text_scan scan = { fn, ctx };
+    size_t n = strlen(needle), i, k = 0;
+    char *out = arena_alloc(a, 2 * n + 3), c;
 
-    return pgst_exec_stream(pgst_downcast(st), kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, 3, vals,
-                            0, text_row, &scan, err);
+    out[k++] = '%';
+    for (i = 0; i < n; i++) {
+        c = needle[i];
+        if (c == '%' || c == '_' || c == '\\')
+            out[k++] = '\\';
+        out[k++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[k++] = '%';
+    out[k] = '\0';
+    return out;
+}
+
+int pgst_memory_scan_text(store *st, const struct store_scope *sc,
+                          const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                          struct err *err)
+{
+    const char *vals[5] = { pgst_tenant_key(sc->tenant), sc->subject, ts->kind, NULL, NULL };
+    struct text_scan scan = { fn, ctx, 0, 0 };
+    size_t want = ts->limit ? ts->limit : SIZE_MAX;
+    char lim[PG_INT_LEN];
+    struct arena *a;
+    int ret;
+
+    if (!ts->contains)
+        return pgst_exec_stream(pgst_downcast(st), ts->kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT,
+                                3, vals, 0, text_row, &scan, err);
+    a = arena_new();
+    vals[3] = like_pattern(a, ts->contains);
+    vals[4] = pgst_size_param(want, lim);
+    ret = pgst_exec_stream(pgst_downcast(st), SQL_MEM_TEXT_NEWEST, 5, vals, PGST_REPLAN, text_row, &scan,
+                           err);
+    if (ret == 0 && scan.next == 0 && scan.rows < want) {
+        vals[4] = pgst_size_param(want == SIZE_MAX ? want : want - scan.rows, lim);
+        ret = pgst_exec_stream(pgst_downcast(st), SQL_MEM_TEXT_OLDER, 5, vals, PGST_REPLAN, text_row,
+                               &scan, err);
+    }
+    arena_free(a);
+    return ret;
 }
 
 int pgst_memory_get_many(store *st, struct arena *a, const char *tenant,
@@ -236,62 +305,20 @@ int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_
                             struct err *err)
 {
     struct arena *a;
-    const char *vals[2] = { id, NULL };
+    const char *vals[3] = { id, NULL, NULL };
+    unsigned char *code;
     int ret;
 
     if (!pgst_id_ok(id))
         return 0;
     a = arena_new();
     vals[1] = pgst_vector_param(a, vec, dim);
-    ret = pgst_exec_void(pgst_downcast(st), SQL_MEM_SET_EMBEDDING, 2, vals, err);
-    arena_free(a);
-    return ret;
-}
-
-/* The vectors of a pgst_memory_set_embeddings call (pgst_rows.rows points at one of these). */
-struct embedding_rows {
-    const char *const *ids;
-    const float *vecs;
-    size_t dim;
-};
-
-static void embedding_params(const void *rows, size_t i, struct arena *a, const char **vals)
-{
-    const struct embedding_rows *e = rows;
-
-    vals[0] = e->ids[i];
-    vals[1] = pgst_vector_param(a, e->vecs + i * e->dim, e->dim);
-}
-
-int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
-                               size_t dim, size_t n, struct err *err)
-{
-    struct pgst_store *ps = pgst_downcast(st);
-    struct arena *a = arena_new();
-    const char **ok = arena_alloc(a, (n + 1) * sizeof(*ok));
-    float *kept = arena_alloc(a, (n * dim + 1) * sizeof(*kept));
-    struct embedding_rows e = { ok, kept, dim };
-    size_t i, used = 0, failed;
-    int own, ret = 0;
-
-    for (i = 0; i < n; i++) {
-        if (!pgst_id_ok(ids[i]))
-            continue;   /* matches no row, as pgst_memory_set_embedding */
-        ok[used] = ids[i];
-        if (dim)
-            memcpy(kept + used * dim, vecs + i * dim, dim * sizeof(*kept));
-        used++;
+    if (vals[1]) {
+        code = arena_alloc(a, vcode_size(dim));
+        vcode_encode(vec, dim, code);
+        vals[2] = pgst_bytea_param(a, code, vcode_size(dim));
     }
-    if (used > 0) {
-        const struct pgst_rows batch = { &e, used, embedding_params };
-
-        if (store_tx_enter(st, &own, err) < 0) {
-            arena_free(a);
-            return -1;
-        }
-        ret = pgst_exec_rows(ps, SQL_MEM_SET_EMBEDDING, 2, &batch, &failed, err);
-        ret = store_tx_leave(st, own, ret, err);
-    }
+    ret = pgst_exec_void(pgst_downcast(st), SQL_MEM_SET_EMBEDDING, 3, vals, err);
     arena_free(a);
     return ret;
 }

@@ -9,6 +9,17 @@
 #include "util/log.h"
 #include "util/ts.h"
 
+/* The version of the step that creates memory_codes (schema_postgres.c), found by its name. */
+static int codes_step(void)
+{
+    size_t i;
+
+    for (i = 0; i < postgres_migrations_count; i++)
+        if (strcmp(postgres_migrations[i].name, "search_vector_codes") == 0)
+            return postgres_migrations[i].version;
+    return 0;
+}
+
 /* Key of the advisory lock that serialises migration steps across processes ("engram"). */
 static const char SQL_MIGRATE_LOCK[] = "SELECT pg_advisory_xact_lock(111524856357229)";
 static const char SQL_MIGRATIONS_CREATE[] =
@@ -70,8 +81,16 @@ static int step_run(struct pgst_store *ps, const struct migration *m, struct err
     const char *vals[3] = { pgst_int_param(m->version, v), m->name, NULL };
     PGresult *r = PQexec(ps->conn, m->sql);
 
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (strstr(m->sql, "CREATE EXTENSION") && r &&
+            (strstr(PQresultErrorMessage(r), "extension") ||
+             strstr(PQresultErrorMessage(r), "permission")))
+            log_write(LOG_ERROR, "postgres: migration %d '%s' creates an extension (pg_trgm): "
+                      "it ships with PostgreSQL's contrib modules (Debian: the postgresql-15 "
+                      "package) and needs CREATE privilege on the database",
+                      m->version, m->name);
         return pgst_fail(ps, r, m->name, err);
+    }
     PQclear(r);
     vals[2] = pgst_ts_param(ts_now(), now);
     return pgst_exec_void(ps, SQL_MIGRATION_RECORD, 3, vals, err);
@@ -122,11 +141,21 @@ int pgst_migrate(store *st, struct migrate_result *res, struct err *err)
     for (i = 0; i < postgres_migrations_count; i++) {
         if (postgres_migrations[i].version <= res->from_version)
             continue;
+        if (store_migrate_upto > 0 && postgres_migrations[i].version > store_migrate_upto)
+            break;
         if (step_apply(ps, &postgres_migrations[i], &applied, err) < 0)
             return -1;
         res->applied += applied;
     }
-    return read_version(ps, &res->to_version, err);
+    if (read_version(ps, &res->to_version, err) < 0)
+        return -1;
+    /* The search_vector_codes step made memory_codes empty: its codes come from the stored
+     * vectors, computed here (idempotent, so a process that saw the old schema too may run it
+     * again). */
+    if (res->from_version < codes_step() && res->to_version >= codes_step() &&
+        pgst_codes_fill(ps, NULL, err) < 0)
+        return -1;
+    return 0;
 }
 
 int pgst_schema_version(store *st, int *current, int *latest, struct err *err)

@@ -77,6 +77,22 @@ const char *pgst_vector_param(struct arena *a, const float *v, size_t dim)
     return out;
 }
 
+const char *pgst_bytea_param(struct arena *a, const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = arena_alloc(a, 2 + 2 * n + 1), *w = out;
+    size_t k;
+
+    *w++ = '\\';
+    *w++ = 'x';
+    for (k = 0; k < n; k++) {
+        *w++ = digits[p[k] >> 4];
+        *w++ = digits[p[k] & 0xf];
+    }
+    *w = '\0';
+    return out;
+}
+
 void pgst_episode_params(const struct episode *ep, struct pgst_episode_text *t,
                        const char *vals[PG_EPISODE_NPARAMS])
 {

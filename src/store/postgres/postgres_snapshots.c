@@ -292,7 +292,11 @@ int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_cou
     out->memories = pgst_col_int(r, 0, 1);
     out->resolutions = pgst_col_int(r, 0, 2);
     PQclear(r);
-    return 0;
+    /* The copies' compact vector codes (memory_codes), from their vectors. */
+    return pgst_codes_fill(pgst_downcast(st),
+                           &(struct store_scope){ .tenant = spec->dst_tenant,
+                                                  .subject = spec->dst_subject },
+                           err);
 }
 
 int pgst_subject_newest_episode(store *st, const struct store_scope *sc, int64_t *newest,

@@ -403,6 +403,95 @@ static const char subject_lineage[] =
     "CREATE UNIQUE INDEX ux_subject_lineage_key ON subject_lineage"
     " ((COALESCE(tenant_id, '')), subject_id);\n";
 
+/*
+ * Step 11, Engram (issue 18): the text search index. pg_trgm (contrib, shipped in the
+ * postgresql-15 package; a trusted extension, so the database owner may create it) indexes
+ * the trigrams of lower(content COLLATE "C"), which folds ASCII letters only: exactly the
+ * folding search matches with, so `lower(content COLLATE "C") LIKE '%<folded q>%'` answers
+ * the search's question itself and the GIN index narrows it. ix_memories_active_newest walks
+ * a subject's active memories newest first.
+ */
+static const char search_text_index[] =
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
+    "CREATE INDEX ix_memories_content_trgm ON memories"
+    " USING gin ((lower(content COLLATE \"C\")) gin_trgm_ops);\n"
+    "CREATE INDEX ix_memories_active_newest ON memories"
+    " (subject_id, (COALESCE(tenant_id, '')), created_at DESC, seq) WHERE status = 'active';\n";
+
+/*
+ * Step 12, Engram (issue 18): ranked full text (search mode=bm25): the words of
+ * memories.content under the 'simple' configuration (lowercased, no stemming, no stop words,
+ * like SQLite's unicode61), indexed for @@.
+ */
+static const char search_bm25_index[] =
+    "CREATE INDEX ix_memories_content_tsv ON memories"
+    " USING gin (to_tsvector('simple'::regconfig, content));\n";
+
+/*
+ * Step 13, Engram (issue 18): compact vectors. memory_codes holds, per memory with an
+ * embedding, the int8 code of its vector (util/vcode.h, a quarter of the float32 size) and
+ * the columns a nearest-neighbour scan filters on, so a subject's semantic search reads this
+ * narrow table, never the wide memory rows (whose vectors are TOASTed); the best candidates
+ * are re-ranked with the exact vectors. Codes are computed in C: the store writes them with
+ * every vector (memory insert, import, set embedding) and pgst_codes_fill computes the
+ * missing ones after a set-based copy and after this step (postgres_migrate.c). Deleting a
+ * memory deletes its code (the foreign key); a change of the filtered columns (supersede)
+ * reaches it through the trigger. STORAGE EXTERNAL: a code that must leave the row is not
+ * compressed (int8 codes do not compress).
+ */
+static const char search_vector_codes[] =
+    "CREATE TABLE memory_codes ("
+    " memory_id uuid PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,"
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " kind varchar(64) NOT NULL,"
+    " active boolean NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " valid_to timestamptz,"
+    " code bytea NOT NULL);\n"
+    "ALTER TABLE memory_codes ALTER COLUMN code SET STORAGE EXTERNAL;\n"
+    "CREATE INDEX ix_memory_codes_subject ON memory_codes (subject_id, tenant_key)"
+    " WHERE active;\n"
+    "CREATE FUNCTION engram_memory_codes_sync() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " UPDATE memory_codes SET subject_id = NEW.subject_id,"
+    " tenant_key = COALESCE(NEW.tenant_id, ''), kind = NEW.kind,"
+    " active = NEW.status = 'active', created_at = NEW.created_at, valid_to = NEW.valid_to"
+    " WHERE memory_id = NEW.id;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER memory_codes_sync"
+    " AFTER UPDATE OF subject_id, tenant_id, kind, status, created_at, valid_to ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_memory_codes_sync();\n"
+    /* A subject's generation: bumped once per statement that changes its codes (a cache's
+     * check), from the statement's transition tables. */
+    "CREATE TABLE memory_codes_gen ("
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " gen bigint NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key));\n"
+    "CREATE FUNCTION engram_memory_codes_gen() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP <> 'DELETE' THEN"
+    " INSERT INTO memory_codes_gen SELECT DISTINCT subject_id, tenant_key, 1 FROM new_rows"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = memory_codes_gen.gen + 1;"
+    " END IF;"
+    " IF TG_OP <> 'INSERT' THEN"
+    " INSERT INTO memory_codes_gen SELECT DISTINCT subject_id, tenant_key, 1 FROM old_rows"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = memory_codes_gen.gen + 1;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER memory_codes_gen_i AFTER INSERT ON memory_codes"
+    " REFERENCING NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION engram_memory_codes_gen();\n"
+    "CREATE TRIGGER memory_codes_gen_u AFTER UPDATE ON memory_codes"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION engram_memory_codes_gen();\n"
+    "CREATE TRIGGER memory_codes_gen_d AFTER DELETE ON memory_codes"
+    " REFERENCING OLD TABLE AS old_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION engram_memory_codes_gen();\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -414,6 +503,9 @@ const struct migration postgres_migrations[] = {
     { 8, "episode_indexes", episode_indexes },
     { 9, "deletion_receipts", deletion_receipts },
     { 10, "subject_lineage", subject_lineage },
+    { 11, "search_text_index", search_text_index },
+    { 12, "search_bm25_index", search_bm25_index },
+    { 13, "search_vector_codes", search_vector_codes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

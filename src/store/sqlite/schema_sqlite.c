@@ -402,6 +402,130 @@ static const char subject_lineage[] =
     "CREATE UNIQUE INDEX ux_subject_lineage_key"
     " ON subject_lineage (COALESCE(tenant_id, ''), subject_id);";
 
+/*
+ * Step 11, Engram (issue 18): the text search index. memories_trgm is an FTS5 trigram index
+ * over memories.content (external content: it stores only the index, keyed by seq), kept in
+ * step by triggers, so every path that writes memories (insert, import, snapshot copy,
+ * delete, cleanup) keeps it right without knowing it exists. Its case folding is Unicode's,
+ * a superset of the ASCII folding search matches with, so it narrows the candidates and C
+ * decides. ix_memories_active_newest walks a subject's active memories newest first.
+ */
+static const char search_text_index[] =
+    "CREATE VIRTUAL TABLE memories_trgm USING fts5("
+    " content, content = 'memories', content_rowid = 'seq', tokenize = 'trigram');"
+    "CREATE TRIGGER memories_trgm_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "CREATE TRIGGER memories_trgm_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " END;"
+    "CREATE TRIGGER memories_trgm_au AFTER UPDATE OF content ON memories BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "INSERT INTO memories_trgm (memories_trgm) VALUES ('rebuild');"
+    "CREATE INDEX ix_memories_active_newest"
+    " ON memories (subject_id, tenant_id, created_at DESC, seq) WHERE status = 'active';";
+
+/*
+ * Step 12, Engram (issue 18): ranked full text (search mode=bm25). memories_fts is an FTS5
+ * index of words (unicode61: case folded, accents kept, like PostgreSQL's 'simple'
+ * configuration) over memories.content, external content keyed by seq, kept in step by
+ * triggers like memories_trgm.
+ */
+static const char search_bm25_index[] =
+    "CREATE VIRTUAL TABLE memories_fts USING fts5("
+    " content, content = 'memories', content_rowid = 'seq',"
+    " tokenize = 'unicode61 remove_diacritics 0');"
+    "CREATE TRIGGER memories_fts_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "CREATE TRIGGER memories_fts_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " END;"
+    "CREATE TRIGGER memories_fts_au AFTER UPDATE OF content ON memories BEGIN"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "INSERT INTO memories_fts (memories_fts) VALUES ('rebuild');";
+
+/*
+ * Step 13, Engram (issue 18): compact vectors. memory_codes holds, per memory with an
+ * embedding, the int8 code of its vector (util/vcode.h, a quarter of the float32 size) and
+ * the columns a nearest-neighbour scan filters on, so a subject's semantic search reads this
+ * narrow table and never the wide memory rows; the best candidates are re-ranked with the
+ * exact vectors. Keyed by the memory's seq; triggers keep it in step with every write to
+ * memories (engram_vector_code() is registered on every Engram connection, see
+ * sqlite_search.c); the last statement fills it for the memories that exist.
+ */
+static const char search_vector_codes[] =
+    "CREATE TABLE memory_codes ("
+    " seq INTEGER PRIMARY KEY,"
+    " id TEXT NOT NULL,"
+    " subject_id TEXT NOT NULL,"
+    " tenant_id TEXT,"
+    " kind TEXT NOT NULL,"
+    " active INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " valid_to TEXT,"
+    " code BLOB NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX ix_memory_codes_subject ON memory_codes (subject_id, tenant_id)"
+    " WHERE active = 1;"
+    "CREATE TRIGGER memory_codes_ai AFTER INSERT ON memories"
+    " WHEN new.embedding IS NOT NULL BEGIN"
+    " INSERT INTO memory_codes (seq, id, subject_id, tenant_id, kind, active, created_at,"
+    " valid_to, code) VALUES (new.seq, new.id, new.subject_id, new.tenant_id, new.kind,"
+    " new.status = 'active', new.created_at, new.valid_to,"
+    " engram_vector_code(new.embedding));"
+    " END;"
+    "CREATE TRIGGER memory_codes_ad AFTER DELETE ON memories BEGIN"
+    " DELETE FROM memory_codes WHERE seq = old.seq;"
+    " END;"
+    "CREATE TRIGGER memory_codes_au_vector AFTER UPDATE OF embedding ON memories BEGIN"
+    " DELETE FROM memory_codes WHERE seq = old.seq;"
+    " INSERT INTO memory_codes (seq, id, subject_id, tenant_id, kind, active, created_at,"
+    " valid_to, code) SELECT new.seq, new.id, new.subject_id, new.tenant_id, new.kind,"
+    " new.status = 'active', new.created_at, new.valid_to, engram_vector_code(new.embedding)"
+    " WHERE new.embedding IS NOT NULL;"
+    " END;"
+    "CREATE TRIGGER memory_codes_au_row"
+    " AFTER UPDATE OF id, subject_id, tenant_id, kind, status, created_at, valid_to"
+    " ON memories BEGIN"
+    " UPDATE memory_codes SET id = new.id, subject_id = new.subject_id,"
+    " tenant_id = new.tenant_id, kind = new.kind, active = new.status = 'active',"
+    " created_at = new.created_at, valid_to = new.valid_to WHERE seq = new.seq;"
+    " END;"
+    /* A subject's generation: bumped with every change of its codes (a cache's check). */
+    "CREATE TABLE memory_codes_gen ("
+    " subject_id TEXT NOT NULL,"
+    " tenant_key TEXT NOT NULL,"   /* ifnull(tenant_id, '') */
+    " gen INTEGER NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key)"
+    ") STRICT;"
+    "CREATE TRIGGER memory_codes_gen_ai AFTER INSERT ON memory_codes BEGIN"
+    " INSERT INTO memory_codes_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER memory_codes_gen_ad AFTER DELETE ON memory_codes BEGIN"
+    " INSERT INTO memory_codes_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER memory_codes_gen_au AFTER UPDATE ON memory_codes BEGIN"
+    " INSERT INTO memory_codes_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO memory_codes_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "INSERT INTO memory_codes (seq, id, subject_id, tenant_id, kind, active, created_at,"
+    " valid_to, code) SELECT seq, id, subject_id, tenant_id, kind, status = 'active',"
+    " created_at, valid_to, engram_vector_code(embedding) FROM memories"
+    " WHERE embedding IS NOT NULL;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -413,6 +537,9 @@ const struct migration sqlite_migrations[] = {
     { 8, "episode_indexes", episode_indexes },
     { 9, "deletion_receipts", deletion_receipts },
     { 10, "subject_lineage", subject_lineage },
+    { 11, "search_text_index", search_text_index },
+    { 12, "search_bm25_index", search_bm25_index },
+    { 13, "search_vector_codes", search_vector_codes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -256,14 +256,26 @@ int sq_memory_supersede(store *st, const char *tenant, const char *id, int64_t v
                         int64_t updated_at, struct err *err);
 int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
-int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t dim,
-                             size_t n, struct err *err);
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
                            memory_vector_fn *fn, void *ctx, struct err *err);
-int sq_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                        memory_text_fn *fn, void *ctx, struct err *err);
+/* Hand q's rows (id, created_at, seq, vector: memory_scan_vectors' columns) to fn until fn or
+ * the rows end; q is reset. 0, or -1 with err set (sqlite_memories.c). */
+int sq_vector_rows(struct sqlite_store *s, sqlite3_stmt *q, memory_vector_fn *fn, void *ctx,
+                   struct err *err);
+int sq_memory_scan_codes(store *st, const struct store_scope *sc,
+    const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
+int sq_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+    memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
+    struct err *err);
+int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
+    size_t n, size_t dim, struct err *err);
+int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+    const struct memory_rank_query *q, struct store_ids *out, struct err *err);
+int sq_memory_scan_text(store *st, const struct store_scope *sc,
+    const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx, struct err *err);
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant,
                        const struct store_ids *ids, struct memory_rows *out, struct err *err);
 int sq_memory_set_labels(store *st, const struct label_update *u, int *found, struct err *err);
@@ -298,6 +310,8 @@ int sq_memory_insert_many(store *st, const struct memory *mems, size_t n, struct
  * engram_ts_shift(ts, shift_us, clamp) (a fixed-width timestamp moved by shift_us, at most
  * clamp unless clamp is NULL; NULL stays NULL). Returns the SQLite result code. */
 int sq_register_functions(sqlite3 *db);
+/* The search engine's SQL functions (sqlite_search.c): engram_terms() for FTS5. */
+int sq_register_search_functions(sqlite3 *db);
 
 /* The first string past every string that starts with prefix[0..n), in byte order, as a
  * malloc'ed buffer of *len bytes: the prefix with trailing 0xff bytes dropped and its last

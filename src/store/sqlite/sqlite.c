@@ -275,6 +275,8 @@ static int configure(struct sqlite_store *s, struct err *err)
     if (rc != SQLITE_OK)
         return sq_fail(s, "connection setup", rc, err);
     rc = sq_register_functions(s->db);
+    if (rc == SQLITE_OK)
+        rc = sq_register_search_functions(s->db);
     if (rc != SQLITE_OK)
         return sq_fail(s, "registering SQL functions", rc, err);
     return 0;
@@ -500,6 +502,10 @@ const struct store_ops store_sqlite_ops = {
     .memory_get = sq_memory_get,
     .memory_scan_vectors = sq_memory_scan_vectors,
     .memory_scan_text = sq_memory_scan_text,
+    .memory_rank_text = sq_memory_rank_text,
+    .memory_scan_codes = sq_memory_scan_codes,
+    .memory_vectors_by_ids = sq_memory_vectors_by_ids,
+    .memory_codes_gen = sq_memory_codes_gen,
     .memory_get_many = sq_memory_get_many,
     .memory_set_labels = sq_memory_set_labels,
     .qcache_get = sq_qcache_get,

@@ -3,9 +3,11 @@
  * for texts over SQ_QCACHE_MAX_TEXT bytes, as the PostgreSQL backend must (see the header). */
 #include "store/sqlite/sqlite-internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/log.h"
+#include "util/utf8.h"
 
 static const char SQL_MEM_INSERT[] =
     "INSERT INTO memories (" SQ_MEMORY_COLS ") "
@@ -37,15 +39,30 @@ static const char SQL_MEM_VECTORS[] =
     "WHERE tenant_id IS ?1 AND subject_id = ?2 AND status = 'active' "
     "AND embedding IS NOT NULL AND (?3 IS NULL OR kind = ?3)";
 /* The text scan, newest first: id and content sit before the vector in the record, so no
- * overflow page is read. The order is an index walk (created_at from
- * ix_memories_subject_created_id or ix_memories_active_kind, seq sorted within equal
- * created_at), so rows come as they are found and a stopped scan reads no further. */
+ * overflow page is read. The order is an index walk (ix_memories_active_newest, or
+ * ix_memories_active_kind with a kind), so rows come as they are found and a stopped scan
+ * reads no further. created_at and seq say where a stopped walk was. */
 static const char SQL_MEM_TEXT[] =
-    "SELECT id, content FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "
-    "AND status = 'active' AND ?3 IS NULL ORDER BY created_at DESC, seq";
+    "SELECT id, content, created_at, seq FROM memories WHERE tenant_id IS ?1 "
+    "AND subject_id = ?2 AND status = 'active' AND ?3 IS NULL ORDER BY created_at DESC, seq";
 static const char SQL_MEM_TEXT_KIND[] =
-    "SELECT id, content FROM memories WHERE tenant_id IS ?1 AND subject_id = ?2 "
-    "AND status = 'active' AND kind = ?3 ORDER BY created_at DESC, seq";
+    "SELECT id, content, created_at, seq FROM memories WHERE tenant_id IS ?1 "
+    "AND subject_id = ?2 AND status = 'active' AND kind = ?3 ORDER BY created_at DESC, seq";
+/* The rest of a walk that found too few matches in its first rows, driven by the trigram index
+ * (schema step 8): the rows holding every trigram of ?4 in sequence (a superset of the rows
+ * containing the needle: the index folds case at least as far as ASCII does), narrowed by
+ * LIKE ?5 (SQLite's LIKE folds ASCII letters only: exactly search's rule), after the walk's
+ * last row (?6, ?7; NULL = from the start), in the walk's order. */
+static const char SQL_MEM_TEXT_TRGM[] =
+    "SELECT m.id, m.content, m.created_at, m.seq FROM memories_trgm f "
+    "CROSS JOIN memories m ON m.seq = f.rowid WHERE memories_trgm MATCH ?4 "
+    "AND m.tenant_id IS ?1 AND m.subject_id = ?2 AND m.status = 'active' "
+    "AND (?3 IS NULL OR m.kind = ?3) AND m.content LIKE ?5 ESCAPE '\\' "
+    "AND (?6 IS NULL OR m.created_at < ?6 OR (m.created_at = ?6 AND m.seq > ?7)) "
+    "ORDER BY m.created_at DESC, m.seq";
+/* How many rows the walk reads before the trigram index takes over: a frequent needle fills
+ * the limit from the newest rows, a rare one is found through the index. */
+#define TEXT_WALK_ROWS 256
 /* By id, the embedding left out; the unary `+` keeps the planner on the id index. */
 static const char SQL_MEM_BY_IDS[] =
     "SELECT id, subject_id, tenant_id, kind, content, summary, confidence, valid_from, "
@@ -138,16 +155,12 @@ static sqlite3_stmt *scan_start(struct sqlite_store *s, const char *sql,
     return q;
 }
 
-int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
-                           memory_vector_fn *fn, void *ctx, struct err *err)
+int sq_vector_rows(struct sqlite_store *s, sqlite3_stmt *q, memory_vector_fn *fn, void *ctx,
+                   struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, sc, kind, err);
     struct memory_vector row;
     int rc = SQLITE_DONE, next = 0;
 
-    if (!q)
-        return -1;
     while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.seq = sqlite3_column_int64(q, 2);
@@ -162,26 +175,123 @@ int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *
     return scan_end(s, q, next, rc, "memory vector scan", err);
 }
 
-int sq_memory_scan_text(store *st, const struct store_scope *sc, const char *kind,
-                        memory_text_fn *fn, void *ctx, struct err *err)
+int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,
+                           memory_vector_fn *fn, void *ctx, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = scan_start(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, sc, kind, err);
-    struct memory_text row;
-    int rc = SQLITE_DONE, next = 0;
+    sqlite3_stmt *q = scan_start(s, SQL_MEM_VECTORS, sc, kind, err);
 
-    if (!q)
-        return -1;
-    while (next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
+    return q ? sq_vector_rows(s, q, fn, ctx, err) : -1;
+}
+
+/* The FTS5 query for rows holding needle's trigrams in sequence: needle as one quoted
+ * string (its '"' doubled), in the arena. */
+static char *trigram_phrase(struct arena *a, const char *needle)
+{
+    size_t n = strlen(needle), i, k = 0;
+    char *out = arena_alloc(a, 2 * n + 3);
+
+    out[k++] = '"';
+    for (i = 0; i < n; i++) {
+        if (needle[i] == '"')
+            out[k++] = '"';
+        out[k++] = needle[i];
+    }
+    out[k++] = '"';
+    out[k] = '\0';
+    return out;
+}
+
+/* '%' needle '%' with LIKE's own characters escaped by '\', in the arena. */
+static char *like_pattern(struct arena *a, const char *needle)
+{
+    size_t n = strlen(needle), i, k = 0;
+    char *out = arena_alloc(a, 2 * n + 3);
+
+    out[k++] = '%';
+    for (i = 0; i < n; i++) {
+        if (needle[i] == '%' || needle[i] == '_' || needle[i] == '\\')
+            out[k++] = '\\';
+        out[k++] = needle[i];
+    }
+    out[k++] = '%';
+    out[k] = '\0';
+    return out;
+}
+
+/* Where a text scan stands: rows handed to fn, fn's last answer, the last row's place. */
+struct text_walk {
+    memory_text_fn *fn;
+    void *ctx;
+    size_t budget;          /* stop (more = 1) after this many rows; 0 = no budget */
+    size_t rows;
+    int next;               /* fn's last answer */
+    int more;               /* 1: the budget ran out before the rows or fn did */
+    char last_at[40];       /* the last row's created_at (text, as stored) and seq */
+    int64_t last_seq;
+};
+
+/* Hand q's rows to w->fn until fn, the rows or the budget end; 0, or -1 with err set. */
+static int text_walk_run(struct sqlite_store *s, sqlite3_stmt *q, struct text_walk *w,
+                         struct err *err)
+{
+    struct memory_text row;
+    const char *at;
+    int rc = SQLITE_DONE;
+
+    while (w->next == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
         row.id = (const char *)sqlite3_column_text(q, 0);
         row.content = (const char *)sqlite3_column_text(q, 1);
-        if (!row.id || !row.content) {
+        at = (const char *)sqlite3_column_text(q, 2);
+        if (!row.id || !row.content || !at) {
             sq_reset(q);
             return sq_fail(s, "memory text scan", SQLITE_NOMEM, err);
         }
-        next = fn(ctx, &row, err);
+        snprintf(w->last_at, sizeof(w->last_at), "%s", at);
+        w->last_seq = sqlite3_column_int64(q, 3);
+        w->next = w->fn(w->ctx, &row, err);
+        if (w->next == 0 && w->budget && ++w->rows == w->budget) {
+            w->more = 1;
+            break;
+        }
     }
-    return scan_end(s, q, next, rc, "memory text scan", err);
+    if (w->more && rc == SQLITE_ROW) {
+        sq_reset(q);
+        return 0;
+    }
+    w->more = 0;
+    return scan_end(s, q, w->next, rc, "memory text scan", err);
+}
+
+int sq_memory_scan_text(store *st, const struct store_scope *sc,
+                        const struct memory_text_scan *ts, memory_text_fn *fn, void *ctx,
+                        struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    const char *kind = ts->kind, *needle = ts->contains;
+    int indexed = needle && utf8_count(needle, strlen(needle)) >= STORE_TRIGRAM_MIN;
+    struct text_walk w = { .fn = fn, .ctx = ctx, .budget = indexed ? TEXT_WALK_ROWS : 0 };
+    sqlite3_stmt *q = scan_start(s, kind ? SQL_MEM_TEXT_KIND : SQL_MEM_TEXT, sc, kind, err);
+    struct arena *a;
+    int ret;
+
+    if (!q || text_walk_run(s, q, &w, err) < 0)
+        return -1;
+    if (!w.more)
+        return 0;
+    /* The newest rows did not satisfy fn: the index finds the rest. */
+    q = scan_start(s, SQL_MEM_TEXT_TRGM, sc, kind, err);
+    if (!q)
+        return -1;
+    a = arena_new();
+    sqlite3_bind_text(q, 4, trigram_phrase(a, needle), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 5, like_pattern(a, needle), -1, SQLITE_TRANSIENT);
+    arena_free(a);
+    sqlite3_bind_text(q, 6, w.last_at, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 7, w.last_seq);
+    w.budget = 0;
+    ret = text_walk_run(s, q, &w, err);
+    return ret;
 }
 
 int sq_memory_get_many(store *st, struct arena *a, const char *tenant,
@@ -224,19 +334,6 @@ int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t 
         return sq_fail(s, "memory embedding bind", sqlite3_errcode(s->db), err);
     }
     return sq_step_done(s, q, "memory set embedding", err);
-}
-
-int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t dim,
-                             size_t n, struct err *err)
-{
-    size_t i;
-    int own, ret = 0;
-
-    if (store_tx_enter(st, &own, err) < 0)
-        return -1;
-    for (i = 0; i < n && ret == 0; i++)
-        ret = sq_memory_set_embedding(st, ids[i], vecs + i * dim, dim, err);
-    return store_tx_leave(st, own, ret, err);
 }
 
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,

@@ -20,8 +20,12 @@ static const char schema_migrations_ddl[] =
     " applied_at TEXT NOT NULL"
     ") STRICT";
 
+int store_migrate_upto;
+
 static int latest_version(void)
 {
+    if (store_migrate_upto > 0)
+        return store_migrate_upto;
     return sqlite_migrations_count ? sqlite_migrations[sqlite_migrations_count - 1].version
                                    : 0;
 }

@@ -1,0 +1,337 @@
+/* postgres_search.c - PostgreSQL backend: the search engine's own reads (issue 18): ranked
+ * full text over the 'simple' tsvector of memories.content (ix_memories_content_tsv, schema
+ * step 9). */
+#include "store/postgres/postgres-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/vcode.h"
+#include "util/xalloc.h"
+
+/* $4: the terms OR'ed as a tsquery text ('t1' | 't2' …); $5: the terms one by one, a text[]
+ * literal of 't' strings. Planned at every run (PGST_REPLAN): a generic plan cannot know how
+ * many memories one subject holds, nor how common a term is. */
+#define RANK_TSV "to_tsvector('simple'::regconfig, m.content)"
+static const char SQL_MEM_RANK[] =
+    "SELECT m.id::text FROM memories m"
+    " WHERE COALESCE(m.tenant_id, '') = $1 AND m.subject_id = $2 AND m.status = 'active'"
+    " AND ($3::text IS NULL OR m.kind = $3::text)"
+    " AND " RANK_TSV " @@ to_tsquery('simple'::regconfig, $4)"
+    " ORDER BY (SELECT count(*) FROM unnest($5::text[]) w"
+    " WHERE " RANK_TSV " @@ to_tsquery('simple'::regconfig, w)) DESC,"
+    " ts_rank_cd(" RANK_TSV ", to_tsquery('simple'::regconfig, $4)) DESC,"
+    " m.created_at DESC, m.seq LIMIT $6";
+
+/* The ids as they arrive, into an arena array. */
+struct rank_rows {
+    struct arena *a;
+    const char **ids;
+    size_t n, cap;
+};
+
+static int rank_row(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    struct rank_rows *rr = ctx;
+
+    (void)err;
+    if (rr->n < rr->cap)
+        rr->ids[rr->n++] = arena_strdup(rr->a, PQgetvalue(r, row, 0));
+    return rr->n == rr->cap;
+}
+
+int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct memory_rank_query *q, struct store_ids *out, struct err *err)
+{
+    struct rank_rows rr = { a, arena_calloc(a, q->limit + 1, sizeof(char *)), 0, q->limit };
+    struct buf tsq = BUF_INIT, list = BUF_INIT;
+    char lim[PG_INT_LEN];
+    const char *vals[6];
+    size_t i;
+    int ret;
+
+    /* Terms hold no ASCII punctuation (struct memory_rank_query), so neither form needs
+     * escaping. */
+    buf_putc(&list, '{');
+    for (i = 0; i < q->nterms; i++) {
+        buf_printf(&tsq, "%s'%s'", i ? " | " : "", q->terms[i]);
+        buf_printf(&list, "%s'%s'", i ? "," : "", q->terms[i]);
+    }
+    buf_putc(&list, '}');
+    vals[0] = pgst_tenant_key(sc->tenant);
+    vals[1] = sc->subject;
+    vals[2] = q->kind;
+    vals[3] = tsq.data;
+    vals[4] = list.data;
+    vals[5] = pgst_size_param(q->limit, lim);
+    ret =
+        pgst_exec_stream(pgst_downcast(st), SQL_MEM_RANK, 6, vals, PGST_REPLAN, rank_row, &rr, err);
+    buf_release(&tsq);
+    buf_release(&list);
+    out->items = rr.ids;
+    out->n = ret < 0 ? 0 : rr.n;
+    return ret;
+}
+
+/* ---- compact vector codes (memory_codes, schema step 10) ---- */
+
+static const char SQL_CODES_GEN[] =
+    "SELECT gen FROM memory_codes_gen WHERE subject_id = $2 AND tenant_key = $1";
+static const char SQL_CODES_SCAN[] =
+    "SELECT memory_id::text, code, kind FROM memory_codes WHERE subject_id = $2 AND tenant_key = $1"
+    " AND active AND ($3::text IS NULL OR kind = $3::text)";
+static const char SQL_VECTORS_BY_IDS[] =
+    "SELECT id::text, created_at, seq, embedding FROM memories"
+    " WHERE COALESCE(tenant_id, '') = $1 AND id = ANY($2::uuid[]) AND embedding IS NOT NULL";
+/* $1 ids, $2 their codes: one row each, its filter columns from the memory row. */
+static const char SQL_CODES_PUT[] =
+    "INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active, created_at,"
+    " valid_to, code) SELECT m.id, m.subject_id, COALESCE(m.tenant_id, ''), m.kind,"
+    " m.status = 'active', m.created_at, m.valid_to, c.code"
+    " FROM unnest($1::uuid[], $2::bytea[]) AS c (id, code) JOIN memories m ON m.id = c.id"
+    " ON CONFLICT (memory_id) DO UPDATE SET code = EXCLUDED.code";
+/* Memories with a vector and no code, a batch at a time: of one scope, or of every subject. */
+#define CODES_FILL_BATCH "500"
+static const char SQL_CODES_MISSING_SCOPE[] =
+    "SELECT m.id::text, m.embedding FROM memories m WHERE COALESCE(m.tenant_id, '') = $1"
+    " AND m.subject_id = $2 AND m.embedding IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM memory_codes c WHERE c.memory_id = m.id)"
+    " LIMIT " CODES_FILL_BATCH;
+static const char SQL_CODES_MISSING_ALL[] =
+    "SELECT m.id::text, m.embedding FROM memories m WHERE m.embedding IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM memory_codes c WHERE c.memory_id = m.id)"
+    " LIMIT " CODES_FILL_BATCH;
+
+struct code_scan {
+    memory_code_fn *fn;
+    void *ctx;
+};
+
+static int code_row(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    const struct code_scan *cs = ctx;
+    struct memory_code c = { PQgetvalue(r, row, 0), PQgetvalue(r, row, 2),
+                             (const unsigned char *)PQgetvalue(r, row, 1),
+                             (size_t)PQgetlength(r, row, 1) };
+
+    return cs->fn(cs->ctx, &c, err);
+}
+
+int pgst_memory_scan_codes(store *st, const struct store_scope *sc,
+                           const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
+                           struct err *err)
+{
+    const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, cs->kind };
+    struct code_scan scan = { fn, ctx };
+
+    return pgst_exec_stream(pgst_downcast(st), SQL_CODES_SCAN, 3, vals, PGST_BINARY, code_row,
+                            &scan, err);
+}
+
+int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err)
+{
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
+
+    return pgst_exec_int64(pgst_downcast(st), SQL_CODES_GEN, 2, vals, gen, err);
+}
+
+int pgst_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
+                               memory_vector_fn *fn, void *ctx, struct err *err)
+{
+    struct pgst_vector_scan scan = { fn, ctx };
+    struct buf list = BUF_INIT;
+    const char *vals[2] = { pgst_tenant_key(tenant), NULL };
+    int ret = 0;
+
+    if (pgst_ids_array(&list, ids->items, ids->n) > 0) {
+        vals[1] = list.data;
+        ret = pgst_exec_stream(pgst_downcast(st), SQL_VECTORS_BY_IDS, 2, vals, PGST_BINARY,
+                               pgst_vector_row, &scan, err);
+    }
+    buf_release(&list);
+    return ret;
+}
+
+/* Append code (bytes) to a bytea[] literal as one "\\x…" element. */
+static void put_code(struct buf *b, const unsigned char *code, size_t bytes)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    buf_puts(b, b->len > 1 ? ",\"\\\\x" : "\"\\\\x");
+    for (i = 0; i < bytes; i++) {
+        buf_putc(b, digits[code[i] >> 4]);
+        buf_putc(b, digits[code[i] & 0xf]);
+    }
+    buf_putc(b, '"');
+}
+
+/* Append dim floats to a bytea[] literal as one "\\x…" element, little-endian float32 (the
+ * stored form). */
+static void put_vector(struct buf *b, const float *v, size_t dim)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint32_t u;
+    size_t k;
+    int byte;
+
+    buf_puts(b, b->len > 1 ? ",\"\\\\x" : "\"\\\\x");
+    for (k = 0; k < dim; k++) {
+        memcpy(&u, &v[k], sizeof(u));
+        for (byte = 0; byte < 4; byte++) {
+            buf_putc(b, digits[u >> (8 * byte + 4) & 0xf]);
+            buf_putc(b, digits[u >> (8 * byte) & 0xf]);
+        }
+    }
+    buf_putc(b, '"');
+}
+
+/* Write the codes gathered in ids and codes (two array literals still open). */
+static int codes_write(struct pgst_store *ps, struct buf *ids, struct buf *codes, struct err *err)
+{
+    const char *vals[2];
+
+    buf_putc(ids, '}');
+    buf_putc(codes, '}');
+    vals[0] = ids->data;
+    vals[1] = codes->data;
+    return pgst_exec_void(ps, SQL_CODES_PUT, 2, vals, err);
+}
+
+int pgst_codes_put(struct pgst_store *ps, const struct memory *mems, size_t n, struct err *err)
+{
+    struct buf ids = BUF_INIT, codes = BUF_INIT;
+    unsigned char *code = NULL;
+    size_t i, k = 0, cap = 0;
+    int ret = 0;
+
+    buf_putc(&ids, '{');
+    buf_putc(&codes, '{');
+    for (i = 0; i < n; i++) {
+        if (!mems[i].embedding || mems[i].embedding_dim == 0)
+            continue;
+        if (vcode_size(mems[i].embedding_dim) > cap) {
+            cap = vcode_size(mems[i].embedding_dim);
+            code = xrealloc(code, cap);
+        }
+        vcode_encode(mems[i].embedding, mems[i].embedding_dim, code);
+        buf_printf(&ids, "%s%s", k ? "," : "", mems[i].id);
+        put_code(&codes, code, vcode_size(mems[i].embedding_dim));
+        k++;
+    }
+    if (k > 0)
+        ret = codes_write(ps, &ids, &codes, err);
+    free(code);
+    buf_release(&ids);
+    buf_release(&codes);
+    return ret;
+}
+
+/* One batch of pgst_codes_fill: the codes of the rows of r. */
+static int codes_from_rows(struct pgst_store *ps, PGresult *r, struct err *err)
+{
+    struct buf ids = BUF_INIT, codes = BUF_INIT;
+    unsigned char *code = NULL;
+    size_t len, dim, cap = 0;
+    struct arena *a = arena_new();
+    const float *vec;
+    int i, ret;
+
+    buf_putc(&ids, '{');
+    buf_putc(&codes, '{');
+    for (i = 0; i < PQntuples(r); i++) {
+        vec = pgst_col_vector(a, r, i, 1, &dim);
+        len = vcode_size(vec ? dim : 0);
+        if (len > cap) {
+            cap = len;
+            code = xrealloc(code, cap);
+        }
+        vcode_encode(vec, vec ? dim : 0, code);
+        buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
+        put_code(&codes, code, len);
+    }
+    ret = codes_write(ps, &ids, &codes, err);
+    free(code);
+    arena_free(a);
+    buf_release(&ids);
+    buf_release(&codes);
+    return ret;
+}
+
+int pgst_codes_fill(struct pgst_store *ps, const struct store_scope *sc, struct err *err)
+{
+    const char *vals[2] = { sc ? pgst_tenant_key(sc->tenant) : NULL, sc ? sc->subject : NULL };
+    PGresult *r;
+    int rows, ret;
+
+    do {
+        r = sc ? pgst_exec(ps, SQL_CODES_MISSING_SCOPE, 2, vals, err)
+               : pgst_exec(ps, SQL_CODES_MISSING_ALL, 0, NULL, err);
+        if (!r)
+            return -1;
+        rows = PQntuples(r);
+        ret = rows > 0 ? codes_from_rows(ps, r, err) : 0;
+        PQclear(r);
+    } while (ret == 0 && rows > 0);
+    return ret;
+}
+
+/* Vectors and their codes for many memories: one UPDATE and one upsert of codes per batch. */
+#define SET_EMBEDDINGS_BATCH 256
+static const char SQL_SET_EMBEDDINGS[] =
+    "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS v (id, vec, code)),"
+    " u AS (UPDATE memories m SET embedding = v.vec FROM v WHERE m.id = v.id"
+    " RETURNING m.id, m.subject_id, m.tenant_id, m.kind, m.status, m.created_at, m.valid_to)"
+    " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active, created_at,"
+    " valid_to, code) SELECT u.id, u.subject_id, COALESCE(u.tenant_id, ''), u.kind,"
+    " u.status = 'active', u.created_at, u.valid_to, v.code FROM u JOIN v ON v.id = u.id"
+    " ON CONFLICT (memory_id) DO UPDATE SET code = EXCLUDED.code";
+
+int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t n,
+                               size_t dim, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    unsigned char *code = xmalloc(vcode_size(dim));
+    struct buf idl = BUF_INIT, vl = BUF_INIT, cl = BUF_INIT;
+    const char *vals[3];
+    size_t i, k, start;
+    int own, ret = 0;
+
+    if (store_tx_enter(st, &own, err) < 0) {
+        free(code);
+        return -1;
+    }
+    for (start = 0; ret == 0 && start < n; start += SET_EMBEDDINGS_BATCH) {
+        buf_reset(&idl);
+        buf_reset(&vl);
+        buf_reset(&cl);
+        buf_putc(&idl, '{');
+        buf_putc(&vl, '{');
+        buf_putc(&cl, '{');
+        for (i = start, k = 0; i < n && i < start + SET_EMBEDDINGS_BATCH; i++) {
+            if (!pgst_id_ok(ids[i]))
+                continue;
+            buf_printf(&idl, "%s%s", k ? "," : "", ids[i]);
+            put_vector(&vl, vecs + i * dim, dim);
+            vcode_encode(vecs + i * dim, dim, code);
+            put_code(&cl, code, vcode_size(dim));
+            k++;
+        }
+        if (k == 0)
+            continue;
+        buf_putc(&idl, '}');
+        buf_putc(&vl, '}');
+        buf_putc(&cl, '}');
+        vals[0] = idl.data;
+        vals[1] = vl.data;
+        vals[2] = cl.data;
+        ret = pgst_exec_void(ps, SQL_SET_EMBEDDINGS, 3, vals, err);
+    }
+    ret = store_tx_leave(st, own, ret, err);
+    free(code);
+    buf_release(&idl);
+    buf_release(&vl);
+    buf_release(&cl);
+    return ret;
+}
