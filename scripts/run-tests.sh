@@ -106,6 +106,10 @@ store_suites sqlite ""
 # once here; when that fails, 98-mcp.py reports each SDK test as a FAIL with the reason.
 scripts/mcp-sdk.sh >"$LOG_DIR/mcp-sdk.log" 2>&1 ||
     echo "note  MCP SDK not installed (see $LOG_DIR/mcp-sdk.log): the MCP SDK tests will fail"
+# The official Statewave TypeScript SDK's EXTRA tier (71.11, tests/sdk/extra.mjs) runs when
+# its package can be installed; when not, the test is not registered and this says so.
+scripts/statewave-sdk.sh >"$LOG_DIR/statewave-sdk.log" 2>&1 ||
+    echo "note  Statewave TypeScript SDK not installed (see $LOG_DIR/statewave-sdk.log): its EXTRA tier (71.11) is not run"
 run_suite "api (sqlite)" env -u ENGRAM_TEST_DATABASE_URL python3 tests/api/run.py
 
 PG_URL=${ENGRAM_TEST_PG_URL:-}

@@ -16,7 +16,10 @@
 #include "util/ts.h"
 
 static const char *const scopes[] = {
-    "episodes", "memories", "episodes_and_memories", "episodes_memories_sources",
+    "episodes",
+    "memories",
+    "episodes_and_memories",
+    "episodes_memories_sources",
 };
 static const char *const strategies[] = { "create_copy", "merge", "cancel" };
 
@@ -33,25 +36,8 @@ static struct payload_limits limits(void)
     return lim;
 }
 
-/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
- * a 422 literal_error. */
-static void literal(struct vctx *v, const struct jv *body, const char *key,
-                    const char *const *names, size_t n, int def, int *out)
-{
-    const struct jv *val = jv_object_get(body, key);
-    int i;
-
-    *out = def;
-    if (!val)
-        return;
-    i = v_literal(v, v_loc(v, "body", key), jv_string(val, NULL), val, names, n);
-    if (i >= 0)
-        *out = i;
-}
-
 /* body.subject_ids: a required list of strings (in the arena). */
-static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv *body,
-                                size_t *n)
+static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv *body, size_t *n)
 {
     const struct jv *list = jv_object_get(body, "subject_ids");
     const char **ids;
@@ -63,8 +49,8 @@ static const char **subject_ids(struct vctx *v, struct arena *a, const struct jv
         return NULL;
     }
     if (jv_type(list) != JV_ARRAY) {
-        v_add(v, "list_type", v_loc(v, "body", "subject_ids"), "Input should be a valid list",
-              list, NULL);
+        v_add(v, "list_type", v_loc(v, "body", "subject_ids"), "Input should be a valid list", list,
+              NULL);
         return NULL;
     }
     ids = arena_alloc(a, (jv_array_size(list) + 1) * sizeof(*ids));
@@ -94,9 +80,9 @@ int api_admin_memory_export(struct req *req)
         return -1;
     v_init(&v, req->arena);
     in.subject_ids = subject_ids(&v, req->arena, body, &in.nsubjects);
-    in.tenant = v_string(&v, body, v_loc(&v, "body", "tenant_id"),
-                         (struct v_str){ .flags = V_NULLABLE });
-    literal(&v, body, "export_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
+    in.tenant =
+        v_string(&v, body, v_loc(&v, "body", "tenant_id"), (struct v_str){ .flags = V_NULLABLE });
+    v_body_literal(&v, body, "export_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
     in.scope = (enum payload_scope)scope;
     if (v_finish(&v, &req->err) < 0)
         return -1;
@@ -148,16 +134,15 @@ int api_admin_memory_import(struct req *req)
     v_object(&v, body, v_loc(&v, "body", "payload"), V_REQUIRED);
     tenant = v_string(&v, body, v_loc(&v, "body", "target_tenant_id"),
                       (struct v_str){ .flags = V_NULLABLE, .max = 256 });
-    literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
+    v_body_literal(&v, body, "conflict_strategy", strategies, 3, PAYLOAD_CREATE_COPY, &strategy);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
     if (!st || memory_payload_import(req->arena, st, jv_object_get(body, "payload"), tenant,
-                                     (enum payload_strategy)strategy, &lim, &res,
-                                     &req->err) < 0)
+                                     (enum payload_strategy)strategy, &lim, &res, &req->err) < 0)
         return -1;
-    return http_reply_json(req, 200, import_response(req->arena, &res,
-                                                     (enum payload_strategy)strategy));
+    return http_reply_json(req, 200,
+                           import_response(req->arena, &res, (enum payload_strategy)strategy));
 }
 
 static struct jv *clone_response(struct arena *a, const struct clone_in *in,
@@ -201,7 +186,7 @@ int api_admin_memory_clone(struct req *req)
     in.target = v_string(&v, body, v_loc(&v, "body", "target_subject_id"), opt);
     in.display_name = v_string(&v, body, v_loc(&v, "body", "target_display_name"), opt);
     in.tenant = v_string(&v, body, v_loc(&v, "body", "target_tenant_id"), opt);
-    literal(&v, body, "clone_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
+    v_body_literal(&v, body, "clone_scope", scopes, 4, PAYLOAD_SCOPE_ALL, &scope);
     in.scope = (enum payload_scope)scope;
     if (v_finish(&v, &req->err) < 0)
         return -1;

@@ -31,6 +31,14 @@ int api_memories_search(struct req *req);
 int api_context(struct req *req);
 /* labels.c (sensitivity labels) */
 int api_memories_labels(struct req *req);
+int api_receipts_list(struct req *req);
+int api_receipts_get(struct req *req);
+int api_receipts_verify(struct req *req);
+int api_receipts_replay(struct req *req);
+int api_version(struct req *req);
+int api_templates_list(struct req *req);
+int api_templates_get(struct req *req);
+int api_templates_apply(struct req *req);
 /* metrics.c (Prometheus text) */
 int api_metrics(struct req *req);
 /* admin_jobs.c (compile jobs, operator view) */
@@ -101,9 +109,27 @@ struct jv *api_resolution_json(struct arena *a, const struct resolution *r);
 int api_handoff(struct req *req);
 int api_subject_health(struct req *req);
 int api_subject_sla(struct req *req);
+/* admin_overview.c (tenants, usage, dashboard: spec/api.md §7.6; migrations: §5.2) */
+int api_admin_tenants(struct req *req);
+int api_admin_tenant_audit(struct req *req);
+int api_admin_usage(struct req *req);
+int api_admin_dashboard(struct req *req);
+int api_ops_migrations(struct req *req);
+/* admin_packs.c (starter packs and the support docs pack, spec/api.md §7.7) */
+int api_admin_packs_list(struct req *req);
+int api_admin_packs_import(struct req *req);
+int api_admin_support_state(struct req *req);
+int api_admin_support_reseed(struct req *req);
+/* llm.c (the LLM pass-through, spec/api.md §5.1) */
+int api_llm_complete(struct req *req);
 /* openapi.c (the OpenAPI document) and docs.c (the page that shows it, and its files) */
 int api_openapi(struct req *req);
 int api_docs(struct req *req);
 int api_docs_redirect(struct req *req);
 int api_docs_asset(struct req *req);
+extern const char *const api_page_headers[]; /* CSP and friends of /docs and /ui/ */
+/* ui.c (the admin web UI: its page at every /ui/ path, and its files) */
+int api_ui(struct req *req);
+int api_ui_redirect(struct req *req);
+int api_ui_asset(struct req *req);
 #endif

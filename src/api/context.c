@@ -8,6 +8,7 @@
 #include "api/validate.h"
 #include "service/service.h"
 #include "service/context.h"
+#include "service/receipts.h"
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/ts.h"
@@ -24,8 +25,56 @@ static int64_t parse_budget(struct vctx *v, const struct jv *body)
     return budget;
 }
 
-/* Validate the body into rq (strings in the request arena). */
-static int parse_context_request(struct req *req, struct context_request *rq, struct err *err)
+/* What POST /v1/context adds to a bundle (Engram's receipts and extensions). */
+struct context_extras {
+    int emit_receipt;             /* §5.4 */
+    struct receipt_meta meta;
+};
+
+/* The receipt fields the SDKs send (§5.4) are never a 422 (§8): a value that is not a
+ * lenient boolean reads as false, one that is not a string as absent. */
+static int sdk_bool(struct arena *a, const struct jv *body, const char *key)
+{
+    const struct jv *raw = jv_object_get(body, key);
+    struct vctx quiet;
+    int out = 0;
+
+    if (!raw || jv_type(raw) == JV_NULL)
+        return 0;
+    v_init(&quiet, a);
+    v_bool_value(&quiet, raw, v_loc(&quiet, "body", key), &out);
+    return quiet.details ? 0 : out;
+}
+
+static const char *sdk_string(const struct jv *body, const char *key)
+{
+    const struct jv *v = jv_object_get(body, key);
+
+    return v && jv_type(v) == JV_STRING ? jv_string(v, NULL) : NULL;
+}
+
+/* The receipt fields (§5.4), as_of and explain (§11). */
+static void parse_extras(struct vctx *v, const struct jv *body, struct context_request *rq,
+                         struct context_extras *x)
+{
+    const char *as_of = v_string(v, body, v_loc(v, "body", "as_of"),
+                                 (struct v_str){ .flags = V_NULLABLE, .max = 64 });
+    const struct jv *explain = jv_object_get(body, "explain");
+
+    v_as_of(v, as_of, v_loc(v, "body", "as_of"), &rq->has_as_of, &rq->as_of);
+    if (explain && jv_type(explain) != JV_NULL)
+        v_bool_value(v, explain, v_loc(v, "body", "explain"), &rq->explain);
+    x->emit_receipt = sdk_bool(v->a, body, "emit_receipt");
+    x->meta.query_id = sdk_string(body, "query_id");
+    x->meta.task_id = sdk_string(body, "task_id");
+    x->meta.parent_receipt_id = sdk_string(body, "parent_receipt_id");
+    x->meta.caller_id = sdk_string(body, "caller_id");
+    x->meta.caller_type = sdk_string(body, "caller_type");
+}
+
+/* Validate the body into rq and x (strings in the request arena). */
+static int parse_context_request(struct req *req, struct context_request *rq,
+                                 struct context_extras *x, struct err *err)
 {
     struct vctx v;
     struct jv *body;
@@ -34,6 +83,7 @@ static int parse_context_request(struct req *req, struct context_request *rq, st
         return -1;
     v_init(&v, req->arena);
     memset(rq, 0, sizeof(*rq));
+    memset(x, 0, sizeof(*x));
     rq->subject_id = v_string(&v, body, v_loc(&v, "body", "subject_id"),
                               (struct v_str){ .flags = V_REQUIRED, .min = 1, .max = 256 });
     rq->task = v_string(&v, body, v_loc(&v, "body", "task"),
@@ -41,6 +91,7 @@ static int parse_context_request(struct req *req, struct context_request *rq, st
     rq->budget = parse_budget(&v, body);
     rq->session_id = v_string(&v, body, v_loc(&v, "body", "session_id"),
                               (struct v_str){ .flags = V_NULLABLE, .max = 256 });
+    parse_extras(&v, body, rq, x);
     return v_finish(&v, err);
 }
 
@@ -159,21 +210,49 @@ static void context_render_bundle(struct buf *out, const struct context_request 
     buf_printf(out, "%lld", (long long)b->token_estimate);
     put_key(out, "sessions", 0);
     put_sessions(out, b);
+}
+
+/* The members only a receipt or an explanation adds, then the closing brace: without them
+ * the bytes are exactly the reference's bundle. */
+static void context_render_extras(struct buf *out, const char *receipt_id,
+                                  const struct jv *explanation)
+{
+    if (receipt_id) {
+        put_key(out, "receipt_id", 0);
+        jv_write_str(out, receipt_id, strlen(receipt_id));
+        put_key(out, "receipt_emitted", 0);
+        buf_puts(out, "true");
+    }
+    if (explanation) {
+        put_key(out, "explanation", 0);
+        jv_write_compact(out, explanation);
+    }
     buf_putc(out, '}');
 }
 
 int api_context(struct req *req)
 {
     struct context_request rq;
+    struct context_extras x;
     struct context_bundle b;
     struct buf out = BUF_INIT;
+    struct jv *explanation = NULL;
+    char receipt[32];
+    int64_t now = ts_now();
     store *st;
 
-    if (parse_context_request(req, &rq, &req->err) < 0)
+    if (parse_context_request(req, &rq, &x, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
-    if (!st || context_assemble(req->arena, st, req->tenant, &rq, ts_now(), &b, &req->err) < 0)
+    if (!st || context_assemble(req->arena, st, req->tenant, &rq, now, &b, &req->err) < 0)
+        return -1;
+    if (rq.explain &&
+        context_explain(req->arena, st, req->tenant, &rq, &b, now, &explanation, &req->err) < 0)
+        return -1;
+    if (x.emit_receipt && receipts_emit(req->arena, st, req->tenant, &rq, &b, &x.meta, now,
+                                        receipt, &req->err) < 0)
         return -1;
     context_render_bundle(&out, &rq, &b);
+    context_render_extras(&out, x.emit_receipt ? receipt : NULL, explanation);
     return http_reply_buf(req, 200, &out);
 }

@@ -14,14 +14,15 @@ extern const unsigned char docs_index_html_data[], docs_init_js_data[], docs_bun
 extern const uint64_t docs_index_html_size, docs_init_js_size, docs_bundle_js_size, docs_css_size,
     docs_favicon_png_size, docs_license_size;
 
-/* 'unsafe-inline' is absent from script-src: the page runs only the two script files below.
- * Swagger UI sets element styles from script (CSSOM), which style-src does not govern. */
+/* 'unsafe-inline' is absent from script-src: a page runs only its own script files. Swagger UI
+ * and the admin UI set element styles from script (CSSOM), which style-src does not govern. */
 static const char docs_csp[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; base-uri 'self'; form-action 'none'; "
     "frame-ancestors 'none'";
 
-static const char *const docs_headers[] = {
+/* The headers of every page Engram serves and of its files (/docs, /ui/): shared with ui.c. */
+const char *const api_page_headers[] = {
     "Content-Security-Policy",
     docs_csp,
     "X-Content-Type-Options",
@@ -52,7 +53,7 @@ static const struct docs_asset docs_assets[] = {
 int api_docs(struct req *req)
 {
     return http_reply_static(req, 200, "text/html; charset=utf-8", docs_index_html_data,
-                             (size_t)docs_index_html_size, docs_headers);
+                             (size_t)docs_index_html_size, api_page_headers);
 }
 
 /* GET /redoc: the Statewave API names it as a documentation path; Engram has one page. */
@@ -71,7 +72,7 @@ int api_docs_asset(struct req *req)
         const struct docs_asset *f = &docs_assets[i];
 
         if (strcmp(req->params[0], f->name) == 0)
-            return http_reply_static(req, 200, f->ctype, f->data, (size_t)*f->size, docs_headers);
+            return http_reply_static(req, 200, f->ctype, f->data, (size_t)*f->size, api_page_headers);
     }
     return err_set(&req->err, ERR_NOT_FOUND, "Not Found");
 }

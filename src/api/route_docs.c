@@ -42,6 +42,24 @@
 /* ---- Reusable schemas (#/components/schemas) ---- */
 
 const struct route_doc_schema api_doc_schemas[] = {
+    { "Receipt",
+      "{'type':'object','required':['receipt_id','parent_receipt_id','mode','subject_id',"
+      "'task','as_of','created_at','selected_entries','policy','output'],'properties':{"
+      "'receipt_id':{'type':'string','minLength':26,'maxLength':26},'parent_receipt_id':"
+      S_NSTR ",'mode':{'enum':['retrieval','as_of_replay']},'query_id':" S_NSTR ",'task_id':"
+      S_NSTR ",'tenant_id':" S_NSTR ",'subject_id':" S_STR ",'task':" S_STR ",'as_of':" S_TS
+      ",'created_at':" S_TS ",'caller_id':" S_NSTR ",'caller_type':" S_NSTR
+      ",'selected_entries':{'type':'array','items':" S_OBJ "},'policy':" S_OBJ ",'output':{"
+      "'type':'object','properties':{'context_hash':" S_STR ",'context_size_bytes':" S_INT
+      ",'canonicalization_version':" S_STR ",'token_estimate':" S_INT "}},'region':" S_NSTR
+      ",'receipt_signature':" S_NSTR ",'receipt_signature_key_id':" S_NSTR
+      ",'receipt_signature_algorithm':" S_NSTR ",'policy_snapshot':" S_OBJ "}}" },
+    { "MemoryTemplate",
+      "{'type':'object','required':['id','version','title','description','episode_type',"
+      "'fields','content_template'],'properties':{'id':" S_STR ",'version':" S_INT ",'title':"
+      S_STR ",'description':" S_STR ",'episode_type':" S_STR ",'fields':{'type':'array',"
+      "'items':{'type':'object','properties':{'name':" S_STR ",'type':" S_STR ",'required':"
+      S_BOOL ",'description':" S_STR "}}},'content_template':" S_STR "}}" },
     { "ErrorEnvelope",
       "{'type':'object','required':['error'],'properties':{'error':{'type':'object',"
       "'required':['code','message'],'properties':{'code':{'type':'string','examples':"
@@ -96,6 +114,26 @@ const struct route_doc_schema api_doc_schemas[] = {
       "{'type':'object','properties':{'job_id':" S_STR ",'subject_id':" S_STR ",'tenant_id':"
       S_NSTR ",'status':" S_STR ",'memories_created':" S_INT ",'error':" S_NSTR ",'created_at':"
       S_TS ",'started_at':" S_NTS ",'completed_at':" S_NTS "}}" },
+    { "UsageWindow",
+      "{'type':'object','required':['today','7d','30d','total'],'properties':{'today':" S_INT
+      ",'7d':" S_INT ",'30d':" S_INT ",'total':" S_INT "}}" },
+    { "StarterPack",
+      "{'type':'object','required':['pack_id','kind'],'properties':{'pack_id':" S_STR
+      ",'kind':{'enum':['support_docs','demo_agent']},'display_name':" S_STR ",'description':"
+      S_STR ",'version':" S_STR ",'created_at':" S_STR ",'subject_id_suggestion':" S_STR
+      ",'episode_count':" S_INT ",'memory_count':" S_INT ",'source_count':" S_INT ",'tags':"
+      "{'type':'array','items':" S_STR "},'__error':{'type':'string','description':'Only on a "
+      "pack whose manifest is broken (then only pack_id and kind are set).'}}}" },
+    { "SupportState",
+      "{'type':'object','required':['subject_id','pack_id','bundled_version','installed_version',"
+      "'is_up_to_date','total_episode_count','total_memory_count','owned_episode_count',"
+      "'owned_memory_count','operator_episode_count','operator_memory_count','last_reseed'],"
+      "'properties':{'subject_id':" S_STR ",'pack_id':" S_STR ",'bundled_version':" S_STR
+      ",'installed_version':" S_NSTR ",'is_up_to_date':" S_BOOL ",'total_episode_count':" S_INT
+      ",'total_memory_count':" S_INT ",'owned_episode_count':" S_INT ",'owned_memory_count':"
+      S_INT ",'operator_episode_count':" S_INT ",'operator_memory_count':" S_INT
+      ",'last_reseed':{'type':'object','properties':{'imported_at':" S_NSTR ",'reason':" S_NSTR
+      ",'version':" S_NSTR "}}}}" },
     { "WebhookEvent",
       "{'type':'object','properties':{'id':{'type':'string','format':'uuid'},'event':" S_STR
       ",'status':{'enum':['pending','delivered','dead_letter']},'attempts':" S_INT
@@ -177,6 +215,18 @@ const size_t api_doc_schemas_count = sizeof(api_doc_schemas) / sizeof(api_doc_sc
     "'older_than_days':{'type':['integer','null'],'minimum':0,'maximum':100000,'description':" \
     "'Newest episode older than this many days'},'tenant_id':" S_NSTR ",'match_all':{'type':" \
     "'boolean','default':false}"
+#define R_RESEED_BODY \
+    "{'type':'object','properties':{'reason':{'type':['string','null'],'maxLength':200}," \
+    "'force':{'type':'boolean','default':false}}}"
+#define R_RESEED \
+    "{'type':'object','required':['subject_id','pack_id','pack_version','installed_version'," \
+    "'imported_episodes','imported_memories','reseeded_at','reason','updated','outcome']," \
+    "'properties':{'subject_id':" S_STR ",'pack_id':" S_STR ",'pack_version':" S_STR \
+    ",'installed_version':" S_NSTR ",'previous_version':" S_NSTR ",'imported_episodes':" S_INT \
+    ",'imported_memories':" S_INT ",'operator_episodes_preserved':" S_INT \
+    ",'operator_memories_preserved':" S_INT ",'reseeded_at':" S_NTS ",'reason':" S_NSTR \
+    ",'updated':" S_BOOL ",'outcome':{'enum':['already_current','seeded','auto_updated'," \
+    "'force_reseeded']}}}"
 #define TARGET_TENANT "'target_tenant_id':{'type':['string','null'],'maxLength':256}"
 
 const struct route_doc api_route_docs[] = {
@@ -224,7 +274,10 @@ const struct route_doc api_route_docs[] = {
                   "Episodes that occurred at or before; not before since.") ","
       P_QUERY_EXT("kinds", S_STR, "Comma-separated episode types (1 to 100).") ","
       P_QUERY_EXT("limit", "{'type':'integer','minimum':1,'maximum':500}",
-                  "At most this many episodes and memories (default 100 each).") "]",
+                  "At most this many episodes and memories (default 100 each).") ","
+      P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
+                  "As the subject stood at this instant: episodes created by then, memories "
+                  "created by then and not yet superseded.") "]",
       NULL, NULL,
       { { 200, "The timeline (empty lists for an unknown subject).",
           "{'type':'object','required':['subject_id','episodes','memories'],'properties':{"
@@ -341,7 +394,9 @@ const struct route_doc api_route_docs[] = {
       P_QUERY("kind", S_STR, "Exact memory kind.") ","
       P_QUERY("q", S_STR, "Text to look for.") ","
       P_QUERY("semantic", "{'type':'boolean','default':false}", "Order by embedding distance.")
-      "," P_LIMIT("20", "100") "]",
+      "," P_LIMIT("20", "100") ","
+      P_QUERY_EXT("as_of", "{'type':'string','format':'date-time'}",
+                  "Search the memories as they stood at this instant (text mode).") "]",
       NULL, NULL,
       { { 200, "Matching memories.",
           "{'type':'object','required':['memories'],'properties':{'memories':"
@@ -354,7 +409,21 @@ const struct route_doc api_route_docs[] = {
       "'task':{'type':'string','minLength':1,'maxLength':4000},"
       "'max_tokens':{'type':['integer','null'],'minimum':1,'maximum':128000,'description':"
       "'Default STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS.'},"
-      "'session_id':{'type':['string','null'],'maxLength':256}}}",
+      "'session_id':{'type':['string','null'],'maxLength':256},"
+      "'emit_receipt':{'type':'boolean','default':false,'description':'Store a receipt of "
+      "this answer (GET /v1/receipts/{id}); adds receipt_id and receipt_emitted. A value "
+      "that is no boolean reads as false.'},"
+      "'query_id':{'type':['string','null'],'description':'Recorded on the receipt; as the "
+      "other SDK fields (task_id, parent_receipt_id, caller_id, caller_type) never a 422: a "
+      "value that is no string is not recorded.'},"
+      "'task_id':" S_NSTR ",'parent_receipt_id':" S_NSTR ",'caller_id':" S_NSTR
+      ",'caller_type':" S_NSTR ","
+      "'as_of':{'type':['string','null'],'format':'date-time','x-engram-extension':true,"
+      "'description':'Answer as the subject stood at this instant: episodes created by then,"
+      " memories created by then and not yet superseded (valid_to null or later).'},"
+      "'explain':{'type':'boolean','default':false,'x-engram-extension':true,'description':"
+      "'Add explanation: per selected item its score terms, per left-out candidate why "
+      "(budget, superseded, filtered, limit).'}}}",
       "{'subject_id':'user-42','task':'Greet the user by name','max_tokens':500}",
       { { 200, "The bundle.",
           "{'type':'object','required':['subject_id','task','facts','episodes','procedures',"
@@ -364,7 +433,14 @@ const struct route_doc api_route_docs[] = {
           "'properties':{'fact_ids':{'type':'array','items':" S_STR "},'summary_ids':{'type':"
           "'array','items':" S_STR "},'procedure_ids':{'type':'array','items':" S_STR "},"
           "'episode_ids':{'type':'array','items':" S_STR "}}},'assembled_context':" S_STR
-          ",'token_estimate':" S_INT ",'sessions':" LIST_OF("SessionInfo") "}}", NULL } } },
+          ",'token_estimate':" S_INT ",'sessions':" LIST_OF("SessionInfo") ",'receipt_id':"
+          S_STR ",'receipt_emitted':" S_BOOL ",'explanation':{'type':'object',"
+          "'x-engram-extension':true,'properties':{'selected':{'type':'array','items':{"
+          "'type':'object','properties':{'id':" S_STR ",'type':{'enum':['memory','episode']},"
+          "'score':{'type':'number'},'components':{'type':'object','additionalProperties':{"
+          "'type':'number'}}}}},'dropped':{'type':'array','items':{'type':'object',"
+          "'properties':{'id':" S_STR ",'type':{'enum':['memory','episode']},'reason':{'enum':"
+          "['budget','superseded','filtered','limit']}}}}}}}}", NULL } } },
     { "memories.labels", "extra", "Set a memory's sensitivity labels",
       "Labels are trimmed, lower-cased, deduplicated and sorted; [] clears them.", 0,
       "[" P_PATH("memory_id", ",'format':'uuid'") "]",
@@ -373,6 +449,74 @@ const struct route_doc api_route_docs[] = {
       "{'sensitivity_labels':['pii']}",
       { { 200, "The updated memory.", REF("Memory"), NULL },
         { 404, "No such memory in this tenant.", REF("ErrorEnvelope"), NULL } } },
+
+    /* ---- receipts, version, memory templates (§5.4, §5.5) ---- */
+    { "receipts.list", "extra", "A subject's context receipts, newest first",
+      "Cursor paging: pass the previous page's next_cursor as cursor.", 0,
+      "[" P_QUERY_REQ("subject_id", "{'type':'string','minLength':1,'maxLength':256}",
+                      "The subject.") ","
+      P_QUERY("since", "{'type':'string','format':'date-time'}", "Created at or after.") ","
+      P_QUERY("until", "{'type':'string','format':'date-time'}", "Created at or before.") ","
+      P_QUERY("cursor", S_STR, "The last receipt_id of the previous page.") ","
+      P_LIMIT("50", "200") "]", NULL, NULL,
+      { { 200, "One page.",
+          "{'type':'object','required':['receipts','next_cursor'],'properties':{'receipts':"
+          LIST_OF("Receipt") ",'next_cursor':" S_NSTR "}}", NULL } } },
+    { "receipts.get", "extra", "One context receipt", NULL, 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The receipt.", REF("Receipt"), NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
+    { "receipts.verify", "extra", "Check a receipt's Ed25519 signature",
+      "Receipts are signed when STATEWAVE_RECEIPT_SIGNING_KEY names an Ed25519 key (PEM).", 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The verdict.",
+          "{'type':'object','required':['valid','key_id','algorithm','reason'],'properties':{"
+          "'valid':{'type':['boolean','null']},'key_id':" S_NSTR ",'algorithm':" S_NSTR
+          ",'reason':{'enum':['ok','signature_mismatch','no_signature','key_unavailable',"
+          "'unsupported_algorithm']}}}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL } } },
+    { "receipts.replay", "extra", "Re-run a receipt's retrieval as of its instant",
+      "Stores a new as_of_replay receipt and answers the difference. A replay receipt is not "
+      "replayed again (422 unreplayable.nested_replay); 422 unreplayable.missing_policy_"
+      "snapshot and unreplayable.invalid_snapshot for receipts that cannot be read back.", 0,
+      "[" P_PATH("receipt_id", ",'minLength':1,'maxLength':64") "]", NULL, NULL,
+      { { 200, "The replay and its diff.",
+          "{'type':'object','required':['original_receipt_id','replay_receipt_id','diff'],"
+          "'properties':{'original_receipt_id':" S_STR ",'replay_receipt_id':" S_NSTR
+          ",'diff':{'type':'object','properties':{'context_hash':{'type':'object',"
+          "'properties':{'original':" S_NSTR ",'replay':" S_NSTR ",'changed':" S_BOOL "}},"
+          "'selected_entries':{'type':'object','properties':{'added':{'type':'array'},"
+          "'removed':{'type':'array'},'common':" S_INT "}},'filters_applied':{'type':'object',"
+          "'properties':{'added':{'type':'array'},'removed':{'type':'array'}}}}}}}", NULL },
+        { 404, "No such receipt in this tenant.", REF("ErrorEnvelope"), NULL },
+        { 422, "The receipt cannot be replayed (code unreplayable.<reason>).",
+          REF("ErrorEnvelope"), NULL } } },
+    { "version", "extra", "The server version", "Public: no API key needed.", 0, NULL, NULL,
+      NULL,
+      { { 200, "The version.",
+          "{'type':'object','required':['version','api_contract'],'properties':{'version':"
+          S_STR ",'api_contract':{'const':'v1'}}}", NULL } } },
+    { "templates.list", "extra", "The memory templates",
+      "support_ticket, decision_record, user_preference, incident, meeting_note.", 0, NULL,
+      NULL, NULL,
+      { { 200, "Every template.",
+          "{'type':'object','required':['templates'],'properties':{'templates':"
+          LIST_OF("MemoryTemplate") "}}", NULL } } },
+    { "templates.get", "extra", "One memory template", NULL, 0,
+      "[" P_PATH("template_id", ",'minLength':1,'maxLength':128") "]", NULL, NULL,
+      { { 200, "The template.", REF("MemoryTemplate"), NULL },
+        { 404, "No such template.", REF("ErrorEnvelope"), NULL } } },
+    { "templates.apply", "extra", "Record an episode from a template",
+      "Strict: an unknown member, an unknown or non-string value or a missing required value "
+      "is 422.", 0,
+      "[" P_PATH("template_id", ",'minLength':1,'maxLength':128") "]",
+      "{'type':'object','required':['subject_id'],'additionalProperties':false,'properties':{"
+      "'subject_id':{'type':'string','minLength':1,'maxLength':256},"
+      "'values':{'type':['object','null'],'additionalProperties':" S_STR "},"
+      "'session_id':{'type':['string','null'],'maxLength':256}}}",
+      "{'subject_id':'user-42','values':{'preference':'short answers'}}",
+      { { 201, "The created episode.", REF("Episode"), NULL },
+        { 404, "No such template.", REF("ErrorEnvelope"), NULL } } },
 
     /* ---- compile jobs, operator view (§7.2) ---- */
     { "admin.jobs_list", "admin", "List compile jobs, newest first", NULL, 0,
@@ -648,6 +792,103 @@ const struct route_doc api_route_docs[] = {
       { { 200, "The event (without tenant_id).", REF("WebhookEvent"), NULL },
         { 404, "Unknown event.", REF("ErrorEnvelope"), NULL } } },
 
+    /* ---- tenants, usage, dashboard (§7.6) ---- */
+    { "admin.tenants", "admin", "The distinct episode tenants, sorted",
+      "Tenants without a tenant_id row are not listed. limit and offset are Engram's bound on "
+      "the reference's unpaginated list (a larger limit is a 422).", 0,
+      "[" P_QUERY_EXT("limit", "{'type':'integer','minimum':1,'maximum':1000,'default':1000}",
+                      "Page size.") ","
+      P_QUERY_EXT("offset", "{'type':'integer','minimum':0,'default':0}", "Items to skip.") "]",
+      NULL, NULL,
+      { { 200, "One page of tenant ids.",
+          "{'type':'object','required':['tenants'],'properties':{'tenants':{'type':'array',"
+          "'items':" S_STR "}}}", NULL } } },
+    { "admin.tenant_audit", "admin", "Rows without a tenant", NULL, 0, NULL, NULL, NULL,
+      { { 200, "Counts per table and a backfill hint.",
+          "{'type':'object','required':['null_tenant_rows','guidance'],'properties':{"
+          "'null_tenant_rows':{'type':'object','properties':{'episodes':" S_INT ",'memories':"
+          S_INT ",'compile_jobs':" S_INT "}},'guidance':" S_STR "}}", NULL } } },
+    { "admin.usage", "admin", "Rows created today, in 7 and 30 days, and in all",
+      "Counted by created_at; the tenant filter applies to every table (webhook events have "
+      "no tenant, so their filtered counts are 0).", 0, "[" P_TENANT_FILTER "]", NULL, NULL,
+      { { 200, "Usage windows.",
+          "{'type':'object','required':['period_start','generated_at','episodes','memories',"
+          "'compile_jobs','webhooks','active_subjects'],'properties':{'period_start':" S_TS
+          ",'generated_at':" S_TS ",'tenant_id':" S_STR ",'episodes':" REF("UsageWindow")
+          ",'memories':" REF("UsageWindow") ",'compile_jobs':" REF("UsageWindow")
+          ",'webhooks':" REF("UsageWindow") ",'active_subjects':{'type':'object','properties':"
+          "{'7d':" S_INT ",'30d':" S_INT ",'total':" S_INT "}}}}", NULL } } },
+    { "admin.dashboard", "admin", "Readiness, schema, counts, jobs, webhooks, health", NULL, 0,
+      NULL, NULL, NULL,
+      { { 200, "The dashboard.",
+          "{'type':'object','required':['readiness','migration','counts','jobs','webhooks',"
+          "'health_distribution'],'properties':{'readiness':{'type':'object'},'migration':"
+          "{'type':'object','properties':{'current_revision':" S_NSTR ",'expected_head':"
+          S_NSTR ",'is_compatible':" S_BOOL ",'pending_count':" S_INT "}},'counts':{'type':"
+          "'object','properties':{'episodes':" S_INT ",'memories':" S_INT ",'subjects':" S_INT
+          "}},'jobs':{'type':'object','additionalProperties':" S_INT "},'webhooks':{'type':"
+          "'object'},'health_distribution':{'type':['object','null'],'properties':{'healthy':"
+          S_INT ",'watch':" S_INT ",'at_risk':" S_INT ",'unknown':" S_INT "}}}}", NULL } } },
+
+    /* ---- starter packs and the support docs pack (§7.7) ---- */
+    { "admin.starter_packs", "extra", "The bundled starter packs",
+      "Read-only data built into the binary: statewave-support-agent (Engram's own "
+      "documentation) and five demo_agent personas. A pack whose manifest is broken is listed "
+      "with __error.", 0, NULL, NULL, NULL,
+      { { 200, "Every pack's manifest.",
+          "{'type':'object','required':['packs'],'properties':{'packs':{'type':'array',"
+          "'items':" REF("StarterPack") "}}}", NULL } } },
+    { "admin.starter_packs_import", "extra", "Import a starter pack into a subject",
+      "The target is resolve(target_subject_id, subject_id_suggestion, conflict_strategy); "
+      "one transaction.", 0, NULL,
+      "{'type':'object','required':['pack_id'],'properties':{'pack_id':" S_STR
+      ",'target_subject_id':" S_NSTR ",'target_display_name':" S_NSTR "," TARGET_TENANT
+      ",'conflict_strategy':{'enum':['create_copy','merge','cancel'],'default':'create_copy'},"
+      "'allow_reserved_target':{'type':'boolean','default':false}}}",
+      "{'pack_id':'demo-support-agent','conflict_strategy':'create_copy'}",
+      { { 200, "What was imported and where.",
+          "{'type':'object','properties':{'pack_id':" S_STR ",'target_subject_id':" S_STR
+          ",'imported_episodes':" S_INT ",'imported_memories':" S_INT ",'imported_sources':"
+          S_INT ",'conflict_strategy':" S_STR ",'imported_at':" S_TS "}}", NULL },
+        { 400, "A target id that breaks the subject-id rule.", REF("ErrorEnvelope"), NULL },
+        { 404, "Unknown pack.", REF("ErrorEnvelope"), NULL },
+        { 409, "cancel, and the target already has data.", REF("ErrorEnvelope"), NULL } } },
+    { "admin.support_state", "extra", "The support docs subject against the bundled pack",
+      NULL, 0, NULL, NULL, NULL,
+      { { 200, "Versions and row counts.", REF("SupportState"), NULL } } },
+    { "admin.support_reseed", "extra", "Rebuild the support docs subject",
+      "Deletes the rows the pack owns and imports it again (no tenant), unless the installed "
+      "version is the bundled one and force is false. Operator rows are kept.", 0, NULL,
+      R_RESEED_BODY, "{'reason':'docs updated','force':true}",
+      { { 200, "What the reseed did.", R_RESEED, NULL } } },
+    { "admin.docs_pack_reseed", "extra", "Rebuild the support docs subject (deprecated alias)",
+      "Identical to POST /admin/memory/support/reseed.", 0, NULL, R_RESEED_BODY,
+      "{'force':false}", { { 200, "What the reseed did.", R_RESEED, NULL } } },
+
+    /* ---- migrations and the LLM pass-through (§5.1, §5.2) ---- */
+    { "ops.migrations", "extra", "The schema's migration state",
+      "Engram's own schema steps, named NNNN_name.", 0, NULL, NULL, NULL,
+      { { 200, "Current and expected revisions.",
+          "{'type':'object','required':['current_revision','expected_head','is_compatible',"
+          "'pending_count','pending_revisions','error','summary'],'properties':{"
+          "'current_revision':" S_NSTR ",'expected_head':" S_NSTR ",'is_compatible':" S_BOOL
+          ",'pending_count':" S_INT ",'pending_revisions':{'type':'array','items':" S_STR "},"
+          "'error':" S_NSTR ",'summary':" S_STR "}}", NULL } } },
+    { "llm.complete", "extra", "One chat completion with the configured model",
+      "The model is always STATEWAVE_LITELLM_MODEL; the provider's own error text is never "
+      "returned.", 0, NULL,
+      "{'type':'object','required':['messages'],'properties':{'messages':{'type':'array',"
+      "'minItems':1,'maxItems':50,'items':{'type':'object','required':['role','content'],"
+      "'properties':{'role':{'type':'string','pattern':'^(system|user|assistant|tool)$'},"
+      "'content':{'type':'string','maxLength':16000}}}},'max_tokens':{'type':'integer',"
+      "'minimum':1,'maximum':4096},'temperature':{'type':'number','minimum':0,'maximum':2}}}",
+      "{'messages':[{'role':'user','content':'Say hello.'}],'max_tokens':16}",
+      { { 200, "The reply.",
+          "{'type':'object','required':['reply'],'properties':{'reply':" S_STR "}}", NULL },
+        { 502, "upstream_llm_error: the provider failed.", REF("ErrorEnvelope"), NULL },
+        { 503, "llm_not_configured: the model setting is empty.", REF("ErrorEnvelope"), NULL },
+        { 504, "upstream_llm_timeout.", REF("ErrorEnvelope"), NULL } } },
+
     /* ---- MCP over Streamable HTTP (§11, §11.1) ---- */
     { "mcp", "engram", "Model Context Protocol (Streamable HTTP)",
       "One JSON-RPC 2.0 message or a batch per POST (MCP revision 2025-06-18): initialize, "
@@ -683,6 +924,32 @@ const struct route_doc api_route_docs[] = {
     { "docs.redoc", "engram", "Redirect to /docs", "The Statewave API lists /redoc among its "
       "documentation paths; Engram has one page, /docs.", ROUTE_DOC_ENGRAM, NULL, NULL, NULL,
       { { 308, "Location: docs (relative to /redoc).", NULL, NULL } } },
+
+    /* ---- the admin web UI (§11) ---- */
+    { "ui.redirect", "engram", "Redirect to /ui/", NULL, ROUTE_DOC_ENGRAM, NULL, NULL, NULL,
+      { { 308, "Location: /ui/.", NULL, NULL } } },
+    { "ui.home", "engram", "Admin web UI: the subject list",
+      "The admin web UI's page (needs no key; every data call it makes does). Its script shows the view the path names.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.subjects", "engram", "Admin web UI: the subject list",
+      "The admin web UI's page (needs no key; every data call it makes does). Reloadable URL of the list (search and sort in the query string).", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.subject", "engram", "Admin web UI: one subject",
+      "The admin web UI's page (needs no key; every data call it makes does). Timeline, memories, episodes, provenance and actions of one subject.", ROUTE_DOC_ENGRAM,
+      "[" P_PATH("subject_id", "") "]", NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.context", "engram", "Admin web UI: the context playground",
+      "The admin web UI's page (needs no key; every data call it makes does). Calls POST /v1/context.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.search", "engram", "Admin web UI: the search playground",
+      "The admin web UI's page (needs no key; every data call it makes does). Calls GET /v1/memories/search in every mode.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.operations", "engram", "Admin web UI: operations",
+      "The admin web UI's page (needs no key; every data call it makes does). Dashboard, usage, snapshots, jobs, webhooks, bulk delete.", ROUTE_DOC_ENGRAM,
+      NULL, NULL, NULL, { { 200, "The page.", S_STR, "text/html" } } },
+    { "ui.asset", "engram", "A file of the admin web UI (script, styles, licences)", NULL,
+      ROUTE_DOC_ENGRAM, "[" P_PATH("file", "") "]", NULL, NULL,
+      { { 200, "The file (JavaScript, CSS or text).", NULL, "application/octet-stream" },
+        { 404, "No such file.", REF("ErrorEnvelope"), NULL } } },
 };
 
 const size_t api_route_docs_count = sizeof(api_route_docs) / sizeof(api_route_docs[0]);

@@ -1,6 +1,8 @@
 /* search.c - GET /v1/memories/search (spec/api.md §3.5, behavior.md §9). */
 #include "api/api.h"
 
+#include <string.h>
+
 #include "api/render.h"
 #include "api/validate.h"
 #include "service/service.h"
@@ -19,6 +21,7 @@ int api_memories_search(struct req *req)
     store *st;
 
     v_init(&v, a);
+    memset(&sq, 0, sizeof(sq));
     sq.subject_id = v_query_string(&v, req, "subject_id", (struct v_str){ .min = 1, .max = 256 });
     sq.kind = req_query(req, "kind");
     sq.q = req_query(req, "q");
@@ -26,6 +29,8 @@ int api_memories_search(struct req *req)
     v_query_int(&v, req, "limit",
                 (struct v_int){ .def = SEARCH_LIMIT_DEFAULT, .min = 1, .max = SEARCH_LIMIT_MAX },
                 &limit);
+    v_as_of(&v, req_query(req, "as_of"), v_loc(&v, "query", "as_of"), &sq.has_as_of,
+            &sq.as_of);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     sq.limit = (size_t)limit;

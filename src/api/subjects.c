@@ -81,6 +81,7 @@ int api_timeline(struct req *req)
     q.since = query_time(&v, req, "since");
     q.until = query_time(&v, req, "until");
     query_kinds(&v, req, &q);
+    v_as_of(&v, req_query(req, "as_of"), v_loc(&v, "query", "as_of"), &q.has_as_of, &q.as_of);
     if (v_query_int(&v, req, "limit",
                     (struct v_int){ .def = 0, .min = 1, .max = TIMELINE_LIMIT_MAX }, &limit) == 0)
         q.limit = (size_t)limit;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "service/episodes.h"
 #include "util/jv.h"
 #include "util/utf8.h"
 
@@ -483,6 +484,18 @@ void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out)
         v_bool_value(v, query_value(v, s), v_loc(v, "query", name), out);
 }
 
+void v_as_of(struct vctx *v, const char *s, struct jv *loc, int *has, int64_t *out)
+{
+    *has = 0;
+    if (!s)
+        return;
+    if (episodes_parse_time(s, out) == 0) {
+        *has = 1;
+        return;
+    }
+    v_add(v, "datetime_parsing", loc, "Input should be a valid datetime", jv_str(v->a, s), NULL);
+}
+
 int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *input,
               const char *const *names, size_t n)
 {
@@ -496,11 +509,28 @@ int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *in
     for (i = 0; i < n; i++) {
         len = strlen(expected);
         snprintf(expected + len, sizeof(expected) - len, "%s'%s'",
-                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+                 i == 0       ? ""
+                 : i + 1 == n ? " or "
+                              : ", ",
+                 names[i]);
     }
     snprintf(msg, sizeof(msg), "Input should be %s", expected);
     ctx = jv_object(v->a);
     jv_object_set(v->a, ctx, "expected", jv_str(v->a, expected));
     v_add(v, "literal_error", loc, msg, input, ctx);
     return -1;
+}
+
+void v_body_literal(struct vctx *v, const struct jv *body, const char *key,
+                    const char *const *names, size_t n, int def, int *out)
+{
+    const struct jv *val = jv_object_get(body, key);
+    int i;
+
+    *out = def;
+    if (!val)
+        return;
+    i = v_literal(v, v_loc(v, "body", key), jv_string(val, NULL), val, names, n);
+    if (i >= 0)
+        *out = i;
 }

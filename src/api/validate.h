@@ -108,5 +108,13 @@ int v_literal(struct vctx *v, struct jv *loc, const char *s, const struct jv *in
 int v_bool_value(struct vctx *v, const struct jv *raw, struct jv *loc, int *out);
 /* Lenient query boolean: absent → 0. */
 void v_query_bool(struct vctx *v, struct req *req, const char *name, int *out);
+/* Engram's as_of (spec/api.md §11): the RFC 3339 text s (NULL = absent) found at loc. *has
+ * = 1 and *out set for a valid time; *has = 0 when absent; else a datetime_parsing problem. */
+void v_as_of(struct vctx *v, const char *s, struct jv *loc, int *has, int64_t *out);
+
+/* A Literal[...] body field: absent → def, else one of the n names (its index in *out), else
+ * a 422 literal_error (v_literal). */
+void v_body_literal(struct vctx *v, const struct jv *body, const char *key,
+                    const char *const *names, size_t n, int def, int *out);
 
 #endif

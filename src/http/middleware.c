@@ -21,18 +21,21 @@
 #define TENANT_MAX 256
 
 /* Paths open without an API key or tenant header (spec/api.md §1.4), plus the files the /docs
- * page loads (they are public whenever the page is). */
+ * page loads (they are public whenever the page is), and the admin web UI's page and files under
+ * /ui/ (Engram's extension: the page holds no data; every data call it makes needs the key). */
 int middleware_path_open(const char *path)
 {
     static const char *const open_paths[] = { "/healthz", "/health", "/readyz", "/ready",
-                                              "/docs", "/redoc", "/openapi.json" };
+                                              "/docs", "/redoc", "/openapi.json",
+                                              "/v1/version" };
     size_t i;
 
     for (i = 0; i < sizeof(open_paths) / sizeof(open_paths[0]); i++) {
         if (strcmp(path, open_paths[i]) == 0)
             return 1;
     }
-    return strncmp(path, "/docs/assets/", 13) == 0;
+    return strncmp(path, "/docs/assets/", 13) == 0 || strcmp(path, "/ui") == 0 ||
+           strncmp(path, "/ui/", 4) == 0;
 }
 
 int secure_equal(const char *a, const char *b)

@@ -29,4 +29,11 @@ int context_words_has(const struct context_words *x, const char *w);
  * entries count as none. */
 size_t context_source_ids(struct arena *a, const char *json, const char ***out);
 
+/* The candidates of rq as the subject stood at rq->as_of (context_history.c): per kind the
+ * newest memories visible then, the newest episodes created by then, the resolutions last
+ * updated by then; no semantic union. Sources are left to the caller. */
+int context_read_as_of(struct arena *a, store *st, const char *tenant,
+                       const struct context_request *rq, struct context_input *in,
+                       struct err *err);
+
 #endif

@@ -198,6 +198,59 @@ static int fetch_reads(struct arena *a, store *st, const char *tenant,
     return 0;
 }
 
+int context_read_as_of(struct arena *a, store *st, const char *tenant,
+                       const struct context_request *rq, struct context_input *in,
+                       struct err *err)
+{
+    const struct store_scope sc = { .tenant = tenant, .subject = rq->subject_id };
+    struct as_of_query q = { .as_of = rq->as_of, .order = MEMORY_NEWEST_FIRST };
+    struct memory_rows kinds[ARRAY_SIZE(candidate_kinds)];
+    struct episode_rows recent;
+    struct resolution_rows res;
+    struct memory *all;
+    struct episode *sorted;
+    struct resolution *kept;
+    size_t k, n = 0, i;
+
+    for (k = 0; k < ARRAY_SIZE(candidate_kinds); k++) {
+        q.kind = candidate_kinds[k].kind;
+        q.limit = candidate_kinds[k].limit;
+        if (store_memory_list_as_of(st, a, &sc, &q, &kinds[k], err) < 0)
+            return -1;
+        n += kinds[k].n;
+    }
+    all = arena_calloc(a, n + 1, sizeof(*all));
+    for (k = 0, n = 0; k < ARRAY_SIZE(candidate_kinds); k++) {
+        memcpy(all + n, kinds[k].items, kinds[k].n * sizeof(*all));
+        n += kinds[k].n;
+    }
+    in->memories = all;
+    in->nmemories = n;
+    in->sem = NULL;
+
+    q.kind = NULL;
+    q.limit = CONTEXT_EPISODES_MAX;
+    if (store_episode_list_as_of(st, a, &sc, &q, &recent, err) < 0)
+        return -1;
+    sorted = arena_calloc(a, recent.n + 1, sizeof(*sorted));   /* oldest first, as above */
+    for (i = 0; i < recent.n; i++)
+        sorted[i] = recent.items[recent.n - 1 - i];
+    in->episodes = sorted;
+    in->nepisodes = recent.n;
+    if (in->nepisodes == 0)
+        return 0;
+    if (store_resolution_list(st, a, &sc, &res, err) < 0)
+        return -1;
+    kept = arena_calloc(a, res.n + 1, sizeof(*kept));
+    for (i = 0, n = 0; i < res.n; i++) {
+        if (res.items[i].updated_at <= rq->as_of)
+            kept[n++] = res.items[i];
+    }
+    in->resolutions = kept;
+    in->nresolutions = n;
+    return 0;
+}
+
 /* The source episodes of every candidate memory (by id), for breadcrumbs. */
 static int fetch_sources(struct arena *a, store *st, const char *tenant,
                          struct context_input *in, struct err *err)
@@ -242,14 +295,17 @@ int context_assemble(struct arena *a, store *st, const char *tenant,
     struct context_input in;
 
     memset(&in, 0, sizeof(in));
-    in.now = now;
+    in.now = rq->has_as_of ? rq->as_of : now;
     if (!store_subject_reserved(rq->subject_id)) {
         int have_sources = 0;
 
-        if (fetch_reads(a, st, tenant, rq, &in, &have_sources, err) < 0 ||
-            (!have_sources && fetch_sources(a, st, tenant, &in, err) < 0))
+        if ((rq->has_as_of ? context_read_as_of(a, st, tenant, rq, &in, err)
+                           : fetch_reads(a, st, tenant, rq, &in, &have_sources, err)) < 0)
+            return -1;
+        if (!have_sources && fetch_sources(a, st, tenant, &in, err) < 0)
             return -1;
     }
     context_build(a, rq, &in, out);
+    out->input = in;
     return 0;
 }

@@ -27,6 +27,9 @@ struct context_request {
     const char *task;
     int64_t budget;           /* max_tokens (or the configured default) */
     const char *session_id;   /* NULL or "" = no request session */
+    int has_as_of;            /* 1: as the subject stood at as_of (spec/api.md §11) */
+    int64_t as_of;
+    int explain;              /* 1: keep each item's score terms (context_item.terms) */
 };
 
 /* Everything ranking reads, as fetched from the store (or built by a test). */
@@ -53,6 +56,15 @@ enum context_section {
     CONTEXT_EPISODES,     /* raw episodes: "## Recent interactions" */
 };
 
+/* The terms of one item's score (spec/behavior.md §10.3), in the order they are added up:
+ * kept only when the request asks for an explanation. */
+#define CONTEXT_TERMS_MAX 12
+struct context_terms {
+    size_t n;
+    const char *name[CONTEXT_TERMS_MAX];
+    double value[CONTEXT_TERMS_MAX];
+};
+
 /* One ranked candidate. */
 struct context_item {
     const struct memory *memory;     /* NULL for an episode */
@@ -63,6 +75,7 @@ struct context_item {
     const char *line;                /* the rendered item line (set by packing) */
     size_t tokens;                   /* tokens of line (set by packing) */
     int included;                    /* packed under the budget */
+    struct context_terms *terms;     /* rq->explain only, else NULL */
 };
 
 struct context_session {
@@ -86,6 +99,9 @@ struct context_bundle {
     size_t nsessions;
     const char *text;                   /* assembled_context */
     size_t token_estimate;              /* tokens(text) */
+    struct context_item *items;         /* every ranked item, highest score first */
+    size_t nitems;
+    struct context_input input;         /* the rows ranked (context_assemble only) */
 };
 
 /* Fetch the candidates of (tenant, rq->subject_id) and build the bundle at time now.
@@ -94,6 +110,16 @@ struct context_bundle {
 int context_assemble(struct arena *a, store *st, const char *tenant,
                      const struct context_request *rq, int64_t now, struct context_bundle *out,
                      struct err *err);
+
+/* The explanation of bundle b, assembled for rq with rq->explain set at now (spec/api.md
+ * §11): {"selected": [{id, type, score, components}], "dropped": [{id, type, reason}]}.
+ * Reads the subject's oldest memories and episodes (at most 5,000 of each, created by the
+ * instant answered for) to say why those that were no candidates were left out
+ * (context_explain.c). */
+struct jv;
+int context_explain(struct arena *a, store *st, const char *tenant,
+                    const struct context_request *rq, const struct context_bundle *b,
+                    int64_t now, struct jv **out, struct err *err);
 
 /* ---- pure pipeline (no database) ---- */
 

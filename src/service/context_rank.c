@@ -48,6 +48,7 @@ struct ranker {
     struct context_words repeat4;     /* repeat-issue sessions without one */
     struct context_words covered;     /* episode ids cited by a candidate summary */
     const char **texts;               /* text(payload) of each fetched episode */
+    int explain;                      /* keep each item's terms */
 };
 
 /* A source episode's breadcrumb value against the task. */
@@ -372,15 +373,31 @@ static enum context_section kind_section(const char *kind)
     return CONTEXT_HISTORY;
 }
 
+/* Record one term of a score when t is not NULL (an explained request). */
+static void term(struct context_terms *t, const char *name, double value)
+{
+    if (t && t->n < CONTEXT_TERMS_MAX) {
+        t->name[t->n] = name;
+        t->value[t->n++] = value;
+    }
+}
+
 static double memory_score(struct ranker *r, size_t i, int64_t lo, int64_t hi,
-                           const struct crumb *table)
+                           const struct crumb *table, struct context_terms *t)
 {
     const struct memory *m = &r->in->memories[i];
     double rel = r->in->sem && !isnan(r->in->sem[i]) ? r->in->sem[i]
                                                        : context_rel(r->a, &r->task, m->content);
+    double kind = kind_weight(m->kind), rec = context_recency(m->created_at, lo, hi);
+    double temporal = context_temporal(m->valid_to, r->in->now);
+    double crumb = memory_crumb_bonus(r, m, table);
 
-    return kind_weight(m->kind) + context_recency(m->created_at, lo, hi) + rel +
-           context_temporal(m->valid_to, r->in->now) + memory_crumb_bonus(r, m, table);
+    term(t, "kind", kind);
+    term(t, "recency", rec);
+    term(t, "relevance", rel);
+    term(t, "temporal", temporal);
+    term(t, "breadcrumb", crumb);
+    return kind + rec + rel + temporal + crumb;
 }
 
 static int acting(const struct episode *ep)
@@ -412,29 +429,47 @@ static int idle_chatter(const char *c)
     return utf8_count(start, len) < 20;
 }
 
-static double episode_score(struct ranker *r, size_t i, int64_t lo, int64_t hi)
+/* score += v, recorded as term name when t is not NULL. */
+static void add_term(double *score, struct context_terms *t, const char *name, double v)
+{
+    *score += v;
+    term(t, name, v);
+}
+
+static double episode_score(struct ranker *r, size_t i, int64_t lo, int64_t hi,
+                            struct context_terms *t)
 {
     const struct episode *ep = &r->in->episodes[i];
     const char *c = r->texts[i], *sid = ep->session_id;
-    double score = 3.0 + context_recency(ep->created_at, lo, hi) + context_rel(r->a, &r->task, c);
+    double rec = context_recency(ep->created_at, lo, hi), rel = context_rel(r->a, &r->task, c);
+    double score = 3.0 + rec + rel;
 
+    term(t, "base", 3.0);
+    term(t, "recency", rec);
+    term(t, "relevance", rel);
     if (same_session(sid, r->session))
-        score += 6.0;
+        add_term(&score, t, "session", 6.0);
     if (sid && context_words_has(&r->resolved, sid))
-        score -= 5.0;
+        add_term(&score, t, "resolved_session", -5.0);
     if (sid && context_words_has(&r->repeat6, sid))
-        score += 6.0;
+        add_term(&score, t, "repeat_issue", 6.0);
     else if (sid && context_words_has(&r->repeat4, sid))
-        score += 4.0;
+        add_term(&score, t, "repeat_issue", 4.0);
     if (sid && context_words_has(&r->open, sid))
-        score += 4.0;
+        add_term(&score, t, "open_session", 4.0);
     if (acting(ep))
-        score += 2.0;
+        add_term(&score, t, "acting", 2.0);
     if (*c && context_urgent(r->a, c))
-        score += 2.0;
+        add_term(&score, t, "urgency", 2.0);
     if (idle_chatter(c))
-        score -= 2.0;
+        add_term(&score, t, "short_text", -2.0);
     return score;
+}
+
+/* The terms of one item: a fresh record when the request is explained, else NULL. */
+static struct context_terms *item_terms(struct ranker *r)
+{
+    return r->explain ? arena_calloc(r->a, 1, sizeof(struct context_terms)) : NULL;
 }
 
 /* ---- the ranking ---- */
@@ -469,7 +504,8 @@ static void memory_items(struct ranker *r, struct context_item *items, size_t *n
         memset(it, 0, sizeof(*it));
         it->memory = &in->memories[i];
         it->section = kind_section(in->memories[i].kind);
-        it->score = memory_score(r, i, lo, hi, table);
+        it->terms = item_terms(r);
+        it->score = memory_score(r, i, lo, hi, table, it->terms);
     }
 }
 
@@ -492,7 +528,8 @@ static void episode_items(struct ranker *r, struct context_item *items, size_t *
         it->episode = &in->episodes[i];
         it->section = CONTEXT_EPISODES;
         it->text = r->texts[i];
-        it->score = episode_score(r, i, lo, hi);
+        it->terms = item_terms(r);
+        it->score = episode_score(r, i, lo, hi, it->terms);
     }
 }
 
@@ -505,6 +542,7 @@ static void ranker_init(struct ranker *r, struct arena *a, const struct context_
     r->a = a;
     r->in = in;
     r->session = rq->session_id && *rq->session_id ? rq->session_id : NULL;
+    r->explain = rq->explain;
     context_words_of(a, rq->task, &r->task);
     r->texts = arena_alloc(a, (in->nepisodes + 1) * sizeof(*r->texts));
     for (i = 0; i < in->nepisodes; i++)

@@ -252,4 +252,6 @@ void context_build(struct arena *a, const struct context_request *rq,
     context_rank(a, rq, in, &items, &n);
     context_pack(a, rq, items, n);
     context_render(a, rq, items, n, out);
+    out->items = items;
+    out->nitems = n;
 }

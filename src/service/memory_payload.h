@@ -171,4 +171,11 @@ int memory_payload_import(struct arena *a, store *st, const struct jv *payload,
                           const struct payload_limits *lim, struct payload_import_result *res,
                           struct err *err);
 
+/*
+ * After a commit: embed plan's memories that came without a vector and have content, when an
+ * embedding provider is configured (behavior.md §7.3), a chunk at a time. Best effort: a
+ * failure is logged and the rest keep embedding = null. (Also used by starter-pack imports.)
+ */
+void memory_payload_embed_new(struct arena *a, store *st, const struct payload_plan *plan);
+
 #endif

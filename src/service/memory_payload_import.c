@@ -156,7 +156,7 @@ cleanup:
 /* After the commit: embed the imported memories that came without a vector and have content
  * (behavior.md §7.3), EMBED_CHUNK at a time. Best effort: a failure is logged and the rest
  * keep embedding = null. */
-static void embed_new(struct arena *a, store *st, const struct payload_plan *plan)
+void memory_payload_embed_new(struct arena *a, store *st, const struct payload_plan *plan)
 {
     struct err err = ERR_INIT;
     struct memory **which;
@@ -192,7 +192,7 @@ int memory_payload_import(struct arena *a, store *st, const struct jv *payload,
         res->episodes = res->memories = 0;
         return -1;
     }
-    embed_new(a, st, &res->plan);
+    memory_payload_embed_new(a, st, &res->plan);
     log_write(LOG_INFO, "memory payload imported: %zu subject(s), %zu episode(s), %zu memory(ies)",
               res->nmap, res->episodes, res->memories);
     return 0;

@@ -303,6 +303,28 @@ static int search_text(struct arena *a, store *st, const char *tenant,
     return ret;
 }
 
+/* The text path over the memories visible at sq->as_of, newest first. */
+static int search_as_of(struct arena *a, store *st, const char *tenant,
+                        const struct search_query *sq, struct memory **out, size_t *n,
+                        struct err *err)
+{
+    const struct as_of_query aq = { .as_of = sq->as_of, .order = MEMORY_NEWEST_FIRST,
+                                    .kind = is_empty(sq->kind) ? NULL : sq->kind };
+    struct memory_rows rows;
+    size_t i;
+
+    if (store_memory_list_as_of(st, a, &(struct store_scope){ .tenant = tenant,
+                                                              .subject = sq->subject_id },
+                                &aq, &rows, err) < 0)
+        return -1;
+    for (i = 0; i < rows.n && *n < sq->limit; i++) {
+        if (is_empty(sq->q) || search_contains_ci(rows.items[i].content, sq->q))
+            rows.items[(*n)++] = rows.items[i];
+    }
+    *out = rows.items;
+    return 0;
+}
+
 int search_memories(struct arena *a, store *st, const char *tenant,
                     const struct search_query *sq, struct memory **out, size_t *n,
                     struct err *err)
@@ -311,6 +333,8 @@ int search_memories(struct arena *a, store *st, const char *tenant,
     *n = 0;
     if (store_subject_reserved(sq->subject_id))
         return 0;
+    if (sq->has_as_of)
+        return search_as_of(a, st, tenant, sq, out, n, err);
     if (sq->semantic && !is_empty(sq->q) && embed_available() &&
         search_semantic(a, st, tenant, sq, out, n) == 0)
         return 0;

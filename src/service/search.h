@@ -16,6 +16,9 @@ struct search_query {
     const char *q;        /* NULL or "" = no text filter */
     int semantic;         /* 1: try the embedding path first */
     size_t limit;         /* 1..SEARCH_LIMIT_MAX */
+    int has_as_of;        /* 1: as the subject stood at as_of (spec/api.md §11): the text
+                           * path over the memories visible then (semantic is not used) */
+    int64_t as_of;
 };
 
 /* Active memories of (tenant, subject) matching sq, at most sq->limit, into *out (arena).

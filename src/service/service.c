@@ -5,6 +5,7 @@
 #include "service/compiler.h"
 #include "service/embed.h"
 #include "service/jobs.h"
+#include "service/receipts.h"
 #include "service/tokens.h"
 #include "service/webhooks.h"
 
@@ -16,6 +17,7 @@ static const struct part {
     { compiler_setup, compiler_shutdown },
     { embed_setup, embed_shutdown },
     { tokens_setup, tokens_shutdown },
+    { receipts_setup, receipts_shutdown },
     { webhooks_start, webhooks_stop },
     { jobs_start, jobs_stop },
     { cleanup_loop_start, cleanup_loop_stop },

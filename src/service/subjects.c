@@ -21,6 +21,30 @@ static const char *kinds_json(struct arena *a, const char *const *kinds, size_t 
     return jv_compact_text(a, arr);
 }
 
+/* The timeline's rows as of q->as_of: without window filters the oldest episodes created by
+ * then, else the window's episodes (eps, already read) created by then; the oldest memories
+ * visible then. */
+static int as_of_rows(struct arena *a, store *st, const struct timeline_query *q,
+                      const struct store_scope *sc, int filtered, struct episode_rows *eps,
+                      struct memory_rows *mems, struct err *err)
+{
+    const struct as_of_query aq = { .as_of = q->as_of, .order = MEMORY_OLDEST_FIRST,
+                                    .limit = q->limit ? q->limit : TIMELINE_LIMIT };
+    size_t i, n = 0;
+
+    if (!filtered) {
+        if (store_episode_list_as_of(st, a, sc, &aq, eps, err) < 0)
+            return -1;
+    } else {
+        for (i = 0; i < eps->n; i++) {
+            if (eps->items[i].created_at <= q->as_of)
+                eps->items[n++] = eps->items[i];
+        }
+        eps->n = n;
+    }
+    return store_memory_list_as_of(st, a, sc, &aq, mems, err);
+}
+
 int subjects_timeline_query(struct arena *a, store *st, const struct timeline_query *q,
                             struct timeline *out, struct err *err)
 {
@@ -40,11 +64,19 @@ int subjects_timeline_query(struct arena *a, store *st, const struct timeline_qu
                                      .kinds_json = kinds_json(a, q->kinds, q->nkinds),
                                      .limit = pg.limit };
         rc = store_episode_list_window(st, a, &sc, &w, &eps, err);
-    } else {
+    } else if (!q->has_as_of) {
         rc = store_episode_list(st, a, &sc, &pg, &eps, err);   /* the reference's answer */
+    } else {
+        rc = 0;                                                /* as_of_rows reads them */
     }
-    if (rc < 0 || store_memory_list(st, a, &sc, &pg, &mems, err) < 0)
+    if (rc < 0)
         return -1;
+    if (q->has_as_of) {
+        if (as_of_rows(a, st, q, &sc, filtered, &eps, &mems, err) < 0)
+            return -1;
+    } else if (store_memory_list(st, a, &sc, &pg, &mems, err) < 0) {
+        return -1;
+    }
     out->episodes = eps.items;
     out->nepisodes = eps.n;
     out->memories = mems.items;

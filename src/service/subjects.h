@@ -32,6 +32,9 @@ struct timeline_query {
     const char *const *kinds;     /* episode types to keep; nkinds 0 = every type */
     size_t nkinds;
     size_t limit;                 /* 1..TIMELINE_LIMIT_MAX; 0 = TIMELINE_LIMIT */
+    int has_as_of;                /* 1: as the subject stood at as_of (spec/api.md §11):
+                                   * episodes created by then, memories visible then */
+    int64_t as_of;
 };
 
 /* The timeline of q: its episodes inside the window, ordered by the time they happened

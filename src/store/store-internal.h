@@ -71,4 +71,10 @@ static inline enum store_fault store_fault_next(void)
     return store_fault_slow();
 }
 
+/* The usage op's one result row, v[0..18] (episodes, memories, compile jobs, webhook events:
+ * today, 7d, 30d, total each; then the active subjects 7d, 30d, total), into *out; and the
+ * overview op's, v[0..6] in struct overview_counts order. Both backends select them so. */
+void store_usage_from_row(struct usage_report *out, const int64_t *v);
+void store_overview_from_row(struct overview_counts *out, const int64_t *v);
+
 #endif

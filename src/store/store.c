@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "store/store-internal.h"
+
+#include "store/migrations.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/reserved.h"
@@ -692,6 +694,40 @@ int store_health_cache_delete(store *st, const struct store_scope *sc, struct er
     return st->ops->health_cache_delete(st, one_tenant(sc, "health_cache_delete"), err);
 }
 
+int store_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *q, struct memory_rows *out,
+                            struct err *err)
+{
+    return st->ops->memory_list_as_of(st, a, one_tenant(sc, "memory_list_as_of"), q, out,
+                                      err);
+}
+
+int store_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct episode_rows *out,
+                             struct err *err)
+{
+    return st->ops->episode_list_as_of(st, a, one_tenant(sc, "episode_list_as_of"), q, out,
+                                       err);
+}
+
+int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err)
+{
+    return st->ops->receipt_insert(st, r, err);
+}
+
+int store_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct receipt_row **out, struct err *err)
+{
+    return st->ops->receipt_get(st, a, tenant, id, out, err);
+}
+
+int store_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct receipt_query *q, struct receipt_rows *out,
+                       struct err *err)
+{
+    return st->ops->receipt_list(st, a, one_tenant(sc, "receipt_list"), q, out, err);
+}
+
 /* ---- the admin subject explorer and deletion ---- */
 
 int store_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
@@ -743,4 +779,98 @@ int store_subject_match(store *st, struct arena *a, const struct subject_selecto
 size_t store_like_head(const char *pattern)
 {
     return strcspn(pattern, "%_\\");
+}
+
+int store_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                      struct string_rows *out, struct err *err)
+{
+    return st->ops->tenant_list(st, a, pg, out, err);
+}
+
+int store_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err)
+{
+    return st->ops->tenant_audit(st, out, err);
+}
+
+int store_usage(store *st, const struct usage_query *q, struct usage_report *out,
+                struct err *err)
+{
+    return st->ops->usage(st, q, out, err);
+}
+
+int store_overview(store *st, struct overview_counts *out, struct err *err)
+{
+    return st->ops->overview(st, out, err);
+}
+
+int store_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                    struct pack_rows *out, struct err *err)
+{
+    return st->ops->pack_rows(st, a, o, out, err);
+}
+
+int store_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                           struct err *err)
+{
+    return st->ops->pack_rows_delete(st, o, out, err);
+}
+
+/* st's backend's migration steps. */
+static const struct migration *migrations_of(store *st, size_t *n)
+{
+    if (st->ops == &store_sqlite_ops) {
+        *n = sqlite_migrations_count;
+        return sqlite_migrations;
+    }
+    *n = postgres_migrations_count;
+    return postgres_migrations;
+}
+
+int store_migration_latest(store *st)
+{
+    size_t n;
+    const struct migration *m = migrations_of(st, &n);
+
+    return n ? m[n - 1].version : 0;
+}
+
+const char *store_migration_name(store *st, int version)
+{
+    size_t n, i;
+    const struct migration *m = migrations_of(st, &n);
+
+    for (i = 0; i < n; i++)
+        if (m[i].version == version)
+            return m[i].name;
+    return NULL;
+}
+
+static void usage_counts_from(struct usage_counts *c, const int64_t *v)
+{
+    c->today = v[0];
+    c->d7 = v[1];
+    c->d30 = v[2];
+    c->total = v[3];
+}
+
+void store_usage_from_row(struct usage_report *out, const int64_t *v)
+{
+    usage_counts_from(&out->episodes, v);
+    usage_counts_from(&out->memories, v + 4);
+    usage_counts_from(&out->compile_jobs, v + 8);
+    usage_counts_from(&out->webhooks, v + 12);
+    out->active_7d = v[16];
+    out->active_30d = v[17];
+    out->active_total = v[18];
+}
+
+void store_overview_from_row(struct overview_counts *out, const int64_t *v)
+{
+    out->episodes = v[0];
+    out->memories = v[1];
+    out->subjects = v[2];
+    out->healthy = v[3];
+    out->watch = v[4];
+    out->at_risk = v[5];
+    out->unknown = v[6];
 }

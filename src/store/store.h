@@ -432,6 +432,48 @@ struct webhook_rows {
     int64_t total;                  /* listings: every match; claims: n */
 };
 
+/* ---- history: reads as of an instant, context receipts (spec/api.md §5.4, §11) ---- */
+
+/* Which rows the as_of listings read: the rows of a scope as they stood at as_of.
+ * Episodes: created_at <= as_of. Memories: created_at <= as_of, status not 'deleted', and
+ * valid_to NULL or > as_of (so a memory superseded later is still there). */
+struct as_of_query {
+    int64_t as_of;
+    const char *kind;               /* memories: NULL = every kind; ignored for episodes */
+    enum memory_sort order;         /* ties on created_at break by insertion order, the
+                                     * reverse of it for MEMORY_NEWEST_FIRST on episodes */
+    size_t limit;                   /* 0 = no limit */
+    int every_status;               /* memories: 1 = every row created by as_of, whatever
+                                     * its status and valid_to */
+};
+
+/* A stored context receipt. body is the receipt as signed: compact JSON with the three
+ * signature fields null; the signature travels beside it. */
+struct receipt_row {
+    char id[32];                    /* 26-character ULID */
+    const char *tenant_id;          /* NULL = no tenant */
+    const char *subject_id;
+    const char *mode;               /* retrieval | as_of_replay */
+    int64_t created_at;
+    const char *body;
+    const char *signature;          /* base64, NULL = unsigned */
+    const char *key_id;             /* NULL = unsigned */
+    const char *algorithm;          /* NULL = unsigned */
+};
+
+/* Which of a subject's receipts receipt_list reads: newest first (id descending). */
+struct receipt_query {
+    int64_t since;                  /* created_at >= since; TS_NULL = open */
+    int64_t until;                  /* created_at <= until; TS_NULL = open */
+    const char *before_id;          /* only ids < this (the cursor); NULL = from the newest */
+    size_t limit;
+};
+
+struct receipt_rows {
+    struct receipt_row *items;
+    size_t n;
+};
+
 /* ---- the admin subject explorer and deletion (spec/api.md §7.4, §7.5) ----
  * Whose rows: a store_scope where all_tenants = 1 reads every tenant (the admin default, no
  * tenant_id given), else only tenant_id = sc->tenant (NULL = the no-tenant space). Listings of
@@ -551,6 +593,71 @@ struct subject_match_rows {
     size_t n;
     int64_t episodes;               /* sums over every match */
     int64_t memories;
+};
+
+/* ---- the operator's overview (spec/api.md §7.6) and the bundled packs' rows (§7.7) ---- */
+
+/* Rows of one table counted by created_at: since each cut-off of a usage_query, and all. */
+struct usage_counts {
+    int64_t today;
+    int64_t d7;
+    int64_t d30;
+    int64_t total;
+};
+
+/* What GET /admin/usage counts. */
+struct usage_query {
+    const char *tenant;             /* tenant_id = value in every table (rows without a tenant
+                                     * never match); NULL = every row */
+    int64_t today, d7, d30;         /* the cut-offs: rows created at or after each */
+};
+
+struct usage_report {
+    struct usage_counts episodes;
+    struct usage_counts memories;
+    struct usage_counts compile_jobs;
+    struct usage_counts webhooks;
+    int64_t active_7d;              /* distinct subjects with an episode created since d7 */
+    int64_t active_30d;             /* ... since d30 */
+    int64_t active_total;           /* distinct subjects with any episode */
+};
+
+/* Rows written without a tenant (GET /admin/tenant-audit). */
+struct null_tenant_counts {
+    int64_t episodes;
+    int64_t memories;
+    int64_t compile_jobs;
+};
+
+/* The dashboard's totals and health distribution (GET /admin/dashboard). */
+struct overview_counts {
+    int64_t episodes;
+    int64_t memories;
+    int64_t subjects;               /* distinct subject ids that have episodes */
+    int64_t healthy, watch, at_risk;  /* cached health rows by state */
+    int64_t unknown;                /* (subject, tenant) episode groups with no cached health */
+};
+
+/* A list of strings in the caller's arena. */
+struct string_rows {
+    const char **items;
+    size_t n;
+};
+
+/* The rows of one subject (every tenant) that a starter pack owns: metadata.starter_pack_id
+ * equal to pack_id, or metadata.pack equal to legacy_pack. */
+struct pack_owner {
+    const char *subject;
+    const char *pack_id;
+    const char *legacy_pack;
+};
+
+struct pack_rows {
+    struct row_counts total;        /* every episode and memory of the subject */
+    struct row_counts owned;        /* those the pack owns */
+    const char *newest_metadata;    /* metadata (compact JSON) of the owned episode written
+                                     * last, else of the owned memory written last; NULL when
+                                     * the pack owns no row */
 };
 
 /* How long ratelimit_hit waits for SQLite's write lock before it fails open. */
@@ -890,6 +997,48 @@ struct store_ops {
      * another status deletes nothing); *deleted = count. */
     int (*webhook_purge)(store *st, const struct webhook_filter *f, int64_t *deleted,
                          struct err *err);
+    /* ---- history (spec/api.md §5.4, §11) ---- */
+
+    /* The memories of sc (one tenant) as they stood at q->as_of (struct as_of_query). */
+    int (*memory_list_as_of)(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct memory_rows *out,
+                             struct err *err);
+    /* The episodes of sc (one tenant) created at or before q->as_of, in q->order. */
+    int (*episode_list_as_of)(store *st, struct arena *a, const struct store_scope *sc,
+                              const struct as_of_query *q, struct episode_rows *out,
+                              struct err *err);
+    /* Insert one receipt (one statement). */
+    int (*receipt_insert)(store *st, const struct receipt_row *r, struct err *err);
+    /* The receipt id of the tenant; *out NULL when there is none. */
+    int (*receipt_get)(store *st, struct arena *a, const char *tenant, const char *id,
+                       struct receipt_row **out, struct err *err);
+    /* The receipts of sc (one tenant) that q selects, newest first. */
+    int (*receipt_list)(store *st, struct arena *a, const struct store_scope *sc,
+                        const struct receipt_query *q, struct receipt_rows *out,
+                        struct err *err);
+
+    /* ---- the operator's overview and the bundled packs (spec/api.md §7.6, §7.7) ---- */
+
+    /* One page of the distinct non-NULL episode tenants, sorted; read by index seeks (one
+     * per tenant), never a scan of the episodes. */
+    int (*tenant_list)(store *st, struct arena *a, const struct store_page *pg,
+                       struct string_rows *out, struct err *err);
+    /* How many episodes, memories and compile jobs have no tenant. */
+    int (*tenant_audit)(store *st, struct null_tenant_counts *out, struct err *err);
+    /* Rows created since each cut-off of q (episodes, memories, compile jobs, webhook
+     * events; by the created_at indexes) and the active subjects. */
+    int (*usage)(store *st, const struct usage_query *q, struct usage_report *out,
+                 struct err *err);
+    /* The dashboard's counts (see struct overview_counts). */
+    int (*overview)(store *st, struct overview_counts *out, struct err *err);
+    /* Count the rows of o->subject (every tenant) and those the pack owns; the newest owned
+     * row's metadata into the arena. */
+    int (*pack_rows)(store *st, struct arena *a, const struct pack_owner *o,
+                     struct pack_rows *out, struct err *err);
+    /* Delete the episodes and memories of o->subject (every tenant) that the pack owns; the
+     * counts into out (resolutions 0). Inside the caller's transaction when one is open. */
+    int (*pack_rows_delete)(store *st, const struct pack_owner *o, struct row_counts *out,
+                            struct err *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -917,6 +1066,11 @@ void store_close(store *st);
 const char *store_backend_name(store *st);
 int store_migrate(store *st, struct migrate_result *res, struct err *err);
 int store_schema_version(store *st, int *current, int *latest, struct err *err);
+/* The name of this binary's migration step `version` for st's backend ("initial_schema"), or
+ * NULL when the binary has no such step. */
+const char *store_migration_name(store *st, int version);
+/* The version of this binary's last migration step for st's backend. */
+int store_migration_latest(store *st);
 int store_ping(store *st, struct err *err);
 /* One committed write (heartbeat op); -1 with err set when writes are impossible. */
 int store_heartbeat(store *st, struct err *err);
@@ -1068,6 +1222,19 @@ int store_webhook_get(store *st, struct arena *a, const char *id, struct webhook
 int store_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                         struct err *err);
 
+int store_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *q, struct memory_rows *out,
+                            struct err *err);
+int store_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                             const struct as_of_query *q, struct episode_rows *out,
+                             struct err *err);
+int store_receipt_insert(store *st, const struct receipt_row *r, struct err *err);
+int store_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                      struct receipt_row **out, struct err *err);
+int store_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                       const struct receipt_query *q, struct receipt_rows *out,
+                       struct err *err);
+
 int store_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
                             struct explorer_subject_rows *out, struct err *err);
 int store_explorer_summary(store *st, struct arena *a, const struct store_scope *sc,
@@ -1086,5 +1253,15 @@ int store_explorer_citing_counts(store *st, const struct store_scope *sc,
                                  struct err *err);
 int store_subject_match(store *st, struct arena *a, const struct subject_selector *sel,
                         struct subject_match_rows *out, struct err *err);
+int store_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                      struct string_rows *out, struct err *err);
+int store_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int store_usage(store *st, const struct usage_query *q, struct usage_report *out,
+                struct err *err);
+int store_overview(store *st, struct overview_counts *out, struct err *err);
+int store_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                    struct pack_rows *out, struct err *err);
+int store_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                           struct err *err);
 
 #endif

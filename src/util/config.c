@@ -158,6 +158,14 @@ static char *get_str(const struct source *s, const char *name, const char *def)
     return xstrdup(v);
 }
 
+/* get_str(), but a variable set to "" stays "" (only an unset one takes def). */
+static char *get_str_or_empty(const struct source *s, const char *name, const char *def)
+{
+    const char *v = lookup(s, name);
+
+    return xstrdup(v ? v : def);
+}
+
 static int parse_cors(struct config *c, const char *v, struct err *err)
 {
     struct arena *a = arena_new();
@@ -271,10 +279,14 @@ static int load_memory_loop(struct config *c, const struct source *s, struct err
     c->compiler_type = get_str(s, "STATEWAVE_COMPILER_TYPE", "heuristic");
     c->embedding_provider = get_str(s, "STATEWAVE_EMBEDDING_PROVIDER", "stub");
     c->llm_api_key = get_str(s, "STATEWAVE_LITELLM_API_KEY", NULL);
-    c->llm_model = get_str(s, "STATEWAVE_LITELLM_MODEL", "gpt-4o-mini");
+    /* Set to "": no model, so POST /v1/llm/complete answers 503 (spec/api.md §5.1). */
+    c->llm_model = get_str_or_empty(s, "STATEWAVE_LITELLM_MODEL", "gpt-4o-mini");
     c->llm_embedding_model = get_str(s, "STATEWAVE_LITELLM_EMBEDDING_MODEL",
                                      "text-embedding-3-small");
     c->llm_api_base = get_str(s, "STATEWAVE_LITELLM_API_BASE", NULL);
+    c->support_subject_id = get_str(s, "STATEWAVE_SUPPORT_SUBJECT_ID", "statewave-support-docs");
+    c->support_pack_id = get_str(s, "STATEWAVE_SUPPORT_STARTER_PACK_ID",
+                                 "statewave-support-agent");
     if (one_of("STATEWAVE_COMPILER_TYPE", c->compiler_type, compilers, 2, err) < 0 ||
         one_of("STATEWAVE_EMBEDDING_PROVIDER", c->embedding_provider, providers, 4, err) < 0)
         return -1;
@@ -366,6 +378,7 @@ static int load_rate_limit(struct config *c, const struct source *s, struct err 
 static int load_webhooks(struct config *c, const struct source *s, struct err *err)
 {
     c->webhook_url = get_str(s, "STATEWAVE_WEBHOOK_URL", NULL);
+    c->receipt_signing_key = get_str(s, "STATEWAVE_RECEIPT_SIGNING_KEY", NULL);
     if (get_double(s, "STATEWAVE_WEBHOOK_TIMEOUT", 5.0, 0.001, 3600.0, &c->webhook_timeout,
                    err) < 0)
         return -1;
@@ -477,7 +490,10 @@ void config_release(struct config *c)
     free(c->llm_model);
     free(c->llm_embedding_model);
     free(c->llm_api_base);
+    free(c->support_subject_id);
+    free(c->support_pack_id);
     free(c->webhook_url);
+    free(c->receipt_signing_key);
     free(c->cleanup_prefix);
     for (i = 0; i < c->ncors_origins; i++)
         free(c->cors_origins[i]);

@@ -25,6 +25,8 @@ struct config {
     size_t import_max_episodes; /* STATEWAVE_MEMORY_IMPORT_MAX_EPISODES: per subject group */
     size_t import_max_memories; /* STATEWAVE_MEMORY_IMPORT_MAX_MEMORIES: per subject group */
     size_t import_max_subjects; /* STATEWAVE_MEMORY_IMPORT_MAX_SUBJECTS: per export/import */
+    char *support_subject_id;  /* STATEWAVE_SUPPORT_SUBJECT_ID: rebuilt by the support reseed */
+    char *support_pack_id;     /* STATEWAVE_SUPPORT_STARTER_PACK_ID: the pack it is rebuilt from */
     int workers;               /* STATEWAVE_WORKERS: HTTP worker threads */
     int debug;                 /* STATEWAVE_DEBUG: human-readable logs */
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
@@ -69,6 +71,8 @@ struct config {
     /* webhooks (spec/api.md §1.12) */
     char *webhook_url;         /* STATEWAVE_WEBHOOK_URL; NULL = no events recorded */
     double webhook_timeout;    /* STATEWAVE_WEBHOOK_TIMEOUT: seconds per delivery attempt */
+    char *receipt_signing_key; /* STATEWAVE_RECEIPT_SIGNING_KEY: an Ed25519 private key PEM
+                                * file that signs context receipts; NULL = unsigned */
     double webhook_backoff_scale; /* STATEWAVE_WEBHOOK_BACKOFF_SCALE: multiplies the retry
                                    * delays; for tests only (default 1.0) */
 };

@@ -294,10 +294,16 @@ def _(s):
     sid = uid()
     for extra in ({"max_tokens": 128000}, {"max_tokens": "7"}, {"max_tokens": 7.0},
                   {"max_tokens": None}, {"session_id": None}, {"session_id": ""},
-                  {"emit_receipt": True, "caller_id": "x", "query_id": 5}):
+                  {"emit_receipt": False, "caller_id": "x", "query_id": 5}, {"unknown": [1]}):
         body = {"subject_id": sid, "task": "help"}
         body.update(extra)
         expect_header_only(context(s, body), sid, "help", 5)
+    # with emit_receipt the SDK fields are still never a 422 (a receipt is stored, §5.4, and
+    # the bundle gains receipt_id and receipt_emitted, tests/api/71-receipts.py)
+    r = s.post("/v1/context", {"subject_id": sid, "task": "help", "emit_receipt": True,
+                               "caller_id": "x", "query_id": 5})
+    assert r.status == 200 and list(r.body)[:len(BUNDLE_KEYS)] == BUNDLE_KEYS, r
+    assert r.body["receipt_emitted"] is True, r
     long = "t" * 4000
     assert context(s, {"subject_id": "s" * 256, "task": long})["task"] == long
 

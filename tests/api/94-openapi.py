@@ -134,6 +134,14 @@ def _(s):
     assert out.startswith("ok:"), out
 
 
+def upstream_error(op, r):
+    """A documented LLM provider error (POST /v1/llm/complete, spec/api.md §5.1): the example
+    passed validation and reached the provider, which this test does not run."""
+    codes = ("upstream_llm_error", "llm_not_configured", "upstream_llm_timeout")
+    return str(r.status) in op.get("responses", {}) and isinstance(r.body, dict) and \
+        r.body.get("error", {}).get("code") in codes
+
+
 @test("94.3 every documented example body is accepted by the validators (never a 422)",
       env=SNAP)
 def _(s):
@@ -141,8 +149,8 @@ def _(s):
     tried = 0
     for path, method, op, media, _ in body_operations(doc):
         r = call(s, method, path, op, body=media["example"])
-        assert r.status != 422 and r.status < 500, "%s %s example %r: %r" % (
-            method, path, media["example"], r)
+        assert r.status != 422 and (r.status < 500 or upstream_error(op, r)), \
+            "%s %s example %r: %r" % (method, path, media["example"], r)
         tried += 1
     assert tried >= 10, tried
 

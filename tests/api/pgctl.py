@@ -14,6 +14,7 @@ script does. Client tools (pg_dump, pg_restore, psql) connect by URL and run as 
 import atexit
 import os
 import secrets
+import sqlite3
 import subprocess
 import tempfile
 
@@ -36,6 +37,21 @@ def pg_bin(name):
 def is_postgres(url):
     return bool(url) and url.split(":", 1)[0].lower() in ("postgresql", "postgres",
                                                            "postgresql+asyncpg")
+
+
+def run_sql(url, statement):
+    """Run one statement on the database of a server's URL (PostgreSQL through psql, SQLite
+    through Python's sqlite3), behind the API's back."""
+    if is_postgres(url):
+        r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
+                 "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
+        assert r.returncode == 0, "psql: %s" % r.stderr
+        return
+    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
 
 
 def backend():

@@ -168,7 +168,8 @@ static void rank(const char *task, const char *session, const struct episode *ep
                  const struct resolution *res, size_t nres, struct context_item **items,
                  size_t *nitems)
 {
-    struct context_request rq = { "user-1", task, 4000, session };
+    struct context_request rq = { .subject_id = "user-1", .task = task, .budget = 4000,
+                                  .session_id = session };
     struct context_input in;
 
     memset(&in, 0, sizeof(in));
@@ -184,7 +185,8 @@ static void build(const char *task, const char *session, int64_t budget,
                   const struct memory *mems, size_t nmems, const struct episode *eps, size_t n,
                   const struct resolution *res, size_t nres, struct context_bundle *out)
 {
-    struct context_request rq = { "user-1", task, budget, session };
+    struct context_request rq = { .subject_id = "user-1", .task = task, .budget = budget,
+                                  .session_id = session };
     struct context_input in;
 
     memset(&in, 0, sizeof(in));
@@ -553,7 +555,8 @@ static void test_context_breadcrumb_in_memory_score(void **state)
     struct episode src = ep(9, NULL, "docs", "x", NOW);
     struct memory m = mem(1, "procedure", "zzz", NOW,
                           "[\"00000000-0000-4000-8000-000000000009\"]");
-    struct context_request rq = { "user-1", "compiler", 4000, NULL };
+    struct context_request rq = { .subject_id = "user-1", .task = "compiler", .budget = 4000,
+                                  .session_id = NULL };
     struct context_input in;
     struct context_item *items;
     size_t n;
@@ -669,8 +672,9 @@ static void golden_rows(struct golden *g)
 
 static void test_context_golden_ranking(void **state)
 {
-    struct context_request rq = { "user-1", "Customer is asking about their billing issue", 500,
-                                  NULL };
+    struct context_request rq = { .subject_id = "user-1",
+                                  .task = "Customer is asking about their billing issue",
+                                  .budget = 500, .session_id = NULL };
     static const int order[8] = { 100, 101, 102, 103, 202, 200, 201, 203 };
     static const double scores[8] = { 18.714, 18.0, 18.0, 18.0, 14.429, 13.714, 13.714, 13.0 };
     struct context_input in;
@@ -767,7 +771,8 @@ static void test_context_semantic_relevance_replaces_overlap(void **state)
         mem(2, "profile_fact", "unrelated", NOW, NULL),
     };
     double sem[2] = { NAN, 7.5 };
-    struct context_request rq = { "user-1", "billing", 4000, NULL };
+    struct context_request rq = { .subject_id = "user-1", .task = "billing", .budget = 4000,
+                                  .session_id = NULL };
     struct context_input in;
     struct context_item *items;
     size_t n;
@@ -791,7 +796,8 @@ static void test_context_expired_memory_and_unknown_kind(void **state)
         mem(1, "profile_fact", "old fact", NOW - DAY, NULL),
         mem(2, "artifact_ref", "a file", NOW, NULL),
     };
-    struct context_request rq = { "user-1", "x", 4000, NULL };
+    struct context_request rq = { .subject_id = "user-1", .task = "x", .budget = 4000,
+                                  .session_id = NULL };
     struct context_input in;
     struct context_item *items;
     size_t n;

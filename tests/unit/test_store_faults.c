@@ -23,6 +23,7 @@
 #include "service/episodes.h"
 #include "service/memory_clone.h"
 #include "service/memory_payload.h"
+#include "service/packs.h"
 #include "service/snapshots.h"
 #include "service/subjects.h"
 #include "store/store-internal.h"
@@ -364,6 +365,29 @@ static int op_clone(struct arena *a, void *ctx, struct err *err)
     return res.episodes == 6 && res.memories > 0 ? 0 : err_set(err, ERR_NOT_FOUND, "short");
 }
 
+static int op_pack_import(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    struct pack_import_in in = { "demo-devops-agent", c->target, "On-call bot", c->tenant,
+                                 PAYLOAD_CREATE_COPY, 0 };
+    struct pack_import_result res;
+
+    return packs_import(a, g.st, &in, &res, err);
+}
+
+static int op_support_reseed(struct arena *a, void *ctx, struct err *err)
+{
+    struct support_reseed rs;
+
+    (void)ctx;
+    memset(&rs, 0, sizeof(rs));
+    rs.force = 1;
+    rs.reason = "faults";
+    if (packs_support_reseed(a, g.st, &rs, err) < 0)
+        return -1;
+    return rs.updated ? 0 : err_set(err, ERR_CONFLICT, "the reseed wrote nothing");
+}
+
 static int op_heartbeat(struct arena *a, void *ctx, struct err *err)
 {
     (void)a;
@@ -521,6 +545,28 @@ static void test_faults_cleanup(void **state)
     assert_true(run_faults("cleanup", op_cleanup, &c) >= 2);
 }
 
+/* A starter pack import (spec/api.md §7.7): resolve the target, write every record. */
+static void test_faults_pack_import(void **state)
+{
+    struct arena *a = *state;
+    struct subject_ctx c = { "acme", NULL, uniq(a, "fp"), NULL, NULL, NULL };
+
+    assert_true(run_faults("starter pack import", op_pack_import, &c) >= 3);
+}
+
+/* The support reseed: the owned rows deleted and the docs pack written again, operator rows
+ * kept, or nothing at all. */
+static void test_faults_support_reseed(void **state)
+{
+    struct arena *a = *state;
+    struct episode *ep = chat_eps(a, NULL, tcfg.support_subject_id, 1);
+    struct err err = ERR_INIT;
+
+    assert_int_equal(op_support_reseed(a, NULL, &err), 0);
+    insert_ok(a, &ep[0]);   /* an operator's row beside the pack's */
+    assert_true(run_faults("support reseed", op_support_reseed, NULL) >= 4);
+}
+
 /* The readiness write probe: a full disk answers 503 database_full, a read-only database
  * 503 database_readonly (what /readyz reports), and neither leaves anything behind. */
 static void test_faults_heartbeat(void **state)
@@ -576,7 +622,9 @@ static int faults_setup(void **state)
 {
     static const char *const env[] = { "STATEWAVE_WEBHOOK_URL=http://127.0.0.1:9/hook",
                                        "STATEWAVE_ENABLE_SNAPSHOTS=true",
-                                       "STATEWAVE_EMBEDDING_DIMENSIONS=3", NULL };
+                                       "STATEWAVE_EMBEDDING_DIMENSIONS=3",
+                                       "STATEWAVE_SUPPORT_SUBJECT_ID=faults-support-docs",
+                                       NULL };
     struct err err = ERR_INIT;
 
     /* config_load takes environ's type; the strings are only read. */
@@ -629,6 +677,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_faults_cleanup, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_admin_deletes, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_clone, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_pack_import, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_support_reseed, test_setup, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, faults_setup, faults_teardown);

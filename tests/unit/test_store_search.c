@@ -495,7 +495,7 @@ static void test_search_text_matches_filtering_the_list(void **state)
     nlist = mr.n;
     for (qi = 0; qi < sizeof(queries) / sizeof(queries[0]); qi++) {
         for (lim = 1; lim <= 40; lim += 13) {
-            struct search_query sq = { subj, NULL, queries[qi], 0, lim };
+            struct search_query sq = { .subject_id = subj, .q = queries[qi], .limit = lim };
 
             assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
             for (i = 0, j = 0; i < nlist && j < lim; i++) {

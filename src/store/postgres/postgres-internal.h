@@ -410,6 +410,19 @@ int pgst_webhook_get(store *st, struct arena *a, const char *id, struct webhook_
 int pgst_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the operator's overview, the packs' rows (postgres_admin.c) ---- */
+
+int pgst_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                     struct string_rows *out, struct err *err);
+int pgst_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int pgst_usage(store *st, const struct usage_query *q, struct usage_report *out,
+               struct err *err);
+int pgst_overview(store *st, struct overview_counts *out, struct err *err);
+int pgst_pack_rows(store *st, struct arena *a, const struct pack_owner *o,
+                   struct pack_rows *out, struct err *err);
+int pgst_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                          struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (postgres_resolutions.c) ---- */
 
 int pgst_resolution_query(store *st, struct arena *a, const struct store_scope *sc,
@@ -422,6 +435,20 @@ int pgst_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int pgst_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
 
+/* ---- history (postgres_history.c) ---- */
+
+int pgst_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                           const struct as_of_query *aq, struct memory_rows *out,
+                           struct err *err);
+int pgst_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                            const struct as_of_query *aq, struct episode_rows *out,
+                            struct err *err);
+int pgst_receipt_insert(store *st, const struct receipt_row *rr, struct err *err);
+int pgst_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                     struct receipt_row **out, struct err *err);
+int pgst_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                      const struct receipt_query *rq, struct receipt_rows *out,
+                      struct err *err);
 /* ---- the admin subject explorer and deletion (postgres_explorer.c) ---- */
 
 int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,

@@ -801,6 +801,12 @@ const struct store_ops store_postgres_ops = {
     .explorer_resolutions = pgst_explorer_resolutions,
     .explorer_citing_counts = pgst_explorer_citing_counts,
     .subject_match = pgst_subject_match,
+    .tenant_list = pgst_tenant_list,
+    .tenant_audit = pgst_tenant_audit,
+    .usage = pgst_usage,
+    .overview = pgst_overview,
+    .pack_rows = pgst_pack_rows,
+    .pack_rows_delete = pgst_pack_rows_delete,
 
     /* postgres_resolutions.c */
     .resolution_query = pgst_resolution_query,
@@ -808,4 +814,11 @@ const struct store_ops store_postgres_ops = {
     .health_cache_get = pgst_health_cache_get,
     .health_cache_put = pgst_health_cache_put,
     .health_cache_delete = pgst_health_cache_delete,
+
+    /* postgres_history.c */
+    .memory_list_as_of = pgst_memory_list_as_of,
+    .episode_list_as_of = pgst_episode_list_as_of,
+    .receipt_insert = pgst_receipt_insert,
+    .receipt_get = pgst_receipt_get,
+    .receipt_list = pgst_receipt_list,
 };

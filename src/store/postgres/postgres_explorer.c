@@ -1,6 +1,6 @@
 /* postgres_explorer.c - PostgreSQL backend: the admin subject explorer's reads and the pair
  * selection of the admin deletes (spec/api.md §7.4, §7.5). The same statements as
- * sqlite_explorer.c in PostgreSQL's dialect: pair listings read subject_stats (schema step 5),
+ * sqlite_explorer.c in PostgreSQL's dialect: pair listings read subject_stats (its schema step),
  * per-subject reads walk the subject_id indexes, optional filters are `$n IS NULL OR` terms
  * and each sort order is its own statement. */
 #include "store/postgres/postgres-internal.h"

@@ -188,7 +188,25 @@ static const char episode_occurred_at[] =
     " (subject_id, (COALESCE(tenant_id, '')), (COALESCE(occurred_at, created_at)), seq);\n";
 
 /*
- * Step 5, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed (text,
+ * byte for byte); a subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE context_receipts ("
+    " id text PRIMARY KEY,"
+    " tenant_id text,"
+    " subject_id text NOT NULL,"
+    " mode text NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " body text NOT NULL,"
+    " signature text,"
+    " key_id text,"
+    " algorithm text);\n"
+    "CREATE INDEX ix_context_receipts_subject ON context_receipts"
+    " (subject_id, (COALESCE(tenant_id, '')), id);\n";
+
+/*
+ * Step 6, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
  * with what the explorer lists and sorts by, kept by triggers so that every write path keeps
  * it right without knowing about it. The same table as SQLite's step 5 (see there): no row for
  * reserved subjects, a row whose counts all fall to 0 is deleted.
@@ -356,12 +374,24 @@ static const char subject_stats[] =
     " AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
     STATS_UPSERT "open_sessions = excluded.open_sessions;\n";
 
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);\n"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
-    { 5, "subject_stats", subject_stats },
+    { 5, "context_receipts", context_receipts },
+    { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

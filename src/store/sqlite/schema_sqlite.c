@@ -197,7 +197,26 @@ static const char episode_occurred_at[] =
     " ON episodes (subject_id, tenant_id, COALESCE(occurred_at, created_at));";
 
 /*
- * Step 5, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
+ * Step 5, Engram: context receipts (spec/api.md §5.4). body is the receipt as signed; a
+ * subject's receipts are listed newest first by id (a ULID: time-ordered).
+ */
+static const char context_receipts[] =
+    "CREATE TABLE context_receipts ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT,"
+    " subject_id TEXT NOT NULL,"
+    " mode TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " signature TEXT,"
+    " key_id TEXT,"
+    " algorithm TEXT"
+    ") STRICT;"
+    "CREATE INDEX ix_context_receipts_subject"
+    " ON context_receipts (subject_id, tenant_id, id);";
+
+/*
+ * Step 6, the admin subject explorer (spec/api.md §7.4, §7.5): one row per (tenant, subject)
  * with what the explorer lists and sorts by, kept by triggers so that every write path
  * (ingest, compile, import, copy, delete, cleanup) keeps it right without knowing about it.
  * Reserved subjects (`_snapshot/`, `_bootstrap_tmp/`) get no row: every listing leaves them
@@ -314,12 +333,24 @@ static const char subject_stats[] =
     STATS_NOT_RESERVED("resolutions") " GROUP BY subject_id, tenant_id "
     STATS_UPSERT "open_sessions = excluded.open_sessions;";
 
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
     { 3, "support_indexes", support_indexes },
     { 4, "episode_occurred_at", episode_occurred_at },
-    { 5, "subject_stats", subject_stats },
+    { 5, "context_receipts", context_receipts },
+    { 6, "subject_stats", subject_stats },
+    { 7, "admin_usage_indexes", admin_usage_indexes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -356,6 +356,19 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
 int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
                      struct err *err);
 
+/* ---- the operator's overview, the packs' rows (sqlite_admin.c) ---- */
+
+int sq_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                   struct string_rows *out, struct err *err);
+int sq_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err);
+int sq_usage(store *st, const struct usage_query *q, struct usage_report *out,
+             struct err *err);
+int sq_overview(store *st, struct overview_counts *out, struct err *err);
+int sq_pack_rows(store *st, struct arena *a, const struct pack_owner *o, struct pack_rows *out,
+                 struct err *err);
+int sq_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                        struct err *err);
+
 /* ---- the support tier: resolutions and the health cache (sqlite_resolutions.c) ---- */
 
 /* The columns "id, subject_id, tenant_id, session_id, status, resolution_summary,
@@ -371,6 +384,19 @@ int sq_health_cache_put(store *st, const struct store_scope *sc,
                         const struct health_cache_entry *e, struct err *err);
 int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err);
 
+/* ---- history (sqlite_history.c) ---- */
+
+int sq_memory_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                         const struct as_of_query *aq, struct memory_rows *out,
+                         struct err *err);
+int sq_episode_list_as_of(store *st, struct arena *a, const struct store_scope *sc,
+                          const struct as_of_query *aq, struct episode_rows *out,
+                          struct err *err);
+int sq_receipt_insert(store *st, const struct receipt_row *r, struct err *err);
+int sq_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
+                   struct receipt_row **out, struct err *err);
+int sq_receipt_list(store *st, struct arena *a, const struct store_scope *sc,
+                    const struct receipt_query *rq, struct receipt_rows *out, struct err *err);
 /* ---- the admin subject explorer and deletion (sqlite_explorer.c) ---- */
 
 int sq_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,

@@ -555,6 +555,12 @@ const struct store_ops store_sqlite_ops = {
     .explorer_resolutions = sq_explorer_resolutions,
     .explorer_citing_counts = sq_explorer_citing_counts,
     .subject_match = sq_subject_match,
+    .tenant_list = sq_tenant_list,
+    .tenant_audit = sq_tenant_audit,
+    .usage = sq_usage,
+    .overview = sq_overview,
+    .pack_rows = sq_pack_rows,
+    .pack_rows_delete = sq_pack_rows_delete,
 
     /* sqlite_resolutions.c */
     .resolution_query = sq_resolution_query,
@@ -562,4 +568,11 @@ const struct store_ops store_sqlite_ops = {
     .health_cache_get = sq_health_cache_get,
     .health_cache_put = sq_health_cache_put,
     .health_cache_delete = sq_health_cache_delete,
+
+    /* sqlite_history.c */
+    .memory_list_as_of = sq_memory_list_as_of,
+    .episode_list_as_of = sq_episode_list_as_of,
+    .receipt_insert = sq_receipt_insert,
+    .receipt_get = sq_receipt_get,
+    .receipt_list = sq_receipt_list,
 };

@@ -1,6 +1,6 @@
 /* sqlite_explorer.c - SQLite backend: the admin subject explorer's reads and the pair
  * selection of the admin deletes (spec/api.md §7.4, §7.5). The pair listings read
- * subject_stats (schema step 5), whose triggers keep it; the per-subject reads walk the
+ * subject_stats (its schema step), whose triggers keep it; the per-subject reads walk the
  * subject_id indexes. Every statement is static text: optional filters are `?n IS NULL OR`
  * terms, and the sort orders are one statement each. */
 #include "store/sqlite/sqlite-internal.h"
@@ -24,7 +24,7 @@
     "AND (?5 < 0 OR (s.open_sessions > 0) = ?5) "
 #define LIST_WHERE LIST_WHERE_NO_HEALTH "AND (?4 IS NULL OR h.last_state = ?4) "
 /* A page is read in two steps: the inner query picks the page's rowids walking one sort
- * index, which covers every filter (schema step 5), so an offset skips index entries only;
+ * index, which covers every filter (its schema step), so an offset skips index entries only;
  * the outer one reads those rows and their health. The health cache joins the inner query
  * only when it filters on it. */
 #define ORDER(key, dir) \

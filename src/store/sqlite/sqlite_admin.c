@@ -1,0 +1,234 @@
+/* sqlite_admin.c - SQLite backend: the operator's overview (tenants, tenant audit, usage,
+ * dashboard counts; spec/api.md §7.6) and the rows a bundled starter pack owns (§7.7). */
+#include "store/sqlite/sqlite-internal.h"
+
+#include <string.h>
+
+/* Distinct tenants by index seeks: each step asks the (tenant_id, subject_id) index for the
+ * next tenant after the last one, so the cost is one seek per tenant, not one per episode. */
+static const char SQL_TENANTS[] =
+    "WITH RECURSIVE t(v) AS ("
+    " SELECT MIN(tenant_id) FROM episodes WHERE tenant_id IS NOT NULL"
+    " UNION ALL"
+    " SELECT (SELECT MIN(tenant_id) FROM episodes WHERE tenant_id > t.v) FROM t"
+    " WHERE t.v IS NOT NULL)"
+    " SELECT v FROM t WHERE v IS NOT NULL LIMIT ?1 OFFSET ?2";
+
+static const char SQL_TENANT_AUDIT[] =
+    "SELECT (SELECT COUNT(*) FROM episodes WHERE tenant_id IS NULL),"
+    " (SELECT COUNT(*) FROM memories WHERE tenant_id IS NULL),"
+    " (SELECT COUNT(*) FROM compile_jobs WHERE tenant_id IS NULL)";
+
+/* One table's four counts: ?2 today, ?3 7 days, ?4 30 days; TENANT is the filter. The
+ * windows read the created_at index; the total of every tenant is COUNT(*). */
+#define USAGE_ALL(t)                                                                       \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?2),"                                 \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?3),"                                 \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?4),"                                 \
+    "(SELECT COUNT(*) FROM " t "),"
+#define USAGE_TENANT(t)                                                                    \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?2 AND tenant_id = ?1),"              \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?3 AND tenant_id = ?1),"              \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?4 AND tenant_id = ?1),"              \
+    "(SELECT COUNT(*) FROM " t " WHERE tenant_id = ?1),"
+
+/* Active subjects in one pass: each subject's newest episode, read off the (subject_id,
+ * created_at) index in order, is since a cut-off exactly when the subject has an episode
+ * since it. */
+#define ACTIVE(where)                                                                      \
+    "WITH act AS (SELECT COALESCE(SUM(m >= ?3), 0) AS a7, COALESCE(SUM(m >= ?4), 0) AS a30," \
+    " COUNT(*) AS total FROM (SELECT MAX(created_at) AS m FROM episodes" where             \
+    " GROUP BY subject_id)) SELECT "
+
+static const char SQL_USAGE_ALL[] =
+    ACTIVE("") USAGE_ALL("episodes") USAGE_ALL("memories") USAGE_ALL("compile_jobs")
+    USAGE_ALL("webhook_events") " a7, a30, total FROM act";
+static const char SQL_USAGE_TENANT[] =
+    ACTIVE(" WHERE tenant_id = ?1") USAGE_TENANT("episodes") USAGE_TENANT("memories")
+    USAGE_TENANT("compile_jobs") USAGE_TENANT("webhook_events") " a7, a30, total FROM act";
+
+static const char SQL_OVERVIEW[] =
+    "SELECT (SELECT COUNT(*) FROM episodes), (SELECT COUNT(*) FROM memories),"
+    " (SELECT COUNT(DISTINCT subject_id) FROM episodes),"
+    " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'healthy'),"
+    " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'watch'),"
+    " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'at_risk'),"
+    " (SELECT COUNT(*) FROM (SELECT DISTINCT tenant_id, subject_id FROM episodes) e"
+    "  WHERE NOT EXISTS (SELECT 1 FROM subject_health_cache c"
+    "   WHERE COALESCE(c.tenant_id, '') = COALESCE(e.tenant_id, '')"
+    "   AND c.subject_id = e.subject_id))";
+
+/* ?1 subject, ?2 pack id, ?3 legacy pack name. */
+#define OWNED                                                                              \
+    " (json_extract(metadata, '$.starter_pack_id') = ?2"                                   \
+    " OR json_extract(metadata, '$.pack') = ?3)"
+
+static const char SQL_PACK_ROWS[] =
+    "SELECT (SELECT COUNT(*) FROM episodes WHERE subject_id = ?1),"
+    " (SELECT COUNT(*) FROM episodes WHERE subject_id = ?1 AND" OWNED "),"
+    " (SELECT COUNT(*) FROM memories WHERE subject_id = ?1),"
+    " (SELECT COUNT(*) FROM memories WHERE subject_id = ?1 AND" OWNED "),"
+    " COALESCE((SELECT metadata FROM episodes WHERE subject_id = ?1 AND" OWNED
+    " ORDER BY seq DESC LIMIT 1),"
+    " (SELECT metadata FROM memories WHERE subject_id = ?1 AND" OWNED
+    " ORDER BY seq DESC LIMIT 1))";
+static const char SQL_PACK_DELETE_EPISODES[] =
+    "DELETE FROM episodes WHERE subject_id = ?1 AND" OWNED;
+static const char SQL_PACK_DELETE_MEMORIES[] =
+    "DELETE FROM memories WHERE subject_id = ?1 AND" OWNED;
+
+static int read_string(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
+{
+    (void)err;
+    *(const char **)row = sq_col_str(a, q, 0);
+    return 0;
+}
+
+int sq_tenant_list(store *st, struct arena *a, const struct store_page *pg,
+                   struct string_rows *out, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_TENANTS, err);
+    void *rows = NULL;
+    int ret = -1;
+
+    out->n = 0;
+    if (q) {
+        sq_bind_count(q, 1, pg->limit, 1);
+        sq_bind_count(q, 2, pg->offset, 0);
+        ret = sq_collect_rows(s, a, q, sizeof(*out->items), pg->limit, read_string, &rows,
+                              &out->n, err);
+    }
+    out->items = rows;
+    return ret;
+}
+
+/* Step q (bound) once and copy its first n integer columns into vals. */
+static int one_row_ints(struct sqlite_store *s, sqlite3_stmt *q, const char *what,
+                        int64_t *vals, int n, struct err *err)
+{
+    int rc = sq_step(q), i;
+
+    if (rc == SQLITE_ROW) {
+        for (i = 0; i < n; i++)
+            vals[i] = sqlite3_column_int64(q, i);
+    }
+    sq_reset(q);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s, what, rc, err);
+    return 0;
+}
+
+int sq_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_TENANT_AUDIT, err);
+    int64_t v[3];
+
+    memset(out, 0, sizeof(*out));
+    if (!q || one_row_ints(s, q, "tenant audit", v, 3, err) < 0)
+        return -1;
+    out->episodes = v[0];
+    out->memories = v[1];
+    out->compile_jobs = v[2];
+    return 0;
+}
+
+int sq_usage(store *st, const struct usage_query *uq, struct usage_report *out,
+             struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, uq->tenant ? SQL_USAGE_TENANT : SQL_USAGE_ALL, err);
+    int64_t v[19];
+
+    memset(out, 0, sizeof(*out));
+    if (!q)
+        return -1;
+    if (uq->tenant)
+        sq_bind_tenant(q, 1, uq->tenant);
+    sq_bind_ts(q, 2, uq->today);
+    sq_bind_ts(q, 3, uq->d7);
+    sq_bind_ts(q, 4, uq->d30);
+    if (one_row_ints(s, q, "usage counts", v, 19, err) < 0)
+        return -1;
+    store_usage_from_row(out, v);
+    return 0;
+}
+
+int sq_overview(store *st, struct overview_counts *out, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_OVERVIEW, err);
+    int64_t v[7];
+
+    memset(out, 0, sizeof(*out));
+    if (!q || one_row_ints(s, q, "dashboard counts", v, 7, err) < 0)
+        return -1;
+    store_overview_from_row(out, v);
+    return 0;
+}
+
+static void bind_owner(sqlite3_stmt *q, const struct pack_owner *o)
+{
+    sq_bind_str(q, 1, o->subject);
+    sq_bind_str(q, 2, o->pack_id);
+    sq_bind_str(q, 3, o->legacy_pack);
+}
+
+int sq_pack_rows(store *st, struct arena *a, const struct pack_owner *o, struct pack_rows *out,
+                 struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q = sq_stmt(s, SQL_PACK_ROWS, err);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!q)
+        return -1;
+    bind_owner(q, o);
+    rc = sq_step(q);
+    if (rc == SQLITE_ROW) {
+        out->total.episodes = sqlite3_column_int64(q, 0);
+        out->owned.episodes = sqlite3_column_int64(q, 1);
+        out->total.memories = sqlite3_column_int64(q, 2);
+        out->owned.memories = sqlite3_column_int64(q, 3);
+        out->newest_metadata = sq_col_str(a, q, 4);
+    }
+    sq_reset(q);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s, "pack rows", rc, err);
+    return 0;
+}
+
+static int delete_owned(struct sqlite_store *s, const char *sql, const struct pack_owner *o,
+                        int64_t *count, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    if (!q)
+        return -1;
+    bind_owner(q, o);
+    if (sq_step_done(s, q, "pack rows delete", err) < 0)
+        return -1;
+    *count = sqlite3_changes64(s->db);
+    return 0;
+}
+
+int sq_pack_rows_delete(store *st, const struct pack_owner *o, struct row_counts *out,
+                        struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    struct row_counts n = { 0, 0, 0 };
+    int own, ret = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (store_tx_enter(st, &own, err) < 0)
+        return -1;
+    if (delete_owned(s, SQL_PACK_DELETE_EPISODES, o, &n.episodes, err) < 0 ||
+        delete_owned(s, SQL_PACK_DELETE_MEMORIES, o, &n.memories, err) < 0)
+        ret = -1;
+    if (store_tx_leave(st, own, ret, err) < 0)
+        return -1;
+    *out = n;
+    return 0;
+}
