@@ -211,8 +211,17 @@ static const char context_receipts[] =
  * it right without knowing about it. The same table as SQLite's step 5 (see there): no row for
  * reserved subjects, a row whose counts all fall to 0 is deleted.
  */
+#define STATS_KEY(row) \
+    "COALESCE(s.tenant_id, '') = COALESCE(" row ".tenant_id, '') AND s.subject_id = " row \
+    ".subject_id"
+#define STATS_DROP_EMPTY(row) \
+    " DELETE FROM subject_stats s WHERE " STATS_KEY(row) " AND s.episode_count = 0" \
+    " AND s.memory_count = 0 AND s.open_sessions = 0;"
 #define STATS_UPSERT \
     " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id) DO UPDATE SET "
+#define STATS_SAME_PAIR(row) \
+    "e.subject_id = " row ".subject_id AND COALESCE(e.tenant_id, '') = COALESCE(" row \
+    ".tenant_id, '')"
 
 static const char subject_stats[] =
     "CREATE TABLE subject_stats ("
@@ -247,11 +256,112 @@ static const char subject_stats[] =
     " AS $$ SELECT left(s, length('" RESERVED_SNAPSHOT "')) = '" RESERVED_SNAPSHOT "'"
     " OR left(s, length('" RESERVED_BOOTSTRAP "')) = '" RESERVED_BOOTSTRAP "' $$;\n"
 
-    /* Row triggers only append what changed to subject_stats_pending (inserts never wait on
-     * each other); one deferred trigger per transaction applies the lot at commit, pair by
-     * pair in key order. Every transaction thus takes its subject_stats row locks at commit
-     * and in the same order, so two writers of the same pairs never deadlock, and a
-     * transaction writing one pair many times (an import) updates its row once. */
+    "CREATE FUNCTION engram_subject_stats_episode() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  IF NOT engram_stats_reserved(OLD.subject_id) THEN"
+    "   UPDATE subject_stats s SET episode_count = s.episode_count - 1,"
+    "    session_count = s.session_count - CASE WHEN OLD.session_id IS NOT NULL AND NOT EXISTS"
+    "    (SELECT 1 FROM episodes e WHERE " STATS_SAME_PAIR("OLD")
+    "    AND e.session_id = OLD.session_id) THEN 1 ELSE 0 END,"
+    "    last_episode_at = CASE WHEN s.last_episode_at > OLD.created_at THEN s.last_episode_at"
+    "    ELSE (SELECT max(e.created_at) FROM episodes e WHERE " STATS_SAME_PAIR("OLD") ") END"
+    "   WHERE " STATS_KEY("OLD") ";"
+    STATS_DROP_EMPTY("OLD")
+    "  END IF;"
+    "  RETURN NULL;"
+    " END IF;"
+    " IF NOT engram_stats_reserved(NEW.subject_id) THEN"
+    "  INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    "  last_episode_at) VALUES (NEW.subject_id, NEW.tenant_id, 1,"
+    "  CASE WHEN NEW.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM episodes e"
+    "  WHERE " STATS_SAME_PAIR("NEW") " AND e.session_id = NEW.session_id AND e.id <> NEW.id)"
+    "  THEN 1 ELSE 0 END, NEW.created_at)" STATS_UPSERT
+    "  episode_count = subject_stats.episode_count + 1,"
+    "  session_count = subject_stats.session_count + excluded.session_count,"
+    "  last_episode_at = GREATEST(subject_stats.last_episode_at, excluded.last_episode_at);"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_episode AFTER INSERT OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_episode();\n"
+
+    "CREATE FUNCTION engram_subject_stats_memory() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  IF NOT engram_stats_reserved(OLD.subject_id) THEN"
+    "   UPDATE subject_stats s SET memory_count = s.memory_count - 1 WHERE " STATS_KEY("OLD") ";"
+    STATS_DROP_EMPTY("OLD")
+    "  END IF;"
+    " ELSIF NOT engram_stats_reserved(NEW.subject_id) THEN"
+    "  INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    "  VALUES (NEW.subject_id, NEW.tenant_id, 1)" STATS_UPSERT
+    "  memory_count = subject_stats.memory_count + 1;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_memory AFTER INSERT OR DELETE ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_memory();\n"
+
+    /* open_sessions: -1 for an open row that goes (deleted, or no longer open), +1 for one
+     * that comes. */
+    "CREATE FUNCTION engram_subject_stats_resolution() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.status = 'open'"
+    "  AND NOT engram_stats_reserved(OLD.subject_id) THEN"
+    "  UPDATE subject_stats s SET open_sessions = s.open_sessions - 1 WHERE " STATS_KEY("OLD") ";"
+    STATS_DROP_EMPTY("OLD")
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'open'"
+    "  AND NOT engram_stats_reserved(NEW.subject_id) THEN"
+    "  INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    "  VALUES (NEW.subject_id, NEW.tenant_id, 1)" STATS_UPSERT
+    "  open_sessions = subject_stats.open_sessions + 1;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_resolution AFTER INSERT OR DELETE OR UPDATE OF status"
+    " ON resolutions FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+
+    "INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    " last_episode_at) SELECT subject_id, tenant_id, count(*), count(DISTINCT session_id),"
+    " max(created_at) FROM episodes WHERE NOT engram_stats_reserved(subject_id)"
+    " GROUP BY subject_id, tenant_id;\n"
+    "INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    " SELECT subject_id, tenant_id, count(*) FROM memories"
+    " WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
+    STATS_UPSERT "memory_count = excluded.memory_count;\n"
+    "INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    " SELECT subject_id, tenant_id, count(*) FROM resolutions WHERE status = 'open'"
+    " AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
+    STATS_UPSERT "open_sessions = excluded.open_sessions;\n";
+
+/*
+ * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
+ * created since a cut-off, read through a created_at index instead of a scan of the table.
+ * compile_jobs has had one since step 1.
+ */
+static const char admin_usage_indexes[] =
+    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);\n"
+    "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
+    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
+
+/*
+ * Step 8: subject_stats applied at commit. Step 6's row triggers updated a pair's row on
+ * every write, which let two writers of the same pairs in other orders deadlock (PostgreSQL
+ * aborts one: concurrent multi-subject batches got 500s) and made an import of N rows update
+ * one row N times in one transaction. Now the row triggers only append what changed to
+ * subject_stats_pending (inserts never wait on each other), and one deferred trigger per
+ * transaction applies the lot at commit, pair by pair in key order: every transaction takes
+ * its subject_stats row locks at commit and in the same order, and updates a pair's row once.
+ */
+static const char subject_stats_at_commit[] =
+    "DROP TRIGGER tr_subject_stats_episode ON episodes;\n"
+    "DROP TRIGGER tr_subject_stats_memory ON memories;\n"
+    "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
+    "DROP FUNCTION engram_subject_stats_episode();\n"
+    "DROP FUNCTION engram_subject_stats_memory();\n"
+    "DROP FUNCTION engram_subject_stats_resolution();\n"
     "CREATE UNLOGGED TABLE subject_stats_pending ("
     " tx bigint NOT NULL,"
     " subject_id varchar(256) NOT NULL,"
@@ -359,30 +469,7 @@ static const char subject_stats[] =
     " END $$;\n"
     "CREATE CONSTRAINT TRIGGER tr_subject_stats_apply AFTER INSERT ON subject_stats_pending"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
-    " EXECUTE FUNCTION engram_subject_stats_apply();\n"
-
-    "INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
-    " last_episode_at) SELECT subject_id, tenant_id, count(*), count(DISTINCT session_id),"
-    " max(created_at) FROM episodes WHERE NOT engram_stats_reserved(subject_id)"
-    " GROUP BY subject_id, tenant_id;\n"
-    "INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
-    " SELECT subject_id, tenant_id, count(*) FROM memories"
-    " WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
-    STATS_UPSERT "memory_count = excluded.memory_count;\n"
-    "INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
-    " SELECT subject_id, tenant_id, count(*) FROM resolutions WHERE status = 'open'"
-    " AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id"
-    STATS_UPSERT "open_sessions = excluded.open_sessions;\n";
-
-/*
- * Step 7, Engram: the operator's usage windows (spec/api.md §7.6, GET /admin/usage): rows
- * created since a cut-off, read through a created_at index instead of a scan of the table.
- * compile_jobs has had one since step 1.
- */
-static const char admin_usage_indexes[] =
-    "CREATE INDEX ix_episodes_created_at ON episodes (created_at);\n"
-    "CREATE INDEX ix_memories_created_at ON memories (created_at);\n"
-    "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
+    " EXECUTE FUNCTION engram_subject_stats_apply();\n";
 
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
@@ -392,6 +479,7 @@ const struct migration postgres_migrations[] = {
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
     { 7, "admin_usage_indexes", admin_usage_indexes },
+    { 8, "subject_stats_at_commit", subject_stats_at_commit },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
