@@ -42,11 +42,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = dict(dur=3.0, warm=0.5, ctx_sizes=(100, 1000, 10000), search_size=10000,
             scale=(1000, 100000), scale_eps=3, export_n=10000, emb_export_size=1000,
             snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0, support_eps=1000,
-            support_res=50, explorer_subjects=100000, explorer_eps=10)
+            support_res=50, explorer_subjects=100000, explorer_eps=10, hot_eps=100000)
 QUICK = dict(dur=0.5, warm=0.1, ctx_sizes=(100, 1000), search_size=1000,
              scale=(1000, 10000), scale_eps=1, export_n=2000, emb_export_size=100,
              snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5, support_eps=1000,
-            support_res=50, explorer_subjects=10000, explorer_eps=10)
+             support_res=50, explorer_subjects=10000, explorer_eps=10, hot_eps=10000)
 
 INGEST_BODY = ('{"subject_id":"s-{conn}","source":"chat","type":"message",'
                '"payload":{"text":"My name is {name:0} Smith and I work at {name:0} Corp."}}')
@@ -299,8 +299,11 @@ class Bench:
 
     def pg_start(self):
         self.pg_dir = os.path.join(self.workdir, "pg")
+        env = dict(os.environ)
+        if getattr(self.args, "durable", False):
+            env["PG_DURABLE"] = "1"
         p = subprocess.run([os.path.join(ROOT, "scripts/pg-cluster.sh"), "start", self.pg_dir],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=env)
         if p.returncode != 0:
             raise BenchError("cannot start a PostgreSQL cluster: %s" % p.stderr.strip()[-400:])
 
@@ -377,6 +380,9 @@ class Bench:
         r = h.json("POST", "/v1/memories/compile", {"subject_id": subject})
         if r["memories_created"]:
             raise BenchError("compile of %s left episodes behind" % subject)
+        if n_episodes and not created:
+            raise BenchError("compile of %s (%d episodes) created no memories" % (
+                subject, n_episodes))
         return secs, created
 
     def endpoint_missing(self, method, path, body=None):
@@ -394,6 +400,25 @@ class Bench:
         return False
 
     # ---- scenarios ----
+
+    def http_floor(self, tag):
+        """GET /healthz at 1, cfg["tput_conns"] and 64 connections, recorded; returns the
+        three loadgen results."""
+        cfg = self.cfg
+        hz1 = self.run_loadgen("/healthz", conns=1)
+        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
+        hz64 = self.run_loadgen("/healthz", conns=64)
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn", hz1["rps"], "req/s",
+                 key="http_rps1")
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
+                 key="http_p50", lower_is_better=True)
+        self.add(tag, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
+                 key="http_p99", lower_is_better=True)
+        self.add(tag, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
+                 "req/s", key="http_rpsN")
+        self.add(tag, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
+                 key="http_rps64")
+        return hz1, hzt, hz64
 
     def run_backend(self, backend):
         cfg = self.cfg
@@ -418,19 +443,7 @@ class Bench:
                  key="rss_idle", lower_is_better=True)
 
         # 1. HTTP floor
-        hz1 = self.run_loadgen("/healthz", conns=1)
-        hzt = self.run_loadgen("/healthz", conns=cfg["tput_conns"])
-        hz64 = self.run_loadgen("/healthz", conns=64)
-        self.add(backend, "HTTP floor: GET /healthz, 1 conn", hz1["rps"], "req/s",
-                 key="http_rps1")
-        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p50", hz1["p50_ms"], "ms",
-                 key="http_p50", lower_is_better=True)
-        self.add(backend, "HTTP floor: GET /healthz, 1 conn, p99", hz1["p99_ms"], "ms",
-                 key="http_p99", lower_is_better=True)
-        self.add(backend, "HTTP floor: GET /healthz, %d conns" % cfg["tput_conns"], hzt["rps"],
-                 "req/s", key="http_rpsN")
-        self.add(backend, "HTTP floor: GET /healthz, 64 conns", hz64["rps"], "req/s",
-                 key="http_rps64")
+        hz1, hzt, hz64 = self.http_floor(backend)
         http_p50, http_p99 = hz1["p50_ms"], hz1["p99_ms"]
         floor1, floor100 = f1["rows_per_s"], f100["rows_per_s"]
 
@@ -543,6 +556,156 @@ class Bench:
         self.stop_server()
         if backend == "postgres":
             self.pg_stop()
+
+    def run_hot_only(self, backend):
+        """--only hot (issue 22): the HTTP floor at 1/16/64 connections, single-episode
+        ingest, compile, the 100,000-episode context subject (p50/p99 at 1 connection,
+        req/s at 64) and snapshot restore. With --durable the server runs with production
+        durability instead of the bench's (SQLite synchronous=FULL; PostgreSQL with fsync,
+        synchronous_commit and full_page_writes on)."""
+        cfg = self.cfg
+        tag = backend + (" durable" if self.args.durable else "")
+        log("== %s (hot paths)" % tag)
+        if backend == "postgres":
+            self.pg_start()
+        extra = {"STATEWAVE_SQLITE_SYNCHRONOUS": "full"} if (
+            self.args.durable and backend == "sqlite") else None
+        self.start_server(self.db_url(backend, "hot"), extra)
+        time.sleep(0.5)
+        hz1, hzt, hz64 = self.http_floor(tag)
+        seq = 0
+        for conns in (1, 16, 64):
+            r = self.run_loadgen("/v1/episodes", conns=conns, method="POST", body=INGEST_BODY,
+                                 seq0=seq)
+            seq += 10_000_000
+            floor = hz1["rps"] if conns == 1 else (hzt["rps"] if conns == 16 else hz64["rps"])
+            self.add(tag, "ingest POST /v1/episodes, %d conn%s" % (conns, "s" if conns > 1
+                                                                    else ""),
+                     r["rps"], "eps/s", floor, "healthz, same conns", key="ingest_%d" % conns)
+        self.scenario_context_100k(tag, hz1, hz64)
+        self.scenario_snapshot(tag)
+        self.stop_server()
+        if backend == "postgres":
+            self.scenario_fastapi_floor(tag)
+            self.pg_stop()
+
+    def scenario_fastapi_floor(self, tag):
+        """The FastAPI + asyncpg floor of ../shared/anchor-fastapi (issue 22) on the same
+        PostgreSQL cluster, one uvicorn worker, driven by the same load generator with the
+        bodies of its wrk scripts: healthz and context at 64 connections, single-episode
+        ingest at 64. Skipped with a note when the directory or its Debian packages are
+        missing (python3-fastapi python3-uvicorn python3-asyncpg python3-uvloop
+        python3-httptools)."""
+        # ../shared beside the checkout (a worktree may sit one level deeper)
+        candidates = [os.environ.get("ENGRAM_ANCHOR_DIR") or "",
+                      os.path.join(os.path.dirname(ROOT), "shared", "anchor-fastapi"),
+                      os.path.join(os.path.dirname(os.path.dirname(ROOT)), "shared",
+                                   "anchor-fastapi")]
+        app_dir = next((d for d in candidates if d and os.path.isfile(os.path.join(d, "app.py"))),
+                       candidates[1])
+        if not os.path.isfile(os.path.join(app_dir, "app.py")):
+            self.skip(tag, "FastAPI floor", "no %s/app.py" % app_dir)
+            return
+        probe = subprocess.run(["/usr/bin/python3", "-c",
+                                "import fastapi, uvicorn, asyncpg, uvloop, httptools"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skip(tag, "FastAPI floor", "its Python packages are not installed")
+            return
+        url = self.pg_createdb("anchor")
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-f",
+                            os.path.join(app_dir, "schema.sql")], capture_output=True,
+                           text=True, timeout=120)
+        if p.returncode != 0:
+            raise BenchError("anchor schema: %s" % p.stderr.strip()[-400:])
+        port = free_port()
+        env = dict(os.environ, ANCHOR_DSN=url, PYTHONDONTWRITEBYTECODE="1")
+        log_file = open(os.path.join(self.workdir, "anchor.log"), "wb")
+        proc = subprocess.Popen(["/usr/bin/python3", "-m", "uvicorn", "app:app", "--host",
+                                 "127.0.0.1", "--port", str(port), "--workers", "1", "--loop",
+                                 "uvloop", "--http", "httptools", "--log-level", "warning"],
+                                cwd=app_dir, env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT)
+        try:
+            h = Http(port)
+            for _ in range(100):
+                try:
+                    if h.request("GET", "/healthz", timeout=2)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            else:
+                raise BenchError("the FastAPI floor did not start")
+            h.close()
+            saved, self.server = self.server, type("S", (), {"port": port})()
+            ctx_body = '{"subject_id":"user-1","task":"answer the user"}'
+            ep_body = ('{"subject_id":"user-1","source":"bench","type":"conversation",'
+                       '"session_id":"s-1","payload":{"messages":[{"role":"user","content":"'
+                       + "x" * 900 + '"}]},"metadata":{"k":"v"},"provenance":{"origin":"wrk"}}')
+            try:
+                hz = self.run_loadgen("/healthz", conns=64)
+                ep = self.run_loadgen("/v1/episodes", conns=64, method="POST", body=ep_body)
+                ctx = self.run_loadgen("/v1/context", conns=64, method="POST", body=ctx_body)
+                ctx1 = self.run_loadgen("/v1/context", conns=1, method="POST", body=ctx_body)
+            finally:
+                self.server = saved
+            self.add(tag, "FastAPI floor: GET /healthz, 64 conns", hz["rps"], "req/s",
+                     key="floor_healthz64")
+            self.add(tag, "FastAPI floor: POST /v1/episodes, 64 conns", ep["rps"], "req/s",
+                     key="floor_ingest64")
+            self.add(tag, "FastAPI floor: POST /v1/context (newest 100), 64 conns",
+                     ctx["rps"], "req/s", key="floor_ctx64")
+            self.add(tag, "FastAPI floor: POST /v1/context, 1 conn, p50", ctx1["p50_ms"],
+                     "ms", lower_is_better=True)
+            r = self.results.get(tag, {})
+            if r.get("hot_ctx_rps64"):
+                self.add(tag, "Engram context req/s over the FastAPI floor's, 64 conns",
+                         r["hot_ctx_rps64"] / ctx["rps"], "x", key="ctx_vs_floor")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log_file.close()
+
+    def scenario_context_100k(self, tag, hz1, hz64):
+        """Compile 334 episodes into 1,002 memories, then add cfg["hot_eps"] uncompiled
+        episodes to the same subject (sessions of 10), and measure context on it."""
+        cfg = self.cfg
+        subject, n_eps = "ctx-hot", 334
+        self.ingest([episode(subject, person_text(i), i) for i in range(n_eps)])
+        secs, created = self.compile_subject(subject, n_eps)
+        self.add(tag, "compile: %d episodes -> %d memories" % (n_eps, created), n_eps / secs,
+                 "eps/s", key="compile")
+        batch_file = os.path.join(self.workdir, "hot100.json")
+        with open(batch_file, "w") as f:
+            items = ['{"subject_id":"%s","session_id":"sess-{seq}","source":"%s",'
+                     '"type":"message","payload":{"text":"Message %d of session {seq}: '
+                     'the printer on floor {rand:9} is jammed again"}}' % (
+                         subject, "user" if j % 2 == 0 else "agent", j)
+                     for j in range(100)]
+            f.write('{"episodes":[' + ",".join(items) + "]}")
+        t0 = time.perf_counter()
+        self.run_loadgen("/v1/episodes/batch", conns=4, total=cfg["hot_eps"] // 100,
+                         method="POST", body_file=batch_file)
+        log("  (added %d episodes in %.1f s)" % (cfg["hot_eps"], time.perf_counter() - t0))
+        backend = tag.split()[0]
+        self.settle(backend)
+        body = json.dumps({"subject_id": subject, "task": CONTEXT_TASK})
+        r1 = self.run_loadgen("/v1/context", conns=1, method="POST", body=body)
+        r64 = self.run_loadgen("/v1/context", conns=64, method="POST", body=body)
+        label = "context, %d memories + %dk episodes" % (created, cfg["hot_eps"] // 1000)
+        self.add(tag, label + ", 1 conn, p50", r1["p50_ms"], "ms", hz1["p50_ms"],
+                 "HTTP p50", key="hot_ctx_p50", lower_is_better=True)
+        self.add(tag, label + ", 1 conn, p99", r1["p99_ms"], "ms", hz1["p99_ms"],
+                 "HTTP p99", key="hot_ctx_p99", lower_is_better=True)
+        self.add(tag, label + ", 64 conns", r64["rps"], "req/s", hz64["rps"],
+                 "HTTP 64 conns", key="hot_ctx_rps64")
+        self.add(tag, label + ", 64 conns, p50", r64["p50_ms"], "ms", None, "",
+                 lower_is_better=True)
 
     def run_support_only(self, backend):
         """--only support: the HTTP floor and the support scenario, nothing else."""
@@ -931,6 +1094,41 @@ def targets(results, cfg, quick):
     return out
 
 
+def targets_hot(results):
+    """Issue 22's targets over the --only hot figures (tags "sqlite", "postgres", and with
+    --durable "sqlite durable", "postgres durable")."""
+    out = []
+
+    def chk(tag, text, v, limit, higher=False, unit=""):
+        if v is None:
+            out.append("%-17s %-52s not measured" % (tag, text))
+            return
+        met = v >= limit if higher else v <= limit
+        out.append("%-17s %-52s %s (%s %s)" % (tag, text, "met" if met else "MISSED",
+                                                 fmt_num(v), unit))
+
+    for tag, r in results.items():
+        chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor", r.get("ctx_vs_floor"),
+            3.0, True, "x")
+        chk(tag, "context p99 at 1 conn <= 2 ms (1,002 mem + 100k ep)", r.get("hot_ctx_p99"),
+            2.0, unit="ms")
+        if tag == "sqlite":
+            chk(tag, "single-episode ingest, 16 conns >= 20k/s", r.get("ingest_16"), 20000,
+                True, "eps/s")
+        if tag == "sqlite durable":
+            chk(tag, "single-episode ingest, 16 conns >= 10k/s", r.get("ingest_16"), 10000,
+                True, "eps/s")
+        if tag == "postgres durable":
+            chk(tag, "single-episode ingest, 64 conns >= 12k/s", r.get("ingest_64"), 12000,
+                True, "eps/s")
+        if tag.startswith("postgres"):
+            lite = results.get(tag.replace("postgres", "sqlite"), {}).get("compile")
+            chk(tag, "compile >= 0.5x SQLite's", r.get("compile") / lite
+                if lite and r.get("compile") else None, 0.5, True, "x")
+            chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
+    return out
+
+
 def machine():
     model = "?"
     try:
@@ -955,8 +1153,11 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support", "explorer"],
+    ap.add_argument("--only", choices=["support", "explorer", "hot"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
+    ap.add_argument("--durable", action="store_true",
+                    help="production durability: SQLite synchronous=FULL, PostgreSQL with "
+                    "fsync on (default: the bench settings)")
     args = ap.parse_args()
     if os.environ.get("QUICK") not in (None, "", "0"):
         args.quick = True
@@ -978,6 +1179,8 @@ def main():
             try:
                 if args.only == "support":
                     bench.run_support_only(b.strip())
+                elif args.only == "hot":
+                    bench.run_hot_only(b.strip())
                 elif args.only == "explorer":
                     bench.run_explorer_only(b.strip())
                 else:
@@ -1002,7 +1205,10 @@ def main():
     elapsed = time.time() - t0
 
     tbl = table(bench.rows)
-    tgt = targets(bench.results, bench.cfg, args.quick)
+    if args.only == "hot":
+        tgt = targets_hot(bench.results)
+    else:
+        tgt = targets(bench.results, bench.cfg, args.quick)
     print()
     print("Engram bench (%s), %s" % ("QUICK" if args.quick else "full", machine()))
     print("run took %.0f s; floors measured in the same run; ratio = value / floor" % elapsed)
@@ -1012,7 +1218,7 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue 7):")
+    print("targets (issue %s):" % ("22" if args.only == "hot" else "7"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:

@@ -9,7 +9,9 @@
  * own framing is sent exactly as it is.
  *
  * Invariants: every response the server writes has a valid status line and never the status
- * 500 (a request is a client's doing; the database is healthy); a JSON response's body is
+ * 500 (a request is a client's doing; the database is healthy), every final answer has an
+ * X-Request-ID and no error is an HTML page (broken framing too gets the envelope); a JSON
+ * response's body is
  * valid JSON, and an error status (>= 400) with a JSON body carries the error envelope
  * {"error": {...}}; the server closes the connection once the client has (no hang).
  * Memory errors, leaks and undefined behaviour anywhere on the way abort through the
@@ -222,6 +224,10 @@ static void check_response(const struct buf *resp, int head_request)
     status = atoi(p + 9);
     FUZZ_CHECK(status >= 100 && status <= 599, "status out of range");
     FUZZ_CHECK(status != 500, "500 for a request");
+    /* Every final answer is the server's own, framing errors included (the relay's): an
+     * X-Request-ID, and no error is libmicrohttpd's HTML page. */
+    FUZZ_CHECK(status < 200 || memmem(p, head_len, "X-Request-ID: ", 14), "no X-Request-ID");
+    FUZZ_CHECK(status < 400 || !memmem(p, head_len, "text/html", 9), "an HTML error page");
     cl = memmem(p, head_len, "Content-Length: ", 16);
     if (!cl || head_request)
         return; /* chunked (a streamed export) or no body */

@@ -5,6 +5,8 @@
 #   scripts/pg-cluster.sh createdb DIR NAME  create database NAME in it; print its URL
 #   scripts/pg-cluster.sh stop DIR           stop the cluster (immediate) and remove DIR
 #
+# PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit and
+# full_page_writes on); without it the cluster trades them for speed, as tests want.
 # Only URLs go to stdout; everything else goes to stderr. As root the server runs as the
 # `postgres` user (PostgreSQL refuses root); any other user runs it as itself.
 set -eu
@@ -129,8 +131,10 @@ start_server()
     tries=0
     while [ "$tries" -lt 5 ]; do
         port=$(free_port)
-        opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off"
-        opts="$opts -c synchronous_commit=off -c full_page_writes=off"
+        opts="-p $port -k $dir -c listen_addresses=127.0.0.1"
+        if [ -z "${PG_DURABLE:-}" ]; then
+            opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        fi
         if as_owner "$bindir/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/log" -w start \
             >/dev/null 2>&1; then
             echo "$port" >"$dir/port"

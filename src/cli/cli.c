@@ -24,11 +24,13 @@ int cli_setup(void)
     }
     cfg = &config;
     log_setup((enum log_level)config.log_level, config.debug);
+    store_set_sqlite_sync_full(config.sqlite_sync_full);
     if (store_setup(config.database_url, &err) < 0) {
         fprintf(stderr, "engram: configuration error: STATEWAVE_DATABASE_URL: %s\n", err.msg);
         config_release(&config);
         goto cleanup;
     }
+    store_sqlite_wal_cap(config.sqlite_wal_max_mb);
     ret = 0;
 cleanup:
     err_release(&err);

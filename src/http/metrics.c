@@ -10,8 +10,8 @@
 
 /* Statuses with a slot of their own; anything else counts as "other". */
 static const int statuses[] = { 200, 201, 202, 204, 206, 207, 301, 302, 304, 307, 308,
-                                400, 401, 403, 404, 405, 406, 409, 410, 413, 415, 422,
-                                429, 500, 501, 502, 503, 504 };
+                                400, 401, 403, 404, 405, 406, 409, 410, 413, 414, 415,
+                                422, 429, 431, 500, 501, 502, 503, 504, 505 };
 #define NSTATUS (ARRAY_SIZE(statuses) + 1)
 
 /* Methods of unmatched requests; anything else counts as "other". */

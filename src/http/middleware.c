@@ -97,7 +97,7 @@ static int preflight(struct req *req, int *ret)
     return 1;
 }
 
-static int printable_id(const char *s)
+int middleware_request_id_ok(const char *s)
 {
     size_t n = strlen(s), i;
 
@@ -114,7 +114,7 @@ static void set_request_id(struct req *req)
 {
     const char *in = req_header(req, "X-Request-ID");
 
-    if (in && printable_id(in))
+    if (in && middleware_request_id_ok(in))
         memcpy(req->request_id, in, strlen(in) + 1);
     else
         random_hex(req->request_id, 16);
@@ -316,9 +316,10 @@ static void put_ms(struct buf *b, double ms)
     buf_puts(b, num);
 }
 
-/* One line per finished request: ids, route name, status, duration, tenant. Never the path
- * or query (an api_key may ride there), headers or bodies. */
-void middleware_log(struct req *req, int aborted)
+/* One line per finished request: ids, route name, status, duration, tenant, and why the
+ * front end refused it (refused: NULL for the others). Never the path or query (an api_key
+ * may ride there), headers or bodies. */
+static void log_request(struct req *req, int aborted, const char *refused)
 {
     double ms = (double)(ts_monotonic() - req->started_us) / 1000.0;
     struct buf line = BUF_INIT;
@@ -340,7 +341,27 @@ void middleware_log(struct req *req, int aborted)
         put_field(&line, "tenant", req->tenant);
     if (aborted)
         buf_puts(&line, ",\"aborted\":true");
+    if (refused)
+        put_field(&line, "refused", refused);
     buf_putc(&line, '}');
     log_write(LOG_INFO, "%s", line.data);
     buf_release(&line);
+}
+
+void middleware_log(struct req *req, int aborted)
+{
+    log_request(req, aborted, NULL);
+}
+
+void middleware_log_refused(const char *method, int status, const char *request_id,
+                            int64_t started_us, const char *why)
+{
+    struct req req;
+
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.status = status;
+    req.started_us = started_us;
+    snprintf(req.request_id, sizeof(req.request_id), "%s", request_id);
+    log_request(&req, 0, why);
 }

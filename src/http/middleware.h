@@ -4,6 +4,7 @@
 #define ENGRAM_HTTP_MIDDLEWARE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/router.h"
 
@@ -21,6 +22,14 @@ int middleware_reply_error(struct req *req);
 int middleware_run(struct req *req);
 /* Log one line for a finished request (aborted: the client went away first). */
 void middleware_log(struct req *req, int aborted);
+/* Log (and count) a request the front end refused on its framing (relay.c): method ("-" when
+ * the request line broke first), status, the request id answered, when its first byte came
+ * (monotonic us), and why. */
+void middleware_log_refused(const char *method, int status, const char *request_id,
+                            int64_t started_us, const char *why);
+/* 1 when a client's X-Request-ID can be used as the request id (1-128 printable ASCII
+ * characters, no space), else 0. */
+int middleware_request_id_ok(const char *id);
 /* 1 when path needs neither the API key nor the tenant header (spec/api.md §1.4: the health
  * probes, /docs, /redoc, /openapi.json, and the /docs/assets/ files), else 0. */
 int middleware_path_open(const char *path);

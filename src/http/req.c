@@ -14,7 +14,7 @@
 #include "util/utf8.h"
 #include "util/uuid.h"
 
-static int hexval(char c)
+int http_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -33,8 +33,9 @@ char *http_decode(struct arena *a, const char *s, size_t n, int plus_space)
     for (i = 0; i < n; i++) {
         char c = s[i];
 
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (c == '%' && i + 2 < n && http_hexval(s[i + 1]) >= 0 &&
+            http_hexval(s[i + 2]) >= 0) {
+            c = (char)(http_hexval(s[i + 1]) * 16 + http_hexval(s[i + 2]));
             i += 2;
             if (c == '\0')
                 return NULL;

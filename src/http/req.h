@@ -80,6 +80,8 @@ const char *req_query(struct req *req, const char *name);
 /* req_query(), with an empty value read as absent (NULL): a filter parameter, where
  * "?status=" means no filter. */
 const char *req_query_filter(struct req *req, const char *name);
+/* The value of hex digit c (either case), or -1. */
+int http_hexval(char c);
 /* Percent-decode s (n bytes) into the arena. plus_space: '+' means ' ' (query strings).
  * Returns NULL if the result would contain a NUL byte or invalid escapes are kept verbatim. */
 char *http_decode(struct arena *a, const char *s, size_t n, int plus_space);

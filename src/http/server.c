@@ -1,6 +1,8 @@
 /* server.c - libmicrohttpd glue: one struct req per request, the middleware pipeline, and
  * the limits that keep a hostile client cheap (headers checked before the body, bodies counted
- * server-wide, per-IP and header-timeout connection limits, memory handed back). */
+ * server-wide, per-IP and header-timeout connection limits, memory handed back). Clients
+ * connect to the relay (relay.c), which checks the framing of every request and hands each
+ * connection to libmicrohttpd through a socket pair. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -18,13 +20,16 @@
 
 #include "http/deadline.h"
 #include "http/middleware.h"
+#include "http/relay.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/xalloc.h"
 
 struct http_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon **daemons; /* one per relay worker, run by that worker's thread */
+    int ndaemons;
+    struct relay *relay;       /* the listening socket and every connection's front end */
     struct deadlines *deadlines; /* each request header's deadline (header timeout) */
     const struct route *routes;
     size_t nroutes;
@@ -34,6 +39,12 @@ struct http_server {
     atomic_llong log_second;   /* the second of the last libmicrohttpd messages logged */
     atomic_int log_count;      /* messages logged in that second */
     atomic_int log_dropped;    /* messages dropped since the last one logged */
+};
+
+/* What the server keeps per connection (MHD's socket context). */
+struct conn_ctx {
+    struct deadline *deadline; /* the header deadline */
+    struct relay_conn *relay;  /* the relay's side: told of every answer */
 };
 
 /* What the server keeps per request beside the struct req the handlers see. */
@@ -46,9 +57,8 @@ struct upload {
 };
 
 #define DRAIN_WAIT_US (30 * 1000000)   /* longest wait for in-flight requests at stop */
-#define URI_MAX 8192                   /* longer request targets get 414 */
-#define HEADERS_MAX 16384              /* more header bytes (names and values) get 431 */
-#define CONN_POOL_BYTES (64 * 1024)     /* MHD's per-connection memory: above our two limits */
+#define CONN_POOL_BYTES (64 * 1024)     /* MHD's per-connection memory: above the relay's
+                                          * limits on the request line and headers */
 #define LINGER_MIN_BYTES (64u * 1024 * 1024) /* body bytes read and dropped before an answer */
 #define LINGER_US (30 * 1000000)       /* ... and for at most this long */
 #define TRIM_AFTER_BYTES (1024 * 1024) /* malloc_trim() after a body at least this large */
@@ -133,36 +143,6 @@ static int expects_continue(struct req *req)
     return e && strcasecmp(e, "100-continue") == 0;
 }
 
-/* Adds the bytes of one query argument ("key=value&") to *cls. */
-static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
-{
-    size_t *total = cls;
-
-    (void)kind;
-    *total += strlen(key) + (value ? strlen(value) : 0) + 2;
-    return MHD_YES;
-}
-
-/* 414 and 431 with the envelope for request lines and headers past our limits, which sit
- * below MHD's own (its memory pool), so that MHD's HTML answers stay out of reach. */
-static int check_sizes(struct req *req, const char *url)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-    size_t head = ci ? ci->header_size : 0, uri = strlen(url);
-
-    if (head <= URI_MAX)
-        return 0;                             /* the common case: nothing can be too long */
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_value_bytes, &uri);
-    if (uri > URI_MAX)
-        return err_set(&req->err, ERR_URI_TOO_LONG, "URI Too Long (limit %d bytes)", URI_MAX);
-    if (head > uri && head - uri > HEADERS_MAX)
-        return err_set(&req->err, ERR_HEADERS_TOO_LARGE,
-                       "Request Header Fields Too Large (limit %d bytes)", HEADERS_MAX);
-    return 0;
-}
-
 /* Body bytes read and dropped before an answer decided early is sent. */
 static size_t linger_bytes(void)
 {
@@ -201,7 +181,8 @@ static enum MHD_Result admit(struct http_server *srv, struct upload *u, const ch
     struct req *req = &u->req;
     long long declared = content_length(req);
 
-    if (middleware_admit(req, srv->routes, srv->nroutes) == 0 && check_sizes(req, url) == 0) {
+    (void)url;
+    if (middleware_admit(req, srv->routes, srv->nroutes) == 0) {
         if (declared > (long long)cfg->max_body_bytes)
             req->body_too_large = 1;
         else if (declared > 0 && atomic_load(&srv->body_bytes) > 0 &&
@@ -251,8 +232,9 @@ static void header_done(struct http_server *srv, struct upload *u)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(u->req.conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_ctx *cc = ci ? ci->socket_context : NULL;
 
-    u->deadline = ci ? ci->socket_context : NULL;
+    u->deadline = cc ? cc->deadline : NULL;
     if (u->deadline)
         deadline_disarm(srv->deadlines, u->deadline);
     ci = MHD_get_connection_info(u->req.conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
@@ -268,16 +250,62 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
     struct http_server *srv = cls;
     const union MHD_ConnectionInfo *ci;
+    struct conn_ctx *cc = *socket_context;
 
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        deadline_remove(srv->deadlines, *socket_context);
+        if (cc) {
+            deadline_remove(srv->deadlines, cc->deadline);
+            relay_release(cc->relay);
+            free(cc);
+        }
         *socket_context = NULL;
         return;
     }
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci)
-        *socket_context = deadline_add(srv->deadlines, ci->connect_fd,
-                                       ts_monotonic() + cfg->header_timeout * 1000000LL);
+    if (!ci)
+        return;
+    cc = xcalloc(1, sizeof(*cc));
+    cc->relay = relay_claim(srv->relay, ci->connect_fd);
+    cc->deadline = deadline_add(srv->deadlines, ci->connect_fd,
+                                ts_monotonic() + cfg->header_timeout * 1000000LL);
+    *socket_context = cc;
+}
+
+/* ---- the engine as the relay's workers run it: one daemon per worker thread ---- */
+
+/* The relay hands a client's connection over (fd: MHD's end of the pair). */
+static int engine_hand(void *ctx, int worker, int fd, const struct sockaddr *sa,
+                       socklen_t salen)
+{
+    struct http_server *srv = ctx;
+
+    return MHD_add_connection(srv->daemons[worker], fd, sa, salen) == MHD_YES ? 0 : -1;
+}
+
+static int engine_fd(void *ctx, int worker)
+{
+    struct http_server *srv = ctx;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(srv->daemons[worker], MHD_DAEMON_INFO_EPOLL_FD);
+
+    return info ? info->epoll_fd : -1;
+}
+
+static void engine_run(void *ctx, int worker)
+{
+    struct http_server *srv = ctx;
+
+    MHD_run(srv->daemons[worker]);
+}
+
+static int engine_timeout_ms(void *ctx, int worker)
+{
+    struct http_server *srv = ctx;
+    MHD_UNSIGNED_LONG_LONG ms;
+
+    if (MHD_get_timeout(srv->daemons[worker], &ms) != MHD_YES)
+        return -1;
+    return ms > 60000 ? 60000 : (int)ms;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -313,8 +341,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct http_server *srv = cls;
     struct upload *u = *con_cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_ctx *cc = ci ? ci->socket_context : NULL;
 
-    (void)conn;
+    /* Written out: the relay may now follow it with an answer of its own. */
+    if (cc)
+        relay_answered(cc->relay);
     if (!u)
         return;
     atomic_fetch_sub(&srv->inflight, 1);
@@ -343,24 +376,59 @@ static int mhd_log_allowed(struct http_server *srv, int *dropped)
     return 1;
 }
 
+/* 1 for libmicrohttpd's complaints about its socket pair with the relay, which is not a TCP
+ * socket and which the relay closes when it has answered a client itself: they say nothing
+ * about any client. */
+static int pair_artifact(const char *text)
+{
+    static const char *const noise[] = {
+        "Setting TCP_NODELAY option", "Setting TCP_CORK option", "Failed to push the data",
+        "Connection socket is closed when reading request due to the error",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(noise) / sizeof(noise[0]); i++) {
+        if (strncmp(text, noise[i], strlen(noise[i])) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One warning line of the HTTP edge ("libmicrohttpd: ..." or "relay: ..."), within the
+ * budget of MHD_LOG_PER_SECOND lines a second. */
+static void log_edge(struct http_server *srv, const char *who, char *text)
+{
+    size_t n = strlen(text);
+    int dropped;
+
+    if (!mhd_log_allowed(srv, &dropped))
+        return;
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (dropped)
+        log_write(LOG_WARN, "%s: %s (%d earlier messages not logged: over %d a second)", who,
+                  text, dropped, MHD_LOG_PER_SECOND);
+    else
+        log_write(LOG_WARN, "%s: %s", who, text);
+}
+
 /* libmicrohttpd's own messages go to our log as JSON lines, one per message. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char text[512];
-    size_t n;
-    int dropped;
 
-    if (!mhd_log_allowed(cls, &dropped))
-        return;
     vsnprintf(text, sizeof(text), fmt, ap);
-    n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        text[--n] = '\0';
-    if (dropped)
-        log_write(LOG_WARN, "libmicrohttpd: %s (%d earlier messages not logged: over %d a second)",
-                  text, dropped, MHD_LOG_PER_SECOND);
-    else
-        log_write(LOG_WARN, "libmicrohttpd: %s", text);
+    if (!pair_artifact(text))
+        log_edge(cls, "libmicrohttpd", text);
+}
+
+/* A connection the relay refused at a limit. */
+static void engine_refused(void *ctx, const char *why)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), "%s", why);
+    log_edge(ctx, "relay", text);
 }
 
 static int bind_addr(struct sockaddr_storage *ss, struct err *err)
@@ -388,11 +456,13 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage ss;
-    /* poll(), not epoll: libmicrohttpd 0.9.75 can abort in MHD_quiesce_daemon() when a
-     * worker removed the listen socket from its epoll set at the same moment. */
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-                         MHD_USE_ITC;
-    const union MHD_DaemonInfo *info;
+    /* The relay listens and runs one daemon in each of its worker threads (external epoll
+     * mode); each daemon gets its worker's connections through MHD_add_connection. The
+     * relay enforces the connection caps (MHD's would count per daemon). */
+    unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET;
+    const struct relay_engine eng = { engine_hand, engine_fd, engine_run, engine_timeout_ms,
+                                      engine_refused, srv };
+    int i;
 
     if (bind_addr(&ss, err) < 0)
         goto cleanup;
@@ -400,35 +470,40 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
      * 128 KiB on are mapped and unmapped, so large bodies never stay in the heap. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     srv->routes = routes;
     srv->nroutes = nroutes;
     srv->deadlines = deadlines_new();
-    srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->workers,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-        /* Until a complete header has arrived; then cfg->connection_timeout (on_access). */
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-        MHD_OPTION_END);
-    if (!srv->daemon) {
+    srv->daemons = xcalloc((size_t)cfg->workers, sizeof(*srv->daemons));
+    for (i = 0; i < cfg->workers; i++) {
+        srv->daemons[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_access, srv,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+            MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
+            /* Until a complete header has arrived; then cfg->connection_timeout (on_access). */
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
+            MHD_OPTION_END);
+        if (!srv->daemons[i]) {
+            err_set(err, ERR_INVALID, "cannot start the HTTP engine");
+            goto cleanup;
+        }
+        srv->ndaemons++;
+    }
+    if (!relay_start(&ss, cfg->workers, cfg->max_connections, cfg->max_connections_per_ip,
+                     &eng, &srv->relay, err)) {
         err_set(err, ERR_INVALID, "cannot listen on %s:%d (address in use or not permitted)",
                 cfg->host, cfg->port);
         goto cleanup;
     }
-    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : cfg->port;
+    srv->port = relay_port(srv->relay);
     return srv;
 cleanup:
+    for (i = 0; i < srv->ndaemons; i++)
+        MHD_stop_daemon(srv->daemons[i]);
+    free(srv->daemons);
     deadlines_free(srv->deadlines);
     free(srv);
     return NULL;
@@ -438,18 +513,23 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv)
         return;
-    if (srv->daemon) {
+    if (srv->relay) {
         struct timespec tick = { 0, 10 * 1000 * 1000 };
         int64_t waited = 0;
+        int i;
 
-        /* Stop accepting, let requests already received finish, then close. */
-        MHD_quiesce_daemon(srv->daemon);
+        /* Stop accepting, let requests already received finish, then close: the relay's
+         * workers first (they run the daemons), then the daemons. */
+        relay_stop_accepting(srv->relay);
         while (atomic_load(&srv->inflight) > 0 && waited < DRAIN_WAIT_US) {
             nanosleep(&tick, NULL);
             waited += 10000;
         }
-        MHD_stop_daemon(srv->daemon);
+        relay_stop(srv->relay);
+        for (i = 0; i < srv->ndaemons; i++)
+            MHD_stop_daemon(srv->daemons[i]);
     }
+    free(srv->daemons);
     deadlines_free(srv->deadlines);
     free(srv);
 }

@@ -132,12 +132,11 @@ static int write_compile(struct arena *a, store *st, const char *tenant, const c
                          int64_t now, struct err *err)
 {
     struct memory *sup;
-    size_t nsup, i;
+    size_t nsup;
 
-    for (i = 0; i < res->nmemories; i++) {
-        if (store_memory_insert(st, &res->memories[i], err) < 0)
-            return -1;
-    }
+    /* One call for all: PostgreSQL pipelines the rows (one round trip, not one each). */
+    if (store_memory_insert_many(st, res->memories, res->nmemories, err) < 0)
+        return -1;
     if (store_episode_mark_compiled(st, tenant, episode_ids(a, eps, neps), neps, now, err) < 0)
         return -1;
     if (conflicts_resolve(a, st, tenant, subject, now, &sup, &nsup, err) < 0)
@@ -265,7 +264,7 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
  * transaction. Failures are logged and swallowed (behavior.md §7.3). */
 static void embed_new(struct arena *a, store *st, struct compile_result *res)
 {
-    const char **texts;
+    const char **texts, **ids;
     struct memory **which;
     struct err err = ERR_INIT;
     float *vecs;
@@ -286,18 +285,11 @@ static void embed_new(struct arena *a, store *st, struct compile_result *res)
     dim = embed_dim();
     if (embed_texts(a, texts, n, &vecs, &err) < 0)
         goto cleanup;
-    if (store_tx_begin(st, &err) < 0)
+    ids = arena_alloc(a, n * sizeof(*ids));
+    for (i = 0; i < n; i++)
+        ids[i] = which[i]->id;
+    if (store_memory_set_embeddings(st, ids, vecs, dim, n, &err) < 0)
         goto cleanup;
-    for (i = 0; i < n; i++) {
-        if (store_memory_set_embedding(st, which[i]->id, vecs + i * dim, dim, &err) < 0) {
-            store_tx_rollback(st);
-            goto cleanup;
-        }
-    }
-    if (store_tx_commit(st, &err) < 0) {
-        store_tx_rollback(st);
-        goto cleanup;
-    }
     err_release(&err);
     return;
 cleanup:

@@ -18,6 +18,9 @@ size_t context_split(struct arena *a, const char *s, const char ***out);
 void context_strip(const char *s, size_t n, const char **start, size_t *len);
 /* Make a word set from n words (sorted, duplicates dropped; the array is reused). */
 void context_words_set(const char **w, size_t n, struct context_words *out);
+/* context_words_of(s), remembered per text in a process-wide cache (util/ccache): the
+ * memory texts ranked by one request are those of the last. */
+void context_words_cached(struct arena *a, const char *s, struct context_words *out);
 /* x ∪ y (arena). */
 void context_words_union(struct arena *a, const struct context_words *x,
                          const struct context_words *y, struct context_words *out);

@@ -79,9 +79,11 @@ static const char *task_header(struct arena *a, const char *task)
     return arena_printf(a, "## Task\n%s\n", task);
 }
 
+/* Item lines and most of the text are the same from one request to the next: counted once
+ * (tokens_count_cached), exact all the same. */
 static size_t count_tokens(const char *s)
 {
-    return tokens_count(s, strlen(s));
+    return tokens_count_cached(s, strlen(s));
 }
 
 void context_pack(struct arena *a, const struct context_request *rq,

@@ -2,10 +2,13 @@
  * §0.1): lower, split, strip, word sets; and the small scoring helpers built on them. */
 #include "service/context-internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+#include "util/ccache.h"
 #include "util/jv.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -107,6 +110,53 @@ void context_words_of(struct arena *a, const char *s, struct context_words *out)
     context_words_set(w, n, out);
 }
 
+/* Word sets of memory texts: the same few hundred texts are ranked request after request.
+ * Keyed by the text itself, so an edited memory is simply a new key. */
+#define WORDS_CACHE_BYTES (8u << 20)
+
+static struct ccache *words_cache;
+static pthread_once_t words_once = PTHREAD_ONCE_INIT;
+
+static void words_cache_init(void)
+{
+    words_cache = ccache_new(WORDS_CACHE_BYTES);
+}
+
+/* The set from a cached blob: its words one after the other, each ending in '\0'. */
+static void words_from_blob(struct arena *a, char *blob, size_t len, struct context_words *out)
+{
+    size_t n = 0, i;
+    const char **w;
+
+    for (i = 0; i < len; i++)
+        n += blob[i] == '\0';
+    w = arena_alloc(a, (n + 1) * sizeof(*w));
+    out->w = w;
+    out->n = n;
+    for (i = 0; i < len; i += strlen(blob + i) + 1)
+        *w++ = blob + i;
+}
+
+void context_words_cached(struct arena *a, const char *s, struct context_words *out)
+{
+    size_t len = 0, i;
+    struct buf b = BUF_INIT;
+    char *blob;
+
+    pthread_once(&words_once, words_cache_init);
+    s = s ? s : "";
+    blob = ccache_get_blob(words_cache, a, s, strlen(s), &len);
+    if (blob) {
+        words_from_blob(a, blob, len, out);
+        return;
+    }
+    context_words_of(a, s, out);
+    for (i = 0; i < out->n; i++)
+        buf_append(&b, out->w[i], strlen(out->w[i]) + 1);
+    ccache_put_blob(words_cache, s, strlen(s), b.data ? b.data : "", b.len);
+    buf_release(&b);
+}
+
 size_t context_words_common(const struct context_words *x, const struct context_words *y)
 {
     size_t i = 0, j = 0, n = 0;
@@ -175,7 +225,7 @@ double context_rel(struct arena *a, const struct context_words *task, const char
 
     if (task->n == 0 || !text || !*text)
         return 0.0;
-    context_words_of(a, text, &tw);
+    context_words_cached(a, text, &tw);
     r = 5.0 * (double)context_words_common(task, &tw) / (double)task->n;
     return r < 5.0 ? r : 5.0;
 }

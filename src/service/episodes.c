@@ -1,6 +1,7 @@
 /* episodes.c - recording episodes. */
 #include "service/episodes.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "service/webhooks.h"
@@ -99,6 +100,128 @@ static int write_all(struct arena *a, store *st, struct episode *eps, size_t n, 
     return 0;
 }
 
+/*
+ * Group commit (SQLite, issue 22). Single-episode requests that arrive while another is
+ * committing queue up; the first request that finds no commit running leads: it takes the
+ * whole queue, inserts every episode in one transaction on its own connection and commits
+ * once (one WAL append, and under STATEWAVE_SQLITE_SYNCHRONOUS=full one fsync, for all),
+ * then hands each waiter its result. A lone request is a group of one. If any insert of a
+ * group fails, the group is rolled back and the leader replays its episodes one transaction
+ * each, so each request still succeeds or fails on its own row alone (all or nothing per
+ * request, as without grouping). PostgreSQL already shares WAL flushes among concurrent
+ * commits (and measured slower with this queue: docs/PERFORMANCE.md), so it does not use it.
+ */
+#define GROUP_MAX 256   /* episodes per shared transaction, at most */
+
+struct group_item {
+    struct arena *a;            /* the waiting request's arena (it is blocked meanwhile) */
+    struct episode *ep;
+    unsigned char fresh;
+    int rc;
+    struct err err;
+    int done;
+    struct group_item *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct group_item *head, **tail;
+    int leading;                /* a group is being written */
+} group = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0 };
+
+/* One episode in its own transaction (with its webhook event), as record() writes it. */
+static int write_one(store *st, struct group_item *it)
+{
+    if (!webhooks_enabled())   /* one statement: autocommit is its transaction */
+        return insert_all(it->a, st, it->ep, 1, &it->fresh, &it->err);
+    if (store_tx_begin(st, &it->err) < 0)
+        return -1;
+    if (insert_all(it->a, st, it->ep, 1, &it->fresh, &it->err) < 0 ||
+        record_event(it->a, st, it->ep, &it->fresh, 1, 0, &it->err) < 0 ||
+        store_tx_commit(st, &it->err) < 0) {
+        store_tx_rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write the n items of a group on st: one transaction, else one each. A group of one is
+ * written as record() writes it, its error its own. */
+static void write_group(store *st, struct group_item *items, size_t n)
+{
+    struct group_item *it;
+    struct err err = ERR_INIT;
+    int ok;
+
+    if (n == 1) {
+        items->rc = write_one(st, items);
+        return;
+    }
+    ok = store_tx_begin(st, &err) == 0;
+    for (it = items; ok && it; it = it->next) {
+        ok = insert_all(it->a, st, it->ep, 1, &it->fresh, &err) == 0 &&
+             record_event(it->a, st, it->ep, &it->fresh, 1, 0, &err) == 0;
+    }
+    if (ok && store_tx_commit(st, &err) == 0) {
+        for (it = items; it; it = it->next)
+            it->rc = 0;
+        err_release(&err);
+        return;
+    }
+    store_tx_rollback(st);
+    err_release(&err);
+    for (it = items; it; it = it->next)
+        it->rc = write_one(st, it);
+}
+
+/* Record *ep through the group commit queue; fresh as in record(). */
+static int record_grouped(struct arena *a, store *st, struct episode *ep, unsigned char *fresh,
+                          struct err *err)
+{
+    struct group_item me = { .a = a, .ep = ep, .rc = -1, .err = ERR_INIT };
+
+    pthread_mutex_lock(&group.mu);
+    if (!group.head)
+        group.tail = &group.head;
+    *group.tail = &me;
+    group.tail = &me.next;
+    while (!me.done) {
+        struct group_item *items, *it, *rest;
+        size_t n = 0;
+
+        if (group.leading) {
+            pthread_cond_wait(&group.cv, &group.mu);
+            continue;
+        }
+        /* Lead: take up to GROUP_MAX items from the head of the queue (ours among them
+         * unless more than GROUP_MAX wait ahead of it; then the loop leads again). */
+        group.leading = 1;
+        items = group.head;
+        for (it = items; it->next && n + 1 < GROUP_MAX; it = it->next)
+            n++;
+        rest = it->next;
+        it->next = NULL;
+        group.head = rest;
+        if (!rest)
+            group.tail = &group.head;
+        pthread_mutex_unlock(&group.mu);
+        write_group(st, items, n + 1);
+        pthread_mutex_lock(&group.mu);
+        for (it = items; it; it = it->next)
+            it->done = 1;
+        group.leading = 0;
+        pthread_cond_broadcast(&group.cv);
+    }
+    pthread_mutex_unlock(&group.mu);
+    *fresh = me.fresh;
+    if (me.rc < 0) {
+        *err = me.err;
+        return -1;
+    }
+    return 0;
+}
+
 /* episodes_record; batch: a POST /v1/episodes/batch, whatever n. fresh (n entries) gets
  * which episodes were new. */
 static int record(struct arena *a, store *st, const char *tenant, struct episode *eps, size_t n,
@@ -117,6 +240,13 @@ static int record(struct arena *a, store *st, const char *tenant, struct episode
         eps[i].tenant_id = tenant;
         eps[i].created_at = now;
         eps[i].last_compiled_at = TS_NULL;
+    }
+    if (!batch && n == 1 && strcmp(store_backend_name(st), "sqlite") == 0) {
+        if (record_grouped(a, st, eps, fresh, err) < 0)
+            return -1;
+        if (webhooks_enabled())
+            webhooks_wake();
+        return 0;
     }
     if (!batch && !webhooks_enabled())
         return insert_all(a, st, eps, n, fresh, err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ccache.h"
 #include "util/hmap.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -42,7 +43,10 @@ static const char PATTERN[] =
 static struct {
     struct hmap ranks;             /* token bytes (in the embedded data) → rank */
     pcre2_code *re;                /* the pre-tokeniser; NULL until set up */
+    struct ccache *counts;         /* segment text → token count (tokens_count_cached) */
 } tk;
+
+#define COUNTS_CACHE_BYTES (8u << 20)   /* segment texts kept by tokens_count_cached */
 
 static uint32_t get_u32(const unsigned char *p)
 {
@@ -129,6 +133,7 @@ int tokens_setup(struct err *err)
         tokens_shutdown();
         return -1;
     }
+    tk.counts = ccache_new(COUNTS_CACHE_BYTES);
     return 0;
 }
 
@@ -136,6 +141,7 @@ void tokens_shutdown(void)
 {
     pcre2_code_free(tk.re);
     hmap_release(&tk.ranks);
+    ccache_free(tk.counts);
     memset(&tk, 0, sizeof(tk));
 }
 
@@ -395,6 +401,33 @@ size_t tokens_count(const char *s, size_t n)
     count = count_valid((const unsigned char *)s, n);
     free(clean);
     return count;
+}
+
+/* The count of one segment, from the cache or counted and remembered. */
+static size_t segment_count(const char *s, size_t n)
+{
+    size_t count;
+
+    if (ccache_get_num(tk.counts, s, n, &count))
+        return count;
+    count = tokens_count(s, n);
+    ccache_put_num(tk.counts, s, n, count);
+    return count;
+}
+
+size_t tokens_count_cached(const char *s, size_t n)
+{
+    size_t start = 0, i, count = 0;
+
+    if (!tk.re)
+        BUG("tokens_count_cached() called before tokens_setup()");
+    for (i = 0; i + 1 < n; i++) {
+        if (s[i] == '\n' && s[i + 1] > ' ' && s[i + 1] < 0x7f) {
+            count += segment_count(s + start, i + 1 - start);
+            start = i + 1;
+        }
+    }
+    return n > start ? count + segment_count(s + start, n - start) : count;
 }
 
 /* Walk the pieces of valid UTF-8 s[0..n) until max tokens are used up: the byte length of the

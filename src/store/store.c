@@ -105,6 +105,18 @@ static void conns_remove(store *st)
     pthread_mutex_unlock(&conns_lock);
 }
 
+static int sqlite_sync_full;
+
+void store_set_sqlite_sync_full(int full)
+{
+    __atomic_store_n(&sqlite_sync_full, full != 0, __ATOMIC_RELAXED);
+}
+
+int store_sqlite_sync_full(void)
+{
+    return __atomic_load_n(&sqlite_sync_full, __ATOMIC_RELAXED);
+}
+
 store *store_thread(struct err *err)
 {
     store *st;
@@ -330,6 +342,12 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
                            int64_t updated_at, struct err *err)
 {
     return st->ops->memory_supersede(st, tenant, id, valid_to, updated_at, err);
+}
+
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
+                                size_t dim, size_t n, struct err *err)
+{
+    return st->ops->memory_set_embeddings(st, ids, vecs, dim, n, err);
 }
 
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,

@@ -767,6 +767,12 @@ struct store_ops {
     /* Store an embedding (dim floats) for memory id; dim 0 / NULL clears it. */
     int (*memory_set_embedding)(store *st, const char *id, const float *vec, size_t dim,
                                 struct err *err);
+    /* memory_set_embedding for n memories: ids[i] gets vecs[i * dim ..], all or nothing
+     * (inside the caller's transaction, else in one of its own); PostgreSQL sends them in
+     * one round trip (pipelined), not one each. Ids that are not lower-case UUIDs match
+     * nothing, as in memory_set_embedding. */
+    int (*memory_set_embeddings)(store *st, const char *const *ids, const float *vecs,
+                                 size_t dim, size_t n, struct err *err);
     /* One memory of the tenant by id; *out NULL when there is none. */
     int (*memory_get)(store *st, struct arena *a, const char *tenant, const char *id,
                       struct memory **out, struct err *err);
@@ -1050,8 +1056,19 @@ extern const struct store_ops store_postgres_ops;
  * Returns NULL with err set for an unknown or malformed URL. */
 const struct store_ops *store_backend_for(const char *url, char **conninfo, struct err *err);
 
+/* SQLite's durability for connections opened from now on: 1 = PRAGMA synchronous = FULL (the
+ * WAL is synced at every commit: no acknowledged commit is lost to a power cut), 0 = NORMAL
+ * (the default: synced at checkpoints only; a power cut can lose the last commits, never
+ * corrupt the database). STATEWAVE_SQLITE_SYNCHRONOUS. PostgreSQL ignores it. */
+void store_set_sqlite_sync_full(int full);
+int store_sqlite_sync_full(void);
+
 /* Process-wide setup: remember the backend and connection string that store_thread() uses. */
 int store_setup(const char *url, struct err *err);
+/* Process-wide: the SQLite WAL's hard cap in MiB (STATEWAVE_SQLITE_WAL_MAX_MB): past it new
+ * write transactions wait until a RESTART checkpoint starts the WAL over. 0 or less: the
+ * default (128 MiB). No effect on PostgreSQL. */
+void store_sqlite_wal_cap(int mib);
 /* Close every connection opened by store_thread() (call after all threads stopped). */
 void store_shutdown(void);
 /* This thread's connection, opened on first use; NULL with err set if it cannot be opened.
@@ -1112,6 +1129,8 @@ int store_memory_supersede(store *st, const char *tenant, const char *id, int64_
                            int64_t updated_at, struct err *err);
 int store_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                                struct err *err);
+int store_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
+                                size_t dim, size_t n, struct err *err);
 int store_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                      struct memory **out, struct err *err);
 int store_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,

@@ -230,6 +230,11 @@ static int load_strings(struct config *c, const struct source *s, struct err *er
     v = lookup(s, "STATEWAVE_CORS_ORIGINS");
     if (parse_cors(c, v && *v ? v : "[\"*\"]", err) < 0)
         return -1;
+    v = lookup(s, "STATEWAVE_SQLITE_SYNCHRONOUS");
+    c->sqlite_sync_full = v && strcasecmp(v, "full") == 0;
+    if (v && *v && !c->sqlite_sync_full && strcasecmp(v, "normal") != 0)
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_SQLITE_SYNCHRONOUS: expected full or normal, got '%s'", v);
     v = lookup(s, "STATEWAVE_LOG_LEVEL");
     c->log_level = LOG_INFO;
     if (v && *v && parse_log_level(v, &c->log_level) < 0)
@@ -407,6 +412,9 @@ static int load_connection_limits(struct config *c, const struct source *s, stru
     if (get_long(s, "STATEWAVE_MAX_CONNECTIONS_PER_IP", 256, 0, 1000000, &x, err) < 0)
         return -1;
     c->max_connections_per_ip = (int)x;
+    if (get_long(s, "STATEWAVE_SQLITE_WAL_MAX_MB", 128, 8, 65536, &x, err) < 0)
+        return -1;
+    c->sqlite_wal_max_mb = (int)x;
     if (get_long(s, "STATEWAVE_MAX_INFLIGHT_BODY_BYTES", CONFIG_DEFAULT_MAX_INFLIGHT_BODY, 1024,
                  64L * 1024 * 1024 * 1024, &x, err) < 0)
         return -1;

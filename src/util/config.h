@@ -30,12 +30,14 @@ struct config {
     int workers;               /* STATEWAVE_WORKERS: HTTP worker threads */
     int debug;                 /* STATEWAVE_DEBUG: human-readable logs */
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
+    int sqlite_sync_full;      /* STATEWAVE_SQLITE_SYNCHRONOUS: 1 = full, 0 = normal */
     int strict_schema;         /* STATEWAVE_STRICT_SCHEMA */
     int connection_timeout;    /* STATEWAVE_CONNECTION_TIMEOUT_SECONDS: idle keep-alive */
     int header_timeout;        /* STATEWAVE_HEADER_TIMEOUT_SECONDS: from connecting to a
                                 * complete first request header */
     int max_connections;       /* STATEWAVE_MAX_CONNECTIONS: open connections, all clients */
     int max_connections_per_ip; /* STATEWAVE_MAX_CONNECTIONS_PER_IP: 0 = no per-IP cap */
+    int sqlite_wal_max_mb;     /* STATEWAVE_SQLITE_WAL_MAX_MB: the SQLite WAL's hard cap */
     size_t max_inflight_body;  /* STATEWAVE_MAX_INFLIGHT_BODY_BYTES: body bytes held at once
                                 * over all requests (503 past it) */
 

@@ -34,6 +34,7 @@ static void test_config_defaults(void **state)
     assert_string_equal(c.tenant_header, "X-Tenant-ID");
     assert_null(c.tenant_id);
     assert_int_equal(c.require_tenant, 0);
+    assert_int_equal(c.sqlite_sync_full, 0);
     assert_int_equal(c.cors_any, 1);
     assert_int_equal(c.ncors_origins, 1);
     assert_true(c.max_body_bytes >= 52428800);
@@ -43,6 +44,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.max_connections, 4096);
     assert_int_equal(c.max_connections_per_ip, 256);
     assert_int_equal(c.max_inflight_body, CONFIG_DEFAULT_MAX_INFLIGHT_BODY);
+    assert_int_equal(c.sqlite_wal_max_mb, 128);
     config_release(&c);
 }
 
@@ -53,7 +55,7 @@ static void test_config_values_case_insensitive(void **state)
                     "STATEWAVE_CORS_ORIGINS=[\"https://a.example\",\"https://b.example\"]",
                     "STATEWAVE_TENANT_HEADER=X-Org", "STATEWAVE_API_KEY_OTHER=zz",
                     "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", "statewave_tenant_id=org-a",
-                    NULL };
+                    "STATEWAVE_SQLITE_SYNCHRONOUS=Full", NULL };
     struct config c;
     struct err e;
 
@@ -69,6 +71,7 @@ static void test_config_values_case_insensitive(void **state)
     assert_string_equal(c.tenant_header, "X-Org");
     assert_string_equal(c.database_url, "sqlite:///tmp/x.db");
     assert_string_equal(c.tenant_id, "org-a");
+    assert_int_equal(c.sqlite_sync_full, 1);
     config_release(&c);
 }
 
@@ -95,6 +98,7 @@ static void test_config_bad_values_name_the_variable(void **state)
     expect_bad("STATEWAVE_MAX_BODY_BYTES=-1", "STATEWAVE_MAX_BODY_BYTES");
     expect_bad("STATEWAVE_WORKERS=0", "STATEWAVE_WORKERS");
     expect_bad("STATEWAVE_LOG_LEVEL=loud", "STATEWAVE_LOG_LEVEL");
+    expect_bad("STATEWAVE_SQLITE_SYNCHRONOUS=off", "STATEWAVE_SQLITE_SYNCHRONOUS");
     expect_bad("STATEWAVE_TENANT_HEADER=Bad Header", "STATEWAVE_TENANT_HEADER");
 }
 
@@ -147,6 +151,22 @@ static void test_config_connection_limits(void **state)
     expect_bad("STATEWAVE_MAX_INFLIGHT_BODY_BYTES=10", "STATEWAVE_MAX_INFLIGHT_BODY_BYTES");
 }
 
+/* The SQLite WAL's hard cap (issue 14): MiB, 8 to 65536. */
+static void test_config_sqlite_wal_max(void **state)
+{
+    const char *env[] = { "STATEWAVE_SQLITE_WAL_MAX_MB=512", NULL };
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, env, NULL, &e), 0);
+    assert_int_equal(c.sqlite_wal_max_mb, 512);
+    config_release(&c);
+    expect_bad("STATEWAVE_SQLITE_WAL_MAX_MB=7", "STATEWAVE_SQLITE_WAL_MAX_MB");
+    expect_bad("STATEWAVE_SQLITE_WAL_MAX_MB=65537", "STATEWAVE_SQLITE_WAL_MAX_MB");
+    expect_bad("STATEWAVE_SQLITE_WAL_MAX_MB=64MB", "STATEWAVE_SQLITE_WAL_MAX_MB");
+}
+
 static void test_config_dotenv_and_env_precedence(void **state)
 {
     char path[] = "/tmp/engram-env-XXXXXX";
@@ -176,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_config_bad_values_name_the_variable),
         cmocka_unit_test(test_config_cors_origins_json),
         cmocka_unit_test(test_config_connection_limits),
+        cmocka_unit_test(test_config_sqlite_wal_max),
         cmocka_unit_test(test_config_dotenv_and_env_precedence),
     };
 

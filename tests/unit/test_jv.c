@@ -410,6 +410,73 @@ static void test_jv_fmt_double_powers_of_two(void **state)
 
 /* ---- Strings ---- */
 
+/* jv_write_str() skips eight bytes at a time: every byte value at every position of a
+ * 19-byte run of letters (so in the first and second word, and in the byte-wise tail) is
+ * escaped exactly as a byte-at-a-time escaper does; so are two specials in one word. */
+static void reference_escape(struct buf *b, const char *s, size_t n)
+{
+    size_t i;
+
+    buf_putc(b, '"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c == '\n')
+            buf_puts(b, "\\n");
+        else if (c == '\r')
+            buf_puts(b, "\\r");
+        else if (c == '\t')
+            buf_puts(b, "\\t");
+        else if (c == '\b')
+            buf_puts(b, "\\b");
+        else if (c == '\f')
+            buf_puts(b, "\\f");
+        else if (c < 0x20)
+            buf_printf(b, "\\u%04x", c);
+        else
+            buf_putc(b, (char)c);
+    }
+    buf_putc(b, '"');
+}
+
+static void test_jv_write_str_word_at_a_time(void **state)
+{
+    struct buf got = BUF_INIT, want = BUF_INIT;
+    char s[19];
+    size_t pos, pos2;
+    int c;
+
+    (void)state;
+    for (pos = 0; pos < sizeof(s); pos++) {
+        for (c = 0; c < 256; c++) {
+            memset(s, 'x', sizeof(s));
+            s[pos] = (char)c;
+            s[(pos + 5) % sizeof(s)] = (char)0xC3;   /* a byte >= 0x80 never escapes */
+            buf_reset(&got);
+            buf_reset(&want);
+            jv_write_str(&got, s, sizeof(s));
+            reference_escape(&want, s, sizeof(s));
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, want.len);
+        }
+        for (pos2 = 0; pos2 < sizeof(s); pos2++) {
+            memset(s, 'y', sizeof(s));
+            s[pos] = '"';
+            s[pos2] = '\x01';
+            buf_reset(&got);
+            buf_reset(&want);
+            jv_write_str(&got, s, sizeof(s));
+            reference_escape(&want, s, sizeof(s));
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, want.len);
+        }
+    }
+    buf_release(&got);
+    buf_release(&want);
+}
+
 /* The streaming jv_write_str() and jv_write_compact() share one escaper: every byte value,
  * alone and between letters, and a control character as an object key, read the same; the
  * control characters are escaped exactly as Python's json.dumps(ensure_ascii=False) does
@@ -1071,6 +1138,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jv_float_table, setup, teardown),
         cmocka_unit_test(test_jv_fmt_double_powers_of_two),
         cmocka_unit_test_setup_teardown(test_jv_string_escaping, setup, teardown),
+        cmocka_unit_test(test_jv_write_str_word_at_a_time),
         cmocka_unit_test_setup_teardown(test_jv_write_str_matches_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_escapes_decode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jv_canonical_sorts_every_depth, setup, teardown),

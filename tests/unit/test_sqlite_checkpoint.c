@@ -222,6 +222,7 @@ static void test_checkpointer_retries_open(void **state)
 
 /* ---- the hard cap under concurrent writers and overlapping readers ---- */
 
+#define CAP_MIB 1                 /* the cap, through the setting's entry point */
 #define CAP_PAGES 256             /* 1 MiB of 4 KiB pages */
 #define WRITER_COMMITS 200        /* each: 10 rows of about a page, 8 MiB per writer */
 #define WAL_BOUND (4 << 20)       /* the cap, plus commits in flight while it acts */
@@ -293,7 +294,8 @@ static void test_wal_cap_with_readers(void **state)
 
     (void)state;
     st = table_store(64, 128);
-    sq_ckpt_tune_cap(CAP_PAGES);
+    store_sqlite_wal_cap(CAP_MIB);
+    assert_int_equal(sq_ckpt_cap(), CAP_PAGES);
     atomic_store(&race.writers_left, 2);
     atomic_store(&race.wal_max, 0);
     for (i = 0; i < 4; i++)
@@ -308,6 +310,22 @@ static void test_wal_cap_with_readers(void **state)
     store_close(st);
 }
 
+/* STATEWAVE_SQLITE_WAL_MAX_MB's entry point: MiB to pages; 0 (or nonsense) is the default. */
+static void test_wal_cap_setting(void **state)
+{
+    (void)state;
+    assert_int_equal(sq_ckpt_cap(), SQ_CKPT_CAP_PAGES);
+    assert_int_equal(SQ_CKPT_CAP_PAGES, 128 * 256);
+    store_sqlite_wal_cap(512);
+    assert_int_equal(sq_ckpt_cap(), 512 * 256);
+    store_sqlite_wal_cap(0);
+    assert_int_equal(sq_ckpt_cap(), SQ_CKPT_CAP_PAGES);
+    store_sqlite_wal_cap(8);
+    assert_int_equal(sq_ckpt_cap(), 8 * 256);
+    store_sqlite_wal_cap(-3);
+    assert_int_equal(sq_ckpt_cap(), SQ_CKPT_CAP_PAGES);
+}
+
 /* A database without a file has no WAL and gets no checkpointer. */
 static void test_memory_database(void **state)
 {
@@ -320,6 +338,36 @@ static void test_memory_database(void **state)
     store_close(st);
 }
 
+/* STATEWAVE_SQLITE_SYNCHRONOUS: connections opened after store_set_sqlite_sync_full(1) run
+ * synchronous=FULL (2), the others NORMAL (1). */
+static int64_t synchronous_of(store *st)
+{
+    sqlite3_stmt *q;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(sq_downcast(st)->db, "PRAGMA synchronous", -1, &q,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void test_synchronous_setting(void **state)
+{
+    store *normal, *full;
+
+    (void)state;
+    normal = open_store();
+    store_set_sqlite_sync_full(1);
+    full = open_store();
+    store_set_sqlite_sync_full(0);
+    assert_int_equal(synchronous_of(normal), 1);
+    assert_int_equal(synchronous_of(full), 2);
+    store_close(full);
+    store_close(normal);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +377,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpointer_retries_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_cap_with_readers, setup, teardown),
         cmocka_unit_test(test_memory_database),
+        cmocka_unit_test_setup_teardown(test_synchronous_setting, setup, teardown),
+        cmocka_unit_test(test_wal_cap_setting),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

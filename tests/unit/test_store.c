@@ -1001,6 +1001,40 @@ static void test_store_memory_set_embedding(void **state)
     assert_int_equal(store_memory_set_embedding(g.st, "bad-id", w, 4, &err), 0);
 }
 
+/* The batch form (issue 22: compile stores its vectors in one call): each memory gets its own
+ * vector, unknown and malformed ids match nothing, none at all is a no-op; inside a
+ * transaction that rolls back, nothing was written. */
+static void test_store_memory_set_embeddings(void **state)
+{
+    struct arena *a = *state;
+    const char *s = uniq(a, "embeds"), *t = uniq(a, "tn");
+    struct memory m1 = make_mem(t, s, "profile_fact", T0), m2 = make_mem(t, s, "procedure", T0);
+    float *v = lcg_vec(a, 4 * 4, 9), *w = lcg_vec(a, 2 * 4, 3);
+    char unknown[UUID_STR_LEN];
+    const char *ids[4] = { m1.id, unknown, "bad-id", m2.id };
+    const char *two[2] = { m1.id, m2.id };
+    struct err err = ERR_INIT;
+    struct memory *got;
+
+    uuid_v4(unknown);
+    add_mem(&m1);
+    add_mem(&m2);
+    assert_int_equal(store_memory_set_embeddings(g.st, ids, v, 4, 4, &err), 0);
+    got = mem_get(a, t, m1.id);
+    assert_vec(got->embedding, got->embedding_dim, v, 4);
+    got = mem_get(a, t, m2.id);
+    assert_vec(got->embedding, got->embedding_dim, v + 12, 4);
+    assert_int_equal(store_memory_set_embeddings(g.st, ids, v, 4, 0, &err), 0);
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_memory_set_embeddings(g.st, two, w, 4, 2, &err), 0);
+    store_tx_rollback(g.st);
+    got = mem_get(a, t, m2.id);
+    assert_vec(got->embedding, got->embedding_dim, v + 12, 4);
+    assert_int_equal(store_memory_set_embeddings(g.st, two, w, 4, 2, &err), 0);
+    got = mem_get(a, t, m2.id);
+    assert_vec(got->embedding, got->embedding_dim, w + 4, 4);
+}
+
 static void test_store_memory_set_labels(void **state)
 {
     struct arena *a = *state;
@@ -1386,6 +1420,7 @@ int main(void)
         T(test_store_context_read),
         T(test_store_memory_supersede),
         T(test_store_memory_set_embedding),
+        T(test_store_memory_set_embeddings),
         T(test_store_memory_set_labels),
         T(test_store_compile_reset),
         T(test_store_qcache),

@@ -14,6 +14,7 @@
 #include "store_harness.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "service/backup.h"
@@ -257,6 +258,17 @@ static int op_batch(struct arena *a, void *ctx, struct err *err)
                                  err);
 }
 
+/* One episode through the single-ingest path (on SQLite the group commit queue: alone, a
+ * group of one). */
+static int op_single(struct arena *a, void *ctx, struct err *err)
+{
+    struct subject_ctx *c = ctx;
+    int duplicate;
+
+    return episodes_record_one(a, g.st, c->tenant, chat_eps(a, c->tenant, c->subject, 1),
+                               &duplicate, err);
+}
+
 static int op_compile(struct arena *a, void *ctx, struct err *err)
 {
     struct subject_ctx *c = ctx;
@@ -403,6 +415,104 @@ static void test_faults_batch_ingest(void **state)
     struct subject_ctx c = { "acme", uniq(a, "fb"), NULL, NULL, NULL, NULL };
 
     assert_true(run_faults("batch ingest", op_batch, &c) >= 3);
+}
+
+static void test_faults_single_ingest(void **state)
+{
+    struct arena *a = *state;
+    struct subject_ctx c = { "acme", uniq(a, "fs"), NULL, NULL, NULL, NULL };
+
+    assert_true(run_faults("single ingest", op_single, &c) >= 2);
+}
+
+/*
+ * Group commit under faults: 8 threads, each on its own connection, post 25 single episodes
+ * at once, each post with the thread's statement 1, 2, 3 or 4 armed to fail. A thread that
+ * leads a group fails somewhere in the group's transaction (its BEGIN, the first or a later
+ * insert, a webhook event, the COMMIT): the group must roll back whole and be replayed one
+ * episode at a time, so that every post either succeeded, its episode stored once, or failed
+ * with the injected error and stored nothing. Counted at the end: the subject's rows are
+ * exactly the successful posts' episodes.
+ */
+#define GROUP_THREADS 8
+#define GROUP_POSTS 25
+
+struct group_worker {
+    const char *subject;
+    int ok;                         /* posts that succeeded */
+    int failed;                     /* posts that failed with the injected error */
+    char ids[GROUP_POSTS][UUID_STR_LEN];
+    const char *problem;            /* NULL, or what went wrong */
+};
+
+static void *group_worker_main(void *arg)
+{
+    struct group_worker *w = arg;
+    struct err err = ERR_INIT;
+    store *st = NULL;
+    int i;
+
+    if (store_open(g.ops, g.conninfo, &st, &err) < 0) {
+        w->problem = "cannot open a connection";
+        return NULL;
+    }
+    for (i = 0; i < GROUP_POSTS && !w->problem; i++) {
+        struct arena *a = arena_new();
+        struct episode *ep = chat_eps(a, "acme", w->subject, 1);
+        int duplicate = 0, rc;
+
+        store_fault_arm(1 + (i % 4), i % 2 ? STORE_FAULT_FULL : STORE_FAULT_IOERR);
+        rc = episodes_record_one(a, st, "acme", ep, &duplicate, &err);
+        store_fault_disarm();
+        st->broken = 0;   /* an injected I/O error marks the connection; keep it */
+        if (rc == 0) {
+            snprintf(w->ids[w->ok++], UUID_STR_LEN, "%s", ep->id);
+        } else if (err.kind == ERR_UNAVAILABLE || err.kind == ERR_INTERNAL) {
+            w->failed++;
+        } else {
+            w->problem = "a post failed with another error";
+        }
+        err_release(&err);
+        arena_free(a);
+    }
+    store_close(st);
+    return NULL;
+}
+
+static void test_faults_group_commit(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "fg");
+    struct group_worker w[GROUP_THREADS];
+    pthread_t t[GROUP_THREADS];
+    struct episode_rows rows;
+    struct err err = ERR_INIT;
+    int i, j, ok = 0;
+    size_t k;
+
+    memset(w, 0, sizeof(w));
+    for (i = 0; i < GROUP_THREADS; i++) {
+        w[i].subject = subject;
+        assert_int_equal(pthread_create(&t[i], NULL, group_worker_main, &w[i]), 0);
+    }
+    for (i = 0; i < GROUP_THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (i = 0; i < GROUP_THREADS; i++) {
+        if (w[i].problem)
+            fail_msg("thread %d: %s", i, w[i].problem);
+        ok += w[i].ok;
+    }
+    assert_int_equal(store_episode_list(g.st, a, &(struct store_scope){ .tenant = "acme", .subject = subject },
+                                        &(struct store_page){ .limit = 1000 }, &rows, &err), 0);
+    assert_int_equal((int)rows.n, ok);
+    for (i = 0; i < GROUP_THREADS; i++) {
+        for (j = 0; j < w[i].ok; j++) {
+            for (k = 0; k < rows.n && strcmp(rows.items[k].id, w[i].ids[j]) != 0; k++)
+                ;
+            if (k == rows.n)
+                fail_msg("thread %d: episode %s succeeded but is not stored", i, w[i].ids[j]);
+        }
+    }
 }
 
 static void test_faults_compile(void **state)
@@ -668,6 +778,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_faults_hook, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_heartbeat, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_batch_ingest, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_single_ingest, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_group_commit, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_compile, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_subject_import, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_faults_memory_import, test_setup, test_teardown),

@@ -924,6 +924,55 @@ static void test_store_subject_copy_scans_only_the_source(void **state)
         fail_msg("the copy of %d episodes took %lld full-scan steps", NEPS, (long long)steps);
 }
 
+/* SQLite, issue 22: the reads of a context request and of compile touch only the rows they
+ * return. Subject S holds 5 episodes of tenant A, 3,000 newer ones of tenant B (same subject
+ * id) and, for A, 2,000 older compiled ones: the newest 5 of A and A's uncompiled episodes
+ * must not walk B's rows or A's compiled ones (the indexes of migration step 8; the earlier
+ * (subject_id, created_at) plan took a step per row of the subject). Counted as the VM steps
+ * of the statements (SQLITE_STMTSTATUS_VM_STEP), about 20 per row returned. */
+static void test_store_subject_reads_are_bounded(void **state)
+{
+    enum { OTHERS = 3000, COMPILED = 2000, MINE = 5 };
+    struct arena *a = *state;
+    const char *subject = uniq(a, "bounded"), *ta = uniq(a, "ta"), *tb = uniq(a, "tb");
+    struct episode *eps = arena_calloc(a, OTHERS + COMPILED, sizeof(*eps));
+    const char **done = arena_calloc(a, COMPILED, sizeof(*done));
+    struct store_scope sc = { .tenant = ta, .subject = subject };
+    struct episode_rows rows;
+    struct err err = ERR_INIT;
+    sqlite3_stmt *q = NULL;
+    sqlite3 *db;
+    int64_t steps = 0;
+    size_t i;
+
+    if (!is_sqlite())
+        skip();
+    for (i = 0; i < COMPILED; i++) {
+        eps[i] = make_ep(ta, subject, T0 + (int64_t)i);
+        done[i] = eps[i].id;
+    }
+    for (i = 0; i < OTHERS; i++)
+        eps[COMPILED + i] = make_ep(tb, subject, T0 + 100000 * SEC + (int64_t)i);
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_episode_insert_many(g.st, eps, OTHERS + COMPILED, &err), 0);
+    assert_int_equal(store_episode_mark_compiled(g.st, ta, done, COMPILED, T0, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    for (i = 0; i < MINE; i++)
+        add_ep(a, ta, subject, T0 + 50000 * SEC + (int64_t)i);
+    db = sq_downcast(g.st)->db;
+    while ((q = sqlite3_next_stmt(db, q)) != NULL)
+        sqlite3_stmt_status(q, SQLITE_STMTSTATUS_VM_STEP, 1);
+    assert_int_equal(store_episode_list_recent(g.st, a, &sc, MINE, &rows, &err), 0);
+    assert_int_equal(rows.n, MINE);
+    assert_int_equal(rows.items[0].created_at, T0 + 50000 * SEC + MINE - 1);
+    assert_int_equal(store_episode_list_uncompiled(g.st, a, &sc, 100, &rows, &err), 0);
+    assert_int_equal(rows.n, MINE);
+    while ((q = sqlite3_next_stmt(db, q)) != NULL)
+        steps += sqlite3_stmt_status(q, SQLITE_STMTSTATUS_VM_STEP, 0);
+    if (steps > 1000)
+        fail_msg("two reads of %d episodes took %lld VM steps", MINE, (long long)steps);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -979,6 +1028,7 @@ int main(void)
         T(test_store_subject_copy_ids_share_a_prefix),
         T(test_store_subject_newest_episode),
         T(test_store_subject_copy_scans_only_the_source),
+        T(test_store_subject_reads_are_bounded),
         T(test_store_subject_copy_restore_timing),
     };
 

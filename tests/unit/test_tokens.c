@@ -330,6 +330,51 @@ static void test_tokens_prefix_bytes_monotonic(void **state)
     assert_true(tokens_prefix_bytes(text, n, total - 1) < n);
 }
 
+/* tokens_count_cached is tokens_count, exactly, on texts cut where a piece might straddle a
+ * cut if the rule were wrong: punctuation, spaces and CRs before the line break, blank lines,
+ * lines starting with a space, a digit or a letter (no cut: not printable ASCII punctuation
+ * only, but the rule must hold for any printable byte), invalid UTF-8 before the break. Each
+ * text twice: the second count comes from the cache. */
+static void test_tokens_cached_equals_uncached(void **state)
+{
+    static const char *const lines[] = {
+        "## Task", "What is the user's name and where do they work?", "", "## About this user",
+        "- My name is Kaaab Qaaab.", "- ends with punctuation...!", "- trailing spaces   ",
+        "- crlf\r", " leading space", "-", "#", "- 12345678", "- \xC3\xA9t\xC3\xA9 caf\xC3\xA9",
+        "- \xE2\x86\x92 arrow \xE2\x80\x94", "- bad \xE2\x82", "'s contraction", "x",
+        "- [chat/message] user: Thanks!", "\t- tabbed", "- \xF0\x9F\x9F\xA2 emoji", ".",
+        "?!", "- a  ", "9 lives", "- user:   spaced", "))", "\xC2\xA0nbsp start",
+    };
+    size_t nl = sizeof(lines) / sizeof(lines[0]), round, i, k;
+    unsigned seed = 22;
+
+    (void)state;
+    for (round = 0; round < 400; round++) {
+        struct buf b = BUF_INIT;
+        size_t parts = 1 + round % 12;
+
+        for (k = 0; k < parts; k++) {
+            seed = seed * 1103515245u + 12345u;
+            i = (seed >> 16) % nl;
+            if (k)
+                buf_putc(&b, (seed >> 8) % 5 == 0 ? ' ' : '\n');
+            buf_puts(&b, lines[i]);
+        }
+        if (round % 3 == 0)
+            buf_putc(&b, '\n');
+        for (k = 0; k < 2; k++) {
+            size_t want = tokens_count(b.data ? b.data : "", b.len);
+            size_t got = tokens_count_cached(b.data ? b.data : "", b.len);
+
+            if (got != want)
+                fail_msg("\"%s\": cached %zu, uncached %zu", b.data, got, want);
+        }
+        buf_release(&b);
+    }
+    assert_int_equal(tokens_count_cached("", 0), 0);
+    assert_int_equal(tokens_count_cached("## Task\nhelp\n", 13), 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_tokens_setup_twice_is_harmless),
         cmocka_unit_test(test_tokens_prefix_bytes),
         cmocka_unit_test(test_tokens_prefix_bytes_monotonic),
+        cmocka_unit_test(test_tokens_cached_equals_uncached),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -314,6 +314,8 @@ int pgst_memory_supersede(store *st, const char *tenant, const char *id, int64_t
                         int64_t updated_at, struct err *err);
 int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
+int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t dim,
+                               size_t n, struct err *err);
 int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
 int pgst_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,

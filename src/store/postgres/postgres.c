@@ -739,6 +739,7 @@ const struct store_ops store_postgres_ops = {
     .memory_list_active = pgst_memory_list_active,
     .memory_supersede = pgst_memory_supersede,
     .memory_set_embedding = pgst_memory_set_embedding,
+    .memory_set_embeddings = pgst_memory_set_embeddings,
     .memory_get = pgst_memory_get,
     .memory_scan_vectors = pgst_memory_scan_vectors,
     .memory_scan_text = pgst_memory_scan_text,

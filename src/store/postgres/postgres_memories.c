@@ -248,6 +248,54 @@ int pgst_memory_set_embedding(store *st, const char *id, const float *vec, size_
     return ret;
 }
 
+/* The vectors of a pgst_memory_set_embeddings call (pgst_rows.rows points at one of these). */
+struct embedding_rows {
+    const char *const *ids;
+    const float *vecs;
+    size_t dim;
+};
+
+static void embedding_params(const void *rows, size_t i, struct arena *a, const char **vals)
+{
+    const struct embedding_rows *e = rows;
+
+    vals[0] = e->ids[i];
+    vals[1] = pgst_vector_param(a, e->vecs + i * e->dim, e->dim);
+}
+
+int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
+                               size_t dim, size_t n, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    struct arena *a = arena_new();
+    const char **ok = arena_alloc(a, (n + 1) * sizeof(*ok));
+    float *kept = arena_alloc(a, (n * dim + 1) * sizeof(*kept));
+    struct embedding_rows e = { ok, kept, dim };
+    size_t i, used = 0, failed;
+    int own, ret = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!pgst_id_ok(ids[i]))
+            continue;   /* matches no row, as pgst_memory_set_embedding */
+        ok[used] = ids[i];
+        if (dim)
+            memcpy(kept + used * dim, vecs + i * dim, dim * sizeof(*kept));
+        used++;
+    }
+    if (used > 0) {
+        const struct pgst_rows batch = { &e, used, embedding_params };
+
+        if (store_tx_enter(st, &own, err) < 0) {
+            arena_free(a);
+            return -1;
+        }
+        ret = pgst_exec_rows(ps, SQL_MEM_SET_EMBEDDING, 2, &batch, &failed, err);
+        ret = store_tx_leave(st, own, ret, err);
+    }
+    arena_free(a);
+    return ret;
+}
+
 int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err)
 {

@@ -347,7 +347,27 @@ static const char admin_usage_indexes[] =
     "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);\n";
 
 /*
- * Step 8: subject_stats applied at commit. Step 6's row triggers updated a pair's row on
+ * Step 8, Engram (issue 22): the episode indexes the queries use, and no others. Every
+ * per-subject read filters on (subject_id, COALESCE(tenant_id, '')) and orders by
+ * created_at, seq: this index gives the newest N of a context read or the oldest N of a
+ * listing without touching another tenant's rows or sorting, and the partial copy of it
+ * gives compile the uncompiled episodes without walking the compiled ones. (subject_id) and
+ * (subject_id, created_at, seq), the reference's (data-model.md §1.3), no plan chose once
+ * these exist (EXPLAIN of every episodes statement: docs/PERFORMANCE.md), and cost an
+ * index insert per episode.
+ */
+static const char episode_indexes[] =
+    "DROP INDEX ix_episodes_subject_id;\n"
+    "DROP INDEX ix_episodes_subject_created;\n"
+    "DROP INDEX ix_episodes_uncompiled;\n"
+    "CREATE INDEX ix_episodes_subject_tenant_created"
+    " ON episodes (subject_id, (COALESCE(tenant_id, '')), created_at, seq);\n"
+    "CREATE INDEX ix_episodes_uncompiled"
+    " ON episodes (subject_id, (COALESCE(tenant_id, '')), created_at, seq)"
+    " WHERE last_compiled_at IS NULL;\n";
+
+/*
+ * Step 9: subject_stats applied at commit. Step 6's row triggers updated a pair's row on
  * every write, which let two writers of the same pairs in other orders deadlock (PostgreSQL
  * aborts one: concurrent multi-subject batches got 500s) and made an import of N rows update
  * one row N times in one transaction. Now the row triggers only append what changed to
@@ -479,7 +499,8 @@ const struct migration postgres_migrations[] = {
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
     { 7, "admin_usage_indexes", admin_usage_indexes },
-    { 8, "subject_stats_at_commit", subject_stats_at_commit },
+    { 8, "episode_indexes", episode_indexes },
+    { 9, "subject_stats_at_commit", subject_stats_at_commit },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -343,6 +343,26 @@ static const char admin_usage_indexes[] =
     "CREATE INDEX ix_memories_created_at ON memories (created_at);"
     "CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at);";
 
+/*
+ * Step 8, Engram (issue 22): the episode indexes the queries use, and no others. Every
+ * per-subject read filters on (subject_id, tenant_id) and orders by created_at, seq (the
+ * rowid, which SQLite appends to every index): (subject_id, tenant_id, created_at) gives the
+ * newest N of a context read or the oldest N of a listing without touching another tenant's
+ * rows or sorting, and the partial copy of it gives compile the uncompiled episodes without
+ * walking the compiled ones. (subject_id) and (subject_id, created_at), the reference's
+ * (data-model.md §1.3), are prefixes of (subject_id, created_at, id) that no plan chose
+ * once these exist (EXPLAIN QUERY PLAN of every episodes statement: docs/PERFORMANCE.md),
+ * and cost a B-tree insert per episode.
+ */
+static const char episode_indexes[] =
+    "DROP INDEX ix_episodes_subject_id;"
+    "DROP INDEX ix_episodes_subject_created;"
+    "DROP INDEX ix_episodes_uncompiled;"
+    "CREATE INDEX ix_episodes_subject_tenant_created"
+    " ON episodes (subject_id, tenant_id, created_at);"
+    "CREATE INDEX ix_episodes_uncompiled ON episodes (subject_id, tenant_id, created_at)"
+    " WHERE last_compiled_at IS NULL;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -351,6 +371,7 @@ const struct migration sqlite_migrations[] = {
     { 5, "context_receipts", context_receipts },
     { 6, "subject_stats", subject_stats },
     { 7, "admin_usage_indexes", admin_usage_indexes },
+    { 8, "episode_indexes", episode_indexes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -53,6 +53,7 @@ struct sqlite_store {
  * checkpoint starts the WAL over (sq_ckpt_write_begin). With the largest
  * single transaction on top, the WAL stays under 256 MiB whatever the mix of work. */
 #define SQ_CKPT_CAP_PAGES 32768
+#define SQ_PAGES_PER_MIB 256      /* 4 KiB pages */
 
 struct sq_ckpt;
 
@@ -77,6 +78,8 @@ void sq_ckpt_detach(struct sq_ckpt *c);
 void sq_ckpt_tune(int pages, int inline_pages);
 /* Tests: the hard cap above (0: back to the default). */
 void sq_ckpt_tune_cap(int cap_pages);
+/* The hard cap in force, in pages (tests). */
+int sq_ckpt_cap(void);
 /* Tests: make the next n opens of a checkpointer's connection fail. */
 void sq_ckpt_fail_opens(int n);
 uint64_t sq_ckpt_runs(const char *path);
@@ -253,6 +256,8 @@ int sq_memory_supersede(store *st, const char *tenant, const char *id, int64_t v
                         int64_t updated_at, struct err *err);
 int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t dim,
                             struct err *err);
+int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t dim,
+                             size_t n, struct err *err);
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err);
 int sq_memory_scan_vectors(store *st, const struct store_scope *sc, const char *kind,

@@ -257,8 +257,7 @@ static int configure(struct sqlite_store *s, struct err *err)
     /* 16 MiB page cache per connection and in-memory temp tables: a snapshot restore of
      * 400 memories with 1536-float embeddings halves its memories statement with them.
      * journal_size_limit: a WAL grown past it is truncated back when it restarts. */
-    static const char pragmas[] = "PRAGMA synchronous = NORMAL;"
-                                  "PRAGMA foreign_keys = OFF;"
+    static const char pragmas[] = "PRAGMA foreign_keys = OFF;"
                                   "PRAGMA cache_size = -16384;"
                                   "PRAGMA temp_store = MEMORY;"
                                   "PRAGMA journal_size_limit = 67108864;";
@@ -269,6 +268,10 @@ static int configure(struct sqlite_store *s, struct err *err)
     if (set_wal(s, err) < 0)
         return -1;
     rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, store_sqlite_sync_full() ? "PRAGMA synchronous = FULL"
+                                                          : "PRAGMA synchronous = NORMAL",
+                          NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return sq_fail(s, "connection setup", rc, err);
     rc = sq_register_functions(s->db);
@@ -493,6 +496,7 @@ const struct store_ops store_sqlite_ops = {
     .memory_list_active = sq_memory_list_active,
     .memory_supersede = sq_memory_supersede,
     .memory_set_embedding = sq_memory_set_embedding,
+    .memory_set_embeddings = sq_memory_set_embeddings,
     .memory_get = sq_memory_get,
     .memory_scan_vectors = sq_memory_scan_vectors,
     .memory_scan_text = sq_memory_scan_text,

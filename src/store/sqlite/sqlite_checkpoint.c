@@ -36,6 +36,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,16 @@ void sq_ckpt_tune(int pages, int inline_pages)
 void sq_ckpt_tune_cap(int cap_pages)
 {
     atomic_store(&ckpt_cap_pages, cap_pages > 0 ? cap_pages : SQ_CKPT_CAP_PAGES);
+}
+
+int sq_ckpt_cap(void)
+{
+    return atomic_load(&ckpt_cap_pages);
+}
+
+void store_sqlite_wal_cap(int mib)
+{
+    sq_ckpt_tune_cap(mib > 0 && mib <= INT32_MAX / SQ_PAGES_PER_MIB ? mib * SQ_PAGES_PER_MIB : 0);
 }
 
 /* The hard cap: a RESTART checkpoint, which blocks new writers while it waits (through the

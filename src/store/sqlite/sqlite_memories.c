@@ -226,6 +226,19 @@ int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t 
     return sq_step_done(s, q, "memory set embedding", err);
 }
 
+int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs, size_t dim,
+                             size_t n, struct err *err)
+{
+    size_t i;
+    int own, ret = 0;
+
+    if (store_tx_enter(st, &own, err) < 0)
+        return -1;
+    for (i = 0; i < n && ret == 0; i++)
+        ret = sq_memory_set_embedding(st, ids[i], vecs + i * dim, dim, err);
+    return store_tx_leave(st, own, ret, err);
+}
+
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err)
 {
