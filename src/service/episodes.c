@@ -84,6 +84,22 @@ int episodes_parse_time(const char *s, int64_t *us)
     return 0;
 }
 
+#define RECORD_ATTEMPTS 3
+
+/* Insert the n episodes and record their event in one transaction. */
+static int write_all(struct arena *a, store *st, struct episode *eps, size_t n, int batch,
+                     unsigned char *fresh, struct err *err)
+{
+    if (store_tx_begin(st, err) < 0)
+        return -1;
+    if (insert_all(a, st, eps, n, fresh, err) < 0 ||
+        record_event(a, st, eps, fresh, n, batch, err) < 0 || store_tx_commit(st, err) < 0) {
+        store_tx_rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Group commit (SQLite, issue 22). Single-episode requests that arrive while another is
  * committing queue up; the first request that finds no commit running leads: it takes the
@@ -212,6 +228,7 @@ static int record(struct arena *a, store *st, const char *tenant, struct episode
                   int batch, unsigned char *fresh, struct err *err)
 {
     int64_t now = ts_now();
+    int attempt;
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -233,12 +250,16 @@ static int record(struct arena *a, store *st, const char *tenant, struct episode
     }
     if (!batch && !webhooks_enabled())
         return insert_all(a, st, eps, n, fresh, err);
-    if (store_tx_begin(st, err) < 0)
-        return -1;
-    if (insert_all(a, st, eps, n, fresh, err) < 0 ||
-        record_event(a, st, eps, fresh, n, batch, err) < 0 || store_tx_commit(st, err) < 0) {
-        store_tx_rollback(st);
-        return -1;
+    for (attempt = 1;; attempt++) {
+        if (write_all(a, st, eps, n, batch, fresh, err) == 0)
+            break;
+        /* A batch over several subjects can deadlock with another one on their
+         * subject_stats rows (PostgreSQL aborts one): run it again, as it was. */
+        if (attempt == RECORD_ATTEMPTS || !err->code || strcmp(err->code, STORE_RETRY_CODE))
+            return -1;
+        err_release(err);
+        *err = (struct err)ERR_INIT;
+        memset(fresh, 0, n);
     }
     webhooks_wake();
     return 0;

@@ -257,23 +257,34 @@ static int delete_pairs(struct arena *a, store *st, const struct subject_match_r
     return 0;
 }
 
-/* Select the pairs of sel inside the open transaction; check them with check (NULL: none)
- * and delete them all; commit. Nothing is deleted on any failure. */
+#define DELETE_ATTEMPTS 3
+
+/* In one transaction: select the pairs of sel, check them with check and delete them all;
+ * run again (up to DELETE_ATTEMPTS) when the database aborted it for a conflict. Nothing is
+ * deleted on any failure. */
 static int delete_selected(struct arena *a, store *st, const struct subject_selector *sel,
                            int (*check)(const struct subject_match_rows *m, const void *ctx,
                                         struct err *err),
                            const void *ctx, struct subjects_deleted *out, struct err *err)
 {
     struct subject_match_rows m;
+    int attempt;
 
-    memset(out, 0, sizeof(*out));
-    if (store_tx_begin(st, err) < 0)
-        return -1;
-    if (store_subject_match(st, a, sel, &m, err) < 0 || check(&m, ctx, err) < 0 ||
-        delete_pairs(a, st, &m, out, err) < 0 || store_tx_commit(st, err) < 0) {
+    for (attempt = 1;; attempt++) {
+        memset(out, 0, sizeof(*out));
+        if (store_tx_begin(st, err) < 0)
+            return -1;
+        if (store_subject_match(st, a, sel, &m, err) == 0 && check(&m, ctx, err) == 0 &&
+            delete_pairs(a, st, &m, out, err) == 0 && store_tx_commit(st, err) == 0)
+            break;
         store_tx_rollback(st);
         memset(out, 0, sizeof(*out));
-        return -1;
+        /* Several pairs' subject_stats rows can deadlock with a concurrent writer of the
+         * same pairs (PostgreSQL aborts one transaction): run it again from the start. */
+        if (attempt == DELETE_ATTEMPTS || !err->code || strcmp(err->code, STORE_RETRY_CODE))
+            return -1;
+        err_release(err);
+        *err = (struct err)ERR_INIT;
     }
     webhooks_wake();
     return 0;

@@ -1404,6 +1404,12 @@ int store_backup(store *st, const char *path, struct err *err);
  * its subject_id index they span and filter that with the pattern. */
 size_t store_like_head(const char *pattern);
 
+/* The err code of a transaction the database aborted for conflicting with a concurrent one
+ * (PostgreSQL deadlock or serialization failure), a 503: the transaction run again from its
+ * start may commit. Writers of several (tenant, subject) pairs in one transaction (their
+ * subject_stats rows are locked in the order they are written) retry on it. */
+#define STORE_RETRY_CODE "transaction_conflict"
+
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);
 

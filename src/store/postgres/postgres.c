@@ -109,6 +109,15 @@ static int state_down(const PGresult *r, enum store_down *why)
     return 1;
 }
 
+/* 1 when the server aborted r's transaction for conflicting with another (deadlock 40P01,
+ * serialization failure 40001): the same transaction run again may well commit. */
+static int state_retryable(const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    return state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
+}
+
 int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *err)
 {
     char why[600], table[64];
@@ -120,6 +129,12 @@ int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *
         PQclear(r);
         log_write(LOG_INFO, "postgres: %s: %s", what, why);
         return err_set(err, ERR_CONFLICT, "%s id already exists", row_noun(table));
+    }
+    if (state_retryable(r)) {
+        PQclear(r);
+        log_write(LOG_WARN, "postgres: %s: %s", what, why);
+        return err_set_code(err, ERR_UNAVAILABLE, STORE_RETRY_CODE,
+                            "The transaction conflicted with another one; retry.");
     }
     is_down = state_down(r, &down);
     PQclear(r);

@@ -492,6 +492,131 @@ static const char search_vector_codes[] =
     " REFERENCING OLD TABLE AS old_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION engram_memory_codes_gen();\n";
 
+/*
+ * Step 14: subject_stats applied at commit. Step 6's row triggers updated a pair's row on
+ * every write, which let two writers of the same pairs in other orders deadlock (PostgreSQL
+ * aborts one: concurrent multi-subject batches got 500s) and made an import of N rows update
+ * one row N times in one transaction. Now the row triggers only append what changed to
+ * subject_stats_pending (inserts never wait on each other), and one deferred trigger per
+ * transaction applies the lot at commit, pair by pair in key order: every transaction takes
+ * its subject_stats row locks at commit and in the same order, and updates a pair's row once.
+ */
+static const char subject_stats_at_commit[] =
+    "DROP TRIGGER tr_subject_stats_episode ON episodes;\n"
+    "DROP TRIGGER tr_subject_stats_memory ON memories;\n"
+    "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
+    "DROP FUNCTION engram_subject_stats_episode();\n"
+    "DROP FUNCTION engram_subject_stats_memory();\n"
+    "DROP FUNCTION engram_subject_stats_resolution();\n"
+    "CREATE UNLOGGED TABLE subject_stats_pending ("
+    " tx bigint NOT NULL,"
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_id varchar(256),"
+    " d_episodes bigint NOT NULL DEFAULT 0,"
+    " d_memories bigint NOT NULL DEFAULT 0,"
+    " d_open bigint NOT NULL DEFAULT 0,"
+    " last_at timestamptz,"            /* an inserted episode's created_at */
+    " session_id varchar(256),"        /* an inserted episode's session */
+    " recount boolean NOT NULL DEFAULT false," /* an episode was deleted */
+    " first boolean NOT NULL DEFAULT false);\n" /* the transaction's first row: fires apply */
+    "CREATE INDEX ix_subject_stats_pending_tx ON subject_stats_pending (tx);\n"
+
+    "CREATE FUNCTION engram_stats_note(subject text, tenant text, de bigint, dm bigint,"
+    " dopen bigint, last_at timestamptz, session text, recount boolean) RETURNS void"
+    " LANGUAGE sql AS $$ INSERT INTO subject_stats_pending (tx, subject_id, tenant_id,"
+    " d_episodes, d_memories, d_open, last_at, session_id, recount, first)"
+    " SELECT txid_current(), subject, tenant, de, dm, dopen, last_at, session, recount,"
+    " NOT EXISTS (SELECT 1 FROM subject_stats_pending WHERE tx = txid_current())"
+    " WHERE NOT engram_stats_reserved(subject) $$;\n"
+
+    "CREATE FUNCTION engram_subject_stats_episode() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, -1, 0, 0, NULL, NULL, true);"
+    " ELSE"
+    "  PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 1, 0, 0, NEW.created_at,"
+    "  NEW.session_id, false);"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_episode AFTER INSERT OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_episode();\n"
+
+    "CREATE FUNCTION engram_subject_stats_memory() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, 0, -1, 0, NULL, NULL, false);"
+    " ELSE"
+    "  PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 0, 1, 0, NULL, NULL, false);"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_memory AFTER INSERT OR DELETE ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_memory();\n"
+
+    /* open_sessions: -1 for an open row that goes (deleted, or no longer open), +1 for one
+     * that comes. */
+    "CREATE FUNCTION engram_subject_stats_resolution() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.status = 'open' THEN"
+    "  PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, 0, 0, -1, NULL, NULL, false);"
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'open' THEN"
+    "  PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 0, 0, 1, NULL, NULL, false);"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_resolution AFTER INSERT OR DELETE OR UPDATE OF status"
+    " ON resolutions FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+
+    /* At commit: per pair, in key order, add the deltas (taking the row's lock), then fix
+     * what a delta cannot say. A deleted episode recounts the pair's sessions and newest
+     * time; an inserted session counts as new when every episode of the pair in it is one of
+     * this transaction's (the count runs after the lock, so it sees every writer that
+     * committed before). */
+    "CREATE FUNCTION engram_subject_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current(); r record;"
+    " BEGIN"
+    " FOR r IN SELECT p.subject_id, COALESCE(p.tenant_id, '') AS tkey,"
+    "  max(p.tenant_id) AS tenant_id, sum(p.d_episodes) AS de, sum(p.d_memories) AS dm,"
+    "  sum(p.d_open) AS dopen, max(p.last_at) AS last_at, bool_or(p.recount) AS recount,"
+    "  bool_or(p.session_id IS NOT NULL) AS sessions FROM subject_stats_pending p"
+    "  WHERE p.tx = me GROUP BY p.subject_id, COALESCE(p.tenant_id, '')"
+    "  ORDER BY COALESCE(p.tenant_id, '') COLLATE \"C\", p.subject_id COLLATE \"C\" LOOP"
+    "  INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, memory_count,"
+    "  open_sessions, last_episode_at) VALUES (r.subject_id, NULLIF(r.tkey, ''), r.de, r.dm,"
+    "  r.dopen, r.last_at)" STATS_UPSERT
+    "  episode_count = s.episode_count + excluded.episode_count,"
+    "  memory_count = s.memory_count + excluded.memory_count,"
+    "  open_sessions = s.open_sessions + excluded.open_sessions,"
+    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"
+    "  IF r.recount THEN"
+    "   UPDATE subject_stats s SET"
+    "   last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE e.subject_id ="
+    "   r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey),"
+    "   session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE"
+    "   e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey)"
+    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"
+    "  ELSIF r.sessions THEN"
+    "   UPDATE subject_stats s SET session_count = s.session_count + (SELECT count(*) FROM"
+    "   (SELECT p.session_id, count(*) AS n FROM subject_stats_pending p WHERE p.tx = me"
+    "   AND p.subject_id = r.subject_id AND COALESCE(p.tenant_id, '') = r.tkey"
+    "   AND p.session_id IS NOT NULL GROUP BY p.session_id) t WHERE t.n = (SELECT count(*)"
+    "   FROM episodes e WHERE e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') ="
+    "   r.tkey AND e.session_id = t.session_id))"
+    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"
+    "  END IF;"
+    "  DELETE FROM subject_stats s WHERE COALESCE(s.tenant_id, '') = r.tkey"
+    "  AND s.subject_id = r.subject_id AND s.episode_count = 0 AND s.memory_count = 0"
+    "  AND s.open_sessions = 0;"
+    " END LOOP;"
+    " DELETE FROM subject_stats_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_subject_stats_apply AFTER INSERT ON subject_stats_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_subject_stats_apply();\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -506,6 +631,7 @@ const struct migration postgres_migrations[] = {
     { 11, "search_text_index", search_text_index },
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
+    { 14, "subject_stats_at_commit", subject_stats_at_commit },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
