@@ -549,6 +549,8 @@ static int fetch_ids(struct arena *a, store *st, const char *tenant,
 {
     size_t *pos = arena_calloc(a, ids->n + 1, sizeof(*pos));
 
+    *out = NULL;
+    *n = 0;
     if (ids->n == 0)
         return 0;
     return fetch_in_order(a, st, tenant, ids->items, ids->n, out, pos, n, err);
