@@ -38,6 +38,7 @@ static int mig_setup(void **state)
     char *slash;
     PGconn *c;
     PGresult *r;
+    char sql[128], url[1024];
 
     (void)state;
     if (open_database() < 0)
@@ -46,7 +47,8 @@ static int mig_setup(void **state)
         snprintf(pg_admin, sizeof(pg_admin), "%s", g.conninfo);
         snprintf(pg_db, sizeof(pg_db), "engram_mig_%d", (int)getpid());
         c = PQconnectdb(pg_admin);
-        r = PQexec(c, arena_printf(arena_new(), "CREATE DATABASE %s", pg_db));
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_db);
+        r = PQexec(c, sql);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             fprintf(stderr, "CREATE DATABASE: %s", PQerrorMessage(c));
             return -1;
@@ -58,12 +60,9 @@ static int mig_setup(void **state)
         if (!slash)
             return -1;
         *slash = '\0';
-        {
-            char *url = arena_printf(arena_new(), "%s/%s", g.conninfo, pg_db);
-
-            free(g.conninfo);
-            g.conninfo = strdup(url);
-        }
+        snprintf(url, sizeof(url), "%s/%s", g.conninfo, pg_db);
+        free(g.conninfo);
+        g.conninfo = strdup(url);
         if (store_open(g.ops, g.conninfo, &g.st, &err) < 0)
             return -1;
     }
@@ -79,11 +78,13 @@ static int mig_setup(void **state)
 static int mig_teardown(void **state)
 {
     PGconn *c;
+    char sql[128];
 
     snap_group_teardown(state);
     if (pg_db[0]) {
         c = PQconnectdb(pg_admin);
-        PQclear(PQexec(c, arena_printf(arena_new(), "DROP DATABASE %s", pg_db)));
+        snprintf(sql, sizeof(sql), "DROP DATABASE %s", pg_db);
+        PQclear(PQexec(c, sql));
         PQfinish(c);
     }
     return 0;
