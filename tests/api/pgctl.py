@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 import subprocess
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -39,19 +40,26 @@ def is_postgres(url):
                                                            "postgresql+asyncpg")
 
 
-def run_sql(url, statement):
-    """Run one statement on the database of a server's URL (PostgreSQL through psql, SQLite
-    through Python's sqlite3), behind the API's back."""
-    if is_postgres(url):
-        r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
-                 "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
-        assert r.returncode == 0, "psql: %s" % r.stderr
+def wait_for_replica(url, timeout=30.0):
+    """With ENGRAM_TEST_REPLICA_URL set (tests/api/run_replica.py), wait until that standby
+    has replayed everything the primary at `url` has written: a row written here behind
+    the API's back carries no X-Engram-LSN, so the server cannot know to wait for it."""
+    standby = os.environ.get("ENGRAM_TEST_REPLICA_URL")
+    if not standby:
         return
-    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
-    try:
-        con.execute(statement)
-    finally:
-        con.close()
+    r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"), "-Atq", "-c",
+             "SELECT pg_current_wal_lsn()"])
+    assert r.returncode == 0, "psql: %s" % r.stderr
+    lsn = r.stdout.strip()
+    deadline = time.monotonic() + timeout
+    while True:
+        r = run([pg_bin("psql"), standby, "-Atq", "-c",
+                 "SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn" % lsn])
+        if r.returncode == 0 and r.stdout.strip() == "t":
+            return
+        assert time.monotonic() < deadline, "the standby did not replay %s in %.0f s" % (
+            lsn, timeout)
+        time.sleep(0.02)
 
 
 def backend():
@@ -79,8 +87,8 @@ def run_sql(url, statement):
         r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
                  "-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
         assert r.returncode == 0, "psql: %s" % r.stderr
+        wait_for_replica(url)
         return
-    import sqlite3
     con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
     # The memory_codes triggers call engram_vector_code(), which Engram registers on its own
     # connections (src/store/sqlite/sqlite_search.c): a write to memories from here needs it.

@@ -8,7 +8,8 @@ tests/api/run.py on the primary with, for every server, STATEWAVE_DATABASE_REPLI
 naming the standby, and with the test client session-consistent (ENGRAM_TEST_READ_AFTER=1:
 each request sends X-Engram-Read-After with the newest X-Engram-LSN the client has seen), so
 the read endpoints are served by the replica whenever it has caught up, and the suite's
-read-your-writes expectations hold. Without prefixes, the read-heavy files of DEFAULT. Ends
+read-your-writes expectations hold. Rows a test writes behind the API's back (pgctl.run_sql)
+wait until the standby has replayed them (ENGRAM_TEST_REPLICA_URL). Without prefixes, the read-heavy files of DEFAULT. Ends
 with run.py's `N passed, N failed`."""
 
 import json
@@ -31,7 +32,7 @@ def main(argv):
     pair = hactl.Pair.start(sync=False)
     try:
         env = dict(os.environ, ENGRAM_TEST_DATABASE_URL=pair.primary.url,
-                   ENGRAM_TEST_READ_AFTER="1",
+                   ENGRAM_TEST_READ_AFTER="1", ENGRAM_TEST_REPLICA_URL=pair.standby.url,
                    ENGRAM_TEST_SERVER_ENV=json.dumps(
                        {"STATEWAVE_DATABASE_REPLICA_URLS": pair.standby.url}))
         env.pop("ENGRAM_TEST_PG_CLUSTER", None)
