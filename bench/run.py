@@ -1177,6 +1177,22 @@ def table(rows):
     return "\n".join(out)
 
 
+def target_line(results, backend, text, key, limit, higher=False, unit=""):
+    """One target's verdict: results[backend][key] against limit (at least it when higher,
+    else at most it)."""
+    v = results.get(backend, {}).get(key)
+    if v is None:
+        return "%-8s %-56s not measured" % (backend, text)
+    met = v >= limit if higher else v <= limit
+    if met:
+        detail = "met (%s %s)" % (fmt_num(v), unit)
+    elif higher:
+        detail = "MISSED: %s %s, %.1fx below" % (fmt_num(v), unit, limit / v)
+    else:
+        detail = "MISSED: %s %s, %.1fx over" % (fmt_num(v), unit, v / limit)
+    return "%-8s %-56s %s" % (backend, text, detail)
+
+
 def targets(results, cfg, quick):
     """Issue 7's targets, per backend, as lines of text. QUICK runs use smaller sizes than the
     targets name, so their verdicts are indicative only."""
@@ -1185,18 +1201,7 @@ def targets(results, cfg, quick):
     small, large = cfg["scale"]
 
     def chk(backend, text, key, limit, higher=False, unit=""):
-        v = results.get(backend, {}).get(key)
-        if v is None:
-            out.append("%-8s %-56s not measured" % (backend, text))
-            return
-        met = v >= limit if higher else v <= limit
-        if met:
-            detail = "met (%s %s)" % (fmt_num(v), unit)
-        elif higher:
-            detail = "MISSED: %s %s, %.1fx below" % (fmt_num(v), unit, limit / v)
-        else:
-            detail = "MISSED: %s %s, %.1fx over" % (fmt_num(v), unit, v / limit)
-        out.append("%-8s %-56s %s" % (backend, text, detail))
+        out.append(target_line(results, backend, text, key, limit, higher, unit))
 
     for b in results:
         r = results[b]
@@ -1265,13 +1270,7 @@ def targets_search(results):
     out = []
 
     def chk(backend, text, key, limit, higher=False, unit=""):
-        v = results.get(backend, {}).get(key)
-        if v is None:
-            out.append("%-8s %-56s not measured" % (backend, text))
-            return
-        met = v >= limit if higher else v <= limit
-        out.append("%-8s %-56s %s (%s %s)" % (backend, text, "met" if met else "MISSED",
-                                               fmt_num(v), unit))
+        out.append(target_line(results, backend, text, key, limit, higher, unit))
 
     for b in results:
         if not any(k.startswith("se_") or k.startswith("writes_") for k in results[b]):
