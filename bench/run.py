@@ -650,6 +650,10 @@ class Bench:
                     self.add(backend, "search engine %s, %s memories, %s" % (fig, tag, q),
                              d[q + "_ms"], "ms", key="se_%s_%s_%d" % (key, q, n),
                              lower_is_better=True)
+            d = figs.get("text, first query (brings the text indexes up to date)")
+            if d:
+                self.add(backend, "search engine text first query (indexes the %s rows "
+                         "written before it)" % tag, d["ms"], "ms", lower_is_better=True)
             d = figs.get("semantic, first query (fills the cache)")
             if d:
                 self.add(backend, "search engine semantic first query (fills the cache), %s"
