@@ -745,6 +745,21 @@ static void add_random_mems(struct arena *a, const char *tenant, const char *sub
     }
 }
 
+/* count random active memories of subj, the fourth holding marker. */
+static void add_marked_mems(struct arena *a, const char *tenant, const char *subj, int count,
+                            const char *marker)
+{
+    int k;
+
+    for (k = 0; k < count; k++) {
+        struct memory m = make_mem_with(tenant, subj, "profile_fact",
+                                        k == 3 ? marker : random_text(a, 1 + rnd(24)),
+                                        "active", T0 + (int64_t)rnd(50) * SEC);
+
+        add_mem(&m);
+    }
+}
+
 /* Property: for random contents (non-ASCII, mixed case, quoting characters) and random
  * queries, the indexed text path gives exactly what filtering the newest-first list gives. */
 static void test_search_text_index_matches_scan(void **state)
@@ -772,7 +787,6 @@ static void test_search_text_index_follows_writes(void **state)
     struct row_counts rc;
     struct memory *got;
     size_t n;
-    int k;
 
     rng_state = 0x5eed0019;
     add_random_mems(a, tenant, subj, last, 400);
@@ -781,23 +795,11 @@ static void test_search_text_index_follows_writes(void **state)
     check_text_queries(a, &sc, 60);
     check_text_queries(a, &sl, 30);
     /* The newest rows (the highest seq) are last's: delete them, then write new ones. */
-    for (k = 0; k < 40; k++) {
-        struct memory m = make_mem_with(tenant, last, "profile_fact",
-                                        k == 7 ? "zyxwv marker" : random_text(a, 1 + rnd(24)),
-                                        "active", T0 + (int64_t)rnd(50) * SEC);
-
-        add_mem(&m);
-    }
+    add_marked_mems(a, tenant, last, 40, "zyxwv marker");
     check_text_queries(a, &sl, 30);   /* brings the mark above last's rows */
     assert_int_equal(store_subject_delete(g.st, &sl, &rc, &err), 0);
     check_text_queries(a, &sl, 10);
-    for (k = 0; k < 30; k++) {
-        struct memory m = make_mem_with(tenant, last, "profile_fact",
-                                        k == 3 ? "qwert marker" : random_text(a, 1 + rnd(24)),
-                                        "active", T0 + (int64_t)rnd(50) * SEC);
-
-        add_mem(&m);
-    }
+    add_marked_mems(a, tenant, last, 30, "qwert marker");
     check_text_queries(a, &sl, 60);
     check_text_queries(a, &sc, 60);
     {

@@ -48,8 +48,7 @@ static void test_vcode_dot_matches_plain_sum(void **state)
     for (off = 0; off < 4; off++) {
         for (n = 0; n <= 200; n++)
             assert_int_equal(vcode_dot(a + off, b + off, n), reference_dot(a + off, b + off, n));
-        assert_int_equal(vcode_dot(a + off, b + off, 1536),
-                         reference_dot(a + off, b + off, 1536));
+        assert_int_equal(vcode_dot(a + off, b + off, 1536), reference_dot(a + off, b + off, 1536));
     }
     for (i = 0; i < MAX; i++)
         a[i] = b[i] = -128;
@@ -95,7 +94,7 @@ static void test_vcode_encode_matches_reference(void **state)
     for (round = 0; round < 50; round++) {
         for (i = 0; i < DIM; i++)
             x[i] = (float)rand_i8() * (round % 3 == 0 ? 1e-3f : round % 3 == 1 ? 1.0f : 7e4f);
-        dim = round < 40 ? DIM : round;   /* short vectors: the loops' tails */
+        dim = round < 40 ? DIM : round; /* short vectors: the loops' tails */
         vcode_encode(x, dim, got);
         reference_encode(x, dim, want);
         assert_memory_equal(got, want, dim + VCODE_HEADER);
