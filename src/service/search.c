@@ -410,7 +410,8 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
     cs.heap = arena_calloc(a, cs.cap + 1, sizeof(*cs.heap));
     for (i = 0; i < SCORE_BATCH; i++)
         sc.vec[i] = arena_alloc(a, dim * sizeof(**sc.vec));
-    if (store_tx_begin_read(st, err) < 0)
+    /* The codes up to every vector first (a backend may defer them: SQLite), then the read. */
+    if (store_search_codes_sync(st, err) < 0 || store_tx_begin_read(st, err) < 0)
         return -1;
     if (code_candidates(st, tenant, subject, &cs, err) < 0)
         goto cleanup;

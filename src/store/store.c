@@ -426,6 +426,11 @@ int store_search_text_sync(store *st, struct err *err)
     return st->ops->search_text_sync(st, err);
 }
 
+int store_search_codes_sync(store *st, struct err *err)
+{
+    return st->ops->search_codes_sync(st, err);
+}
+
 int store_memory_scan_codes(store *st, const struct store_scope *sc,
                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
                             struct err *err)

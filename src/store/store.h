@@ -862,6 +862,11 @@ struct store_ops {
      * outside a read transaction, before one that reads them. A no-op where the writes keep
      * them (PostgreSQL). */
     int (*search_text_sync)(store *st, struct err *err);
+    /* Bring the compact codes that memory_scan_codes and memory_codes_gen read up to every
+     * memory's vector, when the backend defers them (SQLite: rows above
+     * search_codes_indexed's mark); outside a read transaction, before one that reads them.
+     * A no-op where the writes keep them (PostgreSQL). */
+    int (*search_codes_sync)(store *st, struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -1325,6 +1330,7 @@ int store_memory_rank_text(store *st, struct arena *a, const struct store_scope 
                            const struct memory_rank_query *q, struct store_ids *out,
                            struct err *err);
 int store_search_text_sync(store *st, struct err *err);
+int store_search_codes_sync(store *st, struct err *err);
 int store_memory_scan_codes(store *st, const struct store_scope *sc,
                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
                             struct err *err);

@@ -19,8 +19,10 @@
 #include "store/store.h"
 #include "util/ts.h"
 #include "util/utf8.h"
+#include "util/vcode.h"
 
 #include "store_harness.h"   /* g, group and test setup, ids, memory rows */
+#include "store_raw.h"       /* raw_count */
 
 #define DIM 8
 
@@ -539,6 +541,75 @@ static const char *same_as_exact(struct arena *a, const char *subject, const flo
     return n ? got[0].id : "";
 }
 
+/* The subject's vectors (active rows), as check_codes reads them. */
+struct vec_rows {
+    struct arena *a;
+    size_t n;
+    const char *id[CROWS + 8];
+    unsigned char *code[CROWS + 8];
+};
+
+static int vec_row(void *ctx, const struct memory_vector *row, struct err *err)
+{
+    struct vec_rows *v = ctx;
+    size_t dim = row->bytes / 4;
+
+    (void)err;
+    assert_true(v->n < CROWS + 8);
+    v->id[v->n] = arena_strdup(v->a, row->id);
+    v->code[v->n] = arena_alloc(v->a, vcode_size(dim));
+    vcode_encode_le(row->vec, dim, v->code[v->n]);
+    v->n++;
+    return 0;
+}
+
+static int code_row_check(void *ctx, const struct memory_code *row, struct err *err)
+{
+    struct vec_rows *v = ctx;
+    size_t i;
+
+    (void)err;
+    for (i = 0; i < v->n && (!v->id[i] || strcmp(v->id[i], row->id) != 0); i++)
+        ;
+    if (i == v->n)
+        fail_msg("a code for %s, which has no active vector", row->id);
+    assert_int_equal(row->bytes, vcode_size(CDIM));
+    assert_memory_equal(row->code, v->code[i], row->bytes);
+    v->id[i] = NULL; /* each id once */
+    return 0;
+}
+
+/* After the codes' sync (what a semantic search does first), the subject's codes are its
+ * vectors' codes computed again: one per active row with a vector, the same bytes, and no
+ * code left for a row without one (superseded rows included, by count). */
+static void check_codes(struct arena *a, const char *subject)
+{
+    const struct store_scope sc = { .subject = subject };
+    struct vec_rows v = { .a = a };
+    struct err err = ERR_INIT;
+    size_t i;
+
+    assert_int_equal(store_search_codes_sync(g.st, &err), 0);
+    assert_int_equal(store_tx_begin_read(g.st, &err), 0);
+    assert_int_equal(store_memory_scan_vectors(g.st, &sc, NULL, vec_row, &v, &err), 0);
+    assert_int_equal(store_memory_scan_codes(g.st, &sc, &(struct memory_code_scan){ .kind = NULL },
+                                             code_row_check, &v, &err),
+                     0);
+    store_tx_rollback(g.st);
+    for (i = 0; i < v.n; i++) {
+        if (v.id[i])
+            fail_msg("no code for %s", v.id[i]);
+    }
+    assert_int_equal(raw_count(a, arena_printf(a,
+                                               "SELECT count(*) FROM memory_codes"
+                                               " WHERE subject_id = %s",
+                                               lit(a, subject))),
+                     raw_count(a, arena_printf(a,
+                                               "SELECT count(*) FROM memories WHERE subject_id ="
+                                               " %s AND embedding IS NOT NULL",
+                                               lit(a, subject))));
+}
+
 static void test_codes_follow_every_write(void **state)
 {
     struct arena *a = *state;
@@ -564,6 +635,7 @@ static void test_codes_follow_every_write(void **state)
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_memory_insert_many(g.st, rows, CROWS, &err), 0);   /* import */
     assert_int_equal(store_tx_commit(g.st, &err), 0);
+    check_codes(a, subj);
     memcpy(q, rows[5].embedding, sizeof(q));
     assert_string_equal(same_as_exact(a, subj, q), rows[5].id);
     assert_string_equal(same_as_exact(a, subj, q), rows[5].id);   /* from the cache now */
@@ -571,11 +643,14 @@ static void test_codes_follow_every_write(void **state)
     /* superseded: gone from the codes the cache holds too */
     assert_int_equal(store_memory_supersede(g.st, NULL, rows[5].id, T0 + 500 * SEC,
                                             T0 + 500 * SEC, &err), 0);
+    check_codes(a, subj);
     assert_string_not_equal(same_as_exact(a, subj, q), rows[5].id);
     /* a new vector, then none */
     assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, q, CDIM, &err), 0);
+    check_codes(a, subj);
     assert_string_equal(same_as_exact(a, subj, q), rows[10].id);
     assert_int_equal(store_memory_set_embedding(g.st, rows[10].id, NULL, 0, &err), 0);
+    check_codes(a, subj);
     assert_string_not_equal(same_as_exact(a, subj, q), rows[10].id);
     /* many at once (the compile path): rows 20 and 21 get q and row 3's vector */
     {
@@ -587,6 +662,7 @@ static void test_codes_follow_every_write(void **state)
         assert_int_equal(store_tx_begin(g.st, &err), 0);
         assert_int_equal(store_memory_set_embeddings(g.st, ids, two, 2, CDIM, &err), 0);
         assert_int_equal(store_tx_commit(g.st, &err), 0);
+        check_codes(a, subj);
         assert_string_equal(same_as_exact(a, subj, q), rows[20].id);
         assert_string_equal(same_as_exact(a, subj, rows[3].embedding), rows[3].id);
     }
@@ -598,9 +674,11 @@ static void test_codes_follow_every_write(void **state)
         m.embedding = q;
         m.embedding_dim = CDIM;
         add_mem(&m);
+        check_codes(a, subj);
         assert_string_equal(same_as_exact(a, subj, q), rows[20].id);   /* a tie: older first */
         assert_int_equal(store_memory_set_embedding(g.st, rows[20].id, NULL, 0, &err), 0);
         assert_string_equal(same_as_exact(a, subj, q), m.id);
+        check_codes(a, subj);
     }
     /* a set-based copy (snapshot capture and restore) carries codes for its copies */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
@@ -610,12 +688,31 @@ static void test_codes_follow_every_write(void **state)
                                         &rc, &err), 0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
     assert_int_equal(rc.memories, CROWS + 1);
+    check_codes(a, copy);
+    check_codes(a, subj);
     assert_string_not_equal(same_as_exact(a, copy, q), "");
     /* deleted: nothing left to find */
     assert_int_equal(store_subject_delete(g.st, &(struct store_scope){ .subject = subj }, &rc,
                                           &err), 0);
+    check_codes(a, subj);
     assert_string_equal(same_as_exact(a, subj, q), "");
     assert_string_not_equal(same_as_exact(a, copy, q), "");
+    /* the newest rows deleted after the sync, then an insert (SQLite may reuse their seq,
+     * at or below the codes' mark: written there by the insert itself) */
+    assert_int_equal(
+        store_subject_delete(g.st, &(struct store_scope){ .subject = copy }, &rc, &err), 0);
+    {
+        const char *again = uniq(a, "codes-again");
+        struct memory m =
+            make_mem_with(NULL, again, "procedure", "after", "active", T0 + 950 * SEC);
+
+        m.embedding = q;
+        m.embedding_dim = CDIM;
+        add_mem(&m);
+        check_codes(a, copy);
+        check_codes(a, again);
+        assert_string_equal(same_as_exact(a, again, q), m.id);
+    }
 }
 
 /* ---- the indexed text path against the scan it replaced (issue 18) ---- */

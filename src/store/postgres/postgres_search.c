@@ -83,6 +83,15 @@ int pgst_search_text_sync(store *st, struct err *err)
     return 0;
 }
 
+/* The codes are written with every vector (pgst_memory_set_embeddings, insert, import) or by
+ * pgst_codes_fill after a set-based copy: nothing to bring up to date. */
+int pgst_search_codes_sync(store *st, struct err *err)
+{
+    (void)st;
+    (void)err;
+    return 0;
+}
+
 /* ---- compact vector codes (memory_codes, schema step 10) ---- */
 
 static const char SQL_CODES_GEN[] =

@@ -570,6 +570,42 @@ static const char search_text_deferred[] =
     " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
     " END;";
 
+/*
+ * Step 15, Engram (issue 18): the compact codes leave the write path too. Computing and
+ * writing each memory's code (its memory_codes row, index entry and the subject's
+ * generation) when its vector was set cost compile a sixth of its instructions. Now
+ * search_codes_indexed holds the highest seq whose code is current: a vector written above
+ * it writes no code, and a semantic search first brings memory_codes up to every row
+ * (store_search_codes_sync: one INSERT … SELECT of the rows above the mark, then the mark),
+ * as step 14 defers the text indexes. Rows at or below the mark keep their codes right on
+ * every write, as before (an insert there when a seq is reused, a new vector); a delete or a
+ * row update reaches every code, on either side of the mark (memory_codes_ad, _au_row).
+ */
+static const char search_codes_deferred[] =
+    "CREATE TABLE search_codes_indexed ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO search_codes_indexed VALUES (1, (SELECT ifnull(max(seq), 0) FROM memories));"
+    "DROP TRIGGER memory_codes_ai;"
+    "DROP TRIGGER memory_codes_au_vector;"
+    "CREATE TRIGGER memory_codes_ai AFTER INSERT ON memories"
+    " WHEN new.embedding IS NOT NULL AND new.seq <= (SELECT seq FROM search_codes_indexed)"
+    " BEGIN"
+    " INSERT INTO memory_codes (seq, id, subject_id, tenant_id, kind, active, created_at,"
+    " valid_to, code) VALUES (new.seq, new.id, new.subject_id, new.tenant_id, new.kind,"
+    " new.status = 'active', new.created_at, new.valid_to,"
+    " engram_vector_code(new.embedding));"
+    " END;"
+    "CREATE TRIGGER memory_codes_au_vector AFTER UPDATE OF embedding ON memories"
+    " WHEN new.seq <= (SELECT seq FROM search_codes_indexed) BEGIN"
+    " DELETE FROM memory_codes WHERE seq = old.seq;"
+    " INSERT INTO memory_codes (seq, id, subject_id, tenant_id, kind, active, created_at,"
+    " valid_to, code) SELECT new.seq, new.id, new.subject_id, new.tenant_id, new.kind,"
+    " new.status = 'active', new.created_at, new.valid_to, engram_vector_code(new.embedding)"
+    " WHERE new.embedding IS NOT NULL;"
+    " END;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -585,6 +621,7 @@ const struct migration sqlite_migrations[] = {
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
     { 14, "search_text_deferred", search_text_deferred },
+    { 15, "search_codes_deferred", search_codes_deferred },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

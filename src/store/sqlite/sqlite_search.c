@@ -247,52 +247,77 @@ int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vec
     return store_tx_leave(st, own, ret, err);
 }
 
-/* ---- the text indexes' deferred part (schema step 14) ---- */
+/* ---- the deferred parts: the text indexes (schema step 14), the codes (step 15) ---- */
 
-static const char SQL_TEXT_BEHIND[] =
-    "SELECT (SELECT ifnull(max(seq), 0) FROM memories) > (SELECT seq FROM search_text_indexed)";
-static const char SQL_TEXT_FILL_TRGM[] =
-    "INSERT INTO memories_trgm (rowid, content) SELECT seq, content FROM memories"
-    " WHERE seq > (SELECT seq FROM search_text_indexed)";
-static const char SQL_TEXT_FILL_FTS[] =
-    "INSERT INTO memories_fts (rowid, content) SELECT seq, content FROM memories"
-    " WHERE seq > (SELECT seq FROM search_text_indexed)";
-static const char SQL_TEXT_MARK[] =
-    "UPDATE search_text_indexed SET seq = max(seq, (SELECT ifnull(max(seq), 0) FROM memories))";
+/* A deferred part: rows above its mark (a one-row table) are not in it yet. */
+struct deferred {
+    const char *what;
+    const char *behind;  /* is any memory above the mark? */
+    const char *fill[2]; /* the statements that bring it up to every row (NULL ends) */
+    const char *mark;    /* the mark to the highest seq */
+};
 
-/* Is any memory above the mark? */
-static int text_behind(struct sqlite_store *s, int64_t *behind, struct err *err)
+static const struct deferred text_part = {
+    "text index",
+    "SELECT (SELECT ifnull(max(seq), 0) FROM memories) > (SELECT seq FROM search_text_indexed)",
+    { "INSERT INTO memories_trgm (rowid, content) SELECT seq, content FROM memories"
+      " WHERE seq > (SELECT seq FROM search_text_indexed)",
+      "INSERT INTO memories_fts (rowid, content) SELECT seq, content FROM memories"
+      " WHERE seq > (SELECT seq FROM search_text_indexed)" },
+    "UPDATE search_text_indexed SET seq = max(seq, (SELECT ifnull(max(seq), 0) FROM memories))",
+};
+
+/* OR REPLACE: a code another path wrote above the mark is computed again from the vector. */
+static const struct deferred codes_part = {
+    "vector codes",
+    "SELECT (SELECT ifnull(max(seq), 0) FROM memories) > (SELECT seq FROM search_codes_indexed)",
+    { "INSERT OR REPLACE INTO memory_codes (seq, id, subject_id, tenant_id, kind, active,"
+      " created_at, valid_to, code) SELECT seq, id, subject_id, tenant_id, kind,"
+      " status = 'active', created_at, valid_to, engram_vector_code(embedding) FROM memories"
+      " WHERE seq > (SELECT seq FROM search_codes_indexed) AND embedding IS NOT NULL",
+      NULL },
+    "UPDATE search_codes_indexed SET seq = max(seq, (SELECT ifnull(max(seq), 0) FROM memories))",
+};
+
+/* Is any memory above the part's mark? */
+static int part_behind(struct sqlite_store *s, const struct deferred *d, int64_t *behind,
+                       struct err *err)
 {
-    sqlite3_stmt *q = sq_stmt(s, SQL_TEXT_BEHIND, err);
+    sqlite3_stmt *q = sq_stmt(s, d->behind, err);
 
-    return q ? sq_query_int64(s, q, "text index mark", behind, err) : -1;
+    return q ? sq_query_int64(s, q, d->what, behind, err) : -1;
 }
 
-int sq_search_text_sync(store *st, struct err *err)
+/* Bring part d up to every memory: a read when it is, else one write transaction. */
+static int part_sync(store *st, const struct deferred *d, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q;
     int64_t behind = 0;
+    size_t i;
     int own, ret;
 
-    if (text_behind(s, &behind, err) < 0)
+    if (part_behind(s, d, &behind, err) < 0)
         return -1;
     if (!behind)
         return 0;
     if (store_tx_enter(st, &own, err) < 0)
         return -1;
     /* Read again inside the write transaction: another connection may have done it. */
-    ret = text_behind(s, &behind, err);
-    if (ret == 0 && behind) {
-        ret = (q = sq_stmt(s, SQL_TEXT_FILL_TRGM, err)) ? sq_step_done(s, q, "text index fill", err)
-                                                         : -1;
-        if (ret == 0)
-            ret = (q = sq_stmt(s, SQL_TEXT_FILL_FTS, err))
-                      ? sq_step_done(s, q, "full-text index fill", err)
-                      : -1;
-        if (ret == 0)
-            ret = (q = sq_stmt(s, SQL_TEXT_MARK, err)) ? sq_step_done(s, q, "text index mark", err)
-                                                        : -1;
-    }
+    ret = part_behind(s, d, &behind, err);
+    for (i = 0; ret == 0 && behind && i < 2 && d->fill[i]; i++)
+        ret = (q = sq_stmt(s, d->fill[i], err)) ? sq_step_done(s, q, d->what, err) : -1;
+    if (ret == 0 && behind)
+        ret = (q = sq_stmt(s, d->mark, err)) ? sq_step_done(s, q, d->what, err) : -1;
     return store_tx_leave(st, own, ret, err);
+}
+
+int sq_search_text_sync(store *st, struct err *err)
+{
+    return part_sync(st, &text_part, err);
+}
+
+int sq_search_codes_sync(store *st, struct err *err)
+{
+    return part_sync(st, &codes_part, err);
 }
