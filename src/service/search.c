@@ -399,6 +399,16 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
     if (limit == 0 || dim == 0 || sc.qnorm == 0)
         return search_nearest_exact(a, st, tenant, subject, kind, qvec, dim, limit, out, dist,
                                     n, err);
+    /* The codes up to every vector first (a backend may defer them: SQLite). When that write
+     * cannot be made (a read-only file, another writer past the busy timeout), the exact scan
+     * answers: it reads the vectors themselves. */
+    if (store_search_codes_sync(st, err) < 0) {
+        log_write(LOG_WARN, "semantic search: exact scan, the vector codes are behind: %s",
+                  err_reason(err));
+        err_release(err);
+        return search_nearest_exact(a, st, tenant, subject, kind, qvec, dim, limit, out, dist,
+                                    n, err);
+    }
     *out = NULL;
     *n = 0;
     if (dist)
@@ -410,8 +420,7 @@ int search_nearest(struct arena *a, store *st, const char *tenant, const char *s
     cs.heap = arena_calloc(a, cs.cap + 1, sizeof(*cs.heap));
     for (i = 0; i < SCORE_BATCH; i++)
         sc.vec[i] = arena_alloc(a, dim * sizeof(**sc.vec));
-    /* The codes up to every vector first (a backend may defer them: SQLite), then the read. */
-    if (store_search_codes_sync(st, err) < 0 || store_tx_begin_read(st, err) < 0)
+    if (store_tx_begin_read(st, err) < 0)
         return -1;
     if (code_candidates(st, tenant, subject, &cs, err) < 0)
         goto cleanup;

@@ -16,6 +16,7 @@
 
 #include "service/embed.h"
 #include "service/search.h"
+#include "store/store-internal.h" /* store_fault_arm */
 #include "store/store.h"
 #include "util/ts.h"
 #include "util/utf8.h"
@@ -715,6 +716,68 @@ static void test_codes_follow_every_write(void **state)
     }
 }
 
+/* SQLite defers the codes to the search: when that write fails (a read-only file, a busy
+ * writer; injected at each of its statements), the search answers from the exact scan. */
+static void test_codes_sync_refused_is_exact(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "codes-ro");
+    struct memory rows[CROWS], *got, *exact;
+    struct err err = ERR_INIT;
+    float *v;
+    unsigned seed = 5;
+    size_t i, k, n, nexact;
+    long nth, answered = 0;
+    int ret, fired;
+
+    if (!is_sqlite())
+        skip();
+    for (i = 0; i < CROWS; i++) {
+        v = arena_alloc(a, CDIM * sizeof(*v));
+        for (k = 0; k < CDIM; k++) {
+            seed = seed * 1103515245u + 12345u;
+            v[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+        }
+        rows[i] = make_mem_with(NULL, subj, "profile_fact", arena_printf(a, "ro %zu", i),
+                                "active", T0 + (int64_t)i * SEC);
+        rows[i].embedding = v;
+        rows[i].embedding_dim = CDIM;
+    }
+    /* above the mark: rows without a vector fill the seqs a delete left below it */
+    while (raw_count(a, "SELECT ifnull(max(seq), 0) < (SELECT seq FROM search_codes_indexed)"
+                        " FROM memories")) {
+        struct memory filler = make_mem_with(NULL, subj, "procedure", "filler", "active", T0);
+
+        add_mem(&filler);
+    }
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_memory_insert_many(g.st, rows, CROWS, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    assert_int_equal(raw_count(a, arena_printf(a,
+                                               "SELECT count(*) FROM memory_codes"
+                                               " WHERE subject_id = %s",
+                                               lit(a, subj))),
+                     0);   /* deferred */
+    assert_int_equal(search_nearest_exact(a, g.st, NULL, subj, NULL, rows[7].embedding, CDIM, 5,
+                                          &exact, NULL, &nexact, &err), 0);
+    for (nth = 1;; nth++) {
+        store_fault_arm(nth, STORE_FAULT_READONLY);
+        ret = search_nearest(a, g.st, NULL, subj, NULL, rows[7].embedding, CDIM, 5, &got, NULL,
+                             &n, &err);
+        fired = store_fault_fired();
+        store_fault_disarm();
+        if (ret < 0 || !fired)
+            break; /* past the sync: the search's own read failed, or nothing did */
+        assert_int_equal(n, nexact);
+        for (i = 0; i < n; i++)
+            assert_string_equal(got[i].id, exact[i].id);
+        answered++;
+    }
+    err_release(&err);
+    assert_true(answered >= 2); /* the sync's reads and writes */
+    check_codes(a, subj);       /* and a later search brings them up to date */
+}
+
 /* ---- the indexed text path against the scan it replaced (issue 18) ---- */
 
 /* Pieces the random contents and queries are made of: ASCII letters in both cases, LIKE and
@@ -928,6 +991,7 @@ int main(void)
         T(test_search_text_index_matches_scan),
         T(test_search_text_index_follows_writes),
         T(test_codes_follow_every_write),
+        T(test_codes_sync_refused_is_exact),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
