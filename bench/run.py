@@ -13,13 +13,14 @@ Prints ONE table: figure, value, floor, ratio (value / floor), then which target
 are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
 
   bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
-               [--only support|explorer|hot|search]
+               [--only support|explorer|hot|search|writes] [--rounds N]
 
 Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
 and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
 new one under /tmp, removed at the end), ENGRAM_BEFORE_BIN (the engram binary of the commit
 before issue 18's search engine, bf186e9: the search scenario then times compile and import on
-both binaries, alternated, and prints this build's throughput as a ratio of it).
+both binaries, alternated, and prints this build's throughput as a ratio of it; --only writes
+runs that part alone, --rounds N alternations instead of 2).
 """
 import argparse
 import hashlib
@@ -232,7 +233,9 @@ class Server:
 class Bench:
     def __init__(self, args, workdir):
         self.args = args
-        self.cfg = QUICK if args.quick else FULL
+        self.cfg = dict(QUICK if args.quick else FULL)
+        if getattr(args, "rounds", None):
+            self.cfg["writes_rounds"] = args.rounds
         self.workdir = workdir
         self.binary = os.path.abspath(os.environ.get("ENGRAM_BIN",
                                                      os.path.join(ROOT, "bin/engram")))
@@ -610,6 +613,15 @@ class Bench:
         if backend == "postgres":
             self.pg_start()
         self.scenario_search_engine(backend)
+        self.scenario_writes_vs_before(backend)
+        if backend == "postgres":
+            self.pg_stop()
+
+    def run_writes_only(self, backend):
+        """--only writes (issue 18): compile and import against ENGRAM_BEFORE_BIN alone."""
+        log("== %s (writes)" % backend)
+        if backend == "postgres":
+            self.pg_start()
         self.scenario_writes_vs_before(backend)
         if backend == "postgres":
             self.pg_stop()
@@ -1322,7 +1334,8 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support", "explorer", "hot", "search"],
+    ap.add_argument("--rounds", type=int, help="compile/import alternations (default 2)")
+    ap.add_argument("--only", choices=["support", "explorer", "hot", "search", "writes"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
     ap.add_argument("--durable", action="store_true",
                     help="production durability: SQLite synchronous=FULL, PostgreSQL with "
@@ -1354,6 +1367,8 @@ def main():
                     bench.run_explorer_only(b.strip())
                 elif args.only == "search":
                     bench.run_search_only(b.strip())
+                elif args.only == "writes":
+                    bench.run_writes_only(b.strip())
                 else:
                     bench.run_backend(b.strip())
             except BenchError as e:
@@ -1378,7 +1393,7 @@ def main():
     tbl = table(bench.rows)
     if args.only == "hot":
         tgt = targets_hot(bench.results)
-    elif args.only == "search":
+    elif args.only in ("search", "writes"):
         tgt = targets_search(bench.results)
     else:
         tgt = targets(bench.results, bench.cfg, args.quick) + targets_search(bench.results)
@@ -1391,7 +1406,7 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue %s):" % {"hot": "22", "search": "18"}.get(args.only, "7 and 18"))
+    print("targets (issue %s):" % {"hot": "22", "search": "18", "writes": "18"}.get(args.only, "7 and 18"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:

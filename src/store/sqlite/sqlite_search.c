@@ -1,11 +1,11 @@
 /* sqlite_search.c - SQLite backend: the search engine's own reads (issue 18) and the SQL
  * functions its indexes need on every connection: ranked full text over memories_fts (FTS5,
- * unicode61, schema step 9) with the FTS5 auxiliary function engram_terms() that counts how
+ * unicode61, schema step 12) with the FTS5 auxiliary function engram_terms() that counts how
  * many of a query's phrases a row holds; the compact vector codes of memory_codes (schema
- * step 10), which its triggers compute with engram_vector_code(). Both functions exist on
- * Engram's connections only: another client (the sqlite3 shell) can read the database, but
- * writing memories there fails on the missing function rather than leave the side table
- * behind. */
+ * step 13), computed with engram_vector_code() by its triggers and by the codes' deferred
+ * part (step 15, sq_search_codes_sync below). Both functions exist on Engram's connections
+ * only: another client (the sqlite3 shell) can read the database, but writing memories there
+ * fails on the missing function rather than leave the side table behind. */
 #include "store/sqlite/sqlite-internal.h"
 
 #include <stdlib.h>
