@@ -13,7 +13,7 @@ Prints ONE table: figure, value, floor, ratio (value / floor), then which target
 are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
 
   bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
-               [--only support|explorer]
+               [--only support|explorer|hot|ingest] [--durable]
 
 Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
 and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
@@ -573,6 +573,22 @@ class Bench:
         self.start_server(self.db_url(backend, "hot"), extra)
         time.sleep(0.5)
         hz1, hzt, hz64 = self.http_floor(tag)
+        self.scenario_single_ingest(tag, hz1, hzt, hz64)
+        if self.args.only == "ingest":
+            self.stop_server()
+            if backend == "postgres":
+                self.pg_stop()
+            return
+        self.scenario_context_100k(tag, hz1, hz64)
+        self.scenario_snapshot(tag)
+        self.stop_server()
+        if backend == "postgres":
+            self.scenario_fastapi_floor(tag)
+            self.pg_stop()
+
+    def scenario_single_ingest(self, tag, hz1, hzt, hz64):
+        """Single-episode ingest at 1, 16 and 64 connections, each beside /healthz at the same
+        connection count (issue 22)."""
         seq = 0
         for conns in (1, 16, 64):
             r = self.run_loadgen("/v1/episodes", conns=conns, method="POST", body=INGEST_BODY,
@@ -582,12 +598,8 @@ class Bench:
             self.add(tag, "ingest POST /v1/episodes, %d conn%s" % (conns, "s" if conns > 1
                                                                     else ""),
                      r["rps"], "eps/s", floor, "healthz, same conns", key="ingest_%d" % conns)
-        self.scenario_context_100k(tag, hz1, hz64)
-        self.scenario_snapshot(tag)
-        self.stop_server()
-        if backend == "postgres":
-            self.scenario_fastapi_floor(tag)
-            self.pg_stop()
+            self.add(tag, "ingest POST /v1/episodes, %d conn%s, p99" % (
+                conns, "s" if conns > 1 else ""), r["p99_ms"], "ms", lower_is_better=True)
 
     def scenario_fastapi_floor(self, tag):
         """The FastAPI + asyncpg floor of ../shared/anchor-fastapi (issue 22) on the same
@@ -1153,7 +1165,7 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support", "explorer", "hot"],
+    ap.add_argument("--only", choices=["support", "explorer", "hot", "ingest"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
     ap.add_argument("--durable", action="store_true",
                     help="production durability: SQLite synchronous=FULL, PostgreSQL with "
@@ -1179,7 +1191,7 @@ def main():
             try:
                 if args.only == "support":
                     bench.run_support_only(b.strip())
-                elif args.only == "hot":
+                elif args.only in ("hot", "ingest"):
                     bench.run_hot_only(b.strip())
                 elif args.only == "explorer":
                     bench.run_explorer_only(b.strip())
@@ -1205,7 +1217,7 @@ def main():
     elapsed = time.time() - t0
 
     tbl = table(bench.rows)
-    if args.only == "hot":
+    if args.only in ("hot", "ingest"):
         tgt = targets_hot(bench.results)
     else:
         tgt = targets(bench.results, bench.cfg, args.quick)
@@ -1218,7 +1230,7 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue %s):" % ("22" if args.only == "hot" else "7"))
+    print("targets (issue %s):" % ("22" if args.only in ("hot", "ingest") else "7"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:

@@ -281,6 +281,11 @@ static const struct store_scope *one_tenant(const struct store_scope *sc, const 
     return sc;
 }
 
+int store_commits_flush(store *st, int *flushes, struct err *err)
+{
+    return st->ops->commits_flush(st, flushes, err);
+}
+
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err)
 {

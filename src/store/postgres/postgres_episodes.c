@@ -53,6 +53,20 @@ static int episode_by_key(struct pgst_store *ps, struct arena *a, struct episode
     return ret;
 }
 
+int pgst_commits_flush(store *st, int *flushes, struct err *err)
+{
+    PGresult *r = pgst_exec(pgst_downcast(st),
+                            "SELECT current_setting('fsync') = 'on'"
+                            " AND current_setting('synchronous_commit') <> 'off'",
+                            0, NULL, err);
+
+    if (!r)
+        return -1;
+    *flushes = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return 0;
+}
+
 int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err)
 {
