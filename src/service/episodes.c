@@ -130,6 +130,7 @@ static struct {
     int writer;                 /* the writer thread runs */
     int stop;                   /* the writer is asked to stop once the queue is empty */
     int queue_pg;               /* PostgreSQL: single episodes go through the queue */
+    int off;                    /* STATEWAVE_INGEST_GROUP_COMMIT=off: no queue at all */
     pthread_t thread;
     struct episodes_group_stats stats;
 } group = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
@@ -153,7 +154,7 @@ static int write_one(store *st, struct episode_job *it)
 
 /* Write the n items of a group on st: one transaction, else one each. A group of one is
  * written as record() writes it, its error its own. Returns the transactions committed. */
-static size_t write_group(store *st, struct episode_job *items, size_t n)
+static size_t write_group(store *st, struct episode_job *items, size_t n, int *replayed)
 {
     struct episode_job *it;
     struct err err = ERR_INIT;
@@ -182,7 +183,7 @@ static size_t write_group(store *st, struct episode_job *items, size_t n)
         it->rc = write_one(st, it);
         commits++;
     }
-    group.stats.replays++;
+    *replayed = 1;
     return commits;
 }
 
@@ -193,7 +194,8 @@ static size_t write_group(store *st, struct episode_job *items, size_t n)
 static void lead(store *st)
 {
     struct episode_job *items = group.head, *it, *next, *wake = NULL, **wtail = &wake;
-    size_t n = 1;
+    size_t n = 1, commits;
+    int replayed = 0;
 
     group.leading = 1;
     for (it = items; it->next && n < GROUP_MAX; it = it->next)
@@ -203,10 +205,12 @@ static void lead(store *st)
     if (!group.head)
         group.tail = &group.head;
     pthread_mutex_unlock(&group.mu);
-    group.stats.commits += write_group(st, items, n);
+    commits = write_group(st, items, n, &replayed);
     if (webhooks_enabled())
         webhooks_wake();
     pthread_mutex_lock(&group.mu);
+    group.stats.commits += commits;
+    group.stats.replays += (unsigned long long)replayed;
     group.stats.groups++;
     group.stats.episodes += n;
     if (n > group.stats.largest)
@@ -316,6 +320,7 @@ int episodes_writer_start(struct err *err)
 
     if (!st)
         return -1;
+    __atomic_store_n(&group.off, mode == 0, __ATOMIC_RELAXED);
     if (mode == 0)
         return 0;
     if (strcmp(store_backend_name(st), "sqlite") != 0) {
@@ -359,6 +364,8 @@ void episodes_group_stats(struct episodes_group_stats *out)
 /* Single episodes of st's backend go through the queue. */
 static int grouped(store *st)
 {
+    if (__atomic_load_n(&group.off, __ATOMIC_RELAXED))
+        return 0;
     return strcmp(store_backend_name(st), "sqlite") == 0 ||
            __atomic_load_n(&group.queue_pg, __ATOMIC_RELAXED);
 }
