@@ -152,6 +152,27 @@ static int write_one(store *st, struct episode_job *it)
     return 0;
 }
 
+/* Insert the n episodes of a group in the open transaction (pipelined on PostgreSQL); a
+ * replayed episode's strings go to its own request's arena. */
+static int insert_group(store *st, struct episode_job *items, size_t n, struct err *err)
+{
+    struct arena *as[GROUP_MAX];
+    struct episode *eps[GROUP_MAX];
+    int inserted[GROUP_MAX];
+    struct episode_job *it;
+    size_t k = 0;
+
+    for (it = items; it && k < n; it = it->next, k++) {
+        as[k] = it->a;
+        eps[k] = it->ep;
+    }
+    if (store_episode_insert_group(st, as, eps, k, inserted, err) < 0)
+        return -1;
+    for (it = items, k = 0; it && k < n; it = it->next, k++)
+        it->fresh = inserted[k] != 0;
+    return 0;
+}
+
 /* Write the n items of a group on st: one transaction, else one each. A group of one is
  * written as record() writes it, its error its own. Returns the transactions committed. */
 static size_t write_group(store *st, struct episode_job *items, size_t n, int *replayed)
@@ -165,11 +186,9 @@ static size_t write_group(store *st, struct episode_job *items, size_t n, int *r
         items->rc = write_one(st, items);
         return 1;
     }
-    ok = store_tx_begin(st, &err) == 0;
-    for (it = items; ok && it; it = it->next) {
-        ok = insert_all(it->a, st, it->ep, 1, &it->fresh, &err) == 0 &&
-             record_event(it->a, st, it->ep, &it->fresh, 1, 0, &err) == 0;
-    }
+    ok = store_tx_begin(st, &err) == 0 && insert_group(st, items, n, &err) == 0;
+    for (it = items; ok && it; it = it->next)
+        ok = record_event(it->a, st, it->ep, &it->fresh, 1, 0, &err) == 0;
     if (ok && store_tx_commit(st, &err) == 0) {
         for (it = items; it; it = it->next)
             it->rc = 0;
