@@ -7,6 +7,7 @@
 #include "service/webhooks.h"
 #include "util/config.h"
 #include "util/jv.h"
+#include "util/log.h"
 #include "util/reserved.h"
 #include "util/ts.h"
 
@@ -340,12 +341,19 @@ int episodes_writer_start(struct err *err)
     if (!st)
         return -1;
     __atomic_store_n(&group.off, mode == 0, __ATOMIC_RELAXED);
-    if (mode == 0)
+    if (mode == 0) {
+        log_write(LOG_INFO, "single-episode group commit: off (STATEWAVE_INGEST_GROUP_COMMIT)");
         return 0;
+    }
     if (strcmp(store_backend_name(st), "sqlite") != 0) {
         if (mode < 0 && store_commits_flush(st, &durable, err) < 0)
             return -1;
         __atomic_store_n(&group.queue_pg, durable, __ATOMIC_RELAXED);
+        log_write(LOG_INFO, "single-episode group commit: %s",
+                  mode > 0   ? "on (STATEWAVE_INGEST_GROUP_COMMIT)"
+                  : durable ? "on (PostgreSQL commits wait for a WAL flush)"
+                            : "off (PostgreSQL commits do not flush: fsync or "
+                              "synchronous_commit is off)");
     }
     pthread_mutex_lock(&group.mu);
     group.stop = 0;
