@@ -417,15 +417,29 @@ static int stamp(const char *tenant, struct episode *eps, size_t n, struct err *
     return 0;
 }
 
+static int record(struct arena *a, store *st, const char *tenant, struct episode *eps, size_t n,
+                  int batch, unsigned char *fresh, struct err *err);
+
 int episodes_record_async(store *st, const char *tenant, struct episode_job *job,
                           struct err *err)
 {
     unsigned char fresh = 0;
+    int queue;
 
+    pthread_mutex_lock(&group.mu);
+    queue = group.writer && !group.stop && grouped(st);
+    pthread_mutex_unlock(&group.mu);
+    if (!queue) {   /* no writer (a tool without the service loop), or not queued here */
+        if (record(job->a, st, tenant, job->ep, 1, 0, &fresh, err) < 0)
+            return -1;
+        job->fresh = fresh;
+        job->rc = 0;
+        return 0;
+    }
     if (stamp(tenant, job->ep, 1, err) < 0)
         return -1;
     pthread_mutex_lock(&group.mu);
-    if (group.writer && !group.stop && grouped(st)) {
+    if (group.writer && !group.stop) {
         job->rc = -1;
         job->finished = 0;
         enqueue(job);
@@ -435,9 +449,8 @@ int episodes_record_async(store *st, const char *tenant, struct episode_job *job
         return 1;
     }
     pthread_mutex_unlock(&group.mu);
-    /* No writer (a tool without the service loop): write it now. */
-    if (grouped(st) ? record_grouped(job->a, st, job->ep, &fresh, err) < 0
-                    : insert_all(job->a, st, job->ep, 1, &fresh, err) < 0)
+    /* The writer stopped in between: lead a group here. */
+    if (record_grouped(job->a, st, job->ep, &fresh, err) < 0)
         return -1;
     job->fresh = fresh;
     job->rc = 0;
