@@ -611,15 +611,12 @@ static void check_codes(struct arena *a, const char *subject)
                                                lit(a, subject))));
 }
 
-static void test_codes_follow_every_write(void **state)
+/* CROWS active profile_facts of subject (contents "<label> i", one second apart), each with a
+ * CDIM-float pseudo-random vector from seed; not inserted. */
+static void vector_rows(struct arena *a, const char *subj, const char *label, unsigned seed,
+                        struct memory *rows)
 {
-    struct arena *a = *state;
-    const char *subj = uniq(a, "codes"), *copy = uniq(a, "codes-copy");
-    struct memory rows[CROWS];
-    float *v, q[CDIM];
-    unsigned seed = 77;
-    struct err err = ERR_INIT;
-    struct row_counts rc;
+    float *v;
     size_t i, k;
 
     for (i = 0; i < CROWS; i++) {
@@ -628,11 +625,23 @@ static void test_codes_follow_every_write(void **state)
             seed = seed * 1103515245u + 12345u;
             v[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
         }
-        rows[i] = make_mem_with(NULL, subj, "profile_fact", arena_printf(a, "row %zu", i),
+        rows[i] = make_mem_with(NULL, subj, "profile_fact", arena_printf(a, "%s %zu", label, i),
                                 "active", T0 + (int64_t)i * SEC);
         rows[i].embedding = v;
         rows[i].embedding_dim = CDIM;
     }
+}
+
+static void test_codes_follow_every_write(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "codes"), *copy = uniq(a, "codes-copy");
+    struct memory rows[CROWS];
+    float q[CDIM];
+    struct err err = ERR_INIT;
+    struct row_counts rc;
+
+    vector_rows(a, subj, "row", 77, rows);
     assert_int_equal(store_tx_begin(g.st, &err), 0);
     assert_int_equal(store_memory_insert_many(g.st, rows, CROWS, &err), 0);   /* import */
     assert_int_equal(store_tx_commit(g.st, &err), 0);
@@ -724,25 +733,13 @@ static void test_codes_sync_refused_is_exact(void **state)
     const char *subj = uniq(a, "codes-ro");
     struct memory rows[CROWS], *got, *exact;
     struct err err = ERR_INIT;
-    float *v;
-    unsigned seed = 5;
-    size_t i, k, n, nexact;
+    size_t i, n, nexact;
     long nth, answered = 0;
     int ret, fired;
 
     if (!is_sqlite())
         skip();
-    for (i = 0; i < CROWS; i++) {
-        v = arena_alloc(a, CDIM * sizeof(*v));
-        for (k = 0; k < CDIM; k++) {
-            seed = seed * 1103515245u + 12345u;
-            v[k] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
-        }
-        rows[i] = make_mem_with(NULL, subj, "profile_fact", arena_printf(a, "ro %zu", i),
-                                "active", T0 + (int64_t)i * SEC);
-        rows[i].embedding = v;
-        rows[i].embedding_dim = CDIM;
-    }
+    vector_rows(a, subj, "ro", 5, rows);
     /* above the mark: rows without a vector fill the seqs a delete left below it */
     while (raw_count(a, "SELECT ifnull(max(seq), 0) < (SELECT seq FROM search_codes_indexed)"
                         " FROM memories")) {
