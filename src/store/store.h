@@ -1404,6 +1404,10 @@ int store_backup(store *st, const char *path, struct err *err);
  * its subject_id index they span and filter that with the pattern. */
 size_t store_like_head(const char *pattern);
 
+/* Whether the LIKE pattern holds a run of 3 or more characters (UTF-8) free of wildcards and
+ * escapes: the only patterns a trigram index narrows; any other is answered by a scan. */
+int store_search_has_trigram(const char *pattern);
+
 /* The err code of a transaction the database aborted for conflicting with a concurrent one
  * (PostgreSQL deadlock or serialization failure), a 503: the transaction run again from its
  * start may commit. Writers of several (tenant, subject) pairs in one transaction (their

@@ -526,6 +526,47 @@ static const char search_vector_codes[] =
     " created_at, valid_to, engram_vector_code(embedding) FROM memories"
     " WHERE embedding IS NOT NULL;";
 
+/*
+ * Step 14, Engram (issue 16): the explorer's `search` (spec/api.md §7.4: a case-insensitive
+ * substring of subject_id, LIKE wildcards live) read through an index. subject_search_ids
+ * holds each distinct subject_id of subject_stats once (an INTEGER PRIMARY KEY: VACUUM keeps
+ * it, unlike subject_stats' implicit rowid); subject_search is an FTS5 trigram index over it
+ * (external content); subject_search_vocab gives how many ids hold a trigram, so a reader can
+ * tell a selective pattern from one that matches most ids before choosing the index. Triggers
+ * on subject_stats keep the ids: a row is added with the first (tenant, subject) pair of a
+ * subject and removed with its last, so the cost lands on a subject's first and last write,
+ * never on the episodes in between. FTS5 answers `LIKE` itself (trigrams narrow, then the
+ * LIKE is tested on each candidate), so the match is SQLite's LIKE exactly.
+ */
+static const char subject_search_index[] =
+    "CREATE TABLE subject_search_ids ("
+    " id INTEGER PRIMARY KEY,"
+    " subject_id TEXT NOT NULL UNIQUE"
+    ") STRICT;"
+    "CREATE VIRTUAL TABLE subject_search USING fts5("
+    " subject_id, content = 'subject_search_ids', content_rowid = 'id',"
+    " tokenize = 'trigram');"
+    "CREATE VIRTUAL TABLE subject_search_vocab USING fts5vocab(subject_search, 'row');"
+    "CREATE TRIGGER subject_search_ids_ai AFTER INSERT ON subject_search_ids BEGIN"
+    " INSERT INTO subject_search (rowid, subject_id) VALUES (new.id, new.subject_id);"
+    " END;"
+    "CREATE TRIGGER subject_search_ids_ad AFTER DELETE ON subject_search_ids BEGIN"
+    " INSERT INTO subject_search (subject_search, rowid, subject_id)"
+    " VALUES ('delete', old.id, old.subject_id);"
+    " END;"
+    "CREATE TRIGGER tr_subject_search_stats_insert AFTER INSERT ON subject_stats"
+    " WHEN NOT EXISTS (SELECT 1 FROM subject_search_ids WHERE subject_id = NEW.subject_id)"
+    " BEGIN"
+    " INSERT INTO subject_search_ids (subject_id) VALUES (NEW.subject_id);"
+    " END;"
+    "CREATE TRIGGER tr_subject_search_stats_delete AFTER DELETE ON subject_stats"
+    " WHEN NOT EXISTS (SELECT 1 FROM subject_stats WHERE subject_id = OLD.subject_id)"
+    " BEGIN"
+    " DELETE FROM subject_search_ids WHERE subject_id = OLD.subject_id;"
+    " END;"
+    "INSERT INTO subject_search_ids (subject_id)"
+    " SELECT DISTINCT subject_id FROM subject_stats ORDER BY subject_id;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -540,6 +581,7 @@ const struct migration sqlite_migrations[] = {
     { 11, "search_text_index", search_text_index },
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
+    { 14, "subject_search_index", subject_search_index },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -40,9 +40,28 @@
     "CROSS JOIN subject_stats s ON s.rowid = p.rid LEFT JOIN subject_health_cache h "        \
     "ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') AND h.subject_id = s.subject_id " \
     "ORDER BY " order
+/* The same through the subject_id trigram index (schema step 14), for a selective search:
+ * the candidates come from subject_search (FTS5 tests its LIKE on each), each is looked up in
+ * subject_stats by subject_id, and the page is sorted from those rows. The join order is
+ * forced: the index first. */
+#define FTS_FROM                                                                         \
+    "FROM subject_search f CROSS JOIN subject_search_ids i ON i.id = f.rowid "           \
+    "CROSS JOIN subject_stats s ON s.subject_id = i.subject_id "
+#define FTS_MATCH "AND f.subject_id LIKE '%' || ?3 || '%' "
+#define FTS_HEALTH_JOIN                                                                  \
+    "LEFT JOIN subject_health_cache h ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') " \
+    "AND h.subject_id = s.subject_id "
+#define INNER_FTS(order) \
+    "SELECT s.rowid AS rid " FTS_FROM LIST_WHERE_NO_HEALTH FTS_MATCH "AND ?4 IS NULL "   \
+    "ORDER BY " order " LIMIT ?6 OFFSET ?7"
+#define INNER_FTS_HEALTH(order) \
+    "SELECT s.rowid AS rid " FTS_FROM FTS_HEALTH_JOIN LIST_WHERE FTS_MATCH               \
+    "ORDER BY " order " LIMIT ?6 OFFSET ?7"
 #define LIST_PAIR(name, order) \
     static const char name[] = OUTER(INNER(order), order); \
-    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order);
+    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order); \
+    static const char name##_FTS[] = OUTER(INNER_FTS(order), order); \
+    static const char name##_FTS_HEALTH[] = OUTER(INNER_FTS_HEALTH(order), order);
 
 LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
 LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
@@ -56,6 +75,12 @@ LIST_PAIR(SQL_LIST_MEMORIES_ASC, ORDER("s.memory_count", "ASC"))
 static const char SQL_LIST_COUNT[] =
     "SELECT COUNT(*) FROM subject_stats s " LIST_WHERE_NO_HEALTH "AND ?4 IS NULL";
 static const char SQL_LIST_COUNT_HEALTH[] = "SELECT COUNT(*) " LIST_FROM LIST_WHERE;
+static const char SQL_LIST_COUNT_FTS[] =
+    "SELECT COUNT(*) " FTS_FROM LIST_WHERE_NO_HEALTH FTS_MATCH "AND ?4 IS NULL";
+static const char SQL_LIST_COUNT_FTS_HEALTH[] =
+    "SELECT COUNT(*) " FTS_FROM FTS_HEALTH_JOIN LIST_WHERE FTS_MATCH;
+/* How many subject ids hold trigram ?1 (folded as the index folds it). */
+static const char SQL_TRIGRAM_IDS[] = "SELECT doc FROM subject_search_vocab WHERE term = ?1";
 
 /* ---- one subject ----
  * ?1 subject, ?2 every tenant, ?3 the tenant. */
@@ -160,22 +185,78 @@ static int count_rows(struct sqlite_store *s, sqlite3_stmt *q, int64_t *total, s
 
 /* ---- GET /admin/subjects ---- */
 
-static const char *list_sql(const struct explorer_subject_query *q)
+/* The page statement of q's sort order and filters; fts: through the trigram index. */
+static const char *list_sql(const struct explorer_subject_query *q, int fts)
 {
-    static const char *const sql[][2][2] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { { SQL_LIST_LAST_ASC, SQL_LIST_LAST_ASC_HEALTH },
-                                          { SQL_LIST_LAST_DESC, SQL_LIST_LAST_DESC_HEALTH } },
-        [EXPLORER_SORT_SUBJECT] = { { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_ASC_HEALTH },
-                                    { SQL_LIST_SUBJECT_DESC, SQL_LIST_SUBJECT_DESC_HEALTH } },
-        [EXPLORER_SORT_EPISODES] = { { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_ASC_HEALTH },
-                                     { SQL_LIST_EPISODES_DESC,
-                                       SQL_LIST_EPISODES_DESC_HEALTH } },
-        [EXPLORER_SORT_MEMORIES] = { { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_ASC_HEALTH },
-                                     { SQL_LIST_MEMORIES_DESC,
-                                       SQL_LIST_MEMORIES_DESC_HEALTH } },
+#define LIST_VARIANTS(n) { n, n##_HEALTH, n##_FTS, n##_FTS_HEALTH }
+    static const char *const sql[][2][4] = {
+        [EXPLORER_SORT_LAST_ACTIVITY] = { LIST_VARIANTS(SQL_LIST_LAST_ASC),
+                                          LIST_VARIANTS(SQL_LIST_LAST_DESC) },
+        [EXPLORER_SORT_SUBJECT] = { LIST_VARIANTS(SQL_LIST_SUBJECT_ASC),
+                                    LIST_VARIANTS(SQL_LIST_SUBJECT_DESC) },
+        [EXPLORER_SORT_EPISODES] = { LIST_VARIANTS(SQL_LIST_EPISODES_ASC),
+                                     LIST_VARIANTS(SQL_LIST_EPISODES_DESC) },
+        [EXPLORER_SORT_MEMORIES] = { LIST_VARIANTS(SQL_LIST_MEMORIES_ASC),
+                                     LIST_VARIANTS(SQL_LIST_MEMORIES_DESC) },
     };
+#undef LIST_VARIANTS
 
-    return sql[q->sort][q->descending != 0][q->health_state != NULL];
+    return sql[q->sort][q->descending != 0][2 * (fts != 0) + (q->health_state != NULL)];
+}
+
+/* Whether search is better answered through the trigram index than by walking a sort index
+ * over every pair. The index answers every pattern exactly, but it only narrows by a literal
+ * run of 3 or more characters, and a pattern most ids match costs more through it (a lookup
+ * per candidate) than the walk. So: the fewest ids any ASCII trigram of the pattern's literal
+ * runs occurs in (the vocabulary's count, an upper bound of the matches), at most
+ * SEARCH_INDEX_MAX. Trigrams with other bytes are not folded here and not looked up; a
+ * pattern with literal runs but only such trigrams takes the index. */
+#define SEARCH_INDEX_MAX 5000
+#define SEARCH_LOOKUPS 16
+
+/* The ASCII trigram at p folded to lower case into tri; 0 when it has another byte. */
+static int ascii_trigram(const char *p, char tri[3])
+{
+    int j;
+
+    for (j = 0; j < 3; j++) {
+        if ((unsigned char)p[j] >= 0x80)
+            return 0;
+        tri[j] = (char)(p[j] >= 'A' && p[j] <= 'Z' ? p[j] - 'A' + 'a' : p[j]);
+    }
+    return 1;
+}
+
+static int search_uses_index(struct sqlite_store *s, const char *search, int *use,
+                             struct err *err)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t fewest = -1, n;
+    int lookups = 0;
+    const char *p;
+    size_t run, i;
+    char tri[3];
+
+    *use = 0;
+    if (!store_search_has_trigram(search))
+        return 0;
+    for (p = search; *p && lookups < SEARCH_LOOKUPS; p += run ? run : 1) {
+        run = strcspn(p, "%_\\");
+        for (i = 0; i + 3 <= run && lookups < SEARCH_LOOKUPS; i++) {
+            if (!ascii_trigram(p + i, tri))
+                continue;
+            if (!q && !(q = sq_stmt(s, SQL_TRIGRAM_IDS, err)))
+                return -1;
+            sqlite3_bind_text(q, 1, tri, 3, SQLITE_TRANSIENT);
+            if (sq_query_int64(s, q, "explorer search estimate", &n, err) < 0)
+                return -1;
+            lookups++;
+            if (fewest < 0 || n < fewest)
+                fewest = n;
+        }
+    }
+    *use = fewest <= SEARCH_INDEX_MAX;
+    return 0;
 }
 
 static void bind_list(sqlite3_stmt *q, const struct explorer_subject_query *lq, int paged)
@@ -211,18 +292,25 @@ static int read_listed(struct arena *a, sqlite3_stmt *q, void *row, struct err *
 int sq_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *lq,
                          struct explorer_subject_rows *out, struct err *err)
 {
+    static const char *const count_sql[2][2] = {
+        { SQL_LIST_COUNT, SQL_LIST_COUNT_HEALTH },
+        { SQL_LIST_COUNT_FTS, SQL_LIST_COUNT_FTS_HEALTH },
+    };
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, lq->health_state ? SQL_LIST_COUNT_HEALTH : SQL_LIST_COUNT,
-                              err);
+    sqlite3_stmt *q;
     void *rows = NULL;
+    int fts = 0;
 
     memset(out, 0, sizeof(*out));
+    if (lq->search && search_uses_index(s, lq->search, &fts, err) < 0)
+        return -1;
+    q = sq_stmt(s, count_sql[fts][lq->health_state != NULL], err);
     if (!q)
         return -1;
     bind_list(q, lq, 0);
     if (count_rows(s, q, &out->total, err) < 0)
         return -1;
-    q = sq_stmt(s, list_sql(lq), err);
+    q = sq_stmt(s, list_sql(lq, fts), err);
     if (!q)
         return -1;
     bind_list(q, lq, 1);
