@@ -25,16 +25,14 @@ ALPHABET = "aAbBcC-_%\\x1"
 
 
 def like_regex(pattern, postgres):
-    """The backend's `ILIKE '%' || pattern || '%'` as a Python regex."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if postgres and c == "\\":
+    """The backend's `ILIKE '%' || pattern || '%'` as a Python regex (on PostgreSQL a
+    trailing `\\` escapes the closing `%`)."""
+    full, out, i = "%" + pattern + "%", [], 0
+    while i < len(full):
+        c = full[i]
+        if postgres and c == "\\" and i + 1 < len(full):
             i += 1
-            if i < len(pattern):
-                out.append(re.escape(pattern[i]))
-            else:                      # a trailing escape escapes the closing %
-                out.append("%")
+            out.append(re.escape(full[i]))
         elif c == "%":
             out.append(".*")
         elif c == "_":
@@ -42,7 +40,7 @@ def like_regex(pattern, postgres):
         else:
             out.append(re.escape(c))
         i += 1
-    return re.compile(".*" + "".join(out) + ".*", re.DOTALL)
+    return re.compile("".join(out), re.DOTALL)
 
 
 def matches(pattern, subject, postgres):

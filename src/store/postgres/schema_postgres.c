@@ -617,6 +617,17 @@ static const char subject_stats_at_commit[] =
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
     " EXECUTE FUNCTION engram_subject_stats_apply();\n";
 
+/*
+ * Step 15, Engram (issue 16): the explorer's `search` (spec/api.md §7.4: `subject_id ILIKE
+ * '%' || search || '%'`) read through a pg_trgm GIN index on subject_stats.subject_id
+ * (pg_trgm: step 11). The index is lossy and PostgreSQL rechecks the ILIKE on each candidate,
+ * so the answer is the scan's exactly; a pattern it cannot narrow (under 3 literal
+ * characters) or that most ids match is planned as a walk of a sort index instead.
+ */
+static const char subject_search_index[] =
+    "CREATE INDEX ix_subject_stats_search ON subject_stats"
+    " USING gin (subject_id gin_trgm_ops);\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -632,6 +643,7 @@ const struct migration postgres_migrations[] = {
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
     { 14, "subject_stats_at_commit", subject_stats_at_commit },
+    { 15, "subject_search_index", subject_search_index },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
