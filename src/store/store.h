@@ -613,6 +613,7 @@ struct explorer_episode_query {
     const char *search;             /* NULL = any; substring of the payload's JSON text, type,
                                      * source or session_id */
     int oldest_first;               /* 0: created_at descending (then insertion order) */
+    int no_total;                   /* the rows only: total is left 0, no count is run */
     size_t limit, offset;
 };
 

@@ -276,7 +276,7 @@ int pgst_explorer_episodes(store *st, struct arena *a, const struct store_scope 
 
     memset(out, 0, sizeof(*out));
     scope_params(sc, vals);
-    if (count_rows(ps, SQL_EP_COUNT, 6, vals, &out->total, err) < 0 ||
+    if ((!q->no_total && count_rows(ps, SQL_EP_COUNT, 6, vals, &out->total, err) < 0) ||
         page_rows(ps, a, q->oldest_first ? SQL_EP_OLDEST : SQL_EP_NEWEST, 8, vals,
                   sizeof(*out->items), pgst_read_episode, &rows, &out->n, err) < 0)
         return -1;

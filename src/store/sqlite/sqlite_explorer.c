@@ -369,15 +369,18 @@ int sq_explorer_episodes(store *st, struct arena *a, const struct store_scope *s
                          struct explorer_episode_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_EP_COUNT, err);
+    sqlite3_stmt *q;
     void *rows = NULL;
 
     memset(out, 0, sizeof(*out));
-    if (!q)
-        return -1;
-    bind_episode_query(q, sc, eq, 0);
-    if (count_rows(s, q, &out->total, err) < 0)
-        return -1;
+    if (!eq->no_total) {
+        q = sq_stmt(s, SQL_EP_COUNT, err);
+        if (!q)
+            return -1;
+        bind_episode_query(q, sc, eq, 0);
+        if (count_rows(s, q, &out->total, err) < 0)
+            return -1;
+    }
     q = sq_stmt(s, eq->oldest_first ? SQL_EP_OLDEST : SQL_EP_NEWEST, err);
     if (!q)
         return -1;
