@@ -636,18 +636,27 @@ static const char subject_search_index[] =
  * a cut-off is the sum of the days after the cut-off's day plus a count of that day's rows from
  * the cut-off on (the created_at index over at most one day).
  *
- * Kept as subject_stats is (step 14): the row triggers (engram_usage_row) only append a delta
- * to usage_pending, and one deferred trigger per transaction (engram_usage_apply) adds the lot
- * at commit, one row per (kind, tenant, day) in key order. Today's row of a tenant is written
+ * Kept as subject_stats is (step 14): the triggers only append deltas to usage_pending, and
+ * one deferred trigger per transaction (engram_usage_apply) adds the lot at commit, one row
+ * per (kind, tenant, day) in key order. The insert and delete triggers are per statement,
+ * with transition tables (engram_usage_rows): an import of 20,000 episodes appends one delta
+ * per (tenant, day), not 20,000. Today's row of a tenant is written
  * by every transaction that inserts into it, so each connection writes its own shard
- * (backend pid mod 16): concurrent commits do not queue on one row lock. An update of
+ * (backend pid mod 16): concurrent commits do not queue on one row lock; n is in no index,
+ * so the update is a HOT update. An update of
  * tenant_id or created_at (an operator's backfill) moves the row's count. The last statements
  * count what the tables hold. ix_episodes_reserved lets the dashboard and usage count the
  * reserved subjects (no subject_stats rows) without a scan of the episodes.
  */
 #define USAGE_TRIGGER(table, kind) \
-    "CREATE TRIGGER tr_usage_" table " AFTER INSERT OR DELETE OR UPDATE OF tenant_id, created_at" \
-    " ON " table " FOR EACH ROW EXECUTE FUNCTION engram_usage_row('" kind "');\n"
+    "CREATE TRIGGER tr_usage_" table "_i AFTER INSERT ON " table \
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT" \
+    " EXECUTE FUNCTION engram_usage_rows('" kind "');\n" \
+    "CREATE TRIGGER tr_usage_" table "_d AFTER DELETE ON " table \
+    " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT" \
+    " EXECUTE FUNCTION engram_usage_rows('" kind "');\n" \
+    "CREATE TRIGGER tr_usage_" table "_u AFTER UPDATE OF tenant_id, created_at ON " table \
+    " FOR EACH ROW EXECUTE FUNCTION engram_usage_row('" kind "');\n"
 #define USAGE_BACKFILL(table, kind) \
     "INSERT INTO usage_daily (kind, tenant_key, day, shard, n) SELECT " kind "," \
     " COALESCE(tenant_id, ''), (created_at AT TIME ZONE 'UTC')::date, 0, count(*) FROM " table \
@@ -661,7 +670,6 @@ static const char usage_rollup[] =
     " shard smallint NOT NULL,"
     " n bigint NOT NULL,"
     " PRIMARY KEY (kind, tenant_key, day, shard));\n"
-    "CREATE INDEX ix_usage_daily_day ON usage_daily (kind, day) INCLUDE (n);\n"
     "CREATE UNLOGGED TABLE usage_pending ("
     " tx bigint NOT NULL,"
     " kind smallint NOT NULL,"
@@ -671,19 +679,35 @@ static const char usage_rollup[] =
     " first boolean NOT NULL);\n"  /* the transaction's first row: fires apply */
     "CREATE INDEX ix_usage_pending_tx ON usage_pending (tx);\n"
 
-    "CREATE FUNCTION engram_usage_note(k smallint, tenant text, at timestamptz, delta bigint)"
-    " RETURNS void LANGUAGE sql AS $$ INSERT INTO usage_pending (tx, kind, tenant_key, day, d,"
-    " first) SELECT txid_current(), k, COALESCE(tenant, ''), (at AT TIME ZONE 'UTC')::date,"
-    " delta, NOT EXISTS (SELECT 1 FROM usage_pending WHERE tx = txid_current()) $$;\n"
-    "CREATE FUNCTION engram_usage_row() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " DECLARE k smallint := TG_ARGV[0]::smallint;"
+    /* The transaction's first note also writes a marker row (d 0, first) that fires apply. */
+    "CREATE FUNCTION engram_usage_mark(me bigint) RETURNS void LANGUAGE sql AS $$"
+    " INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    " SELECT me, 0, '', 'epoch', 0, true"
+    " WHERE NOT EXISTS (SELECT 1 FROM usage_pending WHERE tx = me) $$;\n"
+    /* Inserts and deletes: one note per (tenant, day) of the statement's rows. */
+    "CREATE FUNCTION engram_usage_rows() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE k smallint := TG_ARGV[0]::smallint; me bigint := txid_current();"
     " BEGIN"
-    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  PERFORM engram_usage_note(k, OLD.tenant_id, OLD.created_at, -1);"
+    " PERFORM engram_usage_mark(me);"
+    " IF TG_OP = 'INSERT' THEN"
+    "  INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    "  SELECT me, k, COALESCE(r.tenant_id, ''), (r.created_at AT TIME ZONE 'UTC')::date,"
+    "  count(*), false FROM new_rows r GROUP BY 3, 4;"
+    " ELSE"
+    "  INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    "  SELECT me, k, COALESCE(r.tenant_id, ''), (r.created_at AT TIME ZONE 'UTC')::date,"
+    "  -count(*), false FROM old_rows r GROUP BY 3, 4;"
     " END IF;"
-    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
-    "  PERFORM engram_usage_note(k, NEW.tenant_id, NEW.created_at, 1);"
-    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    /* An update of tenant_id or created_at (an operator's backfill) moves the row's count. */
+    "CREATE FUNCTION engram_usage_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE k smallint := TG_ARGV[0]::smallint; me bigint := txid_current();"
+    " BEGIN"
+    " PERFORM engram_usage_mark(me);"
+    " INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first) VALUES"
+    " (me, k, COALESCE(OLD.tenant_id, ''), (OLD.created_at AT TIME ZONE 'UTC')::date, -1, false),"
+    " (me, k, COALESCE(NEW.tenant_id, ''), (NEW.created_at AT TIME ZONE 'UTC')::date, 1, false);"
     " RETURN NULL;"
     " END $$;\n"
     USAGE_TRIGGER("episodes", "1")
@@ -695,7 +719,7 @@ static const char usage_rollup[] =
     " BEGIN"
     " INSERT INTO usage_daily AS u (kind, tenant_key, day, shard, n)"
     "  SELECT p.kind, p.tenant_key, p.day, pg_backend_pid() % 16, sum(p.d) FROM usage_pending p"
-    "  WHERE p.tx = me GROUP BY p.kind, p.tenant_key, p.day"
+    "  WHERE p.tx = me AND p.kind > 0 GROUP BY p.kind, p.tenant_key, p.day"
     "  ORDER BY p.kind, p.tenant_key COLLATE \"C\", p.day"
     "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
     " DELETE FROM usage_pending WHERE tx = me;"

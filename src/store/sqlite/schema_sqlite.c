@@ -573,7 +573,8 @@ static const char subject_search_index[] =
  * cut-off is the sum of the days after the cut-off's day plus a count of the cut-off's own
  * day from created_at onwards (one day's rows, through the created_at index). Triggers keep
  * it: +1 on insert, -1 on delete, both on an update of tenant_id or created_at (an operator's
- * backfill). The rollup code is these triggers and nothing else (USAGE_TRIGGERS below), so
+ * backfill). The table has no other index: an insert changes one entry of one B-tree. The
+ * rollup code is these triggers and nothing else (USAGE_TRIGGERS below), so
  * that it can be restructured on its own. The last statements count what the tables hold.
  */
 #define USAGE_KEY(row) "COALESCE(" row ".tenant_id, ''), substr(" row ".created_at, 1, 10)"
@@ -602,7 +603,6 @@ static const char usage_rollup[] =
     " n INTEGER NOT NULL,"
     " PRIMARY KEY (kind, tenant_key, day)"
     ") STRICT, WITHOUT ROWID;"
-    "CREATE INDEX ix_usage_daily_day ON usage_daily (kind, day, n);"
     USAGE_TRIGGERS("episodes", "1")
     USAGE_TRIGGERS("memories", "2")
     USAGE_TRIGGERS("compile_jobs", "3")
