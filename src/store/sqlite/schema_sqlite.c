@@ -531,7 +531,9 @@ static const char search_vector_codes[] =
  * substring of subject_id, LIKE wildcards live) read through an index. subject_search_ids
  * holds each distinct subject_id of subject_stats once (an INTEGER PRIMARY KEY: VACUUM keeps
  * it, unlike subject_stats' implicit rowid); subject_search is an FTS5 trigram index over it
- * (external content) that gives the ids holding given trigrams; the reader tests the
+ * (external content; detail 'none' and no column sizes: a query is a set of single
+ * trigrams, and each new subject writes less) that gives the ids holding given trigrams; the
+ * reader tests the
  * search's own LIKE on each candidate, so the match is SQLite's LIKE exactly. Triggers on
  * subject_stats keep the ids: a row is added with the first (tenant, subject) pair of a
  * subject and removed with its last, so the cost lands on a subject's first and last write,
@@ -544,7 +546,7 @@ static const char subject_search_index[] =
     ") STRICT;"
     "CREATE VIRTUAL TABLE subject_search USING fts5("
     " subject_id, content = 'subject_search_ids', content_rowid = 'id',"
-    " tokenize = 'trigram');"
+    " tokenize = 'trigram', detail = 'none', columnsize = 0);"
     "CREATE TRIGGER subject_search_ids_ai AFTER INSERT ON subject_search_ids BEGIN"
     " INSERT INTO subject_search (rowid, subject_id) VALUES (new.id, new.subject_id);"
     " END;"
