@@ -2,7 +2,7 @@
 (issue 16; spec/api.md §7.4: a case-insensitive substring of subject_id, LIKE wildcards not
 escaped).
 
-SQLite answers a selective pattern through an FTS5 trigram index (schema step 14), PostgreSQL
+SQLite answers a selective pattern through an FTS5 trigram index (schema step 15), PostgreSQL
 through a pg_trgm GIN index; any other pattern (shorter than 3 literal characters, mostly
 wildcards, or matching most ids) walks a sort index. A property test compares the answer to a
 scan computed here from the ids ingested: random ids and patterns over a small alphabet that

@@ -2,7 +2,7 @@
 (issue 16; spec/api.md §7.6) give exactly what counting the tables gives.
 
 The rollup (usage_daily: rows per table, tenant and UTC day, kept by triggers; SQLite schema
-step 15, PostgreSQL step 16) and subject_stats replace scans of the tables. Here random rows
+step 16, PostgreSQL step 16) and subject_stats replace scans of the tables. Here random rows
 are written around every cut-off (today's midnight, now - 7 days, now - 30 days, to the
 microsecond on either side) in two fresh tenants and none, through SQL and the API, then
 deleted, moved between tenants (an operator's UPDATE), imported (created_at kept), snapshotted

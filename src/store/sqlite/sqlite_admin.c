@@ -22,7 +22,7 @@ static const char SQL_TENANT_AUDIT[] =
     " (SELECT COUNT(*) FROM memories WHERE tenant_id IS NULL),"
     " (SELECT COUNT(*) FROM compile_jobs WHERE tenant_id IS NULL)";
 
-/* One table's four counts from the usage_daily rollup (schema step 15). ?1 the tenant (NULL =
+/* One table's four counts from the usage_daily rollup (schema step 16). ?1 the tenant (NULL =
  * every tenant), ?2 / ?3 / ?4 the cut-offs today / 7 days / 30 days, ?5 / ?6 / ?8 their UTC
  * days, ?7 / ?9 the midnights after the 7- and 30-day cut-offs. Today's cut-off is a midnight:
  * the days from it. The others: the days after the cut-off's day, plus the rows of that day

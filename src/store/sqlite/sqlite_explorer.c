@@ -40,7 +40,7 @@
     "CROSS JOIN subject_stats s ON s.rowid = p.rid LEFT JOIN subject_health_cache h "        \
     "ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') AND h.subject_id = s.subject_id " \
     "ORDER BY " order
-/* The same through the subject_id trigram index (schema step 14), for a selective search:
+/* The same through the subject_id trigram index (schema step 15), for a selective search:
  * the candidates are the ids holding the pattern's rarest trigrams (?8, an FTS5 query of
  * those trigrams: a superset of the matches), each is looked up in subject_stats by
  * subject_id, where the search's LIKE decides, and the page is sorted from those rows. The
