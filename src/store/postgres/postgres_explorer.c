@@ -57,7 +57,7 @@
     static const char name[] = OUTER(INNER(order), order); \
     static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order); \
     static const char name##_SEARCH[] = OUTER(INNER_SEARCH(order), order); \
-    static const char name##_HEALTH_SEARCH[] = OUTER(INNER_HEALTH_SEARCH(order), order);
+    static const char name##_SEARCH_HEALTH[] = OUTER(INNER_HEALTH_SEARCH(order), order);
 
 LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
 LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
@@ -181,18 +181,7 @@ static int page_rows(struct pgst_store *ps, struct arena *a, const char *sql, in
 
 static const char *list_sql(const struct explorer_subject_query *q)
 {
-#define LIST_VARIANTS(n) { n, n##_HEALTH, n##_SEARCH, n##_HEALTH_SEARCH }
-    static const char *const sql[][2][4] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { LIST_VARIANTS(SQL_LIST_LAST_ASC),
-                                          LIST_VARIANTS(SQL_LIST_LAST_DESC) },
-        [EXPLORER_SORT_SUBJECT] = { LIST_VARIANTS(SQL_LIST_SUBJECT_ASC),
-                                    LIST_VARIANTS(SQL_LIST_SUBJECT_DESC) },
-        [EXPLORER_SORT_EPISODES] = { LIST_VARIANTS(SQL_LIST_EPISODES_ASC),
-                                     LIST_VARIANTS(SQL_LIST_EPISODES_DESC) },
-        [EXPLORER_SORT_MEMORIES] = { LIST_VARIANTS(SQL_LIST_MEMORIES_ASC),
-                                     LIST_VARIANTS(SQL_LIST_MEMORIES_DESC) },
-    };
-#undef LIST_VARIANTS
+    static const char *const sql[][2][4] = EXPLORER_LIST_TABLE;
 
     return sql[q->sort][q->descending != 0][2 * (q->search != NULL) + (q->health_state != NULL)];
 }

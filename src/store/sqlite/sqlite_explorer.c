@@ -61,8 +61,8 @@
 #define LIST_PAIR(name, order) \
     static const char name[] = OUTER(INNER(order), order); \
     static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order); \
-    static const char name##_FTS[] = OUTER(INNER_FTS(order), order); \
-    static const char name##_FTS_HEALTH[] = OUTER(INNER_FTS_HEALTH(order), order);
+    static const char name##_SEARCH[] = OUTER(INNER_FTS(order), order); \
+    static const char name##_SEARCH_HEALTH[] = OUTER(INNER_FTS_HEALTH(order), order);
 
 LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
 LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
@@ -193,18 +193,7 @@ static int count_rows(struct sqlite_store *s, sqlite3_stmt *q, int64_t *total, s
 /* The page statement of q's sort order and filters; fts: through the trigram index. */
 static const char *list_sql(const struct explorer_subject_query *q, int fts)
 {
-#define LIST_VARIANTS(n) { n, n##_HEALTH, n##_FTS, n##_FTS_HEALTH }
-    static const char *const sql[][2][4] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { LIST_VARIANTS(SQL_LIST_LAST_ASC),
-                                          LIST_VARIANTS(SQL_LIST_LAST_DESC) },
-        [EXPLORER_SORT_SUBJECT] = { LIST_VARIANTS(SQL_LIST_SUBJECT_ASC),
-                                    LIST_VARIANTS(SQL_LIST_SUBJECT_DESC) },
-        [EXPLORER_SORT_EPISODES] = { LIST_VARIANTS(SQL_LIST_EPISODES_ASC),
-                                     LIST_VARIANTS(SQL_LIST_EPISODES_DESC) },
-        [EXPLORER_SORT_MEMORIES] = { LIST_VARIANTS(SQL_LIST_MEMORIES_ASC),
-                                     LIST_VARIANTS(SQL_LIST_MEMORIES_DESC) },
-    };
-#undef LIST_VARIANTS
+    static const char *const sql[][2][4] = EXPLORER_LIST_TABLE;
 
     return sql[q->sort][q->descending != 0][2 * (fts != 0) + (q->health_state != NULL)];
 }
