@@ -899,7 +899,10 @@ class Bench:
             self.pg_stop()
 
     def scenario_explorer(self, backend, http_p50, http_p99):
-        """GET /admin/subjects and a subject's pages on cfg["explorer_subjects"] subjects of
+        """GET /admin/subjects (default page, deep offset, a selective search through the
+        trigram index, searches that walk a sort index), a subject's pages, the bulk-delete
+        preview, GET /admin/usage and /admin/dashboard (rollups), each p50 and p99, on
+        cfg["explorer_subjects"] subjects of
         cfg["explorer_eps"] episodes each (100,000 / 1M in the full run), loaded with batch
         ingest (100 episodes, 10 subjects of 10 sessions each per batch, 4 connections).
         The list's first call on a page computes and caches the health of its 50 pairs
@@ -937,10 +940,17 @@ class Bench:
                   "/admin/subjects?sort_by=subject_id&sort_order=asc&offset=%d" % (n // 2),
                   "explorer_deep"),
                  ("list page, search", "/admin/subjects?search=" + mid, "explorer_search"),
+                 ("list page, search every id matches (walked)", "/admin/subjects?search=ex-",
+                  "explorer_search_dense"),
+                 ("list page, 1-character search (walked)", "/admin/subjects?search=7",
+                  "explorer_search_short"),
                  ("subject detail", "/admin/subjects/%s-3" % mid, "explorer_detail"),
                  ("subject episodes page", "/admin/subjects/%s-3/episodes" % mid,
                   "explorer_episodes"),
-                 ("bulk-delete preview, prefix", None, "explorer_preview")]
+                 ("bulk-delete preview, prefix", None, "explorer_preview"),
+                 ("usage (GET /admin/usage)", "/admin/usage", "explorer_usage"),
+                 ("usage of one tenant", "/admin/usage?tenant_id=none-such", "explorer_usage_t"),
+                 ("dashboard (GET /admin/dashboard)", "/admin/dashboard", "explorer_dashboard")]
         for name, path, key in pages:
             if path is None:
                 r = self.run_loadgen("/admin/subjects/preview-delete", conns=1, method="POST",

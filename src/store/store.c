@@ -933,6 +933,19 @@ size_t store_like_head(const char *pattern)
     return strcspn(pattern, "%_\\");
 }
 
+int store_search_has_trigram(const char *pattern)
+{
+    size_t chars = 0;
+
+    for (const unsigned char *p = (const unsigned char *)pattern; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            chars = 0;
+        else if ((*p & 0xC0) != 0x80 && ++chars >= 3)
+            return 1;
+    }
+    return 0;
+}
+
 int store_tenant_list(store *st, struct arena *a, const struct store_page *pg,
                       struct string_rows *out, struct err *err)
 {

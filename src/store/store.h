@@ -613,6 +613,7 @@ struct explorer_episode_query {
     const char *search;             /* NULL = any; substring of the payload's JSON text, type,
                                      * source or session_id */
     int oldest_first;               /* 0: created_at descending (then insertion order) */
+    int no_total;                   /* the rows only: total is left 0, no count is run */
     size_t limit, offset;
 };
 
@@ -1426,6 +1427,10 @@ int store_backup(store *st, const char *path, struct err *err);
  * every subject_id the pattern matches starts with them, so a backend can read the range of
  * its subject_id index they span and filter that with the pattern. */
 size_t store_like_head(const char *pattern);
+
+/* Whether the LIKE pattern holds a run of 3 or more characters (UTF-8) free of wildcards and
+ * escapes: the only patterns a trigram index narrows; any other is answered by a scan. */
+int store_search_has_trigram(const char *pattern);
 
 /* The err code of a transaction the database aborted for conflicting with a concurrent one
  * (PostgreSQL deadlock or serialization failure), a 503: the transaction run again from its

@@ -617,6 +617,124 @@ static const char subject_stats_at_commit[] =
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
     " EXECUTE FUNCTION engram_subject_stats_apply();\n";
 
+/*
+ * Step 15, Engram (issue 16): the explorer's `search` (spec/api.md §7.4: `subject_id ILIKE
+ * '%' || search || '%'`) read through a pg_trgm GIN index on subject_stats.subject_id
+ * (pg_trgm: step 11). The index is lossy and PostgreSQL rechecks the ILIKE on each candidate,
+ * so the answer is the scan's exactly; a pattern it cannot narrow (under 3 literal
+ * characters) or that most ids match is planned as a walk of a sort index instead.
+ */
+static const char subject_search_index[] =
+    "CREATE INDEX ix_subject_stats_search ON subject_stats"
+    " USING gin (subject_id gin_trgm_ops);\n";
+
+/*
+ * Step 16, Engram (issue 16): usage rollups for GET /admin/usage and /admin/dashboard
+ * (spec/api.md §7.6), which counted whole tables. usage_daily holds, per table (kind 1
+ * episodes, 2 memories, 3 compile_jobs, 4 webhook_events), per tenant ('' = none), per UTC day
+ * of created_at and per shard, how many rows there are; readers sum the shards. A window since
+ * a cut-off is the sum of the days after the cut-off's day plus a count of that day's rows from
+ * the cut-off on (the created_at index over at most one day).
+ *
+ * Kept as subject_stats is (step 14): the triggers only append deltas to usage_pending, and
+ * one deferred trigger per transaction (engram_usage_apply) adds the lot at commit, one row
+ * per (kind, tenant, day) in key order. The insert and delete triggers are per statement,
+ * with transition tables (engram_usage_rows): an import of 20,000 episodes appends one delta
+ * per (tenant, day), not 20,000. Today's row of a tenant is written
+ * by every transaction that inserts into it, so each connection writes its own shard
+ * (backend pid mod 16): concurrent commits do not queue on one row lock; n is in no index,
+ * so the update is a HOT update. An update of
+ * tenant_id or created_at (an operator's backfill) moves the row's count. The last statements
+ * count what the tables hold. ix_episodes_reserved lets the dashboard and usage count the
+ * reserved subjects (no subject_stats rows) without a scan of the episodes.
+ */
+#define USAGE_TRIGGER(table, kind) \
+    "CREATE TRIGGER tr_usage_" table "_i AFTER INSERT ON " table \
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT" \
+    " EXECUTE FUNCTION engram_usage_rows('" kind "');\n" \
+    "CREATE TRIGGER tr_usage_" table "_d AFTER DELETE ON " table \
+    " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT" \
+    " EXECUTE FUNCTION engram_usage_rows('" kind "');\n" \
+    "CREATE TRIGGER tr_usage_" table "_u AFTER UPDATE OF tenant_id, created_at ON " table \
+    " FOR EACH ROW EXECUTE FUNCTION engram_usage_row('" kind "');\n"
+#define USAGE_BACKFILL(table, kind) \
+    "INSERT INTO usage_daily (kind, tenant_key, day, shard, n) SELECT " kind "," \
+    " COALESCE(tenant_id, ''), (created_at AT TIME ZONE 'UTC')::date, 0, count(*) FROM " table \
+    " GROUP BY 2, 3;\n"
+
+static const char usage_rollup[] =
+    "CREATE TABLE usage_daily ("
+    " kind smallint NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " day date NOT NULL,"
+    " shard smallint NOT NULL,"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (kind, tenant_key, day, shard));\n"
+    "CREATE UNLOGGED TABLE usage_pending ("
+    " tx bigint NOT NULL,"
+    " kind smallint NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " day date NOT NULL,"
+    " d bigint NOT NULL,"
+    " first boolean NOT NULL);\n"  /* the transaction's first row: fires apply */
+    "CREATE INDEX ix_usage_pending_tx ON usage_pending (tx);\n"
+
+    /* The transaction's first note also writes a marker row (d 0, first) that fires apply. */
+    "CREATE FUNCTION engram_usage_mark(me bigint) RETURNS void LANGUAGE sql AS $$"
+    " INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    " SELECT me, 0, '', 'epoch', 0, true"
+    " WHERE NOT EXISTS (SELECT 1 FROM usage_pending WHERE tx = me) $$;\n"
+    /* Inserts and deletes: one note per (tenant, day) of the statement's rows. */
+    "CREATE FUNCTION engram_usage_rows() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE k smallint := TG_ARGV[0]::smallint; me bigint := txid_current();"
+    " BEGIN"
+    " PERFORM engram_usage_mark(me);"
+    " IF TG_OP = 'INSERT' THEN"
+    "  INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    "  SELECT me, k, COALESCE(r.tenant_id, ''), (r.created_at AT TIME ZONE 'UTC')::date,"
+    "  count(*), false FROM new_rows r GROUP BY 3, 4;"
+    " ELSE"
+    "  INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    "  SELECT me, k, COALESCE(r.tenant_id, ''), (r.created_at AT TIME ZONE 'UTC')::date,"
+    "  -count(*), false FROM old_rows r GROUP BY 3, 4;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    /* An update of tenant_id or created_at (an operator's backfill) moves the row's count. */
+    "CREATE FUNCTION engram_usage_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE k smallint := TG_ARGV[0]::smallint; me bigint := txid_current();"
+    " BEGIN"
+    " PERFORM engram_usage_mark(me);"
+    " INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first) VALUES"
+    " (me, k, COALESCE(OLD.tenant_id, ''), (OLD.created_at AT TIME ZONE 'UTC')::date, -1, false),"
+    " (me, k, COALESCE(NEW.tenant_id, ''), (NEW.created_at AT TIME ZONE 'UTC')::date, 1, false);"
+    " RETURN NULL;"
+    " END $$;\n"
+    USAGE_TRIGGER("episodes", "1")
+    USAGE_TRIGGER("memories", "2")
+    USAGE_TRIGGER("compile_jobs", "3")
+    USAGE_TRIGGER("webhook_events", "4")
+    "CREATE FUNCTION engram_usage_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current();"
+    " BEGIN"
+    " INSERT INTO usage_daily AS u (kind, tenant_key, day, shard, n)"
+    "  SELECT p.kind, p.tenant_key, p.day, pg_backend_pid() % 16, sum(p.d) FROM usage_pending p"
+    "  WHERE p.tx = me AND p.kind > 0 GROUP BY p.kind, p.tenant_key, p.day"
+    "  ORDER BY p.kind, p.tenant_key COLLATE \"C\", p.day"
+    "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
+    " DELETE FROM usage_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_usage_apply AFTER INSERT ON usage_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_usage_apply();\n"
+    "CREATE INDEX ix_episodes_reserved ON episodes (subject_id, created_at)"
+    " WHERE engram_stats_reserved(subject_id);\n"
+    USAGE_BACKFILL("episodes", "1")
+    USAGE_BACKFILL("memories", "2")
+    USAGE_BACKFILL("compile_jobs", "3")
+    USAGE_BACKFILL("webhook_events", "4");
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -632,6 +750,8 @@ const struct migration postgres_migrations[] = {
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
     { 14, "subject_stats_at_commit", subject_stats_at_commit },
+    { 15, "subject_search_index", subject_search_index },
+    { 16, "usage_rollup", usage_rollup },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
