@@ -256,6 +256,10 @@ int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_
  * err): *out = NULL, *n = 0 and -1. */
 int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
                    void **out, size_t *n, struct err *err);
+/* The same for a lookup by a unique key: *row points at the first row of r, or is NULL when
+ * r has none (and on failure). */
+int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read, void **row,
+                  struct err *err);
 
 /* ---- migrations (postgres_migrate.c) ---- */
 

@@ -310,3 +310,14 @@ int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *r
     PQclear(r);
     return ret;
 }
+
+int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read, void **row,
+                  struct err *err)
+{
+    size_t n;
+    int ret = pgst_take_rows(a, r, size, read, row, &n, err);
+
+    if (n == 0)
+        *row = NULL;
+    return ret;
+}

@@ -174,8 +174,8 @@ int sq_deletion_get(store *st, struct arena *a, const char *tenant, const char *
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q;
-    void *rows = NULL;
-    size_t n = 0;
+    void *row = NULL;
+    int ret;
 
     *out = NULL;
     if (!sq_id_ok(id))
@@ -185,11 +185,9 @@ int sq_deletion_get(store *st, struct arena *a, const char *tenant, const char *
         return -1;
     sq_bind_str(q, 1, id);
     sq_bind_tenant(q, 2, tenant);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_receipt, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    ret = sq_collect_one(s, a, q, sizeof(**out), read_receipt, &row, err);
+    *out = row;
+    return ret;
 }
 
 /* ---- lineage ---- */
@@ -241,17 +239,14 @@ int sq_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_LINEAGE_GET, err);
-    void *rows = NULL;
-    size_t n = 0;
+    void *row = NULL;
+    int ret = -1;
 
-    *out = NULL;
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, sc->tenant);
-    sq_bind_str(q, 2, sc->subject);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_lineage, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    if (q) {
+        sq_bind_tenant(q, 1, sc->tenant);
+        sq_bind_str(q, 2, sc->subject);
+        ret = sq_collect_one(s, a, q, sizeof(**out), read_lineage, &row, err);
+    }
+    *out = row;
+    return ret;
 }

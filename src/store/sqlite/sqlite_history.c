@@ -138,19 +138,16 @@ int sq_receipt_get(store *st, struct arena *a, const char *tenant, const char *i
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_RECEIPT_GET, err);
-    void *rows = NULL;
-    size_t n = 0;
+    void *row = NULL;
+    int ret = -1;
 
-    *out = NULL;
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, id);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_receipt, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    if (q) {
+        sq_bind_tenant(q, 1, tenant);
+        sq_bind_str(q, 2, id);
+        ret = sq_collect_one(s, a, q, sizeof(**out), read_receipt, &row, err);
+    }
+    *out = row;
+    return ret;
 }
 
 int sq_receipt_list(store *st, struct arena *a, const struct store_scope *sc,

@@ -80,15 +80,13 @@ int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc
 static int upsert_step(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q,
                        struct resolution *r, int *done, struct err *err)
 {
-    struct resolution *rows = NULL;
-    size_t n = 0;
+    void *row;
 
-    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, sq_read_resolution, (void **)&rows, &n,
-                        err) < 0)
+    if (sq_collect_one(s, a, q, sizeof(*r), sq_read_resolution, &row, err) < 0)
         return -1;
-    *done = n > 0;
-    if (n)
-        *r = rows[0];
+    *done = row != NULL;
+    if (row)
+        *r = *(struct resolution *)row;
     return 0;
 }
 
@@ -155,18 +153,17 @@ int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_GET, err);
-    struct health_cache_entry *rows = NULL;
-    size_t n = 0;
+    void *row;
 
     *found = 0;
     if (!q)
         return -1;
     sq_bind_tenant(q, 1, sc->tenant);
     sq_bind_str(q, 2, sc->subject);
-    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, read_cache, (void **)&rows, &n, err) < 0)
+    if (sq_collect_one(s, a, q, sizeof(*out), read_cache, &row, err) < 0)
         return -1;
-    if (n) {
-        *out = rows[0];
+    if (row) {
+        *out = *(struct health_cache_entry *)row;
         *found = 1;
     }
     return 0;

@@ -260,3 +260,17 @@ cleanup:
     *n = 0;
     return -1;
 }
+
+int sq_collect_one(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, size_t size,
+                   sq_row_reader *read, void **row, struct err *err)
+{
+    void *rows;
+    size_t n;
+
+    *row = NULL;
+    if (sq_collect_rows(s, a, q, size, 1, read, &rows, &n, err) < 0)
+        return -1;
+    if (n > 0)
+        *row = rows;
+    return 0;
+}
