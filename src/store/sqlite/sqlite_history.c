@@ -136,16 +136,10 @@ static int read_receipt(struct arena *a, sqlite3_stmt *q, void *row, struct err 
 int sq_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
                    struct receipt_row **out, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_RECEIPT_GET, err);
-    void *row = NULL;
-    int ret = -1;
+    void *row;
+    int ret = sq_lookup(sq_downcast(st), a, SQL_RECEIPT_GET, tenant, id, sizeof(**out),
+                        read_receipt, &row, err);
 
-    if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, id);
-        ret = sq_collect_one(s, a, q, sizeof(**out), read_receipt, &row, err);
-    }
     *out = row;
     return ret;
 }

@@ -339,16 +339,10 @@ int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t 
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_GET, err);
-    void *row = NULL;
-    int ret = -1;
+    void *row;
+    int ret = sq_lookup(sq_downcast(st), a, SQL_MEM_GET, tenant, id, sizeof(**out),
+                        sq_read_memory, &row, err);
 
-    if (q) {
-        sq_bind_tenant(q, 1, tenant);
-        sq_bind_str(q, 2, id);
-        ret = sq_collect_one(s, a, q, sizeof(**out), sq_read_memory, &row, err);
-    }
     *out = row;
     return ret;
 }

@@ -151,16 +151,11 @@ static int read_cache(struct arena *a, sqlite3_stmt *q, void *row, struct err *e
 int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
                         struct health_cache_entry *out, int *found, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_GET, err);
     void *row;
 
     *found = 0;
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, sc->tenant);
-    sq_bind_str(q, 2, sc->subject);
-    if (sq_collect_one(s, a, q, sizeof(*out), read_cache, &row, err) < 0)
+    if (sq_lookup(sq_downcast(st), a, SQL_CACHE_GET, sc->tenant, sc->subject, sizeof(*out),
+                  read_cache, &row, err) < 0)
         return -1;
     if (row) {
         *out = *(struct health_cache_entry *)row;
