@@ -260,6 +260,9 @@ int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *r
  * r has none (and on failure). */
 int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read, void **row,
                   struct err *err);
+/* The first row of r as (episodes, memories, resolutions) counts into *out (zeroed first);
+ * r is cleared. r NULL (its exec failed and set err): -1. */
+int pgst_take_counts(PGresult *r, struct row_counts *out);
 
 /* ---- migrations (postgres_migrate.c) ---- */
 

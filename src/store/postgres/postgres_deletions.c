@@ -85,16 +85,8 @@ int pgst_subject_rows_before(store *st, const struct store_scope *sc, int64_t be
 {
     char at[TS_STR_LEN];
     const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, pgst_ts_param(before, at) };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_ROWS_BEFORE, 3, vals, err);
 
-    memset(out, 0, sizeof(*out));
-    if (!r)
-        return -1;
-    out->episodes = pgst_col_int(r, 0, 0);
-    out->memories = pgst_col_int(r, 0, 1);
-    out->resolutions = pgst_col_int(r, 0, 2);
-    PQclear(r);
-    return 0;
+    return pgst_take_counts(pgst_exec(pgst_downcast(st), SQL_ROWS_BEFORE, 3, vals, err), out);
 }
 
 /* ---- receipts ---- */

@@ -321,3 +321,15 @@ int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *re
         *row = NULL;
     return ret;
 }
+
+int pgst_take_counts(PGresult *r, struct row_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!r)
+        return -1;
+    out->episodes = pgst_col_int(r, 0, 0);
+    out->memories = pgst_col_int(r, 0, 1);
+    out->resolutions = pgst_col_int(r, 0, 2);
+    PQclear(r);
+    return 0;
+}
