@@ -70,6 +70,22 @@ static struct deletion_check check(struct arena *a, const char *tenant, const ch
  * has the counts and the digest of exactly those five ids, and it verifies. Re-inserting one
  * deleted episode through the store (behind the API's back) makes it fail; deleting that row
  * again makes it verify once more. */
+/* An open resolution of (tenant, subject), committed; returned with its id. */
+static struct resolution put_resolution(struct arena *a, const char *tenant,
+                                        const char *subject)
+{
+    struct resolution res = { .session_id = "s1", .status = "open", .subject_id = subject,
+                              .tenant_id = tenant, .metadata = "{}", .updated_at = T0,
+                              .resolved_at = TS_NULL };
+    struct err err = ERR_INIT;
+
+    uuid_v4(res.id);
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_resolution_upsert(g.st, a, &res, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    return res;
+}
+
 static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
 {
     struct arena *a = *state;
@@ -79,13 +95,7 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
         make_mem_with(tenant, subject, "profile_fact", "I live in Paris", "active", T0 + 2 * SEC);
     struct memory m2 =
         make_mem_with(tenant, subject, "episode_summary", "hello", "active", T0 + 2 * SEC);
-    struct resolution res = { .session_id = "s1",
-                              .status = "open",
-                              .subject_id = subject,
-                              .tenant_id = tenant,
-                              .metadata = "{}",
-                              .updated_at = T0,
-                              .resolved_at = TS_NULL };
+    struct resolution res;
     struct subject_delete_in in = { tenant, subject };
     struct deletion_receipt rc;
     struct err err = ERR_INIT;
@@ -95,10 +105,7 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
 
     add_mem(&m1);
     add_mem(&m2);
-    uuid_v4(res.id);
-    assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_resolution_upsert(g.st, a, &res, &err), 0);
-    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    res = put_resolution(a, tenant, subject);
     ids[0] = e1.id, ids[1] = e2.id, ids[2] = m1.id, ids[3] = m2.id, ids[4] = res.id;
     subjects_deletion_digest(ids, 5, want);
 
@@ -340,9 +347,6 @@ static void test_subject_row_counts(void **state)
     struct memory m1 = make_mem_with(tenant, subject, "profile_fact", "a", "active", T0);
     struct memory m2 = make_mem_with(tenant, subject, "profile_fact", "b", "active", T0);
     struct memory m3 = make_mem_with(tenant, subject, "profile_fact", "c", "active", T0);
-    struct resolution res = { .session_id = "s1", .status = "open", .subject_id = subject,
-                              .tenant_id = tenant, .metadata = "{}", .updated_at = T0,
-                              .resolved_at = TS_NULL };
     struct row_counts n = { -1, -1, -1 };
     struct err err = ERR_INIT;
 
@@ -350,10 +354,7 @@ static void test_subject_row_counts(void **state)
     add_mem(&m1);
     add_mem(&m2);
     add_mem(&m3);
-    uuid_v4(res.id);
-    assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_resolution_upsert(g.st, a, &res, &err), 0);
-    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    put_resolution(a, tenant, subject);
 
     assert_int_equal(store_subject_rows_before(g.st, &sc, ts_now(), &n, &err), 0);
     assert_int_equal(n.episodes, 1);
