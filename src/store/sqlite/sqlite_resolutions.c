@@ -182,12 +182,5 @@ int sq_health_cache_put(store *st, const struct store_scope *sc,
 
 int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_DELETE, err);
-
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, sc->tenant);
-    sq_bind_str(q, 2, sc->subject);
-    return sq_step_done(s, q, "health cache delete", err);
+    return sq_subject_write(sq_downcast(st), SQL_CACHE_DELETE, sc, NULL, err);
 }
