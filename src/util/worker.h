@@ -1,6 +1,7 @@
 /* worker.h - background threads that sleep until a deadline, a wake-up or stop: the compile
- * job workers and their keeper, the webhook deliverer, the cleanup loop and the replica health
- * check. One struct worker is a pool of one or more threads running the same body.
+ * job workers and their keeper, the webhook deliverer, the cleanup loop, the replica health
+ * check and the header-deadline watcher. One struct worker is a pool of one or more threads
+ * running the same body.
  *
  * A body loops like this (the wake count read by worker_stopping is the lost-wakeup guard: a
  * worker_wake that lands while the body works makes the next sleep return at once):
@@ -39,6 +40,8 @@ struct worker {
     worker_fn *run;
 };
 
+/* A worker starts as WORKER_INIT (static, or assigned: `w = (struct worker)WORKER_INIT`). One
+ * that is freed afterwards destroys w->lock once stopped. */
 #define WORKER_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
 
 /* Start n threads (n >= 1) running run(w, slot). Returns 0; or -1 when a thread cannot be
