@@ -19,12 +19,15 @@ static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static unsigned slots_seen;   /* bit i: slot i ran */
 static int rounds, exits;
 
-static void reset(void)
+/* Each test's setup: no slot seen, no round, no exit. */
+static int reset(void **state)
 {
+    (void)state;
     pthread_mutex_lock(&lock);
     slots_seen = 0;
     rounds = exits = 0;
     pthread_mutex_unlock(&lock);
+    return 0;
 }
 
 /* Count a round, then sleep an hour: only a wake or stop ends the sleep. */
@@ -58,7 +61,6 @@ static void test_worker_slots_and_stop(void **state)
     struct worker w = WORKER_INIT;
 
     (void)state;
-    reset();
     assert_int_equal(worker_start(&w, 3, sleeper), 0);
     assert_int_equal(worker_running(&w), 1);
     wait_rounds(3);
@@ -75,7 +77,6 @@ static void test_worker_wake_ends_sleep(void **state)
     struct worker w = WORKER_INIT;
 
     (void)state;
-    reset();
     assert_int_equal(worker_start(&w, 1, sleeper), 0);
     wait_rounds(1);
     worker_wake(&w);
@@ -123,7 +124,6 @@ static void test_worker_idle_and_restart(void **state)
     assert_int_equal(worker_running(&w), 0);
     assert_int_equal(worker_stopping(&w, &seen), 0);
     assert_int_equal(seen, 1);
-    reset();
     assert_int_equal(worker_start(&w, 2, sleeper), 0);
     wait_rounds(2);
     worker_stop(&w);
@@ -137,10 +137,10 @@ static void test_worker_idle_and_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_worker_slots_and_stop),
-        cmocka_unit_test(test_worker_wake_ends_sleep),
-        cmocka_unit_test(test_worker_wake_while_busy),
-        cmocka_unit_test(test_worker_idle_and_restart),
+        cmocka_unit_test_setup(test_worker_slots_and_stop, reset),
+        cmocka_unit_test_setup(test_worker_wake_ends_sleep, reset),
+        cmocka_unit_test_setup(test_worker_wake_while_busy, reset),
+        cmocka_unit_test_setup(test_worker_idle_and_restart, reset),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
