@@ -589,6 +589,31 @@ class Bench:
             self.scenario_fastapi_floor(tag)
             self.pg_stop()
 
+    def run_writes_only(self, backend):
+        """--only writes (issue 22): the bulk writes of the hot-path targets alone, in about a
+        minute per backend: compile of 334 episodes into 1,002 memories (three compiles, each
+        on a subject of its own; the median is the figure), then snapshot restore of 200
+        episodes / 400 memories (p50 of cfg["restores"] restores). --durable as for hot."""
+        tag = backend + (" durable" if self.args.durable else "")
+        log("== %s (bulk writes: compile, restore)" % tag)
+        if backend == "postgres":
+            self.pg_start()
+        extra = {"STATEWAVE_SQLITE_SYNCHRONOUS": "full"} if (
+            self.args.durable and backend == "sqlite") else None
+        self.start_server(self.db_url(backend, "writes"), extra)
+        n_eps, rates = 334, []
+        for k in range(3):
+            subject = "compile-%d" % k
+            self.ingest([episode(subject, person_text(i), i) for i in range(n_eps)])
+            secs, created = self.compile_subject(subject, n_eps)
+            rates.append(n_eps / secs)
+        self.add(tag, "compile: %d episodes -> %d memories (median of 3)" % (n_eps, created),
+                 sorted(rates)[1], "eps/s", key="compile")
+        self.scenario_snapshot(tag)
+        self.stop_server()
+        if backend == "postgres":
+            self.pg_stop()
+
     def scenario_fastapi_floor(self, tag):
         """The FastAPI + asyncpg floor of ../shared/anchor-fastapi (issue 22) on the same
         PostgreSQL cluster, one uvicorn worker, driven by the same load generator with the
@@ -1094,9 +1119,10 @@ def targets(results, cfg, quick):
     return out
 
 
-def targets_hot(results):
+def targets_hot(results, writes_only=False):
     """Issue 22's targets over the --only hot figures (tags "sqlite", "postgres", and with
-    --durable "sqlite durable", "postgres durable")."""
+    --durable "sqlite durable", "postgres durable"); writes_only: those --only writes
+    measures (compile and restore)."""
     out = []
 
     def chk(tag, text, v, limit, higher=False, unit=""):
@@ -1108,6 +1134,13 @@ def targets_hot(results):
                                                  fmt_num(v), unit))
 
     for tag, r in results.items():
+        if writes_only:
+            if tag.startswith("postgres"):
+                lite = results.get(tag.replace("postgres", "sqlite"), {}).get("compile")
+                chk(tag, "compile >= 0.5x SQLite's", r.get("compile") / lite
+                    if lite and r.get("compile") else None, 0.5, True, "x")
+            chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
+            continue
         chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor", r.get("ctx_vs_floor"),
             3.0, True, "x")
         chk(tag, "context p99 at 1 conn <= 2 ms (1,002 mem + 100k ep)", r.get("hot_ctx_p99"),
@@ -1153,7 +1186,7 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support", "explorer", "hot"],
+    ap.add_argument("--only", choices=["support", "explorer", "hot", "writes"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
     ap.add_argument("--durable", action="store_true",
                     help="production durability: SQLite synchronous=FULL, PostgreSQL with "
@@ -1181,6 +1214,8 @@ def main():
                     bench.run_support_only(b.strip())
                 elif args.only == "hot":
                     bench.run_hot_only(b.strip())
+                elif args.only == "writes":
+                    bench.run_writes_only(b.strip())
                 elif args.only == "explorer":
                     bench.run_explorer_only(b.strip())
                 else:
@@ -1205,8 +1240,8 @@ def main():
     elapsed = time.time() - t0
 
     tbl = table(bench.rows)
-    if args.only == "hot":
-        tgt = targets_hot(bench.results)
+    if args.only in ("hot", "writes"):
+        tgt = targets_hot(bench.results, writes_only=args.only == "writes")
     else:
         tgt = targets(bench.results, bench.cfg, args.quick)
     print()
@@ -1218,7 +1253,7 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue %s):" % ("22" if args.only == "hot" else "7"))
+    print("targets (issue %s):" % ("22" if args.only in ("hot", "writes") else "7"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:
