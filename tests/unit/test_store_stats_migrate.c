@@ -91,6 +91,13 @@ static void test_counters_across_the_step(void **state)
     struct episode eps[5];
     struct memory mems[3];
     int current, latest;
+    size_t i;
+    static const char *const changes[] = {
+        "DELETE FROM episodes WHERE subject_id = %s AND session_id = 'z'",
+        "DELETE FROM memories WHERE subject_id = %s AND content IN ('m1', 'm2', 'm3')",
+        "UPDATE resolutions SET status = 'resolved' WHERE subject_id = %s AND session_id = 'q0'",
+        "DELETE FROM resolutions WHERE subject_id = %s AND session_id = 'q2'",
+    };
 
     if (is_sqlite())
         skip();
@@ -163,22 +170,8 @@ static void test_counters_across_the_step(void **state)
                      2);
 
     /* deletes: a session's episodes (recount), memories, a resolution closed, one deleted */
-    raw_exec(a, arena_printf(a,
-                             "DELETE FROM episodes WHERE subject_id = %s"
-                             " AND session_id = 'z'",
-                             lit(a, s1)));
-    raw_exec(a, arena_printf(a,
-                             "DELETE FROM memories WHERE subject_id = %s"
-                             " AND content IN ('m1', 'm2', 'm3')",
-                             lit(a, s3)));
-    raw_exec(a, arena_printf(a,
-                             "UPDATE resolutions SET status = 'resolved'"
-                             " WHERE subject_id = %s AND session_id = 'q0'",
-                             lit(a, s3)));
-    raw_exec(a, arena_printf(a,
-                             "DELETE FROM resolutions WHERE subject_id = %s"
-                             " AND session_id = 'q2'",
-                             lit(a, s3)));
+    for (i = 0; i < sizeof(changes) / sizeof(changes[0]); i++)
+        raw_exec(a, arena_printf(a, changes[i], lit(a, i == 0 ? s1 : s3)));
     counters_right(a);
     assert_int_equal(sessions_of(a, s1), 2);
 

@@ -636,6 +636,13 @@ static const char subject_stats_at_commit[] =
 #define STATS_FIRST \
     "row_number() OVER () = 1 AND NOT EXISTS (SELECT 1 FROM subject_stats_pending" \
     " WHERE tx = txid_current())"
+/* Note the rows of transition table `rows` (new_rows or old_rows) passing `filter` (empty or
+ * "<condition> AND") as one pending row per pair: column col gets sign (empty or "-") count. */
+#define STATS_NOTE_COUNTS(col, sign, rows, filter) \
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, " col ", first)" \
+    " SELECT txid_current(), g.subject_id, g.tenant_id, " sign "g.n, " STATS_FIRST \
+    " FROM (SELECT subject_id, tenant_id, count(*) AS n FROM " rows " WHERE " filter \
+    " NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
 #define STATS_ROWS_TRIGGER(name, table, event, ref, fn) \
     "CREATE TRIGGER " name " AFTER " event " ON " table " REFERENCING " ref \
     " FOR EACH STATEMENT EXECUTE FUNCTION " fn "();\n"
@@ -668,32 +675,16 @@ static const char subject_stats_per_statement[] =
     /* memories in (+1 each) and out (-1 each) */
     "CREATE FUNCTION engram_subject_stats_memories() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN"
-    " IF TG_OP = 'INSERT' THEN"
-    "  INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_memories, first)"
-    "  SELECT txid_current(), g.subject_id, g.tenant_id, g.n, " STATS_FIRST
-    "  FROM (SELECT subject_id, tenant_id, count(*) AS n FROM new_rows"
-    "  WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
-    " ELSE"
-    "  INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_memories, first)"
-    "  SELECT txid_current(), g.subject_id, g.tenant_id, -g.n, " STATS_FIRST
-    "  FROM (SELECT subject_id, tenant_id, count(*) AS n FROM old_rows"
-    "  WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
+    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS("d_memories", "", "new_rows", "")
+    " ELSE" STATS_NOTE_COUNTS("d_memories", "-", "old_rows", "")
     " END IF;"
     " RETURN NULL;"
     " END $$;\n"
     /* open resolutions in (+1 each) and out (-1 each) */
     "CREATE FUNCTION engram_subject_stats_resolutions() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN"
-    " IF TG_OP = 'INSERT' THEN"
-    "  INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_open, first)"
-    "  SELECT txid_current(), g.subject_id, g.tenant_id, g.n, " STATS_FIRST
-    "  FROM (SELECT subject_id, tenant_id, count(*) AS n FROM new_rows WHERE status = 'open'"
-    "  AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
-    " ELSE"
-    "  INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_open, first)"
-    "  SELECT txid_current(), g.subject_id, g.tenant_id, -g.n, " STATS_FIRST
-    "  FROM (SELECT subject_id, tenant_id, count(*) AS n FROM old_rows WHERE status = 'open'"
-    "  AND NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
+    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS("d_open", "", "new_rows", "status = 'open' AND")
+    " ELSE" STATS_NOTE_COUNTS("d_open", "-", "old_rows", "status = 'open' AND")
     " END IF;"
     " RETURN NULL;"
     " END $$;\n"
