@@ -643,9 +643,19 @@ static const char subject_stats_at_commit[] =
     " SELECT txid_current(), g.subject_id, g.tenant_id, " sign "g.n, " STATS_FIRST \
     " FROM (SELECT subject_id, tenant_id, count(*) AS n FROM " rows " WHERE " filter \
     " NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
-#define STATS_ROWS_TRIGGER(name, table, event, ref, fn) \
-    "CREATE TRIGGER " name " AFTER " event " ON " table " REFERENCING " ref \
-    " FOR EACH STATEMENT EXECUTE FUNCTION " fn "();\n"
+/* A trigger function noting the counts of an INSERT's new rows (+) or a DELETE's old rows
+ * (-) in column col. */
+#define STATS_COUNT_FN(fn, col, filter) \
+    "CREATE FUNCTION " fn "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN" \
+    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS(col, "", "new_rows", filter) \
+    " ELSE" STATS_NOTE_COUNTS(col, "-", "old_rows", filter) \
+    " END IF; RETURN NULL; END $$;\n"
+/* The statement triggers of table: fn_in after an INSERT, fn_out after a DELETE. */
+#define STATS_ROWS_TRIGGERS(table, fn_in, fn_out)                                            \
+    "CREATE TRIGGER tr_subject_stats_" table "_in AFTER INSERT ON " table                   \
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn_in "();\n" \
+    "CREATE TRIGGER tr_subject_stats_" table "_out AFTER DELETE ON " table                  \
+    " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn_out "();\n"
 
 static const char subject_stats_per_statement[] =
     "DROP TRIGGER tr_subject_stats_episode ON episodes;\n"
@@ -672,34 +682,15 @@ static const char subject_stats_per_statement[] =
     " WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
     " RETURN NULL;"
     " END $$;\n"
-    /* memories in (+1 each) and out (-1 each) */
-    "CREATE FUNCTION engram_subject_stats_memories() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " BEGIN"
-    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS("d_memories", "", "new_rows", "")
-    " ELSE" STATS_NOTE_COUNTS("d_memories", "-", "old_rows", "")
-    " END IF;"
-    " RETURN NULL;"
-    " END $$;\n"
-    /* open resolutions in (+1 each) and out (-1 each) */
-    "CREATE FUNCTION engram_subject_stats_resolutions() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " BEGIN"
-    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS("d_open", "", "new_rows", "status = 'open' AND")
-    " ELSE" STATS_NOTE_COUNTS("d_open", "-", "old_rows", "status = 'open' AND")
-    " END IF;"
-    " RETURN NULL;"
-    " END $$;\n"
-    STATS_ROWS_TRIGGER("tr_subject_stats_episodes_in", "episodes", "INSERT",
-                       "NEW TABLE AS new_rows", "engram_subject_stats_episodes_in")
-    STATS_ROWS_TRIGGER("tr_subject_stats_episodes_out", "episodes", "DELETE",
-                       "OLD TABLE AS old_rows", "engram_subject_stats_episodes_out")
-    STATS_ROWS_TRIGGER("tr_subject_stats_memories_in", "memories", "INSERT",
-                       "NEW TABLE AS new_rows", "engram_subject_stats_memories")
-    STATS_ROWS_TRIGGER("tr_subject_stats_memories_out", "memories", "DELETE",
-                       "OLD TABLE AS old_rows", "engram_subject_stats_memories")
-    STATS_ROWS_TRIGGER("tr_subject_stats_resolutions_in", "resolutions", "INSERT",
-                       "NEW TABLE AS new_rows", "engram_subject_stats_resolutions")
-    STATS_ROWS_TRIGGER("tr_subject_stats_resolutions_out", "resolutions", "DELETE",
-                       "OLD TABLE AS old_rows", "engram_subject_stats_resolutions")
+    /* memories in (+1 each) and out (-1 each); open resolutions the same */
+    STATS_COUNT_FN("engram_subject_stats_memories", "d_memories", "")
+    STATS_COUNT_FN("engram_subject_stats_resolutions", "d_open", "status = 'open' AND")
+    STATS_ROWS_TRIGGERS("episodes", "engram_subject_stats_episodes_in",
+                        "engram_subject_stats_episodes_out")
+    STATS_ROWS_TRIGGERS("memories", "engram_subject_stats_memories",
+                        "engram_subject_stats_memories")
+    STATS_ROWS_TRIGGERS("resolutions", "engram_subject_stats_resolutions",
+                        "engram_subject_stats_resolutions")
     /* step 14's function: its UPDATE branch is the one still used */
     "CREATE TRIGGER tr_subject_stats_resolution AFTER UPDATE OF status ON resolutions"
     " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
