@@ -139,15 +139,22 @@ class Http:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                            timeout=timeout)
+                elif self.conn.sock is not None:
+                    # The connection may come from a call with a shorter timeout (the 2 s
+                    # /healthz probe at start): this call's own timeout applies.
+                    self.conn.sock.settimeout(timeout)
                 self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
                 payload = resp.read()
                 if (resp.getheader("Connection") or "").lower() == "close":
                     self.close()
                 return resp.status, payload
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as e:
                 self.close()
-                if attempt:
+                # A stale keep-alive connection is retried once on a new one; a timeout is
+                # not: the server may have run the request (a compile sent twice reports 0
+                # memories the second time).
+                if attempt or isinstance(e, TimeoutError):
                     raise
         raise BenchError("unreachable")
 
