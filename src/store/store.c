@@ -421,6 +421,11 @@ int store_memory_rank_text(store *st, struct arena *a, const struct store_scope 
     return st->ops->memory_rank_text(st, a, one_tenant(sc, "memory_rank_text"), q, out, err);
 }
 
+int store_search_text_sync(store *st, struct err *err)
+{
+    return st->ops->search_text_sync(st, err);
+}
+
 int store_memory_scan_codes(store *st, const struct store_scope *sc,
                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
                             struct err *err)

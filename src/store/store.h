@@ -857,6 +857,11 @@ struct store_ops {
     int (*memory_rank_text)(store *st, struct arena *a, const struct store_scope *sc,
                             const struct memory_rank_query *q, struct store_ids *out,
                             struct err *err);
+    /* Bring the text indexes that memory_scan_text and memory_rank_text read up to every
+     * memory, when the backend defers them (SQLite: rows above search_text_indexed's mark);
+     * outside a read transaction, before one that reads them. A no-op where the writes keep
+     * them (PostgreSQL). */
+    int (*search_text_sync)(store *st, struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -1319,6 +1324,7 @@ int store_memory_scan_text(store *st, const struct store_scope *sc,
 int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
                            const struct memory_rank_query *q, struct store_ids *out,
                            struct err *err);
+int store_search_text_sync(store *st, struct err *err);
 int store_memory_scan_codes(store *st, const struct store_scope *sc,
                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
                             struct err *err);

@@ -383,6 +383,7 @@ int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
     size_t n, size_t dim, struct err *err);
+int pgst_search_text_sync(store *st, struct err *err);
 int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
     const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int pgst_memory_scan_text(store *st, const struct store_scope *sc,

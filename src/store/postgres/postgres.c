@@ -800,6 +800,7 @@ const struct store_ops store_postgres_ops = {
     .memory_scan_vectors = pgst_memory_scan_vectors,
     .memory_scan_text = pgst_memory_scan_text,
     .memory_rank_text = pgst_memory_rank_text,
+    .search_text_sync = pgst_search_text_sync,
     .memory_scan_codes = pgst_memory_scan_codes,
     .memory_vectors_by_ids = pgst_memory_vectors_by_ids,
     .memory_codes_gen = pgst_memory_codes_gen,

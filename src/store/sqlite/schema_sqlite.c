@@ -526,6 +526,50 @@ static const char search_vector_codes[] =
     " created_at, valid_to, engram_vector_code(embedding) FROM memories"
     " WHERE embedding IS NOT NULL;";
 
+/*
+ * Step 14, Engram (issue 18): the two text indexes leave the write path. Each memory fed
+ * memories_trgm and memories_fts from its insert trigger, 486,000 instructions a memory, which
+ * halved import and cut compile by a third. Now search_text_indexed holds the highest seq
+ * both indexes hold: an insert above it writes no index entry, and the text searches bring
+ * the indexes up to every row (store_search_text_sync: one INSERT … SELECT per index of the
+ * rows above the mark, then the mark) before they read them, as PostgreSQL's GIN pending
+ * list defers its own. Rows at or below the mark stay right on every write, as before: an
+ * insert there (a seq reused after the highest row was deleted), a delete, a content update.
+ */
+static const char search_text_deferred[] =
+    "CREATE TABLE search_text_indexed ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO search_text_indexed VALUES (1, (SELECT ifnull(max(seq), 0) FROM memories));"
+    "DROP TRIGGER memories_trgm_ai;"
+    "DROP TRIGGER memories_trgm_ad;"
+    "DROP TRIGGER memories_trgm_au;"
+    "DROP TRIGGER memories_fts_ai;"
+    "DROP TRIGGER memories_fts_ad;"
+    "DROP TRIGGER memories_fts_au;"
+    "CREATE TRIGGER memories_text_ai AFTER INSERT ON memories"
+    " WHEN new.seq <= (SELECT seq FROM search_text_indexed) BEGIN"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "CREATE TRIGGER memories_text_ad AFTER DELETE ON memories"
+    " WHEN old.seq <= (SELECT seq FROM search_text_indexed) BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " END;"
+    "CREATE TRIGGER memories_text_au AFTER UPDATE OF content ON memories"
+    " WHEN old.seq <= (SELECT seq FROM search_text_indexed) BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -540,6 +584,7 @@ const struct migration sqlite_migrations[] = {
     { 11, "search_text_index", search_text_index },
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
+    { 14, "search_text_deferred", search_text_deferred },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -272,6 +272,7 @@ int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
     size_t n, size_t dim, struct err *err);
+int sq_search_text_sync(store *st, struct err *err);
 int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
     const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int sq_memory_scan_text(store *st, const struct store_scope *sc,
