@@ -282,7 +282,8 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
 }
 
 int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
-                      const char *const *values, struct err *err)
+                      const char *const *values, const int *lengths, const int *formats,
+                      struct err *err)
 {
     char what[128];
     PGresult *r;
@@ -292,7 +293,7 @@ int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     if (injected(ps, sql, "exec", err) < 0)
         return -1;
-    r = PQexecParams(ps->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    r = PQexecParams(ps->conn, sql, nparams, NULL, values, lengths, formats, 0);
     s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         stmt_label(SIZE_MAX, sql, what, sizeof(what));

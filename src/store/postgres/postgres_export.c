@@ -152,15 +152,6 @@ static void episode_params(const void *rows, size_t i, struct arena *a, const ch
                       arena_alloc(a, sizeof(struct pgst_episode_text)), vals);
 }
 
-/* The parameters of row i of PG_MEMORY_VALUES, as postgres_memories.c sends them. */
-static void memory_params(const void *rows, size_t i, struct arena *a, const char **vals)
-{
-    const struct memory *m = (const struct memory *)rows + i;
-
-    pgst_memory_params(m, pgst_vector_param(a, m->embedding, m->embedding_dim),
-                     arena_alloc(a, sizeof(struct pgst_memory_text)), vals);
-}
-
 static const char *episode_id(const void *rows, size_t i)
 {
     return ((const struct episode *)rows)[i].id;
@@ -288,39 +279,53 @@ static int ids_taken(struct pgst_store *ps, struct arena *a, const struct memory
     return 0;
 }
 
-/* Append PG_MEMORY_VALUES with its parameters renumbered from $(base + 1). */
-static void put_values_row(struct buf *b, int base)
-{
-    const char *p = PG_MEMORY_VALUES;
-    char *end;
+/* The types of PG_MEMORY_VALUES' parameters, in order: the first VALUES row of a batch casts
+ * to them, and the rows after it take its types. */
+#define MEM_EMBEDDING_PARAM 12 /* $13, the vector, 0-based */
+static const char *const mem_param_types[PG_MEMORY_NPARAMS] = {
+    "uuid", "varchar", "varchar", "varchar", "text", "text", "float8", "timestamptz",
+    "timestamptz", "json", "json", "varchar", "bytea", "json", "timestamptz", "timestamptz",
+};
 
-    while (*p) {
-        if (p[0] == '$' && p[1] >= '0' && p[1] <= '9') {
-            buf_printf(b, "$%ld", strtol(p + 1, &end, 10) + base);
-            p = end;
-        } else {
-            buf_putc(b, *p++);
-        }
+/* Append one VALUES row of parameters $(base + 1) .. $(base + 16), typed on the first row. */
+static void put_values_row(struct buf *b, size_t base)
+{
+    size_t k;
+
+    buf_putc(b, '(');
+    for (k = 0; k < PG_MEMORY_NPARAMS; k++) {
+        buf_printf(b, "%s$%zu", k ? ", " : "", base + k + 1);
+        if (base == 0)
+            buf_printf(b, "::%s", mem_param_types[k]);
     }
+    buf_putc(b, ')');
 }
 
-/* The compact code of m's vector (util/vcode.h) as a bytea parameter ("\\x…"), in a. */
-static const char *code_param(struct arena *a, const struct memory *m)
+/* Binary bytea parameters: a vector as its stored bytes (little-endian float32) and the
+ * compact code of it, straight from memory, where hex text cost the server a decode of
+ * 12 KB per vector at bind time and this process the encode. */
+static const char *vector_bytes(struct arena *a, const struct memory *m)
 {
-    static const char digits[] = "0123456789abcdef";
-    size_t len = vcode_size(m->embedding_dim), k;
-    unsigned char *code = arena_alloc(a, len);
-    char *out = arena_alloc(a, 2 + 2 * len + 1), *w = out;
+    unsigned char *out = arena_alloc(a, 4 * m->embedding_dim), *w = out;
+    uint32_t u;
+    size_t k;
+
+    for (k = 0; k < m->embedding_dim; k++) {
+        memcpy(&u, &m->embedding[k], sizeof(u));
+        *w++ = (unsigned char)u;
+        *w++ = (unsigned char)(u >> 8);
+        *w++ = (unsigned char)(u >> 16);
+        *w++ = (unsigned char)(u >> 24);
+    }
+    return (const char *)out;
+}
+
+static const char *code_bytes(struct arena *a, const struct memory *m)
+{
+    unsigned char *code = arena_alloc(a, vcode_size(m->embedding_dim));
 
     vcode_encode(m->embedding, m->embedding_dim, code);
-    *w++ = '\\';
-    *w++ = 'x';
-    for (k = 0; k < len; k++) {
-        *w++ = digits[code[k] >> 4];
-        *w++ = digits[code[k] & 0xf];
-    }
-    *w = '\0';
-    return out;
+    return (const char *)code;
 }
 
 /* mems[0..n) (n <= MEM_BATCH) in one statement, with the compact codes of their vectors
@@ -331,23 +336,41 @@ static int insert_memory_batch(struct pgst_store *ps, const struct memory *mems,
 {
     struct arena *a = arena_new();
     const char **vals = arena_alloc(a, n * (PG_MEMORY_NPARAMS + 1) * sizeof(*vals));
+    int *lengths = arena_calloc(a, n * (PG_MEMORY_NPARAMS + 1), sizeof(*lengths));
+    int *formats = arena_calloc(a, n * (PG_MEMORY_NPARAMS + 1), sizeof(*formats));
     struct buf sql = BUF_INIT, codes = BUF_INIT;
-    size_t i, nvals = n * PG_MEMORY_NPARAMS;
+    size_t i, vec, nvals = n * PG_MEMORY_NPARAMS;
     int ret;
 
-    buf_puts(&sql, "WITH m AS (" PG_MEMORY_INSERT_INTO " VALUES ");
+    /* The rows as a VALUES list, their uuid[] built once in the SELECT: a subquery in each
+     * VALUES row made planning a 256-row batch cost as much as running it. */
+    buf_puts(&sql, "WITH v (id, subject_id, tenant_id, kind, content, summary, confidence,"
+                   " valid_from, valid_to, sources, metadata, status, embedding, labels,"
+                   " created_at, updated_at) AS (VALUES ");
     for (i = 0; i < n; i++) {
         if (i)
             buf_puts(&sql, ", ");
-        put_values_row(&sql, (int)(i * PG_MEMORY_NPARAMS));
-        memory_params(mems, i, a, vals + i * PG_MEMORY_NPARAMS);
+        put_values_row(&sql, i * PG_MEMORY_NPARAMS);
+        pgst_memory_params(&mems[i], NULL, arena_alloc(a, sizeof(struct pgst_memory_text)),
+                           vals + i * PG_MEMORY_NPARAMS);
         if (mems[i].embedding && mems[i].embedding_dim > 0) {
-            vals[nvals] = code_param(a, &mems[i]);
+            vec = i * PG_MEMORY_NPARAMS + MEM_EMBEDDING_PARAM;
+            vals[vec] = vector_bytes(a, &mems[i]);
+            lengths[vec] = (int)(4 * mems[i].embedding_dim);
+            formats[vec] = 1;
+            vals[nvals] = code_bytes(a, &mems[i]);
+            lengths[nvals] = (int)vcode_size(mems[i].embedding_dim);
+            formats[nvals] = 1;
             buf_printf(&codes, "%s($%zu::uuid, $%zu::bytea)", codes.len ? ", " : "",
                        i * PG_MEMORY_NPARAMS + 1, ++nvals);
         }
     }
-    buf_puts(&sql, " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to)");
+    buf_puts(&sql, "), m AS (" PG_MEMORY_INSERT_INTO " SELECT id, subject_id, tenant_id, kind,"
+                   " content, summary, confidence, valid_from, valid_to,"
+                   " ARRAY(SELECT e::uuid FROM json_array_elements_text(v.sources)"
+                   " WITH ORDINALITY AS t(e, i) ORDER BY i), metadata, status, embedding, labels,"
+                   " created_at, updated_at FROM v"
+                   " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to)");
     if (codes.len) {
         buf_puts(&sql, " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind,"
                        " active, created_at, valid_to, code) SELECT m.id, m.subject_id,"
@@ -358,7 +381,7 @@ static int insert_memory_batch(struct pgst_store *ps, const struct memory *mems,
     } else {
         buf_puts(&sql, " SELECT count(*) FROM m");
     }
-    ret = pgst_exec_unnamed(ps, sql.data, (int)nvals, vals, err);
+    ret = pgst_exec_unnamed(ps, sql.data, (int)nvals, vals, lengths, formats, err);
     buf_release(&sql);
     buf_release(&codes);
     arena_free(a);
