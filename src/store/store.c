@@ -281,6 +281,19 @@ static const struct store_scope *one_tenant(const struct store_scope *sc, const 
     return sc;
 }
 
+int store_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                               size_t n, int *inserted, struct err *err)
+{
+    if (!st->in_tx)
+        BUG("store_episode_insert_group outside a transaction");
+    return st->ops->episode_insert_group(st, as, eps, n, inserted, err);
+}
+
+int store_commits_flush(store *st, int *flushes, struct err *err)
+{
+    return st->ops->commits_flush(st, flushes, err);
+}
+
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err)
 {

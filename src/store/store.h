@@ -765,6 +765,14 @@ struct store_ops {
      * (strings in arena) and set *inserted = 0; otherwise *inserted = 1. */
     int (*episode_insert)(store *st, struct arena *a, struct episode *ep, int *inserted,
                           struct err *err);
+    /* store_episode_insert for each of the n episodes (a replayed one's strings in as[i]),
+     * inside the caller's transaction, with inserted[i] for eps[i]; PostgreSQL pipelines
+     * them (few round trips). On failure the caller rolls back. */
+    int (*episode_insert_group)(store *st, struct arena *const *as, struct episode *const *eps,
+                                size_t n, int *inserted, struct err *err);
+    /* *flushes = 1 when a commit on st waits for its log to reach the disk (SQLite
+     * synchronous=FULL; PostgreSQL with fsync and synchronous_commit on), 0 otherwise. */
+    int (*commits_flush)(store *st, int *flushes, struct err *err);
     /* One page of the episodes of sc, by created_at then insertion order, ascending. */
     int (*episode_list)(store *st, struct arena *a, const struct store_scope *sc,
                         const struct store_page *pg, struct episode_rows *out, struct err *err);
@@ -1277,6 +1285,9 @@ int store_heartbeat(store *st, struct err *err);
 int store_tx_begin(store *st, struct err *err);
 int store_tx_commit(store *st, struct err *err);
 void store_tx_rollback(store *st);
+int store_commits_flush(store *st, int *flushes, struct err *err);
+int store_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                               size_t n, int *inserted, struct err *err);
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err);
 int store_episode_list(store *st, struct arena *a, const struct store_scope *sc,

@@ -275,6 +275,9 @@ int pgst_schema_version(store *st, int *current, int *latest, struct err *err);
 
 /* ---- episodes (postgres_episodes.c) ---- */
 
+int pgst_commits_flush(store *st, int *flushes, struct err *err);
+int pgst_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                              size_t n, int *inserted, struct err *err);
 int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
 int pgst_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,

@@ -771,6 +771,8 @@ const struct store_ops store_postgres_ops = {
 
     /* postgres_episodes.c */
     .episode_insert = pgst_episode_insert,
+    .commits_flush = pgst_commits_flush,
+    .episode_insert_group = pgst_episode_insert_group,
     .episode_list = pgst_episode_list,
     .episode_list_window = pgst_episode_list_window,
 

@@ -192,6 +192,9 @@ int sq_schema_version(store *st, int *current, int *latest, struct err *err);
 
 /* ---- episodes (sqlite_episodes.c) ---- */
 
+int sq_commits_flush(store *st, int *flushes, struct err *err);
+int sq_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                            size_t n, int *inserted, struct err *err);
 int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
 int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,

@@ -476,6 +476,8 @@ const struct store_ops store_sqlite_ops = {
 
     /* sqlite_episodes.c */
     .episode_insert = sq_episode_insert,
+    .commits_flush = sq_commits_flush,
+    .episode_insert_group = sq_episode_insert_group,
     .episode_list = sq_episode_list,
     .episode_list_window = sq_episode_list_window,
 
