@@ -13,13 +13,14 @@ Prints ONE table: figure, value, floor, ratio (value / floor), then which target
 are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
 
   bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
-               [--only support|explorer|hot|ingest|search|writes] [--durable] [--rounds N]
+               [--only support|explorer|hot|ingest|writes|search|before] [--durable]
+               [--rounds N]
 
 Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
 and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
 new one under /tmp, removed at the end), ENGRAM_BEFORE_BIN (the engram binary of the commit
 before issue 18's search engine, bf186e9: the search scenario then times compile and import on
-both binaries, alternated, and prints this build's throughput as a ratio of it; --only writes
+both binaries, alternated, and prints this build's throughput as a ratio of it; --only before
 runs that part alone, --rounds N alternations instead of 2).
 """
 import argparse
@@ -145,15 +146,22 @@ class Http:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                            timeout=timeout)
+                elif self.conn.sock is not None:
+                    # The connection may come from a call with a shorter timeout (the 2 s
+                    # /healthz probe at start): this call's own timeout applies.
+                    self.conn.sock.settimeout(timeout)
                 self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
                 payload = resp.read()
                 if (resp.getheader("Connection") or "").lower() == "close":
                     self.close()
                 return resp.status, payload
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as e:
                 self.close()
-                if attempt:
+                # A stale keep-alive connection is retried once on a new one; a timeout is
+                # not: the server may have run the request (a compile sent twice reports 0
+                # memories the second time).
+                if attempt or isinstance(e, TimeoutError):
                     raise
         raise BenchError("unreachable")
 
@@ -618,6 +626,31 @@ class Bench:
             self.add(tag, "ingest POST /v1/episodes, %d conn%s, p99" % (
                 conns, "s" if conns > 1 else ""), r["p99_ms"], "ms", lower_is_better=True)
 
+    def run_writes_only(self, backend):
+        """--only writes (issue 22): the bulk writes of the hot-path targets alone, in about a
+        minute per backend: compile of 334 episodes into 1,002 memories (three compiles, each
+        on a subject of its own; the median is the figure), then snapshot restore of 200
+        episodes / 400 memories (p50 of cfg["restores"] restores). --durable as for hot."""
+        tag = backend + (" durable" if self.args.durable else "")
+        log("== %s (bulk writes: compile, restore)" % tag)
+        if backend == "postgres":
+            self.pg_start()
+        extra = {"STATEWAVE_SQLITE_SYNCHRONOUS": "full"} if (
+            self.args.durable and backend == "sqlite") else None
+        self.start_server(self.db_url(backend, "writes"), extra)
+        n_eps, rates = 334, []
+        for k in range(3):
+            subject = "compile-%d" % k
+            self.ingest([episode(subject, person_text(i), i) for i in range(n_eps)])
+            secs, created = self.compile_subject(subject, n_eps)
+            rates.append(n_eps / secs)
+        self.add(tag, "compile: %d episodes -> %d memories (median of 3)" % (n_eps, created),
+                 sorted(rates)[1], "eps/s", key="compile")
+        self.scenario_snapshot(tag)
+        self.stop_server()
+        if backend == "postgres":
+            self.pg_stop()
+
     def run_search_only(self, backend):
         """--only search (issue 18): the search engine's figures (bench/search_bench) and, with
         ENGRAM_BEFORE_BIN, compile and import against the build before it."""
@@ -629,9 +662,9 @@ class Bench:
         if backend == "postgres":
             self.pg_stop()
 
-    def run_writes_only(self, backend):
-        """--only writes (issue 18): compile and import against ENGRAM_BEFORE_BIN alone."""
-        log("== %s (writes)" % backend)
+    def run_before_only(self, backend):
+        """--only before (issue 18): compile and import against ENGRAM_BEFORE_BIN alone."""
+        log("== %s (before)" % backend)
         if backend == "postgres":
             self.pg_start()
         self.scenario_writes_vs_before(backend)
@@ -1270,9 +1303,10 @@ def targets(results, cfg, quick):
     return out
 
 
-def targets_hot(results, ingest_only=False):
+def targets_hot(results, ingest_only=False, writes_only=False):
     """Issue 22's targets over the --only hot figures (tags "sqlite", "postgres", and with
-    --durable "sqlite durable", "postgres durable")."""
+    --durable "sqlite durable", "postgres durable"); ingest_only: those --only ingest
+    measures; writes_only: those --only writes measures (compile and restore)."""
     out = []
 
     def chk(tag, text, v, limit, higher=False, unit=""):
@@ -1284,6 +1318,13 @@ def targets_hot(results, ingest_only=False):
                                                  fmt_num(v), unit))
 
     for tag, r in results.items():
+        if writes_only:
+            if tag.startswith("postgres"):
+                lite = results.get(tag.replace("postgres", "sqlite"), {}).get("compile")
+                chk(tag, "compile >= 0.5x SQLite's", r.get("compile") / lite
+                    if lite and r.get("compile") else None, 0.5, True, "x")
+            chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
+            continue
         if not ingest_only:
             chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor",
                 r.get("ctx_vs_floor"), 3.0, True, "x")
@@ -1360,8 +1401,10 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--rounds", type=int, help="compile/import alternations (default 2)")
-    ap.add_argument("--only", choices=["support", "explorer", "hot", "ingest", "search", "writes"],
+    ap.add_argument("--rounds", type=int, help="--only before: compile/import alternations "
+                    "(default 2)")
+    ap.add_argument("--only", choices=["support", "explorer", "hot", "ingest", "writes",
+                                       "search", "before"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
     ap.add_argument("--durable", action="store_true",
                     help="production durability: SQLite synchronous=FULL, PostgreSQL with "
@@ -1389,12 +1432,14 @@ def main():
                     bench.run_support_only(b.strip())
                 elif args.only in ("hot", "ingest"):
                     bench.run_hot_only(b.strip())
+                elif args.only == "writes":
+                    bench.run_writes_only(b.strip())
                 elif args.only == "explorer":
                     bench.run_explorer_only(b.strip())
                 elif args.only == "search":
                     bench.run_search_only(b.strip())
-                elif args.only == "writes":
-                    bench.run_writes_only(b.strip())
+                elif args.only == "before":
+                    bench.run_before_only(b.strip())
                 else:
                     bench.run_backend(b.strip())
             except BenchError as e:
@@ -1417,9 +1462,10 @@ def main():
     elapsed = time.time() - t0
 
     tbl = table(bench.rows)
-    if args.only in ("hot", "ingest"):
-        tgt = targets_hot(bench.results, args.only == "ingest")
-    elif args.only in ("search", "writes"):
+    if args.only in ("hot", "ingest", "writes"):
+        tgt = targets_hot(bench.results, ingest_only=args.only == "ingest",
+                          writes_only=args.only == "writes")
+    elif args.only in ("search", "before"):
         tgt = targets_search(bench.results)
     else:
         tgt = targets(bench.results, bench.cfg, args.quick) + targets_search(bench.results)
@@ -1432,8 +1478,8 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue %s):" % {"hot": "22", "ingest": "22", "search": "18",
-                                   "writes": "18"}.get(args.only, "7 and 18"))
+    print("targets (issue %s):" % {"hot": "22", "ingest": "22", "writes": "22",
+                                    "search": "18", "before": "18"}.get(args.only, "7 and 18"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:

@@ -15,6 +15,7 @@
 
 #include "store/store.h"
 #include "util/ts.h"
+#include "util/vcode.h"
 
 #include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
 
@@ -30,36 +31,40 @@ static struct memory make_mem(const char *tenant, const char *subject, const cha
 
 /* ---- reading a whole subject back, page by page ---- */
 
-/* Every episode of the scope, read in pages of `page` rows, appended in page order. */
-static struct episode *export_all_eps(struct arena *a, store *st, const struct store_scope *sc,
-                                      size_t page, size_t *total)
+/* Every episode (mems 0) or memory (mems 1) of the scope, read in pages of `page` rows,
+ * appended in page order. */
+static void *export_all(struct arena *a, store *st, const struct store_scope *sc, int mems,
+                        size_t page, size_t *total)
 {
-    struct episode_rows er;
-    struct episode *all = NULL, *rows, *grown;
+    size_t size = mems ? sizeof(struct memory) : sizeof(struct episode), n, count = 0;
     struct err err = ERR_INIT;
     const char *after_id = NULL;
     int64_t after = TS_NULL;
-    size_t n, count = 0;
+    char *all = NULL, *grown;
 
     for (;;) {
-        assert_int_equal(store_export_episodes(st, a, sc,
-                                               &(struct store_cursor){ .after_created = after,
-                                                                       .after_id = after_id,
-                                                                       .limit = page },
-                                               &er, &err), 0);
-        rows = er.items;
-        n = er.n;
+        struct store_cursor cur = { .after_created = after, .after_id = after_id, .limit = page };
+        struct episode_rows er = { NULL, 0 };
+        struct memory_rows mr = { NULL, 0 };
+        const void *rows;
+
+        if (mems)
+            assert_int_equal(store_export_memories(st, a, sc, &cur, &mr, &err), 0);
+        else
+            assert_int_equal(store_export_episodes(st, a, sc, &cur, &er, &err), 0);
+        rows = mems ? (const void *)mr.items : (const void *)er.items;
+        n = mems ? mr.n : er.n;
         assert_true(n <= page);
         if (n == 0)
             break;
-        grown = arena_alloc(a, (count + n) * sizeof(*grown));
+        grown = arena_alloc(a, (count + n) * size);
         if (count)
-            memcpy(grown, all, count * sizeof(*grown));
-        memcpy(grown + count, rows, n * sizeof(*grown));
+            memcpy(grown, all, count * size);
+        memcpy(grown + count * size, rows, n * size);
         all = grown;
         count += n;
-        after = rows[n - 1].created_at;
-        after_id = arena_strdup(a, rows[n - 1].id);
+        after = mems ? mr.items[n - 1].created_at : er.items[n - 1].created_at;
+        after_id = arena_strdup(a, mems ? mr.items[n - 1].id : er.items[n - 1].id);
         if (n < page)
             break;
     }
@@ -67,40 +72,16 @@ static struct episode *export_all_eps(struct arena *a, store *st, const struct s
     return all;
 }
 
+static struct episode *export_all_eps(struct arena *a, store *st, const struct store_scope *sc,
+                                      size_t page, size_t *total)
+{
+    return export_all(a, st, sc, 0, page, total);
+}
+
 static struct memory *export_all_mems(struct arena *a, store *st, const struct store_scope *sc,
                                       size_t page, size_t *total)
 {
-    struct memory_rows mr;
-    struct memory *all = NULL, *rows, *grown;
-    struct err err = ERR_INIT;
-    const char *after_id = NULL;
-    int64_t after = TS_NULL;
-    size_t n, count = 0;
-
-    for (;;) {
-        assert_int_equal(store_export_memories(st, a, sc,
-                                               &(struct store_cursor){ .after_created = after,
-                                                                       .after_id = after_id,
-                                                                       .limit = page },
-                                               &mr, &err), 0);
-        rows = mr.items;
-        n = mr.n;
-        assert_true(n <= page);
-        if (n == 0)
-            break;
-        grown = arena_alloc(a, (count + n) * sizeof(*grown));
-        if (count)
-            memcpy(grown, all, count * sizeof(*grown));
-        memcpy(grown + count, rows, n * sizeof(*grown));
-        all = grown;
-        count += n;
-        after = rows[n - 1].created_at;
-        after_id = arena_strdup(a, rows[n - 1].id);
-        if (n < page)
-            break;
-    }
-    *total = count;
-    return all;
+    return export_all(a, st, sc, 1, page, total);
 }
 
 static int cmp_key(int64_t ta, const char *ia, int64_t tb, const char *ib)
@@ -571,6 +552,53 @@ static void test_store_memory_insert_many_round_trip(void **state)
         assert_mem_equal(&got[i], &ms[i]);
 }
 
+/* The codes memory_insert_many writes with the rows (PostgreSQL: in the insert statement,
+ * batch by batch): one per active memory with a vector, each its own vector's code. */
+struct code_check {
+    const struct memory *ms;
+    size_t n, seen;
+};
+
+static int check_code(void *ctx, const struct memory_code *row, struct err *err)
+{
+    struct code_check *cc = ctx;
+    unsigned char want[VCODE_HEADER + 64];
+    size_t i;
+
+    (void)err;
+    for (i = 0; i < cc->n && strcmp(cc->ms[i].id, row->id) != 0; i++)
+        ;
+    assert_true(i < cc->n);
+    assert_non_null(cc->ms[i].embedding);
+    assert_string_equal(cc->ms[i].status, "active");
+    assert_int_equal(row->bytes, vcode_size(cc->ms[i].embedding_dim));
+    vcode_encode(cc->ms[i].embedding, cc->ms[i].embedding_dim, want);
+    assert_memory_equal(row->code, want, row->bytes);
+    cc->seen++;
+    return 0;
+}
+
+static void test_store_memory_insert_many_codes(void **state)
+{
+    enum { N = 600, SMALL_DIM = 8 };
+    struct arena *a = *state;
+    const char *subject = uniq(a, "exp-mcodes"), *tenant = uniq(a, "t");
+    struct memory *ms = rich_mems(a, subject, tenant, N, SMALL_DIM);
+    struct code_check cc = { ms, N, 0 };
+    struct err err = ERR_INIT;
+    size_t i, want = 0;
+
+    assert_int_equal(store_memory_insert_many(g.st, ms, N, &err), 0);
+    for (i = 0; i < N; i++) /* no tenant: even rows; active: i % 3 == 0; a vector: i % 5 */
+        want += i % 2 == 0 && i % 3 == 0 && i % 5 != 0;
+    assert_int_equal(store_memory_scan_codes(g.st,
+                                             &(struct store_scope){ .subject = subject },
+                                             &(struct memory_code_scan){ 0 }, check_code, &cc,
+                                             &err),
+                     0);
+    assert_int_equal(cc.seen, want);
+}
+
 /* An id that exists (in another subject and tenant) fails the batch with ERR_CONFLICT naming
  * it; after the rollback nothing of the batch is visible and the connection works. `at` puts
  * the clash past the first pipelined batch. */
@@ -757,6 +785,7 @@ int main(void)
         T(test_store_ids_taken),
         T(test_store_episode_insert_many_round_trip),
         T(test_store_memory_insert_many_round_trip),
+        T(test_store_memory_insert_many_codes),
         T(test_store_insert_many_conflict_existing),
         T(test_store_memory_insert_many_conflict),
         T(test_store_insert_many_duplicate_in_batch),

@@ -35,13 +35,15 @@
 /* The insert of one memory, $1..$16 as pgst_memory_params() fills them. source_episode_ids is
  * uuid[] in the table and a JSON array in struct memory: it goes in through
  * json_array_elements_text, its order kept by ordinality. */
-#define PG_MEMORY_INSERT                                                                   \
+#define PG_MEMORY_INSERT_INTO                                                              \
     "INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary, confidence,"   \
     " valid_from, valid_to, source_episode_ids, metadata, status, embedding,"               \
-    " sensitivity_labels, created_at, updated_at)"                                           \
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"                                           \
+    " sensitivity_labels, created_at, updated_at)"
+#define PG_MEMORY_VALUES                                                                   \
+    "($1, $2, $3, $4, $5, $6, $7, $8, $9,"                                                  \
     " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY"         \
     " AS t(e, i) ORDER BY i), $11, $12, $13, $14, $15, $16)"
+#define PG_MEMORY_INSERT PG_MEMORY_INSERT_INTO " VALUES " PG_MEMORY_VALUES
 
 #define PG_INT_LEN 24   /* bytes for pgst_int_param / pgst_size_param text */
 
@@ -89,6 +91,15 @@ int pgst_exec_void(struct pgst_store *ps, const char *sql, int nparams, const ch
  * is no row or it is NULL). */
 int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
+
+/* Run sql, text built at run time (an unnamed statement: never prepared, planned for its
+ * parameters each time), whose result is of no interest; failures as pgst_exec reports them.
+ * lengths and formats as PQexecParams takes them (NULL: every parameter is text; format 1 is
+ * binary, e.g. a bytea's raw bytes). No second try on a dead connection: for statements
+ * inside a transaction. */
+int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
+                      const char *const *values, const int *lengths, const int *formats,
+                      struct err *err);
 
 /* Called for row `row` of r by pgst_exec_stream: 0 for the next row, 1 to stop, -1 to stop
  * with err set. */
@@ -256,6 +267,13 @@ int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_
  * err): *out = NULL, *n = 0 and -1. */
 int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
                    void **out, size_t *n, struct err *err);
+/* The same for a lookup by a unique key: *row points at the first row of r, or is NULL when
+ * r has none (and on failure). */
+int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read, void **row,
+                  struct err *err);
+/* The first row of r as (episodes, memories, resolutions) counts into *out (zeroed first);
+ * r is cleared. r NULL (its exec failed and set err): -1. */
+int pgst_take_counts(PGresult *r, struct row_counts *out);
 
 /* ---- migrations (postgres_migrate.c) ---- */
 

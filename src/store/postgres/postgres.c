@@ -281,6 +281,28 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
     return r;
 }
 
+int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
+                      const char *const *values, const int *lengths, const int *formats,
+                      struct err *err)
+{
+    char what[128];
+    PGresult *r;
+    ExecStatusType s;
+
+    if (ps->base.broken)
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
+    if (injected(ps, sql, "exec", err) < 0)
+        return -1;
+    r = PQexecParams(ps->conn, sql, nparams, NULL, values, lengths, formats, 0);
+    s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        stmt_label(SIZE_MAX, sql, what, sizeof(what));
+        return pgst_fail(ps, r, what, err);
+    }
+    PQclear(r);
+    return 0;
+}
+
 /* Run sql. A connection that turns out dead outside a transaction is reconnected and the
  * statement tried once more: every worker thread would otherwise fail one request after a
  * database restart. Inside a transaction the failure stands (the transaction is gone). */

@@ -492,6 +492,52 @@ static const char search_vector_codes[] =
     " REFERENCING OLD TABLE AS old_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION engram_memory_codes_gen();\n";
 
+/* At commit: per pair, in key order, add the deltas (taking the row's lock), then fix what a
+ * delta cannot say. A deleted episode recounts the pair's sessions and newest time; an
+ * inserted session counts as new when every episode of the pair in it is one of this
+ * transaction's (n_expr: how many of them the pending rows of a session say; the count
+ * runs after the lock, so it sees every writer that committed before). */
+#define STATS_APPLY_FN(verb, n_expr) \
+    verb " FUNCTION engram_subject_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$"      \
+    " DECLARE me bigint := txid_current(); r record;"                                         \
+    " BEGIN"                                                                                  \
+    " FOR r IN SELECT p.subject_id, COALESCE(p.tenant_id, '') AS tkey,"                       \
+    "  max(p.tenant_id) AS tenant_id, sum(p.d_episodes) AS de, sum(p.d_memories) AS dm,"      \
+    "  sum(p.d_open) AS dopen, max(p.last_at) AS last_at, bool_or(p.recount) AS recount,"     \
+    "  bool_or(p.session_id IS NOT NULL) AS sessions FROM subject_stats_pending p"            \
+    "  WHERE p.tx = me GROUP BY p.subject_id, COALESCE(p.tenant_id, '')"                      \
+    "  ORDER BY COALESCE(p.tenant_id, '') COLLATE \"C\", p.subject_id COLLATE \"C\" LOOP"     \
+    "  INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, memory_count,"   \
+    "  open_sessions, last_episode_at) VALUES (r.subject_id, NULLIF(r.tkey, ''), r.de, r.dm," \
+    "  r.dopen, r.last_at)" STATS_UPSERT                                                      \
+    "  episode_count = s.episode_count + excluded.episode_count,"                             \
+    "  memory_count = s.memory_count + excluded.memory_count,"                                \
+    "  open_sessions = s.open_sessions + excluded.open_sessions,"                             \
+    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"              \
+    "  IF r.recount THEN"                                                                     \
+    "   UPDATE subject_stats s SET"                                                           \
+    "   last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE e.subject_id ="     \
+    "   r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey),"                                \
+    "   session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE"           \
+    "   e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey)"                  \
+    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"            \
+    "  ELSIF r.sessions THEN"                                                                 \
+    "   UPDATE subject_stats s SET session_count = s.session_count + (SELECT count(*) FROM"   \
+    "   (SELECT p.session_id, " n_expr " AS n FROM subject_stats_pending p WHERE p.tx = me"   \
+    "   AND p.subject_id = r.subject_id AND COALESCE(p.tenant_id, '') = r.tkey"               \
+    "   AND p.session_id IS NOT NULL GROUP BY p.session_id) t WHERE t.n = (SELECT count(*)"   \
+    "   FROM episodes e WHERE e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') ="    \
+    "   r.tkey AND e.session_id = t.session_id))"                                             \
+    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"            \
+    "  END IF;"                                                                               \
+    "  DELETE FROM subject_stats s WHERE COALESCE(s.tenant_id, '') = r.tkey"                  \
+    "  AND s.subject_id = r.subject_id AND s.episode_count = 0 AND s.memory_count = 0"        \
+    "  AND s.open_sessions = 0;"                                                              \
+    " END LOOP;"                                                                              \
+    " DELETE FROM subject_stats_pending WHERE tx = me;"                                       \
+    " RETURN NULL;"                                                                           \
+    " END $$;\n"
+
 /*
  * Step 14: subject_stats applied at commit. Step 6's row triggers updated a pair's row on
  * every write, which let two writers of the same pairs in other orders deadlock (PostgreSQL
@@ -569,50 +615,7 @@ static const char subject_stats_at_commit[] =
     "CREATE TRIGGER tr_subject_stats_resolution AFTER INSERT OR DELETE OR UPDATE OF status"
     " ON resolutions FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
 
-    /* At commit: per pair, in key order, add the deltas (taking the row's lock), then fix
-     * what a delta cannot say. A deleted episode recounts the pair's sessions and newest
-     * time; an inserted session counts as new when every episode of the pair in it is one of
-     * this transaction's (the count runs after the lock, so it sees every writer that
-     * committed before). */
-    "CREATE FUNCTION engram_subject_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " DECLARE me bigint := txid_current(); r record;"
-    " BEGIN"
-    " FOR r IN SELECT p.subject_id, COALESCE(p.tenant_id, '') AS tkey,"
-    "  max(p.tenant_id) AS tenant_id, sum(p.d_episodes) AS de, sum(p.d_memories) AS dm,"
-    "  sum(p.d_open) AS dopen, max(p.last_at) AS last_at, bool_or(p.recount) AS recount,"
-    "  bool_or(p.session_id IS NOT NULL) AS sessions FROM subject_stats_pending p"
-    "  WHERE p.tx = me GROUP BY p.subject_id, COALESCE(p.tenant_id, '')"
-    "  ORDER BY COALESCE(p.tenant_id, '') COLLATE \"C\", p.subject_id COLLATE \"C\" LOOP"
-    "  INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, memory_count,"
-    "  open_sessions, last_episode_at) VALUES (r.subject_id, NULLIF(r.tkey, ''), r.de, r.dm,"
-    "  r.dopen, r.last_at)" STATS_UPSERT
-    "  episode_count = s.episode_count + excluded.episode_count,"
-    "  memory_count = s.memory_count + excluded.memory_count,"
-    "  open_sessions = s.open_sessions + excluded.open_sessions,"
-    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"
-    "  IF r.recount THEN"
-    "   UPDATE subject_stats s SET"
-    "   last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE e.subject_id ="
-    "   r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey),"
-    "   session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE"
-    "   e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey)"
-    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"
-    "  ELSIF r.sessions THEN"
-    "   UPDATE subject_stats s SET session_count = s.session_count + (SELECT count(*) FROM"
-    "   (SELECT p.session_id, count(*) AS n FROM subject_stats_pending p WHERE p.tx = me"
-    "   AND p.subject_id = r.subject_id AND COALESCE(p.tenant_id, '') = r.tkey"
-    "   AND p.session_id IS NOT NULL GROUP BY p.session_id) t WHERE t.n = (SELECT count(*)"
-    "   FROM episodes e WHERE e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') ="
-    "   r.tkey AND e.session_id = t.session_id))"
-    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"
-    "  END IF;"
-    "  DELETE FROM subject_stats s WHERE COALESCE(s.tenant_id, '') = r.tkey"
-    "  AND s.subject_id = r.subject_id AND s.episode_count = 0 AND s.memory_count = 0"
-    "  AND s.open_sessions = 0;"
-    " END LOOP;"
-    " DELETE FROM subject_stats_pending WHERE tx = me;"
-    " RETURN NULL;"
-    " END $$;\n"
+    STATS_APPLY_FN("CREATE", "count(*)")
     "CREATE CONSTRAINT TRIGGER tr_subject_stats_apply AFTER INSERT ON subject_stats_pending"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
     " EXECUTE FUNCTION engram_subject_stats_apply();\n";
@@ -735,6 +738,82 @@ static const char usage_rollup[] =
     USAGE_BACKFILL("compile_jobs", "3")
     USAGE_BACKFILL("webhook_events", "4");
 
+/*
+ * Step 17, Engram (issue 22): subject_stats noted once per statement. Step 14's row triggers
+ * ran a PL/pgSQL function and an INSERT into subject_stats_pending for every episode and
+ * memory written: 100 of the 160 ms of a 200-episode / 400-memory snapshot restore
+ * (EXPLAIN ANALYZE: docs/PERFORMANCE.md). Statement triggers read the statement's rows from
+ * its transition table and note one pending row per pair (per pair and session for inserted
+ * episodes, whose count the session rule compares), however many rows the statement wrote:
+ * an INSERT … SELECT of 400 memories notes one row. The apply at commit is step 14's, with
+ * the session rule reading the noted counts (sum) instead of one row per episode (count; the
+ * same for rows step 14's triggers noted). Transition tables cannot go with a column list,
+ * so a resolution's status change keeps step 14's row trigger (one row per API call).
+ * `first` marks the transaction's first pending row only: it fires the apply.
+ */
+#define STATS_FIRST \
+    "row_number() OVER () = 1 AND NOT EXISTS (SELECT 1 FROM subject_stats_pending" \
+    " WHERE tx = txid_current())"
+/* Note the rows of transition table `rows` (new_rows or old_rows) passing `filter` (empty or
+ * "<condition> AND") as one pending row per pair: column col gets sign (empty or "-") count. */
+#define STATS_NOTE_COUNTS(col, sign, rows, filter) \
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, " col ", first)" \
+    " SELECT txid_current(), g.subject_id, g.tenant_id, " sign "g.n, " STATS_FIRST \
+    " FROM (SELECT subject_id, tenant_id, count(*) AS n FROM " rows " WHERE " filter \
+    " NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
+/* A trigger function noting the counts of an INSERT's new rows (+) or a DELETE's old rows
+ * (-) in column col. */
+#define STATS_COUNT_FN(fn, col, filter) \
+    "CREATE FUNCTION " fn "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN" \
+    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS(col, "", "new_rows", filter) \
+    " ELSE" STATS_NOTE_COUNTS(col, "-", "old_rows", filter) \
+    " END IF; RETURN NULL; END $$;\n"
+/* The statement triggers of table: fn_in after an INSERT, fn_out after a DELETE. */
+#define STATS_ROWS_TRIGGERS(table, fn_in, fn_out)                                            \
+    "CREATE TRIGGER tr_subject_stats_" table "_in AFTER INSERT ON " table                   \
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn_in "();\n" \
+    "CREATE TRIGGER tr_subject_stats_" table "_out AFTER DELETE ON " table                  \
+    " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn_out "();\n"
+
+static const char subject_stats_per_statement[] =
+    "DROP TRIGGER tr_subject_stats_episode ON episodes;\n"
+    "DROP TRIGGER tr_subject_stats_memory ON memories;\n"
+    "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
+    "DROP FUNCTION engram_subject_stats_episode();\n"
+    "DROP FUNCTION engram_subject_stats_memory();\n"
+
+    "CREATE FUNCTION engram_subject_stats_episodes_in() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_episodes, last_at,"
+    " session_id, first) SELECT txid_current(), g.subject_id, g.tenant_id, g.n, g.last_at,"
+    " g.session_id, " STATS_FIRST " FROM (SELECT subject_id, tenant_id, session_id,"
+    " count(*) AS n, max(created_at) AS last_at FROM new_rows"
+    " WHERE NOT engram_stats_reserved(subject_id)"
+    " GROUP BY subject_id, tenant_id, session_id) g;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE FUNCTION engram_subject_stats_episodes_out() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_episodes, recount, first)"
+    " SELECT txid_current(), g.subject_id, g.tenant_id, -g.n, true, " STATS_FIRST
+    " FROM (SELECT subject_id, tenant_id, count(*) AS n FROM old_rows"
+    " WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
+    " RETURN NULL;"
+    " END $$;\n"
+    /* memories in (+1 each) and out (-1 each); open resolutions the same */
+    STATS_COUNT_FN("engram_subject_stats_memories", "d_memories", "")
+    STATS_COUNT_FN("engram_subject_stats_resolutions", "d_open", "status = 'open' AND")
+    STATS_ROWS_TRIGGERS("episodes", "engram_subject_stats_episodes_in",
+                        "engram_subject_stats_episodes_out")
+    STATS_ROWS_TRIGGERS("memories", "engram_subject_stats_memories",
+                        "engram_subject_stats_memories")
+    STATS_ROWS_TRIGGERS("resolutions", "engram_subject_stats_resolutions",
+                        "engram_subject_stats_resolutions")
+    /* step 14's function: its UPDATE branch is the one still used */
+    "CREATE TRIGGER tr_subject_stats_resolution AFTER UPDATE OF status ON resolutions"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+    STATS_APPLY_FN("CREATE OR REPLACE", "sum(p.d_episodes)");
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -752,6 +831,7 @@ const struct migration postgres_migrations[] = {
     { 14, "subject_stats_at_commit", subject_stats_at_commit },
     { 15, "subject_search_index", subject_search_index },
     { 16, "usage_rollup", usage_rollup },
+    { 17, "subject_stats_per_statement", subject_stats_per_statement },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
