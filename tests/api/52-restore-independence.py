@@ -74,7 +74,11 @@ def searches(s, subject):
 
 
 def vectors_raw(s, subject):
-    """(memory id, vector hex, code hex or None) of every memory of subject with a vector."""
+    """(memory id, vector hex, code hex or None) of every memory of subject with a vector, as a
+    semantic search reads them (SQLite computes the codes of new vectors then: schema step 17,
+    search_codes_deferred; a search of any subject does it for every memory, and a hidden
+    snapshot subject is not searched)."""
+    search(s, "codes-sync", q=TEXTS[0], mode="semantic", limit=1)
     if pgctl.is_postgres(s.database_url):
         sql = ("SELECT m.id::text, encode(m.embedding, 'hex'), encode(c.code, 'hex')"
                " FROM memories m LEFT JOIN memory_codes c ON c.memory_id = m.id"
@@ -192,6 +196,7 @@ def _(s):
     src, a = uid("src"), uid("rst")
     seed(s, src)
     snap_id, hidden = snapshot(s, src)
+    assert all(v[2] for v in vectors_raw(s, hidden))   # every code there (SQLite: computed now)
     if pgctl.is_postgres(s.database_url):
         pgctl.run_sql(s.database_url, "DELETE FROM memory_codes WHERE memory_id = (SELECT id"
                       " FROM memories WHERE subject_id = '%s' AND embedding IS NOT NULL"
