@@ -814,6 +814,73 @@ static const char subject_stats_per_statement[] =
     " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
     STATS_APPLY_FN("CREATE OR REPLACE", "sum(p.d_episodes)");
 
+/*
+ * Step 18, Engram (issue 16): subject_stats follows UPDATEs. The triggers of steps 14 and 17
+ * follow inserts, deletes and a resolution's status, but the tenant audit (GET
+ * /admin/tenant-audit, README) tells operators to fix rows without a tenant with an UPDATE
+ * of tenant_id, and an operator may fix a created_at: the explorer's counts, last activity
+ * and the active-subject counts then drifted from the tables. Row triggers with a column list
+ * and a WHEN (so that compile's last_compiled_at and every other update costs nothing: no
+ * function call, no transition table) note the row's old pair -1 and its new pair +1 into
+ * subject_stats_pending; a moved episode marks both pairs for a recount of session_count and
+ * last_episode_at from the episodes at commit (step 14's apply), which also covers a
+ * created_at moved down. A resolution's status trigger now also follows its pair (step 14's
+ * function already notes the old pair -1 and the new pair +1). The last statements repair
+ * what earlier updates left: every pair's row is recounted from the tables, missing rows are
+ * added and empty ones removed.
+ */
+#define STATS_MOVED(a, b) \
+    "OLD." a " IS DISTINCT FROM NEW." a " OR OLD." b " IS DISTINCT FROM NEW." b
+#define STATS_RECOUNT_PAIR \
+    "e.subject_id = s.subject_id AND COALESCE(e.tenant_id, '') = COALESCE(s.tenant_id, '')"
+
+static const char subject_stats_updates[] =
+    "CREATE FUNCTION engram_subject_stats_episode_moved() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN"
+    " PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, -1, 0, 0, NULL, NULL, true);"
+    " PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 1, 0, 0, NEW.created_at, NULL,"
+    " true);"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_episodes_moved"
+    " AFTER UPDATE OF subject_id, tenant_id, session_id, created_at ON episodes FOR EACH ROW"
+    " WHEN (" STATS_MOVED("subject_id", "tenant_id") " OR "
+    STATS_MOVED("session_id", "created_at") ")"
+    " EXECUTE FUNCTION engram_subject_stats_episode_moved();\n"
+    "CREATE FUNCTION engram_subject_stats_memory_moved() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN"
+    " PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, 0, -1, 0, NULL, NULL, false);"
+    " PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 0, 1, 0, NULL, NULL, false);"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_memories_moved AFTER UPDATE OF subject_id, tenant_id"
+    " ON memories FOR EACH ROW WHEN (" STATS_MOVED("subject_id", "tenant_id") ")"
+    " EXECUTE FUNCTION engram_subject_stats_memory_moved();\n"
+    "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
+    "CREATE TRIGGER tr_subject_stats_resolution"
+    " AFTER UPDATE OF status, subject_id, tenant_id ON resolutions FOR EACH ROW"
+    " WHEN ((OLD.status = 'open' OR NEW.status = 'open') AND ((OLD.status = 'open') <>"
+    " (NEW.status = 'open') OR " STATS_MOVED("subject_id", "tenant_id") "))"
+    " EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+
+    /* The repair: every pair the tables hold gets a row, every row its recount. */
+    "INSERT INTO subject_stats (subject_id, tenant_id)"
+    " SELECT p.subject_id, p.tenant_id FROM ("
+    "SELECT subject_id, tenant_id FROM episodes"
+    " UNION SELECT subject_id, tenant_id FROM memories"
+    " UNION SELECT subject_id, tenant_id FROM resolutions WHERE status = 'open') p"
+    " WHERE NOT engram_stats_reserved(p.subject_id) ON CONFLICT DO NOTHING;\n"
+    "UPDATE subject_stats s SET"
+    " episode_count = (SELECT count(*) FROM episodes e WHERE " STATS_RECOUNT_PAIR "),"
+    " session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE "
+    STATS_RECOUNT_PAIR "),"
+    " last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE " STATS_RECOUNT_PAIR "),"
+    " memory_count = (SELECT count(*) FROM memories e WHERE " STATS_RECOUNT_PAIR "),"
+    " open_sessions = (SELECT count(*) FROM resolutions e WHERE " STATS_RECOUNT_PAIR
+    " AND e.status = 'open');\n"
+    "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
+    " AND open_sessions = 0;\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -832,6 +899,7 @@ const struct migration postgres_migrations[] = {
     { 15, "subject_search_index", subject_search_index },
     { 16, "usage_rollup", usage_rollup },
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
+    { 18, "subject_stats_updates", subject_stats_updates },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
