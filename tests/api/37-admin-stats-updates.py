@@ -6,8 +6,8 @@ an UPDATE; an operator may also move rows between tenants, fix a created_at, a s
 subject. Here random episodes (with and without sessions, at random times), memories and
 resolutions (open and not) are written in two fresh tenants and none, then such UPDATEs run
 (NULL tenant -> t1, moves t1 <-> t2 of part of a pair, created_at moved down and up, the
-newest episode of a pair moved away, sessions changed, rows moved to another subject and in
-and out of a reserved subject, a resolution's status and tenant in one statement, a swap of
+newest episode of a pair moved away, sessions changed, a row's id and tenant changed together,
+rows moved to another subject and in and out of a reserved subject, a resolution's status and tenant in one statement, a swap of
 tenants in one statement); after each, every subject_stats row must equal a count of the
 tables (episodes, sessions, newest episode, memories, open resolutions; no row for a pair
 with nothing, no row missing) and GET /admin/usage and /admin/dashboard must equal the counts
@@ -166,6 +166,13 @@ def _(s):
         run("UPDATE %s SET tenant_id = CASE WHEN tenant_id = '%s' THEN '%s' ELSE '%s' END"
             " WHERE tenant_id IN ('%s', '%s')" % (tab, t1, t2, t1, t1, t2))
     check(s, [t1, t2], "after swapping t1 and t2")
+    # A row whose id changes with its tenant (matched by id on PostgreSQL: unmatched here).
+    for tab in ("episodes", "memories"):
+        one = ids(tab, subjects[2])[:1]
+        if one:
+            run("UPDATE %s SET id = '%s', tenant_id = '%s' WHERE id = '%s'"
+                % (tab, uuid.uuid4(), t2, one[0]))
+    check(s, [t1, t2], "after rows changed id and tenant together")
 
     # created_at: each pair's newest episode moves 40 days down, then some move up a day.
     for sid in subjects:

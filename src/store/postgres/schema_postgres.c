@@ -819,11 +819,16 @@ static const char subject_stats_per_statement[] =
  * follow inserts, deletes and a resolution's status, but the tenant audit (GET
  * /admin/tenant-audit, README) tells operators to fix rows without a tenant with an UPDATE
  * of tenant_id, and an operator may fix a created_at: the explorer's counts, last activity
- * and the active-subject counts then drifted from the tables. Row triggers with a column list
- * and a WHEN (so that compile's last_compiled_at and every other update costs nothing: no
- * function call, no transition table) note the row's old pair -1 and its new pair +1 into
- * subject_stats_pending; a moved episode marks both pairs for a recount of session_count and
- * last_episode_at from the episodes at commit (step 14's apply), which also covers a
+ * and the active-subject counts then drifted from the tables. Statement triggers on UPDATE
+ * read the statement's old and new rows (transition tables), match them by id (a row whose
+ * id changed is unmatched on both sides: it leaves one pair and joins another) and note, per
+ * pair, -1 for each row that left it and +1 for each that came, into subject_stats_pending,
+ * like step 17's: a backfill of 100,000 episodes notes one row per pair, where a row trigger
+ * cost 170 µs a row (17 s). Transition tables cannot go with a column list, so they fire on
+ * every UPDATE of episodes and memories (compile's last_compiled_at, a supersede): one
+ * function call and a join that keeps nothing, in the noise of a 100,000-row UPDATE. A moved
+ * episode marks both pairs for a recount of session_count and last_episode_at from the
+ * episodes at commit (step 14's apply), which also covers a
  * created_at moved down. A resolution's status trigger now also follows its pair (step 14's
  * function already notes the old pair -1 and the new pair +1). The last statements repair
  * what earlier updates left: every pair's row is recounted from the tables, missing rows are
@@ -831,31 +836,45 @@ static const char subject_stats_per_statement[] =
  */
 #define STATS_MOVED(a, b) \
     "OLD." a " IS DISTINCT FROM NEW." a " OR OLD." b " IS DISTINCT FROM NEW." b
+#define STATS_MOVED_ON(a, b) \
+    "o." a " IS DISTINCT FROM n." a " OR o." b " IS DISTINCT FROM n." b
 #define STATS_RECOUNT_PAIR \
     "e.subject_id = s.subject_id AND COALESCE(e.tenant_id, '') = COALESCE(s.tenant_id, '')"
 
 static const char subject_stats_updates[] =
-    "CREATE FUNCTION engram_subject_stats_episode_moved() RETURNS trigger LANGUAGE plpgsql"
+    "CREATE FUNCTION engram_subject_stats_episodes_moved() RETURNS trigger LANGUAGE plpgsql"
     " AS $$ BEGIN"
-    " PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, -1, 0, 0, NULL, NULL, true);"
-    " PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 1, 0, 0, NEW.created_at, NULL,"
-    " true);"
+    " WITH j AS MATERIALIZED (SELECT o.subject_id AS os, o.tenant_id AS ot, n.subject_id AS ns,"
+    " n.tenant_id AS nt, n.created_at AS nc FROM old_rows o FULL JOIN new_rows n ON n.id = o.id"
+    " WHERE o.id IS NULL OR n.id IS NULL OR " STATS_MOVED_ON("subject_id", "tenant_id") " OR "
+    STATS_MOVED_ON("session_id", "created_at") ")"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_episodes, last_at,"
+    " recount, first) SELECT txid_current(), g.subject_id, g.tenant_id, g.d, g.last_at, true, "
+    STATS_FIRST " FROM (SELECT x.subject_id, x.tenant_id, sum(x.d) AS d, max(x.at) AS last_at"
+    " FROM (SELECT os AS subject_id, ot AS tenant_id, -1 AS d, NULL::timestamptz AS at FROM j"
+    " WHERE os IS NOT NULL UNION ALL SELECT ns, nt, 1, nc FROM j WHERE ns IS NOT NULL) x"
+    " WHERE NOT engram_stats_reserved(x.subject_id) GROUP BY x.subject_id, x.tenant_id) g;"
     " RETURN NULL;"
     " END $$;\n"
-    "CREATE TRIGGER tr_subject_stats_episodes_moved"
-    " AFTER UPDATE OF subject_id, tenant_id, session_id, created_at ON episodes FOR EACH ROW"
-    " WHEN (" STATS_MOVED("subject_id", "tenant_id") " OR "
-    STATS_MOVED("session_id", "created_at") ")"
-    " EXECUTE FUNCTION engram_subject_stats_episode_moved();\n"
-    "CREATE FUNCTION engram_subject_stats_memory_moved() RETURNS trigger LANGUAGE plpgsql"
+    "CREATE TRIGGER tr_subject_stats_episodes_moved AFTER UPDATE ON episodes"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION engram_subject_stats_episodes_moved();\n"
+    "CREATE FUNCTION engram_subject_stats_memories_moved() RETURNS trigger LANGUAGE plpgsql"
     " AS $$ BEGIN"
-    " PERFORM engram_stats_note(OLD.subject_id, OLD.tenant_id, 0, -1, 0, NULL, NULL, false);"
-    " PERFORM engram_stats_note(NEW.subject_id, NEW.tenant_id, 0, 1, 0, NULL, NULL, false);"
+    " WITH j AS MATERIALIZED (SELECT o.subject_id AS os, o.tenant_id AS ot, n.subject_id AS ns,"
+    " n.tenant_id AS nt FROM old_rows o FULL JOIN new_rows n ON n.id = o.id"
+    " WHERE o.id IS NULL OR n.id IS NULL OR " STATS_MOVED_ON("subject_id", "tenant_id") ")"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_memories, first)"
+    " SELECT txid_current(), g.subject_id, g.tenant_id, g.d, " STATS_FIRST
+    " FROM (SELECT x.subject_id, x.tenant_id, sum(x.d) AS d"
+    " FROM (SELECT os AS subject_id, ot AS tenant_id, -1 AS d FROM j WHERE os IS NOT NULL"
+    " UNION ALL SELECT ns, nt, 1 FROM j WHERE ns IS NOT NULL) x"
+    " WHERE NOT engram_stats_reserved(x.subject_id) GROUP BY x.subject_id, x.tenant_id) g;"
     " RETURN NULL;"
     " END $$;\n"
-    "CREATE TRIGGER tr_subject_stats_memories_moved AFTER UPDATE OF subject_id, tenant_id"
-    " ON memories FOR EACH ROW WHEN (" STATS_MOVED("subject_id", "tenant_id") ")"
-    " EXECUTE FUNCTION engram_subject_stats_memory_moved();\n"
+    "CREATE TRIGGER tr_subject_stats_memories_moved AFTER UPDATE ON memories"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION engram_subject_stats_memories_moved();\n"
     "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
     "CREATE TRIGGER tr_subject_stats_resolution"
     " AFTER UPDATE OF status, subject_id, tenant_id ON resolutions FOR EACH ROW"
