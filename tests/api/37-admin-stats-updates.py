@@ -140,6 +140,14 @@ def _(s):
     ids = lambda tab, sid: [r[0] for r in pgctl.query(  # noqa: E731
         url, "SELECT id FROM %s WHERE subject_id = '%s' ORDER BY id" % (tab, sid))]
 
+    def every_other(sid, assignment):
+        """Every other row of subject sid, in each table, gets assignment."""
+        for tab in ("episodes", "memories", "resolutions"):
+            part = ids(tab, sid)[::2]
+            if part:
+                run("UPDATE %s SET %s WHERE id IN (%s)"
+                    % (tab, assignment, ", ".join("'%s'" % x for x in part)))
+
     # The tenant audit's fix: rows without a tenant get one (one subject first, then all).
     for tab in ("episodes", "memories", "resolutions"):
         run("UPDATE %s SET tenant_id = '%s' WHERE tenant_id IS NULL AND subject_id = '%s'"
@@ -151,11 +159,7 @@ def _(s):
     check(s, [t1, t2], "after every NULL tenant became t1")
 
     # Part of a pair moves to another tenant (every other row), and back to none.
-    for tab in ("episodes", "memories", "resolutions"):
-        part = ids(tab, subjects[1])[::2]
-        if part:
-            run("UPDATE %s SET tenant_id = '%s' WHERE id IN (%s)"
-                % (tab, t2, ", ".join("'%s'" % x for x in part)))
+    every_other(subjects[1], "tenant_id = '%s'" % t2)
     check(s, [t1, t2], "after part of a pair moved to t2")
     run("UPDATE episodes SET tenant_id = NULL WHERE subject_id = '%s' AND tenant_id = '%s'"
         % (subjects[2], t2))
@@ -204,11 +208,7 @@ def _(s):
         run("UPDATE %s SET subject_id = '%s' WHERE subject_id = '%s'"
             % (tab, subjects[4], subjects[3]))
     check(s, [t1, t2], "after a subject's rows moved to another subject")
-    for tab in ("episodes", "memories", "resolutions"):
-        part = ids(tab, subjects[4])[::2]
-        if part:
-            run("UPDATE %s SET subject_id = '%s' WHERE id IN (%s)"
-                % (tab, reserved, ", ".join("'%s'" % x for x in part)))
+    every_other(subjects[4], "subject_id = '%s'" % reserved)
     check(s, [t1, t2], "after rows moved into a reserved subject")
     for tab in ("episodes", "memories", "resolutions"):
         run("UPDATE %s SET subject_id = '%s' WHERE subject_id = '%s'"

@@ -64,17 +64,20 @@ static struct episode session_ep(const char *tenant, const char *subject, const 
     return ep;
 }
 
+/* Every row of subject in table (and condition, "" or " AND …") gets the tenant to. */
+static void set_tenant(struct arena *a, const char *table, const char *subject, const char *cond,
+                       const char *to)
+{
+    raw_exec(a, arena_printf(a, "UPDATE %s SET tenant_id = %s WHERE subject_id = %s%s", table,
+                             lit(a, to), lit(a, subject), cond));
+}
+
 /* An operator's fixes of subject s1 (no tenant) and s2 (tenant ta). */
 static void operator_updates(struct arena *a, const char *s1, const char *s2, const char *to)
 {
-    raw_exec(a, arena_printf(a,
-                             "UPDATE episodes SET tenant_id = %s WHERE subject_id = %s"
-                             " AND session_id = 'x'",
-                             lit(a, to), lit(a, s1)));
-    raw_exec(a, arena_printf(a, "UPDATE memories SET tenant_id = %s WHERE subject_id = %s",
-                             lit(a, to), lit(a, s1)));
-    raw_exec(a, arena_printf(a, "UPDATE resolutions SET tenant_id = %s WHERE subject_id = %s",
-                             lit(a, to), lit(a, s1)));
+    set_tenant(a, "episodes", s1, " AND session_id = 'x'", to);
+    set_tenant(a, "memories", s1, "", to);
+    set_tenant(a, "resolutions", s1, "", to);
     /* s2's newest episode goes back before the others; its session is renamed */
     raw_exec(a, arena_printf(a,
                              "UPDATE episodes SET created_at = %s WHERE subject_id = %s"
@@ -132,12 +135,9 @@ static void test_repair_and_updates_across_the_step(void **state)
                      2);
 
     /* after it they follow: the rows go back, then on to another tenant */
-    raw_exec(a, arena_printf(a, "UPDATE episodes SET tenant_id = NULL WHERE subject_id = %s",
-                             lit(a, s1)));
-    raw_exec(a, arena_printf(a, "UPDATE memories SET tenant_id = NULL WHERE subject_id = %s",
-                             lit(a, s1)));
-    raw_exec(a, arena_printf(a, "UPDATE resolutions SET tenant_id = NULL WHERE subject_id = %s",
-                             lit(a, s1)));
+    set_tenant(a, "episodes", s1, "", NULL);
+    set_tenant(a, "memories", s1, "", NULL);
+    set_tenant(a, "resolutions", s1, "", NULL);
     counters_right(a);
     assert_int_equal(raw_count(a, arena_printf(a,
                                                "SELECT count(*) FROM subject_stats"
