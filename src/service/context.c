@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "service/context-internal.h"
+#include "service/context_cache.h"
 #include "service/embed.h"
 #include "service/search.h"
 #include "util/log.h"
@@ -251,14 +252,12 @@ int context_read_as_of(struct arena *a, store *st, const char *tenant,
     return 0;
 }
 
-/* The source episodes of every candidate memory (by id), for breadcrumbs. */
-static int fetch_sources(struct arena *a, store *st, const char *tenant,
-                         struct context_input *in, struct err *err)
+/* The distinct source ids of every candidate memory (arena). */
+static void source_id_set(struct arena *a, const struct context_input *in,
+                          struct context_words *set)
 {
     size_t cap = 16, n = 0, i, j, k;
     const char **ids = arena_alloc(a, cap * sizeof(*ids));
-    struct context_words set;
-    struct episode_rows rows;
 
     for (i = 0; i < in->nmemories; i++) {
         const char **src;
@@ -275,7 +274,17 @@ static int fetch_sources(struct arena *a, store *st, const char *tenant,
             ids[n++] = src[j];
         }
     }
-    context_words_set(ids, n, &set);
+    context_words_set(ids, n, set);
+}
+
+/* The source episodes of every candidate memory (by id), for breadcrumbs. */
+static int fetch_sources(struct arena *a, store *st, const char *tenant,
+                         struct context_input *in, struct err *err)
+{
+    struct context_words set;
+    struct episode_rows rows;
+
+    source_id_set(a, in, &set);
     in->sources = NULL;
     in->nsources = 0;
     if (set.n == 0)
@@ -288,23 +297,89 @@ static int fetch_sources(struct arena *a, store *st, const char *tenant,
     return 0;
 }
 
+/* Everything context reads of the subject as it stands (no as_of), into in. */
+static int read_today(struct arena *a, store *st, const char *tenant,
+                      const struct context_request *rq, struct context_input *in,
+                      struct err *err)
+{
+    int have_sources = 0;
+
+    if (fetch_reads(a, st, tenant, rq, in, &have_sources, err) < 0)
+        return -1;
+    if (!have_sources && fetch_sources(a, st, tenant, in, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* 1 when the subject's generation alone tells whether in's rows still stand: every source
+ * id of a candidate names an episode of the subject itself, found among the sources. A
+ * source in another subject, or not found (it could appear in another subject later), is a
+ * row the generation does not cover: such inputs are used once and not kept. */
+static int cacheable(struct arena *a, const char *subject, const struct context_input *in)
+{
+    struct context_words set;
+    size_t i;
+
+    source_id_set(a, in, &set);
+    if (set.n != in->nsources)
+        return 0;
+    for (i = 0; i < in->nsources; i++) {
+        if (!in->sources[i].subject_id || strcmp(in->sources[i].subject_id, subject) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* read_today through the context cache (context_cache.h): the subject's generation first,
+ * then its entry, or the rows read into a new one. The entry is held until a is freed. */
+static int read_cached(struct arena *a, store *st, const char *tenant,
+                       const struct context_request *rq, struct context_input *in,
+                       struct err *err)
+{
+    const struct store_scope sc = { .tenant = tenant, .subject = rq->subject_id };
+    struct ctx_entry *e;
+    int64_t gen;
+
+    if (store_context_gen(st, &sc, &gen, err) < 0)
+        return -1;
+    e = context_cache_get(tenant, rq->subject_id, gen);
+    if (!e) {
+        struct context_input rows;
+
+        memset(&rows, 0, sizeof(rows));
+        e = context_cache_builder();
+        if (read_today(context_cache_arena(e), st, tenant, rq, &rows, err) < 0) {
+            context_cache_release(e);
+            return -1;
+        }
+        context_cache_set_input(e, &rows);
+        context_cache_put(e, tenant, rq->subject_id, gen, cacheable(a, rq->subject_id, &rows));
+    }
+    context_cache_release_with(a, e);
+    *in = *context_cache_input(e);
+    return 0;
+}
+
 int context_assemble(struct arena *a, store *st, const char *tenant,
                      const struct context_request *rq, int64_t now, struct context_bundle *out,
                      struct err *err)
 {
     struct context_input in;
+    int ret = 0;
 
     memset(&in, 0, sizeof(in));
+    if (store_subject_reserved(rq->subject_id))
+        ret = 0;
+    else if (rq->has_as_of)
+        ret = context_read_as_of(a, st, tenant, rq, &in, err) < 0 ||
+                      fetch_sources(a, st, tenant, &in, err) < 0 ? -1 : 0;
+    else if (!embed_semantic() && context_cache_budget() > 0)
+        ret = read_cached(a, st, tenant, rq, &in, err);
+    else
+        ret = read_today(a, st, tenant, rq, &in, err);
+    if (ret < 0)
+        return -1;
     in.now = rq->has_as_of ? rq->as_of : now;
-    if (!store_subject_reserved(rq->subject_id)) {
-        int have_sources = 0;
-
-        if ((rq->has_as_of ? context_read_as_of(a, st, tenant, rq, &in, err)
-                           : fetch_reads(a, st, tenant, rq, &in, &have_sources, err)) < 0)
-            return -1;
-        if (!have_sources && fetch_sources(a, st, tenant, &in, err) < 0)
-            return -1;
-    }
     context_build(a, rq, &in, out);
     out->input = in;
     return 0;

@@ -435,6 +435,12 @@ int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen
     return st->ops->memory_codes_gen(st, one_tenant(sc, "memory_codes_gen"), gen, err);
 }
 
+int store_context_gen(store *st, const struct store_scope *sc, int64_t *gen,
+                      struct err *err)
+{
+    return st->ops->context_gen(st, one_tenant(sc, "context_gen"), gen, err);
+}
+
 int store_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
                                 memory_vector_fn *fn, void *ctx, struct err *err)
 {

@@ -782,6 +782,7 @@ const struct store_ops store_postgres_ops = {
     .memory_scan_codes = pgst_memory_scan_codes,
     .memory_vectors_by_ids = pgst_memory_vectors_by_ids,
     .memory_codes_gen = pgst_memory_codes_gen,
+    .context_gen = pgst_context_gen,
     .memory_get_many = pgst_memory_get_many,
     .memory_set_labels = pgst_memory_set_labels,
     .qcache_get = pgst_qcache_get,

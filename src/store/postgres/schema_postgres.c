@@ -617,6 +617,75 @@ static const char subject_stats_at_commit[] =
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
     " EXECUTE FUNCTION engram_subject_stats_apply();\n";
 
+/*
+ * Step 15: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * tenant key), a number that changes inside every transaction that inserts, changes or
+ * deletes one of the subject's episodes, memories or resolutions: everything POST /v1/context
+ * reads. A process that cached a subject's context inputs at generation g serves them again
+ * only while the database (primary or replica) still says g. The value is drawn from a
+ * sequence under the row's lock, so it is never given twice, and rows are never deleted.
+ *
+ * As with subject_stats (step 14), the rows are written at commit, pair by pair in key order,
+ * so that concurrent multi-subject writers never wait on each other in two orders: a BEFORE
+ * row trigger notes the pair in context_gen_pending (once per pair and transaction), and a
+ * deferred trigger, queued by the transaction's first note, applies them. The note runs
+ * BEFORE the row is written, so a transaction's first note comes before its first
+ * subject_stats note (an AFTER trigger of the same row): every transaction takes its
+ * context_gen locks before its subject_stats locks, both in key order. Its own triggers and
+ * functions, apart from subject_stats's.
+ */
+static const char context_gen[] =
+    "CREATE SEQUENCE context_gen_seq;\n"
+    "CREATE TABLE context_gen ("
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " gen bigint NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key));\n"
+    "CREATE UNLOGGED TABLE context_gen_pending ("
+    " tx bigint NOT NULL,"
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " first boolean NOT NULL,"            /* the transaction's first row: fires apply */
+    " PRIMARY KEY (tx, subject_id, tenant_key));\n"
+    "CREATE FUNCTION engram_context_gen_note(subject text, tkey text) RETURNS void"
+    " LANGUAGE sql AS $$ INSERT INTO context_gen_pending (tx, subject_id, tenant_key, first)"
+    " SELECT t.me, subject, tkey,"
+    " NOT EXISTS (SELECT 1 FROM context_gen_pending p WHERE p.tx = t.me)"
+    " FROM (SELECT txid_current() AS me) t WHERE NOT EXISTS (SELECT 1 FROM"
+    " context_gen_pending p WHERE p.tx = t.me AND p.subject_id = subject"
+    " AND p.tenant_key = tkey) $$;\n"
+    "CREATE FUNCTION engram_context_gen_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP <> 'INSERT' THEN"
+    "  PERFORM engram_context_gen_note(OLD.subject_id, COALESCE(OLD.tenant_id, ''));"
+    " END IF;"
+    " IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (NEW.subject_id IS DISTINCT FROM"
+    " OLD.subject_id OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id)) THEN"
+    "  PERFORM engram_context_gen_note(NEW.subject_id, COALESCE(NEW.tenant_id, ''));"
+    " END IF;"
+    " IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;"
+    " RETURN NEW;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_context_gen_episode BEFORE INSERT OR UPDATE OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_memory BEFORE INSERT OR UPDATE OR DELETE ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_resolution BEFORE INSERT OR UPDATE OR DELETE ON resolutions"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE FUNCTION engram_context_gen_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current();"
+    " BEGIN"
+    " INSERT INTO context_gen AS g (subject_id, tenant_key, gen)"
+    " SELECT p.subject_id, p.tenant_key, nextval('context_gen_seq') FROM context_gen_pending p"
+    " WHERE p.tx = me ORDER BY p.tenant_key COLLATE \"C\", p.subject_id COLLATE \"C\""
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = excluded.gen;"
+    " DELETE FROM context_gen_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_context_gen_apply AFTER INSERT ON context_gen_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_context_gen_apply();\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -632,6 +701,7 @@ const struct migration postgres_migrations[] = {
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
     { 14, "subject_stats_at_commit", subject_stats_at_commit },
+    { 15, "context_gen", context_gen },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

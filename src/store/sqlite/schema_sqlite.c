@@ -526,6 +526,65 @@ static const char search_vector_codes[] =
     " created_at, valid_to, engram_vector_code(embedding) FROM memories"
     " WHERE embedding IS NOT NULL;";
 
+/*
+ * Step 14: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * tenant), a counter bumped inside every transaction that inserts, changes or deletes one of
+ * the subject's episodes, memories or resolutions: everything POST /v1/context reads. A
+ * process that cached a subject's context inputs at generation g serves them again only
+ * while the database still says g. Rows are never deleted (a deleted subject keeps counting
+ * up), so a number never comes back with other rows behind it. Its own triggers, apart from
+ * subject_stats's.
+ */
+static const char context_gen[] =
+    "CREATE TABLE context_gen ("
+    " subject_id TEXT NOT NULL,"
+    " tenant_key TEXT NOT NULL,"   /* ifnull(tenant_id, '') */
+    " gen INTEGER NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TRIGGER context_gen_episode_ai AFTER INSERT ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_episode_ad AFTER DELETE ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_episode_au AFTER UPDATE ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_au AFTER UPDATE ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_ai AFTER INSERT ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_ad AFTER DELETE ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_au AFTER UPDATE ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;";
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -540,6 +599,7 @@ const struct migration sqlite_migrations[] = {
     { 11, "search_text_index", search_text_index },
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
+    { 14, "context_gen", context_gen },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);
