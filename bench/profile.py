@@ -7,7 +7,7 @@ Builds the scenario's data on a normal server, restarts the same database under
 (self and inclusive) and the instructions per request. Instruction counts are repeatable on a
 noisy machine, unlike times.
 
-  bench/profile.py SCENARIO [--backend sqlite|postgres] [-n N] [--keep DIR]
+  bench/profile.py SCENARIO [--backend sqlite|postgres] [-n N] [--keep DIR] [--env K=V]
 
 Scenarios: healthz (the HTTP floor), ingest, batch, context1k, context10k, search-text,
 search-semantic, compile, export, export-emb, import, restore.
@@ -93,6 +93,9 @@ def main():
     ap.add_argument("-n", type=int, default=50, help="requests counted")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--keep", help="keep the callgrind output in this directory")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for the server under callgrind (repeatable), e.g. "
+                    "STATEWAVE_CONTEXT_CACHE_MB=0 for context without its input cache")
     args = ap.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="engram-prof.")
@@ -108,7 +111,7 @@ def main():
         lg = build(bench, args.scenario, args.n)
         bench.stop_server()
         bench.server = run.Server(
-            bench.binary, url, workdir, None,
+            bench.binary, url, workdir, dict(kv.split("=", 1) for kv in args.env),
             wrapper=("valgrind", "--tool=callgrind", "--instr-atstart=no",
                      "--callgrind-out-file=" + out),
             wait_s=120)

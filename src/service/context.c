@@ -11,6 +11,7 @@
 #include "service/context_cache.h"
 #include "service/embed.h"
 #include "service/search.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -330,6 +331,80 @@ static int cacheable(struct arena *a, const char *subject, const struct context_
     return 1;
 }
 
+/* Set by every API context request (always the same two functions), read when an entry is
+ * built: atomics, so that the first requests of several threads do not race. */
+static void (*render_memory)(struct buf *, const struct memory *);
+static void (*render_episode)(struct buf *, const struct episode *);
+
+void context_set_renderers(void (*memory)(struct buf *, const struct memory *),
+                           void (*episode)(struct buf *, const struct episode *))
+{
+    __atomic_store_n(&render_memory, memory, __ATOMIC_RELAXED);
+    __atomic_store_n(&render_episode, episode, __ATOMIC_RELAXED);
+}
+
+/* The JSON of each of the n rows of size bytes at rows, written by put (arena a). */
+static const struct context_json *rows_json(struct arena *a, const void *rows, size_t n,
+                                            size_t size,
+                                            void (*put)(struct buf *, const void *))
+{
+    struct context_json *out = arena_calloc(a, n + 1, sizeof(*out));
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        b.len = 0;
+        put(&b, (const char *)rows + i * size);
+        out[i].s = arena_memdup(a, b.data, b.len);
+        out[i].n = b.len;
+    }
+    buf_release(&b);
+    return out;
+}
+
+static void put_memory(struct buf *b, const void *m)
+{
+    __atomic_load_n(&render_memory, __ATOMIC_RELAXED)(b, m);
+}
+
+static void put_episode(struct buf *b, const void *ep)
+{
+    __atomic_load_n(&render_episode, __ATOMIC_RELAXED)(b, ep);
+}
+
+/* Keep the JSON of in's memories and episodes with them (arena a), when the API gave its
+ * renderers: a cached request then copies each row's bytes instead of writing them. */
+static void keep_json(struct arena *a, struct context_input *in)
+{
+    if (!__atomic_load_n(&render_memory, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&render_episode, __ATOMIC_RELAXED))
+        return;
+    in->memory_json = rows_json(a, in->memories, in->nmemories, sizeof(*in->memories),
+                                put_memory);
+    in->episode_json = rows_json(a, in->episodes, in->nepisodes, sizeof(*in->episodes),
+                                 put_episode);
+}
+
+const struct context_json *context_memory_json(const struct context_bundle *b,
+                                               const struct memory *m)
+{
+    const struct context_input *in = &b->input;
+
+    if (!in->memory_json || m < in->memories || m >= in->memories + in->nmemories)
+        return NULL;
+    return &in->memory_json[m - in->memories];
+}
+
+const struct context_json *context_episode_json(const struct context_bundle *b,
+                                                const struct episode *ep)
+{
+    const struct context_input *in = &b->input;
+
+    if (!in->episode_json || ep < in->episodes || ep >= in->episodes + in->nepisodes)
+        return NULL;
+    return &in->episode_json[ep - in->episodes];
+}
+
 /* read_today through the context cache (context_cache.h): the subject's generation first,
  * then its entry, or the rows read into a new one. The entry is held until a is freed. */
 static int read_cached(struct arena *a, store *st, const char *tenant,
@@ -352,6 +427,8 @@ static int read_cached(struct arena *a, store *st, const char *tenant,
             context_cache_release(e);
             return -1;
         }
+        keep_json(context_cache_arena(e), &rows);
+        context_prepare(context_cache_arena(e), &rows);
         context_cache_set_input(e, &rows);
         context_cache_put(e, tenant, rq->subject_id, gen, cacheable(a, rq->subject_id, &rows));
     }
