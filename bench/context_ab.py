@@ -35,14 +35,7 @@ def build_subject(bench, episodes):
     subject, n_eps = "ctx-hot", 334
     bench.ingest([run.episode(subject, run.person_text(i), i) for i in range(n_eps)])
     bench.compile_subject(subject, n_eps)
-    batch_file = os.path.join(bench.workdir, "hot100.json")
-    with open(batch_file, "w") as f:
-        items = ['{"subject_id":"%s","session_id":"sess-{seq}","source":"%s",'
-                 '"type":"message","payload":{"text":"Message %d of session {seq}: '
-                 'the printer on floor {rand:9} is jammed again"}}' % (
-                     subject, "user" if j % 2 == 0 else "agent", j)
-                 for j in range(100)]
-        f.write('{"episodes":[' + ",".join(items) + "]}")
+    batch_file = run.hot_batch_file(bench.workdir, subject)
     if episodes >= 100:
         bench.run_loadgen("/v1/episodes/batch", conns=4, total=episodes // 100,
                           method="POST", body_file=batch_file)

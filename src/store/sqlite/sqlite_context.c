@@ -9,18 +9,11 @@ int sq_context_gen(store *st, const struct store_scope *sc, int64_t *gen, struct
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_CONTEXT_GEN, err);
-    int rc;
 
     *gen = 0;
     if (!q)
         return -1;
     sq_bind_tenant(q, 1, sc->tenant);
     sq_bind_str(q, 2, sc->subject);
-    rc = sq_step(q);
-    if (rc == SQLITE_ROW)
-        *gen = sqlite3_column_int64(q, 0);
-    sq_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(s, "context generation", rc, err);
-    return 0;
+    return sq_query_int64(s, q, "context generation", gen, err);
 }
