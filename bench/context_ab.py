@@ -7,8 +7,9 @@ into 1,002 memories, then EPISODES more in the same subject, batch ingest), then
 rounds of: the server with the cache (the default), the server with STATEWAVE_CONTEXT_CACHE_MB=0,
 each for SECONDS at 64 connections and at 1 connection. Prints req/s at 64 connections,
 p50/p99 at 1 connection and the load average of each run, then the median of each side. With
---strace (PostgreSQL) it also counts the server's socket calls to the database during 200
-requests at 1 connection (strace -c -f on the server: sendto/recvfrom/poll), per request.
+--strace (PostgreSQL) it also counts the server's socket calls during 200 requests at 1
+connection (strace -f -yy on the server), per request, split by peer: the database's sendto
+per request are its round trips.
 
   bench/context_ab.py [--backends sqlite,postgres] [--rounds 3] [--seconds 3]
                       [--episodes 100000] [--strace]
@@ -43,22 +44,29 @@ def build_subject(bench, episodes):
 
 
 def syscalls(pid, bench, body, n):
-    """Socket calls of the server (all threads) during n context requests at 1 connection."""
+    """The server's socket calls during n context requests at 1 connection (strace -f -yy on
+    every thread), per request and per peer: "db" for the PostgreSQL connections, "http" for
+    the client's. libpq sends each request's queries (pipelined or not) in one sendto and
+    reads the answers with one or more recvfrom: db sendto per request = round trips."""
     out = os.path.join(bench.workdir, "strace.txt")
-    p = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-e",
-                          "trace=sendto,recvfrom,poll,ppoll,read,write", "-p", str(pid)],
-                         stderr=subprocess.DEVNULL)
+    port = ":%d" % bench.server.port
+    p = subprocess.Popen(["strace", "-f", "-yy", "-o", out, "-e", "trace=sendto,recvfrom",
+                          "-p", str(pid)], stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     bench.run_loadgen("/v1/context", conns=1, total=n, method="POST", body=body)
+    time.sleep(0.5)
     p.terminate()
     p.wait()
     calls = {}
     with open(out) as f:
         for ln in f:
-            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", ln)
-            if m:
-                calls[m.group(2)] = int(m.group(1)) / n
-    return calls
+            m = re.search(r"(sendto|recvfrom)\(\d+<(TCP|TCPv6|UNIX-STREAM|UNIX):\[([^\]]*)\]>", ln)
+            if not m or "resumed" in ln or "EAGAIN" in ln:
+                continue
+            peer = "http" if port in m.group(3) else "db"
+            key = "%s %s" % (peer, m.group(1))
+            calls[key] = calls.get(key, 0) + 1
+    return {k: v / n for k, v in calls.items()}
 
 
 def run_backend(bench, backend, args):

@@ -153,15 +153,22 @@ class Http:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                            timeout=timeout)
+                # The connection may come from a call with a shorter timeout (the readiness
+                # probe): a slow request (a compile) must not time out and be sent again.
+                self.conn.timeout = timeout
+                if self.conn.sock is not None:
+                    self.conn.sock.settimeout(timeout)
                 self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
                 payload = resp.read()
                 if (resp.getheader("Connection") or "").lower() == "close":
                     self.close()
                 return resp.status, payload
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as e:
                 self.close()
-                if attempt:
+                # Only a kept-alive connection the server closed is retried, never a request
+                # that may have been served (a second compile would find nothing to do).
+                if attempt or isinstance(e, TimeoutError):
                     raise
         raise BenchError("unreachable")
 
