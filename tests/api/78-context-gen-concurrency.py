@@ -3,16 +3,23 @@ concurrent writers. Runs on both backends. On PostgreSQL the generation rows are
 commit, pair by pair in key order, after the transaction's own notes: concurrent batches that
 name the same subjects in other orders, compiles and label edits of those subjects must all
 succeed (a lock taken in two orders would make PostgreSQL abort one as a deadlock: a 500),
-and afterwards every subject's cached context must equal an uncached server's."""
+and afterwards every subject's cached context must equal an uncached server's. 78.2
+(PostgreSQL only) checks the cache against a read replica whose replay is paused: a context
+served by the replica answers what the replica has, whatever the process cached from the
+primary, and the reverse."""
 
 import os
 import random
 import sys
 import threading
+import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "ha"))
 
-from harness import Server, episode, main, test, uid  # noqa: E402
+from harness import Server, episode, lsn_value, main, test, uid  # noqa: E402
+import pgctl  # noqa: E402
 
 SEED = int(os.environ.get("ENGRAM_TEST_SEED", "0")) or random.randrange(1, 1 << 30)
 THREADS = 8
@@ -73,6 +80,61 @@ def _(s):
                                                             b.raw[:2000])
     finally:
         off.stop()
+
+
+def replayed(pair):
+    return pair.standby.sql("SELECT pg_last_wal_replay_lsn()")[0][0]
+
+
+def wait_replayed(pair, lsn, timeout=10):
+    t0 = time.monotonic()
+    while lsn_value(replayed(pair)) < lsn_value(lsn):
+        assert time.monotonic() - t0 < timeout, "the standby did not replay %s" % lsn
+        time.sleep(0.05)
+
+
+if pgctl.backend() == "postgres":
+    import hactl  # noqa: E402
+
+    @test("78.2 a replica with replay paused: context after its LSN is the replica's rows, "
+          "past it the primary's, each cached under its own database's generation")
+    def _(s):
+        pair = hactl.Pair.start(sync=False)
+        srv = Server(database_url=pair.primary.url, workdir=s.workdir, name=s.name + "-rep",
+                     env={"STATEWAVE_DATABASE_REPLICA_URLS": pair.standby.url})
+        try:
+            srv.start()
+            sid = uid("rep")
+            r = srv.post("/v1/episodes", episode(sid, payload={"text": "first words"}))
+            assert r.status == 201, r
+            lsn1 = r.headers.get("x-engram-lsn")
+            wait_replayed(pair, lsn1)
+            time.sleep(0.6)   # the background check sees the replica caught up
+            body = {"subject_id": sid, "task": "words"}
+            old = srv.post("/v1/context", body, headers={"X-Engram-Read-After": lsn1})
+            assert old.status == 200 and "first words" in old.body["assembled_context"], old
+            pair.standby.sql("SELECT pg_wal_replay_pause()")
+            at = replayed(pair)
+            r = srv.post("/v1/episodes", episode(sid, payload={"text": "second words"}))
+            assert r.status == 201, r
+            lsn2 = r.headers.get("x-engram-lsn")
+            assert lsn_value(lsn2) > lsn_value(at), (lsn2, at)
+            for _ in range(2):   # each twice: the second of each is a cache hit
+                new = srv.post("/v1/context", body, headers={"X-Engram-Read-After": lsn2})
+                assert new.status == 200, new
+                assert "second words" in new.body["assembled_context"], new   # the primary
+                rep = srv.post("/v1/context", body, headers={"X-Engram-Read-After": at})
+                assert rep.status == 200, rep
+                assert rep.raw == old.raw, "served by the replica: its rows, not the " \
+                    "primary's cached ones:\n%s" % rep.raw[:1500]
+            pair.standby.sql("SELECT pg_wal_replay_resume()")
+            wait_replayed(pair, lsn2)
+            time.sleep(0.6)
+            rep = srv.post("/v1/context", body, headers={"X-Engram-Read-After": lsn2})
+            assert rep.raw == new.raw, rep
+        finally:
+            srv.stop()
+            pair.close()
 
 
 if __name__ == "__main__":
