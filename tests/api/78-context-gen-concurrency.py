@@ -82,17 +82,6 @@ def _(s):
         off.stop()
 
 
-def replayed(pair):
-    return pair.standby.sql("SELECT pg_last_wal_replay_lsn()")[0][0]
-
-
-def wait_replayed(pair, lsn, timeout=10):
-    t0 = time.monotonic()
-    while lsn_value(replayed(pair)) < lsn_value(lsn):
-        assert time.monotonic() - t0 < timeout, "the standby did not replay %s" % lsn
-        time.sleep(0.05)
-
-
 if pgctl.backend() == "postgres":
     import hactl  # noqa: E402
 
@@ -108,13 +97,13 @@ if pgctl.backend() == "postgres":
             r = srv.post("/v1/episodes", episode(sid, payload={"text": "first words"}))
             assert r.status == 201, r
             lsn1 = r.headers.get("x-engram-lsn")
-            wait_replayed(pair, lsn1)
+            pair.wait_replayed(lsn1)
             time.sleep(0.6)   # the background check sees the replica caught up
             body = {"subject_id": sid, "task": "words"}
             old = srv.post("/v1/context", body, headers={"X-Engram-Read-After": lsn1})
             assert old.status == 200 and "first words" in old.body["assembled_context"], old
             pair.standby.sql("SELECT pg_wal_replay_pause()")
-            at = replayed(pair)
+            at = pair.replayed()
             r = srv.post("/v1/episodes", episode(sid, payload={"text": "second words"}))
             assert r.status == 201, r
             lsn2 = r.headers.get("x-engram-lsn")
@@ -128,7 +117,7 @@ if pgctl.backend() == "postgres":
                 assert rep.raw == old.raw, "served by the replica: its rows, not the " \
                     "primary's cached ones:\n%s" % rep.raw[:1500]
             pair.standby.sql("SELECT pg_wal_replay_resume()")
-            wait_replayed(pair, lsn2)
+            pair.wait_replayed(lsn2)
             time.sleep(0.6)
             rep = srv.post("/v1/context", body, headers={"X-Engram-Read-After": lsn2})
             assert rep.raw == new.raw, rep
