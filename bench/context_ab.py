@@ -46,7 +46,7 @@ def build_subject(bench, episodes):
 def syscalls(pid, bench, body, n):
     """The server's socket calls during n context requests at 1 connection (strace -f -yy on
     every thread), per request and per peer: "db" for the PostgreSQL connections, "http" for
-    the client's. libpq sends each request's queries (pipelined or not) in one sendto and
+    the client's, "relay" for the server's own hand-off of a request to a worker thread. libpq sends each request's queries (pipelined or not) in one sendto and
     reads the answers with one or more recvfrom: db sendto per request = round trips."""
     out = os.path.join(bench.workdir, "strace.txt")
     port = ":%d" % bench.server.port
@@ -63,7 +63,8 @@ def syscalls(pid, bench, body, n):
             m = re.search(r"(sendto|recvfrom)\(\d+<(TCP|TCPv6|UNIX-STREAM|UNIX):\[([^\]]*)\]>", ln)
             if not m or "resumed" in ln or "EAGAIN" in ln:
                 continue
-            peer = "http" if port in m.group(3) else "db"
+            peer = ("relay" if m.group(2).startswith("UNIX") else   # MHD thread -> worker
+                    "http" if port in m.group(3) else "db")
             key = "%s %s" % (peer, m.group(1))
             calls[key] = calls.get(key, 0) + 1
     return {k: v / n for k, v in calls.items()}
