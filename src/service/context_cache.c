@@ -12,25 +12,23 @@
 #include "util/xalloc.h"
 
 struct ctx_entry {
-    char *key;                 /* tenant, '\x1f', subject ('\x1e' alone: no tenant) */
+    char *key; /* tenant, '\x1f', subject ('\x1e' alone: no tenant) */
     size_t keylen;
     int64_t gen;
-    struct arena *a;           /* the rows */
+    struct arena *a; /* the rows */
     struct context_input in;
-    size_t bytes;              /* what it holds, for the budget */
-    unsigned refs;             /* holders; the map counts as one while the entry is in it */
-    int linked;                /* in the map and the recency list */
+    size_t bytes;  /* what it holds, for the budget */
+    unsigned refs; /* holders; the map counts as one while the entry is in it */
     struct ctx_entry *newer, *older;
 };
 
 static struct {
     pthread_mutex_t lock;
-    struct hmap map;           /* key → struct ctx_entry * */
+    struct hmap map; /* key → struct ctx_entry * */
     struct ctx_entry *newest, *oldest;
     size_t bytes, budget;
     uint64_t hits, misses;
-} cc = { .lock = PTHREAD_MUTEX_INITIALIZER,
-         .budget = (size_t)CONTEXT_CACHE_DEFAULT_MB << 20 };
+} cc = { .lock = PTHREAD_MUTEX_INITIALIZER, .budget = (size_t)CONTEXT_CACHE_DEFAULT_MB << 20 };
 
 /* The key of (tenant, subject) into a heap string. */
 static char *entry_key(const char *tenant, const char *subject, size_t *len)
@@ -95,7 +93,6 @@ static void unlink_locked(struct ctx_entry *e)
     if (h && h->val.ptr == e)
         hmap_remove(&cc.map, h);
     list_remove(e);
-    e->linked = 0;
     cc.bytes -= e->bytes;
     unref_locked(e);
 }
@@ -195,8 +192,8 @@ const struct context_input *context_cache_input(const struct ctx_entry *e)
     return &e->in;
 }
 
-void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject,
-                       int64_t gen, int keep)
+void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject, int64_t gen,
+                       int keep)
 {
     struct hmap_entry *h;
 
@@ -216,7 +213,6 @@ void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subj
     make_room_locked(b->bytes);
     hmap_put(&cc.map, b->key, b->keylen, NULL)->val.ptr = b;
     list_push(b);
-    b->linked = 1;
     b->refs++;
     cc.bytes += b->bytes;
     pthread_mutex_unlock(&cc.lock);

@@ -46,8 +46,8 @@ struct arena *context_cache_arena(struct ctx_entry *b);
 void context_cache_set_input(struct ctx_entry *b, const struct context_input *in);
 /* Publish b as (tenant, subject) at gen, replacing an older entry, unless keep is 0 or it is
  * too large to keep. b stays held by the caller either way. */
-void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject,
-                       int64_t gen, int keep);
+void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject, int64_t gen,
+                       int keep);
 
 /* What an entry holds (input.now is the caller's to set). */
 const struct context_input *context_cache_input(const struct ctx_entry *e);

@@ -18,8 +18,8 @@
 
 /* A published entry for (tenant, subject) at gen holding `bytes` bytes and one memory whose
  * content is tag; returned held. */
-static struct ctx_entry *publish(const char *tenant, const char *subject, int64_t gen,
-                                 size_t bytes, const char *tag)
+static struct ctx_entry *publish(const char *tenant, const char *subject, int64_t gen, size_t bytes,
+                                 const char *tag)
 {
     struct ctx_entry *b = context_cache_builder();
     struct arena *a = context_cache_arena(b);
@@ -60,7 +60,7 @@ static void test_keys_and_generations(void **state)
     context_cache_release(publish("t\x1fs", "1", 5, 0, "other"));
     assert_null(context_cache_get(NULL, "s1", 4));
     assert_null(context_cache_get(NULL, "s1", 6));
-    assert_null(context_cache_get("", "s1", 5));   /* the empty tenant is not no tenant */
+    assert_null(context_cache_get("", "s1", 5)); /* the empty tenant is not no tenant */
     e = context_cache_get(NULL, "s1", 5);
     assert_non_null(e);
     assert_string_equal(content(e), "none-s1");
@@ -89,7 +89,7 @@ static void test_held_entry_outlives_replacement(void **state)
     assert_non_null(held);
     context_cache_release(publish(NULL, "h", 2, 0, "second"));
     context_cache_clear();
-    assert_string_equal(content(held), "first");   /* still readable (ASan would tell) */
+    assert_string_equal(content(held), "first"); /* still readable (ASan would tell) */
     context_cache_release(held);
 }
 
@@ -146,9 +146,9 @@ static void test_released_with_arena(void **state)
     e = context_cache_get(NULL, "r", 3);
     assert_non_null(e);
     context_cache_release_with(req, e);
-    context_cache_clear();                  /* the map's reference goes; the request's stays */
+    context_cache_clear(); /* the map's reference goes; the request's stays */
     assert_string_equal(content(e), "r");
-    arena_free(req);                        /* the last reference: freed (LeakSanitizer) */
+    arena_free(req); /* the last reference: freed (LeakSanitizer) */
 }
 
 /* A small private generator (rand_r is not in C11). */
@@ -187,7 +187,7 @@ static void test_threads(void **state)
     uintptr_t i;
 
     (void)state;
-    context_cache_configure((size_t)1 << 20);   /* small: evictions all the time */
+    context_cache_configure((size_t)1 << 20); /* small: evictions all the time */
     for (i = 0; i < 8; i++)
         assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)(i + 1)), 0);
     for (i = 0; i < 8; i++) {
