@@ -11,12 +11,13 @@ context calls of random tasks, budgets and sessions; every answer of a caching s
 compared with the uncached server's for the same body. A validity window is the one thing
 that changes an answer without a write: a window that closes between two calls can separate
 them, so each comparison brackets the uncached call between two cached ones and asks that it
-equal one of them (windows are seconds apart, calls milliseconds)."""
+equal one of them (windows close on whole seconds, calls take milliseconds)."""
 
 import atexit
 import datetime
 import hashlib
 import json
+import math
 import os
 import random
 import sys
@@ -106,8 +107,11 @@ def import_memories(rng, srv, sid, tenant, now):
                                                 "breadcrumb": "Guide > " + rng.choice(WORDS)},
                     "metadata": {}, "provenance": {}, "created_at": iso(now - 5),
                     "last_compiled_at": None})
-        valid_to = rng.choice([None, iso(now - 60), iso(now + rng.choice([1.5, 3.0, 4.5])),
-                               iso(now + 3600)])
+        # Windows close on whole seconds: two imports' windows close at the same instant or
+        # at least a second apart, never between the calls of one comparison.
+        valid_to = rng.choice([None, iso(math.ceil(now) - 60),
+                               iso(math.ceil(now) + rng.choice([2, 3, 4])),
+                               iso(math.ceil(now) + 3600)])
         mems.append({"id": str(uuid.uuid4()), "subject_id": sid, "tenant_id": tenant,
                      "kind": rng.choice(["profile_fact", "procedure", "episode_summary"]),
                      "content": sentence(rng, 12), "summary": sentence(rng, 4),
