@@ -412,12 +412,16 @@ static int read_cached(struct arena *a, store *st, const char *tenant,
                        struct err *err)
 {
     const struct store_scope sc = { .tenant = tenant, .subject = rq->subject_id };
+    /* An entry is stamped with the connection epoch from before its generation was read and
+     * looked up with the one from after: an entry made before a connection was lost (a
+     * failover) is never found again, nor one whose rows were read across the loss. */
+    uint64_t epoch = store_connection_epoch();
     struct ctx_entry *e;
     int64_t gen;
 
     if (store_context_gen(st, &sc, &gen, err) < 0)
         return -1;
-    e = context_cache_get(tenant, rq->subject_id, gen);
+    e = context_cache_get(tenant, rq->subject_id, gen, store_connection_epoch());
     if (!e) {
         struct context_input rows;
 
@@ -430,7 +434,8 @@ static int read_cached(struct arena *a, store *st, const char *tenant,
         keep_json(context_cache_arena(e), &rows);
         context_prepare(context_cache_arena(e), &rows);
         context_cache_set_input(e, &rows);
-        context_cache_put(e, tenant, rq->subject_id, gen, cacheable(a, rq->subject_id, &rows));
+        context_cache_put(e, tenant, rq->subject_id, gen, epoch,
+                          cacheable(a, rq->subject_id, &rows));
     }
     context_cache_release_with(a, e);
     *in = *context_cache_input(e);

@@ -15,6 +15,7 @@ struct ctx_entry {
     char *key; /* tenant, '\x1f', subject ('\x1e' alone: no tenant) */
     size_t keylen;
     int64_t gen;
+    uint64_t epoch;            /* store_connection_epoch() before gen was read */
     struct arena *a; /* the rows */
     struct context_input in;
     size_t bytes;  /* what it holds, for the budget */
@@ -122,7 +123,8 @@ size_t context_cache_budget(void)
     return b;
 }
 
-struct ctx_entry *context_cache_get(const char *tenant, const char *subject, int64_t gen)
+struct ctx_entry *context_cache_get(const char *tenant, const char *subject, int64_t gen,
+                                    uint64_t epoch)
 {
     struct ctx_entry *e = NULL;
     struct hmap_entry *h;
@@ -132,7 +134,7 @@ struct ctx_entry *context_cache_get(const char *tenant, const char *subject, int
     pthread_mutex_lock(&cc.lock);
     if (cc.map.slots && (h = hmap_get(&cc.map, key, len)) != NULL) {
         e = h->val.ptr;
-        if (e->gen == gen) {
+        if (e->gen == gen && e->epoch == epoch) {
             e->refs++;
             list_remove(e);
             list_push(e);
@@ -192,8 +194,8 @@ const struct context_input *context_cache_input(const struct ctx_entry *e)
     return &e->in;
 }
 
-void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject, int64_t gen,
-                       int keep)
+void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject,
+                       int64_t gen, uint64_t epoch, int keep)
 {
     struct hmap_entry *h;
 
@@ -204,6 +206,7 @@ void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subj
         return;
     }
     b->gen = gen;
+    b->epoch = epoch;
     b->key = entry_key(tenant, subject, &b->keylen);
     if (!cc.map.slots)
         hmap_init(NULL, &cc.map, 64);

@@ -34,8 +34,10 @@ struct ctx_entry;
 void context_cache_configure(size_t bytes);
 size_t context_cache_budget(void);
 
-/* The entry of (tenant, subject) at gen, held (release it), or NULL. */
-struct ctx_entry *context_cache_get(const char *tenant, const char *subject, int64_t gen);
+/* The entry of (tenant, subject) at gen, read in connection epoch epoch
+ * (store_connection_epoch), held (release it), or NULL. */
+struct ctx_entry *context_cache_get(const char *tenant, const char *subject, int64_t gen,
+                                    uint64_t epoch);
 void context_cache_release(struct ctx_entry *e);
 /* Release e when arena a is freed. */
 void context_cache_release_with(struct arena *a, struct ctx_entry *e);
@@ -44,10 +46,10 @@ void context_cache_release_with(struct arena *a, struct ctx_entry *e);
 struct ctx_entry *context_cache_builder(void);
 struct arena *context_cache_arena(struct ctx_entry *b);
 void context_cache_set_input(struct ctx_entry *b, const struct context_input *in);
-/* Publish b as (tenant, subject) at gen, replacing an older entry, unless keep is 0 or it is
- * too large to keep. b stays held by the caller either way. */
-void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject, int64_t gen,
-                       int keep);
+/* Publish b as (tenant, subject) at gen and epoch, replacing an older entry, unless keep is
+ * 0 or it is too large to keep. b stays held by the caller either way. */
+void context_cache_put(struct ctx_entry *b, const char *tenant, const char *subject,
+                       int64_t gen, uint64_t epoch, int keep);
 
 /* What an entry holds (input.now is the caller's to set). */
 const struct context_input *context_cache_input(const struct ctx_entry *e);

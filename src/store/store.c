@@ -195,6 +195,18 @@ void store_shutdown(void)
     setup_ops = NULL;
 }
 
+static uint64_t connection_epoch;
+
+uint64_t store_connection_epoch(void)
+{
+    return __atomic_load_n(&connection_epoch, __ATOMIC_ACQUIRE);
+}
+
+void store_note_connection_lost(void)
+{
+    __atomic_add_fetch(&connection_epoch, 1, __ATOMIC_ACQ_REL);
+}
+
 int store_subject_reserved(const char *subject)
 {
     return reserved_prefix_of(subject) != NULL;

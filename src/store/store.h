@@ -1421,6 +1421,13 @@ size_t store_like_head(const char *pattern);
 
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);
+/* A number that changes whenever one of this process's database connections is lost (a
+ * restart, a failover). A process-local cache of rows checked by a generation the database
+ * keeps (service/context_cache.h) also keys its entries by it: after a failover that lost
+ * the last commits of an asynchronous primary, the promoted standby could hand out a
+ * generation again, and nothing read before the failover may be taken for it. */
+uint64_t store_connection_epoch(void);
+void store_note_connection_lost(void);
 
 int store_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                         int64_t *count, struct err *err);

@@ -6,7 +6,8 @@ succeed (a lock taken in two orders would make PostgreSQL abort one as a deadloc
 and afterwards every subject's cached context must equal an uncached server's. 78.2
 (PostgreSQL only) checks the cache against a read replica whose replay is paused: a context
 served by the replica answers what the replica has, whatever the process cached from the
-primary, and the reverse."""
+primary, and the reverse; 78.3 that a lost connection (a failover) invalidates every entry, so
+a generation handed out again by a promoted standby is not taken for a cached one."""
 
 import os
 import random
@@ -124,6 +125,40 @@ if pgctl.backend() == "postgres":
         finally:
             srv.stop()
             pair.close()
+
+
+    @test("78.3 a connection lost (as in a failover) invalidates the cache: a generation the "
+          "database hands out again afterwards is not taken for the cached one")
+    def _(s):
+        sid = uid("ep")
+        s.create(sid, payload={"text": "My name is Alpha."})
+        assert s.post("/v1/memories/compile", {"subject_id": sid}).status == 200
+        body = {"subject_id": sid, "task": "name"}
+        first = s.post("/v1/context", body)
+        assert first.status == 200 and "Alpha" in first.body["assembled_context"], first
+        url = s.database_url
+        keep = "ctxgen_%s" % uid("k").replace("-", "_")
+        # What an asynchronous primary's lost commit followed by a promotion can do: the rows
+        # change and the generation reads as before.
+        pgctl.run_sql(url, "CREATE TABLE %s AS SELECT gen FROM context_gen WHERE subject_id"
+                           " = '%s' AND tenant_key = ''" % (keep, sid))
+        pgctl.run_sql(url, "UPDATE memories SET content = replace(content, 'Alpha', 'Omega')"
+                           " WHERE subject_id = '%s'" % sid)
+        pgctl.run_sql(url, "UPDATE context_gen SET gen = (SELECT gen FROM %s) WHERE"
+                           " subject_id = '%s' AND tenant_key = ''" % (keep, sid))
+        stale = s.post("/v1/context", body)
+        assert stale.raw == first.raw, "the set-up did not reproduce a re-issued generation"
+        # The failover: every connection of the server is lost.
+        pgctl.run_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
+                           " datname = current_database() AND pid <> pg_backend_pid()")
+        pgctl.run_sql(url, "DROP TABLE %s" % keep)
+        for _ in range(20):   # every worker's connection notices on its next request
+            r = s.post("/v1/context", body)
+            if r.status == 200:
+                assert "Omega" in r.body["assembled_context"], r
+                assert "Alpha" not in r.body["assembled_context"], r
+            else:
+                assert r.status == 503, r
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 /* test_context_cache.c - unit tests for service/context_cache: an entry is found only at its
- * generation and under its own (tenant, subject); a held entry outlives its eviction and its
- * replacement; the byte budget evicts the least recently used first and refuses entries over
- * an eighth of it; budget 0 keeps nothing; a request's arena gives its entry back; many
- * threads at once. */
+ * generation and connection epoch, under its own (tenant, subject); a held entry outlives its
+ * eviction and its replacement; the byte budget evicts the least recently used first and
+ * refuses entries over an eighth of it; budget 0 keeps nothing; a request's arena gives its
+ * entry back; many threads at once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +33,7 @@ static struct ctx_entry *publish(const char *tenant, const char *subject, int64_
     in.memories = m;
     in.nmemories = 1;
     context_cache_set_input(b, &in);
-    context_cache_put(b, tenant, subject, gen, 1);
+    context_cache_put(b, tenant, subject, gen, 0, 1);
     return b;
 }
 
@@ -58,21 +58,22 @@ static void test_keys_and_generations(void **state)
     context_cache_release(publish(NULL, "s1", 5, 0, "none-s1"));
     context_cache_release(publish("t", "s1", 5, 0, "t-s1"));
     context_cache_release(publish("t\x1fs", "1", 5, 0, "other"));
-    assert_null(context_cache_get(NULL, "s1", 4));
-    assert_null(context_cache_get(NULL, "s1", 6));
-    assert_null(context_cache_get("", "s1", 5)); /* the empty tenant is not no tenant */
-    e = context_cache_get(NULL, "s1", 5);
+    assert_null(context_cache_get(NULL, "s1", 4, 0));
+    assert_null(context_cache_get(NULL, "s1", 6, 0));
+    assert_null(context_cache_get("", "s1", 5, 0)); /* the empty tenant is not no tenant */
+    assert_null(context_cache_get(NULL, "s1", 5, 1)); /* read before a connection was lost */
+    e = context_cache_get(NULL, "s1", 5, 0);
     assert_non_null(e);
     assert_string_equal(content(e), "none-s1");
     context_cache_release(e);
-    e = context_cache_get("t", "s1", 5);
+    e = context_cache_get("t", "s1", 5, 0);
     assert_non_null(e);
     assert_string_equal(content(e), "t-s1");
     context_cache_release(e);
     /* a newer generation replaces the entry */
     context_cache_release(publish("t", "s1", 9, 0, "t-s1-9"));
-    assert_null(context_cache_get("t", "s1", 5));
-    e = context_cache_get("t", "s1", 9);
+    assert_null(context_cache_get("t", "s1", 5, 0));
+    e = context_cache_get("t", "s1", 9, 0);
     assert_non_null(e);
     assert_string_equal(content(e), "t-s1-9");
     context_cache_release(e);
@@ -85,7 +86,7 @@ static void test_held_entry_outlives_replacement(void **state)
     (void)state;
     old = publish(NULL, "h", 1, 0, "first");
     context_cache_release(old);
-    held = context_cache_get(NULL, "h", 1);
+    held = context_cache_get(NULL, "h", 1, 0);
     assert_non_null(held);
     context_cache_release(publish(NULL, "h", 2, 0, "second"));
     context_cache_clear();
@@ -107,22 +108,22 @@ static void test_budget_evicts_oldest(void **state)
         snprintf(name, sizeof(name), "s%d", i);
         context_cache_release(publish(NULL, name, 1, 950 << 10, name));
     }
-    e = context_cache_get(NULL, "s0", 1);
+    e = context_cache_get(NULL, "s0", 1, 0);
     assert_non_null(e);
     context_cache_release(e);
     context_cache_release(publish(NULL, "s8", 1, 950 << 10, "s8"));
     context_cache_stats(&st);
     assert_true(st.bytes <= (size_t)8 << 20);
     assert_int_equal(st.entries, 8);
-    assert_null(context_cache_get(NULL, "s1", 1));
-    e = context_cache_get(NULL, "s0", 1);
+    assert_null(context_cache_get(NULL, "s1", 1, 0));
+    e = context_cache_get(NULL, "s0", 1, 0);
     assert_non_null(e);
     context_cache_release(e);
     /* over an eighth of the budget: used by its request, never kept */
     e = publish(NULL, "huge", 1, (size_t)1100 << 10, "huge");
     assert_string_equal(content(e), "huge");
     context_cache_release(e);
-    assert_null(context_cache_get(NULL, "huge", 1));
+    assert_null(context_cache_get(NULL, "huge", 1, 0));
     /* shrinking the budget drops what no longer fits; 0 keeps nothing */
     context_cache_configure((size_t)2 << 20);
     context_cache_stats(&st);
@@ -132,7 +133,7 @@ static void test_budget_evicts_oldest(void **state)
     assert_int_equal(st.entries, 0);
     assert_int_equal(st.bytes, 0);
     context_cache_release(publish(NULL, "s9", 1, 0, "s9"));
-    assert_null(context_cache_get(NULL, "s9", 1));
+    assert_null(context_cache_get(NULL, "s9", 1, 0));
     assert_int_equal(context_cache_budget(), 0);
 }
 
@@ -143,7 +144,7 @@ static void test_released_with_arena(void **state)
 
     (void)state;
     context_cache_release(publish(NULL, "r", 3, 0, "r"));
-    e = context_cache_get(NULL, "r", 3);
+    e = context_cache_get(NULL, "r", 3, 0);
     assert_non_null(e);
     context_cache_release_with(req, e);
     context_cache_clear(); /* the map's reference goes; the request's stays */
@@ -170,7 +171,7 @@ static void *worker(void *arg)
 
         snprintf(name, sizeof(name), "w%d", s);
         snprintf(tag, sizeof(tag), "%s@%d", name, gen);
-        e = context_cache_get(NULL, name, gen);
+        e = context_cache_get(NULL, name, gen, 0);
         if (!e)
             e = publish(NULL, name, gen, (size_t)(next_rand(&seed) % 4) << 14, tag);
         if (strcmp(content(e), tag) != 0)

@@ -140,6 +140,7 @@ int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *
     PQclear(r);
     if (PQstatus(ps->conn) != CONNECTION_OK) {
         log_write(LOG_ERROR, "postgres connection lost: %s: %s", what, why);
+        store_note_connection_lost();
         ps->base.broken = 1;
         ps->base.in_tx = 0;
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
