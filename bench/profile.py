@@ -7,7 +7,8 @@ Builds the scenario's data on a normal server, restarts the same database under
 (self and inclusive) and the instructions per request. Instruction counts are repeatable on a
 noisy machine, unlike times.
 
-  bench/profile.py SCENARIO [--backend sqlite|postgres] [-n N] [--keep DIR] [--env K=V]
+  bench/profile.py SCENARIO [--backend sqlite|postgres] [-n N] [-c CONNS] [--keep DIR]
+                   [--env K=V]
 
 Scenarios: healthz (the HTTP floor), ingest, batch, context1k, context10k, search-text,
 search-semantic, compile, export, export-emb, import, restore.
@@ -91,6 +92,9 @@ def main():
     ap.add_argument("scenario")
     ap.add_argument("--backend", default="sqlite")
     ap.add_argument("-n", type=int, default=50, help="requests counted")
+    ap.add_argument("-c", type=int, default=1,
+                    help="connections for the counted requests (ingest: > 1 lets requests "
+                    "share group commits)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--keep", help="keep the callgrind output in this directory")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -123,7 +127,7 @@ def main():
         subprocess.run(["callgrind_control", "-i", "on", pid], check=True,
                        capture_output=True)
         t0 = time.time()
-        res = bench.run_loadgen(conns=1, total=args.n, **lg)
+        res = bench.run_loadgen(conns=args.c, total=args.n, **lg)
         subprocess.run(["callgrind_control", "-i", "off", pid], check=True,
                        capture_output=True)
         print("%d requests under callgrind in %.1f s (%s)" % (res["requests"],

@@ -13,11 +13,13 @@ Prints ONE table: figure, value, floor, ratio (value / floor), then which target
 are met. Scenarios whose endpoint is not there yet (404/405) are skipped with a note.
 
   bench/run.py [--quick] [--backends sqlite,postgres] [--json FILE] [--table FILE]
-               [--only support|explorer]
+               [--only support|explorer|hot|ingest|search] [--durable]
 
 Environment: ENGRAM_BIN (default bin/engram), ENGRAM_BENCH_TOOLS (directory holding loadgen
 and store_floor, default build/release/bench), ENGRAM_BENCH_DIR (scratch directory; default a
-new one under /tmp, removed at the end).
+new one under /tmp, removed at the end), ENGRAM_BEFORE_BIN (the engram binary of the commit
+before issue 18's search engine, bf186e9: the search scenario then times compile and import on
+both binaries, alternated, and prints this build's throughput as a ratio of it).
 """
 import argparse
 import hashlib
@@ -42,11 +44,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = dict(dur=3.0, warm=0.5, ctx_sizes=(100, 1000, 10000), search_size=10000,
             scale=(1000, 100000), scale_eps=3, export_n=10000, emb_export_size=1000,
             snap_eps=200, restores=20, tput_conns=16, floor_secs=2.0, support_eps=1000,
-            support_res=50, explorer_subjects=100000, explorer_eps=10, hot_eps=100000)
+            support_res=50, explorer_subjects=100000, explorer_eps=10, hot_eps=100000,
+            se_sizes=((10000, 200, 50), (100000, 100, 5)), writes_eps=1000, writes_import=2000,
+            writes_rounds=2)
 QUICK = dict(dur=0.5, warm=0.1, ctx_sizes=(100, 1000), search_size=1000,
              scale=(1000, 10000), scale_eps=1, export_n=2000, emb_export_size=100,
              snap_eps=200, restores=5, tput_conns=16, floor_secs=0.5, support_eps=1000,
-             support_res=50, explorer_subjects=10000, explorer_eps=10, hot_eps=10000)
+             support_res=50, explorer_subjects=10000, explorer_eps=10, hot_eps=10000,
+             se_sizes=((1000, 50, 10),), writes_eps=300, writes_import=500, writes_rounds=1)
 
 INGEST_BODY = ('{"subject_id":"s-{conn}","source":"chat","type":"message",'
                '"payload":{"text":"My name is {name:0} Smith and I work at {name:0} Corp."}}')
@@ -153,10 +158,9 @@ class Http:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                            timeout=timeout)
-                # The connection may come from a call with a shorter timeout (the readiness
-                # probe): a slow request (a compile) must not time out and be sent again.
-                self.conn.timeout = timeout
-                if self.conn.sock is not None:
+                elif self.conn.sock is not None:
+                    # The connection may come from a call with a shorter timeout (the 2 s
+                    # /healthz probe at start): this call's own timeout applies.
                     self.conn.sock.settimeout(timeout)
                 self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
@@ -166,8 +170,9 @@ class Http:
                 return resp.status, payload
             except (http.client.HTTPException, OSError) as e:
                 self.close()
-                # Only a kept-alive connection the server closed is retried, never a request
-                # that may have been served (a second compile would find nothing to do).
+                # A stale keep-alive connection is retried once on a new one; a timeout is
+                # not: the server may have run the request (a compile sent twice reports 0
+                # memories the second time).
                 if attempt or isinstance(e, TimeoutError):
                     raise
         raise BenchError("unreachable")
@@ -256,6 +261,10 @@ class Bench:
                                                os.path.join(ROOT, "build/release/bench")))
         self.loadgen = os.path.join(tools, "loadgen")
         self.store_floor = os.path.join(tools, "store_floor")
+        self.search_bench = os.path.join(tools, "search_bench")
+        # The binary of before issue 18's search engine, for the write ratios (ENGRAM_BEFORE_BIN)
+        before = os.environ.get("ENGRAM_BEFORE_BIN")
+        self.before_bin = os.path.abspath(before) if before else None
         self.rows = []          # (backend, figure, value, unit, floor, floor_label, ratio_kind)
         self.notes = []
         self.results = {}       # backend -> {key: number}
@@ -574,6 +583,11 @@ class Bench:
         # 8. scale: a fresh database, 1k then 100k subjects
         self.scenario_scale(backend)
 
+        # 11. the search engine below HTTP, and the write cost against the build before it
+        self.stop_server()
+        self.scenario_search_engine(backend)
+        self.scenario_writes_vs_before(backend)
+
         self.stop_server()
         if backend == "postgres":
             self.pg_stop()
@@ -594,6 +608,22 @@ class Bench:
         self.start_server(self.db_url(backend, "hot"), extra)
         time.sleep(0.5)
         hz1, hzt, hz64 = self.http_floor(tag)
+        self.scenario_single_ingest(tag, hz1, hzt, hz64)
+        if self.args.only == "ingest":
+            self.stop_server()
+            if backend == "postgres":
+                self.pg_stop()
+            return
+        self.scenario_context_100k(tag, hz1, hz64)
+        self.scenario_snapshot(tag)
+        self.stop_server()
+        if backend == "postgres":
+            self.scenario_fastapi_floor(tag)
+            self.pg_stop()
+
+    def scenario_single_ingest(self, tag, hz1, hzt, hz64):
+        """Single-episode ingest at 1, 16 and 64 connections, each beside /healthz at the same
+        connection count (issue 22)."""
         seq = 0
         for conns in (1, 16, 64):
             r = self.run_loadgen("/v1/episodes", conns=conns, method="POST", body=INGEST_BODY,
@@ -603,12 +633,156 @@ class Bench:
             self.add(tag, "ingest POST /v1/episodes, %d conn%s" % (conns, "s" if conns > 1
                                                                     else ""),
                      r["rps"], "eps/s", floor, "healthz, same conns", key="ingest_%d" % conns)
-        self.scenario_context_100k(tag, hz1, hz64)
+            self.add(tag, "ingest POST /v1/episodes, %d conn%s, p99" % (
+                conns, "s" if conns > 1 else ""), r["p99_ms"], "ms", lower_is_better=True)
+
+    def run_writes_only(self, backend):
+        """--only writes (issue 22): the bulk writes of the hot-path targets alone, in about a
+        minute per backend: compile of 334 episodes into 1,002 memories (three compiles, each
+        on a subject of its own; the median is the figure), then snapshot restore of 200
+        episodes / 400 memories (p50 of cfg["restores"] restores). --durable as for hot."""
+        tag = backend + (" durable" if self.args.durable else "")
+        log("== %s (bulk writes: compile, restore)" % tag)
+        if backend == "postgres":
+            self.pg_start()
+        extra = {"STATEWAVE_SQLITE_SYNCHRONOUS": "full"} if (
+            self.args.durable and backend == "sqlite") else None
+        self.start_server(self.db_url(backend, "writes"), extra)
+        n_eps, rates = 334, []
+        for k in range(3):
+            subject = "compile-%d" % k
+            self.ingest([episode(subject, person_text(i), i) for i in range(n_eps)])
+            secs, created = self.compile_subject(subject, n_eps)
+            rates.append(n_eps / secs)
+        self.add(tag, "compile: %d episodes -> %d memories (median of 3)" % (n_eps, created),
+                 sorted(rates)[1], "eps/s", key="compile")
         self.scenario_snapshot(tag)
         self.stop_server()
         if backend == "postgres":
-            self.scenario_fastapi_floor(tag)
             self.pg_stop()
+
+    def run_search_only(self, backend):
+        """--only search (issue 18): the search engine's figures (bench/search_bench) and, with
+        ENGRAM_BEFORE_BIN, compile and import against the build before it."""
+        log("== %s (search)" % backend)
+        if backend == "postgres":
+            self.pg_start()
+        self.scenario_search_engine(backend)
+        self.scenario_writes_vs_before(backend)
+        if backend == "postgres":
+            self.pg_stop()
+
+    def scenario_search_engine(self, backend):
+        """bench/search_bench on its own database: one subject of N memories with 1,536-d
+        vectors; text searches (a term no row holds, every row holds, one row holds), semantic
+        searches through the compact codes + re-rank, the exact scan, recall@10 of the first
+        against the second (on the first EXACT queries). Wall time in one process; on
+        PostgreSQL after VACUUM ANALYZE."""
+        url = self.db_url(backend, "search")
+        for n, queries, exact in self.cfg["se_sizes"]:
+            base = [self.search_bench, url, str(n), "1536"]
+            p = subprocess.run(base + ["1", "1"], capture_output=True, text=True, timeout=1800)
+            if p.returncode != 0:
+                raise BenchError("search_bench fill %d: %s" % (n, p.stderr.strip()[-400:]))
+            # The fill's first text query indexes what the fill wrote (SQLite defers it)
+            first = [json.loads(ln) for ln in p.stdout.splitlines()
+                     if ln.startswith("{") and "text, first query" in ln]
+            if backend == "postgres":
+                subprocess.run(["psql", "-X", "-q", url, "-c", "VACUUM ANALYZE"],
+                               capture_output=True, timeout=900, check=True)
+            p = subprocess.run(base + [str(queries), str(exact)], capture_output=True,
+                               text=True, timeout=1800)
+            if p.returncode != 0:
+                raise BenchError("search_bench %d: %s" % (n, p.stderr.strip()[-400:]))
+            figs = {}
+            for ln in p.stdout.splitlines():
+                d = json.loads(ln)
+                figs[d["figure"]] = d
+            tag = "%dk" % (n // 1000)
+            for fig, key in (("text, no row holds it", "text"),
+                             ("text, every row holds it", "text_every"),
+                             ("text, one row holds it", "text_one"),
+                             ("semantic, compact codes + re-rank", "sem"),
+                             ("semantic, exact scan", "sem_exact")):
+                d = figs.get(fig)
+                if not d:
+                    continue
+                for q in ("p50", "p99"):
+                    self.add(backend, "search engine %s, %s memories, %s" % (fig, tag, q),
+                             d[q + "_ms"], "ms", key="se_%s_%s_%d" % (key, q, n),
+                             lower_is_better=True)
+            d = first[0] if first else None
+            if d:
+                self.add(backend, "search engine text first query (indexes the %s rows "
+                         "written before it)" % tag, d["ms"], "ms", lower_is_better=True)
+            d = figs.get("semantic, first query (fills the cache)")
+            if d:
+                self.add(backend, "search engine semantic first query (fills the cache), %s"
+                         % tag, d["ms"], "ms", lower_is_better=True)
+            d = figs.get("recall@10")
+            if d:
+                self.add(backend, "search engine recall@10 compact vs exact, %s (%d queries)"
+                         % (tag, exact), d["value"], "", key="se_recall_%d" % n)
+
+    def time_writes(self, binary, backend, round_no):
+        """Compile writes_eps episodes of one subject and import a writes_import-memory
+        document, on a fresh database, with binary; returns (compile eps/s, import seconds)."""
+        name = "writes%d%s" % (round_no, "b" if binary == self.before_bin else "a")
+        url = self.db_url(backend, name)
+        saved = self.binary
+        self.binary = binary
+        try:
+            self.start_server(url)
+            n = self.cfg["writes_eps"]
+            self.ingest([episode("w-cmp", person_text(i), i) for i in range(n)])
+            secs, _ = self.compile_subject("w-cmp", n)
+            doc_file = os.path.join(self.workdir, "writes-doc.json")
+            if not os.path.exists(doc_file):
+                with open(doc_file, "w") as f:
+                    json.dump({"document": make_export_doc("w-imp", self.cfg["writes_import"]),
+                               "preserve_ids": False, "target_subject_id": "w-imp-{seq}"}, f,
+                              separators=(",", ":"))
+            r = self.run_loadgen("/admin/import", conns=1, total=1, method="POST",
+                                 body_file=doc_file)
+            return n / secs, r["p50_ms"] / 1000
+        finally:
+            self.stop_server()
+            self.binary = saved
+
+    def scenario_writes_vs_before(self, backend):
+        """Issue 18's write target: compile and import throughput of this build against the
+        build before the search engine (ENGRAM_BEFORE_BIN), alternated on fresh databases
+        (this, before, this, before, ...); the medians' ratio. Without ENGRAM_BEFORE_BIN only
+        this build's figures."""
+        bins = [self.binary] + ([self.before_bin] if self.before_bin else [])
+        got = {b: ([], []) for b in bins}
+        for rnd in range(self.cfg["writes_rounds"]):
+            for b in bins:
+                eps, imp = self.time_writes(b, backend, rnd)
+                got[b][0].append(eps)
+                got[b][1].append(imp)
+
+        def med(v):
+            v = sorted(v)
+            return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+        n, m = self.cfg["writes_eps"], self.cfg["writes_import"]
+        eps, imp = med(got[self.binary][0]), med(got[self.binary][1])
+        self.add(backend, "writes: compile %d episodes, this build" % n, eps, "eps/s")
+        self.add(backend, "writes: import %d episodes + %d memories, this build" % (m, m),
+                 imp, "s", lower_is_better=True)
+        if not self.before_bin:
+            self.notes.append("%s: compile/import ratio vs before issue 18 not measured "
+                              "(set ENGRAM_BEFORE_BIN)" % backend)
+            return
+        beps, bimp = med(got[self.before_bin][0]), med(got[self.before_bin][1])
+        self.add(backend, "writes: compile %d episodes, before issue 18" % n, beps, "eps/s")
+        self.add(backend, "writes: import %d episodes + %d memories, before issue 18" % (m, m),
+                 bimp, "s", lower_is_better=True)
+        self.add(backend, "writes: compile throughput vs before", eps / beps, "x",
+                 key="writes_compile_ratio")
+        self.add(backend, "writes: import throughput vs before", bimp / imp, "x",
+                 key="writes_import_ratio")
 
     def scenario_fastapi_floor(self, tag):
         """The FastAPI + asyncpg floor of ../shared/anchor-fastapi (issue 22) on the same
@@ -752,7 +926,10 @@ class Bench:
             self.pg_stop()
 
     def scenario_explorer(self, backend, http_p50, http_p99):
-        """GET /admin/subjects and a subject's pages on cfg["explorer_subjects"] subjects of
+        """GET /admin/subjects (default page, deep offset, a selective search through the
+        trigram index, searches that walk a sort index), a subject's pages, the bulk-delete
+        preview, GET /admin/usage and /admin/dashboard (rollups), each p50 and p99, on
+        cfg["explorer_subjects"] subjects of
         cfg["explorer_eps"] episodes each (100,000 / 1M in the full run), loaded with batch
         ingest (100 episodes, 10 subjects of 10 sessions each per batch, 4 connections).
         The list's first call on a page computes and caches the health of its 50 pairs
@@ -790,10 +967,17 @@ class Bench:
                   "/admin/subjects?sort_by=subject_id&sort_order=asc&offset=%d" % (n // 2),
                   "explorer_deep"),
                  ("list page, search", "/admin/subjects?search=" + mid, "explorer_search"),
+                 ("list page, search every id matches (walked)", "/admin/subjects?search=ex-",
+                  "explorer_search_dense"),
+                 ("list page, 1-character search (walked)", "/admin/subjects?search=7",
+                  "explorer_search_short"),
                  ("subject detail", "/admin/subjects/%s-3" % mid, "explorer_detail"),
                  ("subject episodes page", "/admin/subjects/%s-3/episodes" % mid,
                   "explorer_episodes"),
-                 ("bulk-delete preview, prefix", None, "explorer_preview")]
+                 ("bulk-delete preview, prefix", None, "explorer_preview"),
+                 ("usage (GET /admin/usage)", "/admin/usage", "explorer_usage"),
+                 ("usage of one tenant", "/admin/usage?tenant_id=none-such", "explorer_usage_t"),
+                 ("dashboard (GET /admin/dashboard)", "/admin/dashboard", "explorer_dashboard")]
         for name, path, key in pages:
             if path is None:
                 r = self.run_loadgen("/admin/subjects/preview-delete", conns=1, method="POST",
@@ -1061,6 +1245,22 @@ def table(rows):
     return "\n".join(out)
 
 
+def target_line(results, backend, text, key, limit, higher=False, unit=""):
+    """One target's verdict: results[backend][key] against limit (at least it when higher,
+    else at most it)."""
+    v = results.get(backend, {}).get(key)
+    if v is None:
+        return "%-8s %-56s not measured" % (backend, text)
+    met = v >= limit if higher else v <= limit
+    if met:
+        detail = "met (%s %s)" % (fmt_num(v), unit)
+    elif higher:
+        detail = "MISSED: %s %s, %.1fx below" % (fmt_num(v), unit, limit / v)
+    else:
+        detail = "MISSED: %s %s, %.1fx over" % (fmt_num(v), unit, v / limit)
+    return "%-8s %-56s %s" % (backend, text, detail)
+
+
 def targets(results, cfg, quick):
     """Issue 7's targets, per backend, as lines of text. QUICK runs use smaller sizes than the
     targets name, so their verdicts are indicative only."""
@@ -1069,18 +1269,7 @@ def targets(results, cfg, quick):
     small, large = cfg["scale"]
 
     def chk(backend, text, key, limit, higher=False, unit=""):
-        v = results.get(backend, {}).get(key)
-        if v is None:
-            out.append("%-8s %-56s not measured" % (backend, text))
-            return
-        met = v >= limit if higher else v <= limit
-        if met:
-            detail = "met (%s %s)" % (fmt_num(v), unit)
-        elif higher:
-            detail = "MISSED: %s %s, %.1fx below" % (fmt_num(v), unit, limit / v)
-        else:
-            detail = "MISSED: %s %s, %.1fx over" % (fmt_num(v), unit, v / limit)
-        out.append("%-8s %-56s %s" % (backend, text, detail))
+        out.append(target_line(results, backend, text, key, limit, higher, unit))
 
     for b in results:
         r = results[b]
@@ -1108,9 +1297,10 @@ def targets(results, cfg, quick):
     return out
 
 
-def targets_hot(results):
+def targets_hot(results, ingest_only=False, writes_only=False):
     """Issue 22's targets over the --only hot figures (tags "sqlite", "postgres", and with
-    --durable "sqlite durable", "postgres durable")."""
+    --durable "sqlite durable", "postgres durable"); ingest_only: those --only ingest
+    measures; writes_only: those --only writes measures (compile and restore)."""
     out = []
 
     def chk(tag, text, v, limit, higher=False, unit=""):
@@ -1124,27 +1314,66 @@ def targets_hot(results):
     # The floor runs once, on the PostgreSQL cluster; every backend of the run is held to it.
     floor = next((r["floor_ctx64"] for r in results.values() if r.get("floor_ctx64")), None)
     for tag, r in results.items():
-        ratio = r.get("ctx_vs_floor")
-        if ratio is None and floor and r.get("hot_ctx_rps64"):
-            ratio = r["hot_ctx_rps64"] / floor
-        chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor", ratio, 3.0, True, "x")
-        chk(tag, "context p99 at 1 conn <= 2 ms (1,002 mem + 100k ep)", r.get("hot_ctx_p99"),
-            2.0, unit="ms")
+        if writes_only:
+            if tag.startswith("postgres"):
+                lite = results.get(tag.replace("postgres", "sqlite"), {}).get("compile")
+                chk(tag, "compile >= 0.5x SQLite's", r.get("compile") / lite
+                    if lite and r.get("compile") else None, 0.5, True, "x")
+            chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
+            continue
+        if not ingest_only:
+            ratio = r.get("ctx_vs_floor")
+            if ratio is None and floor and r.get("hot_ctx_rps64"):
+                ratio = r["hot_ctx_rps64"] / floor
+            chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor", ratio, 3.0, True,
+                "x")
+            chk(tag, "context p99 at 1 conn <= 2 ms (1,002 mem + 100k ep)",
+                r.get("hot_ctx_p99"), 2.0, unit="ms")
         if tag == "sqlite":
             chk(tag, "single-episode ingest, 16 conns >= 20k/s", r.get("ingest_16"), 20000,
                 True, "eps/s")
+            chk(tag, "the same >= 0.25x /healthz at 16 conns", r.get("ingest_16") /
+                r["http_rpsN"] if r.get("ingest_16") and r.get("http_rpsN") else None, 0.25,
+                True, "x")
         if tag == "sqlite durable":
             chk(tag, "single-episode ingest, 16 conns >= 10k/s", r.get("ingest_16"), 10000,
                 True, "eps/s")
         if tag == "postgres durable":
             chk(tag, "single-episode ingest, 64 conns >= 12k/s", r.get("ingest_64"), 12000,
                 True, "eps/s")
-        if tag.startswith("postgres"):
+        if tag.startswith("postgres") and not ingest_only:
             lite = results.get(tag.replace("postgres", "sqlite"), {}).get("compile")
             chk(tag, "compile >= 0.5x SQLite's", r.get("compile") / lite
                 if lite and r.get("compile") else None, 0.5, True, "x")
             chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
     return out
+
+
+def targets_search(results):
+    """Issue 18's targets: text p99 and semantic p99 at 10k memories, semantic at 100k,
+    recall@10, and compile/import throughput against the build before the engine."""
+    out = []
+
+    def chk(backend, text, key, limit, higher=False, unit=""):
+        out.append(target_line(results, backend, text, key, limit, higher, unit))
+
+    for b in results:
+        if not any(k.startswith("se_") or k.startswith("writes_") for k in results[b]):
+            continue
+        chk(b, "text search p99 <= 2 ms at 10k memories", "se_text_p99_10000", 2.0, unit="ms")
+        chk(b, "semantic search p99 <= 5 ms at 10k memories", "se_sem_p99_10000", 5.0,
+            unit="ms")
+        chk(b, "semantic search p99 <= 30 ms at 100k memories", "se_sem_p99_100000", 30.0,
+            unit="ms")
+        for n in (10000, 100000):
+            chk(b, "recall@10 >= 0.99 at %dk memories" % (n // 1000), "se_recall_%d" % n,
+                0.99, True)
+        chk(b, "compile throughput >= 0.9x before issue 18", "writes_compile_ratio", 0.9,
+            True, "x")
+        chk(b, "import throughput >= 0.9x before issue 18", "writes_import_ratio", 0.9,
+            True, "x")
+    return out
+
 
 
 def machine():
@@ -1171,7 +1400,8 @@ def main():
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--json", help="write the raw figures here")
     ap.add_argument("--table", help="write the table (markdown) here")
-    ap.add_argument("--only", choices=["support", "explorer", "hot"],
+    ap.add_argument("--only", choices=["support", "explorer", "hot", "ingest", "writes",
+                                       "search"],
                     help="run only this scenario (with the HTTP floor), not the whole bench")
     ap.add_argument("--durable", action="store_true",
                     help="production durability: SQLite synchronous=FULL, PostgreSQL with "
@@ -1197,10 +1427,14 @@ def main():
             try:
                 if args.only == "support":
                     bench.run_support_only(b.strip())
-                elif args.only == "hot":
+                elif args.only in ("hot", "ingest"):
                     bench.run_hot_only(b.strip())
+                elif args.only == "writes":
+                    bench.run_writes_only(b.strip())
                 elif args.only == "explorer":
                     bench.run_explorer_only(b.strip())
+                elif args.only == "search":
+                    bench.run_search_only(b.strip())
                 else:
                     bench.run_backend(b.strip())
             except BenchError as e:
@@ -1223,10 +1457,13 @@ def main():
     elapsed = time.time() - t0
 
     tbl = table(bench.rows)
-    if args.only == "hot":
-        tgt = targets_hot(bench.results)
+    if args.only in ("hot", "ingest", "writes"):
+        tgt = targets_hot(bench.results, ingest_only=args.only == "ingest",
+                          writes_only=args.only == "writes")
+    elif args.only == "search":
+        tgt = targets_search(bench.results)
     else:
-        tgt = targets(bench.results, bench.cfg, args.quick)
+        tgt = targets(bench.results, bench.cfg, args.quick) + targets_search(bench.results)
     print()
     print("Engram bench (%s), %s" % ("QUICK" if args.quick else "full", machine()))
     print("run took %.0f s; floors measured in the same run; ratio = value / floor" % elapsed)
@@ -1236,7 +1473,8 @@ def main():
     print()
     print(tbl)
     print()
-    print("targets (issue %s):" % ("22" if args.only == "hot" else "7"))
+    print("targets (issue %s):" % {"hot": "22", "ingest": "22", "writes": "22",
+                                    "search": "18"}.get(args.only, "7 and 18"))
     for line in tgt:
         print("  " + line)
     for n in bench.notes:

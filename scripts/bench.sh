@@ -6,6 +6,9 @@
 #   make bench QUICK=1      smaller and shorter (under 1 minute)
 #   BENCH_BACKENDS=sqlite make bench      one backend only
 #   BENCH_JSON=FILE / BENCH_TABLE=FILE    also write the raw figures / the table there
+#   ENGRAM_BEFORE_BIN=PATH make bench     also time compile and import with the engram binary
+#                           of before issue 18's search engine (commit bf186e9), alternated
+#                           with this build, and print the throughput ratios (issue 18)
 #
 # Everything runs in a scratch directory that is removed at the end, with the server and the
 # throwaway PostgreSQL cluster stopped even on failure or Ctrl-C.

@@ -108,26 +108,63 @@ static void parse_episode(struct vctx *v, struct arena *a, const struct jv *obj,
     ep->provenance = dump_member(a, obj, "provenance");
 }
 
+/* A single ingest waiting for its group commit (issue 22). */
+struct ingest_wait {
+    struct episode_job job;
+    struct episode ep;
+    struct req *req;
+};
+
+/* The writer thread wrote our group: let the connection's worker reply. */
+static void ingest_written(struct episode_job *job)
+{
+    http_wake(((struct ingest_wait *)job->ctx)->req);
+}
+
+/* The reply of a single ingest, once its episode is written (on the worker thread). */
+static int ingest_reply(struct req *req, void *ctx)
+{
+    struct ingest_wait *w = ctx;
+    struct buf out = BUF_INIT;
+
+    if (w->job.rc < 0) {
+        req->err = w->job.err;
+        return -1;
+    }
+    render_episode_to(&out, &w->ep);
+    return http_reply_buf(req, 201, &out);
+}
+
 int api_episodes_create(struct req *req)
 {
+    struct ingest_wait *w = arena_calloc(req->arena, 1, sizeof(*w));
     struct item_at at = { 0, 0 };
-    struct buf out = BUF_INIT;
-    struct episode ep;
     struct jv *body;
     struct vctx v;
     store *st;
+    int rc;
 
     if (api_body_object(req, &body, &req->err) < 0)
         return -1;
     v_init(&v, req->arena);
-    parse_episode(&v, req->arena, body, &at, &ep);
+    parse_episode(&v, req->arena, body, &at, &w->ep);
     if (v_finish(&v, &req->err) < 0)
         return -1;
     st = service_store(&req->err);
-    if (!st || episodes_record(req->arena, st, req->tenant, &ep, 1, &req->err) < 0)
+    if (!st)
         return -1;
-    render_episode_to(&out, &ep);
-    return http_reply_buf(req, 201, &out);
+    w->req = req;
+    w->job = (struct episode_job){ .a = req->arena, .ep = &w->ep, .done = ingest_written,
+                                   .ctx = w, .err = ERR_INIT };
+    /* Deferred before it is queued: the writer may finish before we return. */
+    http_defer(req, ingest_reply, w);
+    rc = episodes_record_async(st, req->tenant, &w->job, &req->err);
+    if (rc == 1)
+        return 0;
+    req->resume = NULL;
+    if (rc < 0)
+        return -1;
+    return ingest_reply(req, w);
 }
 
 /* Validate body.episodes: a list of 1..100 episode objects. */

@@ -3,9 +3,11 @@
  * every path outside the probes. */
 #include "api/api.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "http/metrics.h"
+#include "service/episodes.h"
 #include "service/service.h"
 #include "service/jobs.h"
 #include "service/webhooks.h"
@@ -63,6 +65,32 @@ static void release(void *ctx)
     free(body);
 }
 
+/* The single-episode group commit queue (issue 22; Engram's extension). */
+static void render_ingest_groups(struct buf *out)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } rows[] = {
+        { "engram_ingest_groups_total", "Groups of single-episode writes committed together.",
+          offsetof(struct episodes_group_stats, groups) },
+        { "engram_ingest_group_episodes_total", "Single episodes written through those groups.",
+          offsetof(struct episodes_group_stats, episodes) },
+        { "engram_ingest_group_replays_total",
+          "Groups rolled back on a failure and written again one episode per transaction.",
+          offsetof(struct episodes_group_stats, replays) },
+    };
+    struct episodes_group_stats st;
+    size_t i;
+
+    episodes_group_stats(&st);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name,
+                   rows[i].help, rows[i].name, rows[i].name,
+                   *(const unsigned long long *)((const char *)&st + rows[i].off));
+    }
+}
+
 int api_metrics(struct req *req)
 {
     struct metrics_gauges g = { 0 };
@@ -71,5 +99,6 @@ int api_metrics(struct req *req)
     buf_init(body);
     read_gauges(req, &g);
     metrics_render(body, &g);
+    render_ingest_groups(body);
     return http_reply_stream(req, 200, METRICS_CTYPE, emit, release, body);
 }

@@ -252,7 +252,7 @@ static int dispatch(struct req *req)
     store_request_end();
     if (ret < 0)
         return -1;
-    if (!req->status) {
+    if (!req->status && !req->resume) {
         log_write(LOG_ERROR, "request %s: handler %s queued no response", req->request_id,
                   req->route->name);
         return err_set(&req->err, ERR_INTERNAL, "no response");
@@ -282,8 +282,13 @@ int middleware_reply_error(struct req *req)
 
 int middleware_run(struct req *req)
 {
+    http_resume_fn *resume = req->resume;
     int ret = 0;
 
+    if (resume && atomic_load(&req->park)) {   /* http_defer: the work is done, reply */
+        req->resume = NULL;
+        return resume(req, req->resume_ctx) < 0 ? middleware_reply_error(req) : 0;
+    }
     if (preflight(req, &ret))
         return ret;
     if (req->err.kind)

@@ -829,6 +829,17 @@ static void wake(struct worker *w)
         log_write(LOG_WARN, "relay wake-up: %s", strerror(errno));
 }
 
+struct relay_worker *relay_conn_worker(struct relay_conn *c)
+{
+    return c ? (struct relay_worker *)c->w : NULL;
+}
+
+void relay_wake_worker(struct relay_worker *worker)
+{
+    if (worker)
+        wake((struct worker *)worker);
+}
+
 static int listen_on(struct relay *rl, const struct sockaddr_storage *ss, struct err *err)
 {
     socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)

@@ -15,6 +15,7 @@
 
 struct relay;
 struct relay_conn;
+struct relay_worker;
 
 /* The HTTP engine (libmicrohttpd), one instance per worker thread of the relay: each worker
  * runs the relay's connections and its engine in the same thread, so that a request and its
@@ -48,6 +49,11 @@ int relay_port(const struct relay *rl);
 struct relay_conn *relay_claim(struct relay *rl, int fd);
 /* One request of the connection was answered (its response fully written by the engine). */
 void relay_answered(struct relay_conn *c);
+/* The worker thread that serves c (it lives until relay_stop). */
+struct relay_worker *relay_conn_worker(struct relay_conn *c);
+/* Make worker run its engine soon (any thread): a connection the engine resumed from another
+ * thread has work that no socket of the worker announces. */
+void relay_wake_worker(struct relay_worker *worker);
 /* The engine is done with the connection. */
 void relay_release(struct relay_conn *c);
 /* Stop accepting connections (the listening socket is closed). */

@@ -159,6 +159,13 @@ int http_reply_json(struct req *req, int status, const struct jv *body)
     return http_reply_buf(req, status, &out);
 }
 
+void http_defer(struct req *req, http_resume_fn *fn, void *ctx)
+{
+    req->resume = fn;
+    req->resume_ctx = ctx;
+    atomic_store(&req->park, HTTP_PARK_QUEUED);
+}
+
 int http_reply_buf(struct req *req, int status, struct buf *body)
 {
     size_t len;

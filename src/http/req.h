@@ -3,6 +3,7 @@
 #ifndef ENGRAM_HTTP_REQ_H
 #define ENGRAM_HTTP_REQ_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,11 @@ struct MHD_Connection;
 struct MHD_Response;
 struct route;
 struct jv;
+struct req;
+
+/* A deferred reply (http_defer): runs on the connection's worker thread once the work is
+ * done, and replies (0), or returns -1 with req->err set. */
+typedef int http_resume_fn(struct req *req, void *ctx);
 
 #define REQ_MAX_PARAMS 4
 #define REQUEST_ID_MAX 128
@@ -35,7 +41,26 @@ struct req {
     int status;                   /* status of the reply sent, 0 before */
     int calls;                    /* access-handler calls so far */
     int retry_after;              /* > 0: the reply carries Retry-After (429, rate limiter) */
+    http_resume_fn *resume;       /* http_defer: the reply still to run, NULL otherwise */
+    void *resume_ctx;
+    atomic_int park;              /* http_defer's hand-off between the two threads */
 };
+
+/* Defer the reply (issue 22): a handler that handed its work to another thread calls this and
+ * returns 0 without replying. The connection waits without holding its worker thread (which
+ * serves its other connections meanwhile) until the other thread calls http_wake(req); then
+ * fn(req, ctx) runs on the worker thread and replies. The request, its arena and its body stay
+ * alive until then. */
+void http_defer(struct req *req, http_resume_fn *fn, void *ctx);
+/* http_defer's states: the worker thread parks the connection (SUSPENDED) unless the other
+ * thread finished first (DONE); whichever comes second resumes it. */
+enum { HTTP_PARK_NONE, HTTP_PARK_QUEUED, HTTP_PARK_SUSPENDED, HTTP_PARK_DONE };
+/* The deferred work of req is done (call once, from any thread; req must not be touched by
+ * the caller afterwards). */
+void http_wake(struct req *req);
+/* Server side of http_defer, after the handler returned: 1 when the connection is now
+ * suspended until http_wake, 0 when the work was already done (run req->resume now). */
+int http_park(struct req *req);
 
 /* Reply with status and the JSON body (borrowed; written compactly by jv_write_compact).
  * Returns 0, or -1 if the response could not be queued. */

@@ -243,6 +243,44 @@ static void header_done(struct http_server *srv, struct upload *u)
                                   (unsigned int)cfg->connection_timeout);
 }
 
+/* The relay worker that serves conn. */
+static struct relay_worker *worker_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_ctx *cc = ci ? ci->socket_context : NULL;
+
+    return cc ? relay_conn_worker(cc->relay) : NULL;
+}
+
+void http_wake(struct req *req)
+{
+    struct MHD_Connection *conn = req->conn;
+    struct relay_worker *w;
+
+    if (atomic_exchange(&req->park, HTTP_PARK_DONE) != HTTP_PARK_SUSPENDED)
+        return;   /* the worker thread has not parked it: it sees DONE itself */
+    /* Suspended: nothing touches the connection until it is resumed, so its worker can be
+     * read first; the engine's own wake-up does not reach the relay's epoll set. */
+    w = worker_of(conn);
+    MHD_resume_connection(conn);
+    relay_wake_worker(w);
+}
+
+int http_park(struct req *req)
+{
+    int expect = HTTP_PARK_QUEUED;
+
+    if (atomic_load(&req->park) == HTTP_PARK_DONE)
+        return 0;
+    MHD_suspend_connection(req->conn);
+    if (!atomic_compare_exchange_strong(&req->park, &expect, HTTP_PARK_SUSPENDED)) {
+        MHD_resume_connection(req->conn);   /* done in between: MHD calls us again */
+        relay_wake_worker(worker_of(req->conn));
+    }
+    return 1;
+}
+
 /* A new connection owes its first header within the header timeout; a closing one is
  * forgotten (before MHD closes its socket). */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -331,6 +369,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (*upload_data_size)
         return take(srv, u, upload_data, upload_data_size);
     rc = middleware_run(&u->req) == 0 ? MHD_YES : MHD_NO;
+    if (rc == MHD_YES && u->req.resume && !u->req.status) {
+        /* Deferred (http_defer): wait for the other thread without holding this one; MHD
+         * calls again once it is done, and middleware_run then runs the reply. */
+        if (http_park(&u->req))
+            return MHD_YES;
+        rc = middleware_run(&u->req) == 0 ? MHD_YES : MHD_NO;
+    }
     /* The response is queued (it copied what it needs): the body no longer counts. */
     drop_body(srv, u);
     return rc;
@@ -459,7 +504,8 @@ struct http_server *http_server_start(const struct route *routes, size_t nroutes
     /* The relay listens and runs one daemon in each of its worker threads (external epoll
      * mode); each daemon gets its worker's connections through MHD_add_connection. The
      * relay enforces the connection caps (MHD's would count per daemon). */
-    unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET;
+    unsigned int flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
+                         MHD_ALLOW_SUSPEND_RESUME;
     const struct relay_engine eng = { engine_hand, engine_fd, engine_run, engine_timeout_ms,
                                       engine_refused, srv };
     int i;

@@ -227,6 +227,53 @@ static int record_compiled(struct arena *a, store *st, const char *subject, size
     return webhooks_record(st, "memories.compiled", data, err);
 }
 
+/* The new memories to embed (content not empty, no vector yet): their texts and rows. */
+static size_t to_embed(struct arena *a, struct compile_result *res, const char ***texts,
+                       struct memory ***which)
+{
+    size_t i, n = 0;
+
+    *texts = arena_alloc(a, (res->nmemories ? res->nmemories : 1) * sizeof(**texts));
+    *which = arena_alloc(a, (res->nmemories ? res->nmemories : 1) * sizeof(**which));
+    for (i = 0; i < res->nmemories; i++) {
+        if (res->memories[i].content && res->memories[i].content[0] &&
+            !res->memories[i].embedding) {
+            (*texts)[n] = res->memories[i].content;
+            (*which)[n++] = &res->memories[i];
+        }
+    }
+    return n;
+}
+
+/* The stub provider computes its vectors in this process, with nothing to wait for: they are
+ * written with the memories, in the compile transaction (behavior.md §7.3 allows it for the
+ * stub: the result is identical), so each row is written once. Embedding after the commit
+ * inserted the rows and then rewrote every one with an UPDATE of its vector: on PostgreSQL a
+ * new row version with all its index entries and its TOASTed vector, half of a compile's
+ * database time (docs/PERFORMANCE.md). Other providers call out over the network and embed
+ * after the commit (embed_new), as does the stub if this fails. */
+static void embed_inline(struct arena *a, struct compile_result *res)
+{
+    const char **texts;
+    struct memory **which;
+    struct err err = ERR_INIT;
+    float *vecs;
+    size_t i, n, dim;
+
+    if (res->nmemories == 0 || !embed_available() || embed_semantic())
+        return;
+    n = to_embed(a, res, &texts, &which);
+    dim = embed_dim();
+    if (n == 0 || embed_texts(a, texts, n, &vecs, &err) < 0) {
+        err_release(&err);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        which[i]->embedding = vecs + i * dim;
+        which[i]->embedding_dim = dim;
+    }
+}
+
 static int run_transaction(struct arena *a, store *st, const char *tenant, const char *subject,
                            int force, int llm, const struct episode *pre, size_t npre,
                            int64_t now, struct compile_result *res, struct err *err)
@@ -255,32 +302,26 @@ static int run_transaction(struct arena *a, store *st, const char *tenant, const
         res->nmemories = 0;
         return 0;
     }
+    embed_inline(a, res);
     if (write_compile(a, st, tenant, subject, eps, neps, res, now, err) < 0)
         return -1;
     return record_compiled(a, st, subject, res->nmemories, err);
 }
 
-/* Embed every new memory's content in one provider call and store the vectors (and their
- * compact codes) in a fresh transaction, batched (store_memory_set_embeddings). Failures are
- * logged and swallowed (behavior.md §7.3). */
+/* Embed every new memory's content that has no vector yet in one provider call and store the
+ * vectors (and their compact codes) in a fresh transaction, batched
+ * (store_memory_set_embeddings). Failures are logged and swallowed (behavior.md §7.3). */
 static void embed_new(struct arena *a, store *st, struct compile_result *res)
 {
     const char **texts, **ids;
     struct memory **which;
     struct err err = ERR_INIT;
     float *vecs;
-    size_t i, n = 0, dim;
+    size_t i, n, dim;
 
     if (res->nmemories == 0 || !embed_available())
         return;
-    texts = arena_alloc(a, res->nmemories * sizeof(*texts));
-    which = arena_alloc(a, res->nmemories * sizeof(*which));
-    for (i = 0; i < res->nmemories; i++) {
-        if (res->memories[i].content && res->memories[i].content[0]) {
-            texts[n] = res->memories[i].content;
-            which[n++] = &res->memories[i];
-        }
-    }
+    n = to_embed(a, res, &texts, &which);
     if (n == 0)
         return;
     dim = embed_dim();

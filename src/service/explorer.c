@@ -41,7 +41,7 @@ static int support_rows(struct arena *a, store *st, const struct store_scope *sc
                         size_t neps, struct resolution_rows *res, struct explorer_episode_rows *eps,
                         struct err *err)
 {
-    const struct explorer_episode_query eq = { .oldest_first = 1, .limit = neps };
+    const struct explorer_episode_query eq = { .oldest_first = 1, .no_total = 1, .limit = neps };
 
     return store_explorer_resolutions(st, a, sc, NULL, nres, res, err) < 0 ||
                    store_explorer_episodes(st, a, sc, &eq, eps, err) < 0

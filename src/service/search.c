@@ -509,7 +509,9 @@ static int search_text(struct arena *a, store *st, const char *tenant,
         *n = rows.n;
         return ret;
     }
-    if (store_tx_begin_read(st, err) < 0)
+    /* The text index up to every memory first (a backend may defer it: SQLite), then
+     * the read. */
+    if (store_search_text_sync(st, err) < 0 || store_tx_begin_read(st, err) < 0)
         return -1;
     if (store_memory_scan_text(st, &sc,
                                &(struct memory_text_scan){ .kind = kind, .contains = sq->q,
@@ -564,7 +566,7 @@ static int search_bm25(struct arena *a, store *st, const char *tenant,
     struct store_ids ids;
     int ret = -1;
 
-    if (store_tx_begin_read(st, err) < 0)
+    if (store_search_text_sync(st, err) < 0 || store_tx_begin_read(st, err) < 0)
         return -1;
     if (rank_ids(a, st, tenant, sq, sq->limit, &ids, err) == 0)
         ret = fetch_ids(a, st, tenant, &ids, out, n, err);
@@ -655,7 +657,7 @@ static int search_hybrid(struct arena *a, store *st, const char *tenant,
     int ret = -1;
 
     hybrid_nearest(a, st, tenant, sq, &near, &nnear);
-    if (store_tx_begin_read(st, err) < 0)
+    if (store_search_text_sync(st, err) < 0 || store_tx_begin_read(st, err) < 0)
         return -1;
     if (rank_ids(a, st, tenant, sq, SEARCH_FUSE_DEPTH, &lex, err) < 0)
         goto cleanup;

@@ -4,6 +4,7 @@
 #include "service/cleanup.h"
 #include "service/compiler.h"
 #include "service/embed.h"
+#include "service/episodes.h"
 #include "service/jobs.h"
 #include "service/receipts.h"
 #include "service/tokens.h"
@@ -25,6 +26,7 @@ static const struct part {
     { tokens_setup, tokens_shutdown },
     { receipts_setup, receipts_shutdown },
     { webhooks_start, webhooks_stop },
+    { episodes_writer_start, episodes_writer_stop },
     { jobs_start, jobs_stop },
     { cleanup_loop_start, cleanup_loop_stop },
 };

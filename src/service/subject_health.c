@@ -434,9 +434,29 @@ static int update_cache(struct arena *a, store *st, const char *tenant, const ch
     return webhooks_record(st, event, alert_data(a, subject, previous, r, now), err);
 }
 
+/* 1 when the cache of (tenant, subject) already holds h's state and score: recording it
+ * again would change nothing but the row's updated_at, which nothing reads, and fire no
+ * alert (the state is the same). A read, so that the explorer's detail and the health route
+ * do not each commit a write transaction (a WAL flush on PostgreSQL) per call. */
+static int cache_holds(struct arena *a, store *st, const char *tenant, const char *subject,
+                       const struct subject_health *h, struct err *err)
+{
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct health_cache_entry e = { NULL, 0, TS_NULL };
+    int found;
+
+    if (store_health_cache_get(st, a, &sc, &e, &found, err) < 0)
+        return -1;
+    return found && e.state && strcmp(e.state, h->state) == 0 && e.score == h->score;
+}
+
 int subject_health_record(struct arena *a, store *st, const char *tenant, const char *subject,
                           const struct subject_health *h, int64_t now, struct err *err)
 {
+    int same = cache_holds(a, st, tenant, subject, h, err);
+
+    if (same != 0)
+        return same < 0 ? -1 : 0;
     if (store_tx_begin(st, err) < 0)
         return -1;
     if (update_cache(a, st, tenant, subject, h, now, err) < 0 || store_tx_commit(st, err) < 0) {

@@ -84,4 +84,20 @@ static inline enum store_fault store_fault_next(void)
 void store_usage_from_row(struct usage_report *out, const int64_t *v);
 void store_overview_from_row(struct overview_counts *out, const int64_t *v);
 
+/* The explorer's page statements (GET /admin/subjects), indexed [sort][descending][variant]
+ * with the variant 2 * (a search through the subject-id index) + (a health filter). Each
+ * backend names its statements SQL_LIST_<ORDER>_<ASC|DESC>[_SEARCH][_HEALTH]. */
+#define EXPLORER_LIST_VARIANTS(n) { n, n##_HEALTH, n##_SEARCH, n##_SEARCH_HEALTH }
+#define EXPLORER_LIST_TABLE                                                                  \
+    {                                                                                        \
+        [EXPLORER_SORT_LAST_ACTIVITY] = { EXPLORER_LIST_VARIANTS(SQL_LIST_LAST_ASC),         \
+                                          EXPLORER_LIST_VARIANTS(SQL_LIST_LAST_DESC) },      \
+        [EXPLORER_SORT_SUBJECT] = { EXPLORER_LIST_VARIANTS(SQL_LIST_SUBJECT_ASC),            \
+                                    EXPLORER_LIST_VARIANTS(SQL_LIST_SUBJECT_DESC) },         \
+        [EXPLORER_SORT_EPISODES] = { EXPLORER_LIST_VARIANTS(SQL_LIST_EPISODES_ASC),          \
+                                     EXPLORER_LIST_VARIANTS(SQL_LIST_EPISODES_DESC) },       \
+        [EXPLORER_SORT_MEMORIES] = { EXPLORER_LIST_VARIANTS(SQL_LIST_MEMORIES_ASC),          \
+                                     EXPLORER_LIST_VARIANTS(SQL_LIST_MEMORIES_DESC) },       \
+    }
+
 #endif

@@ -293,6 +293,19 @@ static const struct store_scope *one_tenant(const struct store_scope *sc, const 
     return sc;
 }
 
+int store_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                               size_t n, int *inserted, struct err *err)
+{
+    if (!st->in_tx)
+        BUG("store_episode_insert_group outside a transaction");
+    return st->ops->episode_insert_group(st, as, eps, n, inserted, err);
+}
+
+int store_commits_flush(store *st, int *flushes, struct err *err)
+{
+    return st->ops->commits_flush(st, flushes, err);
+}
+
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err)
 {
@@ -431,6 +444,11 @@ int store_memory_rank_text(store *st, struct arena *a, const struct store_scope 
                            struct err *err)
 {
     return st->ops->memory_rank_text(st, a, one_tenant(sc, "memory_rank_text"), q, out, err);
+}
+
+int store_search_text_sync(store *st, struct err *err)
+{
+    return st->ops->search_text_sync(st, err);
 }
 
 int store_memory_scan_codes(store *st, const struct store_scope *sc,
@@ -926,6 +944,19 @@ int store_subject_match(store *st, struct arena *a, const struct subject_selecto
 size_t store_like_head(const char *pattern)
 {
     return strcspn(pattern, "%_\\");
+}
+
+int store_search_has_trigram(const char *pattern)
+{
+    size_t chars = 0;
+
+    for (const unsigned char *p = (const unsigned char *)pattern; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            chars = 0;
+        else if ((*p & 0xC0) != 0x80 && ++chars >= 3)
+            return 1;
+    }
+    return 0;
 }
 
 int store_tenant_list(store *st, struct arena *a, const struct store_page *pg,

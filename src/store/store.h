@@ -613,6 +613,7 @@ struct explorer_episode_query {
     const char *search;             /* NULL = any; substring of the payload's JSON text, type,
                                      * source or session_id */
     int oldest_first;               /* 0: created_at descending (then insertion order) */
+    int no_total;                   /* the rows only: total is left 0, no count is run */
     size_t limit, offset;
 };
 
@@ -765,6 +766,14 @@ struct store_ops {
      * (strings in arena) and set *inserted = 0; otherwise *inserted = 1. */
     int (*episode_insert)(store *st, struct arena *a, struct episode *ep, int *inserted,
                           struct err *err);
+    /* store_episode_insert for each of the n episodes (a replayed one's strings in as[i]),
+     * inside the caller's transaction, with inserted[i] for eps[i]; PostgreSQL pipelines
+     * them (few round trips). On failure the caller rolls back. */
+    int (*episode_insert_group)(store *st, struct arena *const *as, struct episode *const *eps,
+                                size_t n, int *inserted, struct err *err);
+    /* *flushes = 1 when a commit on st waits for its log to reach the disk (SQLite
+     * synchronous=FULL; PostgreSQL with fsync and synchronous_commit on), 0 otherwise. */
+    int (*commits_flush)(store *st, int *flushes, struct err *err);
     /* One page of the episodes of sc, by created_at then insertion order, ascending. */
     int (*episode_list)(store *st, struct arena *a, const struct store_scope *sc,
                         const struct store_page *pg, struct episode_rows *out, struct err *err);
@@ -864,6 +873,11 @@ struct store_ops {
     int (*memory_rank_text)(store *st, struct arena *a, const struct store_scope *sc,
                             const struct memory_rank_query *q, struct store_ids *out,
                             struct err *err);
+    /* Bring the text indexes that memory_scan_text and memory_rank_text read up to every
+     * memory, when the backend defers them (SQLite: rows above search_text_indexed's mark);
+     * outside a read transaction, before one that reads them. A no-op where the writes keep
+     * them (PostgreSQL). */
+    int (*search_text_sync)(store *st, struct err *err);
     /* Memories of the tenant with the given ids, without their embeddings (any order;
      * unknown ids are skipped). */
     int (*memory_get_many)(store *st, struct arena *a, const char *tenant,
@@ -1279,6 +1293,9 @@ int store_heartbeat(store *st, struct err *err);
 int store_tx_begin(store *st, struct err *err);
 int store_tx_commit(store *st, struct err *err);
 void store_tx_rollback(store *st);
+int store_commits_flush(store *st, int *flushes, struct err *err);
+int store_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                               size_t n, int *inserted, struct err *err);
 int store_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                          struct err *err);
 int store_episode_list(store *st, struct arena *a, const struct store_scope *sc,
@@ -1326,6 +1343,7 @@ int store_memory_scan_text(store *st, const struct store_scope *sc,
 int store_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
                            const struct memory_rank_query *q, struct store_ids *out,
                            struct err *err);
+int store_search_text_sync(store *st, struct err *err);
 int store_memory_scan_codes(store *st, const struct store_scope *sc,
                             const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx,
                             struct err *err);
@@ -1412,6 +1430,10 @@ int store_backup(store *st, const char *path, struct err *err);
  * every subject_id the pattern matches starts with them, so a backend can read the range of
  * its subject_id index they span and filter that with the pattern. */
 size_t store_like_head(const char *pattern);
+
+/* Whether the LIKE pattern holds a run of 3 or more characters (UTF-8) free of wildcards and
+ * escapes: the only patterns a trigram index narrows; any other is answered by a scan. */
+int store_search_has_trigram(const char *pattern);
 
 /* The err code of a transaction the database aborted for conflicting with a concurrent one
  * (PostgreSQL deadlock or serialization failure), a 503: the transaction run again from its

@@ -235,6 +235,14 @@ static int load_strings(struct config *c, const struct source *s, struct err *er
     if (v && *v && !c->sqlite_sync_full && strcasecmp(v, "normal") != 0)
         return err_set(err, ERR_INVALID,
                        "STATEWAVE_SQLITE_SYNCHRONOUS: expected full or normal, got '%s'", v);
+    v = lookup(s, "STATEWAVE_INGEST_GROUP_COMMIT");
+    c->ingest_group_commit = !v || !*v || strcasecmp(v, "auto") == 0 ? -1
+                             : strcasecmp(v, "on") == 0              ? 1
+                             : strcasecmp(v, "off") == 0             ? 0
+                                                                     : -2;
+    if (c->ingest_group_commit == -2)
+        return err_set(err, ERR_INVALID,
+                       "STATEWAVE_INGEST_GROUP_COMMIT: expected auto, on or off, got '%s'", v);
     v = lookup(s, "STATEWAVE_LOG_LEVEL");
     c->log_level = LOG_INFO;
     if (v && *v && parse_log_level(v, &c->log_level) < 0)

@@ -31,6 +31,7 @@ struct config {
     int debug;                 /* STATEWAVE_DEBUG: human-readable logs */
     int log_level;             /* STATEWAVE_LOG_LEVEL: enum log_level */
     int sqlite_sync_full;      /* STATEWAVE_SQLITE_SYNCHRONOUS: 1 = full, 0 = normal */
+    int ingest_group_commit;   /* STATEWAVE_INGEST_GROUP_COMMIT: -1 auto, 0 off, 1 on */
     int strict_schema;         /* STATEWAVE_STRICT_SCHEMA */
     int connection_timeout;    /* STATEWAVE_CONNECTION_TIMEOUT_SECONDS: idle keep-alive */
     int header_timeout;        /* STATEWAVE_HEADER_TIMEOUT_SECONDS: from connecting to a

@@ -99,6 +99,23 @@ def run_sql(url, statement):
         con.close()
 
 
+def query(url, statement):
+    """The rows of one query on the database of a server's URL, as tuples of strings (None for
+    NULL): SQLite through Python's sqlite3, PostgreSQL through psql."""
+    if is_postgres(url):
+        r = run([pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
+                 "-v", "ON_ERROR_STOP=1", "-At", "-F", "\x1f", "-c", statement])
+        assert r.returncode == 0, "psql: %s" % r.stderr
+        return [tuple(v if v != "" else None for v in line.split("\x1f"))
+                for line in r.stdout.splitlines()]
+    con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
+    try:
+        return [tuple(None if v is None else str(v) for v in row)
+                for row in con.execute(statement)]
+    finally:
+        con.close()
+
+
 def vector_code(blob):
     """engram_vector_code() in Python, as src/util/vcode.c computes it: the scale (float32
     little-endian) of the unit vector's int8 code, then one signed byte per dimension."""

@@ -55,7 +55,8 @@ static void test_config_values_case_insensitive(void **state)
                     "STATEWAVE_CORS_ORIGINS=[\"https://a.example\",\"https://b.example\"]",
                     "STATEWAVE_TENANT_HEADER=X-Org", "STATEWAVE_API_KEY_OTHER=zz",
                     "STATEWAVE_DATABASE_URL=sqlite:///tmp/x.db", "statewave_tenant_id=org-a",
-                    "STATEWAVE_SQLITE_SYNCHRONOUS=Full", NULL };
+                    "STATEWAVE_SQLITE_SYNCHRONOUS=Full", "STATEWAVE_INGEST_GROUP_COMMIT=On",
+                    NULL };
     struct config c;
     struct err e;
 
@@ -72,7 +73,33 @@ static void test_config_values_case_insensitive(void **state)
     assert_string_equal(c.database_url, "sqlite:///tmp/x.db");
     assert_string_equal(c.tenant_id, "org-a");
     assert_int_equal(c.sqlite_sync_full, 1);
+    assert_int_equal(c.ingest_group_commit, 1);
     config_release(&c);
+}
+
+/* STATEWAVE_INGEST_GROUP_COMMIT: auto (also unset or empty) -1, on 1, off 0, any case. */
+static void test_config_ingest_group_commit(void **state)
+{
+    static const struct {
+        const char *assignment;
+        int want;
+    } cases[] = { { "STATEWAVE_INGEST_GROUP_COMMIT=auto", -1 },
+                  { "STATEWAVE_INGEST_GROUP_COMMIT=", -1 },
+                  { "STATEWAVE_INGEST_GROUP_COMMIT=OFF", 0 },
+                  { "STATEWAVE_INGEST_GROUP_COMMIT=on", 1 },
+                  { "STATEWAVE_PORT=8100", -1 } };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *env[] = { cases[i].assignment, NULL };
+        struct config c;
+        struct err e;
+
+        assert_int_equal(load(&c, env, NULL, &e), 0);
+        assert_int_equal(c.ingest_group_commit, cases[i].want);
+        config_release(&c);
+    }
 }
 
 static void expect_bad(const char *assignment, const char *name)
@@ -99,6 +126,7 @@ static void test_config_bad_values_name_the_variable(void **state)
     expect_bad("STATEWAVE_WORKERS=0", "STATEWAVE_WORKERS");
     expect_bad("STATEWAVE_LOG_LEVEL=loud", "STATEWAVE_LOG_LEVEL");
     expect_bad("STATEWAVE_SQLITE_SYNCHRONOUS=off", "STATEWAVE_SQLITE_SYNCHRONOUS");
+    expect_bad("STATEWAVE_INGEST_GROUP_COMMIT=yes", "STATEWAVE_INGEST_GROUP_COMMIT");
     expect_bad("STATEWAVE_TENANT_HEADER=Bad Header", "STATEWAVE_TENANT_HEADER");
 }
 
@@ -194,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_values_case_insensitive),
         cmocka_unit_test(test_config_bad_values_name_the_variable),
+        cmocka_unit_test(test_config_ingest_group_commit),
         cmocka_unit_test(test_config_cors_origins_json),
         cmocka_unit_test(test_config_connection_limits),
         cmocka_unit_test(test_config_sqlite_wal_max),

@@ -317,6 +317,22 @@ static void test_store_explorer_match_ranges(void **state)
     assert_string_equal(m.items[0].subject_id, arena_printf(a, "%s-ab", p));
 }
 
+/* Only a run of 3 characters (UTF-8, not bytes) free of `%`, `_` and `\\` can be narrowed
+ * by a trigram index. */
+static void test_store_explorer_search_trigram(void **state)
+{
+    (void)state;
+    assert_true(store_search_has_trigram("abc"));
+    assert_true(store_search_has_trigram("%x_abc%"));
+    assert_true(store_search_has_trigram("\xc3\xa9t\xc3\xa9"));   /* 3 characters, 5 bytes */
+    assert_false(store_search_has_trigram(""));
+    assert_false(store_search_has_trigram("ab"));
+    assert_false(store_search_has_trigram("a_c"));
+    assert_false(store_search_has_trigram("ab%cd"));
+    assert_false(store_search_has_trigram("ab\\cd"));
+    assert_false(store_search_has_trigram("\xc3\xa9t"));            /* 2 characters, 3 bytes */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -328,6 +344,7 @@ int main(void)
         T(test_store_explorer_listing),
         T(test_store_explorer_pages),
         T(test_store_explorer_match_ranges),
+        cmocka_unit_test(test_store_explorer_search_trigram),
     };
 
     return cmocka_run_group_tests(tests, group_setup, snap_group_teardown);

@@ -15,6 +15,7 @@
 
 #include "store/store.h"
 #include "util/ts.h"
+#include "util/vcode.h"
 
 #include "store_harness.h"   /* g, group and test setup, ids, episode and memory rows */
 
@@ -571,6 +572,53 @@ static void test_store_memory_insert_many_round_trip(void **state)
         assert_mem_equal(&got[i], &ms[i]);
 }
 
+/* The codes memory_insert_many writes with the rows (PostgreSQL: in the insert statement,
+ * batch by batch): one per active memory with a vector, each its own vector's code. */
+struct code_check {
+    const struct memory *ms;
+    size_t n, seen;
+};
+
+static int check_code(void *ctx, const struct memory_code *row, struct err *err)
+{
+    struct code_check *cc = ctx;
+    unsigned char want[VCODE_HEADER + 64];
+    size_t i;
+
+    (void)err;
+    for (i = 0; i < cc->n && strcmp(cc->ms[i].id, row->id) != 0; i++)
+        ;
+    assert_true(i < cc->n);
+    assert_non_null(cc->ms[i].embedding);
+    assert_string_equal(cc->ms[i].status, "active");
+    assert_int_equal(row->bytes, vcode_size(cc->ms[i].embedding_dim));
+    vcode_encode(cc->ms[i].embedding, cc->ms[i].embedding_dim, want);
+    assert_memory_equal(row->code, want, row->bytes);
+    cc->seen++;
+    return 0;
+}
+
+static void test_store_memory_insert_many_codes(void **state)
+{
+    enum { N = 600, SMALL_DIM = 8 };
+    struct arena *a = *state;
+    const char *subject = uniq(a, "exp-mcodes"), *tenant = uniq(a, "t");
+    struct memory *ms = rich_mems(a, subject, tenant, N, SMALL_DIM);
+    struct code_check cc = { ms, N, 0 };
+    struct err err = ERR_INIT;
+    size_t i, want = 0;
+
+    assert_int_equal(store_memory_insert_many(g.st, ms, N, &err), 0);
+    for (i = 0; i < N; i++) /* no tenant: even rows; active: i % 3 == 0; a vector: i % 5 */
+        want += i % 2 == 0 && i % 3 == 0 && i % 5 != 0;
+    assert_int_equal(store_memory_scan_codes(g.st,
+                                             &(struct store_scope){ .subject = subject },
+                                             &(struct memory_code_scan){ 0 }, check_code, &cc,
+                                             &err),
+                     0);
+    assert_int_equal(cc.seen, want);
+}
+
 /* An id that exists (in another subject and tenant) fails the batch with ERR_CONFLICT naming
  * it; after the rollback nothing of the batch is visible and the connection works. `at` puts
  * the clash past the first pipelined batch. */
@@ -757,6 +805,7 @@ int main(void)
         T(test_store_ids_taken),
         T(test_store_episode_insert_many_round_trip),
         T(test_store_memory_insert_many_round_trip),
+        T(test_store_memory_insert_many_codes),
         T(test_store_insert_many_conflict_existing),
         T(test_store_memory_insert_many_conflict),
         T(test_store_insert_many_duplicate_in_batch),

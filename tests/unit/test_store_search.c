@@ -683,48 +683,33 @@ static char *cut_query(struct arena *a, const char *text, size_t chars)
     return q;
 }
 
-/* Property: for random contents (non-ASCII, mixed case, quoting characters) and random
- * queries (cut from the contents with flipped case, and made up, long and under three
- * characters), the indexed text path gives exactly what filtering the newest-first list
- * with search_contains_ci gives, for every limit. */
-static void test_search_text_index_matches_scan(void **state)
+/* nq random queries on sc (cut from its contents with flipped case, and made up, long and
+ * under three characters), each through search_memories' text path, against filtering the
+ * newest-first list with search_contains_ci, for every limit. */
+static void check_text_queries(struct arena *a, const struct store_scope *sc, size_t nq)
 {
     static const size_t limits[] = { 1, 3, 20, 100 };
-    struct arena *a = *state;
-    const char *subj = uniq(a, "trgm"), *tenant = uniq(a, "tt"), *other = uniq(a, "trgm2");
-    const struct store_scope sc = { .tenant = tenant, .subject = subj };
     struct err err = ERR_INIT;
     struct memory_rows mr;
     struct memory *got, *list;
     size_t n, nlist, i, j, qi, lim;
     const char *q;
-    int k;
 
-    rng_state = 0x5eed0018;
-    /* More rows than the SQLite walk reads before the index takes over (TEXT_WALK_ROWS). */
-    for (k = 0; k < 800; k++) {
-        struct memory m = make_mem_with(tenant, k % 5 ? subj : other,
-                                        k % 3 ? "profile_fact" : "procedure",
-                                        random_text(a, 1 + rnd(24)),
-                                        k % 11 == 3 ? "superseded" : "active",
-                                        T0 + (int64_t)rnd(50) * SEC);
-
-        add_mem(&m);
-    }
-    assert_int_equal(store_memory_list_active(g.st, a, &sc, &newest_first, &mr, &err), 0);
+    assert_int_equal(store_memory_list_active(g.st, a, sc, &newest_first, &mr, &err), 0);
     list = mr.items;
     nlist = mr.n;
-    for (qi = 0; qi < 600; qi++) {
-        if (qi % 3 == 2)
+    for (qi = 0; qi < nq; qi++) {
+        if (qi % 3 == 2 || nlist == 0)
             q = random_text(a, 1 + rnd(6));
         else
             q = cut_query(a, list[rnd((uint32_t)nlist)].content, 1 + rnd(8));
         lim = limits[qi % 4];
         {
-            struct search_query sq = { .subject_id = subj, .kind = qi % 7 == 6 ? "procedure" : NULL,
-                                      .q = q, .limit = lim };
+            struct search_query sq = { .subject_id = sc->subject,
+                                       .kind = qi % 7 == 6 ? "procedure" : NULL, .q = q,
+                                       .limit = lim };
 
-            assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
+            assert_int_equal(search_memories(a, g.st, sc->tenant, &sq, &got, &n, &err), 0);
             for (i = 0, j = 0; i < nlist && j < lim; i++) {
                 if (sq.kind && strcmp(list[i].kind, sq.kind) != 0)
                     continue;
@@ -743,6 +728,93 @@ static void test_search_text_index_matches_scan(void **state)
     }
 }
 
+/* count random memories: every fifth of another subject, some superseded. */
+static void add_random_mems(struct arena *a, const char *tenant, const char *subj,
+                            const char *other, int count)
+{
+    int k;
+
+    for (k = 0; k < count; k++) {
+        struct memory m = make_mem_with(tenant, k % 5 ? subj : other,
+                                        k % 3 ? "profile_fact" : "procedure",
+                                        random_text(a, 1 + rnd(24)),
+                                        k % 11 == 3 ? "superseded" : "active",
+                                        T0 + (int64_t)rnd(50) * SEC);
+
+        add_mem(&m);
+    }
+}
+
+/* count random active memories of subj, the fourth holding marker. */
+static void add_marked_mems(struct arena *a, const char *tenant, const char *subj, int count,
+                            const char *marker)
+{
+    int k;
+
+    for (k = 0; k < count; k++) {
+        struct memory m = make_mem_with(tenant, subj, "profile_fact",
+                                        k == 3 ? marker : random_text(a, 1 + rnd(24)),
+                                        "active", T0 + (int64_t)rnd(50) * SEC);
+
+        add_mem(&m);
+    }
+}
+
+/* Property: for random contents (non-ASCII, mixed case, quoting characters) and random
+ * queries, the indexed text path gives exactly what filtering the newest-first list gives. */
+static void test_search_text_index_matches_scan(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "trgm"), *tenant = uniq(a, "tt"), *other = uniq(a, "trgm2");
+
+    rng_state = 0x5eed0018;
+    /* More rows than the SQLite walk reads before the index takes over (TEXT_WALK_ROWS). */
+    add_random_mems(a, tenant, subj, other, 800);
+    check_text_queries(a, &(struct store_scope){ .tenant = tenant, .subject = subj }, 600);
+}
+
+/* The text indexes follow writes made after a search brought them up to date (SQLite defers
+ * them: schema step 14): rows added above the mark, a subject deleted below it, and rows
+ * inserted after the highest rows were deleted (SQLite reuses their seq, at or below the
+ * mark); for the substring path and for mode=bm25. */
+static void test_search_text_index_follows_writes(void **state)
+{
+    struct arena *a = *state;
+    const char *subj = uniq(a, "fw"), *tenant = uniq(a, "ft"), *last = uniq(a, "fw2");
+    const struct store_scope sc = { .tenant = tenant, .subject = subj };
+    const struct store_scope sl = { .tenant = tenant, .subject = last };
+    struct err err = ERR_INIT;
+    struct row_counts rc;
+    struct memory *got;
+    size_t n;
+
+    rng_state = 0x5eed0019;
+    add_random_mems(a, tenant, subj, last, 400);
+    check_text_queries(a, &sc, 60);
+    add_random_mems(a, tenant, subj, last, 300);   /* above the mark */
+    check_text_queries(a, &sc, 60);
+    check_text_queries(a, &sl, 30);
+    /* The newest rows (the highest seq) are last's: delete them, then write new ones. */
+    add_marked_mems(a, tenant, last, 40, "zyxwv marker");
+    check_text_queries(a, &sl, 30);   /* brings the mark above last's rows */
+    assert_int_equal(store_subject_delete(g.st, &sl, &rc, &err), 0);
+    check_text_queries(a, &sl, 10);
+    add_marked_mems(a, tenant, last, 30, "qwert marker");
+    check_text_queries(a, &sl, 60);
+    check_text_queries(a, &sc, 60);
+    {
+        struct search_query sq = { .subject_id = last, .q = "marker", .limit = 10,
+                                   .mode = SEARCH_MODE_BM25 };
+
+        assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(got[0].content, "qwert marker");
+        sq.q = "zyxwv";
+        assert_int_equal(search_memories(a, g.st, tenant, &sq, &got, &n, &err), 0);
+        assert_int_equal(n, 0);
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -757,6 +829,7 @@ int main(void)
         T(test_store_scan_text_order_and_stop),
         T(test_search_text_matches_filtering_the_list),
         T(test_search_text_index_matches_scan),
+        T(test_search_text_index_follows_writes),
         T(test_codes_follow_every_write),
     };
 

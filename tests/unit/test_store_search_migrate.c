@@ -15,79 +15,21 @@
 #include <string.h>
 
 #include "service/search.h"
-#include "store/migrations.h"
 #include "store/store.h"
 #include "util/ts.h"
 
 #include "store_harness.h"
 #include "store_raw.h"
+#include "store_migrate.h"
 
 #define OLD_VERSION 10 /* the schema before issue 18's steps (search_text_index is 11) */
 #define DIM 16
 #define ROWS 120
 
-static char pg_admin[512]; /* the server's URL (engram_test) while the test owns a database */
-static char pg_db[40];
-
-/* Open a fresh database: SQLite's temp file as the harness makes it; on PostgreSQL a new
- * database beside ENGRAM_TEST_DATABASE_URL's. Migrated up to OLD_VERSION only. */
 static int mig_setup(void **state)
 {
-    struct err err = ERR_INIT;
-    struct migrate_result mr;
-    char *slash;
-    PGconn *c;
-    PGresult *r;
-    char sql[128], url[1024];
-
     (void)state;
-    if (open_database() < 0)
-        return -1;
-    if (!is_sqlite()) {
-        snprintf(pg_admin, sizeof(pg_admin), "%s", g.conninfo);
-        snprintf(pg_db, sizeof(pg_db), "engram_mig_%d", (int)getpid());
-        c = PQconnectdb(pg_admin);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_db);
-        r = PQexec(c, sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "CREATE DATABASE: %s", PQerrorMessage(c));
-            return -1;
-        }
-        PQclear(r);
-        PQfinish(c);
-        store_close(g.st);
-        slash = strrchr(g.conninfo, '/');
-        if (!slash)
-            return -1;
-        *slash = '\0';
-        snprintf(url, sizeof(url), "%s/%s", g.conninfo, pg_db);
-        free(g.conninfo);
-        g.conninfo = strdup(url);
-        if (store_open(g.ops, g.conninfo, &g.st, &err) < 0)
-            return -1;
-    }
-    store_migrate_upto = OLD_VERSION;
-    if (store_migrate(g.st, &mr, &err) < 0 || mr.to_version != OLD_VERSION) {
-        fprintf(stderr, "migrate to %d failed: %s\n", OLD_VERSION, err.msg);
-        return -1;
-    }
-    store_migrate_upto = 0;
-    return 0;
-}
-
-static int mig_teardown(void **state)
-{
-    PGconn *c;
-    char sql[128];
-
-    snap_group_teardown(state);
-    if (pg_db[0]) {
-        c = PQconnectdb(pg_admin);
-        snprintf(sql, sizeof(sql), "DROP DATABASE %s", pg_db);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-    }
-    return 0;
+    return open_old_database(OLD_VERSION);
 }
 
 /* A vector as a blob literal of its little-endian float32 bytes. */
@@ -192,5 +134,5 @@ int main(void)
                                         test_teardown),
     };
 
-    return cmocka_run_group_tests(tests, mig_setup, mig_teardown);
+    return cmocka_run_group_tests(tests, mig_setup, close_old_database);
 }

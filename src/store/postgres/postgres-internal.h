@@ -35,13 +35,15 @@
 /* The insert of one memory, $1..$16 as pgst_memory_params() fills them. source_episode_ids is
  * uuid[] in the table and a JSON array in struct memory: it goes in through
  * json_array_elements_text, its order kept by ordinality. */
-#define PG_MEMORY_INSERT                                                                   \
+#define PG_MEMORY_INSERT_INTO                                                              \
     "INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary, confidence,"   \
     " valid_from, valid_to, source_episode_ids, metadata, status, embedding,"               \
-    " sensitivity_labels, created_at, updated_at)"                                           \
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"                                           \
+    " sensitivity_labels, created_at, updated_at)"
+#define PG_MEMORY_VALUES                                                                   \
+    "($1, $2, $3, $4, $5, $6, $7, $8, $9,"                                                  \
     " ARRAY(SELECT e::uuid FROM json_array_elements_text($10::json) WITH ORDINALITY"         \
     " AS t(e, i) ORDER BY i), $11, $12, $13, $14, $15, $16)"
+#define PG_MEMORY_INSERT PG_MEMORY_INSERT_INTO " VALUES " PG_MEMORY_VALUES
 
 #define PG_INT_LEN 24   /* bytes for pgst_int_param / pgst_size_param text */
 
@@ -89,6 +91,15 @@ int pgst_exec_void(struct pgst_store *ps, const char *sql, int nparams, const ch
  * is no row or it is NULL). */
 int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
+
+/* Run sql, text built at run time (an unnamed statement: never prepared, planned for its
+ * parameters each time), whose result is of no interest; failures as pgst_exec reports them.
+ * lengths and formats as PQexecParams takes them (NULL: every parameter is text; format 1 is
+ * binary, e.g. a bytea's raw bytes). No second try on a dead connection: for statements
+ * inside a transaction. */
+int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
+                      const char *const *values, const int *lengths, const int *formats,
+                      struct err *err);
 
 /* Called for row `row` of r by pgst_exec_stream: 0 for the next row, 1 to stop, -1 to stop
  * with err set. */
@@ -264,6 +275,9 @@ int pgst_schema_version(store *st, int *current, int *latest, struct err *err);
 
 /* ---- episodes (postgres_episodes.c) ---- */
 
+int pgst_commits_flush(store *st, int *flushes, struct err *err);
+int pgst_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                              size_t n, int *inserted, struct err *err);
 int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
 int pgst_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
@@ -376,6 +390,7 @@ int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
     size_t n, size_t dim, struct err *err);
+int pgst_search_text_sync(store *st, struct err *err);
 int pgst_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
     const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int pgst_memory_scan_text(store *st, const struct store_scope *sc,

@@ -282,6 +282,28 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
     return r;
 }
 
+int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
+                      const char *const *values, const int *lengths, const int *formats,
+                      struct err *err)
+{
+    char what[128];
+    PGresult *r;
+    ExecStatusType s;
+
+    if (ps->base.broken)
+        return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
+    if (injected(ps, sql, "exec", err) < 0)
+        return -1;
+    r = PQexecParams(ps->conn, sql, nparams, NULL, values, lengths, formats, 0);
+    s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        stmt_label(SIZE_MAX, sql, what, sizeof(what));
+        return pgst_fail(ps, r, what, err);
+    }
+    PQclear(r);
+    return 0;
+}
+
 /* Run sql. A connection that turns out dead outside a transaction is reconnected and the
  * statement tried once more: every worker thread would otherwise fail one request after a
  * database restart. Inside a transaction the failure stands (the transaction is gone). */
@@ -750,6 +772,8 @@ const struct store_ops store_postgres_ops = {
 
     /* postgres_episodes.c */
     .episode_insert = pgst_episode_insert,
+    .commits_flush = pgst_commits_flush,
+    .episode_insert_group = pgst_episode_insert_group,
     .episode_list = pgst_episode_list,
     .episode_list_window = pgst_episode_list_window,
 
@@ -780,6 +804,7 @@ const struct store_ops store_postgres_ops = {
     .memory_scan_vectors = pgst_memory_scan_vectors,
     .memory_scan_text = pgst_memory_scan_text,
     .memory_rank_text = pgst_memory_rank_text,
+    .search_text_sync = pgst_search_text_sync,
     .memory_scan_codes = pgst_memory_scan_codes,
     .memory_vectors_by_ids = pgst_memory_vectors_by_ids,
     .memory_codes_gen = pgst_memory_codes_gen,

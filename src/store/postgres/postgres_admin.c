@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "util/ts.h"
+
 /* Distinct tenants by index seeks (a "loose index scan"): one seek of the tenant index per
  * tenant, never a scan of the episodes. '' (no tenant) sorts first and is skipped. */
 static const char SQL_TENANTS[] =
@@ -20,45 +22,67 @@ static const char SQL_TENANT_AUDIT[] =
     " (SELECT count(*) FROM memories WHERE COALESCE(tenant_id, '') = ''),"
     " (SELECT count(*) FROM compile_jobs WHERE COALESCE(tenant_id, '') = '')";
 
-/* One table's four counts: $2 today, $3 7 days, $4 30 days. */
-#define USAGE_ALL(t)                                                                       \
-    "(SELECT count(*) FROM " t " WHERE created_at >= $2::timestamptz),"                    \
-    "(SELECT count(*) FROM " t " WHERE created_at >= $3::timestamptz),"                    \
-    "(SELECT count(*) FROM " t " WHERE created_at >= $4::timestamptz),"                    \
-    "(SELECT count(*) FROM " t "),"
-#define TENANT_IS " AND COALESCE(tenant_id, '') = $1::text"
-#define USAGE_TENANT(t)                                                                    \
-    "(SELECT count(*) FROM " t " WHERE created_at >= $2::timestamptz" TENANT_IS "),"       \
-    "(SELECT count(*) FROM " t " WHERE created_at >= $3::timestamptz" TENANT_IS "),"       \
-    "(SELECT count(*) FROM " t " WHERE created_at >= $4::timestamptz" TENANT_IS "),"       \
-    "(SELECT count(*) FROM " t " WHERE true" TENANT_IS "),"
+/* One table's four counts from the usage_daily rollup (schema step 16; its shards summed).
+ * $1 the tenant key, $2 / $3 / $4 the cut-offs today / 7 days / 30 days, $5 / $6 / $8 their UTC
+ * days, $7 / $9 the midnights after the 7- and 30-day cut-offs. Today's cut-off is a midnight:
+ * the days from it. The others: the days after the cut-off's day, plus the rows of that day
+ * created at or after the cut-off (the created_at index over at most one day). TK is the
+ * rollup's tenant filter, TR the rows'. Each statement names every parameter. */
+#define ROLLUP(kind, tk, cond) \
+    "(SELECT COALESCE(sum(n), 0) FROM usage_daily WHERE kind = " kind tk " AND " cond ")"
+#define PARTIAL_DAY(t, tr, from, to) \
+    "(SELECT count(*) FROM " t " WHERE created_at >= " from "::timestamptz AND created_at < " \
+    to "::timestamptz" tr ")"
+#define USAGE(t, kind, tk, tr) \
+    ROLLUP(kind, tk, "day >= $5::date") "," \
+    ROLLUP(kind, tk, "day > $6::date") " + " PARTIAL_DAY(t, tr, "$3", "$7") "," \
+    ROLLUP(kind, tk, "day > $8::date") " + " PARTIAL_DAY(t, tr, "$4", "$9") "," \
+    ROLLUP(kind, tk, "true") ","
+#define USAGE_TABLES(tk, tr) \
+    USAGE("episodes", "1", tk, tr) USAGE("memories", "2", tk, tr) \
+    USAGE("compile_jobs", "3", tk, tr) USAGE("webhook_events", "4", tk, tr)
 
-/* Active subjects in one pass: each subject's newest episode (the (subject_id, created_at)
- * index, in order) is since a cut-off exactly when the subject has an episode since it. */
-#define ACTIVE(where)                                                                      \
+/* Active subjects: each subject's newest episode is since a cut-off exactly when the subject
+ * has an episode since it. subject_stats holds each (tenant, subject) pair's newest episode
+ * time, grouped here by subject in byte order (the order of its subject_id index, and no
+ * locale comparisons: a third of the time); reserved subjects have no pair there and are read from their
+ * episodes through ix_episodes_reserved. */
+#define ACTIVE(tr)                                                                         \
     "WITH act AS (SELECT count(*) FILTER (WHERE m >= $3::timestamptz) AS a7,"              \
-    " count(*) FILTER (WHERE m >= $4::timestamptz) AS a30, count(*) AS total"             \
-    " FROM (SELECT max(created_at) AS m FROM episodes" where " GROUP BY subject_id) x)"     \
+    " count(*) FILTER (WHERE m >= $4::timestamptz) AS a30, count(*) AS total FROM ("       \
+    " SELECT max(last_episode_at) AS m FROM subject_stats WHERE episode_count > 0" tr       \
+    " GROUP BY subject_id COLLATE \"C\" UNION ALL SELECT max(created_at) FROM episodes"     \
+    " WHERE engram_stats_reserved(subject_id)" tr " GROUP BY subject_id) x)"               \
     " SELECT "
 
-/* $1 is unused here but keeps both statements' parameters alike. */
+#define TK_ALL " AND $1::text IS NULL AND $2::timestamptz IS NOT NULL"
+#define TK_TENANT " AND tenant_key = $1::text AND $2::timestamptz IS NOT NULL"
+#define TR_TENANT " AND COALESCE(tenant_id, '') = $1::text"
 static const char SQL_USAGE_ALL[] =
-    ACTIVE(" WHERE $1::text IS NULL OR true") USAGE_ALL("episodes") USAGE_ALL("memories")
-    USAGE_ALL("compile_jobs") USAGE_ALL("webhook_events") " a7, a30, total FROM act";
+    ACTIVE("") USAGE_TABLES(TK_ALL, "") " a7, a30, total FROM act";
 static const char SQL_USAGE_TENANT[] =
-    ACTIVE(" WHERE COALESCE(tenant_id, '') = $1::text") USAGE_TENANT("episodes")
-    USAGE_TENANT("memories") USAGE_TENANT("compile_jobs") USAGE_TENANT("webhook_events")
-    " a7, a30, total FROM act";
+    ACTIVE(TR_TENANT) USAGE_TABLES(TK_TENANT, TR_TENANT) " a7, a30, total FROM act";
 
+/* The dashboard: row counts from the rollup; subjects and (subject, tenant) pairs with
+ * episodes from subject_stats, plus the reserved ones from their episodes. */
+#define NO_HEALTH(t, sid)                                                                  \
+    " NOT EXISTS (SELECT 1 FROM subject_health_cache c WHERE COALESCE(c.tenant_id, '') = " t \
+    " AND c.subject_id = " sid ")"
 static const char SQL_OVERVIEW[] =
-    "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM memories),"
-    " (SELECT count(DISTINCT subject_id) FROM episodes),"
+    "SELECT (SELECT COALESCE(sum(n), 0) FROM usage_daily WHERE kind = 1),"
+    " (SELECT COALESCE(sum(n), 0) FROM usage_daily WHERE kind = 2),"
+    " (SELECT count(*) FROM (SELECT DISTINCT subject_id COLLATE \"C\" FROM subject_stats"
+    " WHERE episode_count > 0) d)"
+    " + (SELECT count(DISTINCT subject_id) FROM episodes"
+    " WHERE engram_stats_reserved(subject_id)),"
     " (SELECT count(*) FROM subject_health_cache WHERE last_state = 'healthy'),"
     " (SELECT count(*) FROM subject_health_cache WHERE last_state = 'watch'),"
     " (SELECT count(*) FROM subject_health_cache WHERE last_state = 'at_risk'),"
-    " (SELECT count(*) FROM (SELECT DISTINCT COALESCE(tenant_id, '') AS t, subject_id"
-    "  FROM episodes) e WHERE NOT EXISTS (SELECT 1 FROM subject_health_cache c"
-    "  WHERE COALESCE(c.tenant_id, '') = e.t AND c.subject_id = e.subject_id))";
+    " (SELECT count(*) FROM subject_stats s WHERE s.episode_count > 0 AND"
+    NO_HEALTH("COALESCE(s.tenant_id, '')", "s.subject_id") ")"
+    " + (SELECT count(*) FROM (SELECT DISTINCT COALESCE(tenant_id, '') AS t, subject_id"
+    " FROM episodes WHERE engram_stats_reserved(subject_id)) e WHERE"
+    NO_HEALTH("e.t", "e.subject_id") ")";
 
 /* $1 subject, $2 pack id, $3 legacy pack name. */
 #define OWNED " (metadata->>'starter_pack_id' = $2 OR metadata->>'pack' = $3)"
@@ -124,17 +148,41 @@ int pgst_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err
     return 0;
 }
 
+#define DAY_US (86400LL * 1000000LL)
+
+/* The UTC day of us ("YYYY-MM-DD") into day; the next midnight's timestamp into next. */
+static void day_bounds(int64_t us, char day[TS_STR_LEN], char next[TS_STR_LEN])
+{
+    int64_t midnight = us - ((us % DAY_US) + DAY_US) % DAY_US;
+
+    ts_format_fixed(us, day, TS_STR_LEN);
+    day[10] = '\0';
+    pgst_ts_param(midnight + DAY_US, next);
+}
+
 int pgst_usage(store *st, const struct usage_query *q, struct usage_report *out,
                struct err *err)
 {
-    char today[TS_STR_LEN], d7[TS_STR_LEN], d30[TS_STR_LEN];
-    const char *vals[4] = { q->tenant ? pgst_tenant_key(q->tenant) : NULL,
-                            pgst_ts_param(q->today, today), pgst_ts_param(q->d7, d7),
-                            pgst_ts_param(q->d30, d30) };
+    char today[TS_STR_LEN], d7[TS_STR_LEN], d30[TS_STR_LEN], today_day[TS_STR_LEN],
+        d7_day[TS_STR_LEN], d30_day[TS_STR_LEN], unused[TS_STR_LEN], d7_next[TS_STR_LEN],
+        d30_next[TS_STR_LEN];
+    const char *vals[9];
     int64_t v[19];
 
     memset(out, 0, sizeof(*out));
-    if (one_row_ints(pgst_downcast(st), q->tenant ? SQL_USAGE_TENANT : SQL_USAGE_ALL, 4, vals,
+    day_bounds(q->today, today_day, unused);
+    day_bounds(q->d7, d7_day, d7_next);
+    day_bounds(q->d30, d30_day, d30_next);
+    vals[0] = q->tenant ? pgst_tenant_key(q->tenant) : NULL;
+    vals[1] = pgst_ts_param(q->today, today);
+    vals[2] = pgst_ts_param(q->d7, d7);
+    vals[3] = pgst_ts_param(q->d30, d30);
+    vals[4] = today_day;
+    vals[5] = d7_day;
+    vals[6] = d7_next;
+    vals[7] = d30_day;
+    vals[8] = d30_next;
+    if (one_row_ints(pgst_downcast(st), q->tenant ? SQL_USAGE_TENANT : SQL_USAGE_ALL, 9, vals,
                      v, 19, err) < 0)
         return -1;
     store_usage_from_row(out, v);

@@ -53,6 +53,54 @@ static int episode_by_key(struct pgst_store *ps, struct arena *a, struct episode
     return ret;
 }
 
+/* Up to PG_MANY_MAX inserts per round trip; an episode whose key named an existing row (no
+ * row returned) is then read back, or inserted again, by pgst_episode_insert. */
+int pgst_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                              size_t n, int *inserted, struct err *err)
+{
+    struct pgst_store *ps = pgst_downcast(st);
+    struct pgst_episode_text text[PG_MANY_MAX];
+    const char *vals[PG_MANY_MAX][PG_EPISODE_NPARAMS];
+    struct pgst_query q[PG_MANY_MAX];
+    PGresult *out[PG_MANY_MAX];
+    size_t first, k, m;
+    int ret = 0;
+
+    for (first = 0; ret == 0 && first < n; first += m) {
+        m = n - first < PG_MANY_MAX ? n - first : PG_MANY_MAX;
+        for (k = 0; k < m; k++) {
+            pgst_episode_params(eps[first + k], &text[k], vals[k]);
+            q[k] = (struct pgst_query){ SQL_EPISODE_INSERT, PG_EPISODE_NPARAMS, vals[k] };
+        }
+        if (pgst_exec_many(ps, m, q, out, err) < 0)
+            return -1;
+        for (k = 0; k < m; k++) {
+            inserted[first + k] = PQntuples(out[k]) > 0;
+            PQclear(out[k]);
+        }
+        for (k = 0; ret == 0 && k < m; k++) {
+            if (!inserted[first + k])
+                ret = pgst_episode_insert(st, as[first + k], eps[first + k],
+                                          &inserted[first + k], err);
+        }
+    }
+    return ret;
+}
+
+int pgst_commits_flush(store *st, int *flushes, struct err *err)
+{
+    PGresult *r = pgst_exec(pgst_downcast(st),
+                            "SELECT current_setting('fsync') = 'on'"
+                            " AND current_setting('synchronous_commit') <> 'off'",
+                            0, NULL, err);
+
+    if (!r)
+        return -1;
+    *flushes = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return 0;
+}
+
 int pgst_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err)
 {

@@ -16,11 +16,18 @@
 #define LIST_FROM                                                                        \
     " FROM subject_stats s LEFT JOIN subject_health_cache h"                            \
     " ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') AND h.subject_id = s.subject_id"
-#define LIST_WHERE_NO_HEALTH                                                             \
+#define LIST_FILTERS                                                                     \
     " WHERE s.episode_count > 0 AND ($1::boolean OR COALESCE(s.tenant_id, '') = $2::text)" \
-    " AND ($3::text IS NULL OR s.subject_id ILIKE '%' || $3::text || '%')"              \
     " AND ($5::int < 0 OR (s.open_sessions > 0) = ($5::int = 1))"
-#define LIST_WHERE LIST_WHERE_NO_HEALTH " AND ($4::text IS NULL OR h.last_state = $4::text)"
+/* Without a search, and with one: a statement of its own, so that its plans (the trigram
+ * index of schema step 15 or a sort index walk, chosen by the pattern) are never shared with
+ * the plain listing's. */
+#define LIST_WHERE_NO_HEALTH LIST_FILTERS " AND $3::text IS NULL"
+#define LIST_WHERE_NO_HEALTH_SEARCH LIST_FILTERS \
+    " AND s.subject_id ILIKE '%' || $3::text || '%'"
+#define HEALTH_FILTER " AND ($4::text IS NULL OR h.last_state = $4::text)"
+#define LIST_WHERE LIST_WHERE_NO_HEALTH HEALTH_FILTER
+#define LIST_WHERE_SEARCH LIST_WHERE_NO_HEALTH_SEARCH HEALTH_FILTER
 /* A page in two steps, as on SQLite: the inner query picks the page's keys with an
  * index-only scan of one sort index (which INCLUDEs what the filters read), the outer one
  * reads those rows and their health; the cache joins the inner query only to filter on it. */
@@ -40,9 +47,17 @@
     " JOIN subject_stats s ON COALESCE(s.tenant_id, '') = p.tkey AND s.subject_id = p.sid" \
     " LEFT JOIN subject_health_cache h ON COALESCE(h.tenant_id, '') = p.tkey"             \
     " AND h.subject_id = p.sid ORDER BY " order
+#define INNER_SEARCH(order) \
+    "SELECT s.subject_id AS sid, COALESCE(s.tenant_id, '') AS tkey FROM subject_stats s" \
+    LIST_WHERE_NO_HEALTH_SEARCH " AND $4::text IS NULL ORDER BY " order " LIMIT $6 OFFSET $7"
+#define INNER_HEALTH_SEARCH(order) \
+    "SELECT s.subject_id AS sid, COALESCE(s.tenant_id, '') AS tkey" LIST_FROM LIST_WHERE_SEARCH \
+    " ORDER BY " order " LIMIT $6 OFFSET $7"
 #define LIST_PAIR(name, order) \
     static const char name[] = OUTER(INNER(order), order); \
-    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order);
+    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order); \
+    static const char name##_SEARCH[] = OUTER(INNER_SEARCH(order), order); \
+    static const char name##_SEARCH_HEALTH[] = OUTER(INNER_HEALTH_SEARCH(order), order);
 
 LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
 LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
@@ -55,6 +70,9 @@ LIST_PAIR(SQL_LIST_MEMORIES_ASC, ORDER("s.memory_count", "ASC"))
 static const char SQL_LIST_COUNT[] =
     "SELECT count(*) FROM subject_stats s" LIST_WHERE_NO_HEALTH " AND $4::text IS NULL";
 static const char SQL_LIST_COUNT_HEALTH[] = "SELECT count(*)" LIST_FROM LIST_WHERE;
+static const char SQL_LIST_COUNT_SEARCH[] =
+    "SELECT count(*) FROM subject_stats s" LIST_WHERE_NO_HEALTH_SEARCH " AND $4::text IS NULL";
+static const char SQL_LIST_COUNT_HEALTH_SEARCH[] = "SELECT count(*)" LIST_FROM LIST_WHERE_SEARCH;
 
 /* ---- one subject ----
  * $1 subject, $2 every tenant, $3 the tenant key. */
@@ -163,20 +181,9 @@ static int page_rows(struct pgst_store *ps, struct arena *a, const char *sql, in
 
 static const char *list_sql(const struct explorer_subject_query *q)
 {
-    static const char *const sql[][2][2] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { { SQL_LIST_LAST_ASC, SQL_LIST_LAST_ASC_HEALTH },
-                                          { SQL_LIST_LAST_DESC, SQL_LIST_LAST_DESC_HEALTH } },
-        [EXPLORER_SORT_SUBJECT] = { { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_ASC_HEALTH },
-                                    { SQL_LIST_SUBJECT_DESC, SQL_LIST_SUBJECT_DESC_HEALTH } },
-        [EXPLORER_SORT_EPISODES] = { { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_ASC_HEALTH },
-                                     { SQL_LIST_EPISODES_DESC,
-                                       SQL_LIST_EPISODES_DESC_HEALTH } },
-        [EXPLORER_SORT_MEMORIES] = { { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_ASC_HEALTH },
-                                     { SQL_LIST_MEMORIES_DESC,
-                                       SQL_LIST_MEMORIES_DESC_HEALTH } },
-    };
+    static const char *const sql[][2][4] = EXPLORER_LIST_TABLE;
 
-    return sql[q->sort][q->descending != 0][q->health_state != NULL];
+    return sql[q->sort][q->descending != 0][2 * (q->search != NULL) + (q->health_state != NULL)];
 }
 
 static int read_listed(struct arena *a, const PGresult *r, int row, void *out)
@@ -197,6 +204,10 @@ static int read_listed(struct arena *a, const PGresult *r, int row, void *out)
 int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
                            struct explorer_subject_rows *out, struct err *err)
 {
+    static const char *const count_sql[2][2] = {
+        { SQL_LIST_COUNT, SQL_LIST_COUNT_HEALTH },
+        { SQL_LIST_COUNT_SEARCH, SQL_LIST_COUNT_HEALTH_SEARCH },
+    };
     struct pgst_store *ps = pgst_downcast(st);
     char open[PG_INT_LEN], lim[PG_INT_LEN], off[PG_INT_LEN];
     const char *vals[7] = { q->all_tenants ? "true" : "false",
@@ -206,7 +217,7 @@ int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_sub
     void *rows = NULL;
 
     memset(out, 0, sizeof(*out));
-    if (count_rows(ps, q->health_state ? SQL_LIST_COUNT_HEALTH : SQL_LIST_COUNT, 5, vals,
+    if (count_rows(ps, count_sql[q->search != NULL][q->health_state != NULL], 5, vals,
                    &out->total, err) < 0 ||
         page_rows(ps, a, list_sql(q), 7, vals, sizeof(*out->items), read_listed, &rows,
                   &out->n, err) < 0)
@@ -254,7 +265,7 @@ int pgst_explorer_episodes(store *st, struct arena *a, const struct store_scope 
 
     memset(out, 0, sizeof(*out));
     scope_params(sc, vals);
-    if (count_rows(ps, SQL_EP_COUNT, 6, vals, &out->total, err) < 0 ||
+    if ((!q->no_total && count_rows(ps, SQL_EP_COUNT, 6, vals, &out->total, err) < 0) ||
         page_rows(ps, a, q->oldest_first ? SQL_EP_OLDEST : SQL_EP_NEWEST, 8, vals,
                   sizeof(*out->items), pgst_read_episode, &rows, &out->n, err) < 0)
         return -1;

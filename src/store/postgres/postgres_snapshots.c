@@ -43,7 +43,11 @@ static const char SQL_SNAP_LIST[] =
  * follows the source's (created_at, seq). The json columns go through jsonb only when a key
  * is added (key order then follows jsonb). idempotency_key is not copied: it names the client
  * request that wrote the source row, and a copy holding it would swallow a later ingest
- * reusing it. */
+ * reusing it. `msrc` is the source memories with their new ids, so that `codes` can copy each
+ * source memory's compact vector code (memory_codes) to its copy: the code of a copied vector
+ * is the source's code, byte for byte, and copying it spares reading 400 vectors back to
+ * compute them again (pgst_codes_fill runs only when a source vector had no code). The last
+ * two counts say whether every copied vector got its code. */
 /* A UUIDv4 from gen_random_uuid() whose first 32 bits are the copy's prefix $11
  * (uuid_batch_prefix): one copy's rows sit together in the id indexes, where independent
  * random ids would each dirty, and on a first touch after a checkpoint log, a page. */
@@ -82,10 +86,12 @@ static const char SQL_COPY[] =
     " CASE WHEN $12::timestamptz IS NULL OR last_compiled_at <= $12::timestamptz THEN "
     CLAMPED("last_compiled_at") " END, " SHIFTED("occurred_at")
     " FROM src ORDER BY created_at, seq RETURNING 1),"
+    " msrc AS (SELECT m.*, " NEW_ID " AS new_id FROM memories m WHERE " SCOPE
+    " AND " MEMORY_AT_AS_OF "),"
     " mem AS (INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary,"
     " confidence, valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
     " sensitivity_labels, created_at, updated_at)"
-    " SELECT " NEW_ID ", $4::varchar, $5::varchar, kind, content, summary, confidence,"
+    " SELECT new_id, $4::varchar, $5::varchar, kind, content, summary, confidence,"
     " " SHIFTED("valid_from") ", CASE WHEN " REVIVED " THEN NULL ELSE " SHIFTED("valid_to")
     " END,"
     " ARRAY(SELECT COALESCE((SELECT ids FROM map) ->> t.old::text, t.old::text)::uuid"
@@ -93,8 +99,13 @@ static const char SQL_COPY[] =
     " " MARKED("metadata") ", CASE WHEN " REVIVED " THEN 'active' ELSE status END,"
     " embedding, sensitivity_labels,"
     " " CLAMPED("created_at") ", " CLAMPED("updated_at")
-    " FROM memories m WHERE " SCOPE " AND " MEMORY_AT_AS_OF
-    " ORDER BY created_at, seq RETURNING 1),"
+    " FROM msrc m ORDER BY created_at, seq"
+    " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to),"
+    " codes AS (INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active,"
+    " created_at, valid_to, code) SELECT n.id, n.subject_id, COALESCE(n.tenant_id, ''), n.kind,"
+    " n.status = 'active', n.created_at, n.valid_to, c.code FROM mem n"
+    " JOIN msrc m ON m.new_id = n.id JOIN memory_codes c ON c.memory_id = m.id"
+    " WHERE m.embedding IS NOT NULL RETURNING 1),"
     " res AS (INSERT INTO resolutions (id, subject_id, session_id, tenant_id, status,"
     " resolution_summary, resolved_at, metadata_, created_at, updated_at)"
     " SELECT " NEW_ID ", $4::varchar, session_id,"
@@ -103,7 +114,8 @@ static const char SQL_COPY[] =
     " " CLAMPED("created_at") ", " CLAMPED("updated_at")
     " FROM resolutions WHERE " SCOPE " AND " CREATED_BY_AS_OF
     " ORDER BY created_at, seq RETURNING 1)"
-    " SELECT (SELECT count(*) FROM ep), (SELECT count(*) FROM mem), (SELECT count(*) FROM res)";
+    " SELECT (SELECT count(*) FROM ep), (SELECT count(*) FROM mem), (SELECT count(*) FROM res),"
+    " (SELECT count(*) FROM codes), (SELECT count(*) FROM msrc WHERE embedding IS NOT NULL)";
 static const char SQL_NEWEST[] = "SELECT max(created_at) FROM episodes WHERE " SCOPE;
 
 /* ---- cleanup ----
@@ -265,6 +277,7 @@ int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_cou
     char shift[48], clamp[TS_STR_LEN], prefix[9], as_of[TS_STR_LEN];
     const char *vals[12];
     PGresult *r;
+    int complete;
 
     memset(out, 0, sizeof(*out));
     if (spec->mark_snapshot_id && !pgst_id_ok(spec->mark_snapshot_id))
@@ -291,8 +304,12 @@ int pgst_subject_copy(store *st, const struct subject_copy *spec, struct row_cou
     out->episodes = pgst_col_int(r, 0, 0);
     out->memories = pgst_col_int(r, 0, 1);
     out->resolutions = pgst_col_int(r, 0, 2);
+    complete = pgst_col_int(r, 0, 3) == pgst_col_int(r, 0, 4);
     PQclear(r);
-    /* The copies' compact vector codes (memory_codes), from their vectors. */
+    if (complete)
+        return 0;
+    /* A source vector without its code (none should be: every path that writes a vector
+     * writes its code): compute the copies' missing codes from their vectors. */
     return pgst_codes_fill(pgst_downcast(st),
                            &(struct store_scope){ .tenant = spec->dst_tenant,
                                                   .subject = spec->dst_subject },

@@ -492,6 +492,52 @@ static const char search_vector_codes[] =
     " REFERENCING OLD TABLE AS old_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION engram_memory_codes_gen();\n";
 
+/* At commit: per pair, in key order, add the deltas (taking the row's lock), then fix what a
+ * delta cannot say. A deleted episode recounts the pair's sessions and newest time; an
+ * inserted session counts as new when every episode of the pair in it is one of this
+ * transaction's (n_expr: how many of them the pending rows of a session say; the count
+ * runs after the lock, so it sees every writer that committed before). */
+#define STATS_APPLY_FN(verb, n_expr) \
+    verb " FUNCTION engram_subject_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$"      \
+    " DECLARE me bigint := txid_current(); r record;"                                         \
+    " BEGIN"                                                                                  \
+    " FOR r IN SELECT p.subject_id, COALESCE(p.tenant_id, '') AS tkey,"                       \
+    "  max(p.tenant_id) AS tenant_id, sum(p.d_episodes) AS de, sum(p.d_memories) AS dm,"      \
+    "  sum(p.d_open) AS dopen, max(p.last_at) AS last_at, bool_or(p.recount) AS recount,"     \
+    "  bool_or(p.session_id IS NOT NULL) AS sessions FROM subject_stats_pending p"            \
+    "  WHERE p.tx = me GROUP BY p.subject_id, COALESCE(p.tenant_id, '')"                      \
+    "  ORDER BY COALESCE(p.tenant_id, '') COLLATE \"C\", p.subject_id COLLATE \"C\" LOOP"     \
+    "  INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, memory_count,"   \
+    "  open_sessions, last_episode_at) VALUES (r.subject_id, NULLIF(r.tkey, ''), r.de, r.dm," \
+    "  r.dopen, r.last_at)" STATS_UPSERT                                                      \
+    "  episode_count = s.episode_count + excluded.episode_count,"                             \
+    "  memory_count = s.memory_count + excluded.memory_count,"                                \
+    "  open_sessions = s.open_sessions + excluded.open_sessions,"                             \
+    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"              \
+    "  IF r.recount THEN"                                                                     \
+    "   UPDATE subject_stats s SET"                                                           \
+    "   last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE e.subject_id ="     \
+    "   r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey),"                                \
+    "   session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE"           \
+    "   e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey)"                  \
+    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"            \
+    "  ELSIF r.sessions THEN"                                                                 \
+    "   UPDATE subject_stats s SET session_count = s.session_count + (SELECT count(*) FROM"   \
+    "   (SELECT p.session_id, " n_expr " AS n FROM subject_stats_pending p WHERE p.tx = me"   \
+    "   AND p.subject_id = r.subject_id AND COALESCE(p.tenant_id, '') = r.tkey"               \
+    "   AND p.session_id IS NOT NULL GROUP BY p.session_id) t WHERE t.n = (SELECT count(*)"   \
+    "   FROM episodes e WHERE e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') ="    \
+    "   r.tkey AND e.session_id = t.session_id))"                                             \
+    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"            \
+    "  END IF;"                                                                               \
+    "  DELETE FROM subject_stats s WHERE COALESCE(s.tenant_id, '') = r.tkey"                  \
+    "  AND s.subject_id = r.subject_id AND s.episode_count = 0 AND s.memory_count = 0"        \
+    "  AND s.open_sessions = 0;"                                                              \
+    " END LOOP;"                                                                              \
+    " DELETE FROM subject_stats_pending WHERE tx = me;"                                       \
+    " RETURN NULL;"                                                                           \
+    " END $$;\n"
+
 /*
  * Step 14: subject_stats applied at commit. Step 6's row triggers updated a pair's row on
  * every write, which let two writers of the same pairs in other orders deadlock (PostgreSQL
@@ -569,56 +615,205 @@ static const char subject_stats_at_commit[] =
     "CREATE TRIGGER tr_subject_stats_resolution AFTER INSERT OR DELETE OR UPDATE OF status"
     " ON resolutions FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
 
-    /* At commit: per pair, in key order, add the deltas (taking the row's lock), then fix
-     * what a delta cannot say. A deleted episode recounts the pair's sessions and newest
-     * time; an inserted session counts as new when every episode of the pair in it is one of
-     * this transaction's (the count runs after the lock, so it sees every writer that
-     * committed before). */
-    "CREATE FUNCTION engram_subject_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " DECLARE me bigint := txid_current(); r record;"
-    " BEGIN"
-    " FOR r IN SELECT p.subject_id, COALESCE(p.tenant_id, '') AS tkey,"
-    "  max(p.tenant_id) AS tenant_id, sum(p.d_episodes) AS de, sum(p.d_memories) AS dm,"
-    "  sum(p.d_open) AS dopen, max(p.last_at) AS last_at, bool_or(p.recount) AS recount,"
-    "  bool_or(p.session_id IS NOT NULL) AS sessions FROM subject_stats_pending p"
-    "  WHERE p.tx = me GROUP BY p.subject_id, COALESCE(p.tenant_id, '')"
-    "  ORDER BY COALESCE(p.tenant_id, '') COLLATE \"C\", p.subject_id COLLATE \"C\" LOOP"
-    "  INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, memory_count,"
-    "  open_sessions, last_episode_at) VALUES (r.subject_id, NULLIF(r.tkey, ''), r.de, r.dm,"
-    "  r.dopen, r.last_at)" STATS_UPSERT
-    "  episode_count = s.episode_count + excluded.episode_count,"
-    "  memory_count = s.memory_count + excluded.memory_count,"
-    "  open_sessions = s.open_sessions + excluded.open_sessions,"
-    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"
-    "  IF r.recount THEN"
-    "   UPDATE subject_stats s SET"
-    "   last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE e.subject_id ="
-    "   r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey),"
-    "   session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE"
-    "   e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') = r.tkey)"
-    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"
-    "  ELSIF r.sessions THEN"
-    "   UPDATE subject_stats s SET session_count = s.session_count + (SELECT count(*) FROM"
-    "   (SELECT p.session_id, count(*) AS n FROM subject_stats_pending p WHERE p.tx = me"
-    "   AND p.subject_id = r.subject_id AND COALESCE(p.tenant_id, '') = r.tkey"
-    "   AND p.session_id IS NOT NULL GROUP BY p.session_id) t WHERE t.n = (SELECT count(*)"
-    "   FROM episodes e WHERE e.subject_id = r.subject_id AND COALESCE(e.tenant_id, '') ="
-    "   r.tkey AND e.session_id = t.session_id))"
-    "   WHERE COALESCE(s.tenant_id, '') = r.tkey AND s.subject_id = r.subject_id;"
-    "  END IF;"
-    "  DELETE FROM subject_stats s WHERE COALESCE(s.tenant_id, '') = r.tkey"
-    "  AND s.subject_id = r.subject_id AND s.episode_count = 0 AND s.memory_count = 0"
-    "  AND s.open_sessions = 0;"
-    " END LOOP;"
-    " DELETE FROM subject_stats_pending WHERE tx = me;"
-    " RETURN NULL;"
-    " END $$;\n"
+    STATS_APPLY_FN("CREATE", "count(*)")
     "CREATE CONSTRAINT TRIGGER tr_subject_stats_apply AFTER INSERT ON subject_stats_pending"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
     " EXECUTE FUNCTION engram_subject_stats_apply();\n";
 
 /*
- * Step 15: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * Step 15, Engram (issue 16): the explorer's `search` (spec/api.md §7.4: `subject_id ILIKE
+ * '%' || search || '%'`) read through a pg_trgm GIN index on subject_stats.subject_id
+ * (pg_trgm: step 11). The index is lossy and PostgreSQL rechecks the ILIKE on each candidate,
+ * so the answer is the scan's exactly; a pattern it cannot narrow (under 3 literal
+ * characters) or that most ids match is planned as a walk of a sort index instead.
+ */
+static const char subject_search_index[] =
+    "CREATE INDEX ix_subject_stats_search ON subject_stats"
+    " USING gin (subject_id gin_trgm_ops);\n";
+
+/*
+ * Step 16, Engram (issue 16): usage rollups for GET /admin/usage and /admin/dashboard
+ * (spec/api.md §7.6), which counted whole tables. usage_daily holds, per table (kind 1
+ * episodes, 2 memories, 3 compile_jobs, 4 webhook_events), per tenant ('' = none), per UTC day
+ * of created_at and per shard, how many rows there are; readers sum the shards. A window since
+ * a cut-off is the sum of the days after the cut-off's day plus a count of that day's rows from
+ * the cut-off on (the created_at index over at most one day).
+ *
+ * Kept as subject_stats is (step 14): the triggers only append deltas to usage_pending, and
+ * one deferred trigger per transaction (engram_usage_apply) adds the lot at commit, one row
+ * per (kind, tenant, day) in key order. The insert and delete triggers are per statement,
+ * with transition tables (engram_usage_rows): an import of 20,000 episodes appends one delta
+ * per (tenant, day), not 20,000. Today's row of a tenant is written
+ * by every transaction that inserts into it, so each connection writes its own shard
+ * (backend pid mod 16): concurrent commits do not queue on one row lock; n is in no index,
+ * so the update is a HOT update. An update of
+ * tenant_id or created_at (an operator's backfill) moves the row's count. The last statements
+ * count what the tables hold. ix_episodes_reserved lets the dashboard and usage count the
+ * reserved subjects (no subject_stats rows) without a scan of the episodes.
+ */
+#define USAGE_TRIGGER(table, kind) \
+    "CREATE TRIGGER tr_usage_" table "_i AFTER INSERT ON " table \
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT" \
+    " EXECUTE FUNCTION engram_usage_rows('" kind "');\n" \
+    "CREATE TRIGGER tr_usage_" table "_d AFTER DELETE ON " table \
+    " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT" \
+    " EXECUTE FUNCTION engram_usage_rows('" kind "');\n" \
+    "CREATE TRIGGER tr_usage_" table "_u AFTER UPDATE OF tenant_id, created_at ON " table \
+    " FOR EACH ROW EXECUTE FUNCTION engram_usage_row('" kind "');\n"
+#define USAGE_BACKFILL(table, kind) \
+    "INSERT INTO usage_daily (kind, tenant_key, day, shard, n) SELECT " kind "," \
+    " COALESCE(tenant_id, ''), (created_at AT TIME ZONE 'UTC')::date, 0, count(*) FROM " table \
+    " GROUP BY 2, 3;\n"
+
+static const char usage_rollup[] =
+    "CREATE TABLE usage_daily ("
+    " kind smallint NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " day date NOT NULL,"
+    " shard smallint NOT NULL,"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (kind, tenant_key, day, shard));\n"
+    "CREATE UNLOGGED TABLE usage_pending ("
+    " tx bigint NOT NULL,"
+    " kind smallint NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " day date NOT NULL,"
+    " d bigint NOT NULL,"
+    " first boolean NOT NULL);\n"  /* the transaction's first row: fires apply */
+    "CREATE INDEX ix_usage_pending_tx ON usage_pending (tx);\n"
+
+    /* The transaction's first note also writes a marker row (d 0, first) that fires apply. */
+    "CREATE FUNCTION engram_usage_mark(me bigint) RETURNS void LANGUAGE sql AS $$"
+    " INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    " SELECT me, 0, '', 'epoch', 0, true"
+    " WHERE NOT EXISTS (SELECT 1 FROM usage_pending WHERE tx = me) $$;\n"
+    /* Inserts and deletes: one note per (tenant, day) of the statement's rows. */
+    "CREATE FUNCTION engram_usage_rows() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE k smallint := TG_ARGV[0]::smallint; me bigint := txid_current();"
+    " BEGIN"
+    " PERFORM engram_usage_mark(me);"
+    " IF TG_OP = 'INSERT' THEN"
+    "  INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    "  SELECT me, k, COALESCE(r.tenant_id, ''), (r.created_at AT TIME ZONE 'UTC')::date,"
+    "  count(*), false FROM new_rows r GROUP BY 3, 4;"
+    " ELSE"
+    "  INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first)"
+    "  SELECT me, k, COALESCE(r.tenant_id, ''), (r.created_at AT TIME ZONE 'UTC')::date,"
+    "  -count(*), false FROM old_rows r GROUP BY 3, 4;"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    /* An update of tenant_id or created_at (an operator's backfill) moves the row's count. */
+    "CREATE FUNCTION engram_usage_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE k smallint := TG_ARGV[0]::smallint; me bigint := txid_current();"
+    " BEGIN"
+    " PERFORM engram_usage_mark(me);"
+    " INSERT INTO usage_pending (tx, kind, tenant_key, day, d, first) VALUES"
+    " (me, k, COALESCE(OLD.tenant_id, ''), (OLD.created_at AT TIME ZONE 'UTC')::date, -1, false),"
+    " (me, k, COALESCE(NEW.tenant_id, ''), (NEW.created_at AT TIME ZONE 'UTC')::date, 1, false);"
+    " RETURN NULL;"
+    " END $$;\n"
+    USAGE_TRIGGER("episodes", "1")
+    USAGE_TRIGGER("memories", "2")
+    USAGE_TRIGGER("compile_jobs", "3")
+    USAGE_TRIGGER("webhook_events", "4")
+    "CREATE FUNCTION engram_usage_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current();"
+    " BEGIN"
+    " INSERT INTO usage_daily AS u (kind, tenant_key, day, shard, n)"
+    "  SELECT p.kind, p.tenant_key, p.day, pg_backend_pid() % 16, sum(p.d) FROM usage_pending p"
+    "  WHERE p.tx = me AND p.kind > 0 GROUP BY p.kind, p.tenant_key, p.day"
+    "  ORDER BY p.kind, p.tenant_key COLLATE \"C\", p.day"
+    "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
+    " DELETE FROM usage_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_usage_apply AFTER INSERT ON usage_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_usage_apply();\n"
+    "CREATE INDEX ix_episodes_reserved ON episodes (subject_id, created_at)"
+    " WHERE engram_stats_reserved(subject_id);\n"
+    USAGE_BACKFILL("episodes", "1")
+    USAGE_BACKFILL("memories", "2")
+    USAGE_BACKFILL("compile_jobs", "3")
+    USAGE_BACKFILL("webhook_events", "4");
+
+/*
+ * Step 17, Engram (issue 22): subject_stats noted once per statement. Step 14's row triggers
+ * ran a PL/pgSQL function and an INSERT into subject_stats_pending for every episode and
+ * memory written: 100 of the 160 ms of a 200-episode / 400-memory snapshot restore
+ * (EXPLAIN ANALYZE: docs/PERFORMANCE.md). Statement triggers read the statement's rows from
+ * its transition table and note one pending row per pair (per pair and session for inserted
+ * episodes, whose count the session rule compares), however many rows the statement wrote:
+ * an INSERT … SELECT of 400 memories notes one row. The apply at commit is step 14's, with
+ * the session rule reading the noted counts (sum) instead of one row per episode (count; the
+ * same for rows step 14's triggers noted). Transition tables cannot go with a column list,
+ * so a resolution's status change keeps step 14's row trigger (one row per API call).
+ * `first` marks the transaction's first pending row only: it fires the apply.
+ */
+#define STATS_FIRST \
+    "row_number() OVER () = 1 AND NOT EXISTS (SELECT 1 FROM subject_stats_pending" \
+    " WHERE tx = txid_current())"
+/* Note the rows of transition table `rows` (new_rows or old_rows) passing `filter` (empty or
+ * "<condition> AND") as one pending row per pair: column col gets sign (empty or "-") count. */
+#define STATS_NOTE_COUNTS(col, sign, rows, filter) \
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, " col ", first)" \
+    " SELECT txid_current(), g.subject_id, g.tenant_id, " sign "g.n, " STATS_FIRST \
+    " FROM (SELECT subject_id, tenant_id, count(*) AS n FROM " rows " WHERE " filter \
+    " NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
+/* A trigger function noting the counts of an INSERT's new rows (+) or a DELETE's old rows
+ * (-) in column col. */
+#define STATS_COUNT_FN(fn, col, filter) \
+    "CREATE FUNCTION " fn "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN" \
+    " IF TG_OP = 'INSERT' THEN" STATS_NOTE_COUNTS(col, "", "new_rows", filter) \
+    " ELSE" STATS_NOTE_COUNTS(col, "-", "old_rows", filter) \
+    " END IF; RETURN NULL; END $$;\n"
+/* The statement triggers of table: fn_in after an INSERT, fn_out after a DELETE. */
+#define STATS_ROWS_TRIGGERS(table, fn_in, fn_out)                                            \
+    "CREATE TRIGGER tr_subject_stats_" table "_in AFTER INSERT ON " table                   \
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn_in "();\n" \
+    "CREATE TRIGGER tr_subject_stats_" table "_out AFTER DELETE ON " table                  \
+    " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn_out "();\n"
+
+static const char subject_stats_per_statement[] =
+    "DROP TRIGGER tr_subject_stats_episode ON episodes;\n"
+    "DROP TRIGGER tr_subject_stats_memory ON memories;\n"
+    "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
+    "DROP FUNCTION engram_subject_stats_episode();\n"
+    "DROP FUNCTION engram_subject_stats_memory();\n"
+
+    "CREATE FUNCTION engram_subject_stats_episodes_in() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_episodes, last_at,"
+    " session_id, first) SELECT txid_current(), g.subject_id, g.tenant_id, g.n, g.last_at,"
+    " g.session_id, " STATS_FIRST " FROM (SELECT subject_id, tenant_id, session_id,"
+    " count(*) AS n, max(created_at) AS last_at FROM new_rows"
+    " WHERE NOT engram_stats_reserved(subject_id)"
+    " GROUP BY subject_id, tenant_id, session_id) g;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE FUNCTION engram_subject_stats_episodes_out() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_episodes, recount, first)"
+    " SELECT txid_current(), g.subject_id, g.tenant_id, -g.n, true, " STATS_FIRST
+    " FROM (SELECT subject_id, tenant_id, count(*) AS n FROM old_rows"
+    " WHERE NOT engram_stats_reserved(subject_id) GROUP BY subject_id, tenant_id) g;"
+    " RETURN NULL;"
+    " END $$;\n"
+    /* memories in (+1 each) and out (-1 each); open resolutions the same */
+    STATS_COUNT_FN("engram_subject_stats_memories", "d_memories", "")
+    STATS_COUNT_FN("engram_subject_stats_resolutions", "d_open", "status = 'open' AND")
+    STATS_ROWS_TRIGGERS("episodes", "engram_subject_stats_episodes_in",
+                        "engram_subject_stats_episodes_out")
+    STATS_ROWS_TRIGGERS("memories", "engram_subject_stats_memories",
+                        "engram_subject_stats_memories")
+    STATS_ROWS_TRIGGERS("resolutions", "engram_subject_stats_resolutions",
+                        "engram_subject_stats_resolutions")
+    /* step 14's function: its UPDATE branch is the one still used */
+    "CREATE TRIGGER tr_subject_stats_resolution AFTER UPDATE OF status ON resolutions"
+    " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+    STATS_APPLY_FN("CREATE OR REPLACE", "sum(p.d_episodes)");
+ * Step 18: the context generation (service/context_cache.h). context_gen holds, per (subject,
  * tenant key), a number that changes inside every transaction that inserts, changes or
  * deletes one of the subject's episodes, memories or resolutions: everything POST /v1/context
  * reads. A process that cached a subject's context inputs at generation g serves them again
@@ -630,9 +825,9 @@ static const char subject_stats_at_commit[] =
  * row trigger notes the pair in context_gen_pending (once per pair and transaction), and a
  * deferred trigger, queued by the transaction's first note, applies them. The note runs
  * BEFORE the row is written, so a transaction's first note comes before its first
- * subject_stats note (an AFTER trigger of the same row): every transaction takes its
- * context_gen locks before its subject_stats locks, both in key order. Its own triggers and
- * functions, apart from subject_stats's.
+ * subject_stats note (an AFTER trigger of the same row or, since step 17, of the same
+ * statement): every transaction takes its context_gen locks before its subject_stats locks,
+ * both in key order. Its own triggers and functions, apart from subject_stats's.
  */
 static const char context_gen[] =
     "CREATE SEQUENCE context_gen_seq;\n"
@@ -709,7 +904,10 @@ const struct migration postgres_migrations[] = {
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
     { 14, "subject_stats_at_commit", subject_stats_at_commit },
-    { 15, "context_gen", context_gen },
+    { 15, "subject_search_index", subject_search_index },
+    { 16, "usage_rollup", usage_rollup },
+    { 17, "subject_stats_per_statement", subject_stats_per_statement },
+    { 18, "context_gen", context_gen },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

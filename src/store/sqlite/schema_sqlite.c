@@ -527,7 +527,138 @@ static const char search_vector_codes[] =
     " WHERE embedding IS NOT NULL;";
 
 /*
- * Step 14: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * Step 14, Engram (issue 18): the two text indexes leave the write path. Each memory fed
+ * memories_trgm and memories_fts from its insert trigger, 486,000 instructions a memory, which
+ * halved import and cut compile by a third. Now search_text_indexed holds the highest seq
+ * both indexes hold: an insert above it writes no index entry, and the text searches bring
+ * the indexes up to every row (store_search_text_sync: one INSERT … SELECT per index of the
+ * rows above the mark, then the mark) before they read them, as PostgreSQL's GIN pending
+ * list defers its own. Rows at or below the mark stay right on every write, as before: an
+ * insert there (a seq reused after the highest row was deleted), a delete, a content update.
+ */
+static const char search_text_deferred[] =
+    "CREATE TABLE search_text_indexed ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO search_text_indexed VALUES (1, (SELECT ifnull(max(seq), 0) FROM memories));"
+    "DROP TRIGGER memories_trgm_ai;"
+    "DROP TRIGGER memories_trgm_ad;"
+    "DROP TRIGGER memories_trgm_au;"
+    "DROP TRIGGER memories_fts_ai;"
+    "DROP TRIGGER memories_fts_ad;"
+    "DROP TRIGGER memories_fts_au;"
+    "CREATE TRIGGER memories_text_ai AFTER INSERT ON memories"
+    " WHEN new.seq <= (SELECT seq FROM search_text_indexed) BEGIN"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;"
+    "CREATE TRIGGER memories_text_ad AFTER DELETE ON memories"
+    " WHEN old.seq <= (SELECT seq FROM search_text_indexed) BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " END;"
+    "CREATE TRIGGER memories_text_au AFTER UPDATE OF content ON memories"
+    " WHEN old.seq <= (SELECT seq FROM search_text_indexed) BEGIN"
+    " INSERT INTO memories_trgm (memories_trgm, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_trgm (rowid, content) VALUES (new.seq, new.content);"
+    " INSERT INTO memories_fts (memories_fts, rowid, content)"
+    " VALUES ('delete', old.seq, old.content);"
+    " INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);"
+    " END;";
+
+/*
+ * Step 15, Engram (issue 16): the explorer's `search` (spec/api.md §7.4: a case-insensitive
+ * substring of subject_id, LIKE wildcards live) read through an index. subject_search_ids
+ * holds each distinct subject_id of subject_stats once (an INTEGER PRIMARY KEY: VACUUM keeps
+ * it, unlike subject_stats' implicit rowid); subject_search is an FTS5 trigram index over it
+ * (external content; detail 'none' and no column sizes: a query is a set of single
+ * trigrams, and each new subject writes less) that gives the ids holding given trigrams; the
+ * reader tests the
+ * search's own LIKE on each candidate, so the match is SQLite's LIKE exactly. Triggers on
+ * subject_stats keep the ids: a row is added with the first (tenant, subject) pair of a
+ * subject and removed with its last, so the cost lands on a subject's first and last write,
+ * never on the episodes in between.
+ */
+static const char subject_search_index[] =
+    "CREATE TABLE subject_search_ids ("
+    " id INTEGER PRIMARY KEY,"
+    " subject_id TEXT NOT NULL UNIQUE"
+    ") STRICT;"
+    "CREATE VIRTUAL TABLE subject_search USING fts5("
+    " subject_id, content = 'subject_search_ids', content_rowid = 'id',"
+    " tokenize = 'trigram', detail = 'none', columnsize = 0);"
+    "CREATE TRIGGER subject_search_ids_ai AFTER INSERT ON subject_search_ids BEGIN"
+    " INSERT INTO subject_search (rowid, subject_id) VALUES (new.id, new.subject_id);"
+    " END;"
+    "CREATE TRIGGER subject_search_ids_ad AFTER DELETE ON subject_search_ids BEGIN"
+    " INSERT INTO subject_search (subject_search, rowid, subject_id)"
+    " VALUES ('delete', old.id, old.subject_id);"
+    " END;"
+    "CREATE TRIGGER tr_subject_search_stats_insert AFTER INSERT ON subject_stats"
+    " WHEN NOT EXISTS (SELECT 1 FROM subject_search_ids WHERE subject_id = NEW.subject_id)"
+    " BEGIN"
+    " INSERT INTO subject_search_ids (subject_id) VALUES (NEW.subject_id);"
+    " END;"
+    "CREATE TRIGGER tr_subject_search_stats_delete AFTER DELETE ON subject_stats"
+    " WHEN NOT EXISTS (SELECT 1 FROM subject_stats WHERE subject_id = OLD.subject_id)"
+    " BEGIN"
+    " DELETE FROM subject_search_ids WHERE subject_id = OLD.subject_id;"
+    " END;"
+    "INSERT INTO subject_search_ids (subject_id)"
+    " SELECT DISTINCT subject_id FROM subject_stats ORDER BY subject_id;";
+
+/*
+ * Step 16, Engram (issue 16): usage rollups for GET /admin/usage and /admin/dashboard
+ * (spec/api.md §7.6), which counted whole tables. usage_daily holds, per table (kind 1
+ * episodes, 2 memories, 3 compile_jobs, 4 webhook_events), per tenant ('' = none) and per UTC
+ * day of created_at (its first 10 characters), how many rows there are; a window since a
+ * cut-off is the sum of the days after the cut-off's day plus a count of the cut-off's own
+ * day from created_at onwards (one day's rows, through the created_at index). Triggers keep
+ * it: +1 on insert, -1 on delete, both on an update of tenant_id or created_at (an operator's
+ * backfill). The table has no other index: an insert changes one entry of one B-tree. The
+ * rollup code is these triggers and nothing else (USAGE_TRIGGERS below), so
+ * that it can be restructured on its own. The last statements count what the tables hold.
+ */
+#define USAGE_KEY(row) "COALESCE(" row ".tenant_id, ''), substr(" row ".created_at, 1, 10)"
+#define USAGE_ADD(kind, row) \
+    " INSERT INTO usage_daily VALUES (" kind ", " USAGE_KEY(row) ", 1)" \
+    " ON CONFLICT (kind, tenant_key, day) DO UPDATE SET n = n + 1;"
+#define USAGE_SUB(kind, row) \
+    " UPDATE usage_daily SET n = n - 1 WHERE kind = " kind \
+    " AND tenant_key = COALESCE(" row ".tenant_id, '') AND day = substr(" row ".created_at, 1, 10);"
+#define USAGE_TRIGGERS(table, kind) \
+    "CREATE TRIGGER tr_usage_" table "_ai AFTER INSERT ON " table " BEGIN" \
+    USAGE_ADD(kind, "NEW") " END;" \
+    "CREATE TRIGGER tr_usage_" table "_ad AFTER DELETE ON " table " BEGIN" \
+    USAGE_SUB(kind, "OLD") " END;" \
+    "CREATE TRIGGER tr_usage_" table "_au AFTER UPDATE OF tenant_id, created_at ON " table \
+    " BEGIN" USAGE_SUB(kind, "OLD") USAGE_ADD(kind, "NEW") " END;"
+#define USAGE_BACKFILL(table, kind) \
+    "INSERT INTO usage_daily SELECT " kind ", COALESCE(tenant_id, ''), substr(created_at, 1, 10)," \
+    " COUNT(*) FROM " table " GROUP BY 2, 3;"
+
+static const char usage_rollup[] =
+    "CREATE TABLE usage_daily ("
+    " kind INTEGER NOT NULL,"
+    " tenant_key TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, tenant_key, day)"
+    ") STRICT, WITHOUT ROWID;"
+    USAGE_TRIGGERS("episodes", "1")
+    USAGE_TRIGGERS("memories", "2")
+    USAGE_TRIGGERS("compile_jobs", "3")
+    USAGE_TRIGGERS("webhook_events", "4")
+    USAGE_BACKFILL("episodes", "1")
+    USAGE_BACKFILL("memories", "2")
+    USAGE_BACKFILL("compile_jobs", "3")
+    USAGE_BACKFILL("webhook_events", "4");
+
+ * Step 17: the context generation (service/context_cache.h). context_gen holds, per (subject,
  * tenant), a counter bumped inside every transaction that inserts, changes or deletes one of
  * the subject's episodes, memories or resolutions: everything POST /v1/context reads. A
  * process that cached a subject's context inputs at generation g serves them again only
@@ -599,7 +730,10 @@ const struct migration sqlite_migrations[] = {
     { 11, "search_text_index", search_text_index },
     { 12, "search_bm25_index", search_bm25_index },
     { 13, "search_vector_codes", search_vector_codes },
-    { 14, "context_gen", context_gen },
+    { 14, "search_text_deferred", search_text_deferred },
+    { 15, "subject_search_index", subject_search_index },
+    { 16, "usage_rollup", usage_rollup },
+    { 17, "context_gen", context_gen },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

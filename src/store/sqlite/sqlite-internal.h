@@ -192,6 +192,9 @@ int sq_schema_version(store *st, int *current, int *latest, struct err *err);
 
 /* ---- episodes (sqlite_episodes.c) ---- */
 
+int sq_commits_flush(store *st, int *flushes, struct err *err);
+int sq_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                            size_t n, int *inserted, struct err *err);
 int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err);
 int sq_episode_list_window(store *st, struct arena *a, const struct store_scope *sc,
@@ -273,6 +276,7 @@ int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,
     size_t n, size_t dim, struct err *err);
+int sq_search_text_sync(store *st, struct err *err);
 int sq_memory_rank_text(store *st, struct arena *a, const struct store_scope *sc,
     const struct memory_rank_query *q, struct store_ids *out, struct err *err);
 int sq_memory_scan_text(store *st, const struct store_scope *sc,

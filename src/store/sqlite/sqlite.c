@@ -476,6 +476,8 @@ const struct store_ops store_sqlite_ops = {
 
     /* sqlite_episodes.c */
     .episode_insert = sq_episode_insert,
+    .commits_flush = sq_commits_flush,
+    .episode_insert_group = sq_episode_insert_group,
     .episode_list = sq_episode_list,
     .episode_list_window = sq_episode_list_window,
 
@@ -503,6 +505,7 @@ const struct store_ops store_sqlite_ops = {
     .memory_scan_vectors = sq_memory_scan_vectors,
     .memory_scan_text = sq_memory_scan_text,
     .memory_rank_text = sq_memory_rank_text,
+    .search_text_sync = sq_search_text_sync,
     .memory_scan_codes = sq_memory_scan_codes,
     .memory_vectors_by_ids = sq_memory_vectors_by_ids,
     .memory_codes_gen = sq_memory_codes_gen,

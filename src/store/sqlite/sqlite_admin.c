@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+#include "util/reserved.h"
+#include "util/ts.h"
+
 /* Distinct tenants by index seeks: each step asks the (tenant_id, subject_id) index for the
  * next tenant after the last one, so the cost is one seek per tenant, not one per episode. */
 static const char SQL_TENANTS[] =
@@ -19,44 +22,59 @@ static const char SQL_TENANT_AUDIT[] =
     " (SELECT COUNT(*) FROM memories WHERE tenant_id IS NULL),"
     " (SELECT COUNT(*) FROM compile_jobs WHERE tenant_id IS NULL)";
 
-/* One table's four counts: ?2 today, ?3 7 days, ?4 30 days; TENANT is the filter. The
- * windows read the created_at index; the total of every tenant is COUNT(*). */
-#define USAGE_ALL(t)                                                                       \
-    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?2),"                                 \
-    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?3),"                                 \
-    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?4),"                                 \
-    "(SELECT COUNT(*) FROM " t "),"
-#define USAGE_TENANT(t)                                                                    \
-    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?2 AND tenant_id = ?1),"              \
-    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?3 AND tenant_id = ?1),"              \
-    "(SELECT COUNT(*) FROM " t " WHERE created_at >= ?4 AND tenant_id = ?1),"              \
-    "(SELECT COUNT(*) FROM " t " WHERE tenant_id = ?1),"
+/* One table's four counts from the usage_daily rollup (schema step 16). ?1 the tenant (NULL =
+ * every tenant), ?2 / ?3 / ?4 the cut-offs today / 7 days / 30 days, ?5 / ?6 / ?8 their UTC
+ * days, ?7 / ?9 the midnights after the 7- and 30-day cut-offs. Today's cut-off is a midnight:
+ * the days from it. The others: the days after the cut-off's day, plus the rows of that day
+ * created at or after the cut-off (the created_at index over at most one day). */
+#define ROLLUP(kind, cond) \
+    "(SELECT COALESCE(SUM(n), 0) FROM usage_daily WHERE kind = " kind \
+    " AND (?1 IS NULL OR tenant_key = ?1) AND " cond ")"
+#define PARTIAL_DAY(t, from, to) \
+    "(SELECT COUNT(*) FROM " t " WHERE created_at >= " from " AND created_at < " to \
+    " AND (?1 IS NULL OR tenant_id = ?1))"
+#define USAGE(t, kind) \
+    ROLLUP(kind, "day >= ?5") "," \
+    ROLLUP(kind, "day > ?6") " + " PARTIAL_DAY(t, "?3", "?7") "," \
+    ROLLUP(kind, "day > ?8") " + " PARTIAL_DAY(t, "?4", "?9") "," \
+    ROLLUP(kind, "1") ","
 
-/* Active subjects in one pass: each subject's newest episode, read off the (subject_id,
- * created_at) index in order, is since a cut-off exactly when the subject has an episode
- * since it. */
-#define ACTIVE(where)                                                                      \
+/* A subject id that is reserved (spec/api.md §7.4), for the episodes index (GLOB: a range). */
+#define RESERVED_GLOB(col) \
+    "(" col " GLOB '" RESERVED_SNAPSHOT "*' OR " col " GLOB '" RESERVED_BOOTSTRAP "*')"
+
+/* Active subjects: each subject's newest episode is since a cut-off exactly when the subject
+ * has an episode since it. subject_stats holds each (tenant, subject) pair's newest episode
+ * time (read off its subject_id index, grouped by subject); reserved subjects have no pair
+ * there and are read from their episodes (the subject_id index over their prefixes). */
+#define ACTIVE                                                                             \
     "WITH act AS (SELECT COALESCE(SUM(m >= ?3), 0) AS a7, COALESCE(SUM(m >= ?4), 0) AS a30," \
-    " COUNT(*) AS total FROM (SELECT MAX(created_at) AS m FROM episodes" where             \
-    " GROUP BY subject_id)) SELECT "
+    " COUNT(*) AS total FROM (SELECT MAX(last_episode_at) AS m FROM subject_stats"         \
+    " WHERE episode_count > 0 AND (?1 IS NULL OR tenant_id = ?1) GROUP BY subject_id"       \
+    " UNION ALL SELECT MAX(created_at) FROM episodes WHERE " RESERVED_GLOB("subject_id")   \
+    " AND (?1 IS NULL OR tenant_id = ?1) GROUP BY subject_id)) SELECT "
 
-static const char SQL_USAGE_ALL[] =
-    ACTIVE("") USAGE_ALL("episodes") USAGE_ALL("memories") USAGE_ALL("compile_jobs")
-    USAGE_ALL("webhook_events") " a7, a30, total FROM act";
-static const char SQL_USAGE_TENANT[] =
-    ACTIVE(" WHERE tenant_id = ?1") USAGE_TENANT("episodes") USAGE_TENANT("memories")
-    USAGE_TENANT("compile_jobs") USAGE_TENANT("webhook_events") " a7, a30, total FROM act";
+static const char SQL_USAGE[] =
+    ACTIVE USAGE("episodes", "1") USAGE("memories", "2") USAGE("compile_jobs", "3")
+    USAGE("webhook_events", "4") " a7, a30, total FROM act";
 
+/* The dashboard: row counts from the rollup; subjects and (subject, tenant) pairs with
+ * episodes from subject_stats, plus the reserved ones from their episodes. */
+#define NO_HEALTH(t, s)                                                                     \
+    " NOT EXISTS (SELECT 1 FROM subject_health_cache c WHERE COALESCE(c.tenant_id, '') ="   \
+    " COALESCE(" t ", '') AND c.subject_id = " s ")"
 static const char SQL_OVERVIEW[] =
-    "SELECT (SELECT COUNT(*) FROM episodes), (SELECT COUNT(*) FROM memories),"
-    " (SELECT COUNT(DISTINCT subject_id) FROM episodes),"
+    "SELECT (SELECT COALESCE(SUM(n), 0) FROM usage_daily WHERE kind = 1),"
+    " (SELECT COALESCE(SUM(n), 0) FROM usage_daily WHERE kind = 2),"
+    " (SELECT COUNT(DISTINCT subject_id) FROM subject_stats WHERE episode_count > 0)"
+    " + (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE " RESERVED_GLOB("subject_id") "),"
     " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'healthy'),"
     " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'watch'),"
     " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'at_risk'),"
-    " (SELECT COUNT(*) FROM (SELECT DISTINCT tenant_id, subject_id FROM episodes) e"
-    "  WHERE NOT EXISTS (SELECT 1 FROM subject_health_cache c"
-    "   WHERE COALESCE(c.tenant_id, '') = COALESCE(e.tenant_id, '')"
-    "   AND c.subject_id = e.subject_id))";
+    " (SELECT COUNT(*) FROM subject_stats s WHERE s.episode_count > 0 AND"
+    NO_HEALTH("s.tenant_id", "s.subject_id") ")"
+    " + (SELECT COUNT(*) FROM (SELECT DISTINCT tenant_id, subject_id FROM episodes WHERE "
+    RESERVED_GLOB("subject_id") ") e WHERE" NO_HEALTH("e.tenant_id", "e.subject_id") ")";
 
 /* ?1 subject, ?2 pack id, ?3 legacy pack name. */
 #define OWNED                                                                              \
@@ -134,21 +152,42 @@ int sq_tenant_audit(store *st, struct null_tenant_counts *out, struct err *err)
     return 0;
 }
 
+#define DAY_US (86400LL * 1000000LL)
+
+/* The UTC day of us ("YYYY-MM-DD") into day; the next midnight's timestamp into next. */
+static void day_bounds(int64_t us, char day[TS_STR_LEN], char next[TS_STR_LEN])
+{
+    int64_t midnight = us - ((us % DAY_US) + DAY_US) % DAY_US;
+
+    ts_format_fixed(us, day, TS_STR_LEN);
+    day[10] = '\0';
+    ts_format_fixed(midnight + DAY_US, next, TS_STR_LEN);
+}
+
 int sq_usage(store *st, const struct usage_query *uq, struct usage_report *out,
              struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, uq->tenant ? SQL_USAGE_TENANT : SQL_USAGE_ALL, err);
+    sqlite3_stmt *q = sq_stmt(s, SQL_USAGE, err);
+    char today[TS_STR_LEN], today_next[TS_STR_LEN], d7[TS_STR_LEN], d7_next[TS_STR_LEN],
+        d30[TS_STR_LEN], d30_next[TS_STR_LEN];
     int64_t v[19];
 
     memset(out, 0, sizeof(*out));
     if (!q)
         return -1;
-    if (uq->tenant)
-        sq_bind_tenant(q, 1, uq->tenant);
+    day_bounds(uq->today, today, today_next);
+    day_bounds(uq->d7, d7, d7_next);
+    day_bounds(uq->d30, d30, d30_next);
+    sq_bind_str(q, 1, uq->tenant);
     sq_bind_ts(q, 2, uq->today);
     sq_bind_ts(q, 3, uq->d7);
     sq_bind_ts(q, 4, uq->d30);
+    sqlite3_bind_text(q, 5, today, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, d7, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, d7_next, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 8, d30, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, d30_next, -1, SQLITE_STATIC);
     if (one_row_ints(s, q, "usage counts", v, 19, err) < 0)
         return -1;
     store_usage_from_row(out, v);

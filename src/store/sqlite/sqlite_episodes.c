@@ -41,6 +41,27 @@ static int load_by_idem(struct sqlite_store *s, struct arena *a, struct episode 
     return 0;
 }
 
+/* One prepared statement, stepped once per episode: nothing to batch in-process. */
+int sq_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                            size_t n, int *inserted, struct err *err)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (sq_episode_insert(st, as[i], eps[i], &inserted[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int sq_commits_flush(store *st, int *flushes, struct err *err)
+{
+    (void)st;
+    (void)err;
+    *flushes = store_sqlite_sync_full();
+    return 0;
+}
+
 int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
                       struct err *err)
 {

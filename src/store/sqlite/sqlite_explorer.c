@@ -40,9 +40,29 @@
     "CROSS JOIN subject_stats s ON s.rowid = p.rid LEFT JOIN subject_health_cache h "        \
     "ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') AND h.subject_id = s.subject_id " \
     "ORDER BY " order
+/* The same through the subject_id trigram index (schema step 15), for a selective search:
+ * the candidates are the ids holding the pattern's rarest trigrams (?8, an FTS5 query of
+ * those trigrams: a superset of the matches), each is looked up in subject_stats by
+ * subject_id, where the search's LIKE decides, and the page is sorted from those rows. The
+ * join order is forced: the index first. */
+#define FTS_FROM                                                                         \
+    "FROM subject_search f CROSS JOIN subject_search_ids i ON i.id = f.rowid "           \
+    "CROSS JOIN subject_stats s ON s.subject_id = i.subject_id "
+#define FTS_MATCH "AND f.subject_search MATCH ?8 "
+#define FTS_HEALTH_JOIN                                                                  \
+    "LEFT JOIN subject_health_cache h ON COALESCE(h.tenant_id, '') = COALESCE(s.tenant_id, '') " \
+    "AND h.subject_id = s.subject_id "
+#define INNER_FTS(order) \
+    "SELECT s.rowid AS rid " FTS_FROM LIST_WHERE_NO_HEALTH FTS_MATCH "AND ?4 IS NULL "   \
+    "ORDER BY " order " LIMIT ?6 OFFSET ?7"
+#define INNER_FTS_HEALTH(order) \
+    "SELECT s.rowid AS rid " FTS_FROM FTS_HEALTH_JOIN LIST_WHERE FTS_MATCH               \
+    "ORDER BY " order " LIMIT ?6 OFFSET ?7"
 #define LIST_PAIR(name, order) \
     static const char name[] = OUTER(INNER(order), order); \
-    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order);
+    static const char name##_HEALTH[] = OUTER(INNER_HEALTH(order), order); \
+    static const char name##_SEARCH[] = OUTER(INNER_FTS(order), order); \
+    static const char name##_SEARCH_HEALTH[] = OUTER(INNER_FTS_HEALTH(order), order);
 
 LIST_PAIR(SQL_LIST_LAST_DESC, ORDER("s.last_episode_at", "DESC"))
 LIST_PAIR(SQL_LIST_LAST_ASC, ORDER("s.last_episode_at", "ASC"))
@@ -56,6 +76,16 @@ LIST_PAIR(SQL_LIST_MEMORIES_ASC, ORDER("s.memory_count", "ASC"))
 static const char SQL_LIST_COUNT[] =
     "SELECT COUNT(*) FROM subject_stats s " LIST_WHERE_NO_HEALTH "AND ?4 IS NULL";
 static const char SQL_LIST_COUNT_HEALTH[] = "SELECT COUNT(*) " LIST_FROM LIST_WHERE;
+static const char SQL_LIST_COUNT_FTS[] =
+    "SELECT COUNT(*) " FTS_FROM LIST_WHERE_NO_HEALTH FTS_MATCH "AND ?4 IS NULL";
+static const char SQL_LIST_COUNT_FTS_HEALTH[] =
+    "SELECT COUNT(*) " FTS_FROM FTS_HEALTH_JOIN LIST_WHERE FTS_MATCH;
+/* How many subject ids hold the trigram of FTS5 query ?1, counted up to ?2 (the index reads
+ * its list of ids lazily: the count costs at most ?2 steps, where the vocabulary table would
+ * read a common trigram's whole list). */
+static const char SQL_TRIGRAM_IDS[] =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM subject_search WHERE subject_search MATCH ?1"
+    " LIMIT ?2)";
 
 /* ---- one subject ----
  * ?1 subject, ?2 every tenant, ?3 the tenant. */
@@ -160,26 +190,122 @@ static int count_rows(struct sqlite_store *s, sqlite3_stmt *q, int64_t *total, s
 
 /* ---- GET /admin/subjects ---- */
 
-static const char *list_sql(const struct explorer_subject_query *q)
+/* The page statement of q's sort order and filters; fts: through the trigram index. */
+static const char *list_sql(const struct explorer_subject_query *q, int fts)
 {
-    static const char *const sql[][2][2] = {
-        [EXPLORER_SORT_LAST_ACTIVITY] = { { SQL_LIST_LAST_ASC, SQL_LIST_LAST_ASC_HEALTH },
-                                          { SQL_LIST_LAST_DESC, SQL_LIST_LAST_DESC_HEALTH } },
-        [EXPLORER_SORT_SUBJECT] = { { SQL_LIST_SUBJECT_ASC, SQL_LIST_SUBJECT_ASC_HEALTH },
-                                    { SQL_LIST_SUBJECT_DESC, SQL_LIST_SUBJECT_DESC_HEALTH } },
-        [EXPLORER_SORT_EPISODES] = { { SQL_LIST_EPISODES_ASC, SQL_LIST_EPISODES_ASC_HEALTH },
-                                     { SQL_LIST_EPISODES_DESC,
-                                       SQL_LIST_EPISODES_DESC_HEALTH } },
-        [EXPLORER_SORT_MEMORIES] = { { SQL_LIST_MEMORIES_ASC, SQL_LIST_MEMORIES_ASC_HEALTH },
-                                     { SQL_LIST_MEMORIES_DESC,
-                                       SQL_LIST_MEMORIES_DESC_HEALTH } },
-    };
+    static const char *const sql[][2][4] = EXPLORER_LIST_TABLE;
 
-    return sql[q->sort][q->descending != 0][q->health_state != NULL];
+    return sql[q->sort][q->descending != 0][2 * (fts != 0) + (q->health_state != NULL)];
 }
 
-static void bind_list(sqlite3_stmt *q, const struct explorer_subject_query *lq, int paged)
+/* Whether search is better answered through the trigram index than by walking a sort index
+ * over every pair, and with which trigrams. The index only narrows by a literal run of 3 or
+ * more characters, and a pattern most ids match costs more through it (a lookup per
+ * candidate) than the walk. So: for each ASCII trigram of the pattern's literal runs (up to
+ * SEARCH_LOOKUPS), how many ids hold it, counted up to SEARCH_INDEX_MAX + 1 (an upper bound
+ * of the matches); the index is used when the rarest is held by at most
+ * SEARCH_INDEX_MAX ids, and queried with the two rarest only (FTS5 would otherwise read
+ * every trigram's list, the common ones' too). Trigrams with other bytes are not folded here
+ * and not looked up; a pattern without an ASCII trigram walks. */
+#define SEARCH_INDEX_MAX 5000
+#define SEARCH_LOOKUPS 8
+
+struct trigram_pick {
+    char tri[2][3];
+    int64_t docs[2];                /* -1: none */
+};
+
+/* The ASCII trigram at p folded to lower case into tri; 0 when it has another byte. */
+static int ascii_trigram(const char *p, char tri[3])
 {
+    int j;
+
+    for (j = 0; j < 3; j++) {
+        if ((unsigned char)p[j] >= 0x80)
+            return 0;
+        tri[j] = (char)(p[j] >= 'A' && p[j] <= 'Z' ? p[j] - 'A' + 'a' : p[j]);
+    }
+    return 1;
+}
+
+/* Keep tri (held by n ids) if it is one of the two rarest seen. */
+static void pick_rarest(struct trigram_pick *k, const char tri[3], int64_t n)
+{
+    int i = k->docs[0] < 0 || n < k->docs[0] ? 0 : k->docs[1] < 0 || n < k->docs[1] ? 1 : 2;
+
+    if (i == 2 || (i == 1 && memcmp(k->tri[0], tri, 3) == 0))
+        return;
+    if (i == 0 && memcmp(k->tri[0], tri, 3) != 0) {
+        memcpy(k->tri[1], k->tri[0], 3);
+        k->docs[1] = k->docs[0];
+    }
+    memcpy(k->tri[i], tri, 3);
+    k->docs[i] = n;
+}
+
+static void trigram_query(struct buf *b, const struct trigram_pick *k);
+
+static int search_trigrams(struct sqlite_store *s, const char *search, struct trigram_pick *k,
+                           struct err *err)
+{
+    struct trigram_pick one = { .docs = { 0, -1 } };
+    sqlite3_stmt *q = NULL;
+    struct buf b;
+    int lookups = 0;
+    const char *p;
+    size_t run, i;
+    char tri[3];
+    int64_t n;
+
+    k->docs[0] = k->docs[1] = -1;
+    if (!store_search_has_trigram(search))
+        return 0;
+    buf_init(&b);
+    for (p = search; *p && lookups < SEARCH_LOOKUPS; p += run ? run : 1) {
+        run = strcspn(p, "%_\\");
+        for (i = 0; i + 3 <= run && lookups < SEARCH_LOOKUPS; i++) {
+            if (!ascii_trigram(p + i, tri))
+                continue;
+            if (!q && !(q = sq_stmt(s, SQL_TRIGRAM_IDS, err)))
+                return -1;
+            one.docs[0] = 0;
+            memcpy(one.tri[0], tri, 3);
+            buf_reset(&b);
+            trigram_query(&b, &one);
+            sqlite3_bind_text(q, 1, b.data, (int)b.len, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(q, 2, SEARCH_INDEX_MAX + 1);
+            if (sq_query_int64(s, q, "explorer search estimate", &n, err) < 0) {
+                buf_release(&b);
+                return -1;
+            }
+            lookups++;
+            pick_rarest(k, tri, n);
+        }
+    }
+    buf_release(&b);
+    return 0;
+}
+
+/* The FTS5 query of k's trigrams into b: each a quoted string (`"` doubled), ANDed. */
+static void trigram_query(struct buf *b, const struct trigram_pick *k)
+{
+    int i, j;
+
+    for (i = 0; i < 2 && k->docs[i] >= 0; i++) {
+        buf_append(b, i ? " \"" : "\"", i ? 2 : 1);
+        for (j = 0; j < 3; j++)
+            buf_append(b, k->tri[i][j] == '"' ? "\"\"" : &k->tri[i][j],
+                       k->tri[i][j] == '"' ? 2 : 1);
+        buf_append(b, "\"", 1);
+    }
+}
+
+/* fts: the FTS5 query of the trigram statements (NULL for the others). */
+static void bind_list(sqlite3_stmt *q, const struct explorer_subject_query *lq, int paged,
+                      const struct buf *fts)
+{
+    if (fts)
+        sqlite3_bind_text(q, 8, fts->data, (int)fts->len, SQLITE_STATIC);
     sqlite3_bind_int(q, 1, lq->all_tenants != 0);
     sq_bind_tenant(q, 2, lq->all_tenants ? NULL : lq->tenant);
     sq_bind_str(q, 3, lq->search);
@@ -211,26 +337,40 @@ static int read_listed(struct arena *a, sqlite3_stmt *q, void *row, struct err *
 int sq_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *lq,
                          struct explorer_subject_rows *out, struct err *err)
 {
+    static const char *const count_sql[2][2] = {
+        { SQL_LIST_COUNT, SQL_LIST_COUNT_HEALTH },
+        { SQL_LIST_COUNT_FTS, SQL_LIST_COUNT_FTS_HEALTH },
+    };
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, lq->health_state ? SQL_LIST_COUNT_HEALTH : SQL_LIST_COUNT,
-                              err);
+    struct trigram_pick pick = { .docs = { -1, -1 } };
+    sqlite3_stmt *q;
     void *rows = NULL;
+    struct buf match;
+    int fts, ret = -1;
 
     memset(out, 0, sizeof(*out));
+    buf_init(&match);
+    if (lq->search && search_trigrams(s, lq->search, &pick, err) < 0)
+        goto cleanup;
+    fts = pick.docs[0] >= 0 && pick.docs[0] <= SEARCH_INDEX_MAX;
+    if (fts)
+        trigram_query(&match, &pick);
+    q = sq_stmt(s, count_sql[fts][lq->health_state != NULL], err);
     if (!q)
-        return -1;
-    bind_list(q, lq, 0);
+        goto cleanup;
+    bind_list(q, lq, 0, fts ? &match : NULL);
     if (count_rows(s, q, &out->total, err) < 0)
-        return -1;
-    q = sq_stmt(s, list_sql(lq), err);
+        goto cleanup;
+    q = sq_stmt(s, list_sql(lq, fts), err);
     if (!q)
-        return -1;
-    bind_list(q, lq, 1);
-    if (sq_collect_rows(s, a, q, sizeof(*out->items), lq->limit, read_listed, &rows, &out->n,
-                        err) < 0)
-        return -1;
+        goto cleanup;
+    bind_list(q, lq, 1, fts ? &match : NULL);
+    ret = sq_collect_rows(s, a, q, sizeof(*out->items), lq->limit, read_listed, &rows, &out->n,
+                          err);
     out->items = rows;
-    return 0;
+cleanup:
+    buf_release(&match);
+    return ret;
 }
 
 /* ---- one subject ---- */
@@ -281,15 +421,18 @@ int sq_explorer_episodes(store *st, struct arena *a, const struct store_scope *s
                          struct explorer_episode_rows *out, struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_EP_COUNT, err);
+    sqlite3_stmt *q;
     void *rows = NULL;
 
     memset(out, 0, sizeof(*out));
-    if (!q)
-        return -1;
-    bind_episode_query(q, sc, eq, 0);
-    if (count_rows(s, q, &out->total, err) < 0)
-        return -1;
+    if (!eq->no_total) {
+        q = sq_stmt(s, SQL_EP_COUNT, err);
+        if (!q)
+            return -1;
+        bind_episode_query(q, sc, eq, 0);
+        if (count_rows(s, q, &out->total, err) < 0)
+            return -1;
+    }
     q = sq_stmt(s, eq->oldest_first ? SQL_EP_OLDEST : SQL_EP_NEWEST, err);
     if (!q)
         return -1;

@@ -246,3 +246,53 @@ int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vec
         ret = sq_memory_set_embedding(st, ids[i], vecs + i * dim, dim, err);
     return store_tx_leave(st, own, ret, err);
 }
+
+/* ---- the text indexes' deferred part (schema step 14) ---- */
+
+static const char SQL_TEXT_BEHIND[] =
+    "SELECT (SELECT ifnull(max(seq), 0) FROM memories) > (SELECT seq FROM search_text_indexed)";
+static const char SQL_TEXT_FILL_TRGM[] =
+    "INSERT INTO memories_trgm (rowid, content) SELECT seq, content FROM memories"
+    " WHERE seq > (SELECT seq FROM search_text_indexed)";
+static const char SQL_TEXT_FILL_FTS[] =
+    "INSERT INTO memories_fts (rowid, content) SELECT seq, content FROM memories"
+    " WHERE seq > (SELECT seq FROM search_text_indexed)";
+static const char SQL_TEXT_MARK[] =
+    "UPDATE search_text_indexed SET seq = max(seq, (SELECT ifnull(max(seq), 0) FROM memories))";
+
+/* Is any memory above the mark? */
+static int text_behind(struct sqlite_store *s, int64_t *behind, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, SQL_TEXT_BEHIND, err);
+
+    return q ? sq_query_int64(s, q, "text index mark", behind, err) : -1;
+}
+
+int sq_search_text_sync(store *st, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    sqlite3_stmt *q;
+    int64_t behind = 0;
+    int own, ret;
+
+    if (text_behind(s, &behind, err) < 0)
+        return -1;
+    if (!behind)
+        return 0;
+    if (store_tx_enter(st, &own, err) < 0)
+        return -1;
+    /* Read again inside the write transaction: another connection may have done it. */
+    ret = text_behind(s, &behind, err);
+    if (ret == 0 && behind) {
+        ret = (q = sq_stmt(s, SQL_TEXT_FILL_TRGM, err)) ? sq_step_done(s, q, "text index fill", err)
+                                                         : -1;
+        if (ret == 0)
+            ret = (q = sq_stmt(s, SQL_TEXT_FILL_FTS, err))
+                      ? sq_step_done(s, q, "full-text index fill", err)
+                      : -1;
+        if (ret == 0)
+            ret = (q = sq_stmt(s, SQL_TEXT_MARK, err)) ? sq_step_done(s, q, "text index mark", err)
+                                                        : -1;
+    }
+    return store_tx_leave(st, own, ret, err);
+}
