@@ -813,6 +813,8 @@ static const char subject_stats_per_statement[] =
     "CREATE TRIGGER tr_subject_stats_resolution AFTER UPDATE OF status ON resolutions"
     " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
     STATS_APPLY_FN("CREATE OR REPLACE", "sum(p.d_episodes)");
+
+/*
  * Step 18: the context generation (service/context_cache.h). context_gen holds, per (subject,
  * tenant key), a number that changes inside every transaction that inserts, changes or
  * deletes one of the subject's episodes, memories or resolutions: everything POST /v1/context

@@ -658,6 +658,7 @@ static const char usage_rollup[] =
     USAGE_BACKFILL("compile_jobs", "3")
     USAGE_BACKFILL("webhook_events", "4");
 
+/*
  * Step 17: the context generation (service/context_cache.h). context_gen holds, per (subject,
  * tenant), a counter bumped inside every transaction that inserts, changes or deletes one of
  * the subject's episodes, memories or resolutions: everything POST /v1/context reads. A
