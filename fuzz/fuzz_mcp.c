@@ -15,53 +15,18 @@
 
 #include "api/mcp.h"
 #include "fuzz.h"
-#include "service/service.h"
-#include "store/store.h"
+#include "fuzz_server.h"
 #include "util/arena.h"
-#include "util/config.h"
 #include "util/jv.h"
-#include "util/log.h"
 
 static struct config config;
-static char db_dir[256]; /* the database's scratch directory, removed at exit */
-
-static void remove_database(void)
-{
-    static const char *const files[] = { "fuzz.db", "fuzz.db-wal", "fuzz.db-shm" };
-    char path[300];
-    size_t i;
-
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", db_dir, files[i]);
-        unlink(path);
-    }
-    rmdir(db_dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static char url[320];
-    const char *base = getenv("ENGRAM_FUZZ_DIR");
-    char *env[] = { url, NULL };
-    struct migrate_result res;
-    struct err err = ERR_INIT;
-    store *st;
+    char *env[] = { fuzz_db_url, NULL };
 
     (void)argc, (void)argv;
-    snprintf(db_dir, sizeof(db_dir), "%s/engram-fuzz-XXXXXX", base ? base : "/dev/shm");
-    if (!mkdtemp(db_dir)) {
-        snprintf(db_dir, sizeof(db_dir), "/tmp/engram-fuzz-XXXXXX");
-        FUZZ_CHECK(mkdtemp(db_dir) != NULL, "a scratch directory for the database");
-    }
-    atexit(remove_database);
-    snprintf(url, sizeof(url), "STATEWAVE_DATABASE_URL=sqlite://%s/fuzz.db", db_dir);
-    FUZZ_CHECK(config_load(&config, env, NULL, &err) == 0, err.msg);
-    cfg = &config;
-    log_setup(LOG_ERROR, 0);
-    FUZZ_CHECK(store_setup(config.database_url, &err) == 0, err.msg);
-    st = store_thread(&err);
-    FUZZ_CHECK(st && store_migrate(st, &res, &err) == 0, err.msg);
-    FUZZ_CHECK(service_setup(&err) == 0, err.msg);
+    fuzz_server_setup(&config, env);
     return 0;
 }
 

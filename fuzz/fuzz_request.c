@@ -31,14 +31,11 @@
 
 #include "api/api.h"
 #include "fuzz.h"
+#include "fuzz_server.h"
 #include "http/server.h"
-#include "service/service.h"
-#include "store/store.h"
 #include "util/arena.h"
 #include "util/buf.h"
-#include "util/config.h"
 #include "util/jv.h"
-#include "util/log.h"
 
 #define IO_TIMEOUT_S 20 /* longest wait for the server to answer and close */
 
@@ -46,61 +43,20 @@ static struct config config;
 static struct http_server *server;
 static int port;
 
-static char db_dir[256]; /* the database's scratch directory, removed at exit */
-
-/* Remove the database files (the server may still hold them open: unlinking is fine). */
-static void remove_database(void)
-{
-    static const char *const files[] = { "fuzz.db", "fuzz.db-wal", "fuzz.db-shm" };
-    char path[300];
-    size_t i;
-
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", db_dir, files[i]);
-        unlink(path);
-    }
-    rmdir(db_dir);
-}
-
-/* The database goes to a new directory under $ENGRAM_FUZZ_DIR (scripts/fuzz.sh makes one per
- * run and removes it, also after a finding), else under /dev/shm, else /tmp. */
-static void setup_database(char *url, size_t size)
-{
-    const char *base = getenv("ENGRAM_FUZZ_DIR");
-
-    snprintf(db_dir, sizeof(db_dir), "%s/engram-fuzz-XXXXXX", base ? base : "/dev/shm");
-    if (!mkdtemp(db_dir)) {
-        snprintf(db_dir, sizeof(db_dir), "/tmp/engram-fuzz-XXXXXX");
-        FUZZ_CHECK(mkdtemp(db_dir) != NULL, "a scratch directory for the database");
-    }
-    atexit(remove_database);
-    snprintf(url, size, "STATEWAVE_DATABASE_URL=sqlite://%s/fuzz.db", db_dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static char url[320];
-    char *env[] = { url,
+    char *env[] = { fuzz_db_url,
                     (char *)"STATEWAVE_HOST=127.0.0.1",
                     (char *)"STATEWAVE_PORT=0",
                     (char *)"STATEWAVE_WORKERS=2",
                     (char *)"STATEWAVE_ENABLE_SNAPSHOTS=true",
                     (char *)"STATEWAVE_MAX_BODY_BYTES=1048576",
                     NULL };
-    struct migrate_result res;
     struct err err = ERR_INIT;
-    store *st;
 
     (void)argc, (void)argv;
     signal(SIGPIPE, SIG_IGN);
-    setup_database(url, sizeof(url));
-    FUZZ_CHECK(config_load(&config, env, NULL, &err) == 0, err.msg);
-    cfg = &config;
-    log_setup(LOG_ERROR, 0);
-    FUZZ_CHECK(store_setup(config.database_url, &err) == 0, err.msg);
-    st = store_thread(&err);
-    FUZZ_CHECK(st && store_migrate(st, &res, &err) == 0, err.msg);
-    FUZZ_CHECK(service_setup(&err) == 0, err.msg);
+    fuzz_server_setup(&config, env);
     server = http_server_start(api_routes, api_routes_count, &err);
     FUZZ_CHECK(server != NULL, err.msg);
     port = http_server_port(server);

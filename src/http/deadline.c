@@ -3,15 +3,16 @@
 #include "http/deadline.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/worker.h"
 #include "util/xalloc.h"
 
-#define TICK_NS (250 * 1000 * 1000)   /* how often deadlines are checked */
+#define TICK_US (250 * 1000)   /* how often deadlines are checked */
 
 struct deadline {
     struct deadline *prev, *next;    /* in ds->armed while a header is awaited */
@@ -23,10 +24,8 @@ struct deadline {
 
 struct deadlines {
     pthread_mutex_t lock;            /* guards the list and every deadline's fields */
-    pthread_cond_t wake;             /* signalled to stop */
-    pthread_t thread;
+    struct worker watcher;           /* the thread that checks the list */
     struct deadline *armed;          /* connections waiting for a header */
-    int stop;
 };
 
 static void unlink_locked(struct deadlines *ds, struct deadline *d)
@@ -69,31 +68,22 @@ static int expire_locked(struct deadlines *ds, int64_t now)
     return n;
 }
 
-static void *watch(void *arg)
+static void watch(struct worker *w, int slot)
 {
-    struct deadlines *ds = arg;
-    struct timespec until;
+    struct deadlines *ds = (struct deadlines *)((char *)w - offsetof(struct deadlines, watcher));
+    unsigned long seen;
     int n;
 
-    pthread_mutex_lock(&ds->lock);
-    while (!ds->stop) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += TICK_NS;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&ds->wake, &ds->lock, &until);
-        n = expire_locked(ds, ts_monotonic());
-        if (!n)
-            continue;
-        pthread_mutex_unlock(&ds->lock);
-        log_write(LOG_WARN, "closed %d connection(s) that did not complete a request header "
-                  "in time", n);
+    (void)slot;
+    while (!worker_stopping(w, &seen)) {
+        worker_sleep(w, seen, TICK_US);
         pthread_mutex_lock(&ds->lock);
+        n = expire_locked(ds, ts_monotonic());
+        pthread_mutex_unlock(&ds->lock);
+        if (n)
+            log_write(LOG_WARN, "closed %d connection(s) that did not complete a request "
+                      "header in time", n);
     }
-    pthread_mutex_unlock(&ds->lock);
-    return NULL;
 }
 
 struct deadlines *deadlines_new(void)
@@ -101,8 +91,8 @@ struct deadlines *deadlines_new(void)
     struct deadlines *ds = xcalloc(1, sizeof(*ds));
 
     pthread_mutex_init(&ds->lock, NULL);
-    pthread_cond_init(&ds->wake, NULL);
-    if (pthread_create(&ds->thread, NULL, watch, ds) != 0)
+    ds->watcher = (struct worker)WORKER_INIT;
+    if (worker_start(&ds->watcher, 1, watch) < 0)
         BUG("cannot start the header deadline thread");
     return ds;
 }
@@ -111,12 +101,8 @@ void deadlines_free(struct deadlines *ds)
 {
     if (!ds)
         return;
-    pthread_mutex_lock(&ds->lock);
-    ds->stop = 1;
-    pthread_cond_signal(&ds->wake);
-    pthread_mutex_unlock(&ds->lock);
-    pthread_join(ds->thread, NULL);
-    pthread_cond_destroy(&ds->wake);
+    worker_stop(&ds->watcher);
+    pthread_mutex_destroy(&ds->watcher.lock);
     pthread_mutex_destroy(&ds->lock);
     free(ds);
 }

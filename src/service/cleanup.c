@@ -9,14 +9,13 @@
  */
 #include "service/cleanup.h"
 
-#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
-#include "util/cond.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/worker.h"
 
 #define SEC INT64_C(1000000)
 #define HOUR (3600 * SEC)
@@ -131,13 +130,7 @@ int cleanup_run(struct arena *a, store *st, const struct cleanup_in *in, int64_t
 
 /* ---- the background loop ---- */
 
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;      /* stop requested */
-    int started;
-    int stop;
-    pthread_t thread;
-} loop = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct worker loop = WORKER_INIT;
 
 static void run_cleanup(struct arena *a, store *st)
 {
@@ -179,44 +172,35 @@ cleanup:
     err_release(&err);
 }
 
-static void *loop_main(void *arg)
+static void loop_main(struct worker *w, int slot)
 {
     struct arena *a = arena_new();
     int64_t interval = (int64_t)cfg->cleanup_interval * SEC, next;
+    unsigned long seen;
 
-    (void)arg;
+    (void)slot;
     next = ts_monotonic() + interval;
-    pthread_mutex_lock(&loop.lock);
-    while (!loop.stop) {
+    while (!worker_stopping(w, &seen)) {
         int64_t now = ts_monotonic();
 
         if (now < next) {
-            cond_wait_us(&loop.wake, &loop.lock, next - now);
+            worker_sleep(w, seen, next - now);
             continue;
         }
         next = now + interval;
-        pthread_mutex_unlock(&loop.lock);
         arena_reset(a);
         pass(a);
-        pthread_mutex_lock(&loop.lock);
     }
-    pthread_mutex_unlock(&loop.lock);
     arena_free(a);
     store_thread_drop();
-    return NULL;
 }
 
 int cleanup_loop_start(struct err *err)
 {
-    if (loop.started || !cfg || !cfg->enable_snapshots)
+    if (worker_running(&loop) || !cfg || !cfg->enable_snapshots)
         return 0;
-    cond_init_monotonic(&loop.wake);
-    loop.stop = 0;
-    if (pthread_create(&loop.thread, NULL, loop_main, NULL) != 0) {
-        pthread_cond_destroy(&loop.wake);
+    if (worker_start(&loop, 1, loop_main) < 0)
         return err_set(err, ERR_INTERNAL, "cannot start the cleanup thread");
-    }
-    loop.started = 1;
     log_write(LOG_INFO, "cleanup loop: every %d s, prefix '%s', older than %d hours",
               cfg->cleanup_interval, cfg->cleanup_prefix, cfg->cleanup_max_age_hours);
     return 0;
@@ -224,13 +208,5 @@ int cleanup_loop_start(struct err *err)
 
 void cleanup_loop_stop(void)
 {
-    if (!loop.started)
-        return;
-    pthread_mutex_lock(&loop.lock);
-    loop.stop = 1;
-    pthread_cond_broadcast(&loop.wake);
-    pthread_mutex_unlock(&loop.lock);
-    pthread_join(loop.thread, NULL);
-    pthread_cond_destroy(&loop.wake);
-    loop.started = 0;
+    worker_stop(&loop);
 }

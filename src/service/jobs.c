@@ -22,12 +22,12 @@
 #include <time.h>
 
 #include "service/episodes.h"
-#include "util/cond.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
+#include "util/worker.h"
 #include "util/xalloc.h"
 
 #define SEC INT64_C(1000000)
@@ -54,18 +54,14 @@ struct running {
 };
 
 static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t work;          /* workers: a job was submitted, or stop */
-    pthread_cond_t tick;          /* keeper: stop */
-    int started;                  /* conds initialised, threads running */
-    int stop_workers, stop_keeper;
-    unsigned long submitted;      /* bumped by every submit: the lost-wakeup guard */
-    pthread_t *workers;
+    pthread_mutex_t lock;         /* guards running and finished */
+    struct worker workers;        /* woken by every submit */
+    struct worker keeper;
+    int started;                  /* jobs_start ran (jobs_stop has work to do) */
     struct running *running;      /* one slot per worker */
     int nworkers;
-    pthread_t keeper;
     struct finished *finished;    /* newest first */
-} jobs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} jobs = { .lock = PTHREAD_MUTEX_INITIALIZER, .workers = WORKER_INIT, .keeper = WORKER_INIT };
 
 static int64_t lease_us(void)
 {
@@ -243,31 +239,20 @@ static int work_once(struct arena *a, int slot, int *failing)
     return 1;
 }
 
-static void *worker_main(void *arg)
+static void compile_main(struct worker *w, int slot)
 {
-    int slot = (int)(intptr_t)arg, failing = 0;
     struct arena *a = arena_new();
     unsigned long seen;
+    int failing = 0;
 
-    for (;;) {
-        pthread_mutex_lock(&jobs.lock);
-        if (jobs.stop_workers) {
-            pthread_mutex_unlock(&jobs.lock);
-            break;
-        }
-        seen = jobs.submitted;
-        pthread_mutex_unlock(&jobs.lock);
+    while (!worker_stopping(w, &seen)) {
         arena_reset(a);
         if (work_once(a, slot, &failing) == 1)
             continue;
-        pthread_mutex_lock(&jobs.lock);
-        if (!jobs.stop_workers && jobs.submitted == seen)
-            cond_wait_us(&jobs.work, &jobs.lock, IDLE_WAIT_US);
-        pthread_mutex_unlock(&jobs.lock);
+        worker_sleep(w, seen, IDLE_WAIT_US);
     }
     arena_free(a);
     store_thread_drop();
-    return NULL;
 }
 
 /* ---- keeper: lease renewal and retention ---- */
@@ -347,19 +332,19 @@ static void purge_rate_limits(void)
     err_release(&err);
 }
 
-static void *keeper_main(void *arg)
+static void keeper_main(struct worker *w, int slot)
 {
     int64_t next_purge = ts_monotonic() + PURGE_EVERY;
-    char (*ids)[40];
+    char (*ids)[40] = xcalloc((size_t)jobs.nworkers, sizeof(*ids));
+    unsigned long seen;
     int n;
 
-    (void)arg;
-    pthread_mutex_lock(&jobs.lock);
-    ids = xcalloc((size_t)jobs.nworkers, sizeof(*ids));
-    while (!jobs.stop_keeper) {
-        cond_wait_us(&jobs.tick, &jobs.lock, IDLE_WAIT_US);
-        if (jobs.stop_keeper)
+    (void)slot;
+    while (!worker_stopping(w, &seen)) {
+        worker_sleep(w, seen, IDLE_WAIT_US);
+        if (worker_stopping(w, &seen))
             break;
+        pthread_mutex_lock(&jobs.lock);
         n = due_renewals(ids, jobs.nworkers, ts_monotonic());
         pthread_mutex_unlock(&jobs.lock);
         renew_all(ids, n);
@@ -368,63 +353,35 @@ static void *keeper_main(void *arg)
             purge_rate_limits();
             next_purge += PURGE_EVERY;
         }
-        pthread_mutex_lock(&jobs.lock);
     }
-    pthread_mutex_unlock(&jobs.lock);
     free(ids);
     store_thread_drop();
-    return NULL;
 }
 
 /* ---- lifecycle ---- */
 
 int jobs_start(struct err *err)
 {
-    int i, n = cfg && cfg->compile_workers > 0 ? cfg->compile_workers : 1;
+    int n = cfg && cfg->compile_workers > 0 ? cfg->compile_workers : 1;
 
     if (jobs.started)
         return 0;
-    cond_init_monotonic(&jobs.work);
-    cond_init_monotonic(&jobs.tick);
-    jobs.stop_workers = jobs.stop_keeper = 0;
-    jobs.workers = xcalloc((size_t)n, sizeof(*jobs.workers));
     jobs.running = xcalloc((size_t)n, sizeof(*jobs.running));
-    jobs.nworkers = 0;
-    for (i = 0; i < n; i++) {
-        if (pthread_create(&jobs.workers[i], NULL, worker_main, (void *)(intptr_t)i) != 0)
-            break;
-        jobs.nworkers++;
-    }
-    if (jobs.nworkers == n && pthread_create(&jobs.keeper, NULL, keeper_main, NULL) == 0) {
-        jobs.started = 1;
-        return 0;
-    }
+    jobs.nworkers = n;
     jobs.started = 1;
-    jobs.stop_keeper = 1;   /* the keeper did not start: nothing to join */
+    if (worker_start(&jobs.workers, n, compile_main) == 0 &&
+        worker_start(&jobs.keeper, 1, keeper_main) == 0)
+        return 0;
     jobs_stop();
     return err_set(err, ERR_INTERNAL, "cannot start the compile job threads");
 }
 
 void jobs_stop(void)
 {
-    int i, keeper = 0;
-
     if (!jobs.started)
         return;
-    pthread_mutex_lock(&jobs.lock);
-    jobs.stop_workers = 1;
-    keeper = !jobs.stop_keeper;
-    pthread_cond_broadcast(&jobs.work);
-    pthread_mutex_unlock(&jobs.lock);
-    for (i = 0; i < jobs.nworkers; i++)
-        pthread_join(jobs.workers[i], NULL);
-    if (keeper) {
-        pthread_mutex_lock(&jobs.lock);
-        jobs.stop_keeper = 1;
-        pthread_cond_broadcast(&jobs.tick);
-        pthread_mutex_unlock(&jobs.lock);
-        pthread_join(jobs.keeper, NULL);
-    }
+    worker_stop(&jobs.workers);   /* the workers first: the keeper renews their leases */
+    worker_stop(&jobs.keeper);
     pthread_mutex_lock(&jobs.lock);
     while (jobs.finished) {
         struct finished *f = jobs.finished;
@@ -434,22 +391,9 @@ void jobs_stop(void)
     }
     jobs.started = 0;
     pthread_mutex_unlock(&jobs.lock);
-    free(jobs.workers);
     free(jobs.running);
-    jobs.workers = NULL;
     jobs.running = NULL;
     jobs.nworkers = 0;
-    pthread_cond_destroy(&jobs.work);
-    pthread_cond_destroy(&jobs.tick);
-}
-
-static void wake_workers(void)
-{
-    pthread_mutex_lock(&jobs.lock);
-    jobs.submitted++;
-    if (jobs.started)
-        pthread_cond_signal(&jobs.work);
-    pthread_mutex_unlock(&jobs.lock);
 }
 
 int jobs_submit(struct arena *a, store *st, const char *tenant, const char *subject, int force,
@@ -472,7 +416,7 @@ int jobs_submit(struct arena *a, store *st, const char *tenant, const char *subj
         memcpy(out->id, uuid, 8);
         out->id[8] = '\0';
         if (store_job_insert(st, out, err) == 0) {
-            wake_workers();
+            worker_wake(&jobs.workers);
             return 0;
         }
         if (err->kind != ERR_CONFLICT)

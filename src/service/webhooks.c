@@ -12,7 +12,6 @@
 
 #include <curl/curl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +19,13 @@
 #include <time.h>
 
 #include "util/buf.h"
-#include "util/cond.h"
 #include "util/config.h"
 #include "util/jv.h"
 #include "util/log.h"
 #include "util/ts.h"
 #include "util/utf8.h"
 #include "util/uuid.h"
+#include "util/worker.h"
 
 #define SEC INT64_C(1000000)
 #define CLAIM_GRACE (30 * SEC)   /* claim lease beyond the longest possible pass */
@@ -34,14 +33,9 @@
 #define ANSWER_KEEP 1024         /* bytes of an answer kept (enough for 200 code points) */
 
 static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;          /* the deliverer: events were committed, or stop */
-    int started;                  /* cond initialised, thread running */
-    int stop;
-    unsigned long wakes;          /* bumped by every wake: the lost-wakeup guard */
-    pthread_t thread;
+    struct worker w;              /* the deliverer: woken when events were committed */
     int curl_ready;               /* curl_global_init succeeded */
-} dl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} dl = { .w = WORKER_INIT };
 
 static atomic_int stopping;              /* read by curl's progress callback */
 static _Thread_local int recorded;       /* this thread recorded events since its last wake */
@@ -108,11 +102,7 @@ void webhooks_wake(void)
     if (!recorded)
         return;
     recorded = 0;
-    pthread_mutex_lock(&dl.lock);
-    dl.wakes++;
-    if (dl.started)
-        pthread_cond_signal(&dl.wake);
-    pthread_mutex_unlock(&dl.lock);
+    worker_wake(&dl.w);
 }
 
 double webhooks_backoff(int attempts)
@@ -395,7 +385,7 @@ static int64_t idle_us(int n, int64_t next_due)
     return wait;
 }
 
-static void *deliverer_main(void *arg)
+static void deliverer_main(struct worker *w, int slot)
 {
     struct curl_slist *headers = NULL;
     struct arena *a = arena_new();
@@ -404,73 +394,48 @@ static void *deliverer_main(void *arg)
     int n, failing = 0;
     CURL *h;
 
-    (void)arg;
+    (void)slot;
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Expect:");   /* no 100-continue round trip */
     h = make_handle(headers);
-    for (;;) {
-        pthread_mutex_lock(&dl.lock);
-        if (dl.stop) {
-            pthread_mutex_unlock(&dl.lock);
-            break;
-        }
-        seen = dl.wakes;
-        pthread_mutex_unlock(&dl.lock);
+    while (!worker_stopping(w, &seen)) {
         arena_reset(a);
         if (next_due != TS_NULL && next_due <= ts_now())
             next_due = TS_NULL;   /* this pass takes it; failures set it anew */
         n = pass(a, h, &next_due, &failing);
         wait = n < 0 ? WEBHOOK_POLL_SECONDS * SEC : idle_us(n, next_due);
-        pthread_mutex_lock(&dl.lock);
-        if (wait > 0 && !dl.stop && dl.wakes == seen)
-            cond_wait_us(&dl.wake, &dl.lock, wait);
-        pthread_mutex_unlock(&dl.lock);
+        worker_sleep(w, seen, wait);
     }
     curl_easy_cleanup(h);
     curl_slist_free_all(headers);
     arena_free(a);
     store_thread_drop();
-    return NULL;
 }
 
 /* ---- lifecycle ---- */
 
 int webhooks_start(struct err *err)
 {
-    if (dl.started || !webhooks_enabled())
+    if (worker_running(&dl.w) || !webhooks_enabled())
         return 0;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return err_set(err, ERR_INTERNAL, "webhooks: curl_global_init failed");
     dl.curl_ready = 1;
-    cond_init_monotonic(&dl.wake);
-    dl.stop = 0;
     atomic_store(&stopping, 0);
-    if (pthread_create(&dl.thread, NULL, deliverer_main, NULL) != 0) {
-        pthread_cond_destroy(&dl.wake);
+    if (worker_start(&dl.w, 1, deliverer_main) < 0) {
         curl_global_cleanup();
         dl.curl_ready = 0;
         return err_set(err, ERR_INTERNAL, "cannot start the webhook deliverer thread");
     }
-    pthread_mutex_lock(&dl.lock);
-    dl.started = 1;
-    pthread_mutex_unlock(&dl.lock);
     return 0;
 }
 
 void webhooks_stop(void)
 {
-    if (!dl.started)
+    if (!worker_running(&dl.w))
         return;
     atomic_store(&stopping, 1);
-    pthread_mutex_lock(&dl.lock);
-    dl.stop = 1;
-    pthread_cond_broadcast(&dl.wake);
-    pthread_mutex_unlock(&dl.lock);
-    pthread_join(dl.thread, NULL);
-    pthread_mutex_lock(&dl.lock);
-    dl.started = 0;
-    pthread_mutex_unlock(&dl.lock);
-    pthread_cond_destroy(&dl.wake);
+    worker_stop(&dl.w);
     if (dl.curl_ready)
         curl_global_cleanup();
     dl.curl_ready = 0;

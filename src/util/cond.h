@@ -1,5 +1,5 @@
-/* cond.h - condition variables on the monotonic clock, for the background loops (compile
- * jobs, webhook delivery, cleanup) that sleep until a deadline or a wake-up. */
+/* cond.h - condition variables on the monotonic clock, for the background loops (util/worker:
+ * compile jobs, webhook delivery, cleanup, ...) that sleep until a deadline or a wake-up. */
 #ifndef ENGRAM_UTIL_COND_H
 #define ENGRAM_UTIL_COND_H
 

@@ -70,6 +70,22 @@ static struct deletion_check check(struct arena *a, const char *tenant, const ch
  * has the counts and the digest of exactly those five ids, and it verifies. Re-inserting one
  * deleted episode through the store (behind the API's back) makes it fail; deleting that row
  * again makes it verify once more. */
+/* An open resolution of (tenant, subject), committed; returned with its id. */
+static struct resolution put_resolution(struct arena *a, const char *tenant,
+                                        const char *subject)
+{
+    struct resolution res = { .session_id = "s1", .status = "open", .subject_id = subject,
+                              .tenant_id = tenant, .metadata = "{}", .updated_at = T0,
+                              .resolved_at = TS_NULL };
+    struct err err = ERR_INIT;
+
+    uuid_v4(res.id);
+    assert_int_equal(store_tx_begin(g.st, &err), 0);
+    assert_int_equal(store_resolution_upsert(g.st, a, &res, &err), 0);
+    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    return res;
+}
+
 static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
 {
     struct arena *a = *state;
@@ -79,13 +95,7 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
         make_mem_with(tenant, subject, "profile_fact", "I live in Paris", "active", T0 + 2 * SEC);
     struct memory m2 =
         make_mem_with(tenant, subject, "episode_summary", "hello", "active", T0 + 2 * SEC);
-    struct resolution res = { .session_id = "s1",
-                              .status = "open",
-                              .subject_id = subject,
-                              .tenant_id = tenant,
-                              .metadata = "{}",
-                              .updated_at = T0,
-                              .resolved_at = TS_NULL };
+    struct resolution res;
     struct subject_delete_in in = { tenant, subject };
     struct deletion_receipt rc;
     struct err err = ERR_INIT;
@@ -95,10 +105,7 @@ static void test_deletion_receipt_verifies_until_a_row_returns(void **state)
 
     add_mem(&m1);
     add_mem(&m2);
-    uuid_v4(res.id);
-    assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_resolution_upsert(g.st, a, &res, &err), 0);
-    assert_int_equal(store_tx_commit(g.st, &err), 0);
+    res = put_resolution(a, tenant, subject);
     ids[0] = e1.id, ids[1] = e2.id, ids[2] = m1.id, ids[3] = m2.id, ids[4] = res.id;
     subjects_deletion_digest(ids, 5, want);
 
@@ -330,6 +337,43 @@ static void test_diff_matches_by_kind_and_fact(void **state)
     assert_int_equal(d.nchanged + d.nonly_a + d.nonly_b, 0);
 }
 
+/* The three counts of rows_before and of subject_delete each land in their own field
+ * (pgst_take_counts on PostgreSQL); a failed statement is -1 with the counts zeroed. */
+static void test_subject_row_counts(void **state)
+{
+    struct arena *a = *state;
+    const char *tenant = uniq(a, "t"), *subject = uniq(a, "cnt");
+    const struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct memory m1 = make_mem_with(tenant, subject, "profile_fact", "a", "active", T0);
+    struct memory m2 = make_mem_with(tenant, subject, "profile_fact", "b", "active", T0);
+    struct memory m3 = make_mem_with(tenant, subject, "profile_fact", "c", "active", T0);
+    struct row_counts n = { -1, -1, -1 };
+    struct err err = ERR_INIT;
+
+    add_ep(a, tenant, subject, T0);
+    add_mem(&m1);
+    add_mem(&m2);
+    add_mem(&m3);
+    put_resolution(a, tenant, subject);
+
+    assert_int_equal(store_subject_rows_before(g.st, &sc, ts_now(), &n, &err), 0);
+    assert_int_equal(n.episodes, 1);
+    assert_int_equal(n.memories, 3);
+    assert_int_equal(n.resolutions, 1);
+    n = (struct row_counts){ -1, -1, -1 };
+    store_fault_arm(1, STORE_FAULT_IOERR);
+    assert_int_equal(store_subject_rows_before(g.st, &sc, ts_now(), &n, &err), -1);
+    store_fault_disarm();
+    assert_int_equal(n.episodes + n.memories + n.resolutions, 0);
+    err_release(&err);
+
+    n = (struct row_counts){ -1, -1, -1 };
+    assert_int_equal(store_subject_delete(g.st, &sc, &n, &err), 0);
+    assert_int_equal(n.episodes, 1);
+    assert_int_equal(n.memories, 3);
+    assert_int_equal(n.resolutions, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -342,6 +386,7 @@ int main(void)
         T(test_fork_as_of),
         T(test_diff_normalise),
         T(test_diff_matches_by_kind_and_fact),
+        T(test_subject_row_counts),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

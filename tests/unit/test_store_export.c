@@ -31,36 +31,40 @@ static struct memory make_mem(const char *tenant, const char *subject, const cha
 
 /* ---- reading a whole subject back, page by page ---- */
 
-/* Every episode of the scope, read in pages of `page` rows, appended in page order. */
-static struct episode *export_all_eps(struct arena *a, store *st, const struct store_scope *sc,
-                                      size_t page, size_t *total)
+/* Every episode (mems 0) or memory (mems 1) of the scope, read in pages of `page` rows,
+ * appended in page order. */
+static void *export_all(struct arena *a, store *st, const struct store_scope *sc, int mems,
+                        size_t page, size_t *total)
 {
-    struct episode_rows er;
-    struct episode *all = NULL, *rows, *grown;
+    size_t size = mems ? sizeof(struct memory) : sizeof(struct episode), n, count = 0;
     struct err err = ERR_INIT;
     const char *after_id = NULL;
     int64_t after = TS_NULL;
-    size_t n, count = 0;
+    char *all = NULL, *grown;
 
     for (;;) {
-        assert_int_equal(store_export_episodes(st, a, sc,
-                                               &(struct store_cursor){ .after_created = after,
-                                                                       .after_id = after_id,
-                                                                       .limit = page },
-                                               &er, &err), 0);
-        rows = er.items;
-        n = er.n;
+        struct store_cursor cur = { .after_created = after, .after_id = after_id, .limit = page };
+        struct episode_rows er = { NULL, 0 };
+        struct memory_rows mr = { NULL, 0 };
+        const void *rows;
+
+        if (mems)
+            assert_int_equal(store_export_memories(st, a, sc, &cur, &mr, &err), 0);
+        else
+            assert_int_equal(store_export_episodes(st, a, sc, &cur, &er, &err), 0);
+        rows = mems ? (const void *)mr.items : (const void *)er.items;
+        n = mems ? mr.n : er.n;
         assert_true(n <= page);
         if (n == 0)
             break;
-        grown = arena_alloc(a, (count + n) * sizeof(*grown));
+        grown = arena_alloc(a, (count + n) * size);
         if (count)
-            memcpy(grown, all, count * sizeof(*grown));
-        memcpy(grown + count, rows, n * sizeof(*grown));
+            memcpy(grown, all, count * size);
+        memcpy(grown + count * size, rows, n * size);
         all = grown;
         count += n;
-        after = rows[n - 1].created_at;
-        after_id = arena_strdup(a, rows[n - 1].id);
+        after = mems ? mr.items[n - 1].created_at : er.items[n - 1].created_at;
+        after_id = arena_strdup(a, mems ? mr.items[n - 1].id : er.items[n - 1].id);
         if (n < page)
             break;
     }
@@ -68,40 +72,16 @@ static struct episode *export_all_eps(struct arena *a, store *st, const struct s
     return all;
 }
 
+static struct episode *export_all_eps(struct arena *a, store *st, const struct store_scope *sc,
+                                      size_t page, size_t *total)
+{
+    return export_all(a, st, sc, 0, page, total);
+}
+
 static struct memory *export_all_mems(struct arena *a, store *st, const struct store_scope *sc,
                                       size_t page, size_t *total)
 {
-    struct memory_rows mr;
-    struct memory *all = NULL, *rows, *grown;
-    struct err err = ERR_INIT;
-    const char *after_id = NULL;
-    int64_t after = TS_NULL;
-    size_t n, count = 0;
-
-    for (;;) {
-        assert_int_equal(store_export_memories(st, a, sc,
-                                               &(struct store_cursor){ .after_created = after,
-                                                                       .after_id = after_id,
-                                                                       .limit = page },
-                                               &mr, &err), 0);
-        rows = mr.items;
-        n = mr.n;
-        assert_true(n <= page);
-        if (n == 0)
-            break;
-        grown = arena_alloc(a, (count + n) * sizeof(*grown));
-        if (count)
-            memcpy(grown, all, count * sizeof(*grown));
-        memcpy(grown + count, rows, n * sizeof(*grown));
-        all = grown;
-        count += n;
-        after = rows[n - 1].created_at;
-        after_id = arena_strdup(a, rows[n - 1].id);
-        if (n < page)
-            break;
-    }
-    *total = count;
-    return all;
+    return export_all(a, st, sc, 1, page, total);
 }
 
 static int cmp_key(int64_t ta, const char *ia, int64_t tb, const char *ib)

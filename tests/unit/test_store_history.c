@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store-internal.h"
 #include "store/store.h"
 #include "util/ts.h"
 #include "util/ulid.h"
@@ -206,6 +207,46 @@ static void test_store_receipts(void **state)
     assert_non_null(rows.items);
 }
 
+/* The one-row lookups (sq_collect_one, pgst_take_one behind them): a hit hands back the row,
+ * a miss NULL and 0, a failed statement -1 with NULL, never a stale pointer. */
+static void test_store_one_row_lookups(void **state)
+{
+    struct arena *a = *state;
+    const char *subject = uniq(a, "one"), *tenant = uniq(a, "t");
+    struct receipt_row r = put_receipt(a, tenant, subject, T0, NULL);
+    struct store_scope sc = { .tenant = tenant, .subject = subject };
+    struct subject_lineage l = { .subject_id = subject, .tenant_id = tenant,
+                                 .source_subject_id = "src", .as_of = TS_NULL,
+                                 .forked_at = T0, .episodes_copied = 2, .memories_copied = 3 };
+    struct receipt_row *got = &r;
+    struct subject_lineage *lin = &l;
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_lineage_get(g.st, a, &sc, &lin, &err), 0);
+    assert_null(lin);   /* a miss */
+    assert_int_equal(store_lineage_put(g.st, &l, &err), 0);
+    assert_int_equal(store_lineage_get(g.st, a, &sc, &lin, &err), 0);
+    assert_non_null(lin);
+    assert_string_equal(lin->source_subject_id, "src");
+    assert_int_equal(lin->memories_copied, 3);
+
+    store_fault_arm(1, STORE_FAULT_IOERR);
+    assert_int_equal(store_lineage_get(g.st, a, &sc, &lin, &err), -1);
+    store_fault_disarm();
+    assert_null(lin);
+    assert_int_equal(err.kind, ERR_INTERNAL);
+    err_release(&err);
+
+    store_fault_arm(1, STORE_FAULT_IOERR);
+    assert_int_equal(store_receipt_get(g.st, a, tenant, r.id, &got, &err), -1);
+    store_fault_disarm();
+    assert_null(got);
+    err_release(&err);
+    assert_int_equal(store_receipt_get(g.st, a, tenant, r.id, &got, &err), 0);
+    assert_non_null(got);   /* the same lookup, unfaulted: a hit */
+    assert_string_equal(got->id, r.id);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -214,6 +255,7 @@ int main(void)
         T(test_store_memories_as_of),
         T(test_store_episodes_as_of),
         T(test_store_receipts),
+        T(test_store_one_row_lookups),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -72,20 +72,33 @@ static void set_status(struct arena *a, const char *id, const char *status)
     assert_int_equal(store_webhook_update(g.st, ev, &err), 0);
 }
 
+/* One page of store_webhook_list under f (NULL: no filter): its events, *n of them, and
+ * the filter's *total. */
+static struct webhook_event *list_page(struct arena *a, const struct webhook_filter *f,
+                                       size_t limit, size_t offset, size_t *n, int64_t *total)
+{
+    struct webhook_rows wr;
+    struct err err = ERR_INIT;
+
+    assert_int_equal(store_webhook_list(g.st, a, f,
+                                        &(struct store_page){ .limit = limit, .offset = offset },
+                                        &wr, &err),
+                     0);
+    *n = wr.n;
+    *total = wr.total;
+    return wr.items;
+}
+
 /* Remove every event named name: make them terminal, then purge them. */
 static void drop_events(struct arena *a, const char *name)
 {
-    struct webhook_rows wr;
     struct webhook_filter f = { NULL, name, NULL };
     struct webhook_event *evs;
     struct err err = ERR_INIT;
-    int64_t deleted;
+    int64_t deleted, total;
     size_t n, i;
 
-    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 1000 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
+    evs = list_page(a, &f, 1000, 0, &n, &total);
     for (i = 0; i < n; i++) {
         evs[i].status = "dead_letter";
         assert_int_equal(store_webhook_update(g.st, &evs[i], &err), 0);
@@ -316,53 +329,33 @@ static void test_store_webhook_update(void **state)
 
 static void test_store_webhook_list_filters_and_pages(void **state)
 {
-    struct webhook_rows wr;
     struct arena *a = *state;
     const char *name = uniq(a, "t.list"), *other = uniq(a, "t.list-other");
     struct webhook_event e1 = add_event(name, T0 + 1, T0), e2 = add_event(name, T0 + 2, T0);
     struct webhook_event e3 = add_event(name, T0 + 3, T0), e4 = add_event(other, T0 + 4, T0);
     struct webhook_filter f = { NULL, name, NULL };
     struct webhook_event *evs;
-    struct err err = ERR_INIT;
     int64_t total;
     size_t n;
 
     set_status(a, e2.id, "dead_letter");
-    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
-    total = wr.total;
+    evs = list_page(a, &f, 10, 0, &n, &total);
     assert_int_equal(n, 3);
     assert_int_equal(total, 3);
     assert_string_equal(evs[0].id, e3.id);   /* newest first */
     assert_string_equal(evs[1].id, e2.id);
     assert_string_equal(evs[2].id, e1.id);
 
-    assert_int_equal(store_webhook_list(g.st, a, &f,
-                                        &(struct store_page){ .limit = 1, .offset = 1 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
-    total = wr.total;
+    evs = list_page(a, &f, 1, 1, &n, &total);
     assert_int_equal(n, 1);
     assert_int_equal(total, 3);
     assert_string_equal(evs[0].id, e2.id);
-    assert_int_equal(store_webhook_list(g.st, a, &f,
-                                        &(struct store_page){ .limit = 10, .offset = 5 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
-    total = wr.total;
+    list_page(a, &f, 10, 5, &n, &total);
     assert_int_equal(n, 0);
     assert_int_equal(total, 3);
 
     f.status = "pending";
-    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
-    total = wr.total;
+    evs = list_page(a, &f, 10, 0, &n, &total);
     assert_int_equal(n, 2);
     assert_int_equal(total, 2);
     assert_string_equal(evs[0].id, e3.id);
@@ -371,20 +364,12 @@ static void test_store_webhook_list_filters_and_pages(void **state)
     /* Events have no tenant: a tenant filter matches none of them. */
     f.status = NULL;
     f.tenant = "acme";
-    assert_int_equal(store_webhook_list(g.st, a, &f, &(struct store_page){ .limit = 10 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
-    total = wr.total;
+    list_page(a, &f, 10, 0, &n, &total);
     assert_int_equal(n, 0);
     assert_int_equal(total, 0);
 
     /* No filter at all lists these among the others. */
-    assert_int_equal(store_webhook_list(g.st, a, NULL, &(struct store_page){ .limit = 100 }, &wr,
-                                        &err), 0);
-    evs = wr.items;
-    n = wr.n;
-    total = wr.total;
+    list_page(a, NULL, 100, 0, &n, &total);
     assert_true(total >= 4);
     drop_events(a, name);
     drop_events(a, other);

@@ -267,6 +267,13 @@ int pgst_collect_rows(struct arena *a, const PGresult *r, size_t size, pgst_row_
  * err): *out = NULL, *n = 0 and -1. */
 int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read,
                    void **out, size_t *n, struct err *err);
+/* The same for a lookup by a unique key: *row points at the first row of r, or is NULL when
+ * r has none (and on failure). */
+int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read, void **row,
+                  struct err *err);
+/* The first row of r as (episodes, memories, resolutions) counts into *out (zeroed first);
+ * r is cleared. r NULL (its exec failed and set err): -1. */
+int pgst_take_counts(PGresult *r, struct row_counts *out);
 
 /* ---- migrations (postgres_migrate.c) ---- */
 
@@ -385,6 +392,7 @@ int pgst_memory_scan_codes(store *st, const struct store_scope *sc,
     const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
 int pgst_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
     memory_vector_fn *fn, void *ctx, struct err *err);
+int pgst_context_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err);
 int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,

@@ -85,16 +85,8 @@ int pgst_subject_rows_before(store *st, const struct store_scope *sc, int64_t be
 {
     char at[TS_STR_LEN];
     const char *vals[3] = { pgst_tenant_key(sc->tenant), sc->subject, pgst_ts_param(before, at) };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_ROWS_BEFORE, 3, vals, err);
 
-    memset(out, 0, sizeof(*out));
-    if (!r)
-        return -1;
-    out->episodes = pgst_col_int(r, 0, 0);
-    out->memories = pgst_col_int(r, 0, 1);
-    out->resolutions = pgst_col_int(r, 0, 2);
-    PQclear(r);
-    return 0;
+    return pgst_take_counts(pgst_exec(pgst_downcast(st), SQL_ROWS_BEFORE, 3, vals, err), out);
 }
 
 /* ---- receipts ---- */
@@ -135,19 +127,16 @@ int pgst_deletion_get(store *st, struct arena *a, const char *tenant, const char
                       struct deletion_receipt **out, struct err *err)
 {
     const char *vals[2] = { id, pgst_tenant_key(tenant) };
-    void *rows = NULL;
-    size_t n = 0;
-    PGresult *r;
+    void *row;
+    int ret;
 
     *out = NULL;
     if (!pgst_id_ok(id))
         return 0;
-    r = pgst_exec(pgst_downcast(st), SQL_RECEIPT_GET, 2, vals, err);
-    if (pgst_take_rows(a, r, sizeof(**out), read_receipt, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    ret = pgst_take_one(a, pgst_exec(pgst_downcast(st), SQL_RECEIPT_GET, 2, vals, err),
+                        sizeof(**out), read_receipt, &row, err);
+    *out = row;
+    return ret;
 }
 
 /* ---- lineage ---- */
@@ -188,13 +177,9 @@ int pgst_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
 {
     const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
     PGresult *r = pgst_exec(pgst_downcast(st), SQL_LINEAGE_GET, 2, vals, err);
-    void *rows = NULL;
-    size_t n = 0;
+    void *row;
+    int ret = pgst_take_one(a, r, sizeof(**out), read_lineage, &row, err);
 
-    *out = NULL;
-    if (pgst_take_rows(a, r, sizeof(**out), read_lineage, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    *out = row;
+    return ret;
 }

@@ -108,17 +108,12 @@ int pgst_receipt_get(store *st, struct arena *a, const char *tenant, const char 
                      struct receipt_row **out, struct err *err)
 {
     const char *vals[2] = { pgst_tenant_key(tenant), id };
-    void *rows = NULL;
-    size_t n = 0;
-    PGresult *r;
+    PGresult *r = pgst_exec(pgst_downcast(st), SQL_RECEIPT_GET, 2, vals, err);
+    void *row;
+    int ret = pgst_take_one(a, r, sizeof(**out), read_receipt, &row, err);
 
-    *out = NULL;
-    r = pgst_exec(pgst_downcast(st), SQL_RECEIPT_GET, 2, vals, err);
-    if (pgst_take_rows(a, r, sizeof(**out), read_receipt, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    *out = row;
+    return ret;
 }
 
 int pgst_receipt_list(store *st, struct arena *a, const struct store_scope *sc,

@@ -83,17 +83,10 @@ static int one_job(struct pgst_store *ps, struct arena *a, const char *sql, int 
                    const char *const *vals, struct compile_job **out, struct err *err)
 {
     PGresult *r = pgst_exec(ps, sql, nparams, vals, err);
-    void *rows = NULL;
-    size_t n = 0;
-    int ret;
+    void *row;
+    int ret = pgst_take_one(a, r, sizeof(**out), read_job, &row, err);
 
-    *out = NULL;
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), read_job, &rows, &n, err);
-    PQclear(r);
-    if (ret == 0 && n > 0)
-        *out = rows;
+    *out = row;
     return ret;
 }
 

@@ -327,21 +327,15 @@ int pgst_memory_get(store *st, struct arena *a, const char *tenant, const char *
                   struct memory **out, struct err *err)
 {
     const char *vals[2] = { pgst_tenant_key(tenant), id };
-    PGresult *r;
-    void *rows = NULL;
-    size_t n = 0;
+    void *row;
     int ret;
 
     *out = NULL;
     if (!pgst_id_ok(id))
         return 0;
-    r = pgst_exec(pgst_downcast(st), SQL_MEM_GET, 2, vals, err);
-    if (!r)
-        return -1;
-    ret = pgst_collect_rows(a, r, sizeof(**out), pgst_read_memory, &rows, &n, err);
-    PQclear(r);
-    if (ret == 0 && n > 0)
-        *out = rows;
+    ret = pgst_take_one(a, pgst_exec(pgst_downcast(st), SQL_MEM_GET, 2, vals, err),
+                        sizeof(**out), pgst_read_memory, &row, err);
+    *out = row;
     return ret;
 }
 

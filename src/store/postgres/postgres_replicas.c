@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/cond.h"
 #include "util/log.h"
 #include "util/ts.h"
+#include "util/worker.h"
 #include "util/xalloc.h"
 
 #define CHECK_EVERY_US (250LL * 1000)   /* the health loop's period */
@@ -151,12 +151,8 @@ size_t store_replica_count(void)
 
 /* ---- the background check ---- */
 
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int started, stop;
-    pthread_t thread;
-} loop = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct worker loop = WORKER_INIT;
+static char *loop_conninfo;   /* the primary's, for the loop */
 
 /* One value of one row from sql on conn (text); NULL on failure, with why. */
 static PGresult *ask(PGconn *conn, const char *sql, int nparams, const char *const *vals)
@@ -226,41 +222,33 @@ static void check_replica(struct replica *rp, PGconn **conn, int have_primary, u
     pthread_mutex_unlock(&state_lock);
 }
 
-static void *loop_main(void *arg)
+static void loop_main(struct worker *w, int slot)
 {
     PGconn **conns = xcalloc(nreplicas + 1, sizeof(*conns));
-    const char *primary_conninfo = arg;
     uint64_t primary = 0;
+    unsigned long seen;
     size_t i;
 
-    pthread_mutex_lock(&loop.lock);
-    while (!loop.stop) {
-        int up;
+    (void)slot;
+    while (!worker_stopping(w, &seen)) {
+        int up = check_primary(&conns[nreplicas], loop_conninfo, &primary) == 0;
 
-        pthread_mutex_unlock(&loop.lock);
-        up = check_primary(&conns[nreplicas], primary_conninfo, &primary) == 0;
         for (i = 0; i < nreplicas; i++)
             check_replica(&replicas[i], &conns[i], up, primary);
-        pthread_mutex_lock(&loop.lock);
-        if (!loop.stop)
-            cond_wait_us(&loop.wake, &loop.lock, CHECK_EVERY_US);
+        worker_sleep(w, seen, CHECK_EVERY_US);
     }
-    pthread_mutex_unlock(&loop.lock);
     for (i = 0; i <= nreplicas; i++) {
         if (conns[i])
             PQfinish(conns[i]);
     }
     free(conns);
-    return NULL;
 }
-
-static char *loop_conninfo;
 
 int store_replicas_start(struct err *err)
 {
     size_t i;
 
-    if (!nreplicas || loop.started || !store_setup_conninfo())
+    if (!nreplicas || worker_running(&loop) || !store_setup_conninfo())
         return 0;
     loop_conninfo = xstrdup(store_setup_conninfo());
     /* The first check before serving, so that reads may use the replicas at once. */
@@ -278,13 +266,8 @@ int store_replicas_start(struct err *err)
         if (p)
             PQfinish(p);
     }
-    cond_init_monotonic(&loop.wake);
-    loop.stop = 0;
-    if (pthread_create(&loop.thread, NULL, loop_main, loop_conninfo) != 0) {
-        pthread_cond_destroy(&loop.wake);
+    if (worker_start(&loop, 1, loop_main) < 0)
         return err_set(err, ERR_INTERNAL, "cannot start the replica health thread");
-    }
-    loop.started = 1;
     log_write(LOG_INFO, "read replicas: %zu, reads %s (max lag %d ms)", nreplicas,
               eventual ? "eventual" : "from the primary unless X-Engram-Read-After",
               (int)max_lag_ms);
@@ -293,15 +276,7 @@ int store_replicas_start(struct err *err)
 
 void store_replicas_stop(void)
 {
-    if (loop.started) {
-        pthread_mutex_lock(&loop.lock);
-        loop.stop = 1;
-        pthread_cond_broadcast(&loop.wake);
-        pthread_mutex_unlock(&loop.lock);
-        pthread_join(loop.thread, NULL);
-        pthread_cond_destroy(&loop.wake);
-        loop.started = 0;
-    }
+    worker_stop(&loop);
     free(loop_conninfo);
     loop_conninfo = NULL;
 }

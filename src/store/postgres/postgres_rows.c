@@ -310,3 +310,26 @@ int pgst_take_rows(struct arena *a, PGresult *r, size_t size, pgst_row_reader *r
     PQclear(r);
     return ret;
 }
+
+int pgst_take_one(struct arena *a, PGresult *r, size_t size, pgst_row_reader *read, void **row,
+                  struct err *err)
+{
+    size_t n;
+    int ret = pgst_take_rows(a, r, size, read, row, &n, err);
+
+    if (n == 0)
+        *row = NULL;
+    return ret;
+}
+
+int pgst_take_counts(PGresult *r, struct row_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!r)
+        return -1;
+    out->episodes = pgst_col_int(r, 0, 0);
+    out->memories = pgst_col_int(r, 0, 1);
+    out->resolutions = pgst_col_int(r, 0, 2);
+    PQclear(r);
+    return 0;
+}

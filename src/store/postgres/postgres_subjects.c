@@ -77,14 +77,7 @@ int pgst_subject_delete(store *st, const struct store_scope *sc, struct row_coun
                         struct err *err)
 {
     const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
-    PGresult *r = pgst_exec(pgst_downcast(st), SQL_SUBJECT_DELETE, 2, vals, err);
 
-    memset(out, 0, sizeof(*out));
-    if (!r)
-        return -1;
-    out->episodes = pgst_col_int(r, 0, 0);
-    out->memories = pgst_col_int(r, 0, 1);
-    out->resolutions = pgst_col_int(r, 0, 2);
-    PQclear(r);
-    return 0;
+    return pgst_take_counts(pgst_exec(pgst_downcast(st), SQL_SUBJECT_DELETE, 2, vals, err),
+                            out);
 }

@@ -815,7 +815,84 @@ static const char subject_stats_per_statement[] =
     STATS_APPLY_FN("CREATE OR REPLACE", "sum(p.d_episodes)");
 
 /*
- * Step 18, Engram (issue 16): subject_stats follows UPDATEs. The triggers of steps 14 and 17
+ * Step 18: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * tenant key), a number that changes inside every transaction that inserts, changes or
+ * deletes one of the subject's episodes, memories or resolutions: everything POST /v1/context
+ * reads. A process that cached a subject's context inputs at generation g serves them again
+ * only while the database (primary or replica) still says g. The value is drawn from a
+ * sequence under the row's lock, so it is never given twice, and rows are never deleted.
+ *
+ * As with subject_stats (step 14), the rows are written at commit, pair by pair in key order,
+ * so that concurrent multi-subject writers never wait on each other in two orders: a BEFORE
+ * row trigger notes the pair in context_gen_pending (once per pair and transaction), and a
+ * deferred trigger, queued by the transaction's first note, applies them. The note runs
+ * BEFORE the row is written, so a transaction's first note comes before its first
+ * subject_stats note (an AFTER trigger of the same row or, since step 17, of the same
+ * statement): every transaction takes its context_gen locks before its subject_stats locks,
+ * both in key order. Its own triggers and functions, apart from subject_stats's.
+ */
+static const char context_gen[] =
+    "CREATE SEQUENCE context_gen_seq;\n"
+    "CREATE TABLE context_gen ("
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " gen bigint NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key));\n"
+    "CREATE UNLOGGED TABLE context_gen_pending ("
+    " tx bigint NOT NULL,"
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " first boolean NOT NULL,"            /* the transaction's first row: fires apply */
+    " PRIMARY KEY (tx, subject_id, tenant_key));\n"
+    /* The row's pair(s), noted once per transaction (ON CONFLICT). Two settings local to the
+     * transaction (rolled back with it, and with a savepoint, as the rows they describe) say
+     * which pair it noted last and that it noted one at all: a run of writes to one subject
+     * (an ingest, a compile, an import) costs one comparison per row after the first. */
+    "CREATE FUNCTION engram_context_gen_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE s text; t text; k text; me bigint; i int;"
+    " BEGIN"
+    " FOR i IN 1..2 LOOP"
+    "  IF i = 1 THEN"
+    "   CONTINUE WHEN TG_OP = 'INSERT';"
+    "   s := OLD.subject_id; t := COALESCE(OLD.tenant_id, '');"
+    "  ELSE"
+    "   CONTINUE WHEN TG_OP = 'DELETE';"
+    "   s := NEW.subject_id; t := COALESCE(NEW.tenant_id, '');"
+    "  END IF;"
+    "  k := s || chr(31) || t;"
+    "  CONTINUE WHEN current_setting('engram.context_gen_noted', true) IS NOT DISTINCT FROM k;"
+    "  me := txid_current();"
+    "  INSERT INTO context_gen_pending (tx, subject_id, tenant_key, first) VALUES (me, s, t,"
+    "  current_setting('engram.context_gen_tx', true) IS DISTINCT FROM me::text)"
+    "  ON CONFLICT DO NOTHING;"
+    "  PERFORM set_config('engram.context_gen_noted', k, true),"
+    "  set_config('engram.context_gen_tx', me::text, true);"
+    " END LOOP;"
+    " IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;"
+    " RETURN NEW;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_context_gen_episode BEFORE INSERT OR UPDATE OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_memory BEFORE INSERT OR UPDATE OR DELETE ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_resolution BEFORE INSERT OR UPDATE OR DELETE ON resolutions"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE FUNCTION engram_context_gen_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current();"
+    " BEGIN"
+    " INSERT INTO context_gen AS g (subject_id, tenant_key, gen)"
+    " SELECT p.subject_id, p.tenant_key, nextval('context_gen_seq') FROM context_gen_pending p"
+    " WHERE p.tx = me ORDER BY p.tenant_key COLLATE \"C\", p.subject_id COLLATE \"C\""
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = excluded.gen;"
+    " DELETE FROM context_gen_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_context_gen_apply AFTER INSERT ON context_gen_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_context_gen_apply();\n";
+
+/*
+ * Step 19, Engram (issue 16): subject_stats follows UPDATEs. The triggers of steps 14 and 17
  * follow inserts, deletes and a resolution's status, but the tenant audit (GET
  * /admin/tenant-audit, README) tells operators to fix rows without a tenant with an UPDATE
  * of tenant_id, and an operator may fix a created_at: the explorer's counts, last activity
@@ -918,7 +995,8 @@ const struct migration postgres_migrations[] = {
     { 15, "subject_search_index", subject_search_index },
     { 16, "usage_rollup", usage_rollup },
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
-    { 18, "subject_stats_updates", subject_stats_updates },
+    { 18, "context_gen", context_gen },
+    { 19, "subject_stats_updates", subject_stats_updates },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

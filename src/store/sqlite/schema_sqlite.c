@@ -659,7 +659,66 @@ static const char usage_rollup[] =
     USAGE_BACKFILL("webhook_events", "4");
 
 /*
- * Step 17, Engram (issue 16): subject_stats follows UPDATEs. Step 6 assumed rows never move,
+ * Step 17: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * tenant), a counter bumped inside every transaction that inserts, changes or deletes one of
+ * the subject's episodes, memories or resolutions: everything POST /v1/context reads. A
+ * process that cached a subject's context inputs at generation g serves them again only
+ * while the database still says g. Rows are never deleted (a deleted subject keeps counting
+ * up), so a number never comes back with other rows behind it. Its own triggers, apart from
+ * subject_stats's.
+ */
+static const char context_gen[] =
+    "CREATE TABLE context_gen ("
+    " subject_id TEXT NOT NULL,"
+    " tenant_key TEXT NOT NULL,"   /* ifnull(tenant_id, '') */
+    " gen INTEGER NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TRIGGER context_gen_episode_ai AFTER INSERT ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_episode_ad AFTER DELETE ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_episode_au AFTER UPDATE ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_au AFTER UPDATE ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_ai AFTER INSERT ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_ad AFTER DELETE ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_au AFTER UPDATE ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;";
+
+/*
+ * Step 18, Engram (issue 16): subject_stats follows UPDATEs. Step 6 assumed rows never move,
  * but the tenant audit (GET /admin/tenant-audit, README) tells operators to fix rows without
  * a tenant with an UPDATE of tenant_id, and an operator may fix a created_at: the explorer's
  * counts, last activity and the active-subject counts then drifted from the tables. Each
@@ -756,7 +815,8 @@ const struct migration sqlite_migrations[] = {
     { 14, "search_text_deferred", search_text_deferred },
     { 15, "subject_search_index", subject_search_index },
     { 16, "usage_rollup", usage_rollup },
-    { 17, "subject_stats_updates", subject_stats_updates },
+    { 17, "context_gen", context_gen },
+    { 18, "subject_stats_updates", subject_stats_updates },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -184,6 +184,14 @@ int sq_read_memory(struct arena *a, sqlite3_stmt *q, void *row, struct err *err)
 int sq_collect_rows(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, size_t size,
                     size_t limit, sq_row_reader *read, void **out, size_t *n,
                     struct err *err);
+/* The same for a lookup by a unique key: *row points at the first row q returned, or is NULL
+ * when it returned none (and on failure). */
+int sq_collect_one(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, size_t size,
+                   sq_row_reader *read, void **row, struct err *err);
+/* A lookup by (tenant, key): prepare sql, bind ?1 to tenant (sq_bind_tenant) and ?2 to key,
+ * and collect the first row as sq_collect_one does (*row NULL when there is none). */
+int sq_lookup(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
+              const char *key, size_t size, sq_row_reader *read, void **row, struct err *err);
 
 /* ---- migrations (sqlite_migrate.c) ---- */
 
@@ -271,6 +279,7 @@ int sq_memory_scan_codes(store *st, const struct store_scope *sc,
     const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
 int sq_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
     memory_vector_fn *fn, void *ctx, struct err *err);
+int sq_context_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err);
 int sq_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,

@@ -39,7 +39,7 @@ static const char SQL_ROWS_BEFORE[] =
 static const char SQL_RECEIPT_INSERT[] =
     "INSERT INTO deletion_receipts (" RECEIPT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_RECEIPT_GET[] =
-    "SELECT " RECEIPT_COLS " FROM deletion_receipts WHERE id = ?1 AND tenant_id IS ?2";
+    "SELECT " RECEIPT_COLS " FROM deletion_receipts WHERE tenant_id IS ?1 AND id = ?2";
 
 static const char SQL_LINEAGE_INSERT[] =
     "INSERT INTO subject_lineage (" LINEAGE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -172,24 +172,16 @@ static int read_receipt(struct arena *a, sqlite3_stmt *q, void *row, struct err 
 int sq_deletion_get(store *st, struct arena *a, const char *tenant, const char *id,
                     struct deletion_receipt **out, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q;
-    void *rows = NULL;
-    size_t n = 0;
+    void *row;
+    int ret;
 
     *out = NULL;
     if (!sq_id_ok(id))
         return 0;
-    q = sq_stmt(s, SQL_RECEIPT_GET, err);
-    if (!q)
-        return -1;
-    sq_bind_str(q, 1, id);
-    sq_bind_tenant(q, 2, tenant);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_receipt, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    ret = sq_lookup(sq_downcast(st), a, SQL_RECEIPT_GET, tenant, id, sizeof(**out),
+                    read_receipt, &row, err);
+    *out = row;
+    return ret;
 }
 
 /* ---- lineage ---- */
@@ -239,19 +231,10 @@ static int read_lineage(struct arena *a, sqlite3_stmt *q, void *row, struct err 
 int sq_lineage_get(store *st, struct arena *a, const struct store_scope *sc,
                    struct subject_lineage **out, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_LINEAGE_GET, err);
-    void *rows = NULL;
-    size_t n = 0;
+    void *row;
+    int ret = sq_lookup(sq_downcast(st), a, SQL_LINEAGE_GET, sc->tenant, sc->subject,
+                        sizeof(**out), read_lineage, &row, err);
 
-    *out = NULL;
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, sc->tenant);
-    sq_bind_str(q, 2, sc->subject);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_lineage, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    *out = row;
+    return ret;
 }

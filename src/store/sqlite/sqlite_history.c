@@ -136,21 +136,12 @@ static int read_receipt(struct arena *a, sqlite3_stmt *q, void *row, struct err 
 int sq_receipt_get(store *st, struct arena *a, const char *tenant, const char *id,
                    struct receipt_row **out, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_RECEIPT_GET, err);
-    void *rows = NULL;
-    size_t n = 0;
+    void *row;
+    int ret = sq_lookup(sq_downcast(st), a, SQL_RECEIPT_GET, tenant, id, sizeof(**out),
+                        read_receipt, &row, err);
 
-    *out = NULL;
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, id);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_receipt, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    *out = row;
+    return ret;
 }
 
 int sq_receipt_list(store *st, struct arena *a, const struct store_scope *sc,

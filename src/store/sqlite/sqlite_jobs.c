@@ -87,15 +87,11 @@ static int read_job(struct arena *a, sqlite3_stmt *q, void *row, struct err *err
 static int one_job(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q,
                    struct compile_job **out, struct err *err)
 {
-    void *rows;
-    size_t n;
+    void *row;
+    int ret = sq_collect_one(s, a, q, sizeof(**out), read_job, &row, err);
 
-    *out = NULL;
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_job, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    *out = row;
+    return ret;
 }
 
 int sq_job_insert(store *st, const struct compile_job *job, struct err *err)

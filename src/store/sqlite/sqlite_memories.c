@@ -339,21 +339,12 @@ int sq_memory_set_embedding(store *st, const char *id, const float *vec, size_t 
 int sq_memory_get(store *st, struct arena *a, const char *tenant, const char *id,
                   struct memory **out, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_MEM_GET, err);
-    void *rows;
-    size_t n;
+    void *row;
+    int ret = sq_lookup(sq_downcast(st), a, SQL_MEM_GET, tenant, id, sizeof(**out),
+                        sq_read_memory, &row, err);
 
-    *out = NULL;
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, tenant);
-    sq_bind_str(q, 2, id);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, sq_read_memory, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    *out = row;
+    return ret;
 }
 
 int sq_memory_set_labels(store *st, const struct label_update *u, int *found, struct err *err)

@@ -80,15 +80,13 @@ int sq_resolution_query(store *st, struct arena *a, const struct store_scope *sc
 static int upsert_step(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q,
                        struct resolution *r, int *done, struct err *err)
 {
-    struct resolution *rows = NULL;
-    size_t n = 0;
+    void *row;
 
-    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, sq_read_resolution, (void **)&rows, &n,
-                        err) < 0)
+    if (sq_collect_one(s, a, q, sizeof(*r), sq_read_resolution, &row, err) < 0)
         return -1;
-    *done = n > 0;
-    if (n)
-        *r = rows[0];
+    *done = row != NULL;
+    if (row)
+        *r = *(struct resolution *)row;
     return 0;
 }
 
@@ -153,20 +151,14 @@ static int read_cache(struct arena *a, sqlite3_stmt *q, void *row, struct err *e
 int sq_health_cache_get(store *st, struct arena *a, const struct store_scope *sc,
                         struct health_cache_entry *out, int *found, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_GET, err);
-    struct health_cache_entry *rows = NULL;
-    size_t n = 0;
+    void *row;
 
     *found = 0;
-    if (!q)
+    if (sq_lookup(sq_downcast(st), a, SQL_CACHE_GET, sc->tenant, sc->subject, sizeof(*out),
+                  read_cache, &row, err) < 0)
         return -1;
-    sq_bind_tenant(q, 1, sc->tenant);
-    sq_bind_str(q, 2, sc->subject);
-    if (sq_collect_rows(s, a, q, sizeof(*rows), 1, read_cache, (void **)&rows, &n, err) < 0)
-        return -1;
-    if (n) {
-        *out = rows[0];
+    if (row) {
+        *out = *(struct health_cache_entry *)row;
         *found = 1;
     }
     return 0;
@@ -190,12 +182,5 @@ int sq_health_cache_put(store *st, const struct store_scope *sc,
 
 int sq_health_cache_delete(store *st, const struct store_scope *sc, struct err *err)
 {
-    struct sqlite_store *s = sq_downcast(st);
-    sqlite3_stmt *q = sq_stmt(s, SQL_CACHE_DELETE, err);
-
-    if (!q)
-        return -1;
-    sq_bind_tenant(q, 1, sc->tenant);
-    sq_bind_str(q, 2, sc->subject);
-    return sq_step_done(s, q, "health cache delete", err);
+    return sq_subject_write(sq_downcast(st), SQL_CACHE_DELETE, sc, NULL, err);
 }

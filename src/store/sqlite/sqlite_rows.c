@@ -260,3 +260,30 @@ cleanup:
     *n = 0;
     return -1;
 }
+
+int sq_collect_one(struct sqlite_store *s, struct arena *a, sqlite3_stmt *q, size_t size,
+                   sq_row_reader *read, void **row, struct err *err)
+{
+    void *rows;
+    size_t n;
+
+    *row = NULL;
+    if (sq_collect_rows(s, a, q, size, 1, read, &rows, &n, err) < 0)
+        return -1;
+    if (n > 0)
+        *row = rows;
+    return 0;
+}
+
+int sq_lookup(struct sqlite_store *s, struct arena *a, const char *sql, const char *tenant,
+              const char *key, size_t size, sq_row_reader *read, void **row, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, sql, err);
+
+    *row = NULL;
+    if (!q)
+        return -1;
+    sq_bind_tenant(q, 1, tenant);
+    sq_bind_str(q, 2, key);
+    return sq_collect_one(s, a, q, size, read, row, err);
+}

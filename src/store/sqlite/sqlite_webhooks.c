@@ -198,8 +198,8 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
 {
     struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q;
-    void *rows = NULL;
-    size_t n = 0;
+    void *row = NULL;
+    int ret;
 
     *out = NULL;
     if (!sq_id_ok(id))
@@ -208,11 +208,9 @@ int sq_webhook_get(store *st, struct arena *a, const char *id, struct webhook_ev
     if (!q)
         return -1;
     sq_bind_str(q, 1, id);
-    if (sq_collect_rows(s, a, q, sizeof(**out), 1, read_event, &rows, &n, err) < 0)
-        return -1;
-    if (n > 0)
-        *out = rows;
-    return 0;
+    ret = sq_collect_one(s, a, q, sizeof(**out), read_event, &row, err);
+    *out = row;
+    return ret;
 }
 
 int sq_webhook_purge(store *st, const struct webhook_filter *f, int64_t *deleted,
