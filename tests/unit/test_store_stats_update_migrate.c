@@ -48,22 +48,6 @@ static int64_t wrong_pairs(struct arena *a)
     return raw_count(a, SQL_STATS_WRONG);
 }
 
-static void counters_right(struct arena *a)
-{
-    assert_int_equal(wrong_pairs(a), 0);
-    if (!is_sqlite())
-        assert_int_equal(raw_count(a, "SELECT count(*) FROM subject_stats_pending"), 0);
-}
-
-static struct episode session_ep(const char *tenant, const char *subject, const char *session,
-                                 int64_t at)
-{
-    struct episode ep = make_ep(tenant, subject, at);
-
-    ep.session_id = session;
-    return ep;
-}
-
 /* Every row of subject in table (and condition, "" or " AND …") gets the tenant to. */
 static void set_tenant(struct arena *a, const char *table, const char *subject, const char *cond,
                        const char *to)
@@ -110,14 +94,8 @@ static void test_repair_and_updates_across_the_step(void **state)
     mems[0] = make_mem_with(NULL, s1, "profile_fact", "a", "active", T0);
     mems[1] = make_mem_with("ta", s2, "profile_fact", "b", "active", T0);
     assert_int_equal(store_memory_insert_many(g.st, mems, 2, &err), 0);
-    add_resolution(a, s1,
-                   &(struct res_row){ .id = new_id(a),
-                                      .session_id = "x",
-                                      .status = "open",
-                                      .metadata = "{}",
-                                      .created_at = T0,
-                                      .updated_at = T0 });
-    counters_right(a);
+    add_open_resolution(a, s1, "x");
+    stats_counters_right(a);
 
     /* before the step the counters do not follow: they drift */
     operator_updates(a, s1, s2, "tb");
@@ -127,7 +105,7 @@ static void test_repair_and_updates_across_the_step(void **state)
     assert_int_equal(mr.from_version, old_version());
     assert_int_equal(store_schema_version(g.st, &current, &latest, &err), 0);
     assert_int_equal(current, latest);
-    counters_right(a); /* repaired */
+    stats_counters_right(a); /* repaired */
     assert_int_equal(raw_count(a, arena_printf(a,
                                                "SELECT session_count FROM subject_stats WHERE"
                                                " subject_id = %s AND tenant_id = 'ta'",
@@ -138,7 +116,7 @@ static void test_repair_and_updates_across_the_step(void **state)
     set_tenant(a, "episodes", s1, "", NULL);
     set_tenant(a, "memories", s1, "", NULL);
     set_tenant(a, "resolutions", s1, "", NULL);
-    counters_right(a);
+    stats_counters_right(a);
     assert_int_equal(raw_count(a, arena_printf(a,
                                                "SELECT count(*) FROM subject_stats"
                                                " WHERE subject_id = %s",
@@ -146,9 +124,9 @@ static void test_repair_and_updates_across_the_step(void **state)
                      1);
     raw_exec(a, arena_printf(a, "UPDATE episodes SET session_id = 'x' WHERE subject_id = %s",
                              lit(a, s2)));
-    counters_right(a);
+    stats_counters_right(a);
     operator_updates(a, s1, s2, "tc");
-    counters_right(a);
+    stats_counters_right(a);
 }
 
 int main(void)
