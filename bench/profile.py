@@ -8,6 +8,7 @@ Builds the scenario's data on a normal server, restarts the same database under
 noisy machine, unlike times.
 
   bench/profile.py SCENARIO [--backend sqlite|postgres] [-n N] [-c CONNS] [--keep DIR]
+                   [--env K=V]
 
 Scenarios: healthz (the HTTP floor), ingest, batch, context1k, context10k, search-text,
 search-semantic, compile, export, export-emb, import, restore.
@@ -96,6 +97,9 @@ def main():
                     "share group commits)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--keep", help="keep the callgrind output in this directory")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for the server under callgrind (repeatable), e.g. "
+                    "STATEWAVE_CONTEXT_CACHE_MB=0 for context without its input cache")
     args = ap.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="engram-prof.")
@@ -111,7 +115,7 @@ def main():
         lg = build(bench, args.scenario, args.n)
         bench.stop_server()
         bench.server = run.Server(
-            bench.binary, url, workdir, None,
+            bench.binary, url, workdir, dict(kv.split("=", 1) for kv in args.env),
             wrapper=("valgrind", "--tool=callgrind", "--instr-atstart=no",
                      "--callgrind-out-file=" + out),
             wait_s=120)

@@ -105,6 +105,20 @@ def episode(subject, text, i=0):
             "metadata": {"seq": i}}
 
 
+def hot_batch_file(workdir, subject):
+    """A loadgen body of 100 short episodes of subject (sessions of one, user and agent in
+    turn): the 100,000 uncompiled episodes of the hot context subject."""
+    path = os.path.join(workdir, "hot100.json")
+    with open(path, "w") as f:
+        items = ['{"subject_id":"%s","session_id":"sess-{seq}","source":"%s",'
+                 '"type":"message","payload":{"text":"Message %d of session {seq}: '
+                 'the printer on floor {rand:9} is jammed again"}}' % (
+                     subject, "user" if j % 2 == 0 else "agent", j)
+                 for j in range(100)]
+        f.write('{"episodes":[' + ",".join(items) + "]}")
+    return path
+
+
 def read_status(pid):
     out = {}
     try:
@@ -874,14 +888,7 @@ class Bench:
         secs, created = self.compile_subject(subject, n_eps)
         self.add(tag, "compile: %d episodes -> %d memories" % (n_eps, created), n_eps / secs,
                  "eps/s", key="compile")
-        batch_file = os.path.join(self.workdir, "hot100.json")
-        with open(batch_file, "w") as f:
-            items = ['{"subject_id":"%s","session_id":"sess-{seq}","source":"%s",'
-                     '"type":"message","payload":{"text":"Message %d of session {seq}: '
-                     'the printer on floor {rand:9} is jammed again"}}' % (
-                         subject, "user" if j % 2 == 0 else "agent", j)
-                     for j in range(100)]
-            f.write('{"episodes":[' + ",".join(items) + "]}")
+        batch_file = hot_batch_file(self.workdir, subject)
         t0 = time.perf_counter()
         self.run_loadgen("/v1/episodes/batch", conns=4, total=cfg["hot_eps"] // 100,
                          method="POST", body_file=batch_file)
@@ -1317,6 +1324,8 @@ def targets_hot(results, ingest_only=False, writes_only=False):
         out.append("%-17s %-52s %s (%s %s)" % (tag, text, "met" if met else "MISSED",
                                                  fmt_num(v), unit))
 
+    # The floor runs once, on the PostgreSQL cluster; every backend of the run is held to it.
+    floor = next((r["floor_ctx64"] for r in results.values() if r.get("floor_ctx64")), None)
     for tag, r in results.items():
         if writes_only:
             if tag.startswith("postgres"):
@@ -1326,8 +1335,11 @@ def targets_hot(results, ingest_only=False, writes_only=False):
             chk(tag, "snapshot restore p50 <= 20 ms", r.get("restore_p50"), 20.0, unit="ms")
             continue
         if not ingest_only:
-            chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor",
-                r.get("ctx_vs_floor"), 3.0, True, "x")
+            ratio = r.get("ctx_vs_floor")
+            if ratio is None and floor and r.get("hot_ctx_rps64"):
+                ratio = r["hot_ctx_rps64"] / floor
+            chk(tag, "context req/s at 64 conns >= 3x the FastAPI floor", ratio, 3.0, True,
+                "x")
             chk(tag, "context p99 at 1 conn <= 2 ms (1,002 mem + 100k ep)",
                 r.get("hot_ctx_p99"), 2.0, unit="ms")
         if tag == "sqlite":

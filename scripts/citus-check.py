@@ -165,7 +165,7 @@ def documented(tag):
     if not m:
         return None
     if tag == "multi-shard":   # every file.c:NAME named in the section
-        return sorted(set(re.findall(r"`(\w+\.c:\w+)`", m.group(1))))
+        return sorted(set(re.findall(r"`(\w+\.c:(?:\w+|#\d+))`", m.group(1))))
     return sorted(set(re.findall(r"^\s*-\s*`([^`]+)`", m.group(1), re.M)))
 
 

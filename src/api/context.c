@@ -106,15 +106,38 @@ static void put_key(struct buf *out, const char *key, int first)
     buf_putc(out, ':');
 }
 
-static void put_memories(struct buf *out, const struct memory *const *mems, size_t n,
-                         int first)
+/* A memory or an episode: its bytes kept by the context cache, else written now. */
+static void put_memory(struct buf *out, const struct context_bundle *b,
+                       const struct memory *m)
+{
+    const struct context_json *j = context_memory_json(b, m);
+
+    if (j)
+        buf_append(out, j->s, j->n);
+    else
+        render_memory_to(out, m);
+}
+
+static void put_episode(struct buf *out, const struct context_bundle *b,
+                        const struct episode *ep)
+{
+    const struct context_json *j = context_episode_json(b, ep);
+
+    if (j)
+        buf_append(out, j->s, j->n);
+    else
+        render_episode_to(out, ep);
+}
+
+static void put_memories(struct buf *out, const struct context_bundle *b,
+                         const struct memory *const *mems, size_t n, int first)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
         if (!first || i)
             buf_putc(out, ',');
-        render_memory_to(out, mems[i]);
+        put_memory(out, b, mems[i]);
     }
 }
 
@@ -187,20 +210,20 @@ static void context_render_bundle(struct buf *out, const struct context_request 
     jv_write_str(out, rq->task, strlen(rq->task));
     put_key(out, "facts", 0);
     buf_putc(out, '[');
-    put_memories(out, b->facts, b->nfacts, 1);
-    put_memories(out, b->summaries, b->nsummaries, b->nfacts == 0);
+    put_memories(out, b, b->facts, b->nfacts, 1);
+    put_memories(out, b, b->summaries, b->nsummaries, b->nfacts == 0);
     buf_putc(out, ']');
     put_key(out, "episodes", 0);
     buf_putc(out, '[');
     for (i = 0; i < b->nepisodes; i++) {
         if (i)
             buf_putc(out, ',');
-        render_episode_to(out, b->episodes[i]);
+        put_episode(out, b, b->episodes[i]);
     }
     buf_putc(out, ']');
     put_key(out, "procedures", 0);
     buf_putc(out, '[');
-    put_memories(out, b->procedures, b->nprocedures, 1);
+    put_memories(out, b, b->procedures, b->nprocedures, 1);
     buf_putc(out, ']');
     put_key(out, "provenance", 0);
     put_provenance(out, b);
@@ -241,6 +264,7 @@ int api_context(struct req *req)
     int64_t now = ts_now();
     store *st;
 
+    context_set_renderers(render_memory_to, render_episode_to);
     if (parse_context_request(req, &rq, &x, &req->err) < 0)
         return -1;
     st = service_store(&req->err);

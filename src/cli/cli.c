@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "service/context_cache.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -43,6 +44,7 @@ int cli_setup(void)
         goto cleanup;
     }
     store_sqlite_wal_cap(config.sqlite_wal_max_mb);
+    context_cache_configure((size_t)config.context_cache_mb << 20);
     ret = 0;
 cleanup:
     err_release(&err);

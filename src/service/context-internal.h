@@ -32,6 +32,29 @@ int context_words_has(const struct context_words *x, const char *w);
  * entries count as none. */
 size_t context_source_ids(struct arena *a, const char *json, const char ***out);
 
+/* What context_prepare derives from the rows, per row in the order of its array. */
+struct context_prepared {
+    struct context_words *memory_words;    /* tokset(content) */
+    const char ***memory_sources;          /* the source_episode_ids */
+    size_t *memory_nsources;
+    const char **memory_lines;             /* the packed item line */
+    size_t *memory_tokens;                 /* tokens(line) */
+    const char **episode_texts;            /* text(payload) */
+    struct context_words *episode_words;   /* tokset(text) */
+    unsigned char *episode_urgent;         /* context_urgent(text) */
+    const char **episode_lines;
+    size_t *episode_tokens;
+    struct context_words *source_crumbs;   /* each source's breadcrumb words (B) */
+    struct context_words covered;          /* episode ids cited by a candidate summary */
+};
+
+/* The item line of a memory in section sec, or of episode ep with text (context_render.c),
+ * and the tokens of a line. */
+const char *context_memory_line(struct arena *a, const struct memory *m,
+                                enum context_section sec);
+const char *context_episode_line(struct arena *a, const struct episode *ep, const char *text);
+size_t context_line_tokens(const char *line);
+
 /* The candidates of rq as the subject stood at rq->as_of (context_history.c): per kind the
  * newest memories visible then, the newest episodes created by then, the resolutions last
  * updated by then; no semantic union. Sources are left to the caller. */

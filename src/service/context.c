@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "service/context-internal.h"
+#include "service/context_cache.h"
 #include "service/embed.h"
 #include "service/search.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -251,14 +253,12 @@ int context_read_as_of(struct arena *a, store *st, const char *tenant,
     return 0;
 }
 
-/* The source episodes of every candidate memory (by id), for breadcrumbs. */
-static int fetch_sources(struct arena *a, store *st, const char *tenant,
-                         struct context_input *in, struct err *err)
+/* The distinct source ids of every candidate memory (arena). */
+static void source_id_set(struct arena *a, const struct context_input *in,
+                          struct context_words *set)
 {
     size_t cap = 16, n = 0, i, j, k;
     const char **ids = arena_alloc(a, cap * sizeof(*ids));
-    struct context_words set;
-    struct episode_rows rows;
 
     for (i = 0; i < in->nmemories; i++) {
         const char **src;
@@ -275,7 +275,17 @@ static int fetch_sources(struct arena *a, store *st, const char *tenant,
             ids[n++] = src[j];
         }
     }
-    context_words_set(ids, n, &set);
+    context_words_set(ids, n, set);
+}
+
+/* The source episodes of every candidate memory (by id), for breadcrumbs. */
+static int fetch_sources(struct arena *a, store *st, const char *tenant,
+                         struct context_input *in, struct err *err)
+{
+    struct context_words set;
+    struct episode_rows rows;
+
+    source_id_set(a, in, &set);
     in->sources = NULL;
     in->nsources = 0;
     if (set.n == 0)
@@ -288,23 +298,170 @@ static int fetch_sources(struct arena *a, store *st, const char *tenant,
     return 0;
 }
 
+/* Everything context reads of the subject as it stands (no as_of), into in. */
+static int read_today(struct arena *a, store *st, const char *tenant,
+                      const struct context_request *rq, struct context_input *in,
+                      struct err *err)
+{
+    int have_sources = 0;
+
+    if (fetch_reads(a, st, tenant, rq, in, &have_sources, err) < 0)
+        return -1;
+    if (!have_sources && fetch_sources(a, st, tenant, in, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* 1 when the subject's generation alone tells whether in's rows still stand: every source
+ * id of a candidate names an episode of the subject itself, found among the sources. A
+ * source in another subject, or not found (it could appear in another subject later), is a
+ * row the generation does not cover: such inputs are used once and not kept. */
+static int cacheable(struct arena *a, const char *subject, const struct context_input *in)
+{
+    struct context_words set;
+    size_t i;
+
+    source_id_set(a, in, &set);
+    if (set.n != in->nsources)
+        return 0;
+    for (i = 0; i < in->nsources; i++) {
+        if (!in->sources[i].subject_id || strcmp(in->sources[i].subject_id, subject) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Set by every API context request (always the same two functions), read when an entry is
+ * built: atomics, so that the first requests of several threads do not race. */
+static void (*render_memory)(struct buf *, const struct memory *);
+static void (*render_episode)(struct buf *, const struct episode *);
+
+void context_set_renderers(void (*memory)(struct buf *, const struct memory *),
+                           void (*episode)(struct buf *, const struct episode *))
+{
+    __atomic_store_n(&render_memory, memory, __ATOMIC_RELAXED);
+    __atomic_store_n(&render_episode, episode, __ATOMIC_RELAXED);
+}
+
+/* The JSON of each of the n rows of size bytes at rows, written by put (arena a). */
+static const struct context_json *rows_json(struct arena *a, const void *rows, size_t n,
+                                            size_t size,
+                                            void (*put)(struct buf *, const void *))
+{
+    struct context_json *out = arena_calloc(a, n + 1, sizeof(*out));
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        b.len = 0;
+        put(&b, (const char *)rows + i * size);
+        out[i].s = arena_memdup(a, b.data, b.len);
+        out[i].n = b.len;
+    }
+    buf_release(&b);
+    return out;
+}
+
+static void put_memory(struct buf *b, const void *m)
+{
+    __atomic_load_n(&render_memory, __ATOMIC_RELAXED)(b, m);
+}
+
+static void put_episode(struct buf *b, const void *ep)
+{
+    __atomic_load_n(&render_episode, __ATOMIC_RELAXED)(b, ep);
+}
+
+/* Keep the JSON of in's memories and episodes with them (arena a), when the API gave its
+ * renderers: a cached request then copies each row's bytes instead of writing them. */
+static void keep_json(struct arena *a, struct context_input *in)
+{
+    if (!__atomic_load_n(&render_memory, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&render_episode, __ATOMIC_RELAXED))
+        return;
+    in->memory_json = rows_json(a, in->memories, in->nmemories, sizeof(*in->memories),
+                                put_memory);
+    in->episode_json = rows_json(a, in->episodes, in->nepisodes, sizeof(*in->episodes),
+                                 put_episode);
+}
+
+const struct context_json *context_memory_json(const struct context_bundle *b,
+                                               const struct memory *m)
+{
+    const struct context_input *in = &b->input;
+
+    if (!in->memory_json || m < in->memories || m >= in->memories + in->nmemories)
+        return NULL;
+    return &in->memory_json[m - in->memories];
+}
+
+const struct context_json *context_episode_json(const struct context_bundle *b,
+                                                const struct episode *ep)
+{
+    const struct context_input *in = &b->input;
+
+    if (!in->episode_json || ep < in->episodes || ep >= in->episodes + in->nepisodes)
+        return NULL;
+    return &in->episode_json[ep - in->episodes];
+}
+
+/* read_today through the context cache (context_cache.h): the subject's generation first,
+ * then its entry, or the rows read into a new one. The entry is held until a is freed. */
+static int read_cached(struct arena *a, store *st, const char *tenant,
+                       const struct context_request *rq, struct context_input *in,
+                       struct err *err)
+{
+    const struct store_scope sc = { .tenant = tenant, .subject = rq->subject_id };
+    /* An entry is stamped with the connection epoch from before its generation was read and
+     * looked up with the one from after: an entry made before a connection was lost (a
+     * failover) is never found again, nor one whose rows were read across the loss. */
+    uint64_t epoch = store_connection_epoch();
+    struct ctx_entry *e;
+    int64_t gen;
+
+    if (store_context_gen(st, &sc, &gen, err) < 0)
+        return -1;
+    e = context_cache_get(tenant, rq->subject_id, gen, store_connection_epoch());
+    if (!e) {
+        struct context_input rows;
+
+        memset(&rows, 0, sizeof(rows));
+        e = context_cache_builder();
+        if (read_today(context_cache_arena(e), st, tenant, rq, &rows, err) < 0) {
+            context_cache_release(e);
+            return -1;
+        }
+        keep_json(context_cache_arena(e), &rows);
+        context_prepare(context_cache_arena(e), &rows);
+        context_cache_set_input(e, &rows);
+        context_cache_put(e, tenant, rq->subject_id, gen, epoch,
+                          cacheable(a, rq->subject_id, &rows));
+    }
+    context_cache_release_with(a, e);
+    *in = *context_cache_input(e);
+    return 0;
+}
+
 int context_assemble(struct arena *a, store *st, const char *tenant,
                      const struct context_request *rq, int64_t now, struct context_bundle *out,
                      struct err *err)
 {
     struct context_input in;
+    int ret = 0;
 
     memset(&in, 0, sizeof(in));
+    if (store_subject_reserved(rq->subject_id))
+        ret = 0;
+    else if (rq->has_as_of)
+        ret = context_read_as_of(a, st, tenant, rq, &in, err) < 0 ||
+                      fetch_sources(a, st, tenant, &in, err) < 0 ? -1 : 0;
+    else if (!embed_semantic() && context_cache_budget() > 0)
+        ret = read_cached(a, st, tenant, rq, &in, err);
+    else
+        ret = read_today(a, st, tenant, rq, &in, err);
+    if (ret < 0)
+        return -1;
     in.now = rq->has_as_of ? rq->as_of : now;
-    if (!store_subject_reserved(rq->subject_id)) {
-        int have_sources = 0;
-
-        if ((rq->has_as_of ? context_read_as_of(a, st, tenant, rq, &in, err)
-                           : fetch_reads(a, st, tenant, rq, &in, &have_sources, err)) < 0)
-            return -1;
-        if (!have_sources && fetch_sources(a, st, tenant, &in, err) < 0)
-            return -1;
-    }
     context_build(a, rq, &in, out);
     out->input = in;
     return 0;

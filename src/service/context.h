@@ -32,6 +32,14 @@ struct context_request {
     int explain;              /* 1: keep each item's score terms (context_item.terms) */
 };
 
+/* A row's JSON as the API writes it (see context_set_renderers). */
+struct context_json {
+    const char *s;
+    size_t n;
+};
+
+struct context_prepared;
+
 /* Everything ranking reads, as fetched from the store (or built by a test). */
 struct context_input {
     const struct memory *memories;   /* candidates: facts, procedures, summaries, each in
@@ -47,6 +55,14 @@ struct context_input {
     const struct resolution *resolutions;   /* the subject's, newest updated_at first */
     size_t nresolutions;
     int64_t now;                     /* compared with valid_to only */
+    /* Optional (inputs from the context cache): per memory and per episode, its JSON as the
+     * renderers set by context_set_renderers write it (same order as memories, episodes);
+     * NULL when not kept. */
+    const struct context_json *memory_json;
+    const struct context_json *episode_json;
+    /* Optional (inputs from the context cache): what ranking and packing derive from these
+     * rows alone, whatever the request (context_prepare); NULL: derived per request. */
+    const struct context_prepared *prep;
 };
 
 enum context_section {
@@ -111,6 +127,17 @@ int context_assemble(struct arena *a, store *st, const char *tenant,
                      const struct context_request *rq, int64_t now, struct context_bundle *out,
                      struct err *err);
 
+/* How the API writes a memory and an episode as JSON (api/render.c): given once, so that the
+ * context cache keeps each cached row's JSON beside it (context_input.memory_json). */
+struct buf;
+void context_set_renderers(void (*memory)(struct buf *, const struct memory *),
+                           void (*episode)(struct buf *, const struct episode *));
+/* The JSON of bundle b's memory m (one of b->input.memories) or episode ep, or NULL. */
+const struct context_json *context_memory_json(const struct context_bundle *b,
+                                               const struct memory *m);
+const struct context_json *context_episode_json(const struct context_bundle *b,
+                                                const struct episode *ep);
+
 /* The explanation of bundle b, assembled for rq with rq->explain set at now (spec/api.md
  * §11): {"selected": [{id, type, score, components}], "dropped": [{id, type, reason}]}.
  * Reads the subject's oldest memories and episodes (at most 5,000 of each, created by the
@@ -122,6 +149,11 @@ int context_explain(struct arena *a, store *st, const char *tenant,
                     int64_t now, struct jv **out, struct err *err);
 
 /* ---- pure pipeline (no database) ---- */
+
+/* Derive in->prep from in's rows (arena a, which must outlive in): the per-row work of
+ * ranking and packing that no request changes. context_build gives the same bundle with or
+ * without it. */
+void context_prepare(struct arena *a, struct context_input *in);
 
 /* Rank, pack and render: the bundle for these rows. */
 void context_build(struct arena *a, const struct context_request *rq,

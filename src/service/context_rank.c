@@ -83,16 +83,18 @@ static void crumb_words(struct arena *a, const char *const *w, size_t n,
 }
 
 /* 3 × |Q∩B| / min(|Q|,|B|) for one breadcrumb; 0 when it does not count. */
-static double crumb_value(struct arena *a, const struct context_words *q, const char *crumb)
+/* B: the words of a breadcrumb ('>' and '›' are separators), empty for none. */
+static void crumb_set(struct arena *a, const char *crumb, struct context_words *b)
 {
-    struct context_words b;
     const char **w;
     char *text, *o;
     const char *p;
-    size_t n, common;
+    size_t n;
 
-    if (!crumb || !*crumb || q->n == 0)
-        return 0.0;
+    b->w = NULL;
+    b->n = 0;
+    if (!crumb || !*crumb)
+        return;
     o = text = arena_alloc(a, strlen(crumb) + 1);
     for (p = crumb; *p;) {
         if (*p == '>') {
@@ -105,11 +107,27 @@ static double crumb_value(struct arena *a, const struct context_words *q, const 
     }
     *o = '\0';
     n = context_split(a, context_lower(a, text), &w);
-    crumb_words(a, w, n, &b);
-    common = b.n ? context_words_common(q, &b) : 0;
+    crumb_words(a, w, n, b);
+}
+
+/* 3 × |Q∩B| / min(|Q|,|B|); 0 when they share nothing. */
+static double crumb_score(const struct context_words *q, const struct context_words *b)
+{
+    size_t common = b->n && q->n ? context_words_common(q, b) : 0;
+
     if (common == 0)
         return 0.0;
-    return 3.0 * (double)common / (double)(q->n < b.n ? q->n : b.n);
+    return 3.0 * (double)common / (double)(q->n < b->n ? q->n : b->n);
+}
+
+static double crumb_value(struct arena *a, const struct context_words *q, const char *crumb)
+{
+    struct context_words b;
+
+    if (!crumb || !*crumb || q->n == 0)
+        return 0.0;
+    crumb_set(a, crumb, &b);
+    return crumb_score(q, &b);
 }
 
 /* Q: the task words, breadcrumb-cleaned. */
@@ -172,20 +190,27 @@ static struct crumb *crumb_table(struct ranker *r)
     crumb_query(r->a, &r->task, &q);
     for (i = 0; i < r->in->nsources; i++) {
         t[i].id = r->in->sources[i].id;
-        t[i].value = crumb_value(r->a, &q, episode_crumb(r->a, &r->in->sources[i]));
+        t[i].value = r->in->prep ? crumb_score(&q, &r->in->prep->source_crumbs[i])
+                                 : crumb_value(r->a, &q, episode_crumb(r->a, &r->in->sources[i]));
     }
     qsort(t, r->in->nsources, sizeof(*t), cmp_crumb);
     return t;
 }
 
 /* BC of a memory: the best value among its source episodes, at most 3. */
-static double memory_crumb_bonus(struct ranker *r, const struct memory *m,
-                                 const struct crumb *table)
+static double memory_crumb_bonus(struct ranker *r, size_t index, const struct crumb *table)
 {
+    const struct context_prepared *p = r->in->prep;
     const char **ids;
-    size_t n = context_source_ids(r->a, m->source_episode_ids, &ids), i;
+    size_t n, i;
     double best = 0.0;
 
+    if (p) {
+        ids = p->memory_sources[index];
+        n = p->memory_nsources[index];
+    } else {
+        n = context_source_ids(r->a, r->in->memories[index].source_episode_ids, &ids);
+    }
     for (i = 0; i < n && r->in->nsources; i++) {
         struct crumb key = { ids[i], 0.0 };
         const struct crumb *hit = bsearch(&key, table, r->in->nsources, sizeof(*table),
@@ -220,21 +245,23 @@ static void session_sets(struct ranker *r)
 }
 
 /* Episode ids in the source_episode_ids of the candidate summaries. */
-static void covered_set(struct ranker *r)
+/* The ids of the episodes cited by the candidate summaries among in's memories. */
+static void covered_of(struct arena *a, const struct context_input *in,
+                       struct context_words *out)
 {
     size_t cap = 16, n = 0, i, j, k;
-    const char **ids = arena_alloc(r->a, cap * sizeof(*ids));
+    const char **ids = arena_alloc(a, cap * sizeof(*ids));
 
-    for (i = 0; i < r->in->nmemories; i++) {
-        const struct memory *m = &r->in->memories[i];
+    for (i = 0; i < in->nmemories; i++) {
+        const struct memory *m = &in->memories[i];
         const char **src;
 
         if (!m->kind || strcmp(m->kind, "episode_summary") != 0)
             continue;
-        k = context_source_ids(r->a, m->source_episode_ids, &src);
+        k = context_source_ids(a, m->source_episode_ids, &src);
         for (j = 0; j < k; j++) {
             if (n == cap) {
-                const char **bigger = arena_alloc(r->a, 2 * cap * sizeof(*ids));
+                const char **bigger = arena_alloc(a, 2 * cap * sizeof(*ids));
 
                 memcpy(bigger, ids, n * sizeof(*ids));
                 ids = bigger;
@@ -243,7 +270,15 @@ static void covered_set(struct ranker *r)
             ids[n++] = src[j];
         }
     }
-    context_words_set(ids, n, &r->covered);
+    context_words_set(ids, n, out);
+}
+
+static void covered_set(struct ranker *r)
+{
+    if (r->in->prep)
+        r->covered = r->in->prep->covered;
+    else
+        covered_of(r->a, r->in, &r->covered);
 }
 
 static int same_session(const char *sid, const char *session)
@@ -382,15 +417,27 @@ static void term(struct context_terms *t, const char *name, double value)
     }
 }
 
+/* context_rel with the text's word set given. */
+static double words_rel(const struct context_words *task, const struct context_words *tw)
+{
+    double r;
+
+    if (task->n == 0 || tw->n == 0)
+        return 0.0;
+    r = 5.0 * (double)context_words_common(task, tw) / (double)task->n;
+    return r < 5.0 ? r : 5.0;
+}
+
 static double memory_score(struct ranker *r, size_t i, int64_t lo, int64_t hi,
                            const struct crumb *table, struct context_terms *t)
 {
     const struct memory *m = &r->in->memories[i];
     double rel = r->in->sem && !isnan(r->in->sem[i]) ? r->in->sem[i]
-                                                       : context_rel(r->a, &r->task, m->content);
+                 : r->in->prep ? words_rel(&r->task, &r->in->prep->memory_words[i])
+                               : context_rel(r->a, &r->task, m->content);
     double kind = kind_weight(m->kind), rec = context_recency(m->created_at, lo, hi);
     double temporal = context_temporal(m->valid_to, r->in->now);
-    double crumb = memory_crumb_bonus(r, m, table);
+    double crumb = memory_crumb_bonus(r, i, table);
 
     term(t, "kind", kind);
     term(t, "recency", rec);
@@ -440,8 +487,10 @@ static double episode_score(struct ranker *r, size_t i, int64_t lo, int64_t hi,
                             struct context_terms *t)
 {
     const struct episode *ep = &r->in->episodes[i];
+    const struct context_prepared *p = r->in->prep;
     const char *c = r->texts[i], *sid = ep->session_id;
-    double rec = context_recency(ep->created_at, lo, hi), rel = context_rel(r->a, &r->task, c);
+    double rec = context_recency(ep->created_at, lo, hi);
+    double rel = p ? words_rel(&r->task, &p->episode_words[i]) : context_rel(r->a, &r->task, c);
     double score = 3.0 + rec + rel;
 
     term(t, "base", 3.0);
@@ -459,7 +508,7 @@ static double episode_score(struct ranker *r, size_t i, int64_t lo, int64_t hi,
         add_term(&score, t, "open_session", 4.0);
     if (acting(ep))
         add_term(&score, t, "acting", 2.0);
-    if (*c && context_urgent(r->a, c))
+    if (*c && (p ? p->episode_urgent[i] : context_urgent(r->a, c)))
         add_term(&score, t, "urgency", 2.0);
     if (idle_chatter(c))
         add_term(&score, t, "short_text", -2.0);
@@ -504,6 +553,10 @@ static void memory_items(struct ranker *r, struct context_item *items, size_t *n
         memset(it, 0, sizeof(*it));
         it->memory = &in->memories[i];
         it->section = kind_section(in->memories[i].kind);
+        if (in->prep) {
+            it->line = in->prep->memory_lines[i];
+            it->tokens = in->prep->memory_tokens[i];
+        }
         it->terms = item_terms(r);
         it->score = memory_score(r, i, lo, hi, table, it->terms);
     }
@@ -528,9 +581,18 @@ static void episode_items(struct ranker *r, struct context_item *items, size_t *
         it->episode = &in->episodes[i];
         it->section = CONTEXT_EPISODES;
         it->text = r->texts[i];
+        if (in->prep) {
+            it->line = in->prep->episode_lines[i];
+            it->tokens = in->prep->episode_tokens[i];
+        }
         it->terms = item_terms(r);
         it->score = episode_score(r, i, lo, hi, it->terms);
     }
+}
+
+static const char *episode_text(struct arena *a, const struct episode *ep)
+{
+    return payload_text(a, ep->payload ? ep->payload : "{}");
 }
 
 static void ranker_init(struct ranker *r, struct arena *a, const struct context_request *rq,
@@ -546,7 +608,7 @@ static void ranker_init(struct ranker *r, struct arena *a, const struct context_
     context_words_of(a, rq->task, &r->task);
     r->texts = arena_alloc(a, (in->nepisodes + 1) * sizeof(*r->texts));
     for (i = 0; i < in->nepisodes; i++)
-        r->texts[i] = payload_text(a, in->episodes[i].payload ? in->episodes[i].payload : "{}");
+        r->texts[i] = in->prep ? in->prep->episode_texts[i] : episode_text(a, &in->episodes[i]);
     session_sets(r);
     covered_set(r);
     repeat_sets(r, rq->task);
@@ -575,4 +637,44 @@ void context_rank(struct arena *a, const struct context_request *rq,
         sorted[i] = raw[ord[i].index];
     *items = sorted;
     *n = count;
+}
+
+void context_prepare(struct arena *a, struct context_input *in)
+{
+    struct context_prepared *p = arena_calloc(a, 1, sizeof(*p));
+    size_t nm = in->nmemories, ne = in->nepisodes, ns = in->nsources, i;
+
+    p->memory_words = arena_calloc(a, nm + 1, sizeof(*p->memory_words));
+    p->memory_sources = arena_calloc(a, nm + 1, sizeof(*p->memory_sources));
+    p->memory_nsources = arena_calloc(a, nm + 1, sizeof(*p->memory_nsources));
+    p->memory_lines = arena_calloc(a, nm + 1, sizeof(*p->memory_lines));
+    p->memory_tokens = arena_calloc(a, nm + 1, sizeof(*p->memory_tokens));
+    for (i = 0; i < nm; i++) {
+        const struct memory *m = &in->memories[i];
+
+        context_words_of(a, m->content ? m->content : "", &p->memory_words[i]);
+        p->memory_nsources[i] = context_source_ids(a, m->source_episode_ids,
+                                                   &p->memory_sources[i]);
+        p->memory_lines[i] = context_memory_line(a, m, kind_section(m->kind));
+        p->memory_tokens[i] = context_line_tokens(p->memory_lines[i]);
+    }
+    p->episode_texts = arena_calloc(a, ne + 1, sizeof(*p->episode_texts));
+    p->episode_words = arena_calloc(a, ne + 1, sizeof(*p->episode_words));
+    p->episode_urgent = arena_calloc(a, ne + 1, sizeof(*p->episode_urgent));
+    p->episode_lines = arena_calloc(a, ne + 1, sizeof(*p->episode_lines));
+    p->episode_tokens = arena_calloc(a, ne + 1, sizeof(*p->episode_tokens));
+    for (i = 0; i < ne; i++) {
+        const char *text = episode_text(a, &in->episodes[i]);
+
+        p->episode_texts[i] = text;
+        context_words_of(a, text, &p->episode_words[i]);
+        p->episode_urgent[i] = *text && context_urgent(a, text);
+        p->episode_lines[i] = context_episode_line(a, &in->episodes[i], text);
+        p->episode_tokens[i] = context_line_tokens(p->episode_lines[i]);
+    }
+    p->source_crumbs = arena_calloc(a, ns + 1, sizeof(*p->source_crumbs));
+    for (i = 0; i < ns; i++)
+        crumb_set(a, episode_crumb(a, &in->sources[i]), &p->source_crumbs[i]);
+    covered_of(a, in, &p->covered);
+    in->prep = p;
 }

@@ -65,13 +65,24 @@ const char *context_short_episode(struct arena *a, const struct episode *ep, con
     return arena_printf(a, "[%s/%s] %.*s", ep->source, ep->type, (int)cut, text);
 }
 
+const char *context_episode_line(struct arena *a, const struct episode *ep, const char *text)
+{
+    return arena_printf(a, "- %s", context_short_episode(a, ep, text));
+}
+
+const char *context_memory_line(struct arena *a, const struct memory *m,
+                                enum context_section sec)
+{
+    if (sec == CONTEXT_HISTORY)
+        return arena_printf(a, "- %s", context_clean_summary(a, m->content));
+    return arena_printf(a, "- %s", m->content ? m->content : "");
+}
+
 static const char *item_line(struct arena *a, const struct context_item *it)
 {
     if (it->episode)
-        return arena_printf(a, "- %s", context_short_episode(a, it->episode, it->text));
-    if (it->section == CONTEXT_HISTORY)
-        return arena_printf(a, "- %s", context_clean_summary(a, it->memory->content));
-    return arena_printf(a, "- %s", it->memory->content ? it->memory->content : "");
+        return context_episode_line(a, it->episode, it->text);
+    return context_memory_line(a, it->memory, it->section);
 }
 
 static const char *task_header(struct arena *a, const char *task)
@@ -86,6 +97,11 @@ static size_t count_tokens(const char *s)
     return tokens_count_cached(s, strlen(s));
 }
 
+size_t context_line_tokens(const char *line)
+{
+    return count_tokens(line);
+}
+
 void context_pack(struct arena *a, const struct context_request *rq,
                   struct context_item *items, size_t n)
 {
@@ -93,8 +109,10 @@ void context_pack(struct arena *a, const struct context_request *rq,
     size_t i;
 
     for (i = 0; i < n; i++) {
-        items[i].line = item_line(a, &items[i]);
-        items[i].tokens = count_tokens(items[i].line);
+        if (!items[i].line) {   /* else given by ranking, from context_prepare */
+            items[i].line = item_line(a, &items[i]);
+            items[i].tokens = count_tokens(items[i].line);
+        }
         items[i].included = used + (int64_t)items[i].tokens + CONTEXT_RESERVE <= rq->budget;
         if (items[i].included)
             used += (int64_t)items[i].tokens;

@@ -195,6 +195,18 @@ void store_shutdown(void)
     setup_ops = NULL;
 }
 
+static uint64_t connection_epoch;
+
+uint64_t store_connection_epoch(void)
+{
+    return __atomic_load_n(&connection_epoch, __ATOMIC_ACQUIRE);
+}
+
+void store_note_connection_lost(void)
+{
+    __atomic_add_fetch(&connection_epoch, 1, __ATOMIC_ACQ_REL);
+}
+
 int store_subject_reserved(const char *subject)
 {
     return reserved_prefix_of(subject) != NULL;
@@ -456,6 +468,12 @@ int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen
                            struct err *err)
 {
     return st->ops->memory_codes_gen(st, one_tenant(sc, "memory_codes_gen"), gen, err);
+}
+
+int store_context_gen(store *st, const struct store_scope *sc, int64_t *gen,
+                      struct err *err)
+{
+    return st->ops->context_gen(st, one_tenant(sc, "context_gen"), gen, err);
 }
 
 int store_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,

@@ -853,6 +853,13 @@ struct store_ops {
      * any. What a cache of the codes checks. */
     int (*memory_codes_gen)(store *st, const struct store_scope *sc, int64_t *gen,
                             struct err *err);
+    /* The generation of what context assembly reads of sc (its episodes, memories and
+     * resolutions; table context_gen): a number that changes, inside the writing
+     * transaction, with every write of one of those rows; 0 when none was written since the
+     * table exists. Two reads that give the same number saw the same rows (see
+     * service/context_cache.h). */
+    int (*context_gen)(store *st, const struct store_scope *sc, int64_t *gen,
+                       struct err *err);
     /* fn for each memory of the tenant among ids that has an embedding (any order, unknown
      * ids skipped), with its stored vector, as memory_scan_vectors gives it. */
     int (*memory_vectors_by_ids)(store *st, const char *tenant, const struct store_ids *ids,
@@ -1350,6 +1357,8 @@ int store_memory_vectors_by_ids(store *st, const char *tenant, const struct stor
                                 memory_vector_fn *fn, void *ctx, struct err *err);
 int store_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
                            struct err *err);
+int store_context_gen(store *st, const struct store_scope *sc, int64_t *gen,
+                      struct err *err);
 int store_memory_get_many(store *st, struct arena *a, const char *tenant,
                           const struct store_ids *ids, struct memory_rows *out,
                           struct err *err);
@@ -1440,6 +1449,13 @@ int store_search_has_trigram(const char *pattern);
 
 /* 1 if subject starts with a reserved prefix (`_snapshot/`, `_bootstrap_tmp/`). */
 int store_subject_reserved(const char *subject);
+/* A number that changes whenever one of this process's database connections is lost (a
+ * restart, a failover). A process-local cache of rows checked by a generation the database
+ * keeps (service/context_cache.h) also keys its entries by it: after a failover that lost
+ * the last commits of an asynchronous primary, the promoted standby could hand out a
+ * generation again, and nothing read before the failover may be taken for it. */
+uint64_t store_connection_epoch(void);
+void store_note_connection_lost(void);
 
 int store_ratelimit_hit(store *st, const char *key, int64_t window_start, int64_t now,
                         int64_t *count, struct err *err);

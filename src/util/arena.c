@@ -24,7 +24,14 @@ struct block {
     _Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
+struct deferred {
+    struct deferred *next;   /* older */
+    void (*fn)(void *);
+    void *ctx;
+};
+
 struct arena {
+    struct deferred *deferred; /* arena_defer() calls, newest first */
     struct block *head;  /* newest block; allocation happens here */
     struct block *first; /* the block arena_new() made; arena_reset() keeps it */
     size_t total;        /* bytes handed out over all blocks */
@@ -65,6 +72,7 @@ struct arena *arena_new(void)
 {
     struct arena *a = xmalloc(sizeof(*a));
 
+    a->deferred = NULL;
     a->head = a->first = block_new(ARENA_BLOCK);
     a->total = 0;
     a->next_size = ARENA_BLOCK;
@@ -80,18 +88,42 @@ static void free_chain(struct block *b)
     }
 }
 
+/* Run and forget the deferred calls (their records live in the blocks, freed after). */
+static void run_deferred(struct arena *a)
+{
+    while (a->deferred) {
+        struct deferred *d = a->deferred;
+
+        a->deferred = d->next;
+        d->fn(d->ctx);
+    }
+}
+
+void arena_defer(struct arena *a, void (*fn)(void *), void *ctx)
+{
+    struct deferred *d = arena_alloc(a, sizeof(*d));
+
+    d->fn = fn;
+    d->ctx = ctx;
+    d->next = a->deferred;
+    a->deferred = d;
+}
+
 void arena_free(struct arena *a)
 {
     if (!a)
         return;
+    run_deferred(a);
     free_chain(a->head);
     free(a);
 }
 
 void arena_reset(struct arena *a)
 {
-    struct block *b = a->head;
+    struct block *b;
 
+    run_deferred(a);
+    b = a->head;
     /* Not simply the oldest block: a one-off block may be chained behind the first one. */
     while (b) {
         struct block *next = b->next;

@@ -20,6 +20,9 @@ char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 void *arena_memdup(struct arena *a, const void *p, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Call fn(ctx) when the arena is next freed or reset (the newest first): what a request
+ * borrowed outside its arena goes back then. */
+void arena_defer(struct arena *a, void (*fn)(void *), void *ctx);
 /* Total bytes handed out (for tests and metrics). */
 size_t arena_used(const struct arena *a);
 

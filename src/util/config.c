@@ -321,6 +321,9 @@ static int load_memory_loop(struct config *c, const struct source *s, struct err
     if (get_long(s, "STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS", 4000, 1, 128000, &x, err) < 0)
         return -1;
     c->default_max_context_tokens = (int)x;
+    if (get_long(s, "STATEWAVE_CONTEXT_CACHE_MB", 64, 0, 65536, &x, err) < 0)
+        return -1;
+    c->context_cache_mb = (int)x;
     if (get_long(s, "STATEWAVE_COMPILE_JOB_RETENTION_HOURS", 168, 0, 1000000, &x, err) < 0)
         return -1;
     c->job_retention_hours = (int)x;

@@ -55,6 +55,7 @@ struct config {
     int llm_max_retries;       /* STATEWAVE_LITELLM_MAX_RETRIES */
     double llm_temperature;    /* STATEWAVE_LITELLM_TEMPERATURE */
     int default_max_context_tokens; /* STATEWAVE_DEFAULT_MAX_CONTEXT_TOKENS */
+    int context_cache_mb;      /* STATEWAVE_CONTEXT_CACHE_MB: the context input cache; 0 = off */
     int job_retention_hours;   /* STATEWAVE_COMPILE_JOB_RETENTION_HOURS; 0 = keep */
     int compile_workers;       /* STATEWAVE_COMPILE_WORKERS: background compile threads */
     int compile_lease_seconds; /* STATEWAVE_COMPILE_LEASE_SECONDS: a running job's claim */

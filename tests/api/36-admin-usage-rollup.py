@@ -201,8 +201,8 @@ def _(s):
     check_all(s, [t1, t2], "after deletes")
 
     # An operator moves rows between tenants and fixes a created_at (the rollup follows such
-    # updates; subject_stats, which the active-subject counts read, follows inserts and
-    # deletes only, so episodes are not moved here).
+    # updates; episode moves, which the active-subject counts read through subject_stats,
+    # are 37's).
     pgctl.run_sql(s.database_url, "UPDATE memories SET tenant_id = '%s' WHERE subject_id = '%s'"
                   % (t2, subjects[3]))
     pgctl.run_sql(s.database_url, "UPDATE memories SET tenant_id = NULL WHERE subject_id = '%s'"

@@ -75,7 +75,7 @@ def searches(s, subject):
 
 def vectors_raw(s, subject):
     """(memory id, vector hex, code hex or None) of every memory of subject with a vector, as a
-    semantic search reads them (SQLite computes the codes of new vectors then: schema step 17,
+    semantic search reads them (SQLite computes the codes of new vectors then: schema step 19,
     search_codes_deferred; a search of any subject does it for every memory, and a hidden
     snapshot subject is not searched)."""
     search(s, "codes-sync", q=TEXTS[0], mode="semantic", limit=1)

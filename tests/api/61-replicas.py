@@ -52,14 +52,11 @@ def write(srv, sid):
 
 
 def replayed(pair):
-    return pair.standby.sql("SELECT pg_last_wal_replay_lsn()")[0][0]
+    return pair.replayed()
 
 
 def wait_replayed(pair, lsn, timeout=10):
-    t0 = time.monotonic()
-    while lsn_value(replayed(pair)) < lsn_value(lsn):
-        assert time.monotonic() - t0 < timeout, "the standby did not replay %s" % lsn
-        time.sleep(0.05)
+    pair.wait_replayed(lsn, timeout)
 
 
 def servers(s, pair):

@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import pgctl  # noqa: E402
-from harness import free_port  # noqa: E402
+from harness import free_port, lsn_value  # noqa: E402
 
 DB = "engram_test"
 
@@ -157,6 +157,17 @@ class Pair:
                 raise pgctl.ClusterError("standby not streaming (%s) after %d s: %r\n%s"
                                          % (want, timeout, rows, self.standby.log_tail()))
             time.sleep(0.2)
+
+    def replayed(self):
+        """The standby's last replayed WAL position (text LSN)."""
+        return self.standby.sql("SELECT pg_last_wal_replay_lsn()")[0][0]
+
+    def wait_replayed(self, lsn, timeout=10):
+        """Wait until the standby has replayed lsn (an X-Engram-LSN)."""
+        t0 = time.monotonic()
+        while lsn_value(self.replayed()) < lsn_value(lsn):
+            assert time.monotonic() - t0 < timeout, "the standby did not replay %s" % lsn
+            time.sleep(0.05)
 
     def multi_url(self, extra=""):
         """The libpq multi-host URL: primary first, then the standby; only a read-write

@@ -1,5 +1,5 @@
 /* test_arena.c - unit tests for util/arena: alignment, small and large allocations, string
- * helpers, calloc zeroing, reset and arena_used. */
+ * helpers, calloc zeroing, reset, arena_used and arena_defer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -414,6 +414,37 @@ static void test_arena_free_returns_memory(void **state)
                  grown, after);
 }
 
+/* arena_defer: the calls run newest first, once, at free and at reset; a reset arena
+ * starts with none. */
+static char defer_log[16];
+static char tags[] = "abc";
+
+static void note(void *ctx)
+{
+    size_t n = strlen(defer_log);
+
+    defer_log[n] = *(const char *)ctx;
+    defer_log[n + 1] = '\0';
+}
+
+static void test_arena_defer(void **state)
+{
+    struct arena *a = arena_new();
+
+    (void)state;
+    defer_log[0] = '\0';
+    arena_defer(a, note, &tags[0]);
+    arena_defer(a, note, &tags[1]);
+    arena_reset(a);
+    assert_string_equal(defer_log, "ba");
+    arena_reset(a);
+    assert_string_equal(defer_log, "ba");
+    (void)arena_alloc(a, 300000);   /* a mapped block, freed after the calls */
+    arena_defer(a, note, &tags[2]);
+    arena_free(a);
+    assert_string_equal(defer_log, "bac");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_arena_reset_keeps_first_block),
         cmocka_unit_test(test_arena_used_counts),
         cmocka_unit_test(test_arena_free_returns_memory),
+        cmocka_unit_test(test_arena_defer),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -181,6 +181,36 @@ static void rank(const char *task, const char *session, const struct episode *ep
     context_rank(A, &rq, &in, items, nitems);
 }
 
+/* The bundle of rq and in built again from in with context_prepare's features (what the
+ * context cache keeps) must be the same, item by item and byte by byte. */
+static void check_prepared(const struct context_request *rq, const struct context_input *in,
+                           const struct context_bundle *want)
+{
+    struct context_input p = *in;
+    struct context_bundle got;
+    size_t i;
+
+    context_prepare(A, &p);
+    assert_non_null(p.prep);
+    context_build(A, rq, &p, &got);
+    assert_string_equal(got.text, want->text);
+    assert_int_equal(got.token_estimate, want->token_estimate);
+    assert_int_equal(got.nitems, want->nitems);
+    for (i = 0; i < want->nitems; i++) {
+        assert_ptr_equal(got.items[i].memory, want->items[i].memory);
+        assert_ptr_equal(got.items[i].episode, want->items[i].episode);
+        assert_true(got.items[i].score == want->items[i].score);
+        assert_int_equal(got.items[i].included, want->items[i].included);
+        assert_int_equal(got.items[i].tokens, want->items[i].tokens);
+        assert_string_equal(got.items[i].line, want->items[i].line);
+    }
+    assert_int_equal(got.nfacts, want->nfacts);
+    assert_int_equal(got.nsummaries, want->nsummaries);
+    assert_int_equal(got.nprocedures, want->nprocedures);
+    assert_int_equal(got.nepisodes, want->nepisodes);
+    assert_int_equal(got.nsessions, want->nsessions);
+}
+
 static void build(const char *task, const char *session, int64_t budget,
                   const struct memory *mems, size_t nmems, const struct episode *eps, size_t n,
                   const struct resolution *res, size_t nres, struct context_bundle *out)
@@ -198,6 +228,7 @@ static void build(const char *task, const char *session, int64_t budget,
     in.nresolutions = nres;
     in.now = NOW;
     context_build(A, &rq, &in, out);
+    check_prepared(&rq, &in, out);
 }
 
 /* ---- §19.3 episode ranking ---- */
@@ -572,6 +603,10 @@ static void test_context_breadcrumb_in_memory_score(void **state)
     context_rank(A, &rq, &in, &items, &n);
     assert_int_equal(n, 1);
     /* 8 (procedure) + 5 (recency) + 0 (overlap) + 3 (open validity) + 3 (breadcrumb) */
+    assert_float_equal(items[0].score, 19.0, EPS);
+    context_prepare(A, &in);                /* the same from the prepared features */
+    context_rank(A, &rq, &in, &items, &n);
+    assert_int_equal(n, 1);
     assert_float_equal(items[0].score, 19.0, EPS);
 }
 

@@ -591,7 +591,7 @@ static void test_store_memory_insert_many_codes(void **state)
     assert_int_equal(store_memory_insert_many(g.st, ms, N, &err), 0);
     for (i = 0; i < N; i++) /* no tenant: even rows; active: i % 3 == 0; a vector: i % 5 */
         want += i % 2 == 0 && i % 3 == 0 && i % 5 != 0;
-    /* the codes as a search reads them (SQLite computes them then: schema step 17) */
+    /* the codes as a search reads them (SQLite computes them then: schema step 19) */
     assert_int_equal(store_search_codes_sync(g.st, &err), 0);
     assert_int_equal(store_memory_scan_codes(g.st,
                                              &(struct store_scope){ .subject = subject },

@@ -392,6 +392,7 @@ int pgst_memory_scan_codes(store *st, const struct store_scope *sc,
     const struct memory_code_scan *cs, memory_code_fn *fn, void *ctx, struct err *err);
 int pgst_memory_vectors_by_ids(store *st, const char *tenant, const struct store_ids *ids,
     memory_vector_fn *fn, void *ctx, struct err *err);
+int pgst_context_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err);
 int pgst_memory_codes_gen(store *st, const struct store_scope *sc, int64_t *gen,
     struct err *err);
 int pgst_memory_set_embeddings(store *st, const char *const *ids, const float *vecs,

@@ -140,6 +140,7 @@ int pgst_fail(struct pgst_store *ps, PGresult *r, const char *what, struct err *
     PQclear(r);
     if (PQstatus(ps->conn) != CONNECTION_OK) {
         log_write(LOG_ERROR, "postgres connection lost: %s: %s", what, why);
+        store_note_connection_lost();
         ps->base.broken = 1;
         ps->base.in_tx = 0;
         store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
@@ -808,6 +809,7 @@ const struct store_ops store_postgres_ops = {
     .memory_scan_codes = pgst_memory_scan_codes,
     .memory_vectors_by_ids = pgst_memory_vectors_by_ids,
     .memory_codes_gen = pgst_memory_codes_gen,
+    .context_gen = pgst_context_gen,
     .memory_get_many = pgst_memory_get_many,
     .memory_set_labels = pgst_memory_set_labels,
     .qcache_get = pgst_qcache_get,

@@ -114,3 +114,14 @@ int pgst_context_read(store *st, struct arena *a, const struct store_scope *sc,
     }
     return ret;
 }
+
+/* The subject's context generation (schema step "context_gen"); 0 without a row. */
+static const char SQL_CONTEXT_GEN[] =
+    "SELECT gen FROM context_gen WHERE subject_id = $2 AND tenant_key = $1";
+
+int pgst_context_gen(store *st, const struct store_scope *sc, int64_t *gen, struct err *err)
+{
+    const char *vals[2] = { pgst_tenant_key(sc->tenant), sc->subject };
+
+    return pgst_exec_int64(pgst_downcast(st), SQL_CONTEXT_GEN, 2, vals, gen, err);
+}

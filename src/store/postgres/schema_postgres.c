@@ -814,6 +814,169 @@ static const char subject_stats_per_statement[] =
     " FOR EACH ROW EXECUTE FUNCTION engram_subject_stats_resolution();\n"
     STATS_APPLY_FN("CREATE OR REPLACE", "sum(p.d_episodes)");
 
+/*
+ * Step 18: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * tenant key), a number that changes inside every transaction that inserts, changes or
+ * deletes one of the subject's episodes, memories or resolutions: everything POST /v1/context
+ * reads. A process that cached a subject's context inputs at generation g serves them again
+ * only while the database (primary or replica) still says g. The value is drawn from a
+ * sequence under the row's lock, so it is never given twice, and rows are never deleted.
+ *
+ * As with subject_stats (step 14), the rows are written at commit, pair by pair in key order,
+ * so that concurrent multi-subject writers never wait on each other in two orders: a BEFORE
+ * row trigger notes the pair in context_gen_pending (once per pair and transaction), and a
+ * deferred trigger, queued by the transaction's first note, applies them. The note runs
+ * BEFORE the row is written, so a transaction's first note comes before its first
+ * subject_stats note (an AFTER trigger of the same row or, since step 17, of the same
+ * statement): every transaction takes its context_gen locks before its subject_stats locks,
+ * both in key order. Its own triggers and functions, apart from subject_stats's.
+ */
+static const char context_gen[] =
+    "CREATE SEQUENCE context_gen_seq;\n"
+    "CREATE TABLE context_gen ("
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " gen bigint NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key));\n"
+    "CREATE UNLOGGED TABLE context_gen_pending ("
+    " tx bigint NOT NULL,"
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " first boolean NOT NULL,"            /* the transaction's first row: fires apply */
+    " PRIMARY KEY (tx, subject_id, tenant_key));\n"
+    /* The row's pair(s), noted once per transaction (ON CONFLICT). Two settings local to the
+     * transaction (rolled back with it, and with a savepoint, as the rows they describe) say
+     * which pair it noted last and that it noted one at all: a run of writes to one subject
+     * (an ingest, a compile, an import) costs one comparison per row after the first. */
+    "CREATE FUNCTION engram_context_gen_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE s text; t text; k text; me bigint; i int;"
+    " BEGIN"
+    " FOR i IN 1..2 LOOP"
+    "  IF i = 1 THEN"
+    "   CONTINUE WHEN TG_OP = 'INSERT';"
+    "   s := OLD.subject_id; t := COALESCE(OLD.tenant_id, '');"
+    "  ELSE"
+    "   CONTINUE WHEN TG_OP = 'DELETE';"
+    "   s := NEW.subject_id; t := COALESCE(NEW.tenant_id, '');"
+    "  END IF;"
+    "  k := s || chr(31) || t;"
+    "  CONTINUE WHEN current_setting('engram.context_gen_noted', true) IS NOT DISTINCT FROM k;"
+    "  me := txid_current();"
+    "  INSERT INTO context_gen_pending (tx, subject_id, tenant_key, first) VALUES (me, s, t,"
+    "  current_setting('engram.context_gen_tx', true) IS DISTINCT FROM me::text)"
+    "  ON CONFLICT DO NOTHING;"
+    "  PERFORM set_config('engram.context_gen_noted', k, true),"
+    "  set_config('engram.context_gen_tx', me::text, true);"
+    " END LOOP;"
+    " IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;"
+    " RETURN NEW;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_context_gen_episode BEFORE INSERT OR UPDATE OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_memory BEFORE INSERT OR UPDATE OR DELETE ON memories"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_resolution BEFORE INSERT OR UPDATE OR DELETE ON resolutions"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE FUNCTION engram_context_gen_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current();"
+    " BEGIN"
+    " INSERT INTO context_gen AS g (subject_id, tenant_key, gen)"
+    " SELECT p.subject_id, p.tenant_key, nextval('context_gen_seq') FROM context_gen_pending p"
+    " WHERE p.tx = me ORDER BY p.tenant_key COLLATE \"C\", p.subject_id COLLATE \"C\""
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = excluded.gen;"
+    " DELETE FROM context_gen_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_context_gen_apply AFTER INSERT ON context_gen_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_context_gen_apply();\n";
+
+/*
+ * Step 19, Engram (issue 16): subject_stats follows UPDATEs. The triggers of steps 14 and 17
+ * follow inserts, deletes and a resolution's status, but the tenant audit (GET
+ * /admin/tenant-audit, README) tells operators to fix rows without a tenant with an UPDATE
+ * of tenant_id, and an operator may fix a created_at: the explorer's counts, last activity
+ * and the active-subject counts then drifted from the tables. Statement triggers on UPDATE
+ * read the statement's old and new rows (transition tables), match them by id (a row whose
+ * id changed is unmatched on both sides: it leaves one pair and joins another) and note, per
+ * pair, -1 for each row that left it and +1 for each that came, into subject_stats_pending,
+ * like step 17's: a backfill of 100,000 episodes notes one row per pair, where a row trigger
+ * cost 170 µs a row (17 s). Transition tables cannot go with a column list, so they fire on
+ * every UPDATE of episodes and memories (compile's last_compiled_at, a supersede): one
+ * function call and a join that keeps nothing, in the noise of a 100,000-row UPDATE. A moved
+ * episode marks both pairs for a recount of session_count and last_episode_at from the
+ * episodes at commit (step 14's apply), which also covers a
+ * created_at moved down. A resolution's status trigger now also follows its pair (step 14's
+ * function already notes the old pair -1 and the new pair +1). The last statements repair
+ * what earlier updates left: every pair's row is recounted from the tables, missing rows are
+ * added and empty ones removed.
+ */
+#define STATS_MOVED(a, b) \
+    "OLD." a " IS DISTINCT FROM NEW." a " OR OLD." b " IS DISTINCT FROM NEW." b
+#define STATS_MOVED_ON(a, b) \
+    "o." a " IS DISTINCT FROM n." a " OR o." b " IS DISTINCT FROM n." b
+#define STATS_RECOUNT_PAIR \
+    "e.subject_id = s.subject_id AND COALESCE(e.tenant_id, '') = COALESCE(s.tenant_id, '')"
+
+static const char subject_stats_updates[] =
+    "CREATE FUNCTION engram_subject_stats_episodes_moved() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN"
+    " WITH j AS MATERIALIZED (SELECT o.subject_id AS os, o.tenant_id AS ot, n.subject_id AS ns,"
+    " n.tenant_id AS nt, n.created_at AS nc FROM old_rows o FULL JOIN new_rows n ON n.id = o.id"
+    " WHERE o.id IS NULL OR n.id IS NULL OR " STATS_MOVED_ON("subject_id", "tenant_id") " OR "
+    STATS_MOVED_ON("session_id", "created_at") ")"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_episodes, last_at,"
+    " recount, first) SELECT txid_current(), g.subject_id, g.tenant_id, g.d, g.last_at, true, "
+    STATS_FIRST " FROM (SELECT x.subject_id, x.tenant_id, sum(x.d) AS d, max(x.at) AS last_at"
+    " FROM (SELECT os AS subject_id, ot AS tenant_id, -1 AS d, NULL::timestamptz AS at FROM j"
+    " WHERE os IS NOT NULL UNION ALL SELECT ns, nt, 1, nc FROM j WHERE ns IS NOT NULL) x"
+    " WHERE NOT engram_stats_reserved(x.subject_id) GROUP BY x.subject_id, x.tenant_id) g;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_episodes_moved AFTER UPDATE ON episodes"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION engram_subject_stats_episodes_moved();\n"
+    "CREATE FUNCTION engram_subject_stats_memories_moved() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN"
+    " WITH j AS MATERIALIZED (SELECT o.subject_id AS os, o.tenant_id AS ot, n.subject_id AS ns,"
+    " n.tenant_id AS nt FROM old_rows o FULL JOIN new_rows n ON n.id = o.id"
+    " WHERE o.id IS NULL OR n.id IS NULL OR " STATS_MOVED_ON("subject_id", "tenant_id") ")"
+    " INSERT INTO subject_stats_pending (tx, subject_id, tenant_id, d_memories, first)"
+    " SELECT txid_current(), g.subject_id, g.tenant_id, g.d, " STATS_FIRST
+    " FROM (SELECT x.subject_id, x.tenant_id, sum(x.d) AS d"
+    " FROM (SELECT os AS subject_id, ot AS tenant_id, -1 AS d FROM j WHERE os IS NOT NULL"
+    " UNION ALL SELECT ns, nt, 1 FROM j WHERE ns IS NOT NULL) x"
+    " WHERE NOT engram_stats_reserved(x.subject_id) GROUP BY x.subject_id, x.tenant_id) g;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_stats_memories_moved AFTER UPDATE ON memories"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION engram_subject_stats_memories_moved();\n"
+    "DROP TRIGGER tr_subject_stats_resolution ON resolutions;\n"
+    "CREATE TRIGGER tr_subject_stats_resolution"
+    " AFTER UPDATE OF status, subject_id, tenant_id ON resolutions FOR EACH ROW"
+    " WHEN ((OLD.status = 'open' OR NEW.status = 'open') AND ((OLD.status = 'open') <>"
+    " (NEW.status = 'open') OR " STATS_MOVED("subject_id", "tenant_id") "))"
+    " EXECUTE FUNCTION engram_subject_stats_resolution();\n"
+
+    /* The repair: every pair the tables hold gets a row, every row its recount. */
+    "INSERT INTO subject_stats (subject_id, tenant_id)"
+    " SELECT p.subject_id, p.tenant_id FROM ("
+    "SELECT subject_id, tenant_id FROM episodes"
+    " UNION SELECT subject_id, tenant_id FROM memories"
+    " UNION SELECT subject_id, tenant_id FROM resolutions WHERE status = 'open') p"
+    " WHERE NOT engram_stats_reserved(p.subject_id) ON CONFLICT DO NOTHING;\n"
+    "UPDATE subject_stats s SET"
+    " episode_count = (SELECT count(*) FROM episodes e WHERE " STATS_RECOUNT_PAIR "),"
+    " session_count = (SELECT count(DISTINCT e.session_id) FROM episodes e WHERE "
+    STATS_RECOUNT_PAIR "),"
+    " last_episode_at = (SELECT max(e.created_at) FROM episodes e WHERE " STATS_RECOUNT_PAIR "),"
+    " memory_count = (SELECT count(*) FROM memories e WHERE " STATS_RECOUNT_PAIR "),"
+    " open_sessions = (SELECT count(*) FROM resolutions e WHERE " STATS_RECOUNT_PAIR
+    " AND e.status = 'open');\n"
+    "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
+    " AND open_sessions = 0;\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -832,6 +995,8 @@ const struct migration postgres_migrations[] = {
     { 15, "subject_search_index", subject_search_index },
     { 16, "usage_rollup", usage_rollup },
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
+    { 18, "context_gen", context_gen },
+    { 19, "subject_stats_updates", subject_stats_updates },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -659,7 +659,147 @@ static const char usage_rollup[] =
     USAGE_BACKFILL("webhook_events", "4");
 
 /*
- * Step 17, Engram (issue 18): the compact codes leave the write path too. Computing and
+ * Step 17: the context generation (service/context_cache.h). context_gen holds, per (subject,
+ * tenant), a counter bumped inside every transaction that inserts, changes or deletes one of
+ * the subject's episodes, memories or resolutions: everything POST /v1/context reads. A
+ * process that cached a subject's context inputs at generation g serves them again only
+ * while the database still says g. Rows are never deleted (a deleted subject keeps counting
+ * up), so a number never comes back with other rows behind it. Its own triggers, apart from
+ * subject_stats's.
+ */
+static const char context_gen[] =
+    "CREATE TABLE context_gen ("
+    " subject_id TEXT NOT NULL,"
+    " tenant_key TEXT NOT NULL,"   /* ifnull(tenant_id, '') */
+    " gen INTEGER NOT NULL,"
+    " PRIMARY KEY (subject_id, tenant_key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TRIGGER context_gen_episode_ai AFTER INSERT ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_episode_ad AFTER DELETE ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_episode_au AFTER UPDATE ON episodes BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_ai AFTER INSERT ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_ad AFTER DELETE ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_memory_au AFTER UPDATE ON memories BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_ai AFTER INSERT ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_ad AFTER DELETE ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER context_gen_resolution_au AFTER UPDATE ON resolutions BEGIN"
+    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    " END;";
+
+/*
+ * Step 18, Engram (issue 16): subject_stats follows UPDATEs. Step 6 assumed rows never move,
+ * but the tenant audit (GET /admin/tenant-audit, README) tells operators to fix rows without
+ * a tenant with an UPDATE of tenant_id, and an operator may fix a created_at: the explorer's
+ * counts, last activity and the active-subject counts then drifted from the tables. Each
+ * trigger below removes the row from its old (tenant, subject) pair exactly as step 6's
+ * delete trigger does and adds it to its new pair as the insert trigger does; the session
+ * test compares with the other rows (seq <> the row's), which are the same rows before and
+ * after the update, and last_episode_at is recomputed from the (subject_id, tenant_id,
+ * created_at) index when the row held the pair's newest time. The WHEN clauses leave every
+ * other update (compile's last_compiled_at, a resolution's summary) alone. Step 6's
+ * resolution trigger followed the new pair only: it is replaced by one that follows both.
+ * The last statements repair what earlier updates left: every pair's row is recounted from
+ * the tables, missing rows are added and empty ones removed.
+ */
+#define STATS_MOVED(a, b) "OLD." a " IS NOT NEW." a " OR OLD." b " IS NOT NEW." b
+#define STATS_RECOUNT_PAIR(t) \
+    "e.subject_id = " t ".subject_id AND e.tenant_id IS " t ".tenant_id"
+
+static const char subject_stats_updates[] =
+    "CREATE TRIGGER tr_subject_stats_episode_update"
+    " AFTER UPDATE OF subject_id, tenant_id, session_id, created_at ON episodes"
+    " WHEN " STATS_MOVED("subject_id", "tenant_id") " OR " STATS_MOVED("session_id", "created_at")
+    " BEGIN"
+    " UPDATE subject_stats SET episode_count = episode_count - 1,"
+    " session_count = session_count - " STATS_LAST_OF_SESSION("OLD") ","
+    " last_episode_at = CASE WHEN last_episode_at > OLD.created_at THEN last_episode_at"
+    " ELSE (SELECT MAX(e.created_at) FROM episodes e WHERE " STATS_RECOUNT_PAIR("OLD") ") END"
+    " WHERE " STATS_KEY("OLD") " AND " STATS_NOT_RESERVED("OLD") ";"
+    " " STATS_DROP_EMPTY("OLD")
+    " INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
+    " last_episode_at) SELECT NEW.subject_id, NEW.tenant_id, 1, "
+    STATS_LAST_OF_SESSION("NEW") ", NEW.created_at WHERE " STATS_NOT_RESERVED("NEW") " "
+    STATS_UPSERT
+    "episode_count = episode_count + 1, session_count = session_count + excluded.session_count,"
+    " last_episode_at = MAX(COALESCE(last_episode_at, ''), excluded.last_episode_at);"
+    " END;"
+    "CREATE TRIGGER tr_subject_stats_memory_update AFTER UPDATE OF subject_id, tenant_id"
+    " ON memories WHEN " STATS_MOVED("subject_id", "tenant_id") " BEGIN"
+    " UPDATE subject_stats SET memory_count = memory_count - 1"
+    " WHERE " STATS_KEY("OLD") " AND " STATS_NOT_RESERVED("OLD") ";"
+    " " STATS_DROP_EMPTY("OLD")
+    " INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
+    " SELECT NEW.subject_id, NEW.tenant_id, 1 WHERE " STATS_NOT_RESERVED("NEW") " "
+    STATS_UPSERT "memory_count = memory_count + 1;"
+    " END;"
+    "DROP TRIGGER tr_subject_stats_resolution_update;"
+    "CREATE TRIGGER tr_subject_stats_resolution_update"
+    " AFTER UPDATE OF status, subject_id, tenant_id ON resolutions"
+    " WHEN (OLD.status = 'open' OR NEW.status = 'open') AND ((OLD.status = 'open') <>"
+    " (NEW.status = 'open') OR " STATS_MOVED("subject_id", "tenant_id") ") BEGIN"
+    " UPDATE subject_stats SET open_sessions = open_sessions - 1 WHERE " STATS_KEY("OLD")
+    " AND OLD.status = 'open' AND " STATS_NOT_RESERVED("OLD") ";"
+    " " STATS_DROP_EMPTY("OLD")
+    " INSERT INTO subject_stats (subject_id, tenant_id, open_sessions)"
+    " SELECT NEW.subject_id, NEW.tenant_id, 1 WHERE NEW.status = 'open' AND "
+    STATS_NOT_RESERVED("NEW") " " STATS_UPSERT "open_sessions = open_sessions + 1;"
+    " END;"
+
+    /* The repair: every pair the tables hold gets a row, every row its recount. */
+    "INSERT INTO subject_stats (subject_id, tenant_id)"
+    " SELECT p.subject_id, p.tenant_id FROM ("
+    "SELECT subject_id, tenant_id FROM episodes GROUP BY subject_id, tenant_id"
+    " UNION SELECT subject_id, tenant_id FROM memories GROUP BY subject_id, tenant_id"
+    " UNION SELECT subject_id, tenant_id FROM resolutions WHERE status = 'open'"
+    " GROUP BY subject_id, tenant_id) p WHERE " STATS_NOT_RESERVED("p")
+    " ON CONFLICT DO NOTHING;"
+    "UPDATE subject_stats SET"
+    " episode_count = (SELECT COUNT(*) FROM episodes e WHERE "
+    STATS_RECOUNT_PAIR("subject_stats") "),"
+    " session_count = (SELECT COUNT(DISTINCT e.session_id) FROM episodes e WHERE "
+    STATS_RECOUNT_PAIR("subject_stats") " AND e.session_id IS NOT NULL),"
+    " last_episode_at = (SELECT MAX(e.created_at) FROM episodes e WHERE "
+    STATS_RECOUNT_PAIR("subject_stats") "),"
+    " memory_count = (SELECT COUNT(*) FROM memories e WHERE "
+    STATS_RECOUNT_PAIR("subject_stats") "),"
+    " open_sessions = (SELECT COUNT(*) FROM resolutions e WHERE "
+    STATS_RECOUNT_PAIR("subject_stats") " AND e.status = 'open');"
+    "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
+    " AND open_sessions = 0;";
+
+/*
+ * Step 19, Engram (issue 18): the compact codes leave the write path too. Computing and
  * writing each memory's code (its memory_codes row, index entry and the subject's
  * generation) when its vector was set cost compile a sixth of its instructions. Now
  * search_codes_indexed holds the highest seq whose code is current: a vector written above
@@ -711,7 +851,9 @@ const struct migration sqlite_migrations[] = {
     { 14, "search_text_deferred", search_text_deferred },
     { 15, "subject_search_index", subject_search_index },
     { 16, "usage_rollup", usage_rollup },
-    { 17, "search_codes_deferred", search_codes_deferred },
+    { 17, "context_gen", context_gen },
+    { 18, "subject_stats_updates", subject_stats_updates },
+    { 19, "search_codes_deferred", search_codes_deferred },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -510,6 +510,7 @@ const struct store_ops store_sqlite_ops = {
     .memory_scan_codes = sq_memory_scan_codes,
     .memory_vectors_by_ids = sq_memory_vectors_by_ids,
     .memory_codes_gen = sq_memory_codes_gen,
+    .context_gen = sq_context_gen,
     .memory_get_many = sq_memory_get_many,
     .memory_set_labels = sq_memory_set_labels,
     .qcache_get = sq_qcache_get,

@@ -3,7 +3,7 @@
  * unicode61, schema step 12) with the FTS5 auxiliary function engram_terms() that counts how
  * many of a query's phrases a row holds; the compact vector codes of memory_codes (schema
  * step 13), computed with engram_vector_code() by its triggers and by the codes' deferred
- * part (step 17, sq_search_codes_sync below). Both functions exist on Engram's connections
+ * part (step 19, sq_search_codes_sync below). Both functions exist on Engram's connections
  * only: another client (the sqlite3 shell) can read the database, but writing memories there
  * fails on the missing function rather than leave the side table behind. */
 #include "store/sqlite/sqlite-internal.h"
@@ -247,7 +247,7 @@ int sq_memory_set_embeddings(store *st, const char *const *ids, const float *vec
     return store_tx_leave(st, own, ret, err);
 }
 
-/* ---- the deferred parts: the text indexes (schema step 14), the codes (step 17) ---- */
+/* ---- the deferred parts: the text indexes (schema step 14), the codes (step 19) ---- */
 
 /* A deferred part: rows above its mark (a one-row table) are not in it yet. */
 struct deferred {
