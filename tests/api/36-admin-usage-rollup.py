@@ -32,9 +32,9 @@ def query(s, sql):
     url = s.database_url
     if pgctl.is_postgres(url):
         r = pgctl.run([pgctl.pg_bin("psql"), url.replace("postgresql+asyncpg", "postgresql"),
-                       "-v", "ON_ERROR_STOP=1", "-AtqF", "\x1f", "-c", sql])
+                       "-v", "ON_ERROR_STOP=1", "-AtqF", "\x1f", "-0", "-c", sql])
         assert r.returncode == 0, r.stderr
-        return [tuple(line.split("\x1f")) for line in r.stdout.splitlines()]
+        return [tuple(rec.split("\x1f")) for rec in r.stdout.split("\0") if rec]
     con = sqlite3.connect(url[len("sqlite://"):], isolation_level=None, timeout=10)
     try:
         return [tuple(str(v) for v in row) for row in con.execute(sql).fetchall()]

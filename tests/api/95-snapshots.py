@@ -94,12 +94,12 @@ def db_query(s, sqlite_sql, pg_sql):
         con.close()
         return rows
     url = url.replace("postgresql+asyncpg://", "postgresql://")
-    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-F", "\x1f", "-c",
-                        pg_sql], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-F", "\x1f", "-0",
+                        "-c", pg_sql], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=60)
     assert r.returncode == 0, r.stderr
-    return [tuple(v if v != "" else None for v in line.split("\x1f"))
-            for line in r.stdout.splitlines()]
+    return [tuple(v if v != "" else None for v in rec.split("\x1f"))
+            for rec in r.stdout.split("\0") if rec]
 
 
 def create(s, nm, source, expect="created", **extra):
