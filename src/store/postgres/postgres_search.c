@@ -231,6 +231,7 @@ static void batch_add(struct code_batch *cb, const char *id, const unsigned char
     cb->n++;
 }
 
+
 /* Write the batch's codes (nothing for none). */
 static int batch_write(struct pgst_store *ps, struct code_batch *cb, struct err *err)
 {
@@ -246,6 +247,27 @@ static int batch_write(struct pgst_store *ps, struct code_batch *cb, struct err 
     return pgst_exec_void(ps, SQL_CODES_PUT, 3, vals, err);
 }
 
+/* Encode one vector (NULL or dim 0: the empty code) and add it to cb, starting a new batch
+ * when its width differs from the batch's; *code is the caller's scratch, grown as needed. */
+static int batch_put(struct pgst_store *ps, struct code_batch *cb, unsigned char **code,
+                     size_t *cap, const char *id, const float *vec, size_t dim, struct err *err)
+{
+    size_t width = vcode_size(vec ? dim : 0);
+    int ret = 0;
+
+    if (width > *cap) {
+        *cap = width;
+        *code = xrealloc(*code, *cap);
+    }
+    if (width != cb->width) {
+        ret = batch_write(ps, cb, err);
+        batch_start(cb, width);
+    }
+    vcode_encode(vec, vec ? dim : 0, *code);
+    batch_add(cb, id, *code);
+    return ret;
+}
+
 static void batch_release(struct code_batch *cb)
 {
     buf_release(&cb->ids);
@@ -256,23 +278,14 @@ int pgst_codes_put(struct pgst_store *ps, const struct memory *mems, size_t n, s
 {
     struct code_batch cb = { BUF_INIT, BUF_INIT, 0, 0 };
     unsigned char *code = NULL;
-    size_t i, cap = 0, width;
+    size_t i, cap = 0;
     int ret = 0;
 
     for (i = 0; ret == 0 && i < n; i++) {
         if (!mems[i].embedding || mems[i].embedding_dim == 0)
             continue;
-        width = vcode_size(mems[i].embedding_dim);
-        if (width > cap) {
-            cap = width;
-            code = xrealloc(code, cap);
-        }
-        if (width != cb.width) {
-            ret = batch_write(ps, &cb, err);
-            batch_start(&cb, width);
-        }
-        vcode_encode(mems[i].embedding, mems[i].embedding_dim, code);
-        batch_add(&cb, mems[i].id, code);
+        ret = batch_put(ps, &cb, &code, &cap, mems[i].id, mems[i].embedding,
+                        mems[i].embedding_dim, err);
     }
     if (ret == 0)
         ret = batch_write(ps, &cb, err);
@@ -286,24 +299,14 @@ static int codes_from_rows(struct pgst_store *ps, PGresult *r, struct err *err)
 {
     struct code_batch cb = { BUF_INIT, BUF_INIT, 0, 0 };
     unsigned char *code = NULL;
-    size_t width, dim, cap = 0;
+    size_t dim, cap = 0;
     struct arena *a = arena_new();
     const float *vec;
     int i, ret = 0;
 
     for (i = 0; ret == 0 && i < PQntuples(r); i++) {
         vec = pgst_col_vector(a, r, i, 1, &dim);
-        width = vcode_size(vec ? dim : 0);
-        if (width > cap) {
-            cap = width;
-            code = xrealloc(code, cap);
-        }
-        if (width != cb.width) {
-            ret = batch_write(ps, &cb, err);
-            batch_start(&cb, width);
-        }
-        vcode_encode(vec, vec ? dim : 0, code);
-        batch_add(&cb, PQgetvalue(r, i, 0), code);
+        ret = batch_put(ps, &cb, &code, &cap, PQgetvalue(r, i, 0), vec, vec ? dim : 0, err);
     }
     if (ret == 0)
         ret = batch_write(ps, &cb, err);
