@@ -2,6 +2,7 @@
 #include "util/uuid.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -42,11 +43,54 @@ static void format_v4(unsigned char r[16], char out[UUID_STR_LEN])
     out[o] = '\0';
 }
 
+/*
+ * Random bytes for ids, drawn from getrandom in blocks of UUID_POOL per thread: one system
+ * call per UUID_POOL / 16 ids instead of one per id (an ingest request makes two ids: the
+ * request's and the episode's; issue 22). Each byte is handed out once and wiped as it is
+ * taken. A forked child starts with an empty pool, so parent and child never share ids.
+ */
+#define UUID_POOL 512
+
+static __thread unsigned char pool[UUID_POOL];
+static __thread size_t pool_left;
+static __thread unsigned pool_gen;
+static unsigned fork_gen;   /* bumped in a forked child: every pool of the parent is stale */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void after_fork_child(void)
+{
+    __atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+static void pool_take(unsigned char *out, size_t n)
+{
+    unsigned gen;
+
+    pthread_once(&fork_once, watch_forks);
+    gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+    if (pool_gen != gen) {
+        pool_left = 0;
+        pool_gen = gen;
+    }
+    if (pool_left < n) {
+        random_bytes(pool, sizeof(pool));
+        pool_left = sizeof(pool);
+    }
+    pool_left -= n;
+    memcpy(out, pool + pool_left, n);
+    memset(pool + pool_left, 0, n);
+}
+
 void uuid_v4(char out[UUID_STR_LEN])
 {
     unsigned char r[16];
 
-    random_bytes(r, sizeof(r));
+    pool_take(r, sizeof(r));
     format_v4(r, out);
 }
 

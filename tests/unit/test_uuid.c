@@ -6,9 +6,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util/uuid.h"
 
@@ -97,6 +100,71 @@ static void test_uuid_v4_unique(void **state)
         if (strcmp(u[i - 1], u[i]) == 0)
             fail_msg("duplicate uuid %s", u[i]);
     free(u);
+}
+
+/* uuid_v4 draws its bytes from a per-thread pool (issue 22): ids made on four threads at
+ * once, across several refills of each pool, are all distinct and canonical. */
+enum { THREADS = 4, PER_THREAD = 2000 };
+static char thread_ids[THREADS * PER_THREAD][UUID_STR_LEN];
+
+static void *make_ids(void *arg)
+{
+    size_t t = (size_t)(uintptr_t)arg, i;
+
+    for (i = 0; i < PER_THREAD; i++)
+        uuid_v4(thread_ids[t * PER_THREAD + i]);
+    return NULL;
+}
+
+static void test_uuid_v4_unique_across_threads(void **state)
+{
+    pthread_t th[THREADS];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, make_ids, (void *)(uintptr_t)i), 0);
+    for (i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (i = 0; i < THREADS * PER_THREAD; i++)
+        assert_canonical_v4(thread_ids[i]);
+    qsort(thread_ids, THREADS * PER_THREAD, sizeof(thread_ids[0]), cmp_uuid);
+    for (i = 1; i < THREADS * PER_THREAD; i++)
+        if (strcmp(thread_ids[i - 1], thread_ids[i]) == 0)
+            fail_msg("duplicate uuid %s", thread_ids[i]);
+}
+
+/* A forked child does not hand out the bytes left in its parent's pool: the child's first
+ * ids differ from the parent's next ones. */
+static void test_uuid_v4_fork_does_not_repeat(void **state)
+{
+    enum { K = 8 };
+    char mine[K][UUID_STR_LEN], theirs[K][UUID_STR_LEN], first[UUID_STR_LEN];
+    int fds[2], status, i, j;
+    pid_t pid;
+
+    (void)state;
+    uuid_v4(first);   /* the pool is filled and partly used */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (i = 0; i < K; i++)
+            uuid_v4(theirs[i]);
+        _exit(write(fds[1], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs) ? 0 : 1);
+    }
+    close(fds[1]);
+    for (i = 0; i < K; i++)
+        uuid_v4(mine[i]);
+    assert_int_equal(read(fds[0], theirs, sizeof(theirs)), (ssize_t)sizeof(theirs));
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (i = 0; i < K; i++) {
+        assert_canonical_v4(theirs[i]);
+        for (j = 0; j < K; j++)
+            assert_string_not_equal(mine[i], theirs[j]);
+    }
 }
 
 /* The prefix fills the first 32 bits exactly; the other random bits still vary and the
@@ -307,6 +375,8 @@ int main(void)
         cmocka_unit_test(test_uuid_v4_format),
         cmocka_unit_test(test_uuid_v4_bits_vary),
         cmocka_unit_test(test_uuid_v4_unique),
+        cmocka_unit_test(test_uuid_v4_unique_across_threads),
+        cmocka_unit_test(test_uuid_v4_fork_does_not_repeat),
         cmocka_unit_test(test_uuid_v4_prefixed),
         cmocka_unit_test(test_uuid_batch_prefix_varies),
         cmocka_unit_test(test_uuid_valid_accepts),
