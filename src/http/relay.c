@@ -98,6 +98,7 @@ struct worker {
     struct relay *rl;
     int id;
     int epfd, wakefd;
+    atomic_int wake_pending;   /* wakefd written and not yet drained: later wakes skip it */
     pthread_t thread;
     int started;
     struct end wake_tag, listen_tag, engine_tag;
@@ -791,8 +792,14 @@ static void *worker_main(void *arg)
 
             if (e == &w->wake_tag) {
                 uint64_t v;
+                int got = (int)read(w->wakefd, &v, sizeof(v));
 
-                if (read(w->wakefd, &v, sizeof(v)) < 0)
+                /* Drained first, then cleared: a wake that finds the flag still set skipped
+                 * its write, and the engine's run below (after its resume) serves it; one
+                 * after the clear writes again. (Cleared before the read, a write landing
+                 * in between would be drained with the flag left set: no wake ever again.) */
+                atomic_store(&w->wake_pending, 0);
+                if (got < 0)
                     continue;
             } else if (e == &w->listen_tag) {
                 if (listening)
@@ -825,8 +832,14 @@ static void wake(struct worker *w)
 {
     uint64_t one = 1;
 
-    if (w->wakefd >= 0 && write(w->wakefd, &one, sizeof(one)) < 0)
+    /* One write until the worker drains it: the ingest writer wakes every request of a
+     * group in turn, and one round of the worker serves all of them (issue 22). */
+    if (atomic_exchange(&w->wake_pending, 1))
+        return;
+    if (w->wakefd >= 0 && write(w->wakefd, &one, sizeof(one)) < 0) {
+        atomic_store(&w->wake_pending, 0);
         log_write(LOG_WARN, "relay wake-up: %s", strerror(errno));
+    }
 }
 
 struct relay_worker *relay_conn_worker(struct relay_conn *c)

@@ -44,9 +44,9 @@ static void format_v4(unsigned char r[16], char out[UUID_STR_LEN])
 }
 
 /*
- * Random bytes for ids, drawn from getrandom in blocks of UUID_POOL per thread: one system
- * call per UUID_POOL / 16 ids instead of one per id (an ingest request makes two ids: the
- * request's and the episode's; issue 22). Each byte is handed out once and wiped as it is
+ * Random bytes for ids (uuid_v4, random_hex), drawn from getrandom in blocks of UUID_POOL
+ * per thread: one system call per UUID_POOL / 16 ids instead of one per id (an ingest request
+ * makes two: its request id and its episode's; issue 22). Not for secrets (random_bytes). Each byte is handed out once and wiped as it is
  * taken. A forked child starts with an empty pool, so parent and child never share ids.
  */
 #define UUID_POOL 512
@@ -122,7 +122,7 @@ void random_hex(char *out, size_t n)
     while (n) {
         size_t chunk = n > 128 ? 128 : n;
 
-        random_bytes(r, (chunk + 1) / 2);
+        pool_take(r, (chunk + 1) / 2);
         for (i = 0; i < chunk; i++)
             out[i] = hexdig[(r[i / 2] >> ((i & 1) ? 0 : 4)) & 15];
         out += chunk;

@@ -18,7 +18,7 @@ void uuid_v4(char out[UUID_STR_LEN]);
  */
 uint32_t uuid_batch_prefix(void);
 void uuid_v4_prefixed(char out[UUID_STR_LEN], uint32_t prefix);
-/* n random lowercase hex characters + NUL into out (n+1 bytes). */
+/* n random lowercase hex characters + NUL into out (n+1 bytes); ids, not secrets. */
 void random_hex(char *out, size_t n);
 /* 1 if s is a canonical 8-4-4-4-12 hex UUID (any case, any version), else 0. */
 int uuid_valid(const char *s);
