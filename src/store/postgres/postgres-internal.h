@@ -58,7 +58,16 @@ struct pgst_store {
     char *conninfo;             /* owned; what the connection was opened with */
     PGconn *lock_conn;          /* pooled: the connection whose open transaction holds the
                                  * maintenance lock (pgst_maint_trylock); owned, or NULL */
+    struct buf counted;         /* the open transaction's episodes inserted by
+                                 * pgst_episode_insert*: their ids as "id,id,...", whose
+                                 * counters pgst_tx_commit writes (schema step 20) */
+    int counted_sessions;       /* one of them has a session */
 };
+
+/* Before COMMIT: the counters of the episodes the transaction inserted through
+ * pgst_episode_insert* (engram_episodes_counted, schema step 20), pipelined with sql (the
+ * COMMIT) in one round trip; r gets the COMMIT's result. Without any, sql alone. */
+PGresult *pgst_episodes_counted_commit(struct pgst_store *ps, const char *sql, struct err *err);
 
 /* ---- connection, errors, statements (postgres.c) ---- */
 

@@ -638,6 +638,7 @@ int pgst_open(const char *url, store **out, struct err *err)
 
     ps->base.ops = &store_postgres_ops;
     ps->conninfo = xstrdup(url);
+    buf_init(&ps->counted);
     *out = NULL;
     ps->conn = pgst_connect(url);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
@@ -671,6 +672,7 @@ void pgst_close(store *st)
         PQfinish(ps->lock_conn);
     free(ps->conninfo);
     free(ps->prepared);
+    buf_release(&ps->counted);
     free(ps);
 }
 
@@ -699,6 +701,8 @@ static int begin(store *st, const char *sql, struct err *err)
     if (pgst_exec_void(ps, sql, 0, NULL, err) < 0)
         return -1;
     st->in_tx = 1;
+    buf_reset(&ps->counted);
+    ps->counted_sessions = 0;
     return 0;
 }
 
@@ -724,7 +728,7 @@ int pgst_tx_commit(store *st, struct err *err)
         log_write(LOG_ERROR, "postgres: commit without a transaction");
         return err_set(err, ERR_INTERNAL, "database error");
     }
-    r = pgst_exec(ps, SQL_COMMIT, 0, NULL, err);
+    r = pgst_episodes_counted_commit(ps, SQL_COMMIT, err);
     st->in_tx = 0;
     if (!r)
         return -1;
@@ -745,6 +749,7 @@ void pgst_tx_rollback(store *st)
     if (!st->in_tx)
         return;
     st->in_tx = 0;
+    buf_reset(&ps->counted);
     if (st->broken)
         return;
     pgst_exec_void(ps, SQL_ROLLBACK, 0, NULL, &ignored);

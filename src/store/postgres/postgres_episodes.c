@@ -5,17 +5,70 @@
 #include "util/log.h"
 #include "util/ts.h"
 
-static const char SQL_EPISODE_INSERT[] =
-    "INSERT INTO episodes (" PG_EPISODE_COLS ")"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"
-    " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING 1";
+/* The insert of one episode, counted by its writer (schema step 20): the first CTE sets
+ * engram.episodes_counted before the row goes in, which turns the INSERT triggers of
+ * episodes off for it (their WHEN); the caller writes the counters. */
+#define EPISODE_INSERT_COUNTED                                                               \
+    "WITH c AS MATERIALIZED (SELECT set_config('engram.episodes_counted', 'on', true))"       \
+    " , e AS (INSERT INTO episodes (" PG_EPISODE_COLS ")"                                   \
+    " SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar,"      \
+    " $7::json, $8::json, $9::json, $10::varchar, $11::timestamptz, $12::timestamptz,"       \
+    " $13::timestamptz FROM c"                                                              \
+    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"                  \
+    " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id, session_id)"
+/* Inside a transaction: a row when the episode went in; pgst_tx_commit counts it. */
+static const char SQL_EPISODE_INSERT[] = EPISODE_INSERT_COUNTED " SELECT 1 FROM e";
+/* Alone (autocommit): the statement is the transaction, and counts its episode itself. */
+static const char SQL_EPISODE_INSERT_ALONE[] =
+    EPISODE_INSERT_COUNTED " SELECT engram_episodes_counted(array_agg(id),"
+    " bool_or(session_id IS NOT NULL)) FROM e HAVING count(*) > 0";
+static const char SQL_EPISODES_COUNTED[] =
+    "SELECT engram_episodes_counted($1::uuid[], $2::boolean)";
 static const char SQL_EPISODE_BY_KEY[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 AND idempotency_key = $3";
 static const char SQL_EPISODE_LIST[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
+
+/* Remember that the open transaction inserted ep: pgst_tx_commit writes its counters. */
+static void note_counted(struct pgst_store *ps, const struct episode *ep)
+{
+    if (ps->counted.len)
+        buf_putc(&ps->counted, ',');
+    buf_puts(&ps->counted, ep->id);
+    if (ep->session_id)
+        ps->counted_sessions = 1;
+}
+
+PGresult *pgst_episodes_counted_commit(struct pgst_store *ps, const char *sql, struct err *err)
+{
+    struct buf ids = BUF_INIT;
+    const char *vals[2];
+    struct pgst_query q[2];
+    PGresult *out[2];
+
+    if (!ps->counted.len)
+        return pgst_exec(ps, sql, 0, NULL, err);
+    buf_putc(&ids, '{');
+    buf_append(&ids, ps->counted.data, ps->counted.len);
+    buf_putc(&ids, '}');
+    buf_reset(&ps->counted);
+    vals[0] = ids.data;
+    vals[1] = ps->counted_sessions ? "t" : "f";
+    q[0] = (struct pgst_query){ SQL_EPISODES_COUNTED, 2, vals };
+    q[1] = (struct pgst_query){ sql, 0, NULL };
+    if (pgst_exec_many(ps, 2, q, out, err) < 0) {
+        buf_release(&ids);
+        /* The COMMIT was skipped: end the failed transaction here. */
+        if (!ps->base.broken && PQtransactionStatus(ps->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(ps->conn, "ROLLBACK"));
+        return NULL;
+    }
+    buf_release(&ids);
+    PQclear(out[0]);
+    return out[1];
+}
 
 /* Insert ep; *inserted = 0 when its idempotency key already names an episode. JSON columns
  * are `json` (text kept as sent), so ep already holds what later reads return. */
@@ -27,11 +80,14 @@ static int episode_try_insert(struct pgst_store *ps, struct episode *ep, int *in
     PGresult *r;
 
     pgst_episode_params(ep, &text, vals);
-    r = pgst_exec(ps, SQL_EPISODE_INSERT, PG_EPISODE_NPARAMS, vals, err);
+    r = pgst_exec(ps, ps->base.in_tx ? SQL_EPISODE_INSERT : SQL_EPISODE_INSERT_ALONE,
+                  PG_EPISODE_NPARAMS, vals, err);
     if (!r)
         return -1;
     *inserted = PQntuples(r) > 0;
     PQclear(r);
+    if (*inserted && ps->base.in_tx)
+        note_counted(ps, ep);
     return 0;
 }
 
@@ -70,13 +126,17 @@ int pgst_episode_insert_group(store *st, struct arena *const *as, struct episode
         m = n - first < PG_MANY_MAX ? n - first : PG_MANY_MAX;
         for (k = 0; k < m; k++) {
             pgst_episode_params(eps[first + k], &text[k], vals[k]);
-            q[k] = (struct pgst_query){ SQL_EPISODE_INSERT, PG_EPISODE_NPARAMS, vals[k] };
+            q[k] = (struct pgst_query){ ps->base.in_tx ? SQL_EPISODE_INSERT
+                                                       : SQL_EPISODE_INSERT_ALONE,
+                                        PG_EPISODE_NPARAMS, vals[k] };
         }
         if (pgst_exec_many(ps, m, q, out, err) < 0)
             return -1;
         for (k = 0; k < m; k++) {
             inserted[first + k] = PQntuples(out[k]) > 0;
             PQclear(out[k]);
+            if (inserted[first + k] && ps->base.in_tx)
+                note_counted(ps, eps[first + k]);
         }
         for (k = 0; ret == 0 && k < m; k++) {
             if (!inserted[first + k])

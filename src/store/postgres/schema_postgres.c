@@ -977,6 +977,77 @@ static const char subject_stats_updates[] =
     "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
     " AND open_sessions = 0;\n";
 
+/*
+ * Step 20, Engram (issue 22): the counters of an episode ingest written by the ingest itself.
+ * Steps 14-18 keep subject_stats, usage_daily and context_gen at commit through three notes
+ * and three deferred applies per transaction (an insert into each *_pending table, a
+ * constraint trigger, a delete): 75% of a single-episode ingest's time on PostgreSQL
+ * (docs/PERFORMANCE.md). The ingest path (store_episode_insert, store_episode_insert_group)
+ * knows which episodes it wrote: it sets engram.episodes_counted (local to the transaction)
+ * in the same statement as each insert, which turns the three INSERT triggers of episodes off
+ * through their WHEN (no PL/pgSQL call), and calls engram_episodes_counted once with the ids
+ * it inserted: alone, in the insert's own statement; in a transaction, just before COMMIT
+ * (postgres.c). Every other write path (batch import, restore, clone, fork, compile, delete,
+ * cleanup, operator UPDATEs, and any INSERT of episodes that does not set the setting) keeps
+ * the triggers. The function takes the locks as the applies do: the context_gen rows, then the
+ * subject_stats rows, each set in key order, then usage_daily (this backend's shard); a
+ * session counts as new when every episode of the pair in it is one of these (counted by a
+ * later statement, after the row lock, so it sees every writer that committed first: the
+ * rule of step 14's apply). Its statements are planned once per connection (generic plans):
+ * a custom plan per call for the array parameter was two thirds of its time.
+ */
+#define COUNTED_OFF "WHEN (current_setting('engram.episodes_counted', true) IS DISTINCT FROM 'on')"
+
+static const char episodes_counted[] =
+    "CREATE FUNCTION engram_episodes_counted(ids uuid[], sessions boolean) RETURNS void"
+    " LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$"
+    " BEGIN"
+    " IF ids IS NULL THEN RETURN; END IF;"
+    " INSERT INTO context_gen AS g (subject_id, tenant_key, gen)"
+    "  SELECT p.subject_id, p.tenant_key, nextval('context_gen_seq') FROM (SELECT DISTINCT"
+    "  e.subject_id, COALESCE(e.tenant_id, '') AS tenant_key FROM episodes e"
+    "  WHERE e.id = ANY(ids)) p ORDER BY p.tenant_key COLLATE \"C\", p.subject_id COLLATE \"C\""
+    "  ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = excluded.gen;"
+    " INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, last_episode_at)"
+    "  SELECT e.subject_id, max(e.tenant_id), count(*), max(e.created_at) FROM episodes e"
+    "  WHERE e.id = ANY(ids) AND NOT engram_stats_reserved(e.subject_id)"
+    "  GROUP BY e.subject_id, COALESCE(e.tenant_id, '')"
+    "  ORDER BY COALESCE(e.tenant_id, '') COLLATE \"C\", e.subject_id COLLATE \"C\""
+    STATS_UPSERT "episode_count = s.episode_count + excluded.episode_count,"
+    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"
+    " IF sessions THEN"
+    "  UPDATE subject_stats s SET session_count = s.session_count + t.n FROM"
+    "  (SELECT c.subject_id, c.tkey, count(*) AS n FROM (SELECT e.subject_id,"
+    "  COALESCE(e.tenant_id, '') AS tkey, e.session_id, count(*) AS k FROM episodes e"
+    "  WHERE e.id = ANY(ids) AND e.session_id IS NOT NULL"
+    "  AND NOT engram_stats_reserved(e.subject_id) GROUP BY 1, 2, 3) c"
+    "  WHERE c.k = (SELECT count(*) FROM episodes x WHERE x.subject_id = c.subject_id"
+    "  AND COALESCE(x.tenant_id, '') = c.tkey AND x.session_id = c.session_id)"
+    "  GROUP BY 1, 2) t"
+    "  WHERE COALESCE(s.tenant_id, '') = t.tkey AND s.subject_id = t.subject_id;"
+    " END IF;"
+    " INSERT INTO usage_daily AS u (kind, tenant_key, day, shard, n)"
+    "  SELECT 1, COALESCE(e.tenant_id, ''), (e.created_at AT TIME ZONE 'UTC')::date,"
+    "  pg_backend_pid() % 16, count(*) FROM episodes e WHERE e.id = ANY(ids) GROUP BY 2, 3"
+    "  ORDER BY COALESCE(e.tenant_id, '') COLLATE \"C\", (e.created_at AT TIME ZONE 'UTC')::date"
+    "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
+    " END $$;\n"
+    /* The INSERT triggers of episodes step aside for a counted insert; UPDATE and DELETE
+     * keep theirs. */
+    "DROP TRIGGER tr_context_gen_episode ON episodes;\n"
+    "CREATE TRIGGER tr_context_gen_episode BEFORE UPDATE OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_episode_in BEFORE INSERT ON episodes FOR EACH ROW "
+    COUNTED_OFF " EXECUTE FUNCTION engram_context_gen_row();\n"
+    "DROP TRIGGER tr_subject_stats_episodes_in ON episodes;\n"
+    "CREATE TRIGGER tr_subject_stats_episodes_in AFTER INSERT ON episodes"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT " COUNTED_OFF
+    " EXECUTE FUNCTION engram_subject_stats_episodes_in();\n"
+    "DROP TRIGGER tr_usage_episodes_i ON episodes;\n"
+    "CREATE TRIGGER tr_usage_episodes_i AFTER INSERT ON episodes"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT " COUNTED_OFF
+    " EXECUTE FUNCTION engram_usage_rows('1');\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -997,6 +1068,7 @@ const struct migration postgres_migrations[] = {
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
     { 18, "context_gen", context_gen },
     { 19, "subject_stats_updates", subject_stats_updates },
+    { 20, "episodes_counted", episodes_counted },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
