@@ -635,10 +635,12 @@ int pgst_open(const char *url, store **out, struct err *err)
 {
     struct pgst_store *ps = xcalloc(1, sizeof(*ps));
     char why[512];
+    size_t i;
 
     ps->base.ops = &store_postgres_ops;
     ps->conninfo = xstrdup(url);
-    buf_init(&ps->counted);
+    for (i = 0; i < 4; i++)
+        buf_init(&ps->counted[i]);
     *out = NULL;
     ps->conn = pgst_connect(url);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
@@ -663,6 +665,7 @@ cleanup:
 void pgst_close(store *st)
 {
     struct pgst_store *ps;
+    size_t i;
 
     if (!st)
         return;
@@ -672,7 +675,8 @@ void pgst_close(store *st)
         PQfinish(ps->lock_conn);
     free(ps->conninfo);
     free(ps->prepared);
-    buf_release(&ps->counted);
+    for (i = 0; i < 4; i++)
+        buf_release(&ps->counted[i]);
     free(ps);
 }
 
@@ -701,8 +705,7 @@ static int begin(store *st, const char *sql, struct err *err)
     if (pgst_exec_void(ps, sql, 0, NULL, err) < 0)
         return -1;
     st->in_tx = 1;
-    buf_reset(&ps->counted);
-    ps->counted_sessions = 0;
+    pgst_counted_reset(ps);
     return 0;
 }
 
@@ -749,7 +752,7 @@ void pgst_tx_rollback(store *st)
     if (!st->in_tx)
         return;
     st->in_tx = 0;
-    buf_reset(&ps->counted);
+    pgst_counted_reset(ps);
     if (st->broken)
         return;
     pgst_exec_void(ps, SQL_ROLLBACK, 0, NULL, &ignored);

@@ -15,15 +15,17 @@
     " $7::json, $8::json, $9::json, $10::varchar, $11::timestamptz, $12::timestamptz,"       \
     " $13::timestamptz FROM c"                                                              \
     " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"                  \
-    " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id, session_id)"
+    " WHERE idempotency_key IS NOT NULL DO NOTHING"          \
+    " RETURNING subject_id, tenant_id, created_at, session_id)"
 /* Inside a transaction: a row when the episode went in; pgst_tx_commit counts it. */
 static const char SQL_EPISODE_INSERT[] = EPISODE_INSERT_COUNTED " SELECT 1 FROM e";
 /* Alone (autocommit): the statement is the transaction, and counts its episode itself. */
 static const char SQL_EPISODE_INSERT_ALONE[] =
-    EPISODE_INSERT_COUNTED " SELECT engram_episodes_counted(array_agg(id),"
-    " bool_or(session_id IS NOT NULL)) FROM e HAVING count(*) > 0";
+    EPISODE_INSERT_COUNTED " SELECT engram_episodes_counted(array_agg(subject_id),"
+    " array_agg(tenant_id), array_agg(created_at), array_agg(session_id))"
+    " FROM e HAVING count(*) > 0";
 static const char SQL_EPISODES_COUNTED[] =
-    "SELECT engram_episodes_counted($1::uuid[], $2::boolean)";
+    "SELECT engram_episodes_counted($1::text[], $2::text[], $3::timestamptz[], $4::text[])";
 static const char SQL_EPISODE_BY_KEY[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 AND idempotency_key = $3";
@@ -31,41 +33,74 @@ static const char SQL_EPISODE_LIST[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
 
-/* Remember that the open transaction inserted ep: pgst_tx_commit writes its counters. */
+/* Append s to the array literal elements in b: quoted and escaped, or NULL. */
+static void array_elem(struct buf *b, const char *s)
+{
+    if (b->len)
+        buf_putc(b, ',');
+    if (!s) {
+        buf_puts(b, "NULL");
+        return;
+    }
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, *s);
+    }
+    buf_putc(b, '"');
+}
+
+/* Remember that the open transaction inserted ep: pgst_tx_commit writes its counters. The
+ * values are those the insert stored (tenant as pgst_tenant_value writes it). */
 static void note_counted(struct pgst_store *ps, const struct episode *ep)
 {
-    if (ps->counted.len)
-        buf_putc(&ps->counted, ',');
-    buf_puts(&ps->counted, ep->id);
-    if (ep->session_id)
-        ps->counted_sessions = 1;
+    char created[TS_STR_LEN];
+
+    array_elem(&ps->counted[0], ep->subject_id);
+    array_elem(&ps->counted[1], pgst_tenant_value(ep->tenant_id));
+    array_elem(&ps->counted[2], pgst_ts_param(ep->created_at, created));
+    array_elem(&ps->counted[3], ep->session_id);
+}
+
+void pgst_counted_reset(struct pgst_store *ps)
+{
+    size_t i;
+
+    for (i = 0; i < 4; i++)
+        buf_reset(&ps->counted[i]);
 }
 
 PGresult *pgst_episodes_counted_commit(struct pgst_store *ps, const char *sql, struct err *err)
 {
-    struct buf ids = BUF_INIT;
-    const char *vals[2];
+    struct buf arr[4];
+    const char *vals[4];
     struct pgst_query q[2];
     PGresult *out[2];
+    size_t i;
+    int ret;
 
-    if (!ps->counted.len)
+    if (!ps->counted[0].len)
         return pgst_exec(ps, sql, 0, NULL, err);
-    buf_putc(&ids, '{');
-    buf_append(&ids, ps->counted.data, ps->counted.len);
-    buf_putc(&ids, '}');
-    buf_reset(&ps->counted);
-    vals[0] = ids.data;
-    vals[1] = ps->counted_sessions ? "t" : "f";
-    q[0] = (struct pgst_query){ SQL_EPISODES_COUNTED, 2, vals };
+    for (i = 0; i < 4; i++) {
+        buf_init(&arr[i]);
+        buf_putc(&arr[i], '{');
+        buf_append(&arr[i], ps->counted[i].data, ps->counted[i].len);
+        buf_putc(&arr[i], '}');
+        vals[i] = arr[i].data;
+    }
+    pgst_counted_reset(ps);
+    q[0] = (struct pgst_query){ SQL_EPISODES_COUNTED, 4, vals };
     q[1] = (struct pgst_query){ sql, 0, NULL };
-    if (pgst_exec_many(ps, 2, q, out, err) < 0) {
-        buf_release(&ids);
+    ret = pgst_exec_many(ps, 2, q, out, err);
+    for (i = 0; i < 4; i++)
+        buf_release(&arr[i]);
+    if (ret < 0) {
         /* The COMMIT was skipped: end the failed transaction here. */
         if (!ps->base.broken && PQtransactionStatus(ps->conn) != PQTRANS_IDLE)
             PQclear(PQexec(ps->conn, "ROLLBACK"));
         return NULL;
     }
-    buf_release(&ids);
     PQclear(out[0]);
     return out[1];
 }
