@@ -19,7 +19,27 @@
     " RETURNING subject_id, tenant_id, created_at, session_id)"
 /* Inside a transaction: a row when the episode went in; pgst_tx_commit counts it. */
 static const char SQL_EPISODE_INSERT[] = EPISODE_INSERT_COUNTED " SELECT 1 FROM e";
-/* Alone (autocommit): the statement is the transaction, and counts its episode itself. */
+/* Alone (autocommit), without a session: the statement is the transaction and writes its
+ * episode's counters itself, as engram_episodes_counted does, in the same lock order: each
+ * counter's CTE reads the one before it (g before s before u), so it runs after it. */
+static const char SQL_EPISODE_INSERT_ALONE_NOSESSION[] =
+    EPISODE_INSERT_COUNTED
+    ", g AS (INSERT INTO context_gen AS g (subject_id, tenant_key, gen)"
+    " SELECT e.subject_id, COALESCE(e.tenant_id, ''), nextval('context_gen_seq') FROM e"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = excluded.gen RETURNING 1)"
+    ", s AS (INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count,"
+    " last_episode_at) SELECT e.subject_id, e.tenant_id, 1, e.created_at"
+    " FROM e, (SELECT count(*) FROM g) AS after_g WHERE NOT engram_stats_reserved(e.subject_id)"
+    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id) DO UPDATE SET"
+    " episode_count = s.episode_count + 1,"
+    " last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at) RETURNING 1)"
+    ", u AS (INSERT INTO usage_daily AS u (kind, tenant_key, day, shard, n)"
+    " SELECT 1, COALESCE(e.tenant_id, ''), (e.created_at AT TIME ZONE 'UTC')::date,"
+    " pg_backend_pid() % 16, 1 FROM e, (SELECT count(*) FROM s) AS after_s"
+    " ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + 1 RETURNING 1)"
+    " SELECT 1 FROM u";
+/* Alone, with a session: engram_episodes_counted, whose session rule counts the session's
+ * episodes after the row lock, in a statement of its own (a fresh snapshot). */
 static const char SQL_EPISODE_INSERT_ALONE[] =
     EPISODE_INSERT_COUNTED " SELECT engram_episodes_counted(array_agg(subject_id),"
     " array_agg(tenant_id), array_agg(created_at), array_agg(session_id))"
@@ -32,6 +52,14 @@ static const char SQL_EPISODE_BY_KEY[] =
 static const char SQL_EPISODE_LIST[] =
     "SELECT " PG_EPISODE_COLS " FROM episodes WHERE COALESCE(tenant_id, '') = $1"
     " AND subject_id = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4";
+
+/* The insert statement for ep: inside a transaction the counters wait for the commit. */
+static const char *insert_sql(const struct pgst_store *ps, const struct episode *ep)
+{
+    if (ps->base.in_tx)
+        return SQL_EPISODE_INSERT;
+    return ep->session_id ? SQL_EPISODE_INSERT_ALONE : SQL_EPISODE_INSERT_ALONE_NOSESSION;
+}
 
 /* Append s to the array literal elements in b: quoted and escaped, or NULL. */
 static void array_elem(struct buf *b, const char *s)
@@ -115,8 +143,7 @@ static int episode_try_insert(struct pgst_store *ps, struct episode *ep, int *in
     PGresult *r;
 
     pgst_episode_params(ep, &text, vals);
-    r = pgst_exec(ps, ps->base.in_tx ? SQL_EPISODE_INSERT : SQL_EPISODE_INSERT_ALONE,
-                  PG_EPISODE_NPARAMS, vals, err);
+    r = pgst_exec(ps, insert_sql(ps, ep), PG_EPISODE_NPARAMS, vals, err);
     if (!r)
         return -1;
     *inserted = PQntuples(r) > 0;
@@ -161,9 +188,8 @@ int pgst_episode_insert_group(store *st, struct arena *const *as, struct episode
         m = n - first < PG_MANY_MAX ? n - first : PG_MANY_MAX;
         for (k = 0; k < m; k++) {
             pgst_episode_params(eps[first + k], &text[k], vals[k]);
-            q[k] = (struct pgst_query){ ps->base.in_tx ? SQL_EPISODE_INSERT
-                                                       : SQL_EPISODE_INSERT_ALONE,
-                                        PG_EPISODE_NPARAMS, vals[k] };
+            q[k] = (struct pgst_query){ insert_sql(ps, eps[first + k]), PG_EPISODE_NPARAMS,
+                                        vals[k] };
         }
         if (pgst_exec_many(ps, m, q, out, err) < 0)
             return -1;
