@@ -9,7 +9,9 @@ the CPU time every PostgreSQL process of the cluster spent per episode (from /pr
 system, load-independent), then whether the counters are exact (subject_stats, usage_daily
 and context_gen against the episodes table), and the medians of each side. With --strace,
 the server's socket calls on its database connections per request during 200 requests at 1
-connection (sendto per request = round trips).
+connection (sendto per request = round trips). With --floor a third side runs BEFORE with every
+trigger on episodes disabled (ALTER TABLE ... DISABLE TRIGGER USER, counters not kept): what
+the ingest costs without any counter, for reference.
 
   bench/pg_ingest_ab.py --before BIN [--rounds 3] [--seconds 4] [--conns 16,64]
                         [--durable] [--strace]
@@ -84,6 +86,7 @@ def main():
     ap.add_argument("--conns", default="16,64")
     ap.add_argument("--durable", action="store_true")
     ap.add_argument("--strace", action="store_true")
+    ap.add_argument("--floor", action="store_true")
     args = ap.parse_args()
     if not args.before:
         sys.exit("pg_ingest_ab.py: --before BIN (or ENGRAM_BEFORE_BIN) is required")
@@ -93,6 +96,8 @@ def main():
     os.environ.setdefault("ENGRAM_BENCH_DIR", workdir)
     bench = run.Bench(argparse.Namespace(quick=True, durable=args.durable), workdir)
     sides = {"before": os.path.abspath(args.before), "after": bench.binary}
+    if args.floor:
+        sides["floor"] = os.path.abspath(args.before)
     tck = os.sysconf("SC_CLK_TCK")
     res = {(s, c): [] for s in sides for c in conns}
     seq = 0
@@ -106,6 +111,9 @@ def main():
                 bench.binary = binary
                 url = bench.pg_createdb("ab_%s_%d" % (side, rnd))
                 bench.start_server(url)
+                if side == "floor":
+                    subprocess.run(["psql", "-X", "-q", url, "-c",
+                                    "ALTER TABLE episodes DISABLE TRIGGER USER"], check=True)
                 bench.run_loadgen("/v1/episodes", conns=4, total=400, method="POST",
                                   body=run.INGEST_BODY, seq0=seq)
                 seq += 1000
@@ -132,8 +140,9 @@ def main():
                     extra = " | per request: " + ", ".join("%s %.2f" % kv
                                                            for kv in sorted(calls.items()))
                 bench.stop_server()
-                print("round %d %-6s counters: %s%s" % (rnd + 1, side, counters_exact(url),
-                                                        extra), flush=True)
+                print("round %d %-6s counters: %s%s" % (
+                    rnd + 1, side, "not kept" if side == "floor" else counters_exact(url),
+                    extra), flush=True)
         for c in conns:
             for side in sides:
                 rows = res[(side, c)]

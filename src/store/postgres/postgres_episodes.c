@@ -8,14 +8,14 @@
 /* The insert of one episode, counted by its writer (schema step 20): the first CTE sets
  * engram.episodes_counted before the row goes in, which turns the INSERT triggers of
  * episodes off for it (their WHEN); the caller writes the counters. */
-#define EPISODE_INSERT_COUNTED                                                               \
-    "WITH c AS MATERIALIZED (SELECT set_config('engram.episodes_counted', 'on', true))"       \
-    " , e AS (INSERT INTO episodes (" PG_EPISODE_COLS ")"                                   \
-    " SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar,"      \
-    " $7::json, $8::json, $9::json, $10::varchar, $11::timestamptz, $12::timestamptz,"       \
-    " $13::timestamptz FROM c"                                                              \
-    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"                  \
-    " WHERE idempotency_key IS NOT NULL DO NOTHING"          \
+#define EPISODE_INSERT_COUNTED                                                            \
+    "WITH c AS MATERIALIZED (SELECT set_config('engram.episodes_counted', 'on', true))"   \
+    " , e AS (INSERT INTO episodes (" PG_EPISODE_COLS ")"                                 \
+    " SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar,"  \
+    " $7::json, $8::json, $9::json, $10::varchar, $11::timestamptz, $12::timestamptz,"    \
+    " $13::timestamptz FROM c"                                                            \
+    " ON CONFLICT ((COALESCE(tenant_id, '')), subject_id, idempotency_key)"               \
+    " WHERE idempotency_key IS NOT NULL DO NOTHING"                                       \
     " RETURNING subject_id, tenant_id, created_at, session_id)"
 /* Inside a transaction: a row when the episode went in; pgst_tx_commit counts it. */
 static const char SQL_EPISODE_INSERT[] = EPISODE_INSERT_COUNTED " SELECT 1 FROM e";
