@@ -172,7 +172,9 @@ static int episode_by_key(struct pgst_store *ps, struct arena *a, struct episode
 }
 
 /* Up to PG_MANY_MAX inserts per round trip; an episode whose key named an existing row (no
- * row returned) is then read back, or inserted again, by pgst_episode_insert. */
+ * row returned) is then read back, or inserted again, by pgst_episode_insert. The caller
+ * holds a transaction (service/episodes.c): the counters of the group's pairs are written
+ * once, in key order, at its commit. */
 int pgst_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
                               size_t n, int *inserted, struct err *err)
 {

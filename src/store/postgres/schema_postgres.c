@@ -985,16 +985,19 @@ static const char subject_stats_updates[] =
  * (docs/PERFORMANCE.md). The ingest path (store_episode_insert, store_episode_insert_group)
  * knows which episodes it wrote: it sets engram.episodes_counted (local to the transaction)
  * in the same statement as each insert, which turns the three INSERT triggers of episodes off
- * through their WHEN (no PL/pgSQL call), and calls engram_episodes_counted once with the ids
- * it inserted: alone, in the insert's own statement; in a transaction, just before COMMIT
- * (postgres.c). Every other write path (batch import, restore, clone, fork, compile, delete,
- * cleanup, operator UPDATEs, and any INSERT of episodes that does not set the setting) keeps
- * the triggers. The function takes the locks as the applies do: the context_gen rows, then the
- * subject_stats rows, each set in key order, then usage_daily (this backend's shard); a
+ * through their WHEN (no PL/pgSQL call), and writes the counters of what it inserted: alone
+ * (autocommit), in the insert's own statement (CTEs, or engram_episodes_counted for an
+ * episode with a session); in a transaction, one engram_episodes_counted call with the
+ * transaction's episodes, pipelined before COMMIT (postgres_episodes.c). Every other write
+ * path (import, restore, clone, fork, compile, delete, cleanup, operator UPDATEs, and any
+ * INSERT of episodes that does not set the setting) keeps the triggers. The function takes
+ * the locks as the applies do: the context_gen rows, then the subject_stats rows, each set
+ * in key order, then usage_daily (this backend's shard); a
  * session counts as new when every episode of the pair in it is one of these (counted by a
  * later statement, after the row lock, so it sees every writer that committed first: the
- * rule of step 14's apply). Its statements are planned once per connection (generic plans):
- * a custom plan per call for the array parameter was two thirds of its time.
+ * rule of step 14's apply; that statement is planned at each call, as it reads episodes).
+ * The others read only the parameters and are planned once per connection (generic plans):
+ * a custom plan per call for the array parameters was two thirds of the function's time.
  */
 #define COUNTED_OFF "WHEN (current_setting('engram.episodes_counted', true) IS DISTINCT FROM 'on')"
 
