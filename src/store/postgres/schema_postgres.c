@@ -977,6 +977,20 @@ static const char subject_stats_updates[] =
     "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
     " AND open_sessions = 0;\n";
 
+/*
+ * Step 22, Engram (issue 22): vectors are stored out of line without a compression attempt.
+ * A float32 embedding does not compress (none of the bench's did), but under the default
+ * storage (EXTENDED) PostgreSQL runs pglz over each 6 KB vector before moving it out of line
+ * uncompressed: 5.8% of a restore's backend CPU (perf, 400 vectors), and the same on every
+ * compile, import and set-embedding write. EXTERNAL skips that attempt; reads are unchanged
+ * (the same bytes), existing compressed values stay readable (a copy of one keeps the stored
+ * form: the toaster copies a compressed value as it is). A catalog change only: no table
+ * rewrite.
+ */
+static const char vector_storage_external[] =
+    "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;\n"
+    "ALTER TABLE query_embedding_cache ALTER COLUMN embedding SET STORAGE EXTERNAL;\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -997,6 +1011,7 @@ const struct migration postgres_migrations[] = {
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
     { 18, "context_gen", context_gen },
     { 19, "subject_stats_updates", subject_stats_updates },
+    { 22, "vector_storage_external", vector_storage_external },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
