@@ -78,11 +78,12 @@ static int compressed(struct arena *a, const char *id)
 
 static const char *storage(struct arena *a, const char *table)
 {
-    const char **row = raw_row(a, arena_printf(a,
-                                               "SELECT attstorage::text FROM pg_attribute"
-                                               " WHERE attrelid = '%s'::regclass"
-                                               " AND attname = 'embedding'",
-                                               table),
+    const char **row = raw_row(a,
+                               arena_printf(a,
+                                            "SELECT attstorage::text FROM pg_attribute"
+                                            " WHERE attrelid = '%s'::regclass"
+                                            " AND attname = 'embedding'",
+                                            table),
                                1);
 
     assert_non_null(row);
@@ -139,12 +140,12 @@ static void test_vectors_across_the_step(void **state)
     /* a copy of it (a restore's statement) has the same vector and code (PostgreSQL copies
      * the stored form, compressed here, as it is) */
     assert_int_equal(store_tx_begin(g.st, &err), 0);
-    assert_int_equal(store_subject_copy(g.st,
-                                        &(struct subject_copy){ .src_subject = src,
-                                                                .dst_subject = dst,
-                                                                .clamp_at = TS_NULL },
-                                        &n, &err),
-                     0);
+    assert_int_equal(
+        store_subject_copy(
+            g.st,
+            &(struct subject_copy){ .src_subject = src, .dst_subject = dst, .clamp_at = TS_NULL },
+            &n, &err),
+        0);
     assert_int_equal(store_tx_commit(g.st, &err), 0);
     assert_int_equal(n.memories, 1);
     copy_id = only_mem(a, dst)->id;
@@ -172,8 +173,7 @@ static void test_vectors_across_the_step(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_vectors_across_the_step, test_setup,
-                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_vectors_across_the_step, test_setup, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, setup, close_old_database);
