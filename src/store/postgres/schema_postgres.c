@@ -978,7 +978,7 @@ static const char subject_stats_updates[] =
     " AND open_sessions = 0;\n";
 
 /*
- * Step 22, Engram (issue 22): vectors are stored out of line without a compression attempt.
+ * Step 20, Engram (issue 22): vectors are stored out of line without a compression attempt.
  * A float32 embedding does not compress (none of the bench's did), but under the default
  * storage (EXTENDED) PostgreSQL runs pglz over each 6 KB vector before moving it out of line
  * uncompressed: 5.8% of a restore's backend CPU (perf, 400 vectors), and the same on every
@@ -1011,7 +1011,7 @@ const struct migration postgres_migrations[] = {
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
     { 18, "context_gen", context_gen },
     { 19, "subject_stats_updates", subject_stats_updates },
-    { 22, "vector_storage_external", vector_storage_external },
+    { 20, "vector_storage_external", vector_storage_external },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
