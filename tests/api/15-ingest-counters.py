@@ -2,7 +2,7 @@
 rollbacks (issue 22).
 
 On PostgreSQL the ingest path writes subject_stats, usage_daily and context_gen itself
-(schema step 20: its episodes' INSERT triggers step aside, one engram_episodes_counted call
+(schema step 21, episodes_counted: its episodes' INSERT triggers step aside, one engram_episodes_counted call
 per transaction); on SQLite the triggers keep them. Here 24 client threads send single
 episodes at once over six subjects in two fresh tenants and none, with and without sessions
 (new ones and ones other requests also write), idempotent replays, through each write path of

@@ -2,7 +2,7 @@
 (issue 22).
 
 subject_stats.session_count counts the distinct sessions of a pair. On PostgreSQL the ingest
-writes it itself (schema step 20): an inserted session is new when every episode of the pair
+writes it itself (schema step 21, episodes_counted): an inserted session is new when every episode of the pair
 in it is one of the transaction's, counted after the pair's row lock by a statement of its
 own, so that of two transactions writing the first episodes of one session at once exactly
 one counts it. Here 16 threads send, at the same moment, the first episodes of the same fresh

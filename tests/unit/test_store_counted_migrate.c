@@ -1,4 +1,4 @@
-/* test_store_counted_migrate.c - the step episodes_counted (issue 22; PostgreSQL step 20) on a
+/* test_store_counted_migrate.c - the step episodes_counted (issue 22; PostgreSQL step 21) on a
  * database the step before it made: rows written there through the triggers, then the step,
  * then every way the store inserts episodes, alone and in transactions (committed and rolled
  * back, several pairs in one transaction, idempotent replays, sessions new and repeated,

@@ -5,7 +5,7 @@
 #include "util/log.h"
 #include "util/ts.h"
 
-/* The insert of one episode, counted by its writer (schema step 20): the first CTE sets
+/* The insert of one episode, counted by its writer (schema step 21, episodes_counted): the first CTE sets
  * engram.episodes_counted before the row goes in, which turns the INSERT triggers of
  * episodes off for it (their WHEN); the caller writes the counters. */
 #define EPISODE_INSERT_COUNTED                                                            \
