@@ -85,6 +85,10 @@ struct relay_conn {
     struct relay_conn *next, *prev; /* in w->slow (RC_ERROR, RC_LINGER) or w->dead */
     int listed;
     struct relay_conn *anext, *aprev; /* in w->all until closed */
+    struct relay_conn *knext;  /* in w->answered: the engine wrote an answer this round */
+    int kicked;
+    unsigned long m_reads;     /* reads that got engine bytes */
+    unsigned long m_reads_seen; /* m_reads when the last answer was counted */
 };
 
 /* One client address and its open connections. */
@@ -100,8 +104,10 @@ struct worker {
     int epfd, wakefd;
     atomic_int wake_pending;   /* wakefd written and not yet drained: later wakes skip it */
     pthread_t thread;
+    pthread_t self;            /* set by the thread itself: the engine's callbacks run on it */
     int started;
     struct end wake_tag, listen_tag, engine_tag;
+    struct relay_conn *answered; /* answers written by the engine this round (a ref each) */
     struct relay_conn *slow;   /* connections needing a look without events */
     struct relay_conn *dead;   /* closed this round, freed after the events are handled */
     struct relay_conn *all;    /* every open connection */
@@ -228,8 +234,29 @@ struct relay_conn *relay_claim(struct relay *rl, int fd)
 
 void relay_answered(struct relay_conn *c)
 {
-    if (c)
-        atomic_fetch_add(&c->answered, 1);
+    struct worker *w;
+
+    if (!c)
+        return;
+    atomic_fetch_add(&c->answered, 1);
+    /* On the connection's own thread (the engine runs there): its answer is in the socket
+     * pair now, so the relay forwards it right after this round's engine run instead of
+     * waiting for epoll to report the engine's side readable in another round (issue 22). */
+    w = c->w;
+    if (w && !c->kicked && pthread_equal(pthread_self(), w->self)) {
+        /* Engine bytes read since the last answer: this answer (at least its start) was
+         * already forwarded, as for a resumed request whose answer libmicrohttpd counts
+         * one run after writing it; a read now would only find the socket empty. */
+        int fresh = c->m_reads == c->m_reads_seen;
+
+        c->m_reads_seen = c->m_reads;
+        if (!fresh)
+            return;
+        c->kicked = 1;
+        atomic_fetch_add(&c->refs, 1);
+        c->knext = w->answered;
+        w->answered = c;
+    }
 }
 
 void relay_release(struct relay_conn *c)
@@ -467,6 +494,7 @@ static int read_engine(struct relay_conn *c)
         return 1;
     }
     d->len += (size_t)n;
+    c->m_reads++;
     if ((size_t)n < space && !c->m_hup) {
         c->m_in = 0;
         if (c->draining)
@@ -732,6 +760,23 @@ static void handle(struct epoll_event *ev)
     pump(c);
 }
 
+/* Forward the answers the engine wrote this round (see relay_answered). */
+static void forward_answered(struct worker *w)
+{
+    while (w->answered) {
+        struct relay_conn *c = w->answered;
+
+        w->answered = c->knext;
+        c->kicked = 0;
+        if (c->state != RC_DEAD && c->mfd >= 0 && !c->m_eof) {
+            c->m_in = 1;
+            pump(c);
+            c->m_reads_seen = c->m_reads;
+        }
+        conn_unref(c);
+    }
+}
+
 static void free_dead(struct worker *w)
 {
     while (w->dead) {
@@ -783,6 +828,7 @@ static void *worker_main(void *arg)
     int64_t stop_at = 0;
     int listening = 1;
 
+    w->self = pthread_self();
     for (;;) {
         int stopping = atomic_load(&rl->stopping);
         int i, n = epoll_wait(w->epfd, evs, EVENTS_MAX, wait_ms(w, stopping));
@@ -811,6 +857,7 @@ static void *worker_main(void *arg)
         /* What the relay wrote to the engine is read, answered and written back in this
          * same thread: the engine runs on every round. */
         rl->eng.run(rl->eng.ctx, w->id);
+        forward_answered(w);
         if (stopping && listening) {
             epoll_ctl(w->epfd, EPOLL_CTL_DEL, rl->lfd, NULL);
             listening = 0;
