@@ -48,7 +48,8 @@ static const char SQL_TENANT_AUDIT[] =
  * kind 2 one tenant's pairs): the days after the cut-off's day, plus the subjects whose newest
  * episode is in that day from the cut-off on (ix_subject_stats_last over one day; without a
  * tenant, a subject counts there when none of its pairs is newer than that day, probed through
- * ix_subject_stats_subject). Reserved subjects have no pair in subject_stats and are read from
+ * ix_subject_stats_subject: a scalar subquery per candidate, which the planner cannot turn into
+ * an anti join that would read every newer pair). Reserved subjects have no pair in subject_stats and are read from
  * their episodes through ix_episodes_reserved. */
 #define SUBJECT_DAYS(key, cond)                                                            \
     "(SELECT COALESCE(sum(n), 0) FROM subject_days WHERE " key " AND " cond ")"
@@ -57,9 +58,9 @@ static const char SQL_TENANT_AUDIT[] =
 #define PARTIAL_ALL(from, to)                                                              \
     "(SELECT count(DISTINCT s.subject_id) FROM subject_stats s WHERE s.episode_count > 0"  \
     " AND s.last_episode_at >= " from "::timestamptz AND s.last_episode_at < " to          \
-    "::timestamptz AND NOT EXISTS (SELECT 1 FROM subject_stats o"                          \
-    " WHERE o.subject_id = s.subject_id COLLATE \"C\" AND o.episode_count > 0"             \
-    " AND o.last_episode_at >= " to "::timestamptz))"
+    "::timestamptz AND (SELECT max(o.last_episode_at) FROM subject_stats o"                \
+    " WHERE o.subject_id = s.subject_id COLLATE \"C\" AND o.episode_count > 0) < " to      \
+    "::timestamptz)"
 #define PARTIAL_TENANT(from, to)                                                           \
     "(SELECT count(*) FROM subject_stats WHERE episode_count > 0"                          \
     " AND last_episode_at >= " from "::timestamptz AND last_episode_at < " to              \
