@@ -11,7 +11,6 @@ subjects at commit: two writers of one subject must not both count it). After ea
 table equals a recount of subject_stats, nothing is left pending, and both routes equal 36's
 counts of the tables. Runs on both backends."""
 
-import importlib.util
 import json
 import os
 import random
@@ -26,13 +25,7 @@ from harness import main, q, test, uid  # noqa: E402
 import pgctl  # noqa: E402
 
 # 36's table scans of the usage and dashboard answers, without its tests.
-_before = len(harness._registry)
-_spec = importlib.util.spec_from_file_location(
-    "usage36", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "36-admin-usage-rollup.py"))
-usage36 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(usage36)
-del harness._registry[_before:]
+usage36 = harness.helpers_of("36-admin-usage-rollup.py")
 
 DAY = usage36.DAY
 

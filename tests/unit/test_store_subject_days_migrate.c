@@ -38,15 +38,7 @@ static const char SQL_DAYS_WRONG_PG[] =
 
 static int old_version(void)
 {
-    const char *url = getenv("ENGRAM_TEST_DATABASE_URL");
-    int sqlite = !url || strncmp(url, "postgres", 8) != 0;
-    const struct migration *steps = sqlite ? sqlite_migrations : postgres_migrations;
-    size_t i, n = sqlite ? sqlite_migrations_count : postgres_migrations_count;
-
-    for (i = 0; i < n; i++)
-        if (strcmp(steps[i].name, "subject_days") == 0)
-            return steps[i].version - 1;
-    return -1;
+    return version_before("subject_days");
 }
 
 static int setup(void **state)
