@@ -21,16 +21,15 @@
 #include "store_raw.h"
 #include "store_migrate.h"
 
-
 /* The (kind, tenant, day) buckets whose count differs from a recount of subject_stats: kind 1
  * distinct subjects at the newest day over their pairs, kind 2 pairs at their newest day. */
-#define DAYS_WRONG(day, alias)                                                                \
-    "SELECT count(*) FROM (SELECT kind, tk, day, sum(n) AS n FROM ("                          \
-    " SELECT 2 AS kind, COALESCE(tenant_id, '') AS tk, " day " AS day, count(*) AS n"         \
-    " FROM subject_stats WHERE episode_count > 0 GROUP BY 1, 2, 3"                            \
-    " UNION ALL SELECT 1, '', d, count(*) FROM (SELECT max(" day ") AS d FROM subject_stats"   \
-    " WHERE episode_count > 0 GROUP BY subject_id) " alias " GROUP BY 1, 2, 3"                \
-    " UNION ALL SELECT kind, tenant_key, day, -n FROM subject_days) w"                        \
+#define DAYS_WRONG(day, alias)                                                               \
+    "SELECT count(*) FROM (SELECT kind, tk, day, sum(n) AS n FROM ("                         \
+    " SELECT 2 AS kind, COALESCE(tenant_id, '') AS tk, " day " AS day, count(*) AS n"        \
+    " FROM subject_stats WHERE episode_count > 0 GROUP BY 1, 2, 3"                           \
+    " UNION ALL SELECT 1, '', d, count(*) FROM (SELECT max(" day ") AS d FROM subject_stats" \
+    " WHERE episode_count > 0 GROUP BY subject_id) " alias " GROUP BY 1, 2, 3"               \
+    " UNION ALL SELECT kind, tenant_key, day, -n FROM subject_days) w"                       \
     " GROUP BY 1, 2, 3 HAVING sum(n) <> 0) x"
 static const char SQL_DAYS_WRONG_SQLITE[] = DAYS_WRONG("substr(last_episode_at, 1, 10)", "a");
 static const char SQL_DAYS_WRONG_PG[] =
@@ -98,7 +97,7 @@ static void test_backfill_and_writes_across_the_step(void **state)
     days_right(a);
     assert_int_equal(subjects_on(a, 1, "", T0 + 2 * DAY), 1); /* s1 at its newest day */
     assert_int_equal(subjects_on(a, 1, "", T0), 0);
-    assert_int_equal(subjects_on(a, 2, "", T0), 1);           /* its tenant-less pair */
+    assert_int_equal(subjects_on(a, 2, "", T0), 1); /* its tenant-less pair */
 
     /* a newer day in the tenant-less pair moves s1 to it; the same day again changes nothing */
     insert(a, NULL, s1, T0 + 3 * DAY);
@@ -109,8 +108,9 @@ static void test_backfill_and_writes_across_the_step(void **state)
     days_right(a);
 
     /* deleting the pair's newest episodes brings s1 back to its other pair's day */
-    raw_exec(a, arena_printf(a, "DELETE FROM episodes WHERE subject_id = %s AND tenant_id IS NULL"
-                                " AND created_at > %s",
+    raw_exec(a, arena_printf(a,
+                             "DELETE FROM episodes WHERE subject_id = %s AND tenant_id IS NULL"
+                             " AND created_at > %s",
                              lit(a, s1), ts_lit(a, T0 + DAY)));
     days_right(a);
     assert_int_equal(subjects_on(a, 1, "", T0 + 2 * DAY), 1);

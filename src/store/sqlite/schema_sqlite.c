@@ -849,10 +849,12 @@ static const char search_codes_deferred[] =
  */
 #define SDAY(r) "CASE WHEN " r ".episode_count > 0 THEN substr(" r ".last_episode_at, 1, 10) END"
 #define SDAY_MAX(a, b) "NULLIF(max(COALESCE(" a ", ''), COALESCE(" b ", '')), '')"
-/* Move one unit of (kind, key) from day b to day a (NULL: none); nothing when equal. */
+/* Move one unit of (kind, key) from day b to day a (NULL: none); nothing when equal. x is
+ * computed once (LIMIT 1: not flattened into the join with m, which would evaluate b and a
+ * per row and per use). */
 #define SDAY_MOVE(kind, key, b, a) \
     " INSERT INTO subject_days (kind, tenant_key, day, n) SELECT " kind ", " key ","   \
-    " CASE m.d WHEN -1 THEN x.b ELSE x.a END, m.d FROM (SELECT " b " AS b, " a " AS a) x," \
+    " CASE m.d WHEN -1 THEN x.b ELSE x.a END, m.d FROM (SELECT " b " AS b, " a " AS a LIMIT 1) x," \
     " (SELECT -1 AS d UNION ALL SELECT 1) m WHERE x.b IS NOT x.a AND"                   \
     " CASE m.d WHEN -1 THEN x.b ELSE x.a END IS NOT NULL"                               \
     " ON CONFLICT (kind, tenant_key, day) DO UPDATE SET n = n + excluded.n;"
