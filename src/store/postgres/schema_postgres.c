@@ -993,8 +993,9 @@ static const char subject_stats_updates[] =
  * subject_days_pending, and a deferred trigger (queued by the transaction's first note, so it
  * runs after the subject_stats apply at commit: every transaction takes its context_gen, then
  * subject_stats, then usage_daily locks, and these last) adds the pairs' moves, then takes a
- * transaction advisory lock per noted subject in byte order (two writers of different pairs of
- * one subject apply one after the other) and, with a fresh snapshot, moves each subject from
+ * transaction advisory lock per noted subject in the order of the locks' keys (the subject's
+ * hash: two subjects of one hash share a lock, in one order for every writer), so that two
+ * writers of different pairs of one subject apply one after the other and, with a fresh snapshot, moves each subject from
  * the newest day over its pairs before the transaction (the other pairs as they are, this
  * transaction's pairs as its first note found them) to the newest day now.
  */
@@ -1064,9 +1065,9 @@ static const char subject_days[] =
     "  GROUP BY x.tk, x.day HAVING sum(x.d) <> 0 ORDER BY x.tk COLLATE \"C\", x.day"
     "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
     /* Subjects: one after the other per subject, then read with a fresh snapshot. */
-    " FOR r IN SELECT DISTINCT p.subject_id COLLATE \"C\" AS s FROM subject_days_pending p"
+    " FOR r IN SELECT DISTINCT hashtext(p.subject_id) AS h FROM subject_days_pending p"
     "  WHERE p.tx = me ORDER BY 1 LOOP"
-    "  PERFORM pg_advisory_xact_lock(16, hashtext(r.s));"
+    "  PERFORM pg_advisory_xact_lock(16, r.h);"
     " END LOOP;"
     " WITH p AS (SELECT subject_id, tenant_key, old_day, ord FROM subject_days_pending"
     "  WHERE tx = me),"
