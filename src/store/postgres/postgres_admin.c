@@ -44,7 +44,7 @@ static const char SQL_TENANT_AUDIT[] =
 
 /* Active subjects: each subject's newest episode is since a cut-off exactly when the subject
  * has an episode since it. Subjects outside the reserved ones are counted by subject_days
- * (schema step 20, shards summed: kind 1 distinct subjects at the day of their newest episode,
+ * (schema step 21, shards summed: kind 1 distinct subjects at the day of their newest episode,
  * kind 2 one tenant's pairs): the days after the cut-off's day, plus the subjects whose newest
  * episode is in that day from the cut-off on (ix_subject_stats_last over one day; without a
  * tenant, a subject counts there when none of its pairs is newer than that day, probed through

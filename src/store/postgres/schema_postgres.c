@@ -978,7 +978,21 @@ static const char subject_stats_updates[] =
     " AND open_sessions = 0;\n";
 
 /*
- * Step 20, Engram (issue 16): the subject counts of GET /admin/usage and /admin/dashboard
+ * Step 20, Engram (issue 22): vectors are stored out of line without a compression attempt.
+ * A float32 embedding does not compress (none of the bench's did), but under the default
+ * storage (EXTENDED) PostgreSQL runs pglz over each 6 KB vector before moving it out of line
+ * uncompressed: 5.8% of a restore's backend CPU (perf, 400 vectors), and the same on every
+ * compile, import and set-embedding write. EXTERNAL skips that attempt; reads are unchanged
+ * (the same bytes), existing compressed values stay readable (a copy of one keeps the stored
+ * form: the toaster copies a compressed value as it is). A catalog change only: no table
+ * rewrite.
+ */
+static const char vector_storage_external[] =
+    "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;\n"
+    "ALTER TABLE query_embedding_cache ALTER COLUMN embedding SET STORAGE EXTERNAL;\n";
+
+/*
+ * Step 21, Engram (issue 16): the subject counts of GET /admin/usage and /admin/dashboard
  * (spec/api.md §7.6) without a pass over subject_stats. subject_days holds how many subjects
  * (kind 1, tenant_key '': distinct subject ids, each at the UTC day of its newest episode over
  * all its tenants) and how many (tenant, subject) pairs (kind 2, per tenant key; '' = none, each
@@ -1124,7 +1138,8 @@ const struct migration postgres_migrations[] = {
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
     { 18, "context_gen", context_gen },
     { 19, "subject_stats_updates", subject_stats_updates },
-    { 20, "subject_days", subject_days },
+    { 20, "vector_storage_external", vector_storage_external },
+    { 21, "subject_days", subject_days },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
