@@ -977,6 +977,16 @@ static const char subject_stats_updates[] =
     "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
     " AND open_sessions = 0;\n";
 
+/* Issue 22: vectors are stored as they are, never offered to pglz. A float32 vector does not
+ * compress (pglz gives up on it after trying), yet with the default storage (EXTENDED) every
+ * insert of a memory with a vector tried: 13% of the PostgreSQL backend's instructions in a
+ * compile of 334 episodes (docs/PERFORMANCE.md, "PostgreSQL compile"). EXTERNAL keeps moving a
+ * large vector out of line (TOAST), as before, without the attempt. Only the column's setting
+ * changes (no table rewrite); stored values read exactly as before. */
+static const char vector_storage_external[] =
+    "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;\n"
+    "ALTER TABLE query_embedding_cache ALTER COLUMN embedding SET STORAGE EXTERNAL;\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -997,6 +1007,7 @@ const struct migration postgres_migrations[] = {
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
     { 18, "context_gen", context_gen },
     { 19, "subject_stats_updates", subject_stats_updates },
+    { 23, "vector_storage_external", vector_storage_external },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
