@@ -1,7 +1,7 @@
 /* postgres_export.c - PostgreSQL backend: subject export and import (spec/backup-snapshots.md
  * §1, §3): counts and keyset pages of a subject's rows ordered by (created_at, id), which ids
  * are already taken, and inserting rows exactly as given: episodes pipelined
- * (pgst_exec_rows), memories a multi-row INSERT per batch. */
+ * (pgst_exec_rows), memories one INSERT of column arrays per batch. */
 #include "store/postgres/postgres-internal.h"
 
 #include <stdlib.h>
