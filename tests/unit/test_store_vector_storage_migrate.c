@@ -110,29 +110,6 @@ static void test_vectors_stored_uncompressed_after_the_step(void **state)
     assert_vector(a, after.id, vec);
 }
 
-/* got equals want in every column insert_many writes. */
-static void assert_same_memory(const struct memory *got, const struct memory *want)
-{
-    assert_string_equal(got->id, want->id);
-    assert_string_equal(got->subject_id, want->subject_id);
-    assert_str_or_null(got->tenant_id, want->tenant_id);
-    assert_string_equal(got->kind, want->kind);
-    assert_string_equal(got->content, want->content);
-    assert_string_equal(got->summary, want->summary);
-    assert_true(got->confidence == want->confidence);
-    assert_int_equal(got->valid_from, want->valid_from);
-    assert_int_equal(got->valid_to, want->valid_to);
-    assert_string_equal(got->source_episode_ids, want->source_episode_ids);
-    assert_string_equal(got->metadata, want->metadata);
-    assert_string_equal(got->status, want->status);
-    assert_string_equal(got->sensitivity_labels, want->sensitivity_labels);
-    assert_int_equal(got->created_at, want->created_at);
-    assert_int_equal(got->updated_at, want->updated_at);
-    assert_int_equal(got->embedding_dim, want->embedding_dim);
-    if (want->embedding_dim)
-        assert_memory_equal(got->embedding, want->embedding, DIM * sizeof(float));
-}
-
 #define NBIG 1100   /* more rows than one batch (MEM_BATCH, 1024) */
 
 static void test_batch_insert_every_column_and_order(void **state)
@@ -168,7 +145,7 @@ static void test_batch_insert_every_column_and_order(void **state)
 
         assert_int_equal(store_memory_get(g.st, a, ms[i].tenant_id, ms[i].id, &got, &err), 0);
         assert_non_null(got);
-        assert_same_memory(got, &ms[i]);
+        assert_mem_equal(got, &ms[i]);
     }
     if (is_sqlite())
         return;
