@@ -330,19 +330,26 @@ static void array_finish(struct buf *b, int has_null)
 static void put_vector(struct buf *b, const struct memory *m)
 {
     unsigned char *w;
-    uint32_t u;
-    size_t k;
 
     put_be32(b, (uint32_t)(4 * m->embedding_dim));
     buf_grow(b, 4 * m->embedding_dim);
     w = (unsigned char *)b->data + b->len;
-    for (k = 0; k < m->embedding_dim; k++) {
-        memcpy(&u, &m->embedding[k], sizeof(u));
-        *w++ = (unsigned char)u;
-        *w++ = (unsigned char)(u >> 8);
-        *w++ = (unsigned char)(u >> 16);
-        *w++ = (unsigned char)(u >> 24);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w, m->embedding, 4 * m->embedding_dim);   /* already the stored byte order */
+#else
+    {
+        uint32_t u;
+        size_t k;
+
+        for (k = 0; k < m->embedding_dim; k++) {
+            memcpy(&u, &m->embedding[k], sizeof(u));
+            *w++ = (unsigned char)u;
+            *w++ = (unsigned char)(u >> 8);
+            *w++ = (unsigned char)(u >> 16);
+            *w++ = (unsigned char)(u >> 24);
+        }
     }
+#endif
     b->len += 4 * m->embedding_dim;
     b->data[b->len] = '\0';
 }
