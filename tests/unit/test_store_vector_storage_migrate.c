@@ -110,7 +110,7 @@ static void test_vectors_stored_uncompressed_after_the_step(void **state)
     assert_vector(a, after.id, vec);
 }
 
-#define NBIG 1100   /* more rows than one batch (MEM_BATCH, 1024) */
+#define NBIG 1100   /* more rows than a batch (MEM_BATCH, 128) holds, and a last partial one */
 
 static void test_batch_insert_every_column_and_order(void **state)
 {
