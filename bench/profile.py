@@ -100,6 +100,10 @@ def main():
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="a setting for the server under callgrind (repeatable), e.g. "
                     "STATEWAVE_CONTEXT_CACHE_MB=0 for context without its input cache")
+    ap.add_argument("--sql", action="append", default=[], metavar="SQL",
+                    help="SQLite: SQL run on the database after the scenario's data is built "
+                    "and before the counted requests (repeatable), e.g. 'DROP TRIGGER x' to "
+                    "count what one trigger costs")
     args = ap.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="engram-prof.")
@@ -114,6 +118,14 @@ def main():
         bench.start_server(url)
         lg = build(bench, args.scenario, args.n)
         bench.stop_server()
+        if args.sql:
+            if args.backend != "sqlite":
+                raise SystemExit("--sql is for the SQLite backend")
+            import sqlite3
+            db = sqlite3.connect(url[len("sqlite://"):], isolation_level=None)
+            for stmt in args.sql:
+                db.executescript(stmt)
+            db.close()
         bench.server = run.Server(
             bench.binary, url, workdir, dict(kv.split("=", 1) for kv in args.env),
             wrapper=("valgrind", "--tool=callgrind", "--instr-atstart=no",

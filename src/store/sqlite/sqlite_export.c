@@ -223,14 +223,17 @@ struct row_kind {
     const char *sql;                                /* the INSERT, ?1 = id */
     size_t size;                                    /* bytes of one row struct */
     sq_row_binder *bind;                            /* sq_bind_episode / sq_bind_memory */
+    enum sq_bulk_table table;                       /* for the counters (sq_bulk_begin) */
     const char *(*id)(const void *rows, size_t i);
 };
 
 static const struct row_kind episode_rows = {
-    "episode", SQL_EP_ADD, sizeof(struct episode), sq_bind_episode, episode_id,
+    "episode", SQL_EP_ADD, sizeof(struct episode), sq_bind_episode, SQ_BULK_EPISODES,
+    episode_id,
 };
 static const struct row_kind memory_rows = {
-    "memory", SQL_MEM_ADD, sizeof(struct memory), sq_bind_memory, memory_id,
+    "memory", SQL_MEM_ADD, sizeof(struct memory), sq_bind_memory, SQ_BULK_MEMORIES,
+    memory_id,
 };
 
 /* Insert row i with q; an id that exists is ERR_CONFLICT naming it. Leaves q reset. */
@@ -258,11 +261,13 @@ static int insert_row(struct sqlite_store *s, sqlite3_stmt *q, const struct row_
 }
 
 /* Insert the n rows, all or nothing (inside the caller's transaction, else in one of ours).
- * Ids are checked before the first write. */
+ * Ids are checked before the first write. The counters follow from C after the rows
+ * (sq_bulk_begin). */
 static int insert_many(store *st, const struct row_kind *k, const void *rows, size_t n,
                        struct err *err)
 {
     struct sqlite_store *s = sq_downcast(st);
+    struct sq_bulk bulk;
     sqlite3_stmt *q;
     size_t i;
     int own, ret = 0;
@@ -280,8 +285,13 @@ static int insert_many(store *st, const struct row_kind *k, const void *rows, si
         ret = -1;
     if (ret == 0)
         ret = bulk_cache(s, n, 1, err);
-    for (i = 0; ret == 0 && i < n; i++)
-        ret = insert_row(s, q, k, rows, i, err);
+    if (ret == 0 && sq_bulk_begin(s, k->table, &bulk, err) == 0) {
+        for (i = 0; ret == 0 && i < n; i++)
+            ret = insert_row(s, q, k, rows, i, err);
+        ret = sq_bulk_end(s, &bulk, ret, err);
+    } else {
+        ret = -1;
+    }
     bulk_cache(s, n, 0, err);
     return store_tx_leave(&s->base, own, ret, err);
 }
