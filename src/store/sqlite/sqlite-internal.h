@@ -41,6 +41,9 @@ struct sqlite_store {
     struct sq_ckpt *ckpt;       /* this file's background checkpointer, or NULL; counted */
     int writing;                /* the open transaction is a write one (sq_ckpt_write_begin) */
     int bulk;                   /* the counter triggers stand aside (sqlite_counters.c) */
+    int bulk_schema_known;      /* bulk_ok is that of schema_version bulk_schema */
+    int bulk_ok;                /* the schema's counter triggers can stand aside */
+    int64_t bulk_schema;
 };
 
 /* ---- counters of bulk writes (sqlite_counters.c) ---- */
@@ -52,11 +55,20 @@ struct sqlite_store {
 
 enum sq_bulk_table { SQ_BULK_EPISODES, SQ_BULK_MEMORIES };
 
-/* A bulk write in progress: the rows of table from seq lo on are its own. */
+/* A bulk write in progress: the rows of table from seq lo on are its own. on: the counters
+ * are this code's (0 on a schema before step 20, whose triggers keep them as ever). */
 struct sq_bulk {
     enum sq_bulk_table table;
     int64_t lo;
+    int on;
 };
+
+/* How many triggers step 20 gave SQ_BULK_OFF: the C side takes over only when all have it. */
+#define SQ_BULK_TRIGGERS 7
+
+/* 1 when the schema's counter triggers stand aside in bulk (step 20 applied, none of them
+ * replaced since), checked again whenever the schema changed; -1 on error. */
+int sq_bulk_schema(struct sqlite_store *s, struct err *err);
 
 /* Overload sqlite_compileoption_used() on s's connection (see sqlite_counters.c). */
 int sq_register_counters(struct sqlite_store *s);

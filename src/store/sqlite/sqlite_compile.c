@@ -94,9 +94,13 @@ static int mark_rows(struct sqlite_store *s, sqlite3_stmt *q, const char *tenant
 {
     struct buf subjects = BUF_INIT;
     size_t last = SIZE_MAX, at;
-    int rc, ret = 0;
+    int rc, ret = 0, on = sq_bulk_schema(s, err);
 
-    s->bulk = 1;
+    if (on < 0) {
+        sq_reset(q);
+        return -1;
+    }
+    s->bulk = on;
     while ((rc = sq_step(q)) == SQLITE_ROW) {
         const char *sub = (const char *)sqlite3_column_text(q, 0);
 
@@ -109,7 +113,7 @@ static int mark_rows(struct sqlite_store *s, sqlite3_stmt *q, const char *tenant
     sq_reset(q);
     if (rc != SQLITE_DONE)
         ret = sq_fail(s, "episode mark compiled", rc, err);
-    for (at = 0; ret == 0 && at < subjects.len; at += strlen(subjects.data + at) + 1)
+    for (at = 0; ret == 0 && on && at < subjects.len; at += strlen(subjects.data + at) + 1)
         ret = sq_gen_bump(s, subjects.data + at, tenant, err);
     buf_release(&subjects);
     return ret;
