@@ -57,10 +57,20 @@ enum sq_bulk_table { SQ_BULK_EPISODES, SQ_BULK_MEMORIES };
 
 /* A bulk write in progress: the rows of table from seq lo on are its own. on: the counters
  * are this code's (0 on a schema before step 20, whose triggers keep them as ever). */
+struct sq_runs;
 struct sq_bulk {
     enum sq_bulk_table table;
     int64_t lo;
     int on;
+    int fed;                /* rows came through sq_bulk_add */
+    struct sq_runs *runs;   /* owned until sq_bulk_end */
+};
+
+/* One inserted row as the counters read it: what the insert stored (tenant NULL for none,
+ * created_at in the fixed-width form). */
+struct sq_bulk_row {
+    const char *subject, *tenant, *session, *created;
+    int first_of_session;   /* set by sq_bulk_add */
 };
 
 /* How many triggers step 20 gave SQ_BULK_OFF: the C side takes over only when all have it. */
@@ -80,6 +90,11 @@ int sq_register_counters(struct sqlite_store *s);
 int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
                   struct err *err);
 int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *err);
+/* The row the connection inserted last, given by a bulk path that inserts row by row: end then
+ * needs no read of the rows (whose pages a large insert may have pushed out of the cache). A
+ * path that gives none is scanned by end. */
+int sq_bulk_add(struct sqlite_store *s, struct sq_bulk *b, const struct sq_bulk_row *row,
+                struct err *err);
 /* Bump the context generation of (subject, tenant) once. */
 int sq_gen_bump(struct sqlite_store *s, const char *subject, const char *tenant,
                 struct err *err);

@@ -25,6 +25,8 @@
  */
 #include "store/sqlite/sqlite-internal.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/reserved.h"
@@ -54,17 +56,19 @@ int sq_register_counters(struct sqlite_store *s)
                                       NULL);
 }
 
-/* The new rows in seq order, with what the counters read: subject, tenant, UTC day, time,
- * and (episodes) whether the row is its pair's first of its session, step 6's test, so that
- * the sum over the rows is the number of sessions the pair did not have. */
+/* The new rows of a statement that inserted them from a SELECT (a subject copy), in seq
+ * order, with what the counters read: subject, tenant, created_at and (episodes) whether the
+ * row is its pair's first of its session, step 6's test, so that the sum over the rows is the
+ * number of sessions the pair did not have. The pages are the ones the statement just wrote,
+ * still in the connection's cache. */
 static const char SQL_EP_SCAN[] =
-    "SELECT subject_id, tenant_id, substr(created_at, 1, 10), created_at,"
+    "SELECT subject_id, tenant_id, created_at,"
     " n.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM episodes o"
     " WHERE o.subject_id = n.subject_id AND o.tenant_id IS n.tenant_id"
     " AND o.session_id = n.session_id AND o.seq < n.seq)"
     " FROM episodes n WHERE n.seq BETWEEN ?1 AND ?2 ORDER BY n.seq";
 static const char SQL_MEM_SCAN[] =
-    "SELECT subject_id, tenant_id, substr(created_at, 1, 10), NULL, 0"
+    "SELECT subject_id, tenant_id, created_at, 0"
     " FROM memories n WHERE n.seq BETWEEN ?1 AND ?2 ORDER BY n.seq";
 
 #define STATS_UPSERT "ON CONFLICT (COALESCE(tenant_id, ''), subject_id) DO UPDATE SET "
@@ -130,47 +134,36 @@ int sq_bulk_schema(struct sqlite_store *s, struct err *err)
     return s->bulk_ok;
 }
 
-int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
-                  struct err *err)
-{
-    if (s->bulk)
-        BUG("sq_bulk_begin inside a bulk write");
-    b->table = t;
-    b->on = sq_bulk_schema(s, err);
-    if (b->on < 0)
-        return -1;
-    if (!b->on)
-        return 0;
-    if (max_seq(s, t, &b->lo, err) < 0)
-        return -1;
-    b->lo++;
-    s->bulk = 1;
-    return 0;
-}
-
-/* A text column value kept across steps; NULL stays NULL. */
+/* A text kept across rows; NULL stays NULL. */
 struct text {
     struct buf b;
     int null;
 };
 
-static void text_set(struct text *t, sqlite3_stmt *q, int col)
+/* t = the first n bytes of v at most (n = SIZE_MAX: all of it). */
+static void text_setn(struct text *t, const char *v, size_t n)
 {
-    const char *v = (const char *)sqlite3_column_text(q, col);
-
     buf_reset(&t->b);
     t->null = v == NULL;
     if (v)
-        buf_append(&t->b, v, (size_t)sqlite3_column_bytes(q, col));
+        buf_append(&t->b, v, strnlen(v, n));
 }
 
-static int text_eq(const struct text *t, sqlite3_stmt *q, int col)
+static void text_set(struct text *t, const char *v)
 {
-    const char *v = (const char *)sqlite3_column_text(q, col);
+    text_setn(t, v, SIZE_MAX);
+}
 
+/* t equals the first n bytes of v (n = SIZE_MAX: all of it). */
+static int text_eq(const struct text *t, const char *v, size_t n)
+{
     if (!v || t->null)
         return !v && t->null;
-    return (size_t)sqlite3_column_bytes(q, col) == t->b.len && memcmp(v, t->b.data, t->b.len) == 0;
+    if (n == SIZE_MAX)
+        n = strlen(v);
+    else
+        n = strnlen(v, n);
+    return n == t->b.len && memcmp(v, t->b.data, n) == 0;
 }
 
 static void bind_text(sqlite3_stmt *q, int i, const struct text *t)
@@ -182,14 +175,14 @@ static void bind_text(sqlite3_stmt *q, int i, const struct text *t)
 }
 
 /* The rows of one pair (stats, generation) and of one (tenant, day) (usage) read so far. */
-struct runs {
+struct sq_runs {
     const struct bulk_table *t;
     struct text subject, tenant, last, usage_tenant, day;
     int64_t rows, sessions, usage_rows;
     int counted; /* the subject is not reserved */
 };
 
-static int flush_pair(struct sqlite_store *s, struct runs *r, struct err *err)
+static int flush_pair(struct sqlite_store *s, struct sq_runs *r, struct err *err)
 {
     sqlite3_stmt *q;
     int ret = 0;
@@ -220,7 +213,7 @@ static int flush_pair(struct sqlite_store *s, struct runs *r, struct err *err)
     return ret;
 }
 
-static int flush_usage(struct sqlite_store *s, struct runs *r, struct err *err)
+static int flush_usage(struct sqlite_store *s, struct sq_runs *r, struct err *err)
 {
     sqlite3_stmt *q;
 
@@ -237,72 +230,137 @@ static int flush_usage(struct sqlite_store *s, struct runs *r, struct err *err)
     return sq_step_done(s, q, "bulk usage_daily", err);
 }
 
-/* Add one scanned row to the runs, writing a run out when the row starts another. */
-static int add_row(struct sqlite_store *s, struct runs *r, sqlite3_stmt *q, struct err *err)
+/* Add one row to the runs, writing a run out when the row starts another. The UTC day is the
+ * first 10 characters of created_at, ASCII in the fixed-width form: 10 bytes. */
+static int add_row(struct sqlite_store *s, struct sq_runs *r, const struct sq_bulk_row *row,
+                   struct err *err)
 {
-    if (r->rows && (!text_eq(&r->subject, q, 0) || !text_eq(&r->tenant, q, 1)) &&
+    if (r->rows && (!text_eq(&r->subject, row->subject, SIZE_MAX) ||
+                    !text_eq(&r->tenant, row->tenant, SIZE_MAX)) &&
         flush_pair(s, r, err) < 0)
         return -1;
     if (r->rows == 0) {
-        text_set(&r->subject, q, 0);
-        text_set(&r->tenant, q, 1);
-        text_set(&r->last, q, 3);
-        /* step 6's substr() test: the prefixes are ASCII, so a prefix of characters is
-         * one of bytes */
-        r->counted = !r->subject.null && !reserved_prefix_of(r->subject.b.data);
-    } else if (sqlite3_column_type(q, 3) != SQLITE_NULL &&
-               (r->last.null ||
-                strcmp((const char *)sqlite3_column_text(q, 3), r->last.b.data) > 0)) {
-        text_set(&r->last, q, 3);
+        text_set(&r->subject, row->subject);
+        text_set(&r->tenant, row->tenant);
+        text_set(&r->last, row->created);
+        /* step 6's substr() test: the prefixes are ASCII, so a prefix of characters is one of
+         * bytes */
+        r->counted = row->subject && !reserved_prefix_of(row->subject);
+    } else if (row->created && (r->last.null || strcmp(row->created, r->last.b.data) > 0)) {
+        text_set(&r->last, row->created);
     }
     r->rows++;
-    r->sessions += sqlite3_column_int(q, 4);
+    r->sessions += row->first_of_session != 0;
 
-    if (r->usage_rows && (!text_eq(&r->usage_tenant, q, 1) || !text_eq(&r->day, q, 2)) &&
+    if (r->usage_rows && (!text_eq(&r->usage_tenant, row->tenant, SIZE_MAX) ||
+                          !text_eq(&r->day, row->created, 10)) &&
         flush_usage(s, r, err) < 0)
         return -1;
     if (r->usage_rows == 0) {
-        text_set(&r->usage_tenant, q, 1);
-        text_set(&r->day, q, 2);
+        text_set(&r->usage_tenant, row->tenant);
+        text_setn(&r->day, row->created, 10);
     }
     r->usage_rows++;
     return 0;
 }
 
-/* Read the rows [lo, hi] once and add them to the counters, one upsert per run of a pair
- * (subject_stats, context_gen) and per run of a (tenant, day) (usage_daily). The runs are
- * written as the scan goes: SQLite lets a connection write other tables under an open read
- * of this one. */
-static int add_rows(struct sqlite_store *s, const struct bulk_table *t, int64_t lo, int64_t hi,
-                    struct err *err)
+static void runs_free(struct sq_runs *r)
 {
-    struct runs r = { .t = t,
-                      .subject = { BUF_INIT, 1 },
-                      .tenant = { BUF_INIT, 1 },
-                      .last = { BUF_INIT, 1 },
-                      .usage_tenant = { BUF_INIT, 1 },
-                      .day = { BUF_INIT, 1 } };
-    sqlite3_stmt *q = sq_stmt(s, t->scan, err);
-    int rc = SQLITE_DONE, ret = q ? 0 : -1;
+    if (!r)
+        return;
+    buf_release(&r->subject.b);
+    buf_release(&r->tenant.b);
+    buf_release(&r->last.b);
+    buf_release(&r->usage_tenant.b);
+    buf_release(&r->day.b);
+    free(r);
+}
 
-    if (q) {
-        sqlite3_bind_int64(q, 1, lo);
-        sqlite3_bind_int64(q, 2, hi);
-        while (ret == 0 && (rc = sq_step(q)) == SQLITE_ROW)
-            ret = add_row(s, &r, q, err);
-        sq_reset(q);
-        if (ret == 0 && rc != SQLITE_DONE)
-            ret = sq_fail(s, "bulk counters scan", rc, err);
+static struct sq_runs *runs_new(const struct bulk_table *t)
+{
+    struct sq_runs *r = xcalloc(1, sizeof(*r));
+
+    r->t = t;
+    r->subject = r->tenant = r->last = r->usage_tenant = r->day = (struct text){ BUF_INIT, 1 };
+    return r;
+}
+
+int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
+                  struct err *err)
+{
+    if (s->bulk)
+        BUG("sq_bulk_begin inside a bulk write");
+    b->table = t;
+    b->runs = NULL;
+    b->fed = 0;
+    b->on = sq_bulk_schema(s, err);
+    if (b->on < 0)
+        return -1;
+    if (!b->on)
+        return 0;
+    if (max_seq(s, t, &b->lo, err) < 0)
+        return -1;
+    b->lo++;
+    b->runs = runs_new(&bulk_tables[t]);
+    s->bulk = 1;
+    return 0;
+}
+
+static const char SQL_FIRST_OF_SESSION[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM episodes WHERE subject_id = ?1 AND tenant_id IS ?2"
+    " AND session_id = ?3 AND seq < ?4)";
+
+int sq_bulk_add(struct sqlite_store *s, struct sq_bulk *b, const struct sq_bulk_row *row,
+                struct err *err)
+{
+    struct sq_bulk_row r = *row;
+    sqlite3_stmt *q;
+    int64_t first = 0;
+
+    if (!b->on)
+        return 0;
+    b->fed = 1;
+    if (b->table == SQ_BULK_EPISODES && row->session) {
+        /* the row just inserted is the connection's last: its pair's first of its session
+         * when no episode of the pair before it has the session (step 6's test) */
+        q = sq_stmt(s, SQL_FIRST_OF_SESSION, err);
+        if (!q)
+            return -1;
+        sq_bind_str(q, 1, row->subject);
+        sq_bind_str(q, 2, row->tenant);
+        sq_bind_str(q, 3, row->session);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)sqlite3_last_insert_rowid(s->db));
+        if (sq_query_int64(s, q, "bulk session", &first, err) < 0)
+            return -1;
     }
-    if (ret == 0)
-        ret = flush_pair(s, &r, err);
-    if (ret == 0)
-        ret = flush_usage(s, &r, err);
-    buf_release(&r.subject.b);
-    buf_release(&r.tenant.b);
-    buf_release(&r.last.b);
-    buf_release(&r.usage_tenant.b);
-    buf_release(&r.day.b);
+    r.first_of_session = first != 0;
+    return add_row(s, b->runs, &r, err);
+}
+
+/* Read the rows [lo, hi] once (a statement that inserted them from a SELECT: nothing was fed
+ * row by row) into the runs. */
+static int scan_rows(struct sqlite_store *s, struct sq_bulk *b, int64_t hi, struct err *err)
+{
+    sqlite3_stmt *q = sq_stmt(s, b->runs->t->scan, err);
+    int rc = SQLITE_DONE, ret = 0;
+
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, b->lo);
+    sqlite3_bind_int64(q, 2, hi);
+    while (ret == 0 && (rc = sq_step(q)) == SQLITE_ROW) {
+        struct sq_bulk_row row = {
+            .subject = (const char *)sqlite3_column_text(q, 0),
+            .tenant = (const char *)sqlite3_column_text(q, 1),
+            .created = (const char *)sqlite3_column_text(q, 2),
+            .first_of_session = sqlite3_column_int(q, 3),
+        };
+
+        ret = add_row(s, b->runs, &row, err);
+    }
+    sq_reset(q);
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = sq_fail(s, "bulk counters scan", rc, err);
     return ret;
 }
 
@@ -311,15 +369,18 @@ int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *
     int64_t hi = 0;
 
     s->bulk = 0;
-    if (ret < 0)
-        return -1;
-    if (!b->on)
-        return 0;
-    if (max_seq(s, b->table, &hi, err) < 0)
-        return -1;
-    if (hi < b->lo)
-        return 0; /* nothing written */
-    return add_rows(s, &bulk_tables[b->table], b->lo, hi, err);
+    if (ret == 0 && b->on && !b->fed) {
+        ret = max_seq(s, b->table, &hi, err);
+        if (ret == 0 && hi >= b->lo)
+            ret = scan_rows(s, b, hi, err);
+    }
+    if (ret == 0 && b->on)
+        ret = flush_pair(s, b->runs, err);
+    if (ret == 0 && b->on)
+        ret = flush_usage(s, b->runs, err);
+    runs_free(b->runs);
+    b->runs = NULL;
+    return ret < 0 ? -1 : 0;
 }
 
 int sq_gen_bump(struct sqlite_store *s, const char *subject, const char *tenant, struct err *err)
