@@ -43,7 +43,7 @@ def build_subject(bench, episodes):
     return json.dumps({"subject_id": subject, "task": run.CONTEXT_TASK})
 
 
-def syscalls(pid, bench, body, n):
+def syscalls(pid, bench, body, n, path="/v1/context"):
     """The server's socket calls during n context requests at 1 connection (strace -f -yy on
     every thread), per request and per peer: "db" for the PostgreSQL connections, "http" for
     the client's, "relay" for the server's own hand-off of a request to a worker thread. libpq sends each request's queries (pipelined or not) in one sendto and
@@ -53,7 +53,7 @@ def syscalls(pid, bench, body, n):
     p = subprocess.Popen(["strace", "-f", "-yy", "-o", out, "-e", "trace=sendto,recvfrom",
                           "-p", str(pid)], stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    bench.run_loadgen("/v1/context", conns=1, total=n, method="POST", body=body)
+    bench.run_loadgen(path, conns=1, total=n, method="POST", body=body)
     time.sleep(0.5)
     p.terminate()
     p.wait()

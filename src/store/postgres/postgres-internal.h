@@ -58,7 +58,18 @@ struct pgst_store {
     char *conninfo;             /* owned; what the connection was opened with */
     PGconn *lock_conn;          /* pooled: the connection whose open transaction holds the
                                  * maintenance lock (pgst_maint_trylock); owned, or NULL */
+    /* The open transaction's episodes inserted by pgst_episode_insert*, whose counters
+     * pgst_tx_commit writes (schema step 21, episodes_counted): their subjects, tenants, created_at and
+     * sessions, each a list of array literal elements ("a","b",NULL). */
+    struct buf counted[4];
 };
+
+/* Before COMMIT: the counters of the episodes the transaction inserted through
+ * pgst_episode_insert* (engram_episodes_counted, schema step 21), pipelined with sql (the
+ * COMMIT) in one round trip; r gets the COMMIT's result. Without any, sql alone. */
+PGresult *pgst_episodes_counted_commit(struct pgst_store *ps, const char *sql, struct err *err);
+/* Forget the episodes noted for pgst_episodes_counted_commit (a new or ended transaction). */
+void pgst_counted_reset(struct pgst_store *ps);
 
 /* ---- connection, errors, statements (postgres.c) ---- */
 

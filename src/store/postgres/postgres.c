@@ -635,9 +635,12 @@ int pgst_open(const char *url, store **out, struct err *err)
 {
     struct pgst_store *ps = xcalloc(1, sizeof(*ps));
     char why[512];
+    size_t i;
 
     ps->base.ops = &store_postgres_ops;
     ps->conninfo = xstrdup(url);
+    for (i = 0; i < 4; i++)
+        buf_init(&ps->counted[i]);
     *out = NULL;
     ps->conn = pgst_connect(url);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
@@ -662,6 +665,7 @@ cleanup:
 void pgst_close(store *st)
 {
     struct pgst_store *ps;
+    size_t i;
 
     if (!st)
         return;
@@ -671,6 +675,8 @@ void pgst_close(store *st)
         PQfinish(ps->lock_conn);
     free(ps->conninfo);
     free(ps->prepared);
+    for (i = 0; i < 4; i++)
+        buf_release(&ps->counted[i]);
     free(ps);
 }
 
@@ -699,6 +705,7 @@ static int begin(store *st, const char *sql, struct err *err)
     if (pgst_exec_void(ps, sql, 0, NULL, err) < 0)
         return -1;
     st->in_tx = 1;
+    pgst_counted_reset(ps);
     return 0;
 }
 
@@ -724,7 +731,7 @@ int pgst_tx_commit(store *st, struct err *err)
         log_write(LOG_ERROR, "postgres: commit without a transaction");
         return err_set(err, ERR_INTERNAL, "database error");
     }
-    r = pgst_exec(ps, SQL_COMMIT, 0, NULL, err);
+    r = pgst_episodes_counted_commit(ps, SQL_COMMIT, err);
     st->in_tx = 0;
     if (!r)
         return -1;
@@ -745,6 +752,7 @@ void pgst_tx_rollback(store *st)
     if (!st->in_tx)
         return;
     st->in_tx = 0;
+    pgst_counted_reset(ps);
     if (st->broken)
         return;
     pgst_exec_void(ps, SQL_ROLLBACK, 0, NULL, &ignored);

@@ -43,11 +43,14 @@ static const char SQL_SNAP_LIST[] =
  * follows the source's (created_at, seq). The json columns go through jsonb only when a key
  * is added (key order then follows jsonb). idempotency_key is not copied: it names the client
  * request that wrote the source row, and a copy holding it would swallow a later ingest
- * reusing it. `msrc` is the source memories with their new ids, so that `codes` can copy each
- * source memory's compact vector code (memory_codes) to its copy: the code of a copied vector
- * is the source's code, byte for byte, and copying it spares reading 400 vectors back to
- * compute them again (pgst_codes_fill runs only when a source vector had no code). The last
- * two counts say whether every copied vector got its code. */
+ * reusing it. `msrc` is the source memories with their new ids and the copies' status,
+ * valid_to and created_at, so that `codes` can copy each source memory's compact vector code
+ * (memory_codes) to its copy from msrc alone: the code of a copied vector is the source's
+ * code, byte for byte, and copying it spares reading 400 vectors back to compute them again
+ * (pgst_codes_fill runs only when a source vector had no code). `codes` never joins the
+ * inserted rows (`mem`) back to msrc: both CTEs are estimated at a row or two, so that join
+ * was a nested loop comparing every copy with every source (160,000 comparisons, 17 ms for
+ * 400 memories). The last two counts say whether every copied vector got its code. */
 /* A UUIDv4 from gen_random_uuid() whose first 32 bits are the copy's prefix $11
  * (uuid_batch_prefix): one copy's rows sit together in the id indexes, where independent
  * random ids would each dirty, and on a first touch after a checkpoint log, a page. */
@@ -86,26 +89,25 @@ static const char SQL_COPY[] =
     " CASE WHEN $12::timestamptz IS NULL OR last_compiled_at <= $12::timestamptz THEN "
     CLAMPED("last_compiled_at") " END, " SHIFTED("occurred_at")
     " FROM src ORDER BY created_at, seq RETURNING 1),"
-    " msrc AS (SELECT m.*, " NEW_ID " AS new_id FROM memories m WHERE " SCOPE
-    " AND " MEMORY_AT_AS_OF "),"
+    " msrc AS (SELECT m.*, " NEW_ID " AS new_id,"
+    " CASE WHEN " REVIVED " THEN 'active' ELSE status END AS new_status,"
+    " CASE WHEN " REVIVED " THEN NULL ELSE " SHIFTED("valid_to") " END AS new_valid_to,"
+    " " CLAMPED("created_at") " AS new_created_at"
+    " FROM memories m WHERE " SCOPE " AND " MEMORY_AT_AS_OF "),"
     " mem AS (INSERT INTO memories (id, subject_id, tenant_id, kind, content, summary,"
     " confidence, valid_from, valid_to, source_episode_ids, metadata, status, embedding,"
     " sensitivity_labels, created_at, updated_at)"
     " SELECT new_id, $4::varchar, $5::varchar, kind, content, summary, confidence,"
-    " " SHIFTED("valid_from") ", CASE WHEN " REVIVED " THEN NULL ELSE " SHIFTED("valid_to")
-    " END,"
+    " " SHIFTED("valid_from") ", new_valid_to,"
     " ARRAY(SELECT COALESCE((SELECT ids FROM map) ->> t.old::text, t.old::text)::uuid"
     " FROM unnest(m.source_episode_ids) WITH ORDINALITY AS t(old, i) ORDER BY t.i),"
-    " " MARKED("metadata") ", CASE WHEN " REVIVED " THEN 'active' ELSE status END,"
-    " embedding, sensitivity_labels,"
-    " " CLAMPED("created_at") ", " CLAMPED("updated_at")
-    " FROM msrc m ORDER BY created_at, seq"
-    " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to),"
+    " " MARKED("metadata") ", new_status, embedding, sensitivity_labels, new_created_at,"
+    " " CLAMPED("updated_at")
+    " FROM msrc m ORDER BY created_at, seq RETURNING 1),"
     " codes AS (INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active,"
-    " created_at, valid_to, code) SELECT n.id, n.subject_id, COALESCE(n.tenant_id, ''), n.kind,"
-    " n.status = 'active', n.created_at, n.valid_to, c.code FROM mem n"
-    " JOIN msrc m ON m.new_id = n.id JOIN memory_codes c ON c.memory_id = m.id"
-    " WHERE m.embedding IS NOT NULL RETURNING 1),"
+    " created_at, valid_to, code) SELECT m.new_id, $4::varchar, COALESCE($5::varchar, ''),"
+    " m.kind, m.new_status = 'active', m.new_created_at, m.new_valid_to, c.code FROM msrc m"
+    " JOIN memory_codes c ON c.memory_id = m.id WHERE m.embedding IS NOT NULL RETURNING 1),"
     " res AS (INSERT INTO resolutions (id, subject_id, session_id, tenant_id, status,"
     " resolution_summary, resolved_at, metadata_, created_at, updated_at)"
     " SELECT " NEW_ID ", $4::varchar, session_id,"

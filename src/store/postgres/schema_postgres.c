@@ -977,6 +977,96 @@ static const char subject_stats_updates[] =
     "DELETE FROM subject_stats WHERE episode_count = 0 AND memory_count = 0"
     " AND open_sessions = 0;\n";
 
+/*
+ * Step 20, Engram (issue 22): vectors are stored out of line without a compression attempt.
+ * A float32 embedding does not compress (none of the bench's did), but under the default
+ * storage (EXTENDED) PostgreSQL runs pglz over each 6 KB vector before moving it out of line
+ * uncompressed: 5.8% of a restore's backend CPU (perf, 400 vectors), and the same on every
+ * compile, import and set-embedding write. EXTERNAL skips that attempt; reads are unchanged
+ * (the same bytes), existing compressed values stay readable (a copy of one keeps the stored
+ * form: the toaster copies a compressed value as it is). A catalog change only: no table
+ * rewrite.
+ */
+static const char vector_storage_external[] =
+    "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;\n"
+    "ALTER TABLE query_embedding_cache ALTER COLUMN embedding SET STORAGE EXTERNAL;\n";
+
+/*
+ * Step 21, Engram (issue 22): the counters of an episode ingest written by the ingest itself.
+ * Steps 14-18 keep subject_stats, usage_daily and context_gen at commit through three notes
+ * and three deferred applies per transaction (an insert into each *_pending table, a
+ * constraint trigger, a delete): 75% of a single-episode ingest's time on PostgreSQL
+ * (docs/PERFORMANCE.md). The ingest path (store_episode_insert, store_episode_insert_group)
+ * knows which episodes it wrote: it sets engram.episodes_counted (local to the transaction)
+ * in the same statement as each insert, which turns the three INSERT triggers of episodes off
+ * through their WHEN (no PL/pgSQL call), and writes the counters of what it inserted: alone
+ * (autocommit), in the insert's own statement (CTEs, or engram_episodes_counted for an
+ * episode with a session); in a transaction, one engram_episodes_counted call with the
+ * transaction's episodes, pipelined before COMMIT (postgres_episodes.c). Every other write
+ * path (import, restore, clone, fork, compile, delete, cleanup, operator UPDATEs, and any
+ * INSERT of episodes that does not set the setting) keeps the triggers. The function takes
+ * the locks as the applies do: the context_gen rows, then the subject_stats rows, each set
+ * in key order, then usage_daily (this backend's shard); a
+ * session counts as new when every episode of the pair in it is one of these (counted by a
+ * later statement, after the row lock, so it sees every writer that committed first: the
+ * rule of step 14's apply; that statement is planned at each call, as it reads episodes).
+ * The others read only the parameters and are planned once per connection (generic plans):
+ * a custom plan per call for the array parameters was two thirds of the function's time.
+ */
+#define COUNTED_OFF "WHEN (current_setting('engram.episodes_counted', true) IS DISTINCT FROM 'on')"
+
+static const char episodes_counted[] =
+    "CREATE FUNCTION engram_episodes_counted(subjects text[], tenants text[],"
+    " created timestamptz[], sessions text[]) RETURNS void"
+    " LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$"
+    " BEGIN"
+    " IF subjects IS NULL THEN RETURN; END IF;"
+    " INSERT INTO context_gen AS g (subject_id, tenant_key, gen)"
+    "  SELECT p.s, p.t, nextval('context_gen_seq') FROM (SELECT DISTINCT x.s,"
+    "  COALESCE(x.t, '') AS t FROM unnest(subjects, tenants) AS x(s, t)) p"
+    "  ORDER BY p.t COLLATE \"C\", p.s COLLATE \"C\""
+    "  ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = excluded.gen;"
+    " INSERT INTO subject_stats AS s (subject_id, tenant_id, episode_count, last_episode_at)"
+    "  SELECT x.s, max(x.t), count(*), max(x.c)"
+    "  FROM unnest(subjects, tenants, created) AS x(s, t, c)"
+    "  WHERE NOT engram_stats_reserved(x.s) GROUP BY x.s, COALESCE(x.t, '')"
+    "  ORDER BY COALESCE(x.t, '') COLLATE \"C\", x.s COLLATE \"C\""
+    STATS_UPSERT "episode_count = s.episode_count + excluded.episode_count,"
+    "  last_episode_at = GREATEST(s.last_episode_at, excluded.last_episode_at);"
+    /* Planned at each run (EXECUTE): it reads episodes, whose size a plan kept for the
+     * connection's life would not follow. */
+    " IF array_remove(sessions, NULL) <> '{}' THEN"
+    "  EXECUTE 'UPDATE subject_stats s SET session_count = s.session_count + t.n FROM"
+    "  (SELECT c.s, c.t, count(*) AS n FROM (SELECT x.s, COALESCE(x.t, '''') AS t, x.ss,"
+    "  count(*) AS k FROM unnest($1, $2, $3) AS x(s, t, ss) WHERE x.ss IS NOT NULL"
+    "  AND NOT engram_stats_reserved(x.s) GROUP BY 1, 2, 3) c"
+    "  WHERE c.k = (SELECT count(*) FROM episodes e WHERE e.subject_id = c.s"
+    "  AND COALESCE(e.tenant_id, '''') = c.t AND e.session_id = c.ss) GROUP BY 1, 2) t"
+    "  WHERE COALESCE(s.tenant_id, '''') = t.t AND s.subject_id = t.s'"
+    "  USING subjects, tenants, sessions;"
+    " END IF;"
+    " INSERT INTO usage_daily AS u (kind, tenant_key, day, shard, n)"
+    "  SELECT 1, COALESCE(x.t, ''), (x.c AT TIME ZONE 'UTC')::date, pg_backend_pid() % 16,"
+    "  count(*) FROM unnest(tenants, created) AS x(t, c) GROUP BY 2, 3"
+    "  ORDER BY COALESCE(x.t, '') COLLATE \"C\", (x.c AT TIME ZONE 'UTC')::date"
+    "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
+    " END $$;\n"
+    /* The INSERT triggers of episodes step aside for a counted insert; UPDATE and DELETE
+     * keep theirs. */
+    "DROP TRIGGER tr_context_gen_episode ON episodes;\n"
+    "CREATE TRIGGER tr_context_gen_episode BEFORE UPDATE OR DELETE ON episodes"
+    " FOR EACH ROW EXECUTE FUNCTION engram_context_gen_row();\n"
+    "CREATE TRIGGER tr_context_gen_episode_in BEFORE INSERT ON episodes FOR EACH ROW "
+    COUNTED_OFF " EXECUTE FUNCTION engram_context_gen_row();\n"
+    "DROP TRIGGER tr_subject_stats_episodes_in ON episodes;\n"
+    "CREATE TRIGGER tr_subject_stats_episodes_in AFTER INSERT ON episodes"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT " COUNTED_OFF
+    " EXECUTE FUNCTION engram_subject_stats_episodes_in();\n"
+    "DROP TRIGGER tr_usage_episodes_i ON episodes;\n"
+    "CREATE TRIGGER tr_usage_episodes_i AFTER INSERT ON episodes"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT " COUNTED_OFF
+    " EXECUTE FUNCTION engram_usage_rows('1');\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -997,6 +1087,8 @@ const struct migration postgres_migrations[] = {
     { 17, "subject_stats_per_statement", subject_stats_per_statement },
     { 18, "context_gen", context_gen },
     { 19, "subject_stats_updates", subject_stats_updates },
+    { 20, "vector_storage_external", vector_storage_external },
+    { 21, "episodes_counted", episodes_counted },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /
