@@ -13,7 +13,6 @@ tables (episodes, sessions, newest episode, memories, open resolutions; no row f
 with nothing, no row missing) and GET /admin/usage and /admin/dashboard must equal the counts
 of the tables (36's checks). Runs on both backends."""
 
-import importlib.util
 import os
 import random
 import sys
@@ -26,13 +25,7 @@ from harness import main, test, uid  # noqa: E402
 import pgctl  # noqa: E402
 
 # 36's table scans of the usage and dashboard answers, without its tests.
-_before = len(harness._registry)
-_spec = importlib.util.spec_from_file_location(
-    "usage36", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "36-admin-usage-rollup.py"))
-usage36 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(usage36)
-del harness._registry[_before:]
+usage36 = harness.helpers_of("36-admin-usage-rollup.py")
 
 DAY = 86400 * 10**6
 RESERVED = ("_snapshot/", "_bootstrap_tmp/")

@@ -420,6 +420,19 @@ def test(tid, env=None):
     return deco
 
 
+def helpers_of(filename):
+    """The module of another test file of this directory (its helpers), without its tests."""
+    import importlib.util
+    before = len(_registry)
+    spec = importlib.util.spec_from_file_location(
+        "helpers_" + re.sub(r"\W", "_", filename),
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), filename))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    del _registry[before:]
+    return mod
+
+
 def take_registry():
     """Return and clear the tests registered so far (one test file's worth)."""
     global _registry

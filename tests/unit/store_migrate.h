@@ -61,6 +61,21 @@ static struct {
     char pg_db[40];
 } old_db;
 
+/* The version before the step named name, on the backend ENGRAM_TEST_DATABASE_URL names
+ * (SQLite when unset; read before the database is open); -1 when there is no such step. */
+static inline int version_before(const char *name)
+{
+    const char *url = getenv("ENGRAM_TEST_DATABASE_URL");
+    int sqlite = !url || strncmp(url, "postgres", 8) != 0;
+    const struct migration *steps = sqlite ? sqlite_migrations : postgres_migrations;
+    size_t i, n = sqlite ? sqlite_migrations_count : postgres_migrations_count;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(steps[i].name, name) == 0)
+            return steps[i].version - 1;
+    return -1;
+}
+
 /* Group setup: open the fresh database and migrate it up to version only. */
 static inline int open_old_database(int version)
 {

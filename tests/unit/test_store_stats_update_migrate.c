@@ -22,19 +22,9 @@
 #include "store_raw.h"
 #include "store_migrate.h"
 
-/* The version before the step, on the backend ENGRAM_TEST_DATABASE_URL names (SQLite when
- * unset); read before the database is open. */
 static int old_version(void)
 {
-    const char *url = getenv("ENGRAM_TEST_DATABASE_URL");
-    int sqlite = !url || strncmp(url, "postgres", 8) != 0;
-    const struct migration *steps = sqlite ? sqlite_migrations : postgres_migrations;
-    size_t i, n = sqlite ? sqlite_migrations_count : postgres_migrations_count;
-
-    for (i = 0; i < n; i++)
-        if (strcmp(steps[i].name, "subject_stats_updates") == 0)
-            return steps[i].version - 1;
-    return -1;
+    return version_before("subject_stats_updates");
 }
 
 static int setup(void **state)

@@ -43,43 +43,65 @@ static const char SQL_TENANT_AUDIT[] =
     USAGE("compile_jobs", "3", tk, tr) USAGE("webhook_events", "4", tk, tr)
 
 /* Active subjects: each subject's newest episode is since a cut-off exactly when the subject
- * has an episode since it. subject_stats holds each (tenant, subject) pair's newest episode
- * time, grouped here by subject in byte order (the order of its subject_id index, and no
- * locale comparisons: a third of the time); reserved subjects have no pair there and are read from their
- * episodes through ix_episodes_reserved. */
-#define ACTIVE(tr)                                                                         \
-    "WITH act AS (SELECT count(*) FILTER (WHERE m >= $3::timestamptz) AS a7,"              \
-    " count(*) FILTER (WHERE m >= $4::timestamptz) AS a30, count(*) AS total FROM ("       \
-    " SELECT max(last_episode_at) AS m FROM subject_stats WHERE episode_count > 0" tr       \
-    " GROUP BY subject_id COLLATE \"C\" UNION ALL SELECT max(created_at) FROM episodes"     \
-    " WHERE engram_stats_reserved(subject_id)" tr " GROUP BY subject_id) x)"               \
-    " SELECT "
+ * has an episode since it. Subjects outside the reserved ones are counted by subject_days
+ * (schema step 22, shards summed: kind 1 distinct subjects at the day of their newest episode,
+ * kind 2 one tenant's pairs): the days after the cut-off's day, plus the subjects whose newest
+ * episode is in that day from the cut-off on (ix_subject_stats_last over one day; without a
+ * tenant, a subject counts there when none of its pairs is newer than that day, probed through
+ * ix_subject_stats_subject: a scalar subquery per candidate, which the planner cannot turn into
+ * an anti join that would read every newer pair). Reserved subjects have no pair in subject_stats and are read from
+ * their episodes through ix_episodes_reserved. */
+#define SUBJECT_DAYS(key, cond)                                                            \
+    "(SELECT COALESCE(sum(n), 0) FROM subject_days WHERE " key " AND " cond ")"
+#define SD_ALL "kind = 1 AND tenant_key = ''"
+#define SD_TENANT "kind = 2 AND tenant_key = $1::text"
+#define PARTIAL_ALL(from, to)                                                              \
+    "(SELECT count(DISTINCT s.subject_id) FROM subject_stats s WHERE s.episode_count > 0"  \
+    " AND s.last_episode_at >= " from "::timestamptz AND s.last_episode_at < " to          \
+    "::timestamptz AND (SELECT max(o.last_episode_at) FROM subject_stats o"                \
+    " WHERE o.subject_id = s.subject_id COLLATE \"C\" AND o.episode_count > 0) < " to      \
+    "::timestamptz)"
+#define PARTIAL_TENANT(from, to)                                                           \
+    "(SELECT count(*) FROM subject_stats WHERE episode_count > 0"                          \
+    " AND last_episode_at >= " from "::timestamptz AND last_episode_at < " to              \
+    "::timestamptz AND COALESCE(tenant_id, '') = $1::text)"
+#define ACTIVE(sd, partial, tr)                                                            \
+    SUBJECT_DAYS(sd, "day > $6::date") " + " partial("$3", "$7") " + r7,"                  \
+    SUBJECT_DAYS(sd, "day > $8::date") " + " partial("$4", "$9") " + r30,"                 \
+    SUBJECT_DAYS(sd, "true") " + rt FROM (SELECT"                                          \
+    " count(*) FILTER (WHERE m >= $3::timestamptz) AS r7,"                                 \
+    " count(*) FILTER (WHERE m >= $4::timestamptz) AS r30, count(*) AS rt FROM ("          \
+    " SELECT max(created_at) AS m FROM episodes WHERE engram_stats_reserved(subject_id)" tr \
+    " GROUP BY subject_id) x) res"
 
 #define TK_ALL " AND $1::text IS NULL AND $2::timestamptz IS NOT NULL"
 #define TK_TENANT " AND tenant_key = $1::text AND $2::timestamptz IS NOT NULL"
 #define TR_TENANT " AND COALESCE(tenant_id, '') = $1::text"
 static const char SQL_USAGE_ALL[] =
-    ACTIVE("") USAGE_TABLES(TK_ALL, "") " a7, a30, total FROM act";
+    "SELECT " USAGE_TABLES(TK_ALL, "") ACTIVE(SD_ALL, PARTIAL_ALL, "");
 static const char SQL_USAGE_TENANT[] =
-    ACTIVE(TR_TENANT) USAGE_TABLES(TK_TENANT, TR_TENANT) " a7, a30, total FROM act";
+    "SELECT " USAGE_TABLES(TK_TENANT, TR_TENANT) ACTIVE(SD_TENANT, PARTIAL_TENANT, TR_TENANT);
 
 /* The dashboard: row counts from the rollup; subjects and (subject, tenant) pairs with
- * episodes from subject_stats, plus the reserved ones from their episodes. */
+ * episodes from subject_days (all pairs less those with a cached health: one probe per cached
+ * pair, as the state counts read every cached pair), plus the reserved ones from their
+ * episodes. */
 #define NO_HEALTH(t, sid)                                                                  \
     " NOT EXISTS (SELECT 1 FROM subject_health_cache c WHERE COALESCE(c.tenant_id, '') = " t \
     " AND c.subject_id = " sid ")"
 static const char SQL_OVERVIEW[] =
     "SELECT (SELECT COALESCE(sum(n), 0) FROM usage_daily WHERE kind = 1),"
     " (SELECT COALESCE(sum(n), 0) FROM usage_daily WHERE kind = 2),"
-    " (SELECT count(*) FROM (SELECT DISTINCT subject_id COLLATE \"C\" FROM subject_stats"
-    " WHERE episode_count > 0) d)"
+    " (SELECT COALESCE(sum(n), 0) FROM subject_days WHERE kind = 1 AND tenant_key = '')"
     " + (SELECT count(DISTINCT subject_id) FROM episodes"
     " WHERE engram_stats_reserved(subject_id)),"
     " (SELECT count(*) FROM subject_health_cache WHERE last_state = 'healthy'),"
     " (SELECT count(*) FROM subject_health_cache WHERE last_state = 'watch'),"
     " (SELECT count(*) FROM subject_health_cache WHERE last_state = 'at_risk'),"
-    " (SELECT count(*) FROM subject_stats s WHERE s.episode_count > 0 AND"
-    NO_HEALTH("COALESCE(s.tenant_id, '')", "s.subject_id") ")"
+    " (SELECT COALESCE(sum(n), 0) FROM subject_days WHERE kind = 2)"
+    " - (SELECT count(*) FROM subject_health_cache c WHERE EXISTS (SELECT 1 FROM subject_stats s"
+    " WHERE COALESCE(s.tenant_id, '') = COALESCE(c.tenant_id, '') AND s.subject_id = c.subject_id"
+    " AND s.episode_count > 0))"
     " + (SELECT count(*) FROM (SELECT DISTINCT COALESCE(tenant_id, '') AS t, subject_id"
     " FROM episodes WHERE engram_stats_reserved(subject_id)) e WHERE"
     NO_HEALTH("e.t", "e.subject_id") ")";

@@ -1067,6 +1067,133 @@ static const char episodes_counted[] =
     " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT " COUNTED_OFF
     " EXECUTE FUNCTION engram_usage_rows('1');\n";
 
+/*
+ * Step 22, Engram (issue 16): the subject counts of GET /admin/usage and /admin/dashboard
+ * (spec/api.md §7.6) without a pass over subject_stats. subject_days holds how many subjects
+ * (kind 1, tenant_key '': distinct subject ids, each at the UTC day of its newest episode over
+ * all its tenants) and how many (tenant, subject) pairs (kind 2, per tenant key; '' = none, each
+ * at the day of the pair's newest episode) with episodes there are per day, in shards summed
+ * by the readers (as usage_daily: backend pid mod 16, so that concurrent commits do not queue
+ * on today's row). Active since a cut-off = the days after the cut-off's day plus that day's
+ * subjects from the cut-off on (ix_subject_stats_last over one day).
+ *
+ * It follows subject_stats rows, whoever writes them: row triggers on subject_stats, with a
+ * WHEN that lets through only a change of the row's day (NULL without episodes) or key, so an
+ * episode of a day its pair already has costs nothing more. They note the change in
+ * subject_days_pending, and a deferred trigger (queued by the transaction's first note, so it
+ * runs after the subject_stats apply at commit: every transaction takes its context_gen, then
+ * subject_stats, then usage_daily locks, and these last) adds the pairs' moves, then takes a
+ * transaction advisory lock per noted subject in the order of the locks' keys (the subject's
+ * hash: two subjects of one hash share a lock, in one order for every writer), so that two
+ * writers of different pairs of one subject apply one after the other and, with a fresh snapshot, moves each subject from
+ * the newest day over its pairs before the transaction (the other pairs as they are, this
+ * transaction's pairs as its first note found them) to the newest day now.
+ */
+#define SDAY(r) \
+    "CASE WHEN " r ".episode_count > 0 THEN (" r ".last_episode_at AT TIME ZONE 'UTC')::date END"
+
+static const char subject_days[] =
+    "CREATE TABLE subject_days ("
+    " kind smallint NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " day date NOT NULL,"
+    " shard smallint NOT NULL,"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (kind, tenant_key, day, shard));\n"
+    "CREATE UNLOGGED TABLE subject_days_pending ("
+    " tx bigint NOT NULL,"
+    " ord bigserial,"
+    " subject_id varchar(256) NOT NULL,"
+    " tenant_key varchar(256) NOT NULL,"
+    " old_day date,"
+    " new_day date,"
+    " first boolean NOT NULL);\n" /* the transaction's first note: fires apply */
+    "CREATE INDEX ix_subject_days_pending_tx ON subject_days_pending (tx);\n"
+
+    "CREATE FUNCTION engram_subject_days_note(s text, tk text, od date, nd date) RETURNS void"
+    " LANGUAGE sql AS $$ INSERT INTO subject_days_pending (tx, subject_id, tenant_key, old_day,"
+    " new_day, first) SELECT txid_current(), s, tk, od, nd, NOT EXISTS (SELECT 1"
+    " FROM subject_days_pending WHERE tx = txid_current()) $$;\n"
+    "CREATE FUNCTION engram_subject_days_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP = 'UPDATE' AND OLD.subject_id = NEW.subject_id"
+    "  AND COALESCE(OLD.tenant_id, '') = COALESCE(NEW.tenant_id, '') THEN"
+    "  PERFORM engram_subject_days_note(NEW.subject_id, COALESCE(NEW.tenant_id, ''),"
+    "  " SDAY("OLD") ", " SDAY("NEW") ");"
+    "  RETURN NULL;"
+    " END IF;"
+    " IF TG_OP <> 'INSERT' THEN"
+    "  PERFORM engram_subject_days_note(OLD.subject_id, COALESCE(OLD.tenant_id, ''),"
+    "  " SDAY("OLD") ", NULL);"
+    " END IF;"
+    " IF TG_OP <> 'DELETE' THEN"
+    "  PERFORM engram_subject_days_note(NEW.subject_id, COALESCE(NEW.tenant_id, ''), NULL,"
+    "  " SDAY("NEW") ");"
+    " END IF;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE TRIGGER tr_subject_days_i AFTER INSERT ON subject_stats FOR EACH ROW"
+    " WHEN (NEW.episode_count > 0) EXECUTE FUNCTION engram_subject_days_row();\n"
+    "CREATE TRIGGER tr_subject_days_d AFTER DELETE ON subject_stats FOR EACH ROW"
+    " WHEN (OLD.episode_count > 0) EXECUTE FUNCTION engram_subject_days_row();\n"
+    "CREATE TRIGGER tr_subject_days_u AFTER UPDATE ON subject_stats FOR EACH ROW"
+    " WHEN ((" SDAY("OLD") ") IS DISTINCT FROM (" SDAY("NEW") ")"
+    " OR OLD.subject_id IS DISTINCT FROM NEW.subject_id"
+    " OR COALESCE(OLD.tenant_id, '') IS DISTINCT FROM COALESCE(NEW.tenant_id, ''))"
+    " EXECUTE FUNCTION engram_subject_days_row();\n"
+
+    "CREATE FUNCTION engram_subject_days_apply() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE me bigint := txid_current(); sh smallint := pg_backend_pid() % 16; r record;"
+    " BEGIN"
+    /* Pairs: each note moves one unit of its tenant from its old day to its new one. */
+    " INSERT INTO subject_days AS u (kind, tenant_key, day, shard, n)"
+    "  SELECT 2, x.tk, x.day, sh, sum(x.d) FROM ("
+    "  SELECT p.tenant_key AS tk, p.old_day AS day, -1 AS d FROM subject_days_pending p"
+    "  WHERE p.tx = me AND p.old_day IS NOT NULL UNION ALL"
+    "  SELECT p.tenant_key, p.new_day, 1 FROM subject_days_pending p"
+    "  WHERE p.tx = me AND p.new_day IS NOT NULL) x"
+    "  GROUP BY x.tk, x.day HAVING sum(x.d) <> 0 ORDER BY x.tk COLLATE \"C\", x.day"
+    "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
+    /* Subjects: one after the other per subject, then read with a fresh snapshot. */
+    " FOR r IN SELECT DISTINCT hashtext(p.subject_id) AS h FROM subject_days_pending p"
+    "  WHERE p.tx = me ORDER BY 1 LOOP"
+    "  PERFORM pg_advisory_xact_lock(16, r.h);"
+    " END LOOP;"
+    " WITH p AS (SELECT subject_id, tenant_key, old_day, ord FROM subject_days_pending"
+    "  WHERE tx = me),"
+    " orig AS (SELECT DISTINCT ON (subject_id, tenant_key) subject_id, tenant_key, old_day"
+    "  FROM p ORDER BY subject_id, tenant_key, ord),"
+    " subj AS (SELECT DISTINCT subject_id FROM p),"
+    " cur AS (SELECT j.subject_id, c.tk, c.day FROM subj j CROSS JOIN LATERAL ("
+    "  SELECT COALESCE(s.tenant_id, '') AS tk, (s.last_episode_at AT TIME ZONE 'UTC')::date"
+    "  AS day FROM subject_stats s WHERE s.subject_id = j.subject_id COLLATE \"C\""
+    "  AND s.episode_count > 0) c),"
+    " a AS (SELECT subject_id, max(day) AS d FROM cur GROUP BY subject_id),"
+    " b AS (SELECT subject_id, max(day) AS d FROM ("
+    "  SELECT c.subject_id, c.day FROM cur c WHERE NOT EXISTS (SELECT 1 FROM orig o"
+    "  WHERE o.subject_id = c.subject_id AND o.tenant_key = c.tk)"
+    "  UNION ALL SELECT subject_id, old_day FROM orig) x GROUP BY subject_id),"
+    " m AS (SELECT b.d AS bd, a.d AS ad FROM subj j LEFT JOIN b USING (subject_id)"
+    "  LEFT JOIN a USING (subject_id) WHERE b.d IS DISTINCT FROM a.d)"
+    " INSERT INTO subject_days AS u (kind, tenant_key, day, shard, n)"
+    "  SELECT 1, '', x.day, sh, sum(x.d) FROM (SELECT bd AS day, -1 AS d FROM m"
+    "  WHERE bd IS NOT NULL UNION ALL SELECT ad, 1 FROM m WHERE ad IS NOT NULL) x"
+    "  GROUP BY x.day HAVING sum(x.d) <> 0 ORDER BY x.day"
+    "  ON CONFLICT (kind, tenant_key, day, shard) DO UPDATE SET n = u.n + excluded.n;"
+    " DELETE FROM subject_days_pending WHERE tx = me;"
+    " RETURN NULL;"
+    " END $$;\n"
+    "CREATE CONSTRAINT TRIGGER tr_subject_days_apply AFTER INSERT ON subject_days_pending"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.first)"
+    " EXECUTE FUNCTION engram_subject_days_apply();\n"
+
+    "INSERT INTO subject_days (kind, tenant_key, day, shard, n) SELECT 2,"
+    " COALESCE(tenant_id, ''), (last_episode_at AT TIME ZONE 'UTC')::date, 0, count(*)"
+    " FROM subject_stats WHERE episode_count > 0 GROUP BY 2, 3;\n"
+    "INSERT INTO subject_days (kind, tenant_key, day, shard, n) SELECT 1, '', d, 0, count(*)"
+    " FROM (SELECT max((last_episode_at AT TIME ZONE 'UTC')::date) AS d FROM subject_stats"
+    " WHERE episode_count > 0 GROUP BY subject_id COLLATE \"C\") x GROUP BY d;\n";
+
 const struct migration postgres_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -1089,6 +1216,7 @@ const struct migration postgres_migrations[] = {
     { 19, "subject_stats_updates", subject_stats_updates },
     { 20, "vector_storage_external", vector_storage_external },
     { 21, "episodes_counted", episodes_counted },
+    { 22, "subject_days", subject_days },
 };
 
 const size_t postgres_migrations_count = sizeof(postgres_migrations) /

@@ -245,7 +245,7 @@ static const char context_receipts[] =
     " WHERE e.subject_id = " row ".subject_id AND e.tenant_id IS " row ".tenant_id" \
     " AND e.session_id = " row ".session_id AND e.seq <> " row ".seq))"
 #define STATS_UPSERT "ON CONFLICT (COALESCE(tenant_id, ''), subject_id) DO UPDATE SET "
-/* The insert triggers' bodies (also step 20's). */
+/* The insert triggers' bodies (also step counters_bulk_writes's). */
 #define STATS_EPISODE_INSERT \
     " INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count," \
     " last_episode_at) VALUES (NEW.subject_id, NEW.tenant_id, 1, " \
@@ -830,7 +830,69 @@ static const char search_codes_deferred[] =
     " END;";
 
 /*
- * Step 20, Engram (issue 18): bulk writes keep the counters from C. The per-row triggers that
+ * Step 20, Engram (issue 16): the subject counts of GET /admin/usage and /admin/dashboard
+ * (spec/api.md §7.6) without a pass over subject_stats. subject_days holds how many subjects
+ * (kind 1, tenant_key '': distinct subject ids, each at the UTC day of its newest episode over
+ * all its tenants) and how many (tenant, subject) pairs (kind 2, per tenant key; '' = none, each
+ * at the day of the pair's newest episode) with episodes there are per day; subjects active
+ * since a cut-off are the days after the cut-off's day plus that day's subjects from the
+ * cut-off on (ix_subject_stats_last over one day). Triggers on subject_stats keep it, whoever
+ * writes that table: they run only when a row's day (NULL without episodes) changes, so an
+ * episode of the same day costs a WHEN test. A subject moves when the newest day over its pairs
+ * changes: the other pairs' newest day (ix_subject_stats_subject) against this row's day
+ * before and after. Rows of reserved subjects are not in subject_stats, so not here either.
+ */
+#define SDAY(r) "CASE WHEN " r ".episode_count > 0 THEN substr(" r ".last_episode_at, 1, 10) END"
+#define SDAY_MAX(a, b) "NULLIF(max(COALESCE(" a ", ''), COALESCE(" b ", '')), '')"
+/* Move one unit of (kind, key) from day b to day a (NULL: none); nothing when equal. x is
+ * computed once (LIMIT 1: not flattened into the join with m, which would evaluate b and a
+ * per row and per use). */
+#define SDAY_MOVE(kind, key, b, a) \
+    " INSERT INTO subject_days (kind, tenant_key, day, n) SELECT " kind ", " key ","   \
+    " CASE m.d WHEN -1 THEN x.b ELSE x.a END, m.d FROM (SELECT " b " AS b, " a " AS a LIMIT 1) x," \
+    " (SELECT -1 AS d UNION ALL SELECT 1) m WHERE x.b IS NOT x.a AND"                   \
+    " CASE m.d WHEN -1 THEN x.b ELSE x.a END IS NOT NULL"                               \
+    " ON CONFLICT (kind, tenant_key, day) DO UPDATE SET n = n + excluded.n;"
+/* The newest day of row r's subject over its other pairs. */
+#define SDAY_OTHERS(r) \
+    "(SELECT max(substr(o.last_episode_at, 1, 10)) FROM subject_stats o"          \
+    " WHERE o.subject_id = " r ".subject_id AND o.episode_count > 0"              \
+    " AND COALESCE(o.tenant_id, '') <> COALESCE(" r ".tenant_id, ''))"
+#define SDAY_TRIGGER_BODY(r, old_day, new_day) \
+    SDAY_MOVE("2", "COALESCE(" r ".tenant_id, '')", old_day, new_day)                 \
+    SDAY_MOVE("1", "''", SDAY_MAX(SDAY_OTHERS(r), old_day), SDAY_MAX(SDAY_OTHERS(r), new_day))
+
+static const char subject_days[] =
+    "CREATE TABLE subject_days ("
+    " kind INTEGER NOT NULL,"
+    " tenant_key TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, tenant_key, day)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TRIGGER tr_subject_days_ai AFTER INSERT ON subject_stats"
+    " WHEN NEW.episode_count > 0 BEGIN"
+    SDAY_TRIGGER_BODY("NEW", "NULL", SDAY("NEW"))
+    " END;"
+    "CREATE TRIGGER tr_subject_days_ad AFTER DELETE ON subject_stats"
+    " WHEN OLD.episode_count > 0 BEGIN"
+    SDAY_TRIGGER_BODY("OLD", SDAY("OLD"), "NULL")
+    " END;"
+    /* A key change is a delete from the old pair and an insert into the new one. */
+    "CREATE TRIGGER tr_subject_days_au AFTER UPDATE OF episode_count, last_episode_at,"
+    " subject_id, tenant_id ON subject_stats WHEN (" SDAY("OLD") ") IS NOT (" SDAY("NEW") ")"
+    " OR OLD.subject_id IS NOT NEW.subject_id OR OLD.tenant_id IS NOT NEW.tenant_id BEGIN"
+    SDAY_TRIGGER_BODY("OLD", SDAY("OLD"), "NULL")
+    SDAY_TRIGGER_BODY("NEW", "NULL", SDAY("NEW"))
+    " END;"
+    "INSERT INTO subject_days SELECT 2, COALESCE(tenant_id, ''), substr(last_episode_at, 1, 10),"
+    " COUNT(*) FROM subject_stats WHERE episode_count > 0 GROUP BY 2, 3;"
+    "INSERT INTO subject_days SELECT 1, '', d, COUNT(*) FROM (SELECT"
+    " max(substr(last_episode_at, 1, 10)) AS d FROM subject_stats WHERE episode_count > 0"
+    " GROUP BY subject_id) GROUP BY d;";
+
+/*
+ * Step 21, Engram (issue 18): bulk writes keep the counters from C. The per-row triggers that
  * an insert or a mark-compiled update fires on subject_stats, usage_daily and context_gen
  * (an upsert each per row: about 45,000 instructions an imported episode or memory) stand
  * aside while an Engram connection runs a bulk statement, which then adds its rows to the
@@ -875,7 +937,8 @@ const struct migration sqlite_migrations[] = {
     { 17, "context_gen", context_gen },
     { 18, "subject_stats_updates", subject_stats_updates },
     { 19, "search_codes_deferred", search_codes_deferred },
-    { 20, "counters_bulk_writes", counters_bulk_writes },
+    { 20, "subject_days", subject_days },
+    { 21, "counters_bulk_writes", counters_bulk_writes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -49,14 +49,15 @@ struct sqlite_store {
 /* ---- counters of bulk writes (sqlite_counters.c) ---- */
 
 /* The option name the counter triggers ask sqlite_compileoption_used() about (schema step
- * 20): 1 on an Engram connection inside a bulk write, 0 everywhere else. */
+ * counters_bulk_writes): 1 on an Engram connection inside a bulk write, 0 everywhere else. */
 #define SQ_BULK_OPTION "ENGRAM_BULK_COUNTERS"
 #define SQ_BULK_OFF "NOT sqlite_compileoption_used('" SQ_BULK_OPTION "')"
 
 enum sq_bulk_table { SQ_BULK_EPISODES, SQ_BULK_MEMORIES };
 
 /* A bulk write in progress: the rows of table from seq lo on are its own. on: the counters
- * are this code's (0 on a schema before step 20, whose triggers keep them as ever). */
+ * are this code's (0 on a schema before step counters_bulk_writes, whose triggers keep
+ * them as ever). */
 struct sq_runs;
 struct sq_bulk {
     enum sq_bulk_table table;
@@ -73,11 +74,13 @@ struct sq_bulk_row {
     int first_of_session;   /* set by sq_bulk_add */
 };
 
-/* How many triggers step 20 gave SQ_BULK_OFF: the C side takes over only when all have it. */
+/* How many triggers step counters_bulk_writes gave SQ_BULK_OFF: the C side takes over only
+ * when all have it. */
 #define SQ_BULK_TRIGGERS 7
 
-/* 1 when the schema's counter triggers stand aside in bulk (step 20 applied, none of them
- * replaced since), checked again whenever the schema changed; -1 on error. */
+/* 1 when the schema's counter triggers stand aside in bulk (step counters_bulk_writes
+ * applied, none of them replaced since), checked again whenever the schema changed; -1 on
+ * error. */
 int sq_bulk_schema(struct sqlite_store *s, struct err *err);
 
 /* Overload sqlite_compileoption_used() on s's connection (see sqlite_counters.c). */

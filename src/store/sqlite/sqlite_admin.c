@@ -44,35 +44,56 @@ static const char SQL_TENANT_AUDIT[] =
     "(" col " GLOB '" RESERVED_SNAPSHOT "*' OR " col " GLOB '" RESERVED_BOOTSTRAP "*')"
 
 /* Active subjects: each subject's newest episode is since a cut-off exactly when the subject
- * has an episode since it. subject_stats holds each (tenant, subject) pair's newest episode
- * time (read off its subject_id index, grouped by subject); reserved subjects have no pair
- * there and are read from their episodes (the subject_id index over their prefixes). */
+ * has an episode since it. Subjects outside the reserved ones are counted by subject_days
+ * (schema step 20: kind 1 distinct subjects at the day of their newest episode, kind 2 one
+ * tenant's pairs): the days after the cut-off's day, plus the subjects whose newest episode is
+ * in that day from the cut-off on (ix_subject_stats_last over one day; without a tenant, a
+ * subject counts there when none of its pairs is newer than that day). Reserved subjects have
+ * no pair in subject_stats and are read from their episodes (the subject_id index over their
+ * prefixes). */
+#define SUBJECT_DAYS(cond)                                                                  \
+    "(SELECT COALESCE(SUM(n), 0) FROM subject_days WHERE kind = CASE WHEN ?1 IS NULL THEN 1" \
+    " ELSE 2 END AND tenant_key = COALESCE(?1, '') AND " cond ")"
+#define SUBJECTS_PARTIAL_DAY(from, to)                                                      \
+    "CASE WHEN ?1 IS NULL THEN (SELECT COUNT(DISTINCT s.subject_id) FROM subject_stats s"   \
+    " WHERE s.episode_count > 0 AND s.last_episode_at >= " from                             \
+    " AND s.last_episode_at < " to " AND NOT EXISTS (SELECT 1 FROM subject_stats o"         \
+    " WHERE o.subject_id = s.subject_id AND o.episode_count > 0"                            \
+    " AND o.last_episode_at >= " to ")) ELSE (SELECT COUNT(*) FROM subject_stats"           \
+    " WHERE episode_count > 0 AND last_episode_at >= " from " AND last_episode_at < " to    \
+    " AND tenant_id = ?1) END"
 #define ACTIVE                                                                             \
-    "WITH act AS (SELECT COALESCE(SUM(m >= ?3), 0) AS a7, COALESCE(SUM(m >= ?4), 0) AS a30," \
-    " COUNT(*) AS total FROM (SELECT MAX(last_episode_at) AS m FROM subject_stats"         \
-    " WHERE episode_count > 0 AND (?1 IS NULL OR tenant_id = ?1) GROUP BY subject_id"       \
-    " UNION ALL SELECT MAX(created_at) FROM episodes WHERE " RESERVED_GLOB("subject_id")   \
-    " AND (?1 IS NULL OR tenant_id = ?1) GROUP BY subject_id)) SELECT "
+    "WITH res AS (SELECT COALESCE(SUM(m >= ?3), 0) AS r7, COALESCE(SUM(m >= ?4), 0) AS r30," \
+    " COUNT(*) AS rt FROM (SELECT MAX(created_at) AS m FROM episodes WHERE "                \
+    RESERVED_GLOB("subject_id") " AND (?1 IS NULL OR tenant_id = ?1) GROUP BY subject_id))" \
+    " SELECT "
 
 static const char SQL_USAGE[] =
     ACTIVE USAGE("episodes", "1") USAGE("memories", "2") USAGE("compile_jobs", "3")
-    USAGE("webhook_events", "4") " a7, a30, total FROM act";
+    USAGE("webhook_events", "4")
+    SUBJECT_DAYS("day > ?6") " + " SUBJECTS_PARTIAL_DAY("?3", "?7") " + r7,"
+    SUBJECT_DAYS("day > ?8") " + " SUBJECTS_PARTIAL_DAY("?4", "?9") " + r30,"
+    SUBJECT_DAYS("1") " + rt FROM res";
 
 /* The dashboard: row counts from the rollup; subjects and (subject, tenant) pairs with
- * episodes from subject_stats, plus the reserved ones from their episodes. */
+ * episodes from subject_days (all pairs less those with a cached health: one probe per cached
+ * pair, as the state counts read every cached pair), plus the reserved ones from their
+ * episodes. */
 #define NO_HEALTH(t, s)                                                                     \
     " NOT EXISTS (SELECT 1 FROM subject_health_cache c WHERE COALESCE(c.tenant_id, '') ="   \
     " COALESCE(" t ", '') AND c.subject_id = " s ")"
 static const char SQL_OVERVIEW[] =
     "SELECT (SELECT COALESCE(SUM(n), 0) FROM usage_daily WHERE kind = 1),"
     " (SELECT COALESCE(SUM(n), 0) FROM usage_daily WHERE kind = 2),"
-    " (SELECT COUNT(DISTINCT subject_id) FROM subject_stats WHERE episode_count > 0)"
+    " (SELECT COALESCE(SUM(n), 0) FROM subject_days WHERE kind = 1)"
     " + (SELECT COUNT(DISTINCT subject_id) FROM episodes WHERE " RESERVED_GLOB("subject_id") "),"
     " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'healthy'),"
     " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'watch'),"
     " (SELECT COUNT(*) FROM subject_health_cache WHERE last_state = 'at_risk'),"
-    " (SELECT COUNT(*) FROM subject_stats s WHERE s.episode_count > 0 AND"
-    NO_HEALTH("s.tenant_id", "s.subject_id") ")"
+    " (SELECT COALESCE(SUM(n), 0) FROM subject_days WHERE kind = 2)"
+    " - (SELECT COUNT(*) FROM subject_health_cache c WHERE EXISTS (SELECT 1 FROM subject_stats s"
+    " WHERE COALESCE(s.tenant_id, '') = COALESCE(c.tenant_id, '') AND s.subject_id = c.subject_id"
+    " AND s.episode_count > 0))"
     " + (SELECT COUNT(*) FROM (SELECT DISTINCT tenant_id, subject_id FROM episodes WHERE "
     RESERVED_GLOB("subject_id") ") e WHERE" NO_HEALTH("e.tenant_id", "e.subject_id") ")";
 

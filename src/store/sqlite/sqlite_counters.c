@@ -6,17 +6,18 @@
  * costs each inserted row an upsert per counter table, about 83,000 instructions an episode
  * or memory for the three, more than the row's own insert: an import, a compile's memories,
  * a restore paid that per row. The insert and mark-compiled triggers now carry
- * `WHEN NOT sqlite_compileoption_used('ENGRAM_BULK_COUNTERS')` (schema step 20). SQLite's
- * built-in answers 0 for that name, as it does for any option it was not compiled with, so
- * every other connection (the sqlite3 shell, an operator's script, Python's sqlite3) fires
- * the triggers as before. Engram's connections overload the built-in (sq_register_counters)
- * with one that answers the connection's bulk flag for that name and passes every other
- * name to sqlite3_compileoption_used(). A bulk path sets the flag around its row statements
- * only (sq_bulk_begin), then clears it and brings the counters up to the rows it wrote
- * (sq_bulk_end: one scan of the new rows, one upsert per run of rows of a pair or of a
+ * `WHEN NOT sqlite_compileoption_used('ENGRAM_BULK_COUNTERS')` (schema step
+ * counters_bulk_writes). SQLite's built-in answers 0 for that name, as it does for any
+ * option it was not compiled with, so every other connection (the sqlite3 shell, an
+ * operator's script, Python's sqlite3) fires the triggers as before. Engram's connections
+ * overload the built-in (sq_register_counters) with one that answers the connection's bulk
+ * flag for that name and passes every other name to sqlite3_compileoption_used(). A bulk
+ * path sets the flag around its row statements only (sq_bulk_begin), then clears it and
+ * brings the counters up to the rows it wrote (sq_bulk_add as it inserts each row, or
+ * sq_bulk_end's one read of the new rows; one upsert per run of rows of a pair or of a
  * (tenant, day)), inside the same transaction: a rollback takes the rows and the counts away
  * together, and nothing but those rows is written while the flag is up. On a schema before
- * step 20 (a store opened without migrating, as the migration tests do) the triggers keep
+ * the step (a store opened without migrating, as the migration tests do) the triggers keep
  * the counters and this code stands aside instead (sq_bulk_schema).
  *
  * The rows of one bulk statement are the table's seq range [lo, hi]: an INTEGER PRIMARY KEY
