@@ -5,7 +5,8 @@
  * the step before it made: rows written there (triggers alone), the migration, then every
  * bulk path with sessions known and new, two tenants, two days, a reserved subject and runs
  * of a pair broken by another; after each, every subject_stats row and every usage_daily
- * count must equal a count of the tables, and each pair written must have a new context
+ * count must equal a count of the tables (and subject_days, which triggers on subject_stats
+ * keep, a count of subject_stats), and each pair written must have a new context
  * generation. A bulk write that fails part-way (a duplicate id, an injected fault at each of
  * its statements in turn) must leave all three tables as they were. Another connection (no
  * overload of sqlite_compileoption_used) still counts through the triggers. PostgreSQL has
@@ -77,7 +78,18 @@ static const char SQL_USAGE_WRONG[] =
     " SELECT (SELECT count(*) FROM (SELECT * FROM u EXCEPT SELECT * FROM t))"
     " + (SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM u))";
 
-/* The three tables as one text, to compare before and after a failed write. */
+/* subject_days (the step before this one, issue 16, kept by triggers on subject_stats, which
+ * the bulk paths write from C) against subject_stats, both ways. */
+static const char SQL_DAYS_WRONG[] =
+    "WITH t AS (SELECT 2, COALESCE(tenant_id, ''), substr(last_episode_at, 1, 10), count(*)"
+    " FROM subject_stats WHERE episode_count > 0 GROUP BY 2, 3 UNION ALL SELECT 1, '', d,"
+    " count(*) FROM (SELECT max(substr(last_episode_at, 1, 10)) AS d FROM subject_stats"
+    " WHERE episode_count > 0 GROUP BY subject_id) GROUP BY 3),"
+    " u AS (SELECT kind, tenant_key, day, n FROM subject_days WHERE n <> 0)"
+    " SELECT (SELECT count(*) FROM (SELECT * FROM u EXCEPT SELECT * FROM t))"
+    " + (SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM u))";
+
+/* The four tables as one text, to compare before and after a failed write. */
 static const char SQL_DUMP[] =
     "SELECT ifnull((SELECT group_concat(x, '|') FROM (SELECT subject_id || ',' ||"
     " ifnull(tenant_id, '~') || ',' || episode_count || ',' || memory_count || ',' ||"
@@ -85,15 +97,19 @@ static const char SQL_DUMP[] =
     " FROM subject_stats ORDER BY 1)), '') || '#' || ifnull((SELECT group_concat(x, '|')"
     " FROM (SELECT kind || ',' || tenant_key || ',' || day || ',' || n AS x FROM usage_daily"
     " ORDER BY 1)), '') || '#' || ifnull((SELECT group_concat(x, '|') FROM (SELECT"
-    " subject_id || ',' || tenant_key || ',' || gen AS x FROM context_gen ORDER BY 1)), '')";
+    " subject_id || ',' || tenant_key || ',' || gen AS x FROM context_gen ORDER BY 1)), '')"
+    " || '#' || ifnull((SELECT group_concat(x, '|') FROM (SELECT kind || ',' || tenant_key"
+    " || ',' || day || ',' || n AS x FROM subject_days ORDER BY 1)), '')";
 
 static void counters_right(struct arena *a, const char *what)
 {
     int64_t stats = raw_count(a, SQL_STATS_WRONG_PAIRS), usage = raw_count(a, SQL_USAGE_WRONG);
+    int64_t days = raw_count(a, SQL_DAYS_WRONG);
 
-    if (stats || usage)
-        fail_msg("%s: %lld subject_stats pairs and %lld usage_daily rows differ from the "
-                 "tables", what, (long long)stats, (long long)usage);
+    if (stats || usage || days)
+        fail_msg("%s: %lld subject_stats pairs, %lld usage_daily rows and %lld subject_days "
+                 "rows differ from the tables", what, (long long)stats, (long long)usage,
+                 (long long)days);
 }
 
 static const char *dump(struct arena *a)
