@@ -409,31 +409,6 @@ static void assert_ep_equal(const struct episode *got, const struct episode *wan
     assert_int_equal(got->last_compiled_at, want->last_compiled_at);
 }
 
-static void assert_mem_equal(const struct memory *got, const struct memory *want)
-{
-    assert_string_equal(got->id, want->id);
-    assert_string_equal(got->subject_id, want->subject_id);
-    assert_str_or_null(got->tenant_id, want->tenant_id);
-    assert_string_equal(got->kind, want->kind);
-    assert_string_equal(got->content, want->content);
-    assert_string_equal(got->summary, want->summary);
-    assert_memory_equal(&got->confidence, &want->confidence, sizeof(double));
-    assert_int_equal(got->valid_from, want->valid_from);
-    assert_int_equal(got->valid_to, want->valid_to);
-    assert_string_equal(got->source_episode_ids, want->source_episode_ids);
-    assert_string_equal(got->metadata, want->metadata);
-    assert_string_equal(got->status, want->status);
-    assert_int_equal(got->embedding_dim, want->embedding_dim);
-    if (want->embedding)
-        assert_memory_equal(got->embedding, want->embedding,
-                            want->embedding_dim * sizeof(float));
-    else
-        assert_null(got->embedding);
-    assert_string_equal(got->sensitivity_labels, want->sensitivity_labels);
-    assert_int_equal(got->created_at, want->created_at);
-    assert_int_equal(got->updated_at, want->updated_at);
-}
-
 /* n episodes of subject with every field set, varying from row to row. */
 static struct episode *rich_eps(struct arena *a, const char *subject, const char *tenant,
                                 size_t n)

@@ -103,14 +103,14 @@ int pgst_exec_void(struct pgst_store *ps, const char *sql, int nparams, const ch
 int pgst_exec_int64(struct pgst_store *ps, const char *sql, int nparams,
                   const char *const *values, int64_t *out, struct err *err);
 
-/* Run sql, text built at run time (an unnamed statement: never prepared, planned for its
- * parameters each time), whose result is of no interest; failures as pgst_exec reports them.
- * lengths and formats as PQexecParams takes them (NULL: every parameter is text; format 1 is
- * binary, e.g. a bytea's raw bytes). No second try on a dead connection: for statements
- * inside a transaction. */
-int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
-                      const char *const *values, const int *lengths, const int *formats,
-                      struct err *err);
+/* Run sql (a static string, prepared once per connection as pgst_exec's statements are)
+ * whose result is of no interest; failures as pgst_exec reports them. lengths and formats as
+ * PQexecParams takes them (NULL: every parameter is text; format 1 is binary, e.g. a bytea's
+ * raw bytes or an array in array_recv's format). No second try on a dead connection: for
+ * statements inside a transaction. */
+int pgst_exec_binary(struct pgst_store *ps, const char *sql, int nparams,
+                     const char *const *values, const int *lengths, const int *formats,
+                     struct err *err);
 
 /* Called for row `row` of r by pgst_exec_stream: 0 for the next row, 1 to stop, -1 to stop
  * with err set. */

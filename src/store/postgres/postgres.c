@@ -282,22 +282,30 @@ static PGresult *exec_once(struct pgst_store *ps, const char *sql, int nparams,
     return r;
 }
 
-int pgst_exec_unnamed(struct pgst_store *ps, const char *sql, int nparams,
-                      const char *const *values, const int *lengths, const int *formats,
-                      struct err *err)
+int pgst_exec_binary(struct pgst_store *ps, const char *sql, int nparams,
+                     const char *const *values, const int *lengths, const int *formats,
+                     struct err *err)
 {
-    char what[128];
+    char name[32], what[128];
     PGresult *r;
     ExecStatusType s;
+    size_t i = 0;
 
     if (ps->base.broken)
         return store_fail_unavailable(err, STORE_DOWN_UNREACHABLE);
     if (injected(ps, sql, "exec", err) < 0)
         return -1;
-    r = PQexecParams(ps->conn, sql, nparams, NULL, values, lengths, formats, 0);
+    if (prepare(ps, sql, &i, err) < 0)
+        return -1;
+    if (ps->pooled) {
+        r = PQexecParams(ps->conn, sql, nparams, NULL, values, lengths, formats, 0);
+    } else {
+        snprintf(name, sizeof(name), "s%zu", i);
+        r = PQexecPrepared(ps->conn, name, nparams, values, lengths, formats, 0);
+    }
     s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        stmt_label(SIZE_MAX, sql, what, sizeof(what));
+        stmt_label(i, sql, what, sizeof(what));
         return pgst_fail(ps, r, what, err);
     }
     PQclear(r);

@@ -1,7 +1,7 @@
 /* postgres_export.c - PostgreSQL backend: subject export and import (spec/backup-snapshots.md
  * §1, §3): counts and keyset pages of a subject's rows ordered by (created_at, id), which ids
  * are already taken, and inserting rows exactly as given: episodes pipelined
- * (pgst_exec_rows), memories a multi-row INSERT per batch. */
+ * (pgst_exec_rows), memories one INSERT of column arrays per batch. */
 #include "store/postgres/postgres-internal.h"
 
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/ts.h"
 #include "util/vcode.h"
+#include "util/xalloc.h"
 
 /* $1 subject, $2 every tenant (true) or only $3 ('' = no tenant); the same scope below. */
 #define SCOPE "subject_id = $1 AND ($2::boolean OR COALESCE(tenant_id, '') = $3)"
@@ -200,14 +201,18 @@ int pgst_episode_insert_many(store *st, const struct episode *eps, size_t n, str
 }
 
 /* ---- memories: one INSERT per batch ----
- * A compile, an import or a clone writes its memories as one multi-row INSERT per batch, not
- * one statement each: each statement costs its own execution and the statement triggers
- * (subject_stats) fire once per statement; pipelined one-row statements spent 0.36 ms a row
- * of a 1,002-memory compile (docs/PERFORMANCE.md); and the codes of their vectors go in the
- * same statement, one bytea parameter each, not as one bytea[] literal whose parsing cost
- * another 0.09 ms a row. 17 parameters a row; a batch of 256 holds at most 256 vectors' text
- * at a time. */
-#define MEM_BATCH 256
+ * A compile, an import or a clone writes its memories as one INSERT per batch of MEM_BATCH
+ * rows, not one statement each: each statement costs its own execution and the statement
+ * triggers (subject_stats) fire once per statement; and the codes of their vectors go in the
+ * same statement. The rows travel column by column, one array parameter per column in binary
+ * format (SQL_MEM_INSERT_ARRAYS): the statement's text is the same for any number of rows, so
+ * it is prepared once per connection. The multi-row VALUES list it replaces (16 parameters a
+ * row, a new text for every batch) cost the server more to parse, plan and copy than to run
+ * (a quarter of a compile's instructions in the PostgreSQL backend, docs/PERFORMANCE.md).
+ * 128 rows a batch: with 1,024 the server's page faults on its multi-megabyte parameters
+ * (38,800 against 17,900 for a 3-compile run) cost more system time than the fewer
+ * statements saved; 64 and 256 measured the same CPU as 128. */
+#define MEM_BATCH 128
 static const char SQL_MEM_IDS_TAKEN[] =
     "SELECT id::text FROM memories WHERE id = ANY($1::uuid[]) ORDER BY 1";
 
@@ -279,112 +284,160 @@ static int ids_taken(struct pgst_store *ps, struct arena *a, const struct memory
     return 0;
 }
 
-/* The types of PG_MEMORY_VALUES' parameters, in order: the first VALUES row of a batch casts
- * to them, and the rows after it take its types. */
-#define MEM_EMBEDDING_PARAM 12 /* $13, the vector, 0-based */
-static const char *const mem_param_types[PG_MEMORY_NPARAMS] = {
-    "uuid", "varchar", "varchar", "varchar", "text", "text", "float8", "timestamptz",
-    "timestamptz", "json", "json", "varchar", "bytea", "json", "timestamptz", "timestamptz",
-};
+/* The columns of one batch as PostgreSQL binary arrays (array_recv's format: ndim, has-null
+ * flag, element type, then per dimension its size and lower bound, then each element as a
+ * length, -1 for NULL, and its bytes). */
+#define PG_OID_TEXT 25
+#define PG_OID_BYTEA 17
+#define MEM_NCOLS (PG_MEMORY_NPARAMS + 1)   /* the memory's 16 columns, then its code */
+#define MEM_EMBEDDING_COL 12                /* the vector, 0-based */
 
-/* Append one VALUES row of parameters $(base + 1) .. $(base + 16), typed on the first row. */
-static void put_values_row(struct buf *b, size_t base)
+static void put_be32(struct buf *b, uint32_t v)
 {
-    size_t k;
+    unsigned char x[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                           (unsigned char)(v >> 8), (unsigned char)v };
 
-    buf_putc(b, '(');
-    for (k = 0; k < PG_MEMORY_NPARAMS; k++) {
-        buf_printf(b, "%s$%zu", k ? ", " : "", base + k + 1);
-        if (base == 0)
-            buf_printf(b, "::%s", mem_param_types[k]);
+    buf_append(b, (const char *)x, sizeof(x));
+}
+
+/* Start a one-dimensional array of n elements of type oid; the has-null flag is patched by
+ * array_finish. */
+static void array_start(struct buf *b, uint32_t oid, size_t n)
+{
+    put_be32(b, 1);
+    put_be32(b, 0);
+    put_be32(b, oid);
+    put_be32(b, (uint32_t)n);
+    put_be32(b, 1);
+}
+
+static void array_put(struct buf *b, const char *v, size_t len, int *has_null)
+{
+    if (!v) {
+        put_be32(b, UINT32_MAX);   /* -1 */
+        *has_null = 1;
+        return;
     }
-    buf_putc(b, ')');
+    put_be32(b, (uint32_t)len);
+    buf_append(b, v, len);
 }
 
-/* Binary bytea parameters: a vector as its stored bytes (little-endian float32) and the
- * compact code of it, straight from memory, where hex text cost the server a decode of
- * 12 KB per vector at bind time and this process the encode. */
-static const char *vector_bytes(struct arena *a, const struct memory *m)
+static void array_finish(struct buf *b, int has_null)
 {
-    unsigned char *out = arena_alloc(a, 4 * m->embedding_dim), *w = out;
-    uint32_t u;
-    size_t k;
+    b->data[7] = (char)(has_null != 0);
+}
 
-    for (k = 0; k < m->embedding_dim; k++) {
-        memcpy(&u, &m->embedding[k], sizeof(u));
-        *w++ = (unsigned char)u;
-        *w++ = (unsigned char)(u >> 8);
-        *w++ = (unsigned char)(u >> 16);
-        *w++ = (unsigned char)(u >> 24);
+/* The vector as its stored bytes (little-endian float32) and its compact code, straight from
+ * memory: binary, as hex text cost the server a decode of 12 KB per vector at bind time and
+ * this process the encode. */
+static void put_vector(struct buf *b, const struct memory *m)
+{
+    unsigned char *w;
+
+    put_be32(b, (uint32_t)(4 * m->embedding_dim));
+    buf_grow(b, 4 * m->embedding_dim);
+    w = (unsigned char *)b->data + b->len;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w, m->embedding, 4 * m->embedding_dim);   /* already the stored byte order */
+#else
+    {
+        uint32_t u;
+        size_t k;
+
+        for (k = 0; k < m->embedding_dim; k++) {
+            memcpy(&u, &m->embedding[k], sizeof(u));
+            *w++ = (unsigned char)u;
+            *w++ = (unsigned char)(u >> 8);
+            *w++ = (unsigned char)(u >> 16);
+            *w++ = (unsigned char)(u >> 24);
+        }
     }
-    return (const char *)out;
+#endif
+    b->len += 4 * m->embedding_dim;
+    b->data[b->len] = '\0';
 }
 
-static const char *code_bytes(struct arena *a, const struct memory *m)
+static void put_code(struct buf *b, const struct memory *m)
 {
-    unsigned char *code = arena_alloc(a, vcode_size(m->embedding_dim));
+    size_t size = vcode_size(m->embedding_dim);
 
-    vcode_encode(m->embedding, m->embedding_dim, code);
-    return (const char *)code;
+    put_be32(b, (uint32_t)size);
+    buf_grow(b, size);
+    vcode_encode(m->embedding, m->embedding_dim, (unsigned char *)b->data + b->len);
+    b->len += size;
+    b->data[b->len] = '\0';
 }
 
-/* mems[0..n) (n <= MEM_BATCH) in one statement, with the compact codes of their vectors
- * (memory_codes, as pgst_codes_put writes them): the memories' parameters first, then one
- * code each for the rows with a vector. */
+static int has_vector(const struct memory *m)
+{
+    return m->embedding && m->embedding_dim > 0;
+}
+
+/* The rows in the order given (the set-returning functions in the select list run in
+ * step, one row at a time: nothing is materialised or sorted, unlike unnest in FROM, which
+ * stores its rows, vectors and all, in a tuple store first), each column cast from text as the
+ * one-row statement's parameters are; then the codes of the rows with a vector (memory_codes,
+ * as pgst_codes_put writes them). */
+static const char SQL_MEM_INSERT_ARRAYS[] =
+    "WITH m AS (" PG_MEMORY_INSERT_INTO " SELECT r.id::uuid, r.subject_id, r.tenant_id, r.kind,"
+    " r.content, r.summary, r.confidence::float8, r.valid_from::timestamptz,"
+    " r.valid_to::timestamptz, ARRAY(SELECT e::uuid FROM json_array_elements_text(r.sources::json)"
+    " WITH ORDINALITY AS t(e, i) ORDER BY i), r.metadata::json, r.status, r.embedding,"
+    " r.labels::json, r.created_at::timestamptz, r.updated_at::timestamptz"
+    " FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS subject_id,"
+    " unnest($3::text[]) AS tenant_id, unnest($4::text[]) AS kind,"
+    " unnest($5::text[]) AS content, unnest($6::text[]) AS summary,"
+    " unnest($7::text[]) AS confidence, unnest($8::text[]) AS valid_from,"
+    " unnest($9::text[]) AS valid_to, unnest($10::text[]) AS sources,"
+    " unnest($11::text[]) AS metadata, unnest($12::text[]) AS status,"
+    " unnest($13::bytea[]) AS embedding, unnest($14::text[]) AS labels,"
+    " unnest($15::text[]) AS created_at, unnest($16::text[]) AS updated_at) r"
+    " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to)"
+    " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind, active, created_at,"
+    " valid_to, code) SELECT m.id, m.subject_id, COALESCE(m.tenant_id, ''), m.kind,"
+    " m.status = 'active', m.created_at, m.valid_to, c.code FROM m JOIN"
+    " (SELECT unnest($1::text[])::uuid AS id, unnest($17::bytea[]) AS code) c ON c.id = m.id"
+    " WHERE c.code IS NOT NULL";
+
+/* mems[0..n) (n <= MEM_BATCH) in one statement, with the compact codes of their vectors. */
 static int insert_memory_batch(struct pgst_store *ps, const struct memory *mems, size_t n,
                                struct err *err)
 {
-    struct arena *a = arena_new();
-    const char **vals = arena_alloc(a, n * (PG_MEMORY_NPARAMS + 1) * sizeof(*vals));
-    int *lengths = arena_calloc(a, n * (PG_MEMORY_NPARAMS + 1), sizeof(*lengths));
-    int *formats = arena_calloc(a, n * (PG_MEMORY_NPARAMS + 1), sizeof(*formats));
-    struct buf sql = BUF_INIT, codes = BUF_INIT;
-    size_t i, vec, nvals = n * PG_MEMORY_NPARAMS;
+    struct pgst_memory_text *text = xcalloc(n, sizeof(*text));
+    const char **row = xcalloc(n * PG_MEMORY_NPARAMS, sizeof(*row));
+    struct buf cols[MEM_NCOLS];
+    const char *vals[MEM_NCOLS];
+    int lengths[MEM_NCOLS], formats[MEM_NCOLS];
+    size_t i, c;
     int ret;
 
-    /* The rows as a VALUES list, their uuid[] built once in the SELECT: a subquery in each
-     * VALUES row made planning a 256-row batch cost as much as running it. */
-    buf_puts(&sql, "WITH v (id, subject_id, tenant_id, kind, content, summary, confidence,"
-                   " valid_from, valid_to, sources, metadata, status, embedding, labels,"
-                   " created_at, updated_at) AS (VALUES ");
-    for (i = 0; i < n; i++) {
-        if (i)
-            buf_puts(&sql, ", ");
-        put_values_row(&sql, i * PG_MEMORY_NPARAMS);
-        pgst_memory_params(&mems[i], NULL, arena_alloc(a, sizeof(struct pgst_memory_text)),
-                           vals + i * PG_MEMORY_NPARAMS);
-        if (mems[i].embedding && mems[i].embedding_dim > 0) {
-            vec = i * PG_MEMORY_NPARAMS + MEM_EMBEDDING_PARAM;
-            vals[vec] = vector_bytes(a, &mems[i]);
-            lengths[vec] = (int)(4 * mems[i].embedding_dim);
-            formats[vec] = 1;
-            vals[nvals] = code_bytes(a, &mems[i]);
-            lengths[nvals] = (int)vcode_size(mems[i].embedding_dim);
-            formats[nvals] = 1;
-            buf_printf(&codes, "%s($%zu::uuid, $%zu::bytea)", codes.len ? ", " : "",
-                       i * PG_MEMORY_NPARAMS + 1, ++nvals);
+    for (i = 0; i < n; i++)
+        pgst_memory_params(&mems[i], NULL, &text[i], row + i * PG_MEMORY_NPARAMS);
+    for (c = 0; c < MEM_NCOLS; c++) {
+        int has_null = 0;
+
+        cols[c] = (struct buf)BUF_INIT;
+        array_start(&cols[c], c == MEM_EMBEDDING_COL || c == PG_MEMORY_NPARAMS ? PG_OID_BYTEA
+                                                                             : PG_OID_TEXT,
+                    n);
+        for (i = 0; i < n; i++) {
+            const char *v = c < PG_MEMORY_NPARAMS ? row[i * PG_MEMORY_NPARAMS + c] : NULL;
+
+            if ((c == MEM_EMBEDDING_COL || c == PG_MEMORY_NPARAMS) && has_vector(&mems[i]))
+                (c == MEM_EMBEDDING_COL ? put_vector : put_code)(&cols[c], &mems[i]);
+            else
+                array_put(&cols[c], v, v ? strlen(v) : 0, &has_null);
         }
+        array_finish(&cols[c], has_null);
+        vals[c] = cols[c].data;
+        lengths[c] = (int)cols[c].len;
+        formats[c] = 1;
     }
-    buf_puts(&sql, "), m AS (" PG_MEMORY_INSERT_INTO " SELECT id, subject_id, tenant_id, kind,"
-                   " content, summary, confidence, valid_from, valid_to,"
-                   " ARRAY(SELECT e::uuid FROM json_array_elements_text(v.sources)"
-                   " WITH ORDINALITY AS t(e, i) ORDER BY i), metadata, status, embedding, labels,"
-                   " created_at, updated_at FROM v"
-                   " RETURNING id, subject_id, tenant_id, kind, status, created_at, valid_to)");
-    if (codes.len) {
-        buf_puts(&sql, " INSERT INTO memory_codes (memory_id, subject_id, tenant_key, kind,"
-                       " active, created_at, valid_to, code) SELECT m.id, m.subject_id,"
-                       " COALESCE(m.tenant_id, ''), m.kind, m.status = 'active', m.created_at,"
-                       " m.valid_to, c.code FROM m JOIN (VALUES ");
-        buf_puts(&sql, codes.data);
-        buf_puts(&sql, ") AS c (id, code) ON c.id = m.id");
-    } else {
-        buf_puts(&sql, " SELECT count(*) FROM m");
-    }
-    ret = pgst_exec_unnamed(ps, sql.data, (int)nvals, vals, lengths, formats, err);
-    buf_release(&sql);
-    buf_release(&codes);
-    arena_free(a);
+    ret = pgst_exec_binary(ps, SQL_MEM_INSERT_ARRAYS, MEM_NCOLS, vals, lengths, formats, err);
+    for (c = 0; c < MEM_NCOLS; c++)
+        buf_release(&cols[c]);
+    free(row);
+    free(text);
     return ret;
 }
 
