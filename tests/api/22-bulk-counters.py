@@ -13,7 +13,6 @@ leave the counters and the generations exactly as they were. Runs on both backen
 generation and the injected failure on SQLite only)."""
 
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -25,19 +24,7 @@ import harness  # noqa: E402
 from harness import main, test, uid  # noqa: E402
 import pgctl  # noqa: E402
 
-
-def _load(name, path):
-    """Another test file's helpers, without registering its tests."""
-    before = len(harness._registry)
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(os.path.dirname(os.path.abspath(__file__)), path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    del harness._registry[before:]
-    return mod
-
-
-stats37 = _load("stats37", "37-admin-stats-updates.py")
+stats37 = harness.helpers_of("37-admin-stats-updates.py")
 usage36 = stats37.usage36
 
 DUMP = ("SELECT 's', subject_id, COALESCE(tenant_id, ''), episode_count, memory_count,"
