@@ -100,10 +100,10 @@ def main():
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="a setting for the server under callgrind (repeatable), e.g. "
                     "STATEWAVE_CONTEXT_CACHE_MB=0 for context without its input cache")
-    ap.add_argument("--sql", action="append", default=[], metavar="STATEMENTS",
-                    help="SQL run on the SQLite database after the scenario's data is built "
-                    "and before the counted server starts (repeatable; a scratch database, "
-                    "e.g. 'DROP TRIGGER context_gen_episode_ai' to price a trigger)")
+    ap.add_argument("--sql", action="append", default=[], metavar="SQL",
+                    help="SQLite: SQL run on the database after the scenario's data is built "
+                    "and before the counted requests (repeatable), e.g. 'DROP TRIGGER x' to "
+                    "count what one trigger costs")
     args = ap.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="engram-prof.")
@@ -122,10 +122,9 @@ def main():
             if args.backend != "sqlite":
                 raise SystemExit("--sql is for the SQLite backend")
             import sqlite3
-            db = sqlite3.connect(os.path.join(workdir, "prof.db"))
+            db = sqlite3.connect(url[len("sqlite://"):], isolation_level=None)
             for stmt in args.sql:
                 db.executescript(stmt)
-            db.commit()
             db.close()
         bench.server = run.Server(
             bench.binary, url, workdir, dict(kv.split("=", 1) for kv in args.env),

@@ -3,6 +3,8 @@
  * are BLOBs. schema_migrations itself is created by sqlite.c's migrate before step 1. */
 #include "store/migrations.h"
 
+#include "store/sqlite/sqlite-internal.h" /* SQ_BULK_OFF */
+
 #include "util/reserved.h"
 #include "util/xalloc.h"
 
@@ -243,6 +245,16 @@ static const char context_receipts[] =
     " WHERE e.subject_id = " row ".subject_id AND e.tenant_id IS " row ".tenant_id" \
     " AND e.session_id = " row ".session_id AND e.seq <> " row ".seq))"
 #define STATS_UPSERT "ON CONFLICT (COALESCE(tenant_id, ''), subject_id) DO UPDATE SET "
+/* The insert triggers' bodies (also step counters_bulk_writes's). */
+#define STATS_EPISODE_INSERT \
+    " INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count," \
+    " last_episode_at) VALUES (NEW.subject_id, NEW.tenant_id, 1, " \
+    STATS_LAST_OF_SESSION("NEW") ", NEW.created_at) " STATS_UPSERT \
+    "episode_count = episode_count + 1, session_count = session_count + excluded.session_count," \
+    " last_episode_at = MAX(COALESCE(last_episode_at, ''), excluded.last_episode_at);"
+#define STATS_MEMORY_INSERT \
+    " INSERT INTO subject_stats (subject_id, tenant_id, memory_count)" \
+    " VALUES (NEW.subject_id, NEW.tenant_id, 1) " STATS_UPSERT "memory_count = memory_count + 1;"
 
 static const char subject_stats[] =
     "CREATE TABLE subject_stats ("
@@ -275,13 +287,7 @@ static const char subject_stats[] =
     "CREATE INDEX ix_health_cache_state ON subject_health_cache (last_state);"
 
     "CREATE TRIGGER tr_subject_stats_episode_insert AFTER INSERT ON episodes"
-    " WHEN " STATS_NOT_RESERVED("NEW") " BEGIN"
-    " INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
-    " last_episode_at) VALUES (NEW.subject_id, NEW.tenant_id, 1, "
-    STATS_LAST_OF_SESSION("NEW") ", NEW.created_at) " STATS_UPSERT
-    "episode_count = episode_count + 1, session_count = session_count + excluded.session_count,"
-    " last_episode_at = MAX(COALESCE(last_episode_at, ''), excluded.last_episode_at);"
-    " END;"
+    " WHEN " STATS_NOT_RESERVED("NEW") " BEGIN" STATS_EPISODE_INSERT " END;"
     "CREATE TRIGGER tr_subject_stats_episode_delete AFTER DELETE ON episodes"
     " WHEN " STATS_NOT_RESERVED("OLD") " BEGIN"
     " UPDATE subject_stats SET episode_count = episode_count - 1,"
@@ -293,10 +299,7 @@ static const char subject_stats[] =
     " " STATS_DROP_EMPTY("OLD")
     " END;"
     "CREATE TRIGGER tr_subject_stats_memory_insert AFTER INSERT ON memories"
-    " WHEN " STATS_NOT_RESERVED("NEW") " BEGIN"
-    " INSERT INTO subject_stats (subject_id, tenant_id, memory_count)"
-    " VALUES (NEW.subject_id, NEW.tenant_id, 1) " STATS_UPSERT "memory_count = memory_count + 1;"
-    " END;"
+    " WHEN " STATS_NOT_RESERVED("NEW") " BEGIN" STATS_MEMORY_INSERT " END;"
     "CREATE TRIGGER tr_subject_stats_memory_delete AFTER DELETE ON memories"
     " WHEN " STATS_NOT_RESERVED("OLD") " BEGIN"
     " UPDATE subject_stats SET memory_count = memory_count - 1 WHERE " STATS_KEY("OLD") ";"
@@ -667,6 +670,10 @@ static const char usage_rollup[] =
  * up), so a number never comes back with other rows behind it. Its own triggers, apart from
  * subject_stats's.
  */
+#define GEN_BUMP(row) \
+    " INSERT INTO context_gen VALUES (" row ".subject_id, ifnull(" row ".tenant_id, ''), 1)" \
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+
 static const char context_gen[] =
     "CREATE TABLE context_gen ("
     " subject_id TEXT NOT NULL,"
@@ -675,46 +682,34 @@ static const char context_gen[] =
     " PRIMARY KEY (subject_id, tenant_key)"
     ") STRICT, WITHOUT ROWID;"
     "CREATE TRIGGER context_gen_episode_ai AFTER INSERT ON episodes BEGIN"
-    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("new")
     " END;"
     "CREATE TRIGGER context_gen_episode_ad AFTER DELETE ON episodes BEGIN"
-    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("old")
     " END;"
     "CREATE TRIGGER context_gen_episode_au AFTER UPDATE ON episodes BEGIN"
-    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
-    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("old")
+    GEN_BUMP("new")
     " END;"
     "CREATE TRIGGER context_gen_memory_ai AFTER INSERT ON memories BEGIN"
-    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("new")
     " END;"
     "CREATE TRIGGER context_gen_memory_ad AFTER DELETE ON memories BEGIN"
-    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("old")
     " END;"
     "CREATE TRIGGER context_gen_memory_au AFTER UPDATE ON memories BEGIN"
-    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
-    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("old")
+    GEN_BUMP("new")
     " END;"
     "CREATE TRIGGER context_gen_resolution_ai AFTER INSERT ON resolutions BEGIN"
-    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("new")
     " END;"
     "CREATE TRIGGER context_gen_resolution_ad AFTER DELETE ON resolutions BEGIN"
-    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("old")
     " END;"
     "CREATE TRIGGER context_gen_resolution_au AFTER UPDATE ON resolutions BEGIN"
-    " INSERT INTO context_gen VALUES (old.subject_id, ifnull(old.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
-    " INSERT INTO context_gen VALUES (new.subject_id, ifnull(new.tenant_id, ''), 1)"
-    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1;"
+    GEN_BUMP("old")
+    GEN_BUMP("new")
     " END;";
 
 /*
@@ -896,6 +891,32 @@ static const char subject_days[] =
     " max(substr(last_episode_at, 1, 10)) AS d FROM subject_stats WHERE episode_count > 0"
     " GROUP BY subject_id) GROUP BY d;";
 
+/*
+ * Step 21, Engram (issue 18): bulk writes keep the counters from C. The per-row triggers that
+ * an insert or a mark-compiled update fires on subject_stats, usage_daily and context_gen
+ * (an upsert each per row: about 45,000 instructions an imported episode or memory) stand
+ * aside while an Engram connection runs a bulk statement, which then adds its rows to the
+ * counters with one upsert per run of rows (sqlite_counters.c): the same triggers, with
+ * SQ_BULK_OFF in front of their WHEN. Every other connection (and Engram's own outside bulk
+ * writes) finds it true and fires them as before, so the counts stay exact for every writer.
+ */
+#define BULK_TRIGGER(name, event, table, when, body) \
+    "DROP TRIGGER " name ";" \
+    "CREATE TRIGGER " name " AFTER " event " ON " table " WHEN " SQ_BULK_OFF when " BEGIN" \
+    body " END;"
+
+static const char counters_bulk_writes[] =
+    BULK_TRIGGER("tr_subject_stats_episode_insert", "INSERT", "episodes",
+                 " AND " STATS_NOT_RESERVED("NEW"), STATS_EPISODE_INSERT)
+    BULK_TRIGGER("tr_subject_stats_memory_insert", "INSERT", "memories",
+                 " AND " STATS_NOT_RESERVED("NEW"), STATS_MEMORY_INSERT)
+    BULK_TRIGGER("tr_usage_episodes_ai", "INSERT", "episodes", "", USAGE_ADD("1", "NEW"))
+    BULK_TRIGGER("tr_usage_memories_ai", "INSERT", "memories", "", USAGE_ADD("2", "NEW"))
+    BULK_TRIGGER("context_gen_episode_ai", "INSERT", "episodes", "", GEN_BUMP("new"))
+    BULK_TRIGGER("context_gen_memory_ai", "INSERT", "memories", "", GEN_BUMP("new"))
+    BULK_TRIGGER("context_gen_episode_au", "UPDATE", "episodes", "",
+                 GEN_BUMP("old") GEN_BUMP("new"));
+
 const struct migration sqlite_migrations[] = {
     { 1, "initial_schema", initial_schema },
     { 2, "heartbeat", heartbeat },
@@ -917,6 +938,7 @@ const struct migration sqlite_migrations[] = {
     { 18, "subject_stats_updates", subject_stats_updates },
     { 19, "search_codes_deferred", search_codes_deferred },
     { 20, "subject_days", subject_days },
+    { 21, "counters_bulk_writes", counters_bulk_writes },
 };
 
 const size_t sqlite_migrations_count = ARRAY_SIZE(sqlite_migrations);

@@ -40,7 +40,67 @@ struct sqlite_store {
     size_t ncache, cache_cap;
     struct sq_ckpt *ckpt;       /* this file's background checkpointer, or NULL; counted */
     int writing;                /* the open transaction is a write one (sq_ckpt_write_begin) */
+    int bulk;                   /* the counter triggers stand aside (sqlite_counters.c) */
+    int bulk_schema_known;      /* bulk_ok is that of schema_version bulk_schema */
+    int bulk_ok;                /* the schema's counter triggers can stand aside */
+    int64_t bulk_schema;
 };
+
+/* ---- counters of bulk writes (sqlite_counters.c) ---- */
+
+/* The option name the counter triggers ask sqlite_compileoption_used() about (schema step
+ * counters_bulk_writes): 1 on an Engram connection inside a bulk write, 0 everywhere else. */
+#define SQ_BULK_OPTION "ENGRAM_BULK_COUNTERS"
+#define SQ_BULK_OFF "NOT sqlite_compileoption_used('" SQ_BULK_OPTION "')"
+
+enum sq_bulk_table { SQ_BULK_EPISODES, SQ_BULK_MEMORIES };
+
+/* A bulk write in progress: the rows of table from seq lo on are its own. on: the counters
+ * are this code's (0 on a schema before step counters_bulk_writes, whose triggers keep
+ * them as ever). */
+struct sq_runs;
+struct sq_bulk {
+    enum sq_bulk_table table;
+    int64_t lo;
+    int on;
+    int fed;                /* rows came through sq_bulk_add */
+    struct sq_runs *runs;   /* owned until sq_bulk_end */
+};
+
+/* One inserted row as the counters read it: what the insert stored (tenant NULL for none,
+ * created_at in the fixed-width form). */
+struct sq_bulk_row {
+    const char *subject, *tenant, *session, *created;
+    int first_of_session;   /* set by sq_bulk_add */
+};
+
+/* How many triggers step counters_bulk_writes gave SQ_BULK_OFF: the C side takes over only
+ * when all have it. */
+#define SQ_BULK_TRIGGERS 7
+
+/* 1 when the schema's counter triggers stand aside in bulk (step counters_bulk_writes
+ * applied, none of them replaced since), checked again whenever the schema changed; -1 on
+ * error. */
+int sq_bulk_schema(struct sqlite_store *s, struct err *err);
+
+/* Overload sqlite_compileoption_used() on s's connection (see sqlite_counters.c). */
+int sq_register_counters(struct sqlite_store *s);
+/* Around statements that insert rows of one table (inside a transaction): begin notes where
+ * the new rows start and puts the counter triggers aside; end (ret: the statements' result,
+ * 0 or -1) puts them back and, when ret is 0, adds the new rows to subject_stats,
+ * usage_daily and context_gen, one upsert per run of rows. Returns ret, or -1 when the
+ * counters could not be written (the caller's transaction must then roll back). */
+int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
+                  struct err *err);
+int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *err);
+/* The row the connection inserted last, given by a bulk path that inserts row by row: end then
+ * needs no read of the rows (whose pages a large insert may have pushed out of the cache). A
+ * path that gives none is scanned by end. */
+int sq_bulk_add(struct sqlite_store *s, struct sq_bulk *b, const struct sq_bulk_row *row,
+                struct err *err);
+/* Bump the context generation of (subject, tenant) once. */
+int sq_gen_bump(struct sqlite_store *s, const char *subject, const char *tenant,
+                struct err *err);
 
 /* ---- background checkpoints (sqlite_checkpoint.c) ---- */
 

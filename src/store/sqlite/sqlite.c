@@ -277,6 +277,8 @@ static int configure(struct sqlite_store *s, struct err *err)
     rc = sq_register_functions(s->db);
     if (rc == SQLITE_OK)
         rc = sq_register_search_functions(s->db);
+    if (rc == SQLITE_OK)
+        rc = sq_register_counters(s);
     if (rc != SQLITE_OK)
         return sq_fail(s, "registering SQL functions", rc, err);
     return 0;

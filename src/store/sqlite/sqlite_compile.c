@@ -3,6 +3,9 @@
  * a subject's resolutions. */
 #include "store/sqlite/sqlite-internal.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #include "util/buf.h"
 
 static const char SQL_EP_UNCOMPILED[] =
@@ -18,7 +21,7 @@ static const char SQL_EP_RECENT[] =
  * the planner off the tenant index, which would scan every episode of the tenant. */
 static const char SQL_EP_MARK[] =
     "UPDATE episodes SET last_compiled_at = ?1 WHERE +tenant_id IS ?2 "
-    "AND id IN (SELECT value FROM json_each(?3))";
+    "AND id IN (SELECT value FROM json_each(?3)) RETURNING subject_id";
 static const char SQL_EP_BY_IDS[] =
     "SELECT " SQ_EPISODE_COLS " FROM episodes WHERE +tenant_id IS ?1 "
     "AND id IN (SELECT value FROM json_each(?2))";
@@ -82,6 +85,40 @@ size_t sq_ids_json(struct buf *b, const char *const *ids, size_t n)
     return used;
 }
 
+/* The context generation moves once per subject the update reached, from C (the per-row
+ * trigger, two upserts an episode, stands aside: sqlite_counters.c). The rows come back
+ * grouped by subject in practice (one compile, one subject); a subject seen again later is
+ * bumped again, which changes nothing a reader compares. */
+static int mark_rows(struct sqlite_store *s, sqlite3_stmt *q, const char *tenant,
+                     struct err *err)
+{
+    struct buf subjects = BUF_INIT;
+    size_t last = SIZE_MAX, at;
+    int rc, ret = 0, on = sq_bulk_schema(s, err);
+
+    if (on < 0) {
+        sq_reset(q);
+        return -1;
+    }
+    s->bulk = on;
+    while ((rc = sq_step(q)) == SQLITE_ROW) {
+        const char *sub = (const char *)sqlite3_column_text(q, 0);
+
+        if (!sub || (last != SIZE_MAX && strcmp(subjects.data + last, sub) == 0))
+            continue;
+        last = subjects.len;
+        buf_append(&subjects, sub, strlen(sub) + 1);
+    }
+    s->bulk = 0;
+    sq_reset(q);
+    if (rc != SQLITE_DONE)
+        ret = sq_fail(s, "episode mark compiled", rc, err);
+    for (at = 0; ret == 0 && on && at < subjects.len; at += strlen(subjects.data + at) + 1)
+        ret = sq_gen_bump(s, subjects.data + at, tenant, err);
+    buf_release(&subjects);
+    return ret;
+}
+
 int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *ids, size_t n,
                              int64_t at, struct err *err)
 {
@@ -99,7 +136,7 @@ int sq_episode_mark_compiled(store *st, const char *tenant, const char *const *i
     sq_bind_ts(q, 1, at);
     sq_bind_tenant(q, 2, tenant);
     sq_bind_str(q, 3, list.data);
-    ret = sq_step_done(s, q, "episode mark compiled", err);
+    ret = mark_rows(s, q, tenant, err);
 cleanup:
     buf_release(&list);
     return ret;

@@ -388,6 +388,19 @@ static int copy_step(struct sqlite_store *s, const char *sql, const struct subje
     return 0;
 }
 
+/* copy_step of a statement that inserts rows of table t, its counters kept from C
+ * (sqlite_counters.c). */
+static int copy_rows(struct sqlite_store *s, enum sq_bulk_table t, const char *sql,
+                     const struct subject_copy *c, uint32_t prefix, int64_t *count,
+                     struct err *err)
+{
+    struct sq_bulk bulk;
+
+    if (sq_bulk_begin(s, t, &bulk, err) < 0)
+        return -1;
+    return sq_bulk_end(s, &bulk, copy_step(s, sql, c, prefix, count, err), err);
+}
+
 static int map_clear(struct sqlite_store *s, struct err *err)
 {
     if (sq_exec(s, SQL_MAP_CLEAR, err) < 0)
@@ -417,11 +430,11 @@ int sq_subject_copy(store *st, const struct subject_copy *spec, struct row_count
     if (ret == 0)
         ret = copy_step(s, SQL_MAP_FILL, spec, prefix, NULL, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_EP_COPY, spec, prefix, &n.episodes, err);
+        ret = copy_rows(s, SQ_BULK_EPISODES, SQL_EP_COPY, spec, prefix, &n.episodes, err);
     if (ret == 0)
         ret = copy_step(s, SQL_ORDER_FILL, spec, prefix, NULL, err);
     if (ret == 0)
-        ret = copy_step(s, SQL_MEM_COPY, spec, prefix, &n.memories, err);
+        ret = copy_rows(s, SQ_BULK_MEMORIES, SQL_MEM_COPY, spec, prefix, &n.memories, err);
     if (ret == 0)
         ret = copy_step(s, SQL_RES_COPY, spec, prefix, &n.resolutions, err);
     if (ret == 0)
