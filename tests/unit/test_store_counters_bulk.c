@@ -10,7 +10,8 @@
  * generation. A bulk write that fails part-way (a duplicate id, an injected fault at each of
  * its statements in turn) must leave all three tables as they were. Another connection (no
  * overload of sqlite_compileoption_used) still counts through the triggers. PostgreSQL has
- * no such step: skipped there. */
+ * no such step: skipped there. The single-episode paths (one episode, the ingest writer's
+ * group) count from C as well, checked the same way, failed groups included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -380,6 +381,151 @@ static void test_failed_bulk_writes_change_nothing(void **state)
     assert_true(nth < 500);
 }
 
+/* The episodes of one group of the ingest writer: pairs alternating (s1, s2 in ta, s1 in
+ * ta: the same subject in another tenant), a session new to s1 twice in the group, one known
+ * to it, the reserved subject, a second day, and a replay of an earlier episode of the group
+ * (its idempotency key). */
+static size_t group_episodes(struct episode *eps, int64_t t, const char *key)
+{
+    size_t n = 0;
+
+    eps[n++] = session_ep(NULL, sub.s1, "g1", t + 1 * SEC);
+    eps[n++] = session_ep("ta", sub.s2, "w", t + 2 * SEC);
+    eps[n++] = session_ep("ta", sub.s1, "g1", t + 3 * SEC);
+    eps[n++] = session_ep(NULL, sub.s1, "g1", t + 4 * SEC);
+    eps[n++] = session_ep(NULL, sub.rsv, "x", t + 5 * SEC);
+    eps[n++] = session_ep("ta", sub.s2, NULL, t + DAY);
+    eps[n++] = session_ep(NULL, sub.s1, "x", t + 6 * SEC);
+    eps[n++] = session_ep("ta", sub.s2, "w2", t + 7 * SEC);
+    eps[n] = session_ep("ta", sub.s2, "w3", t + 8 * SEC); /* the replay of eps[1] */
+    eps[1].idempotency_key = eps[n].idempotency_key = key;
+    return n + 1;
+}
+
+/* Insert the n episodes as one group in its own transaction; -1 when it failed (rolled
+ * back). */
+static int insert_group(struct arena *a, struct episode *eps, size_t n, int *inserted,
+                        struct err *err)
+{
+    struct arena *as[9];
+    struct episode *ps[9];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        as[i] = a;
+        ps[i] = &eps[i];
+    }
+    if (store_tx_begin(g.st, err) < 0)
+        return -1;
+    if (store_episode_insert_group(g.st, as, ps, n, inserted, err) < 0 ||
+        store_tx_commit(g.st, err) < 0) {
+        store_tx_rollback(g.st);
+        return -1;
+    }
+    return 0;
+}
+
+/* The single-episode paths (store_episode_insert, the ingest writer's
+ * store_episode_insert_group) count from C too: exact after each, replays counted once,
+ * a failing group or episode (a duplicate id, an injected fault at each statement) changes
+ * nothing. */
+static void test_single_and_group_inserts_keep_the_counters(void **state)
+{
+    struct arena *a = *state;
+    struct err err = ERR_INIT;
+    struct episode eps[9], one;
+    int inserted[9];
+    const char *before, *key = uniq(a, "key");
+    int64_t g1, g2, g3, sessions, nth;
+    size_t n, i;
+    int ok, ok_group, fresh;
+
+    if (!is_sqlite())
+        skip();
+    g1 = gen_of(a, sub.s1, NULL);
+    g2 = gen_of(a, sub.s2, "ta");
+    g3 = gen_of(a, sub.s1, "ta");
+    sessions = stat_of(a, "session_count", sub.s1, NULL);
+    n = group_episodes(eps, T0 + 11 * DAY, key);
+    assert_int_equal(insert_group(a, eps, n, inserted, &err), 0);
+    for (i = 0; i < n; i++)
+        assert_int_equal(inserted[i], i < n - 1);
+    assert_string_equal(eps[n - 1].id, eps[1].id); /* the replay read the stored row */
+    counters_right(a, "after a group");
+    assert_int_equal(stat_of(a, "session_count", sub.s1, NULL), sessions + 1); /* + g1 */
+    assert_int_equal(stat_of(a, "session_count", sub.s1, "ta"), 1);
+    assert_int_equal(stat_of(a, "episode_count", sub.s1, "ta"), 1);
+    assert_int_equal(stat_of(a, "episode_count", sub.rsv, NULL), -1); /* no row */
+    assert_true(gen_of(a, sub.s1, NULL) > g1);
+    assert_true(gen_of(a, sub.s2, "ta") > g2);
+    assert_true(gen_of(a, sub.s1, "ta") > g3);
+
+    /* one episode at a time, outside a transaction (its own) and inside one; a replay */
+    n = group_episodes(eps, T0 + 12 * DAY, uniq(a, "key"));
+    for (i = 0; i < n; i++) {
+        fresh = -1;
+        if (i % 2) {
+            assert_int_equal(store_episode_insert(g.st, a, &eps[i], &fresh, &err), 0);
+        } else {
+            assert_int_equal(store_tx_begin(g.st, &err), 0);
+            assert_int_equal(store_episode_insert(g.st, a, &eps[i], &fresh, &err), 0);
+            assert_int_equal(store_tx_commit(g.st, &err), 0);
+        }
+        assert_int_equal(fresh, i < n - 1);
+        counters_right(a, arena_printf(a, "after single episode %zu", i));
+    }
+
+    /* a group whose last episode fails (an id that exists): nothing of it stays, and the
+     * episodes written again one by one (the writer's fallback) count exactly once */
+    before = dump(a);
+    n = group_episodes(eps, T0 + 13 * DAY, uniq(a, "key"));
+    one = eps[n - 1];
+    memcpy(eps[n - 1].id, eps[0].id, sizeof(eps[0].id));
+    eps[n - 1].idempotency_key = NULL;
+    assert_int_equal(insert_group(a, eps, n, inserted, &err), -1);
+    err_release(&err);
+    err_init(&err);
+    assert_string_equal(dump(a), before);
+    counters_right(a, "after a failed group");
+    eps[n - 1] = one;
+    for (i = 0; i < n; i++)
+        assert_int_equal(store_episode_insert(g.st, a, &eps[i], &fresh, &err), 0);
+    counters_right(a, "after the failed group's episodes one by one");
+
+    /* a fault at each statement of a group, then of a single episode */
+    for (nth = 1; nth < 500; nth++) {
+        n = group_episodes(eps, T0 + 14 * DAY, arena_printf(a, "fault-%lld", (long long)nth));
+        before = dump(a);
+        store_fault_arm(nth, nth % 2 ? STORE_FAULT_FULL : STORE_FAULT_IOERR);
+        ok_group = insert_group(a, eps, n, inserted, &err) == 0;
+        ok = ok_group;
+        if (ok) {
+            one = session_ep(NULL, sub.s3, "f", T0 + 15 * DAY);
+            ok = store_episode_insert(g.st, a, &one, &fresh, &err) == 0;
+        }
+        store_fault_disarm();
+        g.st->broken = 0;
+        err_release(&err);
+        err_init(&err);
+        counters_right(a, arena_printf(a, "single paths, fault at statement %lld",
+                                       (long long)nth));
+        if (ok) {
+            assert_false(store_fault_fired());
+            break;
+        }
+        if (!ok_group) /* the group failed whole */
+            assert_string_equal(dump(a), before);
+        else /* the single episode failed alone */
+            assert_int_equal(raw_count(a, arena_printf(a,
+                                                       "SELECT count(*) FROM episodes WHERE"
+                                                       " subject_id = %s AND session_id = 'f'",
+                                                       lit(a, sub.s3))),
+                             0);
+    }
+    assert_true(nth > 10);
+    assert_true(nth < 500);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +535,8 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_failed_bulk_writes_change_nothing, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(test_single_and_group_inserts_keep_the_counters,
+                                        test_setup, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, setup, close_old_database);

@@ -93,6 +93,15 @@ int sq_register_counters(struct sqlite_store *s);
 int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
                   struct err *err);
 int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *err);
+/* sq_bulk_begin for a path that gives every row it inserts to sq_bulk_add (one episode, the
+ * ingest writer's group): no bound of the new rows is read, and end counts the rows sorted by
+ * (tenant, subject), one upsert per pair even when the pairs alternate. The strings of the
+ * rows given (but created) must live until end. */
+int sq_bulk_begin_rows(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
+                       struct err *err);
+/* ep as the counters read it, as sq_bind_episode stores it (tenant '' is NULL, created_at in
+ * the fixed-width form, into ts of TS_STR_LEN bytes). */
+void sq_bulk_episode_row(const struct episode *ep, struct sq_bulk_row *out, char *ts);
 /* The row the connection inserted last, given by a bulk path that inserts row by row: end then
  * needs no read of the rows (whose pages a large insert may have pushed out of the cache). A
  * path that gives none is scanned by end. */

@@ -27,10 +27,12 @@
 #include "store/sqlite/sqlite-internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/reserved.h"
+#include "util/ts.h"
 #include "util/xalloc.h"
 
 /* What the overload answers sqlite_compileoption_used(SQ_BULK_OPTION) with: the flag. */
@@ -175,12 +177,23 @@ static void bind_text(sqlite3_stmt *q, int i, const struct text *t)
         sqlite3_bind_text(q, i, t->b.data, (int)t->b.len, SQLITE_STATIC);
 }
 
+/* A row of a sorted bulk write (sq_bulk_begin_rows), kept until sq_bulk_end: the strings
+ * are the caller's but created_at. */
+struct kept_row {
+    const char *subject, *tenant;
+    char created[TS_STR_LEN];
+    int null_created, first_of_session;
+};
+
 /* The rows of one pair (stats, generation) and of one (tenant, day) (usage) read so far. */
 struct sq_runs {
     const struct bulk_table *t;
     struct text subject, tenant, last, usage_tenant, day;
     int64_t rows, sessions, usage_rows;
     int counted; /* the subject is not reserved */
+    int sort;    /* rows are kept and counted at the end, sorted by pair */
+    struct kept_row *kept;
+    size_t nkept, kept_cap;
 };
 
 static int flush_pair(struct sqlite_store *s, struct sq_runs *r, struct err *err)
@@ -274,6 +287,7 @@ static void runs_free(struct sq_runs *r)
     buf_release(&r->last.b);
     buf_release(&r->usage_tenant.b);
     buf_release(&r->day.b);
+    free(r->kept);
     free(r);
 }
 
@@ -307,6 +321,91 @@ int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *
     return 0;
 }
 
+int sq_bulk_begin_rows(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
+                       struct err *err)
+{
+    if (s->bulk)
+        BUG("sq_bulk_begin_rows inside a bulk write");
+    b->table = t;
+    b->runs = NULL;
+    b->fed = 1; /* every row comes through sq_bulk_add: nothing to scan, no bound to read */
+    b->lo = 0;
+    b->on = sq_bulk_schema(s, err);
+    if (b->on <= 0)
+        return b->on;
+    b->runs = runs_new(&bulk_tables[t]);
+    b->runs->sort = 1;
+    s->bulk = 1;
+    return 0;
+}
+
+void sq_bulk_episode_row(const struct episode *ep, struct sq_bulk_row *out, char *ts)
+{
+    *out = (struct sq_bulk_row){ .subject = ep->subject_id,
+                                 .tenant = ep->tenant_id && *ep->tenant_id ? ep->tenant_id
+                                                                           : NULL,
+                                 .session = ep->session_id };
+    if (ep->created_at != TS_NULL) {
+        ts_format_fixed(ep->created_at, ts, TS_STR_LEN);
+        out->created = ts;
+    }
+}
+
+static void keep_row(struct sq_runs *r, const struct sq_bulk_row *row)
+{
+    struct kept_row *k;
+
+    if (r->nkept == r->kept_cap) {
+        r->kept_cap = r->kept_cap ? 2 * r->kept_cap : 8;
+        r->kept = xrealloc(r->kept, r->kept_cap * sizeof(*r->kept));
+    }
+    k = &r->kept[r->nkept++];
+    k->subject = row->subject;
+    k->tenant = row->tenant;
+    k->null_created = row->created == NULL;
+    k->created[0] = '\0';
+    if (row->created)
+        snprintf(k->created, sizeof(k->created), "%s", row->created);
+    k->first_of_session = row->first_of_session;
+}
+
+/* NULL first, then by bytes. */
+static int cmp_opt(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+/* By tenant, then subject: a pair's rows are one run, and a tenant's rows of one day too. */
+static int cmp_kept(const void *pa, const void *pb)
+{
+    const struct kept_row *a = pa, *b = pb;
+    int c = cmp_opt(a->tenant, b->tenant);
+
+    return c ? c : cmp_opt(a->subject, b->subject);
+}
+
+/* Count the kept rows, sorted: one upsert per pair instead of one per row when the pairs of a
+ * group's rows alternate (the ingest writer's groups: one request's episode each). */
+static int add_kept(struct sqlite_store *s, struct sq_runs *r, struct err *err)
+{
+    size_t i;
+    int ret = 0;
+
+    if (r->nkept > 1)
+        qsort(r->kept, r->nkept, sizeof(*r->kept), cmp_kept);
+    for (i = 0; ret == 0 && i < r->nkept; i++) {
+        const struct kept_row *k = &r->kept[i];
+        struct sq_bulk_row row = { .subject = k->subject, .tenant = k->tenant,
+                                   .created = k->null_created ? NULL : k->created,
+                                   .first_of_session = k->first_of_session };
+
+        ret = add_row(s, r, &row, err);
+    }
+    return ret;
+}
+
 static const char SQL_FIRST_OF_SESSION[] =
     "SELECT NOT EXISTS (SELECT 1 FROM episodes WHERE subject_id = ?1 AND tenant_id IS ?2"
     " AND session_id = ?3 AND seq < ?4)";
@@ -335,6 +434,10 @@ int sq_bulk_add(struct sqlite_store *s, struct sq_bulk *b, const struct sq_bulk_
             return -1;
     }
     r.first_of_session = first != 0;
+    if (b->runs->sort) {
+        keep_row(b->runs, &r);
+        return 0;
+    }
     return add_row(s, b->runs, &r, err);
 }
 
@@ -375,6 +478,8 @@ int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *
         if (ret == 0 && hi >= b->lo)
             ret = scan_rows(s, b, hi, err);
     }
+    if (ret == 0 && b->on && b->runs->sort)
+        ret = add_kept(s, b->runs, err);
     if (ret == 0 && b->on)
         ret = flush_pair(s, b->runs, err);
     if (ret == 0 && b->on)

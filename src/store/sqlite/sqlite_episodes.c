@@ -41,32 +41,13 @@ static int load_by_idem(struct sqlite_store *s, struct arena *a, struct episode 
     return 0;
 }
 
-/* One prepared statement, stepped once per episode: nothing to batch in-process. */
-int sq_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
-                            size_t n, int *inserted, struct err *err)
+/* Insert ep (b's counters given the row), or on an idempotent replay read the stored one. */
+static int insert_one(struct sqlite_store *s, struct sq_bulk *b, struct arena *a,
+                      struct episode *ep, int *inserted, struct err *err)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (sq_episode_insert(st, as[i], eps[i], &inserted[i], err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int sq_commits_flush(store *st, int *flushes, struct err *err)
-{
-    (void)st;
-    (void)err;
-    *flushes = store_sqlite_sync_full();
-    return 0;
-}
-
-int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
-                      struct err *err)
-{
-    struct sqlite_store *s = sq_downcast(st);
     sqlite3_stmt *q = sq_stmt(s, SQL_EP_INSERT, err);
+    struct sq_bulk_row row;
+    char ts[TS_STR_LEN];
 
     *inserted = 0;
     if (!q)
@@ -77,11 +58,58 @@ int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inser
     }
     if (sq_step_done(s, q, "episode insert", err) < 0)
         return -1;
-    if (sqlite3_changes(s->db) == 1) {
-        *inserted = 1;
+    if (sqlite3_changes(s->db) != 1)
+        return load_by_idem(s, a, ep, err);
+    *inserted = 1;
+    if (!b->on)
         return 0;
-    }
-    return load_by_idem(s, a, ep, err);
+    sq_bulk_episode_row(ep, &row, ts);
+    return sq_bulk_add(s, b, &row, err);
+}
+
+/*
+ * The counters (subject_stats, usage_daily, context_gen) of the episodes inserted here are
+ * written from C (sqlite_counters.c), not by the per-row triggers: one upsert per pair of the
+ * statement's episodes and one per (tenant, day), in the same transaction as the rows. A
+ * group of the ingest writer, whose episodes are one request's each and whose pairs
+ * alternate, is counted sorted by pair. A failing statement rolls the transaction back,
+ * rows and counts together.
+ */
+int sq_episode_insert_group(store *st, struct arena *const *as, struct episode *const *eps,
+                            size_t n, int *inserted, struct err *err)
+{
+    struct sqlite_store *s = sq_downcast(st);
+    struct sq_bulk b;
+    size_t i;
+    int ret = 0;
+
+    if (sq_bulk_begin_rows(s, SQ_BULK_EPISODES, &b, err) < 0)
+        return -1;
+    for (i = 0; ret == 0 && i < n; i++)
+        ret = insert_one(s, &b, as[i], eps[i], &inserted[i], err);
+    return sq_bulk_end(s, &b, ret, err);
+}
+
+int sq_commits_flush(store *st, int *flushes, struct err *err)
+{
+    (void)st;
+    (void)err;
+    *flushes = store_sqlite_sync_full();
+    return 0;
+}
+
+/* The row and its counts in one transaction: the caller's, else one of ours (the episode's
+ * autocommit before the counters left the triggers). */
+int sq_episode_insert(store *st, struct arena *a, struct episode *ep, int *inserted,
+                      struct err *err)
+{
+    int own, ret;
+
+    *inserted = 0;
+    if (store_tx_enter(st, &own, err) < 0)
+        return -1;
+    ret = sq_episode_insert_group(st, &a, &ep, 1, inserted, err);
+    return store_tx_leave(st, own, ret, err);
 }
 
 int sq_episode_list(store *st, struct arena *a, const struct store_scope *sc,

@@ -225,16 +225,7 @@ static const char *memory_id(const void *rows, size_t i)
  * tenant NULL or '' is NULL, created_at in the fixed-width form into ts). */
 static void episode_counted(const void *rows, size_t i, struct sq_bulk_row *out, char *ts)
 {
-    const struct episode *ep = (const struct episode *)rows + i;
-
-    *out = (struct sq_bulk_row){ .subject = ep->subject_id,
-                                 .tenant = ep->tenant_id && *ep->tenant_id ? ep->tenant_id
-                                                                           : NULL,
-                                 .session = ep->session_id };
-    if (ep->created_at != TS_NULL) {
-        ts_format_fixed(ep->created_at, ts, TS_STR_LEN);
-        out->created = ts;
-    }
+    sq_bulk_episode_row((const struct episode *)rows + i, out, ts);
 }
 
 static void memory_counted(const void *rows, size_t i, struct sq_bulk_row *out, char *ts)
