@@ -503,6 +503,21 @@ static void test_single_and_group_inserts_keep_the_counters(void **state)
         assert_int_equal(store_episode_insert(g.st, a, &eps[i], &fresh, &err), 0);
     counters_right(a, "after the failed group's episodes one by one");
 
+    /* subjects and a tenant that JSON must escape (the runs of a write reach the tables
+     * as one JSON array), in a group and in bulk */
+    n = 0;
+    eps[n++] = session_ep(NULL, uniq(a, "q\"uo\\te"), "s", T0 + 13 * DAY);
+    eps[n++] = session_ep("t\"\\\x01", uniq(a, "tab\tnl\n\x1f"), "s", T0 + 13 * DAY);
+    eps[n++] = session_ep(NULL, uniq(a, "\xc3\xa9t\xc3\xa9 /\\u0041"), NULL, T0 + 13 * DAY);
+    assert_int_equal(insert_group(a, eps, n, inserted, &err), 0);
+    counters_right(a, "after a group of subjects JSON escapes");
+    assert_int_equal(stat_of(a, "episode_count", eps[1].subject_id, eps[1].tenant_id), 1);
+    for (i = 0; i < n; i++)
+        eps[i] = session_ep(eps[i].tenant_id, eps[i].subject_id, "s2", T0 + 13 * DAY);
+    assert_int_equal(store_episode_insert_many(g.st, eps, n, &err), 0);
+    counters_right(a, "after a bulk insert of subjects JSON escapes");
+    assert_int_equal(stat_of(a, "session_count", eps[1].subject_id, eps[1].tenant_id), 2);
+
     /* a fault at each statement of a group, then of a single episode */
     for (nth = 1; nth < 500; nth++) {
         n = group_episodes(eps, T0 + 14 * DAY, arena_printf(a, "fault-%lld", (long long)nth));

@@ -88,14 +88,15 @@ int sq_register_counters(struct sqlite_store *s);
 /* Around statements that insert rows of one table (inside a transaction): begin notes where
  * the new rows start and puts the counter triggers aside; end (ret: the statements' result,
  * 0 or -1) puts them back and, when ret is 0, adds the new rows to subject_stats,
- * usage_daily and context_gen, one upsert per run of rows. Returns ret, or -1 when the
+ * usage_daily and context_gen: one upsert per run of rows of a (tenant, day), the runs of
+ * pairs in one statement per table. Returns ret, or -1 when the
  * counters could not be written (the caller's transaction must then roll back). */
 int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
                   struct err *err);
 int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *err);
 /* sq_bulk_begin for a path that gives every row it inserts to sq_bulk_add (one episode, the
  * ingest writer's group): no bound of the new rows is read, and end counts the rows sorted by
- * (tenant, subject), one upsert per pair even when the pairs alternate. The strings of the
+ * (tenant, subject), one run per pair even when the pairs alternate. The strings of the
  * rows given (but created) must live until end. */
 int sq_bulk_begin_rows(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
                        struct err *err);

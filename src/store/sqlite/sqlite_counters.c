@@ -15,7 +15,8 @@
  * path sets the flag around its row statements only (sq_bulk_begin), then clears it and
  * brings the counters up to the rows it wrote (sq_bulk_add as it inserts each row, or
  * sq_bulk_end's one read of the new rows; one upsert per run of rows of a pair or of a
- * (tenant, day)), inside the same transaction: a rollback takes the rows and the counts away
+ * (tenant, day), the pairs' runs of subject_stats and context_gen each in one statement at
+ * the end), inside the same transaction: a rollback takes the rows and the counts away
  * together, and nothing but those rows is written while the flag is up. On a schema before
  * the step (a store opened without migrating, as the migration tests do) the triggers keep
  * the counters and this code stands aside instead (sq_bulk_schema).
@@ -75,17 +76,30 @@ static const char SQL_MEM_SCAN[] =
     " FROM memories n WHERE n.seq BETWEEN ?1 AND ?2 ORDER BY n.seq";
 
 #define STATS_UPSERT "ON CONFLICT (COALESCE(tenant_id, ''), subject_id) DO UPDATE SET "
-/* One run of rows of a (subject, tenant) pair, as the insert triggers would add them one by
- * one (steps 6 and 17). */
-static const char SQL_EP_STATS[] =
+/* The runs of several pairs in one statement, ?1 a JSON array of [subject, tenant or null,
+ * rows, sessions, last] (memories: [subject, tenant, rows]): each statement on subject_stats
+ * keeps a statement journal (its triggers), which copies every page it touches, so one
+ * statement for all the pairs of a write instead of one per pair. A pair may come twice (its
+ * rows in two runs): the upsert adds row by row. */
+#define RUN_COL(i) "json_extract(value, '$[" #i "]')"
+static const char SQL_EP_STATS_MANY[] =
     "INSERT INTO subject_stats (subject_id, tenant_id, episode_count, session_count,"
-    " last_episode_at) VALUES (?1, ?2, ?3, ?4, ?5) " STATS_UPSERT
+    " last_episode_at) SELECT " RUN_COL(0) ", " RUN_COL(1) ", " RUN_COL(2) ", " RUN_COL(3) ", "
+    RUN_COL(4) " FROM json_each(?1) WHERE true " STATS_UPSERT
     "episode_count = episode_count + excluded.episode_count,"
     " session_count = session_count + excluded.session_count,"
     " last_episode_at = MAX(COALESCE(last_episode_at, ''), excluded.last_episode_at)";
-static const char SQL_MEM_STATS[] =
-    "INSERT INTO subject_stats (subject_id, tenant_id, memory_count) VALUES (?1, ?2, "
-    "?3) " STATS_UPSERT "memory_count = memory_count + excluded.memory_count";
+static const char SQL_MEM_STATS_MANY[] =
+    "INSERT INTO subject_stats (subject_id, tenant_id, memory_count) SELECT " RUN_COL(0) ", "
+    RUN_COL(1) ", " RUN_COL(2) " FROM json_each(?1) WHERE true " STATS_UPSERT
+    "memory_count = memory_count + excluded.memory_count";
+static const char SQL_GEN_BUMP_MANY[] =
+    "INSERT INTO context_gen SELECT " RUN_COL(0) ", ifnull(" RUN_COL(1) ", ''), 1"
+    " FROM json_each(?1) WHERE true"
+    " ON CONFLICT (subject_id, tenant_key) DO UPDATE SET gen = gen + 1";
+/* The pending runs are written out past this many bytes of JSON (a bound on memory). */
+#define RUNS_JSON_MAX (256 * 1024)
+
 /* One run of a (tenant, day): step 16's rollup, reserved subjects included. */
 static const char SQL_USAGE[] =
     "INSERT INTO usage_daily VALUES (?1, ifnull(?2, ''), ?3, ?4)"
@@ -103,8 +117,8 @@ struct bulk_table {
 };
 
 static const struct bulk_table bulk_tables[] = {
-    [SQ_BULK_EPISODES] = { SQL_EP_MAX, SQL_EP_SCAN, SQL_EP_STATS, 1 },
-    [SQ_BULK_MEMORIES] = { SQL_MEM_MAX, SQL_MEM_SCAN, SQL_MEM_STATS, 2 },
+    [SQ_BULK_EPISODES] = { SQL_EP_MAX, SQL_EP_SCAN, SQL_EP_STATS_MANY, 1 },
+    [SQ_BULK_MEMORIES] = { SQL_MEM_MAX, SQL_MEM_SCAN, SQL_MEM_STATS_MANY, 2 },
 };
 
 static int max_seq(struct sqlite_store *s, enum sq_bulk_table t, int64_t *out, struct err *err)
@@ -191,40 +205,93 @@ struct sq_runs {
     struct text subject, tenant, last, usage_tenant, day;
     int64_t rows, sessions, usage_rows;
     int counted; /* the subject is not reserved */
+    struct buf stats_json, gen_json; /* runs written out so far, not yet in the tables */
     int sort;    /* rows are kept and counted at the end, sorted by pair */
     struct kept_row *kept;
     size_t nkept, kept_cap;
 };
 
-static int flush_pair(struct sqlite_store *s, struct sq_runs *r, struct err *err)
+/* A JSON string of t (null for NULL). */
+static void json_text(struct buf *b, const struct text *t)
+{
+    size_t i;
+
+    if (t->null) {
+        buf_puts(b, "null");
+        return;
+    }
+    buf_putc(b, '"');
+    for (i = 0; i < t->b.len; i++) {
+        unsigned char c = (unsigned char)t->b.data[i];
+
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            buf_printf(b, "\\u%04x", c);
+        else
+            buf_putc(b, (char)c);
+    }
+    buf_putc(b, '"');
+}
+
+/* Run one of the *_MANY statements over the runs in j, then empty it. */
+static int write_runs(struct sqlite_store *s, const char *sql, struct buf *j, const char *what,
+                      struct err *err)
 {
     sqlite3_stmt *q;
-    int ret = 0;
+    int ret = -1;
+
+    if (j->len == 0)
+        return 0;
+    buf_putc(j, ']');
+    q = sq_stmt(s, sql, err);
+    if (q) {
+        sqlite3_bind_text(q, 1, j->data, (int)j->len, SQLITE_STATIC);
+        ret = sq_step_done(s, q, what, err); /* resets q: nothing points into j after */
+    }
+    buf_reset(j);
+    return ret;
+}
+
+static int flush_runs(struct sqlite_store *s, struct sq_runs *r, struct err *err)
+{
+    if (write_runs(s, r->t->stats, &r->stats_json, "bulk subject_stats", err) < 0)
+        return -1;
+    return write_runs(s, SQL_GEN_BUMP_MANY, &r->gen_json, "bulk context_gen", err);
+}
+
+/* Add the pair's run to the pending ones (written by flush_runs). */
+static int flush_pair(struct sqlite_store *s, struct sq_runs *r, struct err *err)
+{
+    struct buf *j;
 
     if (r->rows == 0)
         return 0;
     if (r->counted) {
-        q = sq_stmt(s, r->t->stats, err);
-        if (!q)
-            return -1;
-        bind_text(q, 1, &r->subject);
-        bind_text(q, 2, &r->tenant);
-        sqlite3_bind_int64(q, 3, r->rows);
+        j = &r->stats_json;
+        buf_putc(j, j->len ? ',' : '[');
+        buf_putc(j, '[');
+        json_text(j, &r->subject);
+        buf_putc(j, ',');
+        json_text(j, &r->tenant);
+        buf_printf(j, ",%lld", (long long)r->rows);
         if (r->t->usage_kind == 1) {
-            sqlite3_bind_int64(q, 4, r->sessions);
-            bind_text(q, 5, &r->last);
+            buf_printf(j, ",%lld,", (long long)r->sessions);
+            json_text(j, &r->last);
         }
-        ret = sq_step_done(s, q, "bulk subject_stats", err);
+        buf_putc(j, ']');
     }
-    if (ret == 0 && (q = sq_stmt(s, SQL_GEN_BUMP, err)) != NULL) {
-        bind_text(q, 1, &r->subject);
-        bind_text(q, 2, &r->tenant);
-        ret = sq_step_done(s, q, "bulk context_gen", err);
-    } else if (ret == 0) {
-        ret = -1;
-    }
+    j = &r->gen_json;
+    buf_putc(j, j->len ? ',' : '[');
+    buf_putc(j, '[');
+    json_text(j, &r->subject);
+    buf_putc(j, ',');
+    json_text(j, &r->tenant);
+    buf_putc(j, ']');
     r->rows = r->sessions = 0;
-    return ret;
+    if (r->stats_json.len + r->gen_json.len > RUNS_JSON_MAX)
+        return flush_runs(s, r, err);
+    return 0;
 }
 
 static int flush_usage(struct sqlite_store *s, struct sq_runs *r, struct err *err)
@@ -287,6 +354,8 @@ static void runs_free(struct sq_runs *r)
     buf_release(&r->last.b);
     buf_release(&r->usage_tenant.b);
     buf_release(&r->day.b);
+    buf_release(&r->stats_json);
+    buf_release(&r->gen_json);
     free(r->kept);
     free(r);
 }
@@ -297,6 +366,7 @@ static struct sq_runs *runs_new(const struct bulk_table *t)
 
     r->t = t;
     r->subject = r->tenant = r->last = r->usage_tenant = r->day = (struct text){ BUF_INIT, 1 };
+    r->stats_json = r->gen_json = (struct buf)BUF_INIT;
     return r;
 }
 
@@ -386,7 +456,7 @@ static int cmp_kept(const void *pa, const void *pb)
     return c ? c : cmp_opt(a->subject, b->subject);
 }
 
-/* Count the kept rows, sorted: one upsert per pair instead of one per row when the pairs of a
+/* Count the kept rows, sorted: one run per pair instead of one per row when the pairs of a
  * group's rows alternate (the ingest writer's groups: one request's episode each). */
 static int add_kept(struct sqlite_store *s, struct sq_runs *r, struct err *err)
 {
@@ -482,6 +552,8 @@ int sq_bulk_end(struct sqlite_store *s, struct sq_bulk *b, int ret, struct err *
         ret = add_kept(s, b->runs, err);
     if (ret == 0 && b->on)
         ret = flush_pair(s, b->runs, err);
+    if (ret == 0 && b->on)
+        ret = flush_runs(s, b->runs, err);
     if (ret == 0 && b->on)
         ret = flush_usage(s, b->runs, err);
     runs_free(b->runs);

@@ -69,8 +69,9 @@ static int insert_one(struct sqlite_store *s, struct sq_bulk *b, struct arena *a
 
 /*
  * The counters (subject_stats, usage_daily, context_gen) of the episodes inserted here are
- * written from C (sqlite_counters.c), not by the per-row triggers: one upsert per pair of the
- * statement's episodes and one per (tenant, day), in the same transaction as the rows. A
+ * written from C (sqlite_counters.c), not by the per-row triggers: one statement for the
+ * pairs of the episodes on each of subject_stats and context_gen, one upsert per (tenant,
+ * day) on usage_daily, in the same transaction as the rows. A
  * group of the ingest writer, whose episodes are one request's each and whose pairs
  * alternate, is counted sorted by pair. A failing statement rolls the transaction back,
  * rows and counts together.
