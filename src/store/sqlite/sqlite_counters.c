@@ -260,34 +260,31 @@ static int flush_runs(struct sqlite_store *s, struct sq_runs *r, struct err *err
     return write_runs(s, SQL_GEN_BUMP_MANY, &r->gen_json, "bulk context_gen", err);
 }
 
-/* Add the pair's run to the pending ones (written by flush_runs). */
-static int flush_pair(struct sqlite_store *s, struct sq_runs *r, struct err *err)
+/* Open the next element of the JSON array j with the pair: `[subject,tenant` (or `,[`...). */
+static void pair_open(struct buf *j, const struct sq_runs *r)
 {
-    struct buf *j;
-
-    if (r->rows == 0)
-        return 0;
-    if (r->counted) {
-        j = &r->stats_json;
-        buf_putc(j, j->len ? ',' : '[');
-        buf_putc(j, '[');
-        json_text(j, &r->subject);
-        buf_putc(j, ',');
-        json_text(j, &r->tenant);
-        buf_printf(j, ",%lld", (long long)r->rows);
-        if (r->t->usage_kind == 1) {
-            buf_printf(j, ",%lld,", (long long)r->sessions);
-            json_text(j, &r->last);
-        }
-        buf_putc(j, ']');
-    }
-    j = &r->gen_json;
-    buf_putc(j, j->len ? ',' : '[');
-    buf_putc(j, '[');
+    buf_puts(j, j->len ? ",[" : "[[");
     json_text(j, &r->subject);
     buf_putc(j, ',');
     json_text(j, &r->tenant);
-    buf_putc(j, ']');
+}
+
+/* Add the pair's run to the pending ones (written by flush_runs). */
+static int flush_pair(struct sqlite_store *s, struct sq_runs *r, struct err *err)
+{
+    if (r->rows == 0)
+        return 0;
+    if (r->counted) {
+        pair_open(&r->stats_json, r);
+        buf_printf(&r->stats_json, ",%lld", (long long)r->rows);
+        if (r->t->usage_kind == 1) {
+            buf_printf(&r->stats_json, ",%lld,", (long long)r->sessions);
+            json_text(&r->stats_json, &r->last);
+        }
+        buf_putc(&r->stats_json, ']');
+    }
+    pair_open(&r->gen_json, r);
+    buf_putc(&r->gen_json, ']');
     r->rows = r->sessions = 0;
     if (r->stats_json.len + r->gen_json.len > RUNS_JSON_MAX)
         return flush_runs(s, r, err);
@@ -370,43 +367,40 @@ static struct sq_runs *runs_new(const struct bulk_table *t)
     return r;
 }
 
-int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
-                  struct err *err)
+/* sq_bulk_begin (rows 0) and sq_bulk_begin_rows (rows 1). */
+static int bulk_start(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b, int rows,
+                      struct err *err)
 {
     if (s->bulk)
         BUG("sq_bulk_begin inside a bulk write");
     b->table = t;
     b->runs = NULL;
-    b->fed = 0;
+    b->fed = rows; /* rows: every row comes through sq_bulk_add, nothing to scan */
+    b->lo = 0;
     b->on = sq_bulk_schema(s, err);
-    if (b->on < 0)
-        return -1;
-    if (!b->on)
-        return 0;
-    if (max_seq(s, t, &b->lo, err) < 0)
-        return -1;
-    b->lo++;
+    if (b->on <= 0)
+        return b->on;
+    if (!rows) {
+        if (max_seq(s, t, &b->lo, err) < 0)
+            return -1;
+        b->lo++;
+    }
     b->runs = runs_new(&bulk_tables[t]);
+    b->runs->sort = rows;
     s->bulk = 1;
     return 0;
+}
+
+int sq_bulk_begin(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
+                  struct err *err)
+{
+    return bulk_start(s, t, b, 0, err);
 }
 
 int sq_bulk_begin_rows(struct sqlite_store *s, enum sq_bulk_table t, struct sq_bulk *b,
                        struct err *err)
 {
-    if (s->bulk)
-        BUG("sq_bulk_begin_rows inside a bulk write");
-    b->table = t;
-    b->runs = NULL;
-    b->fed = 1; /* every row comes through sq_bulk_add: nothing to scan, no bound to read */
-    b->lo = 0;
-    b->on = sq_bulk_schema(s, err);
-    if (b->on <= 0)
-        return b->on;
-    b->runs = runs_new(&bulk_tables[t]);
-    b->runs->sort = 1;
-    s->bulk = 1;
-    return 0;
+    return bulk_start(s, t, b, 1, err);
 }
 
 void sq_bulk_episode_row(const struct episode *ep, struct sq_bulk_row *out, char *ts)
