@@ -23,8 +23,10 @@
  * index of schema step 15 or a sort index walk, chosen by the pattern) are never shared with
  * the plain listing's. */
 #define LIST_WHERE_NO_HEALTH LIST_FILTERS " AND $3::text IS NULL"
+/* `subject_id ILIKE '%' || $3 || '%'` exactly (schema step subject_search_fold): ILIKE folds
+ * both sides with lower() and matches bytes; subject_fold holds the id's fold. */
 #define LIST_WHERE_NO_HEALTH_SEARCH LIST_FILTERS \
-    " AND s.subject_id ILIKE '%' || $3::text || '%'"
+    " AND s.subject_fold LIKE lower('%' || $3::text || '%')"
 #define HEALTH_FILTER " AND ($4::text IS NULL OR h.last_state = $4::text)"
 #define LIST_WHERE LIST_WHERE_NO_HEALTH HEALTH_FILTER
 #define LIST_WHERE_SEARCH LIST_WHERE_NO_HEALTH_SEARCH HEALTH_FILTER
