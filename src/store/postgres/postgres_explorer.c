@@ -203,6 +203,51 @@ static int read_listed(struct arena *a, const PGresult *r, int row, void *out)
     return pgst_col_ts(r, row, 6, &x->last_episode_at);
 }
 
+/* A search's count and page, planned for their pattern at every run (PGST_REPLAN): the
+ * prepared statement's generic plan, after its fifth run, chose the trigram index for every
+ * pattern alike, and a pattern without a trigram (`7`) then read the whole index and
+ * rechecked every row (about 80 ms on 100,000 subjects against 12 ms for the walk). */
+struct search_page {
+    struct arena *a;
+    struct explorer_subject_rows *out;
+    size_t cap;
+};
+
+static int search_total(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    (void)err;
+    *(int64_t *)ctx = pgst_col_int(r, row, 0);
+    return 0;
+}
+
+static int search_row(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    struct search_page *p = ctx;
+
+    if (p->out->n == p->cap)
+        return err_set(err, ERR_INTERNAL, "database error"), -1;
+    if (read_listed(p->a, r, row, &p->out->items[p->out->n]) < 0)
+        return err_set(err, ERR_INTERNAL, "database error"), -1;
+    p->out->n++;
+    return 0;
+}
+
+static int search_subjects(struct pgst_store *ps, struct arena *a,
+                           const struct explorer_subject_query *q, const char *count_sql,
+                           const char *const *vals, struct explorer_subject_rows *out,
+                           struct err *err)
+{
+    struct search_page page = { a, out, q->limit };
+
+    out->items = arena_calloc(a, page.cap ? page.cap : 1, sizeof(*out->items));
+    return pgst_exec_stream(ps, count_sql, 5, vals, PGST_REPLAN, search_total, &out->total,
+                            err) < 0 ||
+                   pgst_exec_stream(ps, list_sql(q), 7, vals, PGST_REPLAN, search_row, &page,
+                                    err) < 0
+               ? -1
+               : 0;
+}
+
 int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
                            struct explorer_subject_rows *out, struct err *err)
 {
@@ -219,6 +264,8 @@ int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_sub
     void *rows = NULL;
 
     memset(out, 0, sizeof(*out));
+    if (q->search)
+        return search_subjects(ps, a, q, count_sql[1][q->health_state != NULL], vals, out, err);
     if (count_rows(ps, count_sql[q->search != NULL][q->health_state != NULL], 5, vals,
                    &out->total, err) < 0 ||
         page_rows(ps, a, list_sql(q), 7, vals, sizeof(*out->items), read_listed, &rows,
