@@ -14,8 +14,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 from harness import main, q, test, uid  # noqa: E402
 import pgctl  # noqa: E402
+
+# 35's ingest of ids, without its tests.
+index35 = harness.helpers_of("35-admin-search-index.py")
 
 LETTERS = ["a", "A", "é", "É", "σ", "Σ", "ς", "ß", "ẞ", "İ", "i", "I", "ı", "K", "k",
            "\u212a", "ö", "Ö", "-", "_", "%", "\\", "7"]
@@ -49,15 +53,6 @@ def listed(s, tenant, pattern, sort_by="subject_id", order="asc", limit=200, off
     return r.body
 
 
-def ingest(s, tenant, counts):
-    items = []
-    for sid, n in counts.items():
-        items += [{"subject_id": sid, "source": "chat", "type": "message",
-                   "payload": {"text": "m%d" % i}} for i in range(n)]
-    for k in range(0, len(items), 100):
-        s.batch(items[k:k + 100], tenant=tenant)
-
-
 @test("25.1 non-ASCII ids and patterns: the search equals the database's own ILIKE (LIKE), "
       "short and long patterns, every sort, pages, totals, has_open_sessions")
 def _(s):
@@ -67,7 +62,7 @@ def _(s):
     while len(ids) < 90:
         ids.add("".join(rng.choice(LETTERS) for _ in range(rng.randint(1, 8))))
     counts = {sid: rng.randint(1, 3) for sid in ids}
-    ingest(s, tenant, counts)
+    index35.ingest_ids(s, tenant, counts)
     patterns = ["é", "É", "σ", "Σ", "ς", "ß", "ẞ", "ss", "SS", "İ", "i", "I", "ı", "k", "K",
                 "\u212a", "Ö", "7", "a", "%", "_", "\\", "\\%", "\\_", "éΣ", "ÉσK", "İi",
                 "a-é", "σς", "ΣΣΣ", "ßẞß"]
@@ -106,7 +101,7 @@ def _(s):
 def _(s):
     tenant = uid("t25d")
     p = uid("fold").upper()
-    ingest(s, tenant, {p + "-ÉΣ": 1, p + "-éσ": 2})
+    index35.ingest_ids(s, tenant, {p + "-ÉΣ": 1, p + "-éσ": 2})
     pg = pgctl.is_postgres(s.database_url)
     body = listed(s, tenant, p.lower() + "-éσ")
     assert [x["subject_id"] for x in body["subjects"]] == reference(s, tenant, p.lower() + "-éσ")
