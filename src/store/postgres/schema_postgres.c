@@ -1201,9 +1201,10 @@ static const char subject_days[] =
  * that lower() per row was most of a walk: counting the 100,000 ids that match `ex-` took
  * about 50 ms against 15 ms for a plain LIKE. subject_fold stores lower(subject_id) (a
  * generated column, so every writer keeps it and the rewrite backfills it); the search
- * matches `subject_fold LIKE '%' || lower(p) || '%'`, the same answer. The trigram index moves
- * to it, and the sort indexes INCLUDE it, so that a pattern no trigram narrows (a short or a
- * common one) is counted and paged by index-only scans that never fold.
+ * matches `subject_fold LIKE lower('%' || p || '%')`, the same answer by the same operations.
+ * The trigram index moves to it, and the sort indexes INCLUDE it, so that a pattern no trigram
+ * narrows (a short or a common one) is counted by a pass that never folds and its page walks
+ * a sort index without reading the heap.
  */
 #define FOLD_SORT_INDEX(name, key)                                                             \
     "DROP INDEX " name ";\n"                                                                   \
