@@ -89,6 +89,13 @@ def _(s):
             assert page["total"] == len(want), (pattern, page)
             assert [x["subject_id"] for x in page["subjects"]] == \
                 [x["subject_id"] for x in every["subjects"]][off:off + 2], (pattern, off, page)
+        past = listed(s, tenant, pattern, sort_by, order, limit=5, offset=len(want))
+        assert past["total"] == len(want) and past["subjects"] == [], (pattern, past)
+        if want:
+            last = listed(s, tenant, pattern, sort_by, order, limit=5, offset=len(want) - 1)
+            assert last["total"] == len(want), (pattern, last)
+            assert [x["subject_id"] for x in last["subjects"]] == \
+                [x["subject_id"] for x in every["subjects"]][-1:], (pattern, last)
         closed = listed(s, tenant, pattern, has_open="false")
         assert closed["total"] == len(want), (pattern, closed)
         opened = listed(s, tenant, pattern, has_open="true")

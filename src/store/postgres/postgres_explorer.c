@@ -240,12 +240,12 @@ static int search_subjects(struct pgst_store *ps, struct arena *a,
     struct search_page page = { a, out, q->limit };
 
     out->items = arena_calloc(a, page.cap ? page.cap : 1, sizeof(*out->items));
-    return pgst_exec_stream(ps, count_sql, 5, vals, PGST_REPLAN, search_total, &out->total,
-                            err) < 0 ||
-                   pgst_exec_stream(ps, list_sql(q), 7, vals, PGST_REPLAN, search_row, &page,
-                                    err) < 0
-               ? -1
-               : 0;
+    if (pgst_exec_stream(ps, count_sql, 5, vals, PGST_REPLAN, search_total, &out->total, err) < 0)
+        return -1;
+    /* No page past the last match: a pattern nothing matches costs one pass, not two. */
+    if (out->total <= (int64_t)q->offset)
+        return 0;
+    return pgst_exec_stream(ps, list_sql(q), 7, vals, PGST_REPLAN, search_row, &page, err);
 }
 
 int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
