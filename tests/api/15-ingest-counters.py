@@ -151,6 +151,17 @@ def hammer(s, seed, batches):
 
 def run_and_check(s, seed, batches, what):
     kind = "postgres" if pgctl.is_postgres(s.database_url) else "sqlite"
+    seq0 = pgctl.query(s.database_url, "SELECT COALESCE(max(seq), 0) FROM webhook_events")[0][0]
+    try:
+        check_run(s, seed, batches, what, kind)
+    finally:
+        # The events this run recorded go to a closed port: left pending, the database shared
+        # by the later files would hand them to those files' receivers first (86.15 waited
+        # 20 s behind them).
+        pgctl.run_sql(s.database_url, "DELETE FROM webhook_events WHERE seq > %s" % seq0)
+
+
+def check_run(s, seed, batches, what, kind):
     before = gens(s)
     jobs, stored, lost, tenants = hammer(s, seed, batches)
     group13.run_sql(s, group13.BOOM_ON[kind])

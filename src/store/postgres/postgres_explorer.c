@@ -23,8 +23,10 @@
  * index of schema step 15 or a sort index walk, chosen by the pattern) are never shared with
  * the plain listing's. */
 #define LIST_WHERE_NO_HEALTH LIST_FILTERS " AND $3::text IS NULL"
+/* `subject_id ILIKE '%' || $3 || '%'` exactly (schema step subject_search_fold): ILIKE folds
+ * both sides with lower() and matches bytes; subject_fold holds the id's fold. */
 #define LIST_WHERE_NO_HEALTH_SEARCH LIST_FILTERS \
-    " AND s.subject_id ILIKE '%' || $3::text || '%'"
+    " AND s.subject_fold LIKE lower('%' || $3::text || '%')"
 #define HEALTH_FILTER " AND ($4::text IS NULL OR h.last_state = $4::text)"
 #define LIST_WHERE LIST_WHERE_NO_HEALTH HEALTH_FILTER
 #define LIST_WHERE_SEARCH LIST_WHERE_NO_HEALTH_SEARCH HEALTH_FILTER
@@ -201,6 +203,51 @@ static int read_listed(struct arena *a, const PGresult *r, int row, void *out)
     return pgst_col_ts(r, row, 6, &x->last_episode_at);
 }
 
+/* A search's count and page, planned for their pattern at every run (PGST_REPLAN): the
+ * prepared statement's generic plan, after its fifth run, chose the trigram index for every
+ * pattern alike, and a pattern without a trigram (`7`) then read the whole index and
+ * rechecked every row (about 80 ms on 100,000 subjects against 12 ms for the walk). */
+struct search_page {
+    struct arena *a;
+    struct explorer_subject_rows *out;
+    size_t cap;
+};
+
+static int search_total(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    (void)err;
+    *(int64_t *)ctx = pgst_col_int(r, row, 0);
+    return 0;
+}
+
+static int search_row(void *ctx, const PGresult *r, int row, struct err *err)
+{
+    struct search_page *p = ctx;
+
+    if (p->out->n == p->cap)
+        return err_set(err, ERR_INTERNAL, "database error"), -1;
+    if (read_listed(p->a, r, row, &p->out->items[p->out->n]) < 0)
+        return err_set(err, ERR_INTERNAL, "database error"), -1;
+    p->out->n++;
+    return 0;
+}
+
+static int search_subjects(struct pgst_store *ps, struct arena *a,
+                           const struct explorer_subject_query *q, const char *count_sql,
+                           const char *const *vals, struct explorer_subject_rows *out,
+                           struct err *err)
+{
+    struct search_page page = { a, out, q->limit };
+
+    out->items = arena_calloc(a, page.cap ? page.cap : 1, sizeof(*out->items));
+    if (pgst_exec_stream(ps, count_sql, 5, vals, PGST_REPLAN, search_total, &out->total, err) < 0)
+        return -1;
+    /* No page past the last match: a pattern nothing matches costs one pass, not two. */
+    if (out->total <= (int64_t)q->offset)
+        return 0;
+    return pgst_exec_stream(ps, list_sql(q), 7, vals, PGST_REPLAN, search_row, &page, err);
+}
+
 int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_subject_query *q,
                            struct explorer_subject_rows *out, struct err *err)
 {
@@ -217,6 +264,8 @@ int pgst_explorer_subjects(store *st, struct arena *a, const struct explorer_sub
     void *rows = NULL;
 
     memset(out, 0, sizeof(*out));
+    if (q->search)
+        return search_subjects(ps, a, q, count_sql[1][q->health_state != NULL], vals, out, err);
     if (count_rows(ps, count_sql[q->search != NULL][q->health_state != NULL], 5, vals,
                    &out->total, err) < 0 ||
         page_rows(ps, a, list_sql(q), 7, vals, sizeof(*out->items), read_listed, &rows,

@@ -361,6 +361,12 @@ int sq_explorer_subjects(store *st, struct arena *a, const struct explorer_subje
     bind_list(q, lq, 0, fts ? &match : NULL);
     if (count_rows(s, q, &out->total, err) < 0)
         goto cleanup;
+    /* No page past the last match: a search nothing matches (a rare short one walks every
+     * pair) costs one pass, not two. */
+    if (out->total <= (int64_t)lq->offset) {
+        ret = 0;
+        goto cleanup;
+    }
     q = sq_stmt(s, list_sql(lq, fts), err);
     if (!q)
         goto cleanup;
